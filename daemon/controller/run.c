@@ -1,0 +1,864 @@
+/*
+ * run.c - the controller's side of a run (see run.h and DESIGN.md §2).
+ */
+#include "controller/run.h"
+
+#include "core/log.h"
+#include "core/proto.h"
+#include "core/row.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STOP_SLACK 5.0 /* seconds past the grace period before runners are dropped */
+
+typedef struct idvec {
+	uint64_t *v;
+	size_t n, cap;
+} idvec;
+
+typedef struct link {
+	run *r;
+	transport *t;
+	int idx;
+	int ready, gone, bye, stop_sent;
+	long *target;  /* per journey: last closed target sent */
+	long *actual;  /* per journey: instances the runner reported */
+	long *need;    /* per journey: rows asked for and not yet given */
+	idvec *leased; /* per journey: recyclable rows this runner holds */
+	uint64_t last_seen_ns;
+} link;
+
+typedef struct cjourney {
+	scn_journey *sj;
+	int open;
+	int ended;      /* the model stopped or the pool ran dry */
+	long required;  /* after scale */
+	double carry;   /* open model: fraction of a start carried over */
+	size_t rr;      /* open model: round-robin offset */
+} cjourney;
+
+struct run {
+	uv_loop_t *loop;
+	scenario *s;
+	char *id;
+	run_state state;
+	run_opts o;
+	uv_timer_t tick_timer, stop_timer;
+	int handles_open;
+	uint64_t t0_ns, last_ns, end_ns;
+	double model_t; /* model seconds (frozen while paused) */
+	double scale;
+	link **links;
+	size_t nlinks;
+	cjourney *j;
+	stats totals, window;
+	char *error;
+	int stop_now;
+	int done_called;
+	int closing;      /* the timers are closing */
+	int free_pending; /* run_free was called before they closed */
+};
+
+static void run_release(run *r);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int idvec_add(idvec *v, uint64_t id)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		uint64_t *p = realloc(v->v, cap * sizeof *p);
+
+		if (!p)
+			return -ENOMEM;
+		v->v = p;
+		v->cap = cap;
+	}
+	v->v[v->n++] = id;
+	return 0;
+}
+
+static int idvec_remove(idvec *v, uint64_t id)
+{
+	for (size_t i = v->n; i-- > 0;)
+		if (v->v[i] == id) {
+			v->v[i] = v->v[--v->n];
+			return 1;
+		}
+	return 0;
+}
+
+static void set_error(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(run *r, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (r->error)
+		return; /* keep the first: it is the cause */
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	r->error = strdup(buf);
+	log_err("run %s: %s", r->id, buf);
+}
+
+static int link_usable(const link *l)
+{
+	return l->ready && !l->gone && !l->bye;
+}
+
+static size_t usable_links(const run *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nlinks; i++)
+		n += link_usable(r->links[i]);
+	return n;
+}
+
+double run_elapsed(const run *r)
+{
+	uint64_t end = r->end_ns ? r->end_ns : uv_hrtime();
+
+	return r->t0_ns ? (double)(end - r->t0_ns) / 1e9 : 0;
+}
+
+/* ---- messages to runners ------------------------------------------------- */
+
+static cJSON *setup_msg(run *r)
+{
+	cJSON *m = proto_new(PROTO_SETUP), *js;
+
+	if (!m)
+		return NULL;
+	cJSON_AddStringToObject(m, "run", r->id);
+	cJSON_AddItemToObject(m, "config", kvl_to_json(&r->s->config));
+	cJSON_AddNumberToObject(m, "tick", r->o.tick);
+	cJSON_AddNumberToObject(m, "stats_interval", r->o.stats_interval);
+	cJSON_AddNumberToObject(m, "elapsed", r->model_t);
+	js = cJSON_AddArrayToObject(m, "journeys");
+	for (size_t i = 0; js && i < r->s->njourneys; i++) {
+		scn_journey *sj = &r->s->journeys[i];
+		cJSON *o = cJSON_CreateObject();
+		const char *const *cols = sj->pool ? pool_columns(sj->pool) : NULL;
+
+		if (!o)
+			break;
+		cJSON_AddStringToObject(o, "name", sj->name);
+		cJSON_AddStringToObject(o, "module", sj->module_path);
+		cJSON_AddStringToObject(o, "symbol", sj->symbol);
+		cJSON_AddNumberToObject(o, "stack", (double)sj->stack_size);
+		cJSON_AddBoolToObject(o, "open", vmodel_get_kind(sj->volume) == VMODEL_OPEN);
+		cJSON_AddBoolToObject(o, "pool", sj->pool != NULL);
+		cJSON_AddBoolToObject(o, "recyclable", sj->pool && pool_get_mode(sj->pool) == POOL_RECYCLABLE);
+		if (cols) {
+			cJSON *c = cJSON_AddArrayToObject(o, "columns");
+
+			for (; c && *cols; cols++)
+				cJSON_AddItemToArray(c, cJSON_CreateString(*cols));
+		}
+		cJSON_AddItemToArray(js, o);
+	}
+	return m;
+}
+
+static void link_send_stop(link *l, int now)
+{
+	cJSON *m;
+
+	if (l->gone || l->bye || (l->stop_sent && !now))
+		return;
+	m = proto_new(now ? PROTO_CANCEL : PROTO_STOP);
+	if (m && !now)
+		cJSON_AddNumberToObject(m, "grace", l->r->o.grace);
+	proto_send(l->t, m);
+	l->stop_sent = 1;
+}
+
+/* Hands out rows a runner asked for, as far as the pool has them. */
+static void serve_rows(run *r, link *l, size_t ji)
+{
+	cjourney *j = &r->j[ji];
+	pool *p = j->sj->pool;
+	cJSON *m, *rows;
+	int end = 0, given = 0;
+	char err[512];
+
+	if (!p || l->need[ji] <= 0 || l->gone || l->bye)
+		return;
+	m = proto_new(PROTO_ROWS);
+	rows = m ? cJSON_AddArrayToObject(m, "rows") : NULL;
+	if (!rows) {
+		cJSON_Delete(m);
+		return;
+	}
+	cJSON_AddNumberToObject(m, "j", (double)ji);
+	while (l->need[ji] > 0) {
+		mite_row *row = NULL;
+		int rc = pool_checkout(p, &row, err, sizeof err);
+		cJSON *a;
+
+		if (rc == POOL_WAIT)
+			break;
+		if (rc == POOL_EXHAUSTED || rc == POOL_ERROR) {
+			if (rc == POOL_ERROR)
+				set_error(r, "journey %s: datapool failed: %s", j->sj->name, err);
+			end = 1;
+			j->ended = 1;
+			l->need[ji] = 0;
+			break;
+		}
+		a = cJSON_CreateArray();
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)row->id));
+		for (size_t k = 0; k < row->n; k++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(row->vals[k]));
+		cJSON_AddItemToArray(rows, a);
+		if (pool_get_mode(p) == POOL_RECYCLABLE)
+			idvec_add(&l->leased[ji], row->id);
+		row_free(row);
+		l->need[ji]--;
+		given++;
+	}
+	if (!given && !end) {
+		cJSON_Delete(m);
+		return;
+	}
+	if (end)
+		cJSON_AddTrueToObject(m, "end");
+	proto_send(l->t, m);
+}
+
+static void take_back_rows(run *r, link *l, size_t ji, const cJSON *ids)
+{
+	const cJSON *id;
+
+	cJSON_ArrayForEach(id, ids) {
+		uint64_t v;
+
+		if (!cJSON_IsNumber(id) || id->valuedouble < 0)
+			continue;
+		v = (uint64_t)id->valuedouble;
+		if (idvec_remove(&l->leased[ji], v))
+			pool_checkin(r->j[ji].sj->pool, v);
+	}
+	/* Freed rows go to whoever waits for them. */
+	for (size_t i = 0; i < r->nlinks; i++)
+		serve_rows(r, r->links[i], ji);
+}
+
+/* ---- ticks -------------------------------------------------------------- */
+
+static void send_targets(run *r, long *starts)
+{
+	size_t n = usable_links(r), k = 0;
+
+	if (!n)
+		return;
+	for (size_t i = 0; i < r->nlinks; i++) {
+		link *l = r->links[i];
+		cJSON *m, *arr;
+		int changed = 0;
+
+		if (!link_usable(l))
+			continue;
+		m = proto_new(PROTO_TARGETS);
+		arr = m ? cJSON_AddArrayToObject(m, "j") : NULL;
+		if (!arr) {
+			cJSON_Delete(m);
+			return;
+		}
+		for (size_t ji = 0; ji < r->s->njourneys; ji++) {
+			cjourney *j = &r->j[ji];
+			cJSON *o = cJSON_CreateObject();
+
+			if (!j->open) {
+				/* Balanced and deterministic: runner k gets the
+				 * quotient, the first `rem` one more. */
+				long want = r->state == RUN_RUNNING ? j->required : 0;
+				long share = want / (long)n + ((long)k < want % (long)n);
+
+				cJSON_AddNumberToObject(o, "c", (double)share);
+				if (share != l->target[ji])
+					changed = 1;
+				l->target[ji] = share;
+			} else if (starts[ji] > 0) {
+				/* Starts go round-robin from a moving offset so the
+				 * remainders spread over runners. */
+				long s = starts[ji] / (long)n + (((long)k + (long)j->rr) % (long)n < starts[ji] % (long)n);
+
+				cJSON_AddNumberToObject(o, "s", (double)s);
+				if (s)
+					changed = 1;
+			}
+			cJSON_AddItemToArray(arr, o);
+		}
+		if (changed)
+			proto_send(l->t, m);
+		else
+			cJSON_Delete(m);
+		k++;
+	}
+	for (size_t ji = 0; ji < r->s->njourneys; ji++)
+		if (r->j[ji].open && starts[ji] > 0)
+			r->j[ji].rr = (r->j[ji].rr + (size_t)(starts[ji] % (long)n)) % n;
+}
+
+static long total_actual(const run *r, size_t ji)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < r->nlinks; i++)
+		if (!r->links[i]->gone)
+			n += r->links[i]->actual[ji];
+	return n;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	run *r = t->data;
+	uint64_t now = uv_hrtime();
+	double dt = (double)(now - r->last_ns) / 1e9;
+	long *starts;
+	int all_ended = 1, any_active = 0;
+
+	r->last_ns = now;
+	if (r->state != RUN_RUNNING && r->state != RUN_PAUSED)
+		return;
+	starts = calloc(r->s->njourneys, sizeof *starts);
+	if (!starts)
+		return;
+	if (r->state == RUN_RUNNING) {
+		double prev = r->model_t;
+
+		r->model_t += dt;
+		for (size_t ji = 0; ji < r->s->njourneys; ji++) {
+			cjourney *j = &r->j[ji];
+			long v;
+
+			if (j->ended) {
+				j->required = 0;
+				continue;
+			}
+			v = vmodel_eval(j->sj->volume, prev, r->model_t);
+			if (v < 0) {
+				j->ended = 1;
+				j->required = 0;
+			} else if (j->open) {
+				j->carry += (double)v * r->scale;
+				starts[ji] = (long)floor(j->carry);
+				j->carry -= (double)starts[ji];
+			} else {
+				j->required = lround((double)v * r->scale);
+			}
+		}
+	}
+	send_targets(r, starts);
+	free(starts);
+	for (size_t ji = 0; ji < r->s->njourneys; ji++) {
+		all_ended &= r->j[ji].ended;
+		any_active |= total_actual(r, ji) > 0;
+	}
+	if (r->o.hooks.on_tick)
+		r->o.hooks.on_tick(r, r->o.hooks.data);
+	if (r->state == RUN_RUNNING && r->s->duration > 0 && r->model_t >= r->s->duration)
+		run_stop(r, 0);
+	else if (r->state == RUN_RUNNING && all_ended && !any_active)
+		run_stop(r, 0);
+}
+
+/* ---- the end ------------------------------------------------------------ */
+
+static void run_handle_closed(uv_handle_t *h)
+{
+	run *r = h->data;
+
+	if (--r->handles_open)
+		return;
+	if (r->free_pending) {
+		run_release(r);
+		return;
+	}
+	if (r->o.hooks.on_done && !r->done_called) {
+		r->done_called = 1;
+		r->o.hooks.on_done(r, r->o.hooks.data);
+	}
+}
+
+static void close_timers(run *r)
+{
+	if (r->closing)
+		return;
+	r->closing = 1;
+	uv_timer_stop(&r->tick_timer);
+	uv_timer_stop(&r->stop_timer);
+	uv_close((uv_handle_t *)&r->tick_timer, run_handle_closed);
+	uv_close((uv_handle_t *)&r->stop_timer, run_handle_closed);
+}
+
+static void check_done(run *r)
+{
+	if (r->state != RUN_STOPPING)
+		return;
+	for (size_t i = 0; i < r->nlinks; i++)
+		if (!r->links[i]->gone && !r->links[i]->bye)
+			return;
+	r->state = RUN_DONE;
+	r->end_ns = uv_hrtime();
+	close_timers(r);
+}
+
+static void drop_link(run *r, link *l)
+{
+	if (l->gone)
+		return;
+	l->gone = 1;
+	for (size_t ji = 0; ji < r->s->njourneys; ji++) {
+		pool *p = r->j[ji].sj->pool;
+
+		/* Rows a lost runner held come back to the pool. */
+		while (l->leased[ji].n)
+			pool_checkin(p, l->leased[ji].v[--l->leased[ji].n]);
+		l->actual[ji] = 0;
+		l->need[ji] = 0;
+	}
+	if (l->t) {
+		transport_close(l->t);
+		l->t = NULL;
+	}
+}
+
+static void on_stop_deadline(uv_timer_t *t)
+{
+	run *r = t->data;
+
+	for (size_t i = 0; i < r->nlinks; i++) {
+		link *l = r->links[i];
+
+		if (!l->gone && !l->bye) {
+			log_warn("run %s: runner %d did not finish within the grace period; dropping it", r->id,
+				 l->idx);
+			drop_link(r, l);
+		}
+	}
+	check_done(r);
+}
+
+void run_stop(run *r, int now)
+{
+	if (r->state == RUN_DONE)
+		return;
+	if (r->state == RUN_STOPPING) {
+		if (now && !r->stop_now) {
+			r->stop_now = 1;
+			for (size_t i = 0; i < r->nlinks; i++)
+				link_send_stop(r->links[i], 1);
+			uv_timer_start(&r->stop_timer, on_stop_deadline, (uint64_t)(STOP_SLACK * 1000), 0);
+		}
+		return;
+	}
+	r->state = RUN_STOPPING;
+	r->stop_now = now;
+	for (size_t i = 0; i < r->nlinks; i++)
+		link_send_stop(r->links[i], now);
+	uv_timer_start(&r->stop_timer, on_stop_deadline,
+		       (uint64_t)(((now ? 0 : r->o.grace) + STOP_SLACK) * 1000), 0);
+	check_done(r);
+}
+
+/* ---- messages from runners ---------------------------------------------- */
+
+static void link_stats(run *r, link *l, const cJSON *m)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, "e");
+	const cJSON *active = cJSON_GetObjectItemCaseSensitive(m, "active");
+	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(m, "ev");
+	const cJSON *dropped = cJSON_GetObjectItemCaseSensitive(m, "dropped");
+	const cJSON *it;
+	size_t i = 0;
+
+	if (e && (stats_merge_batch(&r->totals, e) < 0 || stats_merge_batch(&r->window, e) < 0))
+		log_warn("run %s: runner %d sent a malformed stats batch", r->id, l->idx);
+	cJSON_ArrayForEach(it, active) {
+		if (i >= r->s->njourneys)
+			break;
+		if (cJSON_IsNumber(it) && it->valuedouble >= 0)
+			l->actual[i] = (long)it->valuedouble;
+		i++;
+	}
+	if (cJSON_IsNumber(dropped) && dropped->valuedouble > 0) {
+		stats_entry *d = stats_get(&r->totals, "dropped", NULL, 0);
+
+		if (d)
+			stats_add(d, 0, (uint64_t)dropped->valuedouble);
+	}
+	if (r->o.hooks.on_event)
+		cJSON_ArrayForEach(it, ev)
+			r->o.hooks.on_event(r, it, r->o.hooks.data);
+}
+
+static void on_link_message(transport *t, const char *buf, size_t len, void *data)
+{
+	link *l = data;
+	run *r = l->r;
+	char err[256];
+	cJSON *m = proto_parse(buf, len, err, sizeof err);
+	const char *type;
+	const cJSON *jj;
+
+	if (!m) {
+		log_warn("run %s: runner %d: message refused: %s", r->id, l->idx, err);
+		return;
+	}
+	l->last_seen_ns = uv_hrtime();
+	type = proto_type(m);
+	jj = cJSON_GetObjectItemCaseSensitive(m, "j");
+	if (strcmp(type, PROTO_HELLO) == 0) {
+		/* nothing to do: setup goes out at start */
+	} else if (strcmp(type, PROTO_READY) == 0) {
+		l->ready = 1;
+		if (r->state == RUN_STARTING) {
+			int all = 1;
+
+			for (size_t i = 0; i < r->nlinks; i++)
+				all &= r->links[i]->ready || r->links[i]->gone;
+			if (all) {
+				r->state = RUN_RUNNING;
+				r->t0_ns = r->last_ns = uv_hrtime();
+				on_tick(&r->tick_timer);
+				uv_timer_start(&r->tick_timer, on_tick, (uint64_t)(r->o.tick * 1000),
+					       (uint64_t)(r->o.tick * 1000));
+			}
+		} else if (r->state == RUN_STOPPING) {
+			link_send_stop(l, r->stop_now);
+		}
+	} else if (strcmp(type, PROTO_ERROR) == 0) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, "error");
+
+		set_error(r, "runner %d: %s", l->idx, cJSON_IsString(e) ? e->valuestring : "unknown error");
+		run_stop(r, 1);
+	} else if (strcmp(type, PROTO_NEED) == 0) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "n");
+
+		if (cJSON_IsNumber(jj) && jj->valueint >= 0 && (size_t)jj->valueint < r->s->njourneys &&
+		    cJSON_IsNumber(n) && n->valuedouble > 0) {
+			l->need[jj->valueint] = (long)n->valuedouble;
+			serve_rows(r, l, (size_t)jj->valueint);
+		}
+	} else if (strcmp(type, PROTO_DONE) == 0) {
+		if (cJSON_IsNumber(jj) && jj->valueint >= 0 && (size_t)jj->valueint < r->s->njourneys &&
+		    r->j[jj->valueint].sj->pool)
+			take_back_rows(r, l, (size_t)jj->valueint, cJSON_GetObjectItemCaseSensitive(m, "ids"));
+	} else if (strcmp(type, PROTO_STATS) == 0) {
+		link_stats(r, l, m);
+	} else if (strcmp(type, PROTO_BYE) == 0) {
+		l->bye = 1;
+		for (size_t ji = 0; ji < r->s->njourneys; ji++)
+			l->actual[ji] = 0;
+		if (l->t) {
+			transport_close(l->t);
+			l->t = NULL;
+		}
+		if (r->state != RUN_STOPPING && r->state != RUN_DONE) {
+			/* A runner leaving on its own: its share moves to the others. */
+			log_warn("run %s: runner %d left the run", r->id, l->idx);
+		}
+		check_done(r);
+	} else {
+		log_warn("run %s: runner %d: unknown message type '%s' ignored", r->id, l->idx, type);
+	}
+	cJSON_Delete(m);
+}
+
+/* ---- the public calls --------------------------------------------------- */
+
+static void gen_id(char *buf, size_t len)
+{
+	static unsigned seq;
+	uv_timeval64_t tv;
+
+	uv_gettimeofday(&tv);
+	snprintf(buf, len, "%llx%04x", (unsigned long long)tv.tv_sec, (++seq + (unsigned)uv_os_getpid()) & 0xffff);
+}
+
+run *run_new(uv_loop_t *loop, scenario *s, const run_opts *o, char *err, size_t errlen)
+{
+	run *r = calloc(1, sizeof *r);
+	char idbuf[64];
+
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		scenario_free(s);
+		return NULL;
+	}
+	r->loop = loop;
+	r->s = s;
+	r->o = *o;
+	if (r->o.tick <= 0)
+		r->o.tick = 0.1;
+	if (r->o.grace <= 0)
+		r->o.grace = 30;
+	if (r->o.stats_interval <= 0)
+		r->o.stats_interval = 1;
+	r->scale = 1.0;
+	if (o->id)
+		snprintf(idbuf, sizeof idbuf, "%s", o->id);
+	else
+		gen_id(idbuf, sizeof idbuf);
+	r->id = strdup(idbuf);
+	r->o.id = r->id;
+	r->j = calloc(s->njourneys ? s->njourneys : 1, sizeof *r->j);
+	if (!r->id || !r->j) {
+		snprintf(err, errlen, "out of memory");
+		free(r->id);
+		free(r->j);
+		scenario_free(s);
+		free(r);
+		return NULL;
+	}
+	for (size_t i = 0; i < s->njourneys; i++) {
+		r->j[i].sj = &s->journeys[i];
+		r->j[i].open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
+	}
+	stats_init(&r->totals);
+	stats_init(&r->window);
+	uv_timer_init(loop, &r->tick_timer);
+	uv_timer_init(loop, &r->stop_timer);
+	r->tick_timer.data = r->stop_timer.data = r;
+	r->handles_open = 2;
+	r->state = RUN_STARTING;
+	return r;
+}
+
+int run_add_runner(run *r, transport *t)
+{
+	size_t nj = r->s->njourneys;
+	link **links, *l;
+
+	if (r->state == RUN_DONE)
+		return -EINVAL;
+	links = realloc(r->links, (r->nlinks + 1) * sizeof *links);
+	if (!links)
+		return -ENOMEM;
+	r->links = links;
+	l = calloc(1, sizeof *l);
+	if (!l)
+		return -ENOMEM;
+	l->target = calloc(nj, sizeof *l->target);
+	l->actual = calloc(nj, sizeof *l->actual);
+	l->need = calloc(nj, sizeof *l->need);
+	l->leased = calloc(nj, sizeof *l->leased);
+	if (!l->target || !l->actual || !l->need || !l->leased) {
+		free(l->target);
+		free(l->actual);
+		free(l->need);
+		free(l->leased);
+		free(l);
+		return -ENOMEM;
+	}
+	l->r = r;
+	l->t = t;
+	l->idx = (int)r->nlinks;
+	l->last_seen_ns = uv_hrtime();
+	t->on_recv = on_link_message;
+	t->data = l;
+	r->links[r->nlinks++] = l;
+	/* A runner that joins a started run (a replacement) is set up now. */
+	if (r->state != RUN_STARTING || r->t0_ns)
+		proto_send(t, setup_msg(r));
+	return 0;
+}
+
+void run_runner_lost(run *r, transport *t, const char *reason)
+{
+	for (size_t i = 0; i < r->nlinks; i++) {
+		link *l = r->links[i];
+
+		if (l->t == t && !l->gone) {
+			set_error(r, "runner %d lost: %s", l->idx, reason ? reason : "unknown");
+			drop_link(r, l);
+		}
+	}
+	if (r->state == RUN_STARTING) {
+		int all = r->nlinks > 0;
+
+		for (size_t i = 0; i < r->nlinks; i++)
+			all &= r->links[i]->gone;
+		if (all)
+			run_stop(r, 1);
+	}
+	check_done(r);
+}
+
+int run_start(run *r)
+{
+	if (r->state != RUN_STARTING || !r->nlinks)
+		return -EINVAL;
+	for (size_t i = 0; i < r->nlinks; i++)
+		if (proto_send(r->links[i]->t, setup_msg(r)) < 0)
+			return -EPIPE;
+	return 0;
+}
+
+void run_pause(run *r)
+{
+	if (r->state == RUN_RUNNING) {
+		r->state = RUN_PAUSED;
+		for (size_t ji = 0; ji < r->s->njourneys; ji++)
+			r->j[ji].required = 0;
+	}
+}
+
+void run_resume(run *r)
+{
+	if (r->state == RUN_PAUSED) {
+		r->state = RUN_RUNNING;
+		r->last_ns = uv_hrtime();
+	}
+}
+
+int run_scale(run *r, double factor)
+{
+	if (!isfinite(factor) || factor < 0)
+		return -EINVAL;
+	r->scale = factor;
+	return 0;
+}
+
+run_state run_get_state(const run *r) { return r->state; }
+const char *run_id(const run *r) { return r->id; }
+const scenario *run_scenario(const run *r) { return r->s; }
+const stats *run_totals(const run *r) { return &r->totals; }
+const char *run_error(const run *r) { return r->error; }
+double run_get_scale(const run *r) { return r->scale; }
+
+void run_take_window(run *r, stats *out)
+{
+	*out = r->window;
+	stats_init(&r->window);
+}
+
+int run_failed(const run *r)
+{
+	if (r->error)
+		return 1;
+	for (const stats_entry *e = r->totals.first; e; e = e->order) {
+		if (strcmp(e->kind, "txn") == 0 && e->c[ST_TXN_FAILED])
+			return 1;
+		if (strcmp(e->kind, "journey") == 0 && e->c[ST_J_FAILED])
+			return 1;
+	}
+	return 0;
+}
+
+long run_required(const run *r, size_t ji) { return ji < r->s->njourneys ? r->j[ji].required : 0; }
+long run_actual(const run *r, size_t ji) { return ji < r->s->njourneys ? total_actual(r, ji) : 0; }
+
+static const char *state_name(run_state s)
+{
+	static const char *const names[] = {"starting", "running", "paused", "stopping", "done"};
+
+	return names[s];
+}
+
+cJSON *run_status(const run *r)
+{
+	cJSON *o = cJSON_CreateObject(), *js, *tx;
+	double el = run_elapsed(r);
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "id", r->id);
+	cJSON_AddStringToObject(o, "name", r->s->name);
+	cJSON_AddStringToObject(o, "scenario", r->s->path);
+	cJSON_AddStringToObject(o, "state", state_name(r->state));
+	cJSON_AddNumberToObject(o, "elapsed", el);
+	cJSON_AddNumberToObject(o, "duration", r->s->duration);
+	cJSON_AddNumberToObject(o, "scale", r->scale);
+	cJSON_AddNumberToObject(o, "runners", (double)usable_links(r));
+	cJSON_AddBoolToObject(o, "failed", run_failed(r));
+	if (r->error)
+		cJSON_AddStringToObject(o, "error", r->error);
+	js = cJSON_AddArrayToObject(o, "journeys");
+	for (size_t i = 0; js && i < r->s->njourneys; i++) {
+		cJSON *j = cJSON_CreateObject();
+		const char *lab = r->s->journeys[i].name;
+		const stats_entry *e = stats_find(&r->totals, "journey", &lab, 1);
+
+		cJSON_AddStringToObject(j, "name", lab);
+		cJSON_AddStringToObject(j, "model", r->j[i].open ? "open" : "closed");
+		cJSON_AddNumberToObject(j, "required", (double)r->j[i].required);
+		cJSON_AddNumberToObject(j, "actual", (double)total_actual(r, i));
+		cJSON_AddBoolToObject(j, "ended", r->j[i].ended);
+		cJSON_AddNumberToObject(j, "started", e ? (double)e->c[ST_J_STARTED] : 0);
+		cJSON_AddNumberToObject(j, "ok", e ? (double)e->c[ST_J_OK] : 0);
+		cJSON_AddNumberToObject(j, "failed", e ? (double)e->c[ST_J_FAILED] : 0);
+		cJSON_AddItemToArray(js, j);
+	}
+	tx = cJSON_AddArrayToObject(o, "transactions");
+	for (const stats_entry *e = r->totals.first; tx && e; e = e->order) {
+		cJSON *t;
+		uint64_t n;
+
+		if (strcmp(e->kind, "txn") != 0 || e->nlabels != 2)
+			continue;
+		n = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
+		t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "journey", e->labels[0]);
+		cJSON_AddStringToObject(t, "name", e->labels[1]);
+		cJSON_AddNumberToObject(t, "count", (double)n);
+		cJSON_AddNumberToObject(t, "failed", (double)e->c[ST_TXN_FAILED]);
+		cJSON_AddNumberToObject(t, "rate", el > 0 ? (double)n / el : 0);
+		if (e->h[0] && hist_count(e->h[0])) {
+			cJSON_AddNumberToObject(t, "p50", (double)hist_percentile(e->h[0], 50) / 1e9);
+			cJSON_AddNumberToObject(t, "p95", (double)hist_percentile(e->h[0], 95) / 1e9);
+			cJSON_AddNumberToObject(t, "p99", (double)hist_percentile(e->h[0], 99) / 1e9);
+			cJSON_AddNumberToObject(t, "max", (double)hist_max(e->h[0]) / 1e9);
+		}
+		cJSON_AddItemToArray(tx, t);
+	}
+	return o;
+}
+
+void run_free(run *r)
+{
+	if (!r)
+		return;
+	if (r->handles_open) {
+		/* Not done yet (or never started): free once the timers closed. */
+		r->free_pending = 1;
+		r->done_called = 1;
+		close_timers(r);
+		return;
+	}
+	run_release(r);
+}
+
+static void run_release(run *r)
+{
+	for (size_t i = 0; i < r->nlinks; i++) {
+		link *l = r->links[i];
+
+		if (l->t)
+			transport_close(l->t);
+		for (size_t ji = 0; ji < r->s->njourneys; ji++)
+			free(l->leased[ji].v);
+		free(l->leased);
+		free(l->target);
+		free(l->actual);
+		free(l->need);
+		free(l);
+	}
+	free(r->links);
+	stats_free(&r->totals);
+	stats_free(&r->window);
+	scenario_free(r->s);
+	free(r->j);
+	free(r->error);
+	free(r->id);
+	free(r);
+}

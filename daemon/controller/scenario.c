@@ -1,0 +1,1533 @@
+/*
+ * scenario.c - scenario files (libconfig), see mite-scenario(5).
+ *
+ * Everything is validated at load, in file order within each block, and
+ * the first problem is reported as one line "file:line: what is wrong":
+ * unknown keys (naming what is allowed there), missing or mistyped keys,
+ * bad values, modules that cannot be found, opened or that lack a symbol,
+ * ABI mismatches, malformed CSV rows (with the CSV's own file:line). On any
+ * error everything built so far is freed and every module closed.
+ */
+#include "controller/scenario.h"
+
+#include "core/coro.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define SCN_MAX_STACK (64L * 1024 * 1024)
+#define SCN_MAX_STEPS 1024
+#define SCN_NAME_MAX 512
+
+/* What modules get when the caller has no SDK table: the row calls, which
+ * are all a datapool plugin may use inside the controller. */
+static const mite_api scn_min_api = {
+	.abi_version = MITE_ABI_VERSION,
+	.size = sizeof(mite_api),
+	.row_count = row_count,
+	.row_str = row_str,
+	.row_index = row_index,
+	.row_int = row_int,
+	.row_double = row_double,
+	.row_id = row_id,
+	.row_out_add = row_out_add,
+};
+
+typedef struct scn_load {
+	const char *path; /* the scenario, canonical */
+	const char *dir;  /* its folder, where relative paths start */
+	const scenario_opts *o;
+	const mite_api *api;
+	char *err;
+	size_t errlen;
+} scn_load;
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* The file a setting came from: libconfig names @included files as they
+ * were written, relative to the include folder, which is the scenario's. */
+static void scn_file_of(const scn_load *L, const char *file, char *buf, size_t len)
+{
+	int n;
+
+	if (!file)
+		file = L->path;
+	if (file[0] == '/')
+		n = snprintf(buf, len, "%s", file);
+	else
+		n = snprintf(buf, len, "%s/%s", L->dir, file);
+	(void)n; /* a cut path still locates the error well enough */
+}
+
+static int scn_vfail(scn_load *L, const char *file, unsigned line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static int scn_vfail(scn_load *L, const char *file, unsigned line, const char *fmt, va_list ap)
+{
+	char where[PATH_MAX + 16];
+	size_t n;
+
+	if (!L->err || !L->errlen)
+		return -1;
+	scn_file_of(L, file, where, sizeof(where));
+	snprintf(L->err, L->errlen, "%s:%u: ", where, line ? line : 1);
+	n = strlen(L->err);
+	if (n < L->errlen)
+		vsnprintf(L->err + n, L->errlen - n, fmt, ap);
+	return -1;
+}
+
+/* Reports "file:line: message" at setting `at`. Returns -1. */
+static int scn_fail(scn_load *L, const config_setting_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int scn_fail(scn_load *L, const config_setting_t *at, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = scn_vfail(L, at ? config_setting_source_file(at) : NULL,
+		       at ? config_setting_source_line(at) : 1, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static const char *scn_type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		return "a group { ... }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a number with a fraction";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array [ ... ]";
+	case CONFIG_TYPE_LIST:
+		return "a list ( ... )";
+	}
+	return "nothing";
+}
+
+/* ---- typed access ------------------------------------------------------- */
+
+/* Every block is checked against the keys it may hold, so that a typo is
+ * an error rather than a silently ignored setting. */
+static int scn_check_keys(scn_load *L, const config_setting_t *group, const char *where,
+			  const char *const *allowed)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(m);
+		char list[512] = "";
+		size_t used = 0;
+		int ok = 0;
+
+		for (size_t k = 0; allowed[k]; k++)
+			if (strcmp(allowed[k], name) == 0)
+				ok = 1;
+		if (ok)
+			continue;
+		for (size_t k = 0; allowed[k] && used < sizeof(list); k++) {
+			int w = snprintf(list + used, sizeof(list) - used, "%s%s", k ? ", " : "",
+					 allowed[k]);
+			if (w < 0)
+				break;
+			used += (size_t)w;
+		}
+		return scn_fail(L, m, "unknown key '%s' in %s (allowed there: %s)", name, where, list);
+	}
+	return 0;
+}
+
+static int scn_missing(scn_load *L, const config_setting_t *group, const char *key,
+		       const char *where)
+{
+	return scn_fail(L, group, "missing required key '%s' in %s", key, where);
+}
+
+/* The getters return 1 when the key is there and good, 0 when it is
+ * absent, -1 (error reported) when it has the wrong type. */
+static int scn_get_str(scn_load *L, const config_setting_t *g, const char *key, const char **out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return scn_fail(L, s, "'%s' must be a string, not %s", key, scn_type_name(s));
+	*out = config_setting_get_string(s);
+	return 1;
+}
+
+static int scn_get_int(scn_load *L, const config_setting_t *g, const char *key, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+		return scn_fail(L, s, "'%s' must be an integer, not %s", key, scn_type_name(s));
+	*out = config_setting_get_int64(s);
+	return 1;
+}
+
+static int scn_get_num(scn_load *L, const config_setting_t *g, const char *key, double *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+
+	if (!s)
+		return 0;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		*out = (double)config_setting_get_int64(s);
+		return 1;
+	case CONFIG_TYPE_FLOAT:
+		*out = config_setting_get_float(s);
+		return 1;
+	}
+	return scn_fail(L, s, "'%s' must be a number, not %s", key, scn_type_name(s));
+}
+
+static int scn_get_bool(scn_load *L, const config_setting_t *g, const char *key, int *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return scn_fail(L, s, "'%s' must be true or false, not %s", key, scn_type_name(s));
+	*out = config_setting_get_bool(s);
+	return 1;
+}
+
+/* "90", "90s", "1.5m", "1h30m", "250ms" -> seconds; -1 when malformed. */
+static double scn_parse_secs(const char *str)
+{
+	double total = 0;
+	const char *p = str;
+
+	if (!*p)
+		return -1;
+	while (*p) {
+		char *end;
+		double v;
+
+		if (*p == '-' || *p == '+' || *p == ' ')
+			return -1;
+		errno = 0;
+		v = strtod(p, &end);
+		if (end == p || errno || !isfinite(v))
+			return -1;
+		p = end;
+		if (strncmp(p, "ms", 2) == 0) {
+			v /= 1000;
+			p += 2;
+		} else if (*p == 's') {
+			p++;
+		} else if (*p == 'm') {
+			v *= 60;
+			p++;
+		} else if (*p == 'h') {
+			v *= 3600;
+			p++;
+		} else if (*p == 'd') {
+			v *= 86400;
+			p++;
+		} else if (*p) {
+			return -1;
+		}
+		total += v;
+	}
+	return total;
+}
+
+/* A time in seconds: a number, or a string with units (see above). */
+static int scn_get_secs(scn_load *L, const config_setting_t *g, const char *key, double *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	double v;
+
+	if (!s)
+		return 0;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = (double)config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		break;
+	case CONFIG_TYPE_STRING:
+		v = scn_parse_secs(config_setting_get_string(s));
+		if (v < 0)
+			return scn_fail(L, s,
+					"'%s' must be seconds or a time like \"90s\", \"5m\", "
+					"\"1h30m\", not \"%s\"",
+					key, config_setting_get_string(s));
+		break;
+	default:
+		return scn_fail(L, s, "'%s' must be seconds or a time like \"5m\", not %s", key,
+				scn_type_name(s));
+	}
+	if (!isfinite(v) || v < 0)
+		return scn_fail(L, s, "'%s' must not be negative", key);
+	*out = v;
+	return 1;
+}
+
+/* Bytes: an integer, or a string with a K, M or G suffix (powers of 1024). */
+static int scn_get_size(scn_load *L, const config_setting_t *g, const char *key, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	long long v;
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+		*out = config_setting_get_int64(s);
+		return 1;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *str = config_setting_get_string(s);
+		char *end;
+
+		errno = 0;
+		v = strtoll(str, &end, 10);
+		if (end != str && !errno && v >= 0) {
+			long long mul = 1;
+
+			if (*end == 'k' || *end == 'K')
+				mul = 1024;
+			else if (*end == 'm' || *end == 'M')
+				mul = 1024 * 1024;
+			else if (*end == 'g' || *end == 'G')
+				mul = 1024 * 1024 * 1024;
+			if (mul > 1)
+				end++;
+			if (mul > 1 && strcmp(end, "iB") == 0)
+				end += 2;
+			if (*end == '\0' && v <= LLONG_MAX / mul) {
+				*out = v * mul;
+				return 1;
+			}
+		}
+		return scn_fail(L, s, "'%s' must be bytes or a size like \"64K\" or \"1M\", not \"%s\"",
+				key, str);
+	}
+	return scn_fail(L, s, "'%s' must be bytes or a size like \"64K\", not %s", key,
+			scn_type_name(s));
+}
+
+/* Shortest decimal that reads back as the same double. */
+static void scn_fmt_double(double v, char *buf, size_t len)
+{
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+}
+
+/* A scalar setting as the string journeys and plugins read; NULL when it
+ * is not a scalar. */
+static const char *scn_scalar(const config_setting_t *s, char *buf, size_t len)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		snprintf(buf, len, "%lld", config_setting_get_int64(s));
+		return buf;
+	case CONFIG_TYPE_FLOAT:
+		scn_fmt_double(config_setting_get_float(s), buf, len);
+		return buf;
+	case CONFIG_TYPE_BOOL:
+		return config_setting_get_bool(s) ? "true" : "false";
+	case CONFIG_TYPE_STRING:
+		return config_setting_get_string(s);
+	}
+	return NULL;
+}
+
+/* An array or list of strings -> NULL-terminated copies. */
+static int scn_get_strv(scn_load *L, const config_setting_t *g, const char *key, char ***out,
+			size_t *n)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	int len;
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
+		return scn_fail(L, s, "'%s' must be an array of strings [\"a\", \"b\"], not %s", key,
+				scn_type_name(s));
+	len = config_setting_length(s);
+	*out = calloc((size_t)len + 1, sizeof(**out));
+	if (!*out)
+		return scn_fail(L, s, "%s", strerror(ENOMEM));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return scn_fail(L, e, "'%s' must hold strings only, not %s", key,
+					scn_type_name(e));
+		(*out)[i] = strdup(config_setting_get_string(e));
+		if (!(*out)[i])
+			return scn_fail(L, s, "%s", strerror(ENOMEM));
+	}
+	*n = (size_t)len;
+	return 1;
+}
+
+static void scn_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ---- modules ------------------------------------------------------------ */
+
+/* Finds, opens and checks "module.so:symbol" named by setting `at`; the
+ * symbol must be a function (func) or a data object. */
+static int scn_open_sym(scn_load *L, const config_setting_t *at, const char *spec, int func,
+			module **mod, void **sym, char **path_out, char **sym_out)
+{
+	char path[PATH_MAX], symbol[SCN_NAME_MAX], found[PATH_MAX], err[PATH_MAX + 512];
+
+	if (module_split(spec, path, sizeof(path), symbol, sizeof(symbol), err, sizeof(err)) < 0)
+		return scn_fail(L, at, "%s", err);
+	if (module_find(path, L->dir, L->o->plugin_dirs, L->o->allow_any_path, found, sizeof(found),
+			err, sizeof(err)) < 0)
+		return scn_fail(L, at, "%s", err);
+	*mod = module_open(found, L->api, err, sizeof(err));
+	if (!*mod)
+		return scn_fail(L, at, "%s", err);
+	*sym = module_sym_typed(*mod, symbol, func, err, sizeof(err));
+	if (!*sym)
+		return scn_fail(L, at, "%s", err);
+	if (path_out && !(*path_out = strdup(found)))
+		return scn_fail(L, at, "%s", strerror(ENOMEM));
+	if (sym_out && !(*sym_out = strdup(symbol)))
+		return scn_fail(L, at, "%s", strerror(ENOMEM));
+	return 0;
+}
+
+/* Every setting of a plugin block but `plugin` itself, as the key, value
+ * list the plugin receives. */
+static int scn_plugin_args(scn_load *L, const config_setting_t *g, const char *where,
+			   char ***out)
+{
+	int n = config_setting_length(g);
+	size_t k = 0;
+
+	*out = calloc((size_t)n * 2 + 1, sizeof(**out));
+	if (!*out)
+		return scn_fail(L, g, "%s", strerror(ENOMEM));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		char buf[64];
+		const char *v;
+
+		if (strcmp(config_setting_name(m), "plugin") == 0)
+			continue;
+		v = scn_scalar(m, buf, sizeof(buf));
+		if (!v)
+			return scn_fail(L, m,
+					"'%s': settings of a %s plugin must be strings, numbers or "
+					"booleans, not %s",
+					config_setting_name(m), where, scn_type_name(m));
+		(*out)[k] = strdup(config_setting_name(m));
+		if (!(*out)[k++])
+			return scn_fail(L, m, "%s", strerror(ENOMEM));
+		(*out)[k] = strdup(v);
+		if (!(*out)[k++])
+			return scn_fail(L, m, "%s", strerror(ENOMEM));
+	}
+	return 0;
+}
+
+/* ---- datapools ---------------------------------------------------------- */
+
+static const char *const scn_pool_inline_keys[] = {"type", "mode", "columns", "rows", NULL};
+static const char *const scn_pool_range_keys[] = {"type", "mode", "from", "to",
+						  "step", "offsets", "columns", NULL};
+static const char *const scn_pool_csv_keys[] = {"type", "mode", "file", "header", "columns", NULL};
+
+static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mode, pool **out)
+{
+	const config_setting_t *rows = config_setting_get_member(g, "rows");
+	const char **vals = NULL;
+	char **columns = NULL, **strs = NULL;
+	size_t ncols = 0, width = 0, nrows, nstrs = 0;
+	char perr[512];
+	int rc = -1;
+
+	if (scn_check_keys(L, g, "an inline datapool", scn_pool_inline_keys) < 0)
+		return -1;
+	if (scn_get_strv(L, g, "columns", &columns, &ncols) < 0)
+		goto out;
+	if (!rows) {
+		scn_missing(L, g, "rows", "an inline datapool");
+		goto out;
+	}
+	if (config_setting_type(rows) != CONFIG_TYPE_LIST &&
+	    config_setting_type(rows) != CONFIG_TYPE_ARRAY) {
+		scn_fail(L, rows, "'rows' must be a list of rows ( (1, \"a\"), (2, \"b\") ), not %s",
+			 scn_type_name(rows));
+		goto out;
+	}
+	nrows = (size_t)config_setting_length(rows);
+	if (nrows == 0) {
+		scn_fail(L, rows, "'rows' is empty: an inline datapool needs at least one row");
+		goto out;
+	}
+	width = columns ? ncols : 0;
+	for (size_t r = 0; r < nrows; r++) {
+		const config_setting_t *row = config_setting_get_elem(rows, (unsigned)r);
+		int aggregate = config_setting_type(row) == CONFIG_TYPE_LIST ||
+				config_setting_type(row) == CONFIG_TYPE_ARRAY;
+		size_t w = aggregate ? (size_t)config_setting_length(row) : 1;
+
+		if (config_setting_type(row) == CONFIG_TYPE_GROUP) {
+			scn_fail(L, row, "row %zu must be a list of values ( ... ), not %s", r + 1,
+				 scn_type_name(row));
+			goto out;
+		}
+		if (r == 0 && !columns)
+			width = w;
+		if (w != width) {
+			scn_fail(L, row, "row %zu has %zu value%s where %s %zu", r + 1, w,
+				 w == 1 ? "" : "s", columns ? "'columns' names" : "the first row has",
+				 width);
+			goto out;
+		}
+		if (w == 0) {
+			scn_fail(L, row, "row %zu is empty", r + 1);
+			goto out;
+		}
+		if (!vals) {
+			if (nrows > SIZE_MAX / width / 2) {
+				scn_fail(L, rows, "too many rows");
+				goto out;
+			}
+			vals = calloc(nrows * width, sizeof(*vals));
+			strs = calloc(nrows * width + 1, sizeof(*strs));
+			if (!vals || !strs) {
+				scn_fail(L, rows, "%s", strerror(ENOMEM));
+				goto out;
+			}
+		}
+		for (size_t c = 0; c < w; c++) {
+			const config_setting_t *e =
+				aggregate ? config_setting_get_elem(row, (unsigned)c) : row;
+			char buf[64];
+			const char *v = scn_scalar(e, buf, sizeof(buf));
+
+			if (!v) {
+				scn_fail(L, e, "row %zu: values must be strings, numbers or booleans, not %s",
+					 r + 1, scn_type_name(e));
+				goto out;
+			}
+			/* Copies, since buf is reused for the next value. */
+			strs[nstrs] = strdup(v);
+			if (!strs[nstrs]) {
+				scn_fail(L, e, "%s", strerror(ENOMEM));
+				goto out;
+			}
+			vals[r * width + c] = strs[nstrs++];
+		}
+	}
+	*out = pool_new_inline(mode, (const char *const *)columns, width, vals, nrows, perr,
+			       sizeof(perr));
+	if (!*out) {
+		scn_fail(L, g, "%s", perr);
+		goto out;
+	}
+	rc = 0;
+out:
+	scn_strv_free(strs);
+	free(vals);
+	scn_strv_free(columns);
+	return rc;
+}
+
+static int scn_pool_range(scn_load *L, const config_setting_t *g, pool_mode mode, pool **out)
+{
+	const config_setting_t *offs = config_setting_get_member(g, "offsets");
+	long long from, to, step = 1, *offsets = NULL;
+	char **columns = NULL;
+	size_t ncols = 0, noffsets = 0;
+	char perr[512];
+	int rc = -1, got;
+
+	if (scn_check_keys(L, g, "a range datapool", scn_pool_range_keys) < 0)
+		return -1;
+	got = scn_get_int(L, g, "from", &from);
+	if (got <= 0) {
+		if (got == 0)
+			scn_missing(L, g, "from", "a range datapool");
+		return -1;
+	}
+	got = scn_get_int(L, g, "to", &to);
+	if (got <= 0) {
+		if (got == 0)
+			scn_missing(L, g, "to", "a range datapool");
+		return -1;
+	}
+	if (scn_get_int(L, g, "step", &step) < 0)
+		return -1;
+	if (step == 0)
+		return scn_fail(L, config_setting_get_member(g, "step"), "'step' must not be 0");
+	if (offs) {
+		if (config_setting_type(offs) != CONFIG_TYPE_ARRAY &&
+		    config_setting_type(offs) != CONFIG_TYPE_LIST)
+			return scn_fail(L, offs, "'offsets' must be an array of integers [0, 2], not %s",
+					scn_type_name(offs));
+		noffsets = (size_t)config_setting_length(offs);
+		if (noffsets == 0)
+			return scn_fail(L, offs, "'offsets' is empty: give at least one, e.g. [0]");
+		offsets = calloc(noffsets, sizeof(*offsets));
+		if (!offsets)
+			return scn_fail(L, offs, "%s", strerror(ENOMEM));
+		for (size_t i = 0; i < noffsets; i++) {
+			const config_setting_t *e = config_setting_get_elem(offs, (unsigned)i);
+			if (config_setting_type(e) != CONFIG_TYPE_INT &&
+			    config_setting_type(e) != CONFIG_TYPE_INT64) {
+				scn_fail(L, e, "'offsets' must hold integers only, not %s",
+					 scn_type_name(e));
+				goto out;
+			}
+			offsets[i] = config_setting_get_int64(e);
+		}
+	}
+	if (scn_get_strv(L, g, "columns", &columns, &ncols) < 0)
+		goto out;
+	if (columns && ncols != (noffsets ? noffsets : 1)) {
+		scn_fail(L, config_setting_get_member(g, "columns"),
+			 "'columns' names %zu column%s but the range has %zu (one per offset)", ncols,
+			 ncols == 1 ? "" : "s", noffsets ? noffsets : 1);
+		goto out;
+	}
+	*out = pool_new_range(mode, from, to, step, offsets, noffsets, (const char *const *)columns,
+			      perr, sizeof(perr));
+	if (!*out) {
+		scn_fail(L, g, "%s", perr);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(offsets);
+	scn_strv_free(columns);
+	return rc;
+}
+
+static int scn_pool_csv(scn_load *L, const config_setting_t *g, pool_mode mode, pool **out)
+{
+	const config_setting_t *fs = config_setting_get_member(g, "file");
+	const char *file;
+	char path[PATH_MAX], perr[PATH_MAX + 256];
+	char **columns = NULL;
+	size_t ncols = 0;
+	int header = 0, got, in_file = 0, n, rc = -1;
+
+	if (scn_check_keys(L, g, "a csv datapool", scn_pool_csv_keys) < 0)
+		return -1;
+	got = scn_get_str(L, g, "file", &file);
+	if (got <= 0) {
+		if (got == 0)
+			scn_missing(L, g, "file", "a csv datapool");
+		return -1;
+	}
+	if (!*file)
+		return scn_fail(L, fs, "'file' is empty");
+	if (scn_get_bool(L, g, "header", &header) < 0)
+		return -1;
+	if (scn_get_strv(L, g, "columns", &columns, &ncols) < 0)
+		goto out;
+	if (columns && header) {
+		scn_fail(L, config_setting_get_member(g, "columns"),
+			 "'columns' names the columns of a file without a header; this one has "
+			 "header = true");
+		goto out;
+	}
+	if (file[0] == '/')
+		n = snprintf(path, sizeof(path), "%s", file);
+	else
+		n = snprintf(path, sizeof(path), "%s/%s", L->dir, file);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		scn_fail(L, fs, "'file' is too long");
+		goto out;
+	}
+	*out = pool_new_csv(mode, path, header, (const char *const *)columns, ncols, perr,
+			    sizeof(perr), &in_file);
+	if (!*out) {
+		/* A malformed row is located in the CSV itself. */
+		if (in_file)
+			snprintf(L->err, L->errlen, "%s", perr);
+		else
+			scn_fail(L, fs, "%s", perr);
+		goto out;
+	}
+	rc = 0;
+out:
+	scn_strv_free(columns);
+	return rc;
+}
+
+static int scn_pool_plugin(scn_load *L, scn_journey *j, const config_setting_t *g,
+			   const config_setting_t *ps, pool_mode mode)
+{
+	const mite_datapool_plugin *pl = NULL;
+	char **args = NULL;
+	char perr[512];
+	void *sym;
+	int rc = -1;
+
+	if (config_setting_type(ps) != CONFIG_TYPE_STRING)
+		return scn_fail(L, ps, "'plugin' must be a string \"module.so:symbol\", not %s",
+				scn_type_name(ps));
+	if (config_setting_get_member(g, "type"))
+		return scn_fail(L, config_setting_get_member(g, "type"),
+				"a datapool has either 'type' or 'plugin', not both");
+	if (scn_open_sym(L, ps, config_setting_get_string(ps), 0, &j->pool_mod, &sym, NULL, NULL) < 0)
+		return -1;
+	pl = sym;
+	if (scn_plugin_args(L, g, "datapool", &args) < 0)
+		goto out;
+	j->pool = pool_new_plugin(mode, pl, config_setting_get_string(ps),
+				  (const char *const *)args, perr, sizeof(perr));
+	if (!j->pool) {
+		scn_fail(L, ps, "%s", perr);
+		goto out;
+	}
+	rc = 0;
+out:
+	scn_strv_free(args);
+	return rc;
+}
+
+static int scn_pool_load(scn_load *L, scn_journey *j, const config_setting_t *g)
+{
+	const config_setting_t *ps = config_setting_get_member(g, "plugin");
+	const char *type = NULL, *mode_name = "iterable";
+	pool_mode mode = POOL_ITERABLE;
+	int got;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return scn_fail(L, g, "'datapool' must be a group { type = ...; }, not %s",
+				scn_type_name(g));
+	if (scn_get_str(L, g, "mode", &mode_name) < 0)
+		return -1;
+	if (pool_mode_parse(mode_name, &mode) < 0)
+		return scn_fail(L, config_setting_get_member(g, "mode"),
+				"'mode' must be \"iterable\", \"recyclable\" or \"single\", not \"%s\"",
+				mode_name);
+	if (ps)
+		return scn_pool_plugin(L, j, g, ps, mode);
+
+	got = scn_get_str(L, g, "type", &type);
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		return scn_fail(L, g,
+				"missing required key 'type' in datapool (\"inline\", \"range\" or "
+				"\"csv\"; or plugin = \"module.so:symbol\")");
+	if (strcmp(type, "inline") == 0)
+		return scn_pool_inline(L, g, mode, &j->pool);
+	if (strcmp(type, "range") == 0)
+		return scn_pool_range(L, g, mode, &j->pool);
+	if (strcmp(type, "csv") == 0)
+		return scn_pool_csv(L, g, mode, &j->pool);
+	return scn_fail(L, config_setting_get_member(g, "type"),
+			"unknown datapool type \"%s\" (known: inline, range, csv; or plugin = "
+			"\"module.so:symbol\")",
+			type);
+}
+
+/* ---- volume models ------------------------------------------------------ */
+
+static const char *const scn_vm_constant_keys[] = {"type", "count", "duration", NULL};
+static const char *const scn_vm_ramp_keys[] = {"type", "from", "to", "over", "duration", NULL};
+static const char *const scn_vm_stages_keys[] = {"type", "steps", "hold", NULL};
+static const char *const scn_vm_oneshot_keys[] = {"type", "count", "duration", NULL};
+static const char *const scn_vm_arrival_keys[] = {"type", "rate", "from", "to",
+						  "over", "duration", NULL};
+static const char *const scn_vm_step_keys[] = {"count", "duration", "from", "to", "over", NULL};
+
+/* A count: a non-negative integer. */
+static int scn_get_count(scn_load *L, const config_setting_t *g, const char *key, long *out)
+{
+	long long v;
+	int got = scn_get_int(L, g, key, &v);
+
+	if (got <= 0)
+		return got;
+	if (v < 0 || v > LONG_MAX)
+		return scn_fail(L, config_setting_get_member(g, key), "'%s' must be >= 0, not %lld",
+				key, v);
+	*out = (long)v;
+	return 1;
+}
+
+static int scn_get_rate(scn_load *L, const config_setting_t *g, const char *key, double *out)
+{
+	int got = scn_get_num(L, g, key, out);
+
+	if (got > 0 && (!isfinite(*out) || *out < 0))
+		return scn_fail(L, config_setting_get_member(g, key), "'%s' must be >= 0", key);
+	return got;
+}
+
+/* A volume `duration`, when given, must be positive: 0 would end the load
+ * before it starts. */
+static int scn_get_vm_duration(scn_load *L, const config_setting_t *g, double *out)
+{
+	int got = scn_get_secs(L, g, "duration", out);
+
+	if (got > 0 && *out <= 0)
+		return scn_fail(L, config_setting_get_member(g, "duration"),
+				"'duration' must be more than 0 seconds");
+	return got;
+}
+
+static int scn_vm_make(scn_load *L, const config_setting_t *g, vmodel *m, const char *verr,
+		       vmodel **out)
+{
+	if (!m)
+		return scn_fail(L, g, "%s", verr);
+	*out = m;
+	return 0;
+}
+
+static int scn_vm_stages(scn_load *L, const config_setting_t *g, vmodel **out)
+{
+	const config_setting_t *steps = config_setting_get_member(g, "steps");
+	vmodel_step st[SCN_MAX_STEPS];
+	char verr[256];
+	double prev = 0;
+	int hold = 0, n;
+
+	if (scn_check_keys(L, g, "a stages volume", scn_vm_stages_keys) < 0 ||
+	    scn_get_bool(L, g, "hold", &hold) < 0)
+		return -1;
+	if (!steps)
+		return scn_missing(L, g, "steps", "a stages volume");
+	if (config_setting_type(steps) != CONFIG_TYPE_LIST)
+		return scn_fail(L, steps, "'steps' must be a list of steps ( { ... }, ... ), not %s",
+				scn_type_name(steps));
+	n = config_setting_length(steps);
+	if (n == 0)
+		return scn_fail(L, steps, "'steps' is empty: give at least one step");
+	if (n > SCN_MAX_STEPS)
+		return scn_fail(L, steps, "'steps' has %d steps (at most %d)", n, SCN_MAX_STEPS);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(steps, (unsigned)i);
+		int has_count = config_setting_get_member(s, "count") != NULL;
+		int has_to = config_setting_get_member(s, "to") != NULL;
+		long count;
+		double d;
+
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+			return scn_fail(L, s, "step %d must be a group { ... }, not %s", i + 1,
+					scn_type_name(s));
+		if (scn_check_keys(L, s, "a stages step", scn_vm_step_keys) < 0)
+			return -1;
+		if (has_count == has_to)
+			return scn_fail(L, s,
+					"step %d needs either 'count' and 'duration' (a constant step) "
+					"or 'to' and 'over' (a ramp)",
+					i + 1);
+		if (has_count) {
+			if (config_setting_get_member(s, "from") || config_setting_get_member(s, "over"))
+				return scn_fail(L, s,
+						"step %d: 'from' and 'over' belong to ramp steps, not "
+						"to one with 'count'",
+						i + 1);
+			if (scn_get_count(L, s, "count", &count) < 0)
+				return -1;
+			if (scn_get_secs(L, s, "duration", &d) <= 0) {
+				if (config_setting_get_member(s, "duration"))
+					return -1;
+				return scn_fail(L, s, "missing required key 'duration' in step %d",
+						i + 1);
+			}
+			st[i] = (vmodel_step){(double)count, (double)count, d};
+		} else {
+			double from = prev, to;
+
+			if (config_setting_get_member(s, "duration"))
+				return scn_fail(L, config_setting_get_member(s, "duration"),
+						"step %d: a ramp step lasts 'over' seconds; "
+						"'duration' belongs to steps with 'count'",
+						i + 1);
+			if (scn_get_rate(L, s, "from", &from) < 0 || scn_get_rate(L, s, "to", &to) < 0)
+				return -1;
+			if (scn_get_secs(L, s, "over", &d) <= 0) {
+				if (config_setting_get_member(s, "over"))
+					return -1;
+				return scn_fail(L, s, "missing required key 'over' in step %d", i + 1);
+			}
+			st[i] = (vmodel_step){from, to, d};
+		}
+		if (st[i].duration <= 0)
+			return scn_fail(L, s, "step %d must last more than 0 seconds", i + 1);
+		prev = st[i].to;
+	}
+	return scn_vm_make(L, g, vmodel_new_stages(st, (size_t)n, hold, verr, sizeof(verr)), verr,
+			   out);
+}
+
+static int scn_vm_plugin(scn_load *L, scn_journey *j, const config_setting_t *g,
+			 const config_setting_t *ps)
+{
+	char **args = NULL;
+	char verr[512];
+	void *sym;
+	int rc = -1;
+
+	if (config_setting_type(ps) != CONFIG_TYPE_STRING)
+		return scn_fail(L, ps, "'plugin' must be a string \"module.so:symbol\", not %s",
+				scn_type_name(ps));
+	if (config_setting_get_member(g, "type"))
+		return scn_fail(L, config_setting_get_member(g, "type"),
+				"a volume has either 'type' or 'plugin', not both");
+	if (scn_open_sym(L, ps, config_setting_get_string(ps), 1, &j->volume_mod, &sym, NULL, NULL) <
+	    0)
+		return -1;
+	if (scn_plugin_args(L, g, "volume", &args) < 0)
+		goto out;
+	/* A function pointer from dlsym's void *: POSIX guarantees it works. */
+	mite_volume_fn fn;
+	memcpy(&fn, &sym, sizeof(fn));
+	j->volume = vmodel_new_plugin(fn, config_setting_get_string(ps), (const char *const *)args,
+				      verr, sizeof(verr));
+	if (!j->volume) {
+		scn_fail(L, ps, "%s", verr);
+		goto out;
+	}
+	rc = 0;
+out:
+	scn_strv_free(args);
+	return rc;
+}
+
+static int scn_volume_load(scn_load *L, scn_journey *j, const config_setting_t *g)
+{
+	const config_setting_t *ps = config_setting_get_member(g, "plugin");
+	const char *type;
+	char verr[256];
+	double duration = 0;
+	long count;
+	int got;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return scn_fail(L, g, "'volume' must be a group { type = ...; }, not %s",
+				scn_type_name(g));
+	if (ps)
+		return scn_vm_plugin(L, j, g, ps);
+	got = scn_get_str(L, g, "type", &type);
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		return scn_fail(L, g,
+				"missing required key 'type' in volume (\"constant\", \"ramp\", "
+				"\"stages\", \"oneshot\" or \"arrival\"; or plugin = "
+				"\"module.so:symbol\")");
+
+	if (strcmp(type, "constant") == 0) {
+		if (scn_check_keys(L, g, "a constant volume", scn_vm_constant_keys) < 0)
+			return -1;
+		got = scn_get_count(L, g, "count", &count);
+		if (got <= 0)
+			return got == 0 ? scn_missing(L, g, "count", "a constant volume") : -1;
+		if (scn_get_vm_duration(L, g, &duration) < 0)
+			return -1;
+		return scn_vm_make(L, g, vmodel_new_constant(count, duration, verr, sizeof(verr)),
+				   verr, &j->volume);
+	}
+	if (strcmp(type, "ramp") == 0) {
+		double from = 0, to, over;
+
+		if (scn_check_keys(L, g, "a ramp volume", scn_vm_ramp_keys) < 0 ||
+		    scn_get_rate(L, g, "from", &from) < 0)
+			return -1;
+		got = scn_get_rate(L, g, "to", &to);
+		if (got <= 0)
+			return got == 0 ? scn_missing(L, g, "to", "a ramp volume") : -1;
+		got = scn_get_secs(L, g, "over", &over);
+		if (got <= 0)
+			return got == 0 ? scn_missing(L, g, "over", "a ramp volume") : -1;
+		if (over <= 0)
+			return scn_fail(L, config_setting_get_member(g, "over"),
+					"'over' must be more than 0 seconds");
+		if (scn_get_vm_duration(L, g, &duration) < 0)
+			return -1;
+		if (duration > 0 && duration < over)
+			return scn_fail(L, config_setting_get_member(g, "duration"),
+					"'duration' (%g s) is shorter than the ramp ('over' = %g s)",
+					duration, over);
+		return scn_vm_make(L, g, vmodel_new_ramp(from, to, over, duration, verr, sizeof(verr)),
+				   verr, &j->volume);
+	}
+	if (strcmp(type, "stages") == 0)
+		return scn_vm_stages(L, g, &j->volume);
+	if (strcmp(type, "oneshot") == 0) {
+		count = 1;
+		if (scn_check_keys(L, g, "a oneshot volume", scn_vm_oneshot_keys) < 0 ||
+		    scn_get_count(L, g, "count", &count) < 0 ||
+		    scn_get_vm_duration(L, g, &duration) < 0)
+			return -1;
+		if (count < 1)
+			return scn_fail(L, config_setting_get_member(g, "count"),
+					"'count' must be at least 1");
+		return scn_vm_make(L, g, vmodel_new_oneshot(count, duration, verr, sizeof(verr)),
+				   verr, &j->volume);
+	}
+	if (strcmp(type, "arrival") == 0) {
+		double rate = 0, from = 0, to = 0, over = 0;
+		int has_rate, has_to;
+
+		if (scn_check_keys(L, g, "an arrival volume", scn_vm_arrival_keys) < 0)
+			return -1;
+		has_rate = config_setting_get_member(g, "rate") != NULL;
+		has_to = config_setting_get_member(g, "to") != NULL;
+		if (has_rate == has_to)
+			return scn_fail(L, g,
+					"an arrival volume needs either 'rate' (starts per second) or "
+					"'to' and 'over' (a changing rate)");
+		if (has_rate) {
+			if (config_setting_get_member(g, "from") || config_setting_get_member(g, "over"))
+				return scn_fail(L, g,
+						"'from' and 'over' belong to a changing rate, not to "
+						"one with 'rate'");
+			if (scn_get_rate(L, g, "rate", &rate) < 0)
+				return -1;
+			from = to = rate;
+		} else {
+			if (scn_get_rate(L, g, "from", &from) < 0 || scn_get_rate(L, g, "to", &to) < 0)
+				return -1;
+			got = scn_get_secs(L, g, "over", &over);
+			if (got <= 0)
+				return got == 0 ? scn_missing(L, g, "over", "an arrival volume") : -1;
+			if (over <= 0)
+				return scn_fail(L, config_setting_get_member(g, "over"),
+						"'over' must be more than 0 seconds");
+		}
+		if (scn_get_vm_duration(L, g, &duration) < 0)
+			return -1;
+		return scn_vm_make(L, g,
+				   vmodel_new_arrival(from, to, over, duration, verr, sizeof(verr)),
+				   verr, &j->volume);
+	}
+	return scn_fail(L, config_setting_get_member(g, "type"),
+			"unknown volume type \"%s\" (known: constant, ramp, stages, oneshot, "
+			"arrival; or plugin = \"module.so:symbol\")",
+			type);
+}
+
+/* ---- journeys ----------------------------------------------------------- */
+
+static const char *const scn_journey_keys[] = {"name",     "journey", "stack_size",
+					       "datapool", "volume",  NULL};
+
+static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g, scn_journey *j,
+			    int pool_refuse_small)
+{
+	const config_setting_t *js, *ds, *vs;
+	const char *spec, *name = NULL;
+	long long stack = CORO_DEFAULT_STACK;
+	void *fn;
+	int got;
+
+	j->line = (int)config_setting_source_line(g);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return scn_fail(L, g, "a journey must be a group { journey = \"x.so:fn\"; ... }, not %s",
+				scn_type_name(g));
+	if (scn_check_keys(L, g, "a journey", scn_journey_keys) < 0)
+		return -1;
+
+	got = scn_get_str(L, g, "journey", &spec);
+	if (got <= 0)
+		return got == 0 ? scn_missing(L, g, "journey", "a journey") : -1;
+	js = config_setting_get_member(g, "journey");
+	j->spec = strdup(spec);
+	if (!j->spec)
+		return scn_fail(L, js, "%s", strerror(ENOMEM));
+	if (scn_open_sym(L, js, spec, 1, &j->mod, &fn, &j->module_path, &j->symbol) < 0)
+		return -1;
+
+	if (scn_get_str(L, g, "name", &name) < 0)
+		return -1;
+	if (name && !*name)
+		return scn_fail(L, config_setting_get_member(g, "name"), "'name' is empty");
+	j->name = strdup(name ? name : spec);
+	if (!j->name)
+		return scn_fail(L, g, "%s", strerror(ENOMEM));
+	for (size_t i = 0; i < s->njourneys; i++)
+		if (strcmp(s->journeys[i].name, j->name) == 0)
+			return scn_fail(L, name ? config_setting_get_member(g, "name") : g,
+					"journey name '%s' is already used by the journey at line %d%s",
+					j->name, s->journeys[i].line,
+					name ? "" : "; give each a distinct 'name'");
+
+	if (scn_get_size(L, g, "stack_size", &stack) < 0)
+		return -1;
+	if (stack < CORO_MIN_STACK || stack > SCN_MAX_STACK)
+		return scn_fail(L, config_setting_get_member(g, "stack_size"),
+				"'stack_size' must be between %d and %ld bytes, not %lld",
+				CORO_MIN_STACK, SCN_MAX_STACK, stack);
+	j->stack_size = (size_t)stack;
+
+	ds = config_setting_get_member(g, "datapool");
+	if (ds && scn_pool_load(L, j, ds) < 0)
+		return -1;
+
+	vs = config_setting_get_member(g, "volume");
+	if (!vs)
+		return scn_missing(L, g, "volume", "a journey");
+	if (scn_volume_load(L, j, vs) < 0)
+		return -1;
+
+	/* A recyclable pool smaller than the concurrency it serves makes
+	 * iterations wait for rows; some would rather know before the run. */
+	if (pool_refuse_small && j->pool && pool_get_mode(j->pool) == POOL_RECYCLABLE &&
+	    pool_size(j->pool) > 0 && vmodel_get_kind(j->volume) == VMODEL_CLOSED &&
+	    vmodel_peak(j->volume) > (double)pool_size(j->pool))
+		return scn_fail(L, ds,
+				"journey '%s': its recyclable datapool has %zu row%s but its volume "
+				"asks for up to %.0f instances (pool_policy = \"refuse\")",
+				j->name, pool_size(j->pool), pool_size(j->pool) == 1 ? "" : "s",
+				vmodel_peak(j->volume));
+	return 0;
+}
+
+/* Each concurrent instance needs a guard-paged stack, i.e. two memory
+ * mappings: refuse what vm.max_map_count cannot hold rather than failing
+ * halfway through the ramp. */
+static int scn_check_maps(scn_load *L, const scenario *s, const config_setting_t *at)
+{
+	double total = 0;
+	long limit, max = -1;
+	FILE *f;
+
+	for (size_t i = 0; i < s->njourneys; i++) {
+		double peak = vmodel_peak(s->journeys[i].volume);
+		if (vmodel_get_kind(s->journeys[i].volume) == VMODEL_CLOSED && peak > 0)
+			total += ceil(peak);
+	}
+	limit = coro_map_limit();
+	if (limit < 0 || total <= (double)limit)
+		return 0;
+	f = fopen("/proc/sys/vm/max_map_count", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = -1;
+		fclose(f);
+	}
+	if (max > 0) {
+		/* Two maps per missing stack, rounded up to a multiple of 65536
+		 * so the suggestion leaves some room. */
+		double want = ceil(((double)max + 2 * (total - (double)limit)) / 65536) * 65536;
+		return scn_fail(L, at,
+				"the journeys ask for up to %.0f concurrent instances but "
+				"vm.max_map_count (%ld) leaves room for about %ld coroutine stacks; "
+				"raise it, e.g. sysctl -w vm.max_map_count=%.0f",
+				total, max, limit, want < 2147483647.0 ? want : 2147483647.0);
+	}
+	return scn_fail(L, at,
+			"the journeys ask for up to %.0f concurrent instances but vm.max_map_count "
+			"leaves room for about %ld coroutine stacks; raise it with sysctl -w "
+			"vm.max_map_count=N",
+			total, limit);
+}
+
+/* ---- config ------------------------------------------------------------- */
+
+static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
+{
+	const config_setting_t *c = config_setting_get_member(root, "config");
+
+	if (c) {
+		int n;
+
+		if (config_setting_type(c) != CONFIG_TYPE_GROUP)
+			return scn_fail(L, c, "'config' must be a group { key = value; ... }, not %s",
+					scn_type_name(c));
+		n = config_setting_length(c);
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *m = config_setting_get_elem(c, (unsigned)i);
+			char buf[64];
+			const char *v = scn_scalar(m, buf, sizeof(buf));
+
+			if (!v)
+				return scn_fail(L, m,
+						"config value '%s' must be a string, number or boolean, "
+						"not %s",
+						config_setting_name(m), scn_type_name(m));
+			if (kvl_set(&s->config, config_setting_name(m), v) < 0)
+				return scn_fail(L, m, "%s", strerror(ENOMEM));
+		}
+	}
+	if (L->o->env && kvl_set_env(&s->config, L->o->env) < 0)
+		return scn_fail(L, root, "%s", strerror(ENOMEM));
+	for (size_t i = 0; L->o->sets && L->o->sets[i]; i++) {
+		int rc = kvl_set_pair(&s->config, L->o->sets[i]);
+		if (rc == -EINVAL) {
+			snprintf(L->err, L->errlen, "%s: --set '%s': expected key=value", L->path,
+				 L->o->sets[i]);
+			return -1;
+		}
+		if (rc < 0)
+			return scn_fail(L, root, "%s", strerror(-rc));
+	}
+	return 0;
+}
+
+/* ---- the scenario ------------------------------------------------------- */
+
+static const char *const scn_root_keys[] = {"name",   "duration", "pool_policy",
+					    "config", "journeys", NULL};
+
+static const scenario_opts scn_no_opts;
+
+static scenario *scn_alloc(const char *path, const char *dir)
+{
+	scenario *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	kvl_init(&s->config);
+	s->path = strdup(path);
+	s->dir = strdup(dir);
+	if (!s->path || !s->dir) {
+		scenario_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* The file's base name without ".conf". */
+static char *scn_default_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".conf") == 0)
+		n -= 5;
+	return strndup(base, n);
+}
+
+scenario *scenario_load(const char *path, const scenario_opts *o, char *err, size_t errlen)
+{
+	char real[PATH_MAX], dir[PATH_MAX];
+	const config_setting_t *root, *js;
+	const char *name = NULL, *policy = "wait";
+	scn_load L = {.o = o ? o : &scn_no_opts, .err = err, .errlen = errlen};
+	scenario *s = NULL;
+	config_t cf;
+	char *slash;
+	FILE *f;
+	int n, got;
+
+	L.api = L.o->api ? L.o->api : &scn_min_api;
+	if (!path || !realpath(path, real)) {
+		snprintf(err, errlen, "%s: cannot read: %s", path ? path : "(null)",
+			 strerror(path ? errno : EINVAL));
+		return NULL;
+	}
+	/* Read it once here for the error: libconfig only says "file I/O". */
+	f = fopen(real, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot read: %s", real, strerror(errno));
+		return NULL;
+	}
+	fclose(f);
+	memcpy(dir, real, strlen(real) + 1);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	L.path = real;
+	L.dir = dir;
+
+	config_init(&cf);
+	config_set_options(&cf, CONFIG_OPTION_AUTOCONVERT);
+	/* Relative @include must not depend on the daemon's working folder. */
+	config_set_include_dir(&cf, dir);
+	if (!config_read_file(&cf, real)) {
+		char where[PATH_MAX];
+
+		scn_file_of(&L, config_error_file(&cf), where, sizeof(where));
+		snprintf(err, errlen, "%s:%d: %s", where, config_error_line(&cf),
+			 config_error_text(&cf) ? config_error_text(&cf) : "cannot parse");
+		config_destroy(&cf);
+		return NULL;
+	}
+	root = config_root_setting(&cf);
+
+	s = scn_alloc(real, dir);
+	if (!s) {
+		snprintf(err, errlen, "%s: %s", real, strerror(ENOMEM));
+		goto fail;
+	}
+	if (scn_check_keys(&L, root, "the scenario", scn_root_keys) < 0)
+		goto fail;
+
+	if (scn_get_str(&L, root, "name", &name) < 0)
+		goto fail;
+	if (name && !*name) {
+		scn_fail(&L, config_setting_get_member(root, "name"), "'name' is empty");
+		goto fail;
+	}
+	s->name = name ? strdup(name) : scn_default_name(real);
+	if (!s->name) {
+		scn_fail(&L, root, "%s", strerror(ENOMEM));
+		goto fail;
+	}
+	if (scn_get_secs(&L, root, "duration", &s->duration) < 0)
+		goto fail;
+	if (L.o->duration_override > 0)
+		s->duration = L.o->duration_override;
+	if (scn_get_str(&L, root, "pool_policy", &policy) < 0)
+		goto fail;
+	if (strcmp(policy, "wait") == 0) {
+		s->pool_refuse_small = 0;
+	} else if (strcmp(policy, "refuse") == 0) {
+		s->pool_refuse_small = 1;
+	} else {
+		scn_fail(&L, config_setting_get_member(root, "pool_policy"),
+			 "'pool_policy' must be \"wait\" or \"refuse\", not \"%s\"", policy);
+		goto fail;
+	}
+	if (scn_config(&L, s, root) < 0)
+		goto fail;
+
+	js = config_setting_get_member(root, "journeys");
+	if (!js) {
+		scn_missing(&L, root, "journeys", "the scenario");
+		goto fail;
+	}
+	if (config_setting_type(js) != CONFIG_TYPE_LIST) {
+		scn_fail(&L, js, "'journeys' must be a list of journeys ( { ... }, ... ), not %s",
+			 scn_type_name(js));
+		goto fail;
+	}
+	n = config_setting_length(js);
+	if (n == 0) {
+		scn_fail(&L, js, "'journeys' is empty: a scenario needs at least one journey");
+		goto fail;
+	}
+	s->journeys = calloc((size_t)n, sizeof(*s->journeys));
+	if (!s->journeys) {
+		scn_fail(&L, js, "%s", strerror(ENOMEM));
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		scn_journey *j = &s->journeys[s->njourneys];
+
+		got = scn_journey_load(&L, s, config_setting_get_elem(js, (unsigned)i), j,
+				       s->pool_refuse_small);
+		/* Counted even when it failed, so that scenario_free releases
+		 * what it holds. */
+		s->njourneys++;
+		if (got < 0)
+			goto fail;
+	}
+	if (scn_check_maps(&L, s, js) < 0)
+		goto fail;
+	config_destroy(&cf);
+	return s;
+fail:
+	scenario_free(s);
+	config_destroy(&cf);
+	return NULL;
+}
+
+/* ---- the one-journey scenario of `mitectl journey test|run` ------------- */
+
+static int scn_journey_pool(scn_load *L, scn_journey *j, const char *spec, pool_mode mode)
+{
+	char perr[PATH_MAX + 256];
+	size_t n = strlen(spec);
+
+	if (strncmp(spec, "range:", 6) == 0) {
+		long long from, to;
+		char *end;
+
+		errno = 0;
+		from = strtoll(spec + 6, &end, 10);
+		if (end == spec + 6 || *end != ':' || errno)
+			goto bad_range;
+		to = strtoll(end + 1, &end, 10);
+		if (*end || errno || end == spec + n)
+			goto bad_range;
+		j->pool = pool_new_range(mode, from, to, 1, NULL, 0, NULL, perr, sizeof(perr));
+		if (!j->pool) {
+			snprintf(L->err, L->errlen, "datapool '%s': %s", spec, perr);
+			return -1;
+		}
+		return 0;
+bad_range:
+		snprintf(L->err, L->errlen, "datapool '%s': expected range:FIRST:LAST", spec);
+		return -1;
+	}
+	if ((n > 4 && strcasecmp(spec + n - 4, ".csv") == 0) || !strchr(spec, ':')) {
+		char path[PATH_MAX];
+		int in_file = 0;
+
+		if (spec[0] == '/')
+			snprintf(path, sizeof(path), "%s", spec);
+		else if (snprintf(path, sizeof(path), "%s/%s", L->dir, spec) >= (int)sizeof(path)) {
+			snprintf(L->err, L->errlen, "datapool '%s': path too long", spec);
+			return -1;
+		}
+		j->pool = pool_new_csv(mode, path, 1, NULL, 0, perr, sizeof(perr), &in_file);
+		if (!j->pool) {
+			if (in_file)
+				snprintf(L->err, L->errlen, "%s", perr);
+			else
+				snprintf(L->err, L->errlen, "datapool '%s': %s", spec, perr);
+			return -1;
+		}
+		return 0;
+	}
+	{
+		char path[PATH_MAX], sym[SCN_NAME_MAX], found[PATH_MAX], merr[PATH_MAX + 512];
+		void *p;
+
+		if (module_split(spec, path, sizeof(path), sym, sizeof(sym), merr, sizeof(merr)) < 0 ||
+		    module_find(path, L->dir, L->o->plugin_dirs, L->o->allow_any_path, found,
+				sizeof(found), merr, sizeof(merr)) < 0 ||
+		    !(j->pool_mod = module_open(found, L->api, merr, sizeof(merr))) ||
+		    !(p = module_sym_typed(j->pool_mod, sym, 0, merr, sizeof(merr)))) {
+			snprintf(L->err, L->errlen, "datapool '%s': %s", spec, merr);
+			return -1;
+		}
+		j->pool = pool_new_plugin(mode, p, spec, NULL, perr, sizeof(perr));
+		if (!j->pool) {
+			snprintf(L->err, L->errlen, "datapool '%s': %s", spec, perr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+scenario *scenario_for_journey(const char *spec, const char *pool_spec, long volume, int once,
+			       const scenario_opts *o, char *err, size_t errlen)
+{
+	char cwd[PATH_MAX], path[PATH_MAX], sym[SCN_NAME_MAX], found[PATH_MAX];
+	char merr[PATH_MAX + 512], verr[256];
+	scn_load L = {.o = o ? o : &scn_no_opts, .err = err, .errlen = errlen};
+	scenario *s = NULL;
+	scn_journey *j;
+	void *fn;
+
+	L.api = L.o->api ? L.o->api : &scn_min_api;
+	if (!getcwd(cwd, sizeof(cwd))) {
+		snprintf(err, errlen, "cannot find the working folder: %s", strerror(errno));
+		return NULL;
+	}
+	L.dir = cwd;
+	L.path = spec ? spec : "";
+	if (!spec) {
+		snprintf(err, errlen, "no journey given (expected \"module.so:symbol\")");
+		return NULL;
+	}
+	if (volume < 1) {
+		snprintf(err, errlen, "%s: the volume must be at least 1, not %ld", spec, volume);
+		return NULL;
+	}
+	s = scn_alloc(spec, cwd);
+	if (!s || !(s->journeys = calloc(1, sizeof(*s->journeys))))
+		goto nomem;
+	s->njourneys = 1;
+	j = &s->journeys[0];
+	j->line = 0;
+	j->stack_size = CORO_DEFAULT_STACK;
+	if (!(j->spec = strdup(spec)) || !(j->name = strdup(spec)) || !(s->name = strdup(spec)))
+		goto nomem;
+	if (module_split(spec, path, sizeof(path), sym, sizeof(sym), merr, sizeof(merr)) < 0 ||
+	    module_find(path, cwd, L.o->plugin_dirs, L.o->allow_any_path, found, sizeof(found), merr,
+			sizeof(merr)) < 0 ||
+	    !(j->mod = module_open(found, L.api, merr, sizeof(merr))) ||
+	    !(fn = module_sym_typed(j->mod, sym, 1, merr, sizeof(merr)))) {
+		snprintf(err, errlen, "%s: %s", spec, merr);
+		goto fail;
+	}
+	(void)fn;
+	if (!(j->module_path = strdup(found)) || !(j->symbol = strdup(sym)))
+		goto nomem;
+	if (pool_spec && *pool_spec &&
+	    scn_journey_pool(&L, j, pool_spec, once ? POOL_ITERABLE : POOL_RECYCLABLE) < 0)
+		goto fail;
+	j->volume = once ? vmodel_new_oneshot(volume, 0, verr, sizeof(verr))
+			 : vmodel_new_constant(volume, 0, verr, sizeof(verr));
+	if (!j->volume) {
+		snprintf(err, errlen, "%s: %s", spec, verr);
+		goto fail;
+	}
+	if (L.o->env && kvl_set_env(&s->config, L.o->env) < 0)
+		goto nomem;
+	for (size_t i = 0; L.o->sets && L.o->sets[i]; i++) {
+		int rc = kvl_set_pair(&s->config, L.o->sets[i]);
+		if (rc == -EINVAL) {
+			snprintf(err, errlen, "--set '%s': expected key=value", L.o->sets[i]);
+			goto fail;
+		}
+		if (rc < 0)
+			goto nomem;
+	}
+	s->duration = L.o->duration_override > 0 ? L.o->duration_override : 0;
+	return s;
+nomem:
+	snprintf(err, errlen, "%s: %s", spec, strerror(ENOMEM));
+fail:
+	scenario_free(s);
+	return NULL;
+}
+
+void scenario_free(scenario *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->njourneys; i++) {
+		scn_journey *j = &s->journeys[i];
+
+		/* Pools and models first: they call into their modules. */
+		pool_free(j->pool);
+		vmodel_free(j->volume);
+		module_close(j->pool_mod);
+		module_close(j->volume_mod);
+		module_close(j->mod);
+		free(j->name);
+		free(j->spec);
+		free(j->module_path);
+		free(j->symbol);
+	}
+	free(s->journeys);
+	kvl_free(&s->config);
+	free(s->path);
+	free(s->dir);
+	free(s->name);
+	free(s);
+}

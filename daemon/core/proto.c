@@ -1,0 +1,73 @@
+/* proto.c - runner-protocol message helpers (see proto.h). */
+#include "proto.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+cJSON *proto_new(const char *type)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	if (!m)
+		return NULL;
+	if (!cJSON_AddNumberToObject(m, "v", PROTO_VERSION) || !cJSON_AddStringToObject(m, "t", type)) {
+		cJSON_Delete(m);
+		return NULL;
+	}
+	return m;
+}
+
+int proto_send(transport *t, cJSON *msg)
+{
+	char *buf;
+	int rc;
+
+	if (!msg)
+		return -ENOMEM;
+	buf = cJSON_PrintUnformatted(msg);
+	cJSON_Delete(msg);
+	if (!buf)
+		return -ENOMEM;
+	rc = transport_send(t, buf, strlen(buf));
+	cJSON_free(buf);
+	return rc;
+}
+
+cJSON *proto_parse(const char *buf, size_t len, char *err, size_t errlen)
+{
+	cJSON *m = cJSON_ParseWithLength(buf, len);
+	const cJSON *v, *t;
+
+	if (!m) {
+		snprintf(err, errlen, "message is not JSON");
+		return NULL;
+	}
+	if (!cJSON_IsObject(m)) {
+		snprintf(err, errlen, "message is not a JSON object");
+		goto fail;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(m, "v");
+	if (!cJSON_IsNumber(v) || v->valueint != PROTO_VERSION) {
+		snprintf(err, errlen, "message speaks protocol version %d, not %d",
+			 cJSON_IsNumber(v) ? v->valueint : 0, PROTO_VERSION);
+		goto fail;
+	}
+	t = cJSON_GetObjectItemCaseSensitive(m, "t");
+	if (!cJSON_IsString(t)) {
+		snprintf(err, errlen, "message has no type");
+		goto fail;
+	}
+	return m;
+fail:
+	cJSON_Delete(m);
+	return NULL;
+}
+
+const char *proto_type(const cJSON *msg)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "t");
+
+	return cJSON_IsString(t) ? t->valuestring : "";
+}

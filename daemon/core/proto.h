@@ -1,0 +1,40 @@
+/*
+ * proto.h - the runner protocol: JSON objects (cJSON), one per transport
+ * message, each with the protocol version "v" and the type "t".
+ * docs/runner-protocol.md describes every message.
+ */
+#ifndef MITE_CORE_PROTO_H
+#define MITE_CORE_PROTO_H
+
+#include "transport.h"
+#include <cjson/cJSON.h>
+
+#define PROTO_VERSION 1
+
+/* controller -> runner */
+#define PROTO_SETUP "setup"
+#define PROTO_TARGETS "targets"
+#define PROTO_ROWS "rows"
+#define PROTO_STOP "stop"
+#define PROTO_CANCEL "cancel"
+/* runner -> controller */
+#define PROTO_HELLO "hello"
+#define PROTO_READY "ready"
+#define PROTO_ERROR "error"
+#define PROTO_NEED "need"
+#define PROTO_DONE "done"
+#define PROTO_STATS "stats"
+#define PROTO_EVENTS "events"
+#define PROTO_BYE "bye"
+
+/* A new message object {"v":PROTO_VERSION,"t":type}, or NULL. */
+cJSON *proto_new(const char *type);
+/* Serialises msg (unformatted), sends it on t and deletes msg. 0 or -errno. */
+int proto_send(transport *t, cJSON *msg);
+/* Parses a received buffer. NULL with a reason in err when it is not JSON,
+ * not an object, has no string "t", or a "v" other than PROTO_VERSION. */
+cJSON *proto_parse(const char *buf, size_t len, char *err, size_t errlen);
+/* The type of a parsed message. */
+const char *proto_type(const cJSON *msg);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * stats.h - counters and latency histograms keyed by (kind, labels).
+ *
+ * Runners record into a table and ship its deltas every second (then
+ * reset); the controller merges batches exactly into its own tables:
+ * counters add, histograms add bucket by bucket.
+ *
+ * The kinds, their labels, counters and histograms:
+ *
+ *   kind      labels                                   c[]                          h[]
+ *   txn       journey, transaction                     ok, failed                   latency
+ *   journey   journey                                  started, ok, failed          duration
+ *   error     journey, transaction, location, message  count
+ *   http      journey, transaction, method, status     count, bytes_out, bytes_in   total, dns, connect, tls, ttfb
+ *   httperr   journey, transaction, method, class      count
+ *   lag       journey                                  count                        scheduling lag
+ *   send      journey, type                            count
+ */
+#ifndef MITE_CORE_STATS_H
+#define MITE_CORE_STATS_H
+
+#include "hist.h"
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATS_MAX_LABELS 5
+#define STATS_NCOUNTERS 4
+#define STATS_NHISTS 5
+
+enum { ST_TXN_OK = 0, ST_TXN_FAILED = 1 };
+enum { ST_J_STARTED = 0, ST_J_OK = 1, ST_J_FAILED = 2 };
+enum { ST_HTTP_COUNT = 0, ST_HTTP_BYTES_OUT = 1, ST_HTTP_BYTES_IN = 2 };
+enum { ST_H_TOTAL = 0, ST_H_DNS = 1, ST_H_CONNECT = 2, ST_H_TLS = 3, ST_H_TTFB = 4 };
+
+typedef struct stats_entry {
+	char *kind;
+	char *labels[STATS_MAX_LABELS];
+	size_t nlabels;
+	uint64_t c[STATS_NCOUNTERS];
+	hist *h[STATS_NHISTS]; /* created on first use */
+	/* private */
+	uint64_t hash;
+	struct stats_entry *next;   /* hash chain */
+	struct stats_entry *order;  /* insertion order */
+	int dirty;
+} stats_entry;
+
+typedef struct stats {
+	stats_entry **buckets;
+	size_t nbuckets, n;
+	stats_entry *first, *last; /* insertion order */
+} stats;
+
+void stats_init(stats *s);
+void stats_free(stats *s);
+
+/* The entry for (kind, labels), created empty on first use; NULL on ENOMEM.
+ * The pointer stays valid until stats_free (entries are never removed), so
+ * hot paths may cache it. Marks the entry dirty. */
+stats_entry *stats_get(stats *s, const char *kind, const char *const *labels, size_t nlabels);
+/* The entry if it exists, else NULL; does not mark it dirty. */
+stats_entry *stats_find(const stats *s, const char *kind, const char *const *labels, size_t nlabels);
+
+/* Adds n to counter i of e. */
+static inline void stats_add(stats_entry *e, int i, uint64_t n) { e->c[i] += n; e->dirty = 1; }
+/* Records ns into histogram i of e (creating it). 0 or -ENOMEM. */
+int stats_record(stats_entry *e, int i, uint64_t ns);
+
+/* Encodes every dirty entry as a JSON array of
+ * {"k":[kind,labels...],"c":[...],"h":[hist|null,...]} and, when reset is
+ * set, zeroes them and clears their dirty marks. NULL on ENOMEM. */
+cJSON *stats_batch(stats *s, int reset);
+/* Merges a batch made by stats_batch into s. 0, or -EINVAL for a malformed
+ * batch (entries before the bad one stay merged). */
+int stats_merge_batch(stats *s, const cJSON *batch);
+/* Merges every entry of src into dst. 0 or -ENOMEM. */
+int stats_merge(stats *dst, const stats *src);
+
+#endif

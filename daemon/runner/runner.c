@@ -1,0 +1,1084 @@
+/*
+ * runner.c - the runner: journey instances as coroutines on one libuv loop,
+ * driven by runner-protocol messages (see docs/runner-protocol.md).
+ *
+ * An instance of a closed-model journey loops over iterations for as long as
+ * its journey's target allows; an open-model start runs one iteration. Rows
+ * come from a local buffer refilled from the controller in batches;
+ * recyclable rows return to that buffer when an iteration ends, so no
+ * iteration costs a controller round trip. Stats are recorded locally and
+ * shipped as a batch every stats interval.
+ */
+#include "runner/runner.h"
+#include "runner/http.h"
+#include "runner/inst.h"
+#include "runner/sdk.h"
+
+#include "core/coro.h"
+#include "core/kvl.h"
+#include "core/log.h"
+#include "core/module.h"
+#include "core/proto.h"
+#include "core/row.h"
+#include "core/stats.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROW_BATCH_MAX 256
+#define ROW_PREFETCH_MAX 128 /* rows buffered ahead per journey, at most */
+#define ROW_RETURN_BATCH 64  /* recyclable rows handed back per message */
+#define EVENTS_MAX 10000   /* events queued between batches before dropping */
+#define EVENTS_FLUSH 512   /* flush early past this many */
+
+enum { R_SETUP, R_RUNNING, R_STOPPING, R_CLOSING, R_DONE };
+
+typedef struct rmodule {
+	module *mod;
+	void *fixture;
+	int inited;
+} rmodule;
+
+typedef struct rjourney {
+	struct runner *r;
+	int idx;
+	char *name;
+	char **columns; /* NULL-terminated, or NULL */
+	size_t stack;
+	mite_journey_fn fn;
+	rmodule *rm;
+	int open;          /* open model: each start is one iteration */
+	int has_pool;
+	int recyclable;
+	long target;       /* closed: this runner's share of the concurrency */
+	long pending;      /* open: starts still to make in this tick */
+	uv_timer_t spread; /* open: spreads a tick's starts over the tick */
+	double spread_next;/* open: intended time of the next start (s) */
+	long nactive;
+	mite_ctx *active;  /* doubly linked list of live instances */
+	/* rows */
+	mite_row **rows;   /* free rows, a FIFO ring (recyclable: returned ones too) */
+	size_t rhead, nrows, rowcap;
+	uint64_t *ret;     /* recyclable rows used and not yet handed back */
+	size_t nret, retcap;
+	int requested;     /* a need is outstanding */
+	int rows_end;      /* the pool is exhausted */
+	mite_ctx *waiters, *waiters_tail;
+	stats_entry *st_journey, *st_lag;
+	int balance;       /* needs a balance pass */
+} rjourney;
+
+struct runner {
+	uv_loop_t *loop;
+	transport *t;
+	int index;
+	int state;
+	runner_done_cb done;
+	void *done_data;
+	uint64_t t0_ns;       /* hrtime of run start on this runner */
+	double tick;
+	double grace;
+	int http_events;
+	kvl config;
+	rjourney *j;
+	size_t nj;
+	rmodule *mods;
+	size_t nmods;
+	http_engine *http;
+	stats st;
+	cJSON *events;
+	size_t nevents;
+	uint64_t events_dropped;
+	uv_timer_t stats_timer;
+	uv_timer_t grace_timer;
+	uv_idle_t idle;
+	int idle_on;
+	mite_ctx *ready, *ready_tail;
+	uint64_t next_id;
+	long live;            /* instances alive (all journeys) */
+	int pending_closes;   /* handles still closing */
+	int cancelled;
+	int status;
+};
+
+static const char *current_journey;
+
+const char *runner_current_journey(void) { return current_journey; }
+
+static void runner_check_done(runner *r);
+static void runner_kick(runner *r);
+static void journey_balance(rjourney *j);
+static void send_stats(runner *r, int final);
+
+/* ---- the clock ---------------------------------------------------------- */
+
+static double runner_now(const runner *r)
+{
+	return (double)(uv_hrtime() - r->t0_ns) / 1e9;
+}
+
+/* ---- instances ---------------------------------------------------------- */
+
+static void inst_closed(uv_handle_t *h)
+{
+	mite_ctx *ctx = h->data;
+	runner *r = ctx->r;
+
+	free(ctx);
+	r->pending_closes--;
+	runner_check_done(r);
+}
+
+static void inst_finish(mite_ctx *ctx)
+{
+	rjourney *j = ctx->j;
+	runner *r = ctx->r;
+
+	if (ctx->prev)
+		ctx->prev->next = ctx->next;
+	else
+		j->active = ctx->next;
+	if (ctx->next)
+		ctx->next->prev = ctx->prev;
+	j->nactive--;
+	r->live--;
+	coro_free(ctx->co);
+	http_session_free(ctx);
+	r->pending_closes++;
+	uv_close((uv_handle_t *)&ctx->timer, inst_closed);
+	j->balance = 1;
+	runner_kick(r);
+}
+
+/* Switches into an instance until it parks or ends. */
+static void inst_run(mite_ctx *ctx)
+{
+	const char *prev = current_journey;
+	int alive;
+
+	current_journey = ctx->j->name;
+	alive = coro_resume(ctx->co);
+	current_journey = prev;
+	if (!alive)
+		inst_finish(ctx);
+}
+
+int inst_park(mite_ctx *ctx, inst_cancel_fn cancel, void *arg)
+{
+	if (ctx->cancelled)
+		return MITE_ECANCELED;
+	ctx->parked = 1;
+	ctx->woken = 0;
+	ctx->cancel_fn = cancel;
+	ctx->cancel_arg = arg;
+	ctx->parks++;
+	coro_yield();
+	ctx->parked = 0;
+	ctx->cancel_fn = NULL;
+	return ctx->cancelled ? MITE_ECANCELED : 0;
+}
+
+void inst_wake(mite_ctx *ctx)
+{
+	if (!ctx->parked || ctx->woken)
+		return;
+	ctx->woken = 1;
+	inst_run(ctx);
+}
+
+/* Queues a parked instance to be resumed on the next loop turn. */
+static void inst_schedule(mite_ctx *ctx)
+{
+	runner *r = ctx->r;
+
+	ctx->wnext = NULL;
+	if (r->ready_tail)
+		r->ready_tail->wnext = ctx;
+	else
+		r->ready = ctx;
+	r->ready_tail = ctx;
+	runner_kick(r);
+}
+
+/* Hands the loop a turn between two iterations that never parked, so a
+ * journey that never waits cannot starve the loop (stats, messages). */
+static void inst_yield_turn(mite_ctx *ctx)
+{
+	inst_schedule(ctx);
+	inst_park(ctx, NULL, NULL);
+}
+
+static void row_waiter_cancel(mite_ctx *ctx, void *arg)
+{
+	rjourney *j = arg;
+	mite_ctx **pp = &j->waiters;
+
+	j->waiters_tail = NULL;
+	while (*pp) {
+		if (*pp == ctx)
+			*pp = ctx->wnext;
+		else {
+			j->waiters_tail = *pp;
+			pp = &(*pp)->wnext;
+		}
+	}
+	ctx->waiting_row = 0;
+}
+
+static void flush_returns(rjourney *j);
+static void prefetch(rjourney *j);
+
+/* How many rows to keep buffered: enough for the journey's share, at most
+ * ROW_PREFETCH_MAX (so that a recyclable pool's rows keep cycling through
+ * the controller and every runner gets its turn). */
+static long prefetch_size(const rjourney *j)
+{
+	long want = j->open ? j->pending : j->target;
+
+	if (want < 1)
+		want = 1;
+	return want > ROW_PREFETCH_MAX ? ROW_PREFETCH_MAX : want;
+}
+
+static void request_rows(rjourney *j, long n)
+{
+	cJSON *m;
+
+	if (j->requested || j->rows_end || j->r->state != R_RUNNING)
+		return;
+	if (n < 1)
+		n = 1;
+	if (n > ROW_BATCH_MAX)
+		n = ROW_BATCH_MAX;
+	m = proto_new(PROTO_NEED);
+	if (!m)
+		return;
+	cJSON_AddNumberToObject(m, "j", j->idx);
+	cJSON_AddNumberToObject(m, "n", (double)n);
+	if (proto_send(j->r->t, m) == 0)
+		j->requested = 1;
+}
+
+/* Takes a row for the next iteration: 1 with *out set (NULL for a journey
+ * without a pool), 0 when the journey's rows are exhausted or the runner is
+ * stopping, MITE_ECANCELED when cancelled while waiting. May yield. */
+static int take_row(mite_ctx *ctx, mite_row **out)
+{
+	rjourney *j = ctx->j;
+
+	*out = NULL;
+	if (!j->has_pool)
+		return 1;
+	while (!j->nrows) {
+		if (j->rows_end || ctx->r->state != R_RUNNING)
+			return 0;
+		/* Rows this runner used may be the very ones it waits for
+		 * (a pool about as large as the concurrency). */
+		flush_returns(j);
+		request_rows(j, prefetch_size(j));
+		ctx->wnext = NULL;
+		ctx->waiting_row = 1;
+		if (j->waiters_tail)
+			j->waiters_tail->wnext = ctx;
+		else
+			j->waiters = ctx;
+		j->waiters_tail = ctx;
+		if (inst_park(ctx, row_waiter_cancel, j) < 0)
+			return MITE_ECANCELED;
+	}
+	*out = j->rows[j->rhead];
+	j->rhead = (j->rhead + 1) % j->rowcap;
+	j->nrows--;
+	prefetch(j);
+	return 1;
+}
+
+/* Rows are handed out in the order the pool gave them (a ring buffer). */
+static int push_row(rjourney *j, mite_row *row)
+{
+	if (j->nrows == j->rowcap) {
+		size_t cap = j->rowcap ? j->rowcap * 2 : 16;
+		mite_row **rows = malloc(cap * sizeof *rows);
+
+		if (!rows)
+			return -ENOMEM;
+		for (size_t i = 0; i < j->nrows; i++)
+			rows[i] = j->rows[(j->rhead + i) % j->rowcap];
+		free(j->rows);
+		j->rows = rows;
+		j->rowcap = cap;
+		j->rhead = 0;
+	}
+	j->rows[(j->rhead + j->nrows++) % j->rowcap] = row;
+	return 0;
+}
+
+/* Takes the row pushed last (for handing surplus back). */
+static mite_row *pop_last_row(rjourney *j)
+{
+	return j->rows[(j->rhead + --j->nrows) % j->rowcap];
+}
+
+/* Asks for more rows once the buffer is down to half its size. */
+static void prefetch(rjourney *j)
+{
+	long size = prefetch_size(j);
+
+	if (!j->requested && !j->rows_end && (long)j->nrows < (size + 1) / 2)
+		request_rows(j, size - (long)j->nrows);
+}
+
+/* Hands used recyclable rows back to the controller, which puts them at
+ * the end of the pool's queue: every row gets its turn, across runners. */
+static void flush_returns(rjourney *j)
+{
+	cJSON *m, *ids;
+
+	if (!j->nret || !j->r->t)
+		return;
+	m = proto_new(PROTO_DONE);
+	ids = m ? cJSON_AddArrayToObject(m, "ids") : NULL;
+	if (!ids) {
+		cJSON_Delete(m);
+		return;
+	}
+	cJSON_AddNumberToObject(m, "j", j->idx);
+	for (size_t i = 0; i < j->nret; i++)
+		cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)j->ret[i]));
+	j->nret = 0;
+	proto_send(j->r->t, m);
+}
+
+/* Notes a recyclable row's lease for handing back. Without memory to note
+ * it the lease is lost: the pool holds one row fewer, which beats a crash. */
+static void note_return(rjourney *j, uint64_t id)
+{
+	if (j->nret == j->retcap) {
+		size_t cap = j->retcap ? j->retcap * 2 : ROW_RETURN_BATCH;
+		uint64_t *ret = realloc(j->ret, cap * sizeof *ret);
+
+		if (!ret)
+			return;
+		j->ret = ret;
+		j->retcap = cap;
+	}
+	j->ret[j->nret++] = id;
+}
+
+/* Ends an iteration's use of its row: a recyclable row's lease is handed
+ * back (in batches); the row itself is freed either way. */
+static void release_row(rjourney *j, mite_row *row)
+{
+	if (!row)
+		return;
+	if (j->recyclable) {
+		note_return(j, row->id);
+		if (j->nret >= ROW_RETURN_BATCH || j->waiters)
+			flush_returns(j);
+	}
+	row_free(row);
+}
+
+static void wake_row_waiters(rjourney *j)
+{
+	while (j->waiters && (j->nrows || j->rows_end || j->r->state != R_RUNNING)) {
+		mite_ctx *w = j->waiters;
+
+		j->waiters = w->wnext;
+		if (!j->waiters)
+			j->waiters_tail = NULL;
+		w->waiting_row = 0;
+		inst_wake(w);
+	}
+}
+
+static int want_more(mite_ctx *ctx)
+{
+	rjourney *j = ctx->j;
+
+	if (ctx->r->state != R_RUNNING || j->open || j->rows_end)
+		return 0;
+	return j->nactive <= j->target;
+}
+
+static void record_journey(mite_ctx *ctx, int ok, uint64_t ns)
+{
+	rjourney *j = ctx->j;
+
+	stats_add(j->st_journey, ok ? ST_J_OK : ST_J_FAILED, 1);
+	stats_record(j->st_journey, 0, ns);
+}
+
+static void inst_main(void *arg)
+{
+	mite_ctx *ctx = arg;
+	rjourney *j = ctx->j;
+
+	do {
+		mite_row *row;
+		uint64_t t0;
+		int rc;
+
+		rc = take_row(ctx, &row);
+		if (rc <= 0)
+			break;
+		ctx->row = row;
+		ctx->ntxn = 0;
+		ctx->failed = 0;
+		ctx->parks = 0;
+		ctx->iter_start = runner_now(ctx->r);
+		http_session_new_iteration(ctx);
+		stats_add(j->st_journey, ST_J_STARTED, 1);
+		t0 = uv_hrtime();
+		rc = j->fn(ctx, row);
+		sdk_end_iteration(ctx, rc);
+		record_journey(ctx, rc == 0 && !ctx->failed, uv_hrtime() - t0);
+		ctx->row = NULL;
+		release_row(j, row);
+		if (rc != 0 || ctx->failed)
+			break; /* a failed instance ends; balance starts a fresh one */
+		if (!ctx->parks && want_more(ctx))
+			inst_yield_turn(ctx);
+	} while (want_more(ctx));
+}
+
+static mite_ctx *inst_start(rjourney *j)
+{
+	runner *r = j->r;
+	mite_ctx *ctx = calloc(1, sizeof *ctx);
+
+	if (!ctx)
+		return NULL;
+	ctx->r = r;
+	ctx->j = j;
+	ctx->id = ((uint64_t)r->index << 40) | ++r->next_id;
+	ctx->co = coro_new(j->stack, inst_main, ctx, j->name);
+	if (!ctx->co) {
+		int e = errno;
+
+		free(ctx);
+		log_err("runner %d: starting an instance of %s failed: %s%s", r->index, j->name,
+			strerror(e),
+			e == ENOMEM ? " (vm.max_map_count reached? see mite-scenario(5))" : "");
+		return NULL;
+	}
+	uv_timer_init(r->loop, &ctx->timer);
+	ctx->timer.data = ctx;
+	ctx->next = j->active;
+	if (j->active)
+		j->active->prev = ctx;
+	j->active = ctx;
+	j->nactive++;
+	r->live++;
+	inst_run(ctx);
+	return ctx;
+}
+
+/* ---- scheduling --------------------------------------------------------- */
+
+static void journey_balance(rjourney *j)
+{
+	runner *r = j->r;
+	long want;
+
+	j->balance = 0;
+	if (r->state != R_RUNNING || j->open || j->rows_end)
+		return;
+	want = j->target - j->nactive;
+	while (want-- > 0)
+		if (!inst_start(j))
+			break;
+}
+
+static void on_idle(uv_idle_t *h)
+{
+	runner *r = h->data;
+	mite_ctx *ready = r->ready;
+
+	/* Resume what was queued before this turn; what they queue runs on the
+	 * next one. */
+	r->ready = r->ready_tail = NULL;
+	while (ready) {
+		mite_ctx *next = ready->wnext;
+
+		inst_wake(ready);
+		ready = next;
+	}
+	for (size_t i = 0; i < r->nj; i++)
+		if (r->j[i].balance)
+			journey_balance(&r->j[i]);
+	if (!r->ready) {
+		int again = 0;
+
+		for (size_t i = 0; i < r->nj; i++)
+			again |= r->j[i].balance;
+		if (!again) {
+			uv_idle_stop(&r->idle);
+			r->idle_on = 0;
+		}
+	}
+}
+
+static void runner_kick(runner *r)
+{
+	if (r->idle_on || r->state >= R_CLOSING)
+		return;
+	r->idle_on = 1;
+	uv_idle_start(&r->idle, on_idle);
+}
+
+static void on_spread(uv_timer_t *t)
+{
+	rjourney *j = t->data;
+	runner *r = j->r;
+	double now = runner_now(r);
+
+	if (r->state != R_RUNNING || j->pending <= 0 || j->rows_end) {
+		uv_timer_stop(t);
+		return;
+	}
+	j->pending--;
+	/* Scheduling lag: how late this start is against its intended time. */
+	if (now > j->spread_next)
+		stats_record(j->st_lag, 0, (uint64_t)((now - j->spread_next) * 1e9));
+	else
+		stats_record(j->st_lag, 0, 0);
+	stats_add(j->st_lag, 0, 1);
+	j->spread_next += r->tick / (double)(j->pending + 1);
+	inst_start(j);
+	if (j->pending <= 0)
+		uv_timer_stop(t);
+}
+
+static void set_targets(runner *r, const cJSON *m)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(m, "j"), *it;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(arr))
+		return;
+	cJSON_ArrayForEach(it, arr) {
+		rjourney *j;
+		const cJSON *c, *s;
+
+		if (i >= r->nj)
+			break;
+		j = &r->j[i++];
+		c = cJSON_GetObjectItemCaseSensitive(it, "c");
+		s = cJSON_GetObjectItemCaseSensitive(it, "s");
+		if (cJSON_IsNumber(c) && c->valuedouble >= 0) {
+			j->target = (long)c->valuedouble;
+			j->balance = 1;
+		}
+		if (cJSON_IsNumber(s) && s->valuedouble > 0) {
+			uint64_t ms;
+
+			j->pending += (long)s->valuedouble;
+			j->spread_next = runner_now(r);
+			ms = (uint64_t)(r->tick * 1000.0 / (double)j->pending);
+			if (!ms)
+				ms = 1;
+			uv_timer_start(&j->spread, on_spread, 0, ms);
+		}
+		if (j->has_pool)
+			prefetch(j);
+	}
+	runner_kick(r);
+}
+
+/* ---- rows from the controller ------------------------------------------- */
+
+static void take_rows(runner *r, const cJSON *m)
+{
+	const cJSON *jj = cJSON_GetObjectItemCaseSensitive(m, "j");
+	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(m, "rows");
+	const cJSON *end = cJSON_GetObjectItemCaseSensitive(m, "end");
+	const cJSON *row;
+	rjourney *j;
+
+	if (!cJSON_IsNumber(jj) || jj->valueint < 0 || (size_t)jj->valueint >= r->nj)
+		return;
+	j = &r->j[jj->valueint];
+	j->requested = 0;
+	cJSON_ArrayForEach(row, rows) {
+		const char *vals[64];
+		const cJSON *v;
+		size_t n = 0;
+		uint64_t id;
+		mite_row *mr;
+
+		if (!cJSON_IsArray(row) || !cJSON_IsNumber(row->child))
+			continue;
+		id = (uint64_t)row->child->valuedouble;
+		for (v = row->child->next; v && n < 64; v = v->next)
+			vals[n++] = cJSON_IsString(v) ? v->valuestring : "";
+		mr = row_new(id, (const char *const *)j->columns, vals, n);
+		if (!mr || push_row(j, mr) < 0) {
+			row_free(mr);
+			continue;
+		}
+	}
+	if (cJSON_IsTrue(end))
+		j->rows_end = 1;
+	wake_row_waiters(j);
+	j->balance = 1;
+	runner_kick(r);
+}
+
+/* At the end every row still buffered goes back, with the used ones. */
+static void return_rows(rjourney *j)
+{
+	while (j->nrows) {
+		mite_row *row = pop_last_row(j);
+
+		if (j->recyclable)
+			note_return(j, row->id);
+		row_free(row);
+	}
+	flush_returns(j);
+}
+
+/* ---- events and stats --------------------------------------------------- */
+
+void inst_event(mite_ctx *ctx, cJSON *ev)
+{
+	runner *r = ctx->r;
+
+	if (r->nevents >= EVENTS_MAX) {
+		r->events_dropped++;
+		cJSON_Delete(ev);
+		return;
+	}
+	if (!r->events && !(r->events = cJSON_CreateArray())) {
+		r->events_dropped++;
+		cJSON_Delete(ev);
+		return;
+	}
+	cJSON_AddItemToArray(r->events, ev);
+	if (++r->nevents >= EVENTS_FLUSH)
+		send_stats(r, 0);
+}
+
+static void send_stats(runner *r, int final)
+{
+	cJSON *m = proto_new(PROTO_STATS), *active, *batch;
+
+	if (!m)
+		return;
+	batch = stats_batch(&r->st, 1);
+	if (batch)
+		cJSON_AddItemToObject(m, "e", batch);
+	active = cJSON_AddArrayToObject(m, "active");
+	for (size_t i = 0; active && i < r->nj; i++)
+		cJSON_AddItemToArray(active, cJSON_CreateNumber((double)r->j[i].nactive));
+	if (r->events) {
+		cJSON_AddItemToObject(m, "ev", r->events);
+		r->events = NULL;
+		r->nevents = 0;
+	}
+	if (r->events_dropped)
+		cJSON_AddNumberToObject(m, "dropped", (double)r->events_dropped);
+	r->events_dropped = 0;
+	if (final)
+		cJSON_AddTrueToObject(m, "final");
+	if (current_journey)
+		cJSON_AddStringToObject(m, "journey", current_journey);
+	proto_send(r->t, m);
+}
+
+static void on_stats_timer(uv_timer_t *t)
+{
+	runner *r = t->data;
+
+	send_stats(r, 0);
+	for (size_t i = 0; i < r->nj; i++)
+		flush_returns(&r->j[i]);
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+static void send_error(runner *r, const char *msg)
+{
+	cJSON *m = proto_new(PROTO_ERROR);
+
+	if (m) {
+		cJSON_AddStringToObject(m, "error", msg);
+		proto_send(r->t, m);
+	}
+}
+
+static rmodule *find_module(runner *r, module *mod)
+{
+	for (size_t i = 0; i < r->nmods; i++)
+		if (r->mods[i].mod == mod) {
+			module_close(mod); /* one reference per runner module is enough */
+			return &r->mods[i];
+		}
+	r->mods[r->nmods].mod = mod;
+	return &r->mods[r->nmods++];
+}
+
+static char **json_strv(const cJSON *arr)
+{
+	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+	char **v;
+	const cJSON *it;
+
+	if (!cJSON_IsArray(arr) || !n)
+		return NULL;
+	v = calloc(n + 1, sizeof *v);
+	if (!v)
+		return NULL;
+	cJSON_ArrayForEach(it, arr)
+		v[i++] = strdup(cJSON_IsString(it) ? it->valuestring : "");
+	return v;
+}
+
+static int setup_journey(runner *r, rjourney *j, const cJSON *o, char *err, size_t errlen)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+	const cJSON *path = cJSON_GetObjectItemCaseSensitive(o, "module");
+	const cJSON *sym = cJSON_GetObjectItemCaseSensitive(o, "symbol");
+	const cJSON *stack = cJSON_GetObjectItemCaseSensitive(o, "stack");
+	module *mod;
+
+	if (!cJSON_IsString(name) || !cJSON_IsString(path) || !cJSON_IsString(sym)) {
+		snprintf(err, errlen, "setup: journey %d lacks name, module or symbol", j->idx);
+		return -EINVAL;
+	}
+	j->name = strdup(name->valuestring);
+	j->columns = json_strv(cJSON_GetObjectItemCaseSensitive(o, "columns"));
+	j->stack = cJSON_IsNumber(stack) && stack->valuedouble >= CORO_MIN_STACK ? (size_t)stack->valuedouble
+										   : CORO_DEFAULT_STACK;
+	j->open = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "open"));
+	j->has_pool = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "pool"));
+	j->recyclable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "recyclable"));
+	if (!j->name)
+		return -ENOMEM;
+	mod = module_open(path->valuestring, runner_api(), err, errlen);
+	if (!mod)
+		return -EINVAL;
+	j->rm = find_module(r, mod);
+	j->fn = (mite_journey_fn)(uintptr_t)module_sym(j->rm->mod, sym->valuestring, err, errlen);
+	if (!j->fn)
+		return -EINVAL;
+	j->st_journey = stats_get(&r->st, "journey", (const char *const *)&j->name, 1);
+	j->st_lag = stats_get(&r->st, "lag", (const char *const *)&j->name, 1);
+	if (!j->st_journey || !j->st_lag)
+		return -ENOMEM;
+	uv_timer_init(r->loop, &j->spread);
+	j->spread.data = j;
+	return 0;
+}
+
+static int init_modules(runner *r, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < r->nmods; i++) {
+		rmodule *m = &r->mods[i];
+		const mite_module_info *info = module_info(m->mod);
+		mite_ctx ctx;
+
+		if (!info->init)
+			continue;
+		memset(&ctx, 0, sizeof ctx);
+		ctx.r = r;
+		ctx.module_ctx = 1;
+		/* A journey of the module, for names in logs and errors. */
+		for (size_t k = 0; k < r->nj; k++)
+			if (r->j[k].rm == m) {
+				ctx.j = &r->j[k];
+				break;
+			}
+		if (info->init(&ctx, &m->fixture) != 0) {
+			snprintf(err, errlen, "%s: init hook failed%s%s", module_path(m->mod),
+				 sdk_last_error() ? ": " : "", sdk_last_error() ? sdk_last_error() : "");
+			return -EINVAL;
+		}
+		m->inited = 1;
+	}
+	return 0;
+}
+
+static void do_setup(runner *r, const cJSON *m)
+{
+	const cJSON *js = cJSON_GetObjectItemCaseSensitive(m, "journeys"), *o;
+	const cJSON *v;
+	char err[1024] = "";
+	size_t n, i = 0;
+
+	if (r->state != R_SETUP || r->j) {
+		send_error(r, "setup: runner already set up");
+		return;
+	}
+	n = (size_t)cJSON_GetArraySize(js);
+	if (!cJSON_IsArray(js) || !n) {
+		send_error(r, "setup: no journeys");
+		return;
+	}
+	kvl_from_json(&r->config, cJSON_GetObjectItemCaseSensitive(m, "config"));
+	v = cJSON_GetObjectItemCaseSensitive(m, "tick");
+	r->tick = cJSON_IsNumber(v) && v->valuedouble > 0 ? v->valuedouble : 0.1;
+	v = cJSON_GetObjectItemCaseSensitive(m, "stats_interval");
+	r->http_events = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "http_events"));
+	v = cJSON_GetObjectItemCaseSensitive(m, "elapsed");
+	r->t0_ns = uv_hrtime() - (cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)(v->valuedouble * 1e9) : 0);
+	r->j = calloc(n, sizeof *r->j);
+	r->mods = calloc(n, sizeof *r->mods);
+	if (!r->j || !r->mods) {
+		send_error(r, "setup: out of memory");
+		return;
+	}
+	cJSON_ArrayForEach(o, js) {
+		rjourney *j = &r->j[i];
+
+		j->r = r;
+		j->idx = (int)i;
+		r->nj = ++i;
+		if (setup_journey(r, j, o, err, sizeof err) < 0) {
+			send_error(r, err[0] ? err : "setup: out of memory");
+			return;
+		}
+	}
+	if (init_modules(r, err, sizeof err) < 0) {
+		send_error(r, err);
+		return;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(m, "stats_interval");
+	uv_timer_start(&r->stats_timer, on_stats_timer,
+		       (uint64_t)((cJSON_IsNumber(v) && v->valuedouble > 0 ? v->valuedouble : 1.0) * 1000),
+		       (uint64_t)((cJSON_IsNumber(v) && v->valuedouble > 0 ? v->valuedouble : 1.0) * 1000));
+	r->state = R_RUNNING;
+	proto_send(r->t, proto_new(PROTO_READY));
+}
+
+/* ---- stopping ----------------------------------------------------------- */
+
+static void cancel_all(runner *r)
+{
+	r->cancelled = 1;
+	for (size_t i = 0; i < r->nj; i++) {
+		rjourney *j = &r->j[i];
+
+		/* Wake from a snapshot: a woken instance may end and unlink. */
+		for (mite_ctx *c = j->active; c;) {
+			mite_ctx *next = c->next;
+
+			c->cancelled = 1;
+			if (c->parked && !c->woken) {
+				if (c->cancel_fn)
+					c->cancel_fn(c, c->cancel_arg);
+				c->cancel_fn = NULL;
+				inst_wake(c);
+			}
+			c = next;
+		}
+	}
+}
+
+static void on_grace(uv_timer_t *t)
+{
+	runner *r = t->data;
+
+	if (r->live)
+		log_warn("runner %d: grace period over, cancelling %ld instance(s)", r->index, r->live);
+	cancel_all(r);
+}
+
+static void do_stop(runner *r, double grace)
+{
+	if (r->state == R_SETUP) {
+		r->state = R_STOPPING;
+		runner_check_done(r);
+		return;
+	}
+	if (r->state != R_RUNNING) {
+		if (grace <= 0 && r->state == R_STOPPING)
+			cancel_all(r);
+		return;
+	}
+	r->state = R_STOPPING;
+	for (size_t i = 0; i < r->nj; i++) {
+		uv_timer_stop(&r->j[i].spread);
+		r->j[i].pending = 0;
+		wake_row_waiters(&r->j[i]);
+	}
+	if (grace <= 0)
+		cancel_all(r);
+	else
+		uv_timer_start(&r->grace_timer, on_grace, (uint64_t)(grace * 1000), 0);
+	runner_check_done(r);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	runner *r = h->data;
+
+	r->pending_closes--;
+	runner_check_done(r);
+}
+
+static void close_handle(runner *r, uv_handle_t *h)
+{
+	h->data = r;
+	r->pending_closes++;
+	uv_close(h, handle_closed);
+}
+
+static void http_closed(void *arg)
+{
+	runner *r = arg;
+
+	r->http = NULL;
+	r->pending_closes--;
+	runner_check_done(r);
+}
+
+static void runner_check_done(runner *r)
+{
+	if (r->state == R_STOPPING && r->live == 0) {
+		r->state = R_CLOSING;
+		send_stats(r, 1);
+		for (size_t i = 0; i < r->nj; i++)
+			return_rows(&r->j[i]);
+		proto_send(r->t, proto_new(PROTO_BYE));
+		transport_close(r->t);
+		r->t = NULL;
+		close_handle(r, (uv_handle_t *)&r->stats_timer);
+		close_handle(r, (uv_handle_t *)&r->grace_timer);
+		close_handle(r, (uv_handle_t *)&r->idle);
+		for (size_t i = 0; i < r->nj; i++)
+			if (r->j[i].st_journey) /* spread was initialised */
+				close_handle(r, (uv_handle_t *)&r->j[i].spread);
+		if (r->http) {
+			r->pending_closes++;
+			http_engine_close(r->http, http_closed, r);
+		}
+		return;
+	}
+	if (r->state == R_CLOSING && r->pending_closes == 0) {
+		r->state = R_DONE;
+		if (r->done)
+			r->done(r, r->status, r->done_data);
+	}
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static void on_message(transport *t, const char *buf, size_t len, void *data)
+{
+	runner *r = data;
+	char err[256];
+	cJSON *m = proto_parse(buf, len, err, sizeof err);
+	const char *type;
+
+	if (!m) {
+		log_err("runner %d: message refused: %s", r->index, err);
+		return;
+	}
+	type = proto_type(m);
+	if (strcmp(type, PROTO_SETUP) == 0)
+		do_setup(r, m);
+	else if (strcmp(type, PROTO_TARGETS) == 0 && r->state == R_RUNNING)
+		set_targets(r, m);
+	else if (strcmp(type, PROTO_ROWS) == 0 && r->state >= R_RUNNING)
+		take_rows(r, m);
+	else if (strcmp(type, PROTO_STOP) == 0) {
+		const cJSON *g = cJSON_GetObjectItemCaseSensitive(m, "grace");
+
+		do_stop(r, cJSON_IsNumber(g) ? g->valuedouble : 30.0);
+	} else if (strcmp(type, PROTO_CANCEL) == 0)
+		do_stop(r, 0);
+	else if (strcmp(type, PROTO_TARGETS) != 0 && strcmp(type, PROTO_ROWS) != 0)
+		log_warn("runner %d: unknown message type '%s' ignored", r->index, type);
+	cJSON_Delete(m);
+}
+
+/* ---- the runner's life -------------------------------------------------- */
+
+runner *runner_new(uv_loop_t *loop, transport *t, int index, runner_done_cb done, void *data)
+{
+	runner *r = calloc(1, sizeof *r);
+	cJSON *hello;
+
+	if (!r)
+		return NULL;
+	r->loop = loop;
+	r->t = t;
+	r->index = index;
+	r->done = done;
+	r->done_data = data;
+	r->tick = 0.1;
+	r->t0_ns = uv_hrtime();
+	kvl_init(&r->config);
+	stats_init(&r->st);
+	uv_timer_init(loop, &r->stats_timer);
+	r->stats_timer.data = r;
+	uv_timer_init(loop, &r->grace_timer);
+	r->grace_timer.data = r;
+	uv_idle_init(loop, &r->idle);
+	r->idle.data = r;
+	r->http = http_engine_new(loop);
+	if (!r->http)
+		log_warn("runner %d: HTTP engine unavailable; HTTP calls will fail", index);
+	coro_install_overflow_handler();
+	t->on_recv = on_message;
+	t->data = r;
+	hello = proto_new(PROTO_HELLO);
+	if (hello) {
+		cJSON_AddNumberToObject(hello, "runner", index);
+		cJSON_AddNumberToObject(hello, "pid", (double)uv_os_getpid());
+		proto_send(t, hello);
+	}
+	return r;
+}
+
+void runner_free(runner *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nj; i++) {
+		rjourney *j = &r->j[i];
+
+		while (j->nrows)
+			row_free(pop_last_row(j));
+		free(j->rows);
+		free(j->ret);
+		free(j->name);
+		if (j->columns)
+			for (char **c = j->columns; *c; c++)
+				free(*c);
+		free(j->columns);
+	}
+	for (size_t i = 0; i < r->nmods; i++) {
+		const mite_module_info *info = module_info(r->mods[i].mod);
+
+		if (r->mods[i].inited && info->fini)
+			info->fini(r->mods[i].fixture);
+		module_close(r->mods[i].mod);
+	}
+	free(r->mods);
+	free(r->j);
+	cJSON_Delete(r->events);
+	stats_free(&r->st);
+	kvl_free(&r->config);
+	if (r->t)
+		transport_close(r->t);
+	free(r);
+	coro_pool_drain();
+}
+
+/* ---- what the SDK and HTTP code see ------------------------------------- */
+
+const char *inst_txn_name(mite_ctx *ctx) { return ctx->ntxn ? ctx->txn[ctx->ntxn - 1].name : ""; }
+stats *inst_stats(mite_ctx *ctx) { return &ctx->r->st; }
+uv_loop_t *inst_loop(mite_ctx *ctx) { return ctx->r->loop; }
+int inst_http_events(mite_ctx *ctx) { return ctx->r->http_events; }
+double inst_now(mite_ctx *ctx) { return runner_now(ctx->r); }
+const char *inst_config(mite_ctx *ctx, const char *key) { return kvl_get(&ctx->r->config, key); }
+const char *inst_journey_name(mite_ctx *ctx) { return ctx->j ? ctx->j->name : ""; }
+struct http_engine *inst_http_engine(mite_ctx *ctx) { return ctx->r->http; }
+int inst_stopping(mite_ctx *ctx) { return ctx->r->state != R_RUNNING || ctx->cancelled; }
+void *inst_fixture(mite_ctx *ctx) { return ctx->j && ctx->j->rm ? ctx->j->rm->fixture : NULL; }

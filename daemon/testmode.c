@@ -1,0 +1,387 @@
+/*
+ * testmode.c - `mitectl journey test|run` and `mitectl scenario test`: a
+ * controller and one runner in this process, on one loop, talking only
+ * through an in-process transport and the runner protocol - the same code
+ * paths as the daemon's runs, minus the processes.
+ */
+#include "testmode.h"
+
+#include "controller/report.h"
+#include "controller/run.h"
+#include "controller/scenario.h"
+#include "core/log.h"
+#include "core/transport.h"
+#include "runner/runner.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+extern char **environ;
+
+#define LIVE_INTERVAL 2.0
+#define MAX_SETS 256
+
+typedef struct tm_state {
+	uv_loop_t loop;
+	run *run;
+	runner *runner;
+	uv_timer_t live;
+	uv_signal_t sigint, sigterm;
+	int run_done, runner_done;
+	int interrupts;
+	int print_events; /* print custom messages and errors as they come */
+	int errors_shown;
+	double last_live;
+} tm_state;
+
+static void tm_maybe_close(tm_state *st)
+{
+	if (!st->run_done || !st->runner_done)
+		return;
+	uv_close((uv_handle_t *)&st->live, NULL);
+	uv_close((uv_handle_t *)&st->sigint, NULL);
+	uv_close((uv_handle_t *)&st->sigterm, NULL);
+}
+
+static void on_runner_done(runner *rn, int status, void *data)
+{
+	tm_state *st = data;
+
+	runner_free(rn);
+	st->runner = NULL;
+	st->runner_done = 1;
+	tm_maybe_close(st);
+}
+
+static void on_run_done(run *r, void *data)
+{
+	tm_state *st = data;
+
+	st->run_done = 1;
+	tm_maybe_close(st);
+}
+
+static void print_event(const cJSON *ev)
+{
+	char *s = cJSON_PrintUnformatted(ev);
+
+	if (s) {
+		printf("  %s\n", s);
+		cJSON_free(s);
+	}
+}
+
+static void on_event(run *r, const cJSON *ev, void *data)
+{
+	tm_state *st = data;
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+	int is_error = cJSON_IsString(type) && strcmp(type->valuestring, "error") == 0;
+
+	if (st->print_events && !(cJSON_IsString(type) && strcmp(type->valuestring, "http_metrics") == 0)) {
+		print_event(ev);
+		return;
+	}
+	/* Without -v, show the first few errors so an author sees why. */
+	if (is_error && st->errors_shown < 5) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(ev, "message");
+		const cJSON *loc = cJSON_GetObjectItemCaseSensitive(ev, "location");
+		const cJSON *j = cJSON_GetObjectItemCaseSensitive(ev, "journey");
+
+		fprintf(stderr, "error: journey %s at %s: %s%s\n", cJSON_IsString(j) ? j->valuestring : "?",
+			cJSON_IsString(loc) ? loc->valuestring : "?", cJSON_IsString(m) ? m->valuestring : "?",
+			++st->errors_shown == 5 ? " (further errors: see the summary)" : "");
+	}
+}
+
+static void on_live(uv_timer_t *t)
+{
+	tm_state *st = t->data;
+	double now = run_elapsed(st->run);
+	stats window;
+
+	if (run_get_state(st->run) == RUN_STARTING)
+		return;
+	run_take_window(st->run, &window);
+	report_live(stdout, st->run, &window, LIVE_INTERVAL);
+	st->last_live = now;
+	stats_free(&window);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	tm_state *st = s->data;
+
+	if (++st->interrupts == 1) {
+		fprintf(stderr, "\nmitectl: stopping (iterations finish; interrupt again to cancel them)\n");
+		run_stop(st->run, 0);
+	} else {
+		fprintf(stderr, "mitectl: cancelling\n");
+		run_stop(st->run, 1);
+	}
+}
+
+/* Runs a loaded scenario to its end; returns the exit status. */
+static int tm_execute(scenario *s, int print_events, double grace)
+{
+	tm_state st;
+	run_opts o = {0};
+	transport *a, *b;
+	char err[1024];
+	int rc;
+
+	memset(&st, 0, sizeof st);
+	st.print_events = print_events;
+	if (uv_loop_init(&st.loop) < 0) {
+		scenario_free(s);
+		return TESTMODE_INTERNAL;
+	}
+	o.grace = grace;
+	o.hooks.on_done = on_run_done;
+	o.hooks.on_event = on_event;
+	o.hooks.data = &st;
+	st.run = run_new(&st.loop, s, &o, err, sizeof err);
+	if (!st.run) {
+		fprintf(stderr, "mitectl: %s\n", err);
+		uv_loop_close(&st.loop);
+		return TESTMODE_SCENARIO;
+	}
+	if (transport_pair(&st.loop, &a, &b) < 0 || run_add_runner(st.run, a) < 0) {
+		fprintf(stderr, "mitectl: cannot set up the runner: out of memory\n");
+		return TESTMODE_INTERNAL;
+	}
+	st.runner = runner_new(&st.loop, b, 0, on_runner_done, &st);
+	if (!st.runner || run_start(st.run) < 0) {
+		fprintf(stderr, "mitectl: cannot start the runner\n");
+		return TESTMODE_INTERNAL;
+	}
+	uv_timer_init(&st.loop, &st.live);
+	st.live.data = &st;
+	/* Half a stats interval after the runners' batches, so that each block
+	 * covers exactly the last LIVE_INTERVAL seconds of batches. */
+	uv_timer_start(&st.live, on_live, (uint64_t)(LIVE_INTERVAL * 1000 + 500), (uint64_t)(LIVE_INTERVAL * 1000));
+	uv_signal_init(&st.loop, &st.sigint);
+	uv_signal_init(&st.loop, &st.sigterm);
+	st.sigint.data = st.sigterm.data = &st;
+	uv_signal_start(&st.sigint, on_signal, SIGINT);
+	uv_signal_start(&st.sigterm, on_signal, SIGTERM);
+
+	uv_run(&st.loop, UV_RUN_DEFAULT);
+
+	report_summary(stdout, st.run);
+	if (run_error(st.run) && run_get_state(st.run) == RUN_DONE && !run_totals(st.run)->first)
+		rc = TESTMODE_SCENARIO;
+	else
+		rc = run_failed(st.run) ? TESTMODE_JOURNEY_ERRORS : TESTMODE_OK;
+	run_free(st.run);
+	/* run_free of a done run frees at once; drain anything left. */
+	uv_run(&st.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&st.loop) != 0)
+		log_warn("mitectl: loop closed with handles still open");
+	return rc;
+}
+
+static int parse_double(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return !*s || *end || errno || !(*out >= 0) ? -EINVAL : 0;
+}
+
+static void usage_journey(FILE *f)
+{
+	fprintf(f, "usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [-v]\n"
+		   "       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [-v]\n"
+		   "DATAPOOL is FILE.csv (a header row names the columns), range:FIRST:LAST, or MODULE.so:SYMBOL.\n"
+		   "`test` runs N instances (default 1) until stopped or S seconds; `run` runs one iteration.\n");
+}
+
+static void usage_scenario(FILE *f)
+{
+	fprintf(f, "usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [-v]\n");
+}
+
+enum { OPT_SET = 256, OPT_DURATION, OPT_VOLUME, OPT_GRACE };
+
+static const struct option tm_options[] = {
+	{"set", required_argument, NULL, OPT_SET},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"volume", required_argument, NULL, OPT_VOLUME},
+	{"grace", required_argument, NULL, OPT_GRACE},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+typedef struct tm_args {
+	const char *sets[MAX_SETS + 1];
+	size_t nsets;
+	double duration, grace;
+	long volume;
+	int verbose;
+	const char *pos[3];
+	int npos;
+} tm_args;
+
+static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
+{
+	int c;
+
+	memset(a, 0, sizeof *a);
+	a->volume = 1;
+	a->grace = 5;
+	optind = 1;
+	/* "+" stops at the first positional argument; take it and go on, so
+	 * options may come before or after positional arguments. */
+	while (optind < argc) {
+		c = getopt_long(argc, argv, "+vh", tm_options, NULL);
+		if (c == -1) {
+			if (optind >= argc)
+				break;
+			if (a->npos == 3) {
+				fprintf(stderr, "mitectl: unexpected argument '%s'\n", argv[optind]);
+				return -EINVAL;
+			}
+			a->pos[a->npos++] = argv[optind++];
+			continue;
+		}
+		switch (c) {
+		case OPT_SET:
+			if (a->nsets == MAX_SETS || !strchr(optarg, '=') || optarg[0] == '=') {
+				fprintf(stderr, "mitectl: --set takes KEY=VALUE (got '%s')\n", optarg);
+				return -EINVAL;
+			}
+			a->sets[a->nsets++] = optarg;
+			break;
+		case OPT_DURATION:
+			if (parse_double(optarg, &a->duration) < 0 || a->duration <= 0) {
+				fprintf(stderr, "mitectl: --duration takes a positive number of seconds (got '%s')\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_GRACE:
+			if (parse_double(optarg, &a->grace) < 0) {
+				fprintf(stderr, "mitectl: --grace takes seconds (got '%s')\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_VOLUME: {
+			char *end;
+
+			a->volume = strtol(optarg, &end, 10);
+			if (*end || a->volume < 1) {
+				fprintf(stderr, "mitectl: --volume takes a positive integer (got '%s')\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		}
+		case 'v':
+			a->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+#define MAX_PLUGIN_DIRS 32
+
+/* Plugin folders: those in $MITE_PLUGIN_PATH (colon-separated, searched
+ * first), then the installed one. */
+static const char *const *tm_plugin_dirs(void)
+{
+	static char *path;
+	static const char *dirs[MAX_PLUGIN_DIRS + 2];
+	const char *env = getenv("MITE_PLUGIN_PATH");
+	size_t n = 0;
+
+	if (env && *env && !path && (path = strdup(env))) {
+		for (char *save = NULL, *d = strtok_r(path, ":", &save); d && n < MAX_PLUGIN_DIRS;
+		     d = strtok_r(NULL, ":", &save))
+			dirs[n++] = d;
+	}
+	dirs[n++] = MITE_PLUGINDIR;
+	dirs[n] = NULL;
+	return dirs;
+}
+
+static void tm_scenario_opts(scenario_opts *so, const tm_args *a)
+{
+	memset(so, 0, sizeof *so);
+	so->sets = a->sets;
+	so->env = (const char *const *)environ;
+	so->plugin_dirs = tm_plugin_dirs();
+	/* The foreground modes are an author's own tool: modules load from
+	 * anywhere the author points at. */
+	so->allow_any_path = 1;
+	so->api = runner_api();
+	so->duration_override = a->duration;
+}
+
+int testmode_journey(int argc, char **argv)
+{
+	tm_args a;
+	scenario_opts so;
+	scenario *s;
+	char err[1024];
+	int once, rc;
+
+	if (argc < 1 || (strcmp(argv[0], "test") != 0 && strcmp(argv[0], "run") != 0)) {
+		usage_journey(stderr);
+		return TESTMODE_USAGE;
+	}
+	once = strcmp(argv[0], "run") == 0;
+	rc = tm_parse(argc, argv, &a, usage_journey);
+	if (rc)
+		return rc > 0 ? TESTMODE_OK : TESTMODE_USAGE;
+	if (a.npos < 1 || a.npos > 2) {
+		usage_journey(stderr);
+		return TESTMODE_USAGE;
+	}
+	tm_scenario_opts(&so, &a);
+	s = scenario_for_journey(a.pos[0], a.npos > 1 ? a.pos[1] : NULL, once ? 1 : a.volume, once, &so, err,
+				 sizeof err);
+	if (!s) {
+		fprintf(stderr, "mitectl: %s\n", err);
+		return TESTMODE_SCENARIO;
+	}
+	return tm_execute(s, 1, a.grace);
+}
+
+int testmode_scenario(int argc, char **argv)
+{
+	tm_args a;
+	scenario_opts so;
+	scenario *s;
+	char err[1024];
+	int rc;
+
+	if (argc < 1 || strcmp(argv[0], "test") != 0) {
+		usage_scenario(stderr);
+		return TESTMODE_USAGE;
+	}
+	rc = tm_parse(argc, argv, &a, usage_scenario);
+	if (rc)
+		return rc > 0 ? TESTMODE_OK : TESTMODE_USAGE;
+	if (a.npos != 1) {
+		usage_scenario(stderr);
+		return TESTMODE_USAGE;
+	}
+	tm_scenario_opts(&so, &a);
+	s = scenario_load(a.pos[0], &so, err, sizeof err);
+	if (!s) {
+		fprintf(stderr, "mitectl: %s\n", err);
+		return TESTMODE_SCENARIO;
+	}
+	return tm_execute(s, a.verbose, a.grace);
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# quickstart.sh - set up a Debian 12 machine, build mite, and run the demo
+# or the whole test suite. Run as root (or with sudo) from the checkout:
+#
+#   ./quickstart.sh demo   # build, then a real HTTP scenario against a local target
+#   ./quickstart.sh test   # build, then every test (normal and ASan+UBSan builds)
+#
+# It installs only the Debian packages that are missing.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+packages=(build-essential autoconf automake pkg-config
+	libuv1-dev libcurl4-openssl-dev libconfig-dev libcjson-dev libzmq3-dev
+	libmicrohttpd-dev libcriterion-dev valgrind clang python3 procps)
+
+install_missing() {
+	local missing=()
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "quickstart: installing ${missing[*]}"
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "quickstart: missing packages and not root: run as root or install them yourself" >&2
+			exit 1
+		fi
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	fi
+}
+
+# build DIR [configure args...]: an out-of-tree build in DIR.
+build() {
+	local dir=$1
+	shift
+	[ -x configure ] || autoreconf -fi
+	mkdir -p "$dir"
+	(cd "$dir" && { [ -f Makefile ] || "$top/configure" --quiet "$@"; } && make -j"$jobs" --no-print-directory)
+}
+
+# The Criterion "Synthesis" lines of every test log, and the logs of any
+# test that failed, so CI output says what ran.
+show_results() {
+	local dir=$1 rc=$2
+	echo "== test results ($dir) =="
+	grep -h "Synthesis" "$dir"/tests/*.log 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' || true
+	grep -h "^# \(TOTAL\|PASS\|FAIL\|ERROR\|SKIP\|XFAIL\|XPASS\)" "$dir"/test-suite.log 2>/dev/null || true
+	if [ "$rc" -ne 0 ]; then
+		for log in "$dir"/tests/*.log; do
+			[ -f "$log" ] || continue
+			if ! grep -q "^PASS" "${log%.log}.trs" 2>/dev/null; then
+				echo "---- $log"
+				tail -n 60 "$log"
+			fi
+		done
+	fi
+}
+
+run_checks() {
+	local dir=$1 rc=0
+	shift
+	build "$dir" "$@"
+	(cd "$dir" && make -j"$jobs" --no-print-directory check >/dev/null 2>&1) || rc=$?
+	show_results "$dir" "$rc"
+	return "$rc"
+}
+
+demo() {
+	build build
+	local port_file target_pid port
+	port_file=$(mktemp)
+	build/mite-target --port 0 >"$port_file" &
+	target_pid=$!
+	trap 'kill $target_pid 2>/dev/null; rm -f "$port_file"' EXIT
+	for _ in $(seq 50); do
+		grep -q listening "$port_file" && break
+		sleep 0.1
+	done
+	port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$port_file")
+	echo "quickstart: demo target listening on 127.0.0.1:$port"
+	MITE_PLUGIN_PATH="$top/build/plugins" build/mitectl scenario test conf/http-flow.conf \
+		--set base_url="http://127.0.0.1:$port" --duration "${DEMO_SECONDS:-10}"
+}
+
+case "${1:-}" in
+demo)
+	install_missing
+	demo
+	;;
+test)
+	install_missing
+	rc=0
+	run_checks build || rc=1
+	if [ "${MITE_SKIP_SANITIZERS:-0}" != 1 ]; then
+		run_checks build-san --enable-sanitizers CC=clang || rc=1
+	fi
+	if [ $rc -eq 0 ]; then echo "quickstart: all tests passed"; else echo "quickstart: tests FAILED" >&2; fi
+	exit $rc
+	;;
+*)
+	echo "usage: $0 demo|test" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,292 @@
+/*
+ * http.h - HTTP requests from journeys.
+ *
+ *     #include <mite/mite.h>
+ *     #include <mite/http.h>
+ *
+ *     int journey(mite_ctx *ctx, const mite_row *row)
+ *     {
+ *         mite_http_response *r;
+ *         mite_http_set_base_url(ctx, mite_config_str(ctx, "base_url", "http://127.0.0.1:8080"));
+ *         mite_txn_begin(ctx, "home");
+ *         if (mite_http_get(ctx, "/", &r) == 0)
+ *             mite_http_expect_status(ctx, r, 200);
+ *         return mite_txn_end(ctx);
+ *     }
+ *
+ * Sessions. Each journey instance has one HTTP session, created on its
+ * first HTTP call. A session holds the settings below (default headers, base
+ * URL, TLS, timeouts, ...), which last for the instance's life, and a cookie
+ * jar, which starts empty at every iteration: each iteration is a new
+ * visitor, as in the original mite. Connections are kept alive and reused
+ * across requests, iterations and instances of the same runner; the DNS
+ * cache is shared by the runner.
+ *
+ * Requests. Every request call may yield: the journey's coroutine parks
+ * while the runner's event loop carries the transfer. Each response (and
+ * each redirect hop) is recorded in the run's statistics, labelled by
+ * journey, transaction, method and status, with its total time, phase
+ * times and bytes. A status is never an error by itself: check it with
+ * mite_http_expect_status or your own test. A transport error (name
+ * resolution, refused connection, reset, TLS, timeout, too many redirects,
+ * other) fails the enclosing transaction with a message naming its class
+ * and URL, is counted by class, and makes the call return MITE_EIO (or
+ * MITE_ETIMEDOUT) with *out set to NULL.
+ *
+ * Ownership. A response belongs to the session: it stays valid (with every
+ * string it points to) until mite_http_response_free or the end of the
+ * iteration, whichever comes first. Pass out = NULL when you do not need the
+ * response: it is recorded and released at once. Settings strings are
+ * copied.
+ *
+ * This header includes only libc headers; nothing of libcurl shows.
+ */
+#ifndef MITE_HTTP_H
+#define MITE_HTTP_H
+
+#include <mite/mite.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The layout of struct mite_http_api this header describes. */
+#define MITE_HTTP_API_VERSION 1
+
+/* HTTP versions for mite_http_set_version. */
+#define MITE_HTTP_V1_1 11       /* HTTP/1.1 only (the default) */
+#define MITE_HTTP_V2 20         /* HTTP/2 over TLS where the server offers it (ALPN),
+				 * else HTTP/1.1; HTTP/2 connections are multiplexed
+				 * by every instance of the runner */
+#define MITE_HTTP_V2_PRIOR 21   /* HTTP/2 without TLS (h2c, prior knowledge) */
+
+/* Request flags (mite_http_opts.flags). */
+#define MITE_HTTP_DISCARD_BODY 0x1 /* count the body's bytes, keep none */
+#define MITE_HTTP_KEEP_BODY 0x2    /* keep the body even if the session discards */
+#define MITE_HTTP_NO_REDIRECTS 0x4 /* return a 3xx as it is */
+#define MITE_HTTP_REDIRECTS 0x8    /* follow even if the session does not */
+
+/* Per-request options; every field is optional (zero means "the session's
+ * setting"). Build it with a designated initializer:
+ *
+ *     mite_http_opts o = {.name = "search", .json = "{\"q\":\"x\"}"};
+ */
+typedef struct mite_http_opts {
+	/* A label for this request in http_metrics events and on the
+	 * response; borrowed for the call. */
+	const char *name;
+	/* Extra headers, "Name: value" strings, NULL-terminated. A header
+	 * named here replaces the session default of that name; "Name:"
+	 * removes it. Borrowed for the call. */
+	const char *const *headers;
+	/* The request body (borrowed for the call; may hold NUL bytes). */
+	const void *body;
+	size_t body_len;
+	/* A JSON body as a string: sent as the body (instead of `body`) with
+	 * "Content-Type: application/json" unless headers name one. */
+	const char *json;
+	/* Total time allowed for this request in seconds (0: the session's). */
+	double timeout;
+	/* MITE_HTTP_* flags. */
+	unsigned flags;
+	void *spare[4];
+} mite_http_opts;
+
+/* Phase times of one response, in seconds. dns, connect and tls are 0 on a
+ * reused connection (tls also over plain HTTP). */
+typedef struct mite_http_timings {
+	double dns;     /* name resolution */
+	double connect; /* TCP (and proxy) connect, after dns */
+	double tls;     /* TLS handshake, after connect */
+	double ttfb;    /* "waiting": from the request sent to the first byte of the
+			 * response (as browsers' TTFB) */
+	double total;   /* the whole transfer, from start to last byte */
+} mite_http_timings;
+
+/* A response. Read-only for the journey; owned by the session (see
+ * "Ownership" above). Fields are only ever appended. */
+typedef struct mite_http_response {
+	uint32_t size;          /* sizeof(mite_http_response) as mite built it */
+	int status;             /* e.g. 200 */
+	const char *method;     /* "GET", ... */
+	const char *url;        /* the effective URL, after redirects */
+	const char *name;       /* opts.name, or NULL */
+	const char *body;       /* NUL-terminated (so cJSON_Parse can read it); "" when
+				 * discarded */
+	size_t body_len;        /* bytes in body (0 when discarded) */
+	uint64_t bytes_in;      /* body bytes received (also when discarded) */
+	uint64_t header_bytes;  /* response header bytes received */
+	uint64_t bytes_out;     /* request bytes sent, headers and body */
+	char primary_ip[48];    /* the server's address ("" when unknown) */
+	int http_version;       /* 10, 11, 20 */
+	int reused;             /* 1 when the connection was reused */
+	int redirects;          /* redirect hops followed to get here */
+	double start;           /* mite_now() when the request (first hop) began */
+	mite_http_timings t;    /* of the last hop */
+	void *spare[4];
+} mite_http_response;
+
+/*
+ * The function table (mite_api.http). Its layout only grows: `size` tells
+ * how much of it this mite provides. Call the wrappers below.
+ */
+typedef struct mite_http_api {
+	uint32_t version; /* MITE_HTTP_API_VERSION */
+	uint32_t size;    /* sizeof(struct mite_http_api) */
+
+	int (*request)(mite_ctx *ctx, const char *method, const char *url,
+		       const mite_http_opts *opts, mite_http_response **out, const char *file,
+		       int line, const char *func);
+	void (*response_free)(mite_ctx *ctx, mite_http_response *resp);
+	const char *(*header)(const mite_http_response *resp, const char *name, size_t idx);
+	int (*expect_status)(mite_ctx *ctx, const mite_http_response *resp, int lo, int hi,
+			     const char *file, int line, const char *func);
+
+	/* session settings */
+	int (*set_header)(mite_ctx *ctx, const char *name, const char *value);
+	int (*clear_headers)(mite_ctx *ctx);
+	int (*set_base_url)(mite_ctx *ctx, const char *url);
+	int (*set_basic_auth)(mite_ctx *ctx, const char *user, const char *password);
+	int (*set_client_cert)(mite_ctx *ctx, const char *cert, const char *key,
+			       const char *key_password);
+	int (*set_tls_verify)(mite_ctx *ctx, int on);
+	int (*set_ca_file)(mite_ctx *ctx, const char *path);
+	int (*set_proxy)(mite_ctx *ctx, const char *url);
+	int (*set_version)(mite_ctx *ctx, int version);
+	int (*set_timeouts)(mite_ctx *ctx, double connect, double total);
+	int (*set_redirects)(mite_ctx *ctx, int follow, int max);
+	int (*set_discard_body)(mite_ctx *ctx, int on);
+
+	/* helpers (no session needed) */
+	long (*build_url)(char *buf, size_t len, const char *url, const char *const *params);
+	long (*escape)(char *buf, size_t len, const char *s);
+
+	void *spare[8];
+} mite_http_api;
+
+/* The table's caller checks that this mite has HTTP at all. */
+#define mite__http (mite__api->http)
+
+/* ---- requests ------------------------------------------------------------
+ * All of these may yield. They return 0 when a response arrived (whatever
+ * its status) and store it in *out (when out is not NULL; see "Ownership");
+ * otherwise *out is NULL and they return MITE_EIO (transport error, the
+ * transaction failed), MITE_ETIMEDOUT (timeout, the transaction failed),
+ * MITE_ECANCELED (the run is being cancelled: return promptly), MITE_EINVAL
+ * (bad method or URL) or MITE_ENOMEM. They are macros so that a failure is
+ * recorded with the caller's file:line:function. */
+
+/* mite_http_request(ctx, method, url, opts, out): any method ("GET", "POST",
+ * "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", or another token). url is
+ * absolute, or relative to the base URL when it starts with '/'. opts may
+ * be NULL. */
+#define mite_http_request(ctx, method, url, opts, out)                                     \
+	mite__http->request((ctx), (method), (url), (opts), (out), __FILE__, __LINE__, __func__)
+
+#define mite_http_get(ctx, url, out) mite_http_request((ctx), "GET", (url), NULL, (out))
+#define mite_http_head(ctx, url, out) mite_http_request((ctx), "HEAD", (url), NULL, (out))
+#define mite_http_delete(ctx, url, out) mite_http_request((ctx), "DELETE", (url), NULL, (out))
+#define mite_http_options(ctx, url, out) mite_http_request((ctx), "OPTIONS", (url), NULL, (out))
+/* Body from memory (len bytes; borrowed for the call). */
+#define mite_http_post(ctx, url, b, n, out)                                           \
+	mite_http_request((ctx), "POST", (url),                                             \
+			  (&(const mite_http_opts){.body = (b), .body_len = (n)}), (out))
+#define mite_http_put(ctx, url, b, n, out)                                            \
+	mite_http_request((ctx), "PUT", (url),                                              \
+			  (&(const mite_http_opts){.body = (b), .body_len = (n)}), (out))
+#define mite_http_patch(ctx, url, b, n, out)                                          \
+	mite_http_request((ctx), "PATCH", (url),                                            \
+			  (&(const mite_http_opts){.body = (b), .body_len = (n)}), (out))
+/* A JSON string body, sent with Content-Type: application/json. */
+#define mite_http_post_json(ctx, url, j, out)                                           \
+	mite_http_request((ctx), "POST", (url), (&(const mite_http_opts){.json = (j)}), (out))
+#define mite_http_put_json(ctx, url, j, out)                                            \
+	mite_http_request((ctx), "PUT", (url), (&(const mite_http_opts){.json = (j)}), (out))
+#define mite_http_patch_json(ctx, url, j, out)                                          \
+	mite_http_request((ctx), "PATCH", (url), (&(const mite_http_opts){.json = (j)}), (out))
+
+/* Releases a response before the iteration ends (resp may be NULL). Its
+ * strings become invalid. Does not yield. */
+static inline void mite_http_response_free(mite_ctx *ctx, mite_http_response *resp)
+{
+	mite__http->response_free(ctx, resp);
+}
+
+/* The idx-th value (0 = first) of response header `name`, compared without
+ * case, or NULL when there are no more. Repeated headers (Set-Cookie, ...)
+ * give one value each, in order. Owned by the response. Does not yield. */
+static inline const char *mite_http_header(const mite_http_response *resp, const char *name,
+					   size_t idx)
+{
+	return mite__http->header(resp, name, idx);
+}
+
+/* mite_http_expect_status(ctx, resp, code) and
+ * mite_http_expect_status_range(ctx, resp, lo, hi): return 0 when resp's
+ * status is code (lo <= status <= hi). Otherwise they fail the enclosing
+ * transaction with "GET http://host/path returned 503 (expected 200)" and
+ * the caller's location, and return MITE_EFAIL. A NULL resp (the request
+ * failed; that was recorded already) returns MITE_EFAIL without a second
+ * record. Do not yield. */
+#define mite_http_expect_status(ctx, resp, code)                                           \
+	mite__http->expect_status((ctx), (resp), (code), (code), __FILE__, __LINE__, __func__)
+#define mite_http_expect_status_range(ctx, resp, lo, hi)                                   \
+	mite__http->expect_status((ctx), (resp), (lo), (hi), __FILE__, __LINE__, __func__)
+
+/* ---- session settings ----------------------------------------------------
+ * They apply to the instance's later requests, for the instance's life
+ * (across iterations). Strings are copied. They return 0, MITE_EINVAL or
+ * MITE_ENOMEM, and do not yield. */
+
+/* Sets a default header sent with every request; value NULL removes it.
+ * A second call with the same name (any case) replaces the first. */
+static inline int mite_http_set_header(mite_ctx *ctx, const char *name, const char *value) { return mite__http->set_header(ctx, name, value); }
+/* Removes every default header. */
+static inline int mite_http_clear_headers(mite_ctx *ctx) { return mite__http->clear_headers(ctx); }
+/* URLs starting with '/' are appended to this one (e.g. "http://h:8080"; a
+ * trailing '/' is dropped). NULL removes it. */
+static inline int mite_http_set_base_url(mite_ctx *ctx, const char *url) { return mite__http->set_base_url(ctx, url); }
+/* HTTP basic authentication for every request; user NULL turns it off. */
+static inline int mite_http_set_basic_auth(mite_ctx *ctx, const char *user, const char *password) { return mite__http->set_basic_auth(ctx, user, password); }
+/* A client certificate (PEM file), its key (PEM file, or NULL when the cert
+ * file holds it) and the key's password (or NULL). cert NULL turns it off. */
+static inline int mite_http_set_client_cert(mite_ctx *ctx, const char *cert, const char *key, const char *key_password) { return mite__http->set_client_cert(ctx, cert, key, key_password); }
+/* TLS peer and host name verification: on by default. */
+static inline int mite_http_set_tls_verify(mite_ctx *ctx, int on) { return mite__http->set_tls_verify(ctx, on); }
+/* A PEM bundle of CA certificates to verify servers with (NULL: the system's). */
+static inline int mite_http_set_ca_file(mite_ctx *ctx, const char *path) { return mite__http->set_ca_file(ctx, path); }
+/* A proxy URL ("http://proxy:3128", "socks5://..."); NULL: none (proxy
+ * environment variables are honoured, as libcurl does). */
+static inline int mite_http_set_proxy(mite_ctx *ctx, const char *url) { return mite__http->set_proxy(ctx, url); }
+/* MITE_HTTP_V1_1 (default), MITE_HTTP_V2 or MITE_HTTP_V2_PRIOR. */
+static inline int mite_http_set_version(mite_ctx *ctx, int version) { return mite__http->set_version(ctx, version); }
+/* Connect and total timeouts in seconds (defaults 10 and 60); 0 keeps the
+ * current value. A timeout fails the request with MITE_ETIMEDOUT. */
+static inline int mite_http_set_timeouts(mite_ctx *ctx, double connect, double total) { return mite__http->set_timeouts(ctx, connect, total); }
+/* Whether to follow redirects (default on) and at most how many hops
+ * (default 5; max < 0 keeps the current value). Each hop is a request of its
+ * own in the statistics and events; more hops than max is a transport error
+ * of class "redirects". 301/302/303 turn a POST into a GET, as browsers do. */
+static inline int mite_http_set_redirects(mite_ctx *ctx, int follow, int max) { return mite__http->set_redirects(ctx, follow, max); }
+/* Whether responses keep their body (default) or only count its bytes. */
+static inline int mite_http_set_discard_body(mite_ctx *ctx, int on) { return mite__http->set_discard_body(ctx, on); }
+
+/* ---- helpers -------------------------------------------------------------
+ * No session, no yield, no allocation. Like snprintf they return the length
+ * the full result needs (without the NUL) and write at most len bytes, NUL
+ * included: the result is whole when the return value is < len. */
+
+/* Writes url followed by its query, "?k1=v1&k2=v2" ('&' after a url that has
+ * a '?' already), from params: key, value, key, value, ..., NULL. Keys and
+ * values are percent-encoded (RFC 3986 unreserved characters stay). */
+static inline long mite_http_build_url(char *buf, size_t len, const char *url, const char *const *params) { return mite__http->build_url(buf, len, url, params); }
+/* Writes s percent-encoded. */
+static inline long mite_http_escape(char *buf, size_t len, const char *s) { return mite__http->escape(buf, len, s); }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MITE_HTTP_H */

@@ -1,0 +1,12 @@
+/* nosym.c - a module with its ABI stamp but without a `journey` symbol. */
+#include <mite/mite.h>
+
+MITE_MODULE(NULL, NULL);
+
+__attribute__((visibility("default"))) int not_a_journey(mite_ctx *ctx, const mite_row *row);
+int not_a_journey(mite_ctx *ctx, const mite_row *row)
+{
+	(void)ctx;
+	(void)row;
+	return 0;
+}

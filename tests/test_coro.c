@@ -1,0 +1,516 @@
+/* test_coro.c - coroutines: switching, scale, stack pool, overflow report. */
+#include "config.h"
+
+#include "core/coro.h"
+
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+void *__asan_region_is_poisoned(void *beg, size_t size);
+#endif
+
+/* ---- switching order -------------------------------------------------- */
+
+static char trace[64];
+static size_t ntrace;
+
+struct pinger {
+	char name;
+	int rounds;
+	coro *self;
+};
+
+static void pinger(void *arg)
+{
+	struct pinger *p = arg;
+
+	for (int i = 0; i < p->rounds; i++) {
+		cr_assert_eq(coro_current(), p->self);
+		trace[ntrace++] = p->name;
+		trace[ntrace++] = (char)('0' + i);
+		coro_yield();
+	}
+}
+
+Test(coro, ping_pong)
+{
+	struct pinger a = {.name = 'a', .rounds = 3}, b = {.name = 'b', .rounds = 3};
+	int ra, rb, turns = 0;
+
+	a.self = coro_new(CORO_DEFAULT_STACK, pinger, &a, "a");
+	b.self = coro_new(CORO_DEFAULT_STACK, pinger, &b, "b");
+	cr_assert(a.self && b.self);
+	cr_assert_null(coro_current());
+	do {
+		ra = coro_resume(a.self);
+		rb = coro_resume(b.self);
+		cr_assert_null(coro_current());
+		turns++;
+	} while (ra || rb);
+	/* Three yields each, then one more resume to see them return. */
+	cr_assert_eq(turns, 4);
+	trace[ntrace] = '\0';
+	cr_assert_str_eq(trace, "a0b0a1b1a2b2");
+	cr_assert(coro_done(a.self) && coro_done(b.self));
+	cr_assert_eq(coro_resume(a.self), 0, "a finished coroutine stays finished");
+	coro_free(a.self);
+	coro_free(b.self);
+	coro_pool_drain();
+}
+
+static void no_yield(void *arg) { ++*(int *)arg; }
+
+Test(coro, run_to_end_without_yield)
+{
+	int ran = 0;
+	coro *c = coro_new(CORO_MIN_STACK, no_yield, &ran, "quick");
+
+	cr_assert_not_null(c);
+	cr_assert_eq(ran, 0, "nothing runs before the first resume");
+	cr_assert_eq(coro_resume(c), 0);
+	cr_assert_eq(ran, 1);
+	cr_assert(coro_done(c));
+	coro_free(c);
+	coro_free(NULL);
+	coro_pool_drain();
+}
+
+/* ---- many at once ----------------------------------------------------- */
+
+#define MANY 10000
+#define MANY_YIELDS 5
+
+static void counter(void *arg)
+{
+	int *n = arg;
+
+	for (int i = 0; i < MANY_YIELDS; i++) {
+		++*n;
+		coro_yield();
+	}
+	++*n;
+}
+
+Test(coro, ten_thousand_alive)
+{
+	static coro *c[MANY];
+	static int count[MANY];
+	long limit = coro_map_limit();
+	size_t alive = MANY, rounds = 0;
+
+	cr_assert_gt(limit, MANY, "vm.max_map_count leaves room for %ld stacks only", limit);
+	for (int i = 0; i < MANY; i++) {
+		c[i] = coro_new(CORO_DEFAULT_STACK, counter, &count[i], "many");
+		cr_assert_not_null(c[i], "coro_new %d: %s", i, strerror(errno));
+	}
+	/* Round robin: every one is suspended mid-function at once. */
+	while (alive) {
+		alive = 0;
+		for (int i = 0; i < MANY; i++)
+			alive += (size_t)coro_resume(c[i]);
+		rounds++;
+	}
+	cr_assert_eq(rounds, MANY_YIELDS + 1);
+	for (int i = 0; i < MANY; i++) {
+		cr_assert_eq(count[i], MANY_YIELDS + 1);
+		coro_free(c[i]);
+	}
+	coro_pool_drain();
+}
+
+/* ---- stacks: pool, reuse, abandoning ---------------------------------- */
+
+/* Addresses on the coroutine's stack are frame addresses, not addresses
+ * of locals: ASan's detect_stack_use_after_return moves locals to a fake
+ * stack elsewhere. */
+#define FRAME() ((uintptr_t)__builtin_frame_address(0))
+
+struct probe {
+	uintptr_t local; /* where the coroutine function's frame is */
+	int forever;     /* yield forever, never finish */
+	int resumed;
+	int stale;       /* ASan shadow left poisoned below the frame */
+};
+
+/* Yields with an array (and, under ASan, its poisoned redzones) on the
+ * stack. */
+static __attribute__((noinline)) void yield_deep(void)
+{
+	volatile char pad[200];
+
+	pad[0] = 1;
+	coro_yield();
+	pad[199] = pad[0];
+}
+
+/* Whether ASan's shadow says some of the kilobyte below this frame is
+ * poisoned: it is unused stack, so only frames of an abandoned coroutine
+ * could have left that (code built without ASan, libcurl say, then trips
+ * over it). */
+static __attribute__((noinline)) int stale_poison_below(void)
+{
+#ifdef TEST_ASAN
+	return __asan_region_is_poisoned((void *)(FRAME() - 1024), 1024) != NULL;
+#else
+	return 0;
+#endif
+}
+
+static void prober(void *arg)
+{
+	struct probe *p = arg;
+
+	p->local = FRAME();
+	p->stale = stale_poison_below();
+	do {
+		p->resumed++;
+		if (p->forever)
+			yield_deep();
+		else
+			coro_yield();
+	} while (p->forever);
+}
+
+static void run_probe(coro *c, struct probe *p)
+{
+	while (coro_resume(c))
+		;
+	cr_assert_gt(p->local, 0);
+}
+
+Test(coro, pool_reuses_stack)
+{
+	struct probe p1 = {0}, p2 = {0}, p3 = {0};
+	coro *c1, *c2, *c3;
+
+	c1 = coro_new(CORO_DEFAULT_STACK, prober, &p1, "p1");
+	cr_assert_not_null(c1);
+	run_probe(c1, &p1);
+	coro_free(c1);
+
+	/* Same size: the freed stack comes back, so the same frame of the
+	 * same function sits at the same address. */
+	c2 = coro_new(CORO_DEFAULT_STACK, prober, &p2, "p2");
+	cr_assert_not_null(c2);
+	run_probe(c2, &p2);
+	cr_assert_eq(p2.local, p1.local);
+
+	/* Another size while c2 holds that stack: a stack of its own. */
+	c3 = coro_new(2 * CORO_DEFAULT_STACK, prober, &p3, "p3");
+	cr_assert_not_null(c3);
+	run_probe(c3, &p3);
+	cr_assert_neq(p3.local, p1.local);
+	coro_free(c2);
+	coro_free(c3);
+
+	/* Each size has its own free list. */
+	c3 = coro_new(2 * CORO_DEFAULT_STACK, prober, &p3, "p3 again");
+	c2 = coro_new(CORO_DEFAULT_STACK, prober, &p2, "p2 again");
+	p2.local = p3.local = 0;
+	run_probe(c2, &p2);
+	run_probe(c3, &p3);
+	cr_assert_eq(p2.local, p1.local);
+	cr_assert_neq(p3.local, p1.local);
+	coro_free(c2);
+	coro_free(c3);
+	coro_pool_drain();
+}
+
+Test(coro, free_suspended_and_reuse)
+{
+	struct probe p1 = {.forever = 1}, p2 = {0};
+	coro *c1, *c2;
+
+	c1 = coro_new(CORO_DEFAULT_STACK, prober, &p1, "abandoned");
+	cr_assert_not_null(c1);
+	cr_assert_eq(coro_resume(c1), 1);
+	cr_assert_eq(coro_resume(c1), 1);
+	cr_assert_eq(p1.resumed, 2);
+	cr_assert_not(coro_done(c1));
+	/* Freed mid-function: its frames are abandoned, its stack reused. */
+	coro_free(c1);
+
+	c2 = coro_new(CORO_DEFAULT_STACK, prober, &p2, "reuser");
+	cr_assert_not_null(c2);
+	cr_assert_eq(coro_resume(c2), 1);
+	cr_assert_eq(p2.local, p1.local, "the abandoned stack is the one reused");
+	cr_assert_not(p2.stale, "the abandoned frames left ASan poison behind");
+	cr_assert_eq(coro_resume(c2), 0);
+	cr_assert_eq(p2.resumed, 1);
+	cr_assert(coro_done(c2));
+	coro_free(c2);
+	coro_pool_drain();
+}
+
+Test(coro, stack_sizes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	cr_assert_eq(coro_stack_bytes(0), CORO_DEFAULT_STACK);
+	cr_assert_eq(coro_stack_bytes(1), CORO_MIN_STACK);
+	cr_assert_eq(coro_stack_bytes(CORO_DEFAULT_STACK), CORO_DEFAULT_STACK);
+	cr_assert_eq(coro_stack_bytes(CORO_DEFAULT_STACK + 1), CORO_DEFAULT_STACK + (size_t)page);
+	cr_assert_eq(coro_stack_bytes(SIZE_MAX) % (size_t)page, 0, "no wrap to a small size");
+	cr_assert_gt(coro_stack_bytes(SIZE_MAX), (size_t)1 << 40);
+}
+
+static void never_runs(void *arg) { (void)arg; }
+
+Test(coro, absurd_stack_is_enomem)
+{
+	errno = 0;
+	cr_assert_null(coro_new((size_t)1 << 62, never_runs, NULL, "huge"));
+	/* valgrind's mmap says EINVAL where the kernel says ENOMEM. */
+	cr_assert(errno == ENOMEM || (RUNNING_ON_VALGRIND && errno == EINVAL), "errno %d", errno);
+}
+
+/* ---- depth ------------------------------------------------------------ */
+
+static uintptr_t stack_top;
+static size_t deepest;
+
+/* Recurses until `target` bytes of stack are in use below stack_top. The
+ * frames are measured rather than counted, so that ASan's larger frames
+ * reach the same depth in bytes. */
+static int recurse_to(size_t target, int depth)
+{
+	volatile char pad[256];
+	size_t used = stack_top - FRAME();
+
+	pad[0] = (char)depth;
+	pad[255] = (char)depth;
+	if (used > deepest)
+		deepest = used;
+	if (used < target)
+		return recurse_to(target, depth + 1) + pad[0] - pad[255] + 1;
+	/* Switch out and back at the bottom: the frames survive a yield. */
+	coro_yield();
+	return 1;
+}
+
+static void deep(void *arg)
+{
+	stack_top = FRAME();
+	*(int *)arg = recurse_to(48 * 1024, 0);
+}
+
+Test(coro, deep_legal_recursion)
+{
+	int frames = 0;
+	coro *c = coro_new(CORO_DEFAULT_STACK, deep, &frames, "deep");
+
+	cr_assert_not_null(c);
+	cr_assert_eq(coro_install_overflow_handler(), 0);
+	cr_assert_eq(coro_resume(c), 1);
+	cr_assert_eq(coro_resume(c), 0);
+	cr_log_info("coro: %d frames, %zu bytes of a %d KiB stack", frames, deepest,
+		    CORO_DEFAULT_STACK / 1024);
+	cr_assert_geq(deepest, 48 * 1024);
+	cr_assert_gt(frames, 100);
+	coro_free(c);
+	coro_pool_drain();
+}
+
+/* ---- overflow ------------------------------------------------------------ */
+
+static volatile unsigned long bottomless = ~0ul;
+
+/* Never tail-calls (it uses its frame after the call), and the compiler
+ * cannot prove it endless (the bound is volatile). */
+static unsigned long recurse_forever(unsigned long depth)
+{
+	volatile char pad[512];
+
+	pad[0] = (char)depth;
+	if (depth < bottomless)
+		return recurse_forever(depth + 1) + (unsigned long)pad[0];
+	return pad[0];
+}
+
+static void overflower(void *arg) { *(unsigned long *)arg = recurse_forever(0); }
+
+Test(coro, overflow_dies_of_sigsegv, .signal = SIGSEGV)
+{
+	static unsigned long out;
+	coro *c = coro_new(CORO_DEFAULT_STACK, overflower, &out, "overflower");
+
+	cr_assert_not_null(c);
+	cr_assert_eq(coro_install_overflow_handler(), 0);
+	cr_assert_eq(coro_install_overflow_handler(), 0, "idempotent");
+	coro_resume(c);
+	cr_assert_fail("the overflow was survived");
+}
+
+Test(coro, overflow_reports_journey)
+{
+	static unsigned long out;
+	coro *c = coro_new(CORO_DEFAULT_STACK, overflower, &out, "overflower");
+	char buf[4096];
+	size_t got = 0;
+	ssize_t n;
+	int fds[2], status;
+	pid_t pid;
+
+	cr_assert_not_null(c);
+	cr_assert_eq(pipe(fds), 0);
+	/* The child only installs the handler and switches: no allocation
+	 * after fork. */
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		if (dup2(fds[1], STDERR_FILENO) < 0)
+			_exit(2);
+		if (coro_install_overflow_handler() < 0)
+			_exit(3);
+		coro_resume(c);
+		_exit(4);
+	}
+	close(fds[1]);
+	while (got < sizeof(buf) - 1 && (n = read(fds[0], buf + got, sizeof(buf) - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		cr_assert_gt(n, 0);
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	close(fds[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status), "child exited with %d; stderr: %s",
+		  WIFEXITED(status) ? WEXITSTATUS(status) : -1, buf);
+	cr_assert_eq(WTERMSIG(status), SIGSEGV);
+	cr_assert_not_null(strstr(buf, "mite: journey overflower overflowed its 64 KiB stack\n"),
+			   "stderr: %s", buf);
+	coro_free(c);
+	coro_pool_drain();
+}
+
+/* Writes into a read-only page that is no coroutine's guard page (not
+ * PROT_NONE: valgrind would count that as an invalid write, an error). */
+static void touch_forbidden_page(void)
+{
+	volatile char *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	cr_assert_neq((void *)p, MAP_FAILED);
+	p[100] = 1;
+}
+
+/* A fault outside any guard page is not reported as an overflow: it goes
+ * to the disposition that was there before, here the default (set first,
+ * since ASan would otherwise have its own handler there). */
+Test(coro, other_fault_default_action, .signal = SIGSEGV)
+{
+	signal(SIGSEGV, SIG_DFL);
+	cr_assert_eq(coro_install_overflow_handler(), 0);
+	touch_forbidden_page();
+}
+
+static void earlier_handler(int sig)
+{
+	(void)sig;
+	_exit(42);
+}
+
+/* ... or a crash reporter's handler, with the fault intact. */
+Test(coro, other_fault_chains_to_earlier_handler, .exit_code = 42)
+{
+	struct sigaction sa = {.sa_handler = earlier_handler};
+
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	cr_assert_eq(coro_install_overflow_handler(), 0);
+	touch_forbidden_page();
+}
+
+#ifdef TEST_ASAN
+static volatile int past_end = 16;
+
+static void overrun_after_yield(void *arg)
+{
+	volatile char buf[16];
+
+	(void)arg;
+	buf[0] = 0;
+	coro_yield();
+	buf[past_end] = buf[0];
+}
+
+/* ASan still sees a coroutine's stack overruns after it has been switched
+ * out and back (its swapcontext interceptor would have wiped the shadow;
+ * ASan's exit code is 1). */
+Test(coro, asan_sees_overrun_after_yield, .exit_code = 1)
+{
+	coro *c = coro_new(CORO_DEFAULT_STACK, overrun_after_yield, NULL, "overrun");
+
+	cr_assert_not_null(c);
+	while (coro_resume(c))
+		;
+	cr_assert_fail("the overrun went unseen");
+}
+#endif
+
+/* ---- limits -------------------------------------------------------------- */
+
+Test(coro, map_limit_positive)
+{
+	long limit = coro_map_limit();
+
+	cr_log_info("coro: room for %ld more guard-paged stacks", limit);
+	cr_assert_gt(limit, 0);
+}
+
+/* Creating stacks until the kernel refuses one: ENOMEM, near where
+ * coro_map_limit said. */
+Test(coro, map_count_exhaustion_is_enomem)
+{
+	long limit = coro_map_limit();
+	size_t cap, n = 0;
+	coro **c;
+	int err;
+
+	cr_assert_gt(limit, 0);
+	if (RUNNING_ON_VALGRIND || limit > 200000)
+		cr_skip_test("needs the real kernel's map limit, and a small one");
+	cap = (size_t)limit + 4096;
+	c = calloc(cap, sizeof(*c));
+	cr_assert_not_null(c);
+	errno = 0;
+	while (n < cap && (c[n] = coro_new(CORO_MIN_STACK, never_runs, NULL, "filler")))
+		n++;
+	err = errno;
+	/* Give the maps back before asserting: a failing assertion needs
+	 * memory too. */
+	for (size_t i = 0; i < n; i++)
+		coro_free(c[i]);
+	free(c);
+	coro_pool_drain();
+	cr_log_info("coro: %zu stacks before ENOMEM, coro_map_limit said %ld", n, limit);
+	cr_assert_lt(n, cap, "no limit was hit");
+	cr_assert_eq(err, ENOMEM);
+	/* Within the slack of 64 maps (32 stacks), less what malloc mapped. */
+	cr_assert_geq((long)n, limit - 32);
+	cr_assert_leq((long)n, limit + 64);
+	cr_assert_gt(coro_map_limit(), limit / 2, "drain gave the maps back");
+}
