@@ -34,6 +34,7 @@ typedef struct tm_state {
 	int run_done, runner_done;
 	int interrupts;
 	int print_events; /* print custom messages and errors as they come */
+	int quiet;
 	int errors_shown;
 	double last_live;
 } tm_state;
@@ -86,7 +87,7 @@ static void on_event(run *r, const cJSON *ev, void *data)
 		return;
 	}
 	/* Without -v, show the first few errors so an author sees why. */
-	if (is_error && st->errors_shown < 5) {
+	if (is_error && !st->quiet && st->errors_shown < 5) {
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(ev, "message");
 		const cJSON *loc = cJSON_GetObjectItemCaseSensitive(ev, "location");
 		const cJSON *j = cJSON_GetObjectItemCaseSensitive(ev, "journey");
@@ -124,8 +125,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	}
 }
 
-/* Runs a loaded scenario to its end; returns the exit status. */
-static int tm_execute(scenario *s, int print_events, double grace)
+int testmode_execute(scenario *s, const testmode_opts *to)
 {
 	tm_state st;
 	run_opts o = {0};
@@ -134,12 +134,13 @@ static int tm_execute(scenario *s, int print_events, double grace)
 	int rc;
 
 	memset(&st, 0, sizeof st);
-	st.print_events = print_events;
+	st.print_events = to->print_events;
+	st.quiet = to->quiet;
 	if (uv_loop_init(&st.loop) < 0) {
 		scenario_free(s);
 		return TESTMODE_INTERNAL;
 	}
-	o.grace = grace;
+	o.grace = to->grace > 0 ? to->grace : 5;
 	o.hooks.on_done = on_run_done;
 	o.hooks.on_event = on_event;
 	o.hooks.data = &st;
@@ -162,7 +163,8 @@ static int tm_execute(scenario *s, int print_events, double grace)
 	st.live.data = &st;
 	/* Half a stats interval after the runners' batches, so that each block
 	 * covers exactly the last LIVE_INTERVAL seconds of batches. */
-	uv_timer_start(&st.live, on_live, (uint64_t)(LIVE_INTERVAL * 1000 + 500), (uint64_t)(LIVE_INTERVAL * 1000));
+	if (!st.quiet)
+		uv_timer_start(&st.live, on_live, (uint64_t)(LIVE_INTERVAL * 1000 + 500), (uint64_t)(LIVE_INTERVAL * 1000));
 	uv_signal_init(&st.loop, &st.sigint);
 	uv_signal_init(&st.loop, &st.sigterm);
 	st.sigint.data = st.sigterm.data = &st;
@@ -171,7 +173,10 @@ static int tm_execute(scenario *s, int print_events, double grace)
 
 	uv_run(&st.loop, UV_RUN_DEFAULT);
 
-	report_summary(stdout, st.run);
+	if (!st.quiet)
+		report_summary(stdout, st.run);
+	if (to->inspect)
+		to->inspect(st.run, to->data);
 	if (run_error(st.run) && run_get_state(st.run) == RUN_DONE && !run_totals(st.run)->first)
 		rc = TESTMODE_SCENARIO;
 	else
@@ -355,7 +360,7 @@ int testmode_journey(int argc, char **argv)
 		fprintf(stderr, "mitectl: %s\n", err);
 		return TESTMODE_SCENARIO;
 	}
-	return tm_execute(s, 1, a.grace);
+	return testmode_execute(s, &(testmode_opts){.print_events = 1, .grace = a.grace});
 }
 
 int testmode_scenario(int argc, char **argv)
@@ -383,5 +388,5 @@ int testmode_scenario(int argc, char **argv)
 		fprintf(stderr, "mitectl: %s\n", err);
 		return TESTMODE_SCENARIO;
 	}
-	return tm_execute(s, a.verbose, a.grace);
+	return testmode_execute(s, &(testmode_opts){.print_events = a.verbose, .grace = a.grace});
 }

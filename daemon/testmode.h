@@ -15,6 +15,24 @@
 #define TESTMODE_THRESHOLDS 4  /* thresholds broken (see mite-scenario(5)) */
 #define TESTMODE_INTERNAL 70   /* an internal failure */
 
+struct run;
+struct scenario;
+
+/* Called with the finished run, before it is freed (tests read its stats). */
+typedef void (*testmode_inspect_fn)(struct run *r, void *data);
+
+typedef struct testmode_opts {
+	int print_events; /* print custom messages and errors as they come */
+	int quiet;        /* no live lines and no summary */
+	double grace;     /* seconds iterations get at stop (5 when 0) */
+	testmode_inspect_fn inspect;
+	void *data;
+} testmode_opts;
+
+/* Runs a loaded scenario (taken over) to its end with a controller and one
+ * runner in this process; returns an exit status as below. */
+int testmode_execute(struct scenario *s, const testmode_opts *o);
+
 /* argv[0] is "test" / "run" (after `mitectl journey` / `mitectl scenario`). */
 int testmode_journey(int argc, char **argv);
 int testmode_scenario(int argc, char **argv);

@@ -51,6 +51,7 @@ struct run {
 	int handles_open;
 	uint64_t t0_ns, last_ns, end_ns;
 	double model_t; /* model seconds (frozen while paused) */
+	double evaluated_to; /* model seconds the volume has been handed out to */
 	double scale;
 	link **links;
 	size_t nlinks;
@@ -333,9 +334,18 @@ static void on_tick(uv_timer_t *t)
 	if (!starts)
 		return;
 	if (r->state == RUN_RUNNING) {
-		double prev = r->model_t;
+		/* Each tick hands out the window ahead, [evaluated_to, now + tick):
+		 * open-model starts are then spread over the very window they
+		 * are due in, and consecutive windows join exactly. */
+		double from = r->evaluated_to, to;
 
 		r->model_t += dt;
+		to = r->model_t + r->o.tick;
+		if (r->s->duration > 0 && to > r->s->duration)
+			to = r->s->duration;
+		if (to < from)
+			to = from;
+		r->evaluated_to = to;
 		for (size_t ji = 0; ji < r->s->njourneys; ji++) {
 			cjourney *j = &r->j[ji];
 			long v;
@@ -344,7 +354,9 @@ static void on_tick(uv_timer_t *t)
 				j->required = 0;
 				continue;
 			}
-			v = vmodel_eval(j->sj->volume, prev, r->model_t);
+			if (to <= from && j->open)
+				continue;
+			v = vmodel_eval(j->sj->volume, from, to > from ? to : from + 1e-9);
 			if (v < 0) {
 				j->ended = 1;
 				j->required = 0;

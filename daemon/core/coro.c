@@ -437,15 +437,38 @@ static int in_guard(const coro *c, const char *addr)
 	return addr >= c->map && addr < c->map + page_size();
 }
 
-/* The coroutine whose guard page holds addr: the running one first (the
- * usual overflow), then any live one (a pointer run wild into another
- * stack's guard). */
-static const coro *guard_owner(const char *addr)
+/* The stack pointer of the interrupted code, or 0 where unknown. */
+static uintptr_t interrupted_sp(const void *uctx)
+{
+	const ucontext_t *uc = uctx;
+
+#if defined(__x86_64__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__i386__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_ESP];
+#elif defined(__aarch64__)
+	return (uintptr_t)uc->uc_mcontext.sp;
+#else
+	(void)uc;
+	return 0;
+#endif
+}
+
+/* The coroutine that overflowed, if the fault is an overflow. Usually the
+ * running one touched its guard page. A frame larger than a page can jump
+ * the guard and fault further down: the stack pointer below the running
+ * stack (by less than a generous 1 MiB, not garbage) says so. Last, any live
+ * coroutine's guard page: a pointer run wild into another stack. */
+static const coro *guard_owner(const char *addr, uintptr_t sp)
 {
 	const coro *c;
 
-	if (running && in_guard(running, addr))
-		return running;
+	if (running) {
+		uintptr_t lo = (uintptr_t)running->map + page_size();
+
+		if (in_guard(running, addr) || (sp < lo && lo - sp <= 1024 * 1024))
+			return running;
+	}
 	for (c = live; c; c = c->next)
 		if (in_guard(c, addr))
 			return c;
@@ -479,13 +502,12 @@ static void overflow_handler(int sig, siginfo_t *si, void *uctx)
 {
 	/* si_code > 0: the kernel raised it for a fault, so si_addr is the
 	 * faulting address; kill() and raise() leave it meaningless. */
-	const coro *c = si->si_code > 0 ? guard_owner(si->si_addr) : NULL;
+	const coro *c = si->si_code > 0 ? guard_owner(si->si_addr, interrupted_sp(uctx)) : NULL;
 	struct sigaction dfl;
 	char msg[512];
 	size_t n = 0;
 	ssize_t w;
 
-	(void)uctx;
 	if (!c) {
 		/* Not ours. Give the fault back to whoever handled it before
 		 * (SIG_DFL unless a crash reporter or ASan was there): a real

@@ -38,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define HTTP_DEFAULT_CONNECT_MS 10000L
 #define HTTP_DEFAULT_TOTAL_MS 60000L
@@ -57,17 +59,27 @@ struct http_engine {
 	uv_timer_t timer;
 	session *sessions;      /* every live session, to detach at close */
 	struct psock *socks;    /* every watched socket */
+	struct psock **byfd;    /* the same, by fd */
+	size_t nbyfd;
+	int env_proxy;          /* proxy environment variables are set */
 	int closing;
 	int pending_closes;     /* uv handles whose close callback is due */
 	void (*done)(void *arg);
 	void *done_arg;
 };
 
-/* One watched socket. */
+/* One watched socket. A connection socket (one libcurl opened through
+ * engine_open_socket) keeps its uv_poll from its open to its close, also
+ * while the connection idles in libcurl's cache between requests: libcurl
+ * then says CURL_POLL_REMOVE, and stopping and restarting the watch at
+ * every request would cost epoll_ctl calls each time. Other sockets (the
+ * resolver's) live from their first watch to CURL_POLL_REMOVE. */
 struct psock {
 	uv_poll_t poll;
 	curl_socket_t fd;
 	int events;
+	int conn;  /* a connection socket: closed by engine_close_socket */
+	int idle;  /* libcurl does not watch it now */
 	http_engine *e;
 	struct psock *prev, *next;
 };
@@ -190,6 +202,15 @@ static void engine_on_poll(uv_poll_t *h, int status, int events)
 	http_engine *e = ps->e;
 	int flags = 0, running;
 
+	if (ps->idle) {
+		/* An idle keep-alive connection became readable: the server
+		 * closed it (or sent what it should not). Stop watching so a
+		 * level-triggered EOF does not spin; libcurl finds it dead at
+		 * its next use and closes it. */
+		uv_poll_stop(&ps->poll);
+		ps->events = 0;
+		return;
+	}
 	if (status < 0)
 		flags = CURL_CSELECT_ERR;
 	if (events & UV_READABLE)
@@ -209,10 +230,55 @@ static void engine_on_timer(uv_timer_t *t)
 	engine_drain(e);
 }
 
+static struct psock *psock_find(http_engine *e, curl_socket_t fd)
+{
+	return fd >= 0 && (size_t)fd < e->nbyfd ? e->byfd[fd] : NULL;
+}
+
+static struct psock *psock_new(http_engine *e, curl_socket_t fd, int conn)
+{
+	struct psock *ps;
+
+	if (fd < 0)
+		return NULL;
+	if ((size_t)fd >= e->nbyfd) {
+		size_t n = e->nbyfd ? e->nbyfd : 64;
+		struct psock **p;
+		while (n <= (size_t)fd)
+			n *= 2;
+		p = realloc(e->byfd, n * sizeof(*p));
+		if (!p)
+			return NULL;
+		memset(p + e->nbyfd, 0, (n - e->nbyfd) * sizeof(*p));
+		e->byfd = p;
+		e->nbyfd = n;
+	}
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return NULL;
+	if (uv_poll_init_socket(e->loop, &ps->poll, fd) < 0) {
+		free(ps);
+		return NULL;
+	}
+	ps->poll.data = ps;
+	ps->fd = fd;
+	ps->conn = conn;
+	ps->idle = 1;
+	ps->e = e;
+	ps->next = e->socks;
+	if (e->socks)
+		e->socks->prev = ps;
+	e->socks = ps;
+	e->byfd[fd] = ps;
+	return ps;
+}
+
 static void psock_close(struct psock *ps)
 {
 	http_engine *e = ps->e;
 
+	if ((size_t)ps->fd < e->nbyfd && e->byfd[ps->fd] == ps)
+		e->byfd[ps->fd] = NULL;
 	if (ps->prev)
 		ps->prev->next = ps->next;
 	else
@@ -224,39 +290,65 @@ static void psock_close(struct psock *ps)
 	uv_close((uv_handle_t *)&ps->poll, engine_handle_closed);
 }
 
-/* CURLMOPT_SOCKETFUNCTION. Must not call the multi API except
- * curl_multi_assign, which libcurl documents as allowed here. */
+/* CURLOPT_OPENSOCKETFUNCTION: a connection socket, watched until
+ * engine_close_socket. */
+static curl_socket_t engine_open_socket(void *clientp, curlsocktype purpose,
+					struct curl_sockaddr *a)
+{
+	http_engine *e = clientp;
+	curl_socket_t fd;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd < 0)
+		return CURL_SOCKET_BAD;
+	if (!psock_new(e, fd, 1)) {
+		close(fd);
+		return CURL_SOCKET_BAD;
+	}
+	return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: stop watching (uv_close takes the fd out of
+ * epoll at once), then close. */
+static int engine_close_socket(void *clientp, curl_socket_t fd)
+{
+	http_engine *e = clientp;
+	struct psock *ps = psock_find(e, fd);
+
+	if (ps)
+		psock_close(ps);
+	return close(fd);
+}
+
+/* CURLMOPT_SOCKETFUNCTION. Calls no multi API. */
 static int engine_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
 	http_engine *e = userp;
-	struct psock *ps = socketp;
+	struct psock *ps = psock_find(e, fd);
 	int events = 0;
 
 	(void)easy;
+	(void)socketp;
 	if (what == CURL_POLL_REMOVE) {
-		if (ps) {
-			curl_multi_assign(e->multi, fd, NULL);
+		if (!ps)
+			return 0;
+		if (!ps->conn) {
 			psock_close(ps);
+			return 0;
+		}
+		/* Idle in the connection cache: keep watching for input only
+		 * (nothing comes unless the server closes it). */
+		ps->idle = 1;
+		if (ps->events != UV_READABLE) {
+			ps->events = UV_READABLE;
+			uv_poll_start(&ps->poll, UV_READABLE, engine_on_poll);
 		}
 		return 0;
 	}
-	if (!ps) {
-		ps = calloc(1, sizeof(*ps));
-		if (!ps)
-			return -1;
-		if (uv_poll_init_socket(e->loop, &ps->poll, fd) < 0) {
-			free(ps);
-			return -1;
-		}
-		ps->poll.data = ps;
-		ps->fd = fd;
-		ps->e = e;
-		ps->next = e->socks;
-		if (e->socks)
-			e->socks->prev = ps;
-		e->socks = ps;
-		curl_multi_assign(e->multi, fd, ps);
-	}
+	if (!ps && !(ps = psock_new(e, fd, 0)))
+		return -1;
+	ps->idle = 0;
 	if (what & CURL_POLL_IN)
 		events |= UV_READABLE;
 	if (what & CURL_POLL_OUT)
@@ -299,6 +391,10 @@ http_engine *http_engine_new(uv_loop_t *loop)
 	if (!e)
 		return NULL;
 	e->loop = loop;
+	/* Without proxy variables, tell libcurl so: it would otherwise look
+	 * them up (getenv) for every transfer. */
+	e->env_proxy = getenv("http_proxy") || getenv("https_proxy") || getenv("HTTPS_PROXY") ||
+		       getenv("all_proxy") || getenv("ALL_PROXY");
 	e->multi = curl_multi_init();
 	if (!e->multi)
 		goto fail;
@@ -327,6 +423,7 @@ static void engine_maybe_done(http_engine *e)
 		return;
 	done = e->done;
 	arg = e->done_arg;
+	free(e->byfd);
 	free(e);
 	if (done)
 		done(arg);
@@ -367,6 +464,9 @@ void http_engine_close(http_engine *e, void (*done)(void *arg), void *arg)
 			s->inflight = 0;
 			s->result = CURLE_ABORTED_BY_CALLBACK;
 		}
+		/* Its connections die with the multi: no more callbacks into e. */
+		curl_easy_setopt(s->easy, CURLOPT_OPENSOCKETFUNCTION, NULL);
+		curl_easy_setopt(s->easy, CURLOPT_CLOSESOCKETFUNCTION, NULL);
 		s->e = NULL;
 		s->prev = s->next = NULL;
 	}
@@ -538,6 +638,14 @@ static session *session_get(struct mite_ctx *ctx)
 	curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(s->easy, CURLOPT_OPENSOCKETFUNCTION, engine_open_socket);
+	curl_easy_setopt(s->easy, CURLOPT_OPENSOCKETDATA, e);
+	curl_easy_setopt(s->easy, CURLOPT_CLOSESOCKETFUNCTION, engine_close_socket);
+	curl_easy_setopt(s->easy, CURLOPT_CLOSESOCKETDATA, e);
+	if (!e->env_proxy) {
+		curl_easy_setopt(s->easy, CURLOPT_PROXY, "");
+		curl_easy_setopt(s->easy, CURLOPT_NOPROXY, "");
+	}
 
 	s->next = e->sessions;
 	if (e->sessions)
@@ -1379,6 +1487,8 @@ static int sdk_set_proxy(mite_ctx *ctx, const char *url)
 
 	if (!s)
 		return MITE_ENOMEM;
+	if (!url && s->e && !s->e->env_proxy)
+		url = "";
 	return setopt_rc(curl_easy_setopt(s->easy, CURLOPT_PROXY, url));
 }
 

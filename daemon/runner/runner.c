@@ -899,12 +899,22 @@ static void do_stop(runner *r, double grace)
 			cancel_all(r);
 		return;
 	}
-	r->state = R_STOPPING;
+	/* Open-model starts due before the stop still happen: they were
+	 * handed out for a window that has ended (timer jitter may leave one). */
 	for (size_t i = 0; i < r->nj; i++) {
-		uv_timer_stop(&r->j[i].spread);
-		r->j[i].pending = 0;
-		wake_row_waiters(&r->j[i]);
+		rjourney *j = &r->j[i];
+
+		uv_timer_stop(&j->spread);
+		while (j->pending > 0 && !j->rows_end) {
+			j->pending--;
+			if (!inst_start(j))
+				break;
+		}
+		j->pending = 0;
 	}
+	r->state = R_STOPPING;
+	for (size_t i = 0; i < r->nj; i++)
+		wake_row_waiters(&r->j[i]);
 	if (grace <= 0)
 		cancel_all(r);
 	else

@@ -250,9 +250,13 @@ static void sleep_cancel(mite_ctx *ctx, void *arg)
 	uv_timer_stop(&ctx->timer);
 }
 
+/* libuv's timers count whole milliseconds of a clock cached per loop turn,
+ * so one can fire up to a millisecond early; sleep until the deadline on
+ * the precise clock has passed, re-arming for what is left. */
 static int sdk_sleep(mite_ctx *ctx, double seconds)
 {
-	uint64_t ms;
+	uint64_t deadline, now;
+	int rc;
 
 	if (ctx->module_ctx)
 		return MITE_EINVAL;
@@ -260,12 +264,14 @@ static int sdk_sleep(mite_ctx *ctx, double seconds)
 		return MITE_ECANCELED;
 	if (!(seconds > 0))
 		return MITE_OK;
-	ms = (uint64_t)(seconds * 1000.0 + 0.5);
-	/* The loop's clock is cached at the start of its turn; refresh it so
-	 * that a sleep never ends early by however long this turn has run. */
-	uv_update_time(inst_loop(ctx));
-	uv_timer_start(&ctx->timer, sleep_done, ms, 0);
-	return inst_park(ctx, sleep_cancel, NULL);
+	deadline = uv_hrtime() + (uint64_t)(seconds * 1e9);
+	while ((now = uv_hrtime()) < deadline) {
+		uv_update_time(inst_loop(ctx));
+		uv_timer_start(&ctx->timer, sleep_done, (deadline - now + 999999) / 1000000, 0);
+		if ((rc = inst_park(ctx, sleep_cancel, NULL)) != 0)
+			return rc;
+	}
+	return MITE_OK;
 }
 
 static int sdk_should_stop(mite_ctx *ctx) { return ctx->module_ctx ? 0 : inst_stopping(ctx); }

@@ -1,0 +1,1067 @@
+/*
+ * mitectl.c - the command-line client of mited: one JSON request per line
+ * on the control socket (mite-control(7)), its reply printed for people
+ * (tables, colours on a terminal) or as JSON for scripts; plus the
+ * foreground test modes (testmode.h), which need no daemon. See mitectl(1).
+ */
+#include "config.h"
+
+#include "testmode.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Exit statuses (mitectl(1)); the test modes use testmode.h's. */
+#define EX_OK_ 0
+#define EX_FAILED 1       /* an error reply, or the run failed (--wait) */
+#define EX_USAGE_ 2       /* bad command line */
+#define EX_REFUSED 3      /* start: the scenario (or the daemon) refused it */
+#define EX_THRESHOLDS 4   /* --wait: the run broke its thresholds */
+#define EX_UNAVAILABLE_ 69 /* mited is not running / not reachable */
+#define EX_PROTOCOL 70    /* an answer that makes no sense */
+#define EX_NOPERM_ 77     /* not allowed to talk to mited */
+
+#define REPLY_TIMEOUT_MS 120000
+#define MAX_SETS 256
+
+static const char *sock_path;
+static int opt_json;
+static int use_color;
+static volatile sig_atomic_t interrupted;
+
+/* ---- output helpers ----------------------------------------------------- */
+
+#define C_RESET (use_color ? "\033[0m" : "")
+#define C_BOLD (use_color ? "\033[1m" : "")
+#define C_RED (use_color ? "\033[31m" : "")
+#define C_GREEN (use_color ? "\033[32m" : "")
+#define C_YELLOW (use_color ? "\033[33m" : "")
+#define C_DIM (use_color ? "\033[2m" : "")
+
+static void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void die_msg(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("mitectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char *jstr(const cJSON *o, const char *k, const char *def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+static double jnum(const cJSON *o, const char *k, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+static int jtrue(const cJSON *o, const char *k)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+static const char *state_color(const char *state, int failed)
+{
+	if (failed)
+		return C_RED;
+	if (strcmp(state, "running") == 0)
+		return C_GREEN;
+	if (strcmp(state, "done") == 0)
+		return "";
+	return C_YELLOW;
+}
+
+/* A latency in seconds as "812us", "12.3ms", "1.20s". */
+static const char *fmt_lat(char *buf, size_t len, const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	if (!cJSON_IsNumber(v)) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	double s = v->valuedouble;
+	if (s < 1e-3)
+		snprintf(buf, len, "%.0fus", s * 1e6);
+	else if (s < 1)
+		snprintf(buf, len, "%.1fms", s * 1e3);
+	else
+		snprintf(buf, len, "%.2fs", s);
+	return buf;
+}
+
+static const char *fmt_dur(char *buf, size_t len, double s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(buf, len, "%.1fs", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
+	else
+		snprintf(buf, len, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+	return buf;
+}
+
+static void progress_bar(char *buf, size_t len, double elapsed, double duration)
+{
+	const int width = 24;
+	if (duration <= 0) {
+		snprintf(buf, len, "[%*s]", width, "no duration");
+		return;
+	}
+	double f = elapsed / duration;
+	if (f > 1)
+		f = 1;
+	int fill = (int)(f * width + 0.5);
+	size_t n = 0;
+	buf[n++] = '[';
+	for (int i = 0; i < width && n + 2 < len; i++)
+		buf[n++] = i < fill ? '#' : '.';
+	buf[n++] = ']';
+	buf[n] = '\0';
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+static const char *default_socket(void)
+{
+	static char buf[sizeof(((struct sockaddr_un *)0)->sun_path) + 64];
+	const char *env = getenv("MITE_SOCKET");
+	const char *xrt = getenv("XDG_RUNTIME_DIR");
+	if (env && *env)
+		return env;
+	if (geteuid() != 0 && xrt && *xrt) {
+		snprintf(buf, sizeof(buf), "%s/mite/mited.sock", xrt);
+		if (access(buf, F_OK) == 0)
+			return buf;
+	}
+	return "/run/mite/mited.sock";
+}
+
+typedef struct conn {
+	int fd;
+	char *buf;
+	size_t len, cap;
+} conn;
+
+static int conn_open(conn *c)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
+		die_msg("%s: socket path too long (at most %zu bytes)", sock_path,
+			sizeof(sa.sun_path) - 1);
+		return EX_USAGE_;
+	}
+	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		die_msg("socket failed: %s", strerror(errno));
+		return EX_UNAVAILABLE_;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		close(fd);
+		switch (e) {
+		case ENOENT:
+			die_msg("cannot connect to %s: no such socket; is mited running? (start it, "
+				"or point --socket / MITE_SOCKET at its socket)",
+				sock_path);
+			return EX_UNAVAILABLE_;
+		case ECONNREFUSED:
+			die_msg("cannot connect to %s: connection refused; mited is not running "
+				"(the socket file is stale)",
+				sock_path);
+			return EX_UNAVAILABLE_;
+		case EACCES:
+		case EPERM:
+			die_msg("cannot connect to %s: permission denied; you must be root, mited's "
+				"user, or in group mite",
+				sock_path);
+			return EX_NOPERM_;
+		default:
+			die_msg("cannot connect to %s: %s", sock_path, strerror(e));
+			return EX_UNAVAILABLE_;
+		}
+	}
+	c->fd = fd;
+	return 0;
+}
+
+static void conn_close(conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	c->fd = -1;
+	c->buf = NULL;
+}
+
+static int conn_send(conn *c, cJSON *req)
+{
+	char *s = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (!s) {
+		die_msg("out of memory");
+		return EX_PROTOCOL;
+	}
+	size_t n = strlen(s);
+	s[n] = '\n'; /* cJSON's buffer has room: its terminating NUL */
+	size_t off = 0;
+	while (off < n + 1) {
+		ssize_t w = send(c->fd, s + off, n + 1 - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			die_msg("%s: sending the request failed: %s", sock_path, strerror(errno));
+			free(s);
+			return EX_UNAVAILABLE_;
+		}
+		off += (size_t)w;
+	}
+	free(s);
+	return 0;
+}
+
+/* The next reply object; NULL (with *rc set) on EOF, timeout, interrupt or
+ * garbage. timeout_ms < 0 waits forever. */
+static cJSON *conn_recv(conn *c, int timeout_ms, int *rc)
+{
+	for (;;) {
+		char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+		if (nl) {
+			size_t n = (size_t)(nl - c->buf);
+			cJSON *o = cJSON_ParseWithLength(c->buf, n);
+			memmove(c->buf, nl + 1, c->len - n - 1);
+			c->len -= n + 1;
+			if (!o || !cJSON_IsObject(o)) {
+				cJSON_Delete(o);
+				die_msg("%s: mited sent something that is not a JSON object", sock_path);
+				*rc = EX_PROTOCOL;
+				return NULL;
+			}
+			return o;
+		}
+		if (c->cap - c->len < 4096) {
+			size_t cap = c->cap ? c->cap * 2 : 65536;
+			if (cap > (64u << 20)) {
+				die_msg("%s: reply too long", sock_path);
+				*rc = EX_PROTOCOL;
+				return NULL;
+			}
+			char *nb = realloc(c->buf, cap);
+			if (!nb) {
+				die_msg("out of memory");
+				*rc = EX_PROTOCOL;
+				return NULL;
+			}
+			c->buf = nb;
+			c->cap = cap;
+		}
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		int pr = poll(&p, 1, timeout_ms);
+		if (pr < 0 && errno == EINTR) {
+			if (interrupted) {
+				*rc = 130;
+				return NULL;
+			}
+			continue;
+		}
+		if (pr == 0) {
+			die_msg("%s: no reply from mited within %d s", sock_path, timeout_ms / 1000);
+			*rc = EX_UNAVAILABLE_;
+			return NULL;
+		}
+		ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			die_msg("%s: mited closed the connection%s%s", sock_path, r < 0 ? ": " : "",
+				r < 0 ? strerror(errno) : "");
+			*rc = EX_UNAVAILABLE_;
+			return NULL;
+		}
+		c->len += (size_t)r;
+	}
+}
+
+/* An error reply as a message and an exit status. */
+static int reply_error(const cJSON *reply, int status)
+{
+	const char *e = jstr(reply, "error", "unknown error");
+	if (opt_json) {
+		char *s = cJSON_PrintUnformatted(reply);
+		if (s)
+			puts(s);
+		free(s);
+	}
+	die_msg("%s", e);
+	if (strncmp(e, "permission denied", 17) == 0)
+		return EX_NOPERM_;
+	return status;
+}
+
+/* One request, one reply. The reply is the caller's (NULL: *rc says why). */
+static cJSON *request(conn *c, cJSON *req, int *rc)
+{
+	*rc = conn_open(c);
+	if (*rc) {
+		cJSON_Delete(req);
+		return NULL;
+	}
+	*rc = conn_send(c, req);
+	if (*rc)
+		return NULL;
+	return conn_recv(c, REPLY_TIMEOUT_MS, rc);
+}
+
+static cJSON *new_req(const char *cmd, const char *run)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "cmd", cmd);
+	if (run)
+		cJSON_AddStringToObject(o, "run", run);
+	return o;
+}
+
+static void print_json(const cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	if (s)
+		puts(s);
+	free(s);
+	fflush(stdout);
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+/* Transaction counts seen at the previous frame, for live tx/s. */
+typedef struct prev_counts {
+	char key[256];
+	double count;
+	double at;
+} prev_counts;
+
+static prev_counts prev[512];
+static size_t nprev;
+
+static double live_rate(const char *journey, const char *name, double count, double elapsed,
+			double avg)
+{
+	char key[256];
+	snprintf(key, sizeof(key), "%s\x1f%s", journey, name);
+	for (size_t i = 0; i < nprev; i++) {
+		if (strcmp(prev[i].key, key) != 0)
+			continue;
+		double dt = elapsed - prev[i].at;
+		double rate = dt > 0.05 ? (count - prev[i].count) / dt : avg;
+		if (dt > 0.05) {
+			prev[i].count = count;
+			prev[i].at = elapsed;
+		}
+		return rate;
+	}
+	if (nprev < sizeof(prev) / sizeof(prev[0])) {
+		snprintf(prev[nprev].key, sizeof(prev[nprev].key), "%s", key);
+		prev[nprev].count = count;
+		prev[nprev].at = elapsed;
+		nprev++;
+	}
+	return avg;
+}
+
+static void render_run(FILE *f, const cJSON *r, int live)
+{
+	char bar[64], el[32], du[32];
+	const char *state = jstr(r, "state", "?");
+	int failed = jtrue(r, "failed");
+	double elapsed = jnum(r, "elapsed", 0), duration = jnum(r, "duration", 0);
+	progress_bar(bar, sizeof(bar), elapsed, duration);
+	fprintf(f, "%srun %s%s  %s  %s%s%s  %s %s / %s  scale %g%%  runners %g/%g",
+		C_BOLD, jstr(r, "id", "?"), C_RESET, jstr(r, "name", "?"), state_color(state, failed),
+		state, C_RESET, bar, fmt_dur(el, sizeof(el), elapsed),
+		duration > 0 ? fmt_dur(du, sizeof(du), duration) : "-", jnum(r, "scale", 1) * 100,
+		jnum(r, "runners", 0), jnum(r, "runners_wanted", jnum(r, "runners", 0)));
+	if (jnum(r, "restarts", 0) > 0)
+		fprintf(f, "  %srestarts %g%s", C_YELLOW, jnum(r, "restarts", 0), C_RESET);
+	fputc('\n', f);
+	const char *verdict = jstr(r, "verdict", NULL);
+	if (verdict)
+		fprintf(f, "verdict: %s%s%s\n", strcmp(verdict, "passed") == 0 ? C_GREEN : C_RED,
+			verdict, C_RESET);
+	const char *err = jstr(r, "error", NULL);
+	if (err)
+		fprintf(f, "%serror: %s%s\n", C_RED, err, C_RESET);
+
+	const cJSON *js = cJSON_GetObjectItemCaseSensitive(r, "journeys"), *j;
+	if (cJSON_GetArraySize(js) > 0) {
+		fprintf(f, "%s%-28s %9s %9s %10s %10s %8s%s\n", C_DIM, "journey", "required",
+			"actual", "started", "ok", "failed", C_RESET);
+		cJSON_ArrayForEach(j, js) {
+			double jf = jnum(j, "failed", 0);
+			fprintf(f, "%-28.28s %9.0f %9.0f %10.0f %10.0f %s%8.0f%s%s\n",
+				jstr(j, "name", "?"), jnum(j, "required", 0), jnum(j, "actual", 0),
+				jnum(j, "started", 0), jnum(j, "ok", 0), jf > 0 ? C_RED : "", jf,
+				jf > 0 ? C_RESET : "", jtrue(j, "ended") ? "  (ended)" : "");
+		}
+	}
+	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(r, "transactions"), *t;
+	if (cJSON_GetArraySize(ts) > 0) {
+		fprintf(f, "%s%-36s %9s %8s %8s %9s %9s %9s%s\n", C_DIM, "transaction", "count",
+			"tx/s", "failed", "p50", "p95", "p99", C_RESET);
+		cJSON_ArrayForEach(t, ts) {
+			char name[256], p50[16], p95[16], p99[16];
+			snprintf(name, sizeof(name), "%s :: %s", jstr(t, "journey", "?"),
+				 jstr(t, "name", "?"));
+			double cnt = jnum(t, "count", 0), tf = jnum(t, "failed", 0);
+			double rate = live ? live_rate(jstr(t, "journey", ""), jstr(t, "name", ""), cnt,
+						       elapsed, jnum(t, "rate", 0))
+					   : jnum(t, "rate", 0);
+			fprintf(f, "%-36.36s %9.0f %8.1f %s%8.0f%s %9s %9s %9s\n", name, cnt, rate,
+				tf > 0 ? C_RED : "", tf, tf > 0 ? C_RESET : "",
+				fmt_lat(p50, sizeof(p50), t, "p50"), fmt_lat(p95, sizeof(p95), t, "p95"),
+				fmt_lat(p99, sizeof(p99), t, "p99"));
+		}
+	}
+}
+
+static void render_status(FILE *f, const cJSON *reply, int live)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(reply, "run");
+	if (r) {
+		render_run(f, r, live);
+		return;
+	}
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(reply, "daemon");
+	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(reply, "runs"), *it;
+	char up[32];
+	fprintf(f, "mited %s (pid %.0f), up %s, %d active run%s%s\n", jstr(d, "version", "?"),
+		jnum(d, "pid", 0), fmt_dur(up, sizeof(up), jnum(d, "uptime", 0)),
+		cJSON_GetArraySize(runs), cJSON_GetArraySize(runs) == 1 ? "" : "s",
+		jtrue(d, "stopping") ? ", shutting down" : "");
+	cJSON_ArrayForEach(it, runs) {
+		fputc('\n', f);
+		render_run(f, it, live);
+	}
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+typedef struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *synopsis;
+	const char *help;
+} command;
+
+static const command *find_command(const char *name);
+
+static int help_requested(int argc, char **argv, const char *name)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			const command *c = find_command(name);
+			printf("usage: mitectl %s\n\n%s", c->synopsis, c->help);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int usage_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("mitectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: mitectl %s\n", find_command(name)->synopsis);
+	return EX_USAGE_;
+}
+
+/* Sends a request and prints the reply: JSON, or ok_fn's rendering. */
+static int simple(cJSON *req, void (*ok_fn)(const cJSON *reply))
+{
+	conn c;
+	int rc;
+	cJSON *reply = request(&c, req, &rc);
+	conn_close(&c);
+	if (!reply)
+		return rc;
+	if (!jtrue(reply, "ok")) {
+		rc = reply_error(reply, EX_FAILED);
+		cJSON_Delete(reply);
+		return rc;
+	}
+	if (opt_json)
+		print_json(reply);
+	else if (ok_fn)
+		ok_fn(reply);
+	cJSON_Delete(reply);
+	return EX_OK_;
+}
+
+static void print_ok_run(const cJSON *reply)
+{
+	const cJSON *pc = cJSON_GetObjectItemCaseSensitive(reply, "percent");
+	if (cJSON_IsNumber(pc))
+		printf("run %s: scaled to %g%% (%s)\n", jstr(reply, "run", "?"), pc->valuedouble,
+		       jstr(reply, "state", "?"));
+	else
+		printf("run %s: %s\n", jstr(reply, "run", "?"), jstr(reply, "state", "?"));
+}
+
+static int run_arg_command(int argc, char **argv, const char *cmd, const char *flag)
+{
+	const char *run = NULL;
+	int flag_set = 0;
+	if (help_requested(argc, argv, cmd))
+		return EX_OK_;
+	for (int i = 1; i < argc; i++) {
+		if (flag && strcmp(argv[i], flag) == 0)
+			flag_set = 1;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return usage_error(cmd, "unknown option '%s'", argv[i]);
+		else if (!run)
+			run = argv[i];
+		else
+			return usage_error(cmd, "unexpected argument '%s'", argv[i]);
+	}
+	if (!run)
+		return usage_error(cmd, "which run? (see mitectl list)");
+	cJSON *req = new_req(cmd, run);
+	if (flag_set)
+		cJSON_AddTrueToObject(req, flag + 2);
+	return simple(req, print_ok_run);
+}
+
+static int cmd_stop(int argc, char **argv) { return run_arg_command(argc, argv, "stop", "--now"); }
+static int cmd_pause(int argc, char **argv) { return run_arg_command(argc, argv, "pause", NULL); }
+static int cmd_resume(int argc, char **argv) { return run_arg_command(argc, argv, "resume", NULL); }
+
+static int cmd_scale(int argc, char **argv)
+{
+	if (help_requested(argc, argv, "scale"))
+		return EX_OK_;
+	if (argc != 3)
+		return usage_error("scale", "expected RUN and PERCENT");
+	char *end;
+	const char *p = argv[2];
+	double pc = strtod(p, &end);
+	if (end == p || (*end && strcmp(end, "%") != 0) || !isfinite(pc) || pc < 0)
+		return usage_error("scale", "PERCENT must be a number >= 0 (100 = as written), not '%s'",
+				   p);
+	cJSON *req = new_req("scale", argv[1]);
+	cJSON_AddNumberToObject(req, "percent", pc);
+	return simple(req, print_ok_run);
+}
+
+static void print_version(const cJSON *reply)
+{
+	printf("mitectl %s\nmited %s (pid %.0f, runner protocol %.0f, module ABI %.0f)\n",
+	       PACKAGE_VERSION, jstr(reply, "version", "?"), jnum(reply, "pid", 0),
+	       jnum(reply, "protocol", 0), jnum(reply, "abi", 0));
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	if (help_requested(argc, argv, "version"))
+		return EX_OK_;
+	if (argc > 1)
+		return usage_error("version", "unexpected argument '%s'", argv[1]);
+	return simple(new_req("version", NULL), print_version);
+}
+
+static void print_pong(const cJSON *reply)
+{
+	(void)reply;
+	printf("mited is alive at %s\n", sock_path);
+}
+
+static int cmd_ping(int argc, char **argv)
+{
+	if (help_requested(argc, argv, "ping"))
+		return EX_OK_;
+	if (argc > 1)
+		return usage_error("ping", "unexpected argument '%s'", argv[1]);
+	return simple(new_req("ping", NULL), print_pong);
+}
+
+static int list_quiet;
+
+static void print_list(const cJSON *reply)
+{
+	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(reply, "runs"), *r;
+	if (list_quiet) {
+		cJSON_ArrayForEach(r, runs) puts(jstr(r, "id", "?"));
+		return;
+	}
+	if (cJSON_GetArraySize(runs) == 0) {
+		printf("no runs\n");
+		return;
+	}
+	printf("%s%-22s %-20s %-9s %9s %9s %-8s%s\n", C_DIM, "RUN", "NAME", "STATE", "ELAPSED",
+	       "DURATION", "VERDICT", C_RESET);
+	cJSON_ArrayForEach(r, runs) {
+		char el[32], du[32];
+		const char *state = jstr(r, "state", "?");
+		const char *v = jstr(r, "verdict", "-");
+		double dur = jnum(r, "duration", 0);
+		printf("%-22s %-20.20s %s%-9s%s %9s %9s %s%-8s%s\n", jstr(r, "id", "?"),
+		       jstr(r, "name", "?"), state_color(state, 0), state, C_RESET,
+		       fmt_dur(el, sizeof(el), jnum(r, "elapsed", 0)),
+		       dur > 0 ? fmt_dur(du, sizeof(du), dur) : "-",
+		       strcmp(v, "failed") == 0 ? C_RED : strcmp(v, "passed") == 0 ? C_GREEN : "", v,
+		       C_RESET);
+	}
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	if (help_requested(argc, argv, "list"))
+		return EX_OK_;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
+			list_quiet = 1;
+		else
+			return usage_error("list", "unexpected argument '%s'", argv[i]);
+	}
+	return simple(new_req("list", NULL), print_list);
+}
+
+static void print_results(const cJSON *reply)
+{
+	const char *text = jstr(reply, "text", NULL);
+	const char *v = jstr(reply, "verdict", NULL);
+	if (text && *text) {
+		fputs(text, stdout);
+	} else {
+		const cJSON *sum = cJSON_GetObjectItemCaseSensitive(reply, "summary");
+		if (sum)
+			render_run(stdout, sum, 0);
+	}
+	if (v)
+		printf("verdict: %s%s%s\n", strcmp(v, "passed") == 0 ? C_GREEN : C_RED, v, C_RESET);
+	else if (!jtrue(reply, "done"))
+		printf("(the run is not done yet)\n");
+	const char *res = jstr(reply, "results", NULL);
+	if (res)
+		printf("results: %s\n", res);
+}
+
+static int cmd_results(int argc, char **argv)
+{
+	if (help_requested(argc, argv, "results"))
+		return EX_OK_;
+	if (argc != 2 || argv[1][0] == '-')
+		return usage_error("results", "expected one RUN");
+	return simple(new_req("results", argv[1]), print_results);
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Follows a status stream until its final object. Returns the exit status;
+ * *final receives the last object (the caller's). */
+static int follow(conn *c, cJSON **final)
+{
+	int tty = isatty(STDOUT_FILENO);
+	int rc = 0;
+	*final = NULL;
+	struct sigaction sa = {.sa_handler = on_sigint};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	for (;;) {
+		cJSON *o = conn_recv(c, 30000, &rc);
+		if (!o)
+			return rc;
+		if (!jtrue(o, "ok")) {
+			rc = reply_error(o, EX_FAILED);
+			cJSON_Delete(o);
+			return rc;
+		}
+		if (opt_json) {
+			print_json(o);
+		} else if (tty) {
+			/* Redraw in place. */
+			fputs("\033[H\033[J", stdout);
+			render_status(stdout, o, 1);
+			fflush(stdout);
+		} else if (jtrue(o, "final")) {
+			render_status(stdout, o, 0);
+		}
+		if (jtrue(o, "final")) {
+			*final = o;
+			return 0;
+		}
+		cJSON_Delete(o);
+	}
+}
+
+static int verdict_status(const cJSON *run)
+{
+	const char *v = jstr(run, "verdict", "");
+	if (strcmp(v, "passed") == 0)
+		return EX_OK_;
+	if (strcmp(v, "thresholds") == 0)
+		return EX_THRESHOLDS;
+	return EX_FAILED;
+}
+
+static void print_status(const cJSON *reply) { render_status(stdout, reply, 0); }
+
+static int cmd_status(int argc, char **argv)
+{
+	const char *run = NULL;
+	int watch = 0;
+	double interval = 1;
+	if (help_requested(argc, argv, "status"))
+		return EX_OK_;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--watch") == 0 || strcmp(argv[i], "-w") == 0) {
+			watch = 1;
+		} else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
+			char *end;
+			interval = strtod(argv[++i], &end);
+			if (*end || !(interval >= 0.1))
+				return usage_error("status", "--interval takes seconds (at least 0.1)");
+		} else if (argv[i][0] == '-') {
+			return usage_error("status", "unknown option '%s'", argv[i]);
+		} else if (!run) {
+			run = argv[i];
+		} else {
+			return usage_error("status", "unexpected argument '%s'", argv[i]);
+		}
+	}
+	cJSON *req = new_req("status", run);
+	if (!watch)
+		return simple(req, print_status);
+	cJSON_AddTrueToObject(req, "watch");
+	cJSON_AddNumberToObject(req, "interval", interval);
+	conn c;
+	int rc;
+	cJSON *first = request(&c, req, &rc);
+	if (!first) {
+		conn_close(&c);
+		return rc;
+	}
+	if (!jtrue(first, "ok")) {
+		rc = reply_error(first, EX_FAILED);
+		cJSON_Delete(first);
+		conn_close(&c);
+		return rc;
+	}
+	if (opt_json)
+		print_json(first);
+	else {
+		if (isatty(STDOUT_FILENO))
+			fputs("\033[H\033[J", stdout);
+		render_status(stdout, first, 1);
+		fflush(stdout);
+	}
+	cJSON *final = NULL;
+	if (!jtrue(first, "final"))
+		rc = follow(&c, &final);
+	cJSON_Delete(first);
+	cJSON_Delete(final);
+	conn_close(&c);
+	return rc == 130 ? EX_OK_ : rc;
+}
+
+static int cmd_start(int argc, char **argv)
+{
+	enum { O_SET = 256, O_NAME, O_DURATION, O_RUNNERS, O_WAIT, O_HELP };
+	static const struct option opts[] = {
+		{"set", required_argument, NULL, O_SET},
+		{"name", required_argument, NULL, O_NAME},
+		{"duration", required_argument, NULL, O_DURATION},
+		{"runners", required_argument, NULL, O_RUNNERS},
+		{"wait", no_argument, NULL, O_WAIT},
+		{"help", no_argument, NULL, O_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	const char *sets[MAX_SETS];
+	int nsets = 0, wait = 0;
+	const char *name = NULL, *path = NULL;
+	double duration = 0;
+	long runners = 0;
+	int c;
+	optind = 1;
+	while (optind < argc) {
+		c = getopt_long(argc, argv, "+h", opts, NULL);
+		if (c == -1) {
+			if (path)
+				return usage_error("start", "unexpected argument '%s'", argv[optind]);
+			path = argv[optind++];
+			continue;
+		}
+		char *end;
+		switch (c) {
+		case O_SET:
+			if (nsets == MAX_SETS || !strchr(optarg, '=') || optarg[0] == '=')
+				return usage_error("start", "--set takes KEY=VALUE (got '%s')", optarg);
+			sets[nsets++] = optarg;
+			break;
+		case O_NAME: name = optarg; break;
+		case O_DURATION:
+			duration = strtod(optarg, &end);
+			if (*end || !(duration > 0))
+				return usage_error("start", "--duration takes a positive number of seconds");
+			break;
+		case O_RUNNERS:
+			runners = strtol(optarg, &end, 10);
+			if (*end || runners < 1 || runners > 1024)
+				return usage_error("start", "--runners takes a number from 1 to 1024");
+			break;
+		case O_WAIT: wait = 1; break;
+		case 'h':
+		case O_HELP:
+			printf("usage: mitectl %s\n\n%s", find_command("start")->synopsis,
+			       find_command("start")->help);
+			return EX_OK_;
+		default: return usage_error("start", "bad option");
+		}
+	}
+	if (!path)
+		return usage_error("start", "which scenario file?");
+	char abs[PATH_MAX];
+	if (!realpath(path, abs)) {
+		die_msg("%s: %s", path, strerror(errno));
+		return EX_REFUSED;
+	}
+	cJSON *req = new_req("start", NULL);
+	cJSON_AddStringToObject(req, "scenario", abs);
+	cJSON *js = cJSON_AddArrayToObject(req, "sets");
+	for (int i = 0; i < nsets; i++)
+		cJSON_AddItemToArray(js, cJSON_CreateString(sets[i]));
+	cJSON *je = cJSON_AddArrayToObject(req, "env");
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "MITE_CONF_", 10) == 0)
+			cJSON_AddItemToArray(je, cJSON_CreateString(*e));
+	if (name)
+		cJSON_AddStringToObject(req, "name", name);
+	if (duration > 0)
+		cJSON_AddNumberToObject(req, "duration", duration);
+	if (runners > 0)
+		cJSON_AddNumberToObject(req, "runners", (double)runners);
+
+	conn cn;
+	int rc;
+	cJSON *reply = request(&cn, req, &rc);
+	if (!reply) {
+		conn_close(&cn);
+		return rc;
+	}
+	if (!jtrue(reply, "ok")) {
+		rc = reply_error(reply, EX_REFUSED);
+		cJSON_Delete(reply);
+		conn_close(&cn);
+		return rc;
+	}
+	char id[128];
+	snprintf(id, sizeof(id), "%s", jstr(reply, "run", "?"));
+	if (opt_json)
+		print_json(reply);
+	else
+		printf("%s\n", id);
+	fflush(stdout);
+	cJSON_Delete(reply);
+	if (!wait) {
+		conn_close(&cn);
+		return EX_OK_;
+	}
+	/* --wait: follow the run on the same connection. */
+	cJSON *w = new_req("status", id);
+	cJSON_AddTrueToObject(w, "watch");
+	cJSON_AddNumberToObject(w, "interval", 1);
+	rc = conn_send(&cn, w);
+	cJSON *final = NULL;
+	if (!rc)
+		rc = follow(&cn, &final);
+	conn_close(&cn);
+	if (rc == 130) {
+		fprintf(stderr, "mitectl: run %s goes on; 'mitectl stop %s' stops it\n", id, id);
+		return 130;
+	}
+	if (rc || !final)
+		return rc ? rc : EX_PROTOCOL;
+	rc = verdict_status(cJSON_GetObjectItemCaseSensitive(final, "run"));
+	cJSON_Delete(final);
+	return rc;
+}
+
+static int testmode(int argc, char **argv, int (*fn)(int, char **), const char *name)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		const command *c = find_command(name);
+		printf("usage: mitectl %s\n\n%s", c->synopsis, c->help);
+		return argc < 2 ? TESTMODE_USAGE : TESTMODE_OK;
+	}
+	return fn(argc - 1, argv + 1);
+}
+
+static int cmd_journey(int argc, char **argv)
+{
+	return testmode(argc, argv, testmode_journey, "journey");
+}
+
+static int cmd_scenario(int argc, char **argv)
+{
+	return testmode(argc, argv, testmode_scenario, "scenario");
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const command commands[] = {
+	{"start", cmd_start,
+	 "start SCENARIO.conf [--set KEY=VALUE]... [--name NAME] [--duration S] [--runners N] [--wait]",
+	 "Starts a run of SCENARIO.conf on mited and prints its id. MITE_CONF_* variables of\n"
+	 "this environment and --set KEY=VALUE (later wins) override the scenario's config.\n"
+	 "  --name NAME      the run's name (default: the scenario's)\n"
+	 "  --duration S     run for S seconds, whatever the scenario says\n"
+	 "  --runners N      runner processes (default: mited.conf's runners)\n"
+	 "  --wait           follow the run live; exit with its verdict\n"
+	 "                   (0 passed, 1 failed, 4 thresholds broken)\n"},
+	{"status", cmd_status, "status [RUN] [--watch] [--interval S]",
+	 "Shows a run (progress, required vs actual instances, tx/s, failures, p50/p95/p99 per\n"
+	 "transaction), or every active run. --watch redraws every S seconds (default 1)\n"
+	 "until the run ends or ^C.\n"},
+	{"list", cmd_list, "list [-q]",
+	 "Lists the runs mited knows: active ones and recently finished ones. -q prints ids only.\n"},
+	{"stop", cmd_stop, "stop RUN [--now]",
+	 "Stops a run: no new iterations; running ones get the grace period to finish.\n"
+	 "--now cancels them at once (parked SDK calls return MITE_ECANCELED).\n"},
+	{"pause", cmd_pause, "pause RUN",
+	 "Pauses a run: volume models stop advancing and every instance finishes its iteration.\n"},
+	{"resume", cmd_resume, "resume RUN", "Resumes a paused run.\n"},
+	{"scale", cmd_scale, "scale RUN PERCENT",
+	 "Multiplies every volume model of the run by PERCENT/100 (100 = as written),\n"
+	 "applied within one tick on every runner.\n"},
+	{"results", cmd_results, "results RUN",
+	 "Prints the summary of a run (also of one mited has forgotten, from its results\n"
+	 "folder) and where its result files are.\n"},
+	{"version", cmd_version, "version", "Prints the versions of mitectl and mited.\n"},
+	{"ping", cmd_ping, "ping", "Checks that mited answers.\n"},
+	{"journey", cmd_journey,
+	 "journey test|run MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [-v]",
+	 "Runs one journey in this process, without mited: `test` runs N instances (default 1)\n"
+	 "until ^C or S seconds, `run` runs exactly one iteration. DATAPOOL is FILE.csv,\n"
+	 "range:FIRST:LAST or MODULE.so:SYMBOL. Live stats every 2 s, a summary at the end.\n"
+	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 module refused, 4 thresholds, 70 internal.\n"},
+	{"scenario", cmd_scenario, "scenario test SCENARIO.conf [--set K=V]... [--duration S] [-v]",
+	 "Runs a whole scenario in this process, without mited, with one runner.\n"
+	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 scenario refused, 4 thresholds, 70 internal.\n"},
+	{"help", cmd_help, "help [COMMAND]", "Shows the help of mitectl or of one command.\n"},
+	{NULL, NULL, NULL, NULL},
+};
+
+static const command *find_command(const char *name)
+{
+	for (const command *c = commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mitectl [--socket PATH] [--json] [--no-color] COMMAND [ARG]...\n\n"
+		   "Drives mited, the mite load-testing daemon, over its control socket.\n\n"
+		   "Commands:\n");
+	for (const command *c = commands; c->name; c++)
+		fprintf(f, "  %s\n", c->synopsis);
+	fprintf(f, "\nOptions:\n"
+		   "  -s, --socket PATH  mited's socket (default: $MITE_SOCKET, then\n"
+		   "                     $XDG_RUNTIME_DIR/mite/mited.sock when it exists, then\n"
+		   "                     /run/mite/mited.sock)\n"
+		   "  -j, --json         print replies as JSON objects, one per line\n"
+		   "      --no-color     no colours (also when NO_COLOR is set or not a terminal)\n"
+		   "  -h, --help         this help; `mitectl COMMAND --help` for a command's\n"
+		   "  -V, --version      print mitectl's version\n\n"
+		   "See mitectl(1) and mite-control(7).\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return EX_OK_;
+	}
+	const command *c = find_command(argv[1]);
+	if (!c) {
+		die_msg("no command '%s'", argv[1]);
+		return EX_USAGE_;
+	}
+	printf("usage: mitectl %s\n\n%s", c->synopsis, c->help);
+	return EX_OK_;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1, no_color = 0;
+	sock_path = NULL;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if ((strcmp(a, "--socket") == 0 || strcmp(a, "-s") == 0) && i + 1 < argc)
+			sock_path = argv[++i];
+		else if (strncmp(a, "--socket=", 9) == 0)
+			sock_path = a + 9;
+		else if (strcmp(a, "--json") == 0 || strcmp(a, "-j") == 0)
+			opt_json = 1;
+		else if (strcmp(a, "--no-color") == 0 || strcmp(a, "--no-colour") == 0)
+			no_color = 1;
+		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return EX_OK_;
+		} else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+			printf("mitectl %s\n", PACKAGE_VERSION);
+			return EX_OK_;
+		} else {
+			die_msg("unknown option '%s'", a);
+			usage(stderr);
+			return EX_USAGE_;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	if (!sock_path)
+		sock_path = default_socket();
+	const char *nc = getenv("NO_COLOR");
+	use_color = !no_color && !opt_json && !(nc && *nc) && isatty(STDOUT_FILENO);
+	const command *c = find_command(argv[i]);
+	if (!c) {
+		die_msg("no command '%s' (see mitectl --help)", argv[i]);
+		return EX_USAGE_;
+	}
+	return c->fn(argc - i, argv + i);
+}

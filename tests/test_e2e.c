@@ -1,0 +1,233 @@
+/*
+ * test_e2e.c - whole runs through the engine: scenario file -> controller
+ * -> runner protocol -> runner -> journeys (tests/plugins/e2e.so), in one
+ * process as `mitectl scenario test` runs them, checking counts against
+ * what the volume and datapool imply.
+ */
+#include "controller/run.h"
+#include "controller/scenario.h"
+#include "runner/runner.h"
+#include "testmode.h"
+#include "testpaths.h"
+
+#include <criterion/criterion.h>
+#include <time.h>
+
+typedef struct outcome {
+	stats st;
+	char error[512];
+	double elapsed;
+	int status;
+} outcome;
+
+static void inspect(run *r, void *data)
+{
+	outcome *o = data;
+
+	stats_merge(&o->st, run_totals(r));
+	snprintf(o->error, sizeof o->error, "%s", run_error(r) ? run_error(r) : "");
+	o->elapsed = run_elapsed(r);
+}
+
+/* Runs a scenario whose text uses @E2E@ for the test plugin's path. */
+static void run_text(const char *text, outcome *o, const char *const *sets)
+{
+	char dir[PATH_MAX], path[PATH_MAX], plugin[PATH_MAX], err[1024];
+	char body[8192], *at;
+	scenario_opts so = {0};
+	scenario *s;
+
+	memset(o, 0, sizeof *o);
+	stats_init(&o->st);
+	tp_plugin(plugin, sizeof plugin, "e2e");
+	/* Substitute every @E2E@ with the plugin path. */
+	body[0] = '\0';
+	for (const char *p = text; (at = strstr(p, "@E2E@")); p = at + 5) {
+		strncat(body, p, (size_t)(at - p));
+		strncat(body, plugin, sizeof body - strlen(body) - 1);
+		text = at + 5;
+	}
+	strncat(body, text, sizeof body - strlen(body) - 1);
+	tp_mkdtemp(dir, sizeof dir);
+	tp_write(tp_join(path, sizeof path, dir, "s.conf"), body);
+	so.api = runner_api();
+	so.allow_any_path = 1;
+	so.sets = sets;
+	s = scenario_load(path, &so, err, sizeof err);
+	cr_assert_not_null(s, "scenario refused: %s", err);
+	o->status = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 0.5, .inspect = inspect, .data = o});
+	tp_rmrf(dir);
+}
+
+static const stats_entry *find2(const outcome *o, const char *kind, const char *a, const char *b)
+{
+	const char *l[] = {a, b};
+
+	return stats_find(&o->st, kind, l, b ? 2 : 1);
+}
+
+Test(e2e, constant_volume_runs_the_count_it_implies, .timeout = 30)
+{
+	outcome o;
+	const stats_entry *t, *j;
+
+	run_text("name = \"c\"; duration = 2;\n"
+		 "journeys = ( { name = \"q\"; journey = \"@E2E@:quick\";\n"
+		 "  volume = { type = \"constant\"; count = 10; }; } );\n",
+		 &o, NULL);
+	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
+	t = find2(&o, "txn", "q", "quick");
+	j = find2(&o, "journey", "q", NULL);
+	cr_assert_not_null(t);
+	/* 10 instances x 2 s / 50 ms = 400 iterations; allow for start-up,
+	 * timer slack on a loaded machine, and the iterations that finish
+	 * during the stop. */
+	cr_assert(t->c[ST_TXN_OK] >= 300 && t->c[ST_TXN_OK] <= 420, "ok = %llu",
+		  (unsigned long long)t->c[ST_TXN_OK]);
+	cr_assert_eq(t->c[ST_TXN_FAILED], 0);
+	cr_assert_eq(j->c[ST_J_STARTED], j->c[ST_J_OK]);
+	cr_assert_eq(hist_count(t->h[0]), t->c[ST_TXN_OK]);
+	/* Every recorded latency is at least the sleep (50 ms, 1 % bucket). */
+	cr_assert_geq(hist_min(t->h[0]), 49500000ull);
+	stats_free(&o.st);
+}
+
+Test(e2e, arrival_rate_starts_exactly_what_the_rate_integrates_to, .timeout = 30)
+{
+	outcome o;
+	const stats_entry *j;
+
+	run_text("name = \"a\"; duration = 2;\n"
+		 "journeys = ( { name = \"q\"; journey = \"@E2E@:quick\";\n"
+		 "  volume = { type = \"arrival\"; rate = 50; }; } );\n",
+		 &o, (const char *const[]){"sleep=0.01", NULL});
+	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
+	j = find2(&o, "journey", "q", NULL);
+	cr_assert_not_null(j);
+	cr_assert_eq(j->c[ST_J_STARTED], 100, "started %llu", (unsigned long long)j->c[ST_J_STARTED]);
+	cr_assert_eq(j->c[ST_J_OK], 100);
+	cr_assert_not_null(find2(&o, "lag", "q", NULL));
+	stats_free(&o.st);
+}
+
+Test(e2e, iterable_pool_exhaustion_ends_the_run, .timeout = 30)
+{
+	outcome o;
+	const stats_entry *j;
+
+	run_text("name = \"i\";\n"
+		 "journeys = ( { name = \"q\"; journey = \"@E2E@:quick\";\n"
+		 "  datapool = { type = \"range\"; from = 0; to = 99; mode = \"iterable\"; };\n"
+		 "  volume = { type = \"constant\"; count = 10; }; } );\n",
+		 &o, (const char *const[]){"sleep=0.01", NULL});
+	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
+	j = find2(&o, "journey", "q", NULL);
+	cr_assert_eq(j->c[ST_J_STARTED], 100, "started %llu", (unsigned long long)j->c[ST_J_STARTED]);
+	cr_assert_lt(o.elapsed, 10.0);
+	stats_free(&o.st);
+}
+
+Test(e2e, recyclable_pool_smaller_than_concurrency_never_double_leases, .timeout = 30)
+{
+	outcome o;
+	const stats_entry *t;
+
+	run_text("name = \"r\"; duration = 1;\n"
+		 "journeys = ( { name = \"x\"; journey = \"@E2E@:exclusive\";\n"
+		 "  datapool = { type = \"range\"; from = 0; to = 2; mode = \"recyclable\"; };\n"
+		 "  volume = { type = \"constant\"; count = 10; }; } );\n",
+		 &o, NULL);
+	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
+	t = find2(&o, "txn", "x", "lease");
+	cr_assert_not_null(t);
+	cr_assert_eq(t->c[ST_TXN_FAILED], 0);
+	/* 3 rows, 20 ms each: at most 3 iterations run at once, so about
+	 * 150 in a second, plus those that finish during the stop (and more
+	 * than a handful). */
+	cr_assert(t->c[ST_TXN_OK] > 30 && t->c[ST_TXN_OK] <= 200, "ok = %llu",
+		  (unsigned long long)t->c[ST_TXN_OK]);
+	stats_free(&o.st);
+}
+
+Test(e2e, failures_are_recorded_once_with_location_and_fail_outer, .timeout = 30)
+{
+	outcome o;
+	const stats_entry *inner, *outer, *e;
+	const char *el[4] = {"f", "outer :: inner", NULL, "odd row 1"};
+	uint64_t errors = 0;
+
+	run_text("name = \"f\"; duration = 1;\n"
+		 "journeys = ( { name = \"f\"; journey = \"@E2E@:flaky\";\n"
+		 "  datapool = { type = \"range\"; from = 0; to = 9; mode = \"recyclable\"; };\n"
+		 "  volume = { type = \"constant\"; count = 2; }; } );\n",
+		 &o, NULL);
+	cr_assert_eq(o.status, TESTMODE_JOURNEY_ERRORS, "status %d", o.status);
+	inner = find2(&o, "txn", "f", "outer :: inner");
+	outer = find2(&o, "txn", "f", "outer");
+	cr_assert_not_null(inner);
+	cr_assert_not_null(outer);
+	cr_assert_gt(inner->c[ST_TXN_FAILED], 0);
+	cr_assert_eq(outer->c[ST_TXN_FAILED], inner->c[ST_TXN_FAILED]);
+	cr_assert_eq(outer->c[ST_TXN_OK], inner->c[ST_TXN_OK]);
+	for (e = o.st.first; e; e = e->order)
+		if (strcmp(e->kind, "error") == 0) {
+			cr_assert_str_eq(e->labels[0], "f");
+			cr_assert_str_eq(e->labels[1], el[1]);
+			cr_assert(strncmp(e->labels[2], "e2e.c:", 6) == 0 && strstr(e->labels[2], ":flaky"),
+				  "location %s", e->labels[2]);
+			cr_assert(strncmp(e->labels[3], "odd row ", 8) == 0, "message %s", e->labels[3]);
+			errors += e->c[0];
+		}
+	cr_assert_eq(errors, inner->c[ST_TXN_FAILED]);
+	stats_free(&o.st);
+}
+
+Test(e2e, a_journey_that_never_yields_does_not_hang_the_runner, .timeout = 30)
+{
+	outcome o;
+	const stats_entry *t;
+
+	run_text("name = \"s\"; duration = 1;\n"
+		 "journeys = ( { name = \"s\"; journey = \"@E2E@:spin\";\n"
+		 "  volume = { type = \"constant\"; count = 2; }; } );\n",
+		 &o, NULL);
+	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
+	t = find2(&o, "txn", "s", "spin");
+	cr_assert_gt(t->c[ST_TXN_OK], 1000);
+	cr_assert_lt(o.elapsed, 5.0);
+	stats_free(&o.st);
+}
+
+Test(e2e, stop_cancels_parked_calls_after_the_grace_period, .timeout = 30)
+{
+	outcome o;
+	const stats_entry *t;
+
+	run_text("name = \"k\"; duration = 1;\n"
+		 "journeys = ( { name = \"k\"; journey = \"@E2E@:stuck\";\n"
+		 "  volume = { type = \"constant\"; count = 3; }; } );\n",
+		 &o, NULL);
+	cr_assert_eq(o.status, TESTMODE_JOURNEY_ERRORS, "status %d", o.status);
+	t = find2(&o, "txn", "k", "stuck");
+	cr_assert_eq(t->c[ST_TXN_FAILED], 3);
+	/* 1 s of run + 0.5 s grace, well before the 3600 s sleep. */
+	cr_assert_lt(o.elapsed, 5.0);
+	stats_free(&o.st);
+}
+
+Test(e2e, named_columns_and_nested_names, .timeout = 30)
+{
+	outcome o;
+
+	run_text("name = \"n\";\n"
+		 "journeys = ( { name = \"n\"; journey = \"@E2E@:nested\";\n"
+		 "  datapool = { type = \"inline\"; mode = \"iterable\"; columns = [\"user\", \"score\"];\n"
+		 "    rows = ( (\"ann\", 1.5), (\"bob\", 2.5) ); };\n"
+		 "  volume = { type = \"constant\"; count = 1; }; } );\n",
+		 &o, NULL);
+	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
+	cr_assert_eq(find2(&o, "txn", "n", "a")->c[ST_TXN_OK], 2);
+	cr_assert_eq(find2(&o, "txn", "n", "a :: b")->c[ST_TXN_OK], 2);
+	cr_assert_eq(find2(&o, "send", "n", "row")->c[0], 2);
+	stats_free(&o.st);
+}
