@@ -1225,7 +1225,7 @@ static char **req_strings(const cJSON *v, int env, const char *what, char *err, 
 		if (env && strncmp(buf, "MITE_CONF_", 10) != 0)
 			continue; /* only MITE_CONF_* travels */
 		if (!env && !strchr(buf, '=')) {
-			snprintf(err, errlen, "--set '%s': expected key=value", buf);
+			snprintf(err, errlen, "--set '%.256s': expected key=value", buf);
 			goto fail;
 		}
 		if (!(out[k++] = strdup(buf))) {
@@ -1859,7 +1859,7 @@ static void on_sighup(uv_signal_t *h, int sig)
 {
 	daemon_ *d = h->data;
 	conf n;
-	char err[1024];
+	char err[PATH_MAX + 1024];
 	int changed = 0;
 	(void)sig;
 	if (daemon_conf(d, &n, err, sizeof(err)) < 0) {
@@ -1915,7 +1915,7 @@ static void on_sighup(uv_signal_t *h, int sig)
 
 static int run_daemon(daemon_ *d, int check_only)
 {
-	char err[1024];
+	char err[PATH_MAX + 1024];
 	if (daemon_conf(d, &d->cf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return MITED_EXIT_FAIL;

@@ -12,13 +12,17 @@
  * callbacks yields or may block for long, and they are called from one
  * thread only.
  *
- *     static int next(void *st, mite_row_out *out) {
+ *     static int next(void *st, mite_row_out *out, char *err, size_t errlen) {
  *         int *n = st;
- *         if (*n >= 100) return 0;          // exhausted
  *         char buf[32];
+ *         if (*n >= 100) return 0;          // exhausted
  *         snprintf(buf, sizeof buf, "user%d", (*n)++);
  *         return mite_row_out_add(out, buf); // 1 on success
  *     }
+ *     MITE_EXPORT const mite_datapool_plugin users = {
+ *         .abi_version = MITE_ABI_VERSION, .size = sizeof(mite_datapool_plugin),
+ *         .open = open_fn, .next = next, .close = close_fn,
+ *     };
  */
 #ifndef MITE_DATAPOOL_H
 #define MITE_DATAPOOL_H
