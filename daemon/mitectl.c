@@ -235,8 +235,11 @@ static int conn_send(conn *c, cJSON *req)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			die_msg("%s: sending the request failed: %s", sock_path, strerror(errno));
+			int e = errno;
 			free(s);
+			if (e == EPIPE || e == ECONNRESET)
+				return EX_UNAVAILABLE_; /* the caller reads why */
+			die_msg("%s: sending the request failed: %s", sock_path, strerror(e));
 			return EX_UNAVAILABLE_;
 		}
 		off += (size_t)w;
@@ -332,8 +335,15 @@ static cJSON *request(conn *c, cJSON *req, int *rc)
 		return NULL;
 	}
 	*rc = conn_send(c, req);
-	if (*rc)
-		return NULL;
+	if (*rc) {
+		/* mited may have refused us at once (and closed): its reason is
+		 * waiting to be read. */
+		int rc2;
+		cJSON *o = conn_recv(c, 1000, &rc2);
+		if (o)
+			*rc = 0;
+		return o;
+	}
 	return conn_recv(c, REPLY_TIMEOUT_MS, rc);
 }
 
@@ -478,14 +488,20 @@ typedef struct command {
 
 static const command *find_command(const char *name);
 
+static void print_command_help(FILE *f, const char *name)
+{
+	const command *c = find_command(name);
+	if (c)
+		fprintf(f, "usage: mitectl %s\n\n%s", c->synopsis, c->help);
+}
+
 static int help_requested(int argc, char **argv, const char *name)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			const command *c = find_command(name);
-			printf("usage: mitectl %s\n\n%s", c->synopsis, c->help);
+			print_command_help(stdout, name);
 			return 1;
 		}
 	}
@@ -500,7 +516,8 @@ static int usage_error(const char *name, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: mitectl %s\n", find_command(name)->synopsis);
+	const command *c = find_command(name);
+	fprintf(stderr, "\nusage: mitectl %s\n", c ? c->synopsis : name);
 	return EX_USAGE_;
 }
 
@@ -689,12 +706,32 @@ static void on_sigint(int sig)
 	interrupted = 1;
 }
 
-/* Follows a status stream until its final object. Returns the exit status;
- * *final receives the last object (the caller's). */
-static int follow(conn *c, cJSON **final)
+/* One line of progress, for logs (start --wait on a pipe). */
+static void progress_line(const cJSON *reply)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(reply, "run"), *j;
+	char el[32];
+	double req = 0, act = 0, fail = 0;
+	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(r, "journeys")) {
+		req += jnum(j, "required", 0);
+		act += jnum(j, "actual", 0);
+		fail += jnum(j, "failed", 0);
+	}
+	printf("%s %s %s: %.0f/%.0f instances, %.0f failed iterations\n", jstr(r, "id", "?"),
+	       jstr(r, "state", "?"), fmt_dur(el, sizeof(el), jnum(r, "elapsed", 0)), act, req,
+	       fail);
+	fflush(stdout);
+}
+
+/* Follows a status stream until its final object. On a terminal it redraws
+ * the table; elsewhere it prints each table (status --watch) or a line of
+ * progress every 10 s (start --wait), and the final table. Returns the exit
+ * status; *final receives the last object (the caller's). */
+static int follow(conn *c, cJSON **final, int quiet)
 {
 	int tty = isatty(STDOUT_FILENO);
 	int rc = 0;
+	time_t last = time(NULL);
 	*final = NULL;
 	struct sigaction sa = {.sa_handler = on_sigint};
 	sigemptyset(&sa.sa_mask);
@@ -715,8 +752,14 @@ static int follow(conn *c, cJSON **final)
 			fputs("\033[H\033[J", stdout);
 			render_status(stdout, o, 1);
 			fflush(stdout);
-		} else if (jtrue(o, "final")) {
-			render_status(stdout, o, 0);
+		} else if (jtrue(o, "final") || !quiet) {
+			render_status(stdout, o, !jtrue(o, "final"));
+			if (!jtrue(o, "final"))
+				fputc('\n', stdout);
+			fflush(stdout);
+		} else if (time(NULL) - last >= 10) {
+			last = time(NULL);
+			progress_line(o);
 		}
 		if (jtrue(o, "final")) {
 			*final = o;
@@ -789,7 +832,7 @@ static int cmd_status(int argc, char **argv)
 	}
 	cJSON *final = NULL;
 	if (!jtrue(first, "final"))
-		rc = follow(&c, &final);
+		rc = follow(&c, &final, 0);
 	cJSON_Delete(first);
 	cJSON_Delete(final);
 	conn_close(&c);
@@ -844,8 +887,7 @@ static int cmd_start(int argc, char **argv)
 		case O_WAIT: wait = 1; break;
 		case 'h':
 		case O_HELP:
-			printf("usage: mitectl %s\n\n%s", find_command("start")->synopsis,
-			       find_command("start")->help);
+			print_command_help(stdout, "start");
 			return EX_OK_;
 		default: return usage_error("start", "bad option");
 		}
@@ -905,7 +947,7 @@ static int cmd_start(int argc, char **argv)
 	rc = conn_send(&cn, w);
 	cJSON *final = NULL;
 	if (!rc)
-		rc = follow(&cn, &final);
+		rc = follow(&cn, &final, 1);
 	conn_close(&cn);
 	if (rc == 130) {
 		fprintf(stderr, "mitectl: run %s goes on; 'mitectl stop %s' stops it\n", id, id);
@@ -921,8 +963,7 @@ static int cmd_start(int argc, char **argv)
 static int testmode(int argc, char **argv, int (*fn)(int, char **), const char *name)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		const command *c = find_command(name);
-		printf("usage: mitectl %s\n\n%s", c->synopsis, c->help);
+		print_command_help(argc < 2 ? stderr : stdout, name);
 		return argc < 2 ? TESTMODE_USAGE : TESTMODE_OK;
 	}
 	return fn(argc - 1, argv + 1);
@@ -1011,16 +1052,19 @@ static void usage(FILE *f)
 
 static int cmd_help(int argc, char **argv)
 {
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		print_command_help(stdout, "help");
+		return EX_OK_;
+	}
 	if (argc < 2) {
 		usage(stdout);
 		return EX_OK_;
 	}
-	const command *c = find_command(argv[1]);
-	if (!c) {
+	if (!find_command(argv[1])) {
 		die_msg("no command '%s'", argv[1]);
 		return EX_USAGE_;
 	}
-	printf("usage: mitectl %s\n\n%s", c->synopsis, c->help);
+	print_command_help(stdout, argv[1]);
 	return EX_OK_;
 }
 

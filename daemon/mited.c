@@ -555,9 +555,11 @@ struct rproc {
 	int link_open;     /* the run still holds t */
 	int busy;          /* runner_finished is using it: not freed under it */
 	int exited, err_eof, finished;
+	int bye_wait;      /* exited cleanly: its bye may still be on the way */
 	int64_t exit_status;
 	int term_signal;
 	int watchdog;      /* killed for silence */
+	uint64_t poked_ms; /* silent: asked (SIGUSR2) which journey it is stuck in */
 	int killed;        /* a SIGKILL was sent */
 	uint64_t spawned_ms;
 	char journey[128];  /* from the crash line, else the last stats */
@@ -575,6 +577,8 @@ struct drun {
 	int wanted;      /* runners */
 	int restarts;
 	int gave_up;     /* too many restarts */
+	int burst;       /* losses in a row, for the back-off */
+	uint64_t last_loss_ms, next_spawn_ms;
 	double peak;     /* instances at scale 1 (closed models), for max_instances */
 	rproc *procs;
 	int done;
@@ -629,6 +633,8 @@ static int proxy_send(transport *t, const char *msg, size_t len)
 	return p->inner ? transport_send(p->inner, msg, len) : -EPIPE;
 }
 
+static void runner_finished(rproc *p);
+
 static void proxy_close(transport *t)
 {
 	rproc *p = (rproc *)t;
@@ -638,6 +644,11 @@ static void proxy_close(transport *t)
 	if (p->inner)
 		transport_close(p->inner);
 	p->inner = NULL;
+	/* The bye a runner that already exited sent: it is done now. */
+	if (p->bye_wait && !p->finished) {
+		runner_finished(p);
+		return;
+	}
 	rproc_maybe_free(p);
 }
 
@@ -709,6 +720,8 @@ static void runner_line(rproc *p, char *line)
 	if (strncmp(line, "mite: fatal signal ", 19) == 0 && (j = strstr(line, " in journey "))) {
 		snprintf(p->journey, sizeof(p->journey), "%s", j + 12);
 		snprintf(p->crash, sizeof(p->crash), "%s", line + 6);
+	} else if (strncmp(line, "mite: busy in journey ", 22) == 0) {
+		snprintf(p->journey, sizeof(p->journey), "%s", line + 22);
 	} else if (strncmp(line, "mite: journey ", 14) == 0 && (j = strstr(line, " overflowed its "))) {
 		snprintf(p->journey, sizeof(p->journey), "%.*s", (int)(j - line - 14), line + 14);
 		snprintf(p->crash, sizeof(p->crash), "stack overflow: %s", line + 6);
@@ -724,8 +737,6 @@ static void err_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	(void)suggested;
 	*b = uv_buf_init(buf, sizeof(buf));
 }
-
-static void runner_finished(rproc *p);
 
 static void err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
@@ -770,13 +781,21 @@ static int alive_runners(const drun *dr)
 }
 
 /* Replaces lost runners while the run goes on (not while it starts: a
- * runner joining a starting run would never get its setup). */
+ * runner joining a starting run would never get its setup). A journey that
+ * crashes every runner at once would make that a fork storm: the first
+ * replacement is immediate, then each waits twice as long as the one
+ * before (up to RESPAWN_MAX_MS) until runners stay up for a while. */
+#define RESPAWN_BASE_MS 250
+#define RESPAWN_MAX_MS 5000
+#define RESPAWN_CALM_MS 30000
+
 static void replace_runners(drun *dr)
 {
 	run_state st = run_get_state(dr->r);
+	uint64_t now = uv_now(dr->d->loop);
 	if (dr->done || dr->gave_up || dr->d->stopping || (st != RUN_RUNNING && st != RUN_PAUSED))
 		return;
-	while (alive_runners(dr) < dr->wanted) {
+	while (alive_runners(dr) < dr->wanted && now >= dr->next_spawn_ms) {
 		if (dr->restarts >= dr->d->cf.runner_restarts) {
 			dr->gave_up = 1;
 			log_err("run %s: %d runner restarts; giving up on replacing runners and "
@@ -796,6 +815,8 @@ static void replace_runners(drun *dr)
 					idx++;
 				}
 		}
+		uint64_t wait = dr->burst ? (uint64_t)RESPAWN_BASE_MS << (dr->burst > 5 ? 5 : dr->burst - 1) : 0;
+		dr->next_spawn_ms = now + (wait > RESPAWN_MAX_MS ? RESPAWN_MAX_MS : wait);
 		if (spawn_runner(dr, idx) < 0)
 			return; /* logged; the housekeeping tick tries again */
 		log_msg(LOG_LVL_NOTICE, "run %s: runner %d replaced (restart %d of at most %d)",
@@ -803,11 +824,20 @@ static void replace_runners(drun *dr)
 	}
 }
 
+static void settle_cb(uv_timer_t *h);
+
 /* The process is gone and its stderr read to the end (or given up on). */
 static void runner_finished(rproc *p)
 {
 	if (p->finished)
 		return;
+	/* A runner that exits 0 has said bye just before; the process's exit
+	 * can overtake the message on its way through ZeroMQ. Give it time. */
+	if (p->link_open && !p->term_signal && p->exit_status == 0 && !p->bye_wait) {
+		p->bye_wait = 1;
+		uv_timer_start(&p->settle, settle_cb, 2000, 0);
+		return;
+	}
 	p->finished = 1;
 	p->busy = 1;
 	uv_timer_stop(&p->settle);
@@ -822,7 +852,7 @@ static void runner_finished(rproc *p)
 			snprintf(journey, sizeof(journey), " in journey '%s'", p->journey);
 		if (p->watchdog)
 			snprintf(reason, sizeof(reason),
-				 "killed by the watchdog after %g s without a message (its loop hung%s)",
+				 "killed by the watchdog: silent for over %g s (its loop hung%s)",
 				 dr->d->cf.runner_timeout, journey[0] ? journey : "");
 		else if (p->term_signal)
 			snprintf(reason, sizeof(reason), "killed by signal %d (SIG%s, %s)%s",
@@ -833,6 +863,11 @@ static void runner_finished(rproc *p)
 				 (long long)p->exit_status, journey,
 				 p->last_line[0] ? ": " : "", p->last_line);
 		log_err("run %s: runner %d (pid %d) %s", dr->id, p->index, p->pid, reason);
+		uint64_t now = uv_now(dr->d->loop);
+		if (dr->last_loss_ms && now - dr->last_loss_ms > RESPAWN_CALM_MS)
+			dr->burst = 0; /* runners stayed up: start the back-off over */
+		dr->burst++;
+		dr->last_loss_ms = now;
 		run_runner_lost(dr->r, &p->t, reason); /* closes the link */
 		replace_runners(dr);
 	} else if (p->term_signal || p->exit_status) {
@@ -1045,15 +1080,17 @@ static void write_results(drun *dr)
 	char *json = st ? cJSON_Print(st) : NULL;
 	cJSON_Delete(st);
 	snprintf(file, sizeof(file), "%s/summary.json", dir);
-	FILE *f = json ? fopen(file, "w") : NULL;
-	if (!f || fputs(json, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
+	FILE *f = json ? fopen(file, "we") : NULL;
+	int bad = !f || fputs(json, f) < 0 || fputc('\n', f) < 0;
+	if (f && fclose(f) != 0)
+		bad = 1;
+	free(json);
+	if (bad) {
 		log_err("run %s: cannot write %s: %s", dr->id, file, strerror(errno));
-		free(json);
 		return;
 	}
-	free(json);
 	snprintf(file, sizeof(file), "%s/summary.txt", dir);
-	f = fopen(file, "w");
+	f = fopen(file, "we");
 	if (f) {
 		report_summary(f, dr->r);
 		if (fclose(f) != 0)
@@ -1274,6 +1311,16 @@ static cJSON *cmd_start(control_client *cl, const cJSON *req, void *data)
 	env = req_strings(cJSON_GetObjectItemCaseSensitive(req, "env"), 1, "env", err, sizeof(err));
 	if (!env) {
 		reply = control_error("start: %s", err);
+		goto out;
+	}
+	/* A FIFO or a device would block (or feed) the daemon's only thread. */
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		reply = control_error("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		reply = control_error("%s: not a regular file", path);
 		goto out;
 	}
 	scenario_opts so = {
@@ -1692,12 +1739,19 @@ static void housekeeping_cb(uv_timer_t *h)
 				uint64_t last = tzmq_last_activity(p->inner);
 				if (last < p->spawned_ms)
 					last = p->spawned_ms;
-				if (now - last > limit) {
+				if (now - last <= limit) {
+					p->poked_ms = 0;
+				} else if (!p->poked_ms) {
+					/* First ask it (from a signal handler, which runs
+					 * even in a stuck loop) which journey holds it. */
+					p->poked_ms = now;
+					uv_process_kill(&p->proc, SIGUSR2);
+				} else {
 					log_err("run %s: runner %d (pid %d) silent for %.0f s%s%s%s; "
 						"killing it",
 						dr->id, p->index, p->pid, (double)(now - last) / 1000.0,
 						p->journey[0] ? " (journey '" : "", p->journey,
-						p->journey[0] ? "' busy-looping?)" : "");
+						p->journey[0] ? "' never yields?)" : "");
 					p->watchdog = 1;
 					p->killed = 1;
 					uv_process_kill(&p->proc, SIGKILL);
@@ -1959,11 +2013,8 @@ static int run_daemon(daemon_ *d, int check_only)
 		log_err("mited: cannot create results_dir %s: %s", d->cf.results_dir, strerror(-rc));
 		goto fail_loop;
 	}
-	d->srv = tzmq_server_new(&loop, d->cf.runner_endpoint, NULL, d, err, sizeof(err));
-	if (!d->srv) {
-		log_err("mited: runner link: %s", err);
-		goto fail_loop;
-	}
+	/* The control socket first: "another mited is there" is the error
+	 * that explains the most. */
 	control_opts co = {
 		.path = d->cf.socket,
 		.mode = d->cf.socket_mode,
@@ -1976,7 +2027,12 @@ static int run_daemon(daemon_ *d, int check_only)
 	d->ctl = control_new(&loop, &co, err, sizeof(err));
 	if (!d->ctl) {
 		log_err("mited: control socket: %s", err);
-		goto fail_srv;
+		goto fail_loop;
+	}
+	d->srv = tzmq_server_new(&loop, d->cf.runner_endpoint, NULL, d, err, sizeof(err));
+	if (!d->srv) {
+		log_err("mited: runner link: %s", err);
+		goto fail_ctl;
 	}
 	uv_signal_init(&loop, &d->sigterm);
 	uv_signal_init(&loop, &d->sigint);
@@ -1999,9 +2055,9 @@ static int run_daemon(daemon_ *d, int check_only)
 	status = MITED_EXIT_OK;
 	goto out;
 
-fail_srv:
-	tzmq_server_close(d->srv);
-	d->srv = NULL;
+fail_ctl:
+	control_close(d->ctl);
+	d->ctl = NULL;
 fail_loop:
 	uv_run(&loop, UV_RUN_DEFAULT);
 out:
@@ -2050,6 +2106,26 @@ static void fatal_handler(int sig)
 	raise(sig);
 }
 
+/* SIGUSR2 from the daemon's watchdog: the loop has stopped answering;
+ * say which journey's code holds the thread. Async-signal-safe. */
+static void busy_handler(int sig)
+{
+	char msg[256];
+	size_t n = 0;
+	const char *j = runner_current_journey();
+	const char *pre = j ? "<3>mite: busy in journey " : "<3>mite: busy outside any journey";
+	int saved = errno;
+	(void)sig;
+	while (*pre)
+		msg[n++] = *pre++;
+	while (j && *j && n < sizeof(msg) - 1)
+		msg[n++] = *j++;
+	msg[n++] = '\n';
+	ssize_t w = write(STDERR_FILENO, msg, n);
+	(void)w;
+	errno = saved;
+}
+
 static void install_fatal_handlers(void)
 {
 	static char altstack[64 * 1024];
@@ -2063,6 +2139,9 @@ static void install_fatal_handlers(void)
 	int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+	sa.sa_handler = busy_handler;
+	sa.sa_flags = SA_ONSTACK | SA_RESTART;
+	sigaction(SIGUSR2, &sa, NULL);
 }
 
 static int run_runner(const char *endpoint, int index, const char *id, long parent)

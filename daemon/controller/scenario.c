@@ -1378,9 +1378,12 @@ static int scn_journey_pool(scn_load *L, scn_journey *j, const char *spec, pool_
 		from = strtoll(spec + 6, &end, 10);
 		if (end == spec + 6 || *end != ':' || errno)
 			goto bad_range;
-		to = strtoll(end + 1, &end, 10);
-		if (*end || errno || end == spec + n)
-			goto bad_range;
+		{
+			const char *digits = end + 1;
+			to = strtoll(digits, &end, 10);
+			if (end == digits || *end || errno)
+				goto bad_range;
+		}
 		j->pool = pool_new_range(mode, from, to, 1, NULL, 0, NULL, perr, sizeof(perr));
 		if (!j->pool) {
 			snprintf(L->err, L->errlen, "datapool '%s': %s", spec, perr);

@@ -154,14 +154,11 @@ static void coro_switch(ucontext_t *from, const ucontext_t *to, void **fake, con
 
 	__sanitizer_start_switch_fiber(fake, bottom, size);
 	(void)swap(from, to);
-#else
-	(void)fake, (void)bottom, (void)size;
-	(void)swapcontext(from, to);
-#endif
-#ifdef CORO_ASAN
 	__sanitizer_finish_switch_fiber(fake ? *fake : NULL, from_bottom, from_size);
 #else
-	(void)from_bottom, (void)from_size;
+	(void)fake, (void)bottom, (void)size, (void)from_bottom, (void)from_size;
+	/* Fails only for a bad pointer. */
+	(void)swapcontext(from, to);
 #endif
 }
 
@@ -245,11 +242,27 @@ static void live_remove(coro *c)
 	c->prev = c->next = NULL;
 }
 
+/* Apart from coro_new, whose locals gcc would otherwise warn that the
+ * returns_twice getcontext may clobber (it never returns twice here:
+ * nothing switches to the context before makecontext rewrites it). */
+static void context_init(coro *c)
+{
+	/* getcontext only fails for a bad pointer; makecontext needs it to
+	 * fill in the registers and signal mask it leaves alone. */
+	(void)getcontext(&c->ctx);
+	c->ctx.uc_stack.ss_sp = c->map + page_size();
+	c->ctx.uc_stack.ss_size = c->stack_bytes;
+	c->ctx.uc_stack.ss_flags = 0;
+	c->ctx.uc_link = NULL; /* coro_entry never returns */
+	makecontext(&c->ctx, coro_entry, 0);
+}
+
 coro *coro_new(size_t stack_size, coro_fn fn, void *arg, const char *label)
 {
 	size_t bytes = coro_stack_bytes(stack_size);
 	struct pool_class *pc = pool_find(bytes);
 	coro *c;
+	int err;
 
 	if (pc && pc->free) {
 		c = pc->free;
@@ -270,14 +283,7 @@ coro *coro_new(size_t stack_size, coro_fn fn, void *arg, const char *label)
 						      c->map + page_size() + bytes);
 #endif
 	}
-	/* getcontext only fails for a bad pointer; makecontext needs it to
-	 * fill in the registers and signal mask it leaves alone. */
-	(void)getcontext(&c->ctx);
-	c->ctx.uc_stack.ss_sp = c->map + page_size();
-	c->ctx.uc_stack.ss_size = c->stack_bytes;
-	c->ctx.uc_stack.ss_flags = 0;
-	c->ctx.uc_link = NULL; /* coro_entry never returns */
-	makecontext(&c->ctx, coro_entry, 0);
+	context_init(c);
 	c->fn = fn;
 	c->arg = arg;
 	c->label = label;
@@ -287,7 +293,9 @@ coro *coro_new(size_t stack_size, coro_fn fn, void *arg, const char *label)
 	return c;
 
 fail_c:
+	err = errno;
 	free(c);
+	errno = err;
 fail:
 	return NULL;
 }
@@ -553,6 +561,9 @@ int coro_install_overflow_handler(void)
 
 	if (overflow_installed)
 		return 0;
+	/* The handler must not be the first to ask (sysconf is not
+	 * async-signal-safe). */
+	page_size();
 	alt = mmap(NULL, ALTSTACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (alt == MAP_FAILED)
 		return -errno;

@@ -21,10 +21,12 @@ typedef void (*coro_fn)(void *arg);
 #define CORO_MIN_STACK (16 * 1024)
 
 /* A coroutine that will run fn(arg) at its first resume, with a stack of
- * stack_size bytes (rounded up to pages) plus a guard page. `label` (e.g.
+ * stack_size bytes (0 means CORO_DEFAULT_STACK, less than CORO_MIN_STACK is
+ * raised to it, then rounded up to pages) plus a guard page. `label` (e.g.
  * the journey's name; borrowed, must outlive the coroutine) names it in the
  * overflow report. NULL with errno set: ENOMEM when the kernel refuses
- * another mapping (see coro_map_limit). */
+ * another mapping (see coro_map_limit); the caller logs it, with the
+ * journey. */
 coro *coro_new(size_t stack_size, coro_fn fn, void *arg, const char *label);
 /* Switches into c until it yields or returns. Returns 1 while c can be
  * resumed again, 0 once its function has returned. Call from outside any
@@ -49,8 +51,13 @@ size_t coro_stack_bytes(size_t stack_size);
  * -1 when that cannot be read. */
 long coro_map_limit(void);
 
-/* Installs the SIGSEGV/SIGBUS handler (on a sigaltstack) that reports a
- * guard-page hit with the coroutine's label. Idempotent. 0 or -errno. */
+/* Installs the SIGSEGV/SIGBUS handler (on a sigaltstack, for the calling
+ * thread: call it from the thread that runs coroutines) that reports a
+ * guard-page hit with the coroutine's label, or a fault with the stack
+ * pointer below the running coroutine's stack (a frame that jumped the
+ * guard), then dies of that signal with the default action. Other faults
+ * go to the disposition there was before (the default, or a crash
+ * reporter's or ASan's handler). Idempotent. 0 or -errno. */
 int coro_install_overflow_handler(void);
 
 #endif

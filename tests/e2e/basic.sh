@@ -1,2 +1,93 @@
 #!/bin/sh
-exit 77
+# basic.sh - one mited, driven through a run's whole life with mitectl:
+# start, status, list, scale, pause/resume, stop, results, --wait, --watch,
+# and the errors a user meets first.
+. "$(dirname "$0")/lib.sh"
+
+write_conf
+start_mited || finish
+
+check "ping answers" ctl ping
+check "version names mited's version" sh -c "\"$MITECTL\" --socket '$SOCK' version | grep -q '^mited [0-9]'"
+
+SCN=$(scenario basic 60 "$(example_journey ex 4)")
+RUN=$(ctl start "$SCN" --name basic-run --set test_msg=from-set)
+check "start prints a run id" [ -n "$RUN" ]
+check "the run reaches running" wait_for 10 field_is "$RUN" state running
+check "4 instances run" wait_for 10 field_ge "$RUN" journeys.0.actual 4
+check "the name comes from --name" field_is "$RUN" name basic-run
+check "list shows the run" sh -c "\"$MITECTL\" --socket '$SOCK' list | grep -q '$RUN'"
+check "list -q prints the id alone" sh -c "\"$MITECTL\" --socket '$SOCK' list -q | grep -qx '$RUN'"
+check "status renders the table" sh -c "\"$MITECTL\" --socket '$SOCK' --no-color status '$RUN' | grep -q 'ex :: test1'"
+check "status by unique prefix" sh -c "\"$MITECTL\" --socket '$SOCK' --json status '$(echo "$RUN" | cut -c1-17)' | grep -q '\"id\":\"$RUN\"'"
+check "runner processes: 2" [ "$(runner_count)" -eq 2 ]
+check "transactions are counted" wait_for 10 field_ge "$RUN" transactions.0.count 4
+
+# scale: every volume model times PERCENT/100, within a tick.
+check "scale 50 accepted" ctl scale "$RUN" 50
+check "scale 50 -> required 2" wait_for 5 field_is "$RUN" journeys.0.required 2
+check "scale 200% accepted" ctl scale "$RUN" 200%
+check "scale 200 -> required 8" wait_for 5 field_is "$RUN" journeys.0.required 8
+check "scale 200 -> 8 running" wait_for 10 field_ge "$RUN" journeys.0.actual 8
+check "scale refuses a negative percent" sh -c "! \"$MITECTL\" --socket '$SOCK' scale '$RUN' -5 2>/dev/null"
+ctl scale "$RUN" 100 >/dev/null
+
+# pause/resume
+check "pause accepted" ctl pause "$RUN"
+check "paused" field_is "$RUN" state paused
+check "paused: instances drain to 0" wait_for 10 field_is "$RUN" journeys.0.actual 0
+check "pause twice is an error" sh -c "! \"$MITECTL\" --socket '$SOCK' pause '$RUN' 2>/dev/null"
+check "resume accepted" ctl resume "$RUN"
+check "running again" field_is "$RUN" state running
+check "instances come back" wait_for 10 field_ge "$RUN" journeys.0.actual 4
+
+# status --watch streams until interrupted (bounded by timeout)
+timeout 3 "$MITECTL" --socket "$SOCK" --json status "$RUN" --watch --interval 0.3 >"$T/watch.out" 2>&1
+check "status --watch streams objects" [ "$(grep -c '"ok":true' "$T/watch.out")" -ge 4 ]
+
+# stop
+check "stop accepted" ctl stop "$RUN"
+check "the run drains and ends" wait_for 15 field_is "$RUN" state done
+check "verdict passed" field_is "$RUN" verdict passed
+runners_gone() { [ "$(run_runners "$RUN")" -eq 0 ]; }
+check "runners exit after the run" wait_for 10 runners_gone
+check "results prints the summary" sh -c "\"$MITECTL\" --socket '$SOCK' results '$RUN' | grep -q 'test1'"
+check "summary.json written" [ -s "$STATE/results/$RUN/summary.json" ]
+check "summary.txt written" [ -s "$STATE/results/$RUN/summary.txt" ]
+check "events.jsonl has the journey's messages" grep -q 'from-set' "$STATE/results/$RUN/events.jsonl"
+check "stop of a done run is an error" sh -c "! \"$MITECTL\" --socket '$SOCK' stop '$RUN' 2>/dev/null"
+
+# start --wait follows the run and exits with its verdict
+SHORT=$(scenario short 2 "$(example_journey ex 2)")
+timeout 30 "$MITECTL" --socket "$SOCK" start "$SHORT" --wait >"$T/wait.out" 2>&1
+check "start --wait exits 0 for a passing run" [ $? -eq 0 ]
+check "start --wait printed the final table" grep -q 'verdict: passed' "$T/wait.out"
+MITE_CONF_test_msg=from-env timeout 30 "$MITECTL" --socket "$SOCK" start "$SHORT" --duration 1 --wait >/dev/null 2>&1
+check "--duration overrides; MITE_CONF_* accepted" [ $? -eq 0 ]
+check "MITE_CONF_* reaches the journeys" sh -c "grep -l 'from-env' '$STATE'/results/*/events.jsonl >/dev/null"
+
+# what goes wrong
+"$MITECTL" --socket "$SOCK" start "$T/nonexistent.conf" 2>"$T/err" >/dev/null
+check "start of a missing file: exit 3" [ $? -eq 3 ]
+check "... naming the file" grep -q 'nonexistent.conf' "$T/err"
+printf 'name = "bad";\njourneys = ( { journey = "x.so:j" ; volume = 3; } );\nbroken\n' >"$T/bad.conf"
+"$MITECTL" --socket "$SOCK" start "$T/bad.conf" 2>"$T/err" >/dev/null
+check "a bad scenario: exit 3 with file:line" sh -c "[ $? -eq 3 ] && grep -q 'bad.conf:[0-9]' '$T/err'"
+OUTSIDE=$(scenario outside 5 "{ journey = \"$T/elsewhere.so:journey\"; volume = { type = \"constant\"; count = 1; }; }")
+cp "$PLUGINS/example.so" "$T/elsewhere.so"
+"$MITECTL" --socket "$SOCK" start "$OUTSIDE" 2>"$T/err" >/dev/null
+check "a module outside plugin_dirs is refused" grep -q 'outside the plugin folders' "$T/err"
+"$MITECTL" --socket "$SOCK" stop no-such-run 2>"$T/err"
+check "an unknown run: exit 1, named" sh -c "[ $? -eq 1 ] && grep -q \"no run 'no-such-run'\" '$T/err'"
+"$MITECTL" --socket "$SOCK" frobnicate 2>/dev/null
+check "an unknown command: exit 2" [ $? -eq 2 ]
+"$MITECTL" --socket "$T/nobody-home.sock" ping 2>"$T/err"
+check "no daemon: exit 69" [ $? -eq 69 ]
+check "... saying which socket and why" grep -q "nobody-home.sock: no such socket" "$T/err"
+MITE_SOCKET=$SOCK "$MITECTL" ping >/dev/null
+check "MITE_SOCKET is honoured" [ $? -eq 0 ]
+
+stop_mited TERM
+check "SIGTERM: exit 0" [ $? -eq 0 ]
+check "the socket is gone after exit" [ ! -e "$SOCK" ]
+finish

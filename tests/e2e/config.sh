@@ -1,2 +1,58 @@
 #!/bin/sh
-exit 77
+# config.sh - mited's command line and mited.conf checking, and mitectl's
+# help: every error one clear line, configuration errors as file:line.
+. "$(dirname "$0")/lib.sh"
+
+check "mited --version" sh -c "\"$MITED\" --version | grep -q '^mited [0-9]'"
+check "mited --help" sh -c "\"$MITED\" --help | grep -q -- '--check-config'"
+"$MITED" --frobnicate 2>/dev/null
+check "mited: a bad option is exit 2" [ $? -eq 2 ]
+"$MITED" --socket relative.sock 2>/dev/null
+check "mited: a relative --socket is exit 2" [ $? -eq 2 ]
+
+write_conf
+check "--check-config accepts a good file" sh -c "\"$MITED\" --check-config --config '$CONF' | grep -q ': ok'"
+check "--check-config accepts the sample mited.conf" \
+	sh -c "\"$MITED\" --check-config --config '$top_srcdir/conf/mited.conf' | grep -q ': ok'"
+bad() { # bad NAME CONTENT PATTERN
+	printf '%b' "$2" >"$T/$1.conf"
+	"$MITED" --check-config --config "$T/$1.conf" 2>"$T/err" >/dev/null
+	local rc=$?
+	check "--check-config: $1 -> exit 1" [ $rc -eq 1 ]
+	check "--check-config: $1 -> $3" grep -q -- "$3" "$T/err"
+}
+bad syntax 'runners = 2;\nthis is not libconfig\n' "$T/syntax.conf:2: syntax error"
+bad unknown 'runners = 2;\nrunerz = 3;\n' "$T/unknown.conf:2: unknown setting 'runerz'"
+bad type 'runners = "many";\n' "$T/type.conf:1: 'runners' must be an integer"
+bad range 'runners = 100000;\n' "$T/range.conf:1: 'runners' must be between 0 and 1024"
+bad level 'log_level = "loud";\n' "$T/level.conf:1: 'log_level' must be one of"
+bad mode 'socket_mode = "0999";\n' "$T/mode.conf:1: 'socket_mode' must be an octal mode"
+bad limits 'limits = { max_runz = 1; };\n' "$T/limits.conf:1: unknown setting 'limits.max_runz'"
+bad plugindirs 'plugin_dirs = [ "relative/dir" ];\n' "$T/plugindirs.conf:1: plugin_dirs entries must be absolute"
+bad endpoint 'runner_endpoint = "http://x";\n' "$T/endpoint.conf:1: 'runner_endpoint' must start with"
+"$MITED" --check-config --config "$T/missing.conf" 2>"$T/err"
+check "--check-config: a missing file names it" sh -c "[ $? -eq 1 ] && grep -q 'missing.conf: cannot read' '$T/err'"
+
+# Startup failures: one line, exit 1.
+LONG=$T/$(printf 'x%.0s' $(seq 1 120)).sock
+"$MITED" --config "$CONF" --socket "$LONG" --state-dir "$STATE" 2>"$T/err"
+check "a socket path over 107 bytes: exit 1" [ $? -eq 1 ]
+check "... saying so" grep -q 'too long' "$T/err"
+start_mited || finish
+"$MITED" --config "$CONF" --socket "$SOCK" --state-dir "$T/other" 2>"$T/err"
+check "a second mited on a live socket: exit 1" [ $? -eq 1 ]
+check "... saying another is there" grep -q 'already listening' "$T/err"
+check "the first one is unharmed" ctl ping
+stop_mited TERM
+
+# mitectl's help, for every command.
+check "mitectl --help" sh -c "\"$MITECTL\" --help | grep -q 'scale RUN PERCENT'"
+for c in start status list stop pause resume scale results version ping journey scenario help; do
+	check "mitectl $c --help" sh -c "\"$MITECTL\" $c --help | grep -q '^usage: mitectl $c'"
+done
+check "mitectl help scale" sh -c "\"$MITECTL\" help scale | grep -q PERCENT"
+"$MITECTL" scale onlyone 2>/dev/null
+check "mitectl: missing arguments are exit 2" [ $? -eq 2 ]
+"$MITECTL" start 2>/dev/null
+check "mitectl start without a file: exit 2" [ $? -eq 2 ]
+finish

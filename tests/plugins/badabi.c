@@ -9,11 +9,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define EXPORT __attribute__((visibility("default")))
 
 const mite_api *mite__api __attribute__((visibility("hidden")));
 
-EXPORT const mite_module_info mite_module = {
+MITE_EXPORT const mite_module_info mite_module = {
 	.magic = MITE_MODULE_MAGIC,
 	.abi_version = 999,
 	.size = sizeof(mite_module_info),
@@ -33,7 +32,7 @@ __attribute__((constructor)) static void badabi_ran(void)
 		close(fd);
 }
 
-EXPORT int journey(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int journey(mite_ctx *ctx, const mite_row *row);
 int journey(mite_ctx *ctx, const mite_row *row)
 {
 	(void)ctx;

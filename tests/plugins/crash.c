@@ -5,12 +5,11 @@
  */
 #include <mite/mite.h>
 
-#define EXPORT __attribute__((visibility("default")))
 
 MITE_MODULE(NULL, NULL);
 
-EXPORT int journey(mite_ctx *ctx, const mite_row *row);
-EXPORT int overflow(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int journey(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int overflow(mite_ctx *ctx, const mite_row *row);
 
 /* Volatile, so that the compiler can prove neither the NULL nor the end of
  * the recursion, and emits the real fault rather than a trap or a loop. */

@@ -8,13 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define EXPORT __attribute__((visibility("default")))
 
 MITE_MODULE(NULL, NULL);
 
-EXPORT int journey(mite_ctx *ctx, const mite_row *row);
-EXPORT long spike(double start, double end, const char *const *args);
-EXPORT long broken(double start, double end, const char *const *args);
+MITE_EXPORT int journey(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT long spike(double start, double end, const char *const *args);
+MITE_EXPORT long broken(double start, double end, const char *const *args);
 
 /* The journey that does nothing and succeeds. */
 int journey(mite_ctx *ctx, const mite_row *row)
@@ -94,7 +93,7 @@ static void pool_close(void *state)
 
 static const char *const pool_columns[] = {"user", "n", NULL};
 
-EXPORT const mite_datapool_plugin pool = {
+MITE_EXPORT const mite_datapool_plugin pool = {
 	.abi_version = MITE_ABI_VERSION,
 	.size = sizeof(mite_datapool_plugin),
 	.columns = pool_columns,
@@ -104,7 +103,7 @@ EXPORT const mite_datapool_plugin pool = {
 };
 
 /* The same pool, stamped for another ABI. */
-EXPORT const mite_datapool_plugin oldpool = {
+MITE_EXPORT const mite_datapool_plugin oldpool = {
 	.abi_version = 999,
 	.size = sizeof(mite_datapool_plugin),
 	.open = pool_open,

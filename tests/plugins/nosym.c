@@ -3,7 +3,7 @@
 
 MITE_MODULE(NULL, NULL);
 
-__attribute__((visibility("default"))) int not_a_journey(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int not_a_journey(mite_ctx *ctx, const mite_row *row);
 int not_a_journey(mite_ctx *ctx, const mite_row *row)
 {
 	(void)ctx;

@@ -1,0 +1,1670 @@
+/*
+ * results.c - a run's event log, timeline, summary and verdict (see
+ * results.h).
+ *
+ * Threads: everything here runs on the loop thread except the writer,
+ * which owns the two log files (events.jsonl, timeline.jsonl) and sees
+ * only the lines handed to it through the queue. The queue is bounded in
+ * bytes; a line that does not fit is dropped on the spot and counted.
+ * Timeline lines and the final "end" record are small and once a second
+ * at most: they always go in, so the charts and the end marker are never
+ * the lines lost.
+ */
+#include "config.h"
+
+#include "controller/results.h"
+
+#include "controller/thresholds.h"
+#include "core/hist.h"
+#include "core/kvl.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESULTS_MAX_JSON ((size_t)256 << 20)
+#define RESULTS_MAX_ROTATED 1000
+#define WBUF_SIZE (64 * 1024)
+
+/* ---- configuration ------------------------------------------------------- */
+
+void results_conf_defaults(results_conf *c)
+{
+	c->events_max_size = RESULTS_EVENTS_MAX_SIZE_DEFAULT;
+	c->events_keep = RESULTS_EVENTS_KEEP_DEFAULT;
+	c->queue_max = RESULTS_QUEUE_MAX_DEFAULT;
+	c->http_events = 1;
+}
+
+static int conf_fail(const char *file, const config_setting_t *s, char *err, size_t errlen, const char *fmt,
+		     ...) __attribute__((format(printf, 5, 6)));
+static int conf_fail(const char *file, const config_setting_t *s, char *err, size_t errlen, const char *fmt,
+		     ...)
+{
+	const char *src = s ? config_setting_source_file(s) : NULL;
+	size_t n;
+	va_list ap;
+
+	snprintf(err, errlen, "%s:%u: ", src ? src : file, s ? config_setting_source_line(s) : 1);
+	n = strlen(err);
+	if (n < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Bytes: an integer, or a string with a K, M or G suffix (powers of 1024). */
+static int conf_size(const char *file, const config_setting_t *s, size_t lo, size_t hi, size_t *out, char *err,
+		     size_t errlen)
+{
+	const char *name = config_setting_name(s);
+	double v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = (double)config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_STRING: {
+		const char *str = config_setting_get_string(s);
+		char *end;
+
+		errno = 0;
+		v = strtod(str, &end);
+		if (end == str || errno)
+			goto bad;
+		if (*end == 'K' || *end == 'k')
+			v *= 1024, end++;
+		else if (*end == 'M' || *end == 'm')
+			v *= 1024 * 1024, end++;
+		else if (*end == 'G' || *end == 'g')
+			v *= 1024.0 * 1024 * 1024, end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+		if (*end)
+			goto bad;
+		break;
+	}
+	default:
+		goto bad;
+	}
+	if (!isfinite(v) || v < (double)lo || v > (double)hi)
+		return conf_fail(file, s, err, errlen, "'%s' must be from %zu to %zu bytes", name, lo, hi);
+	*out = (size_t)v;
+	return 0;
+bad:
+	return conf_fail(file, s, err, errlen, "'%s' must be bytes: an integer or a size like \"64M\"", name);
+}
+
+int results_conf_parse(const config_setting_t *g, const char *file, results_conf *c, char *err, size_t errlen)
+{
+	int n;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return conf_fail(file, g, err, errlen, "'results' must be a group { ... }");
+	n = config_setting_length(g);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s);
+
+		if (strcmp(name, "events_max_size") == 0) {
+			if (conf_size(file, s, 4096, (size_t)1 << 40, &c->events_max_size, err, errlen) < 0)
+				return -1;
+		} else if (strcmp(name, "queue_max") == 0) {
+			if (conf_size(file, s, 4096, (size_t)1 << 34, &c->queue_max, err, errlen) < 0)
+				return -1;
+		} else if (strcmp(name, "events_keep") == 0) {
+			long long v;
+
+			if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+				return conf_fail(file, s, err, errlen, "'events_keep' must be an integer");
+			v = config_setting_get_int64(s);
+			if (v < 1 || v > RESULTS_MAX_ROTATED)
+				return conf_fail(file, s, err, errlen, "'events_keep' must be from 1 to %d",
+						 RESULTS_MAX_ROTATED);
+			c->events_keep = (int)v;
+		} else if (strcmp(name, "http_events") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+				return conf_fail(file, s, err, errlen, "'http_events' must be true or false");
+			c->http_events = config_setting_get_bool(s);
+		} else {
+			return conf_fail(file, s, err, errlen,
+					 "unknown setting '%s' in results (allowed there: events_max_size, "
+					 "events_keep, queue_max, http_events)",
+					 name);
+		}
+	}
+	return 0;
+}
+
+/* ---- the writer thread -------------------------------------------------- */
+
+enum { WF_EVENTS = 0, WF_TIMELINE = 1, WF_N };
+
+typedef struct wline {
+	struct wline *next;
+	int file;
+	size_t len; /* with the newline */
+	char data[];
+} wline;
+
+typedef struct wbuf {
+	char *b;
+	size_t n;
+} wbuf;
+
+typedef struct writer {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+	wline *head, *tail;
+	size_t queued, queue_max; /* bytes */
+	int closing;
+	/* The thread's own from here on. */
+	char *dir;
+	char *path[WF_N];
+	int fd[WF_N];
+	wbuf buf[WF_N];
+	size_t events_size, max_size;
+	int keep;
+	int write_failed[WF_N]; /* logged once */
+} writer;
+
+static const char *const wf_names[WF_N] = {"events.jsonl", "timeline.jsonl"};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void wr_flush(writer *w, int f)
+{
+	int rc;
+
+	if (!w->buf[f].n)
+		return;
+	rc = w->fd[f] >= 0 ? write_all(w->fd[f], w->buf[f].b, w->buf[f].n) : -EBADF;
+	if (rc < 0 && !w->write_failed[f]) {
+		w->write_failed[f] = 1;
+		log_err("results: writing %s failed: %s (further lines of it are lost)", w->path[f], strerror(-rc));
+	}
+	w->buf[f].n = 0;
+}
+
+/* events.jsonl -> .1 -> .2 ... -> .keep (the oldest falls off). */
+static void wr_rotate(writer *w)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	wr_flush(w, WF_EVENTS);
+	if (w->fd[WF_EVENTS] >= 0)
+		close(w->fd[WF_EVENTS]);
+	for (int k = w->keep - 1; k >= 1; k--) {
+		snprintf(from, sizeof(from), "%s.%d", w->path[WF_EVENTS], k);
+		snprintf(to, sizeof(to), "%s.%d", w->path[WF_EVENTS], k + 1);
+		if (rename(from, to) < 0 && errno != ENOENT)
+			log_warn("results: rotating %s failed: %s", from, strerror(errno));
+	}
+	snprintf(to, sizeof(to), "%s.1", w->path[WF_EVENTS]);
+	if (rename(w->path[WF_EVENTS], to) < 0)
+		log_warn("results: rotating %s failed: %s", w->path[WF_EVENTS], strerror(errno));
+	w->fd[WF_EVENTS] = open(w->path[WF_EVENTS], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0640);
+	if (w->fd[WF_EVENTS] < 0)
+		log_err("results: cannot reopen %s: %s", w->path[WF_EVENTS], strerror(errno));
+	w->events_size = 0;
+	w->write_failed[WF_EVENTS] = 0;
+}
+
+static void wr_line(writer *w, const wline *l)
+{
+	wbuf *b = &w->buf[l->file];
+
+	if (l->file == WF_EVENTS) {
+		if (w->events_size && w->events_size + l->len > w->max_size)
+			wr_rotate(w);
+		w->events_size += l->len;
+	}
+	if (b->n + l->len > WBUF_SIZE)
+		wr_flush(w, l->file);
+	if (l->len > WBUF_SIZE) {
+		if (w->fd[l->file] >= 0 && write_all(w->fd[l->file], l->data, l->len) < 0 &&
+		    !w->write_failed[l->file]) {
+			w->write_failed[l->file] = 1;
+			log_err("results: writing %s failed: %s", w->path[l->file], strerror(errno));
+		}
+		return;
+	}
+	memcpy(b->b + b->n, l->data, l->len);
+	b->n += l->len;
+}
+
+static void *wr_main(void *arg)
+{
+	writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		wline *batch;
+		size_t bytes = 0;
+
+		while (!w->head && !w->closing)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->head)
+			break; /* closing, and nothing left */
+		batch = w->head;
+		w->head = w->tail = NULL;
+		pthread_mutex_unlock(&w->mu);
+		while (batch) {
+			wline *next = batch->next;
+
+			wr_line(w, batch);
+			bytes += batch->len;
+			free(batch);
+			batch = next;
+		}
+		for (int f = 0; f < WF_N; f++)
+			wr_flush(w, f);
+		pthread_mutex_lock(&w->mu);
+		w->queued -= bytes;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void wr_free_files(writer *w)
+{
+	for (int f = 0; f < WF_N; f++) {
+		if (w->fd[f] >= 0)
+			close(w->fd[f]);
+		free(w->path[f]);
+		free(w->buf[f].b);
+	}
+	free(w->dir);
+}
+
+/* Opens the logs in dir (truncating an earlier run's, and removing its
+ * rotated files) and starts the thread. NULL with err set. */
+static writer *wr_new(const char *dir, const results_conf *c, char *err, size_t errlen)
+{
+	writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	w->fd[0] = w->fd[1] = -1;
+	w->max_size = c->events_max_size;
+	w->keep = c->events_keep;
+	w->queue_max = c->queue_max;
+	if (!(w->dir = strdup(dir)))
+		goto nomem;
+	for (int f = 0; f < WF_N; f++) {
+		size_t n = strlen(dir) + strlen(wf_names[f]) + 2;
+
+		if (!(w->path[f] = malloc(n)) || !(w->buf[f].b = malloc(WBUF_SIZE)))
+			goto nomem;
+		snprintf(w->path[f], n, "%s/%s", dir, wf_names[f]);
+		w->fd[f] = open(w->path[f], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0640);
+		if (w->fd[f] < 0) {
+			snprintf(err, errlen, "cannot open %s: %s", w->path[f], strerror(errno));
+			goto fail;
+		}
+	}
+	for (int k = 1; k <= RESULTS_MAX_ROTATED; k++) {
+		char old[PATH_MAX];
+
+		snprintf(old, sizeof(old), "%s.%d", w->path[WF_EVENTS], k);
+		if (unlink(old) < 0 && k > w->keep)
+			break;
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	rc = pthread_create(&w->th, NULL, wr_main, w);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		goto fail;
+	}
+	return w;
+nomem:
+	snprintf(err, errlen, "out of memory");
+fail:
+	wr_free_files(w);
+	free(w);
+	return NULL;
+}
+
+/* Queues one line (a newline is added). 0, or -ENOBUFS when it did not fit
+ * (dropped) or -ENOMEM. force: in whatever the queue holds. */
+static int wr_push(writer *w, int file, const char *s, size_t len, int force)
+{
+	wline *l = malloc(sizeof(*l) + len + 1);
+
+	if (!l)
+		return -ENOMEM;
+	l->next = NULL;
+	l->file = file;
+	l->len = len + 1;
+	memcpy(l->data, s, len);
+	l->data[len] = '\n';
+	pthread_mutex_lock(&w->mu);
+	if (!force && w->queued + l->len > w->queue_max) {
+		pthread_mutex_unlock(&w->mu);
+		free(l);
+		return -ENOBUFS;
+	}
+	if (w->tail)
+		w->tail->next = l;
+	else
+		w->head = l;
+	w->tail = l;
+	w->queued += l->len;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+/* Writes what is queued, stops the thread, closes the files. */
+static void wr_close(writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->closing = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	wr_free_files(w);
+	free(w);
+}
+
+/* ---- the results object ------------------------------------------------- */
+
+typedef struct jvol {
+	double required_sum, actual_sum; /* instance-seconds */
+	long required_max, actual_max;
+	double behind;                   /* seconds with actual < required */
+	double seconds;
+} jvol;
+
+struct results {
+	char *dir;
+	results_conf conf;
+	writer *w;
+	const thresholds *spec;
+	thresholds_eval *th;
+	unsigned char *was_broken; /* per threshold: an event was logged */
+	stats cur;  /* merged since the last timeline record */
+	stats live; /* merged since results_take_live */
+	int live_on;
+	int started, finished;
+	double created_wall, start_wall, end_wall;
+	double last_t, next_t;
+	uint64_t events_logged, dropped, runner_dropped_seen;
+	jvol *vol;
+	size_t nvol;
+	cJSON *summary;
+	int summary_failed;
+};
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void iso_time(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+	int ms = (int)((t - (double)s) * 1000);
+
+	gmtime_r(&s, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, ms < 0 ? 0 : ms > 999 ? 999 : ms);
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+results *results_new(run *r, const results_opts *o, char *err, size_t errlen)
+{
+	const scenario *s = run_scenario(r);
+	results *res = calloc(1, sizeof(*res));
+	int rc;
+
+	if (!res) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (o && o->conf)
+		res->conf = *o->conf;
+	else
+		results_conf_defaults(&res->conf);
+	res->live_on = o && o->live;
+	stats_init(&res->cur);
+	stats_init(&res->live);
+	res->created_wall = wall_now();
+	res->next_t = 1.0;
+	res->spec = s->thresholds;
+	res->nvol = s->njourneys;
+	res->vol = calloc(s->njourneys ? s->njourneys : 1, sizeof(*res->vol));
+	res->th = thresholds_eval_new(res->spec);
+	res->was_broken = calloc(thresholds_count(res->spec) + 1, 1);
+	if (!res->vol || !res->th || !res->was_broken) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (o && o->dir) {
+		if (!(res->dir = strdup(o->dir))) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if ((rc = mkdir_p(o->dir)) < 0) {
+			snprintf(err, errlen, "cannot create %s: %s", o->dir, strerror(-rc));
+			goto fail;
+		}
+		res->w = wr_new(o->dir, &res->conf, err, errlen);
+		if (!res->w)
+			goto fail;
+	}
+	return res;
+fail:
+	results_free(res);
+	return NULL;
+}
+
+const char *results_dir(const results *res) { return res ? res->dir : NULL; }
+uint64_t results_dropped(const results *res) { return res ? res->dropped : 0; }
+const cJSON *results_summary(const results *res) { return res ? res->summary : NULL; }
+const struct thresholds_eval *results_thresholds(const results *res) { return res ? res->th : NULL; }
+size_t results_broken(const results *res) { return res ? thresholds_eval_broken(res->th) : 0; }
+
+/* Logs one JSON object; counts it as dropped when it does not fit. */
+static void log_json(results *res, int file, const cJSON *o, int force)
+{
+	char *s;
+
+	if (!res->w)
+		return;
+	s = cJSON_PrintUnformatted(o);
+	if (!s || wr_push(res->w, file, s, strlen(s), force) < 0) {
+		if (file == WF_EVENTS)
+			res->dropped++;
+	} else if (file == WF_EVENTS) {
+		res->events_logged++;
+	}
+	cJSON_free(s);
+}
+
+void results_event(results *res, run *r, const cJSON *ev)
+{
+	(void)r;
+	if (res && !res->finished)
+		log_json(res, WF_EVENTS, ev, 0);
+}
+
+/* Seconds with microsecond resolution: short JSON numbers. */
+static double jsec_ns(double ns) { return round(ns / 1e3) / 1e6; }
+
+static double hist_pct_s(const hist *h, double p) { return jsec_ns((double)hist_percentile(h, p)); }
+
+static int kind_is(const stats_entry *e, const char *kind, size_t nlabels)
+{
+	return strcmp(e->kind, kind) == 0 && e->nlabels == nlabels;
+}
+
+static uint64_t runner_dropped(const stats *totals)
+{
+	const stats_entry *d = stats_find(totals, "dropped", NULL, 0);
+
+	return d ? d->c[0] : 0;
+}
+
+/* The record of one slice of the run (the stats w merged over dt seconds
+ * up to run second t): the timeline's line. */
+static cJSON *second_record(results *res, run *r, const stats *w, double t, double dt)
+{
+	const scenario *s = run_scenario(r);
+	cJSON *o = cJSON_CreateObject(), *vol, *tx, *http, *st;
+	uint64_t hc = 0, hfail = 0, herr = 0, bin = 0, bout = 0, errors = 0, msgs = 0, dropped;
+	hist *hall = hist_new(), *lag = hist_new();
+
+	if (!o || !hall || !lag)
+		goto nomem;
+	cJSON_AddNumberToObject(o, "t", round(t * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "dt", round(dt * 1000) / 1000);
+	vol = cJSON_AddArrayToObject(o, "volume");
+	for (size_t i = 0; vol && i < s->njourneys; i++) {
+		cJSON *v = cJSON_CreateObject();
+		const char *name = s->journeys[i].name;
+		const stats_entry *je = stats_find(w, "journey", &name, 1);
+		int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
+		long req = run_required(r, i), act = run_actual(r, i);
+
+		if (!v)
+			goto nomem;
+		cJSON_AddStringToObject(v, "journey", name);
+		cJSON_AddStringToObject(v, "model", open ? "open" : "closed");
+		if (open)
+			cJSON_AddNullToObject(v, "required");
+		else
+			cJSON_AddNumberToObject(v, "required", (double)req);
+		cJSON_AddNumberToObject(v, "actual", (double)act);
+		cJSON_AddNumberToObject(v, "started", je ? (double)je->c[ST_J_STARTED] : 0);
+		cJSON_AddItemToArray(vol, v);
+		if (i < res->nvol && dt > 0) {
+			jvol *jv = &res->vol[i];
+
+			jv->seconds += dt;
+			jv->actual_sum += (double)act * dt;
+			if (act > jv->actual_max)
+				jv->actual_max = act;
+			if (!open) {
+				jv->required_sum += (double)req * dt;
+				if (req > jv->required_max)
+					jv->required_max = req;
+				if (act < req)
+					jv->behind += dt;
+			}
+		}
+	}
+	tx = cJSON_AddArrayToObject(o, "transactions");
+	http = cJSON_CreateObject();
+	st = http ? cJSON_AddObjectToObject(http, "status") : NULL;
+	if (!tx || !st)
+		goto nomem;
+	for (const stats_entry *e = w->first; e; e = e->order) {
+		if (kind_is(e, "txn", 2)) {
+			uint64_t n = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
+			cJSON *x;
+
+			if (!n)
+				continue;
+			if (!(x = cJSON_CreateObject()))
+				goto nomem;
+			cJSON_AddStringToObject(x, "journey", e->labels[0]);
+			cJSON_AddStringToObject(x, "name", e->labels[1]);
+			cJSON_AddNumberToObject(x, "count", (double)n);
+			cJSON_AddNumberToObject(x, "failed", (double)e->c[ST_TXN_FAILED]);
+			if (e->h[0] && hist_count(e->h[0])) {
+				cJSON_AddNumberToObject(x, "mean", jsec_ns(hist_mean(e->h[0])));
+				cJSON_AddNumberToObject(x, "p50", hist_pct_s(e->h[0], 50));
+				cJSON_AddNumberToObject(x, "p90", hist_pct_s(e->h[0], 90));
+				cJSON_AddNumberToObject(x, "p95", hist_pct_s(e->h[0], 95));
+				cJSON_AddNumberToObject(x, "p99", hist_pct_s(e->h[0], 99));
+				cJSON_AddNumberToObject(x, "max", jsec_ns((double)hist_max(e->h[0])));
+			}
+			cJSON_AddItemToArray(tx, x);
+		} else if (kind_is(e, "http", 4)) {
+			long code = strtol(e->labels[3], NULL, 10);
+			cJSON *c = cJSON_GetObjectItemCaseSensitive(st, e->labels[3]);
+
+			hc += e->c[ST_HTTP_COUNT];
+			hfail += code >= 400 || code <= 0 ? e->c[ST_HTTP_COUNT] : 0;
+			bout += e->c[ST_HTTP_BYTES_OUT];
+			bin += e->c[ST_HTTP_BYTES_IN];
+			if (c)
+				cJSON_SetNumberValue(c, c->valuedouble + (double)e->c[ST_HTTP_COUNT]);
+			else
+				cJSON_AddNumberToObject(st, e->labels[3], (double)e->c[ST_HTTP_COUNT]);
+			if (e->h[ST_H_TOTAL])
+				hist_merge(hall, e->h[ST_H_TOTAL]);
+		} else if (kind_is(e, "httperr", 4)) {
+			herr += e->c[0];
+		} else if (kind_is(e, "error", 4)) {
+			errors += e->c[0];
+		} else if (kind_is(e, "send", 2)) {
+			msgs += e->c[0];
+		} else if (kind_is(e, "lag", 1) && e->h[0]) {
+			hist_merge(lag, e->h[0]);
+		}
+	}
+	cJSON_AddNumberToObject(http, "count", (double)hc);
+	cJSON_AddNumberToObject(http, "failed", (double)hfail);
+	cJSON_AddNumberToObject(http, "errors", (double)herr);
+	cJSON_AddNumberToObject(http, "bytes_in", (double)bin);
+	cJSON_AddNumberToObject(http, "bytes_out", (double)bout);
+	if (hist_count(hall)) {
+		cJSON_AddNumberToObject(http, "p50", hist_pct_s(hall, 50));
+		cJSON_AddNumberToObject(http, "p95", hist_pct_s(hall, 95));
+		cJSON_AddNumberToObject(http, "p99", hist_pct_s(hall, 99));
+	}
+	cJSON_AddItemToObject(o, "http", http);
+	http = NULL;
+	cJSON_AddNumberToObject(o, "errors", (double)errors);
+	cJSON_AddNumberToObject(o, "messages", (double)msgs);
+	if (hist_count(lag))
+		cJSON_AddNumberToObject(o, "lag_p95", hist_pct_s(lag, 95));
+	dropped = runner_dropped(run_totals(r));
+	cJSON_AddNumberToObject(o, "dropped", (double)(dropped - res->runner_dropped_seen));
+	res->runner_dropped_seen = dropped;
+	hist_free(hall);
+	hist_free(lag);
+	return o;
+nomem:
+	cJSON_Delete(http);
+	cJSON_Delete(o);
+	hist_free(hall);
+	hist_free(lag);
+	return NULL;
+}
+
+/* The run's window into the results' accumulators. */
+static void pull(results *res, run *r)
+{
+	stats w;
+
+	run_take_window(r, &w);
+	if (stats_merge(&res->cur, &w) < 0 || (res->live_on && stats_merge(&res->live, &w) < 0))
+		log_warn("run %s: results: out of memory merging a second of stats", run_id(r));
+	stats_free(&w);
+}
+
+/* An event for every threshold that broke since the last call. */
+static void log_broken(results *res, run *r, double t)
+{
+	cJSON *all = NULL;
+
+	for (size_t i = 0; i < thresholds_count(res->spec); i++) {
+		cJSON *o, *d;
+
+		if (res->was_broken[i] || !thresholds_eval_is_broken(res->th, i))
+			continue;
+		res->was_broken[i] = 1;
+		if (!all && !(all = thresholds_eval_json(res->th)))
+			return;
+		d = cJSON_GetArrayItem(all, (int)i);
+		o = cJSON_CreateObject();
+		if (!o)
+			break;
+		cJSON_AddStringToObject(o, "type", "threshold");
+		cJSON_AddNumberToObject(o, "time", round(t * 1000) / 1000);
+		cJSON_AddStringToObject(o, "text", thresholds_text(res->spec, i));
+		if (d) {
+			static const char *const keep[] = {"value", "series", "no_data", "aborted_run"};
+
+			for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
+				cJSON *v = cJSON_GetObjectItemCaseSensitive(d, keep[k]);
+
+				if (v)
+					cJSON_AddItemToObject(o, keep[k], cJSON_Duplicate(v, 1));
+			}
+		}
+		log_info("run %s: threshold broken: %s", run_id(r), thresholds_text(res->spec, i));
+		log_json(res, WF_EVENTS, o, 1);
+		cJSON_Delete(o);
+	}
+	cJSON_Delete(all);
+}
+
+/* Writes the record of the slice that ends now, and judges it. */
+static void emit_second(results *res, run *r, double t, double dt)
+{
+	cJSON *rec = second_record(res, r, &res->cur, t, dt);
+
+	if (rec) {
+		cJSON *ev;
+
+		log_json(res, WF_TIMELINE, rec, 1);
+		/* The same, as events: volume, then stats. */
+		ev = cJSON_CreateObject();
+		if (ev) {
+			cJSON_AddStringToObject(ev, "type", "volume");
+			cJSON_AddNumberToObject(ev, "time", round(t * 1000) / 1000);
+			cJSON_AddItemToObject(ev, "journeys",
+					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "volume"), 1));
+			log_json(res, WF_EVENTS, ev, 0);
+			cJSON_Delete(ev);
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "volume");
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "t");
+		cJSON_AddStringToObject(rec, "type", "stats");
+		cJSON_AddNumberToObject(rec, "time", round(t * 1000) / 1000);
+		log_json(res, WF_EVENTS, rec, 0);
+		cJSON_Delete(rec);
+	} else {
+		log_warn("run %s: results: out of memory: the record of second %.0f is lost", run_id(r), t);
+	}
+	if (thresholds_eval_second(res->th, &res->cur, run_totals(r), t, run_get_state(r) == RUN_RUNNING)) {
+		log_warn("run %s: threshold broken, stopping the run: %s", run_id(r),
+			 thresholds_eval_aborted_by(res->th));
+		run_stop(r, 0);
+	}
+	log_broken(res, r, t);
+	stats_free(&res->cur);
+	stats_init(&res->cur);
+}
+
+void results_tick(results *res, run *r)
+{
+	double t;
+
+	if (!res || res->finished || run_get_state(r) == RUN_STARTING)
+		return;
+	t = run_elapsed(r);
+	if (!res->started) {
+		res->started = 1;
+		res->start_wall = wall_now() - t;
+	}
+	if (t + 1e-6 < res->next_t)
+		return;
+	pull(res, r);
+	emit_second(res, r, t, t - res->last_t);
+	res->last_t = t;
+	res->next_t = floor(t) + 1;
+}
+
+void results_take_live(results *res, run *r, stats *out)
+{
+	if (!res || !res->live_on) {
+		stats_init(out);
+		return;
+	}
+	pull(res, r);
+	*out = res->live;
+	stats_init(&res->live);
+}
+
+const char *results_verdict(const results *res, const run *r)
+{
+	if (res && results_broken(res))
+		return "thresholds";
+	if (run_error(r))
+		return "failed";
+	/* With thresholds, they are the judges of journey errors too. */
+	if (res && thresholds_count(res->spec))
+		return "passed";
+	return run_failed(r) ? "failed" : "passed";
+}
+
+/* ---- the summary -------------------------------------------------------- */
+
+static cJSON *hist_summary(const hist *h)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	cJSON_AddNumberToObject(o, "count", h ? (double)hist_count(h) : 0);
+	if (!h || !hist_count(h))
+		return o;
+	cJSON_AddNumberToObject(o, "min", jsec_ns((double)hist_min(h)));
+	cJSON_AddNumberToObject(o, "mean", jsec_ns(hist_mean(h)));
+	cJSON_AddNumberToObject(o, "p50", hist_pct_s(h, 50));
+	cJSON_AddNumberToObject(o, "p90", hist_pct_s(h, 90));
+	cJSON_AddNumberToObject(o, "p95", hist_pct_s(h, 95));
+	cJSON_AddNumberToObject(o, "p99", hist_pct_s(h, 99));
+	cJSON_AddNumberToObject(o, "p99_9", hist_pct_s(h, 99.9));
+	cJSON_AddNumberToObject(o, "max", jsec_ns((double)hist_max(h)));
+	return o;
+}
+
+/* Latency fields of h directly into o (the transaction rows). */
+static void add_latency(cJSON *o, const hist *h)
+{
+	cJSON *l = hist_summary(h), *it;
+
+	if (!l)
+		return;
+	cJSON_ArrayForEach(it, l)
+		if (strcmp(it->string, "count") != 0)
+			cJSON_AddNumberToObject(o, it->string, it->valuedouble);
+	cJSON_Delete(l);
+}
+
+static cJSON *run_meta(results *res, run *r, const cJSON *meta)
+{
+	const scenario *s = run_scenario(r);
+	cJSON *o = cJSON_CreateObject(), *st = run_status(r);
+	char buf[64];
+	double el = run_elapsed(r);
+
+	if (!o)
+		goto out;
+	cJSON_AddStringToObject(o, "id", run_id(r));
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddStringToObject(o, "scenario", s->path);
+	cJSON_AddStringToObject(o, "state", run_get_state(r) == RUN_DONE ? "done" : "unfinished");
+	iso_time(res->start_wall, buf, sizeof(buf));
+	cJSON_AddStringToObject(o, "start", buf);
+	iso_time(res->end_wall, buf, sizeof(buf));
+	cJSON_AddStringToObject(o, "end", buf);
+	cJSON_AddNumberToObject(o, "start_epoch", round(res->start_wall * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "end_epoch", round(res->end_wall * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "elapsed", round(el * 1000) / 1000);
+	cJSON_AddNumberToObject(o, "duration", s->duration);
+	cJSON_AddNumberToObject(o, "scale", run_get_scale(r));
+	if (st && cJSON_GetObjectItemCaseSensitive(st, "runners"))
+		cJSON_AddItemToObject(o, "runners",
+				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(st, "runners"), 1));
+	if (run_error(r))
+		cJSON_AddStringToObject(o, "error", run_error(r));
+	if (thresholds_eval_aborted_by(res->th))
+		cJSON_AddStringToObject(o, "aborted_by", thresholds_eval_aborted_by(res->th));
+	cJSON_AddItemToObject(o, "config", kvl_to_json(&s->config));
+	if (cJSON_IsObject(meta)) {
+		const cJSON *it;
+
+		cJSON_ArrayForEach(it, meta) {
+			cJSON_DeleteItemFromObjectCaseSensitive(o, it->string);
+			cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
+		}
+	}
+out:
+	cJSON_Delete(st);
+	return o;
+}
+
+static cJSON *build_summary(results *res, run *r, const cJSON *meta)
+{
+	const scenario *s = run_scenario(r);
+	const stats *t = run_totals(r);
+	double el = run_elapsed(r);
+	cJSON *o = cJSON_CreateObject(), *a, *ev;
+	char reason[512];
+	const char *verdict = results_verdict(res, r);
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "mite_version", PACKAGE_VERSION);
+	cJSON_AddItemToObject(o, "run", run_meta(res, r, meta));
+	cJSON_AddStringToObject(o, "verdict", verdict);
+	if (strcmp(verdict, "thresholds") == 0)
+		snprintf(reason, sizeof(reason), "%zu of %zu thresholds broken", results_broken(res),
+			 thresholds_count(res->spec));
+	else if (run_error(r))
+		snprintf(reason, sizeof(reason), "%s", run_error(r));
+	else if (strcmp(verdict, "failed") == 0)
+		snprintf(reason, sizeof(reason), "journey errors");
+	else if (thresholds_count(res->spec))
+		snprintf(reason, sizeof(reason), "every threshold held");
+	else
+		snprintf(reason, sizeof(reason), "no journey errors");
+	cJSON_AddStringToObject(o, "verdict_reason", reason);
+
+	a = cJSON_AddArrayToObject(o, "journeys");
+	for (size_t i = 0; a && i < s->njourneys; i++) {
+		const char *name = s->journeys[i].name;
+		const stats_entry *e = stats_find(t, "journey", &name, 1);
+		int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
+		cJSON *j = cJSON_CreateObject(), *v;
+		const jvol *jv = i < res->nvol ? &res->vol[i] : NULL;
+
+		if (!j)
+			break;
+		cJSON_AddStringToObject(j, "name", name);
+		cJSON_AddStringToObject(j, "model", open ? "open" : "closed");
+		cJSON_AddNumberToObject(j, "started", e ? (double)e->c[ST_J_STARTED] : 0);
+		cJSON_AddNumberToObject(j, "ok", e ? (double)e->c[ST_J_OK] : 0);
+		cJSON_AddNumberToObject(j, "failed", e ? (double)e->c[ST_J_FAILED] : 0);
+		cJSON_AddItemToObject(j, "duration", hist_summary(e ? e->h[0] : NULL));
+		v = cJSON_AddObjectToObject(j, "volume");
+		if (v && jv) {
+			double secs = jv->seconds > 0 ? jv->seconds : 1;
+
+			if (!open) {
+				cJSON_AddNumberToObject(v, "required_mean", round(jv->required_sum / secs * 100) / 100);
+				cJSON_AddNumberToObject(v, "required_max", (double)jv->required_max);
+			}
+			cJSON_AddNumberToObject(v, "actual_mean", round(jv->actual_sum / secs * 100) / 100);
+			cJSON_AddNumberToObject(v, "actual_max", (double)jv->actual_max);
+			if (!open)
+				cJSON_AddNumberToObject(v, "behind_seconds", round(jv->behind * 1000) / 1000);
+			cJSON_AddNumberToObject(v, "started_rate",
+						el > 0 && e ? round((double)e->c[ST_J_STARTED] / el * 1000) / 1000 : 0);
+		}
+		cJSON_AddItemToArray(a, j);
+	}
+
+	a = cJSON_AddArrayToObject(o, "transactions");
+	for (const stats_entry *e = t->first; a && e; e = e->order) {
+		uint64_t n;
+		cJSON *x;
+
+		if (!kind_is(e, "txn", 2))
+			continue;
+		n = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
+		if (!(x = cJSON_CreateObject()))
+			break;
+		cJSON_AddStringToObject(x, "journey", e->labels[0]);
+		cJSON_AddStringToObject(x, "name", e->labels[1]);
+		cJSON_AddNumberToObject(x, "count", (double)n);
+		cJSON_AddNumberToObject(x, "failures", (double)e->c[ST_TXN_FAILED]);
+		cJSON_AddNumberToObject(x, "failure_rate", n ? (double)e->c[ST_TXN_FAILED] / (double)n : 0);
+		cJSON_AddNumberToObject(x, "rate", el > 0 ? round((double)n / el * 1000) / 1000 : 0);
+		add_latency(x, e->h[0]);
+		cJSON_AddItemToArray(a, x);
+	}
+
+	a = cJSON_AddArrayToObject(o, "http");
+	for (const stats_entry *e = t->first; a && e; e = e->order) {
+		static const char *const phases[] = {"total", "dns", "connect", "tls", "ttfb"};
+		cJSON *x, *ph;
+
+		if (!kind_is(e, "http", 4))
+			continue;
+		if (!(x = cJSON_CreateObject()))
+			break;
+		cJSON_AddStringToObject(x, "journey", e->labels[0]);
+		cJSON_AddStringToObject(x, "transaction", e->labels[1]);
+		cJSON_AddStringToObject(x, "method", e->labels[2]);
+		cJSON_AddStringToObject(x, "status", e->labels[3]);
+		cJSON_AddNumberToObject(x, "count", (double)e->c[ST_HTTP_COUNT]);
+		cJSON_AddNumberToObject(x, "rate", el > 0 ? round((double)e->c[ST_HTTP_COUNT] / el * 1000) / 1000 : 0);
+		cJSON_AddNumberToObject(x, "bytes_out", (double)e->c[ST_HTTP_BYTES_OUT]);
+		cJSON_AddNumberToObject(x, "bytes_in", (double)e->c[ST_HTTP_BYTES_IN]);
+		ph = cJSON_AddObjectToObject(x, "phases");
+		for (int k = 0; ph && k < STATS_NHISTS; k++)
+			if (e->h[k] && hist_count(e->h[k]))
+				cJSON_AddItemToObject(ph, phases[k], hist_summary(e->h[k]));
+		cJSON_AddItemToArray(a, x);
+	}
+
+	a = cJSON_AddArrayToObject(o, "http_errors");
+	for (const stats_entry *e = t->first; a && e; e = e->order) {
+		cJSON *x;
+
+		if (!kind_is(e, "httperr", 4) || !(x = cJSON_CreateObject()))
+			continue;
+		cJSON_AddStringToObject(x, "journey", e->labels[0]);
+		cJSON_AddStringToObject(x, "transaction", e->labels[1]);
+		cJSON_AddStringToObject(x, "method", e->labels[2]);
+		cJSON_AddStringToObject(x, "class", e->labels[3]);
+		cJSON_AddNumberToObject(x, "count", (double)e->c[0]);
+		cJSON_AddItemToArray(a, x);
+	}
+
+	a = cJSON_AddArrayToObject(o, "errors");
+	{
+		/* Grouped by message and location (the stats key adds journey
+		 * and transaction), most frequent first. */
+		size_t n = 0, k = 0;
+		const stats_entry **v;
+
+		for (const stats_entry *e = t->first; e; e = e->order)
+			n += kind_is(e, "error", 4);
+		v = calloc(n ? n : 1, sizeof(*v));
+		for (const stats_entry *e = t->first; v && e; e = e->order)
+			if (kind_is(e, "error", 4))
+				v[k++] = e;
+		for (size_t i = 1; v && i < n; i++)
+			for (size_t j = i; j > 0 && v[j]->c[0] > v[j - 1]->c[0]; j--) {
+				const stats_entry *tmp = v[j];
+
+				v[j] = v[j - 1];
+				v[j - 1] = tmp;
+			}
+		for (size_t i = 0; v && a && i < n; i++) {
+			cJSON *x = cJSON_CreateObject();
+
+			if (!x)
+				break;
+			cJSON_AddStringToObject(x, "message", v[i]->labels[3]);
+			cJSON_AddStringToObject(x, "location", v[i]->labels[2]);
+			cJSON_AddStringToObject(x, "journey", v[i]->labels[0]);
+			cJSON_AddStringToObject(x, "transaction", v[i]->labels[1]);
+			cJSON_AddNumberToObject(x, "count", (double)v[i]->c[0]);
+			cJSON_AddItemToArray(a, x);
+		}
+		free(v);
+	}
+
+	a = cJSON_AddArrayToObject(o, "messages");
+	for (const stats_entry *e = t->first; a && e; e = e->order) {
+		cJSON *x;
+
+		if (!kind_is(e, "send", 2) || !(x = cJSON_CreateObject()))
+			continue;
+		cJSON_AddStringToObject(x, "journey", e->labels[0]);
+		cJSON_AddStringToObject(x, "type", e->labels[1]);
+		cJSON_AddNumberToObject(x, "count", (double)e->c[0]);
+		cJSON_AddItemToArray(a, x);
+	}
+
+	a = cJSON_AddArrayToObject(o, "lag");
+	for (const stats_entry *e = t->first; a && e; e = e->order) {
+		cJSON *x;
+
+		if (!kind_is(e, "lag", 1) || !(x = hist_summary(e->h[0])))
+			continue;
+		cJSON_AddStringToObject(x, "journey", e->labels[0]);
+		cJSON_AddItemToArray(a, x);
+	}
+
+	ev = cJSON_AddObjectToObject(o, "events");
+	if (ev) {
+		cJSON_AddBoolToObject(ev, "logged_to_file", res->w != NULL);
+		cJSON_AddNumberToObject(ev, "logged", (double)res->events_logged);
+		cJSON_AddNumberToObject(ev, "dropped_log", (double)res->dropped);
+		cJSON_AddNumberToObject(ev, "dropped_runners", (double)runner_dropped(t));
+		cJSON_AddBoolToObject(ev, "http_events", res->conf.http_events);
+		cJSON_AddNumberToObject(ev, "max_file_size", (double)res->conf.events_max_size);
+		cJSON_AddNumberToObject(ev, "keep", res->conf.events_keep);
+	}
+	cJSON_AddItemToObject(o, "thresholds", thresholds_eval_json(res->th));
+	return o;
+}
+
+/* dir/name via a temporary file and a rename: readers never see half. */
+static int write_file(const char *dir, const char *name, const char *data, size_t len)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int fd, rc;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp)) {
+		log_err("results: cannot write %s/%s: path too long", dir, name);
+		return -ENAMETOOLONG;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = write_all(fd, data, len);
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (!rc)
+		return 0;
+	unlink(tmp);
+fail:
+	log_err("results: cannot write %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+int results_finish(results *res, run *r, const cJSON *meta)
+{
+	double t = run_elapsed(r);
+	char *json = NULL, *text = NULL;
+	size_t tlen = 0;
+	FILE *f;
+	int rc = 0;
+
+	if (!res || res->finished)
+		return 0;
+	if (!res->started)
+		res->start_wall = res->created_wall;
+	res->end_wall = wall_now();
+	/* The last slice: whatever came since the last record (the drain). */
+	pull(res, r);
+	if (t > res->last_t + 1e-6 || res->cur.first)
+		emit_second(res, r, t, t > res->last_t ? t - res->last_t : 0);
+	thresholds_eval_final(res->th, run_totals(r), t);
+	log_broken(res, r, t);
+	res->finished = 1;
+	res->summary = build_summary(res, r, meta);
+	if (!res->summary) {
+		log_err("run %s: results: out of memory building the summary", run_id(r));
+		return -ENOMEM;
+	}
+	if (res->dir) {
+		json = cJSON_Print(res->summary);
+		f = open_memstream(&text, &tlen);
+		if (f) {
+			results_text(f, res->summary);
+			if (fclose(f) != 0) {
+				free(text);
+				text = NULL;
+			}
+		}
+		if (!json || !text) {
+			log_err("run %s: results: out of memory writing the summary", run_id(r));
+			rc = -ENOMEM;
+		} else {
+			size_t jl = strlen(json);
+
+			json[jl] = '\0';
+			rc = write_file(res->dir, "summary.json", json, jl);
+			if (!rc)
+				rc = write_file(res->dir, "summary.txt", text, tlen);
+		}
+		cJSON_free(json);
+		free(text);
+	}
+	if (res->w) {
+		cJSON *end = cJSON_CreateObject();
+
+		if (end) {
+			cJSON_AddStringToObject(end, "type", "end");
+			cJSON_AddNumberToObject(end, "time", round(t * 1000) / 1000);
+			cJSON_AddStringToObject(end, "verdict",
+						cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res->summary,
+												      "verdict")));
+			cJSON_AddNumberToObject(end, "events", (double)res->events_logged);
+			cJSON_AddNumberToObject(end, "dropped", (double)res->dropped);
+			log_json(res, WF_EVENTS, end, 1);
+			cJSON_Delete(end);
+		}
+	}
+	res->summary_failed = rc < 0;
+	return rc;
+}
+
+void results_free(results *res)
+{
+	if (!res)
+		return;
+	wr_close(res->w);
+	stats_free(&res->cur);
+	stats_free(&res->live);
+	thresholds_eval_free(res->th);
+	free(res->was_broken);
+	free(res->vol);
+	cJSON_Delete(res->summary);
+	free(res->dir);
+	free(res);
+}
+
+/* ---- the text summary --------------------------------------------------- */
+
+static const char *jstr(const cJSON *o, const char *k, const char *def)
+{
+	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
+
+	return s ? s : def;
+}
+
+static double jnum(const cJSON *o, const char *k, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+/* Seconds as a short human string: "812us", "12.3ms", "1.20s". */
+static const char *fmt_s(char *buf, size_t len, const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	double s;
+
+	if (!cJSON_IsNumber(v))
+		return "-";
+	s = v->valuedouble;
+	if (s < 1e-3)
+		snprintf(buf, len, "%.0fus", s * 1e6);
+	else if (s < 1)
+		snprintf(buf, len, "%.1fms", s * 1e3);
+	else
+		snprintf(buf, len, "%.2fs", s);
+	return buf;
+}
+
+static void text_latency_row(FILE *f, const cJSON *x)
+{
+	static const char *const keys[] = {"min", "mean", "p50", "p90", "p95", "p99", "p99_9", "max"};
+	char b[32];
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		fprintf(f, " %8s", fmt_s(b, sizeof(b), x, keys[k]));
+}
+
+void results_text(FILE *f, const cJSON *sum)
+{
+	const cJSON *run = cJSON_GetObjectItemCaseSensitive(sum, "run");
+	const cJSON *a, *x;
+	char b[4][32];
+	int any;
+
+	fprintf(f, "== mite summary: %s (run %s) ==\n", jstr(run, "name", "?"), jstr(run, "id", "?"));
+	fprintf(f, "scenario  %s\n", jstr(run, "scenario", "?"));
+	fprintf(f, "time      %s .. %s (%.1f s)\n", jstr(run, "start", "?"), jstr(run, "end", "?"),
+		jnum(run, "elapsed", 0));
+	fprintf(f, "runners   %.0f   scale %g   mite %s\n", jnum(run, "runners", 0), jnum(run, "scale", 1),
+		jstr(sum, "mite_version", "?"));
+	if (jstr(run, "error", NULL))
+		fprintf(f, "error     %s\n", jstr(run, "error", ""));
+	if (jstr(run, "aborted_by", NULL))
+		fprintf(f, "aborted   by threshold %s\n", jstr(run, "aborted_by", ""));
+
+	a = cJSON_GetObjectItemCaseSensitive(sum, "journeys");
+	fprintf(f, "\n%-24s %-6s %9s %9s %9s %10s %10s %8s\n", "journey", "model", "started", "ok", "failed",
+		"required", "actual", "behind");
+	cJSON_ArrayForEach(x, a) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "volume");
+		char req[32], act[32], beh[32];
+
+		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "required_mean")))
+			snprintf(req, sizeof(req), "%.1f/%.0f", jnum(v, "required_mean", 0), jnum(v, "required_max", 0));
+		else
+			snprintf(req, sizeof(req), "%.1f/s", jnum(v, "started_rate", 0));
+		snprintf(act, sizeof(act), "%.1f/%.0f", jnum(v, "actual_mean", 0), jnum(v, "actual_max", 0));
+		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "behind_seconds")))
+			snprintf(beh, sizeof(beh), "%.0fs", jnum(v, "behind_seconds", 0));
+		else
+			snprintf(beh, sizeof(beh), "-");
+		fprintf(f, "%-24.24s %-6s %9.0f %9.0f %9.0f %10s %10s %8s\n", jstr(x, "name", "?"),
+			jstr(x, "model", "?"), jnum(x, "started", 0), jnum(x, "ok", 0), jnum(x, "failed", 0), req, act,
+			beh);
+	}
+	fprintf(f, "(required and actual: mean/max instances; open models: starts per second)\n");
+
+	any = 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "transactions")) {
+		char name[256];
+
+		if (!any++)
+			fprintf(f, "\n%-28s %8s %6s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "transaction", "count",
+				"fail", "rate/s", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max");
+		snprintf(name, sizeof(name), "%s", jstr(x, "name", "?"));
+		fprintf(f, "%-28.28s %8.0f %6.0f %8.1f", name, jnum(x, "count", 0), jnum(x, "failures", 0),
+			jnum(x, "rate", 0));
+		text_latency_row(f, x);
+		fputc('\n', f);
+	}
+
+	any = 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "http")) {
+		const cJSON *ph = cJSON_GetObjectItemCaseSensitive(x, "phases");
+		const char *txn = jstr(x, "transaction", "");
+
+		if (!any++)
+			fprintf(f, "\n%-24s %-7s %6s %8s %8s %8s %8s %8s | p95: %8s %8s %8s %8s\n",
+				"http (transaction)", "method", "status", "count", "rate/s", "p50", "p95", "p99", "dns",
+				"connect", "tls", "ttfb");
+		fprintf(f, "%-24.24s %-7.7s %6s %8.0f %8.1f %8s %8s %8s |      %8s %8s %8s %8s\n", *txn ? txn : "-",
+			jstr(x, "method", "?"), jstr(x, "status", "?"), jnum(x, "count", 0), jnum(x, "rate", 0),
+			fmt_s(b[0], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p50"),
+			fmt_s(b[1], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p95"),
+			fmt_s(b[2], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p99"),
+			fmt_s(b[3], 32, cJSON_GetObjectItemCaseSensitive(ph, "dns"), "p95"),
+			fmt_s(b[0], 32, cJSON_GetObjectItemCaseSensitive(ph, "connect"), "p95"),
+			fmt_s(b[1], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"), "p95"),
+			fmt_s(b[2], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"), "p95"));
+	}
+
+	any = 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "http_errors")) {
+		const char *txn = jstr(x, "transaction", "");
+
+		if (!any++)
+			fprintf(f, "\n%-28s %-7s %-12s %8s\n", "http errors (transaction)", "method", "class", "count");
+		fprintf(f, "%-28.28s %-7.7s %-12.12s %8.0f\n", *txn ? txn : "-", jstr(x, "method", "?"),
+			jstr(x, "class", "?"), jnum(x, "count", 0));
+	}
+
+	any = 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "errors")) {
+		const char *txn = jstr(x, "transaction", "");
+
+		if (!any++)
+			fprintf(f, "\nerrors (by message and location):\n");
+		fprintf(f, "%8.0f  %s at %s [%s%s%s]\n", jnum(x, "count", 0), jstr(x, "message", "?"),
+			jstr(x, "location", "?"), jstr(x, "journey", "?"), *txn ? " :: " : "", txn);
+	}
+
+	any = 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "messages")) {
+		if (!any++)
+			fprintf(f, "\n%-24s %-24s %8s\n", "messages (journey)", "type", "count");
+		fprintf(f, "%-24.24s %-24.24s %8.0f\n", jstr(x, "journey", "?"), jstr(x, "type", "?"),
+			jnum(x, "count", 0));
+	}
+
+	any = 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "lag")) {
+		if (!jnum(x, "count", 0))
+			continue;
+		if (!any++)
+			fprintf(f, "\n%-28s %8s %8s %8s %8s %8s\n", "scheduling lag (journey)", "starts", "p50", "p95",
+				"p99", "max");
+		fprintf(f, "%-28.28s %8.0f %8s %8s %8s %8s\n", jstr(x, "journey", "?"), jnum(x, "count", 0),
+			fmt_s(b[0], 32, x, "p50"), fmt_s(b[1], 32, x, "p95"), fmt_s(b[2], 32, x, "p99"),
+			fmt_s(b[3], 32, x, "max"));
+	}
+
+	x = cJSON_GetObjectItemCaseSensitive(sum, "events");
+	if (x) {
+		fprintf(f, "\nevents    %.0f logged", jnum(x, "logged", 0));
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "logged_to_file")))
+			fprintf(f, " (no event log file)");
+		fprintf(f, ", %.0f dropped by the log (queue full), %.0f dropped by runners\n", jnum(x, "dropped_log", 0),
+			jnum(x, "dropped_runners", 0));
+		if (jnum(x, "dropped_log", 0) > 0 || jnum(x, "dropped_runners", 0) > 0)
+			fprintf(f, "warning: the event log is incomplete: events were dropped (see above)\n");
+	}
+
+	a = cJSON_GetObjectItemCaseSensitive(sum, "thresholds");
+	if (cJSON_GetArraySize(a) > 0) {
+		fprintf(f, "\nthresholds:\n");
+		cJSON_ArrayForEach(x, a) {
+			int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "ok"));
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "value");
+
+			fprintf(f, "  %-7s %s", ok ? "ok" : "BROKEN", jstr(x, "text", "?"));
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "no_data")))
+				fprintf(f, ": no data matched");
+			else if (cJSON_IsNumber(v))
+				fprintf(f, ": %s %.6g", cJSON_GetObjectItemCaseSensitive(x, "window") ? "worst" : "value",
+					v->valuedouble);
+			if (!ok && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(x, "broken_at")))
+				fprintf(f, " (at %.0f s%s%s)", jnum(x, "broken_at", 0),
+					jstr(x, "series", NULL) ? ", " : "", jstr(x, "series", ""));
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "aborted_run")))
+				fprintf(f, " - stopped the run");
+			fputc('\n', f);
+		}
+	}
+	fprintf(f, "\nverdict: %s (%s)\n", jstr(sum, "verdict", "?"), jstr(sum, "verdict_reason", ""));
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+cJSON *results_load_json(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	struct stat st;
+	char *buf = NULL;
+	size_t n;
+	cJSON *j;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > RESULTS_MAX_JSON) {
+		snprintf(err, errlen, "%s: %s", path,
+			 !S_ISREG(st.st_mode) ? "not a regular file" : "too large for a summary");
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, (size_t)st.st_size, f);
+	fclose(f);
+	buf[n] = '\0';
+	j = cJSON_ParseWithLength(buf, n);
+	if (!j) {
+		const char *at = cJSON_GetErrorPtr();
+
+		snprintf(err, errlen, "%s: not valid JSON (near byte %ld)", path,
+			 at && at >= buf && at <= buf + n ? (long)(at - buf) : -1L);
+	}
+	free(buf);
+	return j;
+}
+
+/* A string on one line: control characters escaped. */
+static void put_clean(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			fputs("\\n", out);
+		else if (c == '\t')
+			fputs("\\t", out);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+}
+
+static void put_value(FILE *out, const cJSON *v)
+{
+	if (cJSON_IsString(v)) {
+		put_clean(out, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		fprintf(out, "%.10g", v->valuedouble);
+	} else {
+		char *s = cJSON_PrintUnformatted(v);
+
+		if (s)
+			put_clean(out, s);
+		cJSON_free(s);
+	}
+}
+
+static void cat_where(FILE *out, const cJSON *ev)
+{
+	const char *j = jstr(ev, "journey", NULL), *t = jstr(ev, "transaction", NULL);
+
+	if (!j)
+		return;
+	fputs("  [", out);
+	put_clean(out, j);
+	if (t && *t) {
+		fputs(" :: ", out);
+		put_clean(out, t);
+	}
+	fputc(']', out);
+}
+
+static void cat_event(FILE *out, const cJSON *ev, int color)
+{
+	const char *type = jstr(ev, "type", "?");
+	const cJSON *tm = cJSON_GetObjectItemCaseSensitive(ev, "time");
+	const char *col = "", *reset = color ? "\033[0m" : "";
+	char b[5][32];
+	const cJSON *x;
+
+	if (!cJSON_IsNumber(tm))
+		tm = cJSON_GetObjectItemCaseSensitive(ev, "start_time");
+	if (color) {
+		if (strcmp(type, "error") == 0 || strcmp(type, "threshold") == 0)
+			col = "\033[31m";
+		else if (strcmp(type, "stats") == 0 || strcmp(type, "volume") == 0)
+			col = "\033[2m";
+		else if (strcmp(type, "http_metrics") == 0)
+			col = "\033[36m";
+		else if (strcmp(type, "end") == 0)
+			col = "\033[1m";
+		else
+			col = "\033[33m";
+	}
+	if (cJSON_IsNumber(tm))
+		fprintf(out, "%10.3f ", tm->valuedouble);
+	else
+		fprintf(out, "%10s ", "-");
+	fprintf(out, "%s%-9s%s ", col, strcmp(type, "http_metrics") == 0 ? "http" : type, reset);
+	if (strcmp(type, "error") == 0) {
+		put_clean(out, jstr(ev, "message", "?"));
+		fputs(" at ", out);
+		put_clean(out, jstr(ev, "location", "?"));
+		cat_where(out, ev);
+	} else if (strcmp(type, "http_metrics") == 0) {
+		fprintf(out, "%s %.0f ", jstr(ev, "method", "?"), jnum(ev, "response_code", 0));
+		put_clean(out, jstr(ev, "url", "?"));
+		fprintf(out, "  %s (dns %s connect %s tls %s ttfb %s) %.0f B", fmt_s(b[0], 32, ev, "total_time"),
+			fmt_s(b[1], 32, ev, "dns_time"), fmt_s(b[2], 32, ev, "connect_time"),
+			fmt_s(b[3], 32, ev, "tls_time"), fmt_s(b[4], 32, ev, "ttfb"), jnum(ev, "download_size", 0));
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "reused")))
+			fputs(" reused", out);
+		cat_where(out, ev);
+	} else if (strcmp(type, "volume") == 0) {
+		int first = 1;
+
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ev, "journeys")) {
+			const cJSON *req = cJSON_GetObjectItemCaseSensitive(x, "required");
+
+			fprintf(out, "%s", first ? "" : ", ");
+			put_clean(out, jstr(x, "journey", "?"));
+			if (cJSON_IsNumber(req))
+				fprintf(out, " %.0f/%.0f", jnum(x, "actual", 0), req->valuedouble);
+			else
+				fprintf(out, " %.0f running, %.0f started", jnum(x, "actual", 0), jnum(x, "started", 0));
+			first = 0;
+		}
+		fputs(" (actual/required)", out);
+	} else if (strcmp(type, "stats") == 0) {
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(ev, "http");
+		double dt = jnum(ev, "dt", 1);
+
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ev, "transactions")) {
+			put_clean(out, jstr(x, "name", "?"));
+			fprintf(out, " %.0f", jnum(x, "count", 0));
+			if (jnum(x, "failed", 0))
+				fprintf(out, " (%.0f failed)", jnum(x, "failed", 0));
+			fprintf(out, " p95 %s; ", fmt_s(b[0], 32, x, "p95"));
+		}
+		if (jnum(h, "count", 0) || jnum(h, "errors", 0))
+			fprintf(out, "http %.0f (%.1f/s, %.0f >= 400, %.0f errors); ", jnum(h, "count", 0),
+				dt > 0 ? jnum(h, "count", 0) / dt : 0, jnum(h, "failed", 0), jnum(h, "errors", 0));
+		fprintf(out, "errors %.0f over %.2f s", jnum(ev, "errors", 0), dt);
+	} else if (strcmp(type, "threshold") == 0) {
+		fputs("BROKEN ", out);
+		put_clean(out, jstr(ev, "text", "?"));
+		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(ev, "value")))
+			fprintf(out, ": value %.6g", jnum(ev, "value", 0));
+		if (jstr(ev, "series", NULL)) {
+			fputs(" (", out);
+			put_clean(out, jstr(ev, "series", ""));
+			fputc(')', out);
+		}
+	} else if (strcmp(type, "end") == 0) {
+		fprintf(out, "end of the log: verdict %s, %.0f events, %.0f dropped", jstr(ev, "verdict", "?"),
+			jnum(ev, "events", 0), jnum(ev, "dropped", 0));
+	} else {
+		/* A custom message: its fields. */
+		int first = 1;
+
+		cJSON_ArrayForEach(x, ev) {
+			if (!x->string || strcmp(x->string, "type") == 0 || strcmp(x->string, "time") == 0 ||
+			    strcmp(x->string, "journey") == 0 || strcmp(x->string, "transaction") == 0)
+				continue;
+			fprintf(out, "%s", first ? "" : " ");
+			put_clean(out, x->string);
+			fputc('=', out);
+			put_value(out, x);
+			first = 0;
+		}
+		cat_where(out, ev);
+	}
+	fputc('\n', out);
+}
+
+static int cat_file(FILE *in, const char *name, FILE *out, int color)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned long lineno = 0;
+	int bad = 0;
+
+	while ((n = getline(&line, &cap, in)) >= 0) {
+		cJSON *ev;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (!n)
+			continue;
+		ev = cJSON_ParseWithLength(line, (size_t)n);
+		if (!cJSON_IsObject(ev)) {
+			if (bad++ < 10)
+				fprintf(stderr, "mitectl: %s:%lu: not a JSON object; skipped\n", name, lineno);
+			cJSON_Delete(ev);
+			continue;
+		}
+		cat_event(out, ev, color);
+		cJSON_Delete(ev);
+	}
+	free(line);
+	if (bad > 10)
+		fprintf(stderr, "mitectl: %s: %d lines skipped in all\n", name, bad);
+	return ferror(in) ? -EIO : 0;
+}
+
+int results_cat(const char *path, FILE *out, int color, char *err, size_t errlen)
+{
+	struct stat st;
+	char file[PATH_MAX];
+	int rc = 0, top = 0;
+	FILE *in;
+
+	if (strcmp(path, "-") == 0)
+		return cat_file(stdin, "(stdin)", out, color);
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		in = fopen(path, "re");
+		if (!in) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -errno;
+		}
+		rc = cat_file(in, path, out, color);
+		fclose(in);
+		if (rc < 0)
+			snprintf(err, errlen, "%s: read error", path);
+		return rc;
+	}
+	/* A results folder: the rotated logs, oldest (highest number) first. */
+	for (int k = 1; k <= RESULTS_MAX_ROTATED; k++) {
+		snprintf(file, sizeof(file), "%s/events.jsonl.%d", path, k);
+		if (access(file, F_OK) != 0)
+			break;
+		top = k;
+	}
+	for (int k = top; k >= 0; k--) {
+		if (k)
+			snprintf(file, sizeof(file), "%s/events.jsonl.%d", path, k);
+		else
+			snprintf(file, sizeof(file), "%s/events.jsonl", path);
+		in = fopen(file, "re");
+		if (!in) {
+			snprintf(err, errlen, "%s: %s", file, strerror(errno));
+			return -errno;
+		}
+		rc = cat_file(in, file, out, color);
+		fclose(in);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: read error", file);
+			return rc;
+		}
+	}
+	return 0;
+}

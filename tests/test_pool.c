@@ -1,0 +1,550 @@
+/* test_pool.c - datapools: inline, range, CSV, plugins; iterable,
+ * recyclable and single. */
+#include "testpaths.h"
+
+#include "controller/pool.h"
+#include "core/module.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+
+static char err[1024];
+static char tmp[PATH_MAX];
+
+static void mk_tmp(void)
+{
+	tp_mkdtemp(tmp, sizeof(tmp));
+}
+
+static void rm_tmp(void)
+{
+	tp_rmrf(tmp);
+}
+
+/* Checks a row out, expecting POOL_ROW, and returns it. */
+static mite_row *take(pool *p)
+{
+	mite_row *r = NULL;
+	int rc = pool_checkout(p, &r, err, sizeof(err));
+
+	cr_assert_eq(rc, POOL_ROW, "checkout gave %d (%s)", rc, err);
+	cr_assert_not_null(r);
+	return r;
+}
+
+static int try_take(pool *p)
+{
+	mite_row *r = NULL;
+	int rc = pool_checkout(p, &r, err, sizeof(err));
+
+	if (rc != POOL_ROW)
+		cr_assert_null(r);
+	row_free(r);
+	return rc;
+}
+
+Test(pool, modes)
+{
+	pool_mode m;
+
+	cr_assert_eq(pool_mode_parse("iterable", &m), 0);
+	cr_assert_eq(m, POOL_ITERABLE);
+	cr_assert_eq(pool_mode_parse("recyclable", &m), 0);
+	cr_assert_eq(m, POOL_RECYCLABLE);
+	cr_assert_eq(pool_mode_parse("single", &m), 0);
+	cr_assert_eq(m, POOL_SINGLE);
+	cr_assert_eq(pool_mode_parse("cyclic", &m), -EINVAL);
+	cr_assert_eq(pool_mode_parse(NULL, &m), -EINVAL);
+	cr_assert_str_eq(pool_mode_name(POOL_RECYCLABLE), "recyclable");
+}
+
+static const char *const cols[] = {"a", "b"};
+static const char *const vals[] = {"1", "x", "2", "y", "3", "z"};
+
+Test(pool, inline_iterable)
+{
+	pool *p = pool_new_inline(POOL_ITERABLE, cols, 2, vals, 3, err, sizeof(err));
+	mite_row *r;
+
+	cr_assert_not_null(p, "%s", err);
+	cr_assert_eq(pool_size(p), 3);
+	cr_assert_eq(pool_get_mode(p), POOL_ITERABLE);
+	cr_assert_str_eq(pool_columns(p)[1], "b");
+	cr_assert_null(pool_columns(p)[2]);
+	cr_assert_str_eq(pool_describe(p), "inline (3 rows, iterable)");
+	for (int i = 0; i < 3; i++) {
+		r = take(p);
+		cr_assert_eq(row_id(r), (uint64_t)i);
+		cr_assert_eq(row_count(r), 2);
+		cr_assert_str_eq(row_str(r, 0), vals[i * 2]);
+		cr_assert_str_eq(row_str(r, row_index(r, "b")), vals[i * 2 + 1]);
+		pool_checkin(p, row_id(r)); /* a no-op for iterable pools */
+		row_free(r);
+	}
+	cr_assert_eq(try_take(p), POOL_EXHAUSTED);
+	cr_assert_eq(try_take(p), POOL_EXHAUSTED);
+	pool_free(p);
+}
+
+Test(pool, inline_unnamed_and_empty)
+{
+	pool *p = pool_new_inline(POOL_ITERABLE, NULL, 2, vals, 1, err, sizeof(err));
+	mite_row *r;
+
+	cr_assert_null(pool_columns(p));
+	r = take(p);
+	cr_assert_eq(row_index(r, "a"), -1);
+	row_free(r);
+	pool_free(p);
+	cr_assert_null(pool_new_inline(POOL_ITERABLE, NULL, 2, vals, 0, err, sizeof(err)));
+	cr_assert_str_eq(err, "inline datapool has no rows");
+	pool_free(NULL);
+}
+
+Test(pool, recyclable_leases_and_waits)
+{
+	pool *p = pool_new_inline(POOL_RECYCLABLE, cols, 2, vals, 3, err, sizeof(err));
+	mite_row *a, *b, *c, *d;
+
+	a = take(p);
+	b = take(p);
+	c = take(p);
+	cr_assert_eq(row_id(a), 0);
+	cr_assert_eq(row_id(c), 2);
+	cr_assert_eq(pool_leased(p), 3);
+	cr_assert_eq(try_take(p), POOL_WAIT, "all leased");
+	pool_checkin(p, row_id(b));
+	cr_assert_eq(pool_leased(p), 2);
+	d = take(p);
+	cr_assert_eq(row_id(d), 1, "the one returned");
+	cr_assert_str_eq(row_str(d, 1), "y");
+	cr_assert_eq(try_take(p), POOL_WAIT);
+	pool_checkin(p, 99); /* not leased: ignored */
+	pool_checkin(p, row_id(d));
+	pool_checkin(p, row_id(d)); /* twice: ignored */
+	cr_assert_eq(pool_leased(p), 2);
+	row_free(a);
+	row_free(b);
+	row_free(c);
+	row_free(d);
+	pool_free(p);
+}
+
+Test(pool, recyclable_goes_round_in_turn)
+{
+	pool *p = pool_new_range(POOL_RECYCLABLE, 1, 5, 1, NULL, 0, NULL, err, sizeof(err));
+
+	/* One at a time: every row gets its turn before any comes again. */
+	for (int i = 0; i < 12; i++) {
+		mite_row *r = take(p);
+		cr_assert_eq(row_int(r, 0, -1), 1 + i % 5);
+		pool_checkin(p, row_id(r));
+		row_free(r);
+	}
+	cr_assert_eq(pool_leased(p), 0);
+	pool_free(p);
+}
+
+/* Leases against a reference model, with many ids, so that the hash set
+ * grows and deletes through collisions. */
+Test(pool, recyclable_random_against_reference)
+{
+	enum { N = 3000 };
+	static char leased[N];
+	static uint64_t held[N];
+	size_t nheld = 0;
+	pool *p = pool_new_range(POOL_RECYCLABLE, 0, N - 1, 1, NULL, 0, NULL, err, sizeof(err));
+	unsigned seed = 12345;
+
+	for (int step = 0; step < 200000; step++) {
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) % 3 != 0 || nheld == 0) {
+			mite_row *r = NULL;
+			int rc = pool_checkout(p, &r, err, sizeof(err));
+			if (nheld == N) {
+				cr_assert_eq(rc, POOL_WAIT);
+				continue;
+			}
+			cr_assert_eq(rc, POOL_ROW);
+			cr_assert_eq(leased[row_id(r)], 0, "row %llu handed out twice",
+				     (unsigned long long)row_id(r));
+			cr_assert_eq(row_int(r, 0, -1), (long long)row_id(r));
+			leased[row_id(r)] = 1;
+			held[nheld++] = row_id(r);
+			row_free(r);
+		} else {
+			size_t i = (seed >> 8) % nheld;
+			pool_checkin(p, held[i]);
+			leased[held[i]] = 0;
+			held[i] = held[--nheld];
+		}
+		cr_assert_eq(pool_leased(p), nheld);
+	}
+	pool_free(p);
+}
+
+Test(pool, single)
+{
+	pool *p = pool_new_inline(POOL_SINGLE, cols, 2, vals, 3, err, sizeof(err));
+
+	for (int i = 0; i < 5; i++) {
+		mite_row *r = take(p);
+		cr_assert_eq(row_id(r), 0);
+		cr_assert_str_eq(row_str(r, 1), "x");
+		pool_checkin(p, 0);
+		row_free(r);
+	}
+	cr_assert_eq(pool_leased(p), 0);
+	cr_assert_str_eq(pool_describe(p), "inline (3 rows, single)");
+	pool_free(p);
+}
+
+Test(pool, range_offsets)
+{
+	const long long offs[] = {0, 2};
+	const char *const names[] = {"i", "j"};
+	pool *p = pool_new_range(POOL_ITERABLE, 0, 4999, 1, offs, 2, names, err, sizeof(err));
+	mite_row *r;
+	long n = 0;
+
+	cr_assert_not_null(p, "%s", err);
+	cr_assert_eq(pool_size(p), 5000);
+	cr_assert_str_eq(pool_describe(p), "range 0..4999 (5000 rows, iterable)");
+	while (pool_checkout(p, &r, err, sizeof(err)) == POOL_ROW) {
+		cr_assert_eq(row_int(r, row_index(r, "i"), -1), n);
+		cr_assert_eq(row_int(r, row_index(r, "j"), -1), n + 2);
+		row_free(r);
+		n++;
+	}
+	cr_assert_eq(n, 5000);
+	pool_free(p);
+}
+
+Test(pool, range_steps_and_limits)
+{
+	pool *p = pool_new_range(POOL_ITERABLE, 10, 0, -3, NULL, 0, NULL, err, sizeof(err));
+	const long long want[] = {10, 7, 4, 1};
+	const long long many[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+	mite_row *r;
+
+	cr_assert_not_null(p, "%s", err);
+	cr_assert_eq(pool_size(p), 4);
+	cr_assert_str_eq(pool_describe(p), "range 10..0 step -3 (4 rows, iterable)");
+	for (int i = 0; i < 4; i++) {
+		r = take(p);
+		cr_assert_eq(row_int(r, 0, 0), want[i]);
+		row_free(r);
+	}
+	cr_assert_eq(try_take(p), POOL_EXHAUSTED);
+	pool_free(p);
+
+	/* Wide rows, and a range too large to hold in memory. */
+	p = pool_new_range(POOL_RECYCLABLE, 0, 4000000000000LL, 1, many, 12, NULL, err,
+			   sizeof(err));
+	cr_assert_not_null(p, "%s", err);
+	r = take(p);
+	cr_assert_eq(row_count(r), 12);
+	cr_assert_str_eq(row_str(r, 11), "11");
+	row_free(r);
+	pool_free(p);
+
+	cr_assert_null(pool_new_range(POOL_ITERABLE, 0, 10, 0, NULL, 0, NULL, err, sizeof(err)));
+	cr_assert_str_eq(err, "range step must not be 0");
+	cr_assert_null(pool_new_range(POOL_ITERABLE, 5, 1, 1, NULL, 0, NULL, err, sizeof(err)));
+	cr_assert_str_eq(err, "range 5..1 with step 1 has no rows");
+	cr_assert_null(pool_new_range(POOL_ITERABLE, LLONG_MIN, LLONG_MAX, 1, NULL, 0, NULL, err,
+				      sizeof(err)));
+	cr_assert_str_eq(err, "range -9223372036854775808..9223372036854775807 is too large");
+	cr_assert_null(pool_new_range(POOL_ITERABLE, 0, LLONG_MAX, 1, many + 1, 1, NULL, err,
+				      sizeof(err)));
+	cr_assert_null(pool_new_range(POOL_ITERABLE, LLONG_MAX - 9, LLONG_MAX, 1, many + 1, 1, NULL,
+				      err, sizeof(err)));
+	cr_assert_str_eq(err, "range 9223372036854775798..9223372036854775807 with offset 1 "
+			      "overflows");
+	p = pool_new_range(POOL_ITERABLE, LLONG_MAX - 1, LLONG_MAX, 1, NULL, 0, NULL, err,
+			   sizeof(err));
+	cr_assert_not_null(p);
+	row_free(take(p));
+	r = take(p);
+	cr_assert_str_eq(row_str(r, 0), "9223372036854775807");
+	row_free(r);
+	pool_free(p);
+}
+
+/* ---- CSV ---------------------------------------------------------------- */
+
+static pool *csv(const char *text, int header, const char *const *columns, size_t ncols,
+		 int *in_file)
+{
+	char path[PATH_MAX];
+
+	tp_join(path, sizeof(path), tmp, "t.csv");
+	tp_write(path, text);
+	return pool_new_csv(POOL_ITERABLE, path, header, columns, ncols, err, sizeof(err), in_file);
+}
+
+static void expect_err(const char *rest)
+{
+	char want[PATH_MAX + 256];
+
+	snprintf(want, sizeof(want), "%s/t.csv%s", tmp, rest);
+	cr_assert_str_eq(err, want);
+}
+
+Test(pool, csv_rfc4180, .init = mk_tmp, .fini = rm_tmp)
+{
+	int in_file = -1;
+	pool *p = csv("\xef\xbb\xbfname,pw,note\r\n"
+		      "alice,secret,\"hello, world\"\r\n"
+		      "bob,\"pa\"\"ss\",\"two\r\nlines\"\n"
+		      "\n"
+		      "carol,,plain\n"
+		      "\"\",x,y",
+		      1, NULL, 0, &in_file);
+	mite_row *r;
+
+	cr_assert_not_null(p, "%s", err);
+	cr_assert_eq(in_file, 0);
+	cr_assert_eq(pool_size(p), 4);
+	cr_assert_str_eq(pool_columns(p)[0], "name", "the BOM is skipped");
+	cr_assert_str_eq(pool_columns(p)[2], "note");
+	cr_assert_str_eq(pool_describe(p), "csv t.csv (4 rows, iterable)");
+	r = take(p);
+	cr_assert_str_eq(row_str(r, 2), "hello, world");
+	cr_assert_str_eq(row_str(r, row_index(r, "pw")), "secret");
+	row_free(r);
+	r = take(p);
+	cr_assert_str_eq(row_str(r, 1), "pa\"ss");
+	cr_assert_str_eq(row_str(r, 2), "two\r\nlines");
+	row_free(r);
+	r = take(p);
+	cr_assert_str_eq(row_str(r, 0), "carol");
+	cr_assert_str_eq(row_str(r, 1), "");
+	row_free(r);
+	r = take(p);
+	cr_assert_str_eq(row_str(r, 0), "");
+	cr_assert_str_eq(row_str(r, 2), "y", "no newline at the end");
+	row_free(r);
+	cr_assert_eq(try_take(p), POOL_EXHAUSTED);
+	pool_free(p);
+}
+
+Test(pool, csv_without_header, .init = mk_tmp, .fini = rm_tmp)
+{
+	const char *const names[] = {"u", "p"};
+	pool *p = csv("a,1\nb,2\n", 0, NULL, 0, NULL);
+	mite_row *r;
+
+	cr_assert_not_null(p, "%s", err);
+	cr_assert_null(pool_columns(p));
+	cr_assert_eq(pool_size(p), 2);
+	r = take(p);
+	cr_assert_str_eq(row_str(r, 0), "a");
+	row_free(r);
+	pool_free(p);
+
+	p = csv("a,1\nb,2\n", 0, names, 2, NULL);
+	r = take(p);
+	cr_assert_str_eq(row_str(r, row_index(r, "p")), "1");
+	row_free(r);
+	pool_free(p);
+}
+
+Test(pool, csv_errors_name_file_and_line, .init = mk_tmp, .fini = rm_tmp)
+{
+	const char *const names[] = {"u", "p", "q"};
+	int in_file = 0;
+
+	cr_assert_null(csv("a,b\n1,2\n3,\"open\n\n", 1, NULL, 0, &in_file));
+	cr_assert_eq(in_file, 1);
+	expect_err(":3: unterminated quoted field");
+
+	cr_assert_null(csv("a,b,c\n1,2,3\n\"x\n y\",2,3\n4,5\n", 1, NULL, 0, &in_file));
+	cr_assert_eq(in_file, 1);
+	expect_err(":5: 2 fields where the header has 3");
+
+	cr_assert_null(csv("1,2\n3,4,5\n", 0, NULL, 0, &in_file));
+	expect_err(":2: 3 fields where the first row has 2");
+
+	cr_assert_null(csv("1,2\n", 0, names, 3, &in_file));
+	expect_err(":1: 2 fields where the datapool's columns name 3");
+
+	cr_assert_null(csv("a,b\n\"x\"y,2\n", 1, NULL, 0, &in_file));
+	expect_err(":2: unexpected character after a closing quote");
+
+	cr_assert_null(csv("a,b\n", 1, NULL, 0, &in_file));
+	cr_assert_eq(in_file, 0);
+	expect_err(" has no rows");
+
+	cr_assert_null(csv("", 0, NULL, 0, &in_file));
+	expect_err(" has no rows");
+}
+
+Test(pool, csv_unreadable)
+{
+	int in_file = 1;
+
+	cr_assert_null(pool_new_csv(POOL_ITERABLE, "/no/such.csv", 0, NULL, 0, err, sizeof(err),
+				    &in_file));
+	cr_assert_eq(in_file, 0);
+	cr_assert_str_eq(err, "cannot read /no/such.csv: No such file or directory");
+}
+
+Test(pool, csv_large, .init = mk_tmp, .fini = rm_tmp)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	pool *p;
+	mite_row *r;
+
+	tp_join(path, sizeof(path), tmp, "big.csv");
+	f = fopen(path, "w");
+	fprintf(f, "id,name\n");
+	for (int i = 0; i < 100000; i++)
+		fprintf(f, "%d,\"user %d, the %dth\"\n", i, i, i);
+	fclose(f);
+	p = pool_new_csv(POOL_RECYCLABLE, path, 1, NULL, 0, err, sizeof(err), NULL);
+	cr_assert_not_null(p, "%s", err);
+	cr_assert_eq(pool_size(p), 100000);
+	for (int i = 0; i < 99999; i++)
+		row_free(take(p));
+	r = take(p);
+	cr_assert_str_eq(row_str(r, 1), "user 99999, the 99999th");
+	row_free(r);
+	cr_assert_eq(try_take(p), POOL_WAIT);
+	pool_free(p);
+}
+
+/* ---- plugins ------------------------------------------------------------ */
+
+static const mite_api api = {
+	.abi_version = MITE_ABI_VERSION,
+	.size = sizeof(mite_api),
+	.row_out_add = row_out_add,
+};
+static module *mod;
+
+static const mite_datapool_plugin *plugin(const char *sym)
+{
+	char path[PATH_MAX];
+	const mite_datapool_plugin *pl;
+
+	tp_plugin(path, sizeof(path), "good");
+	mod = module_open(path, &api, err, sizeof(err));
+	cr_assert_not_null(mod, "%s", err);
+	pl = module_sym(mod, sym, err, sizeof(err));
+	cr_assert_not_null(pl, "%s", err);
+	return pl;
+}
+
+static void close_mod(void)
+{
+	module_close(mod);
+}
+
+Test(pool, plugin_iterable, .fini = close_mod)
+{
+	const char *args[] = {"count", "4", NULL};
+	pool *p = pool_new_plugin(POOL_ITERABLE, plugin("pool"), "good.so:pool", args, err,
+				  sizeof(err));
+	mite_row *r;
+
+	cr_assert_not_null(p, "%s", err);
+	cr_assert_eq(pool_size(p), 0, "unknown up front");
+	cr_assert_str_eq(pool_columns(p)[0], "user");
+	cr_assert_str_eq(pool_describe(p), "plugin good.so:pool (iterable)");
+	for (int i = 0; i < 4; i++) {
+		char want[16];
+		r = take(p);
+		snprintf(want, sizeof(want), "user%d", i);
+		cr_assert_eq(row_id(r), (uint64_t)i);
+		cr_assert_str_eq(row_str(r, row_index(r, "user")), want);
+		cr_assert_eq(row_int(r, 1, -1), i);
+		row_free(r);
+	}
+	cr_assert_eq(try_take(p), POOL_EXHAUSTED);
+	cr_assert_eq(try_take(p), POOL_EXHAUSTED);
+	pool_free(p);
+}
+
+Test(pool, plugin_recyclable, .fini = close_mod)
+{
+	const char *args[] = {"count", "3", NULL};
+	pool *p = pool_new_plugin(POOL_RECYCLABLE, plugin("pool"), "good.so:pool", args, err,
+				  sizeof(err));
+	mite_row *a, *b, *c, *d;
+
+	/* All the plugin's rows first, then round again. */
+	a = take(p);
+	pool_checkin(p, row_id(a));
+	b = take(p);
+	cr_assert_eq(row_id(b), 1, "a fresh row while the plugin has some");
+	c = take(p);
+	cr_assert_eq(row_id(c), 2);
+	d = take(p);
+	cr_assert_eq(row_id(d), 0, "then the returned ones");
+	cr_assert_str_eq(row_str(d, 0), "user0");
+	cr_assert_eq(try_take(p), POOL_WAIT);
+	row_free(a);
+	row_free(b);
+	row_free(c);
+	row_free(d);
+	pool_free(p);
+}
+
+Test(pool, plugin_single, .fini = close_mod)
+{
+	pool *p = pool_new_plugin(POOL_SINGLE, plugin("pool"), "good.so:pool", NULL, err,
+				  sizeof(err));
+
+	for (int i = 0; i < 3; i++) {
+		mite_row *r = take(p);
+		cr_assert_str_eq(row_str(r, 0), "user0");
+		row_free(r);
+	}
+	pool_free(p);
+	{
+		const char *none[] = {"count", "0", NULL};
+		cr_assert_null(pool_new_plugin(POOL_SINGLE, plugin("pool"), "good.so:pool", none, err,
+					       sizeof(err)));
+		cr_assert_str_eq(err, "datapool plugin good.so:pool produced no rows");
+		module_close(mod);
+	}
+}
+
+Test(pool, plugin_errors, .fini = close_mod)
+{
+	const char *fail_open[] = {"fail_open", "1", NULL};
+	const char *fail_at[] = {"fail_at", "1", NULL};
+	mite_datapool_plugin bad;
+	pool *p;
+
+	cr_assert_null(pool_new_plugin(POOL_ITERABLE, plugin("oldpool"), "good.so:oldpool", NULL,
+				       err, sizeof(err)));
+	cr_assert_str_eq(err, "datapool plugin good.so:oldpool was built for mite ABI 999; this "
+			      "mite speaks ABI 1");
+	module_close(mod);
+
+	cr_assert_null(pool_new_plugin(POOL_ITERABLE, plugin("pool"), "good.so:pool", fail_open, err,
+				       sizeof(err)));
+	cr_assert_str_eq(err, "datapool plugin good.so:pool failed to open: asked to fail");
+
+	bad = *(const mite_datapool_plugin *)module_sym(mod, "pool", err, sizeof(err));
+	bad.size = 8;
+	cr_assert_null(pool_new_plugin(POOL_ITERABLE, &bad, "b", NULL, err, sizeof(err)));
+	cr_assert(strncmp(err, "datapool plugin b has a bad size (8 bytes", 41) == 0, "%s", err);
+	bad.size = sizeof(bad);
+	bad.next = NULL;
+	cr_assert_null(pool_new_plugin(POOL_ITERABLE, &bad, "b", NULL, err, sizeof(err)));
+	cr_assert_str_eq(err, "datapool plugin b lacks its next callback");
+	cr_assert_null(pool_new_plugin(POOL_ITERABLE, NULL, "n", NULL, err, sizeof(err)));
+
+	p = pool_new_plugin(POOL_ITERABLE, module_sym(mod, "pool", err, sizeof(err)), "good.so:pool",
+			    fail_at, err, sizeof(err));
+	cr_assert_not_null(p, "%s", err);
+	row_free(take(p));
+	cr_assert_eq(try_take(p), POOL_ERROR);
+	cr_assert_str_eq(err, "datapool plugin good.so:pool failed: row 1 is broken");
+	pool_free(p);
+}
