@@ -855,9 +855,10 @@ static void runner_finished(rproc *p)
 				 "killed by the watchdog: silent for over %g s (its loop hung%s)",
 				 dr->d->cf.runner_timeout, journey[0] ? journey : "");
 		else if (p->term_signal)
-			snprintf(reason, sizeof(reason), "killed by signal %d (SIG%s, %s)%s",
+			snprintf(reason, sizeof(reason), "killed by signal %d (SIG%s, %s)%s%s",
 				 p->term_signal, sig_name(p->term_signal), strsignal(p->term_signal),
-				 journey);
+				 journey,
+				 strncmp(p->crash, "stack overflow", 14) == 0 ? ": a stack overflow" : "");
 		else
 			snprintf(reason, sizeof(reason), "exited with status %lld%s%s%s",
 				 (long long)p->exit_status, journey,

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +51,7 @@ static void target_start(void)
 	target_pid = fork();
 	cr_assert_geq(target_pid, 0);
 	if (target_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);

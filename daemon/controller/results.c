@@ -571,7 +571,7 @@ static uint64_t runner_dropped(const stats *totals)
 static cJSON *second_record(results *res, run *r, const stats *w, double t, double dt)
 {
 	const scenario *s = run_scenario(r);
-	cJSON *o = cJSON_CreateObject(), *vol, *tx, *http, *st;
+	cJSON *o = cJSON_CreateObject(), *vol, *tx, *http = NULL, *st;
 	uint64_t hc = 0, hfail = 0, herr = 0, bin = 0, bout = 0, errors = 0, msgs = 0, dropped;
 	hist *hall = hist_new(), *lag = hist_new();
 
@@ -1159,10 +1159,7 @@ int results_finish(results *res, run *r, const cJSON *meta)
 			log_err("run %s: results: out of memory writing the summary", run_id(r));
 			rc = -ENOMEM;
 		} else {
-			size_t jl = strlen(json);
-
-			json[jl] = '\0';
-			rc = write_file(res->dir, "summary.json", json, jl);
+			rc = write_file(res->dir, "summary.json", json, strlen(json));
 			if (!rc)
 				rc = write_file(res->dir, "summary.txt", text, tlen);
 		}
@@ -1248,21 +1245,21 @@ static void text_latency_row(FILE *f, const cJSON *x)
 
 void results_text(FILE *f, const cJSON *sum)
 {
-	const cJSON *run = cJSON_GetObjectItemCaseSensitive(sum, "run");
+	const cJSON *rn = cJSON_GetObjectItemCaseSensitive(sum, "run");
 	const cJSON *a, *x;
 	char b[4][32];
 	int any;
 
-	fprintf(f, "== mite summary: %s (run %s) ==\n", jstr(run, "name", "?"), jstr(run, "id", "?"));
-	fprintf(f, "scenario  %s\n", jstr(run, "scenario", "?"));
-	fprintf(f, "time      %s .. %s (%.1f s)\n", jstr(run, "start", "?"), jstr(run, "end", "?"),
-		jnum(run, "elapsed", 0));
-	fprintf(f, "runners   %.0f   scale %g   mite %s\n", jnum(run, "runners", 0), jnum(run, "scale", 1),
+	fprintf(f, "== mite summary: %s (run %s) ==\n", jstr(rn, "name", "?"), jstr(rn, "id", "?"));
+	fprintf(f, "scenario  %s\n", jstr(rn, "scenario", "?"));
+	fprintf(f, "time      %s .. %s (%.1f s)\n", jstr(rn, "start", "?"), jstr(rn, "end", "?"),
+		jnum(rn, "elapsed", 0));
+	fprintf(f, "runners   %.0f   scale %g   mite %s\n", jnum(rn, "runners", 0), jnum(rn, "scale", 1),
 		jstr(sum, "mite_version", "?"));
-	if (jstr(run, "error", NULL))
-		fprintf(f, "error     %s\n", jstr(run, "error", ""));
-	if (jstr(run, "aborted_by", NULL))
-		fprintf(f, "aborted   by threshold %s\n", jstr(run, "aborted_by", ""));
+	if (jstr(rn, "error", NULL))
+		fprintf(f, "error     %s\n", jstr(rn, "error", ""));
+	if (jstr(rn, "aborted_by", NULL))
+		fprintf(f, "aborted   by threshold %s\n", jstr(rn, "aborted_by", ""));
 
 	a = cJSON_GetObjectItemCaseSensitive(sum, "journeys");
 	fprintf(f, "\n%-24s %-6s %9s %9s %9s %10s %10s %8s\n", "journey", "model", "started", "ok", "failed",

@@ -141,6 +141,7 @@ static cJSON *setup_msg(run *r)
 	cJSON_AddItemToObject(m, "config", kvl_to_json(&r->s->config));
 	cJSON_AddNumberToObject(m, "tick", r->o.tick);
 	cJSON_AddNumberToObject(m, "stats_interval", r->o.stats_interval);
+	cJSON_AddBoolToObject(m, "http_events", r->o.http_events);
 	cJSON_AddNumberToObject(m, "elapsed", r->model_t);
 	js = cJSON_AddArrayToObject(m, "journeys");
 	for (size_t i = 0; js && i < r->s->njourneys; i++) {

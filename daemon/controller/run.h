@@ -46,6 +46,7 @@ typedef struct run_opts {
 	double tick;          /* seconds between ticks; 0.1 when 0 */
 	double grace;         /* seconds iterations get to finish at stop; 30 when 0 */
 	double stats_interval;/* seconds between runners' stats batches; 1 when 0 */
+	int http_events;      /* runners send an http_metrics event per response */
 	run_hooks hooks;
 } run_opts;
 

@@ -1203,7 +1203,7 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 /* ---- the scenario ------------------------------------------------------- */
 
 static const char *const scn_root_keys[] = {"name",   "duration", "pool_policy",
-					    "config", "journeys", NULL};
+					    "config", "journeys", "thresholds", NULL};
 
 static const scenario_opts scn_no_opts;
 
@@ -1354,6 +1354,9 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 			goto fail;
 	}
 	if (scn_check_maps(&L, s, js) < 0)
+		goto fail;
+	js = config_setting_get_member(root, "thresholds");
+	if (js && !(s->thresholds = thresholds_parse(js, real, err, errlen)))
 		goto fail;
 	config_destroy(&cf);
 	return s;
@@ -1529,6 +1532,7 @@ void scenario_free(scenario *s)
 	}
 	free(s->journeys);
 	kvl_free(&s->config);
+	thresholds_free(s->thresholds);
 	free(s->path);
 	free(s->dir);
 	free(s->name);

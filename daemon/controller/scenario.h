@@ -11,6 +11,7 @@
 #define MITE_CONTROLLER_SCENARIO_H
 
 #include "controller/pool.h"
+#include "controller/thresholds.h"
 #include "controller/vmodel.h"
 #include "core/kvl.h"
 #include "core/module.h"
@@ -42,6 +43,8 @@ typedef struct scenario {
 	/* Recyclable pool smaller than the concurrency it serves: "wait" (an
 	 * iteration waits for a free row, reported) or "refuse". */
 	int pool_refuse_small;
+	/* `thresholds` (mite-scenario(5)), or NULL when there are none. */
+	thresholds *thresholds;
 } scenario;
 
 typedef struct scenario_opts {

@@ -177,7 +177,7 @@ finish() {
 
 trap e2e_cleanup EXIT
 trap 'echo "FAIL: $E2E_NAME: interrupted or timed out"; exit 1' TERM INT
-(sleep "$E2E_LIMIT" && kill -TERM $$ 2>/dev/null) &
+(sleep "$E2E_LIMIT" && kill -TERM $$) >/dev/null 2>&1 &
 E2E_WATCHDOG=$!
 
 for f in "$MITED" "$MITECTL" "$PLUGINS/example.so"; do

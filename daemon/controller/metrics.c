@@ -1,0 +1,663 @@
+/*
+ * metrics.c - the Prometheus endpoint (see metrics.h).
+ *
+ * The renderer runs on the loop thread, where the runs live; the server
+ * runs on libmicrohttpd's own thread and only ever copies the text last
+ * published, under the mutex. So a scrape never sees a run half-merged,
+ * and a slow or hostile client costs the server thread a connection slot
+ * until its timeout, never the loop anything.
+ */
+#include "config.h"
+
+#include "controller/metrics.h"
+
+#include "controller/thresholds.h"
+#include "core/hist.h"
+#include "core/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define METRICS_MAX_CONNECTIONS 64
+#define METRICS_MEMORY_LIMIT (32 * 1024) /* per connection: request line and headers */
+#define METRICS_LABEL_MAX 512            /* bytes of one label value */
+
+/* ---- the server ---------------------------------------------------------- */
+
+struct metrics {
+	struct MHD_Daemon *d;
+	pthread_mutex_t mu;
+	char *text;
+	size_t len;
+	int port;
+};
+
+int metrics_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
+			 size_t errlen)
+{
+	const char *colon, *host_end;
+	char host[64], *end;
+	size_t hl;
+	long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!s || !*s) {
+		snprintf(err, errlen, "empty address (expected ADDR:PORT, e.g. 127.0.0.1:%d)", METRICS_DEFAULT_PORT);
+		return -EINVAL;
+	}
+	if (s[0] == '[') {
+		host_end = strchr(s, ']');
+		if (!host_end || host_end[1] != ':') {
+			snprintf(err, errlen, "'%s': expected [IPv6]:PORT", s);
+			return -EINVAL;
+		}
+		colon = host_end + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon) {
+			snprintf(err, errlen, "'%s': no port (expected ADDR:PORT, e.g. 127.0.0.1:%d)", s,
+				 METRICS_DEFAULT_PORT);
+			return -EINVAL;
+		}
+		host_end = colon;
+	}
+	hl = (size_t)(host_end - s);
+	if (hl >= sizeof(host)) {
+		snprintf(err, errlen, "address too long");
+		return -EINVAL;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port < 0 || port > 65535) {
+		snprintf(err, errlen, "'%s': the port must be a number from 0 to 65535", colon + 1);
+		return -EINVAL;
+	}
+	if (!host[0] || strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (s[-1] == '[' || strchr(host, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) {
+			snprintf(err, errlen, "'%s' is not an IPv6 address", host);
+			return -EINVAL;
+		}
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1) {
+			snprintf(err, errlen, "'%s' is not an IPv4 address (or localhost)", host);
+			return -EINVAL;
+		}
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*a);
+	}
+	return 0;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_debug("metrics: %s", buf);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
+			     size_t len, int copy)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, (void *)body, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result rc;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	static const char index_page[] = "mited: Prometheus metrics at /metrics\n";
+	static const char not_found[] = "not found: try /metrics\n";
+	static const char bad_method[] = "only GET and HEAD\n";
+	metrics *m = cls;
+	enum MHD_Result rc;
+
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	/* Answer at the first call, before any body is read: nothing here
+	 * takes a body. */
+	*con_cls = NULL;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", bad_method, sizeof(bad_method) - 1, 0);
+	if (strcmp(url, "/") == 0)
+		return reply(c, MHD_HTTP_OK, "text/plain", index_page, sizeof(index_page) - 1, 0);
+	if (strcmp(url, "/metrics") != 0)
+		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", not_found, sizeof(not_found) - 1, 0);
+	pthread_mutex_lock(&m->mu);
+	rc = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", m->text ? m->text : "",
+		   m->text ? m->len : 0, 1);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+metrics *metrics_new(const char *listen, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	const union MHD_DaemonInfo *info;
+	metrics *m;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+
+	if (metrics_parse_listen(listen, &ss, &sslen, err, errlen) < 0)
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&m->mu, NULL);
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	m->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_CONNECTION_TIMEOUT,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY_LIMIT,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	if (!m->d) {
+		snprintf(err, errlen, "cannot serve on %s (address in use, or not this host's?)", listen);
+		pthread_mutex_destroy(&m->mu);
+		free(m);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
+	m->port = info ? info->port : 0;
+	if (!is_loopback(&ss))
+		log_warn("metrics: %s is not a loopback address: anyone who reaches it reads run names, "
+			 "config-free labels and error messages",
+			 listen);
+	return m;
+}
+
+int metrics_port(const metrics *m) { return m ? m->port : 0; }
+
+void metrics_publish(metrics *m, char *text, size_t len)
+{
+	char *old;
+
+	if (!m) {
+		free(text);
+		return;
+	}
+	pthread_mutex_lock(&m->mu);
+	old = m->text;
+	m->text = text;
+	m->len = len;
+	pthread_mutex_unlock(&m->mu);
+	free(old);
+}
+
+void metrics_free(metrics *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->d);
+	pthread_mutex_destroy(&m->mu);
+	free(m->text);
+	free(m);
+}
+
+/* ---- the exposition ------------------------------------------------------ */
+
+/* Upper bounds of the latency buckets, in seconds. */
+static const double le_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+			      0.25,   0.5,   1,      2.5,   5,    10,    30,    60};
+
+/* A label value: \ " and newline escaped, bytes that are not UTF-8
+ * replaced, at most METRICS_LABEL_MAX bytes. */
+static void put_label_value(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t out = 0;
+
+	while (*p && out < METRICS_LABEL_MAX) {
+		unsigned char c = *p;
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t k;
+
+		if (c == '\\') {
+			fputs("\\\\", f);
+		} else if (c == '"') {
+			fputs("\\\"", f);
+		} else if (c == '\n') {
+			fputs("\\n", f);
+		} else if (n == 1) {
+			fputc(c, f);
+		} else {
+			for (k = 1; n && k < n; k++)
+				if ((p[k] & 0xc0) != 0x80)
+					break;
+			if (!n || k < n || (n == 2 && c < 0xc2)) {
+				fputs("\xef\xbf\xbd", f); /* U+FFFD */
+				p++;
+				out += 3;
+				continue;
+			}
+			fwrite(p, 1, n, f);
+		}
+		p += n ? n : 1;
+		out += n ? n : 1;
+	}
+}
+
+typedef struct lbl {
+	const char *name, *value;
+} lbl;
+
+/* name{labels[,extra]} value-prefix: the caller prints the value. */
+static void put_series(FILE *f, const char *name, const char *suffix, const lbl *l, size_t n, const char *le)
+{
+	fputs(name, f);
+	if (suffix)
+		fputs(suffix, f);
+	fputc('{', f);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s%s=\"", i ? "," : "", l[i].name);
+		put_label_value(f, l[i].value ? l[i].value : "");
+		fputc('"', f);
+	}
+	if (le)
+		fprintf(f, "%sle=\"%s\"", n ? "," : "", le);
+	fputs("} ", f);
+}
+
+static void put_u64(FILE *f, const char *name, const lbl *l, size_t n, uint64_t v)
+{
+	put_series(f, name, NULL, l, n, NULL);
+	fprintf(f, "%" PRIu64 "\n", v);
+}
+
+static void put_double(FILE *f, const char *name, const lbl *l, size_t n, double v)
+{
+	put_series(f, name, NULL, l, n, NULL);
+	fprintf(f, "%.17g\n", v);
+}
+
+static void put_hist(FILE *f, const char *name, const lbl *l, size_t n, const hist *h)
+{
+	char le[32];
+
+	for (size_t i = 0; i < sizeof(le_s) / sizeof(le_s[0]); i++) {
+		snprintf(le, sizeof(le), "%g", le_s[i]);
+		put_series(f, name, "_bucket", l, n, le);
+		fprintf(f, "%" PRIu64 "\n", h ? hist_count_le(h, (uint64_t)(le_s[i] * 1e9 + 0.5)) : 0);
+	}
+	put_series(f, name, "_bucket", l, n, "+Inf");
+	fprintf(f, "%" PRIu64 "\n", h ? hist_count(h) : 0);
+	put_series(f, name, "_sum", l, n, NULL);
+	fprintf(f, "%.17g\n", h ? hist_mean(h) * (double)hist_count(h) / 1e9 : 0.0);
+	put_series(f, name, "_count", l, n, NULL);
+	fprintf(f, "%" PRIu64 "\n", h ? hist_count(h) : 0);
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int kind_is(const stats_entry *e, const char *kind, size_t nlabels)
+{
+	return strcmp(e->kind, kind) == 0 && e->nlabels == nlabels;
+}
+
+/* The base labels of a run: test (the scenario's name, as the original's
+ * test label) and run. */
+#define RUN_LABELS(mr) {"test", run_scenario((mr)->r)->name}, {"run", run_id((mr)->r)}
+
+/* Per run: HTTP histograms merged over method and status, keyed by
+ * (journey, transaction) - kind "h", h[] as the http entries' - and bytes
+ * per (journey, transaction, method) - kind "b". */
+static int http_rollup(const stats *t, stats *out)
+{
+	for (const stats_entry *e = t->first; e; e = e->order) {
+		stats_entry *h, *b;
+
+		if (!kind_is(e, "http", 4))
+			continue;
+		h = stats_get(out, "h", (const char *const *)e->labels, 2);
+		b = stats_get(out, "b", (const char *const *)e->labels, 3);
+		if (!h || !b)
+			return -ENOMEM;
+		b->c[0] += e->c[ST_HTTP_BYTES_OUT];
+		b->c[1] += e->c[ST_HTTP_BYTES_IN];
+		for (int k = 0; k < STATS_NHISTS; k++) {
+			if (!e->h[k])
+				continue;
+			if (!h->h[k] && !(h->h[k] = hist_new()))
+				return -ENOMEM;
+			hist_merge(h->h[k], e->h[k]);
+		}
+	}
+	return 0;
+}
+
+static const char *state_name(run_state s)
+{
+	static const char *const names[] = {"starting", "running", "paused", "stopping", "done"};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+char *metrics_render(const metrics_run *runs, size_t n, size_t *len)
+{
+	static const char *const phases[] = {"total", "dns", "connect", "tls", "ttfb"};
+	char *text = NULL;
+	size_t tlen = 0;
+	stats *roll;
+	FILE *f;
+
+	roll = calloc(n ? n : 1, sizeof(*roll));
+	if (!roll)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		stats_init(&roll[i]);
+		if (http_rollup(run_totals(runs[i].r), &roll[i]) < 0)
+			goto nomem;
+	}
+	f = open_memstream(&text, &tlen);
+	if (!f)
+		goto nomem;
+
+	/* -- the original's series -- */
+	family(f, "mite_transaction_total", "counter", "Transactions ended, by whether they had an error.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}, {"had_error", "False"}};
+
+			if (!kind_is(e, "txn", 2))
+				continue;
+			l[2].value = e->labels[0];
+			l[3].value = e->labels[1];
+			put_u64(f, "mite_transaction_total", l, 5, e->c[ST_TXN_OK]);
+			l[4].value = "True";
+			put_u64(f, "mite_transaction_total", l, 5, e->c[ST_TXN_FAILED]);
+		}
+	family(f, "mite_journey_error_total", "counter",
+	       "Errors raised in journeys, by where they happened and their message.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL},  {"transaction", NULL},
+				   {"location", NULL},   {"ex_type", "MiteError"}, {"message", NULL}};
+
+			if (!kind_is(e, "error", 4))
+				continue;
+			l[2].value = e->labels[0];
+			l[3].value = e->labels[1];
+			l[4].value = e->labels[2];
+			l[6].value = e->labels[3];
+			put_u64(f, "mite_journey_error_total", l, 7, e->c[0]);
+		}
+	family(f, "mite_http_response_total", "counter", "HTTP responses, by method and status code.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
+				   {"method", NULL},     {"response_code", NULL}};
+
+			if (!kind_is(e, "http", 4))
+				continue;
+			for (int k = 0; k < 4; k++)
+				l[2 + k].value = e->labels[k];
+			put_u64(f, "mite_http_response_total", l, 6, e->c[ST_HTTP_COUNT]);
+		}
+	family(f, "mite_http_response_time_seconds", "histogram",
+	       "HTTP response time (request start to last byte), by transaction.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = roll[i].first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}};
+
+			if (!kind_is(e, "h", 2))
+				continue;
+			l[2].value = e->labels[0];
+			l[3].value = e->labels[1];
+			put_hist(f, "mite_http_response_time_seconds", l, 4, e->h[ST_H_TOTAL]);
+		}
+	family(f, "mite_required_count", "gauge", "Journey instances the volume model requires now.");
+	for (size_t i = 0; i < n; i++) {
+		const scenario *s = run_scenario(runs[i].r);
+
+		for (size_t j = 0; j < s->njourneys; j++) {
+			char id[32];
+			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id}, {"journey", s->journeys[j].name}};
+
+			snprintf(id, sizeof(id), "%zu", j);
+			put_u64(f, "mite_required_count", l, 4, (uint64_t)run_required(runs[i].r, j));
+		}
+	}
+	family(f, "mite_actual_count", "gauge", "Journey instances running now.");
+	for (size_t i = 0; i < n; i++) {
+		const scenario *s = run_scenario(runs[i].r);
+
+		for (size_t j = 0; j < s->njourneys; j++) {
+			char id[32];
+			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id}, {"journey", s->journeys[j].name}};
+
+			snprintf(id, sizeof(id), "%zu", j);
+			put_u64(f, "mite_actual_count", l, 4, (uint64_t)run_actual(runs[i].r, j));
+		}
+	}
+	family(f, "mite_runner_count", "gauge", "Runner processes working on the run now.");
+	for (size_t i = 0; i < n; i++) {
+		cJSON *st = run_status(runs[i].r);
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, "runners");
+		lbl l[] = {RUN_LABELS(&runs[i])};
+
+		put_u64(f, "mite_runner_count", l, 2,
+			cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0);
+		cJSON_Delete(st);
+	}
+
+	/* -- what the original lacked -- */
+	family(f, "mite_transaction_duration_seconds", "histogram", "Transaction latency.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}};
+
+			if (!kind_is(e, "txn", 2))
+				continue;
+			l[2].value = e->labels[0];
+			l[3].value = e->labels[1];
+			put_hist(f, "mite_transaction_duration_seconds", l, 4, e->h[0]);
+		}
+	family(f, "mite_journey_started_total", "counter", "Journey iterations started.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}};
+
+			if (!kind_is(e, "journey", 1))
+				continue;
+			l[2].value = e->labels[0];
+			put_u64(f, "mite_journey_started_total", l, 3, e->c[ST_J_STARTED]);
+		}
+	family(f, "mite_journey_completed_total", "counter", "Journey iterations ended, by outcome.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"outcome", "ok"}};
+
+			if (!kind_is(e, "journey", 1))
+				continue;
+			l[2].value = e->labels[0];
+			put_u64(f, "mite_journey_completed_total", l, 4, e->c[ST_J_OK]);
+			l[3].value = "failed";
+			put_u64(f, "mite_journey_completed_total", l, 4, e->c[ST_J_FAILED]);
+		}
+	family(f, "mite_http_phase_seconds", "histogram",
+	       "HTTP timing by phase: dns, connect and tls of new connections, ttfb (request sent to first "
+	       "byte) of every response.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = roll[i].first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}, {"phase", NULL}};
+
+			if (!kind_is(e, "h", 2))
+				continue;
+			l[2].value = e->labels[0];
+			l[3].value = e->labels[1];
+			for (int k = ST_H_DNS; k < STATS_NHISTS; k++) {
+				l[4].value = phases[k];
+				put_hist(f, "mite_http_phase_seconds", l, 5, e->h[k]);
+			}
+		}
+	family(f, "mite_http_request_bytes_total", "counter", "Bytes sent in HTTP requests.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = roll[i].first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}, {"method", NULL}};
+
+			if (!kind_is(e, "b", 3))
+				continue;
+			for (int k = 0; k < 3; k++)
+				l[2 + k].value = e->labels[k];
+			put_u64(f, "mite_http_request_bytes_total", l, 5, e->c[0]);
+		}
+	family(f, "mite_http_response_bytes_total", "counter", "Bytes received in HTTP responses (headers and body).");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = roll[i].first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}, {"method", NULL}};
+
+			if (!kind_is(e, "b", 3))
+				continue;
+			for (int k = 0; k < 3; k++)
+				l[2 + k].value = e->labels[k];
+			put_u64(f, "mite_http_response_bytes_total", l, 5, e->c[1]);
+		}
+	family(f, "mite_http_error_total", "counter",
+	       "HTTP requests that got no response, by class (dns, connect, refused, timeout, ...).");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
+				   {"method", NULL},     {"class", NULL}};
+
+			if (!kind_is(e, "httperr", 4))
+				continue;
+			for (int k = 0; k < 4; k++)
+				l[2 + k].value = e->labels[k];
+			put_u64(f, "mite_http_error_total", l, 6, e->c[0]);
+		}
+	family(f, "mite_scheduling_lag_seconds", "histogram",
+	       "How late journey iterations started against their intended time.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}};
+
+			if (!kind_is(e, "lag", 1))
+				continue;
+			l[2].value = e->labels[0];
+			put_hist(f, "mite_scheduling_lag_seconds", l, 3, e->h[0]);
+		}
+	family(f, "mite_message_total", "counter", "Custom messages journeys sent (mite_send), by type.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"type", NULL}};
+
+			if (!kind_is(e, "send", 2))
+				continue;
+			l[2].value = e->labels[0];
+			l[3].value = e->labels[1];
+			put_u64(f, "mite_message_total", l, 4, e->c[0]);
+		}
+	family(f, "mite_runner_wanted", "gauge", "Runner processes the run is meant to have.");
+	for (size_t i = 0; i < n; i++) {
+		lbl l[] = {RUN_LABELS(&runs[i])};
+
+		if (runs[i].runners_wanted > 0)
+			put_u64(f, "mite_runner_wanted", l, 2, (uint64_t)runs[i].runners_wanted);
+	}
+	family(f, "mite_runner_restarts_total", "counter", "Runner processes that died and were replaced.");
+	for (size_t i = 0; i < n; i++) {
+		lbl l[] = {RUN_LABELS(&runs[i])};
+
+		put_u64(f, "mite_runner_restarts_total", l, 2, (uint64_t)(runs[i].restarts > 0 ? runs[i].restarts : 0));
+	}
+	family(f, "mite_events_dropped_total", "counter",
+	       "Events lost: by runners (too many between two stats batches) or by the event log (its "
+	       "writer fell behind).");
+	for (size_t i = 0; i < n; i++) {
+		const stats_entry *d = stats_find(run_totals(runs[i].r), "dropped", NULL, 0);
+		lbl l[] = {RUN_LABELS(&runs[i]), {"where", "runner"}};
+
+		put_u64(f, "mite_events_dropped_total", l, 3, d ? d->c[0] : 0);
+		l[2].value = "log";
+		put_u64(f, "mite_events_dropped_total", l, 3, results_dropped(runs[i].res));
+	}
+	family(f, "mite_run_elapsed_seconds", "gauge", "Seconds since the run started.");
+	for (size_t i = 0; i < n; i++) {
+		lbl l[] = {RUN_LABELS(&runs[i])};
+
+		put_double(f, "mite_run_elapsed_seconds", l, 2, run_elapsed(runs[i].r));
+	}
+	family(f, "mite_run_info", "gauge", "1 per run, with its state and scenario file.");
+	for (size_t i = 0; i < n; i++) {
+		lbl l[] = {RUN_LABELS(&runs[i]), {"state", state_name(run_get_state(runs[i].r))},
+			   {"scenario", run_scenario(runs[i].r)->path}};
+
+		put_u64(f, "mite_run_info", l, 4, 1);
+	}
+	family(f, "mite_threshold_broken", "gauge", "1 when a threshold of the scenario is broken, else 0.");
+	for (size_t i = 0; i < n; i++) {
+		const thresholds *th = run_scenario(runs[i].r)->thresholds;
+		const thresholds_eval *ev = results_thresholds(runs[i].res);
+
+		for (size_t k = 0; k < thresholds_count(th); k++) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"threshold", thresholds_text(th, k)}};
+
+			put_u64(f, "mite_threshold_broken", l, 3, (uint64_t)thresholds_eval_is_broken(ev, k));
+		}
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		text = NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		stats_free(&roll[i]);
+	free(roll);
+	if (text && len)
+		*len = tlen;
+	return text;
+nomem:
+	for (size_t i = 0; i < n; i++)
+		stats_free(&roll[i]);
+	free(roll);
+	return NULL;
+}
