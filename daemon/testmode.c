@@ -7,6 +7,7 @@
 #include "testmode.h"
 
 #include "controller/report.h"
+#include "controller/results.h"
 #include "controller/run.h"
 #include "controller/scenario.h"
 #include "core/log.h"
@@ -28,6 +29,7 @@ extern char **environ;
 typedef struct tm_state {
 	uv_loop_t loop;
 	run *run;
+	results *res; /* summary, thresholds, and the files with --results */
 	runner *runner;
 	uv_timer_t live;
 	uv_signal_t sigint, sigterm;
@@ -62,6 +64,7 @@ static void on_run_done(run *r, void *data)
 {
 	tm_state *st = data;
 
+	results_finish(st->res, r, NULL);
 	st->run_done = 1;
 	tm_maybe_close(st);
 }
@@ -76,12 +79,20 @@ static void print_event(const cJSON *ev)
 	}
 }
 
+static void on_tick(run *r, void *data)
+{
+	tm_state *st = data;
+
+	results_tick(st->res, r);
+}
+
 static void on_event(run *r, const cJSON *ev, void *data)
 {
 	tm_state *st = data;
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
 	int is_error = cJSON_IsString(type) && strcmp(type->valuestring, "error") == 0;
 
+	results_event(st->res, r, ev);
 	if (st->print_events && !(cJSON_IsString(type) && strcmp(type->valuestring, "http_metrics") == 0)) {
 		print_event(ev);
 		return;
@@ -106,7 +117,7 @@ static void on_live(uv_timer_t *t)
 
 	if (run_get_state(st->run) == RUN_STARTING)
 		return;
-	run_take_window(st->run, &window);
+	results_take_live(st->res, st->run, &window);
 	report_live(stdout, st->run, &window, LIVE_INTERVAL);
 	st->last_live = now;
 	stats_free(&window);
@@ -141,7 +152,10 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 		return TESTMODE_INTERNAL;
 	}
 	o.grace = to->grace > 0 ? to->grace : 5;
+	/* Per-response events only when there is an event log to keep them. */
+	o.http_events = to->results_dir != NULL;
 	o.hooks.on_done = on_run_done;
+	o.hooks.on_tick = on_tick;
 	o.hooks.on_event = on_event;
 	o.hooks.data = &st;
 	st.run = run_new(&st.loop, s, &o, err, sizeof err);
@@ -149,6 +163,14 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 		fprintf(stderr, "mitectl: %s\n", err);
 		uv_loop_close(&st.loop);
 		return TESTMODE_SCENARIO;
+	}
+	st.res = results_new(st.run, &(results_opts){.dir = to->results_dir, .live = 1}, err, sizeof err);
+	if (!st.res) {
+		fprintf(stderr, "mitectl: results: %s\n", err);
+		run_free(st.run);
+		uv_run(&st.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&st.loop);
+		return TESTMODE_INTERNAL;
 	}
 	if (transport_pair(&st.loop, &a, &b) < 0 || run_add_runner(st.run, a) < 0) {
 		fprintf(stderr, "mitectl: cannot set up the runner: out of memory\n");
@@ -173,14 +195,25 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 
 	uv_run(&st.loop, UV_RUN_DEFAULT);
 
-	if (!st.quiet)
+	if (!st.quiet && results_summary(st.res)) {
+		fputc('\n', stdout);
+		results_text(stdout, results_summary(st.res));
+		if (results_dir(st.res))
+			printf("results: %s\n", results_dir(st.res));
+		fflush(stdout);
+	} else if (!st.quiet) {
 		report_summary(stdout, st.run);
+	}
 	if (to->inspect)
 		to->inspect(st.run, to->data);
 	if (run_error(st.run) && run_get_state(st.run) == RUN_DONE && !run_totals(st.run)->first)
 		rc = TESTMODE_SCENARIO;
+	else if (strcmp(results_verdict(st.res, st.run), "thresholds") == 0)
+		rc = TESTMODE_THRESHOLDS;
 	else
-		rc = run_failed(st.run) ? TESTMODE_JOURNEY_ERRORS : TESTMODE_OK;
+		rc = strcmp(results_verdict(st.res, st.run), "failed") == 0 ? TESTMODE_JOURNEY_ERRORS : TESTMODE_OK;
+	/* The results first: they point into the run's scenario. */
+	results_free(st.res);
 	run_free(st.run);
 	/* run_free of a done run frees at once; drain anything left. */
 	uv_run(&st.loop, UV_RUN_DEFAULT);
@@ -208,16 +241,17 @@ static void usage_journey(FILE *f)
 
 static void usage_scenario(FILE *f)
 {
-	fprintf(f, "usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [-v]\n");
+	fprintf(f, "usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR] [-v]\n");
 }
 
-enum { OPT_SET = 256, OPT_DURATION, OPT_VOLUME, OPT_GRACE };
+enum { OPT_SET = 256, OPT_DURATION, OPT_VOLUME, OPT_GRACE, OPT_RESULTS };
 
 static const struct option tm_options[] = {
 	{"set", required_argument, NULL, OPT_SET},
 	{"duration", required_argument, NULL, OPT_DURATION},
 	{"volume", required_argument, NULL, OPT_VOLUME},
 	{"grace", required_argument, NULL, OPT_GRACE},
+	{"results", required_argument, NULL, OPT_RESULTS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -227,6 +261,7 @@ typedef struct tm_args {
 	const char *sets[MAX_SETS + 1];
 	size_t nsets;
 	double duration, grace;
+	const char *results;
 	long volume;
 	int verbose;
 	const char *pos[3];
@@ -274,6 +309,13 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 				fprintf(stderr, "mitectl: --grace takes seconds (got '%s')\n", optarg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_RESULTS:
+			if (!*optarg) {
+				fprintf(stderr, "mitectl: --results takes a folder\n");
+				return -EINVAL;
+			}
+			a->results = optarg;
 			break;
 		case OPT_VOLUME: {
 			char *end;
@@ -360,7 +402,7 @@ int testmode_journey(int argc, char **argv)
 		fprintf(stderr, "mitectl: %s\n", err);
 		return TESTMODE_SCENARIO;
 	}
-	return testmode_execute(s, &(testmode_opts){.print_events = 1, .grace = a.grace});
+	return testmode_execute(s, &(testmode_opts){.print_events = 1, .grace = a.grace, .results_dir = a.results});
 }
 
 int testmode_scenario(int argc, char **argv)
@@ -388,5 +430,5 @@ int testmode_scenario(int argc, char **argv)
 		fprintf(stderr, "mitectl: %s\n", err);
 		return TESTMODE_SCENARIO;
 	}
-	return testmode_execute(s, &(testmode_opts){.print_events = a.verbose, .grace = a.grace});
+	return testmode_execute(s, &(testmode_opts){.print_events = a.verbose, .grace = a.grace, .results_dir = a.results});
 }

@@ -25,6 +25,7 @@ typedef struct testmode_opts {
 	int print_events; /* print custom messages and errors as they come */
 	int quiet;        /* no live lines and no summary */
 	double grace;     /* seconds iterations get at stop (5 when 0) */
+	const char *results_dir; /* write the result files there (results.h), or NULL */
 	testmode_inspect_fn inspect;
 	void *data;
 } testmode_opts;

@@ -210,6 +210,11 @@ void inst_wake(mite_ctx *ctx)
 	ctx->woken = 1;
 	if (ctx->co && coro_current() == NULL)
 		coro_resume(ctx->co);
+	else if (!ctx->co)
+		/* The parked caller runs the loop itself: let uv_run return
+		 * without blocking in its poll phase (idle keep-alive
+		 * connections stay watched). */
+		uv_stop(&H.loop);
 }
 
 const char *inst_txn_name(mite_ctx *ctx) { return ctx->ntxn ? ctx->txn[ctx->ntxn - 1].name : ""; }

@@ -60,6 +60,7 @@ struct run {
 	char *error;
 	int stop_now;
 	int done_called;
+	int setup_sent;   /* run_start has sent setup: later runners get it at once */
 	int closing;      /* the timers are closing */
 	int free_pending; /* run_free was called before they closed */
 };
@@ -681,7 +682,7 @@ int run_add_runner(run *r, transport *t)
 	t->data = l;
 	r->links[r->nlinks++] = l;
 	/* A runner that joins a started run (a replacement) is set up now. */
-	if (r->state != RUN_STARTING || r->t0_ns)
+	if (r->setup_sent)
 		proto_send(t, setup_msg(r));
 	return 0;
 }
@@ -709,8 +710,9 @@ void run_runner_lost(run *r, transport *t, const char *reason)
 
 int run_start(run *r)
 {
-	if (r->state != RUN_STARTING || !r->nlinks)
+	if (r->state != RUN_STARTING || !r->nlinks || r->setup_sent)
 		return -EINVAL;
+	r->setup_sent = 1;
 	for (size_t i = 0; i < r->nlinks; i++)
 		if (proto_send(r->links[i]->t, setup_msg(r)) < 0)
 			return -EPIPE;

@@ -57,7 +57,9 @@ run *run_new(uv_loop_t *loop, scenario *s, const run_opts *o, char *err, size_t 
  * run_start, or later to replace a runner that died. 0 or -errno. */
 int run_add_runner(run *r, transport *t);
 /* Tells the run that runner link t is gone (process died: signal, reason);
- * its instances are reported lost and its share moves to the others. */
+ * its instances are reported lost, its leased rows return to the pools and
+ * its share moves to the others. A lost runner is a run error (the journey
+ * crashed or hung): the verdict fails, and the run goes on. */
 void run_runner_lost(run *r, transport *t, const char *reason);
 /* Sends setup to every runner and starts ticking once all are ready. */
 int run_start(run *r);
