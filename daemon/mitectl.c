@@ -8,6 +8,9 @@
 
 #include "testmode.h"
 
+#include "controller/report_html.h"
+#include "controller/results_io.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -671,12 +675,24 @@ static int cmd_list(int argc, char **argv)
 	return simple(new_req("list", NULL), print_list);
 }
 
+static int results_summary_json; /* results --json: the summary alone */
+
 static void print_results(const cJSON *reply)
 {
 	const char *text = jstr(reply, "text", NULL);
 	const char *v = jstr(reply, "verdict", NULL);
+	if (results_summary_json) {
+		const cJSON *sum = cJSON_GetObjectItemCaseSensitive(reply, "summary");
+		char *s = cJSON_Print(sum ? sum : reply);
+		if (s)
+			puts(s);
+		free(s);
+		return;
+	}
 	if (text && *text) {
+		/* The summary text ends with its verdict line. */
 		fputs(text, stdout);
+		v = NULL;
 	} else {
 		const cJSON *sum = cJSON_GetObjectItemCaseSensitive(reply, "summary");
 		if (sum)
@@ -691,13 +707,140 @@ static void print_results(const cJSON *reply)
 		printf("results: %s\n", res);
 }
 
+/* Whether arg names a results folder here rather than a run of mited. */
+static int is_folder(const char *arg)
+{
+	struct stat st;
+	return strchr(arg, '/') || (stat(arg, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
 static int cmd_results(int argc, char **argv)
 {
+	const char *run = NULL;
 	if (help_requested(argc, argv, "results"))
 		return EX_OK_;
-	if (argc != 2 || argv[1][0] == '-')
-		return usage_error("results", "expected one RUN");
-	return simple(new_req("results", argv[1]), print_results);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			results_summary_json = 1;
+		else if (argv[i][0] == '-')
+			return usage_error("results", "unknown option '%s'", argv[i]);
+		else if (!run)
+			run = argv[i];
+		else
+			return usage_error("results", "unexpected argument '%s'", argv[i]);
+	}
+	if (!run)
+		return usage_error("results", "expected one RUN (or a results folder)");
+	if (is_folder(run)) {
+		char path[PATH_MAX], err[PATH_MAX + 256];
+		if (snprintf(path, sizeof(path), "%s/summary.json", run) >= (int)sizeof(path)) {
+			die_msg("%s: path too long", run);
+			return EX_FAILED;
+		}
+		cJSON *sum = results_io_load_json(path, err, sizeof(err));
+		if (!sum) {
+			die_msg("%s", err);
+			return EX_FAILED;
+		}
+		if (results_summary_json || opt_json) {
+			char *s = cJSON_Print(sum);
+			if (s)
+				puts(s);
+			free(s);
+		} else {
+			results_io_text(stdout, sum);
+		}
+		cJSON_Delete(sum);
+		return EX_OK_;
+	}
+	return simple(new_req("results", run), print_results);
+}
+
+static int cmd_cat(int argc, char **argv)
+{
+	char err[PATH_MAX + 256];
+	int status = EX_OK_;
+	if (help_requested(argc, argv, "cat"))
+		return EX_OK_;
+	if (argc < 2)
+		return usage_error("cat", "which event log? (events.jsonl, a results folder, or - for stdin)");
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("cat", "unknown option '%s'", argv[i]);
+	}
+	for (int i = 1; i < argc; i++) {
+		if (results_io_cat(argv[i], stdout, use_color, err, sizeof(err)) < 0) {
+			die_msg("%s", err);
+			status = EX_FAILED;
+		}
+	}
+	fflush(stdout);
+	return status;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	const char *run = NULL, *out = NULL;
+	char dir[PATH_MAX], err[PATH_MAX + 256];
+	if (help_requested(argc, argv, "report"))
+		return EX_OK_;
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) && i + 1 < argc)
+			out = argv[++i];
+		else if (strncmp(argv[i], "--output=", 9) == 0)
+			out = argv[i] + 9;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("report", "unknown option '%s'", argv[i]);
+		else if (!run)
+			run = argv[i];
+		else
+			return usage_error("report", "unexpected argument '%s'", argv[i]);
+	}
+	if (!run)
+		return usage_error("report", "expected one RUN (or a results folder)");
+	if (!out || !*out)
+		return usage_error("report", "where to? -o FILE.html (- for standard output)");
+	if (is_folder(run)) {
+		snprintf(dir, sizeof(dir), "%s", run);
+	} else {
+		/* The daemon knows where the run's results are. */
+		conn c;
+		int rc;
+		cJSON *reply = request(&c, new_req("results", run), &rc);
+		conn_close(&c);
+		if (!reply)
+			return rc;
+		if (!jtrue(reply, "ok")) {
+			rc = reply_error(reply, EX_FAILED);
+			cJSON_Delete(reply);
+			return rc;
+		}
+		const char *res = jstr(reply, "results", NULL);
+		if (!res || !jtrue(reply, "done")) {
+			die_msg("run %s has no results yet (%s)", run, res ? "not done" : "no results folder");
+			cJSON_Delete(reply);
+			return EX_FAILED;
+		}
+		snprintf(dir, sizeof(dir), "%s", res);
+		cJSON_Delete(reply);
+	}
+	FILE *f = strcmp(out, "-") == 0 ? stdout : fopen(out, "we");
+	if (!f) {
+		die_msg("%s: %s", out, strerror(errno));
+		return EX_FAILED;
+	}
+	int rc = report_html_write(dir, f, err, sizeof(err));
+	if (f != stdout && fclose(f) != 0 && !rc) {
+		snprintf(err, sizeof(err), "%s: %s", out, strerror(errno));
+		rc = -EIO;
+	}
+	if (rc < 0) {
+		die_msg("%s", err);
+		if (f != stdout)
+			unlink(out);
+		return EX_FAILED;
+	}
+	return EX_OK_;
 }
 
 static void on_sigint(int sig)
@@ -1006,19 +1149,29 @@ static const command commands[] = {
 	{"scale", cmd_scale, "scale RUN PERCENT",
 	 "Multiplies every volume model of the run by PERCENT/100 (100 = as written),\n"
 	 "applied within one tick on every runner.\n"},
-	{"results", cmd_results, "results RUN",
+	{"results", cmd_results, "results RUN|FOLDER [--json]",
 	 "Prints the summary of a run (also of one mited has forgotten, from its results\n"
-	 "folder) and where its result files are.\n"},
+	 "folder) and where its result files are; or of a results folder given as a path.\n"
+	 "--json prints summary.json instead.\n"},
+	{"cat", cmd_cat, "cat EVENTS.jsonl|FOLDER|-...",
+	 "Prints an event log one event per line, readably: errors, HTTP responses, custom\n"
+	 "messages, and the per-second volume and stats records. A results folder prints\n"
+	 "its rotated logs oldest first, then events.jsonl.\n"},
+	{"report", cmd_report, "report RUN|FOLDER -o FILE.html",
+	 "Writes one self-contained HTML file (no network fetches) with charts over time of\n"
+	 "requests per second, latency percentiles per transaction, failures and required\n"
+	 "vs actual volume, and the summary tables. -o - writes to standard output.\n"},
 	{"version", cmd_version, "version", "Prints the versions of mitectl and mited.\n"},
 	{"ping", cmd_ping, "ping", "Checks that mited answers.\n"},
 	{"journey", cmd_journey,
-	 "journey test|run MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [-v]",
+	 "journey test|run MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR] [-v]",
 	 "Runs one journey in this process, without mited: `test` runs N instances (default 1)\n"
 	 "until ^C or S seconds, `run` runs exactly one iteration. DATAPOOL is FILE.csv,\n"
 	 "range:FIRST:LAST or MODULE.so:SYMBOL. Live stats every 2 s, a summary at the end.\n"
 	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 module refused, 4 thresholds, 70 internal.\n"},
-	{"scenario", cmd_scenario, "scenario test SCENARIO.conf [--set K=V]... [--duration S] [-v]",
+	{"scenario", cmd_scenario, "scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR] [-v]",
 	 "Runs a whole scenario in this process, without mited, with one runner.\n"
+	 "--results DIR writes the result files there (as mited does for its runs).\n"
 	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 scenario refused, 4 thresholds, 70 internal.\n"},
 	{"help", cmd_help, "help [COMMAND]", "Shows the help of mitectl or of one command.\n"},
 	{NULL, NULL, NULL, NULL},

@@ -8,6 +8,7 @@
 
 #include "controller/report.h"
 #include "controller/results.h"
+#include "controller/results_io.h"
 #include "controller/run.h"
 #include "controller/scenario.h"
 #include "core/log.h"
@@ -197,7 +198,7 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 
 	if (!st.quiet && results_summary(st.res)) {
 		fputc('\n', stdout);
-		results_text(stdout, results_summary(st.res));
+		results_io_text(stdout, results_summary(st.res));
 		if (results_dir(st.res))
 			printf("results: %s\n", results_dir(st.res));
 		fflush(stdout);

@@ -231,3 +231,37 @@ Test(e2e, named_columns_and_nested_names, .timeout = 30)
 	cr_assert_eq(find2(&o, "send", "n", "row")->c[0], 2);
 	stats_free(&o.st);
 }
+
+Test(e2e, oneshot_runs_each_instance_once_then_ends, .timeout = 30)
+{
+	outcome o;
+	const stats_entry *j;
+
+	run_text("name = \"o\";\n"
+		 "journeys = ( { name = \"q\"; journey = \"@E2E@:quick\";\n"
+		 "  volume = { type = \"oneshot\"; count = 7; }; } );\n",
+		 &o, (const char *const[]){"sleep=0.2", NULL});
+	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
+	j = find2(&o, "journey", "q", NULL);
+	cr_assert_eq(j->c[ST_J_STARTED], 7, "started %llu", (unsigned long long)j->c[ST_J_STARTED]);
+	cr_assert_eq(j->c[ST_J_OK], 7);
+	cr_assert_lt(o.elapsed, 5.0);
+	stats_free(&o.st);
+}
+
+Test(e2e, journey_longer_than_the_grace_still_completes_when_the_load_ends, .timeout = 30)
+{
+	outcome o;
+	const stats_entry *j;
+
+	/* grace is 0.5 s in these tests; the iteration takes 1.5 s and must
+	 * not be cancelled, since nobody asked the run to stop. */
+	run_text("name = \"g\";\n"
+		 "journeys = ( { name = \"q\"; journey = \"@E2E@:quick\";\n"
+		 "  volume = { type = \"oneshot\"; count = 1; }; } );\n",
+		 &o, (const char *const[]){"sleep=1.5", NULL});
+	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
+	j = find2(&o, "journey", "q", NULL);
+	cr_assert_eq(j->c[ST_J_OK], 1);
+	stats_free(&o.st);
+}

@@ -2,6 +2,7 @@
 #include "core/stats.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *L2[] = {"journey", "login"};

@@ -11,7 +11,7 @@
 
 #include "controller/report_html.h"
 
-#include "controller/results.h"
+#include "controller/results_io.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -760,9 +760,16 @@ static void tables(FILE *f, const cJSON *sum)
 	if (cJSON_GetArraySize(a) > 0) {
 		static const char *const h[] = {"count", "message", "location", "journey", "transaction"};
 
+		int shown = 0;
+
 		fprintf(f, "<h2 id=\"errors\">Errors</h2>\n<table>\n");
 		th_row(f, h, 5);
 		cJSON_ArrayForEach(x, a) {
+			if (shown++ == REPORT_HTML_MAX_ERRORS) {
+				fprintf(f, "<tr><td colspan=\"5\">... and %d more distinct errors (see summary.json)</td></tr>\n",
+					cJSON_GetArraySize(a) - REPORT_HTML_MAX_ERRORS);
+				break;
+			}
 			fprintf(f, "<tr>");
 			tdn(f, jnum(x, "count", 0), 0, "");
 			td(f, jstr(x, "message", "?"), 0);
@@ -851,7 +858,7 @@ int report_html_write(const char *dir, FILE *f, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: path too long", dir);
 		return -ENAMETOOLONG;
 	}
-	sum = results_load_json(path, err, errlen);
+	sum = results_io_load_json(path, err, errlen);
 	if (!sum)
 		return -EINVAL;
 	rc = tl_load(dir, &tl, err, errlen);

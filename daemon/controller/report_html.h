@@ -17,6 +17,8 @@
 #define REPORT_HTML_MAX_POINTS 1200
 /* Transactions charted one by one (the busiest); the tables have all. */
 #define REPORT_HTML_MAX_TXN_CHARTS 12
+/* Distinct errors listed (the most frequent); summary.json has them all. */
+#define REPORT_HTML_MAX_ERRORS 100
 
 /* Writes the report of the results folder dir to out. 0, or -errno with
  * "file: reason" in err. */

@@ -14,6 +14,8 @@
 
 #include "controller/results.h"
 
+#include "controller/results_io.h"
+
 #include "controller/thresholds.h"
 #include "core/hist.h"
 #include "core/kvl.h"
@@ -30,9 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RESULTS_MAX_JSON ((size_t)256 << 20)
 #define RESULTS_MAX_ROTATED 1000
 #define WBUF_SIZE (64 * 1024)
+#define RESULTS_OFFSET 0.5 /* seconds between a batch and the record that holds it */
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -410,6 +412,7 @@ typedef struct jvol {
 	long required_max, actual_max;
 	double behind;                   /* seconds with actual < required */
 	double seconds;
+	long prev_required;              /* at the record before */
 } jvol;
 
 struct results {
@@ -424,7 +427,9 @@ struct results {
 	int live_on;
 	int started, finished;
 	double created_wall, start_wall, end_wall;
-	double last_t, next_t;
+	double last_t; /* run second the records have covered up to */
+	double next_t; /* run second of the next record */
+	long runners_max;
 	uint64_t events_logged, dropped, runner_dropped_seen;
 	jvol *vol;
 	size_t nvol;
@@ -490,7 +495,10 @@ results *results_new(run *r, const results_opts *o, char *err, size_t errlen)
 	stats_init(&res->cur);
 	stats_init(&res->live);
 	res->created_wall = wall_now();
-	res->next_t = 1.0;
+	/* Records go out half a second after the runners' batches (every
+	 * second from the start), so that each holds one batch per runner;
+	 * a record made at T covers the data up to T - 0.5. */
+	res->next_t = 1.0 + RESULTS_OFFSET;
 	res->spec = s->thresholds;
 	res->nvol = s->njourneys;
 	res->vol = calloc(s->njourneys ? s->njourneys : 1, sizeof(*res->vol));
@@ -571,7 +579,7 @@ static uint64_t runner_dropped(const stats *totals)
 static cJSON *second_record(results *res, run *r, const stats *w, double t, double dt)
 {
 	const scenario *s = run_scenario(r);
-	cJSON *o = cJSON_CreateObject(), *vol, *tx, *http = NULL, *st;
+	cJSON *o = cJSON_CreateObject(), *vol, *tx, *http = NULL, *st = NULL;
 	uint64_t hc = 0, hfail = 0, herr = 0, bin = 0, bout = 0, errors = 0, msgs = 0, dropped;
 	hist *hall = hist_new(), *lag = hist_new();
 
@@ -598,7 +606,7 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 		cJSON_AddNumberToObject(v, "actual", (double)act);
 		cJSON_AddNumberToObject(v, "started", je ? (double)je->c[ST_J_STARTED] : 0);
 		cJSON_AddItemToArray(vol, v);
-		if (i < res->nvol && dt > 0) {
+		if (i < res->nvol && dt > 0 && run_get_state(r) == RUN_RUNNING) {
 			jvol *jv = &res->vol[i];
 
 			jv->seconds += dt;
@@ -609,15 +617,19 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 				jv->required_sum += (double)req * dt;
 				if (req > jv->required_max)
 					jv->required_max = req;
-				if (act < req)
+				/* Behind only when short of what both this record
+				 * and the one before required: the actual count
+				 * comes a batch late, and a ramp is not a lag. */
+				if (act < (req < jv->prev_required ? req : jv->prev_required))
 					jv->behind += dt;
+				jv->prev_required = req;
 			}
 		}
 	}
 	tx = cJSON_AddArrayToObject(o, "transactions");
 	http = cJSON_CreateObject();
-	st = http ? cJSON_AddObjectToObject(http, "status") : NULL;
-	if (!tx || !st)
+	st = cJSON_CreateObject();
+	if (!tx || !http || !st)
 		goto nomem;
 	for (const stats_entry *e = w->first; e; e = e->order) {
 		if (kind_is(e, "txn", 2)) {
@@ -670,6 +682,8 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 	cJSON_AddNumberToObject(http, "errors", (double)herr);
 	cJSON_AddNumberToObject(http, "bytes_in", (double)bin);
 	cJSON_AddNumberToObject(http, "bytes_out", (double)bout);
+	cJSON_AddItemToObject(http, "status", st);
+	st = NULL;
 	if (hist_count(hall)) {
 		cJSON_AddNumberToObject(http, "p50", hist_pct_s(hall, 50));
 		cJSON_AddNumberToObject(http, "p95", hist_pct_s(hall, 95));
@@ -688,6 +702,7 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 	hist_free(lag);
 	return o;
 nomem:
+	cJSON_Delete(st);
 	cJSON_Delete(http);
 	cJSON_Delete(o);
 	hist_free(hall);
@@ -749,7 +764,7 @@ static void emit_second(results *res, run *r, double t, double dt)
 	cJSON *rec = second_record(res, r, &res->cur, t, dt);
 
 	if (rec) {
-		cJSON *ev;
+		cJSON *ev, *it;
 
 		log_json(res, WF_TIMELINE, rec, 1);
 		/* The same, as events: volume, then stats. */
@@ -762,11 +777,16 @@ static void emit_second(results *res, run *r, double t, double dt)
 			log_json(res, WF_EVENTS, ev, 0);
 			cJSON_Delete(ev);
 		}
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "volume");
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "t");
-		cJSON_AddStringToObject(rec, "type", "stats");
-		cJSON_AddNumberToObject(rec, "time", round(t * 1000) / 1000);
-		log_json(res, WF_EVENTS, rec, 0);
+		ev = cJSON_CreateObject();
+		if (ev) {
+			cJSON_AddStringToObject(ev, "type", "stats");
+			cJSON_AddNumberToObject(ev, "time", round(t * 1000) / 1000);
+			cJSON_ArrayForEach(it, rec)
+				if (strcmp(it->string, "t") != 0 && strcmp(it->string, "volume") != 0)
+					cJSON_AddItemToObject(ev, it->string, cJSON_Duplicate(it, 1));
+			log_json(res, WF_EVENTS, ev, 0);
+			cJSON_Delete(ev);
+		}
 		cJSON_Delete(rec);
 	} else {
 		log_warn("run %s: results: out of memory: the record of second %.0f is lost", run_id(r), t);
@@ -794,10 +814,19 @@ void results_tick(results *res, run *r)
 	}
 	if (t + 1e-6 < res->next_t)
 		return;
+	if (run_get_state(r) == RUN_RUNNING) {
+		cJSON *st = run_status(r);
+		double n = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "runners"));
+
+		if (!isnan(n) && n > (double)res->runners_max)
+			res->runners_max = (long)n;
+		cJSON_Delete(st);
+	}
 	pull(res, r);
-	emit_second(res, r, t, t - res->last_t);
+	t -= RESULTS_OFFSET; /* the data's end */
+	emit_second(res, r, t, t > res->last_t ? t - res->last_t : 0);
 	res->last_t = t;
-	res->next_t = floor(t) + 1;
+	res->next_t = floor(t) + 1 + RESULTS_OFFSET;
 }
 
 void results_take_live(results *res, run *r, stats *out)
@@ -861,12 +890,12 @@ static void add_latency(cJSON *o, const hist *h)
 static cJSON *run_meta(results *res, run *r, const cJSON *meta)
 {
 	const scenario *s = run_scenario(r);
-	cJSON *o = cJSON_CreateObject(), *st = run_status(r);
+	cJSON *o = cJSON_CreateObject();
 	char buf[64];
 	double el = run_elapsed(r);
 
 	if (!o)
-		goto out;
+		return NULL;
 	cJSON_AddStringToObject(o, "id", run_id(r));
 	cJSON_AddStringToObject(o, "name", s->name);
 	cJSON_AddStringToObject(o, "scenario", s->path);
@@ -880,9 +909,8 @@ static cJSON *run_meta(results *res, run *r, const cJSON *meta)
 	cJSON_AddNumberToObject(o, "elapsed", round(el * 1000) / 1000);
 	cJSON_AddNumberToObject(o, "duration", s->duration);
 	cJSON_AddNumberToObject(o, "scale", run_get_scale(r));
-	if (st && cJSON_GetObjectItemCaseSensitive(st, "runners"))
-		cJSON_AddItemToObject(o, "runners",
-				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(st, "runners"), 1));
+	/* The most runners the run had at once (at the end it has none). */
+	cJSON_AddNumberToObject(o, "runners", (double)res->runners_max);
 	if (run_error(r))
 		cJSON_AddStringToObject(o, "error", run_error(r));
 	if (thresholds_eval_aborted_by(res->th))
@@ -896,8 +924,6 @@ static cJSON *run_meta(results *res, run *r, const cJSON *meta)
 			cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
 		}
 	}
-out:
-	cJSON_Delete(st);
 	return o;
 }
 
@@ -1149,7 +1175,7 @@ int results_finish(results *res, run *r, const cJSON *meta)
 		json = cJSON_Print(res->summary);
 		f = open_memstream(&text, &tlen);
 		if (f) {
-			results_text(f, res->summary);
+			results_io_text(f, res->summary);
 			if (fclose(f) != 0) {
 				free(text);
 				text = NULL;
@@ -1198,470 +1224,4 @@ void results_free(results *res)
 	cJSON_Delete(res->summary);
 	free(res->dir);
 	free(res);
-}
-
-/* ---- the text summary --------------------------------------------------- */
-
-static const char *jstr(const cJSON *o, const char *k, const char *def)
-{
-	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-
-	return s ? s : def;
-}
-
-static double jnum(const cJSON *o, const char *k, double def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
-/* Seconds as a short human string: "812us", "12.3ms", "1.20s". */
-static const char *fmt_s(char *buf, size_t len, const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	double s;
-
-	if (!cJSON_IsNumber(v))
-		return "-";
-	s = v->valuedouble;
-	if (s < 1e-3)
-		snprintf(buf, len, "%.0fus", s * 1e6);
-	else if (s < 1)
-		snprintf(buf, len, "%.1fms", s * 1e3);
-	else
-		snprintf(buf, len, "%.2fs", s);
-	return buf;
-}
-
-static void text_latency_row(FILE *f, const cJSON *x)
-{
-	static const char *const keys[] = {"min", "mean", "p50", "p90", "p95", "p99", "p99_9", "max"};
-	char b[32];
-
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-		fprintf(f, " %8s", fmt_s(b, sizeof(b), x, keys[k]));
-}
-
-void results_text(FILE *f, const cJSON *sum)
-{
-	const cJSON *rn = cJSON_GetObjectItemCaseSensitive(sum, "run");
-	const cJSON *a, *x;
-	char b[4][32];
-	int any;
-
-	fprintf(f, "== mite summary: %s (run %s) ==\n", jstr(rn, "name", "?"), jstr(rn, "id", "?"));
-	fprintf(f, "scenario  %s\n", jstr(rn, "scenario", "?"));
-	fprintf(f, "time      %s .. %s (%.1f s)\n", jstr(rn, "start", "?"), jstr(rn, "end", "?"),
-		jnum(rn, "elapsed", 0));
-	fprintf(f, "runners   %.0f   scale %g   mite %s\n", jnum(rn, "runners", 0), jnum(rn, "scale", 1),
-		jstr(sum, "mite_version", "?"));
-	if (jstr(rn, "error", NULL))
-		fprintf(f, "error     %s\n", jstr(rn, "error", ""));
-	if (jstr(rn, "aborted_by", NULL))
-		fprintf(f, "aborted   by threshold %s\n", jstr(rn, "aborted_by", ""));
-
-	a = cJSON_GetObjectItemCaseSensitive(sum, "journeys");
-	fprintf(f, "\n%-24s %-6s %9s %9s %9s %10s %10s %8s\n", "journey", "model", "started", "ok", "failed",
-		"required", "actual", "behind");
-	cJSON_ArrayForEach(x, a) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "volume");
-		char req[32], act[32], beh[32];
-
-		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "required_mean")))
-			snprintf(req, sizeof(req), "%.1f/%.0f", jnum(v, "required_mean", 0), jnum(v, "required_max", 0));
-		else
-			snprintf(req, sizeof(req), "%.1f/s", jnum(v, "started_rate", 0));
-		snprintf(act, sizeof(act), "%.1f/%.0f", jnum(v, "actual_mean", 0), jnum(v, "actual_max", 0));
-		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "behind_seconds")))
-			snprintf(beh, sizeof(beh), "%.0fs", jnum(v, "behind_seconds", 0));
-		else
-			snprintf(beh, sizeof(beh), "-");
-		fprintf(f, "%-24.24s %-6s %9.0f %9.0f %9.0f %10s %10s %8s\n", jstr(x, "name", "?"),
-			jstr(x, "model", "?"), jnum(x, "started", 0), jnum(x, "ok", 0), jnum(x, "failed", 0), req, act,
-			beh);
-	}
-	fprintf(f, "(required and actual: mean/max instances; open models: starts per second)\n");
-
-	any = 0;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "transactions")) {
-		char name[256];
-
-		if (!any++)
-			fprintf(f, "\n%-28s %8s %6s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "transaction", "count",
-				"fail", "rate/s", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max");
-		snprintf(name, sizeof(name), "%s", jstr(x, "name", "?"));
-		fprintf(f, "%-28.28s %8.0f %6.0f %8.1f", name, jnum(x, "count", 0), jnum(x, "failures", 0),
-			jnum(x, "rate", 0));
-		text_latency_row(f, x);
-		fputc('\n', f);
-	}
-
-	any = 0;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "http")) {
-		const cJSON *ph = cJSON_GetObjectItemCaseSensitive(x, "phases");
-		const char *txn = jstr(x, "transaction", "");
-
-		if (!any++)
-			fprintf(f, "\n%-24s %-7s %6s %8s %8s %8s %8s %8s | p95: %8s %8s %8s %8s\n",
-				"http (transaction)", "method", "status", "count", "rate/s", "p50", "p95", "p99", "dns",
-				"connect", "tls", "ttfb");
-		fprintf(f, "%-24.24s %-7.7s %6s %8.0f %8.1f %8s %8s %8s |      %8s %8s %8s %8s\n", *txn ? txn : "-",
-			jstr(x, "method", "?"), jstr(x, "status", "?"), jnum(x, "count", 0), jnum(x, "rate", 0),
-			fmt_s(b[0], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p50"),
-			fmt_s(b[1], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p95"),
-			fmt_s(b[2], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p99"),
-			fmt_s(b[3], 32, cJSON_GetObjectItemCaseSensitive(ph, "dns"), "p95"),
-			fmt_s(b[0], 32, cJSON_GetObjectItemCaseSensitive(ph, "connect"), "p95"),
-			fmt_s(b[1], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"), "p95"),
-			fmt_s(b[2], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"), "p95"));
-	}
-
-	any = 0;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "http_errors")) {
-		const char *txn = jstr(x, "transaction", "");
-
-		if (!any++)
-			fprintf(f, "\n%-28s %-7s %-12s %8s\n", "http errors (transaction)", "method", "class", "count");
-		fprintf(f, "%-28.28s %-7.7s %-12.12s %8.0f\n", *txn ? txn : "-", jstr(x, "method", "?"),
-			jstr(x, "class", "?"), jnum(x, "count", 0));
-	}
-
-	any = 0;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "errors")) {
-		const char *txn = jstr(x, "transaction", "");
-
-		if (!any++)
-			fprintf(f, "\nerrors (by message and location):\n");
-		fprintf(f, "%8.0f  %s at %s [%s%s%s]\n", jnum(x, "count", 0), jstr(x, "message", "?"),
-			jstr(x, "location", "?"), jstr(x, "journey", "?"), *txn ? " :: " : "", txn);
-	}
-
-	any = 0;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "messages")) {
-		if (!any++)
-			fprintf(f, "\n%-24s %-24s %8s\n", "messages (journey)", "type", "count");
-		fprintf(f, "%-24.24s %-24.24s %8.0f\n", jstr(x, "journey", "?"), jstr(x, "type", "?"),
-			jnum(x, "count", 0));
-	}
-
-	any = 0;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "lag")) {
-		if (!jnum(x, "count", 0))
-			continue;
-		if (!any++)
-			fprintf(f, "\n%-28s %8s %8s %8s %8s %8s\n", "scheduling lag (journey)", "starts", "p50", "p95",
-				"p99", "max");
-		fprintf(f, "%-28.28s %8.0f %8s %8s %8s %8s\n", jstr(x, "journey", "?"), jnum(x, "count", 0),
-			fmt_s(b[0], 32, x, "p50"), fmt_s(b[1], 32, x, "p95"), fmt_s(b[2], 32, x, "p99"),
-			fmt_s(b[3], 32, x, "max"));
-	}
-
-	x = cJSON_GetObjectItemCaseSensitive(sum, "events");
-	if (x) {
-		fprintf(f, "\nevents    %.0f logged", jnum(x, "logged", 0));
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "logged_to_file")))
-			fprintf(f, " (no event log file)");
-		fprintf(f, ", %.0f dropped by the log (queue full), %.0f dropped by runners\n", jnum(x, "dropped_log", 0),
-			jnum(x, "dropped_runners", 0));
-		if (jnum(x, "dropped_log", 0) > 0 || jnum(x, "dropped_runners", 0) > 0)
-			fprintf(f, "warning: the event log is incomplete: events were dropped (see above)\n");
-	}
-
-	a = cJSON_GetObjectItemCaseSensitive(sum, "thresholds");
-	if (cJSON_GetArraySize(a) > 0) {
-		fprintf(f, "\nthresholds:\n");
-		cJSON_ArrayForEach(x, a) {
-			int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "ok"));
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "value");
-
-			fprintf(f, "  %-7s %s", ok ? "ok" : "BROKEN", jstr(x, "text", "?"));
-			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "no_data")))
-				fprintf(f, ": no data matched");
-			else if (cJSON_IsNumber(v))
-				fprintf(f, ": %s %.6g", cJSON_GetObjectItemCaseSensitive(x, "window") ? "worst" : "value",
-					v->valuedouble);
-			if (!ok && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(x, "broken_at")))
-				fprintf(f, " (at %.0f s%s%s)", jnum(x, "broken_at", 0),
-					jstr(x, "series", NULL) ? ", " : "", jstr(x, "series", ""));
-			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "aborted_run")))
-				fprintf(f, " - stopped the run");
-			fputc('\n', f);
-		}
-	}
-	fprintf(f, "\nverdict: %s (%s)\n", jstr(sum, "verdict", "?"), jstr(sum, "verdict_reason", ""));
-}
-
-/* ---- reading ------------------------------------------------------------ */
-
-cJSON *results_load_json(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "re");
-	struct stat st;
-	char *buf = NULL;
-	size_t n;
-	cJSON *j;
-
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > RESULTS_MAX_JSON) {
-		snprintf(err, errlen, "%s: %s", path,
-			 !S_ISREG(st.st_mode) ? "not a regular file" : "too large for a summary");
-		fclose(f);
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, (size_t)st.st_size, f);
-	fclose(f);
-	buf[n] = '\0';
-	j = cJSON_ParseWithLength(buf, n);
-	if (!j) {
-		const char *at = cJSON_GetErrorPtr();
-
-		snprintf(err, errlen, "%s: not valid JSON (near byte %ld)", path,
-			 at && at >= buf && at <= buf + n ? (long)(at - buf) : -1L);
-	}
-	free(buf);
-	return j;
-}
-
-/* A string on one line: control characters escaped. */
-static void put_clean(FILE *out, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '\n')
-			fputs("\\n", out);
-		else if (c == '\t')
-			fputs("\\t", out);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
-	}
-}
-
-static void put_value(FILE *out, const cJSON *v)
-{
-	if (cJSON_IsString(v)) {
-		put_clean(out, v->valuestring);
-	} else if (cJSON_IsNumber(v)) {
-		fprintf(out, "%.10g", v->valuedouble);
-	} else {
-		char *s = cJSON_PrintUnformatted(v);
-
-		if (s)
-			put_clean(out, s);
-		cJSON_free(s);
-	}
-}
-
-static void cat_where(FILE *out, const cJSON *ev)
-{
-	const char *j = jstr(ev, "journey", NULL), *t = jstr(ev, "transaction", NULL);
-
-	if (!j)
-		return;
-	fputs("  [", out);
-	put_clean(out, j);
-	if (t && *t) {
-		fputs(" :: ", out);
-		put_clean(out, t);
-	}
-	fputc(']', out);
-}
-
-static void cat_event(FILE *out, const cJSON *ev, int color)
-{
-	const char *type = jstr(ev, "type", "?");
-	const cJSON *tm = cJSON_GetObjectItemCaseSensitive(ev, "time");
-	const char *col = "", *reset = color ? "\033[0m" : "";
-	char b[5][32];
-	const cJSON *x;
-
-	if (!cJSON_IsNumber(tm))
-		tm = cJSON_GetObjectItemCaseSensitive(ev, "start_time");
-	if (color) {
-		if (strcmp(type, "error") == 0 || strcmp(type, "threshold") == 0)
-			col = "\033[31m";
-		else if (strcmp(type, "stats") == 0 || strcmp(type, "volume") == 0)
-			col = "\033[2m";
-		else if (strcmp(type, "http_metrics") == 0)
-			col = "\033[36m";
-		else if (strcmp(type, "end") == 0)
-			col = "\033[1m";
-		else
-			col = "\033[33m";
-	}
-	if (cJSON_IsNumber(tm))
-		fprintf(out, "%10.3f ", tm->valuedouble);
-	else
-		fprintf(out, "%10s ", "-");
-	fprintf(out, "%s%-9s%s ", col, strcmp(type, "http_metrics") == 0 ? "http" : type, reset);
-	if (strcmp(type, "error") == 0) {
-		put_clean(out, jstr(ev, "message", "?"));
-		fputs(" at ", out);
-		put_clean(out, jstr(ev, "location", "?"));
-		cat_where(out, ev);
-	} else if (strcmp(type, "http_metrics") == 0) {
-		fprintf(out, "%s %.0f ", jstr(ev, "method", "?"), jnum(ev, "response_code", 0));
-		put_clean(out, jstr(ev, "url", "?"));
-		fprintf(out, "  %s (dns %s connect %s tls %s ttfb %s) %.0f B", fmt_s(b[0], 32, ev, "total_time"),
-			fmt_s(b[1], 32, ev, "dns_time"), fmt_s(b[2], 32, ev, "connect_time"),
-			fmt_s(b[3], 32, ev, "tls_time"), fmt_s(b[4], 32, ev, "ttfb"), jnum(ev, "download_size", 0));
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "reused")))
-			fputs(" reused", out);
-		cat_where(out, ev);
-	} else if (strcmp(type, "volume") == 0) {
-		int first = 1;
-
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ev, "journeys")) {
-			const cJSON *req = cJSON_GetObjectItemCaseSensitive(x, "required");
-
-			fprintf(out, "%s", first ? "" : ", ");
-			put_clean(out, jstr(x, "journey", "?"));
-			if (cJSON_IsNumber(req))
-				fprintf(out, " %.0f/%.0f", jnum(x, "actual", 0), req->valuedouble);
-			else
-				fprintf(out, " %.0f running, %.0f started", jnum(x, "actual", 0), jnum(x, "started", 0));
-			first = 0;
-		}
-		fputs(" (actual/required)", out);
-	} else if (strcmp(type, "stats") == 0) {
-		const cJSON *h = cJSON_GetObjectItemCaseSensitive(ev, "http");
-		double dt = jnum(ev, "dt", 1);
-
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ev, "transactions")) {
-			put_clean(out, jstr(x, "name", "?"));
-			fprintf(out, " %.0f", jnum(x, "count", 0));
-			if (jnum(x, "failed", 0))
-				fprintf(out, " (%.0f failed)", jnum(x, "failed", 0));
-			fprintf(out, " p95 %s; ", fmt_s(b[0], 32, x, "p95"));
-		}
-		if (jnum(h, "count", 0) || jnum(h, "errors", 0))
-			fprintf(out, "http %.0f (%.1f/s, %.0f >= 400, %.0f errors); ", jnum(h, "count", 0),
-				dt > 0 ? jnum(h, "count", 0) / dt : 0, jnum(h, "failed", 0), jnum(h, "errors", 0));
-		fprintf(out, "errors %.0f over %.2f s", jnum(ev, "errors", 0), dt);
-	} else if (strcmp(type, "threshold") == 0) {
-		fputs("BROKEN ", out);
-		put_clean(out, jstr(ev, "text", "?"));
-		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(ev, "value")))
-			fprintf(out, ": value %.6g", jnum(ev, "value", 0));
-		if (jstr(ev, "series", NULL)) {
-			fputs(" (", out);
-			put_clean(out, jstr(ev, "series", ""));
-			fputc(')', out);
-		}
-	} else if (strcmp(type, "end") == 0) {
-		fprintf(out, "end of the log: verdict %s, %.0f events, %.0f dropped", jstr(ev, "verdict", "?"),
-			jnum(ev, "events", 0), jnum(ev, "dropped", 0));
-	} else {
-		/* A custom message: its fields. */
-		int first = 1;
-
-		cJSON_ArrayForEach(x, ev) {
-			if (!x->string || strcmp(x->string, "type") == 0 || strcmp(x->string, "time") == 0 ||
-			    strcmp(x->string, "journey") == 0 || strcmp(x->string, "transaction") == 0)
-				continue;
-			fprintf(out, "%s", first ? "" : " ");
-			put_clean(out, x->string);
-			fputc('=', out);
-			put_value(out, x);
-			first = 0;
-		}
-		cat_where(out, ev);
-	}
-	fputc('\n', out);
-}
-
-static int cat_file(FILE *in, const char *name, FILE *out, int color)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	unsigned long lineno = 0;
-	int bad = 0;
-
-	while ((n = getline(&line, &cap, in)) >= 0) {
-		cJSON *ev;
-
-		lineno++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-		if (!n)
-			continue;
-		ev = cJSON_ParseWithLength(line, (size_t)n);
-		if (!cJSON_IsObject(ev)) {
-			if (bad++ < 10)
-				fprintf(stderr, "mitectl: %s:%lu: not a JSON object; skipped\n", name, lineno);
-			cJSON_Delete(ev);
-			continue;
-		}
-		cat_event(out, ev, color);
-		cJSON_Delete(ev);
-	}
-	free(line);
-	if (bad > 10)
-		fprintf(stderr, "mitectl: %s: %d lines skipped in all\n", name, bad);
-	return ferror(in) ? -EIO : 0;
-}
-
-int results_cat(const char *path, FILE *out, int color, char *err, size_t errlen)
-{
-	struct stat st;
-	char file[PATH_MAX];
-	int rc = 0, top = 0;
-	FILE *in;
-
-	if (strcmp(path, "-") == 0)
-		return cat_file(stdin, "(stdin)", out, color);
-	if (stat(path, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		in = fopen(path, "re");
-		if (!in) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return -errno;
-		}
-		rc = cat_file(in, path, out, color);
-		fclose(in);
-		if (rc < 0)
-			snprintf(err, errlen, "%s: read error", path);
-		return rc;
-	}
-	/* A results folder: the rotated logs, oldest (highest number) first. */
-	for (int k = 1; k <= RESULTS_MAX_ROTATED; k++) {
-		snprintf(file, sizeof(file), "%s/events.jsonl.%d", path, k);
-		if (access(file, F_OK) != 0)
-			break;
-		top = k;
-	}
-	for (int k = top; k >= 0; k--) {
-		if (k)
-			snprintf(file, sizeof(file), "%s/events.jsonl.%d", path, k);
-		else
-			snprintf(file, sizeof(file), "%s/events.jsonl", path);
-		in = fopen(file, "re");
-		if (!in) {
-			snprintf(err, errlen, "%s: %s", file, strerror(errno));
-			return -errno;
-		}
-		rc = cat_file(in, file, out, color);
-		fclose(in);
-		if (rc < 0) {
-			snprintf(err, errlen, "%s: read error", file);
-			return rc;
-		}
-	}
-	return 0;
 }

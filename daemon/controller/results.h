@@ -101,16 +101,4 @@ void results_take_live(results *res, run *r, stats *out);
 /* Stops the writer (after writing what is queued) and frees everything. */
 void results_free(results *res);
 
-/* ---- reading results (mitectl) ----------------------------------------- */
-
-/* The summary text of a summary.json, as summary.txt holds it. */
-void results_text(FILE *f, const cJSON *summary);
-/* Reads a JSON file (at most 256 MiB). NULL with "path: reason" in err. */
-cJSON *results_load_json(const char *path, char *err, size_t errlen);
-/* Prints an event log readably, one event per line: a file of JSON lines,
- * or a results folder (its rotated logs oldest first, then events.jsonl).
- * Lines that are not JSON are reported on stderr with their line number.
- * 0, or -errno when the input cannot be read (err says why). */
-int results_cat(const char *path, FILE *out, int color, char *err, size_t errlen);
-
 #endif

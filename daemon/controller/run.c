@@ -30,11 +30,13 @@ typedef struct link {
 	long *need;    /* per journey: rows asked for and not yet given */
 	idvec *leased; /* per journey: recyclable rows this runner holds */
 	uint64_t last_seen_ns;
+	uint64_t last_stats_ns; /* when its last stats batch came */
 } link;
 
 typedef struct cjourney {
 	scn_journey *sj;
-	int open;
+	int open;       /* one iteration per start: open models, and oneshot */
+	int once;       /* oneshot: all starts at once, then the load ends */
 	int ended;      /* the model stopped or the pool ran dry */
 	long required;  /* after scale */
 	double carry;   /* open model: fraction of a start carried over */
@@ -61,6 +63,7 @@ struct run {
 	int stop_now;
 	int done_called;
 	int setup_sent;   /* run_start has sent setup: later runners get it at once */
+	uint64_t last_starts_ns; /* when open-model starts last went out */
 	int closing;      /* the timers are closing */
 	int free_pending; /* run_free was called before they closed */
 };
@@ -156,7 +159,7 @@ static cJSON *setup_msg(run *r)
 		cJSON_AddStringToObject(o, "module", sj->module_path);
 		cJSON_AddStringToObject(o, "symbol", sj->symbol);
 		cJSON_AddNumberToObject(o, "stack", (double)sj->stack_size);
-		cJSON_AddBoolToObject(o, "open", vmodel_get_kind(sj->volume) == VMODEL_OPEN);
+		cJSON_AddBoolToObject(o, "open", r->j[i].open);
 		cJSON_AddBoolToObject(o, "pool", sj->pool != NULL);
 		cJSON_AddBoolToObject(o, "recyclable", sj->pool && pool_get_mode(sj->pool) == POOL_RECYCLABLE);
 		if (cols) {
@@ -308,6 +311,9 @@ static void send_targets(run *r, long *starts)
 	}
 	for (size_t ji = 0; ji < r->s->njourneys; ji++)
 		if (r->j[ji].open && starts[ji] > 0)
+			r->last_starts_ns = uv_hrtime();
+	for (size_t ji = 0; ji < r->s->njourneys; ji++)
+		if (r->j[ji].open && starts[ji] > 0)
 			r->j[ji].rr = (r->j[ji].rr + (size_t)(starts[ji] % (long)n)) % n;
 }
 
@@ -360,8 +366,17 @@ static void on_tick(uv_timer_t *t)
 				continue;
 			v = vmodel_eval(j->sj->volume, from, to > from ? to : from + 1e-9);
 			if (v < 0) {
+				const char *why = vmodel_error(j->sj->volume);
+
+				if (why)
+					set_error(r, "journey %s: volume model failed: %s", j->sj->name, why);
 				j->ended = 1;
 				j->required = 0;
+			} else if (j->once) {
+				/* Each of the N instances runs one iteration: N starts
+				 * now, and the model has said all it will. */
+				starts[ji] = lround((double)v * r->scale);
+				j->ended = 1;
 			} else if (j->open) {
 				j->carry += (double)v * r->scale;
 				starts[ji] = (long)floor(j->carry);
@@ -377,6 +392,11 @@ static void on_tick(uv_timer_t *t)
 		all_ended &= r->j[ji].ended;
 		any_active |= total_actual(r, ji) > 0;
 	}
+	/* Starts handed out are active until a runner has reported after them
+	 * (runners count starts not yet made as active). */
+	for (size_t i = 0; i < r->nlinks; i++)
+		if (link_usable(r->links[i]) && r->links[i]->last_stats_ns <= r->last_starts_ns)
+			any_active = 1;
 	if (r->o.hooks.on_tick)
 		r->o.hooks.on_tick(r, r->o.hooks.data);
 	if (r->state == RUN_RUNNING && r->s->duration > 0 && r->model_t >= r->s->duration)
@@ -495,6 +515,7 @@ static void link_stats(run *r, link *l, const cJSON *m)
 	const cJSON *it;
 	size_t i = 0;
 
+	l->last_stats_ns = uv_hrtime();
 	if (e && (stats_merge_batch(&r->totals, e) < 0 || stats_merge_batch(&r->window, e) < 0))
 		log_warn("run %s: runner %d sent a malformed stats batch", r->id, l->idx);
 	cJSON_ArrayForEach(it, active) {
@@ -636,7 +657,8 @@ run *run_new(uv_loop_t *loop, scenario *s, const run_opts *o, char *err, size_t 
 	}
 	for (size_t i = 0; i < s->njourneys; i++) {
 		r->j[i].sj = &s->journeys[i];
-		r->j[i].open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
+		r->j[i].once = vmodel_once(s->journeys[i].volume);
+		r->j[i].open = r->j[i].once || vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
 	}
 	stats_init(&r->totals);
 	stats_init(&r->window);

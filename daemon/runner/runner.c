@@ -672,8 +672,10 @@ static void send_stats(runner *r, int final)
 	if (batch)
 		cJSON_AddItemToObject(m, "e", batch);
 	active = cJSON_AddArrayToObject(m, "active");
+	/* Starts not made yet count as active: the controller must not end a
+	 * run whose last starts are still on their way. */
 	for (size_t i = 0; active && i < r->nj; i++)
-		cJSON_AddItemToArray(active, cJSON_CreateNumber((double)r->j[i].nactive));
+		cJSON_AddItemToArray(active, cJSON_CreateNumber((double)(r->j[i].nactive + r->j[i].pending)));
 	if (r->events) {
 		cJSON_AddItemToObject(m, "ev", r->events);
 		r->events = NULL;

@@ -107,13 +107,15 @@ static void record_error(mite_ctx *ctx, const char *location, const char *msg)
 	ctx->failed = 1;
 }
 
+static int sdk_vfail(mite_ctx *ctx, const char *file, int line, const char *func, const char *fmt,
+		     va_list ap) __attribute__((format(printf, 5, 0)));
 static int sdk_vfail(mite_ctx *ctx, const char *file, int line, const char *func, const char *fmt, va_list ap)
 {
 	char msg[SDK_MSG_MAX], loc[512];
-	int n;
 
-	n = vsnprintf(msg, sizeof msg, fmt ? fmt : "failed", ap);
-	if (n < 0)
+	if (!fmt)
+		snprintf(msg, sizeof msg, "failed");
+	else if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
 		snprintf(msg, sizeof msg, "failed (bad format)");
 	snprintf(loc, sizeof loc, "%s:%d:%s", base_name(file ? file : "?"), line, func ? func : "?");
 	if (ctx->module_ctx) {
@@ -226,12 +228,14 @@ static double sdk_config_double(mite_ctx *ctx, const char *key, double def)
 }
 
 static void sdk_log(mite_ctx *ctx, mite_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void sdk_log(mite_ctx *ctx, mite_log_level level, const char *fmt, va_list ap)
 {
 	char msg[SDK_MSG_MAX];
 
-	if ((int)level > log_get_level())
+	if (!fmt || (int)level > log_get_level())
 		return;
-	if (vsnprintf(msg, sizeof msg, fmt ? fmt : "", ap) < 0)
+	if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
 		return;
 	log_msg((int)level, "journey %s[%llu]: %s", inst_journey_name(ctx), (unsigned long long)ctx->id, msg);
 }
