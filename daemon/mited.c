@@ -13,7 +13,10 @@
 #include "config.h"
 
 #include "controller/control.h"
+#include "controller/metrics.h"
 #include "controller/report.h"
+#include "controller/results.h"
+#include "controller/results_io.h"
 #include "controller/run.h"
 #include "controller/scenario.h"
 #include "core/kvl.h"
@@ -65,6 +68,8 @@ typedef struct conf {
 	char *state_dir;
 	char *results_dir;
 	char *runner_endpoint;
+	char *metrics_listen; /* NULL: no metrics endpoint */
+	results_conf results;
 	char **plugin_dirs;   /* NULL-terminated */
 	int allow_any_plugin_path;
 	int runners;          /* per run; 0 = one per CPU */
@@ -147,6 +152,7 @@ static void conf_free(conf *c)
 	free(c->state_dir);
 	free(c->results_dir);
 	free(c->runner_endpoint);
+	free(c->metrics_listen);
 	strv_free(c->plugin_dirs);
 	memset(c, 0, sizeof(*c));
 }
@@ -222,6 +228,7 @@ static int conf_defaults(conf *c)
 	c->shutdown_grace = 60;
 	c->client_timeout = CONTROL_IDLE_TIMEOUT_DEFAULT;
 	c->keep_runs = 20;
+	results_conf_defaults(&c->results);
 	if (!c->socket || !c->state_dir || !c->socket_group || !c->plugin_dirs ||
 	    !c->plugin_dirs[0])
 		return -ENOMEM;
@@ -460,6 +467,17 @@ static int conf_load(conf *c, const char *file, char *err, size_t errlen)
 			if (get_number(file, s, 1, 86400, &d, err, errlen) < 0)
 				goto fail;
 			c->client_timeout = d;
+		} else if (strcmp(n, "metrics_listen") == 0) {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			char why[256];
+			if (set_string(file, s, &c->metrics_listen, err, errlen) < 0)
+				goto fail;
+			if (metrics_parse_listen(c->metrics_listen, &ss, &sl, why, sizeof(why)) < 0)
+				CONF_ERR(s, "'metrics_listen': %s", why);
+		} else if (strcmp(n, "results") == 0) {
+			if (results_conf_parse(s, file, &c->results, err, errlen) < 0)
+				goto fail;
 		} else if (strcmp(n, "keep_runs") == 0) {
 			if (get_int(file, s, 0, 10000, &v, err, errlen) < 0)
 				goto fail;
@@ -523,10 +541,11 @@ typedef struct daemon_ {
 	uv_loop_t *loop;
 	conf cf;
 	/* command-line overrides, kept across reloads */
-	char *opt_config, *opt_socket, *opt_state_dir;
+	char *opt_config, *opt_socket, *opt_state_dir, *opt_metrics;
 	int opt_level; /* -1: from mited.conf */
 	char self_exe[PATH_MAX];
 	control *ctl;
+	metrics *metrics; /* the Prometheus endpoint, or NULL */
 	tzmq_server *srv;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t housekeeping, shutdown_timer;
@@ -584,7 +603,7 @@ struct drun {
 	int done;
 	uint64_t done_ms;
 	char results[PATH_MAX];
-	FILE *events;
+	results *res; /* event log, summary, thresholds */
 };
 
 static daemon_ D;
@@ -1044,7 +1063,8 @@ static double instances_in_use(const daemon_ *d, const drun *except)
 	return n;
 }
 
-static const char *verdict_of(const run *r) { return run_failed(r) ? "failed" : "passed"; }
+/* "passed", "failed" or "thresholds" (mitectl start --wait exits 0, 1, 4). */
+static const char *verdict_of(const drun *dr) { return results_verdict(dr->res, dr->r); }
 
 /* The run's status object with what the daemon knows on top. */
 static cJSON *drun_status(const drun *dr)
@@ -1055,56 +1075,17 @@ static cJSON *drun_status(const drun *dr)
 	cJSON_AddNumberToObject(o, "runners_wanted", dr->wanted);
 	cJSON_AddNumberToObject(o, "restarts", dr->restarts);
 	if (dr->done) {
-		cJSON_AddStringToObject(o, "verdict", verdict_of(dr->r));
+		cJSON_AddStringToObject(o, "verdict", verdict_of(dr));
 		if (dr->results[0])
 			cJSON_AddStringToObject(o, "results", dr->results);
 	}
 	return o;
 }
 
-static void write_results(drun *dr)
-{
-	daemon_ *d = dr->d;
-	char dir[PATH_MAX], file[PATH_MAX + 32];
-	int n = snprintf(dir, sizeof(dir), "%s/%s", d->cf.results_dir, dr->id);
-	if (n < 0 || (size_t)n >= sizeof(dir)) {
-		log_err("run %s: results path too long", dr->id);
-		return;
-	}
-	int rc = mkdir_p(dir, 0750);
-	if (rc < 0) {
-		log_err("run %s: cannot create %s: %s", dr->id, dir, strerror(-rc));
-		return;
-	}
-	cJSON *st = drun_status(dr);
-	cJSON_AddStringToObject(st, "verdict", verdict_of(dr->r));
-	char *json = st ? cJSON_Print(st) : NULL;
-	cJSON_Delete(st);
-	snprintf(file, sizeof(file), "%s/summary.json", dir);
-	FILE *f = json ? fopen(file, "we") : NULL;
-	int bad = !f || fputs(json, f) < 0 || fputc('\n', f) < 0;
-	if (f && fclose(f) != 0)
-		bad = 1;
-	free(json);
-	if (bad) {
-		log_err("run %s: cannot write %s: %s", dr->id, file, strerror(errno));
-		return;
-	}
-	snprintf(file, sizeof(file), "%s/summary.txt", dir);
-	f = fopen(file, "we");
-	if (f) {
-		report_summary(f, dr->r);
-		if (fclose(f) != 0)
-			log_err("run %s: cannot write %s: %s", dr->id, file, strerror(errno));
-	}
-	snprintf(dr->results, sizeof(dr->results), "%s", dir);
-	log_info("run %s: results in %s", dr->id, dir);
-}
-
 static void drun_free(drun *dr)
 {
-	if (dr->events)
-		fclose(dr->events);
+	/* The results first: they point into the run's scenario. */
+	results_free(dr->res);
 	run_free(dr->r);
 	free(dr);
 }
@@ -1133,14 +1114,17 @@ static void on_run_done(run *r, void *data)
 	cJSON *st = run_status(r);
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(st, "error");
 	log_info("run %s (%s): done after %.1f s, %s%s%s", dr->id, run_scenario(r)->name,
-		 run_elapsed(r), verdict_of(r), cJSON_IsString(err) ? ": " : "",
+		 run_elapsed(r), verdict_of(dr), cJSON_IsString(err) ? ": " : "",
 		 cJSON_IsString(err) ? err->valuestring : "");
 	cJSON_Delete(st);
-	if (dr->events) {
-		fclose(dr->events);
-		dr->events = NULL;
+	cJSON *meta = cJSON_CreateObject();
+	cJSON_AddNumberToObject(meta, "runners_wanted", dr->wanted);
+	cJSON_AddNumberToObject(meta, "restarts", dr->restarts);
+	if (dr->res && results_finish(dr->res, r, meta) == 0 && results_dir(dr->res)) {
+		snprintf(dr->results, sizeof(dr->results), "%s", results_dir(dr->res));
+		log_info("run %s: results in %s", dr->id, dr->results);
 	}
-	write_results(dr);
+	cJSON_Delete(meta);
 	update_status(dr->d);
 	daemon_check_exit(dr->d);
 }
@@ -1148,33 +1132,13 @@ static void on_run_done(run *r, void *data)
 static void on_run_event(run *r, const cJSON *ev, void *data)
 {
 	drun *dr = data;
-	(void)r;
-	if (!dr->events)
-		return;
-	char *s = cJSON_PrintUnformatted(ev);
-	if (s) {
-		fputs(s, dr->events);
-		fputc('\n', dr->events);
-		free(s);
-	}
+	results_event(dr->res, r, ev);
 }
 
-/* Opens the run's event log (results/<id>/events.jsonl). */
-static void open_events(drun *dr)
+static void on_run_tick(run *r, void *data)
 {
-	char dir[PATH_MAX], file[PATH_MAX + 16];
-	int n = snprintf(dir, sizeof(dir), "%s/%s", dr->d->cf.results_dir, dr->id);
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return;
-	int rc = mkdir_p(dir, 0750);
-	if (rc < 0) {
-		log_warn("run %s: cannot create %s: %s; no event log", dr->id, dir, strerror(-rc));
-		return;
-	}
-	snprintf(file, sizeof(file), "%s/events.jsonl", dir);
-	dr->events = fopen(file, "we");
-	if (!dr->events)
-		log_warn("run %s: cannot open %s: %s; no event log", dr->id, file, strerror(errno));
+	drun *dr = data;
+	results_tick(dr->res, r);
 }
 
 static void make_run_id(daemon_ *d, char *buf, size_t len)
@@ -1365,7 +1329,11 @@ static cJSON *cmd_start(control_client *cl, const cJSON *req, void *data)
 	run_opts ro = {
 		.id = dr->id,
 		.grace = d->cf.grace,
-		.hooks = {.on_done = on_run_done, .on_event = on_run_event, .data = dr},
+		.http_events = d->cf.results.http_events,
+		.hooks = {.on_done = on_run_done,
+			  .on_tick = on_run_tick,
+			  .on_event = on_run_event,
+			  .data = dr},
 	};
 	dr->r = run_new(d->loop, s, &ro, err, sizeof(err)); /* takes s */
 	if (!dr->r) {
@@ -1373,9 +1341,24 @@ static cJSON *cmd_start(control_client *cl, const cJSON *req, void *data)
 		free(dr);
 		goto out;
 	}
+	/* Its results folder (event log, summary) before anything runs. */
+	char rdir[PATH_MAX];
+	if (snprintf(rdir, sizeof(rdir), "%s/%s", d->cf.results_dir, dr->id) >= (int)sizeof(rdir)) {
+		snprintf(err, sizeof(err), "%s/%s: path too long", d->cf.results_dir, dr->id);
+		dr->res = NULL;
+	} else {
+		dr->res = results_new(dr->r, &(results_opts){.dir = rdir, .conf = &d->cf.results}, err,
+				      sizeof(err));
+	}
+	if (!dr->res) {
+		log_err("run %s: results: %s", dr->id, err);
+		reply = control_error("run %s: results: %s", dr->id, err);
+		run_free(dr->r);
+		free(dr);
+		goto out;
+	}
 	dr->next = d->runs;
 	d->runs = dr;
-	open_events(dr);
 	int started = 0;
 	for (int i = 0; i < dr->wanted; i++)
 		started += spawn_runner(dr, i) == 0;
@@ -1530,7 +1513,7 @@ static cJSON *cmd_list(control_client *cl, const cJSON *req, void *data)
 				cJSON_AddItemToObject(e, keep[k], cJSON_Duplicate(v, 1));
 		}
 		if (dr->done)
-			cJSON_AddStringToObject(e, "verdict", verdict_of(dr->r));
+			cJSON_AddStringToObject(e, "verdict", verdict_of(dr));
 		cJSON_Delete(st);
 		cJSON_AddItemToArray(a, e);
 	}
@@ -1646,6 +1629,16 @@ static cJSON *results_from_disk(daemon_ *d, const char *id)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(sum, "verdict");
 	if (cJSON_IsString(v))
 		cJSON_AddStringToObject(o, "verdict", v->valuestring);
+	cJSON_AddTrueToObject(o, "done");
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *tf = open_memstream(&text, &tlen);
+	if (tf) {
+		results_io_text(tf, sum);
+		if (fclose(tf) == 0)
+			cJSON_AddStringToObject(o, "text", text ? text : "");
+		free(text);
+	}
 	cJSON_AddItemToObject(o, "summary", sum);
 	snprintf(file, sizeof(file), "%s/%s", d->cf.results_dir, id);
 	cJSON_AddStringToObject(o, "results", file);
@@ -1668,17 +1661,24 @@ static cJSON *cmd_results(control_client *cl, const cJSON *req, void *data)
 	cJSON *o = control_ok();
 	cJSON_AddStringToObject(o, "run", dr->id);
 	if (dr->done)
-		cJSON_AddStringToObject(o, "verdict", verdict_of(dr->r));
+		cJSON_AddStringToObject(o, "verdict", verdict_of(dr));
 	cJSON_AddBoolToObject(o, "done", dr->done);
-	cJSON_AddItemToObject(o, "summary", drun_status(dr));
+	/* Done: summary.json's object; still running: the live status. */
+	const cJSON *sum = results_summary(dr->res);
+	cJSON_AddItemToObject(o, "summary", sum ? cJSON_Duplicate(sum, 1) : drun_status(dr));
 	if (dr->results[0])
 		cJSON_AddStringToObject(o, "results", dr->results);
-	/* The text summary, as report_summary prints it. */
+	else if (results_dir(dr->res))
+		cJSON_AddStringToObject(o, "results", results_dir(dr->res));
+	/* The text summary (summary.txt), or the live one. */
 	char *text = NULL;
 	size_t tlen = 0;
 	FILE *f = open_memstream(&text, &tlen);
 	if (f) {
-		report_summary(f, dr->r);
+		if (sum)
+			results_io_text(f, sum);
+		else
+			report_summary(f, dr->r);
 		fclose(f);
 		cJSON_AddStringToObject(o, "text", text ? text : "");
 		free(text);
@@ -1722,6 +1722,29 @@ static void update_status(daemon_ *d)
 		snprintf(d->last_status, sizeof(d->last_status), "%s", msg);
 		sd_notify_str(msg);
 	}
+}
+
+/* Renders every run the daemon knows into the metrics endpoint's text
+ * (here, on the loop; the server thread only copies it). */
+static void publish_metrics(daemon_ *d)
+{
+	size_t n = 0, k = 0, len = 0;
+	if (!d->metrics)
+		return;
+	for (drun *dr = d->runs; dr; dr = dr->next)
+		n++;
+	metrics_run *mr = calloc(n ? n : 1, sizeof(*mr));
+	if (!mr)
+		return;
+	for (drun *dr = d->runs; dr; dr = dr->next)
+		mr[k++] = (metrics_run){.r = dr->r, .res = dr->res, .runners_wanted = dr->wanted,
+					.restarts = dr->restarts};
+	char *text = metrics_render(mr, n, &len);
+	free(mr);
+	if (text)
+		metrics_publish(d->metrics, text, len);
+	else
+		log_warn("mited: metrics: out of memory rendering; serving the previous text");
 }
 
 static void housekeeping_cb(uv_timer_t *h)
@@ -1769,6 +1792,7 @@ static void housekeeping_cb(uv_timer_t *h)
 	}
 	evict_runs(d);
 	update_status(d);
+	publish_metrics(d);
 }
 
 static void daemon_close(daemon_ *d)
@@ -1780,6 +1804,8 @@ static void daemon_close(daemon_ *d)
 	if (d->ctl)
 		control_close(d->ctl);
 	d->ctl = NULL;
+	metrics_free(d->metrics);
+	d->metrics = NULL;
 	if (d->srv)
 		tzmq_server_close(d->srv);
 	d->srv = NULL;
@@ -1878,6 +1904,17 @@ static int daemon_conf(daemon_ *d, conf *c, char *err, size_t errlen)
 	}
 	if (d->opt_level >= 0)
 		c->log_level = d->opt_level;
+	if (d->opt_metrics) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		char why[256];
+		if (metrics_parse_listen(d->opt_metrics, &ss, &sl, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "--metrics-listen %s: %s", d->opt_metrics, why);
+			goto fail;
+		}
+		free(c->metrics_listen);
+		c->metrics_listen = strdup(d->opt_metrics);
+	}
 	if (d->opt_state_dir) {
 		free(c->state_dir);
 		c->state_dir = strdup(d->opt_state_dir);
@@ -1952,6 +1989,7 @@ static void on_sighup(uv_signal_t *h, int sig)
 	RELOAD_FIXED(socket_group);
 	RELOAD_FIXED(state_dir);
 	RELOAD_FIXED(results_dir);
+	RELOAD_FIXED(metrics_listen);
 	RELOAD_FIXED(runner_endpoint);
 	if (n.socket_mode != d->cf.socket_mode)
 		log_warn("mited: reload: socket_mode changed to %04o; that needs a restart (still %04o)",
@@ -2030,6 +2068,18 @@ static int run_daemon(daemon_ *d, int check_only)
 		log_err("mited: control socket: %s", err);
 		goto fail_loop;
 	}
+	if (d->cf.metrics_listen) {
+		d->metrics = metrics_new(d->cf.metrics_listen, 0, err, sizeof(err));
+		if (!d->metrics) {
+			log_err("mited: metrics: %s", err);
+			goto fail_ctl;
+		}
+		const char *ml = d->cf.metrics_listen;
+		int hl = (int)(strrchr(ml, ':') - ml);
+		log_info("mited: metrics on http://%.*s:%d/metrics", hl ? hl : 9, hl ? ml : "127.0.0.1",
+			 metrics_port(d->metrics));
+		publish_metrics(d);
+	}
 	d->srv = tzmq_server_new(&loop, d->cf.runner_endpoint, NULL, d, err, sizeof(err));
 	if (!d->srv) {
 		log_err("mited: runner link: %s", err);
@@ -2057,6 +2107,8 @@ static int run_daemon(daemon_ *d, int check_only)
 	goto out;
 
 fail_ctl:
+	metrics_free(d->metrics);
+	d->metrics = NULL;
 	control_close(d->ctl);
 	d->ctl = NULL;
 fail_loop:
@@ -2200,6 +2252,9 @@ static void usage(FILE *f)
 		"  -t, --check-config    check the configuration, print errors as file:line, exit\n"
 		"  -s, --socket PATH     control socket (overrides mited.conf)\n"
 		"  -d, --state-dir DIR   results and run files (overrides mited.conf)\n"
+		"      --metrics-listen ADDR:PORT\n"
+		"                        serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                        (overrides mited.conf's metrics_listen)\n"
 		"  -l, --log-level LVL   err, warning, notice, info or debug\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         print the version and exit\n"
@@ -2217,12 +2272,13 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_RUNNER = 256, OPT_CONNECT, OPT_INDEX, OPT_ID, OPT_PARENT };
+	enum { OPT_RUNNER = 256, OPT_CONNECT, OPT_INDEX, OPT_ID, OPT_PARENT, OPT_METRICS };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 't'},
 		{"socket", required_argument, NULL, 's'},
 		{"state-dir", required_argument, NULL, 'd'},
+		{"metrics-listen", required_argument, NULL, OPT_METRICS},
 		{"log-level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -2246,6 +2302,7 @@ int main(int argc, char **argv)
 		case 't': check = 1; break;
 		case 's': D.opt_socket = optarg; break;
 		case 'd': D.opt_state_dir = optarg; break;
+		case OPT_METRICS: D.opt_metrics = optarg; break;
 		case 'l':
 			if ((level = level_parse(optarg)) < 0) {
 				fprintf(stderr, "mited: --log-level %s: expected err, warning, notice, "

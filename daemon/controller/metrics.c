@@ -47,13 +47,14 @@ int metrics_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *
 	char host[64], *end;
 	size_t hl;
 	long port;
+	int bracket = s && s[0] == '[';
 
 	memset(ss, 0, sizeof(*ss));
 	if (!s || !*s) {
 		snprintf(err, errlen, "empty address (expected ADDR:PORT, e.g. 127.0.0.1:%d)", METRICS_DEFAULT_PORT);
 		return -EINVAL;
 	}
-	if (s[0] == '[') {
+	if (bracket) {
 		host_end = strchr(s, ']');
 		if (!host_end || host_end[1] != ':') {
 			snprintf(err, errlen, "'%s': expected [IPv6]:PORT", s);
@@ -85,7 +86,7 @@ int metrics_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *
 	}
 	if (!host[0] || strcmp(host, "localhost") == 0)
 		snprintf(host, sizeof(host), "127.0.0.1");
-	if (s[-1] == '[' || strchr(host, ':')) {
+	if (bracket || strchr(host, ':')) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
 
 		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) {
@@ -175,7 +176,7 @@ static int is_loopback(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
-metrics *metrics_new(const char *listen, char *err, size_t errlen)
+metrics *metrics_new(const char *listen, unsigned timeout, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -194,7 +195,7 @@ metrics *metrics_new(const char *listen, char *err, size_t errlen)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	m->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_CONNECTION_TIMEOUT,
+				MHD_OPTION_CONNECTION_TIMEOUT, timeout ? timeout : (unsigned)METRICS_CONNECTION_TIMEOUT,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY_LIMIT,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);

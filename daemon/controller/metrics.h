@@ -39,9 +39,10 @@ typedef struct metrics metrics;
  * to 65535. 0, or -EINVAL with the reason in err. */
 int metrics_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
 			 size_t errlen);
-/* Starts serving on listen (see metrics_parse_listen). NULL with a reason
- * in err (bad address, cannot bind). */
-metrics *metrics_new(const char *listen, char *err, size_t errlen);
+/* Starts serving on listen (see metrics_parse_listen); a client idle for
+ * timeout seconds (0: METRICS_CONNECTION_TIMEOUT) is disconnected. NULL
+ * with a reason in err (bad address, cannot bind). */
+metrics *metrics_new(const char *listen, unsigned timeout, char *err, size_t errlen);
 /* The port bound (useful after ":0"). */
 int metrics_port(const metrics *m);
 /* Hands over the text to serve from now on (malloc'd; m takes it). */

@@ -1,0 +1,25 @@
+#!/bin/sh
+# The HTTP scenario, whole, under valgrind against mite-target: no invalid
+# access, no definite leak (libcurl and libuv handles closed in order).
+set -u
+: "${top_srcdir:?}" "${top_builddir:?}"
+command -v valgrind >/dev/null || { echo "valgrind-http: valgrind is not installed (quickstart.sh installs it)"; exit 1; }
+dir=$(mktemp -d /tmp/mite-vghttp.XXXXXX) || exit 99
+"$top_builddir/mite-target" --port 0 >"$dir/target.out" 2>&1 &
+tpid=$!
+trap 'kill $tpid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 50); do grep -q listening "$dir/target.out" && break; sleep 0.1; done
+port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/target.out")
+[ -n "$port" ] || { echo "FAIL: valgrind-http: mite-target did not start"; exit 1; }
+MITE_PLUGIN_PATH="$top_builddir/plugins" \
+timeout 300 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
+	--log-file="$dir/vg.log" "$top_builddir/mitectl" scenario test "$top_srcdir/conf/http-flow.conf" \
+	--set base_url="http://127.0.0.1:$port" --set think_time=0.1 --duration 3 >/dev/null
+rc=$?
+cat "$dir/vg.log"
+if [ $rc -ne 0 ]; then
+	echo "FAIL: valgrind-http (exit $rc)"
+	exit 1
+fi
+echo "PASS: valgrind-http: no errors, no definite leaks"
+exit 0
