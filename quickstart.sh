@@ -14,7 +14,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential autoconf automake pkg-config
 	libuv1-dev libcurl4-openssl-dev libconfig-dev libcjson-dev libzmq3-dev
-	libmicrohttpd-dev libcriterion-dev valgrind clang python3 procps)
+	libmicrohttpd-dev libcriterion-dev valgrind clang python3 procps
+	chromium) # chromium: tests/e2e/report.sh renders the HTML report headless
 
 install_missing() {
 	local missing=()

@@ -1111,20 +1111,23 @@ static void on_run_done(run *r, void *data)
 	drun *dr = data;
 	dr->done = 1;
 	dr->done_ms = uv_now(dr->d->loop);
+	/* The results first: the final judgement of the thresholds is part
+	 * of the verdict logged below. */
+	cJSON *meta = cJSON_CreateObject();
+	cJSON_AddNumberToObject(meta, "runners_wanted", dr->wanted);
+	cJSON_AddNumberToObject(meta, "restarts", dr->restarts);
+	int saved = dr->res && results_finish(dr->res, r, meta) == 0 && results_dir(dr->res);
+	cJSON_Delete(meta);
 	cJSON *st = run_status(r);
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(st, "error");
 	log_info("run %s (%s): done after %.1f s, %s%s%s", dr->id, run_scenario(r)->name,
 		 run_elapsed(r), verdict_of(dr), cJSON_IsString(err) ? ": " : "",
 		 cJSON_IsString(err) ? err->valuestring : "");
 	cJSON_Delete(st);
-	cJSON *meta = cJSON_CreateObject();
-	cJSON_AddNumberToObject(meta, "runners_wanted", dr->wanted);
-	cJSON_AddNumberToObject(meta, "restarts", dr->restarts);
-	if (dr->res && results_finish(dr->res, r, meta) == 0 && results_dir(dr->res)) {
+	if (saved) {
 		snprintf(dr->results, sizeof(dr->results), "%s", results_dir(dr->res));
 		log_info("run %s: results in %s", dr->id, dr->results);
 	}
-	cJSON_Delete(meta);
 	update_status(dr->d);
 	daemon_check_exit(dr->d);
 }

@@ -1,6 +1,8 @@
 /*
  * http_get.c - the smallest HTTP journey: one GET of the config value
- * `base_url` per iteration, inside a transaction "get", expecting 200.
+ * `base_url` per iteration, inside a transaction "get", expecting 200,
+ * then (when the config value `think_time` is set) a pause of that many
+ * seconds.
  *
  *     mitectl scenario test conf/http.conf --set base_url=http://127.0.0.1:8080/
  *
@@ -9,31 +11,47 @@
  */
 #include <mite/http.h>
 #include <mite/mite.h>
+#include <stdlib.h>
 
-/* The URL is read once per runner: config values live for the whole run. */
+struct settings {
+	const char *url;
+	double think;
+};
+
+/* Settings are read once per runner: config values live for the whole run. */
 static int init(mite_ctx *ctx, void **fixture)
 {
+	struct settings *st;
+
 	if (!mite__api->http)
 		return mite_fail(ctx, "this mite has no HTTP support");
-	*fixture = (void *)mite_config_str(ctx, "base_url", "http://127.0.0.1:8080/");
+	if (!(st = malloc(sizeof(*st))))
+		return mite_fail(ctx, "out of memory");
+	st->url = mite_config_str(ctx, "base_url", "http://127.0.0.1:8080/");
+	st->think = mite_config_double(ctx, "think_time", 0);
+	*fixture = st;
 	return 0;
 }
 
-MITE_MODULE(init, NULL);
+MITE_MODULE(init, free);
 
 /* Exported: modules are built with -fvisibility=hidden. */
 __attribute__((visibility("default"))) int journey(mite_ctx *ctx, const mite_row *row);
 
 int journey(mite_ctx *ctx, const mite_row *row)
 {
-	const char *url = mite_fixture(ctx);
+	const struct settings *st = mite_fixture(ctx);
 	mite_http_response *r;
+	int rc;
 
 	(void)row;
 	mite_txn_begin(ctx, "get");
-	if (mite_http_get(ctx, url, &r) == 0) {
+	if (mite_http_get(ctx, st->url, &r) == 0) {
 		mite_http_expect_status(ctx, r, 200);
 		mite_http_response_free(ctx, r);
 	}
-	return mite_txn_end(ctx);
+	rc = mite_txn_end(ctx);
+	if (rc == 0 && st->think > 0)
+		mite_sleep(ctx, st->think);
+	return rc;
 }

@@ -118,4 +118,27 @@ Test(stats, malformed_batches_are_refused)
 	expect_refused("[{\"k\":[\"txn\"],\"c\":[1,2,3,4,5]}]");
 	expect_refused("[{\"k\":[\"a\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\"],\"c\":[]}]");
 	expect_refused("[{\"k\":[\"txn\"],\"c\":[1],\"h\":[{\"n\":\"x\"}]}]");
+	/* Found by fuzzing (tests/fuzz/fuzz_stats.c): counters that are no
+	 * uint64_t were converted anyway, which is undefined. */
+	expect_refused("[{\"k\":[\"txn\"],\"c\":[6.66667e+118]}]");
+	expect_refused("[{\"k\":[\"txn\"],\"c\":[1e400]}]");
+	expect_refused("[{\"k\":[\"txn\"],\"c\":[36893488147419103232]}]");
+	expect_refused("[{\"k\":[\"txn\"],\"c\":[0.5]}]");
+}
+
+Test(stats, counters_of_any_size_merge)
+{
+	stats s;
+	cJSON *j = cJSON_Parse("[{\"k\":[\"txn\"],\"c\":[9007199254740992,18446744073709551615,0]}]");
+	stats_entry *e;
+
+	stats_init(&s);
+	cr_assert_eq(stats_merge_batch(&s, j), 0);
+	e = stats_find(&s, "txn", NULL, 0);
+	cr_assert_not_null(e);
+	cr_assert_eq(e->c[0], UINT64_C(9007199254740992));
+	/* UINT64_MAX reaches JSON as 2^64 and saturates back. */
+	cr_assert_eq(e->c[1], UINT64_MAX);
+	cJSON_Delete(j);
+	stats_free(&s);
 }

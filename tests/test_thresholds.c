@@ -120,7 +120,7 @@ Test(thresholds, parse_accepts_the_documented_forms)
  * named by their own path. */
 Test(thresholds, scenario_load_parses_them)
 {
-	char dir[PATH_MAX], path[PATH_MAX], inc[PATH_MAX], plugin[PATH_MAX], body[4096], err[1024],
+	char dir[PATH_MAX], path[PATH_MAX], inc[PATH_MAX], plugin[PATH_MAX], body[PATH_MAX + 1024], err[1024],
 		want[PATH_MAX + 256];
 	scenario_opts so = {.allow_any_path = 1};
 	scenario *s;

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #define STATS_INITIAL_BUCKETS 64
+/* 2^64 as a double: a JSON number at or above it cannot be a uint64_t. */
+#define TWO_POW_64 18446744073709551616.0
 
 /* FNV-1a over the kind and the labels, with a separator so that
  * ("ab","c") and ("a","bc") differ. */
@@ -208,15 +210,41 @@ cJSON *stats_batch(stats *s, int reset)
 	return arr;
 }
 
+/* A counter from a batch: a JSON number holding a non-negative integer.
+ * Anything else (a fraction, 1e300) is malformed, and converting it to a
+ * uint64_t would be undefined. 2^64 is what UINT64_MAX became on the way
+ * (JSON numbers are doubles): it saturates back. */
+static int json_counter(const cJSON *item, uint64_t *out)
+{
+	double d;
+	uint64_t u;
+
+	if (!cJSON_IsNumber(item))
+		return -EINVAL;
+	d = item->valuedouble;
+	if (!(d >= 0) || d > TWO_POW_64)
+		return -EINVAL;
+	if (d == TWO_POW_64) {
+		*out = UINT64_MAX;
+		return 0;
+	}
+	u = (uint64_t)d;
+	if ((double)u != d)
+		return -EINVAL;
+	*out = u;
+	return 0;
+}
+
 static int merge_one(stats *s, const cJSON *o)
 {
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "k");
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "c");
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "h");
 	const char *labels[STATS_MAX_LABELS];
+	uint64_t counts[STATS_NCOUNTERS];
 	const cJSON *it;
 	stats_entry *e;
-	int n = 0, i;
+	int n = 0, nc = 0, i;
 
 	if (!cJSON_IsArray(k) || cJSON_GetArraySize(k) < 1 || cJSON_GetArraySize(k) > STATS_MAX_LABELS + 1)
 		return -EINVAL;
@@ -232,14 +260,13 @@ static int merge_one(stats *s, const cJSON *o)
 		n++;
 	}
 	cJSON_ArrayForEach(it, c)
-		if (!cJSON_IsNumber(it) || it->valuedouble < 0)
+		if (json_counter(it, &counts[nc++]) < 0)
 			return -EINVAL;
 	e = stats_get(s, cJSON_GetArrayItem(k, 0)->valuestring, labels, (size_t)(n - 1));
 	if (!e)
 		return -ENOMEM;
-	i = 0;
-	cJSON_ArrayForEach(it, c)
-		e->c[i++] += (uint64_t)it->valuedouble;
+	for (i = 0; i < nc; i++)
+		e->c[i] += counts[i];
 	i = 0;
 	cJSON_ArrayForEach(it, h) {
 		if (!cJSON_IsNull(it)) {

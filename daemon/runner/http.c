@@ -62,6 +62,7 @@ struct http_engine {
 	struct psock **byfd;    /* the same, by fd */
 	size_t nbyfd;
 	int env_proxy;          /* proxy environment variables are set */
+	long nsessions;
 	int closing;
 	int pending_closes;     /* uv handles whose close callback is due */
 	void (*done)(void *arg);
@@ -405,6 +406,7 @@ http_engine *http_engine_new(uv_loop_t *loop)
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, engine_timer_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 16L);
 	return e;
 
 fail_multi:
@@ -539,7 +541,7 @@ static void resp_reset(resp *r, int discard)
 
 static int grow(char **buf, size_t *cap, size_t need)
 {
-	size_t n = *cap ? *cap : 256;
+	size_t n = *cap ? *cap : 64;
 	char *p;
 
 	if (need <= *cap)
@@ -651,6 +653,12 @@ static session *session_get(struct mite_ctx *ctx)
 	if (e->sessions)
 		e->sessions->prev = s;
 	e->sessions = s;
+	/* libcurl sizes its connection cache by the transfers in flight (4
+	 * each) unless told: between requests few are in flight, and it would
+	 * close idle keep-alive connections that the next requests reopen. */
+	e->nsessions++;
+	if (e->nsessions >= 4 && (e->nsessions & (e->nsessions - 1)) == 0)
+		curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, e->nsessions * 4);
 	ctx->http = s;
 	return s;
 }
@@ -692,6 +700,7 @@ void http_session_free(struct mite_ctx *ctx)
 			s->e->sessions = s->next;
 		if (s->next)
 			s->next->prev = s->prev;
+		s->e->nsessions--;
 	}
 	curl_easy_cleanup(s->easy);
 	session_release_all(s);
@@ -911,7 +920,19 @@ static stats_entry *http_stats_entry(session *s, const char *method, int status)
 		if (c->e && c->status == status && c->method == method && strcmp(c->txn, txn) == 0)
 			return c->e;
 	}
-	snprintf(st, sizeof(st), "%d", status);
+	/* (No snprintf: its frame would commit one more page of every
+	 * instance's lazily mapped coroutine stack.) */
+	{
+		char tmp[12];
+		unsigned v = status < 0 ? 0 : (unsigned)status;
+		int n = 0, k = 0;
+		do
+			tmp[n++] = (char)('0' + v % 10);
+		while ((v /= 10) && n < (int)sizeof(tmp));
+		while (n > 0)
+			st[k++] = tmp[--n];
+		st[k] = 0;
+	}
 	e = stats_get(inst_stats(s->ctx), "http",
 		      (const char *const[]){inst_journey_name(s->ctx), txn, method, st}, 4);
 	if (!e || strlen(txn) >= HTTP_TXN_CACHE_LEN || !method_known(method))

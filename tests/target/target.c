@@ -100,6 +100,7 @@ static void stats_reset(void)
 	T.other_paths = 0;
 	T.received = 0;
 	memset(T.status, 0, sizeof(T.status));
+	T.conn_total = 0; /* connections made from now on; open ones stay open */
 }
 
 static char *stats_json(void)
@@ -805,7 +806,7 @@ static void usage(FILE *f)
 		"  /reset-connection closes the connection (RST) without a reply\n"
 		"  /stats            JSON counts of requests per path and responses per status\n"
 		"                    (not counting /stats), and open/total connections\n"
-		"  /stats/reset      zeroes those counts\n");
+		"  /stats/reset      zeroes those counts (and the connection total)\n");
 }
 
 int main(int argc, char **argv)

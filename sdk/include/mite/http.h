@@ -102,7 +102,10 @@ typedef struct mite_http_timings {
 	double tls;     /* TLS handshake, after connect */
 	double ttfb;    /* "waiting": from the request sent to the first byte of the
 			 * response (as browsers' TTFB) */
-	double total;   /* the whole transfer, from start to last byte */
+	double total;   /* the whole transfer as libcurl times it, from its start (on
+			 * the event loop's turn after the call) to the last byte;
+			 * the enclosing transaction also counts the time the
+			 * runner's loop took to get to it */
 } mite_http_timings;
 
 /* A response. Read-only for the journey; owned by the session (see

@@ -1,0 +1,70 @@
+# fuzz.mk - builds the libFuzzer targets of tests/fuzz/ with clang and runs
+# them; `make fuzz` calls it (docs/fuzzing.md). GNU make.
+#
+#   make -f fuzz.mk srcdir=ABS builddir=ABS DEPS_CFLAGS=... DEPS_LIBS=... [run]
+#
+# The daemon's sources are compiled once more, instrumented (ASan, UBSan,
+# libFuzzer's coverage), into $(FUZZ_DIR)/obj; each target links them.
+# `run` runs every target in FUZZ_TARGETS for FUZZ_SECONDS (one after the
+# other), keeping what each finds in $(FUZZ_DIR)/corpus/<target> and any
+# crash in $(FUZZ_DIR)/artifacts/.
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= stats kvl module_split csv scenario control runner run
+FUZZ_DIR ?= $(builddir)/tests/fuzz
+FUZZ_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_RUN_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -max_len=8192
+
+CFLAGS_FUZZ = -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter \
+	$(FUZZ_SAN) -I$(srcdir)/daemon -I$(srcdir)/sdk/include -I$(builddir) \
+	-DFUZZ_GOOD_SO='"$(builddir)/tests/plugins/good.so"' $(DEPS_CFLAGS)
+
+LIB_SRCS = $(wildcard $(srcdir)/daemon/core/*.c $(srcdir)/daemon/controller/*.c \
+	$(srcdir)/daemon/runner/*.c)
+LIB_OBJS = $(patsubst $(srcdir)/daemon/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
+BINS = $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
+
+all: $(BINS)
+
+$(FUZZ_DIR)/obj/%.o: $(srcdir)/daemon/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: $(srcdir)/tests/fuzz/fuzz_%.c $(srcdir)/tests/fuzz/fuzz.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) $(DEPS_LIBS) -lm
+
+# Seeds live in the source tree: tests/fuzz/seeds/<target>, plus the
+# scenario files the tests and examples already have.
+SEEDS_scenario = $(srcdir)/tests/scenarios $(srcdir)/conf
+DICT_scenario = -dict=$(srcdir)/tests/fuzz/scenario.dict
+DICT_json = -dict=$(srcdir)/tests/fuzz/json.dict
+
+run: all
+	@mkdir -p $(FUZZ_DIR)/artifacts
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		corpus=$(FUZZ_DIR)/corpus/$$t; mkdir -p $$corpus; \
+		seeds=$(srcdir)/tests/fuzz/seeds/$$t; test -d $$seeds || seeds=; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		case $$t in \
+		scenario) extra="$(SEEDS_scenario)"; dict="$(DICT_scenario)";; \
+		csv|module_split) extra=; dict=;; \
+		*) extra=; dict="$(DICT_json)";; \
+		esac; \
+		$(FUZZ_DIR)/fuzz_$$t $(FUZZ_RUN_FLAGS) $$dict -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- \
+			$$corpus $$seeds $$extra 2>$(FUZZ_DIR)/$$t.log || \
+			{ tail -n 60 $(FUZZ_DIR)/$$t.log; echo "fuzz: $$t FAILED (log: $(FUZZ_DIR)/$$t.log)"; exit 1; }; \
+		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' $(FUZZ_DIR)/$$t.log | \
+			sed "s/^/fuzz: $$t: /"; \
+	done
+
+clean:
+	rm -rf $(FUZZ_DIR)/obj $(BINS)
+
+.PHONY: all run clean
+# The objects are shared by every target: keep them between builds.
+.SECONDARY: $(LIB_OBJS)
+-include $(LIB_OBJS:.o=.d)
