@@ -17,8 +17,7 @@
 
 MITE_MODULE(NULL, NULL);
 
-/* Exported: modules are built with -fvisibility=hidden. */
-__attribute__((visibility("default"))) int journey(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int journey(mite_ctx *ctx, const mite_row *row);
 
 /* Writes s as a JSON string (quotes included); returns 0, or -1 when it
  * does not fit. */

@@ -35,8 +35,7 @@ static int init(mite_ctx *ctx, void **fixture)
 
 MITE_MODULE(init, free);
 
-/* Exported: modules are built with -fvisibility=hidden. */
-__attribute__((visibility("default"))) int journey(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int journey(mite_ctx *ctx, const mite_row *row);
 
 int journey(mite_ctx *ctx, const mite_row *row)
 {
