@@ -40,8 +40,11 @@ check() {
 ctl() { "$MITECTL" --socket "$SOCK" --no-color "$@"; }
 
 # wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds.
+# The limit is multiplied by E2E_SLOW (default 3): these waits bound a
+# hang, they are not timing assertions, and a loaded CI machine (or the
+# sanitizer build) is slow.
 wait_for() {
-	local limit=$1 i=0
+	local limit=$(($1 * ${E2E_SLOW:-3})) i=0
 	shift
 	while [ "$i" -lt $((limit * 5)) ]; do
 		"$@" >/dev/null 2>&1 && return 0

@@ -57,7 +57,7 @@ run: all
 			-artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- \
 			$$corpus $$seeds $$extra 2>$(FUZZ_DIR)/$$t.log || \
 			{ tail -n 60 $(FUZZ_DIR)/$$t.log; echo "fuzz: $$t FAILED (log: $(FUZZ_DIR)/$$t.log)"; exit 1; }; \
-		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' $(FUZZ_DIR)/$$t.log | \
+		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+[[:space:]]+DONE)' $(FUZZ_DIR)/$$t.log | \
 			sed "s/^/fuzz: $$t: /"; \
 	done
 
