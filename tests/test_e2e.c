@@ -79,10 +79,10 @@ Test(e2e, constant_volume_runs_the_count_it_implies, .timeout = 30)
 	t = find2(&o, "txn", "q", "quick");
 	j = find2(&o, "journey", "q", NULL);
 	cr_assert_not_null(t);
-	/* 10 instances x 2 s / 50 ms = 400 iterations; allow for start-up,
-	 * timer slack on a loaded machine, and the iterations that finish
-	 * during the stop. */
-	cr_assert(t->c[ST_TXN_OK] >= 300 && t->c[ST_TXN_OK] <= 420, "ok = %llu",
+	/* 10 instances x 2 s / 50 ms = 400 iterations at most (no iteration
+	 * starts past the end); allow for start-up and timer slack on a
+	 * loaded machine below that. */
+	cr_assert(t->c[ST_TXN_OK] >= 300 && t->c[ST_TXN_OK] <= 400, "ok = %llu",
 		  (unsigned long long)t->c[ST_TXN_OK]);
 	cr_assert_eq(t->c[ST_TXN_FAILED], 0);
 	cr_assert_eq(j->c[ST_J_STARTED], j->c[ST_J_OK]);

@@ -303,6 +303,10 @@ static void send_targets(run *r, long *starts)
 			}
 			cJSON_AddItemToArray(arr, o);
 		}
+		/* Runners start no iteration past the run's end on their own
+		 * clock, so that none begins in the moment before the stop. */
+		if (changed && r->s->duration > 0 && r->state == RUN_RUNNING)
+			cJSON_AddNumberToObject(m, "end_in", r->s->duration - r->model_t);
 		if (changed)
 			proto_send(l->t, m);
 		else

@@ -79,6 +79,7 @@ struct runner {
 	runner_done_cb done;
 	void *done_data;
 	uint64_t t0_ns;       /* hrtime of run start on this runner */
+	double deadline;      /* no iteration starts from then on (0: none) */
 	double tick;
 	double grace;
 	int http_events;
@@ -395,11 +396,16 @@ static void wake_row_waiters(rjourney *j)
 	}
 }
 
+static int past_deadline(runner *r)
+{
+	return r->deadline > 0 && runner_now(r) >= r->deadline;
+}
+
 static int want_more(mite_ctx *ctx)
 {
 	rjourney *j = ctx->j;
 
-	if (ctx->r->state != R_RUNNING || j->open || j->rows_end)
+	if (ctx->r->state != R_RUNNING || j->open || j->rows_end || past_deadline(ctx->r))
 		return 0;
 	return j->nactive <= j->target;
 }
@@ -485,7 +491,7 @@ static void journey_balance(rjourney *j)
 	long want;
 
 	j->balance = 0;
-	if (r->state != R_RUNNING || j->open || j->rows_end)
+	if (r->state != R_RUNNING || j->open || j->rows_end || past_deadline(r))
 		return;
 	want = j->target - j->nactive;
 	while (want-- > 0)
@@ -556,10 +562,13 @@ static void on_spread(uv_timer_t *t)
 static void set_targets(runner *r, const cJSON *m)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(m, "j"), *it;
+	const cJSON *end_in = cJSON_GetObjectItemCaseSensitive(m, "end_in");
 	size_t i = 0;
 
 	if (!cJSON_IsArray(arr))
 		return;
+	if (cJSON_IsNumber(end_in))
+		r->deadline = runner_now(r) + (end_in->valuedouble > 0 ? end_in->valuedouble : 0);
 	cJSON_ArrayForEach(it, arr) {
 		rjourney *j;
 		const cJSON *c, *s;
