@@ -18,7 +18,9 @@
 # (RSS(high) - RSS(low)) / (high - low).
 #
 # Environment: DUR (10), CONC (50), MEM_LOW (50), MEM_HIGH (1000),
-# MEM_DUR (8), PORT (18180; PORT+1 serves nginx's stub_status).
+# MEM_DUR (8), PORT (18180; PORT+1 serves nginx's stub_status),
+# HTTP_ENGINE (mite's http_engine config key: "auto", the default, or
+# "curl" to measure the libcurl path).
 # Loopback only; every run is bounded by its own duration and a timeout.
 set -u
 BUILD=$(cd "${1:-.}" && pwd)
@@ -29,6 +31,7 @@ MEM_LOW=${MEM_LOW:-50}
 MEM_HIGH=${MEM_HIGH:-1000}
 MEM_DUR=${MEM_DUR:-8}
 PORT=${PORT:-18180}
+HTTP_ENGINE=${HTTP_ENGINE:-auto}
 SPORT=$((PORT + 1))
 MEASURE="python3 $SRC/bench/measure.py"
 
@@ -83,14 +86,14 @@ scenario() {
 	cat >"$D/$1.conf" <<SCN
 name = "bench-$1";
 duration = $3;
-config = { base_url = "$URL"; think_time = "$4"; };
+config = { base_url = "$URL"; think_time = "$4"; http_engine = "$HTTP_ENGINE"; };
 journeys = ( { name = "get"; journey = "http_get.so:journey";
                volume = { type = "constant"; count = $2; }; } );
 SCN
 }
 
 export MITE_PLUGIN_PATH=$BUILD/plugins
-echo "http-vs-wrk: nginx on CPU 1 (pid $NGINX_PID), generators on CPU 0, $CONC connections/users, $DUR s each"
+echo "http-vs-wrk: nginx on CPU 1 (pid $NGINX_PID), generators on CPU 0, $CONC connections/users, $DUR s each, mite http_engine=$HTTP_ENGINE"
 
 $MEASURE --out "$D/wrk.json" --status 127.0.0.1:$SPORT --timeout $((DUR + 30)) -- \
 	taskset -c 0 wrk -t1 -c"$CONC" -d"${DUR}s" --latency "$URL"

@@ -234,8 +234,8 @@ static int parse_double(const char *s, double *out)
 
 static void usage_journey(FILE *f)
 {
-	fprintf(f, "usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [-v]\n"
-		   "       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [-v]\n"
+	fprintf(f, "usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR] [-v]\n"
+		   "       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [--results DIR] [-v]\n"
 		   "DATAPOOL is FILE.csv (a header row names the columns), range:FIRST:LAST, or MODULE.so:SYMBOL.\n"
 		   "`test` runs N instances (default 1) until stopped or S seconds; `run` runs one iteration.\n");
 }

@@ -208,6 +208,8 @@ Test(results, event_log_timeline_and_summary_agree, .timeout = 60)
 			      "journeys = (\n"
 			      " { name = \"s\"; journey = \"@RES@:sender\"; volume = { type = \"constant\"; count = 3; }; },\n"
 			      " { name = \"f\"; journey = \"@E2E@:flaky\"; datapool = { type = \"range\"; from = 1; to = 100000; };\n"
+			      "   volume = { type = \"constant\"; count = 2; }; },\n"
+			      " { name = \"g\"; journey = \"@E2E@:flaky\"; datapool = { type = \"range\"; from = 1; to = 100000; };\n"
 			      "   volume = { type = \"constant\"; count = 2; }; }\n"
 			      ");\n",
 			      dir, NULL, NULL),
@@ -235,8 +237,25 @@ Test(results, event_log_timeline_and_summary_agree, .timeout = 60)
 			tx_tl += num(x, "count");
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "transactions"))
 		tx_sum += num(x, "count");
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "errors"))
-		errors_sum += num(x, "count");
+	/* Grouped by message and location: "odd row 1" at the same line of
+	 * e2e.c from journeys f and g is one group that lists both. */
+	{
+		int both = 0;
+
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "errors")) {
+			const cJSON *w;
+			double in_where = 0;
+
+			errors_sum += num(x, "count");
+			cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(x, "where"))
+				in_where += num(w, "count");
+			cr_assert_float_eq(in_where, num(x, "count"), 0.5);
+			if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "message")), "odd row 1") == 0)
+				both = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(x, "where")) == 2 &&
+				       num(x, "count") >= 2;
+		}
+		cr_assert(both, "\"odd row 1\" is one group from two journeys");
+	}
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "messages"))
 		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "type")), "note") == 0)
 			notes_sum += num(x, "count");

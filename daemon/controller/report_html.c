@@ -758,15 +758,18 @@ static void tables(FILE *f, const cJSON *sum)
 	}
 	a = cJSON_GetObjectItemCaseSensitive(sum, "errors");
 	if (cJSON_GetArraySize(a) > 0) {
-		static const char *const h[] = {"count", "message", "location", "journey", "transaction"};
+		static const char *const h[] = {"count", "message", "location", "where (journey :: transaction)"};
 
 		int shown = 0;
 
 		fprintf(f, "<h2 id=\"errors\">Errors</h2>\n<table>\n");
-		th_row(f, h, 5);
+		th_row(f, h, 4);
 		cJSON_ArrayForEach(x, a) {
+			const cJSON *w;
+			int k = 0;
+
 			if (shown++ == REPORT_HTML_MAX_ERRORS) {
-				fprintf(f, "<tr><td colspan=\"5\">... and %d more distinct errors (see summary.json)</td></tr>\n",
+				fprintf(f, "<tr><td colspan=\"4\">... and %d more distinct errors (see summary.json)</td></tr>\n",
 					cJSON_GetArraySize(a) - REPORT_HTML_MAX_ERRORS);
 				break;
 			}
@@ -774,9 +777,18 @@ static void tables(FILE *f, const cJSON *sum)
 			tdn(f, jnum(x, "count", 0), 0, "");
 			td(f, jstr(x, "message", "?"), 0);
 			td(f, jstr(x, "location", "?"), 0);
-			td(f, jstr(x, "journey", "?"), 0);
-			td(f, jstr(x, "transaction", ""), 0);
-			fprintf(f, "</tr>\n");
+			fprintf(f, "<td>");
+			cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(x, "where")) {
+				const char *txn = jstr(w, "transaction", "");
+
+				fprintf(f, "%s", k++ ? ", " : "");
+				esc(f, jstr(w, "journey", "?"));
+				if (*txn) {
+					fprintf(f, " :: ");
+					esc(f, txn);
+				}
+			}
+			fprintf(f, "</td></tr>\n");
 		}
 		fprintf(f, "</table>\n");
 	}

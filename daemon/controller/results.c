@@ -842,6 +842,10 @@ void results_take_live(results *res, run *r, stats *out)
 
 const char *results_verdict(const results *res, const run *r)
 {
+	/* A run that never got going failed, whatever its thresholds say
+	 * about the nothing it measured. */
+	if (run_error(r) && (!res || !res->started))
+		return "failed";
 	if (res && results_broken(res))
 		return "thresholds";
 	if (run_error(r))
@@ -925,6 +929,93 @@ static cJSON *run_meta(results *res, run *r, const cJSON *meta)
 		}
 	}
 	return o;
+}
+
+/* One group of errors: one message at one location. */
+typedef struct err_group {
+	const char *message, *location;
+	uint64_t count;
+	cJSON *where; /* the journeys and transactions it happened in */
+} err_group;
+
+static int err_group_cmp(const void *a, const void *b)
+{
+	const err_group *x = a, *y = b;
+
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+#define RESULTS_ERROR_WHERE_MAX 10 /* journey/transaction pairs listed per error */
+
+/* The errors grouped by message and location, most frequent first, each
+ * with where it happened (a stats table keys the groups: its entry's c[1]
+ * holds the group's index + 1). 0 or -ENOMEM. */
+static int add_errors(cJSON *a, const stats *t)
+{
+	stats keys;
+	err_group *g = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	stats_init(&keys);
+	for (const stats_entry *e = t->first; e; e = e->order) {
+		const char *k[2];
+		stats_entry *ke;
+		err_group *gp;
+		cJSON *w;
+
+		if (!kind_is(e, "error", 4))
+			continue;
+		k[0] = e->labels[3];
+		k[1] = e->labels[2];
+		if (!(ke = stats_get(&keys, "g", k, 2))) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (!ke->c[1]) {
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 16;
+				err_group *v = realloc(g, nc * sizeof(*v));
+
+				if (!v) {
+					rc = -ENOMEM;
+					break;
+				}
+				g = v;
+				cap = nc;
+			}
+			g[n] = (err_group){.message = ke->labels[0], .location = ke->labels[1],
+					   .where = cJSON_CreateArray()};
+			ke->c[1] = ++n;
+		}
+		gp = &g[ke->c[1] - 1];
+		gp->count += e->c[0];
+		if (gp->where && cJSON_GetArraySize(gp->where) < RESULTS_ERROR_WHERE_MAX &&
+		    (w = cJSON_CreateObject())) {
+			cJSON_AddStringToObject(w, "journey", e->labels[0]);
+			cJSON_AddStringToObject(w, "transaction", e->labels[1]);
+			cJSON_AddNumberToObject(w, "count", (double)e->c[0]);
+			cJSON_AddItemToArray(gp->where, w);
+		}
+	}
+	if (n)
+		qsort(g, n, sizeof(*g), err_group_cmp);
+	for (size_t i = 0; i < n; i++) {
+		cJSON *x = rc ? NULL : cJSON_CreateObject();
+
+		if (!x) {
+			cJSON_Delete(g[i].where);
+			continue;
+		}
+		cJSON_AddStringToObject(x, "message", g[i].message);
+		cJSON_AddStringToObject(x, "location", g[i].location);
+		cJSON_AddNumberToObject(x, "count", (double)g[i].count);
+		cJSON_AddItemToObject(x, "where", g[i].where ? g[i].where : cJSON_CreateArray());
+		cJSON_AddItemToArray(a, x);
+	}
+	free(g);
+	stats_free(&keys);
+	return rc;
 }
 
 static cJSON *build_summary(results *res, run *r, const cJSON *meta)
@@ -1047,39 +1138,8 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 	}
 
 	a = cJSON_AddArrayToObject(o, "errors");
-	{
-		/* Grouped by message and location (the stats key adds journey
-		 * and transaction), most frequent first. */
-		size_t n = 0, k = 0;
-		const stats_entry **v;
-
-		for (const stats_entry *e = t->first; e; e = e->order)
-			n += kind_is(e, "error", 4);
-		v = calloc(n ? n : 1, sizeof(*v));
-		for (const stats_entry *e = t->first; v && e; e = e->order)
-			if (kind_is(e, "error", 4))
-				v[k++] = e;
-		for (size_t i = 1; v && i < n; i++)
-			for (size_t j = i; j > 0 && v[j]->c[0] > v[j - 1]->c[0]; j--) {
-				const stats_entry *tmp = v[j];
-
-				v[j] = v[j - 1];
-				v[j - 1] = tmp;
-			}
-		for (size_t i = 0; v && a && i < n; i++) {
-			cJSON *x = cJSON_CreateObject();
-
-			if (!x)
-				break;
-			cJSON_AddStringToObject(x, "message", v[i]->labels[3]);
-			cJSON_AddStringToObject(x, "location", v[i]->labels[2]);
-			cJSON_AddStringToObject(x, "journey", v[i]->labels[0]);
-			cJSON_AddStringToObject(x, "transaction", v[i]->labels[1]);
-			cJSON_AddNumberToObject(x, "count", (double)v[i]->c[0]);
-			cJSON_AddItemToArray(a, x);
-		}
-		free(v);
-	}
+	if (a && add_errors(a, t) < 0)
+		log_warn("run %s: results: out of memory grouping the errors", run_id(r));
 
 	a = cJSON_AddArrayToObject(o, "messages");
 	for (const stats_entry *e = t->first; a && e; e = e->order) {

@@ -144,8 +144,9 @@ void results_io_text(FILE *f, const cJSON *sum)
 
 	any = 0;
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "errors")) {
-		const char *txn = jstr(x, "transaction", "");
 		int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(sum, "errors"));
+		const cJSON *w;
+		int k = 0;
 
 		if (any == RESULTS_IO_TEXT_ERRORS) {
 			fprintf(f, "%8s  ... and %d more distinct errors (all are in summary.json)\n", "", n - any);
@@ -153,8 +154,13 @@ void results_io_text(FILE *f, const cJSON *sum)
 		}
 		if (!any++)
 			fprintf(f, "\nerrors (by message and location, most frequent first):\n");
-		fprintf(f, "%8.0f  %s at %s [%s%s%s]\n", jnum(x, "count", 0), jstr(x, "message", "?"),
-			jstr(x, "location", "?"), jstr(x, "journey", "?"), *txn ? " :: " : "", txn);
+		fprintf(f, "%8.0f  %s at %s [", jnum(x, "count", 0), jstr(x, "message", "?"), jstr(x, "location", "?"));
+		cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(x, "where")) {
+			const char *txn = jstr(w, "transaction", "");
+
+			fprintf(f, "%s%s%s%s", k++ ? ", " : "", jstr(w, "journey", "?"), *txn ? " :: " : "", txn);
+		}
+		fprintf(f, "]\n");
 	}
 
 	any = 0;

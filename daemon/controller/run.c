@@ -14,6 +14,11 @@
 #include <string.h>
 
 #define STOP_SLACK 5.0 /* seconds past the grace period before runners are dropped */
+/* More instances than any runner can hold: an "active" count beyond it is
+ * garbage, and summing such counts over runners must not overflow. */
+#define ACTIVE_MAX 1e9
+/* 2^64 as a double: a JSON number at or above it cannot be a uint64_t. */
+#define TWO_POW_64 18446744073709551616.0
 
 typedef struct idvec {
 	uint64_t *v;
@@ -246,10 +251,12 @@ static void take_back_rows(run *r, link *l, size_t ji, const cJSON *ids)
 	cJSON_ArrayForEach(id, ids) {
 		uint64_t v;
 
-		if (!cJSON_IsNumber(id) || id->valuedouble < 0)
+		/* A runner returns the ids it was given: anything that is no
+		 * uint64_t (converting it would be undefined) is not one. */
+		if (!cJSON_IsNumber(id) || !(id->valuedouble >= 0) || id->valuedouble >= TWO_POW_64)
 			continue;
 		v = (uint64_t)id->valuedouble;
-		if (idvec_remove(&l->leased[ji], v))
+		if ((double)v == id->valuedouble && idvec_remove(&l->leased[ji], v))
 			pool_checkin(r->j[ji].sj->pool, v);
 	}
 	/* Freed rows go to whoever waits for them. */
@@ -525,11 +532,11 @@ static void link_stats(run *r, link *l, const cJSON *m)
 	cJSON_ArrayForEach(it, active) {
 		if (i >= r->s->njourneys)
 			break;
-		if (cJSON_IsNumber(it) && it->valuedouble >= 0)
+		if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= ACTIVE_MAX)
 			l->actual[i] = (long)it->valuedouble;
 		i++;
 	}
-	if (cJSON_IsNumber(dropped) && dropped->valuedouble > 0) {
+	if (cJSON_IsNumber(dropped) && dropped->valuedouble > 0 && dropped->valuedouble < TWO_POW_64) {
 		stats_entry *d = stats_get(&r->totals, "dropped", NULL, 0);
 
 		if (d)
@@ -583,9 +590,12 @@ static void on_link_message(transport *t, const char *buf, size_t len, void *dat
 	} else if (strcmp(type, PROTO_NEED) == 0) {
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "n");
 
+		/* A runner asks for at most PROTO_ROWS_MAX: more would be served
+		 * in one message from a pool of any size (a range). */
 		if (cJSON_IsNumber(jj) && jj->valueint >= 0 && (size_t)jj->valueint < r->s->njourneys &&
-		    cJSON_IsNumber(n) && n->valuedouble > 0) {
-			l->need[jj->valueint] = (long)n->valuedouble;
+		    cJSON_IsNumber(n) && n->valuedouble >= 1) {
+			l->need[jj->valueint] =
+				n->valuedouble < PROTO_ROWS_MAX ? (long)n->valuedouble : PROTO_ROWS_MAX;
 			serve_rows(r, l, (size_t)jj->valueint);
 		}
 	} else if (strcmp(type, PROTO_DONE) == 0) {

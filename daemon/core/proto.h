@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 
 #define PROTO_VERSION 1
+/* The most rows one "need" asks for and one "rows" message carries. */
+#define PROTO_ROWS_MAX 256
 
 /* controller -> runner */
 #define PROTO_SETUP "setup"

@@ -1,33 +1,49 @@
 /*
  * http.c - the runner's HTTP engine and the SDK's <mite/http.h> calls.
  *
- * One CURLM per runner, driven by the runner's libuv loop through the
- * multi-socket API: libcurl tells us (CURLMOPT_SOCKETFUNCTION) which fds to
- * watch, we keep one uv_poll per fd and hand readiness back with
- * curl_multi_socket_action; libcurl's single timeout (CURLMOPT_TIMERFUNCTION)
- * is one uv_timer. After every socket_action we drain curl_multi_info_read
- * and wake the instance whose transfer finished (its session is the easy
- * handle's CURLOPT_PRIVATE). Nothing polls.
+ * Two clients under one SDK, chosen per request (each redirect hop again):
  *
- * Each journey instance has a session (ctx->http) with one easy handle that
- * it keeps for its life, so libcurl's per-handle state (cookie engine,
- * buffers) is built once, and only options that change are set again per
- * request. Connections live in the multi's connection cache, shared by every
- * instance of the runner, and so does the DNS cache: easy handles added to
- * a multi use the multi's DNS cache, so a CURLSH would only add locking
- * calls.
+ * - The native HTTP/1.1 client (runner/http_native.c) takes plain http://
+ *   requests of sessions that need nothing it lacks (no proxy, no client
+ *   certificate, HTTP/1.1), unless the run's config says http_engine =
+ *   "curl". It costs a few thousand instructions per request where libcurl
+ *   7.88 costs about 60,000 (docs/http.md).
+ * - libcurl's multi-socket interface takes everything else: https, HTTP/2,
+ *   proxies, client certificates. One CURLM per runner, driven by the
+ *   runner's libuv loop: libcurl tells us (CURLMOPT_SOCKETFUNCTION) which
+ *   fds to watch, we keep one uv_poll per fd and hand readiness back with
+ *   curl_multi_socket_action; its single timeout (CURLMOPT_TIMERFUNCTION)
+ *   is one uv_timer. After every socket_action we drain
+ *   curl_multi_info_read and wake the instance whose transfer finished.
+ *
+ * Sessions are small: settings, a cookie jar (runner/cookie.h; libcurl's
+ * cookie engine is not used, so both clients share one) and pooled
+ * responses. A session borrows an easy handle from the engine's pool only
+ * for the duration of a libcurl request: an idle instance holds no libcurl
+ * state, and keep-alive is not lost, as connections live in the multi's
+ * connection cache (or the native client's pool), shared by every instance
+ * of the runner. Options are set on a pooled handle only when they differ
+ * from what it holds. Sessions with rare settings (proxy, client
+ * certificate, TLS options, HTTP/2) keep an easy handle of their own
+ * configured with them.
  *
  * Redirects are followed here rather than by libcurl (CURLOPT_FOLLOWLOCATION
- * stays off): libcurl's timings are cumulative over all hops, and we want each
- * hop measured and recorded on its own.
+ * stays off): each hop is measured and recorded on its own.
  *
  * Hot-path rules: no allocation per request in steady state (responses,
- * header lists and buffers are pooled per session; libcurl allocates what it
- * must), no setopt of an unchanged option, stats entries cached per session.
+ * transfers, handles and buffers are pooled), no setopt of an unchanged
+ * option, stats entries cached per session, and small stack frames: this
+ * code runs on journeys' coroutine stacks, whose pages are committed as they
+ * are touched (a 4 KiB page per instance is the budget; no snprintf, no
+ * large local buffers on the request path).
  */
 #include "runner/http.h"
 
+#include "core/log.h"
 #include "core/stats.h"
+#include "runner/cookie.h"
+#include "runner/http1.h"
+#include "runner/http_native.h"
 #include "runner/inst.h"
 
 #include <ctype.h>
@@ -39,6 +55,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HTTP_DEFAULT_CONNECT_MS 10000L
@@ -53,27 +70,39 @@
 
 typedef struct session session;
 
+enum { ENGINE_AUTO = 0, ENGINE_CURL = 1 };
+
 struct http_engine {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
+	http_native *native;    /* NULL when it could not be made: libcurl then */
+	int mode;               /* ENGINE_*: the run's http_engine */
+	int mode_read;
 	session *sessions;      /* every live session, to detach at close */
-	struct psock *socks;    /* every watched socket */
+	struct psock *socks;    /* every watched libcurl socket */
 	struct psock **byfd;    /* the same, by fd */
 	size_t nbyfd;
+	struct easy *free_easy; /* pooled easy handles */
 	int env_proxy;          /* proxy environment variables are set */
+	int env_http_proxy;     /* ... one that applies to http:// */
 	long nsessions;
 	int closing;
-	int pending_closes;     /* uv handles whose close callback is due */
+	int pending_closes;     /* uv handles (and the native client) still closing */
 	void (*done)(void *arg);
 	void *done_arg;
+	/* scratch for the request being prepared (one coroutine runs at a
+	 * time, and each use ends before the request parks) */
+	const char **hv;        /* header lines */
+	size_t hv_cap;
+	http1_buf cookie;       /* the Cookie header's value */
 };
 
-/* One watched socket. A connection socket (one libcurl opened through
- * engine_open_socket) keeps its uv_poll from its open to its close, also
- * while the connection idles in libcurl's cache between requests: libcurl
- * then says CURL_POLL_REMOVE, and stopping and restarting the watch at
- * every request would cost epoll_ctl calls each time. Other sockets (the
+/* One watched libcurl socket. A connection socket (one libcurl opened
+ * through engine_open_socket) keeps its uv_poll from its open to its close,
+ * also while the connection idles in libcurl's cache between requests:
+ * libcurl then says CURL_POLL_REMOVE, and stopping and restarting the watch
+ * at every request would cost epoll_ctl calls each time. Other sockets (the
  * resolver's) live from their first watch to CURL_POLL_REMOVE. */
 struct psock {
 	uv_poll_t poll;
@@ -85,17 +114,37 @@ struct psock {
 	struct psock *prev, *next;
 };
 
+/* An easy handle and the options it holds now, so that a request sets only
+ * what differs. Pooled by the engine, or owned by a session with rare
+ * settings (struct xopts). */
+struct easy {
+	CURL *h;
+	http_engine *e;
+	session *s;             /* whose transfer it carries now, or NULL */
+	struct easy *next;      /* the engine's free list */
+	char *url;
+	size_t url_cap;
+	const char *custom;     /* CUSTOMREQUEST: NULL or a method */
+	char custom_buf[HTTP_MAX_METHOD];
+	int mode;               /* MODE_* */
+	const void *body;
+	size_t body_len;
+	long timeout_ms, connect_ms;
+	struct curl_slist *list; /* what CURLOPT_HTTPHEADER holds */
+	struct curl_slist *nodes; /* its nodes (ours: libcurl only reads them) */
+	size_t ncap;
+	int cookie_set;         /* CURLOPT_COOKIE holds a value */
+	http1_buf cookie;       /* ... this one */
+};
+
 /* A response: the public part first, then what the session keeps. */
 typedef struct resp {
 	mite_http_response pub;
 	session *s;
 	struct resp *prev, *next; /* in the session's live or free list */
-	char *body;
-	size_t body_cap;
-	char *hdr; /* "Name: value\0" lines of the response's header */
-	size_t hdr_len, hdr_cap;
-	char *url;
-	size_t url_cap;
+	http1_buf body;
+	http1_buf hdr;  /* "Name: value\0" lines of the response's header */
+	http1_buf url;
 	char method[HTTP_MAX_METHOD];
 	char name[64];
 	int discard;
@@ -114,46 +163,42 @@ struct stats_cache {
 	stats_entry *e;
 };
 
+/* Settings few sessions change; they need libcurl (except TLS ones, which
+ * plain http:// ignores), on a handle of the session's own. */
+struct xopts {
+	struct easy *ez;
+	int proxy;      /* a proxy is set */
+	int cert;       /* a client certificate is set */
+	int version;    /* MITE_HTTP_V* */
+};
+
 struct session {
 	http_engine *e;
 	struct mite_ctx *ctx;
-	CURL *easy;
 	session *prev, *next; /* in the engine's list */
 
 	/* settings */
 	struct dhdr *hdrs;
 	size_t nhdrs, hdrs_cap;
+	char *auth;           /* "Authorization: Basic ...", or NULL */
 	char *base_url;
 	size_t base_len;
+	struct xopts *x;      /* NULL: every rare setting at its default */
 	int follow, max_redirs, discard;
-	long total_ms;
+	long total_ms, connect_ms;
 
-	/* header lists handed to libcurl; their nodes are ours, reused */
-	struct curl_slist *def_nodes, *req_nodes;
-	size_t def_cap, req_cap;
-	struct curl_slist *def_list; /* the defaults as a list, or NULL */
-	int def_dirty;
-	struct curl_slist *set_list; /* what CURLOPT_HTTPHEADER holds now */
-
-	/* request options as set on the easy handle now */
-	char *set_url;
-	size_t set_url_cap;
-	const char *set_custom; /* CUSTOMREQUEST: NULL or an interned method */
-	char set_custom_buf[HTTP_MAX_METHOD];
-	int set_mode; /* MODE_* */
-	const void *set_body;
-	size_t set_body_len;
-	long set_timeout_ms;
-
-	/* scratch for base URL + path and redirect targets */
-	char *urlbuf;
-	size_t urlbuf_cap;
+	cookie_jar jar;
+	http1_buf urlbuf;     /* base URL + path; the next hop's URL */
+	http1_buf redir;      /* a redirect's target */
 
 	/* the transfer in flight */
 	int inflight;
 	CURLcode result;
+	long oserr;
+	const char *why;      /* a message instead of libcurl's, or NULL */
+	struct easy *ez;
+	http_native_xfer *nx;
 	resp *cur;
-	int cookies; /* a Set-Cookie was seen since the jar was last emptied */
 
 	resp *live, *spare;
 	struct stats_cache sc[HTTP_STATS_CACHE];
@@ -164,6 +209,11 @@ enum { MODE_NONE = 0, MODE_GET, MODE_HEAD, MODE_BODY };
 
 static const char *const known_methods[] = {"GET",    "POST", "PUT",     "PATCH",
 					    "DELETE", "HEAD", "OPTIONS", NULL};
+#define M_GET known_methods[0]
+#define M_POST known_methods[1]
+#define M_PUT known_methods[2]
+#define M_PATCH known_methods[3]
+#define M_HEAD known_methods[5]
 
 /* ---- the multi over libuv --------------------------------------------- */
 
@@ -175,21 +225,22 @@ static void engine_drain(http_engine *e)
 	int left;
 
 	/* Read every field of msg before curl_multi_remove_handle, which
-	 * frees it. inst_wake resumes the instance at once: it may add its
+	 * frees it. inst_wake resumes the instance at once: it may add a
 	 * handle again or free its session before we read the next message,
 	 * which is fine as we never touch this one again. */
 	while ((msg = curl_multi_info_read(e->multi, &left))) {
 		CURL *easy;
 		CURLcode res;
-		session *s = NULL;
+		struct easy *ez = NULL;
+		session *s;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		easy = msg->easy_handle;
 		res = msg->data.result;
-		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&s);
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&ez);
 		curl_multi_remove_handle(e->multi, easy);
-		if (!s)
+		if (!ez || !(s = ez->s))
 			continue;
 		s->inflight = 0;
 		s->result = res;
@@ -393,9 +444,10 @@ http_engine *http_engine_new(uv_loop_t *loop)
 		return NULL;
 	e->loop = loop;
 	/* Without proxy variables, tell libcurl so: it would otherwise look
-	 * them up (getenv) for every transfer. */
-	e->env_proxy = getenv("http_proxy") || getenv("https_proxy") || getenv("HTTPS_PROXY") ||
-		       getenv("all_proxy") || getenv("ALL_PROXY");
+	 * them up (getenv) for every transfer. libcurl ignores HTTP_PROXY in
+	 * capitals (a CGI program's environment could set it). */
+	e->env_http_proxy = getenv("http_proxy") || getenv("all_proxy") || getenv("ALL_PROXY");
+	e->env_proxy = e->env_http_proxy || getenv("https_proxy") || getenv("HTTPS_PROXY");
 	e->multi = curl_multi_init();
 	if (!e->multi)
 		goto fail;
@@ -407,6 +459,10 @@ http_engine *http_engine_new(uv_loop_t *loop)
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, engine_timer_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 16L);
+	/* Without the native client every request goes through libcurl. */
+	e->native = http_native_new(loop);
+	if (!e->native)
+		log_warn("http: native HTTP/1.1 client unavailable (out of memory): libcurl only");
 	return e;
 
 fail_multi:
@@ -426,6 +482,8 @@ static void engine_maybe_done(http_engine *e)
 	done = e->done;
 	arg = e->done_arg;
 	free(e->byfd);
+	free(e->hv);
+	free(e->cookie.p);
 	free(e);
 	if (done)
 		done(arg);
@@ -446,9 +504,29 @@ static void engine_handle_closed(uv_handle_t *h)
 	engine_maybe_done(e);
 }
 
+static void engine_native_closed(void *arg)
+{
+	http_engine *e = arg;
+
+	e->pending_closes--;
+	engine_maybe_done(e);
+}
+
+static void easy_destroy(struct easy *ez)
+{
+	if (!ez)
+		return;
+	curl_easy_cleanup(ez->h);
+	free(ez->url);
+	free(ez->nodes);
+	free(ez->cookie.p);
+	free(ez);
+}
+
 void http_engine_close(http_engine *e, void (*done)(void *arg), void *arg)
 {
 	session *s;
+	struct easy *ez;
 
 	if (!e) {
 		if (done)
@@ -462,13 +540,26 @@ void http_engine_close(http_engine *e, void (*done)(void *arg), void *arg)
 	while ((s = e->sessions)) {
 		e->sessions = s->next;
 		if (s->inflight) {
-			curl_multi_remove_handle(e->multi, s->easy);
+			if (s->ez)
+				curl_multi_remove_handle(e->multi, s->ez->h);
+			if (s->nx)
+				http_native_cancel(e->native, s->nx);
 			s->inflight = 0;
 			s->result = CURLE_ABORTED_BY_CALLBACK;
 		}
-		/* Its connections die with the multi: no more callbacks into e. */
-		curl_easy_setopt(s->easy, CURLOPT_OPENSOCKETFUNCTION, NULL);
-		curl_easy_setopt(s->easy, CURLOPT_CLOSESOCKETFUNCTION, NULL);
+		/* A pooled handle in use goes with the engine; the transfer is
+		 * the native client's, freed when it closes. */
+		if (s->ez && !(s->x && s->ez == s->x->ez))
+			easy_destroy(s->ez);
+		s->ez = NULL;
+		s->nx = NULL;
+		/* Its own handle's connections die with the multi: no more
+		 * callbacks into e. */
+		if (s->x && s->x->ez) {
+			curl_easy_setopt(s->x->ez->h, CURLOPT_OPENSOCKETFUNCTION, NULL);
+			curl_easy_setopt(s->x->ez->h, CURLOPT_CLOSESOCKETFUNCTION, NULL);
+			s->x->ez->e = NULL;
+		}
 		s->e = NULL;
 		s->prev = s->next = NULL;
 	}
@@ -478,11 +569,23 @@ void http_engine_close(http_engine *e, void (*done)(void *arg), void *arg)
 	e->closing = 1;
 	curl_multi_cleanup(e->multi);
 	e->multi = NULL;
+	while ((ez = e->free_easy)) {
+		e->free_easy = ez->next;
+		easy_destroy(ez);
+	}
 	while (e->socks)
 		psock_close(e->socks);
 	uv_timer_stop(&e->timer);
 	e->pending_closes++;
 	uv_close((uv_handle_t *)&e->timer, engine_handle_closed);
+	/* Last: the native client may call back at once (e stays, as the
+	 * timer's close is due). */
+	if (e->native) {
+		http_native *n = e->native;
+		e->native = NULL;
+		e->pending_closes++;
+		http_native_close(n, engine_native_closed, e);
+	}
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -522,81 +625,150 @@ static void resp_put(session *s, resp *r)
 
 static void resp_destroy(resp *r)
 {
-	free(r->body);
-	free(r->hdr);
-	free(r->url);
+	free(r->body.p);
+	free(r->hdr.p);
+	free(r->url.p);
 	free(r);
 }
 
 /* Prepares r for one hop. */
 static void resp_reset(resp *r, int discard)
 {
-	r->hdr_len = 0;
+	r->hdr.len = 0;
+	r->body.len = 0;
 	r->pub.body_len = 0;
 	r->pub.bytes_in = 0;
 	r->discard = discard;
-	if (r->body)
-		r->body[0] = 0;
+	if (r->body.p)
+		r->body.p[0] = 0;
 }
 
-static int grow(char **buf, size_t *cap, size_t need)
+static int buf_set(http1_buf *b, const char *s, size_t n)
 {
-	size_t n = *cap ? *cap : 64;
-	char *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*buf, n);
-	if (!p)
+	if (http1_buf_reserve(b, n + 1) < 0)
 		return -1;
-	*buf = p;
-	*cap = n;
+	memcpy(b->p, s, n);
+	b->p[n] = 0;
+	b->len = n;
 	return 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
-	session *s = userp;
-	resp *r = s->cur;
+	struct easy *ez = userp;
+	resp *r = ez->s->cur;
 	size_t n = size * nmemb;
 
 	r->pub.bytes_in += n;
 	if (r->discard)
 		return n;
-	if (grow(&r->body, &r->body_cap, r->pub.body_len + n + 1) < 0)
+	if (http1_buf_reserve(&r->body, r->body.len + n + 1) < 0)
 		return CURL_WRITEFUNC_ERROR;
-	memcpy(r->body + r->pub.body_len, data, n);
-	r->pub.body_len += n;
-	r->body[r->pub.body_len] = 0;
+	memcpy(r->body.p + r->body.len, data, n);
+	r->body.len += n;
+	r->body.p[r->body.len] = 0;
 	return n;
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
-	session *s = userp;
-	resp *r = s->cur;
+	struct easy *ez = userp;
+	resp *r = ez->s->cur;
 	size_t n = size * nmemb, len = n;
 
 	/* A status line starts a new header block (after a 100 Continue, or a
 	 * proxy's CONNECT reply): keep only the last one. */
 	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-		r->hdr_len = 0;
+		r->hdr.len = 0;
 		return n;
 	}
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 		len--;
 	if (len == 0)
 		return n;
-	if ((data[0] == 's' || data[0] == 'S') && len > 11 && strncasecmp(data, "set-cookie:", 11) == 0)
-		s->cookies = 1;
-	if (grow(&r->hdr, &r->hdr_cap, r->hdr_len + len + 1) < 0)
+	if (http1_buf_reserve(&r->hdr, r->hdr.len + len + 1) < 0)
 		return 0;
-	memcpy(r->hdr + r->hdr_len, data, len);
-	r->hdr[r->hdr_len + len] = 0;
-	r->hdr_len += len + 1;
+	memcpy(r->hdr.p + r->hdr.len, data, len);
+	r->hdr.p[r->hdr.len + len] = 0;
+	r->hdr.len += len + 1;
 	return n;
+}
+
+/* ---- easy handles --------------------------------------------------------- */
+
+/* A new easy handle with the options every request shares. */
+static struct easy *easy_new(http_engine *e)
+{
+	struct easy *ez = calloc(1, sizeof(*ez));
+	CURL *h;
+
+	if (!ez)
+		return NULL;
+	ez->h = h = curl_easy_init();
+	if (!h) {
+		free(ez);
+		return NULL;
+	}
+	ez->e = e;
+	curl_easy_setopt(h, CURLOPT_PRIVATE, ez);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, ez);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, ez);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, HTTP_DEFAULT_CONNECT_MS);
+	ez->connect_ms = HTTP_DEFAULT_CONNECT_MS;
+	curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, engine_open_socket);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, e);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, engine_close_socket);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, e);
+	if (!e->env_proxy) {
+		curl_easy_setopt(h, CURLOPT_PROXY, "");
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+	}
+	return ez;
+}
+
+/* The handle for s's next libcurl request: its own, or a pooled one. */
+static struct easy *easy_take(session *s)
+{
+	http_engine *e = s->e;
+	struct easy *ez;
+
+	if (s->x && s->x->ez)
+		ez = s->x->ez;
+	else if ((ez = e->free_easy))
+		e->free_easy = ez->next;
+	else if (!(ez = easy_new(e)))
+		return NULL;
+	ez->s = s;
+	ez->next = NULL;
+	s->ez = ez;
+	return ez;
+}
+
+/* Gives the handle back (to the pool unless it is the session's own). */
+static void easy_release(session *s)
+{
+	struct easy *ez = s->ez;
+
+	s->ez = NULL;
+	if (!ez)
+		return;
+	ez->s = NULL;
+	if (s->x && ez == s->x->ez)
+		return;
+	if (!s->e) {
+		easy_destroy(ez); /* the engine closed meanwhile */
+		return;
+	}
+	ez->next = s->e->free_easy;
+	s->e->free_easy = ez;
 }
 
 /* ---- sessions ------------------------------------------------------------ */
@@ -611,43 +783,25 @@ static session *session_get(struct mite_ctx *ctx)
 	e = inst_http_engine(ctx);
 	if (!e || e->closing)
 		return NULL;
+	if (!e->mode_read) {
+		/* The run's choice of client; config lives for the run, as
+		 * the engine does. */
+		const char *m = inst_config(ctx, "http_engine");
+		e->mode_read = 1;
+		if (m && strcmp(m, "curl") == 0)
+			e->mode = ENGINE_CURL;
+		else if (m && *m && strcmp(m, "auto") != 0)
+			log_warn("http: unknown http_engine \"%s\" (auto or curl): using auto", m);
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->easy = curl_easy_init();
-	if (!s->easy) {
-		free(s);
-		return NULL;
-	}
 	s->e = e;
 	s->ctx = ctx;
 	s->follow = 1;
 	s->max_redirs = HTTP_DEFAULT_MAX_REDIRS;
 	s->total_ms = HTTP_DEFAULT_TOTAL_MS;
-	s->set_timeout_ms = 0;
-	s->def_dirty = 1;
-
-	curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
-	curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
-	curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(s->easy, CURLOPT_COOKIEFILE, ""); /* the cookie engine, empty */
-	curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, HTTP_DEFAULT_CONNECT_MS);
-	curl_easy_setopt(s->easy, CURLOPT_USERAGENT, HTTP_USER_AGENT);
-	curl_easy_setopt(s->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(s->easy, CURLOPT_OPENSOCKETFUNCTION, engine_open_socket);
-	curl_easy_setopt(s->easy, CURLOPT_OPENSOCKETDATA, e);
-	curl_easy_setopt(s->easy, CURLOPT_CLOSESOCKETFUNCTION, engine_close_socket);
-	curl_easy_setopt(s->easy, CURLOPT_CLOSESOCKETDATA, e);
-	if (!e->env_proxy) {
-		curl_easy_setopt(s->easy, CURLOPT_PROXY, "");
-		curl_easy_setopt(s->easy, CURLOPT_NOPROXY, "");
-	}
+	s->connect_ms = HTTP_DEFAULT_CONNECT_MS;
 
 	s->next = e->sessions;
 	if (e->sessions)
@@ -655,12 +809,36 @@ static session *session_get(struct mite_ctx *ctx)
 	e->sessions = s;
 	/* libcurl sizes its connection cache by the transfers in flight (4
 	 * each) unless told: between requests few are in flight, and it would
-	 * close idle keep-alive connections that the next requests reopen. */
+	 * close idle keep-alive connections that the next requests reopen.
+	 * The native client keeps as many. */
 	e->nsessions++;
-	if (e->nsessions >= 4 && (e->nsessions & (e->nsessions - 1)) == 0)
+	if (e->nsessions >= 4 && (e->nsessions & (e->nsessions - 1)) == 0) {
 		curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, e->nsessions * 4);
+		if (e->native)
+			http_native_set_max_idle(e->native, (size_t)e->nsessions * 4);
+	}
 	ctx->http = s;
 	return s;
+}
+
+/* The session's rare settings, created on first use with a handle of its
+ * own (NULL on ENOMEM). */
+static struct xopts *session_xopts(session *s)
+{
+	struct xopts *x = s->x;
+
+	if (x)
+		return x;
+	if (!s->e || !(x = calloc(1, sizeof(*x))))
+		return NULL;
+	x->version = MITE_HTTP_V1_1;
+	x->ez = easy_new(s->e);
+	if (!x->ez) {
+		free(x);
+		return NULL;
+	}
+	s->x = x;
+	return x;
 }
 
 static void session_release_all(session *s)
@@ -676,10 +854,7 @@ void http_session_new_iteration(struct mite_ctx *ctx)
 	if (!s)
 		return;
 	session_release_all(s);
-	if (s->cookies) {
-		curl_easy_setopt(s->easy, CURLOPT_COOKIELIST, "ALL");
-		s->cookies = 0;
-	}
+	cookie_jar_clear(&s->jar);
 }
 
 void http_session_free(struct mite_ctx *ctx)
@@ -692,8 +867,15 @@ void http_session_free(struct mite_ctx *ctx)
 		return;
 	ctx->http = NULL;
 	if (s->e) {
-		if (s->inflight)
-			curl_multi_remove_handle(s->e->multi, s->easy);
+		if (s->inflight) {
+			if (s->ez)
+				curl_multi_remove_handle(s->e->multi, s->ez->h);
+			if (s->nx)
+				http_native_cancel(s->e->native, s->nx);
+		}
+		if (s->nx)
+			http_native_xfer_put(s->e->native, s->nx);
+		easy_release(s);
 		if (s->prev)
 			s->prev->next = s->next;
 		else
@@ -702,7 +884,10 @@ void http_session_free(struct mite_ctx *ctx)
 			s->next->prev = s->prev;
 		s->e->nsessions--;
 	}
-	curl_easy_cleanup(s->easy);
+	if (s->x) {
+		easy_destroy(s->x->ez);
+		free(s->x);
+	}
 	session_release_all(s);
 	while ((r = s->spare)) {
 		s->spare = r->next;
@@ -711,46 +896,15 @@ void http_session_free(struct mite_ctx *ctx)
 	for (i = 0; i < s->nhdrs; i++)
 		free(s->hdrs[i].line);
 	free(s->hdrs);
+	free(s->auth);
 	free(s->base_url);
-	free(s->def_nodes);
-	free(s->req_nodes);
-	free(s->set_url);
-	free(s->urlbuf);
+	free(s->urlbuf.p);
+	free(s->redir.p);
+	cookie_jar_clear(&s->jar);
 	free(s);
 }
 
-/* ---- request options ---------------------------------------------------- */
-
-static int nodes_reserve(struct curl_slist **nodes, size_t *cap, size_t n)
-{
-	struct curl_slist *p;
-	size_t c = *cap ? *cap : 8;
-
-	if (n <= *cap)
-		return 0;
-	while (c < n)
-		c *= 2;
-	p = realloc(*nodes, c * sizeof(*p));
-	if (!p)
-		return -1;
-	*nodes = p;
-	*cap = c;
-	return 0;
-}
-
-/* Links n nodes into a list; returns its head or NULL. libcurl only reads
- * CURLOPT_HTTPHEADER's list, so the nodes can be ours. */
-static struct curl_slist *nodes_link(struct curl_slist *nodes, size_t n)
-{
-	size_t i;
-
-	if (n == 0)
-		return NULL;
-	for (i = 0; i + 1 < n; i++)
-		nodes[i].next = &nodes[i + 1];
-	nodes[n - 1].next = NULL;
-	return &nodes[0];
-}
+/* ---- request headers ----------------------------------------------------- */
 
 static size_t header_name_len(const char *line)
 {
@@ -766,47 +920,140 @@ static int header_named(const char *const *hdrs, const char *name, size_t len)
 	return 0;
 }
 
-/* The header list for a request: the session's defaults (rebuilt only when
- * they changed), or, when the request adds headers, defaults not overridden
- * plus the request's own. NULL with *err set on ENOMEM. */
-static struct curl_slist *build_headers(session *s, const mite_http_opts *o, int json,
-					size_t body_len, int *err)
+/* The header lines of a request, in the engine's scratch array: the
+ * session's defaults and its Authorization unless the request names them,
+ * then the request's own. Returns how many, or -1 on ENOMEM. */
+static long collect_headers(session *s, const char *const *rh)
 {
-	const char *const *rh = o ? o->headers : NULL;
-	int expect = body_len > HTTP_EXPECT_THRESHOLD;
-	size_t i, n = 0, nreq = 0;
-
-	*err = 0;
-	if (s->def_dirty) {
-		if (nodes_reserve(&s->def_nodes, &s->def_cap, s->nhdrs) < 0) {
-			*err = 1;
-			return NULL;
-		}
-		for (i = 0; i < s->nhdrs; i++)
-			s->def_nodes[i].data = s->hdrs[i].line;
-		s->def_list = nodes_link(s->def_nodes, s->nhdrs);
-		s->def_dirty = 0;
-	}
-	if (!rh && !json && !expect)
-		return s->def_list;
+	http_engine *e = s->e;
+	size_t n = 0, need = s->nhdrs + 1;
 
 	for (const char *const *p = rh; p && *p; p++)
-		nreq++;
-	if (nodes_reserve(&s->req_nodes, &s->req_cap, s->nhdrs + nreq + 2) < 0) {
+		need++;
+	if (need > e->hv_cap) {
+		size_t c = e->hv_cap ? e->hv_cap : 16;
+		const char **p;
+		while (c < need)
+			c *= 2;
+		if (!(p = realloc(e->hv, c * sizeof(*p))))
+			return -1;
+		e->hv = p;
+		e->hv_cap = c;
+	}
+	for (size_t i = 0; i < s->nhdrs; i++)
+		if (!rh || !header_named(rh, s->hdrs[i].line, s->hdrs[i].namelen))
+			e->hv[n++] = s->hdrs[i].line;
+	if (s->auth && !header_named(rh, "Authorization", 13))
+		e->hv[n++] = s->auth;
+	for (const char *const *p = rh; p && *p; p++)
+		e->hv[n++] = *p;
+	return (long)n;
+}
+
+/* Whether one of the n lines names header `name` (len bytes). */
+static int hv_named(const char *const *hv, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (header_name_len(hv[i]) == len && strncasecmp(hv[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The Cookie header's value for url in the engine's scratch, or NULL when
+ * no cookie matches (or on ENOMEM: the request goes without). */
+static const char *cookie_value(session *s, const http1_url *u)
+{
+	http_engine *e = s->e;
+	time_t now;
+	size_t n;
+
+	if (cookie_jar_empty(&s->jar))
+		return NULL;
+	now = time(NULL);
+	n = cookie_jar_header(&s->jar, e->cookie.p, e->cookie.cap, u->host, u->host_len, u->path,
+			      u->pathonly_len, u->https, now);
+	if (n == 0)
+		return NULL;
+	if (n >= e->cookie.cap) {
+		if (http1_buf_reserve(&e->cookie, n + 1) < 0)
+			return NULL;
+		cookie_jar_header(&s->jar, e->cookie.p, e->cookie.cap, u->host, u->host_len, u->path,
+				  u->pathonly_len, u->https, now);
+	}
+	return e->cookie.p;
+}
+
+/* Stores the Set-Cookie headers of r, a response to url. */
+static void take_cookies(session *s, const resp *r, const char *url)
+{
+	http1_url u;
+	time_t now = 0;
+	size_t off = 0;
+
+	while (off < r->hdr.len) {
+		const char *line = r->hdr.p + off;
+		size_t ll = strlen(line);
+
+		off += ll + 1;
+		if (ll < 11 || strncasecmp(line, "set-cookie:", 11) != 0)
+			continue;
+		if (!now) {
+			if (http1_url_parse(url, &u) < 0)
+				return;
+			now = time(NULL);
+		}
+		cookie_jar_set(&s->jar, line + 11, ll - 11, u.host, u.host_len, u.path,
+			       u.pathonly_len, u.https, now);
+	}
+}
+
+/* ---- libcurl requests ---------------------------------------------------- */
+
+static int nodes_reserve(struct easy *ez, size_t n)
+{
+	struct curl_slist *p;
+	size_t c = ez->ncap ? ez->ncap : 8;
+
+	if (n <= ez->ncap)
+		return 0;
+	while (c < n)
+		c *= 2;
+	p = realloc(ez->nodes, c * sizeof(*p));
+	if (!p)
+		return -1;
+	ez->nodes = p;
+	ez->ncap = c;
+	return 0;
+}
+
+/* The header list for a libcurl request, in ez's nodes. libcurl only reads
+ * CURLOPT_HTTPHEADER's list, so the nodes can be ours. NULL with *err set
+ * on ENOMEM. */
+static struct curl_slist *curl_headers(session *s, struct easy *ez, const mite_http_opts *o,
+				       int json, size_t body_len, int *err)
+{
+	const char *const *rh = o ? o->headers : NULL;
+	long nh = collect_headers(s, rh);
+	size_t n = 0;
+
+	*err = 0;
+	if (nh < 0 || nodes_reserve(ez, (size_t)nh + 2) < 0) {
 		*err = 1;
 		return NULL;
 	}
-	for (i = 0; i < s->nhdrs; i++)
-		if (!header_named(rh, s->hdrs[i].line, s->hdrs[i].namelen))
-			s->req_nodes[n++].data = s->hdrs[i].line;
-	for (i = 0; i < nreq; i++)
-		s->req_nodes[n++].data = (char *)rh[i];
+	for (long i = 0; i < nh; i++)
+		ez->nodes[n++].data = (char *)s->e->hv[i];
 	if (json && !header_named(rh, "Content-Type", 12))
-		s->req_nodes[n++].data = (char *)"Content-Type: application/json";
+		ez->nodes[n++].data = (char *)"Content-Type: application/json";
 	/* libcurl would wait up to a second for a 100 Continue. */
-	if (expect && !header_named(rh, "Expect", 6))
-		s->req_nodes[n++].data = (char *)"Expect:";
-	return nodes_link(s->req_nodes, n);
+	if (body_len > HTTP_EXPECT_THRESHOLD && !header_named(rh, "Expect", 6))
+		ez->nodes[n++].data = (char *)"Expect:";
+	if (n == 0)
+		return NULL;
+	for (size_t i = 0; i + 1 < n; i++)
+		ez->nodes[i].next = &ez->nodes[i + 1];
+	ez->nodes[n - 1].next = NULL;
+	return &ez->nodes[0];
 }
 
 static int method_known(const char *m)
@@ -837,72 +1084,105 @@ static const char *method_intern(const char *m, char *buf)
 
 /* Sets the method and body, touching only what changed since the last
  * request on this handle. */
-static void set_method(session *s, const char *method, const void *body, size_t len, int has_body)
+static void set_method(struct easy *ez, const char *method, const void *body, size_t len,
+		       int has_body)
 {
 	int mode;
 	const char *custom = NULL;
 
 	if (has_body) {
 		mode = MODE_BODY;
-		if (strcmp(method, "POST") != 0)
+		if (method != M_POST)
 			custom = method;
-	} else if (strcmp(method, "HEAD") == 0) {
+	} else if (method == M_HEAD) {
 		mode = MODE_HEAD;
 	} else {
 		mode = MODE_GET;
-		if (strcmp(method, "GET") != 0)
+		if (method != M_GET)
 			custom = method;
 	}
-	if (mode != s->set_mode) {
+	if (mode != ez->mode) {
 		switch (mode) {
 		case MODE_GET:
-			curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
+			curl_easy_setopt(ez->h, CURLOPT_HTTPGET, 1L);
 			break;
 		case MODE_HEAD:
-			curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L);
+			curl_easy_setopt(ez->h, CURLOPT_NOBODY, 1L);
 			break;
 		case MODE_BODY:
-			curl_easy_setopt(s->easy, CURLOPT_POST, 1L);
-			s->set_body = NULL;
-			s->set_body_len = (size_t)-1;
+			curl_easy_setopt(ez->h, CURLOPT_POST, 1L);
+			ez->body = NULL;
+			ez->body_len = (size_t)-1;
 			break;
 		}
-		s->set_mode = mode;
+		ez->mode = mode;
 	}
-	if (mode == MODE_BODY && (body != s->set_body || len != s->set_body_len)) {
+	if (mode == MODE_BODY && (body != ez->body || len != ez->body_len)) {
 		/* Size first: POSTFIELDS with a size of -1 would strlen. */
-		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-		curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, body ? body : "");
-		s->set_body = body;
-		s->set_body_len = len;
+		curl_easy_setopt(ez->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt(ez->h, CURLOPT_POSTFIELDS, body ? body : "");
+		ez->body = body;
+		ez->body_len = len;
 	}
-	if (custom != s->set_custom && !(custom && s->set_custom && strcmp(custom, s->set_custom) == 0)) {
-		curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, custom);
+	if (custom != ez->custom && !(custom && ez->custom && strcmp(custom, ez->custom) == 0)) {
+		curl_easy_setopt(ez->h, CURLOPT_CUSTOMREQUEST, custom);
 		/* Remember a custom token by value: the response that holds it
 		 * is reused. */
 		if (custom && !method_known(custom)) {
-			snprintf(s->set_custom_buf, sizeof(s->set_custom_buf), "%s", custom);
-			custom = s->set_custom_buf;
+			size_t n = strlen(custom);
+			memcpy(ez->custom_buf, custom, n + 1); /* (interned: fits) */
+			custom = ez->custom_buf;
 		}
-		s->set_custom = custom;
+		ez->custom = custom;
 	}
 }
 
-static int set_url(session *s, const char *url)
+static int set_url(struct easy *ez, const char *url)
 {
 	size_t len = strlen(url);
 
-	if (s->set_url && strcmp(s->set_url, url) == 0)
+	if (ez->url && strcmp(ez->url, url) == 0)
 		return 0;
-	if (curl_easy_setopt(s->easy, CURLOPT_URL, url) != CURLE_OK)
+	if (curl_easy_setopt(ez->h, CURLOPT_URL, url) != CURLE_OK)
 		return MITE_ENOMEM;
-	if (grow(&s->set_url, &s->set_url_cap, len + 1) < 0) {
-		if (s->set_url)
-			s->set_url[0] = 0;
-		return 0;
+	if (len + 1 > ez->url_cap) {
+		char *p = realloc(ez->url, len + 1);
+		if (!p) {
+			if (ez->url)
+				ez->url[0] = 0;
+			return 0;
+		}
+		ez->url = p;
+		ez->url_cap = len + 1;
 	}
-	memcpy(s->set_url, url, len + 1);
+	memcpy(ez->url, url, len + 1);
 	return 0;
+}
+
+/* CURLOPT_COOKIE: the jar's cookies for url (libcurl copies the string). */
+static void set_cookie(session *s, struct easy *ez, const char *url)
+{
+	http1_url u;
+	const char *v = NULL;
+
+	if (!cookie_jar_empty(&s->jar) && http1_url_parse(url, &u) == 0)
+		v = cookie_value(s, &u);
+	if (!v) {
+		if (ez->cookie_set) {
+			curl_easy_setopt(ez->h, CURLOPT_COOKIE, NULL);
+			ez->cookie_set = 0;
+		}
+		return;
+	}
+	if (ez->cookie_set && strcmp(ez->cookie.p, v) == 0)
+		return;
+	if (buf_set(&ez->cookie, v, strlen(v)) < 0) {
+		ez->cookie_set = 0;
+		curl_easy_setopt(ez->h, CURLOPT_COOKIE, NULL);
+		return;
+	}
+	curl_easy_setopt(ez->h, CURLOPT_COOKIE, v);
+	ez->cookie_set = 1;
 }
 
 /* ---- recording ---------------------------------------------------------- */
@@ -951,10 +1231,20 @@ static uint64_t sec_to_ns(double s)
 	return s <= 0 ? 0 : (uint64_t)(s * 1e9 + 0.5);
 }
 
-/* Reads the finished hop's facts from the easy handle into r. */
-static void collect(session *s, resp *r)
+/* The part of r every engine fills the same way, once the hop is read. */
+static void collect_common(resp *r)
 {
-	CURL *h = s->easy;
+	if (r->pub.reused)
+		r->pub.t.dns = r->pub.t.connect = r->pub.t.tls = 0;
+	r->pub.url = r->url.p ? r->url.p : "";
+	r->pub.body = r->body.p && !r->discard ? r->body.p : "";
+	r->pub.body_len = r->discard ? 0 : r->body.len;
+}
+
+/* Reads the finished hop's facts from the easy handle into r. */
+static void collect_curl(struct easy *ez, resp *r)
+{
+	CURL *h = ez->h;
 	curl_off_t nl = 0, co = 0, ac = 0, pre = 0, st = 0, tot = 0, up = 0;
 	long code = 0, ver = 0, hsize = 0, rsize = 0, nconn = 0;
 	char *ip = NULL, *url = NULL;
@@ -981,25 +1271,51 @@ static void collect(session *s, resp *r)
 	r->pub.header_bytes = (uint64_t)hsize;
 	r->pub.bytes_out = (uint64_t)rsize + (uint64_t)up;
 	/* Cumulative microseconds from the start; phases are differences. */
-	if (r->pub.reused) {
-		r->pub.t.dns = r->pub.t.connect = r->pub.t.tls = 0;
-	} else {
-		r->pub.t.dns = nl / 1e6;
-		r->pub.t.connect = co > nl ? (co - nl) / 1e6 : 0;
-		r->pub.t.tls = ac > co ? (ac - co) / 1e6 : 0;
-	}
+	r->pub.t.dns = nl / 1e6;
+	r->pub.t.connect = co > nl ? (co - nl) / 1e6 : 0;
+	r->pub.t.tls = ac > co ? (ac - co) / 1e6 : 0;
 	r->pub.t.ttfb = st > pre ? (st - pre) / 1e6 : 0;
 	r->pub.t.total = tot / 1e6;
 	snprintf(r->pub.primary_ip, sizeof(r->pub.primary_ip), "%s", ip ? ip : "");
-	if (url) {
-		size_t n = strlen(url);
-		if (grow(&r->url, &r->url_cap, n + 1) == 0)
-			memcpy(r->url, url, n + 1);
+	if (url)
+		buf_set(&r->url, url, strlen(url));
+	collect_common(r);
+}
+
+static double ns_between(uint64_t a, uint64_t b)
+{
+	return a && b > a ? (double)(b - a) / 1e9 : 0;
+}
+
+/* The same from a native transfer of url. */
+static void collect_native(const http_native_xfer *x, resp *r, const char *url,
+			   const http1_url *u)
+{
+	size_t n = strlen(url);
+
+	r->pub.status = x->status;
+	r->pub.http_version = x->version;
+	r->pub.reused = x->reused;
+	r->pub.header_bytes = x->header_bytes;
+	r->pub.bytes_out = x->bytes_out;
+	r->pub.bytes_in = x->bytes_in;
+	r->pub.t.dns = ns_between(x->t_start, x->t_resolved);
+	r->pub.t.connect = ns_between(x->t_resolved, x->t_connected);
+	r->pub.t.tls = 0;
+	r->pub.t.ttfb = ns_between(x->t_pre, x->t_first);
+	r->pub.t.total = ns_between(x->t_start, x->t_end);
+	memcpy(r->pub.primary_ip, x->primary_ip, sizeof(r->pub.primary_ip));
+	/* The effective URL, as libcurl writes it: "/" for an empty path. */
+	if (u->path < url || u->path >= url + n) {
+		if (http1_buf_reserve(&r->url, n + 2) == 0) {
+			memcpy(r->url.p, url, n);
+			memcpy(r->url.p + n, "/", 2);
+			r->url.len = n + 1;
+		}
+	} else {
+		buf_set(&r->url, url, n);
 	}
-	r->pub.url = r->url ? r->url : "";
-	r->pub.body = r->body && !r->discard ? r->body : "";
-	if (r->discard)
-		r->pub.body_len = 0;
+	collect_common(r);
 }
 
 static void emit_event(session *s, const resp *r, int hop)
@@ -1054,16 +1370,13 @@ static void record(session *s, const resp *r, int hop)
 		emit_event(s, r, hop);
 }
 
-static const char *error_class(CURLcode res, CURL *easy)
+static const char *error_class(CURLcode res, long oserr)
 {
-	long oserr = 0;
-
 	switch (res) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		return "dns";
 	case CURLE_COULDNT_CONNECT:
-		curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
 		return oserr == ECONNREFUSED ? "refused" : "connect";
 	case CURLE_OPERATION_TIMEDOUT:
 		return "timeout";
@@ -1097,6 +1410,35 @@ static const char *error_class(CURLcode res, CURL *easy)
 	}
 }
 
+/* The libcurl code a native failure corresponds to, so that both engines
+ * classify and word errors alike. */
+static CURLcode native_code(int err)
+{
+	switch (err) {
+	case HN_EDNS:
+		return CURLE_COULDNT_RESOLVE_HOST;
+	case HN_ECONNECT:
+		return CURLE_COULDNT_CONNECT;
+	case HN_ETIMEOUT:
+		return CURLE_OPERATION_TIMEDOUT;
+	case HN_ESEND:
+		return CURLE_SEND_ERROR;
+	case HN_ERECV:
+		return CURLE_RECV_ERROR;
+	case HN_ENOTHING:
+		return CURLE_GOT_NOTHING;
+	case HN_EPARTIAL:
+		return CURLE_PARTIAL_FILE;
+	case HN_EPARSE:
+	case HN_EHEADSIZE:
+		return CURLE_WEIRD_SERVER_REPLY;
+	case HN_ENOMEM:
+		return CURLE_OUT_OF_MEMORY;
+	default:
+		return CURLE_ABORTED_BY_CALLBACK;
+	}
+}
+
 static int transport_error(session *s, const char *method, const char *url, const char *cls,
 			   const char *why, const char *file, int line, const char *func)
 {
@@ -1118,21 +1460,31 @@ static void on_cancel(struct mite_ctx *ctx, void *arg)
 
 	(void)ctx;
 	if (s->inflight && s->e) {
-		curl_multi_remove_handle(s->e->multi, s->easy);
-		s->inflight = 0;
+		if (s->ez)
+			curl_multi_remove_handle(s->e->multi, s->ez->h);
+		if (s->nx)
+			http_native_cancel(s->e->native, s->nx);
 	}
+	s->inflight = 0;
 	s->result = CURLE_ABORTED_BY_CALLBACK;
 }
 
-/* One hop: starts the transfer and parks until it ends. */
-static int run_hop(session *s)
+/* The request a hop makes. */
+struct hop {
+	const char *method;
+	const char *url;
+	const void *body;
+	size_t body_len;
+	int has_body, json, discard;
+	long timeout_ms;
+	const mite_http_opts *o;
+};
+
+/* Parks until the transfer started ends. 0, or MITE_ECANCELED. */
+static int park(session *s)
 {
 	int rc;
 
-	if (!s->e)
-		return MITE_ECANCELED;
-	if (curl_multi_add_handle(s->e->multi, s->easy) != CURLM_OK)
-		return MITE_ENOMEM;
 	s->inflight = 1;
 	s->result = CURLE_OK;
 	rc = inst_park(s->ctx, on_cancel, s);
@@ -1140,16 +1492,267 @@ static int run_hop(session *s)
 		on_cancel(s->ctx, s);
 		return MITE_ECANCELED;
 	}
+	return s->e ? 0 : MITE_ECANCELED;
+}
+
+/* One hop through libcurl. 0 with r filled, 1 on a transport error
+ * (s->result, s->oserr), or a MITE_E* code. A redirect's target goes to
+ * s->redir. */
+static int curl_hop(session *s, resp *r, const struct hop *h)
+{
+	struct easy *ez = easy_take(s);
+	struct curl_slist *hl;
+	int rc, err;
+
+	if (!ez)
+		return MITE_ENOMEM;
+	hl = curl_headers(s, ez, h->o, h->json, h->has_body ? h->body_len : 0, &err);
+	if (err) {
+		rc = MITE_ENOMEM;
+		goto out;
+	}
+	if (hl != ez->list) {
+		curl_easy_setopt(ez->h, CURLOPT_HTTPHEADER, hl);
+		ez->list = hl;
+	}
+	if (h->timeout_ms != ez->timeout_ms) {
+		curl_easy_setopt(ez->h, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+		ez->timeout_ms = h->timeout_ms;
+	}
+	if (s->connect_ms != ez->connect_ms) {
+		curl_easy_setopt(ez->h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_ms);
+		ez->connect_ms = s->connect_ms;
+	}
+	set_method(ez, h->method, h->body, h->body_len, h->has_body);
+	if ((rc = set_url(ez, h->url)) < 0)
+		goto out;
+	set_cookie(s, ez, h->url);
+	s->cur = r;
+	if (curl_multi_add_handle(s->e->multi, ez->h) != CURLM_OK) {
+		rc = MITE_ENOMEM;
+		goto out;
+	}
+	rc = park(s);
+	s->cur = NULL;
+	if (rc < 0)
+		goto out;
+	if (s->result != CURLE_OK) {
+		const char *u = NULL;
+		curl_easy_getinfo(ez->h, CURLINFO_OS_ERRNO, &s->oserr);
+		curl_easy_getinfo(ez->h, CURLINFO_EFFECTIVE_URL, &u);
+		buf_set(&s->redir, u ? u : h->url, strlen(u ? u : h->url));
+		rc = 1;
+		goto out;
+	}
+	collect_curl(ez, r);
+	s->redir.len = 0;
+	if (r->pub.status >= 300 && r->pub.status < 400) {
+		char *loc = NULL;
+		curl_easy_getinfo(ez->h, CURLINFO_REDIRECT_URL, &loc);
+		if (loc && buf_set(&s->redir, loc, strlen(loc)) < 0)
+			rc = MITE_ENOMEM;
+	}
+out:
+	s->cur = NULL;
+	if (s->ez)
+		easy_release(s);
+	return rc;
+}
+
+static void native_done(http_native_xfer *x)
+{
+	session *s = x->data;
+
+	s->inflight = 0;
+	inst_wake(s->ctx);
+}
+
+/* Appends n bytes to b (0 or -1). */
+static int app(http1_buf *b, const char *p, size_t n)
+{
+	if (b->len + n > b->cap && http1_buf_reserve(b, b->len + n) < 0)
+		return -1;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
 	return 0;
+}
+
+#define APP_LIT(b, lit) app((b), (lit), sizeof(lit) - 1)
+
+static int app_u64(http1_buf *b, uint64_t v)
+{
+	char tmp[24];
+	int n = sizeof(tmp);
+
+	do
+		tmp[--n] = (char)('0' + v % 10);
+	while ((v /= 10) && n > 0);
+	return app(b, tmp + n, sizeof(tmp) - (size_t)n);
+}
+
+/* Writes the request head of a native hop into b, with the header lines
+ * libcurl would send for the same request: Host, User-Agent, Accept, the
+ * cookies, the session's and the request's headers ("Name:" sends nothing
+ * and drops a built-in header of that name, "Name;" sends it empty), and
+ * for a body its Content-Type and Content-Length. -1 on ENOMEM. */
+static int write_head(session *s, http1_buf *b, const http1_url *u, const struct hop *h)
+{
+	const char *const *rh = h->o ? h->o->headers : NULL;
+	long nh = collect_headers(s, rh);
+	const char *const *hv = s->e->hv;
+	const char *ck;
+	int err = 0;
+
+	if (nh < 0)
+		return -1;
+	b->len = 0;
+	err |= app(b, h->method, strlen(h->method));
+	err |= APP_LIT(b, " ");
+	err |= app(b, u->path, u->path_len);
+	err |= APP_LIT(b, " HTTP/1.1\r\n");
+	if (!hv_named(hv, (size_t)nh, "Host", 4)) {
+		size_t hp = u->hostport_len;
+		if (u->port == 80) /* as libcurl: no default port */
+			hp = (size_t)(u->host - u->hostport) + u->host_len + (u->host != u->hostport);
+		err |= APP_LIT(b, "Host: ");
+		err |= app(b, u->hostport, hp);
+		err |= APP_LIT(b, "\r\n");
+	}
+	if (!hv_named(hv, (size_t)nh, "User-Agent", 10))
+		err |= APP_LIT(b, "User-Agent: " HTTP_USER_AGENT "\r\n");
+	if (!hv_named(hv, (size_t)nh, "Accept", 6))
+		err |= APP_LIT(b, "Accept: */*\r\n");
+	if (!hv_named(hv, (size_t)nh, "Cookie", 6) && (ck = cookie_value(s, u))) {
+		err |= APP_LIT(b, "Cookie: ");
+		err |= app(b, ck, strlen(ck));
+		err |= APP_LIT(b, "\r\n");
+	}
+	for (long i = 0; i < nh; i++) {
+		const char *l = hv[i], *sep = strpbrk(l, ":;"), *v;
+		if (!sep)
+			continue; /* libcurl skips these too */
+		if (*sep == ';') {
+			/* "Name;": the header with an empty value, if that is all. */
+			for (v = sep + 1; *v == ' ' || *v == '\t'; v++)
+				;
+			if (*v)
+				continue;
+			err |= app(b, l, (size_t)(sep - l));
+			err |= APP_LIT(b, ":\r\n");
+			continue;
+		}
+		for (v = sep + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		if (!*v)
+			continue; /* "Name:": not sent */
+		err |= app(b, l, strlen(l));
+		err |= APP_LIT(b, "\r\n");
+	}
+	if (h->has_body) {
+		if (!hv_named(hv, (size_t)nh, "Content-Type", 12)) {
+			if (h->json)
+				err |= APP_LIT(b, "Content-Type: application/json\r\n");
+			else /* what libcurl says of a POSTFIELDS body */
+				err |= APP_LIT(b, "Content-Type: application/x-www-form-urlencoded\r\n");
+		}
+		if (!hv_named(hv, (size_t)nh, "Content-Length", 14)) {
+			err |= APP_LIT(b, "Content-Length: ");
+			err |= app_u64(b, h->body_len);
+			err |= APP_LIT(b, "\r\n");
+		}
+	}
+	err |= APP_LIT(b, "\r\n");
+	return err ? -1 : 0;
+}
+
+/* One hop through the native client; returns as curl_hop. */
+static int native_hop(session *s, resp *r, const struct hop *h, const http1_url *u)
+{
+	http_native *n = s->e->native;
+	http_native_xfer *x = http_native_xfer_get(n);
+	int rc;
+
+	if (!x)
+		return MITE_ENOMEM;
+	if (write_head(s, &x->req, u, h) < 0) {
+		http_native_xfer_put(n, x);
+		return MITE_ENOMEM;
+	}
+	x->body = h->has_body ? h->body : NULL;
+	x->body_len = h->has_body ? h->body_len : 0;
+	x->head_request = h->method == M_HEAD;
+	x->discard = h->discard;
+	x->hdr = &r->hdr;
+	x->resp_body = &r->body;
+	x->connect_timeout_ms = (uint64_t)s->connect_ms;
+	x->timeout_ms = (uint64_t)h->timeout_ms;
+	x->done = native_done;
+	x->data = s;
+	s->nx = x;
+	s->cur = r;
+	if (http_native_start(n, x, u) == 0 && (rc = park(s)) < 0) {
+		/* (On a closed engine, the native client has freed x.) */
+		if (s->nx && s->e)
+			http_native_xfer_put(s->e->native, x);
+		s->nx = NULL;
+		s->cur = NULL;
+		return rc;
+	}
+	s->nx = NULL;
+	s->cur = NULL;
+	if (x->err) {
+		s->result = native_code(x->err);
+		s->oserr = x->oserr;
+		s->why = x->err == HN_EHEADSIZE ? "Response header too large" : NULL;
+		buf_set(&s->redir, h->url, strlen(h->url));
+		http_native_xfer_put(n, x);
+		return 1;
+	}
+	collect_native(x, r, h->url, u);
+	http_native_xfer_put(n, x);
+	s->redir.len = 0;
+	if (r->pub.status >= 300 && r->pub.status < 400) {
+		const char *loc = NULL;
+		size_t off = 0;
+		while (off < r->hdr.len && !loc) {
+			const char *line = r->hdr.p + off;
+			off += strlen(line) + 1;
+			if (strncasecmp(line, "location:", 9) == 0)
+				for (loc = line + 9; *loc == ' ' || *loc == '\t'; loc++)
+					;
+		}
+		if (loc && *loc) {
+			long k = http1_url_resolve(s->redir.p, s->redir.cap, r->pub.url, loc);
+			if (k >= 0 && (size_t)k >= s->redir.cap) {
+				if (http1_buf_reserve(&s->redir, (size_t)k + 1) < 0)
+					return MITE_ENOMEM;
+				k = http1_url_resolve(s->redir.p, s->redir.cap, r->pub.url, loc);
+			}
+			s->redir.len = k > 0 ? (size_t)k : 0;
+		}
+	}
+	return 0;
+}
+
+/* Whether the native client takes this hop (u then holds the URL's parts). */
+static int native_takes(session *s, const char *url, http1_url *u)
+{
+	http_engine *e = s->e;
+
+	if (!e->native || e->mode != ENGINE_AUTO || e->env_http_proxy)
+		return 0;
+	if (s->x && (s->x->proxy || s->x->cert || s->x->version != MITE_HTTP_V1_1))
+		return 0;
+	return http1_url_parse(url, u) == 0 && !u->https;
 }
 
 static int redirect_changes_to_get(int status, const char *method)
 {
-	if (strcmp(method, "HEAD") == 0)
+	if (method == M_HEAD)
 		return 0;
 	if (status == 303)
-		return strcmp(method, "GET") != 0;
-	return (status == 301 || status == 302) && strcmp(method, "POST") == 0;
+		return method != M_GET;
+	return (status == 301 || status == 302) && method == M_POST;
 }
 
 static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const mite_http_opts *o,
@@ -1157,13 +1760,11 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 {
 	session *s;
 	resp *r;
-	const void *body = NULL;
-	size_t body_len = 0;
-	int has_body = 0, json = 0, follow, discard, hops = 0, rc, err;
+	struct hop h = {.o = o};
+	int follow, hops = 0, rc;
 	const char *m;
 	char mbuf[HTTP_MAX_METHOD];
-	struct curl_slist *hl;
-	long tmo;
+	http1_url u;
 
 	if (out)
 		*out = NULL;
@@ -1183,37 +1784,34 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 		size_t n = strlen(url);
 		if (!s->base_url)
 			return MITE_EINVAL;
-		if (grow(&s->urlbuf, &s->urlbuf_cap, s->base_len + n + 1) < 0)
+		if (http1_buf_reserve(&s->urlbuf, s->base_len + n + 1) < 0)
 			return MITE_ENOMEM;
-		memcpy(s->urlbuf, s->base_url, s->base_len);
-		memcpy(s->urlbuf + s->base_len, url, n + 1);
-		url = s->urlbuf;
+		memcpy(s->urlbuf.p, s->base_url, s->base_len);
+		memcpy(s->urlbuf.p + s->base_len, url, n + 1);
+		url = s->urlbuf.p;
 	}
 
 	if (o && o->json) {
-		body = o->json;
-		body_len = strlen(o->json);
-		has_body = json = 1;
+		h.body = o->json;
+		h.body_len = strlen(o->json);
+		h.has_body = h.json = 1;
 	} else if (o && (o->body || o->body_len)) {
-		body = o->body;
-		body_len = o->body_len;
-		has_body = 1;
-	} else if (m == known_methods[1] || m == known_methods[2] || m == known_methods[3]) {
-		has_body = 1; /* POST, PUT, PATCH without a body send an empty one */
+		h.body = o->body;
+		h.body_len = o->body_len;
+		h.has_body = 1;
+	} else if (m == M_POST || m == M_PUT || m == M_PATCH) {
+		h.has_body = 1; /* POST, PUT, PATCH without a body send an empty one */
 	}
 	follow = o && (o->flags & MITE_HTTP_NO_REDIRECTS)  ? 0
 		 : o && (o->flags & MITE_HTTP_REDIRECTS) ? 1
 							  : s->follow;
-	discard = o && (o->flags & MITE_HTTP_DISCARD_BODY) ? 1
-		  : o && (o->flags & MITE_HTTP_KEEP_BODY)  ? 0
-							   : s->discard;
-	tmo = o && o->timeout > 0 ? (long)(o->timeout * 1000 + 0.5) : s->total_ms;
-	if (tmo < 1)
-		tmo = 1;
+	h.discard = o && (o->flags & MITE_HTTP_DISCARD_BODY) ? 1
+		    : o && (o->flags & MITE_HTTP_KEEP_BODY)  ? 0
+							     : s->discard;
+	h.timeout_ms = o && o->timeout > 0 ? (long)(o->timeout * 1000 + 0.5) : s->total_ms;
+	if (h.timeout_ms < 1)
+		h.timeout_ms = 1;
 
-	hl = build_headers(s, o, json, body_len, &err);
-	if (err)
-		return MITE_ENOMEM;
 	r = resp_get(s);
 	if (!r)
 		return MITE_ENOMEM;
@@ -1225,80 +1823,59 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 	r->pub.method = m;
 	r->pub.name = NULL;
 	if (o && o->name) {
-		snprintf(r->name, sizeof(r->name), "%s", o->name);
+		size_t n = strnlen(o->name, sizeof(r->name) - 1);
+		memcpy(r->name, o->name, n);
+		r->name[n] = 0;
 		r->pub.name = r->name;
 	}
 	r->pub.start = inst_now(ctx);
-	if (hl != s->set_list) {
-		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, hl);
-		s->set_list = hl;
-	}
-	if (tmo != s->set_timeout_ms) {
-		curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, tmo);
-		s->set_timeout_ms = tmo;
-	}
 
 	for (;;) {
-		set_method(s, r->pub.method, body, body_len, has_body);
-		rc = set_url(s, url);
+		h.method = r->pub.method;
+		h.url = url;
+		resp_reset(r, h.discard);
+		s->why = NULL;
+		s->oserr = 0;
+		if (native_takes(s, url, &u))
+			rc = native_hop(s, r, &h, &u);
+		else
+			rc = curl_hop(s, r, &h);
 		if (rc < 0)
 			goto fail;
-		resp_reset(r, discard);
-		s->cur = r;
-		rc = run_hop(s);
-		s->cur = NULL;
-		if (rc < 0)
-			goto fail;
-		if (s->result != CURLE_OK) {
-			const char *u = NULL;
-			curl_easy_getinfo(s->easy, CURLINFO_EFFECTIVE_URL, &u);
-			rc = transport_error(s, r->pub.method, u ? u : url,
-					     error_class(s->result, s->easy),
-					     curl_easy_strerror(s->result), file, line, func);
+		if (rc > 0) {
+			rc = transport_error(s, r->pub.method, s->redir.len ? s->redir.p : url,
+					     error_class(s->result, s->oserr),
+					     s->why ? s->why : curl_easy_strerror(s->result), file,
+					     line, func);
 			goto fail;
 		}
-		collect(s, r);
 		r->pub.redirects = hops;
+		take_cookies(s, r, r->pub.url);
 		record(s, r, hops);
-		if (follow && r->pub.status >= 300 && r->pub.status < 400) {
-			char *loc = NULL;
-			size_t n;
+		if (follow && r->pub.status >= 300 && r->pub.status < 400 && s->redir.len) {
+			http1_buf t;
 
-			curl_easy_getinfo(s->easy, CURLINFO_REDIRECT_URL, &loc);
-			if (loc) {
-				if (hops >= s->max_redirs) {
-					char why[64];
-					snprintf(why, sizeof(why), "more than %d redirects",
-						 s->max_redirs);
-					rc = transport_error(s, r->pub.method, r->pub.url,
-							     "redirects", why, file, line, func);
-					goto fail;
-				}
-				n = strlen(loc);
-				if (grow(&s->urlbuf, &s->urlbuf_cap, n + 1) < 0) {
-					rc = MITE_ENOMEM;
-					goto fail;
-				}
-				memcpy(s->urlbuf, loc, n + 1);
-				url = s->urlbuf;
-				if (redirect_changes_to_get(r->pub.status, r->pub.method)) {
-					r->pub.method = known_methods[0];
-					has_body = json = 0;
-					body = NULL;
-					body_len = 0;
-					hl = build_headers(s, o, 0, 0, &err);
-					if (err) {
-						rc = MITE_ENOMEM;
-						goto fail;
-					}
-					if (hl != s->set_list) {
-						curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, hl);
-						s->set_list = hl;
-					}
-				}
-				hops++;
-				continue;
+			if (hops >= s->max_redirs) {
+				char why[64];
+				snprintf(why, sizeof(why), "more than %d redirects", s->max_redirs);
+				rc = transport_error(s, r->pub.method, r->pub.url, "redirects", why,
+						     file, line, func);
+				goto fail;
 			}
+			/* The target becomes the URL: swap the buffers. */
+			t = s->urlbuf;
+			s->urlbuf = s->redir;
+			s->redir = t;
+			s->redir.len = 0;
+			url = s->urlbuf.p;
+			if (redirect_changes_to_get(r->pub.status, r->pub.method)) {
+				r->pub.method = M_GET;
+				h.has_body = h.json = 0;
+				h.body = NULL;
+				h.body_len = 0;
+			}
+			hops++;
+			continue;
 		}
 		break;
 	}
@@ -1328,11 +1905,11 @@ static const char *sdk_header(const mite_http_response *pub, const char *name, s
 	const resp *r = (const resp *)pub;
 	size_t len, off = 0;
 
-	if (!r || !name || !r->hdr)
+	if (!r || !name || !r->hdr.p)
 		return NULL;
 	len = strlen(name);
-	while (off < r->hdr_len) {
-		const char *line = r->hdr + off;
+	while (off < r->hdr.len) {
+		const char *line = r->hdr.p + off;
 		size_t ll = strlen(line);
 
 		if (ll > len && line[len] == ':' && strncasecmp(line, name, len) == 0 && idx-- == 0) {
@@ -1401,7 +1978,7 @@ static int sdk_set_header(mite_ctx *ctx, const char *name, const char *value)
 		}
 	} else if (line) {
 		if (s->nhdrs == s->hdrs_cap) {
-			size_t c = s->hdrs_cap ? s->hdrs_cap * 2 : 8;
+			size_t c = s->hdrs_cap ? s->hdrs_cap * 2 : 4;
 			struct dhdr *p = realloc(s->hdrs, c * sizeof(*p));
 			if (!p) {
 				free(line);
@@ -1414,7 +1991,6 @@ static int sdk_set_header(mite_ctx *ctx, const char *name, const char *value)
 		s->hdrs[s->nhdrs].namelen = nl;
 		s->nhdrs++;
 	}
-	s->def_dirty = 1;
 	return 0;
 }
 
@@ -1428,7 +2004,6 @@ static int sdk_clear_headers(mite_ctx *ctx)
 	for (i = 0; i < s->nhdrs; i++)
 		free(s->hdrs[i].line);
 	s->nhdrs = 0;
-	s->def_dirty = 1;
 	return 0;
 }
 
@@ -1451,71 +2026,137 @@ static int setopt_rc(CURLcode c)
 	return c == CURLE_OK ? 0 : c == CURLE_OUT_OF_MEMORY ? MITE_ENOMEM : MITE_EINVAL;
 }
 
+/* Basic authentication is a header: "Authorization: Basic base64(user:pw)",
+ * which both engines send as they send default headers. */
 static int sdk_set_basic_auth(mite_ctx *ctx, const char *user, const char *password)
 {
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char pre[] = "Authorization: Basic ";
 	session *s = session_get(ctx);
+	size_t ul, pl, n, i, o;
+	unsigned char *raw;
+	char *line;
 
 	if (!s)
 		return MITE_ENOMEM;
 	if (!user) {
-		curl_easy_setopt(s->easy, CURLOPT_USERNAME, NULL);
-		curl_easy_setopt(s->easy, CURLOPT_PASSWORD, NULL);
-		return setopt_rc(curl_easy_setopt(s->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_NONE));
+		free(s->auth);
+		s->auth = NULL;
+		return 0;
 	}
-	curl_easy_setopt(s->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	if (curl_easy_setopt(s->easy, CURLOPT_USERNAME, user) != CURLE_OK)
+	if (!password)
+		password = "";
+	if (strpbrk(user, ":\r\n") || strpbrk(password, "\r\n"))
+		return MITE_EINVAL;
+	ul = strlen(user);
+	pl = strlen(password);
+	n = ul + 1 + pl;
+	if (!(raw = malloc(n)))
 		return MITE_ENOMEM;
-	return setopt_rc(curl_easy_setopt(s->easy, CURLOPT_PASSWORD, password ? password : ""));
+	memcpy(raw, user, ul);
+	raw[ul] = ':';
+	memcpy(raw + ul + 1, password, pl);
+	if (!(line = malloc(sizeof(pre) + (n + 2) / 3 * 4))) {
+		free(raw);
+		return MITE_ENOMEM;
+	}
+	memcpy(line, pre, sizeof(pre) - 1);
+	o = sizeof(pre) - 1;
+	for (i = 0; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8 | raw[i + 2];
+		line[o++] = b64[v >> 18];
+		line[o++] = b64[(v >> 12) & 63];
+		line[o++] = b64[(v >> 6) & 63];
+		line[o++] = b64[v & 63];
+	}
+	if (i < n) {
+		unsigned v = (unsigned)raw[i] << 16 | (i + 1 < n ? (unsigned)raw[i + 1] << 8 : 0);
+		line[o++] = b64[v >> 18];
+		line[o++] = b64[(v >> 12) & 63];
+		line[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		line[o++] = '=';
+	}
+	line[o] = 0;
+	free(raw);
+	free(s->auth);
+	s->auth = line;
+	return 0;
 }
 
 static int sdk_set_client_cert(mite_ctx *ctx, const char *cert, const char *key, const char *pass)
 {
 	session *s = session_get(ctx);
+	struct xopts *x;
 	int rc;
 
 	if (!s)
 		return MITE_ENOMEM;
+	if (!cert && !s->x)
+		return 0;
+	if (!(x = session_xopts(s)))
+		return MITE_ENOMEM;
 	if (!cert)
 		key = pass = NULL;
-	if ((rc = setopt_rc(curl_easy_setopt(s->easy, CURLOPT_SSLCERT, cert))) < 0 ||
-	    (rc = setopt_rc(curl_easy_setopt(s->easy, CURLOPT_SSLKEY, key))) < 0)
+	if ((rc = setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_SSLCERT, cert))) < 0 ||
+	    (rc = setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_SSLKEY, key))) < 0 ||
+	    (rc = setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_KEYPASSWD, pass))) < 0)
 		return rc;
-	return setopt_rc(curl_easy_setopt(s->easy, CURLOPT_KEYPASSWD, pass));
+	x->cert = cert != NULL;
+	return 0;
 }
 
 static int sdk_set_tls_verify(mite_ctx *ctx, int on)
 {
 	session *s = session_get(ctx);
+	struct xopts *x;
 
 	if (!s)
 		return MITE_ENOMEM;
-	curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYPEER, on ? 1L : 0L);
-	return setopt_rc(curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYHOST, on ? 2L : 0L));
+	if (on && !s->x)
+		return 0;
+	if (!(x = session_xopts(s)))
+		return MITE_ENOMEM;
+	curl_easy_setopt(x->ez->h, CURLOPT_SSL_VERIFYPEER, on ? 1L : 0L);
+	return setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_SSL_VERIFYHOST, on ? 2L : 0L));
 }
 
 static int sdk_set_ca_file(mite_ctx *ctx, const char *path)
 {
 	session *s = session_get(ctx);
+	struct xopts *x;
 
 	if (!s)
 		return MITE_ENOMEM;
-	return setopt_rc(curl_easy_setopt(s->easy, CURLOPT_CAINFO, path));
+	if (!path && !s->x)
+		return 0;
+	if (!(x = session_xopts(s)))
+		return MITE_ENOMEM;
+	return setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_CAINFO, path));
 }
 
 static int sdk_set_proxy(mite_ctx *ctx, const char *url)
 {
 	session *s = session_get(ctx);
+	struct xopts *x;
+	int rc;
 
 	if (!s)
 		return MITE_ENOMEM;
-	if (!url && s->e && !s->e->env_proxy)
-		url = "";
-	return setopt_rc(curl_easy_setopt(s->easy, CURLOPT_PROXY, url));
+	if (!url && !s->x)
+		return 0;
+	if (!(x = session_xopts(s)))
+		return MITE_ENOMEM;
+	if ((rc = setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_PROXY,
+					     url ? url : s->e->env_proxy ? NULL : ""))) < 0)
+		return rc;
+	x->proxy = url && *url;
+	return 0;
 }
 
 static int sdk_set_version(mite_ctx *ctx, int version)
 {
 	session *s;
+	struct xopts *x;
 	long v;
 
 	switch (version) {
@@ -1533,9 +2174,14 @@ static int sdk_set_version(mite_ctx *ctx, int version)
 	}
 	if (!(s = session_get(ctx)))
 		return MITE_ENOMEM;
+	if (version == MITE_HTTP_V1_1 && !s->x)
+		return 0;
+	if (!(x = session_xopts(s)))
+		return MITE_ENOMEM;
 	/* Wait for a connection that may multiplex rather than open one more. */
-	curl_easy_setopt(s->easy, CURLOPT_PIPEWAIT, version == MITE_HTTP_V1_1 ? 0L : 1L);
-	return setopt_rc(curl_easy_setopt(s->easy, CURLOPT_HTTP_VERSION, v));
+	curl_easy_setopt(x->ez->h, CURLOPT_PIPEWAIT, version == MITE_HTTP_V1_1 ? 0L : 1L);
+	x->version = version;
+	return setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_HTTP_VERSION, v));
 }
 
 static int sdk_set_timeouts(mite_ctx *ctx, double connect, double total)
@@ -1546,9 +2192,11 @@ static int sdk_set_timeouts(mite_ctx *ctx, double connect, double total)
 		return MITE_EINVAL;
 	if (!(s = session_get(ctx)))
 		return MITE_ENOMEM;
-	if (connect > 0)
-		curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS,
-				 (long)(connect * 1000 + 0.5) > 0 ? (long)(connect * 1000 + 0.5) : 1L);
+	if (connect > 0) {
+		s->connect_ms = (long)(connect * 1000 + 0.5);
+		if (s->connect_ms < 1)
+			s->connect_ms = 1;
+	}
 	if (total > 0) {
 		s->total_ms = (long)(total * 1000 + 0.5);
 		if (s->total_ms < 1)

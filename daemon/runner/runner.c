@@ -28,11 +28,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROW_BATCH_MAX 256
+#define ROW_BATCH_MAX PROTO_ROWS_MAX
 #define ROW_PREFETCH_MAX 128 /* rows buffered ahead per journey, at most */
 #define ROW_RETURN_BATCH 64  /* recyclable rows handed back per message */
 #define EVENTS_MAX 10000   /* events queued between batches before dropping */
 #define EVENTS_FLUSH 512   /* flush early past this many */
+/* Bounds on what a controller's message may ask for. Beyond them a value is
+ * garbage (and converting it to an integer could be undefined): seconds
+ * (tick, stats interval, grace), a run's elapsed time, and instances or
+ * starts per journey (a stop makes the pending starts at once). */
+#define MSG_SECS_MAX 1e6
+#define MSG_ELAPSED_MAX 1e9
+#define MSG_COUNT_MAX 100000
+#define MSG_STACK_MAX (64.0 * 1024 * 1024) /* as scenario files allow */
+/* 2^64 as a double: a JSON number at or above it cannot be a uint64_t. */
+#define TWO_POW_64 18446744073709551616.0
 
 enum { R_SETUP, R_RUNNING, R_STOPPING, R_CLOSING, R_DONE };
 
@@ -106,6 +116,12 @@ struct runner {
 };
 
 static const char *current_journey;
+
+/* A number from a message that is more than 0 and at most max, or dflt. */
+static double msg_num(const cJSON *v, double max, double dflt)
+{
+	return cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble <= max ? v->valuedouble : dflt;
+}
 
 const char *runner_current_journey(void) { return current_journey; }
 
@@ -578,14 +594,16 @@ static void set_targets(runner *r, const cJSON *m)
 		j = &r->j[i++];
 		c = cJSON_GetObjectItemCaseSensitive(it, "c");
 		s = cJSON_GetObjectItemCaseSensitive(it, "s");
-		if (cJSON_IsNumber(c) && c->valuedouble >= 0) {
+		if (cJSON_IsNumber(c) && c->valuedouble >= 0 && c->valuedouble <= MSG_COUNT_MAX) {
 			j->target = (long)c->valuedouble;
 			j->balance = 1;
 		}
-		if (cJSON_IsNumber(s) && s->valuedouble > 0) {
+		if (msg_num(s, MSG_COUNT_MAX, 0) > 0) {
 			uint64_t ms;
 
 			j->pending += (long)s->valuedouble;
+			if (j->pending > MSG_COUNT_MAX)
+				j->pending = MSG_COUNT_MAX;
 			j->spread_next = runner_now(r);
 			ms = (uint64_t)(r->tick * 1000.0 / (double)j->pending);
 			if (!ms)
@@ -619,7 +637,8 @@ static void take_rows(runner *r, const cJSON *m)
 		uint64_t id;
 		mite_row *mr;
 
-		if (!cJSON_IsArray(row) || !cJSON_IsNumber(row->child))
+		if (!cJSON_IsArray(row) || !cJSON_IsNumber(row->child) ||
+		    !(row->child->valuedouble >= 0) || row->child->valuedouble >= TWO_POW_64)
 			continue;
 		id = (uint64_t)row->child->valuedouble;
 		for (v = row->child->next; v && n < 64; v = v->next)
@@ -762,8 +781,8 @@ static int setup_journey(runner *r, rjourney *j, const cJSON *o, char *err, size
 	}
 	j->name = strdup(name->valuestring);
 	j->columns = json_strv(cJSON_GetObjectItemCaseSensitive(o, "columns"));
-	j->stack = cJSON_IsNumber(stack) && stack->valuedouble >= CORO_MIN_STACK ? (size_t)stack->valuedouble
-										   : CORO_DEFAULT_STACK;
+	j->stack = msg_num(stack, MSG_STACK_MAX, 0) >= CORO_MIN_STACK ? (size_t)stack->valuedouble
+								      : CORO_DEFAULT_STACK;
 	j->open = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "open"));
 	j->has_pool = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "pool"));
 	j->recyclable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "recyclable"));
@@ -818,6 +837,7 @@ static void do_setup(runner *r, const cJSON *m)
 	const cJSON *js = cJSON_GetObjectItemCaseSensitive(m, "journeys"), *o;
 	const cJSON *v;
 	char err[1024] = "";
+	double interval;
 	size_t n, i = 0;
 
 	if (r->state != R_SETUP || r->j) {
@@ -830,12 +850,10 @@ static void do_setup(runner *r, const cJSON *m)
 		return;
 	}
 	kvl_from_json(&r->config, cJSON_GetObjectItemCaseSensitive(m, "config"));
-	v = cJSON_GetObjectItemCaseSensitive(m, "tick");
-	r->tick = cJSON_IsNumber(v) && v->valuedouble > 0 ? v->valuedouble : 0.1;
-	v = cJSON_GetObjectItemCaseSensitive(m, "stats_interval");
+	r->tick = msg_num(cJSON_GetObjectItemCaseSensitive(m, "tick"), MSG_SECS_MAX, 0.1);
 	r->http_events = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "http_events"));
 	v = cJSON_GetObjectItemCaseSensitive(m, "elapsed");
-	r->t0_ns = uv_hrtime() - (cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)(v->valuedouble * 1e9) : 0);
+	r->t0_ns = uv_hrtime() - (uint64_t)(msg_num(v, MSG_ELAPSED_MAX, 0) * 1e9);
 	r->j = calloc(n, sizeof *r->j);
 	r->mods = calloc(n, sizeof *r->mods);
 	if (!r->j || !r->mods) {
@@ -857,10 +875,9 @@ static void do_setup(runner *r, const cJSON *m)
 		send_error(r, err);
 		return;
 	}
-	v = cJSON_GetObjectItemCaseSensitive(m, "stats_interval");
-	uv_timer_start(&r->stats_timer, on_stats_timer,
-		       (uint64_t)((cJSON_IsNumber(v) && v->valuedouble > 0 ? v->valuedouble : 1.0) * 1000),
-		       (uint64_t)((cJSON_IsNumber(v) && v->valuedouble > 0 ? v->valuedouble : 1.0) * 1000));
+	interval = msg_num(cJSON_GetObjectItemCaseSensitive(m, "stats_interval"), MSG_SECS_MAX, 1.0);
+	uv_timer_start(&r->stats_timer, on_stats_timer, (uint64_t)(interval * 1000),
+		       (uint64_t)(interval * 1000));
 	r->state = R_RUNNING;
 	proto_send(r->t, proto_new(PROTO_READY));
 }
@@ -1009,7 +1026,8 @@ static void on_message(transport *t, const char *buf, size_t len, void *data)
 	else if (strcmp(type, PROTO_STOP) == 0) {
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(m, "grace");
 
-		do_stop(r, cJSON_IsNumber(g) ? g->valuedouble : 30.0);
+		/* 0 or less: cancel now. */
+		do_stop(r, cJSON_IsNumber(g) && g->valuedouble <= 0 ? 0 : msg_num(g, MSG_SECS_MAX, 30.0));
 	} else if (strcmp(type, PROTO_CANCEL) == 0)
 		do_stop(r, 0);
 	else if (strcmp(type, PROTO_TARGETS) != 0 && strcmp(type, PROTO_ROWS) != 0)

@@ -1,7 +1,7 @@
 # fuzz.mk - builds the libFuzzer targets of tests/fuzz/ with clang and runs
 # them; `make fuzz` calls it (docs/fuzzing.md). GNU make.
 #
-#   make -f fuzz.mk srcdir=ABS builddir=ABS DEPS_CFLAGS=... DEPS_LIBS=... [run]
+#   make -f fuzz.mk srcdir=ABS builddir=ABS FUZZ_SRCS=... DEPS_CFLAGS=... DEPS_LIBS=... [run]
 #
 # The daemon's sources are compiled once more, instrumented (ASan, UBSan,
 # libFuzzer's coverage), into $(FUZZ_DIR)/obj; each target links them.
@@ -20,8 +20,8 @@ CFLAGS_FUZZ = -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-unuse
 	$(FUZZ_SAN) -I$(srcdir)/daemon -I$(srcdir)/sdk/include -I$(builddir) \
 	-DFUZZ_GOOD_SO='"$(builddir)/tests/plugins/good.so"' $(DEPS_CFLAGS)
 
-LIB_SRCS = $(wildcard $(srcdir)/daemon/core/*.c $(srcdir)/daemon/controller/*.c \
-	$(srcdir)/daemon/runner/*.c)
+# The sources of the daemon's libraries, as Makefile.am lists them.
+LIB_SRCS = $(addprefix $(srcdir)/,$(filter %.c,$(FUZZ_SRCS)))
 LIB_OBJS = $(patsubst $(srcdir)/daemon/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
 BINS = $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 
@@ -52,6 +52,7 @@ run: all
 		csv|module_split) extra=; dict=;; \
 		*) extra=; dict="$(DICT_json)";; \
 		esac; \
+		LSAN_OPTIONS=suppressions=$(srcdir)/tests/fuzz/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 		$(FUZZ_DIR)/fuzz_$$t $(FUZZ_RUN_FLAGS) $$dict -max_total_time=$(FUZZ_SECONDS) \
 			-print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- \

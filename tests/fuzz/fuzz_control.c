@@ -49,16 +49,19 @@ static cJSON *cmd_null(control_client *cl, const cJSON *req, void *data)
 	return NULL;
 }
 
-/* Echoes the request back, with "ok", as handlers that quote their
- * arguments do. */
+/* Echoes the request back with "ok": true (a handler's reply must have a
+ * boolean "ok"), as handlers that quote their arguments do. */
 static cJSON *cmd_echo(control_client *cl, const cJSON *req, void *data)
 {
 	cJSON *o = cJSON_Duplicate(req, 1);
 
 	(void)cl;
 	(void)data;
-	if (o && !cJSON_HasObjectItem(o, "ok"))
-		cJSON_AddTrueToObject(o, "ok");
+	if (!o)
+		return NULL;
+	while (cJSON_GetObjectItemCaseSensitive(o, "ok"))
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "ok");
+	cJSON_AddTrueToObject(o, "ok");
 	return o;
 }
 
@@ -136,7 +139,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			{.fd = uv_backend_fd(&loop), .events = POLLIN},
 		};
 
-		poll(pf, 2, 100);
+		int wait = uv_backend_timeout(&loop);
+
+		/* No longer than the loop may sleep: callbacks may be due
+		 * without its fd stirring (a write done, a handle closing). */
+		poll(pf, 2, wait < 0 || wait > 100 ? 100 : wait);
 		uv_run(&loop, UV_RUN_NOWAIT);
 		if (!shut) {
 			ssize_t n = off < size ? send(fd, data + off, size - off, MSG_NOSIGNAL) : 0;

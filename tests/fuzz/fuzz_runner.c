@@ -94,7 +94,8 @@ static void deliver(fake *t, const uint8_t *msg, size_t len)
 			buf[n++] = (char)msg[i++];
 		}
 	}
-	if (t->base.on_recv)
+	/* A closed transport delivers nothing more (transport.h). */
+	if (t->base.on_recv && !t->closed)
 		t->base.on_recv(&t->base, buf, n, t->base.data);
 	free(buf);
 }

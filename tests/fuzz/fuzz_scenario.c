@@ -71,6 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_write(p, sizeof(p), "s.conf", data, size);
 	s = scenario_load(conf_path, &o, err, sizeof(err));
+	if (log_get_level() >= LOG_LVL_DEBUG)
+		fprintf(stderr, "scenario: %s\n", s ? "loaded" : err);
 	if (!s) {
 		const char *colon = strchr(err, ':');
 

@@ -1,0 +1,666 @@
+/*
+ * http1.c - see http1.h.
+ *
+ * The response parser is a byte-level state machine fed whatever each
+ * read() returned: a head may arrive one byte at a time, a chunk-size line
+ * may be split anywhere. The head is gathered in the caller's buffer (bounded
+ * by HTTP1_MAX_HEAD) and parsed once whole, then compacted in place into
+ * "Name:value\0" lines that mite_http_header reads; the body goes to the
+ * body buffer, or is only counted. Nothing else is buffered, so a parser
+ * costs a few dozen bytes however the bytes are cut.
+ */
+#include "runner/http1.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum {
+	S_HEAD = 0,
+	S_BODY_LEN,
+	S_BODY_EOF,
+	S_CHUNK_SIZE,
+	S_CHUNK_EXT,
+	S_CHUNK_SIZE_LF,
+	S_CHUNK_DATA,
+	S_CHUNK_DATA_CR,
+	S_CHUNK_DATA_LF,
+	S_TRAILER,
+	S_DONE,
+};
+
+/* A value this large is refused: sums with it cannot overflow. */
+#define HTTP1_MAX_LENGTH (UINT64_C(1) << 60)
+
+int http1_buf_reserve(http1_buf *b, size_t need)
+{
+	size_t n = b->cap ? b->cap : 64;
+	char *p;
+
+	if (need <= b->cap)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return -ENOMEM;
+		n *= 2;
+	}
+	p = realloc(b->p, n);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = n;
+	return 0;
+}
+
+/* ---- URLs ---------------------------------------------------------------- */
+
+static int scheme_of(const char *url, size_t *skip)
+{
+	if (strncasecmp(url, "http://", 7) == 0) {
+		*skip = 7;
+		return 0;
+	}
+	if (strncasecmp(url, "https://", 8) == 0) {
+		*skip = 8;
+		return 1;
+	}
+	return -1;
+}
+
+static int host_char(unsigned char c)
+{
+	return isalnum(c) || c == '.' || c == '-' || c == '_';
+}
+
+int http1_url_parse(const char *url, http1_url *u)
+{
+	const char *a, *end, *h, *he, *p, *q;
+	size_t skip;
+	long port = -1;
+
+	memset(u, 0, sizeof(*u));
+	if (!url || (u->https = scheme_of(url, &skip)) < 0)
+		return -EINVAL;
+	a = url + skip;
+	end = a + strcspn(a, "/?#");
+	if (end == a || memchr(a, '@', (size_t)(end - a)))
+		return -EINVAL;
+	if (*a == '[') {
+		h = a + 1;
+		he = memchr(h, ']', (size_t)(end - h));
+		if (!he || he == h)
+			return -EINVAL;
+		for (q = h; q < he; q++)
+			if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.')
+				return -EINVAL;
+		p = he + 1;
+	} else {
+		h = a;
+		for (he = h; he < end && *he != ':'; he++)
+			if (!host_char((unsigned char)*he))
+				return -EINVAL;
+		if (he == h)
+			return -EINVAL;
+		p = he;
+	}
+	if (p < end) {
+		if (*p != ':' || p + 1 == end || end - p > 6)
+			return -EINVAL;
+		port = 0;
+		for (q = p + 1; q < end; q++) {
+			if (!isdigit((unsigned char)*q))
+				return -EINVAL;
+			port = port * 10 + (*q - '0');
+		}
+		if (port < 1 || port > 65535)
+			return -EINVAL;
+	}
+	u->host = h;
+	u->host_len = (size_t)(he - h);
+	u->hostport = a;
+	u->hostport_len = (size_t)(end - a);
+	u->port = port > 0 ? (int)port : u->https ? 443 : 80;
+	/* Path and query up to a fragment. Bytes libcurl would encode or
+	 * refuse go to libcurl. */
+	for (q = end; *q && *q != '#'; q++)
+		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+			return -EINVAL;
+	if (q == end) {
+		u->path = "/";
+		u->path_len = u->pathonly_len = 1;
+		return 0;
+	}
+	if (*end != '/')
+		return -EINVAL; /* "http://h?q": libcurl makes it "/?q" */
+	u->path = end;
+	u->path_len = (size_t)(q - end);
+	u->pathonly_len = strcspn(end, "?#");
+	if (u->pathonly_len > u->path_len)
+		u->pathonly_len = u->path_len;
+	return 0;
+}
+
+/* Appends n bytes at buf[*pos], counting what does not fit. */
+static void put(char *buf, size_t len, size_t *pos, const char *s, size_t n)
+{
+	if (*pos < len) {
+		size_t k = len - *pos < n ? len - *pos : n;
+		memcpy(buf + *pos, s, k);
+	}
+	*pos += n;
+}
+
+/* Removes "." and ".." segments from the path p[0..n) (which starts with
+ * '/') in place; returns its new length. */
+static size_t remove_dots(char *p, size_t n)
+{
+	size_t r = 0, w = 0;
+
+	while (r < n) {
+		/* p[r] is '/'; the segment runs to the next '/' or the end. */
+		size_t s = r + 1, e = s;
+		while (e < n && p[e] != '/')
+			e++;
+		if (e - s == 1 && p[s] == '.') {
+			if (e == n)
+				p[w++] = '/';
+		} else if (e - s == 2 && p[s] == '.' && p[s + 1] == '.') {
+			while (w > 0 && p[w - 1] != '/')
+				w--;
+			if (w > 0)
+				w--; /* the '/' before the removed segment */
+			while (w > 0 && p[w - 1] != '/')
+				w--;
+			if (w > 0)
+				w--;
+			if (e == n)
+				p[w++] = '/';
+		} else {
+			memmove(p + w, p + r, e - r);
+			w += e - r;
+		}
+		r = e;
+	}
+	if (w == 0)
+		p[w++] = '/';
+	return w;
+}
+
+static int has_scheme(const char *ref)
+{
+	const char *p = ref;
+
+	if (!isalpha((unsigned char)*p))
+		return 0;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return *p == ':';
+}
+
+long http1_url_resolve(char *buf, size_t len, const char *base, const char *ref)
+{
+	size_t pos = 0, skip, auth_len, path_start, rl;
+	const char *auth, *bpath;
+	size_t bpath_len;
+
+	if (!base || !ref || !*ref || scheme_of(base, &skip) < 0)
+		return -EINVAL;
+	rl = strcspn(ref, "#");
+	if (has_scheme(ref)) {
+		put(buf, len, &pos, ref, rl);
+		goto done;
+	}
+	if (ref[0] == '/' && ref[1] == '/') {
+		put(buf, len, &pos, base, skip - 2); /* "http:" */
+		put(buf, len, &pos, ref, rl);
+		goto done;
+	}
+	auth = base + skip;
+	auth_len = strcspn(auth, "/?#");
+	bpath = auth + auth_len;
+	bpath_len = strcspn(bpath, "?#");
+	put(buf, len, &pos, base, skip + auth_len);
+	path_start = pos;
+	if (ref[0] == '/') {
+		put(buf, len, &pos, ref, rl);
+	} else if (ref[0] == '?' || ref[0] == '#') {
+		if (bpath_len)
+			put(buf, len, &pos, bpath, bpath_len);
+		else
+			put(buf, len, &pos, "/", 1);
+		if (ref[0] == '#') /* the same document */
+			put(buf, len, &pos, bpath + bpath_len, strcspn(bpath + bpath_len, "#"));
+		else
+			put(buf, len, &pos, ref, rl);
+	} else {
+		/* The base path up to its last '/', then ref. */
+		size_t dir = bpath_len;
+		while (dir > 0 && bpath[dir - 1] != '/')
+			dir--;
+		if (dir == 0)
+			put(buf, len, &pos, "/", 1);
+		else
+			put(buf, len, &pos, bpath, dir);
+		put(buf, len, &pos, ref, rl);
+	}
+	if (pos < len) {
+		/* Dot segments, in the path only (not the query). */
+		size_t plen = pos - path_start, q;
+		char *path = buf + path_start;
+		for (q = 0; q < plen && path[q] != '?'; q++)
+			;
+		if (q > 0 && path[0] == '/') {
+			size_t nl = remove_dots(path, q);
+			memmove(path + nl, path + q, plen - q);
+			pos -= q - nl;
+		}
+	}
+done:
+	if (len > 0)
+		buf[pos < len ? pos : len - 1] = 0;
+	return (long)pos;
+}
+
+/* ---- response parser ----------------------------------------------------- */
+
+void http1_parser_init(http1_parser *p, int head_request, int discard, http1_buf *head,
+		       http1_buf *body)
+{
+	memset(p, 0, sizeof(*p));
+	p->head_request = head_request;
+	p->discard = discard;
+	p->head = head;
+	p->body = body;
+	head->len = 0;
+	body->len = 0;
+	if (body->p)
+		body->p[0] = 0;
+}
+
+int http1_done(const http1_parser *p)
+{
+	return p->state == S_DONE;
+}
+
+static int tchar(unsigned char c)
+{
+	return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Whether the comma-separated list v[0..n) holds token tok (any case). */
+static int list_has(const char *v, size_t n, const char *tok)
+{
+	size_t tl = strlen(tok), i = 0;
+
+	while (i < n) {
+		size_t s, e;
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		s = i;
+		while (i < n && v[i] != ',')
+			i++;
+		e = i;
+		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+			e--;
+		if (e - s == tl && strncasecmp(v + s, tok, tl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The last token of the comma-separated list v[0..n) is tok. */
+static int list_last_is(const char *v, size_t n, const char *tok)
+{
+	size_t tl = strlen(tok), e = n, s;
+
+	while (e > 0 && (v[e - 1] == ' ' || v[e - 1] == '\t' || v[e - 1] == ','))
+		e--;
+	s = e;
+	while (s > 0 && v[s - 1] != ',' && v[s - 1] != ' ' && v[s - 1] != '\t')
+		s--;
+	return e - s == tl && strncasecmp(v + s, tok, tl) == 0;
+}
+
+/* Content-Length's value: digits, or a list of equal ones. */
+static int parse_length(const char *v, size_t n, uint64_t *out)
+{
+	uint64_t val = 0, first = 0;
+	int have = 0, digits = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		char c = i < n ? v[i] : ',';
+		if (c >= '0' && c <= '9') {
+			if (val >= HTTP1_MAX_LENGTH / 10)
+				return -1;
+			val = val * 10 + (uint64_t)(c - '0');
+			digits++;
+		} else if (c == ',') {
+			if (!digits || (have && val != first))
+				return -1;
+			first = val;
+			have = 1;
+			val = 0;
+			digits = 0;
+		} else if (c != ' ' && c != '\t') {
+			return -1;
+		} else if (digits && i + 1 < n && v[i + 1] >= '0' && v[i + 1] <= '9') {
+			return -1; /* "1 2" */
+		}
+	}
+	*out = first;
+	return 0;
+}
+
+/* Parses the whole head in p->head (len bytes, ending with an empty line),
+ * compacting it in place into "Name:value\0" lines. Sets the body state. */
+static int parse_head(http1_parser *p)
+{
+	char *b = p->head->p, *end = b + p->head->len, *r = b, *w = b, *eol, *last = NULL;
+	int te = 0, chunked = 0, have_len = 0, conn_close = 0, conn_ka = 0;
+	uint64_t clen = 0;
+
+	/* The status line: "HTTP/1.x NNN[ reason]". */
+	eol = memchr(r, '\n', (size_t)(end - r));
+	if (!eol || eol - r < 12 || memcmp(r, "HTTP/1.", 7) != 0 || (r[7] != '0' && r[7] != '1') ||
+	    r[8] != ' ' || !isdigit((unsigned char)r[9]) || !isdigit((unsigned char)r[10]) ||
+	    !isdigit((unsigned char)r[11]) || r[9] == '0')
+		return HTTP1_EPARSE;
+	if (eol - r > 12 && r[12] != ' ' && r[12] != '\r')
+		return HTTP1_EPARSE;
+	p->version = r[7] == '0' ? 10 : 11;
+	p->status = (r[9] - '0') * 100 + (r[10] - '0') * 10 + (r[11] - '0');
+	for (char *c = r; c < eol; c++)
+		if (*c == 0 || (*c == '\r' && c + 1 != eol))
+			return HTTP1_EPARSE;
+	r = eol + 1;
+
+	for (;;) {
+		char *le, *colon, *v, *ve;
+		size_t nl, vl;
+
+		eol = memchr(r, '\n', (size_t)(end - r));
+		if (!eol)
+			return HTTP1_EPARSE;
+		le = eol > r && eol[-1] == '\r' ? eol - 1 : eol;
+		if (le == r)
+			break; /* the empty line */
+		for (char *c = r; c < le; c++)
+			if (*c == 0 || *c == '\r')
+				return HTTP1_EPARSE;
+		if (*r == ' ' || *r == '\t') {
+			/* obs-fold: the previous value goes on, after one space. */
+			if (!last)
+				return HTTP1_EPARSE;
+			for (v = r; v < le && (*v == ' ' || *v == '\t'); v++)
+				;
+			for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+				;
+			w[-1] = ' ';
+			vl = (size_t)(ve - v);
+			memmove(w, v, vl);
+			w += vl;
+			*w++ = 0;
+			r = eol + 1;
+			continue;
+		}
+		colon = memchr(r, ':', (size_t)(le - r));
+		if (!colon || colon == r)
+			return HTTP1_EPARSE;
+		for (char *c = r; c < colon; c++)
+			if (!tchar((unsigned char)*c))
+				return HTTP1_EPARSE;
+		nl = (size_t)(colon - r);
+		for (v = colon + 1; v < le && (*v == ' ' || *v == '\t'); v++)
+			;
+		for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+			;
+		vl = (size_t)(ve - v);
+		if (nl == 14 && strncasecmp(r, "Content-Length", 14) == 0) {
+			uint64_t n;
+			if (parse_length(v, vl, &n) < 0 || (have_len && n != clen))
+				return HTTP1_EPARSE;
+			clen = n;
+			have_len = 1;
+		} else if (nl == 17 && strncasecmp(r, "Transfer-Encoding", 17) == 0) {
+			/* Only the last coding of the last header counts. */
+			te = 1;
+			chunked = list_last_is(v, vl, "chunked");
+		} else if (nl == 10 && strncasecmp(r, "Connection", 10) == 0) {
+			conn_close |= list_has(v, vl, "close");
+			conn_ka |= list_has(v, vl, "keep-alive");
+		}
+		/* Compact: "Name:value\0" is never longer than the line was. */
+		last = w;
+		memmove(w, r, nl + 1);
+		w += nl + 1;
+		memmove(w, v, vl);
+		w += vl;
+		*w++ = 0;
+		r = eol + 1;
+	}
+	p->head->len = (size_t)(w - b);
+	p->keep_alive = p->version == 11 ? !conn_close : conn_ka && !conn_close;
+
+	if (p->status < 200 && p->status != 101) {
+		/* 1xx: an interim response; the real one follows. */
+		p->head->len = 0;
+		p->state = S_HEAD;
+		p->scan = 0;
+		return HTTP1_OK;
+	}
+	if (p->head_request || p->status == 204 || p->status == 304 || p->status == 101) {
+		if (p->status == 101)
+			p->keep_alive = 0; /* the connection now speaks something else */
+		p->state = S_DONE;
+	} else if (te) {
+		/* A body the close ends, unless chunked (Content-Length is then
+		 * ignored, as RFC 9112 says). */
+		if (chunked) {
+			p->state = S_CHUNK_SIZE;
+		} else {
+			p->state = S_BODY_EOF;
+			p->keep_alive = 0;
+		}
+	} else if (have_len) {
+		p->remaining = clen;
+		p->state = clen ? S_BODY_LEN : S_DONE;
+	} else {
+		p->state = S_BODY_EOF;
+		p->keep_alive = 0;
+	}
+	return HTTP1_OK;
+}
+
+static int body_put(http1_parser *p, const char *data, size_t n)
+{
+	http1_buf *b = p->body;
+
+	p->body_bytes += n;
+	if (p->discard || n == 0)
+		return HTTP1_OK;
+	if (http1_buf_reserve(b, b->len + n + 1) < 0)
+		return HTTP1_ENOMEM;
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = 0;
+	return HTTP1_OK;
+}
+
+/* Gathers head bytes until the empty line that ends the head; returns the
+ * bytes consumed or an error. */
+static ssize_t head_bytes(http1_parser *p, const char *data, size_t len)
+{
+	size_t i = 0, take;
+	int st = (int)p->scan, found = 0;
+
+	/* st: 0 inside a line, 1 just after a LF, 2 after LF CR. */
+	while (i < len) {
+		if (st == 0) {
+			const char *q = memchr(data + i, '\n', len - i);
+			if (!q) {
+				i = len;
+				break;
+			}
+			i = (size_t)(q - data) + 1;
+			st = 1;
+			continue;
+		}
+		if (data[i] == '\n') {
+			i++;
+			found = 1;
+			break;
+		}
+		st = data[i] == '\r' && st == 1 ? 2 : 0;
+		i++;
+	}
+	take = i;
+	if (p->head->len + take > HTTP1_MAX_HEAD)
+		return HTTP1_EHEADSIZE;
+	if (http1_buf_reserve(p->head, p->head->len + take + 1) < 0)
+		return HTTP1_ENOMEM;
+	memcpy(p->head->p + p->head->len, data, take);
+	p->head->len += take;
+	p->head_bytes += take;
+	p->scan = (size_t)st;
+	if (found) {
+		int rc = parse_head(p);
+		if (rc < 0)
+			return rc;
+	}
+	return (ssize_t)take;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+ssize_t http1_parse(http1_parser *p, const char *data, size_t len)
+{
+	size_t i = 0;
+	int rc;
+
+	while (i < len && p->state != S_DONE) {
+		char c;
+		size_t n;
+
+		switch (p->state) {
+		case S_HEAD: {
+			ssize_t k = head_bytes(p, data + i, len - i);
+			if (k < 0)
+				return k;
+			i += (size_t)k;
+			break;
+		}
+		case S_BODY_LEN:
+			n = len - i < p->remaining ? len - i : (size_t)p->remaining;
+			if ((rc = body_put(p, data + i, n)) < 0)
+				return rc;
+			i += n;
+			p->remaining -= n;
+			if (!p->remaining)
+				p->state = S_DONE;
+			break;
+		case S_BODY_EOF:
+			if ((rc = body_put(p, data + i, len - i)) < 0)
+				return rc;
+			i = len;
+			break;
+		case S_CHUNK_SIZE:
+			c = data[i++];
+			if (hexval(c) >= 0) {
+				if (++p->digits > 15)
+					return HTTP1_EPARSE;
+				p->remaining = p->remaining * 16 + (uint64_t)hexval(c);
+			} else if (!p->digits) {
+				return HTTP1_EPARSE;
+			} else if (c == ';' || c == ' ' || c == '\t') {
+				p->state = S_CHUNK_EXT;
+				p->ext = 0;
+			} else if (c == '\r') {
+				p->state = S_CHUNK_SIZE_LF;
+			} else if (c == '\n') {
+				goto size_line_done;
+			} else {
+				return HTTP1_EPARSE;
+			}
+			break;
+		case S_CHUNK_EXT:
+			c = data[i++];
+			if (c == '\n')
+				goto size_line_done;
+			if (++p->ext > HTTP1_MAX_CHUNK_EXT)
+				return HTTP1_EPARSE;
+			break;
+		case S_CHUNK_SIZE_LF:
+			if (data[i++] != '\n')
+				return HTTP1_EPARSE;
+size_line_done:
+			p->digits = 0;
+			if (p->remaining == 0) {
+				p->state = S_TRAILER;
+				p->trailer_line = 0;
+			} else {
+				p->state = S_CHUNK_DATA;
+			}
+			break;
+		case S_CHUNK_DATA:
+			n = len - i < p->remaining ? len - i : (size_t)p->remaining;
+			if ((rc = body_put(p, data + i, n)) < 0)
+				return rc;
+			i += n;
+			p->remaining -= n;
+			if (!p->remaining)
+				p->state = S_CHUNK_DATA_CR;
+			break;
+		case S_CHUNK_DATA_CR:
+			c = data[i++];
+			if (c == '\r')
+				p->state = S_CHUNK_DATA_LF;
+			else if (c == '\n')
+				p->state = S_CHUNK_SIZE;
+			else
+				return HTTP1_EPARSE;
+			break;
+		case S_CHUNK_DATA_LF:
+			if (data[i++] != '\n')
+				return HTTP1_EPARSE;
+			p->state = S_CHUNK_SIZE;
+			break;
+		case S_TRAILER:
+			/* Trailer fields are counted, not kept. */
+			c = data[i++];
+			p->head_bytes++;
+			if (++p->trailer > HTTP1_MAX_HEAD)
+				return HTTP1_EHEADSIZE;
+			if (c == '\n') {
+				if (p->trailer_line == 0)
+					p->state = S_DONE;
+				p->trailer_line = 0;
+			} else if (c != '\r') {
+				p->trailer_line++;
+			}
+			break;
+		default:
+			return HTTP1_EPARSE;
+		}
+	}
+	p->received += i;
+	return (ssize_t)i;
+}
+
+int http1_parse_eof(http1_parser *p)
+{
+	if (p->state == S_DONE)
+		return HTTP1_OK;
+	if (p->state == S_BODY_EOF) {
+		p->state = S_DONE;
+		return HTTP1_OK;
+	}
+	return p->received == 0 ? HTTP1_ENOTHING : HTTP1_EPARTIAL;
+}

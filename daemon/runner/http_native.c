@@ -1,0 +1,884 @@
+/*
+ * http_native.c - see http_native.h.
+ *
+ * Why not libcurl for these: for a small response libcurl 7.88 spends about
+ * 60,000 instructions per request (request building through its printf,
+ * URL re-parsing, connection-cache keys, liveness polls); this path spends
+ * a few thousand, so the generator's CPU goes to the kernel's TCP work, as
+ * wrk's does.
+ *
+ * Connections. A connection's uv_poll watches UV_READABLE from connect to
+ * close, idle or busy, so a request on a kept-alive connection costs no
+ * epoll_ctl: the request goes out with one sendmsg (WRITABLE is added only
+ * while a request does not fit in the socket buffer), the response comes
+ * in through recv into the engine's one read buffer and is parsed at once.
+ * An idle connection that becomes readable was closed by the server (or
+ * sends what it should not): it is closed at once.
+ *
+ * A request sent on a reused connection that the server had closed meanwhile
+ * (EPIPE, a reset, or EOF before any byte of the response) is sent again
+ * once on a new connection, as libcurl does.
+ *
+ * Callbacks: x->done runs from a loop callback, as the last thing this file
+ * does for x there: it may resume the journey, which may start, cancel or
+ * release transfers at once.
+ */
+#include "runner/http_native.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define HN_MAX_ADDRS 8
+#define HN_MAX_ORIGINS 1024
+#define HN_RBUF (64 * 1024)
+/* Reads per readiness callback: enough to drain a large response quickly
+ * without starving other connections. */
+#define HN_READS_PER_CB 4
+
+enum { C_CONNECTING = 1, C_BUSY, C_IDLE };
+
+typedef struct hn_conn {
+	uv_poll_t poll;
+	int fd;
+	int state;
+	int events;
+	int dead;                              /* not to be reused */
+	struct hn_origin *o;
+	http_native_xfer *x;                   /* connecting or busy: its transfer */
+	struct hn_conn *aprev, *anext;         /* every connection */
+	struct hn_conn *oprev, *onext;         /* idle: the origin's (newest first) */
+	struct hn_conn *gprev, *gnext;         /* idle: the engine's (oldest first) */
+	uint64_t idle_since;
+	char ip[48];
+} hn_conn;
+
+typedef struct hn_origin {
+	http_native *n;
+	struct hn_origin *next;
+	char *host;              /* NUL-terminated, as the URL wrote it */
+	size_t host_len;
+	int port;
+	struct sockaddr_storage addrs[HN_MAX_ADDRS];
+	int naddrs;
+	uint64_t expires;        /* uv_hrtime when the addresses go stale; 0: never */
+	uv_getaddrinfo_t gai;
+	int resolving;
+	http_native_xfer *waiters;    /* waiting for the addresses */
+	http_native_xfer *processing; /* being handed the addresses */
+	hn_conn *idle;
+	size_t nconns;           /* connections of this origin, idle or not */
+} hn_origin;
+
+struct http_native {
+	uv_loop_t *loop;
+	hn_origin *origins;
+	size_t norigins;
+	hn_conn *conns;                  /* every connection */
+	hn_conn *idle_old, *idle_new;    /* idle ones, oldest first */
+	size_t nidle, max_idle;
+	http_native_xfer *xfers;         /* every transfer */
+	http_native_xfer *free_xfers;
+	char *rbuf;
+	int closing;
+	int pending;                     /* close callbacks and resolutions due */
+	void (*done)(void *arg);
+	void *done_arg;
+};
+
+static void on_poll(uv_poll_t *h, int status, int events);
+static void on_timer(uv_timer_t *t);
+static int connect_next(http_native_xfer *x);
+
+/* ---- the engine's life ------------------------------------------------------ */
+
+http_native *http_native_new(uv_loop_t *loop)
+{
+	http_native *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->rbuf = malloc(HN_RBUF);
+	if (!n->rbuf) {
+		free(n);
+		return NULL;
+	}
+	n->loop = loop;
+	n->max_idle = 16;
+	return n;
+}
+
+static void maybe_done(http_native *n)
+{
+	void (*done)(void *);
+	void *arg;
+	hn_origin *o;
+
+	if (!n->closing || n->pending > 0)
+		return;
+	while ((o = n->origins)) {
+		n->origins = o->next;
+		free(o->host);
+		free(o);
+	}
+	done = n->done;
+	arg = n->done_arg;
+	free(n->rbuf);
+	free(n);
+	if (done)
+		done(arg);
+}
+
+static void conn_closed(uv_handle_t *h)
+{
+	hn_conn *c = h->data;
+	http_native *n = c->o->n;
+
+	free(c);
+	n->pending--;
+	maybe_done(n);
+}
+
+static void idle_unlink(http_native *n, hn_conn *c)
+{
+	hn_origin *o = c->o;
+
+	if (c->oprev)
+		c->oprev->onext = c->onext;
+	else
+		o->idle = c->onext;
+	if (c->onext)
+		c->onext->oprev = c->oprev;
+	if (c->gprev)
+		c->gprev->gnext = c->gnext;
+	else
+		n->idle_old = c->gnext;
+	if (c->gnext)
+		c->gnext->gprev = c->gprev;
+	else
+		n->idle_new = c->gprev;
+	c->oprev = c->onext = c->gprev = c->gnext = NULL;
+	n->nidle--;
+}
+
+/* Closes c (whatever its state) and detaches its transfer. */
+static void conn_close(http_native *n, hn_conn *c)
+{
+	if (c->state == C_IDLE)
+		idle_unlink(n, c);
+	if (c->x) {
+		c->x->c = NULL;
+		c->x = NULL;
+	}
+	if (c->aprev)
+		c->aprev->anext = c->anext;
+	else
+		n->conns = c->anext;
+	if (c->anext)
+		c->anext->aprev = c->aprev;
+	c->o->nconns--;
+	/* uv_close takes the fd out of epoll at once, so it can be closed
+	 * now; the handle's memory goes in its close callback. */
+	n->pending++;
+	uv_close((uv_handle_t *)&c->poll, conn_closed);
+	close(c->fd);
+	c->fd = -1;
+	c->state = 0;
+}
+
+static void xfer_timer_closed(uv_handle_t *h)
+{
+	http_native_xfer *x = h->data;
+	http_native *n = x->n;
+
+	free(x->req.p);
+	free(x);
+	n->pending--;
+	maybe_done(n);
+}
+
+void http_native_close(http_native *n, void (*done)(void *arg), void *arg)
+{
+	http_native_xfer *x;
+	hn_origin *o;
+
+	if (!n) {
+		if (done)
+			done(arg);
+		return;
+	}
+	n->closing = 1;
+	n->done = done;
+	n->done_arg = arg;
+	for (o = n->origins; o; o = o->next) {
+		o->waiters = o->processing = NULL;
+		if (o->resolving)
+			uv_cancel((uv_req_t *)&o->gai); /* its callback still comes */
+	}
+	while (n->conns)
+		conn_close(n, n->conns);
+	while ((x = n->xfers)) {
+		n->xfers = x->anext;
+		x->active = 0;
+		x->wlist = NULL;
+		n->pending++;
+		uv_close((uv_handle_t *)&x->timer, xfer_timer_closed);
+	}
+	n->free_xfers = NULL;
+	maybe_done(n);
+}
+
+void http_native_set_max_idle(http_native *n, size_t max)
+{
+	n->max_idle = max;
+	while (n->nidle > n->max_idle && n->idle_old)
+		conn_close(n, n->idle_old);
+}
+
+/* ---- transfers ------------------------------------------------------------------ */
+
+http_native_xfer *http_native_xfer_get(http_native *n)
+{
+	http_native_xfer *x = n->free_xfers;
+
+	if (n->closing)
+		return NULL;
+	if (x) {
+		n->free_xfers = x->fnext;
+	} else {
+		x = calloc(1, sizeof(*x));
+		if (!x)
+			return NULL;
+		if (uv_timer_init(n->loop, &x->timer) < 0) {
+			free(x);
+			return NULL;
+		}
+		x->timer.data = x;
+		x->n = n;
+		x->anext = n->xfers;
+		n->xfers = x;
+	}
+	x->req.len = 0;
+	x->body = NULL;
+	x->body_len = 0;
+	x->head_request = x->discard = 0;
+	x->hdr = x->resp_body = NULL;
+	x->done = NULL;
+	x->data = NULL;
+	return x;
+}
+
+void http_native_xfer_put(http_native *n, http_native_xfer *x)
+{
+	if (!x)
+		return;
+	if (x->active)
+		http_native_cancel(n, x);
+	x->fnext = n->free_xfers;
+	n->free_xfers = x;
+}
+
+static void waiters_remove(http_native_xfer *x)
+{
+	if (!x->wlist)
+		return;
+	if (x->wprev)
+		x->wprev->wnext = x->wnext;
+	else
+		*x->wlist = x->wnext;
+	if (x->wnext)
+		x->wnext->wprev = x->wprev;
+	x->wprev = x->wnext = NULL;
+	x->wlist = NULL;
+}
+
+static void waiters_add(hn_origin *o, http_native_xfer *x)
+{
+	x->wprev = NULL;
+	x->wnext = o->waiters;
+	if (o->waiters)
+		o->waiters->wprev = x;
+	o->waiters = x;
+	x->wlist = &o->waiters;
+}
+
+/* Ends x: detaches what it holds and calls done, last. */
+static void finish(http_native_xfer *x, int err)
+{
+	http_native *n = x->n;
+
+	x->err = err;
+	x->t_end = uv_hrtime();
+	x->active = 0;
+	waiters_remove(x);
+	if (x->c)
+		conn_close(n, x->c);
+	uv_timer_stop(&x->timer);
+	if (x->done)
+		x->done(x);
+}
+
+void http_native_cancel(http_native *n, http_native_xfer *x)
+{
+	if (!x->active)
+		return;
+	x->active = 0;
+	waiters_remove(x);
+	if (x->c)
+		conn_close(n, x->c);
+	uv_timer_stop(&x->timer);
+}
+
+/* (Re)arms x's timer: the connect deadline counts until connected. */
+static void arm_timer(http_native_xfer *x, int connecting)
+{
+	uint64_t now = uv_hrtime(), due = x->deadline;
+
+	if (connecting && x->connect_deadline < due)
+		due = x->connect_deadline;
+	uv_timer_start(&x->timer, on_timer, due > now ? (due - now + 999999) / 1000000 : 0, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	http_native_xfer *x = t->data;
+
+	if (x->active)
+		finish(x, HN_ETIMEOUT);
+}
+
+/* ---- sending and receiving ------------------------------------------------------ */
+
+static void set_events(hn_conn *c, int events)
+{
+	if (c->events != events) {
+		c->events = events;
+		uv_poll_start(&c->poll, events, on_poll);
+	}
+}
+
+/* Sends what is left of x's request. 0 (sent, or waiting for room), or an
+ * HN_E* code with x->oserr. */
+static int send_some(http_native_xfer *x)
+{
+	hn_conn *c = x->c;
+	size_t head = x->req.len, total = head + x->body_len;
+	struct iovec iov[2];
+	struct msghdr mh = {.msg_iov = iov};
+	ssize_t k;
+
+	if (x->sent == 0 && !x->t_pre)
+		x->t_pre = uv_hrtime();
+	while (x->sent < total) {
+		mh.msg_iovlen = 0;
+		if (x->sent < head) {
+			iov[mh.msg_iovlen].iov_base = x->req.p + x->sent;
+			iov[mh.msg_iovlen++].iov_len = head - x->sent;
+			if (x->body_len) {
+				iov[mh.msg_iovlen].iov_base = (void *)x->body;
+				iov[mh.msg_iovlen++].iov_len = x->body_len;
+			}
+		} else {
+			iov[mh.msg_iovlen].iov_base = (char *)x->body + (x->sent - head);
+			iov[mh.msg_iovlen++].iov_len = total - x->sent;
+		}
+		/* MSG_NOSIGNAL: a closed peer is an error here, not SIGPIPE. */
+		k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				set_events(c, UV_READABLE | UV_WRITABLE);
+				return 0;
+			}
+			x->oserr = errno;
+			return HN_ESEND;
+		}
+		x->sent += (size_t)k;
+	}
+	x->bytes_out = x->sent;
+	set_events(c, UV_READABLE);
+	return 0;
+}
+
+/* Puts c back in its origin's idle list, closing the oldest idle one when
+ * there are too many. */
+static void conn_idle(http_native *n, hn_conn *c)
+{
+	hn_origin *o = c->o;
+
+	c->x = NULL;
+	c->state = C_IDLE;
+	c->idle_since = uv_hrtime();
+	c->oprev = NULL;
+	c->onext = o->idle;
+	if (o->idle)
+		o->idle->oprev = c;
+	o->idle = c;
+	c->gnext = NULL;
+	c->gprev = n->idle_new;
+	if (n->idle_new)
+		n->idle_new->gnext = c;
+	else
+		n->idle_old = c;
+	n->idle_new = c;
+	n->nidle++;
+	set_events(c, UV_READABLE);
+	while (n->nidle > n->max_idle && n->idle_old)
+		conn_close(n, n->idle_old);
+}
+
+/* The response is whole. */
+static void complete(http_native_xfer *x, int reusable)
+{
+	http_native *n = x->n;
+	hn_conn *c = x->c;
+
+	x->status = x->p.status;
+	x->version = x->p.version;
+	x->header_bytes = x->p.head_bytes;
+	x->bytes_in = x->p.body_bytes;
+	x->bytes_out = x->sent;
+	x->t_end = uv_hrtime();
+	x->active = 0;
+	x->err = HN_OK;
+	uv_timer_stop(&x->timer);
+	x->c = NULL;
+	if (reusable && !c->dead && x->p.keep_alive && x->sent == x->req.len + x->body_len && !n->closing)
+		conn_idle(n, c);
+	else
+		conn_close(n, c);
+	if (x->done)
+		x->done(x);
+}
+
+static int new_connection(http_native_xfer *x);
+
+/* The connection died before any byte of the response: send again on a new
+ * one if the old one was a reused one, once. Returns 1 when retrying. */
+static int retry(http_native_xfer *x)
+{
+	http_native *n = x->n;
+	int rc;
+
+	if (!x->reused || x->retried || http1_started(&x->p))
+		return 0;
+	x->retried = 1;
+	x->reused = 0;
+	conn_close(n, x->c);
+	x->sent = 0;
+	x->t_pre = 0;
+	x->bytes_out = 0;
+	http1_parser_init(&x->p, x->head_request, x->discard, x->hdr, x->resp_body);
+	rc = new_connection(x);
+	if (rc)
+		finish(x, rc);
+	return 1;
+}
+
+static void on_readable(http_native *n, http_native_xfer *x)
+{
+	hn_conn *c = x->c;
+
+	for (int i = 0; i < HN_READS_PER_CB; i++) {
+		ssize_t k = recv(c->fd, n->rbuf, HN_RBUF, 0), used;
+		int rc;
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			x->oserr = errno;
+			if (!retry(x))
+				finish(x, HN_ERECV);
+			return;
+		}
+		if (k == 0) {
+			rc = http1_parse_eof(&x->p);
+			if (rc == HTTP1_OK) {
+				complete(x, 0);
+			} else if (!retry(x)) {
+				finish(x, rc == HTTP1_ENOTHING ? HN_ENOTHING : HN_EPARTIAL);
+			}
+			return;
+		}
+		if (!x->t_first)
+			x->t_first = uv_hrtime();
+		used = http1_parse(&x->p, n->rbuf, (size_t)k);
+		if (used < 0) {
+			finish(x, used == HTTP1_EHEADSIZE ? HN_EHEADSIZE
+				  : used == HTTP1_ENOMEM ? HN_ENOMEM
+							 : HN_EPARSE);
+			return;
+		}
+		if (http1_done(&x->p)) {
+			/* Bytes after the response belong to no request. */
+			complete(x, used == k);
+			return;
+		}
+		if (k < HN_RBUF)
+			return;
+	}
+}
+
+/* The socket's pending error, else fallback. */
+static int sock_error(int fd, int fallback)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	return err ? err : fallback;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+	hn_conn *c = h->data;
+	http_native *n = c->o->n;
+	http_native_xfer *x = c->x;
+	int rc;
+
+	if (c->state == C_IDLE || !x) {
+		/* The server closed an idle connection, or sent what nobody
+		 * asked for. */
+		conn_close(n, c);
+		return;
+	}
+	if (status < 0) {
+		/* libuv reports EPOLLERR as UV_EBADF and stops watching: the
+		 * socket knows what really happened. */
+		c->events = 0;
+		c->dead = 1;
+		if (c->state == C_BUSY) {
+			on_readable(n, x);
+			if (c->x == x) { /* nothing ended it */
+				x->oserr = sock_error(c->fd, -status);
+				if (!retry(x))
+					finish(x, HN_ERECV);
+			}
+			return;
+		}
+	}
+	if (c->state == C_CONNECTING) {
+		int err = sock_error(c->fd, status < 0 ? -status : 0);
+
+		if (err) {
+			x->oserr = err;
+			conn_close(n, c);
+			x->addr_idx++;
+			if ((rc = connect_next(x)))
+				finish(x, rc);
+			return;
+		}
+		c->state = C_BUSY;
+		x->t_connected = uv_hrtime();
+		arm_timer(x, 0);
+		if ((rc = send_some(x)))
+			finish(x, rc);
+		return;
+	}
+	if ((events & UV_WRITABLE) && x->sent < x->req.len + x->body_len) {
+		if ((rc = send_some(x))) {
+			if (!retry(x))
+				finish(x, rc);
+			return;
+		}
+	}
+	if (events & UV_READABLE)
+		on_readable(n, x);
+}
+
+/* ---- connecting ------------------------------------------------------------------ */
+
+/* Tries x's addresses from x->addr_idx on. 0 while a connect runs (or the
+ * request went out on an instant one), else an HN_E* code. */
+static int connect_next(http_native_xfer *x)
+{
+	http_native *n = x->n;
+	hn_origin *o = x->o;
+
+	for (; x->addr_idx < o->naddrs; x->addr_idx++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&o->addrs[x->addr_idx];
+		socklen_t salen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							    : sizeof(struct sockaddr_in);
+		hn_conn *c;
+		int fd, one = 1, rc;
+
+		fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+		if (fd < 0) {
+			x->oserr = errno;
+			continue;
+		}
+		/* Requests go out whole: no Nagle delay (libcurl sets it too). */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		rc = connect(fd, sa, salen);
+		if (rc < 0 && errno != EINPROGRESS) {
+			x->oserr = errno;
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			return HN_ENOMEM;
+		}
+		if (uv_poll_init_socket(n->loop, &c->poll, fd) < 0) {
+			free(c);
+			close(fd);
+			x->oserr = EMFILE;
+			continue;
+		}
+		c->poll.data = c;
+		c->fd = fd;
+		c->o = o;
+		c->anext = n->conns;
+		if (n->conns)
+			n->conns->aprev = c;
+		n->conns = c;
+		o->nconns++;
+		c->x = x;
+		x->c = c;
+		if (sa->sa_family == AF_INET6)
+			uv_ip6_name((const struct sockaddr_in6 *)sa, c->ip, sizeof(c->ip));
+		else
+			uv_ip4_name((const struct sockaddr_in *)sa, c->ip, sizeof(c->ip));
+		memcpy(x->primary_ip, c->ip, sizeof(c->ip));
+		if (rc == 0) {
+			c->state = C_BUSY;
+			x->t_connected = uv_hrtime();
+			arm_timer(x, 0);
+			return send_some(x);
+		}
+		c->state = C_CONNECTING;
+		set_events(c, UV_WRITABLE);
+		return 0;
+	}
+	return x->oserr == ENOMEM ? HN_ENOMEM : HN_ECONNECT;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	hn_origin *o = req->data;
+	http_native *n = o->n;
+	http_native_xfer *x;
+	int na = 0, rc;
+
+	o->resolving = 0;
+	n->pending--;
+	if (status == 0) {
+		for (struct addrinfo *ai = res; ai && na < HN_MAX_ADDRS; ai = ai->ai_next) {
+			if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+			    ai->ai_addrlen > sizeof(o->addrs[0]))
+				continue;
+			memcpy(&o->addrs[na++], ai->ai_addr, ai->ai_addrlen);
+		}
+		o->naddrs = na;
+		o->expires = uv_hrtime() + (uint64_t)HTTP_NATIVE_DNS_TTL * 1000000000u;
+	}
+	uv_freeaddrinfo(res);
+	if (n->closing) {
+		maybe_done(n);
+		return;
+	}
+	/* Hand the addresses to every waiter. Each may end (and its journey
+	 * start new requests) before the next is served, so the waiters move
+	 * to a list of their own that cancellations also find. */
+	o->processing = o->waiters;
+	for (x = o->processing; x; x = x->wnext)
+		x->wlist = &o->processing;
+	o->waiters = NULL;
+	n->pending++; /* (n stays while its waiters' journeys run) */
+	while ((x = o->processing) && !n->closing) {
+		waiters_remove(x);
+		x->t_resolved = uv_hrtime();
+		if (status < 0 || na == 0) {
+			finish(x, HN_EDNS);
+			continue;
+		}
+		x->addr_idx = 0;
+		if ((rc = connect_next(x)))
+			finish(x, rc);
+	}
+	n->pending--;
+	maybe_done(n);
+}
+
+/* The origin of host:port, created on first use (NULL on ENOMEM). */
+static hn_origin *origin_get(http_native *n, const char *host, size_t hl, int port)
+{
+	hn_origin *o, **pp;
+
+	for (pp = &n->origins; (o = *pp); pp = &o->next)
+		if (o->port == port && o->host_len == hl && strncasecmp(o->host, host, hl) == 0) {
+			if (pp != &n->origins) {
+				/* Most recently used first: few origins are hot. */
+				*pp = o->next;
+				o->next = n->origins;
+				n->origins = o;
+			}
+			return o;
+		}
+	if (n->norigins >= HN_MAX_ORIGINS) {
+		/* Forget an origin nothing uses, so that a journey visiting
+		 * endless hosts does not grow the list. */
+		for (pp = &n->origins; (o = *pp); pp = &o->next)
+			if (!o->nconns && !o->resolving && !o->waiters && !o->processing) {
+				*pp = o->next;
+				free(o->host);
+				free(o);
+				n->norigins--;
+				break;
+			}
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->host = malloc(hl + 1);
+	if (!o->host) {
+		free(o);
+		return NULL;
+	}
+	memcpy(o->host, host, hl);
+	o->host[hl] = 0;
+	o->host_len = hl;
+	o->port = port;
+	o->n = n;
+	o->gai.data = o;
+	/* A numeric host needs no resolution, ever. */
+	{
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&o->addrs[0];
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->addrs[0];
+		if (uv_ip4_addr(o->host, port, a4) == 0)
+			o->naddrs = 1;
+		else if (memchr(o->host, ':', hl) && uv_ip6_addr(o->host, port, a6) == 0)
+			o->naddrs = 1;
+		else
+			memset(&o->addrs[0], 0, sizeof(o->addrs[0]));
+	}
+	o->next = n->origins;
+	n->origins = o;
+	n->norigins++;
+	return o;
+}
+
+/* Gets x a new connection: at once when the addresses are known, else
+ * after resolving them. 0, or an HN_E* code. */
+static int new_connection(http_native_xfer *x)
+{
+	http_native *n = x->n;
+	hn_origin *o = x->o;
+
+	x->t_resolved = x->t_connected = 0;
+	if (o->naddrs > 0 && (!o->expires || o->expires > uv_hrtime())) {
+		x->t_resolved = uv_hrtime();
+		x->addr_idx = 0;
+		arm_timer(x, 1);
+		return connect_next(x);
+	}
+	if (!o->resolving) {
+		struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+					 .ai_protocol = IPPROTO_TCP};
+		char port[8];
+		int p = o->port, k = 0;
+
+		/* (No snprintf: this may run on a journey's small stack.) */
+		do
+			port[k++] = (char)('0' + p % 10);
+		while ((p /= 10) && k < 6);
+		port[k] = 0;
+		for (int i = 0; i < k / 2; i++) {
+			char t = port[i];
+			port[i] = port[k - 1 - i];
+			port[k - 1 - i] = t;
+		}
+		if (uv_getaddrinfo(n->loop, &o->gai, on_resolved, o->host, port, &hints) < 0)
+			return HN_EDNS;
+		o->resolving = 1;
+		n->pending++;
+	}
+	waiters_add(o, x);
+	arm_timer(x, 1);
+	return 0;
+}
+
+/* A kept-alive connection of o, or NULL. Stale ones are closed. */
+static hn_conn *take_idle(http_native *n, hn_origin *o)
+{
+	hn_conn *c;
+
+	while ((c = o->idle)) {
+		idle_unlink(n, c);
+		if (uv_hrtime() - c->idle_since < (uint64_t)HTTP_NATIVE_MAX_IDLE_AGE * 1000000000u)
+			return c;
+		c->state = C_BUSY; /* (not idle any more: conn_close must not unlink it) */
+		conn_close(n, c);
+	}
+	return NULL;
+}
+
+int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
+{
+	hn_conn *c;
+	int rc;
+
+	x->err = HN_OK;
+	x->oserr = 0;
+	x->status = x->version = x->reused = 0;
+	x->bytes_out = x->header_bytes = x->bytes_in = 0;
+	x->t_start = uv_hrtime();
+	x->t_resolved = x->t_connected = x->t_pre = x->t_first = x->t_end = 0;
+	x->primary_ip[0] = 0;
+	x->sent = 0;
+	x->retried = 0;
+	x->c = NULL;
+	x->deadline = x->t_start + x->timeout_ms * 1000000u;
+	x->connect_deadline = x->t_start + x->connect_timeout_ms * 1000000u;
+	http1_parser_init(&x->p, x->head_request, x->discard, x->hdr, x->resp_body);
+	if (n->closing) {
+		x->err = HN_ECLOSED;
+		return 1;
+	}
+	x->o = origin_get(n, u->host, u->host_len, u->port);
+	if (!x->o) {
+		x->err = HN_ENOMEM;
+		return 1;
+	}
+	x->active = 1;
+	if ((c = take_idle(n, x->o))) {
+		c->state = C_BUSY;
+		c->x = x;
+		x->c = c;
+		x->reused = 1;
+		x->t_resolved = x->t_connected = x->t_start;
+		memcpy(x->primary_ip, c->ip, sizeof(c->ip));
+		arm_timer(x, 0);
+		rc = send_some(x);
+		if (!rc)
+			return 0;
+		/* The server closed it meanwhile: a new connection. */
+		x->retried = 1;
+		x->reused = 0;
+		conn_close(n, c);
+		x->sent = 0;
+		x->t_pre = 0;
+	}
+	rc = new_connection(x);
+	if (!rc)
+		return 0;
+	x->err = rc;
+	x->t_end = uv_hrtime();
+	x->active = 0;
+	waiters_remove(x);
+	if (x->c)
+		conn_close(n, x->c);
+	uv_timer_stop(&x->timer);
+	return 1;
+}

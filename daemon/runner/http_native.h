@@ -1,0 +1,112 @@
+/*
+ * http_native.h - the HTTP engine's own HTTP/1.1 client, for plain http://
+ * requests (runner/http.c decides which requests it takes; libcurl has the
+ * rest).
+ *
+ * One per runner, on the runner's libuv loop: non-blocking sockets watched
+ * with uv_poll, a pool of keep-alive connections per host:port shared by
+ * every session of the runner (a connection carries one request at a time),
+ * a DNS cache (uv_getaddrinfo, kept HTTP_NATIVE_DNS_TTL seconds; numeric
+ * hosts need none), the response parser of runner/http1.h.
+ *
+ * A transfer (http_native_xfer) is one request and its response. Take one
+ * with http_native_xfer_get, write the request head into x->req, set the
+ * fields marked "in", call http_native_start; x->done(x) is called from a
+ * loop callback when it ends, with the fields marked "out" set. Transfers
+ * are pooled: return them with http_native_xfer_put.
+ */
+#ifndef MITE_RUNNER_HTTP_NATIVE_H
+#define MITE_RUNNER_HTTP_NATIVE_H
+
+#include "runner/http1.h"
+#include <stdint.h>
+#include <uv.h>
+
+/* Seconds a resolved name is kept (libcurl's default too). */
+#define HTTP_NATIVE_DNS_TTL 60
+/* Seconds an idle connection is kept at most (libcurl's default too). */
+#define HTTP_NATIVE_MAX_IDLE_AGE 118
+
+typedef struct http_native http_native;
+typedef struct http_native_xfer http_native_xfer;
+struct hn_conn;
+struct hn_origin;
+
+/* Why a transfer failed (x->err). */
+enum {
+	HN_OK = 0,
+	HN_EDNS,      /* the host name did not resolve */
+	HN_ECONNECT,  /* no address accepted a connection (x->oserr: why) */
+	HN_ETIMEOUT,  /* the connect or total timeout expired */
+	HN_ESEND,     /* sending failed (x->oserr) */
+	HN_ERECV,     /* receiving failed (x->oserr) */
+	HN_ENOTHING,  /* the server closed the connection without a byte */
+	HN_EPARTIAL,  /* the server closed the connection before the body's end */
+	HN_EPARSE,    /* not an HTTP/1.x response */
+	HN_EHEADSIZE, /* the response head exceeded HTTP1_MAX_HEAD */
+	HN_ENOMEM,
+	HN_ECLOSED,   /* the engine is closing */
+};
+
+struct http_native_xfer {
+	/* in */
+	http1_buf req;            /* the request head (owned by the transfer, kept
+				   * across uses) */
+	const void *body;         /* borrowed until the transfer ends */
+	size_t body_len;
+	int head_request;         /* HEAD: no response body */
+	int discard;              /* count the response body, keep none */
+	http1_buf *hdr, *resp_body; /* where the response's header lines and body go */
+	uint64_t connect_timeout_ms, timeout_ms;
+	void (*done)(http_native_xfer *x);
+	void *data;
+
+	/* out (in done) */
+	int err;                  /* HN_* */
+	int oserr;                /* the errno behind HN_ECONNECT, HN_ESEND, HN_ERECV */
+	int status, version, reused;
+	uint64_t bytes_out, header_bytes, bytes_in;
+	/* uv_hrtime() when the transfer started, had addresses, was connected,
+	 * began sending, got its first byte, ended (0: not reached) */
+	uint64_t t_start, t_resolved, t_connected, t_pre, t_first, t_end;
+	char primary_ip[48];
+
+	/* private */
+	http_native *n;
+	struct hn_conn *c;
+	struct hn_origin *o;
+	http_native_xfer *wprev, *wnext; /* in an origin's waiters */
+	http_native_xfer **wlist;        /* which list, or NULL */
+	http_native_xfer *anext;         /* every transfer of the engine */
+	http_native_xfer *fnext;         /* the free list */
+	uv_timer_t timer;
+	http1_parser p;
+	size_t sent;
+	int addr_idx;
+	int active;
+	int retried;
+	uint64_t connect_deadline, deadline;
+};
+
+/* NULL on ENOMEM. */
+http_native *http_native_new(uv_loop_t *loop);
+/* Closes every connection and handle; done(arg) once all are closed and n
+ * is freed. Transfers still running are dropped without their done call:
+ * cancel them first. */
+void http_native_close(http_native *n, void (*done)(void *arg), void *arg);
+/* Idle connections kept at most (the oldest goes first). */
+void http_native_set_max_idle(http_native *n, size_t max);
+
+/* A transfer from the pool (NULL on ENOMEM), reset. */
+http_native_xfer *http_native_xfer_get(http_native *n);
+void http_native_xfer_put(http_native *n, http_native_xfer *x);
+
+/* Starts x towards u's host and port (u->https is not looked at). Returns 0
+ * when x runs (x->done will be called from a loop callback), or 1 when it
+ * ended at once (x->err says why; done is not called). May send at once on
+ * a kept-alive connection. */
+int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u);
+/* Stops a running x (its connection is closed); done is not called. */
+void http_native_cancel(http_native *n, http_native_xfer *x);
+
+#endif
