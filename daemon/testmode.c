@@ -154,7 +154,9 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	}
 	o.grace = to->grace > 0 ? to->grace : 5;
 	/* Per-response events only when there is an event log to keep them. */
-	o.http_events = to->results_dir != NULL;
+	/* Per-response events cost about as much CPU as the request itself:
+	 * only when asked for. */
+	o.http_events = to->results_dir != NULL && to->http_events;
 	o.hooks.on_done = on_run_done;
 	o.hooks.on_tick = on_tick;
 	o.hooks.on_event = on_event;
@@ -234,18 +236,18 @@ static int parse_double(const char *s, double *out)
 
 static void usage_journey(FILE *f)
 {
-	fprintf(f, "usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR] [-v]\n"
-		   "       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [--results DIR] [-v]\n"
+	fprintf(f, "usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [-v]\n"
+		   "       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [--results DIR [--http-events]] [-v]\n"
 		   "DATAPOOL is FILE.csv (a header row names the columns), range:FIRST:LAST, or MODULE.so:SYMBOL.\n"
 		   "`test` runs N instances (default 1) until stopped or S seconds; `run` runs one iteration.\n");
 }
 
 static void usage_scenario(FILE *f)
 {
-	fprintf(f, "usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR] [-v]\n");
+	fprintf(f, "usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [-v]\n");
 }
 
-enum { OPT_SET = 256, OPT_DURATION, OPT_VOLUME, OPT_GRACE, OPT_RESULTS };
+enum { OPT_SET = 256, OPT_DURATION, OPT_VOLUME, OPT_GRACE, OPT_RESULTS, OPT_HTTP_EVENTS };
 
 static const struct option tm_options[] = {
 	{"set", required_argument, NULL, OPT_SET},
@@ -253,6 +255,7 @@ static const struct option tm_options[] = {
 	{"volume", required_argument, NULL, OPT_VOLUME},
 	{"grace", required_argument, NULL, OPT_GRACE},
 	{"results", required_argument, NULL, OPT_RESULTS},
+	{"http-events", no_argument, NULL, OPT_HTTP_EVENTS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -265,6 +268,7 @@ typedef struct tm_args {
 	const char *results;
 	long volume;
 	int verbose;
+	int http_events;
 	const char *pos[3];
 	int npos;
 } tm_args;
@@ -310,6 +314,9 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 				fprintf(stderr, "mitectl: --grace takes seconds (got '%s')\n", optarg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_HTTP_EVENTS:
+			a->http_events = 1;
 			break;
 		case OPT_RESULTS:
 			if (!*optarg) {
@@ -403,7 +410,8 @@ int testmode_journey(int argc, char **argv)
 		fprintf(stderr, "mitectl: %s\n", err);
 		return TESTMODE_SCENARIO;
 	}
-	return testmode_execute(s, &(testmode_opts){.print_events = 1, .grace = a.grace, .results_dir = a.results});
+	return testmode_execute(s, &(testmode_opts){.print_events = 1, .grace = a.grace, .results_dir = a.results,
+							     .http_events = a.http_events});
 }
 
 int testmode_scenario(int argc, char **argv)
@@ -431,5 +439,6 @@ int testmode_scenario(int argc, char **argv)
 		fprintf(stderr, "mitectl: %s\n", err);
 		return TESTMODE_SCENARIO;
 	}
-	return testmode_execute(s, &(testmode_opts){.print_events = a.verbose, .grace = a.grace, .results_dir = a.results});
+	return testmode_execute(s, &(testmode_opts){.print_events = a.verbose, .grace = a.grace, .results_dir = a.results,
+							     .http_events = a.http_events});
 }

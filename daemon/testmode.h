@@ -26,6 +26,7 @@ typedef struct testmode_opts {
 	int quiet;        /* no live lines and no summary */
 	double grace;     /* seconds iterations get at stop (5 when 0) */
 	const char *results_dir; /* write the result files there (results.h), or NULL */
+	int http_events;         /* an http_metrics event per response (with results_dir) */
 	testmode_inspect_fn inspect;
 	void *data;
 } testmode_opts;

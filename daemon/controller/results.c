@@ -43,7 +43,7 @@ void results_conf_defaults(results_conf *c)
 	c->events_max_size = RESULTS_EVENTS_MAX_SIZE_DEFAULT;
 	c->events_keep = RESULTS_EVENTS_KEEP_DEFAULT;
 	c->queue_max = RESULTS_QUEUE_MAX_DEFAULT;
-	c->http_events = 1;
+	c->http_events = 0; /* costs about as much CPU as the request: opt in */
 }
 
 static int conf_fail(const char *file, const config_setting_t *s, char *err, size_t errlen, const char *fmt,

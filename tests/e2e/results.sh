@@ -24,7 +24,7 @@ get() {
 	python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
 }
 
-write_conf 'results = { events_max_size = "8M"; events_keep = 2; };'
+write_conf 'results = { events_max_size = "8M"; events_keep = 2; http_events = true; };'
 start_mited --metrics-listen 127.0.0.1:0 || finish
 MPORT=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$LOG" | head -1)
 check "mited says where /metrics is" [ -n "$MPORT" ]

@@ -47,7 +47,7 @@ echo 'this is not libconfig' >>"$CONF"
 kill -HUP "$MITED_PID"
 check "reload: a broken file is refused with file:line" wait_for 5 log_has "reload failed, configuration unchanged: $CONF:[0-9]"
 check "mited is alive after a broken reload" ctl ping
-check "the run went on through the reloads" field_is "$R1" state running
+check "the run went on through the reloads" wait_for 5 field_is "$R1" state running
 
 # SIGTERM: drain (the example journey sleeps 0.5 s: it drains fast).
 check "instances run before SIGTERM" wait_for 10 field_ge "$R1" journeys.0.actual 2
