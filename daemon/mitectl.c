@@ -68,18 +68,6 @@ static void die_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static const char *jstr(const cJSON *o, const char *k, const char *def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : def;
-}
-
-static double jnum(const cJSON *o, const char *k, double def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
 static int jtrue(const cJSON *o, const char *k)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k));
@@ -97,23 +85,6 @@ static const char *state_color(const char *state, int failed)
 }
 
 /* A latency in seconds as "812us", "12.3ms", "1.20s". */
-static const char *fmt_lat(char *buf, size_t len, const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	if (!cJSON_IsNumber(v)) {
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	double s = v->valuedouble;
-	if (s < 1e-3)
-		snprintf(buf, len, "%.0fus", s * 1e6);
-	else if (s < 1)
-		snprintf(buf, len, "%.1fms", s * 1e3);
-	else
-		snprintf(buf, len, "%.2fs", s);
-	return buf;
-}
-
 static const char *fmt_dur(char *buf, size_t len, double s)
 {
 	if (s < 0)
@@ -317,7 +288,7 @@ static cJSON *conn_recv(conn *c, int timeout_ms, int *rc)
 /* An error reply as a message and an exit status. */
 static int reply_error(const cJSON *reply, int status)
 {
-	const char *e = jstr(reply, "error", "unknown error");
+	const char *e = results_io_str(reply, "error", "unknown error");
 	if (opt_json) {
 		char *s = cJSON_PrintUnformatted(reply);
 		if (s)
@@ -409,23 +380,23 @@ static double live_rate(const char *journey, const char *name, double count, dou
 static void render_run(FILE *f, const cJSON *r, int live)
 {
 	char bar[64], el[32], du[32];
-	const char *state = jstr(r, "state", "?");
+	const char *state = results_io_str(r, "state", "?");
 	int failed = jtrue(r, "failed");
-	double elapsed = jnum(r, "elapsed", 0), duration = jnum(r, "duration", 0);
+	double elapsed = results_io_num(r, "elapsed", 0), duration = results_io_num(r, "duration", 0);
 	progress_bar(bar, sizeof(bar), elapsed, duration);
 	fprintf(f, "%srun %s%s  %s  %s%s%s  %s %s / %s  scale %g%%  runners %g/%g",
-		C_BOLD, jstr(r, "id", "?"), C_RESET, jstr(r, "name", "?"), state_color(state, failed),
+		C_BOLD, results_io_str(r, "id", "?"), C_RESET, results_io_str(r, "name", "?"), state_color(state, failed),
 		state, C_RESET, bar, fmt_dur(el, sizeof(el), elapsed),
-		duration > 0 ? fmt_dur(du, sizeof(du), duration) : "-", jnum(r, "scale", 1) * 100,
-		jnum(r, "runners", 0), jnum(r, "runners_wanted", jnum(r, "runners", 0)));
-	if (jnum(r, "restarts", 0) > 0)
-		fprintf(f, "  %srestarts %g%s", C_YELLOW, jnum(r, "restarts", 0), C_RESET);
+		duration > 0 ? fmt_dur(du, sizeof(du), duration) : "-", results_io_num(r, "scale", 1) * 100,
+		results_io_num(r, "runners", 0), results_io_num(r, "runners_wanted", results_io_num(r, "runners", 0)));
+	if (results_io_num(r, "restarts", 0) > 0)
+		fprintf(f, "  %srestarts %g%s", C_YELLOW, results_io_num(r, "restarts", 0), C_RESET);
 	fputc('\n', f);
-	const char *verdict = jstr(r, "verdict", NULL);
+	const char *verdict = results_io_str(r, "verdict", NULL);
 	if (verdict)
 		fprintf(f, "verdict: %s%s%s\n", strcmp(verdict, "passed") == 0 ? C_GREEN : C_RED,
 			verdict, C_RESET);
-	const char *err = jstr(r, "error", NULL);
+	const char *err = results_io_str(r, "error", NULL);
 	if (err)
 		fprintf(f, "%serror: %s%s\n", C_RED, err, C_RESET);
 
@@ -434,10 +405,10 @@ static void render_run(FILE *f, const cJSON *r, int live)
 		fprintf(f, "%s%-28s %9s %9s %10s %10s %8s%s\n", C_DIM, "journey", "required",
 			"actual", "started", "ok", "failed", C_RESET);
 		cJSON_ArrayForEach(j, js) {
-			double jf = jnum(j, "failed", 0);
+			double jf = results_io_num(j, "failed", 0);
 			fprintf(f, "%-28.28s %9.0f %9.0f %10.0f %10.0f %s%8.0f%s%s\n",
-				jstr(j, "name", "?"), jnum(j, "required", 0), jnum(j, "actual", 0),
-				jnum(j, "started", 0), jnum(j, "ok", 0), jf > 0 ? C_RED : "", jf,
+				results_io_str(j, "name", "?"), results_io_num(j, "required", 0), results_io_num(j, "actual", 0),
+				results_io_num(j, "started", 0), results_io_num(j, "ok", 0), jf > 0 ? C_RED : "", jf,
 				jf > 0 ? C_RESET : "", jtrue(j, "ended") ? "  (ended)" : "");
 		}
 	}
@@ -447,16 +418,16 @@ static void render_run(FILE *f, const cJSON *r, int live)
 			"tx/s", "failed", "p50", "p95", "p99", C_RESET);
 		cJSON_ArrayForEach(t, ts) {
 			char name[256], p50[16], p95[16], p99[16];
-			snprintf(name, sizeof(name), "%s :: %s", jstr(t, "journey", "?"),
-				 jstr(t, "name", "?"));
-			double cnt = jnum(t, "count", 0), tf = jnum(t, "failed", 0);
-			double rate = live ? live_rate(jstr(t, "journey", ""), jstr(t, "name", ""), cnt,
-						       elapsed, jnum(t, "rate", 0))
-					   : jnum(t, "rate", 0);
+			snprintf(name, sizeof(name), "%s :: %s", results_io_str(t, "journey", "?"),
+				 results_io_str(t, "name", "?"));
+			double cnt = results_io_num(t, "count", 0), tf = results_io_num(t, "failed", 0);
+			double rate = live ? live_rate(results_io_str(t, "journey", ""), results_io_str(t, "name", ""), cnt,
+						       elapsed, results_io_num(t, "rate", 0))
+					   : results_io_num(t, "rate", 0);
 			fprintf(f, "%-36.36s %9.0f %8.1f %s%8.0f%s %9s %9s %9s\n", name, cnt, rate,
 				tf > 0 ? C_RED : "", tf, tf > 0 ? C_RESET : "",
-				fmt_lat(p50, sizeof(p50), t, "p50"), fmt_lat(p95, sizeof(p95), t, "p95"),
-				fmt_lat(p99, sizeof(p99), t, "p99"));
+				results_io_secs(p50, sizeof(p50), t, "p50"), results_io_secs(p95, sizeof(p95), t, "p95"),
+				results_io_secs(p99, sizeof(p99), t, "p99"));
 		}
 	}
 }
@@ -471,8 +442,8 @@ static void render_status(FILE *f, const cJSON *reply, int live)
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(reply, "daemon");
 	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(reply, "runs"), *it;
 	char up[32];
-	fprintf(f, "mited %s (pid %.0f), up %s, %d active run%s%s\n", jstr(d, "version", "?"),
-		jnum(d, "pid", 0), fmt_dur(up, sizeof(up), jnum(d, "uptime", 0)),
+	fprintf(f, "mited %s (pid %.0f), up %s, %d active run%s%s\n", results_io_str(d, "version", "?"),
+		results_io_num(d, "pid", 0), fmt_dur(up, sizeof(up), results_io_num(d, "uptime", 0)),
 		cJSON_GetArraySize(runs), cJSON_GetArraySize(runs) == 1 ? "" : "s",
 		jtrue(d, "stopping") ? ", shutting down" : "");
 	cJSON_ArrayForEach(it, runs) {
@@ -551,10 +522,10 @@ static void print_ok_run(const cJSON *reply)
 {
 	const cJSON *pc = cJSON_GetObjectItemCaseSensitive(reply, "percent");
 	if (cJSON_IsNumber(pc))
-		printf("run %s: scaled to %g%% (%s)\n", jstr(reply, "run", "?"), pc->valuedouble,
-		       jstr(reply, "state", "?"));
+		printf("run %s: scaled to %g%% (%s)\n", results_io_str(reply, "run", "?"), pc->valuedouble,
+		       results_io_str(reply, "state", "?"));
 	else
-		printf("run %s: %s\n", jstr(reply, "run", "?"), jstr(reply, "state", "?"));
+		printf("run %s: %s\n", results_io_str(reply, "run", "?"), results_io_str(reply, "state", "?"));
 }
 
 static int run_arg_command(int argc, char **argv, const char *cmd, const char *flag)
@@ -605,8 +576,8 @@ static int cmd_scale(int argc, char **argv)
 static void print_version(const cJSON *reply)
 {
 	printf("mitectl %s\nmited %s (pid %.0f, runner protocol %.0f, module ABI %.0f)\n",
-	       PACKAGE_VERSION, jstr(reply, "version", "?"), jnum(reply, "pid", 0),
-	       jnum(reply, "protocol", 0), jnum(reply, "abi", 0));
+	       PACKAGE_VERSION, results_io_str(reply, "version", "?"), results_io_num(reply, "pid", 0),
+	       results_io_num(reply, "protocol", 0), results_io_num(reply, "abi", 0));
 }
 
 static int cmd_version(int argc, char **argv)
@@ -639,7 +610,7 @@ static void print_list(const cJSON *reply)
 {
 	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(reply, "runs"), *r;
 	if (list_quiet) {
-		cJSON_ArrayForEach(r, runs) puts(jstr(r, "id", "?"));
+		cJSON_ArrayForEach(r, runs) puts(results_io_str(r, "id", "?"));
 		return;
 	}
 	if (cJSON_GetArraySize(runs) == 0) {
@@ -650,12 +621,12 @@ static void print_list(const cJSON *reply)
 	       "DURATION", "VERDICT", C_RESET);
 	cJSON_ArrayForEach(r, runs) {
 		char el[32], du[32];
-		const char *state = jstr(r, "state", "?");
-		const char *v = jstr(r, "verdict", "-");
-		double dur = jnum(r, "duration", 0);
-		printf("%-22s %-20.20s %s%-9s%s %9s %9s %s%-8s%s\n", jstr(r, "id", "?"),
-		       jstr(r, "name", "?"), state_color(state, 0), state, C_RESET,
-		       fmt_dur(el, sizeof(el), jnum(r, "elapsed", 0)),
+		const char *state = results_io_str(r, "state", "?");
+		const char *v = results_io_str(r, "verdict", "-");
+		double dur = results_io_num(r, "duration", 0);
+		printf("%-22s %-20.20s %s%-9s%s %9s %9s %s%-8s%s\n", results_io_str(r, "id", "?"),
+		       results_io_str(r, "name", "?"), state_color(state, 0), state, C_RESET,
+		       fmt_dur(el, sizeof(el), results_io_num(r, "elapsed", 0)),
 		       dur > 0 ? fmt_dur(du, sizeof(du), dur) : "-",
 		       strcmp(v, "failed") == 0 ? C_RED : strcmp(v, "passed") == 0 ? C_GREEN : "", v,
 		       C_RESET);
@@ -679,8 +650,8 @@ static int results_summary_json; /* results --json: the summary alone */
 
 static void print_results(const cJSON *reply)
 {
-	const char *text = jstr(reply, "text", NULL);
-	const char *v = jstr(reply, "verdict", NULL);
+	const char *text = results_io_str(reply, "text", NULL);
+	const char *v = results_io_str(reply, "verdict", NULL);
 	if (results_summary_json) {
 		const cJSON *sum = cJSON_GetObjectItemCaseSensitive(reply, "summary");
 		char *s = cJSON_Print(sum ? sum : reply);
@@ -702,7 +673,7 @@ static void print_results(const cJSON *reply)
 		printf("verdict: %s%s%s\n", strcmp(v, "passed") == 0 ? C_GREEN : C_RED, v, C_RESET);
 	else if (!jtrue(reply, "done"))
 		printf("(the run is not done yet)\n");
-	const char *res = jstr(reply, "results", NULL);
+	const char *res = results_io_str(reply, "results", NULL);
 	if (res)
 		printf("results: %s\n", res);
 }
@@ -815,7 +786,7 @@ static int cmd_report(int argc, char **argv)
 			cJSON_Delete(reply);
 			return rc;
 		}
-		const char *res = jstr(reply, "results", NULL);
+		const char *res = results_io_str(reply, "results", NULL);
 		if (!res || !jtrue(reply, "done")) {
 			die_msg("run %s has no results yet (%s)", run, res ? "not done" : "no results folder");
 			cJSON_Delete(reply);
@@ -856,12 +827,12 @@ static void progress_line(const cJSON *reply)
 	char el[32];
 	double req = 0, act = 0, fail = 0;
 	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(r, "journeys")) {
-		req += jnum(j, "required", 0);
-		act += jnum(j, "actual", 0);
-		fail += jnum(j, "failed", 0);
+		req += results_io_num(j, "required", 0);
+		act += results_io_num(j, "actual", 0);
+		fail += results_io_num(j, "failed", 0);
 	}
-	printf("%s %s %s: %.0f/%.0f instances, %.0f failed iterations\n", jstr(r, "id", "?"),
-	       jstr(r, "state", "?"), fmt_dur(el, sizeof(el), jnum(r, "elapsed", 0)), act, req,
+	printf("%s %s %s: %.0f/%.0f instances, %.0f failed iterations\n", results_io_str(r, "id", "?"),
+	       results_io_str(r, "state", "?"), fmt_dur(el, sizeof(el), results_io_num(r, "elapsed", 0)), act, req,
 	       fail);
 	fflush(stdout);
 }
@@ -914,7 +885,7 @@ static int follow(conn *c, cJSON **final, int quiet)
 
 static int verdict_status(const cJSON *run)
 {
-	const char *v = jstr(run, "verdict", "");
+	const char *v = results_io_str(run, "verdict", "");
 	if (strcmp(v, "passed") == 0)
 		return EX_OK_;
 	if (strcmp(v, "thresholds") == 0)
@@ -1072,7 +1043,7 @@ static int cmd_start(int argc, char **argv)
 		return rc;
 	}
 	char id[128];
-	snprintf(id, sizeof(id), "%s", jstr(reply, "run", "?"));
+	snprintf(id, sizeof(id), "%s", results_io_str(reply, "run", "?"));
 	if (opt_json)
 		print_json(reply);
 	else

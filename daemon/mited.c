@@ -1678,10 +1678,11 @@ static cJSON *cmd_results(control_client *cl, const cJSON *req, void *data)
 	size_t tlen = 0;
 	FILE *f = open_memstream(&text, &tlen);
 	if (f) {
-		if (sum)
-			results_io_text(f, sum);
-		else
-			report_summary(f, dr->r);
+		cJSON *now = sum ? NULL : results_summary_now(dr->res, dr->r);
+
+		if (sum || now)
+			results_io_text(f, sum ? sum : now);
+		cJSON_Delete(now);
 		fclose(f);
 		cJSON_AddStringToObject(o, "text", text ? text : "");
 		free(text);

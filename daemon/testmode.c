@@ -198,14 +198,18 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 
 	uv_run(&st.loop, UV_RUN_DEFAULT);
 
-	if (!st.quiet && results_summary(st.res)) {
+	if (!st.quiet) {
+		/* results_finish made it, unless it ran out of memory. */
+		cJSON *now = results_summary(st.res) ? NULL : results_summary_now(st.res, st.run);
+		const cJSON *sum = now ? now : results_summary(st.res);
+
 		fputc('\n', stdout);
-		results_io_text(stdout, results_summary(st.res));
+		if (sum)
+			results_io_text(stdout, sum);
 		if (results_dir(st.res))
 			printf("results: %s\n", results_dir(st.res));
 		fflush(stdout);
-	} else if (!st.quiet) {
-		report_summary(stdout, st.run);
+		cJSON_Delete(now);
 	}
 	if (to->inspect)
 		to->inspect(st.run, to->data);

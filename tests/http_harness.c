@@ -239,6 +239,10 @@ int inst_fail(mite_ctx *ctx, const char *file, int line, const char *func, const
 void inst_event(mite_ctx *ctx, cJSON *ev) { (void)ctx; cJSON_AddItemToArray(H.events, ev); }
 int inst_http_events(mite_ctx *ctx) { (void)ctx; return H.http_events; }
 double inst_now(mite_ctx *ctx) { (void)ctx; return uv_hrtime() / 1e9; }
-const char *inst_config(mite_ctx *ctx, const char *key) { (void)ctx; (void)key; return NULL; }
+const char *inst_config(mite_ctx *ctx, const char *key)
+{
+	(void)ctx;
+	return strcmp(key, "http_engine") == 0 ? H.http_engine : NULL;
+}
 const char *inst_journey_name(mite_ctx *ctx) { (void)ctx; return "j"; }
 struct http_engine *inst_http_engine(mite_ctx *ctx) { (void)ctx; return H.engine; }

@@ -24,6 +24,7 @@ typedef struct harness {
 	char fail_where[256];
 	int engine_closed;
 	int running;         /* instances whose function has not returned */
+	const char *http_engine; /* the config key http_engine, or NULL */
 } harness;
 
 extern harness H;

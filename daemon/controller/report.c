@@ -1,6 +1,6 @@
 /*
- * report.c - text tables of a run: the live lines of the foreground modes
- * and the end-of-run summary.
+ * report.c - the live lines of the foreground modes (the end-of-run
+ * summary is results_io.c's, from summary.json).
  */
 #include "controller/report.h"
 
@@ -77,84 +77,4 @@ int atoi_status(const char *s)
 	for (; *s >= '0' && *s <= '9'; s++)
 		v = v * 10 + (*s - '0');
 	return v;
-}
-
-void report_summary(FILE *f, const run *r)
-{
-	const stats *t = run_totals(r);
-	const scenario *s = run_scenario(r);
-	double el = run_elapsed(r);
-	char d[8][32];
-	int any;
-
-	fprintf(f, "\n== mite summary: %s (run %s), %.1f s ==\n", s->name, run_id(r), el);
-	if (run_error(r))
-		fprintf(f, "error: %s\n", run_error(r));
-	fprintf(f, "\n%-24s %10s %10s %10s\n", "journey", "started", "ok", "failed");
-	for (size_t i = 0; i < s->njourneys; i++) {
-		const char *lab = s->journeys[i].name;
-		const stats_entry *e = stats_find(t, "journey", &lab, 1);
-
-		fprintf(f, "%-24.24s %10llu %10llu %10llu\n", lab, e ? (unsigned long long)e->c[ST_J_STARTED] : 0ull,
-			e ? (unsigned long long)e->c[ST_J_OK] : 0ull, e ? (unsigned long long)e->c[ST_J_FAILED] : 0ull);
-	}
-	any = 0;
-	for (const stats_entry *e = t->first; e; e = e->order) {
-		uint64_t n;
-		const hist *h = e->h[0];
-
-		if (!is_kind(e, "txn", 2))
-			continue;
-		if (!any++)
-			fprintf(f, "\n%-28s %8s %6s %8s %8s %8s %8s %8s %8s %8s %8s\n", "transaction", "count", "fail",
-				"rate/s", "min", "mean", "p50", "p90", "p95", "p99", "max");
-		n = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
-		fprintf(f, "%-28.28s %8llu %6llu %8.1f %8s %8s %8s %8s %8s %8s %8s\n", e->labels[1],
-			(unsigned long long)n, (unsigned long long)e->c[ST_TXN_FAILED], el > 0 ? (double)n / el : 0,
-			h ? fmt_dur(d[0], 32, hist_min(h)) : "-", h ? fmt_dur(d[1], 32, (uint64_t)hist_mean(h)) : "-",
-			h ? fmt_dur(d[2], 32, hist_percentile(h, 50)) : "-",
-			h ? fmt_dur(d[3], 32, hist_percentile(h, 90)) : "-",
-			h ? fmt_dur(d[4], 32, hist_percentile(h, 95)) : "-",
-			h ? fmt_dur(d[5], 32, hist_percentile(h, 99)) : "-", h ? fmt_dur(d[6], 32, hist_max(h)) : "-");
-	}
-	any = 0;
-	for (const stats_entry *e = t->first; e; e = e->order) {
-		const hist *h = e->h[ST_H_TOTAL];
-
-		if (!is_kind(e, "http", 4))
-			continue;
-		if (!any++)
-			fprintf(f, "\n%-28s %-7s %6s %8s %8s %8s %8s %8s\n", "http (transaction)", "method", "status",
-				"count", "p50", "p95", "p99", "ttfb p95");
-		fprintf(f, "%-28.28s %-7.7s %6s %8llu %8s %8s %8s %8s\n", e->labels[1][0] ? e->labels[1] : "-",
-			e->labels[2], e->labels[3], (unsigned long long)e->c[ST_HTTP_COUNT],
-			h ? fmt_dur(d[0], 32, hist_percentile(h, 50)) : "-",
-			h ? fmt_dur(d[1], 32, hist_percentile(h, 95)) : "-",
-			h ? fmt_dur(d[2], 32, hist_percentile(h, 99)) : "-",
-			e->h[ST_H_TTFB] ? fmt_dur(d[3], 32, hist_percentile(e->h[ST_H_TTFB], 95)) : "-");
-	}
-	any = 0;
-	for (const stats_entry *e = t->first; e; e = e->order) {
-		if (!is_kind(e, "httperr", 4))
-			continue;
-		if (!any++)
-			fprintf(f, "\n%-28s %-7s %-12s %8s\n", "http errors (transaction)", "method", "class", "count");
-		fprintf(f, "%-28.28s %-7.7s %-12.12s %8llu\n", e->labels[1][0] ? e->labels[1] : "-", e->labels[2],
-			e->labels[3], (unsigned long long)e->c[0]);
-	}
-	any = 0;
-	for (const stats_entry *e = t->first; e; e = e->order) {
-		if (!is_kind(e, "error", 4))
-			continue;
-		if (!any++)
-			fprintf(f, "\nerrors:\n");
-		fprintf(f, "%8llu  %s [%s] at %s: %s\n", (unsigned long long)e->c[0], e->labels[0],
-			e->labels[1][0] ? e->labels[1] : "-", e->labels[2], e->labels[3]);
-	}
-	for (const stats_entry *e = t->first; e; e = e->order)
-		if (is_kind(e, "dropped", 0) && e->c[0])
-			fprintf(f, "\nwarning: %llu events were dropped (result stream overloaded)\n",
-				(unsigned long long)e->c[0]);
-	fprintf(f, "\nverdict: %s\n", run_failed(r) ? "FAILED (journey errors)" : "ok");
-	fflush(f);
 }

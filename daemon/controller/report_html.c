@@ -57,36 +57,6 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
-static const char *jstr(const cJSON *o, const char *k, const char *def)
-{
-	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
-
-	return s ? s : def;
-}
-
-static double jnum(const cJSON *o, const char *k, double def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
-/* Seconds for people: "812us", "12.3ms", "1.20s", or "-". */
-static const char *fmt_s(char *buf, size_t len, const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (!cJSON_IsNumber(v))
-		return "-";
-	if (v->valuedouble < 1e-3)
-		snprintf(buf, len, "%.0fus", v->valuedouble * 1e6);
-	else if (v->valuedouble < 1)
-		snprintf(buf, len, "%.1fms", v->valuedouble * 1e3);
-	else
-		snprintf(buf, len, "%.2fs", v->valuedouble);
-	return buf;
-}
-
 /* ---- the timeline as arrays --------------------------------------------- */
 
 typedef struct dvec {
@@ -225,38 +195,38 @@ static int tl_add(timeline *tl, const cJSON *rec, size_t p)
 	const cJSON *x, *h = cJSON_GetObjectItemCaseSensitive(rec, "http");
 	double tx = 0, fail = 0;
 
-	if (dvec_push(&tl->t, jnum(rec, "t", 0)) < 0 || dvec_push(&tl->dt, jnum(rec, "dt", 0)) < 0)
+	if (dvec_push(&tl->t, results_io_num(rec, "t", 0)) < 0 || dvec_push(&tl->dt, results_io_num(rec, "dt", 0)) < 0)
 		return -ENOMEM;
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(rec, "transactions")) {
-		tl_txn *t = tl_txn_get(tl, jstr(x, "journey", "?"), jstr(x, "name", "?"));
+		tl_txn *t = tl_txn_get(tl, results_io_str(x, "journey", "?"), results_io_str(x, "name", "?"));
 		static const char *const keys[TX_N] = {"count", "failed", "p50", "p90", "p95", "p99"};
 
 		if (!t || tl_pad(tl, p) < 0)
 			return -ENOMEM;
 		for (int k = 0; k < TX_N; k++)
-			if (dvec_push(&t->v[k], jnum(x, keys[k], k <= TX_FAILED ? 0 : NAN)) < 0)
+			if (dvec_push(&t->v[k], results_io_num(x, keys[k], k <= TX_FAILED ? 0 : NAN)) < 0)
 				return -ENOMEM;
-		t->total += jnum(x, "count", 0);
-		tx += jnum(x, "count", 0);
-		fail += jnum(x, "failed", 0);
+		t->total += results_io_num(x, "count", 0);
+		tx += results_io_num(x, "count", 0);
+		fail += results_io_num(x, "failed", 0);
 	}
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(rec, "volume")) {
 		const cJSON *req = cJSON_GetObjectItemCaseSensitive(x, "required");
-		int open = strcmp(jstr(x, "model", "closed"), "open") == 0;
-		tl_journey *j = tl_journey_get(tl, jstr(x, "journey", "?"), open);
+		int open = strcmp(results_io_str(x, "model", "closed"), "open") == 0;
+		tl_journey *j = tl_journey_get(tl, results_io_str(x, "journey", "?"), open);
 
 		if (!j || tl_pad(tl, p) < 0)
 			return -ENOMEM;
 		/* Open models: starts per second against nothing required. */
 		if (dvec_push(&j->v[VJ_REQ], cJSON_IsNumber(req) ? req->valuedouble : NAN) < 0 ||
-		    dvec_push(&j->v[VJ_ACT], jnum(x, "actual", 0)) < 0)
+		    dvec_push(&j->v[VJ_ACT], results_io_num(x, "actual", 0)) < 0)
 			return -ENOMEM;
 	}
 	if (dvec_push(&tl->g[G_TX], tx) < 0 || dvec_push(&tl->g[G_FAIL], fail) < 0 ||
-	    dvec_push(&tl->g[G_HTTP], jnum(h, "count", 0)) < 0 ||
-	    dvec_push(&tl->g[G_HTTP_FAIL], jnum(h, "failed", 0)) < 0 ||
-	    dvec_push(&tl->g[G_HTTP_ERR], jnum(h, "errors", 0)) < 0 ||
-	    dvec_push(&tl->g[G_ERRORS], jnum(rec, "errors", 0)) < 0)
+	    dvec_push(&tl->g[G_HTTP], results_io_num(h, "count", 0)) < 0 ||
+	    dvec_push(&tl->g[G_HTTP_FAIL], results_io_num(h, "failed", 0)) < 0 ||
+	    dvec_push(&tl->g[G_HTTP_ERR], results_io_num(h, "errors", 0)) < 0 ||
+	    dvec_push(&tl->g[G_ERRORS], results_io_num(rec, "errors", 0)) < 0)
 		return -ENOMEM;
 	return tl_pad(tl, p + 1);
 }
@@ -636,7 +606,7 @@ static void tables(FILE *f, const cJSON *sum)
 
 			fprintf(f, "<tr class=\"%s\">", ok ? "ok" : "bad");
 			td(f, ok ? "ok" : "BROKEN", 0);
-			td(f, jstr(x, "text", "?"), 0);
+			td(f, results_io_str(x, "text", "?"), 0);
 			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "no_data")))
 				td(f, "no data", 1);
 			else if (cJSON_IsNumber(v))
@@ -644,10 +614,10 @@ static void tables(FILE *f, const cJSON *sum)
 			else
 				td(f, "-", 1);
 			if (!ok)
-				tdn(f, jnum(x, "broken_at", 0), 0, " s");
+				tdn(f, results_io_num(x, "broken_at", 0), 0, " s");
 			else
 				td(f, "", 1);
-			td(f, jstr(x, "series", ""), 0);
+			td(f, results_io_str(x, "series", ""), 0);
 			fprintf(f, "</tr>\n");
 		}
 		fprintf(f, "</table>\n");
@@ -666,25 +636,25 @@ static void tables(FILE *f, const cJSON *sum)
 		char req[64], act[64];
 
 		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "required_mean")))
-			snprintf(req, sizeof(req), "%.1f / %.0f", jnum(v, "required_mean", 0), jnum(v, "required_max", 0));
+			snprintf(req, sizeof(req), "%.1f / %.0f", results_io_num(v, "required_mean", 0), results_io_num(v, "required_max", 0));
 		else
-			snprintf(req, sizeof(req), "open: %.2f starts/s", jnum(v, "started_rate", 0));
-		snprintf(act, sizeof(act), "%.1f / %.0f", jnum(v, "actual_mean", 0), jnum(v, "actual_max", 0));
+			snprintf(req, sizeof(req), "open: %.2f starts/s", results_io_num(v, "started_rate", 0));
+		snprintf(act, sizeof(act), "%.1f / %.0f", results_io_num(v, "actual_mean", 0), results_io_num(v, "actual_max", 0));
 		fprintf(f, "<tr>");
-		td(f, jstr(x, "name", "?"), 0);
-		td(f, jstr(x, "model", "?"), 0);
-		tdn(f, jnum(x, "started", 0), 0, "");
-		tdn(f, jnum(x, "ok", 0), 0, "");
-		tdn(f, jnum(x, "failed", 0), 0, "");
+		td(f, results_io_str(x, "name", "?"), 0);
+		td(f, results_io_str(x, "model", "?"), 0);
+		tdn(f, results_io_num(x, "started", 0), 0, "");
+		tdn(f, results_io_num(x, "ok", 0), 0, "");
+		tdn(f, results_io_num(x, "failed", 0), 0, "");
 		td(f, req, 1);
 		td(f, act, 1);
 		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "behind_seconds")))
-			tdn(f, jnum(v, "behind_seconds", 0), 0, " s");
+			tdn(f, results_io_num(v, "behind_seconds", 0), 0, " s");
 		else
 			td(f, "-", 1);
-		td(f, fmt_s(b[0], 32, d, "p50"), 1);
-		td(f, fmt_s(b[1], 32, d, "p95"), 1);
-		td(f, fmt_s(b[2], 32, d, "max"), 1);
+		td(f, results_io_secs(b[0], 32, d, "p50"), 1);
+		td(f, results_io_secs(b[1], 32, d, "p95"), 1);
+		td(f, results_io_secs(b[2], 32, d, "max"), 1);
 		fprintf(f, "</tr>\n");
 	}
 	fprintf(f, "</table>\n");
@@ -700,13 +670,13 @@ static void tables(FILE *f, const cJSON *sum)
 		static const char *const keys[] = {"min", "mean", "p50", "p90", "p95", "p99", "p99_9", "max"};
 
 		fprintf(f, "<tr>");
-		td(f, jstr(x, "journey", "?"), 0);
-		td(f, jstr(x, "name", "?"), 0);
-		tdn(f, jnum(x, "count", 0), 0, "");
-		tdn(f, jnum(x, "failures", 0), 0, "");
-		tdn(f, jnum(x, "rate", 0), 2, "");
+		td(f, results_io_str(x, "journey", "?"), 0);
+		td(f, results_io_str(x, "name", "?"), 0);
+		tdn(f, results_io_num(x, "count", 0), 0, "");
+		tdn(f, results_io_num(x, "failures", 0), 0, "");
+		tdn(f, results_io_num(x, "rate", 0), 2, "");
 		for (size_t k = 0; k < 8; k++)
-			td(f, fmt_s(b[k], 32, x, keys[k]), 1);
+			td(f, results_io_secs(b[k], 32, x, keys[k]), 1);
 		fprintf(f, "</tr>\n");
 	}
 	fprintf(f, "</table>\n");
@@ -723,19 +693,19 @@ static void tables(FILE *f, const cJSON *sum)
 			const cJSON *tot = cJSON_GetObjectItemCaseSensitive(ph, "total");
 
 			fprintf(f, "<tr>");
-			td(f, jstr(x, "transaction", "-"), 0);
-			td(f, jstr(x, "method", "?"), 0);
-			td(f, jstr(x, "status", "?"), 1);
-			tdn(f, jnum(x, "count", 0), 0, "");
-			tdn(f, jnum(x, "rate", 0), 2, "");
-			td(f, fmt_s(b[0], 32, tot, "p50"), 1);
-			td(f, fmt_s(b[1], 32, tot, "p95"), 1);
-			td(f, fmt_s(b[2], 32, tot, "p99"), 1);
-			td(f, fmt_s(b[3], 32, cJSON_GetObjectItemCaseSensitive(ph, "dns"), "p95"), 1);
-			td(f, fmt_s(b[4], 32, cJSON_GetObjectItemCaseSensitive(ph, "connect"), "p95"), 1);
-			td(f, fmt_s(b[5], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"), "p95"), 1);
-			td(f, fmt_s(b[6], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"), "p95"), 1);
-			tdn(f, jnum(x, "bytes_in", 0), 0, "");
+			td(f, results_io_str(x, "transaction", "-"), 0);
+			td(f, results_io_str(x, "method", "?"), 0);
+			td(f, results_io_str(x, "status", "?"), 1);
+			tdn(f, results_io_num(x, "count", 0), 0, "");
+			tdn(f, results_io_num(x, "rate", 0), 2, "");
+			td(f, results_io_secs(b[0], 32, tot, "p50"), 1);
+			td(f, results_io_secs(b[1], 32, tot, "p95"), 1);
+			td(f, results_io_secs(b[2], 32, tot, "p99"), 1);
+			td(f, results_io_secs(b[3], 32, cJSON_GetObjectItemCaseSensitive(ph, "dns"), "p95"), 1);
+			td(f, results_io_secs(b[4], 32, cJSON_GetObjectItemCaseSensitive(ph, "connect"), "p95"), 1);
+			td(f, results_io_secs(b[5], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"), "p95"), 1);
+			td(f, results_io_secs(b[6], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"), "p95"), 1);
+			tdn(f, results_io_num(x, "bytes_in", 0), 0, "");
 			fprintf(f, "</tr>\n");
 		}
 		fprintf(f, "</table>\n");
@@ -748,10 +718,10 @@ static void tables(FILE *f, const cJSON *sum)
 		th_row(f, h, 4);
 		cJSON_ArrayForEach(x, a) {
 			fprintf(f, "<tr>");
-			td(f, jstr(x, "transaction", "-"), 0);
-			td(f, jstr(x, "method", "?"), 0);
-			td(f, jstr(x, "class", "?"), 0);
-			tdn(f, jnum(x, "count", 0), 0, "");
+			td(f, results_io_str(x, "transaction", "-"), 0);
+			td(f, results_io_str(x, "method", "?"), 0);
+			td(f, results_io_str(x, "class", "?"), 0);
+			tdn(f, results_io_num(x, "count", 0), 0, "");
 			fprintf(f, "</tr>\n");
 		}
 		fprintf(f, "</table>\n");
@@ -774,15 +744,15 @@ static void tables(FILE *f, const cJSON *sum)
 				break;
 			}
 			fprintf(f, "<tr>");
-			tdn(f, jnum(x, "count", 0), 0, "");
-			td(f, jstr(x, "message", "?"), 0);
-			td(f, jstr(x, "location", "?"), 0);
+			tdn(f, results_io_num(x, "count", 0), 0, "");
+			td(f, results_io_str(x, "message", "?"), 0);
+			td(f, results_io_str(x, "location", "?"), 0);
 			fprintf(f, "<td>");
 			cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(x, "where")) {
-				const char *txn = jstr(w, "transaction", "");
+				const char *txn = results_io_str(w, "transaction", "");
 
 				fprintf(f, "%s", k++ ? ", " : "");
-				esc(f, jstr(w, "journey", "?"));
+				esc(f, results_io_str(w, "journey", "?"));
 				if (*txn) {
 					fprintf(f, " :: ");
 					esc(f, txn);
@@ -800,9 +770,9 @@ static void tables(FILE *f, const cJSON *sum)
 		th_row(f, h, 3);
 		cJSON_ArrayForEach(x, a) {
 			fprintf(f, "<tr>");
-			td(f, jstr(x, "journey", "?"), 0);
-			td(f, jstr(x, "type", "?"), 0);
-			tdn(f, jnum(x, "count", 0), 0, "");
+			td(f, results_io_str(x, "journey", "?"), 0);
+			td(f, results_io_str(x, "type", "?"), 0);
+			tdn(f, results_io_num(x, "count", 0), 0, "");
 			fprintf(f, "</tr>\n");
 		}
 		fprintf(f, "</table>\n");
@@ -815,12 +785,12 @@ static void tables(FILE *f, const cJSON *sum)
 		th_row(f, h, 6);
 		cJSON_ArrayForEach(x, a) {
 			fprintf(f, "<tr>");
-			td(f, jstr(x, "journey", "?"), 0);
-			tdn(f, jnum(x, "count", 0), 0, "");
-			td(f, fmt_s(b[0], 32, x, "p50"), 1);
-			td(f, fmt_s(b[1], 32, x, "p95"), 1);
-			td(f, fmt_s(b[2], 32, x, "p99"), 1);
-			td(f, fmt_s(b[3], 32, x, "max"), 1);
+			td(f, results_io_str(x, "journey", "?"), 0);
+			tdn(f, results_io_num(x, "count", 0), 0, "");
+			td(f, results_io_secs(b[0], 32, x, "p50"), 1);
+			td(f, results_io_secs(b[1], 32, x, "p95"), 1);
+			td(f, results_io_secs(b[2], 32, x, "p99"), 1);
+			td(f, results_io_secs(b[3], 32, x, "max"), 1);
 			fprintf(f, "</tr>\n");
 		}
 		fprintf(f, "</table>\n");
@@ -828,8 +798,8 @@ static void tables(FILE *f, const cJSON *sum)
 	x = cJSON_GetObjectItemCaseSensitive(sum, "events");
 	if (x) {
 		fprintf(f, "<p class=\"note\">Events: %.0f logged, %.0f dropped by the log, %.0f dropped by runners.%s</p>\n",
-			jnum(x, "logged", 0), jnum(x, "dropped_log", 0), jnum(x, "dropped_runners", 0),
-			jnum(x, "dropped_log", 0) + jnum(x, "dropped_runners", 0) > 0 ? " The event log is incomplete."
+			results_io_num(x, "logged", 0), results_io_num(x, "dropped_log", 0), results_io_num(x, "dropped_runners", 0),
+			results_io_num(x, "dropped_log", 0) + results_io_num(x, "dropped_runners", 0) > 0 ? " The event log is incomplete."
 										       : "");
 	}
 }
@@ -884,29 +854,29 @@ int report_html_write(const char *dir, FILE *f, char *err, size_t errlen)
 		   "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 		   "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
 		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>mite: ");
-	esc(f, jstr(rn, "name", "run"));
-	fprintf(f, " (%s)</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", jstr(rn, "id", "?"), css);
-	esc(f, jstr(rn, "name", "run"));
-	fprintf(f, " <span class=\"verdict %s\">", jstr(sum, "verdict", "failed"));
-	esc(f, jstr(sum, "verdict", "?"));
+	esc(f, results_io_str(rn, "name", "run"));
+	fprintf(f, " (%s)</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", results_io_str(rn, "id", "?"), css);
+	esc(f, results_io_str(rn, "name", "run"));
+	fprintf(f, " <span class=\"verdict %s\">", results_io_str(sum, "verdict", "failed"));
+	esc(f, results_io_str(sum, "verdict", "?"));
 	fprintf(f, "</span></h1>\n<p>");
-	esc(f, jstr(sum, "verdict_reason", ""));
+	esc(f, results_io_str(sum, "verdict_reason", ""));
 	fprintf(f, "</p>\n<table class=\"meta\">\n");
 	{
 		static const char *const keys[] = {"id", "scenario", "start", "end", "error", "aborted_by"};
 
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-			if (!jstr(rn, keys[k], NULL))
+			if (!results_io_str(rn, keys[k], NULL))
 				continue;
 			fprintf(f, "<tr><td>%s</td><td>", keys[k]);
-			esc(f, jstr(rn, keys[k], ""));
+			esc(f, results_io_str(rn, keys[k], ""));
 			fprintf(f, "</td></tr>\n");
 		}
 	}
 	fprintf(f, "<tr><td>elapsed</td><td>%.1f s (duration %g s), %.0f runner(s), scale %g</td></tr>\n",
-		jnum(rn, "elapsed", 0), jnum(rn, "duration", 0), jnum(rn, "runners", 0), jnum(rn, "scale", 1));
+		results_io_num(rn, "elapsed", 0), results_io_num(rn, "duration", 0), results_io_num(rn, "runners", 0), results_io_num(rn, "scale", 1));
 	fprintf(f, "<tr><td>mite</td><td>");
-	esc(f, jstr(sum, "mite_version", "?"));
+	esc(f, results_io_str(sum, "mite_version", "?"));
 	fprintf(f, "</td></tr>\n<tr><td>config</td><td>");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rn, "config")) {
 		esc(f, it->string);

@@ -1206,6 +1206,11 @@ fail:
 	return rc;
 }
 
+cJSON *results_summary_now(results *res, run *r)
+{
+	return res ? build_summary(res, r, NULL) : NULL;
+}
+
 int results_finish(results *res, run *r, const cJSON *meta)
 {
 	double t = run_elapsed(r);

@@ -83,6 +83,10 @@ void results_event(results *res, run *r, const cJSON *ev);
 int results_finish(results *res, run *r, const cJSON *meta);
 /* The summary (after results_finish), owned by res; NULL before. */
 const cJSON *results_summary(const results *res);
+/* The summary of the run so far, as summary.json will hold it, with the
+ * verdict as it stands (for a run still going); the caller owns it. NULL
+ * on ENOMEM. */
+cJSON *results_summary_now(results *res, run *r);
 /* "passed", "failed" or "thresholds" (see mite-scenario(5)); before the
  * end, what the verdict would be now. */
 const char *results_verdict(const results *res, const run *r);

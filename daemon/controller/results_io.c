@@ -17,22 +17,21 @@
 
 /* ---- the text summary --------------------------------------------------- */
 
-static const char *jstr(const cJSON *o, const char *k, const char *def)
+const char *results_io_str(const cJSON *o, const char *k, const char *def)
 {
 	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 
 	return s ? s : def;
 }
 
-static double jnum(const cJSON *o, const char *k, double def)
+double results_io_num(const cJSON *o, const char *k, double def)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
 	return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
 
-/* Seconds as a short human string: "812us", "12.3ms", "1.20s". */
-static const char *fmt_s(char *buf, size_t len, const cJSON *o, const char *k)
+const char *results_io_secs(char *buf, size_t len, const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 	double s;
@@ -55,7 +54,7 @@ static void text_latency_row(FILE *f, const cJSON *x)
 	char b[32];
 
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-		fprintf(f, " %8s", fmt_s(b, sizeof(b), x, keys[k]));
+		fprintf(f, " %8s", results_io_secs(b, sizeof(b), x, keys[k]));
 }
 
 void results_io_text(FILE *f, const cJSON *sum)
@@ -65,16 +64,16 @@ void results_io_text(FILE *f, const cJSON *sum)
 	char b[4][32];
 	int any;
 
-	fprintf(f, "== mite summary: %s (run %s) ==\n", jstr(rn, "name", "?"), jstr(rn, "id", "?"));
-	fprintf(f, "scenario  %s\n", jstr(rn, "scenario", "?"));
-	fprintf(f, "time      %s .. %s (%.1f s)\n", jstr(rn, "start", "?"), jstr(rn, "end", "?"),
-		jnum(rn, "elapsed", 0));
-	fprintf(f, "runners   %.0f   scale %g   mite %s\n", jnum(rn, "runners", 0), jnum(rn, "scale", 1),
-		jstr(sum, "mite_version", "?"));
-	if (jstr(rn, "error", NULL))
-		fprintf(f, "error     %s\n", jstr(rn, "error", ""));
-	if (jstr(rn, "aborted_by", NULL))
-		fprintf(f, "aborted   by threshold %s\n", jstr(rn, "aborted_by", ""));
+	fprintf(f, "== mite summary: %s (run %s) ==\n", results_io_str(rn, "name", "?"), results_io_str(rn, "id", "?"));
+	fprintf(f, "scenario  %s\n", results_io_str(rn, "scenario", "?"));
+	fprintf(f, "time      %s .. %s (%.1f s)\n", results_io_str(rn, "start", "?"), results_io_str(rn, "end", "?"),
+		results_io_num(rn, "elapsed", 0));
+	fprintf(f, "runners   %.0f   scale %g   mite %s\n", results_io_num(rn, "runners", 0), results_io_num(rn, "scale", 1),
+		results_io_str(sum, "mite_version", "?"));
+	if (results_io_str(rn, "error", NULL))
+		fprintf(f, "error     %s\n", results_io_str(rn, "error", ""));
+	if (results_io_str(rn, "aborted_by", NULL))
+		fprintf(f, "aborted   by threshold %s\n", results_io_str(rn, "aborted_by", ""));
 
 	a = cJSON_GetObjectItemCaseSensitive(sum, "journeys");
 	fprintf(f, "\n%-24s %-6s %9s %9s %9s %10s %10s %8s\n", "journey", "model", "started", "ok", "failed",
@@ -84,16 +83,16 @@ void results_io_text(FILE *f, const cJSON *sum)
 		char req[32], act[32], beh[32];
 
 		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "required_mean")))
-			snprintf(req, sizeof(req), "%.1f/%.0f", jnum(v, "required_mean", 0), jnum(v, "required_max", 0));
+			snprintf(req, sizeof(req), "%.1f/%.0f", results_io_num(v, "required_mean", 0), results_io_num(v, "required_max", 0));
 		else
-			snprintf(req, sizeof(req), "%.1f/s", jnum(v, "started_rate", 0));
-		snprintf(act, sizeof(act), "%.1f/%.0f", jnum(v, "actual_mean", 0), jnum(v, "actual_max", 0));
+			snprintf(req, sizeof(req), "%.1f/s", results_io_num(v, "started_rate", 0));
+		snprintf(act, sizeof(act), "%.1f/%.0f", results_io_num(v, "actual_mean", 0), results_io_num(v, "actual_max", 0));
 		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "behind_seconds")))
-			snprintf(beh, sizeof(beh), "%.0fs", jnum(v, "behind_seconds", 0));
+			snprintf(beh, sizeof(beh), "%.0fs", results_io_num(v, "behind_seconds", 0));
 		else
 			snprintf(beh, sizeof(beh), "-");
-		fprintf(f, "%-24.24s %-6s %9.0f %9.0f %9.0f %10s %10s %8s\n", jstr(x, "name", "?"),
-			jstr(x, "model", "?"), jnum(x, "started", 0), jnum(x, "ok", 0), jnum(x, "failed", 0), req, act,
+		fprintf(f, "%-24.24s %-6s %9.0f %9.0f %9.0f %10s %10s %8s\n", results_io_str(x, "name", "?"),
+			results_io_str(x, "model", "?"), results_io_num(x, "started", 0), results_io_num(x, "ok", 0), results_io_num(x, "failed", 0), req, act,
 			beh);
 	}
 	fprintf(f, "(required and actual: mean/max instances; open models: starts per second)\n");
@@ -105,9 +104,9 @@ void results_io_text(FILE *f, const cJSON *sum)
 		if (!any++)
 			fprintf(f, "\n%-28s %8s %6s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "transaction", "count",
 				"fail", "rate/s", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max");
-		snprintf(name, sizeof(name), "%s", jstr(x, "name", "?"));
-		fprintf(f, "%-28.28s %8.0f %6.0f %8.1f", name, jnum(x, "count", 0), jnum(x, "failures", 0),
-			jnum(x, "rate", 0));
+		snprintf(name, sizeof(name), "%s", results_io_str(x, "name", "?"));
+		fprintf(f, "%-28.28s %8.0f %6.0f %8.1f", name, results_io_num(x, "count", 0), results_io_num(x, "failures", 0),
+			results_io_num(x, "rate", 0));
 		text_latency_row(f, x);
 		fputc('\n', f);
 	}
@@ -115,31 +114,31 @@ void results_io_text(FILE *f, const cJSON *sum)
 	any = 0;
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "http")) {
 		const cJSON *ph = cJSON_GetObjectItemCaseSensitive(x, "phases");
-		const char *txn = jstr(x, "transaction", "");
+		const char *txn = results_io_str(x, "transaction", "");
 
 		if (!any++)
 			fprintf(f, "\n%-24s %-7s %6s %8s %8s %8s %8s %8s | p95: %8s %8s %8s %8s\n",
 				"http (transaction)", "method", "status", "count", "rate/s", "p50", "p95", "p99", "dns",
 				"connect", "tls", "ttfb");
 		fprintf(f, "%-24.24s %-7.7s %6s %8.0f %8.1f %8s %8s %8s |      %8s %8s %8s %8s\n", *txn ? txn : "-",
-			jstr(x, "method", "?"), jstr(x, "status", "?"), jnum(x, "count", 0), jnum(x, "rate", 0),
-			fmt_s(b[0], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p50"),
-			fmt_s(b[1], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p95"),
-			fmt_s(b[2], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p99"),
-			fmt_s(b[3], 32, cJSON_GetObjectItemCaseSensitive(ph, "dns"), "p95"),
-			fmt_s(b[0], 32, cJSON_GetObjectItemCaseSensitive(ph, "connect"), "p95"),
-			fmt_s(b[1], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"), "p95"),
-			fmt_s(b[2], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"), "p95"));
+			results_io_str(x, "method", "?"), results_io_str(x, "status", "?"), results_io_num(x, "count", 0), results_io_num(x, "rate", 0),
+			results_io_secs(b[0], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p50"),
+			results_io_secs(b[1], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p95"),
+			results_io_secs(b[2], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p99"),
+			results_io_secs(b[3], 32, cJSON_GetObjectItemCaseSensitive(ph, "dns"), "p95"),
+			results_io_secs(b[0], 32, cJSON_GetObjectItemCaseSensitive(ph, "connect"), "p95"),
+			results_io_secs(b[1], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"), "p95"),
+			results_io_secs(b[2], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"), "p95"));
 	}
 
 	any = 0;
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "http_errors")) {
-		const char *txn = jstr(x, "transaction", "");
+		const char *txn = results_io_str(x, "transaction", "");
 
 		if (!any++)
 			fprintf(f, "\n%-28s %-7s %-12s %8s\n", "http errors (transaction)", "method", "class", "count");
-		fprintf(f, "%-28.28s %-7.7s %-12.12s %8.0f\n", *txn ? txn : "-", jstr(x, "method", "?"),
-			jstr(x, "class", "?"), jnum(x, "count", 0));
+		fprintf(f, "%-28.28s %-7.7s %-12.12s %8.0f\n", *txn ? txn : "-", results_io_str(x, "method", "?"),
+			results_io_str(x, "class", "?"), results_io_num(x, "count", 0));
 	}
 
 	any = 0;
@@ -154,11 +153,11 @@ void results_io_text(FILE *f, const cJSON *sum)
 		}
 		if (!any++)
 			fprintf(f, "\nerrors (by message and location, most frequent first):\n");
-		fprintf(f, "%8.0f  %s at %s [", jnum(x, "count", 0), jstr(x, "message", "?"), jstr(x, "location", "?"));
+		fprintf(f, "%8.0f  %s at %s [", results_io_num(x, "count", 0), results_io_str(x, "message", "?"), results_io_str(x, "location", "?"));
 		cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(x, "where")) {
-			const char *txn = jstr(w, "transaction", "");
+			const char *txn = results_io_str(w, "transaction", "");
 
-			fprintf(f, "%s%s%s%s", k++ ? ", " : "", jstr(w, "journey", "?"), *txn ? " :: " : "", txn);
+			fprintf(f, "%s%s%s%s", k++ ? ", " : "", results_io_str(w, "journey", "?"), *txn ? " :: " : "", txn);
 		}
 		fprintf(f, "]\n");
 	}
@@ -167,30 +166,30 @@ void results_io_text(FILE *f, const cJSON *sum)
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "messages")) {
 		if (!any++)
 			fprintf(f, "\n%-24s %-24s %8s\n", "messages (journey)", "type", "count");
-		fprintf(f, "%-24.24s %-24.24s %8.0f\n", jstr(x, "journey", "?"), jstr(x, "type", "?"),
-			jnum(x, "count", 0));
+		fprintf(f, "%-24.24s %-24.24s %8.0f\n", results_io_str(x, "journey", "?"), results_io_str(x, "type", "?"),
+			results_io_num(x, "count", 0));
 	}
 
 	any = 0;
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "lag")) {
-		if (!jnum(x, "count", 0))
+		if (!results_io_num(x, "count", 0))
 			continue;
 		if (!any++)
 			fprintf(f, "\n%-28s %8s %8s %8s %8s %8s\n", "scheduling lag (journey)", "starts", "p50", "p95",
 				"p99", "max");
-		fprintf(f, "%-28.28s %8.0f %8s %8s %8s %8s\n", jstr(x, "journey", "?"), jnum(x, "count", 0),
-			fmt_s(b[0], 32, x, "p50"), fmt_s(b[1], 32, x, "p95"), fmt_s(b[2], 32, x, "p99"),
-			fmt_s(b[3], 32, x, "max"));
+		fprintf(f, "%-28.28s %8.0f %8s %8s %8s %8s\n", results_io_str(x, "journey", "?"), results_io_num(x, "count", 0),
+			results_io_secs(b[0], 32, x, "p50"), results_io_secs(b[1], 32, x, "p95"), results_io_secs(b[2], 32, x, "p99"),
+			results_io_secs(b[3], 32, x, "max"));
 	}
 
 	x = cJSON_GetObjectItemCaseSensitive(sum, "events");
 	if (x) {
-		fprintf(f, "\nevents    %.0f logged", jnum(x, "logged", 0));
+		fprintf(f, "\nevents    %.0f logged", results_io_num(x, "logged", 0));
 		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "logged_to_file")))
 			fprintf(f, " (no event log file)");
-		fprintf(f, ", %.0f dropped by the log (queue full), %.0f dropped by runners\n", jnum(x, "dropped_log", 0),
-			jnum(x, "dropped_runners", 0));
-		if (jnum(x, "dropped_log", 0) > 0 || jnum(x, "dropped_runners", 0) > 0)
+		fprintf(f, ", %.0f dropped by the log (queue full), %.0f dropped by runners\n", results_io_num(x, "dropped_log", 0),
+			results_io_num(x, "dropped_runners", 0));
+		if (results_io_num(x, "dropped_log", 0) > 0 || results_io_num(x, "dropped_runners", 0) > 0)
 			fprintf(f, "warning: the event log is incomplete: events were dropped (see above)\n");
 	}
 
@@ -201,21 +200,21 @@ void results_io_text(FILE *f, const cJSON *sum)
 			int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "ok"));
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "value");
 
-			fprintf(f, "  %-7s %s", ok ? "ok" : "BROKEN", jstr(x, "text", "?"));
+			fprintf(f, "  %-7s %s", ok ? "ok" : "BROKEN", results_io_str(x, "text", "?"));
 			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "no_data")))
 				fprintf(f, ": no data matched");
 			else if (cJSON_IsNumber(v))
 				fprintf(f, ": %s %.6g", cJSON_GetObjectItemCaseSensitive(x, "window") ? "worst" : "value",
 					v->valuedouble);
 			if (!ok && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(x, "broken_at")))
-				fprintf(f, " (at %.0f s%s%s)", jnum(x, "broken_at", 0),
-					jstr(x, "series", NULL) ? ", " : "", jstr(x, "series", ""));
+				fprintf(f, " (at %.0f s%s%s)", results_io_num(x, "broken_at", 0),
+					results_io_str(x, "series", NULL) ? ", " : "", results_io_str(x, "series", ""));
 			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "aborted_run")))
 				fprintf(f, " - stopped the run");
 			fputc('\n', f);
 		}
 	}
-	fprintf(f, "\nverdict: %s (%s)\n", jstr(sum, "verdict", "?"), jstr(sum, "verdict_reason", ""));
+	fprintf(f, "\nverdict: %s (%s)\n", results_io_str(sum, "verdict", "?"), results_io_str(sum, "verdict_reason", ""));
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -292,7 +291,7 @@ static void put_value(FILE *out, const cJSON *v)
 
 static void cat_where(FILE *out, const cJSON *ev)
 {
-	const char *j = jstr(ev, "journey", NULL), *t = jstr(ev, "transaction", NULL);
+	const char *j = results_io_str(ev, "journey", NULL), *t = results_io_str(ev, "transaction", NULL);
 
 	if (!j)
 		return;
@@ -307,7 +306,7 @@ static void cat_where(FILE *out, const cJSON *ev)
 
 static void cat_event(FILE *out, const cJSON *ev, int color)
 {
-	const char *type = jstr(ev, "type", "?");
+	const char *type = results_io_str(ev, "type", "?");
 	const cJSON *tm = cJSON_GetObjectItemCaseSensitive(ev, "time");
 	const char *col = "", *reset = color ? "\033[0m" : "";
 	char b[5][32];
@@ -333,16 +332,16 @@ static void cat_event(FILE *out, const cJSON *ev, int color)
 		fprintf(out, "%10s ", "-");
 	fprintf(out, "%s%-9s%s ", col, strcmp(type, "http_metrics") == 0 ? "http" : type, reset);
 	if (strcmp(type, "error") == 0) {
-		put_clean(out, jstr(ev, "message", "?"));
+		put_clean(out, results_io_str(ev, "message", "?"));
 		fputs(" at ", out);
-		put_clean(out, jstr(ev, "location", "?"));
+		put_clean(out, results_io_str(ev, "location", "?"));
 		cat_where(out, ev);
 	} else if (strcmp(type, "http_metrics") == 0) {
-		fprintf(out, "%s %.0f ", jstr(ev, "method", "?"), jnum(ev, "response_code", 0));
-		put_clean(out, jstr(ev, "url", "?"));
-		fprintf(out, "  %s (dns %s connect %s tls %s ttfb %s) %.0f B", fmt_s(b[0], 32, ev, "total_time"),
-			fmt_s(b[1], 32, ev, "dns_time"), fmt_s(b[2], 32, ev, "connect_time"),
-			fmt_s(b[3], 32, ev, "tls_time"), fmt_s(b[4], 32, ev, "ttfb"), jnum(ev, "download_size", 0));
+		fprintf(out, "%s %.0f ", results_io_str(ev, "method", "?"), results_io_num(ev, "response_code", 0));
+		put_clean(out, results_io_str(ev, "url", "?"));
+		fprintf(out, "  %s (dns %s connect %s tls %s ttfb %s) %.0f B", results_io_secs(b[0], 32, ev, "total_time"),
+			results_io_secs(b[1], 32, ev, "dns_time"), results_io_secs(b[2], 32, ev, "connect_time"),
+			results_io_secs(b[3], 32, ev, "tls_time"), results_io_secs(b[4], 32, ev, "ttfb"), results_io_num(ev, "download_size", 0));
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "reused")))
 			fputs(" reused", out);
 		cat_where(out, ev);
@@ -353,42 +352,42 @@ static void cat_event(FILE *out, const cJSON *ev, int color)
 			const cJSON *req = cJSON_GetObjectItemCaseSensitive(x, "required");
 
 			fprintf(out, "%s", first ? "" : ", ");
-			put_clean(out, jstr(x, "journey", "?"));
+			put_clean(out, results_io_str(x, "journey", "?"));
 			if (cJSON_IsNumber(req))
-				fprintf(out, " %.0f/%.0f", jnum(x, "actual", 0), req->valuedouble);
+				fprintf(out, " %.0f/%.0f", results_io_num(x, "actual", 0), req->valuedouble);
 			else
-				fprintf(out, " %.0f running, %.0f started", jnum(x, "actual", 0), jnum(x, "started", 0));
+				fprintf(out, " %.0f running, %.0f started", results_io_num(x, "actual", 0), results_io_num(x, "started", 0));
 			first = 0;
 		}
 		fputs(" (actual/required)", out);
 	} else if (strcmp(type, "stats") == 0) {
 		const cJSON *h = cJSON_GetObjectItemCaseSensitive(ev, "http");
-		double dt = jnum(ev, "dt", 1);
+		double dt = results_io_num(ev, "dt", 1);
 
 		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ev, "transactions")) {
-			put_clean(out, jstr(x, "name", "?"));
-			fprintf(out, " %.0f", jnum(x, "count", 0));
-			if (jnum(x, "failed", 0))
-				fprintf(out, " (%.0f failed)", jnum(x, "failed", 0));
-			fprintf(out, " p95 %s; ", fmt_s(b[0], 32, x, "p95"));
+			put_clean(out, results_io_str(x, "name", "?"));
+			fprintf(out, " %.0f", results_io_num(x, "count", 0));
+			if (results_io_num(x, "failed", 0))
+				fprintf(out, " (%.0f failed)", results_io_num(x, "failed", 0));
+			fprintf(out, " p95 %s; ", results_io_secs(b[0], 32, x, "p95"));
 		}
-		if (jnum(h, "count", 0) || jnum(h, "errors", 0))
-			fprintf(out, "http %.0f (%.1f/s, %.0f >= 400, %.0f errors); ", jnum(h, "count", 0),
-				dt > 0 ? jnum(h, "count", 0) / dt : 0, jnum(h, "failed", 0), jnum(h, "errors", 0));
-		fprintf(out, "errors %.0f over %.2f s", jnum(ev, "errors", 0), dt);
+		if (results_io_num(h, "count", 0) || results_io_num(h, "errors", 0))
+			fprintf(out, "http %.0f (%.1f/s, %.0f >= 400, %.0f errors); ", results_io_num(h, "count", 0),
+				dt > 0 ? results_io_num(h, "count", 0) / dt : 0, results_io_num(h, "failed", 0), results_io_num(h, "errors", 0));
+		fprintf(out, "errors %.0f over %.2f s", results_io_num(ev, "errors", 0), dt);
 	} else if (strcmp(type, "threshold") == 0) {
 		fputs("BROKEN ", out);
-		put_clean(out, jstr(ev, "text", "?"));
+		put_clean(out, results_io_str(ev, "text", "?"));
 		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(ev, "value")))
-			fprintf(out, ": value %.6g", jnum(ev, "value", 0));
-		if (jstr(ev, "series", NULL)) {
+			fprintf(out, ": value %.6g", results_io_num(ev, "value", 0));
+		if (results_io_str(ev, "series", NULL)) {
 			fputs(" (", out);
-			put_clean(out, jstr(ev, "series", ""));
+			put_clean(out, results_io_str(ev, "series", ""));
 			fputc(')', out);
 		}
 	} else if (strcmp(type, "end") == 0) {
-		fprintf(out, "end of the log: verdict %s, %.0f events, %.0f dropped", jstr(ev, "verdict", "?"),
-			jnum(ev, "events", 0), jnum(ev, "dropped", 0));
+		fprintf(out, "end of the log: verdict %s, %.0f events, %.0f dropped", results_io_str(ev, "verdict", "?"),
+			results_io_num(ev, "events", 0), results_io_num(ev, "dropped", 0));
 	} else {
 		/* A custom message: its fields. */
 		int first = 1;

@@ -10,6 +10,7 @@
  */
 #include "controller/scenario.h"
 
+#include "controller/cfg.h"
 #include "core/coro.h"
 
 #include <errno.h>
@@ -99,28 +100,6 @@ static int scn_fail(scn_load *L, const config_setting_t *at, const char *fmt, ..
 	return rc;
 }
 
-static const char *scn_type_name(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_GROUP:
-		return "a group { ... }";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "an integer";
-	case CONFIG_TYPE_FLOAT:
-		return "a number with a fraction";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "a boolean";
-	case CONFIG_TYPE_ARRAY:
-		return "an array [ ... ]";
-	case CONFIG_TYPE_LIST:
-		return "a list ( ... )";
-	}
-	return "nothing";
-}
-
 /* ---- typed access ------------------------------------------------------- */
 
 /* Every block is checked against the keys it may hold, so that a typo is
@@ -169,7 +148,7 @@ static int scn_get_str(scn_load *L, const config_setting_t *g, const char *key, 
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return scn_fail(L, s, "'%s' must be a string, not %s", key, scn_type_name(s));
+		return scn_fail(L, s, "'%s' must be a string, not %s", key, cfg_type_name(s));
 	*out = config_setting_get_string(s);
 	return 1;
 }
@@ -181,7 +160,7 @@ static int scn_get_int(scn_load *L, const config_setting_t *g, const char *key, 
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
-		return scn_fail(L, s, "'%s' must be an integer, not %s", key, scn_type_name(s));
+		return scn_fail(L, s, "'%s' must be an integer, not %s", key, cfg_type_name(s));
 	*out = config_setting_get_int64(s);
 	return 1;
 }
@@ -201,7 +180,7 @@ static int scn_get_num(scn_load *L, const config_setting_t *g, const char *key, 
 		*out = config_setting_get_float(s);
 		return 1;
 	}
-	return scn_fail(L, s, "'%s' must be a number, not %s", key, scn_type_name(s));
+	return scn_fail(L, s, "'%s' must be a number, not %s", key, cfg_type_name(s));
 }
 
 static int scn_get_bool(scn_load *L, const config_setting_t *g, const char *key, int *out)
@@ -211,50 +190,9 @@ static int scn_get_bool(scn_load *L, const config_setting_t *g, const char *key,
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return scn_fail(L, s, "'%s' must be true or false, not %s", key, scn_type_name(s));
+		return scn_fail(L, s, "'%s' must be true or false, not %s", key, cfg_type_name(s));
 	*out = config_setting_get_bool(s);
 	return 1;
-}
-
-/* "90", "90s", "1.5m", "1h30m", "250ms" -> seconds; -1 when malformed. */
-static double scn_parse_secs(const char *str)
-{
-	double total = 0;
-	const char *p = str;
-
-	if (!*p)
-		return -1;
-	while (*p) {
-		char *end;
-		double v;
-
-		if (*p == '-' || *p == '+' || *p == ' ')
-			return -1;
-		errno = 0;
-		v = strtod(p, &end);
-		if (end == p || errno || !isfinite(v))
-			return -1;
-		p = end;
-		if (strncmp(p, "ms", 2) == 0) {
-			v /= 1000;
-			p += 2;
-		} else if (*p == 's') {
-			p++;
-		} else if (*p == 'm') {
-			v *= 60;
-			p++;
-		} else if (*p == 'h') {
-			v *= 3600;
-			p++;
-		} else if (*p == 'd') {
-			v *= 86400;
-			p++;
-		} else if (*p) {
-			return -1;
-		}
-		total += v;
-	}
-	return total;
 }
 
 /* A time in seconds: a number, or a string with units (see above). */
@@ -274,7 +212,7 @@ static int scn_get_secs(scn_load *L, const config_setting_t *g, const char *key,
 		v = config_setting_get_float(s);
 		break;
 	case CONFIG_TYPE_STRING:
-		v = scn_parse_secs(config_setting_get_string(s));
+		v = cfg_parse_seconds(config_setting_get_string(s));
 		if (v < 0)
 			return scn_fail(L, s,
 					"'%s' must be seconds or a time like \"90s\", \"5m\", "
@@ -283,7 +221,7 @@ static int scn_get_secs(scn_load *L, const config_setting_t *g, const char *key,
 		break;
 	default:
 		return scn_fail(L, s, "'%s' must be seconds or a time like \"5m\", not %s", key,
-				scn_type_name(s));
+				cfg_type_name(s));
 	}
 	if (!isfinite(v) || v < 0)
 		return scn_fail(L, s, "'%s' must not be negative", key);
@@ -331,7 +269,7 @@ static int scn_get_size(scn_load *L, const config_setting_t *g, const char *key,
 				key, str);
 	}
 	return scn_fail(L, s, "'%s' must be bytes or a size like \"64K\", not %s", key,
-			scn_type_name(s));
+			cfg_type_name(s));
 }
 
 /* Shortest decimal that reads back as the same double. */
@@ -375,7 +313,7 @@ static int scn_get_strv(scn_load *L, const config_setting_t *g, const char *key,
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
 		return scn_fail(L, s, "'%s' must be an array of strings [\"a\", \"b\"], not %s", key,
-				scn_type_name(s));
+				cfg_type_name(s));
 	len = config_setting_length(s);
 	*out = calloc((size_t)len + 1, sizeof(**out));
 	if (!*out)
@@ -384,7 +322,7 @@ static int scn_get_strv(scn_load *L, const config_setting_t *g, const char *key,
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			return scn_fail(L, e, "'%s' must hold strings only, not %s", key,
-					scn_type_name(e));
+					cfg_type_name(e));
 		(*out)[i] = strdup(config_setting_get_string(e));
 		if (!(*out)[i])
 			return scn_fail(L, s, "%s", strerror(ENOMEM));
@@ -452,7 +390,7 @@ static int scn_plugin_args(scn_load *L, const config_setting_t *g, const char *w
 			return scn_fail(L, m,
 					"'%s': settings of a %s plugin must be strings, numbers or "
 					"booleans, not %s",
-					config_setting_name(m), where, scn_type_name(m));
+					config_setting_name(m), where, cfg_type_name(m));
 		(*out)[k] = strdup(config_setting_name(m));
 		if (!(*out)[k++])
 			return scn_fail(L, m, "%s", strerror(ENOMEM));
@@ -490,7 +428,7 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 	if (config_setting_type(rows) != CONFIG_TYPE_LIST &&
 	    config_setting_type(rows) != CONFIG_TYPE_ARRAY) {
 		scn_fail(L, rows, "'rows' must be a list of rows ( (1, \"a\"), (2, \"b\") ), not %s",
-			 scn_type_name(rows));
+			 cfg_type_name(rows));
 		goto out;
 	}
 	nrows = (size_t)config_setting_length(rows);
@@ -507,7 +445,7 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 
 		if (config_setting_type(row) == CONFIG_TYPE_GROUP) {
 			scn_fail(L, row, "row %zu must be a list of values ( ... ), not %s", r + 1,
-				 scn_type_name(row));
+				 cfg_type_name(row));
 			goto out;
 		}
 		if (r == 0 && !columns)
@@ -542,7 +480,7 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 
 			if (!v) {
 				scn_fail(L, e, "row %zu: values must be strings, numbers or booleans, not %s",
-					 r + 1, scn_type_name(e));
+					 r + 1, cfg_type_name(e));
 				goto out;
 			}
 			/* Copies, since buf is reused for the next value. */
@@ -599,7 +537,7 @@ static int scn_pool_range(scn_load *L, const config_setting_t *g, pool_mode mode
 		if (config_setting_type(offs) != CONFIG_TYPE_ARRAY &&
 		    config_setting_type(offs) != CONFIG_TYPE_LIST)
 			return scn_fail(L, offs, "'offsets' must be an array of integers [0, 2], not %s",
-					scn_type_name(offs));
+					cfg_type_name(offs));
 		noffsets = (size_t)config_setting_length(offs);
 		if (noffsets == 0)
 			return scn_fail(L, offs, "'offsets' is empty: give at least one, e.g. [0]");
@@ -611,7 +549,7 @@ static int scn_pool_range(scn_load *L, const config_setting_t *g, pool_mode mode
 			if (config_setting_type(e) != CONFIG_TYPE_INT &&
 			    config_setting_type(e) != CONFIG_TYPE_INT64) {
 				scn_fail(L, e, "'offsets' must hold integers only, not %s",
-					 scn_type_name(e));
+					 cfg_type_name(e));
 				goto out;
 			}
 			offsets[i] = config_setting_get_int64(e);
@@ -702,7 +640,7 @@ static int scn_pool_plugin(scn_load *L, scn_journey *j, const config_setting_t *
 
 	if (config_setting_type(ps) != CONFIG_TYPE_STRING)
 		return scn_fail(L, ps, "'plugin' must be a string \"module.so:symbol\", not %s",
-				scn_type_name(ps));
+				cfg_type_name(ps));
 	if (config_setting_get_member(g, "type"))
 		return scn_fail(L, config_setting_get_member(g, "type"),
 				"a datapool has either 'type' or 'plugin', not both");
@@ -732,7 +670,7 @@ static int scn_pool_load(scn_load *L, scn_journey *j, const config_setting_t *g)
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return scn_fail(L, g, "'datapool' must be a group { type = ...; }, not %s",
-				scn_type_name(g));
+				cfg_type_name(g));
 	if (scn_get_str(L, g, "mode", &mode_name) < 0)
 		return -1;
 	if (pool_mode_parse(mode_name, &mode) < 0)
@@ -831,7 +769,7 @@ static int scn_vm_stages(scn_load *L, const config_setting_t *g, vmodel **out)
 		return scn_missing(L, g, "steps", "a stages volume");
 	if (config_setting_type(steps) != CONFIG_TYPE_LIST)
 		return scn_fail(L, steps, "'steps' must be a list of steps ( { ... }, ... ), not %s",
-				scn_type_name(steps));
+				cfg_type_name(steps));
 	n = config_setting_length(steps);
 	if (n == 0)
 		return scn_fail(L, steps, "'steps' is empty: give at least one step");
@@ -846,7 +784,7 @@ static int scn_vm_stages(scn_load *L, const config_setting_t *g, vmodel **out)
 
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP)
 			return scn_fail(L, s, "step %d must be a group { ... }, not %s", i + 1,
-					scn_type_name(s));
+					cfg_type_name(s));
 		if (scn_check_keys(L, s, "a stages step", scn_vm_step_keys) < 0)
 			return -1;
 		if (has_count == has_to)
@@ -904,7 +842,7 @@ static int scn_vm_plugin(scn_load *L, scn_journey *j, const config_setting_t *g,
 
 	if (config_setting_type(ps) != CONFIG_TYPE_STRING)
 		return scn_fail(L, ps, "'plugin' must be a string \"module.so:symbol\", not %s",
-				scn_type_name(ps));
+				cfg_type_name(ps));
 	if (config_setting_get_member(g, "type"))
 		return scn_fail(L, config_setting_get_member(g, "type"),
 				"a volume has either 'type' or 'plugin', not both");
@@ -939,7 +877,7 @@ static int scn_volume_load(scn_load *L, scn_journey *j, const config_setting_t *
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return scn_fail(L, g, "'volume' must be a group { type = ...; }, not %s",
-				scn_type_name(g));
+				cfg_type_name(g));
 	if (ps)
 		return scn_vm_plugin(L, j, g, ps);
 	got = scn_get_str(L, g, "type", &type);
@@ -1059,7 +997,7 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 	j->line = (int)config_setting_source_line(g);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return scn_fail(L, g, "a journey must be a group { journey = \"x.so:fn\"; ... }, not %s",
-				scn_type_name(g));
+				cfg_type_name(g));
 	if (scn_check_keys(L, g, "a journey", scn_journey_keys) < 0)
 		return -1;
 
@@ -1169,7 +1107,7 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 
 		if (config_setting_type(c) != CONFIG_TYPE_GROUP)
 			return scn_fail(L, c, "'config' must be a group { key = value; ... }, not %s",
-					scn_type_name(c));
+					cfg_type_name(c));
 		n = config_setting_length(c);
 		for (int i = 0; i < n; i++) {
 			const config_setting_t *m = config_setting_get_elem(c, (unsigned)i);
@@ -1180,7 +1118,7 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 				return scn_fail(L, m,
 						"config value '%s' must be a string, number or boolean, "
 						"not %s",
-						config_setting_name(m), scn_type_name(m));
+						config_setting_name(m), cfg_type_name(m));
 			if (kvl_set(&s->config, config_setting_name(m), v) < 0)
 				return scn_fail(L, m, "%s", strerror(ENOMEM));
 		}
@@ -1329,7 +1267,7 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 	}
 	if (config_setting_type(js) != CONFIG_TYPE_LIST) {
 		scn_fail(&L, js, "'journeys' must be a list of journeys ( { ... }, ... ), not %s",
-			 scn_type_name(js));
+			 cfg_type_name(js));
 		goto fail;
 	}
 	n = config_setting_length(js);

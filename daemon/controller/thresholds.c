@@ -15,6 +15,8 @@
 
 #include "controller/thresholds.h"
 
+#include "controller/cfg.h"
+
 #include "core/hist.h"
 
 #include <errno.h>
@@ -116,52 +118,9 @@ static int th_fail(th_parse *P, const config_setting_t *at, const char *fmt, ...
 	return -1;
 }
 
-static const char *th_type_name(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_GROUP:
-		return "a group { ... }";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "an integer";
-	case CONFIG_TYPE_FLOAT:
-		return "a number with a fraction";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "a boolean";
-	case CONFIG_TYPE_ARRAY:
-		return "an array [ ... ]";
-	case CONFIG_TYPE_LIST:
-		return "a list ( ... )";
-	}
-	return "nothing";
-}
-
 static int th_is_latency(th_stat s)
 {
 	return s == TH_MIN || s == TH_MEAN || s == TH_MAX || s == TH_PCT;
-}
-
-/* "250ms", "1.5s", "800us", "2m": seconds, or -1. */
-static double th_parse_time(const char *s)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v) || v < 0)
-		return -1;
-	if (strcmp(end, "s") == 0 || !*end)
-		return v;
-	if (strcmp(end, "ms") == 0)
-		return v / 1e3;
-	if (strcmp(end, "us") == 0)
-		return v / 1e6;
-	if (strcmp(end, "m") == 0)
-		return v * 60;
-	return -1;
 }
 
 /* A bound (min or max): a number, or for latencies a time string. 0 when
@@ -183,7 +142,7 @@ static int th_bound(th_parse *P, const config_setting_t *g, const char *key, con
 		break;
 	case CONFIG_TYPE_STRING:
 		if (th_is_latency(t->stat)) {
-			*out = th_parse_time(config_setting_get_string(s));
+			*out = cfg_parse_seconds(config_setting_get_string(s));
 			if (*out < 0)
 				return th_fail(P, s,
 					       "'%s' must be seconds or a time like \"250ms\", not \"%s\"", key,
@@ -192,7 +151,7 @@ static int th_bound(th_parse *P, const config_setting_t *g, const char *key, con
 		}
 		/* fall through */
 	default:
-		return th_fail(P, s, "'%s' must be a number, not %s", key, th_type_name(s));
+		return th_fail(P, s, "'%s' must be a number, not %s", key, cfg_type_name(s));
 	}
 	if (!isfinite(*out) || *out < 0)
 		return th_fail(P, s, "'%s' must be a number >= 0", key);
@@ -209,7 +168,7 @@ static int th_bool(th_parse *P, const config_setting_t *g, const char *key, int 
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return th_fail(P, s, "'%s' must be true or false, not %s", key, th_type_name(s));
+		return th_fail(P, s, "'%s' must be true or false, not %s", key, cfg_type_name(s));
 	*out = config_setting_get_bool(s);
 	return 1;
 }
@@ -221,7 +180,7 @@ static int th_string(th_parse *P, const config_setting_t *g, const char *key, co
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return th_fail(P, s, "'%s' must be a string, not %s", key, th_type_name(s));
+		return th_fail(P, s, "'%s' must be a string, not %s", key, cfg_type_name(s));
 	*out = config_setting_get_string(s);
 	if (!**out)
 		return th_fail(P, s, "'%s' is empty", key);
@@ -245,7 +204,7 @@ static int th_seconds(th_parse *P, const config_setting_t *g, const char *key, d
 		v = config_setting_get_float(s);
 		break;
 	case CONFIG_TYPE_STRING:
-		v = th_parse_time(config_setting_get_string(s));
+		v = cfg_parse_seconds(config_setting_get_string(s));
 		if (v >= 0)
 			break;
 		/* fall through */
@@ -412,7 +371,7 @@ static int th_one(th_parse *P, const config_setting_t *g, threshold *t)
 	t->line = (int)config_setting_source_line(g);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return th_fail(P, g, "expected a group { metric = \"...\"; stat = \"...\"; max = ...; }, not %s",
-			       th_type_name(g));
+			       cfg_type_name(g));
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(m);
@@ -509,7 +468,7 @@ thresholds *thresholds_parse(const config_setting_t *list, const char *file, cha
 		th_fail(&P, list,
 			"'thresholds' must be a list of groups ( { metric = \"txn:NAME\"; stat = \"p95\"; max = 0.5; "
 			"}, ... ), not %s",
-			th_type_name(list));
+			cfg_type_name(list));
 		return NULL;
 	}
 	n = config_setting_length(list);

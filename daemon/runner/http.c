@@ -87,6 +87,7 @@ struct http_engine {
 	int env_proxy;          /* proxy environment variables are set */
 	int env_http_proxy;     /* ... one that applies to http:// */
 	long nsessions;
+	uint64_t hops_native, hops_curl; /* requests each client carried */
 	int closing;
 	int pending_closes;     /* uv handles (and the native client) still closing */
 	void (*done)(void *arg);
@@ -586,6 +587,12 @@ void http_engine_close(http_engine *e, void (*done)(void *arg), void *arg)
 		e->pending_closes++;
 		http_native_close(n, engine_native_closed, e);
 	}
+}
+
+void http_engine_counts(const http_engine *e, uint64_t *native, uint64_t *curl)
+{
+	*native = e ? e->hops_native : 0;
+	*curl = e ? e->hops_curl : 0;
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -1836,10 +1843,13 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 		resp_reset(r, h.discard);
 		s->why = NULL;
 		s->oserr = 0;
-		if (native_takes(s, url, &u))
+		if (native_takes(s, url, &u)) {
+			s->e->hops_native++;
 			rc = native_hop(s, r, &h, &u);
-		else
+		} else {
+			s->e->hops_curl++;
 			rc = curl_hop(s, r, &h);
+		}
 		if (rc < 0)
 			goto fail;
 		if (rc > 0) {

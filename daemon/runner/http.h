@@ -1,7 +1,9 @@
 /*
- * http.h - the runner's HTTP engine: libcurl's multi-socket interface
- * driven by the runner's libuv loop (one CURLM per runner), and the SDK's
- * <mite/http.h> calls on top of it.
+ * http.h - the runner's HTTP engine and the SDK's <mite/http.h> calls on
+ * top of it: a native HTTP/1.1 client for plain http:// (runner/http_native.h)
+ * and libcurl's multi-socket interface for the rest, both driven by the
+ * runner's libuv loop. The run's config key http_engine chooses: "auto"
+ * (the default: native where it can) or "curl" (libcurl for everything).
  */
 #ifndef MITE_RUNNER_HTTP_H
 #define MITE_RUNNER_HTTP_H
@@ -22,6 +24,8 @@ void http_engine_close(http_engine *e, void (*done)(void *arg), void *arg);
 void http_session_new_iteration(struct mite_ctx *ctx);
 /* Frees an instance's session (ctx->http), when the instance ends. */
 void http_session_free(struct mite_ctx *ctx);
+/* Requests (redirect hops included) each client carried so far. */
+void http_engine_counts(const http_engine *e, uint64_t *native, uint64_t *curl);
 /* The SDK's HTTP function table. */
 const struct mite_http_api *http_sdk_api(void);
 

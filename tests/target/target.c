@@ -41,6 +41,14 @@ typedef struct conn {
 	int delay_close;
 	int delay_head;
 	size_t delay_consumed;
+	/* a response written in pieces (/split), one per split_ms */
+	char *split_buf;
+	size_t split_len, split_off, split_piece;
+	uint64_t split_ms;
+	int split_close;
+	/* /idle-close: close the connection this long after a response if no
+	 * request came meanwhile */
+	uint64_t idle_close_ms;
 } conn;
 
 typedef struct wreq {
@@ -137,6 +145,7 @@ static void conn_handle_closed(uv_handle_t *h)
 
 	if (--c->handles == 0) {
 		free(c->buf);
+		free(c->split_buf);
 		free(c);
 	}
 }
@@ -256,12 +265,104 @@ static void respond_json(conn *c, int status, cJSON *j, const char *extra, int h
 	free(s);
 }
 
+/* Queues bytes as they are (a response made by hand). */
+static void write_raw(conn *c, const char *data, size_t len, int close_after)
+{
+	wreq *w = malloc(sizeof(*w) + len);
+	uv_buf_t b;
+
+	if (!w) {
+		conn_close(c, 0);
+		return;
+	}
+	memcpy(w->data, data, len);
+	w->c = c;
+	w->close_after = close_after;
+	b = uv_buf_init(w->data, (unsigned)len);
+	c->writes++;
+	if (close_after)
+		c->close_after = 1;
+	if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+		c->writes--;
+		free(w);
+		conn_close(c, 0);
+	}
+}
+
+/* A growable string for responses made by hand. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void sb_add(struct sbuf *b, const char *data, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->err = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		b->err = 1;
+		return;
+	}
+	sb_add(b, tmp, (size_t)n);
+}
+
+/* The value of key in a query "a=1&b=2" (not decoded), or NULL. */
+static const char *query_get(const char *q, const char *key, char *out, size_t outlen)
+{
+	size_t kl = strlen(key);
+
+	while (q && *q) {
+		const char *amp = strchr(q, '&'), *e = amp ? amp : q + strlen(q);
+		if ((size_t)(e - q) > kl && strncmp(q, key, kl) == 0 && q[kl] == '=') {
+			size_t vl = (size_t)(e - q) - kl - 1;
+			if (vl >= outlen)
+				return NULL;
+			memcpy(out, q + kl + 1, vl);
+			out[vl] = 0;
+			return out;
+		}
+		q = amp ? amp + 1 : NULL;
+	}
+	return NULL;
+}
+
+static long query_num(const char *q, const char *key, long def, long max);
+
 /* ---- request parsing ------------------------------------------------------ */
 
 struct request {
 	char method[17];
 	char path[2049];  /* without the query */
 	char query[2049];
+	char raw_query[2049]; /* before percent-decoding */
 	const char *body;
 	size_t blen;
 	const char *head_start; /* the header lines, for /echo */
@@ -358,6 +459,17 @@ static int parse_num(const char *s, long max, long *out)
 	return 0;
 }
 
+/* A number from the query, def when absent or bad, at most max. */
+static long query_num(const char *q, const char *key, long def, long max)
+{
+	char v[32];
+	long n;
+
+	if (!query_get(q, key, v, sizeof(v)) || parse_num(v, max, &n) < 0)
+		return def;
+	return n;
+}
+
 static void on_delay(uv_timer_t *t)
 {
 	conn *c = t->data;
@@ -368,6 +480,161 @@ static void on_delay(uv_timer_t *t)
 	c->len -= c->delay_consumed;
 	if (!c->close_after)
 		conn_maybe_parse(c);
+}
+
+static void on_split(uv_timer_t *t)
+{
+	conn *c = t->data;
+	size_t n = c->split_len - c->split_off;
+
+	int last;
+
+	if (n > c->split_piece)
+		n = c->split_piece;
+	last = c->split_off + n == c->split_len;
+	write_raw(c, c->split_buf + c->split_off, n, last && c->split_close);
+	c->split_off += n;
+	if (c->closing)
+		return;
+	if (!last) {
+		uv_timer_start(&c->timer, on_split, c->split_ms, 0);
+		return;
+	}
+	free(c->split_buf);
+	c->split_buf = NULL;
+	if (c->split_close)
+		return; /* closed once written */
+	c->busy = 0;
+	memmove(c->buf, c->buf + c->delay_consumed, c->len - c->delay_consumed);
+	c->len -= c->delay_consumed;
+	conn_maybe_parse(c);
+}
+
+static void on_idle_close(uv_timer_t *t)
+{
+	conn *c = t->data;
+
+	if (!c->busy && c->len == 0)
+		conn_close(c, 0);
+}
+
+/* Answers the test endpoints that need hand-made responses (chunked
+ * bodies, HTTP/1.0, big or odd heads, split writes). Returns 1 when it
+ * handled the request, 2 when the response is delayed, 0 when p is not
+ * one of them. */
+static int handle_raw(conn *c, struct request *rq)
+{
+	const char *p = rq->path;
+	int close = !rq->keep_alive, h = rq->head;
+	struct sbuf b = {0};
+	long n;
+
+	if (strncmp(p, "/chunked/", 9) == 0 && parse_num(p + 9, 10000, &n) == 0) {
+		/* N chunks of `size` bytes, then optional trailers. */
+		long size = query_num(rq->query, "size", 10, 1 << 20);
+		int trailer = query_num(rq->query, "trailer", 0, 1) == 1;
+		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Type: text/plain\r\n"
+			      "Transfer-Encoding: chunked\r\n%s\r\n",
+			  close ? "Connection: close\r\n" : "");
+		for (long i = 0; i < n && !h; i++) {
+			sb_printf(&b, "%lx%s\r\n", size, i == 0 ? ";ext=1" : "");
+			for (long k = 0; k < size; k++)
+				sb_add(&b, &(char){(char)('a' + (i * size + k) % 26)}, 1);
+			sb_add(&b, "\r\n", 2);
+		}
+		if (!h)
+			sb_printf(&b, "0\r\n%s\r\n", trailer ? "X-Trailer: t\r\n" : "");
+		T.status[200]++;
+	} else if (strcmp(p, "/http10") == 0) {
+		/* An HTTP/1.0 reply: the connection closes after it; with
+		 * length=0 the close is what ends the body. */
+		int len = query_num(rq->query, "length", 1, 1) == 1;
+		sb_printf(&b, "HTTP/1.0 200 OK\r\nServer: mite-target\r\nContent-Type: text/plain\r\n");
+		if (len)
+			sb_printf(&b, "Content-Length: 9\r\n");
+		sb_add(&b, "\r\n", 2);
+		if (!h)
+			sb_add(&b, "http/1.0\n", 9);
+		T.status[200]++;
+		close = 1;
+	} else if (strncmp(p, "/nobody/", 8) == 0 && parse_num(p + 8, 599, &n) == 0 && n >= 200) {
+		/* A status without a body that still says Content-Length, as
+		 * a 304 may (the length of what it would have been). */
+		sb_printf(&b, "HTTP/1.1 %ld Status\r\nServer: mite-target\r\nContent-Length: 5\r\n\r\n", n);
+		T.status[n]++;
+	} else if (strncmp(p, "/big-header/", 12) == 0 && parse_num(p + 12, 1 << 20, &n) == 0) {
+		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Length: 3\r\nX-Big: ");
+		for (long i = 0; i < n; i++)
+			sb_add(&b, "b", 1);
+		sb_printf(&b, "\r\n\r\n%s", h ? "" : "ok\n");
+		T.status[200]++;
+	} else if (strcmp(p, "/set-cookie-raw") == 0) {
+		/* Each v=VALUE of the query (percent-encoded, as the query was
+		 * decoded already: '&' separates) as a Set-Cookie header. */
+		char q[2049], *save = NULL, *kv;
+		snprintf(q, sizeof(q), "%s", rq->raw_query);
+		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Length: 3\r\n");
+		for (kv = strtok_r(q, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+			if (strncmp(kv, "v=", 2) != 0)
+				continue;
+			url_decode(kv + 2);
+			sb_printf(&b, "Set-Cookie: %s\r\n", kv + 2);
+		}
+		sb_printf(&b, "\r\n%s", h ? "" : "ok\n");
+		T.status[200]++;
+	} else if (strncmp(p, "/idle-close/", 12) == 0 && parse_num(p + 12, MAX_DELAY_MS, &n) == 0) {
+		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Length: 3\r\n\r\n%s",
+			  h ? "" : "ok\n");
+		c->idle_close_ms = (uint64_t)n;
+		T.status[200]++;
+	} else if (strncmp(p, "/split/", 7) == 0 && parse_num(p + 7, 1000, &n) == 0) {
+		/* A response of `body` bytes (chunked when chunked=1) written
+		 * `piece` bytes at a time, one piece per N ms. */
+		long body = query_num(rq->query, "body", 100, 1 << 20);
+		long piece = query_num(rq->query, "piece", 1, 1 << 20);
+		int chunked = query_num(rq->query, "chunked", 0, 1) == 1;
+		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Type: text/plain\r\n");
+		if (chunked)
+			sb_printf(&b, "Transfer-Encoding: chunked\r\n\r\n");
+		else
+			sb_printf(&b, "Content-Length: %ld\r\n\r\n", body);
+		for (long i = 0; i < body && !h;) {
+			long k = chunked ? (body - i < 7 ? body - i : 7) : body - i;
+			if (chunked)
+				sb_printf(&b, "%lx\r\n", k);
+			for (long j = 0; j < k; j++, i++)
+				sb_add(&b, &(char){(char)('a' + i % 26)}, 1);
+			if (chunked)
+				sb_add(&b, "\r\n", 2);
+		}
+		if (chunked && !h)
+			sb_add(&b, "0\r\n\r\n", 5);
+		if (b.err || piece < 1) {
+			free(b.p);
+			respond_text(c, 500, "out of memory\n", h, 1);
+			return 1;
+		}
+		T.status[200]++;
+		free(c->split_buf);
+		c->split_buf = b.p;
+		c->split_len = b.len;
+		c->split_off = 0;
+		c->split_piece = (size_t)piece;
+		c->split_ms = (uint64_t)n;
+		c->split_close = close;
+		uv_timer_start(&c->timer, on_split, 0, 0);
+		return 2;
+	} else {
+		return 0;
+	}
+	if (b.err) {
+		free(b.p);
+		respond_text(c, 500, "out of memory\n", h, 1);
+		return 1;
+	}
+	write_raw(c, b.p, b.len, close);
+	free(b.p);
+	return 1;
 }
 
 /* Handles one parsed request. Returns 1 when the response is delayed. */
@@ -398,6 +665,12 @@ static int handle(conn *c, struct request *rq)
 	T.received++;
 	count_path(p, strlen(p));
 
+	switch (handle_raw(c, rq)) {
+	case 1:
+		return 0;
+	case 2:
+		return 1;
+	}
 	if (strcmp(p, "/") == 0) {
 		respond_text(c, 200, "ok\n", h, close);
 	} else if (strncmp(p, "/bytes/", 7) == 0 && parse_num(p + 7, MAX_BYTES, &n) == 0) {
@@ -599,6 +872,8 @@ static const char *find_head_end(const char *b, size_t len)
 /* Parses and answers every whole request in the buffer, in order. */
 static void conn_maybe_parse(conn *c)
 {
+	if (c->idle_close_ms && !c->busy && c->len > 0)
+		uv_timer_stop(&c->timer); /* a request came: not idle */
 	while (!c->busy && !c->closing && !c->close_after && c->len > 0) {
 		struct request rq;
 		const char *end = find_head_end(c->buf, c->len), *line, *eol, *sp1, *sp2;
@@ -697,6 +972,7 @@ static void conn_maybe_parse(conn *c)
 		rq.blen = (size_t)clen;
 		rq.head = strcmp(rq.method, "HEAD") == 0;
 		rq.keep_alive = http10 ? conn_keep_hdr : !conn_close_hdr;
+		memcpy(rq.raw_query, rq.query, sizeof(rq.raw_query));
 		url_decode(rq.query);
 		consumed = head_len + (size_t)clen;
 		if (handle(c, &rq)) {
@@ -711,6 +987,8 @@ static void conn_maybe_parse(conn *c)
 		memmove(c->buf, c->buf + consumed, c->len - consumed);
 		c->len -= consumed;
 	}
+	if (c->idle_close_ms && !c->busy && !c->closing && c->len == 0)
+		uv_timer_start(&c->timer, on_idle_close, c->idle_close_ms, 0);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
@@ -804,6 +1082,15 @@ static void usage(FILE *f)
 		"  /api/items        GET the list, GET /api/items/ID (1-10), POST a JSON item\n"
 		"                    (201); 401 without the session cookie\n"
 		"  /reset-connection closes the connection (RST) without a reply\n"
+		"  /chunked/N        N chunks (?size=S bytes each, ?trailer=1 adds a trailer)\n"
+		"  /http10           an HTTP/1.0 reply, then close (?length=0: no\n"
+		"                    Content-Length, the close ends the body)\n"
+		"  /nobody/CODE      CODE (204, 304) with Content-Length: 5 and no body\n"
+		"  /big-header/N     a response with an N-byte header\n"
+		"  /set-cookie-raw?v=VALUE&v=...  each VALUE (percent-encoded) as a Set-Cookie\n"
+		"  /idle-close/MS    \"ok\\n\", then closes the connection if idle MS ms later\n"
+		"  /split/MS         a response written in pieces, one every MS ms (?body=N\n"
+		"                    bytes, ?piece=P bytes per write, ?chunked=1)\n"
 		"  /stats            JSON counts of requests per path and responses per status\n"
 		"                    (not counting /stats), and open/total connections\n"
 		"  /stats/reset      zeroes those counts (and the connection total)\n");
