@@ -143,9 +143,29 @@ static void setup(void)
 	harness_init();
 }
 
+static void setup_curl(void)
+{
+	setup();
+	H.http_engine = "curl";
+}
+
 static void teardown(void)
 {
-	int rc = harness_fini();
+	uint64_t native, curl;
+	int rc;
+
+	/* Every request went the way the suite says (all URLs here are plain
+	 * http://, which the native client takes unless told not to). */
+	if (H.engine) {
+		http_engine_counts(H.engine, &native, &curl);
+		if (H.http_engine)
+			cr_expect_eq(native, 0, "native requests with http_engine=curl: %lu",
+				     (unsigned long)native);
+		else
+			cr_expect_eq(curl, 0, "libcurl requests with http_engine=auto: %lu",
+				     (unsigned long)curl);
+	}
+	rc = harness_fini();
 	target_stop();
 	cr_expect_eq(rc, 0, "the loop closed with handles left open");
 }
@@ -160,11 +180,23 @@ static uint64_t httperr_count(const char *txn, const char *method, const char *c
 	return harness_count("httperr", (const char *const[]){"j", txn, method, cls}, 4, 0);
 }
 
+/* Each test of the engine runs twice: in suite "http" with the default
+ * engine (the native HTTP/1.1 client takes these plain http:// requests),
+ * and in suite "http_curl" with http_engine = "curl" (libcurl takes all). */
 TestSuite(http, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(http_curl, .init = setup_curl, .fini = teardown, .timeout = 30);
+
+#define HTTP_TEST(name)                                                                    \
+	static void name##_body(void);                                                     \
+	Test(http, name) { name##_body(); }                                                \
+	Test(http_curl, name) { name##_body(); }                                           \
+	static void name##_body(void)
+
+static int engine_is_curl(void) { return H.http_engine != NULL; }
 
 /* ---- single requests -------------------------------------------------------- */
 
-Test(http, get_ok)
+HTTP_TEST(get_ok)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
@@ -203,7 +235,7 @@ Test(http, get_ok)
 	harness_ctx_free(ctx);
 }
 
-Test(http, methods_bodies_headers)
+HTTP_TEST(methods_bodies_headers)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
@@ -287,7 +319,7 @@ Test(http, methods_bodies_headers)
 	harness_ctx_free(ctx);
 }
 
-Test(http, responses_live_until_freed_or_iteration_end)
+HTTP_TEST(responses_live_until_freed_or_iteration_end)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *a, *b;
@@ -308,7 +340,7 @@ Test(http, responses_live_until_freed_or_iteration_end)
 	harness_ctx_free(ctx);
 }
 
-Test(http, discard_body)
+HTTP_TEST(discard_body)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
@@ -329,7 +361,7 @@ Test(http, discard_body)
 	harness_ctx_free(ctx);
 }
 
-Test(http, helpers)
+HTTP_TEST(helpers)
 {
 	char buf[256];
 	long n;
@@ -349,7 +381,7 @@ Test(http, helpers)
 
 /* ---- statuses and checks ----------------------------------------------------- */
 
-Test(http, expect_status_fails_with_method_url_status)
+HTTP_TEST(expect_status_fails_with_method_url_status)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
@@ -397,7 +429,7 @@ static int load_journey(mite_ctx *ctx, void *arg)
 	return 0;
 }
 
-Test(http, counts_match_the_target_and_keep_alive_holds)
+HTTP_TEST(counts_match_the_target_and_keep_alive_holds)
 {
 	enum { NINST = 8, PER = 150 };
 	static const char *const paths[] = {"/status/200", "/status/404", "/status/503", "/",
@@ -433,7 +465,7 @@ Test(http, counts_match_the_target_and_keep_alive_holds)
 
 /* ---- cookies ----------------------------------------------------------------- */
 
-Test(http, cookies_round_trip_and_reset_per_iteration)
+HTTP_TEST(cookies_round_trip_and_reset_per_iteration)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL), *other = harness_ctx(NULL, NULL);
 	mite_http_response *r;
@@ -477,7 +509,7 @@ Test(http, cookies_round_trip_and_reset_per_iteration)
 
 /* ---- redirects ----------------------------------------------------------------- */
 
-Test(http, redirects_followed_and_counted_per_hop)
+HTTP_TEST(redirects_followed_and_counted_per_hop)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
@@ -533,7 +565,7 @@ Test(http, redirects_followed_and_counted_per_hop)
 
 /* ---- transport errors ----------------------------------------------------------- */
 
-Test(http, timeout_fires_within_its_bound)
+HTTP_TEST(timeout_fires_within_its_bound)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
@@ -578,7 +610,7 @@ static int closed_port(void)
 	return ntohs(a.sin_port);
 }
 
-Test(http, refused_and_reset_are_classified)
+HTTP_TEST(refused_and_reset_are_classified)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
@@ -613,7 +645,7 @@ static int cancel_journey(mite_ctx *ctx, void *arg)
 	return 0;
 }
 
-Test(http, cancel_ends_a_parked_request)
+HTTP_TEST(cancel_ends_a_parked_request)
 {
 	int rc = 1;
 	mite_ctx *ctx = harness_ctx(cancel_journey, &rc);
@@ -629,7 +661,7 @@ Test(http, cancel_ends_a_parked_request)
 
 /* ---- no leaks ----------------------------------------------------------------- */
 
-Test(http, no_connection_left_after_close)
+HTTP_TEST(no_connection_left_after_close)
 {
 	enum { NINST = 5 };
 	static const char *const paths[] = {"/", "/json"};
