@@ -1,10 +1,15 @@
 /*
  * test_http.c - the HTTP engine (runner/http.c) against mite-target, which
- * each test starts on an ephemeral loopback port. The runner's instance
- * layer is stood in for by tests/http_harness.c. The end-to-end checks that
- * run `mitectl scenario test` are in tests/http-e2e.sh.
+ * each test starts on an ephemeral loopback port, through both of its
+ * clients (native and libcurl); then the pure pieces alone: the HTTP/1.1
+ * response parser and URL helpers (runner/http1.c) and the cookie jar
+ * (runner/cookie.c). The runner's instance layer is stood in for by
+ * tests/http_harness.c. The end-to-end checks that run `mitectl scenario
+ * test` are in tests/e2e/http.sh.
  */
 #include "http_harness.h"
+#include "runner/cookie.h"
+#include "runner/http1.h"
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
@@ -682,4 +687,791 @@ HTTP_TEST(no_connection_left_after_close)
 	for (int i = 0; i < 100; i++)
 		uv_run(&H.loop, UV_RUN_NOWAIT);
 	cr_assert_eq(target_open_conns(1), 1, "only the /stats query's own connection is open");
+}
+
+/* ---- HTTP/1.1 framing --------------------------------------------------------- */
+
+/* Runs the loop for ms milliseconds (the test's own context). */
+static void on_wait_timer(uv_timer_t *t) { *(int *)t->data = 1; }
+static void run_for(uint64_t ms)
+{
+	uv_timer_t t;
+	int done = 0;
+
+	uv_timer_init(&H.loop, &t);
+	t.data = &done;
+	uv_timer_start(&t, on_wait_timer, ms, 0);
+	while (!done)
+		uv_run(&H.loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(&H.loop, UV_RUN_NOWAIT);
+}
+
+static const char *alphabet(size_t n)
+{
+	static char buf[4096];
+	for (size_t i = 0; i < n && i + 1 < sizeof(buf); i++)
+		buf[i] = (char)('a' + i % 26);
+	buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = 0;
+	return buf;
+}
+
+HTTP_TEST(chunked_bodies)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+
+	mite_http_set_base_url(ctx, base);
+	cr_assert_eq(mite_http_get(ctx, "/chunked/3?size=4", &r), 0);
+	cr_assert_eq(r->status, 200);
+	cr_assert_str_eq(r->body, "abcdefghijkl");
+	cr_assert_eq(r->body_len, 12);
+	cr_assert_eq(r->bytes_in, 12);
+	cr_assert_str_eq(mite_http_header(r, "transfer-encoding", 0), "chunked");
+	/* Trailers end the body; the connection stays usable. */
+	cr_assert_eq(mite_http_get(ctx, "/chunked/2?size=30&trailer=1", &r), 0);
+	cr_assert_str_eq(r->body, alphabet(60));
+	cr_assert_eq(r->reused, 1);
+	/* Large, counted only. */
+	mite_http_opts o = {.flags = MITE_HTTP_DISCARD_BODY};
+	cr_assert_eq(mite_http_request(ctx, "GET", "/chunked/100?size=5000", &o, &r), 0);
+	cr_assert_eq(r->bytes_in, 500000);
+	cr_assert_eq(r->body_len, 0);
+	cr_assert_eq(mite_http_get(ctx, "/", &r), 0);
+	cr_assert_eq(r->reused, 1);
+	cr_assert_str_eq(r->body, "ok\n");
+	/* HEAD of a chunked resource: no body follows. */
+	cr_assert_eq(mite_http_head(ctx, "/chunked/3", &r), 0);
+	cr_assert_eq(r->body_len, 0);
+	cr_assert_eq(mite_http_get(ctx, "/chunked/1?size=1", &r), 0);
+	cr_assert_str_eq(r->body, "a");
+	cr_assert_eq(H.nfail, 0);
+	harness_ctx_free(ctx);
+}
+
+HTTP_TEST(connection_close_and_http10)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+	cJSON *st;
+
+	mite_http_set_base_url(ctx, base);
+	cJSON_Delete(target_get_json("/stats/reset"));
+	cr_assert_eq(mite_http_get(ctx, "/", &r), 0);
+	/* The server closes after this one ("Connection: close")... */
+	mite_http_opts o = {.headers = (const char *const[]){"Connection: close", NULL}};
+	cr_assert_eq(mite_http_request(ctx, "GET", "/", &o, &r), 0);
+	cr_assert_eq(r->reused, 1);
+	cr_assert_str_eq(mite_http_header(r, "connection", 0), "close");
+	/* ... so the next request needs a new connection. */
+	cr_assert_eq(mite_http_get(ctx, "/json", &r), 0);
+	cr_assert_eq(r->reused, 0);
+	cr_assert_eq(r->status, 200);
+	/* HTTP/1.0 replies: with a length, and ended by the close. */
+	cr_assert_eq(mite_http_get(ctx, "/http10", &r), 0);
+	cr_assert_eq(r->http_version, 10);
+	cr_assert_str_eq(r->body, "http/1.0\n");
+	cr_assert_eq(mite_http_get(ctx, "/http10?length=0", &r), 0);
+	cr_assert_eq(r->reused, 0);
+	cr_assert_eq(r->http_version, 10);
+	cr_assert_str_eq(r->body, "http/1.0\n");
+	cr_assert_eq(r->bytes_in, 9);
+	cr_assert_eq(mite_http_get(ctx, "/", &r), 0);
+	cr_assert_eq(r->reused, 0);
+	cr_assert_eq(H.nfail, 0);
+	st = target_get_json("/stats");
+	cr_expect_eq(jnum(st, "received", NULL), 6);
+	/* One connection for the first two requests, then one each (and
+	 * the /stats query's own). */
+	cr_expect_eq(jnum(st, "connections", "total"), 5, "connections: %ld",
+		     jnum(st, "connections", "total"));
+	cJSON_Delete(st);
+	harness_ctx_free(ctx);
+}
+
+HTTP_TEST(responses_split_across_many_reads)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+
+	mite_http_set_base_url(ctx, base);
+	/* A few bytes per write, a write per millisecond: the head, the
+	 * length-delimited body and the chunk framing arrive cut anywhere. */
+	cr_assert_eq(mite_http_get(ctx, "/split/1?body=120&piece=3", &r), 0);
+	cr_assert_eq(r->status, 200);
+	cr_assert_str_eq(r->body, alphabet(120));
+	cr_assert_str_eq(mite_http_header(r, "content-length", 0), "120");
+	cr_assert_eq(mite_http_get(ctx, "/split/1?body=60&piece=1&chunked=1", &r), 0);
+	cr_assert_str_eq(r->body, alphabet(60));
+	cr_assert_eq(r->reused, 1);
+	cr_assert_gt(r->t.total, 0.05, "it took the server's time: %f", r->t.total);
+	cr_assert_eq(mite_http_get(ctx, "/split/0?body=3000&piece=700&chunked=1", &r), 0);
+	cr_assert_str_eq(r->body, alphabet(3000));
+	cr_assert_eq(H.nfail, 0);
+	harness_ctx_free(ctx);
+}
+
+HTTP_TEST(no_body_for_204_304_and_head)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+	uint64_t t0;
+
+	mite_http_set_base_url(ctx, base);
+	mite_http_set_timeouts(ctx, 0, 2);
+	t0 = uv_hrtime();
+	/* Both say "Content-Length: 5" and send no body: nothing to wait for. */
+	cr_assert_eq(mite_http_get(ctx, "/nobody/204", &r), 0);
+	cr_assert_eq(r->status, 204);
+	cr_assert_eq(r->body_len, 0);
+	cr_assert_eq(mite_http_get(ctx, "/nobody/304", &r), 0);
+	cr_assert_eq(r->status, 304);
+	cr_assert_eq(r->reused, 1);
+	cr_assert_eq(mite_http_head(ctx, "/bytes/5000", &r), 0);
+	cr_assert_eq(r->body_len, 0);
+	cr_assert_eq(r->reused, 1);
+	cr_assert_lt((uv_hrtime() - t0) / 1e9, 1.0);
+	/* And the connection is still in step. */
+	cr_assert_eq(mite_http_get(ctx, "/", &r), 0);
+	cr_assert_str_eq(r->body, "ok\n");
+	cr_assert_eq(r->reused, 1);
+	cr_assert_eq(H.nfail, 0);
+	harness_ctx_free(ctx);
+}
+
+HTTP_TEST(header_limit)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+
+	mite_http_set_base_url(ctx, base);
+	harness_txn_begin(ctx, "big");
+	cr_assert_eq(mite_http_get(ctx, "/big-header/8000", &r), 0);
+	cr_assert_eq(strlen(mite_http_header(r, "x-big", 0)), 8000);
+	/* Past either client's limit (64 KiB for the head natively, 100 KiB
+	 * a header for libcurl): a transport error, not unbounded memory. */
+	cr_assert_eq(mite_http_get(ctx, "/big-header/300000", &r), MITE_EIO);
+	cr_assert_null(r);
+	if (!engine_is_curl()) {
+		cr_assert_eq(httperr_count("big", "GET", "other"), 1);
+		cr_assert(strstr(H.fail_msg, "(other): Response header too large"), "%s", H.fail_msg);
+	}
+	cr_assert_eq(mite_http_get(ctx, "/", &r), 0);
+	cr_assert_eq(r->status, 200);
+	harness_txn_end(ctx);
+	harness_ctx_free(ctx);
+}
+
+HTTP_TEST(idle_connection_closed_by_the_server)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+	cJSON *st;
+
+	mite_http_set_base_url(ctx, base);
+	cJSON_Delete(target_get_json("/stats/reset"));
+	cr_assert_eq(mite_http_get(ctx, "/idle-close/20", &r), 0);
+	run_for(150); /* the server closes the idle connection meanwhile */
+	cr_assert_eq(mite_http_get(ctx, "/", &r), 0);
+	cr_assert_eq(r->status, 200);
+	cr_assert_eq(H.nfail, 0);
+	st = target_get_json("/stats");
+	cr_expect_eq(jnum(st, "received", NULL), 2);
+	cJSON_Delete(st);
+	harness_ctx_free(ctx);
+}
+
+HTTP_TEST(host_names_resolve)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+	char url[128];
+
+	/* "localhost" comes from /etc/hosts: no resolver off this host. */
+	snprintf(url, sizeof(url), "http://localhost:%d/json", target_port);
+	cr_assert_eq(mite_http_get(ctx, url, &r), 0);
+	cr_assert_eq(r->status, 200);
+	cr_assert_eq(r->reused, 0);
+	cr_assert_geq(r->t.dns, 0);
+	cr_assert(strcmp(r->primary_ip, "127.0.0.1") == 0 || strcmp(r->primary_ip, "::1") == 0, "%s",
+		  r->primary_ip);
+	cr_assert_eq(mite_http_get(ctx, url, &r), 0);
+	cr_assert_eq(r->reused, 1);
+	/* The Host header says the name and port. */
+	snprintf(url, sizeof(url), "http://LocalHost:%d/echo", target_port);
+	cr_assert_eq(mite_http_get(ctx, url, &r), 0);
+	cJSON *j = cJSON_Parse(r->body);
+	char want[64];
+	snprintf(want, sizeof(want), "LocalHost:%d", target_port);
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "host")->valuestring, want);
+	cJSON_Delete(j);
+	cr_assert_eq(H.nfail, 0);
+	harness_ctx_free(ctx);
+}
+
+/* GET /set-cookie-raw with each value a Set-Cookie header. */
+static void set_cookies(mite_ctx *ctx, const char *const *values)
+{
+	char url[2048], *v;
+	size_t n = 0;
+	mite_http_response *r;
+
+	n = (size_t)snprintf(url, sizeof(url), "/set-cookie-raw?x=1");
+	for (; *values; values++) {
+		cr_assert_lt(n, sizeof(url) - 1);
+		n += (size_t)snprintf(url + n, sizeof(url) - n, "&v=");
+		v = url + n;
+		cr_assert_lt(mite_http_escape(v, sizeof(url) - n, *values), (long)(sizeof(url) - n));
+		n += strlen(v);
+	}
+	cr_assert_eq(mite_http_get(ctx, url, &r), 0);
+	cr_assert_eq(r->status, 200);
+}
+
+/* The cookies the target receives for path, as "a=1; b=2" sorted. */
+static const char *cookies_at(mite_ctx *ctx, const char *path)
+{
+	static char out[1024];
+	mite_http_response *r;
+	char url[256];
+	cJSON *j, *it;
+	size_t n = 0;
+
+	snprintf(url, sizeof(url), "/cookies%s", path);
+	cr_assert_eq(mite_http_get(ctx, url, &r), 0);
+	j = cJSON_Parse(r->body);
+	cr_assert_not_null(j);
+	out[0] = 0;
+	cJSON_ArrayForEach(it, j) {
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s=%s", n ? "; " : "", it->string,
+				      it->valuestring);
+	}
+	cJSON_Delete(j);
+	return out;
+}
+
+HTTP_TEST(cookie_rules_end_to_end)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+
+	mite_http_set_base_url(ctx, base);
+	set_cookies(ctx, (const char *const[]){
+				 "a=1; Path=/",
+				 "b=2; Path=/cookies/deep",
+				 "c=3; Path=/other",
+				 "d=4; Domain=127.0.0.1",   /* the host itself: fine */
+				 "e=5; Domain=example.com", /* not this host: ignored */
+				 "f=6; Max-Age=3600",
+				 "g=7; Expires=Wed, 09 Jun 2100 10:18:14 GMT",
+				 "h=8; Secure", /* over http: ignored */
+				 NULL});
+	cr_assert_str_eq(cookies_at(ctx, ""), "a=1; d=4; f=6; g=7");
+	cr_assert_str_eq(cookies_at(ctx, "/deep/x"), "b=2; a=1; d=4; f=6; g=7");
+	/* Replaced, then deleted two ways. */
+	set_cookies(ctx, (const char *const[]){"a=one; Path=/", "f=x; Max-Age=0",
+					       "g=x; Expires=Thu, 01 Jan 1970 00:00:01 GMT", NULL});
+	cr_assert_str_eq(cookies_at(ctx, ""), "a=one; d=4");
+	/* A cookie with a short life is gone once it is over. */
+	set_cookies(ctx, (const char *const[]){"s=1; Max-Age=1", NULL});
+	cr_assert_str_eq(cookies_at(ctx, ""), "a=one; d=4; s=1");
+	run_for(2100);
+	cr_assert_str_eq(cookies_at(ctx, ""), "a=one; d=4");
+	/* A new iteration starts empty. */
+	http_session_new_iteration(ctx);
+	cr_assert_str_eq(cookies_at(ctx, ""), "");
+	cr_assert_eq(H.nfail, 0);
+	harness_ctx_free(ctx);
+}
+
+/* The bytes of the coroutine's stack a journey's HTTP calls touch below its
+ * own frame: the runner commits a journey's stack lazily, a page at a time,
+ * and an idle instance should cost one page. */
+struct depth {
+	size_t warmup, used, fail;
+	const char *what;
+	int rc;
+};
+
+static __attribute__((noinline)) void paint(volatile char *lo, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lo[i] = (char)0xa5;
+}
+
+/* Repaints the stack below the journey's frame, runs x, and keeps in
+ * *used the most bytes any call used. */
+#define MEASURE(x)                                                                         \
+	do {                                                                               \
+		size_t i_;                                                                 \
+		paint(lo, 16384 - 512);                                                    \
+		x;                                                                         \
+		for (i_ = 0; i_ < 16384 - 512 && (unsigned char)lo[i_] == 0xa5; i_++)      \
+			;                                                                  \
+		if ((size_t)(top - (lo + i_)) > *used) {                                   \
+			*used = (size_t)(top - (lo + i_));                                 \
+			if (used == &d->used)                                              \
+				d->what = #x;                                              \
+		}                                                                          \
+	} while (0)
+
+static int depth_journey(mite_ctx *ctx, void *arg)
+{
+	struct depth *d = arg;
+	volatile char mark = 0;
+	/* (Through an integer: the bytes below are no object's.) */
+	char *top = (char *)(uintptr_t)&mark, *lo = (char *)((uintptr_t)top - 16384);
+	mite_http_response *r = NULL;
+	int rc = 0;
+
+	/* Twice: the first pass resolves every library function's PLT entry
+	 * (lazy binding saves the whole register file on the stack, once per
+	 * function per process), the second measures. */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t *used = pass ? &d->used : &d->warmup;
+		size_t *fail = pass ? &d->fail : &d->warmup;
+		http_session_new_iteration(ctx);
+		harness_txn_begin(ctx, "depth");
+		MEASURE(mite_http_set_base_url(ctx, base));
+		MEASURE(mite_http_set_header(ctx, "X-A", "a"));
+		MEASURE(rc |= mite_http_get(ctx, "/", &r));
+		MEASURE(rc |= mite_http_get(ctx, "/set-cookie?a=1", &r));
+		MEASURE(rc |= mite_http_get(ctx, "/redirect/2", &r));
+		MEASURE(rc |= mite_http_post_json(ctx, "/echo", "{\"a\":1}", &r));
+		MEASURE(rc |= mite_http_get(ctx, "/chunked/2", &r));
+		MEASURE(rc |= mite_http_get(ctx, "/status/503", &r));
+		used = fail; /* a failure's path too, on its own */
+		MEASURE(mite_http_expect_status(ctx, r, 200));
+		used = pass ? &d->used : &d->warmup;
+		MEASURE(mite_http_response_free(ctx, r));
+		MEASURE(rc |= mite_http_get(ctx, "/", NULL));
+		harness_txn_end(ctx);
+	}
+	d->rc = rc;
+	return 0;
+}
+
+HTTP_TEST(a_request_stays_within_a_small_stack)
+{
+	struct depth d = {0};
+	mite_ctx *ctx;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__has_feature)
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+	cr_skip_test("ASan's frames are not the release build's");
+#endif
+#endif
+	H.http_events = 1;
+	ctx = harness_ctx(depth_journey, &d);
+	cr_assert_eq(harness_run(10), 0);
+	cr_assert_eq(d.rc, 0);
+	fprintf(stderr, "%s: stack below the journey's frame: %zu bytes, by %s; %zu to record a "
+		"failure; %zu on first calls\n",
+		engine_is_curl() ? "curl" : "native", d.used, d.what, d.fail, d.warmup);
+	/* The runner's frames above a journey's take about 1 KiB of its first
+	 * page. libcurl's own frames are deeper than ours. */
+	cr_expect_lt(d.used, engine_is_curl() ? 3072 : 1536, "%s used %zu bytes of stack", d.what,
+		     d.used);
+	cr_expect_lt(d.fail, 2560, "recording a failure used %zu bytes of stack", d.fail);
+	harness_ctx_free(ctx);
+}
+
+/* ---- the pieces alone: response parser, URLs, cookie jar ------------------------ */
+
+TestSuite(http1, .timeout = 30);
+
+struct parsed {
+	http1_parser p;
+	http1_buf head, body;
+	int rc;      /* the first error, or 0 */
+	int done;
+	size_t used; /* bytes consumed */
+};
+
+/* Feeds resp to a fresh parser in pieces of `step` bytes (0: whole), then
+ * an EOF when eof is set. */
+static void parse(struct parsed *r, const char *resp, size_t len, size_t step, int head_req,
+		  int eof)
+{
+	size_t off = 0;
+
+	memset(r, 0, sizeof(*r));
+	http1_parser_init(&r->p, head_req, 0, &r->head, &r->body);
+	while (off < len && !r->rc) {
+		size_t n = step && len - off > step ? step : len - off;
+		ssize_t k = http1_parse(&r->p, resp + off, n);
+		if (k < 0) {
+			r->rc = (int)k;
+			break;
+		}
+		r->used += (size_t)k;
+		off += (size_t)k;
+		if (http1_done(&r->p))
+			break;
+	}
+	if (!r->rc && eof && !http1_done(&r->p))
+		r->rc = http1_parse_eof(&r->p);
+	r->done = http1_done(&r->p);
+}
+
+static void parsed_free(struct parsed *r)
+{
+	free(r->head.p);
+	free(r->body.p);
+}
+
+/* The idx-th header line of a parsed head ("Name:value"). */
+static const char *head_line(const struct parsed *r, int idx)
+{
+	size_t off = 0;
+
+	while (off < r->head.len) {
+		if (idx-- == 0)
+			return r->head.p + off;
+		off += strlen(r->head.p + off) + 1;
+	}
+	return NULL;
+}
+
+Test(http1, every_split_of_a_response_parses_alike)
+{
+	static const char *const resps[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A:  a  \r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"2;ext=\"x\"\r\nhe\r\n3\r\nllo\r\n0\r\nX-Trailer: t\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\nContent-Length: 5\n\nhello",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 99\r\n\r\n"
+		"5\r\nhello\r\n0\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(resps) / sizeof(*resps); i++) {
+		size_t len = strlen(resps[i]);
+		for (size_t step = 0; step <= len; step++) {
+			struct parsed r;
+			parse(&r, resps[i], len, step, 0, 0);
+			cr_assert_eq(r.rc, 0, "resp %zu step %zu: %d", i, step, r.rc);
+			cr_assert(r.done, "resp %zu step %zu", i, step);
+			cr_assert_eq(r.used, len, "resp %zu step %zu", i, step);
+			cr_assert_eq(r.p.status, 200);
+			cr_assert_eq(r.p.version, 11);
+			cr_assert(r.p.keep_alive);
+			cr_assert_eq(r.body.len, 5);
+			cr_assert_str_eq(r.body.p, "hello");
+			cr_assert_eq(r.p.body_bytes, 5);
+			if (i == 0)
+				cr_assert_str_eq(head_line(&r, 1), "X-A:a");
+			parsed_free(&r);
+		}
+	}
+}
+
+Test(http1, framing)
+{
+	struct parsed r;
+	const char *s;
+
+	/* HEAD and 204/304: no body whatever the length says. */
+	s = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+	parse(&r, s, strlen(s), 0, 1, 0);
+	cr_assert(r.done && r.body.len == 0 && r.p.keep_alive);
+	parsed_free(&r);
+	s = "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nNEXT";
+	parse(&r, s, strlen(s), 0, 0, 0);
+	cr_assert(r.done);
+	cr_assert_eq(r.used, strlen(s) - 4, "the rest belongs to no response");
+	parsed_free(&r);
+	/* HTTP/1.0: closes unless it says keep-alive; no length: the close
+	 * ends the body. */
+	s = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	parse(&r, s, strlen(s), 0, 0, 0);
+	cr_assert(r.done && !r.p.keep_alive && r.p.version == 10);
+	parsed_free(&r);
+	s = "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok";
+	parse(&r, s, strlen(s), 0, 0, 0);
+	cr_assert(r.done && r.p.keep_alive);
+	parsed_free(&r);
+	s = "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n";
+	parse(&r, s, strlen(s), 0, 0, 0);
+	cr_assert(r.done && !r.p.keep_alive);
+	parsed_free(&r);
+	s = "HTTP/1.1 200 OK\r\n\r\nuntil the close";
+	parse(&r, s, strlen(s), 3, 0, 0);
+	cr_assert(!r.done && !r.rc);
+	cr_assert_eq(http1_parse_eof(&r.p), HTTP1_OK);
+	cr_assert_str_eq(r.body.p, "until the close");
+	cr_assert(!r.p.keep_alive);
+	parsed_free(&r);
+	/* An early close. */
+	s = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort";
+	parse(&r, s, strlen(s), 0, 0, 1);
+	cr_assert_eq(r.rc, HTTP1_EPARTIAL);
+	parsed_free(&r);
+	parse(&r, "", 0, 0, 0, 1);
+	cr_assert_eq(r.rc, HTTP1_ENOTHING);
+	parsed_free(&r);
+	/* obs-fold joins the lines; repeated headers stay apart. */
+	s = "HTTP/1.1 200 OK\r\nX-F: a\r\n  b\r\nSet-Cookie: 1\r\nSet-Cookie: 2\r\nContent-Length: 0\r\n\r\n";
+	parse(&r, s, strlen(s), 1, 0, 0);
+	cr_assert_str_eq(head_line(&r, 0), "X-F:a b");
+	cr_assert_str_eq(head_line(&r, 1), "Set-Cookie:1");
+	cr_assert_str_eq(head_line(&r, 2), "Set-Cookie:2");
+	parsed_free(&r);
+	/* Equal repeated lengths are one length. */
+	s = "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nok";
+	parse(&r, s, strlen(s), 0, 0, 0);
+	cr_assert(r.done && r.body.len == 2);
+	parsed_free(&r);
+}
+
+Test(http1, malformed_responses_fail)
+{
+	static const char *const bad[] = {
+		"HTTP/2 200 OK\r\n\r\n",
+		"HTTP/1.1 20 OK\r\n\r\n",
+		"HTTP/1.1 200OK\r\n\r\n",
+		"ICY 200 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
+		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n: x\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nNo-Colon\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n folded-first: x\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1234567890abcdef0\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		for (size_t step = 0; step < 4; step++) {
+			struct parsed r;
+			parse(&r, bad[i], strlen(bad[i]), step, 0, 0);
+			cr_assert_eq(r.rc, HTTP1_EPARSE, "bad %zu step %zu: rc %d", i, step, r.rc);
+			parsed_free(&r);
+		}
+	}
+	/* A NUL in the head. */
+	struct parsed r;
+	parse(&r, "HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", 27, 0, 0, 0);
+	cr_assert_eq(r.rc, HTTP1_EPARSE);
+	parsed_free(&r);
+}
+
+Test(http1, heads_and_trailers_are_bounded)
+{
+	size_t n = HTTP1_MAX_HEAD + 100;
+	char *big = malloc(n + 64);
+	struct parsed r;
+	int len;
+
+	len = snprintf(big, 64, "HTTP/1.1 200 OK\r\nX-Big: ");
+	memset(big + len, 'b', n);
+	parse(&r, big, (size_t)len + n, 1000, 0, 0);
+	cr_assert_eq(r.rc, HTTP1_EHEADSIZE);
+	cr_assert_leq(r.head.cap, 2 * HTTP1_MAX_HEAD, "the buffer stayed bounded: %zu", r.head.cap);
+	parsed_free(&r);
+	/* Trailers too, and chunk extensions. */
+	len = snprintf(big, 64, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: ");
+	memset(big + len, 't', n);
+	parse(&r, big, (size_t)len + n, 0, 0, 0);
+	cr_assert_eq(r.rc, HTTP1_EHEADSIZE);
+	parsed_free(&r);
+	len = snprintf(big, 64, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;");
+	memset(big + len, 'e', n);
+	parse(&r, big, (size_t)len + n, 0, 0, 0);
+	cr_assert_eq(r.rc, HTTP1_EPARSE);
+	parsed_free(&r);
+	free(big);
+}
+
+Test(http1, urls)
+{
+	http1_url u;
+	char buf[256];
+
+	cr_assert_eq(http1_url_parse("http://h.example:8080/a/b?q=1#frag", &u), 0);
+	cr_assert_eq(u.https, 0);
+	cr_assert_eq(u.port, 8080);
+	cr_assert(u.host_len == 9 && strncmp(u.host, "h.example", 9) == 0);
+	cr_assert(u.hostport_len == 14 && strncmp(u.hostport, "h.example:8080", 14) == 0);
+	cr_assert(u.path_len == 8 && strncmp(u.path, "/a/b?q=1", 8) == 0);
+	cr_assert_eq(u.pathonly_len, 4);
+	cr_assert_eq(http1_url_parse("HTTPS://[::1]/", &u), 0);
+	cr_assert(u.https && u.port == 443 && u.host_len == 3 && strncmp(u.host, "::1", 3) == 0);
+	cr_assert_eq(http1_url_parse("http://h", &u), 0);
+	cr_assert(u.path_len == 1 && u.path[0] == '/');
+	static const char *const bad[] = {"ftp://h/", "http://", "http://u:p@h/", "http://h:0/",
+					  "http://h:65536/", "http://h:/", "http://h/a b",
+					  "http://h?q", "//h/", "http://[::1/", "http://h\xc3\xa9/"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		cr_assert_eq(http1_url_parse(bad[i], &u), -EINVAL, "%s", bad[i]);
+
+	static const char *const res[][3] = {
+		{"http://h/a/b/c?x", "d", "http://h/a/b/d"},
+		{"http://h/a/b/c", "../d?y=1#f", "http://h/a/d?y=1"},
+		{"http://h/a/b/c", "/e/./f/../g", "http://h/e/g"},
+		{"http://h/a/b/c", "?q", "http://h/a/b/c?q"},
+		{"http://h", "x", "http://h/x"},
+		{"http://h:81/a", "//o:82/p", "http://o:82/p"},
+		{"http://h/a", "https://s/t", "https://s/t"},
+		{"http://h/a/b", "../../../x", "http://h/x"},
+		{"http://h/a/b/", ".", "http://h/a/b/"},
+		{"http://h/redirect/2", "/redirect/1", "http://h/redirect/1"},
+	};
+	for (size_t i = 0; i < sizeof(res) / sizeof(*res); i++) {
+		long n = http1_url_resolve(buf, sizeof(buf), res[i][0], res[i][1]);
+		cr_assert_str_eq(buf, res[i][2], "%s + %s", res[i][0], res[i][1]);
+		cr_assert_eq(n, (long)strlen(res[i][2]));
+	}
+	/* Too small: the length needed (an upper bound), whole on a retry. */
+	long n = http1_url_resolve(buf, 8, "http://h/a/b/c", "d");
+	cr_assert_geq(n, (long)strlen("http://h/a/b/d"));
+	cr_assert_eq(strlen(buf), 7);
+	cr_assert_eq(http1_url_resolve(buf, sizeof(buf), "ftp://h/", "x"), -EINVAL);
+}
+
+/* ---- the cookie jar ----------------------------------------------------------- */
+
+#define NOW INT64_C(1700000000)
+
+static void jar_set(cookie_jar *j, const char *v, const char *host, const char *path, int https,
+		    int64_t now)
+{
+	cookie_jar_set(j, v, strlen(v), host, strlen(host), path, strlen(path), https, now);
+}
+
+static const char *jar_get(const cookie_jar *j, const char *host, const char *path, int https,
+			   int64_t now)
+{
+	static char buf[512];
+	size_t n = cookie_jar_header(j, buf, sizeof(buf), host, strlen(host), path, strlen(path),
+				     https, now);
+	cr_assert_lt(n, sizeof(buf));
+	return buf;
+}
+
+Test(http1, cookie_paths)
+{
+	cookie_jar j = {0};
+
+	jar_set(&j, "root=1; Path=/", "h", "/", 0, NOW);
+	jar_set(&j, "docs=2; Path=/docs", "h", "/", 0, NOW);
+	jar_set(&j, "slash=3; Path=/docs/", "h", "/", 0, NOW);
+	jar_set(&j, "dflt=4", "h", "/app/page", 0, NOW); /* default path: /app */
+	jar_set(&j, "top=5", "h", "/page", 0, NOW);      /* default path: / */
+	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW), "root=1; top=5");
+	cr_assert_str_eq(jar_get(&j, "h", "/docs", 0, NOW), "docs=2; root=1; top=5");
+	cr_assert_str_eq(jar_get(&j, "h", "/docs/x", 0, NOW), "slash=3; docs=2; root=1; top=5");
+	cr_assert_str_eq(jar_get(&j, "h", "/docsx", 0, NOW), "root=1; top=5");
+	cr_assert_str_eq(jar_get(&j, "h", "/app", 0, NOW), "dflt=4; root=1; top=5");
+	cr_assert_str_eq(jar_get(&j, "h", "/application", 0, NOW), "root=1; top=5");
+	/* A Path not starting with '/' is the default path. */
+	jar_set(&j, "rel=6; Path=x", "h", "/a/b", 0, NOW);
+	cr_assert_str_eq(jar_get(&j, "h", "/a/c", 0, NOW), "rel=6; root=1; top=5");
+	cookie_jar_clear(&j);
+	cr_assert(cookie_jar_empty(&j));
+	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW), "");
+}
+
+Test(http1, cookie_domains)
+{
+	cookie_jar j = {0};
+
+	jar_set(&j, "host=1", "www.example.com", "/", 0, NOW); /* host-only */
+	jar_set(&j, "dom=2; Domain=.Example.COM", "www.example.com", "/", 0, NOW);
+	cr_assert_eq(cookie_jar_set(&j, "other=3; Domain=example.org", 26, "www.example.com", 15,
+				    "/", 1, 0, NOW),
+		     0);
+	cr_assert_eq(cookie_jar_set(&j, "tld=4; Domain=com", 17, "www.example.com", 15, "/", 1, 0,
+				    NOW),
+		     0);
+	cr_assert_str_eq(jar_get(&j, "www.example.com", "/", 0, NOW), "host=1; dom=2");
+	cr_assert_str_eq(jar_get(&j, "WWW.Example.com", "/", 0, NOW), "host=1; dom=2");
+	cr_assert_str_eq(jar_get(&j, "api.example.com", "/", 0, NOW), "dom=2");
+	cr_assert_str_eq(jar_get(&j, "example.com", "/", 0, NOW), "dom=2");
+	cr_assert_str_eq(jar_get(&j, "badexample.com", "/", 0, NOW), "");
+	/* IP addresses match only themselves. */
+	jar_set(&j, "ip=5; Domain=0.0.1", "127.0.0.1", "/", 0, NOW);
+	jar_set(&j, "ip=6; Domain=127.0.0.1", "127.0.0.1", "/", 0, NOW);
+	cr_assert_str_eq(jar_get(&j, "127.0.0.1", "/", 0, NOW), "ip=6");
+	cookie_jar_clear(&j);
+}
+
+Test(http1, cookie_deletion_and_expiry)
+{
+	cookie_jar j = {0};
+
+	jar_set(&j, "a=1", "h", "/", 0, NOW);
+	jar_set(&j, "b=2; Max-Age=60", "h", "/", 0, NOW);
+	jar_set(&j, "c=3; Expires=Wed, 09 Jun 2100 10:18:14 GMT", "h", "/", 0, NOW);
+	jar_set(&j, "d=4; Expires=Wed, 09 Jun 2100 10:18:14 GMT; Max-Age=10", "h", "/", 0, NOW);
+	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW), "a=1; b=2; c=3; d=4");
+	/* Max-Age wins over Expires; time passes. */
+	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW + 30), "a=1; b=2; c=3");
+	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW + 61), "a=1; c=3");
+	/* Replacing keeps the place; deleting needs name, domain and path. */
+	jar_set(&j, "a=one", "h", "/", 0, NOW);
+	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW), "a=one; b=2; c=3; d=4");
+	jar_set(&j, "a=; Max-Age=0; Path=/other", "h", "/", 0, NOW);
+	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW), "a=one; b=2; c=3; d=4");
+	jar_set(&j, "a=; Max-Age=0", "h", "/", 0, NOW);
+	jar_set(&j, "b=; Max-Age=-1", "h", "/", 0, NOW);
+	jar_set(&j, "c=; Expires=Thu, 01-Jan-1970 00:00:01 GMT", "h", "/", 0, NOW);
+	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW), "d=4");
+	/* Bad attributes are ignored, not the cookie. */
+	jar_set(&j, "e=5; Max-Age=abc; Expires=not a date", "h", "/", 0, NOW);
+	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW + 1000000000), "e=5");
+	cookie_jar_clear(&j);
+}
+
+Test(http1, cookie_secure_malformed_and_bounds)
+{
+	cookie_jar j = {0};
+	char big[COOKIE_MAX_SIZE + 16];
+
+	/* Secure: set only over https, sent only over https. */
+	jar_set(&j, "s=1; Secure", "h", "/", 0, NOW);
+	cr_assert(cookie_jar_empty(&j));
+	jar_set(&j, "s=1; Secure; HttpOnly; SameSite=Lax", "h", "/", 1, NOW);
+	cr_assert_str_eq(jar_get(&j, "h", "/", 1, NOW), "s=1");
+	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW), "");
+	/* No '=', an empty name, control characters: ignored. */
+	jar_set(&j, "novalue", "h", "/", 0, NOW);
+	jar_set(&j, "=x", "h", "/", 0, NOW);
+	jar_set(&j, "c=a\x01b", "h", "/", 0, NOW);
+	jar_set(&j, " q = \"quoted v\" ; Path=/", "h", "/", 0, NOW);
+	jar_set(&j, "eq=a=b", "h", "/", 0, NOW);
+	cr_assert_str_eq(jar_get(&j, "h", "/", 1, NOW), "s=1; q=\"quoted v\"; eq=a=b");
+	/* Too large: ignored. */
+	memset(big, 'v', sizeof(big));
+	memcpy(big, "big=", 4);
+	cr_assert_eq(cookie_jar_set(&j, big, sizeof(big), "h", 1, "/", 1, 0, NOW), 0);
+	/* At most COOKIE_MAX: the oldest goes. */
+	for (int i = 0; i < COOKIE_MAX + 10; i++) {
+		char c[32];
+		snprintf(c, sizeof(c), "n%d=%d", i, i);
+		jar_set(&j, c, "h", "/", 0, NOW);
+	}
+	cr_assert_eq(j.n, COOKIE_MAX);
+	cr_assert(strstr(jar_get(&j, "h", "/", 0, NOW), "n73=73"));
+	cr_assert_null(strstr(jar_get(&j, "h", "/", 0, NOW), "s=1"));
+	cookie_jar_clear(&j);
+}
+
+Test(http1, cookie_dates)
+{
+	int64_t t;
+
+	cr_assert_eq(cookie_parse_date("Wed, 09 Jun 2021 10:18:14 GMT", 29, &t), 0);
+	cr_assert_eq(t, 1623233894);
+	cr_assert_eq(cookie_parse_date("Wednesday, 09-Jun-21 10:18:14 GMT", 33, &t), 0);
+	cr_assert_eq(t, 1623233894);
+	cr_assert_eq(cookie_parse_date("Wed Jun  9 10:18:14 2021", 24, &t), 0);
+	cr_assert_eq(t, 1623233894);
+	cr_assert_eq(cookie_parse_date("Thu, 01 Jan 1970 00:00:00 GMT", 29, &t), 0);
+	cr_assert_eq(t, 0);
+	cr_assert_eq(cookie_parse_date("Sat, 29 Feb 2020 23:59:59 GMT", 29, &t), 0);
+	cr_assert_eq(t, 1583020799);
+	cr_assert_eq(cookie_parse_date("not a date", 10, &t), -1);
+	cr_assert_eq(cookie_parse_date("Wed, 32 Jun 2021 10:18:14 GMT", 29, &t), -1);
+	cr_assert_eq(cookie_parse_date("Wed, 09 Jun 2021 25:18:14 GMT", 29, &t), -1);
+	cr_assert_eq(cookie_parse_date("Wed, 09 Jun 1500 10:18:14 GMT", 29, &t), -1);
 }

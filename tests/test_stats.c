@@ -118,8 +118,8 @@ Test(stats, malformed_batches_are_refused)
 	expect_refused("[{\"k\":[\"txn\"],\"c\":[1,2,3,4,5]}]");
 	expect_refused("[{\"k\":[\"a\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\"],\"c\":[]}]");
 	expect_refused("[{\"k\":[\"txn\"],\"c\":[1],\"h\":[{\"n\":\"x\"}]}]");
-	/* Found by fuzzing (tests/fuzz/fuzz_stats.c): counters that are no
-	 * uint64_t were converted anyway, which is undefined. */
+	/* Found by fuzzing (tests/fuzz/fuzz_stats.c): counters that do not
+	 * fit a uint64_t were converted anyway, which is undefined. */
 	expect_refused("[{\"k\":[\"txn\"],\"c\":[6.66667e+118]}]");
 	expect_refused("[{\"k\":[\"txn\"],\"c\":[1e400]}]");
 	expect_refused("[{\"k\":[\"txn\"],\"c\":[36893488147419103232]}]");

@@ -1,6 +1,8 @@
 #!/bin/sh
 # The HTTP scenario, whole, under valgrind against mite-target: no invalid
-# access, no definite leak (libcurl and libuv handles closed in order).
+# access, no definite leak (libcurl and libuv handles closed in order). Twice:
+# with the default engine (the native HTTP/1.1 client) and with
+# http_engine=curl.
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 command -v valgrind >/dev/null || { echo "valgrind-http: valgrind is not installed (quickstart.sh installs it)"; exit 1; }
@@ -11,15 +13,20 @@ trap 'kill $tpid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do grep -q listening "$dir/target.out" && break; sleep 0.1; done
 port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/target.out")
 [ -n "$port" ] || { echo "FAIL: valgrind-http: mite-target did not start"; exit 1; }
-MITE_PLUGIN_PATH="$top_builddir/plugins" \
-timeout 300 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
-	--log-file="$dir/vg.log" "$top_builddir/mitectl" scenario test "$top_srcdir/conf/http-flow.conf" \
-	--set base_url="http://127.0.0.1:$port" --set think_time=0.1 --duration 3 >/dev/null
-rc=$?
-cat "$dir/vg.log"
-if [ $rc -ne 0 ]; then
-	echo "FAIL: valgrind-http (exit $rc)"
-	exit 1
-fi
-echo "PASS: valgrind-http: no errors, no definite leaks"
-exit 0
+fails=0
+for engine in auto curl; do
+	MITE_PLUGIN_PATH="$top_builddir/plugins" \
+	timeout 300 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
+		--log-file="$dir/vg-$engine.log" "$top_builddir/mitectl" scenario test \
+		"$top_srcdir/conf/http-flow.conf" --set base_url="http://127.0.0.1:$port" \
+		--set think_time=0.1 --set http_engine=$engine --duration 3 >/dev/null
+	rc=$?
+	cat "$dir/vg-$engine.log"
+	if [ $rc -ne 0 ]; then
+		echo "FAIL: valgrind-http ($engine): exit $rc"
+		fails=$((fails + 1))
+	else
+		echo "PASS: valgrind-http ($engine): no errors, no definite leaks"
+	fi
+done
+[ $fails -eq 0 ]

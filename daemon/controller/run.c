@@ -251,8 +251,8 @@ static void take_back_rows(run *r, link *l, size_t ji, const cJSON *ids)
 	cJSON_ArrayForEach(id, ids) {
 		uint64_t v;
 
-		/* A runner returns the ids it was given: anything that is no
-		 * uint64_t (converting it would be undefined) is not one. */
+		/* A runner returns the ids it was given: a number that does not
+		 * fit a uint64_t (converting it would be undefined) is none. */
 		if (!cJSON_IsNumber(id) || !(id->valuedouble >= 0) || id->valuedouble >= TWO_POW_64)
 			continue;
 		v = (uint64_t)id->valuedouble;

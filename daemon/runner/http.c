@@ -64,7 +64,6 @@
 #define HTTP_USER_AGENT "mite/" MITE_SDK_VERSION
 #define HTTP_MAX_METHOD 24
 #define HTTP_STATS_CACHE 4
-#define HTTP_TXN_CACHE_LEN 96
 /* libcurl asks for "Expect: 100-continue" above this body size (7.88). */
 #define HTTP_EXPECT_THRESHOLD 1024
 
@@ -157,8 +156,9 @@ struct dhdr {
 	size_t namelen;
 };
 
+/* A stats entry looked up before; its transaction is its label 1 (entries
+ * live as long as the runner). */
 struct stats_cache {
-	char txn[HTTP_TXN_CACHE_LEN];
 	const char *method; /* interned: compared by pointer */
 	int status;
 	stats_entry *e;
@@ -1002,7 +1002,7 @@ static void take_cookies(session *s, const resp *r, const char *url)
 		size_t ll = strlen(line);
 
 		off += ll + 1;
-		if (ll < 11 || strncasecmp(line, "set-cookie:", 11) != 0)
+		if (ll < 11 || (line[0] | 0x20) != 's' || strncasecmp(line, "set-cookie:", 11) != 0)
 			continue;
 		if (!now) {
 			if (http1_url_parse(url, &u) < 0)
@@ -1204,7 +1204,8 @@ static stats_entry *http_stats_entry(session *s, const char *method, int status)
 
 	for (i = 0; i < HTTP_STATS_CACHE; i++) {
 		c = &s->sc[i];
-		if (c->e && c->status == status && c->method == method && strcmp(c->txn, txn) == 0)
+		if (c->e && c->status == status && c->method == method &&
+		    strcmp(c->e->labels[1], txn) == 0)
 			return c->e;
 	}
 	/* (No snprintf: its frame would commit one more page of every
@@ -1222,11 +1223,10 @@ static stats_entry *http_stats_entry(session *s, const char *method, int status)
 	}
 	e = stats_get(inst_stats(s->ctx), "http",
 		      (const char *const[]){inst_journey_name(s->ctx), txn, method, st}, 4);
-	if (!e || strlen(txn) >= HTTP_TXN_CACHE_LEN || !method_known(method))
+	if (!e || !method_known(method))
 		return e;
 	c = &s->sc[s->sc_next];
 	s->sc_next = (s->sc_next + 1) % HTTP_STATS_CACHE;
-	memcpy(c->txn, txn, strlen(txn) + 1);
 	c->method = method;
 	c->status = status;
 	c->e = e;
@@ -1742,7 +1742,7 @@ static int native_hop(session *s, resp *r, const struct hop *h, const http1_url 
 }
 
 /* Whether the native client takes this hop (u then holds the URL's parts). */
-static int native_takes(session *s, const char *url, http1_url *u)
+static int native_takes(session *s, const char *url, const mite_http_opts *o, http1_url *u)
 {
 	http_engine *e = s->e;
 
@@ -1750,6 +1750,13 @@ static int native_takes(session *s, const char *url, http1_url *u)
 		return 0;
 	if (s->x && (s->x->proxy || s->x->cert || s->x->version != MITE_HTTP_V1_1))
 		return 0;
+	/* A Transfer-Encoding of the request's own: libcurl encodes the
+	 * body as it says, the native client sends bodies as they are. */
+	if (o && header_named(o->headers, "Transfer-Encoding", 17))
+		return 0;
+	for (size_t i = 0; i < s->nhdrs; i++)
+		if (s->hdrs[i].namelen == 17 && strncasecmp(s->hdrs[i].line, "Transfer-Encoding", 17) == 0)
+			return 0;
 	return http1_url_parse(url, u) == 0 && !u->https;
 }
 
@@ -1843,7 +1850,7 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 		resp_reset(r, h.discard);
 		s->why = NULL;
 		s->oserr = 0;
-		if (native_takes(s, url, &u)) {
+		if (native_takes(s, url, o, &u)) {
 			s->e->hops_native++;
 			rc = native_hop(s, r, &h, &u);
 		} else {
@@ -1970,10 +1977,20 @@ static int sdk_set_header(mite_ctx *ctx, const char *name, const char *value)
 		return MITE_ENOMEM;
 	nl = strlen(name);
 	if (value) {
-		size_t n = nl + 2 + strlen(value) + 1;
-		if (!(line = malloc(n)))
+		/* "Name: value", or "Name:" for an empty value (libcurl then
+		 * sends nothing, nor does the native client). (No snprintf:
+		 * settings calls run on the journey's small stack too.) */
+		size_t vl = strlen(value), n = nl + 1;
+		if (!(line = malloc(nl + 2 + vl + 1)))
 			return MITE_ENOMEM;
-		snprintf(line, n, "%s:%s%s", name, *value ? " " : "", value);
+		memcpy(line, name, nl);
+		line[nl] = ':';
+		if (vl) {
+			line[n++] = ' ';
+			memcpy(line + n, value, vl);
+			n += vl;
+		}
+		line[n] = 0;
 	}
 	for (i = 0; i < s->nhdrs; i++)
 		if (s->hdrs[i].namelen == nl && strncasecmp(s->hdrs[i].line, name, nl) == 0)

@@ -167,10 +167,7 @@ static size_t remove_dots(char *p, size_t n)
 			if (e == n)
 				p[w++] = '/';
 		} else if (e - s == 2 && p[s] == '.' && p[s + 1] == '.') {
-			while (w > 0 && p[w - 1] != '/')
-				w--;
-			if (w > 0)
-				w--; /* the '/' before the removed segment */
+			/* Drop the last segment written, with its '/'. */
 			while (w > 0 && p[w - 1] != '/')
 				w--;
 			if (w > 0)
@@ -284,9 +281,16 @@ int http1_done(const http1_parser *p)
 	return p->state == S_DONE;
 }
 
+/* RFC 9110 token characters (header names). */
 static int tchar(unsigned char c)
 {
-	return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	static const uint32_t bits[8] = {
+		0x00000000, /* controls */
+		0x03ff6cfa, /* ! # $ % & ' * + - . 0-9 */
+		0xc7fffffe, /* A-Z ^ _ */
+		0x57ffffff, /* ` a-z | ~ */
+	};
+	return (bits[c >> 5] >> (c & 31)) & 1;
 }
 
 /* Whether the comma-separated list v[0..n) holds token tok (any case). */

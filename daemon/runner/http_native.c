@@ -55,7 +55,7 @@ typedef struct hn_conn {
 	struct hn_conn *aprev, *anext;         /* every connection */
 	struct hn_conn *oprev, *onext;         /* idle: the origin's (newest first) */
 	struct hn_conn *gprev, *gnext;         /* idle: the engine's (oldest first) */
-	uint64_t idle_since;
+	uint64_t idle_since;                   /* loop time (ms) */
 	char ip[48];
 } hn_conn;
 
@@ -259,6 +259,10 @@ http_native_xfer *http_native_xfer_get(http_native *n)
 			free(x);
 			return NULL;
 		}
+		/* A running transfer always has a poll handle or a resolution
+		 * that keeps the loop alive; a timer left armed after its
+		 * transfer ended must not. */
+		uv_unref((uv_handle_t *)&x->timer);
 		x->timer.data = x;
 		x->n = n;
 		x->anext = n->xfers;
@@ -319,7 +323,6 @@ static void finish(http_native_xfer *x, int err)
 	waiters_remove(x);
 	if (x->c)
 		conn_close(n, x->c);
-	uv_timer_stop(&x->timer);
 	if (x->done)
 		x->done(x);
 }
@@ -332,25 +335,51 @@ void http_native_cancel(http_native *n, http_native_xfer *x)
 	waiters_remove(x);
 	if (x->c)
 		conn_close(n, x->c);
-	uv_timer_stop(&x->timer);
 }
 
-/* (Re)arms x's timer: the connect deadline counts until connected. */
-static void arm_timer(http_native_xfer *x, int connecting)
+/* x's deadline now (loop time, ms): the connect one counts until connected. */
+static uint64_t due_of(const http_native_xfer *x)
 {
-	uint64_t now = uv_hrtime(), due = x->deadline;
+	if (x->connecting && x->connect_deadline < x->deadline)
+		return x->connect_deadline;
+	return x->deadline;
+}
 
-	if (connecting && x->connect_deadline < due)
-		due = x->connect_deadline;
-	uv_timer_start(&x->timer, on_timer, due > now ? (due - now + 999999) / 1000000 : 0, 0);
+/* Makes sure x's timer fires by its deadline. Timers are re-armed lazily:
+ * one that fires early (it was armed for an earlier request of this
+ * pooled transfer, or before the connection was made) re-arms itself for
+ * what is left, so a request on a kept-alive connection usually costs no
+ * timer operation at all; one that fires for a finished transfer does
+ * nothing. */
+static void arm_timer(http_native_xfer *x)
+{
+	uint64_t now = uv_now(x->n->loop), due = due_of(x);
+
+	if (x->timer_due && x->timer_due <= due)
+		return;
+	x->timer_due = due;
+	uv_timer_start(&x->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
 static void on_timer(uv_timer_t *t)
 {
 	http_native_xfer *x = t->data;
+	uint64_t elapsed, limit;
 
-	if (x->active)
+	x->timer_due = 0;
+	if (!x->active)
+		return;
+	/* The loop's clock lags a little: judge by the transfer's own start. */
+	elapsed = (uv_hrtime() - x->t_start) / 1000000u;
+	limit = x->timeout_ms;
+	if (x->connecting && x->connect_timeout_ms < limit)
+		limit = x->connect_timeout_ms;
+	if (elapsed >= limit) {
 		finish(x, HN_ETIMEOUT);
+		return;
+	}
+	x->timer_due = uv_now(x->n->loop) + (limit - elapsed);
+	uv_timer_start(&x->timer, on_timer, limit - elapsed, 0);
 }
 
 /* ---- sending and receiving ------------------------------------------------------ */
@@ -415,7 +444,7 @@ static void conn_idle(http_native *n, hn_conn *c)
 
 	c->x = NULL;
 	c->state = C_IDLE;
-	c->idle_since = uv_hrtime();
+	c->idle_since = uv_now(n->loop);
 	c->oprev = NULL;
 	c->onext = o->idle;
 	if (o->idle)
@@ -434,8 +463,8 @@ static void conn_idle(http_native *n, hn_conn *c)
 		conn_close(n, n->idle_old);
 }
 
-/* The response is whole. */
-static void complete(http_native_xfer *x, int reusable)
+/* The response is whole (at time now). */
+static void complete(http_native_xfer *x, int reusable, uint64_t now)
 {
 	http_native *n = x->n;
 	hn_conn *c = x->c;
@@ -445,10 +474,9 @@ static void complete(http_native_xfer *x, int reusable)
 	x->header_bytes = x->p.head_bytes;
 	x->bytes_in = x->p.body_bytes;
 	x->bytes_out = x->sent;
-	x->t_end = uv_hrtime();
+	x->t_end = now;
 	x->active = 0;
 	x->err = HN_OK;
-	uv_timer_stop(&x->timer);
 	x->c = NULL;
 	if (reusable && !c->dead && x->p.keep_alive && x->sent == x->req.len + x->body_len && !n->closing)
 		conn_idle(n, c);
@@ -488,6 +516,7 @@ static void on_readable(http_native *n, http_native_xfer *x)
 
 	for (int i = 0; i < HN_READS_PER_CB; i++) {
 		ssize_t k = recv(c->fd, n->rbuf, HN_RBUF, 0), used;
+		uint64_t now;
 		int rc;
 
 		if (k < 0) {
@@ -503,14 +532,17 @@ static void on_readable(http_native *n, http_native_xfer *x)
 		if (k == 0) {
 			rc = http1_parse_eof(&x->p);
 			if (rc == HTTP1_OK) {
-				complete(x, 0);
+				complete(x, 0, uv_hrtime());
 			} else if (!retry(x)) {
 				finish(x, rc == HTTP1_ENOTHING ? HN_ENOTHING : HN_EPARTIAL);
 			}
 			return;
 		}
+		/* One clock read a read: a small response's first and last
+		 * byte come in the same one. */
+		now = uv_hrtime();
 		if (!x->t_first)
-			x->t_first = uv_hrtime();
+			x->t_first = now;
 		used = http1_parse(&x->p, n->rbuf, (size_t)k);
 		if (used < 0) {
 			finish(x, used == HTTP1_EHEADSIZE ? HN_EHEADSIZE
@@ -520,7 +552,7 @@ static void on_readable(http_native *n, http_native_xfer *x)
 		}
 		if (http1_done(&x->p)) {
 			/* Bytes after the response belong to no request. */
-			complete(x, used == k);
+			complete(x, used == k, now);
 			return;
 		}
 		if (k < HN_RBUF)
@@ -580,7 +612,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		}
 		c->state = C_BUSY;
 		x->t_connected = uv_hrtime();
-		arm_timer(x, 0);
+		x->connecting = 0;
 		if ((rc = send_some(x)))
 			finish(x, rc);
 		return;
@@ -654,7 +686,7 @@ static int connect_next(http_native_xfer *x)
 		if (rc == 0) {
 			c->state = C_BUSY;
 			x->t_connected = uv_hrtime();
-			arm_timer(x, 0);
+			x->connecting = 0;
 			return send_some(x);
 		}
 		c->state = C_CONNECTING;
@@ -777,10 +809,11 @@ static int new_connection(http_native_xfer *x)
 	hn_origin *o = x->o;
 
 	x->t_resolved = x->t_connected = 0;
+	x->connecting = 1;
+	arm_timer(x);
 	if (o->naddrs > 0 && (!o->expires || o->expires > uv_hrtime())) {
 		x->t_resolved = uv_hrtime();
 		x->addr_idx = 0;
-		arm_timer(x, 1);
 		return connect_next(x);
 	}
 	if (!o->resolving) {
@@ -805,7 +838,6 @@ static int new_connection(http_native_xfer *x)
 		n->pending++;
 	}
 	waiters_add(o, x);
-	arm_timer(x, 1);
 	return 0;
 }
 
@@ -816,7 +848,7 @@ static hn_conn *take_idle(http_native *n, hn_origin *o)
 
 	while ((c = o->idle)) {
 		idle_unlink(n, c);
-		if (uv_hrtime() - c->idle_since < (uint64_t)HTTP_NATIVE_MAX_IDLE_AGE * 1000000000u)
+		if (uv_now(n->loop) - c->idle_since < (uint64_t)HTTP_NATIVE_MAX_IDLE_AGE * 1000u)
 			return c;
 		c->state = C_BUSY; /* (not idle any more: conn_close must not unlink it) */
 		conn_close(n, c);
@@ -838,9 +870,11 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 	x->primary_ip[0] = 0;
 	x->sent = 0;
 	x->retried = 0;
+	x->connecting = 0;
 	x->c = NULL;
-	x->deadline = x->t_start + x->timeout_ms * 1000000u;
-	x->connect_deadline = x->t_start + x->connect_timeout_ms * 1000000u;
+	/* Deadlines in the loop's time, as libuv's timers count. */
+	x->deadline = uv_now(n->loop) + x->timeout_ms;
+	x->connect_deadline = uv_now(n->loop) + x->connect_timeout_ms;
 	http1_parser_init(&x->p, x->head_request, x->discard, x->hdr, x->resp_body);
 	if (n->closing) {
 		x->err = HN_ECLOSED;
@@ -857,9 +891,9 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 		c->x = x;
 		x->c = c;
 		x->reused = 1;
-		x->t_resolved = x->t_connected = x->t_start;
+		x->t_resolved = x->t_connected = x->t_pre = x->t_start;
 		memcpy(x->primary_ip, c->ip, sizeof(c->ip));
-		arm_timer(x, 0);
+		arm_timer(x);
 		rc = send_some(x);
 		if (!rc)
 			return 0;
@@ -879,6 +913,5 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 	waiters_remove(x);
 	if (x->c)
 		conn_close(n, x->c);
-	uv_timer_stop(&x->timer);
 	return 1;
 }

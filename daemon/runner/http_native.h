@@ -85,7 +85,9 @@ struct http_native_xfer {
 	int addr_idx;
 	int active;
 	int retried;
-	uint64_t connect_deadline, deadline;
+	int connecting;                  /* the connect timeout counts */
+	uint64_t connect_deadline, deadline; /* loop time (uv_now), ms */
+	uint64_t timer_due;              /* when the armed timer fires, or 0 */
 };
 
 /* NULL on ENOMEM. */

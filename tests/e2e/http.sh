@@ -4,8 +4,10 @@
 # port. What mite reports (results/summary.json) must be exactly what the
 # target received (its /stats): per status, per redirect hop, with
 # keep-alive holding and no connection left open after the run; transport
-# errors are reported with their class. Every run is bounded (--duration
-# and timeout). Prints one PASS:/FAIL: line per check.
+# errors are reported with their class. Every check runs twice: with the
+# default engine (the native HTTP/1.1 client takes these http:// requests)
+# and with http_engine=curl (libcurl takes all). Every run is bounded
+# (--duration and timeout). Prints one PASS:/FAIL: line per check.
 set -u
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -25,8 +27,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-pass() { echo "PASS: $NAME: $*"; PASSES=$((PASSES + 1)); }
-fail() { echo "FAIL: $NAME: $*"; FAILS=$((FAILS + 1)); }
+ENGINE=auto
+pass() { echo "PASS: $NAME ($ENGINE): $*"; PASSES=$((PASSES + 1)); }
+fail() { echo "FAIL: $NAME ($ENGINE): $*"; FAILS=$((FAILS + 1)); }
 check() {
 	local desc=$1
 	shift
@@ -53,7 +56,7 @@ scenario() {
 	shift 2
 	target /stats/reset >/dev/null
 	timeout 60 "$MITECTL" --no-color scenario test "$top_srcdir/conf/$f" --results "$T/$n" "$@" \
-		>"$T/$n.out" 2>&1
+		--set http_engine="$ENGINE" >"$T/$n.out" 2>&1
 	eval "rc_$n=$?"
 	target /stats >"$T/$n.target.json"
 }
@@ -83,35 +86,38 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-# 1. The GET loop: 10 instances.
-scenario get http.conf --set base_url="$BASE/" --duration 2
-check "http.conf ran and passed" test "$rc_get" -eq 0
-# 10 instances and the /stats query (the reset zeroed the total).
-check "GET counts equal the target's, keep-alive held, nothing left open" compare get 11
+# checks: every check, with ENGINE as the http_engine.
+checks() {
+	# 1. The GET loop: 10 instances.
+	scenario get http.conf --set base_url="$BASE/" --duration 2
+	check "http.conf ran and passed" test "$rc_get" -eq 0
+	# 10 instances and the /stats query (the reset zeroed the total).
+	check "GET counts equal the target's, keep-alive held, nothing left open" compare get 11
 
-# 2. Login -> browse -> JSON POST with users from a CSV pool: 401s would show
-#    if the session cookie did not round-trip.
-scenario flow http-flow.conf --set base_url="$BASE" --set think_time=0.05 --duration 3
-check "http-flow.conf ran and passed" test "$rc_flow" -eq 0
-check "flow counts per status (200, 201) equal the target's" compare flow 21
-check "flow: no 401 (the session cookie round-tripped)" \
-	python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["status"]; sys.exit(0 if s.get("201",0) > 0 and "401" not in s else 1)' \
-	"$T/flow.target.json"
+	# 2. Login -> browse -> JSON POST with users from a CSV pool: 401s would show
+	#    if the session cookie did not round-trip.
+	scenario flow http-flow.conf --set base_url="$BASE" --set think_time=0.05 --duration 3
+	check "http-flow.conf ran and passed" test "$rc_flow" -eq 0
+	check "flow counts per status (200, 201) equal the target's" compare flow 21
+	check "flow: no 401 (the session cookie round-tripped)" \
+		python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["status"]; sys.exit(0 if s.get("201",0) > 0 and "401" not in s else 1)' \
+		"$T/flow.target.json"
 
-# 3. Redirects: each hop is a request of its own in the counts.
-scenario redir http.conf --set base_url="$BASE/redirect/2" --duration 1
-check "redirect scenario passed" test "$rc_redir" -eq 0
-check "redirect hops counted as the target saw them" compare redir 11
-check "two 302 per 200" python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["status"]; sys.exit(0 if s.get("302") == 2 * s.get("200", -1) else 1)' \
-	"$T/redir.target.json"
+	# 3. Redirects: each hop is a request of its own in the counts.
+	scenario redir http.conf --set base_url="$BASE/redirect/2" --duration 1
+	check "redirect scenario passed" test "$rc_redir" -eq 0
+	check "redirect hops counted as the target saw them" compare redir 11
+	check "two 302 per 200" python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["status"]; sys.exit(0 if s.get("302") == 2 * s.get("200", -1) else 1)' \
+		"$T/redir.target.json"
 
-# 4. A refused connection: the journeys fail, the class is named and counted.
-CLOSED=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-timeout 60 "$MITECTL" --no-color scenario test "$top_srcdir/conf/http.conf" --results "$T/refused" \
-	--set base_url="http://127.0.0.1:$CLOSED/" --duration 1 >"$T/refused.out" 2>&1
-rc=$?
-check "refused: exit 1 (journey errors)" test "$rc" -eq 1
-check "refused: counted under class \"refused\" with the URL in the message" python3 - "$T/refused/summary.json" "$CLOSED" <<'PY'
+	# 4. A refused connection: the journeys fail, the class is named and counted.
+	CLOSED=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+	timeout 60 "$MITECTL" --no-color scenario test "$top_srcdir/conf/http.conf" --results "$T/refused" \
+		--set base_url="http://127.0.0.1:$CLOSED/" --set http_engine="$ENGINE" --duration 1 \
+		>"$T/refused.out" 2>&1
+	rc=$?
+	check "refused: exit 1 (journey errors)" test "$rc" -eq 1
+	check "refused: counted under class \"refused\" with the URL in the message" python3 - "$T/refused/summary.json" "$CLOSED" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 errs = [e for e in s.get("http_errors", []) if e.get("class") == "refused" and e.get("count", 0) > 0]
@@ -121,14 +127,24 @@ if not errs or not msgs:
 sys.exit(0 if errs and msgs else 1)
 PY
 
-# 5. A reset: the target closes the connection without a reply.
-scenario reset http.conf --set base_url="$BASE/reset-connection" --duration 1
-check "reset: exit 1 (journey errors)" test "$rc_reset" -eq 1
-check "reset: counted under class \"reset\"" python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if any(e.get("class")=="reset" and e.get("count",0)>0 for e in s.get("http_errors",[])) else 1)' \
-	"$T/reset/summary.json"
+	# 5. A reset: the target closes the connection without a reply.
+	scenario reset http.conf --set base_url="$BASE/reset-connection" --duration 1
+	check "reset: exit 1 (journey errors)" test "$rc_reset" -eq 1
+	check "reset: counted under class \"reset\"" python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if any(e.get("class")=="reset" and e.get("count",0)>0 for e in s.get("http_errors",[])) else 1)' \
+		"$T/reset/summary.json"
+}
+
+for ENGINE in auto curl; do
+	# Each run's results go to its own folders.
+	T0=$T
+	T=$T0/$ENGINE
+	mkdir -p "$T"
+	checks
+	T=$T0
+done
 
 if [ "$FAILS" -ne 0 ]; then
-	for f in "$T"/*.out; do echo "--- $f"; tail -30 "$f"; done
+	for f in "$T"/*/*.out; do echo "--- $f"; tail -30 "$f"; done
 	exit 1
 fi
 exit 0

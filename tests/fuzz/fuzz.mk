@@ -33,7 +33,7 @@ $(FUZZ_DIR)/obj/%.o: $(srcdir)/daemon/%.c
 
 $(FUZZ_DIR)/fuzz_%: $(srcdir)/tests/fuzz/fuzz_%.c $(srcdir)/tests/fuzz/fuzz.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) $(DEPS_LIBS) -lm
+	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -MMD -MP -o $@ $< $(LIB_OBJS) $(DEPS_LIBS) -lm
 
 # Seeds live in the source tree: tests/fuzz/seeds/<target>, plus the
 # scenario files the tests and examples already have.
@@ -68,4 +68,4 @@ clean:
 .PHONY: all run clean
 # The objects are shared by every target: keep them between builds.
 .SECONDARY: $(LIB_OBJS)
--include $(LIB_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(BINS:=.d)

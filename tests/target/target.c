@@ -758,7 +758,7 @@ static int handle(conn *c, struct request *rq)
 			el += (size_t)w;
 		}
 		respond(c, 200, "text/plain", extra, "ok\n", 3, h, close);
-	} else if (strcmp(p, "/cookies") == 0) {
+	} else if (strcmp(p, "/cookies") == 0 || strncmp(p, "/cookies/", 9) == 0) {
 		cJSON *j = cJSON_CreateObject();
 		char *ck = strndup(rq->cookie ? rq->cookie : "", rq->cookie_len), *save = NULL, *kv;
 		for (kv = ck ? strtok_r(ck, ";", &save) : NULL; kv; kv = strtok_r(NULL, ";", &save)) {
@@ -1075,7 +1075,8 @@ static void usage(FILE *f)
 		"  /echo             the request's method, body and query as JSON\n"
 		"  /delay/MS         \"ok\\n\" after MS milliseconds\n"
 		"  /status/CODE      that status\n"
-		"  /set-cookie?k=v   sets each cookie k=v; /cookies returns those received\n"
+		"  /set-cookie?k=v   sets each cookie k=v; /cookies (and /cookies/...) returns\n"
+		"                    those received\n"
 		"  /redirect/N       N redirects (302) then 200\n"
 		"  /login            POST {\"user\":U,\"password\":\"pw-U\"} sets a session cookie;\n"
 		"                    401 for a wrong password\n"

@@ -22,6 +22,13 @@
  * across requests, iterations and instances of the same runner; the DNS
  * cache is shared by the runner.
  *
+ * Clients. Plain http:// requests go through mite's own HTTP/1.1 client,
+ * unless the session sets a proxy, a client certificate or HTTP/2 (or the
+ * environment names an http proxy); everything else goes through libcurl.
+ * Both send the same headers and report the same timings, error classes
+ * and messages. The scenario's config key http_engine = "curl" sends
+ * every request through libcurl ("auto", the default, chooses as above).
+ *
  * Requests. Every request call may yield: the journey's coroutine parks
  * while the runner's event loop carries the transfer. Each response (and
  * each redirect hop) is recorded in the run's statistics, labelled by
@@ -102,10 +109,11 @@ typedef struct mite_http_timings {
 	double tls;     /* TLS handshake, after connect */
 	double ttfb;    /* "waiting": from the request sent to the first byte of the
 			 * response (as browsers' TTFB) */
-	double total;   /* the whole transfer as libcurl times it, from its start (on
-			 * the event loop's turn after the call) to the last byte;
-			 * the enclosing transaction also counts the time the
-			 * runner's loop took to get to it */
+	double total;   /* the whole transfer, from its start to the last byte
+			 * (the native client starts it in the call, libcurl on
+			 * the event loop's turn after); the enclosing
+			 * transaction also counts the time the runner's loop
+			 * took to get to it */
 } mite_http_timings;
 
 /* A response. Read-only for the journey; owned by the session (see

@@ -1,0 +1,180 @@
+/*
+ * fuzz_http1.c - the native HTTP client's pure pieces on any input: the
+ * response parser (runner/http1.c), URL splitting and redirect resolution,
+ * and the cookie jar (runner/cookie.c).
+ *
+ * The first input byte picks the options (HEAD request, discard, the size
+ * of the reads the response is cut into); the rest is a response. Checks,
+ * besides ASan's and UBSan's: the bytes cut any way parse exactly as they
+ * do whole (status, framing, body, header lines, error), the head stays
+ * within HTTP1_MAX_HEAD, header lines are "Name:value" with a token name,
+ * and the body kept is the body counted. The same bytes then go through
+ * the URL helpers and the cookie jar, which must hold their bounds.
+ *
+ * Seeds: tests/fuzz/seeds/http1; dictionary: tests/fuzz/http.dict. Built
+ * and run alone with
+ *   make -f tests/fuzz/fuzz.mk srcdir=... builddir=... FUZZ_TARGETS=http1 run
+ */
+#include "runner/cookie.h"
+#include "runner/http1.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct run {
+	http1_parser p;
+	http1_buf head, body;
+	int rc, done;
+	size_t used;
+};
+
+static void run_parse(struct run *r, const char *d, size_t n, size_t step, int head_req,
+		      int discard, int eof)
+{
+	size_t off = 0;
+
+	memset(r, 0, sizeof(*r));
+	http1_parser_init(&r->p, head_req, discard, &r->head, &r->body);
+	while (off < n) {
+		size_t k = step && n - off > step ? step : n - off;
+		ssize_t u = http1_parse(&r->p, d + off, k);
+		if (u < 0) {
+			r->rc = (int)u;
+			break;
+		}
+		if ((size_t)u > k)
+			abort();
+		r->used += (size_t)u;
+		off += (size_t)u;
+		if (http1_done(&r->p))
+			break;
+		if ((size_t)u != k)
+			abort(); /* fewer bytes only once complete */
+	}
+	if (!r->rc && eof && !http1_done(&r->p))
+		r->rc = http1_parse_eof(&r->p);
+	r->done = http1_done(&r->p);
+}
+
+static void check_run(const struct run *r)
+{
+	if (r->head.len > HTTP1_MAX_HEAD)
+		abort();
+	if (!r->rc && r->done) {
+		size_t off = 0;
+		if (r->p.status < 100 || r->p.status > 999)
+			abort();
+		if (r->p.version != 10 && r->p.version != 11)
+			abort();
+		while (off < r->head.len) {
+			const char *l = r->head.p + off, *c = strchr(l, ':');
+			if (!c || c == l || (size_t)(c - r->head.p) >= r->head.len)
+				abort();
+			for (const char *q = l; q < c; q++)
+				if (!isgraph((unsigned char)*q))
+					abort();
+			off += strlen(l) + 1;
+		}
+		if (off != r->head.len)
+			abort();
+	}
+	if (!r->p.discard && r->body.len != r->p.body_bytes)
+		abort();
+	if (r->body.len && r->body.p[r->body.len] != 0)
+		abort();
+}
+
+static void same(const struct run *a, const struct run *b)
+{
+	if (a->rc != b->rc || a->done != b->done)
+		abort();
+	if (a->rc)
+		return;
+	if (a->used != b->used || a->p.status != b->p.status || a->p.keep_alive != b->p.keep_alive ||
+	    a->p.body_bytes != b->p.body_bytes || a->body.len != b->body.len ||
+	    (a->body.len && memcmp(a->body.p, b->body.p, a->body.len) != 0))
+		abort();
+	if (a->done && (a->head.len != b->head.len || memcmp(a->head.p, b->head.p, a->head.len) != 0))
+		abort();
+}
+
+static void free_run(struct run *r)
+{
+	free(r->head.p);
+	free(r->body.p);
+}
+
+static void fuzz_urls_and_cookies(const char *d, size_t n)
+{
+	char *s = malloc(n + 1), *ref, buf[512];
+	http1_url u;
+	cookie_jar j = {0};
+	long k;
+
+	if (!s)
+		return;
+	memcpy(s, d, n);
+	s[n] = 0;
+	/* "base\nref": the parts before and after the first newline. */
+	ref = strchr(s, '\n');
+	if (ref)
+		*ref++ = 0;
+	if (http1_url_parse(s, &u) == 0) {
+		if (u.host + u.host_len > s + n || u.path_len < 1 || u.pathonly_len > u.path_len ||
+		    u.port < 1 || u.port > 65535)
+			abort();
+	}
+	if (ref) {
+		k = http1_url_resolve(buf, sizeof(buf), s, ref);
+		if (k >= 0 && (size_t)k < sizeof(buf) && strlen(buf) != (size_t)k)
+			abort();
+		/* Every Set-Cookie line of ref, then a header for s. */
+		for (char *line = ref; line && *line;) {
+			char *nl = strchr(line, '\n');
+			if (nl)
+				*nl = 0;
+			cookie_jar_set(&j, line, strlen(line), "h.example.com", 13, "/a/b", 4,
+				       line[0] & 1, 1700000000);
+			line = nl ? nl + 1 : NULL;
+		}
+		if (j.n > COOKIE_MAX)
+			abort();
+		size_t need = cookie_jar_header(&j, buf, sizeof(buf), "h.example.com", 13, "/a/b/c",
+						6, 1, 1700000001);
+		if (need < sizeof(buf) && strlen(buf) != need)
+			abort();
+		cookie_jar_clear(&j);
+	}
+	free(s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct run whole, cut;
+	const char *d = (const char *)data + 1;
+	size_t n, step;
+	int head_req, discard, eof;
+
+	if (size < 1)
+		return 0;
+	n = size - 1;
+	head_req = data[0] & 1;
+	discard = (data[0] >> 1) & 1;
+	eof = (data[0] >> 2) & 1;
+	step = (size_t)(data[0] >> 3) + 1; /* 1..32 bytes a read */
+
+	run_parse(&whole, d, n, 0, head_req, discard, eof);
+	check_run(&whole);
+	run_parse(&cut, d, n, step, head_req, discard, eof);
+	check_run(&cut);
+	same(&whole, &cut);
+	free_run(&whole);
+	free_run(&cut);
+	fuzz_urls_and_cookies(d, n);
+	return 0;
+}
