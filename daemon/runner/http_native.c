@@ -46,6 +46,7 @@ enum { C_CONNECTING = 1, C_BUSY, C_IDLE };
 
 typedef struct hn_conn {
 	uv_poll_t poll;
+	http_native *n;
 	int fd;
 	int state;
 	int events;
@@ -138,7 +139,7 @@ static void maybe_done(http_native *n)
 static void conn_closed(uv_handle_t *h)
 {
 	hn_conn *c = h->data;
-	http_native *n = c->o->n;
+	http_native *n = c->n; /* (its origin may be gone: it had no connection left) */
 
 	free(c);
 	n->pending--;
@@ -574,7 +575,7 @@ static int sock_error(int fd, int fallback)
 static void on_poll(uv_poll_t *h, int status, int events)
 {
 	hn_conn *c = h->data;
-	http_native *n = c->o->n;
+	http_native *n = c->n;
 	http_native_xfer *x = c->x;
 	int rc;
 
@@ -669,6 +670,7 @@ static int connect_next(http_native_xfer *x)
 			continue;
 		}
 		c->poll.data = c;
+		c->n = n;
 		c->fd = fd;
 		c->o = o;
 		c->anext = n->conns;

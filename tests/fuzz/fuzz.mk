@@ -11,7 +11,7 @@
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= stats kvl module_split csv scenario control runner run
+FUZZ_TARGETS ?= stats kvl module_split csv scenario control runner run http1
 FUZZ_DIR ?= $(builddir)/tests/fuzz
 FUZZ_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_RUN_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -max_len=8192
@@ -40,6 +40,7 @@ $(FUZZ_DIR)/fuzz_%: $(srcdir)/tests/fuzz/fuzz_%.c $(srcdir)/tests/fuzz/fuzz.h $(
 SEEDS_scenario = $(srcdir)/tests/scenarios $(srcdir)/conf
 DICT_scenario = -dict=$(srcdir)/tests/fuzz/scenario.dict
 DICT_json = -dict=$(srcdir)/tests/fuzz/json.dict
+DICT_http1 = -dict=$(srcdir)/tests/fuzz/http.dict
 
 run: all
 	@mkdir -p $(FUZZ_DIR)/artifacts
@@ -50,6 +51,7 @@ run: all
 		case $$t in \
 		scenario) extra="$(SEEDS_scenario)"; dict="$(DICT_scenario)";; \
 		csv|module_split) extra=; dict=;; \
+		http1) extra=; dict="$(DICT_http1)";; \
 		*) extra=; dict="$(DICT_json)";; \
 		esac; \
 		LSAN_OPTIONS=suppressions=$(srcdir)/tests/fuzz/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
