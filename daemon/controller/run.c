@@ -17,8 +17,6 @@
 /* More instances than any runner can hold: an "active" count beyond it is
  * garbage, and summing such counts over runners must not overflow. */
 #define ACTIVE_MAX 1e9
-/* 2^64 as a double: a JSON number at or above it cannot be a uint64_t. */
-#define TWO_POW_64 18446744073709551616.0
 
 typedef struct idvec {
 	uint64_t *v;
@@ -251,12 +249,8 @@ static void take_back_rows(run *r, link *l, size_t ji, const cJSON *ids)
 	cJSON_ArrayForEach(id, ids) {
 		uint64_t v;
 
-		/* A runner returns the ids it was given: a number that does not
-		 * fit a uint64_t (converting it would be undefined) is none. */
-		if (!cJSON_IsNumber(id) || !(id->valuedouble >= 0) || id->valuedouble >= TWO_POW_64)
-			continue;
-		v = (uint64_t)id->valuedouble;
-		if ((double)v == id->valuedouble && idvec_remove(&l->leased[ji], v))
+		/* A runner returns the ids it was given: anything else is none. */
+		if (proto_u64(id, &v) == 0 && idvec_remove(&l->leased[ji], v))
 			pool_checkin(r->j[ji].sj->pool, v);
 	}
 	/* Freed rows go to whoever waits for them. */
@@ -524,6 +518,7 @@ static void link_stats(run *r, link *l, const cJSON *m)
 	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(m, "ev");
 	const cJSON *dropped = cJSON_GetObjectItemCaseSensitive(m, "dropped");
 	const cJSON *it;
+	uint64_t ndropped;
 	size_t i = 0;
 
 	l->last_stats_ns = uv_hrtime();
@@ -536,11 +531,11 @@ static void link_stats(run *r, link *l, const cJSON *m)
 			l->actual[i] = (long)it->valuedouble;
 		i++;
 	}
-	if (cJSON_IsNumber(dropped) && dropped->valuedouble > 0 && dropped->valuedouble < TWO_POW_64) {
+	if (proto_u64(dropped, &ndropped) == 0 && ndropped) {
 		stats_entry *d = stats_get(&r->totals, "dropped", NULL, 0);
 
 		if (d)
-			stats_add(d, 0, (uint64_t)dropped->valuedouble);
+			stats_add(d, 0, ndropped);
 	}
 	if (r->o.hooks.on_event)
 		cJSON_ArrayForEach(it, ev)

@@ -21,6 +21,7 @@
  * runner-protocol change.
  */
 #include "hist.h"
+#include "proto.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -34,7 +35,6 @@
 #define HIST_NBUCKETS ((HIST_TOP_BITS - HIST_SUB_BITS + 1) * HIST_SUB)
 
 /* 2^64 as a double: JSON numbers at or above it cannot be a uint64_t. */
-#define TWO_POW_64 18446744073709551616.0
 
 struct hist {
 	uint64_t count;
@@ -238,30 +238,6 @@ fail:
 	return NULL;
 }
 
-/* A JSON number holding a non-negative integer. Values from 2^53 up have
- * lost their low bits on the way already (JSON numbers are doubles), and
- * 2^64 itself is what UINT64_MAX becomes: it saturates back. */
-static int json_u64(const cJSON *item, uint64_t *out)
-{
-	double d;
-	uint64_t u;
-
-	if (!cJSON_IsNumber(item))
-		return -EINVAL;
-	d = item->valuedouble;
-	if (!(d >= 0) || d > TWO_POW_64)
-		return -EINVAL;
-	if (d == TWO_POW_64) {
-		*out = UINT64_MAX;
-		return 0;
-	}
-	u = (uint64_t)d;
-	if ((double)u != d) /* a fraction */
-		return -EINVAL;
-	*out = u;
-	return 0;
-}
-
 /* The decoded scalar fields of an encoding. */
 struct hist_wire {
 	uint64_t n, sum, min, max;
@@ -283,10 +259,10 @@ static int wire_check(const cJSON *j, struct hist_wire *w)
 
 	if (!cJSON_IsObject(j))
 		return -EINVAL;
-	if (json_u64(cJSON_GetObjectItemCaseSensitive(j, "n"), &w->n) < 0 ||
-	    json_u64(cJSON_GetObjectItemCaseSensitive(j, "sum"), &w->sum) < 0 ||
-	    json_u64(cJSON_GetObjectItemCaseSensitive(j, "min"), &w->min) < 0 ||
-	    json_u64(cJSON_GetObjectItemCaseSensitive(j, "max"), &w->max) < 0)
+	if (proto_u64(cJSON_GetObjectItemCaseSensitive(j, "n"), &w->n) < 0 ||
+	    proto_u64(cJSON_GetObjectItemCaseSensitive(j, "sum"), &w->sum) < 0 ||
+	    proto_u64(cJSON_GetObjectItemCaseSensitive(j, "min"), &w->min) < 0 ||
+	    proto_u64(cJSON_GetObjectItemCaseSensitive(j, "max"), &w->max) < 0)
 		return -EINVAL;
 	w->b = cJSON_GetObjectItemCaseSensitive(j, "b");
 	if (!cJSON_IsArray(w->b))
@@ -294,9 +270,9 @@ static int wire_check(const cJSON *j, struct hist_wire *w)
 	for (it = w->b->child; it; it = it->next->next) {
 		if (!it->next)
 			return -EINVAL; /* odd length */
-		if (json_u64(it, &idx) < 0 || idx >= HIST_NBUCKETS || (long)idx <= last)
+		if (proto_u64(it, &idx) < 0 || idx >= HIST_NBUCKETS || (long)idx <= last)
 			return -EINVAL;
-		if (json_u64(it->next, &cnt) < 0 || cnt == 0)
+		if (proto_u64(it->next, &cnt) < 0 || cnt == 0)
 			return -EINVAL;
 		if (__builtin_add_overflow(total, cnt, &total))
 			return -EINVAL;
@@ -326,8 +302,8 @@ int hist_merge_json(hist *h, const cJSON *j)
 		return 0;
 	/* wire_check has vetted every pair: the conversions cannot fail. */
 	for (it = w.b->child; it; it = it->next->next) {
-		json_u64(it, &idx);
-		json_u64(it->next, &cnt);
+		proto_u64(it, &idx);
+		proto_u64(it->next, &cnt);
 		h->b[idx] += cnt;
 	}
 	h->count += w.n;

@@ -65,6 +65,28 @@ fail:
 	return NULL;
 }
 
+int proto_u64(const cJSON *item, uint64_t *out)
+{
+	const double two_pow_64 = 18446744073709551616.0;
+	double d;
+	uint64_t u;
+
+	if (!cJSON_IsNumber(item))
+		return -EINVAL;
+	d = item->valuedouble;
+	if (!(d >= 0) || d > two_pow_64)
+		return -EINVAL;
+	if (d == two_pow_64) {
+		*out = UINT64_MAX;
+		return 0;
+	}
+	u = (uint64_t)d;
+	if ((double)u != d) /* a fraction */
+		return -EINVAL;
+	*out = u;
+	return 0;
+}
+
 const char *proto_type(const cJSON *msg)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "t");

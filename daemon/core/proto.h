@@ -8,6 +8,7 @@
 
 #include "transport.h"
 #include <cjson/cJSON.h>
+#include <stdint.h>
 
 #define PROTO_VERSION 1
 /* The most rows one "need" asks for and one "rows" message carries. */
@@ -36,6 +37,13 @@ int proto_send(transport *t, cJSON *msg);
 /* Parses a received buffer. NULL with a reason in err when it is not JSON,
  * not an object, has no string "t", or a "v" other than PROTO_VERSION. */
 cJSON *proto_parse(const char *buf, size_t len, char *err, size_t errlen);
+/* A JSON number holding a non-negative integer, as every count and id of
+ * the protocol is: 0 with *out set, or -EINVAL for anything else (a string,
+ * a fraction, a negative, 1e300), whose conversion would be undefined.
+ * 2^64 is what UINT64_MAX became on the way (JSON numbers are doubles): it
+ * saturates back. */
+int proto_u64(const cJSON *item, uint64_t *out);
+
 /* The type of a parsed message. */
 const char *proto_type(const cJSON *msg);
 

@@ -1,5 +1,6 @@
 /* stats.c - keyed counters and histograms, their batches and exact merge. */
 #include "stats.h"
+#include "proto.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7,7 +8,6 @@
 
 #define STATS_INITIAL_BUCKETS 64
 /* 2^64 as a double: a JSON number at or above it cannot be a uint64_t. */
-#define TWO_POW_64 18446744073709551616.0
 
 /* FNV-1a over the kind and the labels, with a separator so that
  * ("ab","c") and ("a","bc") differ. */
@@ -210,31 +210,6 @@ cJSON *stats_batch(stats *s, int reset)
 	return arr;
 }
 
-/* A counter from a batch: a JSON number holding a non-negative integer.
- * Anything else (a fraction, 1e300) is malformed, and converting it to a
- * uint64_t would be undefined. 2^64 is what UINT64_MAX became on the way
- * (JSON numbers are doubles): it saturates back. */
-static int json_counter(const cJSON *item, uint64_t *out)
-{
-	double d;
-	uint64_t u;
-
-	if (!cJSON_IsNumber(item))
-		return -EINVAL;
-	d = item->valuedouble;
-	if (!(d >= 0) || d > TWO_POW_64)
-		return -EINVAL;
-	if (d == TWO_POW_64) {
-		*out = UINT64_MAX;
-		return 0;
-	}
-	u = (uint64_t)d;
-	if ((double)u != d)
-		return -EINVAL;
-	*out = u;
-	return 0;
-}
-
 static int merge_one(stats *s, const cJSON *o)
 {
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "k");
@@ -260,7 +235,7 @@ static int merge_one(stats *s, const cJSON *o)
 		n++;
 	}
 	cJSON_ArrayForEach(it, c)
-		if (json_counter(it, &counts[nc++]) < 0)
+		if (proto_u64(it, &counts[nc++]) < 0)
 			return -EINVAL;
 	e = stats_get(s, cJSON_GetArrayItem(k, 0)->valuestring, labels, (size_t)(n - 1));
 	if (!e)

@@ -41,8 +41,6 @@
 #define MSG_ELAPSED_MAX 1e9
 #define MSG_COUNT_MAX 100000
 #define MSG_STACK_MAX (64.0 * 1024 * 1024) /* as scenario files allow */
-/* 2^64 as a double: a JSON number at or above it cannot be a uint64_t. */
-#define TWO_POW_64 18446744073709551616.0
 
 enum { R_SETUP, R_RUNNING, R_STOPPING, R_CLOSING, R_DONE };
 
@@ -637,10 +635,8 @@ static void take_rows(runner *r, const cJSON *m)
 		uint64_t id;
 		mite_row *mr;
 
-		if (!cJSON_IsArray(row) || !cJSON_IsNumber(row->child) ||
-		    !(row->child->valuedouble >= 0) || row->child->valuedouble >= TWO_POW_64)
+		if (!cJSON_IsArray(row) || proto_u64(row->child, &id) < 0)
 			continue;
-		id = (uint64_t)row->child->valuedouble;
 		for (v = row->child->next; v && n < 64; v = v->next)
 			vals[n++] = cJSON_IsString(v) ? v->valuestring : "";
 		mr = row_new(id, (const char *const *)j->columns, vals, n);
