@@ -349,6 +349,25 @@ static int kind_is(const stats_entry *e, const char *kind, size_t nlabels)
  * test label) and run. */
 #define RUN_LABELS(mr) {"test", run_scenario((mr)->r)->name}, {"run", run_id((mr)->r)}
 
+/* One gauge per (run, journey), labelled as the original's scenario_id
+ * (the journey's index) and journey. */
+static void put_journey_counts(FILE *f, const char *name, const metrics_run *runs, size_t n,
+			       long (*count)(const run *r, size_t ji))
+{
+	for (size_t i = 0; i < n; i++) {
+		const scenario *s = run_scenario(runs[i].r);
+
+		for (size_t j = 0; j < s->njourneys; j++) {
+			char id[32];
+			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id}, {"journey", s->journeys[j].name}};
+			long v = count(runs[i].r, j);
+
+			snprintf(id, sizeof(id), "%zu", j);
+			put_u64(f, name, l, 4, v > 0 ? (uint64_t)v : 0);
+		}
+	}
+}
+
 /* Per run: HTTP histograms merged over method and status, keyed by
  * (journey, transaction) - kind "h", h[] as the http entries' - and bytes
  * per (journey, transaction, method) - kind "b". */
@@ -457,29 +476,9 @@ char *metrics_render(const metrics_run *runs, size_t n, size_t *len)
 			put_hist(f, "mite_http_response_time_seconds", l, 4, e->h[ST_H_TOTAL]);
 		}
 	family(f, "mite_required_count", "gauge", "Journey instances the volume model requires now.");
-	for (size_t i = 0; i < n; i++) {
-		const scenario *s = run_scenario(runs[i].r);
-
-		for (size_t j = 0; j < s->njourneys; j++) {
-			char id[32];
-			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id}, {"journey", s->journeys[j].name}};
-
-			snprintf(id, sizeof(id), "%zu", j);
-			put_u64(f, "mite_required_count", l, 4, (uint64_t)run_required(runs[i].r, j));
-		}
-	}
+	put_journey_counts(f, "mite_required_count", runs, n, run_required);
 	family(f, "mite_actual_count", "gauge", "Journey instances running now.");
-	for (size_t i = 0; i < n; i++) {
-		const scenario *s = run_scenario(runs[i].r);
-
-		for (size_t j = 0; j < s->njourneys; j++) {
-			char id[32];
-			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id}, {"journey", s->journeys[j].name}};
-
-			snprintf(id, sizeof(id), "%zu", j);
-			put_u64(f, "mite_actual_count", l, 4, (uint64_t)run_actual(runs[i].r, j));
-		}
-	}
+	put_journey_counts(f, "mite_actual_count", runs, n, run_actual);
 	family(f, "mite_runner_count", "gauge", "Runner processes working on the run now.");
 	for (size_t i = 0; i < n; i++) {
 		cJSON *st = run_status(runs[i].r);
