@@ -61,6 +61,20 @@
 #define HTTP_DEFAULT_CONNECT_MS 10000L
 #define HTTP_DEFAULT_TOTAL_MS 60000L
 #define HTTP_DEFAULT_MAX_REDIRS 5
+/* The most body bytes a response keeps by default: more than nearly any
+ * page or API response, little enough that a runaway server costs an
+ * instance at most this much (and is cut off within a fraction of a
+ * second at loopback speeds). A journey that needs more raises it, or
+ * discards or streams the body. */
+#define HTTP_DEFAULT_MAX_BODY ((size_t)16 << 20)
+/* The most body bytes a session's live responses keep together by
+ * default (responses live until freed or the iteration's end). */
+#define HTTP_DEFAULT_MAX_HELD ((size_t)64 << 20)
+/* The most bytes of a response's head and trailers, both clients. */
+#define HTTP_MAX_HEADER HTTP1_MAX_HEAD
+/* A pooled response keeps a body buffer of at most this capacity when it
+ * is released; a larger one is freed (memory goes back at once). */
+#define HTTP_KEEP_BUF ((size_t)64 << 10)
 #define HTTP_USER_AGENT "mite/" MITE_SDK_VERSION
 #define HTTP_MAX_METHOD 24
 #define HTTP_STATS_CACHE 4
@@ -77,7 +91,8 @@ struct http_engine {
 	uv_timer_t timer;
 	http_native *native;    /* NULL when it could not be made: libcurl then */
 	int mode;               /* ENGINE_*: the run's http_engine */
-	int mode_read;
+	int config_read;        /* the run's http_* config keys are read */
+	size_t max_body, max_held; /* new sessions' body limits */
 	session *sessions;      /* every live session, to detach at close */
 	struct psock *socks;    /* every watched libcurl socket */
 	struct psock **byfd;    /* the same, by fd */
@@ -96,6 +111,7 @@ struct http_engine {
 	const char **hv;        /* header lines */
 	size_t hv_cap;
 	http1_buf cookie;       /* the Cookie header's value */
+	char errtext[CURL_ERROR_SIZE]; /* a failed libcurl transfer's message */
 };
 
 /* One watched libcurl socket. A connection socket (one libcurl opened
@@ -135,6 +151,7 @@ struct easy {
 	size_t ncap;
 	int cookie_set;         /* CURLOPT_COOKIE holds a value */
 	http1_buf cookie;       /* ... this one */
+	char errbuf[CURL_ERROR_SIZE]; /* CURLOPT_ERRORBUFFER */
 };
 
 /* A response: the public part first, then what the session keeps. */
@@ -148,6 +165,12 @@ typedef struct resp {
 	char method[HTTP_MAX_METHOD];
 	char name[64];
 	int discard;
+	size_t held;        /* body bytes counted in the session's `held` */
+	size_t limit;       /* body bytes this hop may keep */
+	int limit_session;  /* ... as the session's total leaves less than the
+			     * response's own limit */
+	size_t hdr_raw;     /* libcurl: head and trailer bytes of this hop */
+	int head_done;      /* libcurl: the head's empty line came */
 } resp;
 
 /* A default header, "Name: value". */
@@ -187,6 +210,9 @@ struct session {
 	struct xopts *x;      /* NULL: every rare setting at its default */
 	int follow, max_redirs, discard;
 	long total_ms, connect_ms;
+	size_t max_body;      /* body bytes a response may keep */
+	size_t max_held;      /* ... the live responses together */
+	size_t held;          /* what the live responses keep now */
 
 	cookie_jar jar;
 	http1_buf urlbuf;     /* base URL + path; the next hop's URL */
@@ -196,7 +222,7 @@ struct session {
 	int inflight;
 	CURLcode result;
 	long oserr;
-	const char *why;      /* a message instead of libcurl's, or NULL */
+	int fail;             /* HF_*: why the hop failed, beyond libcurl's code */
 	struct easy *ez;
 	http_native_xfer *nx;
 	resp *cur;
@@ -207,6 +233,16 @@ struct session {
 };
 
 enum { MODE_NONE = 0, MODE_GET, MODE_HEAD, MODE_BODY };
+
+/* Failures both clients name alike, beyond what a libcurl code says. */
+enum {
+	HF_NONE = 0,
+	HF_BODY,   /* the body exceeded the response's limit */
+	HF_HELD,   /* ... what the session's limit left */
+	HF_HEADER, /* the head (and trailers) exceeded HTTP_MAX_HEADER */
+	HF_HTTP09, /* no status line */
+	HF_TLS,    /* libcurl's message (in the engine's errtext) says more */
+};
 
 static const char *const known_methods[] = {"GET",    "POST", "PUT",     "PATCH",
 					    "DELETE", "HEAD", "OPTIONS", NULL};
@@ -617,8 +653,25 @@ static resp *resp_get(session *s)
 	return r;
 }
 
+/* Counts what r keeps now in the session's total. */
+static void resp_account(session *s, resp *r)
+{
+	size_t now = r->discard || !r->body.p ? 0 : r->body.len;
+
+	s->held = s->held - r->held + now;
+	r->held = now;
+}
+
 static void resp_put(session *s, resp *r)
 {
+	s->held -= r->held;
+	r->held = 0;
+	/* A large body's memory goes back now, not when the session ends. */
+	if (r->body.cap > HTTP_KEEP_BUF) {
+		free(r->body.p);
+		r->body.p = NULL;
+		r->body.len = r->body.cap = 0;
+	}
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -642,6 +695,8 @@ static void resp_destroy(resp *r)
 static void resp_reset(resp *r, int discard)
 {
 	r->hdr.len = 0;
+	r->hdr_raw = 0;
+	r->head_done = 0;
 	r->body.len = 0;
 	r->pub.body_len = 0;
 	r->pub.bytes_in = 0;
@@ -669,7 +724,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 	r->pub.bytes_in += n;
 	if (r->discard)
 		return n;
-	if (http1_buf_reserve(&r->body, r->body.len + n + 1) < 0)
+	/* Refused before it is kept, as the native parser does: the transfer
+	 * ends (CURLE_WRITE_ERROR) and libcurl closes the connection. */
+	if (n > r->limit || r->body.len > r->limit - n) {
+		ez->s->fail = r->limit_session ? HF_HELD : HF_BODY;
+		return CURL_WRITEFUNC_ERROR;
+	}
+	if (http1_buf_reserve_max(&r->body, r->body.len + n + 1,
+				  r->limit < SIZE_MAX ? r->limit + 1 : SIZE_MAX) < 0)
 		return CURL_WRITEFUNC_ERROR;
 	memcpy(r->body.p + r->body.len, data, n);
 	r->body.len += n;
@@ -684,15 +746,25 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 	size_t n = size * nmemb, len = n;
 
 	/* A status line starts a new header block (after a 100 Continue, or a
-	 * proxy's CONNECT reply): keep only the last one. */
+	 * proxy's CONNECT reply): keep only the last one. The head and its
+	 * trailers count against the native client's limit. */
 	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
 		r->hdr.len = 0;
+		r->hdr_raw = n;
+		r->head_done = 0;
 		return n;
+	}
+	r->hdr_raw += n;
+	if (r->hdr_raw > HTTP_MAX_HEADER) {
+		ez->s->fail = HF_HEADER;
+		return 0;
 	}
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 		len--;
-	if (len == 0)
+	if (len == 0) {
+		r->head_done = 1;
 		return n;
+	}
 	if (http1_buf_reserve(&r->hdr, r->hdr.len + len + 1) < 0)
 		return 0;
 	memcpy(r->hdr.p + r->hdr.len, data, len);
@@ -722,6 +794,7 @@ static struct easy *easy_new(http_engine *e)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, ez);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, ez);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ez->errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, HTTP_DEFAULT_CONNECT_MS);
 	ez->connect_ms = HTTP_DEFAULT_CONNECT_MS;
@@ -780,6 +853,62 @@ static void easy_release(session *s)
 
 /* ---- sessions ------------------------------------------------------------ */
 
+/* A size: bytes, or a number with a K, M or G suffix (powers of 1024, an
+ * optional "iB" after it), more than 0. 0, or -1 when s is not one. */
+static int parse_size(const char *s, size_t *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || v == 0)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': mul = 1ULL << 10; end++; break;
+	case 'm': case 'M': mul = 1ULL << 20; end++; break;
+	case 'g': case 'G': mul = 1ULL << 30; end++; break;
+	}
+	if (mul > 1 && strcmp(end, "iB") == 0)
+		end += 2;
+	if (*end || v > SIZE_MAX / mul)
+		return -1;
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
+/* A size from the run's config key, or def (with a warning for a value
+ * that is not a size). */
+static size_t config_size(struct mite_ctx *ctx, const char *key, size_t def)
+{
+	const char *v = inst_config(ctx, key);
+	size_t n;
+
+	if (!v)
+		return def;
+	if (parse_size(v, &n) == 0)
+		return n;
+	log_warn("http: config %s = \"%s\" is not a size (bytes > 0, or with K, M or G): "
+		 "using %zu", key, v, def);
+	return def;
+}
+
+/* The run's http_* config keys: they hold for the run, as the engine does. */
+static void engine_read_config(http_engine *e, struct mite_ctx *ctx)
+{
+	const char *m = inst_config(ctx, "http_engine");
+
+	e->config_read = 1;
+	if (m && strcmp(m, "curl") == 0)
+		e->mode = ENGINE_CURL;
+	else if (m && *m && strcmp(m, "auto") != 0)
+		log_warn("http: unknown http_engine \"%s\" (auto or curl): using auto", m);
+	e->max_body = config_size(ctx, "http_body_limit", HTTP_DEFAULT_MAX_BODY);
+	e->max_held = config_size(ctx, "http_session_body_limit", HTTP_DEFAULT_MAX_HELD);
+}
+
 static session *session_get(struct mite_ctx *ctx)
 {
 	session *s = ctx->http;
@@ -790,16 +919,8 @@ static session *session_get(struct mite_ctx *ctx)
 	e = inst_http_engine(ctx);
 	if (!e || e->closing)
 		return NULL;
-	if (!e->mode_read) {
-		/* The run's choice of client; config lives for the run, as
-		 * the engine does. */
-		const char *m = inst_config(ctx, "http_engine");
-		e->mode_read = 1;
-		if (m && strcmp(m, "curl") == 0)
-			e->mode = ENGINE_CURL;
-		else if (m && *m && strcmp(m, "auto") != 0)
-			log_warn("http: unknown http_engine \"%s\" (auto or curl): using auto", m);
-	}
+	if (!e->config_read)
+		engine_read_config(e, ctx);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
@@ -809,6 +930,8 @@ static session *session_get(struct mite_ctx *ctx)
 	s->max_redirs = HTTP_DEFAULT_MAX_REDIRS;
 	s->total_ms = HTTP_DEFAULT_TOTAL_MS;
 	s->connect_ms = HTTP_DEFAULT_CONNECT_MS;
+	s->max_body = e->max_body;
+	s->max_held = e->max_held;
 
 	s->next = e->sessions;
 	if (e->sessions)
@@ -1439,10 +1562,49 @@ static CURLcode native_code(int err)
 	case HN_EPARSE:
 	case HN_EHEADSIZE:
 		return CURLE_WEIRD_SERVER_REPLY;
+	case HN_EBODYSIZE:
+		return CURLE_WRITE_ERROR; /* as our write callback's refusal */
+	case HN_EHTTP09:
+		return CURLE_UNSUPPORTED_PROTOCOL;
 	case HN_ENOMEM:
 		return CURLE_OUT_OF_MEMORY;
 	default:
 		return CURLE_ABORTED_BY_CALLBACK;
+	}
+}
+
+/* The class and message of a failed hop; both clients word them alike. */
+static void hop_error(session *s, const resp *r, const char **cls, const char **why)
+{
+	char *t = s->e->errtext;
+	size_t n = sizeof(s->e->errtext);
+
+	*cls = error_class(s->result, s->oserr);
+	*why = curl_easy_strerror(s->result);
+	switch (s->fail) {
+	case HF_BODY:
+		*cls = "body_too_large";
+		snprintf(t, n, "body over %zu bytes (the limit per response)", r->limit);
+		*why = t;
+		break;
+	case HF_HELD:
+		*cls = "body_too_large";
+		snprintf(t, n, "the session's responses would keep over %zu bytes of body (the "
+			 "limit per session)", s->max_held);
+		*why = t;
+		break;
+	case HF_HEADER:
+		*cls = "header_too_large";
+		snprintf(t, n, "response header over %d bytes", HTTP_MAX_HEADER);
+		*why = t;
+		break;
+	case HF_HTTP09:
+		*cls = "other";
+		*why = "no status line in the reply (HTTP/0.9, or not HTTP)";
+		break;
+	case HF_TLS:
+		*why = t; /* libcurl's own message, kept by curl_failure */
+		break;
 	}
 }
 
@@ -1487,6 +1649,19 @@ struct hop {
 	const mite_http_opts *o;
 };
 
+/* The body limit of r's next hop: the response's own (the request's or
+ * the session's), or what the session's live responses leave of the
+ * session's, when that is less. */
+static void hop_limit(session *s, resp *r, const mite_http_opts *o)
+{
+	size_t own = s->max_body, left = s->max_held > s->held ? s->max_held - s->held : 0;
+
+	if (o && o->max_body)
+		own = o->max_body;
+	r->limit_session = left < own;
+	r->limit = r->limit_session ? left : own;
+}
+
 /* Parks until the transfer started ends. 0, or MITE_ECANCELED. */
 static int park(session *s)
 {
@@ -1500,6 +1675,33 @@ static int park(session *s)
 		return MITE_ECANCELED;
 	}
 	return s->e ? 0 : MITE_ECANCELED;
+}
+
+/* What libcurl's message (or the state of r) says of a failed transfer
+ * that its code does not: no status line, a head over libcurl's own
+ * limits, which TLS check failed (the message is kept in the engine's
+ * errtext). */
+static void curl_failure(session *s, const struct easy *ez, const resp *r)
+{
+	http_engine *e = s->e;
+
+	if (s->fail)
+		return; /* one of our callbacks stopped it */
+	if (s->result == CURLE_UNSUPPORTED_PROTOCOL && strstr(ez->errbuf, "HTTP/0.9")) {
+		s->fail = HF_HTTP09;
+	} else if (!r->head_done && r->pub.bytes_in == 0 &&
+		   ((s->result == CURLE_OUT_OF_MEMORY && !ez->errbuf[0]) ||
+		    strstr(ez->errbuf, "Too large response headers"))) {
+		/* libcurl 7.88 refuses a header line over 100 KiB before our
+		 * callback sees it, with CURLE_OUT_OF_MEMORY and no message
+		 * (and heads over 300 KiB with one) */
+		s->fail = HF_HEADER;
+	} else if (strcmp(error_class(s->result, 0), "tls") == 0 && ez->errbuf[0]) {
+		size_t n = strnlen(ez->errbuf, sizeof(ez->errbuf) - 1);
+		memcpy(e->errtext, ez->errbuf, n);
+		e->errtext[n] = 0;
+		s->fail = HF_TLS;
+	}
 }
 
 /* One hop through libcurl. 0 with r filled, 1 on a transport error
@@ -1535,6 +1737,7 @@ static int curl_hop(session *s, resp *r, const struct hop *h)
 		goto out;
 	set_cookie(s, ez, h->url);
 	s->cur = r;
+	ez->errbuf[0] = 0;
 	if (curl_multi_add_handle(s->e->multi, ez->h) != CURLM_OK) {
 		rc = MITE_ENOMEM;
 		goto out;
@@ -1545,6 +1748,7 @@ static int curl_hop(session *s, resp *r, const struct hop *h)
 		goto out;
 	if (s->result != CURLE_OK) {
 		const char *u = NULL;
+		curl_failure(s, ez, r);
 		curl_easy_getinfo(ez->h, CURLINFO_OS_ERRNO, &s->oserr);
 		curl_easy_getinfo(ez->h, CURLINFO_EFFECTIVE_URL, &u);
 		buf_set(&s->redir, u ? u : h->url, strlen(u ? u : h->url));
@@ -1689,6 +1893,7 @@ static int native_hop(session *s, resp *r, const struct hop *h, const http1_url 
 	x->body_len = h->has_body ? h->body_len : 0;
 	x->head_request = h->method == M_HEAD;
 	x->discard = h->discard;
+	x->max_body = r->limit;
 	x->hdr = &r->hdr;
 	x->resp_body = &r->body;
 	x->connect_timeout_ms = (uint64_t)s->connect_ms;
@@ -1710,7 +1915,10 @@ static int native_hop(session *s, resp *r, const struct hop *h, const http1_url 
 	if (x->err) {
 		s->result = native_code(x->err);
 		s->oserr = x->oserr;
-		s->why = x->err == HN_EHEADSIZE ? "Response header too large" : NULL;
+		s->fail = x->err == HN_EHEADSIZE   ? HF_HEADER
+			  : x->err == HN_EBODYSIZE ? (r->limit_session ? HF_HELD : HF_BODY)
+			  : x->err == HN_EHTTP09   ? HF_HTTP09
+						   : HF_NONE;
 		buf_set(&s->redir, h->url, strlen(h->url));
 		http_native_xfer_put(n, x);
 		return 1;
@@ -1848,7 +2056,9 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 		h.method = r->pub.method;
 		h.url = url;
 		resp_reset(r, h.discard);
-		s->why = NULL;
+		resp_account(s, r);
+		hop_limit(s, r, o);
+		s->fail = HF_NONE;
 		s->oserr = 0;
 		if (native_takes(s, url, o, &u)) {
 			s->e->hops_native++;
@@ -1860,12 +2070,13 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 		if (rc < 0)
 			goto fail;
 		if (rc > 0) {
-			rc = transport_error(s, r->pub.method, s->redir.len ? s->redir.p : url,
-					     error_class(s->result, s->oserr),
-					     s->why ? s->why : curl_easy_strerror(s->result), file,
-					     line, func);
+			const char *cls, *why;
+			hop_error(s, r, &cls, &why);
+			rc = transport_error(s, r->pub.method, s->redir.len ? s->redir.p : url, cls,
+					     why, file, line, func);
 			goto fail;
 		}
+		resp_account(s, r);
 		r->pub.redirects = hops;
 		take_cookies(s, r, r->pub.url);
 		record(s, r, hops);
@@ -2254,6 +2465,19 @@ static int sdk_set_discard_body(mite_ctx *ctx, int on)
 	return 0;
 }
 
+static int sdk_set_body_limit(mite_ctx *ctx, size_t response, size_t session_total)
+{
+	session *s = session_get(ctx);
+
+	if (!s)
+		return MITE_ENOMEM;
+	if (response)
+		s->max_body = response;
+	if (session_total)
+		s->max_held = session_total;
+	return 0;
+}
+
 /* Appends s percent-encoded at buf[*pos], counting what does not fit. */
 static void put_escaped(char *buf, size_t len, size_t *pos, const char *s)
 {
@@ -2342,6 +2566,7 @@ static const mite_http_api sdk_table = {
 	.set_discard_body = sdk_set_discard_body,
 	.build_url = sdk_build_url,
 	.escape = sdk_escape,
+	.set_body_limit = sdk_set_body_limit,
 };
 
 const struct mite_http_api *http_sdk_api(void)

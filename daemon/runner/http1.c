@@ -54,6 +54,28 @@ int http1_buf_reserve(http1_buf *b, size_t need)
 	return 0;
 }
 
+int http1_buf_reserve_max(http1_buf *b, size_t need, size_t max)
+{
+	size_t n = b->cap ? b->cap : 64;
+	char *p;
+
+	if (need <= b->cap)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return -ENOMEM;
+		n *= 2;
+	}
+	if (n > max)
+		n = max > need ? max : need;
+	p = realloc(b->p, n);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = n;
+	return 0;
+}
+
 /* ---- URLs ---------------------------------------------------------------- */
 
 static int scheme_of(const char *url, size_t *skip)
@@ -270,6 +292,7 @@ void http1_parser_init(http1_parser *p, int head_request, int discard, http1_buf
 	p->discard = discard;
 	p->head = head;
 	p->body = body;
+	p->max_body = UINT64_MAX;
 	head->len = 0;
 	body->len = 0;
 	if (body->p)
@@ -482,9 +505,18 @@ static int body_put(http1_parser *p, const char *data, size_t n)
 	http1_buf *b = p->body;
 
 	p->body_bytes += n;
-	if (p->discard || n == 0)
+	if (n == 0)
 		return HTTP1_OK;
-	if (http1_buf_reserve(b, b->len + n + 1) < 0)
+	if (p->sink)
+		return p->sink(p->sink_arg, data, n) ? HTTP1_EABORTED : HTTP1_OK;
+	if (p->discard)
+		return HTTP1_OK;
+	/* Refused before it is kept: the buffer never holds more than the
+	 * limit (and its NUL). */
+	if (n > p->max_body || b->len > p->max_body - n)
+		return HTTP1_EBODYSIZE;
+	if (http1_buf_reserve_max(b, b->len + n + 1,
+				  p->max_body < SIZE_MAX ? (size_t)p->max_body + 1 : SIZE_MAX) < 0)
 		return HTTP1_ENOMEM;
 	memcpy(b->p + b->len, data, n);
 	b->len += n;
@@ -520,6 +552,11 @@ static ssize_t head_bytes(http1_parser *p, const char *data, size_t len)
 		i++;
 	}
 	take = i;
+	/* A reply that does not start as a status line is refused at once,
+	 * as libcurl refuses HTTP/0.9, rather than read until the close. */
+	for (size_t k = p->head->len; k < 5 && k - p->head->len < take; k++)
+		if (data[k - p->head->len] != "HTTP/"[k])
+			return HTTP1_EHTTP09;
 	if (p->head->len + take > HTTP1_MAX_HEAD)
 		return HTTP1_EHEADSIZE;
 	if (http1_buf_reserve(p->head, p->head->len + take + 1) < 0)
@@ -529,9 +566,13 @@ static ssize_t head_bytes(http1_parser *p, const char *data, size_t len)
 	p->head_bytes += take;
 	p->scan = (size_t)st;
 	if (found) {
+		size_t raw = p->head->len;
 		int rc = parse_head(p);
 		if (rc < 0)
 			return rc;
+		/* Trailers share the head's budget. */
+		if (p->state != S_HEAD)
+			p->trailer = raw;
 	}
 	return (ssize_t)take;
 }

@@ -13,8 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The most bytes a response head (status line and header lines, or a
- * chunked body's trailers) may have; more fails the response. */
+/* The most bytes a response head (status line and header lines) and a
+ * chunked body's trailers may have together; more fails the response with
+ * HTTP1_EHEADSIZE. (The HTTP engine holds libcurl to the same.) */
 #define HTTP1_MAX_HEAD (64 * 1024)
 /* The most bytes a chunk-size line's extensions may have. */
 #define HTTP1_MAX_CHUNK_EXT 4096
@@ -27,6 +28,9 @@ typedef struct http1_buf {
 
 /* Makes room for need bytes in total. 0 or -ENOMEM. */
 int http1_buf_reserve(http1_buf *b, size_t need);
+/* The same, but the capacity grows (by doubling) to at most max bytes, or
+ * to need when need is more: a buffer with a cap never holds twice it. */
+int http1_buf_reserve_max(http1_buf *b, size_t need, size_t max);
 
 /* ---- URLs ---------------------------------------------------------------- */
 
@@ -64,6 +68,10 @@ enum {
 	HTTP1_ENOMEM = -3,    /* a buffer could not grow */
 	HTTP1_EPARTIAL = -4,  /* the connection ended before the body did */
 	HTTP1_ENOTHING = -5,  /* the connection ended before any byte came */
+	HTTP1_EBODYSIZE = -6, /* the body kept would exceed max_body */
+	HTTP1_EHTTP09 = -7,   /* the reply does not start with "HTTP/" (no status
+			       * line: HTTP/0.9, or not HTTP at all) */
+	HTTP1_EABORTED = -8,  /* the body sink asked to stop */
 };
 
 typedef struct http1_parser {
@@ -72,6 +80,12 @@ typedef struct http1_parser {
 	int discard;          /* count body bytes, keep none */
 	http1_buf *head;      /* receives the header lines, "Name: value\0" each */
 	http1_buf *body;      /* receives the body, NUL-terminated (unless discard) */
+	uint64_t max_body;    /* the most body bytes kept (UINT64_MAX after init) */
+	/* When set, body bytes go to sink(sink_arg, data, len) instead of the
+	 * body buffer (max_body does not apply); nonzero stops the parse
+	 * with HTTP1_EABORTED. */
+	int (*sink)(void *arg, const char *data, size_t len);
+	void *sink_arg;
 
 	/* out */
 	int status;           /* e.g. 200, once the head is parsed */
@@ -86,13 +100,13 @@ typedef struct http1_parser {
 	size_t scan;          /* where to resume looking for the head's end */
 	uint64_t remaining;   /* body bytes (or chunk bytes) still to come */
 	size_t ext;           /* chunk extension bytes seen */
-	size_t trailer;       /* trailer bytes seen */
+	size_t trailer;       /* head and trailer bytes seen (the head's limit) */
 	int digits;           /* chunk-size digits seen */
 	int trailer_line;     /* bytes in the current trailer line */
 } http1_parser;
 
 /* Prepares p for a response. head and body are reset (len 0) but keep
- * their memory. */
+ * their memory; max_body is UINT64_MAX and sink NULL (set them after). */
 void http1_parser_init(http1_parser *p, int head_request, int discard, http1_buf *head,
 		       http1_buf *body);
 /* Consumes up to len bytes. Returns the bytes consumed (fewer than len only

@@ -273,6 +273,9 @@ http_native_xfer *http_native_xfer_get(http_native *n)
 	x->body = NULL;
 	x->body_len = 0;
 	x->head_request = x->discard = 0;
+	x->max_body = UINT64_MAX;
+	x->sink = NULL;
+	x->sink_arg = NULL;
 	x->hdr = x->resp_body = NULL;
 	x->done = NULL;
 	x->data = NULL;
@@ -489,6 +492,15 @@ static void complete(http_native_xfer *x, int reusable, uint64_t now)
 
 static int new_connection(http_native_xfer *x);
 
+/* A fresh parser for x's response, with x's limits. */
+static void parser_start(http_native_xfer *x)
+{
+	http1_parser_init(&x->p, x->head_request, x->discard, x->hdr, x->resp_body);
+	x->p.max_body = x->max_body;
+	x->p.sink = x->sink;
+	x->p.sink_arg = x->sink_arg;
+}
+
 /* The connection died before any byte of the response: send again on a new
  * one if the old one was a reused one, once. Returns 1 when retrying. */
 static int retry(http_native_xfer *x)
@@ -504,11 +516,30 @@ static int retry(http_native_xfer *x)
 	x->sent = 0;
 	x->t_pre = 0;
 	x->bytes_out = 0;
-	http1_parser_init(&x->p, x->head_request, x->discard, x->hdr, x->resp_body);
+	parser_start(x);
 	rc = new_connection(x);
 	if (rc)
 		finish(x, rc);
 	return 1;
+}
+
+/* The HN_E* code of an HTTP1_E* one. */
+static int parse_error(ssize_t e)
+{
+	switch (e) {
+	case HTTP1_EHEADSIZE:
+		return HN_EHEADSIZE;
+	case HTTP1_EBODYSIZE:
+		return HN_EBODYSIZE;
+	case HTTP1_EHTTP09:
+		return HN_EHTTP09;
+	case HTTP1_EABORTED:
+		return HN_EABORTED;
+	case HTTP1_ENOMEM:
+		return HN_ENOMEM;
+	default:
+		return HN_EPARSE;
+	}
 }
 
 static void on_readable(http_native *n, http_native_xfer *x)
@@ -546,9 +577,8 @@ static void on_readable(http_native *n, http_native_xfer *x)
 			x->t_first = now;
 		used = http1_parse(&x->p, n->rbuf, (size_t)k);
 		if (used < 0) {
-			finish(x, used == HTTP1_EHEADSIZE ? HN_EHEADSIZE
-				  : used == HTTP1_ENOMEM ? HN_ENOMEM
-							 : HN_EPARSE);
+			/* The connection closes with it: nothing more is read. */
+			finish(x, parse_error(used));
 			return;
 		}
 		if (http1_done(&x->p)) {
@@ -877,7 +907,7 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 	/* Deadlines in the loop's time, as libuv's timers count. */
 	x->deadline = uv_now(n->loop) + x->timeout_ms;
 	x->connect_deadline = uv_now(n->loop) + x->connect_timeout_ms;
-	http1_parser_init(&x->p, x->head_request, x->discard, x->hdr, x->resp_body);
+	parser_start(x);
 	if (n->closing) {
 		x->err = HN_ECLOSED;
 		return 1;

@@ -44,6 +44,9 @@ enum {
 	HN_EPARTIAL,  /* the server closed the connection before the body's end */
 	HN_EPARSE,    /* not an HTTP/1.x response */
 	HN_EHEADSIZE, /* the response head exceeded HTTP1_MAX_HEAD */
+	HN_EBODYSIZE, /* the body kept would exceed max_body */
+	HN_EHTTP09,   /* the reply has no status line */
+	HN_EABORTED,  /* the body sink asked to stop */
 	HN_ENOMEM,
 	HN_ECLOSED,   /* the engine is closing */
 };
@@ -56,6 +59,10 @@ struct http_native_xfer {
 	size_t body_len;
 	int head_request;         /* HEAD: no response body */
 	int discard;              /* count the response body, keep none */
+	uint64_t max_body;        /* the most body bytes kept (UINT64_MAX: no limit) */
+	/* when set, the body goes here instead (see http1_parser.sink) */
+	int (*sink)(void *arg, const char *data, size_t len);
+	void *sink_arg;
 	http1_buf *hdr, *resp_body; /* where the response's header lines and body go */
 	uint64_t connect_timeout_ms, timeout_ms;
 	void (*done)(http_native_xfer *x);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,10 @@
 #define MAX_BYTES (64 * 1024 * 1024)
 #define MAX_PATHS 512
 #define MAX_DELAY_MS 600000
+/* /stream: bytes per write, and how long a never-ending one goes on at
+ * most (a client that stops reading it holds it that long at most). */
+#define STREAM_PIECE (64 * 1024)
+#define STREAM_MAX_MS 60000
 
 typedef struct conn {
 	uv_tcp_t tcp;
@@ -49,6 +54,12 @@ typedef struct conn {
 	/* /idle-close: close the connection this long after a response if no
 	 * request came meanwhile */
 	uint64_t idle_close_ms;
+	/* /stream: the body still to write (UINT64_MAX: no end), one write
+	 * in flight at a time, so that it goes at the client's pace */
+	int streaming;
+	int stream_chunked;
+	uint64_t stream_left;
+	uint64_t stream_start;
 } conn;
 
 typedef struct wreq {
@@ -76,6 +87,7 @@ static struct {
 } T;
 
 static void conn_maybe_parse(conn *c);
+static void stream_next(conn *c);
 
 /* ---- counting ------------------------------------------------------------ */
 
@@ -173,6 +185,8 @@ static void on_written(uv_write_t *req, int status)
 	if (!c->closing && (status < 0 || (w->close_after && c->writes == 0)))
 		conn_close(c, 0);
 	free(w);
+	if (!c->closing && c->streaming && c->writes == 0)
+		stream_next(c);
 }
 
 /* Queues one response. */
@@ -510,6 +524,56 @@ static void on_split(uv_timer_t *t)
 	conn_maybe_parse(c);
 }
 
+/* Writes /stream's next piece, or ends it. */
+static void stream_next(conn *c)
+{
+	static char piece[STREAM_PIECE + 32];
+	size_t n = c->stream_left < STREAM_PIECE ? (size_t)c->stream_left : STREAM_PIECE, off = 0;
+
+	if (!piece[0])
+		for (size_t i = 0; i < sizeof(piece); i++)
+			piece[i] = (char)('a' + i % 26);
+	if (c->stream_left == 0 || uv_now(T.loop) - c->stream_start > STREAM_MAX_MS) {
+		c->streaming = 0;
+		if (c->stream_left != 0) {
+			conn_close(c, 0); /* the time bound: cut it off */
+			return;
+		}
+		if (c->stream_chunked)
+			write_raw(c, "0\r\n\r\n", 5, c->close_after);
+		else if (c->close_after)
+			conn_close(c, 0); /* every piece is written */
+		if (c->closing || c->close_after)
+			return;
+		c->busy = 0;
+		memmove(c->buf, c->buf + c->delay_consumed, c->len - c->delay_consumed);
+		c->len -= c->delay_consumed;
+		conn_maybe_parse(c);
+		return;
+	}
+	if (c->stream_left != UINT64_MAX)
+		c->stream_left -= n;
+	if (!c->stream_chunked) {
+		write_raw(c, piece, n, 0);
+		return;
+	}
+	/* "<hex>\r\n<data>\r\n" in one write */
+	{
+		char *buf = malloc(n + 32);
+		int h;
+		if (!buf) {
+			conn_close(c, 0);
+			return;
+		}
+		h = snprintf(buf, 32, "%zx\r\n", n);
+		memcpy(buf + h, piece, n);
+		off = (size_t)h + n;
+		memcpy(buf + off, "\r\n", 2);
+		write_raw(c, buf, off + 2, 0);
+		free(buf);
+	}
+}
+
 static void on_idle_close(uv_timer_t *t)
 {
 	conn *c = t->data;
@@ -568,6 +632,59 @@ static int handle_raw(conn *c, struct request *rq)
 			sb_add(&b, "b", 1);
 		sb_printf(&b, "\r\n\r\n%s", h ? "" : "ok\n");
 		T.status[200]++;
+	} else if (strncmp(p, "/many-headers/", 14) == 0 && parse_num(p + 14, 100000, &n) == 0) {
+		/* N header lines of 100 bytes each: a large head made of small
+		 * headers (no one line is long). */
+		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Length: 3\r\n");
+		for (long i = 0; i < n && !b.err; i++)
+			sb_printf(&b, "X-H%06ld: %.88s\r\n", i,
+				  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+				  "abcdefghijklmnopqrstuvwxyzabcdefghij");
+		sb_printf(&b, "\r\n%s", h ? "" : "ok\n");
+		T.status[200]++;
+	} else if (strcmp(p, "/no-status-line") == 0) {
+		/* A reply without a status line (as HTTP/0.9), then the close. */
+		sb_printf(&b, "this is not an HTTP response\n");
+		close = 1;
+	} else if (strncmp(p, "/stream/", 8) == 0 &&
+		   (strcmp(p + 8, "forever") == 0 || parse_num(p + 8, LONG_MAX, &n) == 0)) {
+		/* N bytes (or no end: until the client closes, STREAM_MAX_MS at
+		 * most) written as fast as the client reads them, with a
+		 * Content-Length, chunked (?chunked=1), or ended by the close
+		 * (forever without chunked=1). */
+		int chunked = query_num(rq->query, "chunked", 0, 1) == 1;
+		int forever = strcmp(p + 8, "forever") == 0;
+		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\n"
+			      "Content-Type: application/octet-stream\r\n");
+		if (chunked)
+			sb_printf(&b, "Transfer-Encoding: chunked\r\n");
+		else if (!forever)
+			sb_printf(&b, "Content-Length: %ld\r\n", n);
+		if (close || (forever && !chunked))
+			sb_printf(&b, "Connection: close\r\n");
+		sb_add(&b, "\r\n", 2);
+		T.status[200]++;
+		if (b.err) {
+			free(b.p);
+			respond_text(c, 500, "out of memory\n", h, 1);
+			return 1;
+		}
+		if (h) {
+			write_raw(c, b.p, b.len, close);
+			free(b.p);
+			return 1;
+		}
+		write_raw(c, b.p, b.len, 0);
+		free(b.p);
+		if (c->closing)
+			return 1;
+		c->streaming = 1;
+		c->stream_chunked = chunked;
+		c->stream_left = forever ? UINT64_MAX : (uint64_t)n;
+		c->stream_start = uv_now(T.loop);
+		if (close || (forever && !chunked))
+			c->close_after = 1; /* (checked once the stream ends) */
+		return 2;
 	} else if (strcmp(p, "/set-cookie-raw") == 0) {
 		/* Each v=VALUE of the query (percent-encoded, as the query was
 		 * decoded already: '&' separates) as a Set-Cookie header. */
@@ -1090,6 +1207,11 @@ static void usage(FILE *f)
 		"  /big-header/N     a response with an N-byte header\n"
 		"  /set-cookie-raw?v=VALUE&v=...  each VALUE (percent-encoded) as a Set-Cookie\n"
 		"  /idle-close/MS    \"ok\\n\", then closes the connection if idle MS ms later\n"
+		"  /stream/N         N bytes as fast as the client reads them (?chunked=1);\n"
+		"                    /stream/forever: no end (until the client closes, 60 s\n"
+		"                    at most)\n"
+		"  /many-headers/N   N header lines of 100 bytes\n"
+		"  /no-status-line   a reply without a status line (as HTTP/0.9), then close\n"
 		"  /split/MS         a response written in pieces, one every MS ms (?body=N\n"
 		"                    bytes, ?piece=P bytes per write, ?chunked=1)\n"
 		"  /stats            JSON counts of requests per path and responses per status\n"

@@ -36,9 +36,18 @@
  * times and bytes. A status is never an error by itself: check it with
  * mite_http_expect_status or your own test. A transport error (name
  * resolution, refused connection, reset, TLS, timeout, too many redirects,
- * other) fails the enclosing transaction with a message naming its class
- * and URL, is counted by class, and makes the call return MITE_EIO (or
- * MITE_ETIMEDOUT) with *out set to NULL.
+ * a body or head over its limit, other) fails the enclosing transaction
+ * with a message naming its class and URL, is counted by class, and makes
+ * the call return MITE_EIO (or MITE_ETIMEDOUT) with *out set to NULL.
+ *
+ * Limits. A response keeps at most 16 MiB of body by default, and the
+ * live responses of a session 64 MiB together (mite_http_set_body_limit,
+ * mite_http_opts.max_body, or the scenario's config keys http_body_limit
+ * and http_session_body_limit); a response's head and trailers may have
+ * 64 KiB. More fails the request (class body_too_large or
+ * header_too_large): the client stops reading, closes the connection and
+ * keeps nothing of the body. A discarded body (MITE_HTTP_DISCARD_BODY) is
+ * counted, not kept, and has no limit but the request's timeout.
  *
  * Ownership. A response belongs to the session: it stays valid (with every
  * string it points to) until mite_http_response_free or the end of the
@@ -60,7 +69,7 @@ extern "C" {
 #endif
 
 /* The layout of struct mite_http_api this header describes. */
-#define MITE_HTTP_API_VERSION 1
+#define MITE_HTTP_API_VERSION 2 /* 2: set_body_limit, mite_http_opts.max_body */
 
 /* HTTP versions for mite_http_set_version. */
 #define MITE_HTTP_V1_1 11       /* HTTP/1.1 only (the default) */
@@ -98,8 +107,15 @@ typedef struct mite_http_opts {
 	double timeout;
 	/* MITE_HTTP_* flags. */
 	unsigned flags;
-	void *spare[4];
+	/* The most body bytes this response may keep (0: the session's limit;
+	 * MITE_HTTP_NO_LIMIT: none but the session's total). Takes a spare
+	 * slot of version 1, whose mites ignore it. */
+	size_t max_body;
+	void *spare[3];
 } mite_http_opts;
+
+/* No limit (mite_http_opts.max_body, mite_http_set_body_limit). */
+#define MITE_HTTP_NO_LIMIT ((size_t)-1)
 
 /* Phase times of one response, in seconds. dns, connect and tls are 0 on a
  * reused connection (tls also over plain HTTP). */
@@ -174,7 +190,11 @@ typedef struct mite_http_api {
 	long (*build_url)(char *buf, size_t len, const char *url, const char *const *params);
 	long (*escape)(char *buf, size_t len, const char *s);
 
-	void *spare[8];
+	/* Version 2 on. Calls added later take spare slots: NULL in a mite
+	 * that lacks them (the wrappers check). */
+	int (*set_body_limit)(mite_ctx *ctx, size_t response, size_t session);
+
+	void *spare[7];
 } mite_http_api;
 
 /* The table's caller checks that this mite has HTTP at all. */
@@ -283,6 +303,16 @@ static inline int mite_http_set_timeouts(mite_ctx *ctx, double connect, double t
 static inline int mite_http_set_redirects(mite_ctx *ctx, int follow, int max) { return mite__http->set_redirects(ctx, follow, max); }
 /* Whether responses keep their body (default) or only count its bytes. */
 static inline int mite_http_set_discard_body(mite_ctx *ctx, int on) { return mite__http->set_discard_body(ctx, on); }
+/* The most body bytes a response may keep (default 16 MiB, or the
+ * scenario's http_body_limit) and the session's live responses together
+ * (default 64 MiB, or http_session_body_limit); 0 keeps the current
+ * value, MITE_HTTP_NO_LIMIT lifts a limit. A body over either fails its
+ * request with class body_too_large. MITE_EINVAL from a mite without it. */
+static inline int mite_http_set_body_limit(mite_ctx *ctx, size_t response, size_t session)
+{
+	return mite__http->set_body_limit ? mite__http->set_body_limit(ctx, response, session)
+					  : MITE_EINVAL;
+}
 
 /* ---- helpers -------------------------------------------------------------
  * No session, no yield, no allocation. Like snprintf they return the length
