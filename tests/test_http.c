@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <mite/http.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1252,6 +1253,150 @@ HTTP_TEST(a_request_stays_within_a_small_stack)
 		     d.used);
 	cr_expect_lt(d.fail, 2560, "recording a failure used %zu bytes of stack", d.fail);
 	harness_ctx_free(ctx);
+}
+
+/* ---- TLS verification (libcurl) ------------------------------------------------- */
+
+/* Certificates made by tests/tls-certs.sh, and openssl s_server serving one
+ * of them for one connection. Loopback only; each server lives for one
+ * request and is killed by pid. */
+static char tls_dir[64];
+
+static void tls_setup(void)
+{
+	char cmd[512];
+	const char *src = getenv("top_srcdir");
+
+	setup();
+	snprintf(tls_dir, sizeof(tls_dir), "/tmp/mite-tls.XXXXXX");
+	cr_assert_not_null(mkdtemp(tls_dir));
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/tls-certs.sh %s", src ? src : "..", tls_dir);
+	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+}
+
+static void tls_teardown(void)
+{
+	char cmd[128];
+	int rc = harness_fini();
+
+	target_stop();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tls_dir);
+	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(rc, 0, "the loop closed with handles left open");
+}
+
+/* Starts s_server with certificate `name`; returns its port, *pid its pid. */
+static int tls_server(const char *name, pid_t *pid)
+{
+	char cert[128], key[128], line[256] = "";
+	int fds[2], port = 0;
+	FILE *f;
+
+	snprintf(cert, sizeof(cert), "%s/%s.pem", tls_dir, name);
+	snprintf(key, sizeof(key), "%s/%s.key", tls_dir, name);
+	cr_assert_eq(pipe(fds), 0);
+	*pid = fork();
+	cr_assert_geq(*pid, 0);
+	if (*pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(fds[1], 1);
+		dup2(null, 2); /* its handshake errors are the test's expected ones */
+		close(fds[0]);
+		close(fds[1]);
+		execlp("openssl", "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert,
+		       "-key", key, "-www", "-naccept", "1", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "ACCEPT 127.0.0.1:%d", &port) == 1)
+			break;
+	fclose(f);
+	cr_assert_gt(port, 0, "openssl s_server did not start (%s)", name);
+	return port;
+}
+
+static void tls_server_stop(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+}
+
+TestSuite(tls, .init = tls_setup, .fini = tls_teardown, .timeout = 60);
+
+Test(tls, each_failed_check_has_its_own_text)
+{
+	static const struct {
+		const char *cert, *want;
+	} cases[] = {
+		{"good", NULL},
+		{"other", "name mismatch: SSL: no alternative certificate subject name matches target "
+			  "host name '127.0.0.1'"},
+		{"expired", "certificate expired: SSL certificate problem: certificate has expired"},
+		{"future", "certificate not yet valid: SSL certificate problem: certificate is not yet "
+			   "valid"},
+		{"rogue", "unknown CA: SSL certificate problem: unable to get local issuer certificate"},
+	};
+	char ca[128], url[128], want[512];
+	mite_http_response *r;
+
+	snprintf(ca, sizeof(ca), "%s/ca.pem", tls_dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		mite_ctx *ctx = harness_ctx(NULL, NULL);
+		pid_t pid;
+		int port = tls_server(cases[i].cert, &pid), rc;
+
+		cr_assert_eq(mite_http_set_ca_file(ctx, ca), 0);
+		mite_http_set_timeouts(ctx, 5, 10);
+		harness_txn_begin(ctx, "tls");
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+		rc = mite_http_get(ctx, url, &r);
+		tls_server_stop(pid);
+		if (!cases[i].want) {
+			cr_assert_eq(rc, 0, "%s: %s", cases[i].cert, H.fail_msg);
+			cr_assert_eq(r->status, 200);
+		} else {
+			cr_assert_eq(rc, MITE_EIO, "%s", cases[i].cert);
+			snprintf(want, sizeof(want), "GET %s failed (tls): %s", url, cases[i].want);
+			cr_assert_str_eq(H.fail_msg, want);
+		}
+		harness_txn_end(ctx);
+		harness_ctx_free(ctx);
+	}
+	cr_assert_eq(httperr_count("tls", "GET", "tls"), 4);
+
+	/* Without verification the expired one is fine. */
+	{
+		mite_ctx *ctx = harness_ctx(NULL, NULL);
+		pid_t pid;
+		int port = tls_server("expired", &pid);
+
+		mite_http_set_tls_verify(ctx, 0);
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+		cr_assert_eq(mite_http_get(ctx, url, &r), 0, "%s", H.fail_msg);
+		tls_server_stop(pid);
+		cr_assert_eq(r->status, 200);
+		harness_ctx_free(ctx);
+	}
+
+	/* A handshake that fails: TLS to a plain HTTP server. */
+	{
+		mite_ctx *ctx = harness_ctx(NULL, NULL);
+
+		harness_txn_begin(ctx, "tls");
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/", target_port);
+		cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+		snprintf(want, sizeof(want), "GET %s failed (tls): handshake failed: ", url);
+		cr_assert(strncmp(H.fail_msg, want, strlen(want)) == 0 && strlen(H.fail_msg) > strlen(want),
+			  "%s", H.fail_msg);
+		fprintf(stderr, "tls: %s\n", H.fail_msg);
+		harness_txn_end(ctx);
+		harness_ctx_free(ctx);
+	}
 }
 
 /* ---- the pieces alone: response parser, URLs, cookie jar ------------------------ */

@@ -111,7 +111,9 @@ struct http_engine {
 	const char **hv;        /* header lines */
 	size_t hv_cap;
 	http1_buf cookie;       /* the Cookie header's value */
-	char errtext[CURL_ERROR_SIZE]; /* a failed libcurl transfer's message */
+	char errtext[CURL_ERROR_SIZE + 64]; /* a failed hop's message */
+	int tls_openssl;        /* libcurl's TLS is OpenSSL's (CURLINFO_SSL_VERIFYRESULT
+				 * is an X509_V_ERR_* code) */
 };
 
 /* One watched libcurl socket. A connection socket (one libcurl opened
@@ -480,6 +482,10 @@ http_engine *http_engine_new(uv_loop_t *loop)
 	if (!e)
 		return NULL;
 	e->loop = loop;
+	{
+		const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+		e->tls_openssl = v && v->ssl_version && strncmp(v->ssl_version, "OpenSSL", 7) == 0;
+	}
 	/* Without proxy variables, tell libcurl so: it would otherwise look
 	 * them up (getenv) for every transfer. libcurl ignores HTTP_PROXY in
 	 * capitals (a CGI program's environment could set it). */
@@ -1677,6 +1683,38 @@ static int park(session *s)
 	return s->e ? 0 : MITE_ECANCELED;
 }
 
+/* Which check of TLS failed, in a word or two, from the libcurl code, its
+ * message and OpenSSL's verification result (verify: an X509_V_ERR_* of
+ * openssl/x509_vfy.h, whose values are stable), or NULL. */
+static const char *tls_check(CURLcode res, long verify, const char *msg)
+{
+	/* libcurl checks the name itself: only its message says so. */
+	if (strstr(msg, "target host name"))
+		return "name mismatch";
+	switch (verify) {
+	case 9: /* X509_V_ERR_CERT_NOT_YET_VALID */
+		return "certificate not yet valid";
+	case 10: /* X509_V_ERR_CERT_HAS_EXPIRED */
+		return "certificate expired";
+	case 2:  /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT */
+	case 18: /* X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT */
+	case 19: /* X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN */
+	case 20: /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
+	case 21: /* X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE */
+		return "unknown CA";
+	case 23: /* X509_V_ERR_CERT_REVOKED */
+		return "certificate revoked";
+	case 62: /* X509_V_ERR_HOSTNAME_MISMATCH */
+	case 64: /* X509_V_ERR_IP_ADDRESS_MISMATCH */
+		return "name mismatch";
+	}
+	if (res == CURLE_PEER_FAILED_VERIFICATION)
+		return "certificate not trusted";
+	if (res == CURLE_SSL_CONNECT_ERROR)
+		return "handshake failed";
+	return NULL;
+}
+
 /* What libcurl's message (or the state of r) says of a failed transfer
  * that its code does not: no status line, a head over libcurl's own
  * limits, which TLS check failed (the message is kept in the engine's
@@ -1696,10 +1734,15 @@ static void curl_failure(session *s, const struct easy *ez, const resp *r)
 		 * callback sees it, with CURLE_OUT_OF_MEMORY and no message
 		 * (and heads over 300 KiB with one) */
 		s->fail = HF_HEADER;
-	} else if (strcmp(error_class(s->result, 0), "tls") == 0 && ez->errbuf[0]) {
-		size_t n = strnlen(ez->errbuf, sizeof(ez->errbuf) - 1);
-		memcpy(e->errtext, ez->errbuf, n);
-		e->errtext[n] = 0;
+	} else if (strcmp(error_class(s->result, 0), "tls") == 0) {
+		long v = 0;
+		const char *check;
+
+		curl_easy_getinfo(ez->h, CURLINFO_SSL_VERIFYRESULT, &v);
+		check = tls_check(s->result, e->tls_openssl ? v : 0, ez->errbuf);
+		snprintf(e->errtext, sizeof(e->errtext), "%s%s%.*s", check ? check : "",
+			 check ? ": " : "", (int)sizeof(ez->errbuf),
+			 ez->errbuf[0] ? ez->errbuf : curl_easy_strerror(s->result));
 		s->fail = HF_TLS;
 	}
 }

@@ -1001,6 +1001,10 @@ static void conn_maybe_parse(conn *c)
 		if (!end) {
 			if (c->len >= MAX_HEAD)
 				respond_text(c, 431, "request head too large\n", 0, 1);
+			else if (!isupper((unsigned char)c->buf[0]))
+				/* Not a method (a TLS ClientHello, say): answer at
+				 * once rather than wait for a head that never ends. */
+				respond_text(c, 400, "not an HTTP request\n", 0, 1);
 			return;
 		}
 		head_len = (size_t)(end - c->buf);
