@@ -4,7 +4,8 @@
 # port. What mite reports (results/summary.json) must be exactly what the
 # target received (its /stats): per status, per redirect hop, with
 # keep-alive holding and no connection left open after the run; transport
-# errors are reported with their class. Every check runs twice: with the
+# errors are reported with their class, bodies over the limit too (with
+# the peak memory of an endless body bounded). Every check runs twice: with the
 # default engine (the native HTTP/1.1 client takes these http:// requests)
 # and with http_engine=curl (libcurl takes all). Every run is bounded
 # (--duration and timeout). Prints one PASS:/FAIL: line per check.
@@ -132,6 +133,46 @@ PY
 	check "reset: exit 1 (journey errors)" test "$rc_reset" -eq 1
 	check "reset: counted under class \"reset\"" python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if any(e.get("class")=="reset" and e.get("count",0)>0 for e in s.get("http_errors",[])) else 1)' \
 		"$T/reset/summary.json"
+	# 6. Body limits from the config: over http_body_limit the journeys fail
+	#    with class body_too_large; under it they pass.
+	scenario big http.conf --set base_url="$BASE/stream/2000000" --set http_body_limit=1M --duration 1
+	check "body over http_body_limit: exit 1 (journey errors)" test "$rc_big" -eq 1
+	check "body over http_body_limit: class body_too_large, the limit in the message" \
+		python3 - "$T/big/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+errs = [e for e in s.get("http_errors", []) if e.get("class") == "body_too_large" and e.get("count", 0) > 0]
+msgs = [e for e in s.get("errors", []) if "(body_too_large): body over 1048576 bytes" in e.get("message", "")]
+if not errs or not msgs:
+    print("  http_errors %s\n  errors %s" % (s.get("http_errors"), s.get("errors")))
+sys.exit(0 if errs and msgs else 1)
+PY
+	scenario big2 http.conf --set base_url="$BASE/stream/2000000" --set http_body_limit=2M --duration 1
+	check "body under http_body_limit: passed" test "$rc_big2" -eq 0
+	scenario badlimit http.conf --set base_url="$BASE/" --set http_body_limit=lots --duration 0.5
+	check "a bad http_body_limit is named in a warning, the default used" \
+		grep -q 'config http_body_limit = "lots" is not a size.*using 16777216' "$T/badlimit.out"
+
+	# 7. A body that never ends, at the default limit (16 MiB): every
+	#    iteration fails at the limit, and the process's peak memory stays
+	#    near 10 instances x 16 MiB instead of growing without end.
+	target /stats/reset >/dev/null
+	python3 - "$MITECTL" "$top_srcdir/conf/http.conf" "$T/endless" "$BASE/stream/forever" "$ENGINE" \
+		>"$T/endless.out" 2>&1 <<'PY'
+import resource, subprocess, sys
+mitectl, conf, res, url, engine = sys.argv[1:]
+rc = subprocess.run(["timeout", "60", mitectl, "--no-color", "scenario", "test", conf, "--results", res,
+                     "--set", "base_url=" + url, "--set", "http_engine=" + engine, "--duration", "2"]).returncode
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+print("exit %d, peak RSS %d MiB" % (rc, peak))
+open(res + ".peak", "w").write("%d %d\n" % (rc, peak))
+PY
+	read -r rc_endless peak_endless <"$T/endless.peak" 2>/dev/null || { rc_endless=x; peak_endless=99999; }
+	echo "  endless body ($ENGINE): exit $rc_endless, peak RSS ${peak_endless} MiB"
+	check "endless body: exit 1 (journey errors)" test "$rc_endless" = 1
+	check "endless body: peak RSS under 400 MiB (${peak_endless} MiB)" test "$peak_endless" -lt 400
+	check "endless body: class body_too_large at the default 16 MiB" python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if any(e.get("class")=="body_too_large" and e.get("count",0)>0 for e in s.get("http_errors",[])) and any("body over 16777216 bytes" in e.get("message","") for e in s.get("errors",[])) else 1)' \
+		"$T/endless/summary.json"
 }
 
 for ENGINE in auto curl; do
