@@ -1023,6 +1023,67 @@ HTTP_TEST(endless_body_memory_stays_bounded)
 	harness_ctx_free(ctx);
 }
 
+struct sunk {
+	uint64_t bytes, stop_after;
+	int calls;
+	char first[16];
+};
+
+static int sink_cb(void *arg, const char *data, size_t len)
+{
+	struct sunk *k = arg;
+
+	if (k->bytes < sizeof(k->first) - 1) {
+		size_t n = sizeof(k->first) - 1 - k->bytes < len ? sizeof(k->first) - 1 - k->bytes : len;
+		memcpy(k->first + k->bytes, data, n);
+	}
+	k->bytes += len;
+	k->calls++;
+	return k->stop_after && k->bytes >= k->stop_after;
+}
+
+HTTP_TEST(body_streamed_to_a_callback)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+	struct sunk k = {0};
+	mite_http_opts o = {.body_cb = sink_cb, .body_arg = &k};
+
+	mite_http_set_base_url(ctx, base);
+	harness_txn_begin(ctx, "sink");
+	/* Every byte goes to the callback, none is kept, no limit applies. */
+	mite_http_set_body_limit(ctx, 10, 0);
+	cr_assert_eq(mite_http_request(ctx, "GET", "/stream/3000000?chunked=1", &o, &r), 0);
+	cr_assert_eq(k.bytes, 3000000);
+	cr_assert_gt(k.calls, 1);
+	cr_assert_str_eq(k.first, "abcdefghijklmno");
+	cr_assert_eq(r->bytes_in, 3000000);
+	cr_assert_eq(r->body_len, 0);
+	cr_assert_str_eq(r->body, "");
+	/* Stopping: the request ends there, successfully, the connection
+	 * closed. */
+	k = (struct sunk){.stop_after = 100000};
+	cr_assert_eq(mite_http_request(ctx, "GET", "/stream/forever", &o, &r), 0, "%s", H.fail_msg);
+	cr_assert_eq(r->status, 200);
+	cr_assert_geq(k.bytes, 100000);
+	cr_assert_eq(r->bytes_in, k.bytes);
+	{
+		int rc = mite_http_get(ctx, "/", &r);
+		cr_assert_eq(rc, 0, "rc %d: %s", rc, H.fail_msg);
+	}
+	cr_assert_eq(r->reused, 0);
+	/* A followed redirect's body is not the journey's. */
+	k = (struct sunk){0};
+	cr_assert_eq(mite_http_request(ctx, "GET", "/redirect/2", &o, &r), 0);
+	cr_assert_eq(r->redirects, 2);
+	cr_assert_str_eq(k.first, "ok\n");
+	cr_assert_eq(k.bytes, 3);
+	cr_assert_eq(H.nfail, 0);
+	cr_assert_eq(http_count("sink", "GET", "200"), 4);
+	harness_txn_end(ctx);
+	harness_ctx_free(ctx);
+}
+
 HTTP_TEST(no_status_line)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);

@@ -173,6 +173,10 @@ typedef struct resp {
 			     * response's own limit */
 	size_t hdr_raw;     /* libcurl: head and trailer bytes of this hop */
 	int head_done;      /* libcurl: the head's empty line came */
+	/* the request's body callback (see mite_http_opts.body_cb) */
+	int (*body_cb)(void *arg, const char *data, size_t len);
+	void *body_arg;
+	int follow;         /* redirects are followed: 3xx bodies skip body_cb */
 } resp;
 
 /* A default header, "Name: value". */
@@ -244,6 +248,7 @@ enum {
 	HF_HEADER, /* the head (and trailers) exceeded HTTP_MAX_HEADER */
 	HF_HTTP09, /* no status line */
 	HF_TLS,    /* libcurl's message (in the engine's errtext) says more */
+	HF_STOPPED, /* the body callback stopped reading: not a failure */
 };
 
 static const char *const known_methods[] = {"GET",    "POST", "PUT",     "PATCH",
@@ -721,6 +726,26 @@ static int buf_set(http1_buf *b, const char *s, size_t n)
 	return 0;
 }
 
+/* Passes a piece of r's body (of a response with status `status`) to the
+ * request's callback. Nonzero when the callback says to stop. */
+static int body_to_cb(resp *r, int status, const char *data, size_t n)
+{
+	if (r->follow && status >= 300 && status < 400)
+		return 0; /* a redirect's body: not the journey's */
+	return r->body_cb(r->body_arg, data, n) != 0;
+}
+
+/* The native parser's sink: the session's body callback. */
+static int native_sink(void *arg, const char *data, size_t n)
+{
+	session *s = arg;
+
+	if (!body_to_cb(s->cur, s->nx->p.status, data, n))
+		return 0;
+	s->fail = HF_STOPPED;
+	return 1;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct easy *ez = userp;
@@ -728,6 +753,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 	size_t n = size * nmemb;
 
 	r->pub.bytes_in += n;
+	if (r->body_cb) {
+		long status = 0;
+		curl_easy_getinfo(ez->h, CURLINFO_RESPONSE_CODE, &status);
+		if (body_to_cb(r, (int)status, data, n)) {
+			ez->s->fail = HF_STOPPED; /* libcurl closes the connection */
+			return CURL_WRITEFUNC_ERROR;
+		}
+		return n;
+	}
 	if (r->discard)
 		return n;
 	/* Refused before it is kept, as the native parser does: the transfer
@@ -1789,7 +1823,7 @@ static int curl_hop(session *s, resp *r, const struct hop *h)
 	s->cur = NULL;
 	if (rc < 0)
 		goto out;
-	if (s->result != CURLE_OK) {
+	if (s->result != CURLE_OK && s->fail != HF_STOPPED) {
 		const char *u = NULL;
 		curl_failure(s, ez, r);
 		curl_easy_getinfo(ez->h, CURLINFO_OS_ERRNO, &s->oserr);
@@ -1937,6 +1971,10 @@ static int native_hop(session *s, resp *r, const struct hop *h, const http1_url 
 	x->head_request = h->method == M_HEAD;
 	x->discard = h->discard;
 	x->max_body = r->limit;
+	if (r->body_cb) {
+		x->sink = native_sink;
+		x->sink_arg = s;
+	}
 	x->hdr = &r->hdr;
 	x->resp_body = &r->body;
 	x->connect_timeout_ms = (uint64_t)s->connect_ms;
@@ -1955,7 +1993,7 @@ static int native_hop(session *s, resp *r, const struct hop *h, const http1_url 
 	}
 	s->nx = NULL;
 	s->cur = NULL;
-	if (x->err) {
+	if (x->err && !(x->err == HN_EABORTED && s->fail == HF_STOPPED)) {
 		s->result = native_code(x->err);
 		s->oserr = x->oserr;
 		s->fail = x->err == HN_EHEADSIZE   ? HF_HEADER
@@ -2073,6 +2111,8 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 	h.discard = o && (o->flags & MITE_HTTP_DISCARD_BODY) ? 1
 		    : o && (o->flags & MITE_HTTP_KEEP_BODY)  ? 0
 							     : s->discard;
+	if (o && o->body_cb)
+		h.discard = 1; /* streamed: nothing kept */
 	h.timeout_ms = o && o->timeout > 0 ? (long)(o->timeout * 1000 + 0.5) : s->total_ms;
 	if (h.timeout_ms < 1)
 		h.timeout_ms = 1;
@@ -2094,6 +2134,9 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 		r->pub.name = r->name;
 	}
 	r->pub.start = inst_now(ctx);
+	r->body_cb = o ? o->body_cb : NULL;
+	r->body_arg = o ? o->body_arg : NULL;
+	r->follow = follow;
 
 	for (;;) {
 		h.method = r->pub.method;

@@ -324,6 +324,12 @@ static void finish(http_native_xfer *x, int err)
 	x->err = err;
 	x->t_end = uv_hrtime();
 	x->active = 0;
+	/* What came, for a transfer the sink stopped. */
+	x->status = x->p.status;
+	x->version = x->p.version;
+	x->header_bytes = x->p.head_bytes;
+	x->bytes_in = x->p.body_bytes;
+	x->bytes_out = x->sent;
 	waiters_remove(x);
 	if (x->c)
 		conn_close(n, x->c);

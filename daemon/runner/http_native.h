@@ -46,7 +46,8 @@ enum {
 	HN_EHEADSIZE, /* the response head exceeded HTTP1_MAX_HEAD */
 	HN_EBODYSIZE, /* the body kept would exceed max_body */
 	HN_EHTTP09,   /* the reply has no status line */
-	HN_EABORTED,  /* the body sink asked to stop */
+	HN_EABORTED,  /* the body sink asked to stop (the out fields say what
+		       * came; the connection is closed) */
 	HN_ENOMEM,
 	HN_ECLOSED,   /* the engine is closing */
 };

@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1279,6 +1280,9 @@ int main(int argc, char **argv)
 		printf("listening on %s:%ld\n", host, port);
 	}
 	fflush(stdout);
+	/* A client that closes while a response is being written is an
+	 * error on that write, not the end of the server. */
+	signal(SIGPIPE, SIG_IGN);
 	uv_signal_init(T.loop, &T.sigint);
 	uv_signal_init(T.loop, &T.sigterm);
 	uv_signal_start(&T.sigint, on_signal, SIGINT);

@@ -69,7 +69,7 @@ extern "C" {
 #endif
 
 /* The layout of struct mite_http_api this header describes. */
-#define MITE_HTTP_API_VERSION 2 /* 2: set_body_limit, mite_http_opts.max_body */
+#define MITE_HTTP_API_VERSION 2 /* 2: set_body_limit, mite_http_opts.max_body and body_cb */
 
 /* HTTP versions for mite_http_set_version. */
 #define MITE_HTTP_V1_1 11       /* HTTP/1.1 only (the default) */
@@ -107,11 +107,22 @@ typedef struct mite_http_opts {
 	double timeout;
 	/* MITE_HTTP_* flags. */
 	unsigned flags;
+	/* Version 2 on (these took spare slots of version 1, whose mites
+	 * ignore them). */
 	/* The most body bytes this response may keep (0: the session's limit;
-	 * MITE_HTTP_NO_LIMIT: none but the session's total). Takes a spare
-	 * slot of version 1, whose mites ignore it. */
+	 * MITE_HTTP_NO_LIMIT: none but the session's total). */
 	size_t max_body;
-	void *spare[3];
+	/* Streams the body: each piece goes to body_cb(body_arg, data, len)
+	 * as it arrives, and the response keeps none of it (body is "";
+	 * bytes_in counts it; no body limit applies). The callback runs on the
+	 * runner's event loop, outside the journey: it must not call mite
+	 * functions or block, and data is valid only during the call. Return
+	 * 0 to go on; anything else stops reading: the request ends there,
+	 * successfully, with what came so far (the connection is closed). The
+	 * bodies of redirects that are followed do not reach it. */
+	int (*body_cb)(void *arg, const char *data, size_t len);
+	void *body_arg;
+	void *spare[1];
 } mite_http_opts;
 
 /* No limit (mite_http_opts.max_body, mite_http_set_body_limit). */
