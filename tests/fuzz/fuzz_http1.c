@@ -8,8 +8,13 @@
  * besides ASan's and UBSan's: the bytes cut any way parse exactly as they
  * do whole (status, framing, body, header lines, error), the head stays
  * within HTTP1_MAX_HEAD, header lines are "Name:value" with a token name,
- * and the body kept is the body counted. The same bytes then go through
- * the URL helpers and the cookie jar, which must hold their bounds.
+ * and the body kept is the body counted. Then the same response with a
+ * body limit (from the input's length): it either parses as without one,
+ * or fails with HTTP1_EBODYSIZE where the body went over, never keeping
+ * (or allocating) more than the limit; and with a sink, which must see
+ * every body byte (and may stop the parse: HTTP1_EABORTED). The same bytes
+ * then go through the URL helpers and the cookie jar, which must hold
+ * their bounds.
  *
  * Seeds: tests/fuzz/seeds/http1; dictionary: tests/fuzz/http.dict. Built
  * and run alone with
@@ -31,15 +36,46 @@ struct run {
 	http1_buf head, body;
 	int rc, done;
 	size_t used;
+	/* the sink's view */
+	uint64_t sunk, stop_at;
+	uint32_t sum;
 };
 
+/* How a run treats the body: as the option byte says, with a limit, or
+ * through a sink that stops after stop_at bytes (0: never). */
+struct mode {
+	uint64_t max_body;
+	int sink;
+	uint64_t stop_at;
+};
+
+static int sink(void *arg, const char *d, size_t n)
+{
+	struct run *r = arg;
+
+	if (n == 0)
+		abort(); /* the parser passes no empty piece */
+	for (size_t i = 0; i < n; i++)
+		r->sum = r->sum * 31 + (unsigned char)d[i];
+	r->sunk += n;
+	return r->stop_at && r->sunk >= r->stop_at;
+}
+
 static void run_parse(struct run *r, const char *d, size_t n, size_t step, int head_req,
-		      int discard, int eof)
+		      int discard, int eof, const struct mode *m)
 {
 	size_t off = 0;
 
 	memset(r, 0, sizeof(*r));
 	http1_parser_init(&r->p, head_req, discard, &r->head, &r->body);
+	if (m) {
+		r->p.max_body = m->max_body;
+		if (m->sink) {
+			r->p.sink = sink;
+			r->p.sink_arg = r;
+			r->stop_at = m->stop_at;
+		}
+	}
 	while (off < n) {
 		size_t k = step && n - off > step ? step : n - off;
 		ssize_t u = http1_parse(&r->p, d + off, k);
@@ -100,6 +136,48 @@ static void same(const struct run *a, const struct run *b)
 	    (a->body.len && memcmp(a->body.p, b->body.p, a->body.len) != 0))
 		abort();
 	if (a->done && (a->head.len != b->head.len || memcmp(a->head.p, b->head.p, a->head.len) != 0))
+		abort();
+}
+
+static uint32_t sum_of(const char *d, size_t n)
+{
+	uint32_t h = 0;
+
+	for (size_t i = 0; i < n; i++)
+		h = h * 31 + (unsigned char)d[i];
+	return h;
+}
+
+/* A run with a body limit, against the same bytes parsed without. */
+static void check_limited(const struct run *lim, const struct run *free_, uint64_t max)
+{
+	if (lim->body.len > max || (lim->body.p && lim->body.cap > max + 1))
+		abort();
+	if (lim->rc == HTTP1_EBODYSIZE) {
+		/* Only where the body went over the limit. */
+		if (lim->p.discard || free_->p.body_bytes <= max)
+			abort();
+		return;
+	}
+	same(lim, free_);
+}
+
+/* A run through a sink, against the same bytes kept. */
+static void check_sunk(const struct run *k, const struct run *kept)
+{
+	if (k->body.len)
+		abort(); /* a sink keeps nothing */
+	if (k->sunk != k->p.body_bytes)
+		abort();
+	if (k->rc == HTTP1_EABORTED) {
+		if (!k->stop_at || k->sunk < k->stop_at)
+			abort();
+		return;
+	}
+	if (k->rc != kept->rc || k->done != kept->done)
+		abort();
+	if (!k->rc && !kept->p.discard &&
+	    (k->sunk != kept->body.len || k->sum != sum_of(kept->body.p, kept->body.len)))
 		abort();
 }
 
@@ -168,11 +246,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	eof = (data[0] >> 2) & 1;
 	step = (size_t)(data[0] >> 3) + 1; /* 1..32 bytes a read */
 
-	run_parse(&whole, d, n, 0, head_req, discard, eof);
+	run_parse(&whole, d, n, 0, head_req, discard, eof, NULL);
 	check_run(&whole);
-	run_parse(&cut, d, n, step, head_req, discard, eof);
+	run_parse(&cut, d, n, step, head_req, discard, eof, NULL);
 	check_run(&cut);
 	same(&whole, &cut);
+
+	/* A limit somewhere in the body's range, whole and cut. */
+	{
+		struct mode m = {.max_body = n % 97};
+		struct run lw, lc;
+		run_parse(&lw, d, n, 0, head_req, discard, eof, &m);
+		run_parse(&lc, d, n, step, head_req, discard, eof, &m);
+		check_limited(&lw, &whole, m.max_body);
+		check_limited(&lc, &whole, m.max_body);
+		if (lw.rc != lc.rc)
+			abort();
+		free_run(&lw);
+		free_run(&lc);
+	}
+	/* A sink, cut, to the end or stopping early. */
+	{
+		struct mode m = {.sink = 1, .max_body = 1, .stop_at = (n & 1) ? n % 61 : 0};
+		struct run k;
+		run_parse(&k, d, n, step, head_req, discard, eof, &m);
+		check_sunk(&k, &whole);
+		free_run(&k);
+	}
 	free_run(&whole);
 	free_run(&cut);
 	fuzz_urls_and_cookies(d, n);
