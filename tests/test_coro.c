@@ -6,6 +6,8 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -117,10 +119,8 @@ Test(coro, ten_thousand_alive)
 {
 	static coro *c[MANY];
 	static int count[MANY];
-	long limit = coro_map_limit();
 	size_t alive = MANY, rounds = 0;
 
-	cr_assert_gt(limit, MANY, "vm.max_map_count leaves room for %ld stacks only", limit);
 	for (int i = 0; i < MANY; i++) {
 		c[i] = coro_new(CORO_DEFAULT_STACK, counter, &count[i], "many");
 		cr_assert_not_null(c[i], "coro_new %d: %s", i, strerror(errno));
@@ -434,10 +434,7 @@ static __attribute__((noinline)) void big_frame(void)
  * in *arg whether it could, and if so yields, to jump when resumed. */
 static void guard_jumper(void *arg)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	/* This frame is in the top page of the stack. */
-	uintptr_t top = (FRAME() + page - 1) & ~(uintptr_t)(page - 1);
-	char *guard = (char *)(top - coro_stack_bytes(CORO_DEFAULT_STACK) - page);
+	char *guard = (char *)coro_slot_base(coro_current());
 	char *want = guard - 1024 * 1024;
 	void *hole = mmap(want, 1024 * 1024, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -548,46 +545,362 @@ Test(coro, asan_sees_overrun_after_yield, .exit_code = 1)
 }
 #endif
 
-/* ---- limits -------------------------------------------------------------- */
+/* ---- slabs, guards, limits ------------------------------------------------ */
 
-Test(coro, map_limit_positive)
+static long maps_now(void)
 {
-	long limit = coro_map_limit();
+	char buf[4096];
+	long lines = 0;
+	ssize_t n;
+	int fd = open("/proc/self/maps", O_RDONLY);
 
-	cr_log_info("coro: room for %ld more guard-paged stacks", limit);
-	cr_assert_gt(limit, 0);
+	cr_assert_geq(fd, 0);
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
+	return lines;
 }
 
-/* Creating stacks until the kernel refuses one: ENOMEM, near where
- * coro_map_limit said. */
-Test(coro, map_count_exhaustion_is_enomem)
+static long rss_pages(void)
 {
-	long limit = coro_map_limit();
-	size_t cap, n = 0;
-	coro **c;
-	int err;
+	long size = 0, rss = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
 
-	cr_assert_gt(limit, 0);
-	if (RUNNING_ON_VALGRIND || limit > 200000)
-		cr_skip_test("needs the real kernel's map limit, and a small one");
-	cap = (size_t)limit + 4096;
-	c = calloc(cap, sizeof(*c));
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%ld %ld", &size, &rss), 2);
+	fclose(f);
+	return rss;
+}
+
+/* Red-zone stacks (no guard mapping) cost a mapping per slab, not two per
+ * stack, all the same when every one of them has run. */
+Test(coro, many_alive_cost_few_mappings)
+{
+	static coro *c[MANY];
+	static int count[MANY];
+	size_t kinds[4];
+	long before;
+
+	coro_guard_policy(0, 0);
+	before = maps_now();
+	for (int i = 0; i < MANY; i++) {
+		c[i] = coro_new(CORO_DEFAULT_STACK, counter, &count[i], "many");
+		cr_assert_not_null(c[i], "coro_new %d: %s", i, strerror(errno));
+		cr_assert_eq(coro_resume(c[i]), 1);
+	}
+	cr_log_info("coro: %d stacks took %ld mappings", MANY, maps_now() - before);
+	cr_assert_lt(maps_now() - before, 64);
+	coro_guard_counts(kinds);
+	cr_assert_eq(kinds[CORO_GUARD_REDZONE], MANY);
+	cr_assert_eq(kinds[CORO_GUARD_MPROTECT] + kinds[CORO_GUARD_MADVISE], 0);
+	for (int i = 0; i < MANY; i++) {
+		while (coro_resume(c[i]))
+			;
+		cr_assert_eq(count[i], MANY_YIELDS + 1);
+		coro_free(c[i]);
+	}
+	coro_pool_drain();
+}
+
+/* mprotect guard pages only within their budget; red zones past it. */
+Test(coro, mprotect_guards_within_budget)
+{
+	coro *c[10];
+	size_t kinds[4];
+	long before;
+
+	coro_guard_policy(0, 4);
+	before = maps_now();
+	for (int i = 0; i < 10; i++)
+		cr_assert_not_null(c[i] = coro_new(CORO_MIN_STACK, never_runs, NULL, "g"));
+	coro_guard_counts(kinds);
+	cr_assert_eq(kinds[CORO_GUARD_MPROTECT], 4);
+	cr_assert_eq(kinds[CORO_GUARD_REDZONE], 6);
+	/* Two mappings per guard page, one for the slab. */
+	cr_assert_geq(maps_now() - before, 8);
+	for (int i = 0; i < 10; i++)
+		coro_free(c[i]);
+	coro_pool_drain();
+	cr_assert_leq(maps_now(), before, "drain unmapped the slab");
+}
+
+/* The default: MADV_GUARD_INSTALL where the kernel has it (6.13), else
+ * mprotect. */
+Test(coro, default_guard_is_a_real_guard_page)
+{
+	coro *c = coro_new(CORO_MIN_STACK, never_runs, NULL, "g");
+	size_t kinds[4];
+
 	cr_assert_not_null(c);
-	errno = 0;
-	while (n < cap && (c[n] = coro_new(CORO_MIN_STACK, never_runs, NULL, "filler")))
-		n++;
-	err = errno;
-	/* Give the maps back before asserting: a failing assertion needs
-	 * memory too. */
+	coro_guard_counts(kinds);
+	cr_log_info("coro: guard by %s", kinds[CORO_GUARD_MADVISE] ? "MADV_GUARD_INSTALL" : "mprotect");
+	cr_assert_eq(kinds[CORO_GUARD_MADVISE] + kinds[CORO_GUARD_MPROTECT], 1);
+	coro_free(c);
+	coro_pool_drain();
+}
+
+/* More live coroutines than vm.max_map_count has room for mappings. */
+Test(coro, more_stacks_than_the_map_count, .timeout = 60)
+{
+	long max = coro_max_map_count();
+	size_t n;
+	coro **c;
+
+	if (max < 0 || max > 200000 || RUNNING_ON_VALGRIND)
+		cr_skip_test("needs a readable vm.max_map_count of at most 200000 (it is %ld)", max);
+	n = (size_t)max + 1000;
+	cr_assert_not_null(c = calloc(n, sizeof *c));
+	for (size_t i = 0; i < n; i++) {
+		c[i] = coro_new(CORO_MIN_STACK, never_runs, NULL, "filler");
+		if (!c[i]) {
+			int err = errno;
+
+			while (i--)
+				coro_free(c[i]);
+			free(c);
+			coro_pool_drain();
+			cr_assert_fail("coro_new %zu of %zu: %s", i, n, strerror(err));
+		}
+	}
 	for (size_t i = 0; i < n; i++)
 		coro_free(c[i]);
 	free(c);
 	coro_pool_drain();
-	cr_log_info("coro: %zu stacks before ENOMEM, coro_map_limit said %ld", n, limit);
-	cr_assert_lt(n, cap, "no limit was hit");
-	cr_assert_eq(err, ENOMEM);
-	/* Within the slack of 64 maps (32 stacks), less what malloc mapped. */
-	cr_assert_geq((long)n, limit - 32);
-	cr_assert_leq((long)n, limit + 64);
-	cr_assert_gt(coro_map_limit(), limit / 2, "drain gave the maps back");
+}
+
+struct extra_probe {
+	char bytes[200];
+	int ran;
+};
+
+static void extra_user(void *arg)
+{
+	struct extra_probe *p = arg;
+
+	for (size_t i = 0; i < sizeof p->bytes; i++)
+		cr_assert_eq(p->bytes[i], 0, "extra bytes not zeroed");
+	memset(p->bytes, 0x5a, sizeof p->bytes);
+	p->ran = 1;
+	coro_yield();
+}
+
+Test(coro, extra_bytes_live_in_the_slot)
+{
+	for (int round = 0; round < 2; round++) {
+		coro *c = coro_new_with(CORO_DEFAULT_STACK, sizeof(struct extra_probe), extra_user, "x");
+		struct extra_probe *p;
+		const char *base;
+
+		cr_assert_not_null(c);
+		p = coro_extra(c);
+		base = coro_slot_base(c);
+		cr_assert_eq((uintptr_t)p % 16, 0);
+		cr_assert((const char *)p > base + CORO_DEFAULT_STACK, "above the stack");
+		cr_assert((const char *)(p + 1) <= base + 2 * sysconf(_SC_PAGESIZE) + CORO_DEFAULT_STACK,
+			  "within the slot");
+		cr_assert_eq(coro_resume(c), 1);
+		cr_assert_eq(p->ran, 1);
+		cr_assert_eq(coro_resume(c), 0);
+		/* The second round reuses the slot: zeroed again. */
+		coro_free(c);
+	}
+	errno = 0;
+	cr_assert_null(coro_new_with(0, CORO_EXTRA_MAX + 1, extra_user, "x"));
+	cr_assert_eq(errno, EINVAL);
+	coro_pool_drain();
+}
+
+static void touch_and_yield(void *arg)
+{
+	volatile char pad[8192];
+
+	pad[0] = pad[8191] = 1;
+	(void)arg;
+	coro_yield();
+}
+
+/* Trimming gives the pages of free stacks back; their slots stay pooled. */
+Test(coro, trim_gives_pages_back)
+{
+	enum { N = 2000 };
+	static coro *c[N];
+	long before, full, trimmed;
+	const void *first;
+
+	before = rss_pages();
+	for (int i = 0; i < N; i++) {
+		cr_assert_not_null(c[i] = coro_new(CORO_DEFAULT_STACK, touch_and_yield, NULL, "t"));
+		cr_assert_eq(coro_resume(c[i]), 1);
+	}
+	first = coro_slot_base(c[0]);
+	for (int i = 0; i < N; i++)
+		coro_free(c[i]);
+	full = rss_pages();
+	coro_pool_trim(16);
+	trimmed = rss_pages();
+	cr_log_info("coro: rss %ld -> %ld -> %ld pages", before, full, trimmed);
+	/* Each touched three pages (record and frames, both ends of pad). */
+	cr_assert_geq(full - before, 2 * N);
+	cr_assert_leq(trimmed, before + 3 * 16 + 64);
+	/* Still pooled: the oldest slot comes back last, clean. */
+	for (int i = 0; i < N; i++)
+		cr_assert_not_null(c[i] = coro_new(CORO_DEFAULT_STACK, touch_and_yield, NULL, "t"));
+	cr_assert_eq(coro_slot_base(c[N - 1]), first);
+	for (int i = 0; i < N; i++)
+		coro_free(c[i]);
+	coro_pool_drain();
+}
+
+Test(coro, maps_needed)
+{
+	cr_assert_eq(coro_maps_needed(0, 0), 0);
+	cr_assert_eq(coro_maps_needed(1, 0), 1);
+	cr_assert_eq(coro_maps_needed(16, 0), 1);
+	cr_assert_eq(coro_maps_needed(17, 0), 2);
+	cr_assert_leq(coro_maps_needed(1e6, 0), 2000);
+	cr_assert_geq(coro_maps_needed(1e6, 0), 1000);
+	cr_assert_gt(coro_maps_needed(1e6, 1 << 20), coro_maps_needed(1e6, 0));
+}
+
+Test(coro, max_map_count_override)
+{
+	long real;
+
+	unsetenv("MITE_MAX_MAP_COUNT");
+	real = coro_max_map_count();
+	if (real < 0)
+		cr_skip_test("vm.max_map_count cannot be read here");
+	setenv("MITE_MAX_MAP_COUNT", "1000", 1);
+	cr_assert_eq(coro_max_map_count(), real < 1000 ? real : 1000);
+	setenv("MITE_MAX_MAP_COUNT", "99999999999", 1);
+	cr_assert_eq(coro_max_map_count(), real, "only ever lowered");
+	setenv("MITE_MAX_MAP_COUNT", "12x", 1);
+	cr_assert_eq(coro_max_map_count(), real, "garbage ignored");
+	setenv("MITE_MAX_MAP_COUNT", "1000", 1);
+	cr_assert_lt(coro_maps_free(), 1000);
+	unsetenv("MITE_MAX_MAP_COUNT");
+	cr_assert_gt(coro_maps_free(), 0);
+}
+
+/* ---- red-zone stacks: overflows caught at the switch ---------------------- */
+
+static size_t redzone_target;
+
+/* Recurses until the frames reach redzone_target bytes below the top, then
+ * either yields there or returns all the way and yields at the top. */
+static int recurse_below(int yield_at_bottom)
+{
+	volatile char pad[256];
+	size_t used = stack_top - FRAME();
+
+	/* Every byte written: whatever part of the frames lands in the red
+	 * zone is not zero. */
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = 1;
+	if (used < redzone_target)
+		return recurse_below(yield_at_bottom) + pad[0];
+	if (yield_at_bottom)
+		coro_yield();
+	return pad[255];
+}
+
+/* A frame reaching 2 KiB below the stack whose only write is at its top:
+ * the red zone stays clean, the stack pointer does not. */
+static __attribute__((noinline)) int jump_and_yield(size_t n)
+{
+	volatile char big[n];
+
+	big[n - 1] = 1;
+	coro_yield();
+	return big[n - 1];
+}
+
+static void redzone_overflower(void *arg)
+{
+	int at_bottom = *(int *)arg;
+	uintptr_t lo = (uintptr_t)coro_slot_base(coro_current()) + (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	stack_top = FRAME();
+	/* 1 KiB into the guard page: past the stack, short of a neighbour. */
+	redzone_target = stack_top - lo + 1024;
+	if (at_bottom)
+		jump_and_yield(stack_top - lo + 2048);
+	else
+		recurse_below(at_bottom);
+	coro_yield();
+}
+
+static void redzone_case(int at_bottom)
+{
+	static int mode;
+	coro *c;
+	char buf[4096];
+	int status;
+
+	coro_guard_policy(0, 0);
+	mode = at_bottom;
+	c = coro_new(CORO_DEFAULT_STACK, redzone_overflower, &mode, "redzone");
+	cr_assert_not_null(c);
+	status = resume_in_child(c, buf, sizeof(buf));
+	cr_assert(WIFSIGNALED(status), "child exited with %d; stderr: %s",
+		  WIFEXITED(status) ? WEXITSTATUS(status) : -1, buf);
+	cr_assert_eq(WTERMSIG(status), SIGSEGV);
+	cr_assert_not_null(strstr(buf, "mite: journey redzone overflowed its 64 KiB stack\n"),
+			   "stderr: %s", buf);
+}
+
+/* An overflow that returned before the switch: the red zone tells. */
+Test(coro, redzone_overflow_caught_at_switch)
+{
+	if (RUNNING_ON_VALGRIND)
+		cr_skip_test("valgrind reports the write below the stack itself");
+	redzone_case(0);
+}
+
+/* A frame below the stack at a yield, the red zone untouched: the stack
+ * pointer tells. */
+Test(coro, redzone_overflow_caught_at_yield)
+{
+	if (RUNNING_ON_VALGRIND)
+		cr_skip_test("valgrind reports the write below the stack itself");
+	redzone_case(1);
+}
+
+/* The same legal depth as deep_legal_recursion raises nothing. */
+Test(coro, redzone_legal_depth_passes)
+{
+	int frames = 0;
+	coro *c;
+
+	coro_guard_policy(0, 0);
+	c = coro_new(CORO_DEFAULT_STACK, deep, &frames, "deep");
+	cr_assert_not_null(c);
+	cr_assert_eq(coro_resume(c), 1);
+	cr_assert_eq(coro_resume(c), 0);
+	cr_assert_gt(frames, 100);
+	coro_free(c);
+	coro_pool_drain();
+}
+
+/* The classic guard page (as on kernels before 6.13) still reports. */
+Test(coro, overflow_reports_journey_mprotect)
+{
+	static unsigned long out;
+	coro *c;
+	char buf[4096];
+	size_t kinds[4];
+	int status;
+
+	coro_guard_policy(0, -1);
+	c = coro_new(CORO_DEFAULT_STACK, overflower, &out, "overflower");
+	cr_assert_not_null(c);
+	coro_guard_counts(kinds);
+	cr_assert_eq(kinds[CORO_GUARD_MPROTECT], 1);
+	status = resume_in_child(c, buf, sizeof(buf));
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "stderr: %s", buf);
+	cr_assert_not_null(strstr(buf, "mite: journey overflower overflowed its 64 KiB stack\n"),
+			   "stderr: %s", buf);
+	coro_free(c);
+	coro_pool_drain();
 }

@@ -1056,46 +1056,6 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 	return 0;
 }
 
-/* Each concurrent instance needs a guard-paged stack, i.e. two memory
- * mappings: refuse what vm.max_map_count cannot hold rather than failing
- * halfway through the ramp. */
-static int scn_check_maps(scn_load *L, const scenario *s, const config_setting_t *at)
-{
-	double total = 0;
-	long limit, max = -1;
-	FILE *f;
-
-	for (size_t i = 0; i < s->njourneys; i++) {
-		double peak = vmodel_peak(s->journeys[i].volume);
-		if (vmodel_get_kind(s->journeys[i].volume) == VMODEL_CLOSED && peak > 0)
-			total += ceil(peak);
-	}
-	limit = coro_map_limit();
-	if (limit < 0 || total <= (double)limit)
-		return 0;
-	f = fopen("/proc/sys/vm/max_map_count", "r");
-	if (f) {
-		if (fscanf(f, "%ld", &max) != 1)
-			max = -1;
-		fclose(f);
-	}
-	if (max > 0) {
-		/* Two maps per missing stack, rounded up to a multiple of 65536
-		 * so the suggestion leaves some room. */
-		double want = ceil(((double)max + 2 * (total - (double)limit)) / 65536) * 65536;
-		return scn_fail(L, at,
-				"the journeys ask for up to %.0f concurrent instances but "
-				"vm.max_map_count (%ld) leaves room for about %ld coroutine stacks; "
-				"raise it, e.g. sysctl -w vm.max_map_count=%.0f",
-				total, max, limit, want < 2147483647.0 ? want : 2147483647.0);
-	}
-	return scn_fail(L, at,
-			"the journeys ask for up to %.0f concurrent instances but vm.max_map_count "
-			"leaves room for about %ld coroutine stacks; raise it with sysctl -w "
-			"vm.max_map_count=N",
-			total, limit);
-}
-
 /* ---- config ------------------------------------------------------------- */
 
 static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
@@ -1291,8 +1251,6 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 		if (got < 0)
 			goto fail;
 	}
-	if (scn_check_maps(&L, s, js) < 0)
-		goto fail;
 	js = config_setting_get_member(root, "thresholds");
 	if (js && !(s->thresholds = thresholds_parse(js, real, err, errlen)))
 		goto fail;

@@ -1,18 +1,29 @@
 /*
- * coro.c - ucontext coroutines with guard-paged, pooled mmap stacks.
+ * coro.c - coroutines on pooled stacks carved out of large mappings.
  *
  * One thread (a runner's loop) runs every coroutine, so the running
  * coroutine, the main context and the pool are plain statics.
  *
- * A stack is one anonymous mapping: a PROT_NONE guard page at the low end
- * (stacks grow down into it), then the usable bytes. MAP_NORESERVE and
- * lazy commit mean an idle 64 KiB stack costs the page or two its frames
- * touched. The mprotect splits the mapping in two, which is what makes
- * vm.max_map_count the limit on live coroutines (coro_map_limit).
+ * Stacks come in slots of slabs. A slab is one anonymous mapping
+ * (MAP_NORESERVE, lazily committed) cut into slots of one size; a slot is,
+ * from its low end: a guard page, the stack (growing down towards it), and
+ * at the top the coroutine's record (struct coro) and the caller's extra
+ * bytes (the runner's instance). A sleeping instance therefore touches one
+ * page, record and first frames together, and a million of them cost a
+ * few hundred mappings, not two million: vm.max_map_count (65530 by
+ * default) no longer bounds the number of coroutines.
  *
- * A freed coroutine keeps its stack and goes to a free list for its stack
- * size; coro_new takes from there first. Nothing is unmapped before
- * coro_pool_drain.
+ * The guard page: MADV_GUARD_INSTALL (Linux 6.13) makes it fault without
+ * splitting the mapping; failing that, mprotect does, at the price of two
+ * mappings, while a budget of the map count allows; past it the guard page
+ * is left accessible and its top bytes are a red zone that must stay zero,
+ * checked whenever the coroutine switches back, together with its stack
+ * pointer at every yield. A red-zone stack's overflow is caught at its next
+ * switch (or by a fault further down) rather than at the faulting write.
+ *
+ * Free slots are kept per size, the most recently freed first (their
+ * pages are still resident); coro_pool_trim hands the pages of the others
+ * back. Slabs are unmapped only by coro_pool_drain with nothing alive.
  */
 #include "config.h"
 
@@ -21,6 +32,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -134,22 +146,54 @@ struct coro {
 	coro_fn fn;
 	void *arg;
 	const char *label;
-	char *map;          /* the mapping: guard page, then the stack */
-	size_t stack_bytes; /* usable bytes above the guard page */
+	char *slot;          /* the slot: guard page, stack, then this record */
+	char *slab;          /* the lowest address of the slot's slab */
+	size_t stack_bytes;  /* usable: from slot + page up to this record */
+	size_t asked;        /* the stack size asked for, for the report */
+	struct pool_class *pc;
 	int done;
-	/* the live list (for the overflow handler), or the pool's free list
-	 * (next only) once freed */
-	struct coro *prev, *next;
-	void *fake_stack;  /* ASan's fake stack while suspended */
-	unsigned vg_stack; /* valgrind's id for the stack */
+	int guard;           /* CORO_GUARD_* */
+	struct coro *prev, *next; /* the live list, for the overflow handler */
+	void *fake_stack;    /* ASan's fake stack while suspended */
+	unsigned vg_stack;   /* valgrind's id for the stack */
 };
 
-/* The free stacks of one size. */
+/* A free slot: its address with its guard kind in the low bits. */
+typedef uintptr_t free_slot;
+
+typedef struct slot_vec {
+	free_slot *v;
+	size_t n, cap;
+} slot_vec;
+
+/* The slots of one size. */
 struct pool_class {
-	size_t stack_bytes;
-	coro *free;
+	size_t slot_bytes;
+	char *carve, *carve_end; /* the part of the newest slab not cut yet */
+	char *carve_slab;
+	size_t next_slots;       /* slots in the next slab (doubling) */
+	slot_vec dirty;          /* free, pages resident; reused first, LIFO */
+	slot_vec clean;          /* free, pages given back */
 	struct pool_class *next;
 };
+
+typedef struct slab {
+	char *base;
+	size_t len;
+	struct slab *next;
+} slab;
+
+#define SLAB_FIRST_SLOTS 16
+#define SLAB_BYTES_MAX ((size_t)64 << 20)
+/* The top of a red-zone stack's guard page, which must stay zero. */
+#define REDZONE_BYTES 256
+/* Mappings left alone when the mprotect budget is computed: for slabs,
+ * libraries, malloc arenas and sockets. */
+#define MAP_RESERVE_MIN 1024
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
 
 static size_t page_bytes;
 /* Set by coro_resume before it switches: the coroutine being entered, which
@@ -157,12 +201,18 @@ static size_t page_bytes;
 static coro *running;
 static coro *live;
 static struct pool_class *pool;
+static slab *slabs;
 static coro_ctx main_ctx;
 /* ASan's view of the main context: its fake stack while a coroutine runs,
  * and its stack's bounds, learnt when a coroutine is first entered. */
 static void *main_fake;
 static const void *main_bottom;
 static size_t main_size;
+/* Guard policy: MADV_GUARD_INSTALL 1 works, 0 untried, -1 not to be used;
+ * mprotect guards still allowed (-1: not computed yet). */
+static int madv_guard;
+static long mprot_budget = -1;
+static size_t guard_count[4];
 
 static size_t page_size(void)
 {
@@ -172,6 +222,11 @@ static size_t page_size(void)
 		page_bytes = p > 0 ? (size_t)p : 4096;
 	}
 	return page_bytes;
+}
+
+static size_t round_up(size_t v, size_t to)
+{
+	return (v + to - 1) & ~(to - 1);
 }
 
 size_t coro_stack_bytes(size_t stack_size)
@@ -184,9 +239,25 @@ size_t coro_stack_bytes(size_t stack_size)
 		stack_size = CORO_MIN_STACK;
 	/* Absurd sizes must not wrap to small ones when rounded: mmap refuses
 	 * this one with ENOMEM instead. */
-	if (stack_size > SIZE_MAX / 2)
-		stack_size = SIZE_MAX / 2;
-	return (stack_size + p - 1) & ~(p - 1);
+	if (stack_size > SIZE_MAX / 4)
+		stack_size = SIZE_MAX / 4;
+	return round_up(stack_size, p);
+}
+
+/* The record and extra bytes at the top of a slot. */
+static size_t record_bytes(size_t extra)
+{
+	return round_up(round_up(sizeof(coro), 16) + extra, 64);
+}
+
+static size_t slot_bytes_for(size_t stack_bytes, size_t extra)
+{
+	return page_size() + round_up(stack_bytes + record_bytes(extra), page_size());
+}
+
+static char *stack_lo(const coro *c)
+{
+	return c->slot + page_size();
 }
 
 /* Every stack switch goes through here, so that something faster than
@@ -229,50 +300,146 @@ static void coro_entry(void)
 	abort();
 }
 
-static char *stack_map(size_t bytes)
+/* ---- slabs and slots ------------------------------------------------- */
+
+static int vec_push(slot_vec *v, free_slot s)
 {
-	size_t len = bytes + page_size();
-	char *m;
-	int err;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		free_slot *p = realloc(v->v, cap * sizeof *p);
 
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (m == MAP_FAILED)
-		goto fail;
-	/* ENOMEM here too once the split would pass vm.max_map_count. */
-	if (mprotect(m, page_size(), PROT_NONE) < 0)
-		goto fail_map;
-	return m;
-
-fail_map:
-	err = errno;
-	munmap(m, len);
-	errno = err;
-fail:
-	return NULL;
+		if (!p)
+			return -ENOMEM;
+		v->v = p;
+		v->cap = cap;
+	}
+	v->v[v->n++] = s;
+	return 0;
 }
 
-static void stack_unmap(coro *c)
-{
-#ifdef HAVE_VALGRIND_VALGRIND_H
-	VALGRIND_STACK_DEREGISTER(c->vg_stack);
-#endif
-#ifdef CORO_ASAN
-	/* The shadow outlives the mapping: leave nothing poisoned for
-	 * whatever the address range holds next. */
-	__asan_unpoison_memory_region(c->map + page_size(), c->stack_bytes);
-#endif
-	munmap(c->map, c->stack_bytes + page_size());
-}
-
-static struct pool_class *pool_find(size_t stack_bytes)
+static struct pool_class *pool_class_get(size_t slot_bytes)
 {
 	struct pool_class *pc;
 
 	for (pc = pool; pc; pc = pc->next)
-		if (pc->stack_bytes == stack_bytes)
+		if (pc->slot_bytes == slot_bytes)
 			return pc;
-	return NULL;
+	if (!(pc = calloc(1, sizeof(*pc))))
+		return NULL;
+	pc->slot_bytes = slot_bytes;
+	pc->next_slots = SLAB_FIRST_SLOTS;
+	pc->next = pool;
+	pool = pc;
+	return pc;
+}
+
+/* The slots the n-th slab of a class holds: doubling from
+ * SLAB_FIRST_SLOTS up to SLAB_BYTES_MAX, at least one. */
+static size_t slab_cap(size_t slot_bytes)
+{
+	size_t cap = SLAB_BYTES_MAX / slot_bytes;
+
+	return cap ? cap : 1;
+}
+
+static int slab_new(struct pool_class *pc)
+{
+	size_t n = pc->next_slots, cap = slab_cap(pc->slot_bytes);
+	slab *sl;
+	char *m;
+
+	if (n > cap)
+		n = cap;
+	if (!(sl = calloc(1, sizeof(*sl))))
+		return -ENOMEM;
+	sl->len = n * pc->slot_bytes;
+	m = mmap(NULL, sl->len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (m == MAP_FAILED) {
+		int err = errno;
+
+		free(sl);
+		return -err;
+	}
+	sl->base = m;
+	sl->next = slabs;
+	slabs = sl;
+	pc->carve = m;
+	pc->carve_slab = m;
+	pc->carve_end = m + sl->len;
+	if (n * 2 <= cap)
+		pc->next_slots = n * 2;
+	else
+		pc->next_slots = cap;
+	return 0;
+}
+
+/* Half of the mappings left, less a reserve: what mprotect guard pages (two
+ * mappings each) may use, so that slabs and everything else still fit. */
+static long mprotect_budget_now(void)
+{
+	long max = coro_max_map_count(), left = coro_maps_free(), reserve;
+
+	if (max < 0 || left < 0)
+		return 0;
+	reserve = max / 2 > MAP_RESERVE_MIN ? max / 2 : MAP_RESERVE_MIN;
+	return left > reserve ? (left - reserve) / 2 : 0;
+}
+
+/* Makes a new slot's guard page: the cheapest way that works. */
+static int guard_make(char *slot)
+{
+	if (madv_guard >= 0) {
+		if (madvise(slot, page_size(), MADV_GUARD_INSTALL) == 0) {
+			madv_guard = 1;
+			return CORO_GUARD_MADVISE;
+		}
+		/* EINVAL: a kernel before 6.13 (or valgrind). */
+		madv_guard = -1;
+	}
+	if (mprot_budget < 0)
+		mprot_budget = mprotect_budget_now();
+	if (mprot_budget > 0) {
+		if (mprotect(slot, page_size(), PROT_NONE) == 0) {
+			mprot_budget--;
+			return CORO_GUARD_MPROTECT;
+		}
+		mprot_budget = 0; /* ENOMEM: the map count is reached after all */
+	}
+	return CORO_GUARD_REDZONE;
+}
+
+/* A free slot of pc's size, or a new one: its address, guard kind in
+ * *guard, and the slab it is in. */
+static char *slot_take(struct pool_class *pc, int *guard, char **slab_lo)
+{
+	slot_vec *v = pc->dirty.n ? &pc->dirty : pc->clean.n ? &pc->clean : NULL;
+	char *slot;
+	int rc;
+
+	if (v) {
+		free_slot s = v->v[--v->n];
+
+		*guard = (int)(s & 3);
+		slot = (char *)(s & ~(uintptr_t)3);
+		*slab_lo = NULL;
+		for (const slab *sl = slabs; sl; sl = sl->next)
+			if (slot >= sl->base && slot < sl->base + sl->len) {
+				*slab_lo = sl->base;
+				break;
+			}
+		return slot;
+	}
+	if (pc->carve == pc->carve_end && (rc = slab_new(pc)) < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	slot = pc->carve;
+	pc->carve += pc->slot_bytes;
+	*slab_lo = pc->carve_slab;
+	*guard = guard_make(slot);
+	guard_count[*guard]++;
+	return slot;
 }
 
 static void live_insert(coro *c)
@@ -295,18 +462,19 @@ static void live_remove(coro *c)
 	c->prev = c->next = NULL;
 }
 
-/* Apart from coro_new, whose locals gcc would otherwise warn that the
+/* Apart from coro_make, whose locals gcc would otherwise warn that the
  * returns_twice getcontext may clobber (it never returns twice here:
  * nothing switches to the context before makecontext rewrites it). */
 static void context_init(coro *c)
 {
 #ifdef CORO_FAST_SWITCH
-	/* The frame mite_coro_swap pops, at the top of the new stack: MXCSR
-	 * and x87 control word (the current ones), six zeroed callee-saved
-	 * registers, then coro_entry as the return address - 16-byte aligned,
-	 * so coro_entry starts with the stack aligned as after a call - and a
-	 * zero "return address" above it that ends backtraces. */
-	uint64_t *top = (uint64_t *)(void *)(c->map + page_size() + c->stack_bytes);
+	/* The frame mite_coro_swap pops, at the top of the new stack (just
+	 * below the record, 64-byte aligned): MXCSR and x87 control word (the
+	 * current ones), six zeroed callee-saved registers, then coro_entry as
+	 * the return address - 16-byte aligned, so coro_entry starts with the
+	 * stack aligned as after a call - and a zero "return address" above it
+	 * that ends backtraces. */
+	uint64_t *top = (uint64_t *)(void *)c;
 	uint64_t *sp = top - 9;
 	uint32_t mxcsr;
 	uint16_t fpucw;
@@ -322,7 +490,7 @@ static void context_init(coro *c)
 	/* getcontext only fails for a bad pointer; makecontext needs it to
 	 * fill in the registers and signal mask it leaves alone. */
 	(void)getcontext(&c->ctx);
-	c->ctx.uc_stack.ss_sp = c->map + page_size();
+	c->ctx.uc_stack.ss_sp = stack_lo(c);
 	c->ctx.uc_stack.ss_size = c->stack_bytes;
 	c->ctx.uc_stack.ss_flags = 0;
 	c->ctx.uc_link = NULL; /* coro_entry never returns */
@@ -330,47 +498,77 @@ static void context_init(coro *c)
 #endif
 }
 
-coro *coro_new(size_t stack_size, coro_fn fn, void *arg, const char *label)
+static coro *coro_make(size_t stack_size, size_t extra, coro_fn fn, void *arg, const char *label)
 {
-	size_t bytes = coro_stack_bytes(stack_size);
-	struct pool_class *pc = pool_find(bytes);
+	size_t asked = coro_stack_bytes(stack_size), rec = record_bytes(extra);
+	struct pool_class *pc;
+	char *slot, *slab_lo;
+	int guard;
 	coro *c;
-	int err;
 
-	if (pc && pc->free) {
-		c = pc->free;
-		pc->free = c->next;
-#ifdef CORO_ASAN
-		/* A coroutine freed while suspended left poisoned redzones
-		 * of frames that never returned. */
-		__asan_unpoison_memory_region(c->map + page_size(), c->stack_bytes);
-#endif
-	} else {
-		if (!(c = calloc(1, sizeof(*c))))
-			goto fail;
-		if (!(c->map = stack_map(bytes)))
-			goto fail_c;
-		c->stack_bytes = bytes;
-#ifdef HAVE_VALGRIND_VALGRIND_H
-		c->vg_stack = VALGRIND_STACK_REGISTER(c->map + page_size(),
-						      c->map + page_size() + bytes);
-#endif
+	if (extra > CORO_EXTRA_MAX) {
+		errno = EINVAL;
+		return NULL;
 	}
+	if (!(pc = pool_class_get(slot_bytes_for(asked, extra)))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!(slot = slot_take(pc, &guard, &slab_lo)))
+		return NULL;
+	c = (coro *)(void *)(slot + pc->slot_bytes - rec);
+	memset(c, 0, rec);
+	c->slot = slot;
+	c->slab = slab_lo;
+	c->pc = pc;
+	c->guard = guard;
+	c->asked = asked;
+	c->stack_bytes = (size_t)((char *)c - stack_lo(c));
+#ifdef CORO_ASAN
+	/* A coroutine freed while suspended left poisoned redzones of frames
+	 * that never returned; a slab unmapped before left its shadow. */
+	__asan_unpoison_memory_region(stack_lo(c), c->stack_bytes);
+#endif
+#ifdef HAVE_VALGRIND_VALGRIND_H
+	c->vg_stack = VALGRIND_STACK_REGISTER(stack_lo(c), stack_lo(c) + c->stack_bytes);
+#endif
 	context_init(c);
 	c->fn = fn;
-	c->arg = arg;
+	c->arg = extra ? coro_extra(c) : arg;
 	c->label = label;
-	c->done = 0;
-	c->fake_stack = NULL;
 	live_insert(c);
 	return c;
+}
 
-fail_c:
-	err = errno;
-	free(c);
-	errno = err;
-fail:
-	return NULL;
+coro *coro_new(size_t stack_size, coro_fn fn, void *arg, const char *label)
+{
+	return coro_make(stack_size, 0, fn, arg, label);
+}
+
+coro *coro_new_with(size_t stack_size, size_t extra, coro_fn fn, const char *label)
+{
+	return coro_make(stack_size, extra, fn, NULL, label);
+}
+
+void *coro_extra(coro *c)
+{
+	return (char *)c + round_up(sizeof(coro), 16);
+}
+
+const void *coro_slot_base(const coro *c) { return c->slot; }
+
+static void overflow_die(const coro *c);
+
+/* Whether a red-zone stack's zone was written: an overflow. Not
+ * instrumented: the zone is below the stack ASan was told about. */
+__attribute__((no_sanitize_address)) static int redzone_dirty(const coro *c)
+{
+	const volatile uint64_t *z = (const volatile uint64_t *)(void *)(stack_lo(c) - REDZONE_BYTES);
+	uint64_t acc = 0;
+
+	for (size_t i = 0; i < REDZONE_BYTES / sizeof *z; i++)
+		acc |= z[i];
+	return acc != 0;
 }
 
 int coro_resume(coro *c)
@@ -379,9 +577,10 @@ int coro_resume(coro *c)
 	if (c->done)
 		return 0;
 	running = c;
-	coro_switch(&main_ctx, &c->ctx, &main_fake, c->map + page_size(), c->stack_bytes, NULL,
-		    NULL);
+	coro_switch(&main_ctx, &c->ctx, &main_fake, stack_lo(c), c->stack_bytes, NULL, NULL);
 	running = NULL;
+	if (c->guard == CORO_GUARD_REDZONE && redzone_dirty(c))
+		overflow_die(c);
 	return !c->done;
 }
 
@@ -392,6 +591,10 @@ void coro_yield(void)
 	assert(c);
 	if (!c)
 		return;
+	/* A frame below the stack that has not faulted: a red-zone stack
+	 * overflowed without touching its zone (or an oversized frame). */
+	if ((uintptr_t)__builtin_frame_address(0) < (uintptr_t)stack_lo(c))
+		overflow_die(c);
 	coro_switch(&c->ctx, &main_ctx, &c->fake_stack, main_bottom, main_size, &main_bottom,
 		    &main_size);
 }
@@ -403,45 +606,87 @@ int coro_done(const coro *c) { return c->done; }
 void coro_free(coro *c)
 {
 	struct pool_class *pc;
+	free_slot s;
 
 	if (!c)
 		return;
 	assert(c != running);
 	live_remove(c);
-	c->fn = NULL;
-	c->arg = NULL;
-	c->label = NULL;
-	if (!(pc = pool_find(c->stack_bytes))) {
-		/* The first stack of this size: make its free list. Without
-		 * memory for it the stack is not pooled but unmapped. */
-		if (!(pc = calloc(1, sizeof(*pc)))) {
-			stack_unmap(c);
-			free(c);
-			return;
+#ifdef HAVE_VALGRIND_VALGRIND_H
+	VALGRIND_STACK_DEREGISTER(c->vg_stack);
+#endif
+	pc = c->pc;
+	s = (uintptr_t)c->slot | (uintptr_t)c->guard;
+	/* Without memory to note it, the slot is given back to the kernel and
+	 * lost to the pool: address space only. */
+	if (vec_push(&pc->dirty, s) < 0)
+		madvise(stack_lo(c), pc->slot_bytes - page_size(), MADV_DONTNEED);
+}
+
+static void class_trim(struct pool_class *pc, size_t keep)
+{
+	size_t n;
+
+	if (pc->dirty.n <= keep)
+		return;
+	n = pc->dirty.n - keep;
+	/* The oldest first: the newest are the likeliest to be reused. */
+	for (size_t i = 0; i < n; i++) {
+		char *slot = (char *)(pc->dirty.v[i] & ~(uintptr_t)3);
+
+		madvise(slot + page_size(), pc->slot_bytes - page_size(), MADV_DONTNEED);
+		if (vec_push(&pc->clean, pc->dirty.v[i]) < 0) {
+			/* Lost to the pool, as in coro_free. */
 		}
-		pc->stack_bytes = c->stack_bytes;
-		pc->next = pool;
-		pool = pc;
 	}
-	c->next = pc->free;
-	pc->free = c;
+	memmove(pc->dirty.v, pc->dirty.v + n, keep * sizeof *pc->dirty.v);
+	pc->dirty.n = keep;
+}
+
+void coro_pool_trim(size_t keep)
+{
+	for (struct pool_class *pc = pool; pc; pc = pc->next)
+		class_trim(pc, keep);
 }
 
 void coro_pool_drain(void)
 {
 	struct pool_class *pc, *pc_next;
-	coro *c, *c_next;
+	slab *sl, *sl_next;
 
+	if (live) {
+		coro_pool_trim(0);
+		return;
+	}
+	for (sl = slabs; sl; sl = sl_next) {
+		sl_next = sl->next;
+#ifdef CORO_ASAN
+		/* The shadow outlives the mapping: leave nothing poisoned for
+		 * whatever the address range holds next. */
+		__asan_unpoison_memory_region(sl->base, sl->len);
+#endif
+		munmap(sl->base, sl->len);
+		free(sl);
+	}
+	slabs = NULL;
 	for (pc = pool; pc; pc = pc_next) {
 		pc_next = pc->next;
-		for (c = pc->free; c; c = c_next) {
-			c_next = c->next;
-			stack_unmap(c);
-			free(c);
-		}
+		free(pc->dirty.v);
+		free(pc->clean.v);
 		free(pc);
 	}
 	pool = NULL;
+}
+
+void coro_guard_counts(size_t counts[4])
+{
+	memcpy(counts, guard_count, sizeof guard_count);
+}
+
+void coro_guard_policy(int madvise_ok, long mprotect_budget)
+{
+	madv_guard = madvise_ok ? (madv_guard < 0 ? 0 : madv_guard) : -1;
+	mprot_budget = mprotect_budget;
 }
 
 /* Reads a small /proc file into buf, NUL-terminated. Bytes read or -1. */
@@ -489,23 +734,56 @@ static long count_lines(const char *path)
 	return lines;
 }
 
-long coro_map_limit(void)
+long coro_max_map_count(void)
 {
+	const char *env = getenv("MITE_MAX_MAP_COUNT");
 	char buf[32], *end;
-	long max, maps, left;
+	long max, fake = -1;
 
+	if (env && *env) {
+		errno = 0;
+		fake = strtol(env, &end, 10);
+		if (errno || *end || fake <= 0)
+			fake = -1;
+	}
 	if (read_small("/proc/sys/vm/max_map_count", buf, sizeof(buf)) <= 0)
-		return -1;
+		return fake;
 	errno = 0;
 	max = strtol(buf, &end, 10);
 	if (errno || end == buf || max <= 0)
+		return fake;
+	return fake > 0 && fake < max ? fake : max;
+}
+
+long coro_maps_free(void)
+{
+	long max = coro_max_map_count(), maps;
+
+	if (max < 0 || (maps = count_lines("/proc/self/maps")) < 0)
 		return -1;
-	if ((maps = count_lines("/proc/self/maps")) < 0)
-		return -1;
-	/* 64 maps of slack for what libraries, malloc arenas and sockets map
-	 * meanwhile; each stack costs two (the guard page splits it). */
-	left = (max - maps - 64) / 2;
-	return left > 0 ? left : 0;
+	return max > maps ? max - maps : 0;
+}
+
+long coro_maps_needed(double n, size_t stack_size)
+{
+	/* The runner's instance record fits in a page (its extra bytes). */
+	size_t slot = slot_bytes_for(coro_stack_bytes(stack_size), page_size() - 256);
+	size_t cap = slab_cap(slot), per = SLAB_FIRST_SLOTS;
+	double left = n;
+	long slabs_needed = 0;
+
+	while (left > 0) {
+		if (per > cap)
+			per = cap;
+		if (per == cap) {
+			slabs_needed += (long)ceil(left / (double)per);
+			break;
+		}
+		left -= (double)per;
+		slabs_needed++;
+		per *= 2;
+	}
+	return slabs_needed;
 }
 
 /* ---- overflow report ------------------------------------------------ */
@@ -515,7 +793,7 @@ static struct sigaction old_segv, old_bus;
 
 static int in_guard(const coro *c, const char *addr)
 {
-	return addr >= c->map && addr < c->map + page_size();
+	return addr >= c->slot && addr < c->slot + page_size();
 }
 
 /* The stack pointer of the interrupted code, or 0 where unknown. */
@@ -538,16 +816,20 @@ static uintptr_t interrupted_sp(const void *uctx)
 /* The coroutine that overflowed, if the fault is an overflow. Usually the
  * running one touched its guard page. A frame larger than a page can jump
  * the guard and fault further down: the stack pointer below the running
- * stack (by less than a generous 1 MiB, not garbage) says so. Last, any live
- * coroutine's guard page: a pointer run wild into another stack. */
+ * stack (by less than a generous 1 MiB, not garbage) says so; a red-zone
+ * stack's overflow runs on through the slots below it, so anywhere down to
+ * a MiB below its slab counts too. Last, any live coroutine's guard page: a
+ * pointer run wild into another stack. */
 static const coro *guard_owner(const char *addr, uintptr_t sp)
 {
 	const coro *c;
 
 	if (running) {
-		uintptr_t lo = (uintptr_t)running->map + page_size();
+		uintptr_t lo = (uintptr_t)stack_lo(running);
+		uintptr_t floor = running->slab ? (uintptr_t)running->slab : lo;
 
-		if (in_guard(running, addr) || (sp < lo && lo - sp <= 1024 * 1024))
+		floor = floor > 1024 * 1024 ? floor - 1024 * 1024 : 0;
+		if (in_guard(running, addr) || (sp < lo && sp >= floor))
 			return running;
 	}
 	for (c = live; c; c = c->next)
@@ -576,6 +858,56 @@ static void put_uint(char *buf, size_t *n, size_t cap, size_t v)
 	put_str(buf, n, cap, digits + k);
 }
 
+/* "mite: journey X overflowed its N KiB stack" on stderr, with
+ * async-signal-safe calls only. */
+static void overflow_report(const coro *c)
+{
+	char msg[512];
+	size_t n = 0;
+	ssize_t w;
+
+	put_str(msg, &n, sizeof(msg), "mite: journey ");
+	put_str(msg, &n, sizeof(msg), c->label ? c->label : "(unnamed)");
+	put_str(msg, &n, sizeof(msg), " overflowed its ");
+	put_uint(msg, &n, sizeof(msg), c->asked / 1024);
+	put_str(msg, &n, sizeof(msg), " KiB stack");
+	msg[n++] = '\n';
+	for (size_t off = 0; off < n;) {
+		if ((w = write(STDERR_FILENO, msg + off, n - off)) > 0)
+			off += (size_t)w;
+		else if (w == 0 || errno != EINTR)
+			break;
+	}
+}
+
+/* Dies of sig itself, as a crash reporter (and the runner's parent, which
+ * reports how a runner died) expects: from a handler, it is delivered with
+ * the default action as soon as the handler returns. */
+static void die_of(int sig)
+{
+	struct sigaction dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
+	raise(sig);
+}
+
+/* An overflow found at a switch (a red-zone stack): reported and fatal as
+ * one caught by the guard page. */
+static void overflow_die(const coro *c)
+{
+	sigset_t set;
+
+	overflow_report(c);
+	sigemptyset(&set);
+	sigaddset(&set, SIGSEGV);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	die_of(SIGSEGV);
+	abort(); /* not reached */
+}
+
 /* Runs on the alternate stack, since the faulting stack is the one that
  * has no room left. Only async-signal-safe calls: write, sigaction,
  * raise. */
@@ -584,10 +916,6 @@ static void overflow_handler(int sig, siginfo_t *si, void *uctx)
 	/* si_code > 0: the kernel raised it for a fault, so si_addr is the
 	 * faulting address; kill() and raise() leave it meaningless. */
 	const coro *c = si->si_code > 0 ? guard_owner(si->si_addr, interrupted_sp(uctx)) : NULL;
-	struct sigaction dfl;
-	char msg[512];
-	size_t n = 0;
-	ssize_t w;
 
 	if (!c) {
 		/* Not ours. Give the fault back to whoever handled it before
@@ -603,26 +931,8 @@ static void overflow_handler(int sig, siginfo_t *si, void *uctx)
 		errno = saved;
 		return;
 	}
-	put_str(msg, &n, sizeof(msg), "mite: journey ");
-	put_str(msg, &n, sizeof(msg), c->label ? c->label : "(unnamed)");
-	put_str(msg, &n, sizeof(msg), " overflowed its ");
-	put_uint(msg, &n, sizeof(msg), c->stack_bytes / 1024);
-	put_str(msg, &n, sizeof(msg), " KiB stack");
-	msg[n++] = '\n';
-	for (size_t off = 0; off < n;) {
-		if ((w = write(STDERR_FILENO, msg + off, n - off)) > 0)
-			off += (size_t)w;
-		else if (w == 0 || errno != EINTR)
-			break;
-	}
-	/* Die of the signal itself, as a crash reporter (and the runner's
-	 * parent, which reports how a runner died) expects: it is delivered
-	 * with the default action as soon as this handler returns. */
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigemptyset(&dfl.sa_mask);
-	sigaction(sig, &dfl, NULL);
-	raise(sig);
+	overflow_report(c);
+	die_of(sig);
 }
 
 int coro_install_overflow_handler(void)

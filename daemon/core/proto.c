@@ -93,3 +93,23 @@ const char *proto_type(const cJSON *msg)
 
 	return cJSON_IsString(t) ? t->valuestring : "";
 }
+
+long proto_instances_max(void)
+{
+	static long max;
+
+	if (!max) {
+		const char *env = getenv("MITE_INSTANCES_PER_RUNNER");
+		char *end;
+		long v;
+
+		max = PROTO_INSTANCES_MAX;
+		if (env && *env) {
+			errno = 0;
+			v = strtol(env, &end, 10);
+			if (!errno && !*end && v > 0 && v < max)
+				max = v;
+		}
+	}
+	return max;
+}

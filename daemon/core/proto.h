@@ -13,6 +13,10 @@
 #define PROTO_VERSION 1
 /* The most rows one "need" asks for and one "rows" message carries. */
 #define PROTO_ROWS_MAX 256
+/* The most instances ("c") and pending starts ("s") one runner takes per
+ * journey. A controller gives a runner no more (more runners share a larger
+ * volume); a runner told more keeps to it and says why in its stats. */
+#define PROTO_INSTANCES_MAX 10000000L
 
 /* controller -> runner */
 #define PROTO_SETUP "setup"
@@ -43,6 +47,11 @@ cJSON *proto_parse(const char *buf, size_t len, char *err, size_t errlen);
  * 2^64 is what UINT64_MAX became on the way (JSON numbers are doubles): it
  * saturates back. */
 int proto_u64(const cJSON *item, uint64_t *out);
+
+/* PROTO_INSTANCES_MAX, or $MITE_INSTANCES_PER_RUNNER when that is set to a
+ * smaller positive number (to see a volume split over runners without
+ * millions of instances). Read once. */
+long proto_instances_max(void);
 
 /* The type of a parsed message. */
 const char *proto_type(const cJSON *msg);

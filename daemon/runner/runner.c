@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,13 @@
  * starts per journey (a stop makes the pending starts at once). */
 #define MSG_SECS_MAX 1e6
 #define MSG_ELAPSED_MAX 1e9
-#define MSG_COUNT_MAX 100000
 #define MSG_STACK_MAX (64.0 * 1024 * 1024) /* as scenario files allow */
+/* Instances started per loop turn at most: a target of a million starts
+ * over some hundred turns, with timers, messages and stats in between. */
+#define START_BATCH 8192
+/* Free stacks whose pages stay resident for reuse, per stack size (beyond
+ * them they are given back once per stats interval). */
+#define STACKS_KEEP 1024
 
 enum { R_SETUP, R_RUNNING, R_STOPPING, R_CLOSING, R_DONE };
 
@@ -62,9 +68,11 @@ typedef struct rjourney {
 	int has_pool;
 	int recyclable;
 	long target;       /* closed: this runner's share of the concurrency */
+	long asked;        /* closed: the share asked for (over the bound: more) */
 	long pending;      /* open: starts still to make in this tick */
 	uv_timer_t spread; /* open: spreads a tick's starts over the tick */
 	double spread_next;/* open: intended time of the next start (s) */
+	double spread_gap; /* open: seconds between starts in this tick */
 	long nactive;
 	mite_ctx *active;  /* doubly linked list of live instances */
 	/* rows */
@@ -77,6 +85,7 @@ typedef struct rjourney {
 	mite_ctx *waiters, *waiters_tail;
 	stats_entry *st_journey, *st_lag;
 	int balance;       /* needs a balance pass */
+	char why[96];      /* why the target is not reached ("" when it is) */
 } rjourney;
 
 struct runner {
@@ -137,12 +146,14 @@ static double runner_now(const runner *r)
 
 /* ---- instances ---------------------------------------------------------- */
 
+/* The instance lives in its coroutine's stack slot (coro_new_with): it
+ * goes with the coroutine, once its timer has closed. */
 static void inst_closed(uv_handle_t *h)
 {
 	mite_ctx *ctx = h->data;
 	runner *r = ctx->r;
 
-	free(ctx);
+	coro_free(ctx->co);
 	r->pending_closes--;
 	runner_check_done(r);
 }
@@ -160,7 +171,6 @@ static void inst_finish(mite_ctx *ctx)
 		ctx->next->prev = ctx->prev;
 	j->nactive--;
 	r->live--;
-	coro_free(ctx->co);
 	http_session_free(ctx);
 	r->pending_closes++;
 	uv_close((uv_handle_t *)&ctx->timer, inst_closed);
@@ -465,26 +475,58 @@ static void inst_main(void *arg)
 	} while (want_more(ctx));
 }
 
+/* Notes why journey j falls short of its target ("" once it does not),
+ * logging each change of reason once, not once per instance. The stats
+ * message carries it to the controller. */
+static void journey_why(rjourney *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void journey_why(rjourney *j, const char *fmt, ...)
+{
+	char buf[sizeof j->why];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (strcmp(buf, j->why) == 0)
+		return;
+	if (buf[0])
+		log_warn("runner %d: journey %s: cannot start more instances (%ld running): %s",
+			 j->r->index, j->name, j->nactive, buf);
+	else
+		log_info("runner %d: journey %s: instances start again (%ld running)", j->r->index,
+			 j->name, j->nactive);
+	memcpy(j->why, buf, sizeof buf);
+}
+
+/* Why a new stack could not be had: the map count, or memory. */
+static void why_no_stack(rjourney *j, int err)
+{
+	long left = coro_maps_free();
+
+	if (err == ENOMEM && left >= 0 && left < 64)
+		journey_why(j, "vm.max_map_count %ld reached", coro_max_map_count());
+	else if (err == ENOMEM)
+		journey_why(j, "out of memory");
+	else
+		journey_why(j, "%s", strerror(err));
+}
+
 static mite_ctx *inst_start(rjourney *j)
 {
 	runner *r = j->r;
-	mite_ctx *ctx = calloc(1, sizeof *ctx);
+	mite_ctx *ctx;
+	coro *co;
 
-	if (!ctx)
+	co = coro_new_with(j->stack, sizeof *ctx, inst_main, j->name);
+	if (!co) {
+		why_no_stack(j, errno);
 		return NULL;
+	}
+	ctx = coro_extra(co);
+	ctx->co = co;
 	ctx->r = r;
 	ctx->j = j;
 	ctx->id = ((uint64_t)r->index << 40) | ++r->next_id;
-	ctx->co = coro_new(j->stack, inst_main, ctx, j->name);
-	if (!ctx->co) {
-		int e = errno;
-
-		free(ctx);
-		log_err("runner %d: starting an instance of %s failed: %s%s", r->index, j->name,
-			strerror(e),
-			e == ENOMEM ? " (vm.max_map_count reached? see mite-scenario(5))" : "");
-		return NULL;
-	}
 	uv_timer_init(r->loop, &ctx->timer);
 	ctx->timer.data = ctx;
 	ctx->next = j->active;
@@ -508,9 +550,18 @@ static void journey_balance(rjourney *j)
 	if (r->state != R_RUNNING || j->open || j->rows_end || past_deadline(r))
 		return;
 	want = j->target - j->nactive;
+	if (want > START_BATCH) {
+		want = START_BATCH;
+		j->balance = 1; /* the rest on the next loop turns */
+	}
 	while (want-- > 0)
-		if (!inst_start(j))
-			break;
+		if (!inst_start(j)) {
+			/* Tried again at the next stats interval. */
+			j->balance = 0;
+			return;
+		}
+	if (j->nactive >= j->target && j->asked <= j->target)
+		journey_why(j, "%s", "");
 }
 
 static void on_idle(uv_idle_t *h)
@@ -550,27 +601,73 @@ static void runner_kick(runner *r)
 	uv_idle_start(&r->idle, on_idle);
 }
 
+/* Makes the open-model starts that are due: every one whose intended time
+ * (spread evenly over the tick) has come, not one per timer firing (the
+ * timer's millisecond would cap a journey at 1000 starts/s per runner). */
 static void on_spread(uv_timer_t *t)
 {
 	rjourney *j = t->data;
 	runner *r = j->r;
 	double now = runner_now(r);
+	int n = 0;
 
 	if (r->state != R_RUNNING || j->pending <= 0 || j->rows_end) {
 		uv_timer_stop(t);
 		return;
 	}
-	j->pending--;
-	/* Scheduling lag: how late this start is against its intended time. */
-	if (now > j->spread_next)
+	while (j->pending > 0 && j->spread_next <= now && n++ < START_BATCH) {
+		j->pending--;
+		/* Scheduling lag: how late this start is against its intended
+		 * time. */
 		stats_record(j->st_lag, 0, (uint64_t)((now - j->spread_next) * 1e9));
-	else
-		stats_record(j->st_lag, 0, 0);
-	stats_add(j->st_lag, 0, 1);
-	j->spread_next += r->tick / (double)(j->pending + 1);
-	inst_start(j);
+		stats_add(j->st_lag, 0, 1);
+		j->spread_next += j->spread_gap;
+		inst_start(j);
+		if (r->state != R_RUNNING)
+			break;
+	}
 	if (j->pending <= 0)
 		uv_timer_stop(t);
+}
+
+/* A closed model's share. Over the bound, the runner keeps to the bound and
+ * says so (why), rather than starting nothing or more than it can hold. */
+static void set_closed_target(rjourney *j, double c)
+{
+	long max = proto_instances_max();
+
+	j->asked = c > (double)max ? max + 1 : (long)c;
+	j->target = j->asked > max ? max : j->asked;
+	if (j->asked > max)
+		journey_why(j, "instance bound %ld per runner", max);
+	else if (j->nactive >= j->target)
+		journey_why(j, "%s", "");
+	j->balance = 1;
+}
+
+/* An open model's starts for the next tick, spread over it. At most the
+ * bound are pending at once; starts beyond are not made, and said so. */
+static void add_starts(rjourney *j, double s)
+{
+	long max = proto_instances_max();
+	runner *r = j->r;
+	uint64_t ms;
+
+	if (s > (double)(max - j->pending)) {
+		journey_why(j, "instance bound %ld per runner", max);
+		j->pending = max;
+	} else {
+		j->pending += (long)s;
+		if (j->why[0] && strncmp(j->why, "instance bound", 14) == 0)
+			journey_why(j, "%s", "");
+	}
+	/* What is pending now is spread over the coming tick. */
+	j->spread_next = runner_now(r);
+	j->spread_gap = r->tick / (double)j->pending;
+	ms = (uint64_t)(j->spread_gap * 1000.0);
+	if (!ms)
+		ms = 1;
+	uv_timer_start(&j->spread, on_spread, 0, ms);
 }
 
 static void set_targets(runner *r, const cJSON *m)
@@ -592,22 +689,10 @@ static void set_targets(runner *r, const cJSON *m)
 		j = &r->j[i++];
 		c = cJSON_GetObjectItemCaseSensitive(it, "c");
 		s = cJSON_GetObjectItemCaseSensitive(it, "s");
-		if (cJSON_IsNumber(c) && c->valuedouble >= 0 && c->valuedouble <= MSG_COUNT_MAX) {
-			j->target = (long)c->valuedouble;
-			j->balance = 1;
-		}
-		if (msg_num(s, MSG_COUNT_MAX, 0) > 0) {
-			uint64_t ms;
-
-			j->pending += (long)s->valuedouble;
-			if (j->pending > MSG_COUNT_MAX)
-				j->pending = MSG_COUNT_MAX;
-			j->spread_next = runner_now(r);
-			ms = (uint64_t)(r->tick * 1000.0 / (double)j->pending);
-			if (!ms)
-				ms = 1;
-			uv_timer_start(&j->spread, on_spread, 0, ms);
-		}
+		if (cJSON_IsNumber(c) && c->valuedouble >= 0)
+			set_closed_target(j, c->valuedouble);
+		if (cJSON_IsNumber(s) && s->valuedouble >= 1)
+			add_starts(j, s->valuedouble);
 		if (j->has_pool)
 			prefetch(j);
 	}
@@ -686,6 +771,15 @@ void inst_event(mite_ctx *ctx, cJSON *ev)
 		send_stats(r, 0);
 }
 
+/* "why": per journey, why it is short of its target, or null. */
+static void add_why(runner *r, cJSON *m)
+{
+	cJSON *why = cJSON_AddArrayToObject(m, "why");
+
+	for (size_t i = 0; why && i < r->nj; i++)
+		cJSON_AddItemToArray(why, r->j[i].why[0] ? cJSON_CreateString(r->j[i].why) : cJSON_CreateNull());
+}
+
 static void send_stats(runner *r, int final)
 {
 	cJSON *m = proto_new(PROTO_STATS), *active, *batch;
@@ -708,6 +802,7 @@ static void send_stats(runner *r, int final)
 	if (r->events_dropped)
 		cJSON_AddNumberToObject(m, "dropped", (double)r->events_dropped);
 	r->events_dropped = 0;
+	add_why(r, m);
 	if (final)
 		cJSON_AddTrueToObject(m, "final");
 	if (current_journey)
@@ -720,8 +815,18 @@ static void on_stats_timer(uv_timer_t *t)
 	runner *r = t->data;
 
 	send_stats(r, 0);
-	for (size_t i = 0; i < r->nj; i++)
-		flush_returns(&r->j[i]);
+	for (size_t i = 0; i < r->nj; i++) {
+		rjourney *j = &r->j[i];
+
+		flush_returns(j);
+		/* Instances that could not start (memory, maps) are tried
+		 * again. */
+		if (!j->open && j->nactive < j->target) {
+			j->balance = 1;
+			runner_kick(r);
+		}
+	}
+	coro_pool_trim(STACKS_KEEP);
 }
 
 /* ---- setup -------------------------------------------------------------- */
