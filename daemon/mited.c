@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include "controller/capacity.h"
 #include "controller/control.h"
 #include "controller/metrics.h"
 #include "controller/report.h"
@@ -808,6 +809,37 @@ static int alive_runners(const drun *dr)
 #define RESPAWN_MAX_MS 5000
 #define RESPAWN_CALM_MS 30000
 
+/* The lowest index no live runner uses. */
+static int free_index(const drun *dr)
+{
+	int idx = 0;
+	for (int used = 1; used;) {
+		used = 0;
+		for (const rproc *p = dr->procs; p; p = p->next)
+			if (!p->exited && p->link_open && p->index == idx) {
+				used = 1;
+				idx++;
+			}
+	}
+	return idx;
+}
+
+/* More runners for a run whose volume grew past what its runners may hold
+ * (a scale, a plugin model): not replacements, so no restart is counted.
+ * They join like replacements: set up at once, given a share when ready. */
+static void grow_runners(drun *dr, int n, const char *why)
+{
+	if (n <= dr->wanted || n > CAPACITY_RUNNERS_MAX || dr->done || dr->d->stopping)
+		return;
+	log_msg(LOG_LVL_NOTICE, "run %s: %s: %d runners instead of %d (at most %ld instances of a "
+		"journey per runner)", dr->id, why, n, dr->wanted, proto_instances_max());
+	dr->wanted = n;
+	while (alive_runners(dr) < dr->wanted)
+		if (spawn_runner(dr, free_index(dr)) < 0)
+			return; /* logged; replace_runners tries again */
+	update_status(dr->d);
+}
+
 static void replace_runners(drun *dr)
 {
 	run_state st = run_get_state(dr->r);
@@ -824,16 +856,7 @@ static void replace_runners(drun *dr)
 			return;
 		}
 		dr->restarts++;
-		int idx = 0;
-		/* The lowest index no live runner uses. */
-		for (int used = 1; used;) {
-			used = 0;
-			for (rproc *p = dr->procs; p; p = p->next)
-				if (!p->exited && p->link_open && p->index == idx) {
-					used = 1;
-					idx++;
-				}
-		}
+		int idx = free_index(dr);
 		uint64_t wait = dr->burst ? (uint64_t)RESPAWN_BASE_MS << (dr->burst > 5 ? 5 : dr->burst - 1) : 0;
 		dr->next_spawn_ms = now + (wait > RESPAWN_MAX_MS ? RESPAWN_MAX_MS : wait);
 		if (spawn_runner(dr, idx) < 0)
@@ -1138,10 +1161,31 @@ static void on_run_event(run *r, const cJSON *ev, void *data)
 	results_event(dr->res, r, ev);
 }
 
+/* Closed models whose peak was not known at start (plugins): more runners
+ * once a journey's share is over one runner's bound. */
+static void check_runner_bound(drun *dr)
+{
+	const scenario *s = run_scenario(dr->r);
+	long bound = proto_instances_max();
+	int need = 0;
+
+	if (run_get_state(dr->r) != RUN_RUNNING)
+		return;
+	for (size_t ji = 0; ji < s->njourneys; ji++) {
+		long req = run_required(dr->r, ji);
+		long n = req / bound + (req % bound != 0);
+		if (n > need)
+			need = n > CAPACITY_RUNNERS_MAX ? CAPACITY_RUNNERS_MAX : (int)n;
+	}
+	if (need > dr->wanted)
+		grow_runners(dr, need, "the volume asked for grew");
+}
+
 static void on_run_tick(run *r, void *data)
 {
 	drun *dr = data;
 	results_tick(dr->res, r);
+	check_runner_bound(dr);
 }
 
 static void make_run_id(daemon_ *d, char *buf, size_t len)
@@ -1319,6 +1363,19 @@ static cJSON *cmd_start(control_client *cl, const cJSON *req, void *data)
 		scenario_free(s);
 		goto out;
 	}
+	/* Enough runners for the volume (each holds a bounded share), each
+	 * with the memory mappings its share of stacks needs: refused here,
+	 * before anything starts, rather than short of its volume later. */
+	int asked = jrun ? (int)jrun->valuedouble : d->cf.runners > 0 ? d->cf.runners : nproc_online();
+	int wanted = capacity_runners(s, 1.0, asked, 1, err, sizeof(err));
+	if (wanted < 0) {
+		reply = control_error("%s", err);
+		scenario_free(s);
+		goto out;
+	}
+	if (wanted > asked)
+		log_msg(LOG_LVL_NOTICE, "%s: %d runners instead of %d: up to %.0f instances, at most %ld "
+			"of a journey per runner", path, wanted, asked, peak, proto_instances_max());
 	dr = calloc(1, sizeof(*dr));
 	if (!dr) {
 		scenario_free(s);
@@ -1328,7 +1385,7 @@ static cJSON *cmd_start(control_client *cl, const cJSON *req, void *data)
 	dr->d = d;
 	dr->peak = peak;
 	make_run_id(d, dr->id, sizeof(dr->id));
-	dr->wanted = jrun ? (int)jrun->valuedouble : d->cf.runners > 0 ? d->cf.runners : nproc_online();
+	dr->wanted = wanted;
 	run_opts ro = {
 		.id = dr->id,
 		.grace = d->cf.grace,
@@ -1596,8 +1653,13 @@ static cJSON *cmd_scale(control_client *cl, const cJSON *req, void *data)
 		return control_error("scaling run %s to %g %% would ask for up to %.0f instances, over "
 				     "limits.max_instances = %ld",
 				     dr->id, pc->valuedouble, dr->peak * f, d->cf.max_instances);
+	char err[1024];
+	int need = capacity_runners(run_scenario(dr->r), f, dr->wanted, 1, err, sizeof(err));
+	if (need < 0)
+		return control_error("scaling run %s to %g %%: %s", dr->id, pc->valuedouble, err);
 	if (run_scale(dr->r, f) < 0)
 		return control_error("scale: %g %% refused", pc->valuedouble);
+	grow_runners(dr, need, "scaled");
 	char what[64];
 	snprintf(what, sizeof(what), "scaled to %g %%", pc->valuedouble);
 	cJSON *o = run_reply(dr, what);

@@ -6,6 +6,7 @@
  */
 #include "testmode.h"
 
+#include "controller/capacity.h"
 #include "controller/report.h"
 #include "controller/results.h"
 #include "controller/results_io.h"
@@ -31,10 +32,11 @@ typedef struct tm_state {
 	uv_loop_t loop;
 	run *run;
 	results *res; /* summary, thresholds, and the files with --results */
-	runner *runner;
+	int nrunners;     /* in this process: one, more past one's instance bound */
+	int runners_done;
 	uv_timer_t live;
 	uv_signal_t sigint, sigterm;
-	int run_done, runner_done;
+	int run_done;
 	int interrupts;
 	int print_events; /* print custom messages and errors as they come */
 	int quiet;
@@ -44,7 +46,7 @@ typedef struct tm_state {
 
 static void tm_maybe_close(tm_state *st)
 {
-	if (!st->run_done || !st->runner_done)
+	if (!st->run_done || st->runners_done < st->nrunners)
 		return;
 	uv_close((uv_handle_t *)&st->live, NULL);
 	uv_close((uv_handle_t *)&st->sigint, NULL);
@@ -56,8 +58,7 @@ static void on_runner_done(runner *rn, int status, void *data)
 	tm_state *st = data;
 
 	runner_free(rn);
-	st->runner = NULL;
-	st->runner_done = 1;
+	st->runners_done++;
 	tm_maybe_close(st);
 }
 
@@ -143,8 +144,17 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	run_opts o = {0};
 	transport *a, *b;
 	char err[1024];
-	int rc;
+	int rc, nrunners;
 
+	/* Refused before anything starts: a volume this process cannot hold
+	 * (memory mappings, memory). One runner holds proto_instances_max()
+	 * instances of a journey; past that, more runners, in this process. */
+	nrunners = capacity_runners(s, 1.0, 1, 0, err, sizeof err);
+	if (nrunners < 0) {
+		fprintf(stderr, "mitectl: %s\n", err);
+		scenario_free(s);
+		return TESTMODE_SCENARIO;
+	}
 	memset(&st, 0, sizeof st);
 	st.print_events = to->print_events;
 	st.quiet = to->quiet;
@@ -175,12 +185,18 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 		uv_loop_close(&st.loop);
 		return TESTMODE_INTERNAL;
 	}
-	if (transport_pair(&st.loop, &a, &b) < 0 || run_add_runner(st.run, a) < 0) {
-		fprintf(stderr, "mitectl: cannot set up the runner: out of memory\n");
-		return TESTMODE_INTERNAL;
+	for (int i = 0; i < nrunners; i++) {
+		if (transport_pair(&st.loop, &a, &b) < 0 || run_add_runner(st.run, a) < 0) {
+			fprintf(stderr, "mitectl: cannot set up the runner: out of memory\n");
+			return TESTMODE_INTERNAL;
+		}
+		if (!runner_new(&st.loop, b, i, on_runner_done, &st)) {
+			fprintf(stderr, "mitectl: cannot start the runner\n");
+			return TESTMODE_INTERNAL;
+		}
+		st.nrunners++;
 	}
-	st.runner = runner_new(&st.loop, b, 0, on_runner_done, &st);
-	if (!st.runner || run_start(st.run) < 0) {
+	if (run_start(st.run) < 0) {
 		fprintf(stderr, "mitectl: cannot start the runner\n");
 		return TESTMODE_INTERNAL;
 	}

@@ -44,6 +44,7 @@ typedef struct cjourney {
 	long required;  /* after scale */
 	double carry;   /* open model: fraction of a start carried over */
 	size_t rr;      /* open model: round-robin offset */
+	int over_bound; /* a runner's share is over proto_instances_max() */
 } cjourney;
 
 struct run {
@@ -260,6 +261,28 @@ static void take_back_rows(run *r, link *l, size_t ji, const cJSON *ids)
 
 /* ---- ticks -------------------------------------------------------------- */
 
+/* A share over what one runner takes: the runner keeps to its bound and says
+ * so in its stats ("why"); here it is said once per change, with the
+ * runners it would take. mited starts more runners before this happens
+ * (controller/capacity.h); a plugin model or an open model's burst can
+ * still get here. */
+static void note_bound(run *r, cjourney *j, long share, size_t n)
+{
+	long max = proto_instances_max();
+	int over = share > max;
+
+	if (over == j->over_bound)
+		return;
+	j->over_bound = over;
+	if (over)
+		log_warn("run %s: journey %s: %ld %s per runner is over the bound of %ld per runner; "
+			 "each runner keeps to it (%zu runner%s, %ld needed)",
+			 r->id, j->sj->name, share, j->open ? "starts per tick" : "instances", max, n,
+			 n == 1 ? "" : "s", (long)((share * (long)n + max - 1) / max));
+	else
+		log_info("run %s: journey %s: within the runners' bound again", r->id, j->sj->name);
+}
+
 static void send_targets(run *r, long *starts)
 {
 	size_t n = usable_links(r), k = 0;
@@ -289,6 +312,8 @@ static void send_targets(run *r, long *starts)
 				long want = r->state == RUN_RUNNING ? j->required : 0;
 				long share = want / (long)n + ((long)k < want % (long)n);
 
+				if (k == 0)
+					note_bound(r, j, share, n);
 				cJSON_AddNumberToObject(o, "c", (double)share);
 				if (share != l->target[ji])
 					changed = 1;
@@ -298,6 +323,8 @@ static void send_targets(run *r, long *starts)
 				 * remainders spread over runners. */
 				long s = starts[ji] / (long)n + (((long)k + (long)j->rr) % (long)n < starts[ji] % (long)n);
 
+				if (k == 0)
+					note_bound(r, j, s, n);
 				cJSON_AddNumberToObject(o, "s", (double)s);
 				if (s)
 					changed = 1;

@@ -490,11 +490,11 @@ static void journey_why(rjourney *j, const char *fmt, ...)
 	if (strcmp(buf, j->why) == 0)
 		return;
 	if (buf[0])
-		log_warn("runner %d: journey %s: cannot start more instances (%ld running): %s",
+		log_warn("runner %d: journey %s: not every instance asked for can start (%ld running): %s",
 			 j->r->index, j->name, j->nactive, buf);
 	else
-		log_info("runner %d: journey %s: instances start again (%ld running)", j->r->index,
-			 j->name, j->nactive);
+		log_info("runner %d: journey %s: every instance asked for can start again", j->r->index,
+			 j->name);
 	memcpy(j->why, buf, sizeof buf);
 }
 
