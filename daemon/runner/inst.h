@@ -8,6 +8,7 @@
 #include "core/coro.h"
 #include "core/row.h"
 #include "core/stats.h"
+#include "runner/sleepq.h"
 #include <cjson/cJSON.h>
 #include <mite/mite.h>
 #include <stdint.h>
@@ -40,7 +41,7 @@ struct mite_ctx {
 	int parked, woken, cancelled;
 	inst_cancel_fn cancel_fn;
 	void *cancel_arg;
-	uv_timer_t timer;       /* for mite_sleep; its close callback frees the ctx */
+	sleepq_node sleep;      /* for mite_sleep, on the runner's wheel */
 	int parks;              /* parks during this iteration */
 	/* the HTTP session, owned by runner/http.c (http_session_free) */
 	void *http;
@@ -56,6 +57,9 @@ struct mite_ctx {
  * waits for; the instance is then woken with MITE_ECANCELED. Returns 0, or
  * MITE_ECANCELED. Must be called from the instance's coroutine. */
 int inst_park(struct mite_ctx *ctx, inst_cancel_fn cancel, void *arg);
+/* Parks the running instance for `seconds` (more than 0): 0, or
+ * MITE_ECANCELED when cancelled meanwhile. Never returns early. */
+int inst_sleep(struct mite_ctx *ctx, double seconds);
 /* Resumes a parked instance, at once. Call from the loop's context (a libuv
  * callback, or after curl_multi_info_read), never from inside a libcurl
  * callback or another coroutine. */

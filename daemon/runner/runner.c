@@ -13,6 +13,7 @@
 #include "runner/http.h"
 #include "runner/inst.h"
 #include "runner/sdk.h"
+#include "runner/sleepq.h"
 
 #include "core/coro.h"
 #include "core/kvl.h"
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,7 @@ struct runner {
 	uint64_t events_dropped;
 	uv_timer_t stats_timer;
 	uv_timer_t grace_timer;
+	sleepq sleep;         /* sleeping instances */
 	uv_idle_t idle;
 	int idle_on;
 	mite_ctx *ready, *ready_tail;
@@ -146,18 +149,6 @@ static double runner_now(const runner *r)
 
 /* ---- instances ---------------------------------------------------------- */
 
-/* The instance lives in its coroutine's stack slot (coro_new_with): it
- * goes with the coroutine, once its timer has closed. */
-static void inst_closed(uv_handle_t *h)
-{
-	mite_ctx *ctx = h->data;
-	runner *r = ctx->r;
-
-	coro_free(ctx->co);
-	r->pending_closes--;
-	runner_check_done(r);
-}
-
 static void inst_finish(mite_ctx *ctx)
 {
 	rjourney *j = ctx->j;
@@ -172,9 +163,12 @@ static void inst_finish(mite_ctx *ctx)
 	j->nactive--;
 	r->live--;
 	http_session_free(ctx);
-	r->pending_closes++;
-	uv_close((uv_handle_t *)&ctx->timer, inst_closed);
+	sleepq_del(&r->sleep, &ctx->sleep);
+	/* The instance lives in its coroutine's stack slot (coro_new_with):
+	 * it goes with the coroutine. */
+	coro_free(ctx->co);
 	j->balance = 1;
+	/* The loop's next turn rebalances, or ends a stopping runner. */
 	runner_kick(r);
 }
 
@@ -212,6 +206,30 @@ void inst_wake(mite_ctx *ctx)
 		return;
 	ctx->woken = 1;
 	inst_run(ctx);
+}
+
+static void sleep_fired(sleepq *q, sleepq_node *n, void *data)
+{
+	mite_ctx *ctx = (mite_ctx *)(void *)((char *)n - offsetof(mite_ctx, sleep));
+
+	(void)q;
+	(void)data;
+	inst_wake(ctx);
+}
+
+static void sleep_cancel(mite_ctx *ctx, void *arg)
+{
+	(void)arg;
+	sleepq_del(&ctx->r->sleep, &ctx->sleep);
+}
+
+int inst_sleep(mite_ctx *ctx, double seconds)
+{
+	/* Ten years at most: no overflow of the clock. */
+	uint64_t ns = (uint64_t)((seconds < 3.2e8 ? seconds : 3.2e8) * 1e9);
+
+	sleepq_add(&ctx->r->sleep, &ctx->sleep, uv_hrtime() + ns);
+	return inst_park(ctx, sleep_cancel, NULL);
 }
 
 /* Queues a parked instance to be resumed on the next loop turn. */
@@ -527,8 +545,6 @@ static mite_ctx *inst_start(rjourney *j)
 	ctx->r = r;
 	ctx->j = j;
 	ctx->id = ((uint64_t)r->index << 40) | ++r->next_id;
-	uv_timer_init(r->loop, &ctx->timer);
-	ctx->timer.data = ctx;
 	ctx->next = j->active;
 	if (j->active)
 		j->active->prev = ctx;
@@ -591,6 +607,9 @@ static void on_idle(uv_idle_t *h)
 			r->idle_on = 0;
 		}
 	}
+	/* The last instance of a stopping runner ended (inst_finish). */
+	if (r->state == R_STOPPING && r->live == 0)
+		runner_check_done(r);
 }
 
 static void runner_kick(runner *r)
@@ -1088,6 +1107,7 @@ static void runner_check_done(runner *r)
 		close_handle(r, (uv_handle_t *)&r->stats_timer);
 		close_handle(r, (uv_handle_t *)&r->grace_timer);
 		close_handle(r, (uv_handle_t *)&r->idle);
+		close_handle(r, (uv_handle_t *)&r->sleep.timer);
 		for (size_t i = 0; i < r->nj; i++)
 			if (r->j[i].st_journey) /* spread was initialised */
 				close_handle(r, (uv_handle_t *)&r->j[i].spread);
@@ -1145,6 +1165,10 @@ runner *runner_new(uv_loop_t *loop, transport *t, int index, runner_done_cb done
 
 	if (!r)
 		return NULL;
+	if (sleepq_init(&r->sleep, loop, sleep_fired, r) < 0) {
+		free(r);
+		return NULL;
+	}
 	r->loop = loop;
 	r->t = t;
 	r->index = index;
@@ -1201,6 +1225,7 @@ void runner_free(runner *r)
 	}
 	free(r->mods);
 	free(r->j);
+	sleepq_free(&r->sleep);
 	cJSON_Delete(r->events);
 	stats_free(&r->st);
 	kvl_free(&r->config);

@@ -244,38 +244,15 @@ static void sdk_log(mite_ctx *ctx, mite_log_level level, const char *fmt, va_lis
 
 static double sdk_now(mite_ctx *ctx) { return inst_now(ctx); }
 
-static void sleep_done(uv_timer_t *t)
-{
-	inst_wake(t->data);
-}
-
-static void sleep_cancel(mite_ctx *ctx, void *arg)
-{
-	uv_timer_stop(&ctx->timer);
-}
-
-/* libuv's timers count whole milliseconds of a clock cached per loop turn,
- * so one can fire up to a millisecond early; sleep until the deadline on
- * the precise clock has passed, re-arming for what is left. */
 static int sdk_sleep(mite_ctx *ctx, double seconds)
 {
-	uint64_t deadline, now;
-	int rc;
-
 	if (ctx->module_ctx)
 		return MITE_EINVAL;
 	if (ctx->cancelled)
 		return MITE_ECANCELED;
 	if (!(seconds > 0))
 		return MITE_OK;
-	deadline = uv_hrtime() + (uint64_t)(seconds * 1e9);
-	while ((now = uv_hrtime()) < deadline) {
-		uv_update_time(inst_loop(ctx));
-		uv_timer_start(&ctx->timer, sleep_done, (deadline - now + 999999) / 1000000, 0);
-		if ((rc = inst_park(ctx, sleep_cancel, NULL)) != 0)
-			return rc;
-	}
-	return MITE_OK;
+	return inst_sleep(ctx, seconds);
 }
 
 static int sdk_should_stop(mite_ctx *ctx) { return ctx->module_ctx ? 0 : inst_stopping(ctx); }
