@@ -447,9 +447,11 @@ static int want_more(mite_ctx *ctx)
 {
 	rjourney *j = ctx->j;
 
-	if (ctx->r->state != R_RUNNING || j->open || j->rows_end || past_deadline(ctx->r))
+	/* An exhausted pool's rows still buffered here are still to run,
+	 * even once the controller has dropped the journey's target. */
+	if (ctx->r->state != R_RUNNING || j->open || (j->rows_end && !j->nrows) || past_deadline(ctx->r))
 		return 0;
-	return j->nactive <= j->target;
+	return j->nactive <= j->target || j->rows_end;
 }
 
 static void record_journey(mite_ctx *ctx, int ok, uint64_t ns)
@@ -563,7 +565,7 @@ static void journey_balance(rjourney *j)
 	long want;
 
 	j->balance = 0;
-	if (r->state != R_RUNNING || j->open || j->rows_end || past_deadline(r))
+	if (r->state != R_RUNNING || j->open || (j->rows_end && !j->nrows) || past_deadline(r))
 		return;
 	want = j->target - j->nactive;
 	if (want > START_BATCH) {
