@@ -317,7 +317,11 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 		}
 		switch (c) {
 		case OPT_SET:
-			if (a->nsets == MAX_SETS || !strchr(optarg, '=') || optarg[0] == '=') {
+			if (a->nsets == MAX_SETS) {
+				fprintf(stderr, "mitectl: more than %d --set options\n", MAX_SETS);
+				return -EINVAL;
+			}
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
 				fprintf(stderr, "mitectl: --set takes KEY=VALUE (got '%s')\n", optarg);
 				return -EINVAL;
 			}
@@ -381,9 +385,14 @@ static const char *const *tm_plugin_dirs(void)
 	size_t n = 0;
 
 	if (env && *env && !path && (path = strdup(env))) {
-		for (char *save = NULL, *d = strtok_r(path, ":", &save); d && n < MAX_PLUGIN_DIRS;
-		     d = strtok_r(NULL, ":", &save))
+		for (char *save = NULL, *d = strtok_r(path, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			if (n == MAX_PLUGIN_DIRS) {
+				fprintf(stderr, "mitectl: MITE_PLUGIN_PATH: more than %d folders; from '%s' on "
+					"they are not searched\n", MAX_PLUGIN_DIRS, d);
+				break;
+			}
 			dirs[n++] = d;
+		}
 	}
 	dirs[n++] = MITE_PLUGINDIR;
 	dirs[n] = NULL;

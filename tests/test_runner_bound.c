@@ -244,3 +244,62 @@ Test(runner_bound, out_of_mappings_says_so, .timeout = 60)
 	cr_assert_lt(c.settled_active, 100000);
 	cr_assert_str_eq(c.settled_why, "vm.max_map_count 100 reached");
 }
+
+/* ---- the message bound ---------------------------------------------------- */
+
+typedef struct sink {
+	transport base;
+	size_t len, n;
+	char head[64];
+} sink;
+
+static int sink_send(transport *t, const char *msg, size_t len)
+{
+	sink *s = (sink *)t;
+
+	s->len = len;
+	s->n++;
+	snprintf(s->head, sizeof s->head, "%.*s", (int)(len < 63 ? len : 63), msg);
+	return 0;
+}
+
+static void sink_close(transport *t) { (void)t; }
+
+static const struct transport_ops sink_ops = {.send = sink_send, .close = sink_close};
+
+/* A stats message made huge by its events goes without them, and says how
+ * many; a message over the bound with nothing to shed is refused. */
+Test(runner_bound, oversize_message_sheds_its_events, .timeout = 60)
+{
+	sink s = {.base.ops = &sink_ops};
+	size_t big = (size_t)PROTO_MSG_MAX + 1024, shed = 99;
+	char *str = malloc(big + 1);
+	cJSON *m, *ev;
+
+	cr_assert_not_null(str);
+	memset(str, 'x', big);
+	str[big] = '\0';
+	m = proto_new(PROTO_STATS);
+	cJSON_AddNumberToObject(m, "keep", 1);
+	ev = cJSON_AddArrayToObject(m, "ev");
+	cJSON_AddItemToArray(ev, cJSON_CreateString(str));
+	cJSON_AddItemToArray(ev, cJSON_CreateString("small"));
+	cr_assert_eq(proto_send_shed(&s.base, m, "ev", &shed), 0);
+	cr_assert_eq(shed, 2);
+	cr_assert_eq(s.n, 1);
+	cr_assert_lt(s.len, 100, "sent %zu bytes", s.len);
+	cr_assert_not_null(strstr(s.head, "\"keep\":1"), "%s", s.head);
+
+	/* Small enough: sent whole, nothing shed. */
+	m = proto_new(PROTO_STATS);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(m, "ev"), cJSON_CreateString("small"));
+	cr_assert_eq(proto_send_shed(&s.base, m, "ev", &shed), 0);
+	cr_assert_eq(shed, 0);
+	cr_assert_eq(s.n, 2);
+
+	m = proto_new(PROTO_ROWS);
+	cJSON_AddStringToObject(m, "huge", str);
+	cr_assert_eq(proto_send(&s.base, m), -EMSGSIZE);
+	cr_assert_eq(s.n, 2, "an oversize message was sent");
+	free(str);
+}

@@ -1,5 +1,6 @@
 /* proto.c - runner-protocol message helpers (see proto.h). */
 #include "proto.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,24 @@ cJSON *proto_new(const char *type)
 	return m;
 }
 
+static int send_text(transport *t, const cJSON *msg, char *buf)
+{
+	size_t len = strlen(buf);
+	int rc;
+
+	if (len > (size_t)PROTO_MSG_MAX) {
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "t");
+
+		log_err("proto: a '%s' message of %zu bytes is over the %ld-byte bound: not sent",
+			cJSON_IsString(type) ? type->valuestring : "?", len, PROTO_MSG_MAX);
+		rc = -EMSGSIZE;
+	} else {
+		rc = transport_send(t, buf, len);
+	}
+	cJSON_free(buf);
+	return rc;
+}
+
 int proto_send(transport *t, cJSON *msg)
 {
 	char *buf;
@@ -27,11 +46,28 @@ int proto_send(transport *t, cJSON *msg)
 	if (!msg)
 		return -ENOMEM;
 	buf = cJSON_PrintUnformatted(msg);
+	rc = buf ? send_text(t, msg, buf) : -ENOMEM;
 	cJSON_Delete(msg);
-	if (!buf)
+	return rc;
+}
+
+int proto_send_shed(transport *t, cJSON *msg, const char *shed, size_t *nshed)
+{
+	char *buf;
+	int rc;
+
+	*nshed = 0;
+	if (!msg)
 		return -ENOMEM;
-	rc = transport_send(t, buf, strlen(buf));
-	cJSON_free(buf);
+	buf = cJSON_PrintUnformatted(msg);
+	if (buf && strlen(buf) > (size_t)PROTO_MSG_MAX && cJSON_HasObjectItem(msg, shed)) {
+		cJSON_free(buf);
+		*nshed = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(msg, shed));
+		cJSON_DeleteItemFromObjectCaseSensitive(msg, shed);
+		buf = cJSON_PrintUnformatted(msg);
+	}
+	rc = buf ? send_text(t, msg, buf) : -ENOMEM;
+	cJSON_Delete(msg);
 	return rc;
 }
 

@@ -13,6 +13,9 @@
 #define PROTO_VERSION 1
 /* The most rows one "need" asks for and one "rows" message carries. */
 #define PROTO_ROWS_MAX 256
+/* The largest message sent or taken (the ZeroMQ transport refuses larger:
+ * MAX_MSG_SIZE in transport_zmq.c). */
+#define PROTO_MSG_MAX (128L * 1024 * 1024)
 /* The most instances ("c") and pending starts ("s") one runner takes per
  * journey. A controller gives a runner no more (more runners share a larger
  * volume); a runner told more keeps to it and says why in its stats. */
@@ -36,8 +39,14 @@
 
 /* A new message object {"v":PROTO_VERSION,"t":type}, or NULL. */
 cJSON *proto_new(const char *type);
-/* Serialises msg (unformatted), sends it on t and deletes msg. 0 or -errno. */
+/* Serialises msg (unformatted), sends it on t and deletes msg. 0 or -errno:
+ * -EMSGSIZE (logged, naming the type, size and bound) for a message over
+ * PROTO_MSG_MAX. */
 int proto_send(transport *t, cJSON *msg);
+/* As proto_send, but a message over PROTO_MSG_MAX goes without its member
+ * `shed` (an array) instead; *nshed is how many items that cost (0 when
+ * none). */
+int proto_send_shed(transport *t, cJSON *msg, const char *shed, size_t *nshed);
 /* Parses a received buffer. NULL with a reason in err when it is not JSON,
  * not an object, has no string "t", or a "v" other than PROTO_VERSION. */
 cJSON *proto_parse(const char *buf, size_t len, char *err, size_t errlen);

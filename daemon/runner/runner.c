@@ -804,6 +804,7 @@ static void add_why(runner *r, cJSON *m)
 static void send_stats(runner *r, int final)
 {
 	cJSON *m = proto_new(PROTO_STATS), *active, *batch;
+	size_t shed;
 
 	if (!m)
 		return;
@@ -828,7 +829,13 @@ static void send_stats(runner *r, int final)
 		cJSON_AddTrueToObject(m, "final");
 	if (current_journey)
 		cJSON_AddStringToObject(m, "journey", current_journey);
-	proto_send(r->t, m);
+	/* Over the message bound (huge custom messages), the events go and the
+	 * stats stay; the events are counted as dropped in the next batch. */
+	if (proto_send_shed(r->t, m, "ev", &shed) == 0 && shed) {
+		log_warn("runner %d: %zu events made a stats message over the %ld-byte bound; "
+			 "dropped", r->index, shed, PROTO_MSG_MAX);
+		r->events_dropped += shed;
+	}
 }
 
 static void on_stats_timer(uv_timer_t *t)

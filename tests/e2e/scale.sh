@@ -47,6 +47,16 @@ check "journey run with no mapping to spare: exit 3 with the command" \
 MITE_MAX_MAP_COUNT=100000000 timeout 30 "$MITECTL" journey run "$QUICK" --set sleep=0.01 >/dev/null 2>&1
 check "a higher MITE_MAX_MAP_COUNT than the kernel's is ignored" [ $? -eq 0 ]
 
+# Bounds of the command line are said, not applied silently.
+SETS=$(for i in $(seq 257); do printf -- '--set k%d=v ' "$i"; done)
+# shellcheck disable=SC2086
+timeout 30 "$MITECTL" journey run "$QUICK" $SETS >/dev/null 2>"$T/sets.err"
+check "257 --set options: refused, naming the bound" \
+	sh -c "[ $? -eq 2 ] && grep -q 'more than 256 --set options' '$T/sets.err'"
+MANY=$(for i in $(seq 40); do printf '%s/none%d:' "$T" "$i"; done)
+MITE_PLUGIN_PATH=$MANY timeout 30 "$MITECTL" journey run "$QUICK" --set sleep=0.01 >/dev/null 2>"$T/pp.err"
+check "MITE_PLUGIN_PATH over 32 folders: said" grep -q 'more than 32 folders' "$T/pp.err"
+
 # ---- mited: more runner processes ------------------------------------------
 
 write_conf
