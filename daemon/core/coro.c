@@ -158,8 +158,12 @@ struct coro {
 	unsigned vg_stack;   /* valgrind's id for the stack */
 };
 
-/* A free slot: its address with its guard kind in the low bits. */
+/* A free slot: its address with its guard kind in the low bits, and
+ * SLOT_ABANDONED when its coroutine was freed unfinished. */
 typedef uintptr_t free_slot;
+#define SLOT_GUARD 3
+#define SLOT_ABANDONED 4
+#define SLOT_FLAGS 7
 
 typedef struct slot_vec {
 	free_slot *v;
@@ -410,8 +414,9 @@ static int guard_make(char *slot)
 }
 
 /* A free slot of pc's size, or a new one: its address, guard kind in
- * *guard, and the slab it is in. */
-static char *slot_take(struct pool_class *pc, int *guard, char **slab_lo)
+ * *guard, whether frames were abandoned on it in *abandoned, and the slab
+ * it is in. */
+static char *slot_take(struct pool_class *pc, int *guard, int *abandoned, char **slab_lo)
 {
 	slot_vec *v = pc->dirty.n ? &pc->dirty : pc->clean.n ? &pc->clean : NULL;
 	char *slot;
@@ -420,8 +425,9 @@ static char *slot_take(struct pool_class *pc, int *guard, char **slab_lo)
 	if (v) {
 		free_slot s = v->v[--v->n];
 
-		*guard = (int)(s & 3);
-		slot = (char *)(s & ~(uintptr_t)3);
+		*guard = (int)(s & SLOT_GUARD);
+		*abandoned = (s & SLOT_ABANDONED) != 0;
+		slot = (char *)(s & ~(uintptr_t)SLOT_FLAGS);
 		*slab_lo = NULL;
 		for (const slab *sl = slabs; sl; sl = sl->next)
 			if (slot >= sl->base && slot < sl->base + sl->len) {
@@ -436,6 +442,7 @@ static char *slot_take(struct pool_class *pc, int *guard, char **slab_lo)
 	}
 	slot = pc->carve;
 	pc->carve += pc->slot_bytes;
+	*abandoned = 0;
 	*slab_lo = pc->carve_slab;
 	*guard = guard_make(slot);
 	guard_count[*guard]++;
@@ -503,7 +510,7 @@ static coro *coro_make(size_t stack_size, size_t extra, coro_fn fn, void *arg, c
 	size_t asked = coro_stack_bytes(stack_size), rec = record_bytes(extra);
 	struct pool_class *pc;
 	char *slot, *slab_lo;
-	int guard;
+	int guard, abandoned;
 	coro *c;
 
 	if (extra > CORO_EXTRA_MAX) {
@@ -514,7 +521,7 @@ static coro *coro_make(size_t stack_size, size_t extra, coro_fn fn, void *arg, c
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (!(slot = slot_take(pc, &guard, &slab_lo)))
+	if (!(slot = slot_take(pc, &guard, &abandoned, &slab_lo)))
 		return NULL;
 	c = (coro *)(void *)(slot + pc->slot_bytes - rec);
 	memset(c, 0, rec);
@@ -526,8 +533,13 @@ static coro *coro_make(size_t stack_size, size_t extra, coro_fn fn, void *arg, c
 	c->stack_bytes = (size_t)((char *)c - stack_lo(c));
 #ifdef CORO_ASAN
 	/* A coroutine freed while suspended left poisoned redzones of frames
-	 * that never returned; a slab unmapped before left its shadow. */
-	__asan_unpoison_memory_region(stack_lo(c), c->stack_bytes);
+	 * that never returned (one that finished left none: its frames
+	 * returned). Only then: unpoisoning writes the shadow of the whole
+	 * stack, and a million stacks' shadow would all become resident. */
+	if (abandoned)
+		__asan_unpoison_memory_region(stack_lo(c), c->stack_bytes);
+#else
+	(void)abandoned;
 #endif
 #ifdef HAVE_VALGRIND_VALGRIND_H
 	c->vg_stack = VALGRIND_STACK_REGISTER(stack_lo(c), stack_lo(c) + c->stack_bytes);
@@ -616,7 +628,7 @@ void coro_free(coro *c)
 	VALGRIND_STACK_DEREGISTER(c->vg_stack);
 #endif
 	pc = c->pc;
-	s = (uintptr_t)c->slot | (uintptr_t)c->guard;
+	s = (uintptr_t)c->slot | (uintptr_t)c->guard | (c->done ? 0 : SLOT_ABANDONED);
 	/* Without memory to note it, the slot is given back to the kernel and
 	 * lost to the pool: address space only. */
 	if (vec_push(&pc->dirty, s) < 0)
@@ -632,7 +644,7 @@ static void class_trim(struct pool_class *pc, size_t keep)
 	n = pc->dirty.n - keep;
 	/* The oldest first: the newest are the likeliest to be reused. */
 	for (size_t i = 0; i < n; i++) {
-		char *slot = (char *)(pc->dirty.v[i] & ~(uintptr_t)3);
+		char *slot = (char *)(pc->dirty.v[i] & ~(uintptr_t)SLOT_FLAGS);
 
 		madvise(slot + page_size(), pc->slot_bytes - page_size(), MADV_DONTNEED);
 		if (vec_push(&pc->clean, pc->dirty.v[i]) < 0) {
@@ -658,13 +670,22 @@ void coro_pool_drain(void)
 		coro_pool_trim(0);
 		return;
 	}
+#ifdef CORO_ASAN
+	/* The shadow outlives the mapping: leave nothing poisoned for whatever
+	 * the address range holds next (only abandoned frames left any). */
+	for (pc = pool; pc; pc = pc->next)
+		for (int k = 0; k < 2; k++) {
+			const slot_vec *v = k ? &pc->clean : &pc->dirty;
+
+			for (size_t i = 0; i < v->n; i++)
+				if (v->v[i] & SLOT_ABANDONED)
+					__asan_unpoison_memory_region(
+						(char *)(v->v[i] & ~(uintptr_t)SLOT_FLAGS) + page_size(),
+						pc->slot_bytes - page_size());
+		}
+#endif
 	for (sl = slabs; sl; sl = sl_next) {
 		sl_next = sl->next;
-#ifdef CORO_ASAN
-		/* The shadow outlives the mapping: leave nothing poisoned for
-		 * whatever the address range holds next. */
-		__asan_unpoison_memory_region(sl->base, sl->len);
-#endif
 		munmap(sl->base, sl->len);
 		free(sl);
 	}

@@ -70,7 +70,13 @@ check "... said in the log" log_has "runners instead of 2"
 check "scale 300% accepted" ctl scale "$RUN" 300
 check "... all 360 instances run" wait_for 20 field_ge "$RUN" journeys.0.actual 360
 check "... on 8 runner processes" [ "$(run_runners "$RUN")" -eq 8 ]
-check "... within the bound: no runner said why" sh -c "! grep -q 'not every instance asked for can start' '$LOG'"
+# Until the new runners are ready the old ones are asked for more than 50
+# each: they may say so, and must say when it is over.
+said_and_cleared() {
+	! grep -q 'not every instance asked for can start' "$LOG" ||
+		grep -q 'every instance asked for can start again' "$LOG"
+}
+check "... any runner that said why said when it was over" said_and_cleared
 ctl stop "$RUN" --now >/dev/null
 check "the run ends" wait_for 20 field_is "$RUN" state done
 stop_mited TERM
