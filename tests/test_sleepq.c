@@ -1,6 +1,6 @@
 /*
  * test_sleepq.c - the runner's timing wheel: nothing fires early, all fire,
- * in deadline order across slots, cancelled nodes never, far deadlines
+ * in deadline order to the millisecond, cancelled nodes never, far deadlines
  * (beyond a turn of the wheel) wait their turns, a node may re-add itself
  * or delete one due in the same turn.
  */
@@ -76,8 +76,9 @@ Test(sleepq, fires_in_order_never_early)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	cr_assert_eq(q.count, 0);
 	cr_assert_eq(norder, 50);
+	/* In deadline order to the millisecond (within one, in any order). */
 	for (int i = 1; i < 50; i++)
-		cr_assert_lt(order[i - 1], order[i], "fired out of order at %d", i);
+		cr_assert_leq(it[order[i - 1]].n.due_ms, it[order[i]].n.due_ms, "fired out of order at %d", i);
 }
 
 Test(sleepq, cancelled_never_fires)

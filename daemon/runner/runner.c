@@ -643,7 +643,11 @@ static void on_spread(uv_timer_t *t)
 		stats_record(j->st_lag, 0, (uint64_t)((now - j->spread_next) * 1e9));
 		stats_add(j->st_lag, 0, 1);
 		j->spread_next += j->spread_gap;
-		inst_start(j);
+		/* A start that could not be made is not made up for (the
+		 * controller sees fewer starts than it asked for, and why); one
+		 * that could clears the reason. */
+		if (inst_start(j) && j->why[0] && strncmp(j->why, "instance bound", 14) != 0)
+			journey_why(j, "%s", "");
 		if (r->state != R_RUNNING)
 			break;
 	}

@@ -8,7 +8,8 @@
  *
  * A node never fires before its deadline on the precise monotonic clock
  * (uv_hrtime), and fires within the loop turn after it (a millisecond
- * slot, plus whatever else the loop has to do).
+ * slot, plus whatever else the loop has to do). Nodes fire in deadline
+ * order to the millisecond; within one, in no particular order.
  */
 #ifndef MITE_RUNNER_SLEEPQ_H
 #define MITE_RUNNER_SLEEPQ_H
