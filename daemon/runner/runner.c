@@ -38,8 +38,9 @@
 #define EVENTS_FLUSH 512   /* flush early past this many */
 /* Bounds on what a controller's message may ask for. Beyond them a value is
  * garbage (and converting it to an integer could be undefined): seconds
- * (tick, stats interval, grace), a run's elapsed time, and instances or
- * starts per journey (a stop makes the pending starts at once). */
+ * (tick, stats interval, grace), a run's elapsed time, a stack. Instances
+ * and starts per journey are kept to proto_instances_max() and said
+ * (set_closed_target, add_starts). */
 #define MSG_SECS_MAX 1e6
 #define MSG_ELAPSED_MAX 1e9
 #define MSG_STACK_MAX (64.0 * 1024 * 1024) /* as scenario files allow */
