@@ -41,6 +41,8 @@ typedef struct cjourney {
 	int open;       /* one iteration per start: open models, and oneshot */
 	int once;       /* oneshot: all starts at once, then the load ends */
 	int ended;      /* the model stopped or the pool ran dry */
+	int dry;        /* closed model, iterable pool exhausted: runners drain */
+	long drain;     /* dry: the targets runners keep meanwhile */
 	long required;  /* after scale */
 	double carry;   /* open model: fraction of a start carried over */
 	size_t rr;      /* open model: round-robin offset */
@@ -218,6 +220,13 @@ static void serve_rows(run *r, link *l, size_t ji)
 			if (rc == POOL_ERROR)
 				set_error(r, "journey %s: datapool failed: %s", j->sj->name, err);
 			end = 1;
+			/* Runners still hold rows of the pool: a closed model keeps
+			 * its instances until those have run (each runner stops
+			 * once its own are used up), or they would be skipped. */
+			if (rc == POOL_EXHAUSTED && !j->open && !j->ended) {
+				j->dry = 1;
+				j->drain = j->required;
+			}
 			j->ended = 1;
 			l->need[ji] = 0;
 			break;
@@ -286,7 +295,7 @@ static void send_targets(run *r, long *starts)
 			if (!j->open) {
 				/* Balanced and deterministic: runner k gets the
 				 * quotient, the first `rem` one more. */
-				long want = r->state == RUN_RUNNING ? j->required : 0;
+				long want = r->state != RUN_RUNNING ? 0 : j->dry ? j->drain : j->required;
 				long share = want / (long)n + ((long)k < want % (long)n);
 
 				cJSON_AddNumberToObject(o, "c", (double)share);
@@ -364,7 +373,11 @@ static void on_tick(uv_timer_t *t)
 			long v;
 
 			if (j->ended) {
+				/* Nothing more is required; a dry pool's last rows
+				 * still run, as many at once as the model says. */
 				j->required = 0;
+				if (j->dry && (v = vmodel_eval(j->sj->volume, from, to > from ? to : from + 1e-9)) >= 0)
+					j->drain = lround((double)v * r->scale);
 				continue;
 			}
 			if (to <= from && j->open)

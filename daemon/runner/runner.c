@@ -246,6 +246,24 @@ static void row_waiter_cancel(mite_ctx *ctx, void *arg)
 static void flush_returns(rjourney *j);
 static void prefetch(rjourney *j);
 
+/* The journey has no row left, here or to come. The end of the pool
+ * (rows_end) is not enough: the rows still buffered here were taken from
+ * the pool for this runner, and no one else will run them. */
+static int rows_out(const rjourney *j)
+{
+	return j->has_pool && j->rows_end && !j->nrows;
+}
+
+/* Open-model starts without a row to run are dropped: they would count as
+ * active forever. */
+static void drop_starts_without_rows(rjourney *j)
+{
+	if (!rows_out(j) || !j->open)
+		return;
+	j->pending = 0;
+	uv_timer_stop(&j->spread);
+}
+
 /* How many rows to keep buffered: enough for the journey's share, at most
  * ROW_PREFETCH_MAX (so that a recyclable pool's rows keep cycling through
  * the controller and every runner gets its turn). */
@@ -288,8 +306,10 @@ static int take_row(mite_ctx *ctx, mite_row **out)
 	if (!j->has_pool)
 		return 1;
 	while (!j->nrows) {
-		if (j->rows_end || ctx->r->state != R_RUNNING)
+		if (j->rows_end || ctx->r->state != R_RUNNING) {
+			drop_starts_without_rows(j);
 			return 0;
+		}
 		/* Rows this runner used may be the very ones it waits for
 		 * (a pool about as large as the concurrency). */
 		flush_returns(j);
@@ -419,7 +439,7 @@ static int want_more(mite_ctx *ctx)
 {
 	rjourney *j = ctx->j;
 
-	if (ctx->r->state != R_RUNNING || j->open || j->rows_end || past_deadline(ctx->r))
+	if (ctx->r->state != R_RUNNING || j->open || rows_out(j) || past_deadline(ctx->r))
 		return 0;
 	return j->nactive <= j->target;
 }
@@ -505,7 +525,7 @@ static void journey_balance(rjourney *j)
 	long want;
 
 	j->balance = 0;
-	if (r->state != R_RUNNING || j->open || j->rows_end || past_deadline(r))
+	if (r->state != R_RUNNING || j->open || rows_out(j) || past_deadline(r))
 		return;
 	want = j->target - j->nactive;
 	while (want-- > 0)
@@ -556,7 +576,8 @@ static void on_spread(uv_timer_t *t)
 	runner *r = j->r;
 	double now = runner_now(r);
 
-	if (r->state != R_RUNNING || j->pending <= 0 || j->rows_end) {
+	if (r->state != R_RUNNING || j->pending <= 0 || rows_out(j)) {
+		drop_starts_without_rows(j);
 		uv_timer_stop(t);
 		return;
 	}
@@ -647,6 +668,7 @@ static void take_rows(runner *r, const cJSON *m)
 	}
 	if (cJSON_IsTrue(end))
 		j->rows_end = 1;
+	drop_starts_without_rows(j);
 	wake_row_waiters(j);
 	j->balance = 1;
 	runner_kick(r);
@@ -929,7 +951,7 @@ static void do_stop(runner *r, double grace)
 		rjourney *j = &r->j[i];
 
 		uv_timer_stop(&j->spread);
-		while (j->pending > 0 && !j->rows_end) {
+		while (j->pending > 0 && !rows_out(j)) {
 			j->pending--;
 			if (!inst_start(j))
 				break;
