@@ -191,25 +191,32 @@ static void link_send_stop(link *l, int now)
 	l->stop_sent = 1;
 }
 
-/* Hands out rows a runner asked for, as far as the pool has them. */
-static void serve_rows(run *r, link *l, size_t ji)
+/* Values of rows one message carries, at most (plus the row that crosses
+ * it). A row holds at most ROW_MAX_BYTES and JSON escapes a byte into 6 at
+ * worst, so a message stays far below the transport's 128 MiB. */
+#define ROWS_MSG_BYTES (8u * 1024 * 1024)
+
+/* One message of serve_rows: 1 when it stopped at ROWS_MSG_BYTES with
+ * rows still wanted, 0 otherwise. */
+static int serve_rows_batch(run *r, link *l, size_t ji)
 {
 	cjourney *j = &r->j[ji];
 	pool *p = j->sj->pool;
 	cJSON *m, *rows;
 	int end = 0, given = 0;
+	size_t bytes = 0;
 	char err[512];
 
 	if (!p || l->need[ji] <= 0 || l->gone || l->bye)
-		return;
+		return 0;
 	m = proto_new(PROTO_ROWS);
 	rows = m ? cJSON_AddArrayToObject(m, "rows") : NULL;
 	if (!rows) {
 		cJSON_Delete(m);
-		return;
+		return 0;
 	}
 	cJSON_AddNumberToObject(m, "j", (double)ji);
-	while (l->need[ji] > 0) {
+	while (l->need[ji] > 0 && bytes < ROWS_MSG_BYTES) {
 		mite_row *row = NULL;
 		int rc = pool_checkout(p, &row, err, sizeof err);
 		cJSON *a;
@@ -233,8 +240,10 @@ static void serve_rows(run *r, link *l, size_t ji)
 		}
 		a = cJSON_CreateArray();
 		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)row->id));
-		for (size_t k = 0; k < row->n; k++)
+		for (size_t k = 0; k < row->n; k++) {
 			cJSON_AddItemToArray(a, cJSON_CreateString(row->vals[k]));
+			bytes += strlen(row->vals[k]);
+		}
 		cJSON_AddItemToArray(rows, a);
 		if (pool_get_mode(p) == POOL_RECYCLABLE)
 			idvec_add(&l->leased[ji], row->id);
@@ -244,11 +253,20 @@ static void serve_rows(run *r, link *l, size_t ji)
 	}
 	if (!given && !end) {
 		cJSON_Delete(m);
-		return;
+		return 0;
 	}
 	if (end)
 		cJSON_AddTrueToObject(m, "end");
 	proto_send(l->t, m);
+	return !end && l->need[ji] > 0 && bytes >= ROWS_MSG_BYTES;
+}
+
+/* Hands out rows a runner asked for, as far as the pool has them, in as
+ * many messages as their size takes. */
+static void serve_rows(run *r, link *l, size_t ji)
+{
+	while (serve_rows_batch(r, l, ji) > 0)
+		;
 }
 
 static void take_back_rows(run *r, link *l, size_t ji, const cJSON *ids)

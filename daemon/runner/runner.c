@@ -637,6 +637,47 @@ static void set_targets(runner *r, const cJSON *m)
 
 /* ---- rows from the controller ------------------------------------------- */
 
+static void send_error(runner *r, const char *msg);
+
+/* One row of a rows message, [id, "v0", "v1", ...], into the journey's
+ * buffer. 0, or -EPROTO / -ENOMEM with the reason in err. A row that is
+ * not what the controller sends (core/row.h's bounds) is an error, never
+ * cut down to fit. */
+static int take_row_msg(rjourney *j, const cJSON *row, char *err, size_t errlen)
+{
+	const char *vals[ROW_MAX_COLUMNS];
+	const cJSON *v;
+	size_t n = 0;
+	uint64_t id;
+	mite_row *mr;
+
+	if (!cJSON_IsArray(row) || proto_u64(row->child, &id) < 0) {
+		snprintf(err, errlen, "a row without a row id");
+		return -EPROTO;
+	}
+	for (v = row->child->next; v; v = v->next) {
+		if (n == ROW_MAX_COLUMNS) {
+			snprintf(err, errlen, "row %llu: %d columns or more (at most %d)", (unsigned long long)id,
+				 ROW_MAX_COLUMNS + 1, ROW_MAX_COLUMNS);
+			return -EPROTO;
+		}
+		if (!cJSON_IsString(v)) {
+			snprintf(err, errlen, "row %llu: column %zu is not a string", (unsigned long long)id, n + 1);
+			return -EPROTO;
+		}
+		vals[n++] = v->valuestring;
+	}
+	if (row_check(vals, n, err, errlen) < 0)
+		return -EPROTO;
+	mr = row_new(id, (const char *const *)j->columns, vals, n);
+	if (!mr || push_row(j, mr) < 0) {
+		row_free(mr);
+		snprintf(err, errlen, "row %llu: %s", (unsigned long long)id, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static void take_rows(runner *r, const cJSON *m)
 {
 	const cJSON *jj = cJSON_GetObjectItemCaseSensitive(m, "j");
@@ -650,20 +691,15 @@ static void take_rows(runner *r, const cJSON *m)
 	j = &r->j[jj->valueint];
 	j->requested = 0;
 	cJSON_ArrayForEach(row, rows) {
-		const char *vals[64];
-		const cJSON *v;
-		size_t n = 0;
-		uint64_t id;
-		mite_row *mr;
+		char why[160], msg[256];
 
-		if (!cJSON_IsArray(row) || proto_u64(row->child, &id) < 0)
-			continue;
-		for (v = row->child->next; v && n < 64; v = v->next)
-			vals[n++] = cJSON_IsString(v) ? v->valuestring : "";
-		mr = row_new(id, (const char *const *)j->columns, vals, n);
-		if (!mr || push_row(j, mr) < 0) {
-			row_free(mr);
-			continue;
+		if (take_row_msg(j, row, why, sizeof why) < 0) {
+			/* A row lost here would be silently skipped: the run
+			 * is told, and stops. */
+			snprintf(msg, sizeof msg, "journey %s: rows refused: %s", j->name, why);
+			log_err("runner %d: %s", r->index, msg);
+			send_error(r, msg);
+			break;
 		}
 	}
 	if (cJSON_IsTrue(end))
