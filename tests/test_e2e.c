@@ -20,6 +20,9 @@ typedef struct outcome {
 	int status;
 } outcome;
 
+/* --runner-timeout for the next run_text (0: the default). */
+static double runner_timeout;
+
 static void inspect(run *r, void *data)
 {
 	outcome *o = data;
@@ -55,7 +58,8 @@ static void run_text(const char *text, outcome *o, const char *const *sets)
 	so.sets = sets;
 	s = scenario_load(path, &so, err, sizeof err);
 	cr_assert_not_null(s, "scenario refused: %s", err);
-	o->status = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 0.5, .inspect = inspect, .data = o});
+	o->status = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 0.5, .inspect = inspect, .data = o,
+							  .runner_timeout = runner_timeout});
 	tp_rmrf(dir);
 }
 
@@ -257,6 +261,21 @@ Test(e2e, a_journey_that_never_yields_does_not_hang_the_runner, .timeout = 30)
 	cr_assert_gt(t->c[ST_TXN_OK], 1000);
 	cr_assert_lt(o.elapsed, 5.0);
 	stats_free(&o.st);
+}
+
+/* A journey that never yields holds the only thread: the watchdog ends
+ * the process with its own status (the test passes on that exit code). */
+Test(e2e, a_journey_that_never_yields_ends_test_mode_with_status_6, .timeout = 30,
+     .exit_code = TESTMODE_HUNG)
+{
+	outcome o;
+
+	runner_timeout = 1.5;
+	run_text("name = \"h\"; duration = 1;\n"
+		 "journeys = ( { name = \"h\"; journey = \"@E2E@:forever\";\n"
+		 "  volume = { type = \"constant\"; count = 1; }; } );\n",
+		 &o, NULL);
+	cr_assert_fail("test mode returned (status %d) from a journey that never yields", o.status);
 }
 
 Test(e2e, stop_cancels_parked_calls_after_the_grace_period, .timeout = 30)

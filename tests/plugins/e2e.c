@@ -17,6 +17,7 @@ MITE_EXPORT int spin(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int stuck(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int nested(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int rowid(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int forever(mite_ctx *ctx, const mite_row *row);
 
 /* One transaction around a short sleep. */
 int quick(mite_ctx *ctx, const mite_row *row)
@@ -109,5 +110,16 @@ int rowid(mite_ctx *ctx, const mite_row *row)
 	mite_send(ctx, shape, MITE_INT("n", (long long)n));
 	mite_txn_begin(ctx, "row");
 	mite_sleep(ctx, mite_config_double(ctx, "sleep", 0.05));
+	return mite_txn_end(ctx);
+}
+
+/* Never yields, never returns: only a watchdog ends it. */
+int forever(mite_ctx *ctx, const mite_row *row)
+{
+	static volatile unsigned long spins;
+
+	mite_txn_begin(ctx, "forever");
+	for (;;)
+		spins++;
 	return mite_txn_end(ctx);
 }
