@@ -3,7 +3,7 @@
 # or the whole test suite. Run as root (or with sudo) from the checkout:
 #
 #   ./quickstart.sh demo   # build, then a real HTTP scenario against a local target
-#   ./quickstart.sh test   # build, then every test (normal and ASan+UBSan builds)
+#   ./quickstart.sh test   # build, then every test (normal and ASan+UBSan builds) and a fuzz smoke
 #
 # It installs only the Debian packages that are missing. The demo exits
 # with mitectl's status and always ends the mite-target it started (after
@@ -21,6 +21,7 @@ build_dir=${QUICKSTART_BUILD:-build}
 packages=(build-essential autoconf automake pkg-config
 	libuv1-dev libcurl4-openssl-dev libconfig-dev libcjson-dev libzmq3-dev
 	libmicrohttpd-dev libcriterion-dev valgrind clang python3 procps
+	libclang-rt-14-dev # clang's sanitizer and libFuzzer runtimes (only recommended by clang)
 	chromium) # chromium: tests/e2e/report.sh renders the HTML report headless
 
 install_missing() {
@@ -73,6 +74,16 @@ run_checks() {
 	build "$dir" "$@"
 	(cd "$dir" && make -j"$jobs" --no-print-directory check >/dev/null 2>&1) || rc=$?
 	show_results "$dir" "$rc"
+	return "$rc"
+}
+
+# Every fuzz target a few seconds from its committed corpus
+# (docs/fuzzing.md): a parser that now crashes fails the tests.
+fuzz_smoke() {
+	local dir=$1 rc=0
+	echo "== fuzz smoke ($dir) =="
+	(cd "$dir" && make --no-print-directory fuzz-smoke) || rc=$?
+	[ "$rc" -eq 0 ] || echo "quickstart: fuzz smoke FAILED" >&2
 	return "$rc"
 }
 
@@ -143,6 +154,9 @@ test)
 	install_missing
 	rc=0
 	run_checks build || rc=1
+	if [ "${MITE_SKIP_FUZZ:-0}" != 1 ]; then
+		fuzz_smoke build || rc=1
+	fi
 	if [ "${MITE_SKIP_SANITIZERS:-0}" != 1 ]; then
 		run_checks build-san --enable-sanitizers CC=clang || rc=1
 	fi
