@@ -32,11 +32,13 @@ all: $(BINS)
 
 $(FUZZ_DIR)/obj/%.o: $(srcdir)/daemon/%.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+	@echo "  CC (fuzz) $*.o"
+	@$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
 $(FUZZ_DIR)/fuzz_%: $(srcdir)/tests/fuzz/fuzz_%.c $(srcdir)/tests/fuzz/fuzz.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -MMD -MP -o $@ $< $(LIB_OBJS) $(DEPS_LIBS) -lm
+	@echo "  CCLD (fuzz) fuzz_$*"
+	@$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -MMD -MP -o $@ $< $(LIB_OBJS) $(DEPS_LIBS) -lm
 
 # Seeds live in the source tree: tests/fuzz/seeds/<target>, plus the
 # scenario files the tests and examples already have.
