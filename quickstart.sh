@@ -3,18 +3,25 @@
 # or the whole test suite. Run as root (or with sudo) from the checkout:
 #
 #   ./quickstart.sh demo   # build, then a real HTTP scenario against a local target
-#   ./quickstart.sh test   # build, then every test (normal and ASan+UBSan builds)
+#   ./quickstart.sh test   # build, then every test (normal and ASan+UBSan builds) and a fuzz smoke
 #
-# It installs only the Debian packages that are missing.
+# It installs only the Debian packages that are missing. The demo exits
+# with mitectl's status and always ends the mite-target it started (after
+# a good run, a failure, Ctrl-C or TERM). DEMO_SECONDS sets its length,
+# QUICKSTART_BUILD the build folder it uses (default build/).
 set -euo pipefail
 
 cd "$(dirname "$0")"
 top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
+# The demo's build folder; QUICKSTART_BUILD reuses another one (the tests
+# point it at theirs).
+build_dir=${QUICKSTART_BUILD:-build}
 
 packages=(build-essential autoconf automake pkg-config
 	libuv1-dev libcurl4-openssl-dev libconfig-dev libcjson-dev libzmq3-dev
 	libmicrohttpd-dev libcriterion-dev valgrind clang python3 procps
+	libclang-rt-14-dev # clang's sanitizer and libFuzzer runtimes (only recommended by clang)
 	chromium) # chromium: tests/e2e/report.sh renders the HTML report headless
 
 install_missing() {
@@ -70,20 +77,71 @@ run_checks() {
 	return "$rc"
 }
 
+# Every fuzz target a few seconds from its committed corpus
+# (docs/fuzzing.md): a parser that now crashes fails the tests.
+fuzz_smoke() {
+	local dir=$1 rc=0
+	echo "== fuzz smoke ($dir) =="
+	(cd "$dir" && make --no-print-directory fuzz-smoke) || rc=$?
+	[ "$rc" -eq 0 ] || echo "quickstart: fuzz smoke FAILED" >&2
+	return "$rc"
+}
+
+# The demo's target and its output file: globals, since the EXIT trap runs
+# after demo() has returned.
+demo_target_pid=
+demo_port_file=
+
+# Ends the demo's target (bounded: TERM, then KILL) and removes its file.
+# The EXIT trap: after a good run, a failure, Ctrl-C or a TERM alike.
+demo_cleanup() {
+	local pid=${demo_target_pid:-} i=0
+	demo_target_pid=
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	if [ -n "${demo_port_file:-}" ]; then
+		rm -f "$demo_port_file"
+	fi
+	demo_port_file=
+}
+
 demo() {
-	build build
-	local port_file target_pid port
-	port_file=$(mktemp)
-	build/mite-target --port 0 >"$port_file" &
-	target_pid=$!
-	trap 'kill $target_pid 2>/dev/null; rm -f "$port_file"' EXIT
+	local port= pdeath=()
+	build "$build_dir"
+	trap demo_cleanup EXIT
+	trap 'exit 143' TERM
+	demo_port_file=$(mktemp)
+	# The target runs in a session of its own, so that Ctrl-C reaches
+	# mitectl (which then stops the run gracefully) and not the target the
+	# run's last iterations still talk to; the trap ends it. It also ends
+	# with this script when that is killed outright (SIGKILL runs no trap).
+	if command -v setpriv >/dev/null && setpriv --pdeathsig TERM true 2>/dev/null; then
+		pdeath=(setpriv --pdeathsig TERM)
+	fi
+	if command -v setsid >/dev/null; then
+		pdeath+=(setsid)
+	fi
+	"${pdeath[@]}" "$build_dir/mite-target" --port 0 >"$demo_port_file" &
+	demo_target_pid=$!
 	for _ in $(seq 50); do
-		grep -q listening "$port_file" && break
+		grep -q listening "$demo_port_file" && break
+		kill -0 "$demo_target_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$port_file")
+	port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$demo_port_file")
+	if [ -z "$port" ]; then
+		echo "quickstart: the demo target did not start" >&2
+		return 1
+	fi
 	echo "quickstart: demo target listening on 127.0.0.1:$port"
-	MITE_PLUGIN_PATH="$top/build/plugins" build/mitectl scenario test conf/http-flow.conf \
+	MITE_PLUGIN_PATH="$build_dir/plugins" "$build_dir/mitectl" scenario test conf/http-flow.conf \
 		--set base_url="http://127.0.0.1:$port" --duration "${DEMO_SECONDS:-10}"
 }
 
@@ -96,6 +154,9 @@ test)
 	install_missing
 	rc=0
 	run_checks build || rc=1
+	if [ "${MITE_SKIP_FUZZ:-0}" != 1 ]; then
+		fuzz_smoke build || rc=1
+	fi
 	if [ "${MITE_SKIP_SANITIZERS:-0}" != 1 ]; then
 		run_checks build-san --enable-sanitizers CC=clang || rc=1
 	fi

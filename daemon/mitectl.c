@@ -1135,15 +1135,19 @@ static const command commands[] = {
 	{"version", cmd_version, "version", "Prints the versions of mitectl and mited.\n"},
 	{"ping", cmd_ping, "ping", "Checks that mited answers.\n"},
 	{"journey", cmd_journey,
-	 "journey test|run MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [-v]",
+	 "journey test|run MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [-v]",
 	 "Runs one journey in this process, without mited: `test` runs N instances (default 1)\n"
 	 "until ^C or S seconds, `run` runs exactly one iteration. DATAPOOL is FILE.csv,\n"
 	 "range:FIRST:LAST or MODULE.so:SYMBOL. Live stats every 2 s, a summary at the end.\n"
-	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 module refused, 4 thresholds, 70 internal.\n"},
-	{"scenario", cmd_scenario, "scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [-v]",
+	 "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n"
+	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 module refused, 4 thresholds, 6 journey hung,\n"
+	 "70 internal.\n"},
+	{"scenario", cmd_scenario, "scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [-v]",
 	 "Runs a whole scenario in this process, without mited, with one runner.\n"
 	 "--results DIR writes the result files there (as mited does for its runs).\n"
-	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 scenario refused, 4 thresholds, 70 internal.\n"},
+	 "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n"
+	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 scenario refused, 4 thresholds, 6 journey hung,\n"
+	 "70 internal.\n"},
 	{"help", cmd_help, "help [COMMAND]", "Shows the help of mitectl or of one command.\n"},
 	{NULL, NULL, NULL, NULL},
 };

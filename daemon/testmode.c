@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/transport.h"
 #include "runner/runner.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -35,7 +36,7 @@ typedef struct tm_state {
 	int nrunners;     /* in this process: one, more past one's instance bound */
 	int runners_done;
 	uv_timer_t live;
-	uv_signal_t sigint, sigterm;
+	watchdog *wd; /* takes SIGINT and SIGTERM (on_signal) */
 	int run_done;
 	int interrupts;
 	int print_events; /* print custom messages and errors as they come */
@@ -49,8 +50,6 @@ static void tm_maybe_close(tm_state *st)
 	if (!st->run_done || st->runners_done < st->nrunners)
 		return;
 	uv_close((uv_handle_t *)&st->live, NULL);
-	uv_close((uv_handle_t *)&st->sigint, NULL);
-	uv_close((uv_handle_t *)&st->sigterm, NULL);
 }
 
 static void on_runner_done(runner *rn, int status, void *data)
@@ -125,9 +124,9 @@ static void on_live(uv_timer_t *t)
 	stats_free(&window);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+static void on_signal(int signum, void *data)
 {
-	tm_state *st = s->data;
+	tm_state *st = data;
 
 	if (++st->interrupts == 1) {
 		fprintf(stderr, "\nmitectl: stopping (iterations finish; interrupt again to cancel them)\n");
@@ -136,6 +135,12 @@ static void on_signal(uv_signal_t *s, int signum)
 		fprintf(stderr, "mitectl: cancelling\n");
 		run_stop(st->run, 1);
 	}
+}
+
+static void tm_end_watchdog(tm_state *st)
+{
+	watchdog_stop(st->wd);
+	st->wd = NULL;
 }
 
 int testmode_execute(scenario *s, const testmode_opts *to)
@@ -162,6 +167,19 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 		scenario_free(s);
 		return TESTMODE_INTERNAL;
 	}
+	/* First: it blocks the signals it takes, which threads started
+	 * later (the results writer, libuv's pool) must inherit. */
+	st.wd = watchdog_start(&st.loop,
+			       &(watchdog_opts){.limit = to->runner_timeout, .on_signal = on_signal, .data = &st,
+						.holder = runner_current_journey, .results_dir = to->results_dir,
+						.exit_status = TESTMODE_HUNG},
+			       err, sizeof err);
+	if (!st.wd) {
+		fprintf(stderr, "mitectl: %s\n", err);
+		scenario_free(s);
+		uv_loop_close(&st.loop);
+		return TESTMODE_INTERNAL;
+	}
 	o.grace = to->grace > 0 ? to->grace : 5;
 	/* Per-response events only when there is an event log to keep them. */
 	/* Per-response events cost about as much CPU as the request itself:
@@ -174,12 +192,15 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	st.run = run_new(&st.loop, s, &o, err, sizeof err);
 	if (!st.run) {
 		fprintf(stderr, "mitectl: %s\n", err);
+		tm_end_watchdog(&st);
+		uv_run(&st.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&st.loop);
 		return TESTMODE_SCENARIO;
 	}
 	st.res = results_new(st.run, &(results_opts){.dir = to->results_dir, .live = 1}, err, sizeof err);
 	if (!st.res) {
 		fprintf(stderr, "mitectl: results: %s\n", err);
+		tm_end_watchdog(&st);
 		run_free(st.run);
 		uv_run(&st.loop, UV_RUN_DEFAULT);
 		uv_loop_close(&st.loop);
@@ -206,13 +227,9 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	 * covers exactly the last LIVE_INTERVAL seconds of batches. */
 	if (!st.quiet)
 		uv_timer_start(&st.live, on_live, (uint64_t)(LIVE_INTERVAL * 1000 + 500), (uint64_t)(LIVE_INTERVAL * 1000));
-	uv_signal_init(&st.loop, &st.sigint);
-	uv_signal_init(&st.loop, &st.sigterm);
-	st.sigint.data = st.sigterm.data = &st;
-	uv_signal_start(&st.sigint, on_signal, SIGINT);
-	uv_signal_start(&st.sigterm, on_signal, SIGTERM);
 
 	uv_run(&st.loop, UV_RUN_DEFAULT);
+	tm_end_watchdog(&st);
 
 	if (!st.quiet) {
 		/* results_finish made it, unless it ran out of memory. */
@@ -256,18 +273,20 @@ static int parse_double(const char *s, double *out)
 
 static void usage_journey(FILE *f)
 {
-	fprintf(f, "usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [-v]\n"
-		   "       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [--results DIR [--http-events]] [-v]\n"
+	fprintf(f, "usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [-v]\n"
+		   "       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [-v]\n"
 		   "DATAPOOL is FILE.csv (a header row names the columns), range:FIRST:LAST, or MODULE.so:SYMBOL.\n"
-		   "`test` runs N instances (default 1) until stopped or S seconds; `run` runs one iteration.\n");
+		   "`test` runs N instances (default 1) until stopped or S seconds; `run` runs one iteration.\n"
+		   "--runner-timeout S: a journey that does not yield for S seconds (default 10) ends mitectl with status 6.\n");
 }
 
 static void usage_scenario(FILE *f)
 {
-	fprintf(f, "usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [-v]\n");
+	fprintf(f, "usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [-v]\n"
+		   "--runner-timeout S: a journey that does not yield for S seconds (default 10) ends mitectl with status 6.\n");
 }
 
-enum { OPT_SET = 256, OPT_DURATION, OPT_VOLUME, OPT_GRACE, OPT_RESULTS, OPT_HTTP_EVENTS };
+enum { OPT_SET = 256, OPT_DURATION, OPT_VOLUME, OPT_GRACE, OPT_RESULTS, OPT_HTTP_EVENTS, OPT_RUNNER_TIMEOUT };
 
 static const struct option tm_options[] = {
 	{"set", required_argument, NULL, OPT_SET},
@@ -276,6 +295,7 @@ static const struct option tm_options[] = {
 	{"grace", required_argument, NULL, OPT_GRACE},
 	{"results", required_argument, NULL, OPT_RESULTS},
 	{"http-events", no_argument, NULL, OPT_HTTP_EVENTS},
+	{"runner-timeout", required_argument, NULL, OPT_RUNNER_TIMEOUT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -284,7 +304,7 @@ static const struct option tm_options[] = {
 typedef struct tm_args {
 	const char *sets[MAX_SETS + 1];
 	size_t nsets;
-	double duration, grace;
+	double duration, grace, runner_timeout;
 	const char *results;
 	long volume;
 	int verbose;
@@ -341,6 +361,14 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 			break;
 		case OPT_HTTP_EVENTS:
 			a->http_events = 1;
+			break;
+		case OPT_RUNNER_TIMEOUT:
+			if (parse_double(optarg, &a->runner_timeout) < 0 || a->runner_timeout <= 0 ||
+			    a->runner_timeout > 86400) {
+				fprintf(stderr, "mitectl: --runner-timeout takes seconds, more than 0 and at most 86400 (got '%s')\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_RESULTS:
 			if (!*optarg) {
@@ -440,7 +468,8 @@ int testmode_journey(int argc, char **argv)
 		return TESTMODE_SCENARIO;
 	}
 	return testmode_execute(s, &(testmode_opts){.print_events = 1, .grace = a.grace, .results_dir = a.results,
-							     .http_events = a.http_events});
+							     .http_events = a.http_events,
+							     .runner_timeout = a.runner_timeout});
 }
 
 int testmode_scenario(int argc, char **argv)
@@ -469,5 +498,6 @@ int testmode_scenario(int argc, char **argv)
 		return TESTMODE_SCENARIO;
 	}
 	return testmode_execute(s, &(testmode_opts){.print_events = a.verbose, .grace = a.grace, .results_dir = a.results,
-							     .http_events = a.http_events});
+							     .http_events = a.http_events,
+							     .runner_timeout = a.runner_timeout});
 }

@@ -13,6 +13,7 @@
 #define TESTMODE_USAGE 2       /* bad command line */
 #define TESTMODE_SCENARIO 3    /* the scenario or a module was refused */
 #define TESTMODE_THRESHOLDS 4  /* thresholds broken (see mite-scenario(5)) */
+#define TESTMODE_HUNG 6        /* a journey did not yield: the watchdog ended it */
 #define TESTMODE_INTERNAL 70   /* an internal failure */
 
 struct run;
@@ -27,6 +28,7 @@ typedef struct testmode_opts {
 	double grace;     /* seconds iterations get at stop (5 when 0) */
 	const char *results_dir; /* write the result files there (results.h), or NULL */
 	int http_events;         /* an http_metrics event per response (with results_dir) */
+	double runner_timeout;   /* seconds a journey may hold the loop (10 when 0) */
 	testmode_inspect_fn inspect;
 	void *data;
 } testmode_opts;

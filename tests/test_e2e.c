@@ -11,6 +11,7 @@
 #include "testpaths.h"
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <time.h>
 
 typedef struct outcome {
@@ -19,6 +20,9 @@ typedef struct outcome {
 	double elapsed;
 	int status;
 } outcome;
+
+/* --runner-timeout for the next run_text (0: the default). */
+static double runner_timeout;
 
 static void inspect(run *r, void *data)
 {
@@ -55,7 +59,8 @@ static void run_text(const char *text, outcome *o, const char *const *sets)
 	so.sets = sets;
 	s = scenario_load(path, &so, err, sizeof err);
 	cr_assert_not_null(s, "scenario refused: %s", err);
-	o->status = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 0.5, .inspect = inspect, .data = o});
+	o->status = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 0.5, .inspect = inspect, .data = o,
+							  .runner_timeout = runner_timeout});
 	tp_rmrf(dir);
 }
 
@@ -124,6 +129,84 @@ Test(e2e, iterable_pool_exhaustion_ends_the_run, .timeout = 30)
 	j = find2(&o, "journey", "q", NULL);
 	cr_assert_eq(j->c[ST_J_STARTED], 100, "started %llu", (unsigned long long)j->c[ST_J_STARTED]);
 	cr_assert_lt(o.elapsed, 10.0);
+	stats_free(&o.st);
+}
+
+/* Counts the "row N" messages of journey q: every row 1..nrows exactly
+ * once, and no other. One assertion per call (Criterion's parent process
+ * leaks a little per passed assertion report under ASan). */
+static void assert_each_row_once(const outcome *o, long nrows, const char *what)
+{
+	uint64_t total = 0;
+	long bad = 0, first_bad = 0;
+	uint64_t first_count = 0;
+
+	for (long i = 1; i <= nrows; i++) {
+		char name[32];
+		const stats_entry *e;
+		uint64_t n;
+
+		snprintf(name, sizeof name, "row %ld", i);
+		e = find2(o, "send", "q", name);
+		n = e ? e->c[0] : 0;
+		if (n != 1 && !bad++) {
+			first_bad = i;
+			first_count = n;
+		}
+	}
+	for (const stats_entry *e = o->st.first; e; e = e->order)
+		if (strcmp(e->kind, "send") == 0 && strncmp(e->labels[1], "row ", 4) == 0)
+			total += e->c[0];
+	cr_assert(bad == 0 && total == (uint64_t)nrows,
+		  "%s: %ld rows did not run exactly once (first: row %ld ran %llu times); %llu rows ran", what,
+		  bad, first_bad, (unsigned long long)first_count, (unsigned long long)total);
+}
+
+/* An iterable pool whose size is not a multiple of the instances: the
+ * last rows must run too (they were left in the runner's buffer). One
+ * test per rows/instances pair. */
+typedef struct rows_case {
+	long rows, instances;
+} rows_case;
+
+ParameterizedTestParameters(e2e, iterable_pool_runs_every_row_once_whatever_the_concurrency)
+{
+	static rows_case cases[] = {{3, 2}, {5, 2}, {9, 4}, {1, 3}, {7, 7}, {10, 3}, {300, 7}};
+
+	return cr_make_param_array(rows_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(rows_case *c, e2e, iterable_pool_runs_every_row_once_whatever_the_concurrency, .timeout = 30)
+{
+	char text[1024], what[64];
+	outcome o;
+
+	snprintf(text, sizeof text,
+		 "name = \"i\";\n"
+		 "journeys = ( { name = \"q\"; journey = \"@E2E@:rowid\";\n"
+		 "  datapool = { type = \"range\"; from = 1; to = %ld; mode = \"iterable\"; };\n"
+		 "  volume = { type = \"constant\"; count = %ld; }; } );\n",
+		 c->rows, c->instances);
+	snprintf(what, sizeof what, "%ld rows, %ld instances", c->rows, c->instances);
+	run_text(text, &o, (const char *const[]){"sleep=0.02", NULL});
+	cr_assert(o.status == TESTMODE_OK && o.elapsed < 20.0, "%s: status %d (%s) after %.1f s", what, o.status,
+		  o.error, o.elapsed);
+	assert_each_row_once(&o, c->rows, what);
+	stats_free(&o.st);
+}
+
+/* The same with an open model: starts consume the rows, none is left. */
+Test(e2e, iterable_pool_under_an_arrival_rate_runs_every_row_once, .timeout = 30)
+{
+	outcome o;
+
+	run_text("name = \"a\";\n"
+		 "journeys = ( { name = \"q\"; journey = \"@E2E@:rowid\";\n"
+		 "  datapool = { type = \"range\"; from = 1; to = 23; mode = \"iterable\"; };\n"
+		 "  volume = { type = \"arrival\"; rate = 20; }; } );\n",
+		 &o, (const char *const[]){"sleep=0.01", NULL});
+	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
+	assert_each_row_once(&o, 23, "arrival 20/s, 23 rows");
 	stats_free(&o.st);
 }
 
@@ -196,6 +279,21 @@ Test(e2e, a_journey_that_never_yields_does_not_hang_the_runner, .timeout = 30)
 	cr_assert_gt(t->c[ST_TXN_OK], 1000);
 	cr_assert_lt(o.elapsed, 5.0);
 	stats_free(&o.st);
+}
+
+/* A journey that never yields holds the only thread: the watchdog ends
+ * the process with its own status (the test passes on that exit code). */
+Test(e2e, a_journey_that_never_yields_ends_test_mode_with_status_6, .timeout = 30,
+     .exit_code = TESTMODE_HUNG)
+{
+	outcome o;
+
+	runner_timeout = 1.5;
+	run_text("name = \"h\"; duration = 1;\n"
+		 "journeys = ( { name = \"h\"; journey = \"@E2E@:forever\";\n"
+		 "  volume = { type = \"constant\"; count = 1; }; } );\n",
+		 &o, NULL);
+	cr_assert_fail("test mode returned (status %d) from a journey that never yields", o.status);
 }
 
 Test(e2e, stop_cancels_parked_calls_after_the_grace_period, .timeout = 30)

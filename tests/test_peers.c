@@ -7,6 +7,7 @@
  */
 #include "controller/run.h"
 #include "core/proto.h"
+#include "core/row.h"
 #include "runner/runner.h"
 #include "testpaths.h"
 
@@ -193,4 +194,65 @@ Test(runner, garbage_from_the_controller_is_bounded_and_ignored, .timeout = 60)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	cr_assert_eq(uv_loop_close(&loop), 0);
 	fake_free(f);
+}
+
+/* The runner's error message, or "". */
+static const char *sent_error(const fake *f)
+{
+	const cJSON *m = last_sent(f, PROTO_ERROR), *e;
+
+	e = m ? cJSON_GetObjectItemCaseSensitive(m, "error") : NULL;
+	return cJSON_IsString(e) ? e->valuestring : "";
+}
+
+/* A row the runner cannot take whole is an error the run hears of, never
+ * cut to fit (a runner used to keep 64 columns of any row). */
+Test(runner, a_row_over_the_bounds_is_an_error_not_cut, .timeout = 60)
+{
+	char plugin[PATH_MAX], setup[PATH_MAX + 512];
+	size_t cap = 16 * (ROW_MAX_COLUMNS + 2) + 64, n;
+	char *rows = malloc(cap);
+	fake *f = fake_new();
+	uv_loop_t loop;
+	int done = 0;
+	runner *r;
+
+	cr_assert_not_null(rows);
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	r = runner_new(&loop, &f->base, 0, on_done, &done);
+	tp_plugin(plugin, sizeof plugin, "good");
+	snprintf(setup, sizeof setup,
+		 "{\"v\":1,\"t\":\"setup\",\"journeys\":[{\"name\":\"wide\",\"module\":\"%s\","
+		 "\"symbol\":\"journey\",\"pool\":true}]}",
+		 plugin);
+	deliver(f, setup);
+	cr_assert_not_null(last_sent(f, PROTO_READY), "setup refused");
+
+	/* 1024 columns: taken. */
+	n = (size_t)snprintf(rows, cap, "{\"v\":1,\"t\":\"rows\",\"j\":0,\"rows\":[[0");
+	for (int i = 0; i < ROW_MAX_COLUMNS; i++)
+		n += (size_t)snprintf(rows + n, cap - n, ",\"c\"");
+	snprintf(rows + n, cap - n, "]]}");
+	deliver(f, rows);
+	cr_assert_str_eq(sent_error(f), "");
+
+	/* 1025: refused, naming the journey and the bound. */
+	n = (size_t)snprintf(rows, cap, "{\"v\":1,\"t\":\"rows\",\"j\":0,\"rows\":[[1");
+	for (int i = 0; i <= ROW_MAX_COLUMNS; i++)
+		n += (size_t)snprintf(rows + n, cap - n, ",\"c\"");
+	snprintf(rows + n, cap - n, "]]}");
+	deliver(f, rows);
+	cr_assert_str_eq(sent_error(f), "journey wide: rows refused: row 1: 1025 columns or more (at most 1024)");
+
+	deliver(f, "{\"v\":1,\"t\":\"rows\",\"j\":0,\"rows\":[[2,\"a\",7]]}");
+	cr_assert_str_eq(sent_error(f), "journey wide: rows refused: row 2: column 2 is not a string");
+
+	deliver(f, "{\"v\":1,\"t\":\"cancel\"}");
+	while (!done)
+		uv_run(&loop, UV_RUN_ONCE);
+	runner_free(r);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(uv_loop_close(&loop), 0);
+	fake_free(f);
+	free(rows);
 }

@@ -7,7 +7,11 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static char err[1024];
 static char tmp[PATH_MAX];
@@ -255,7 +259,16 @@ Test(pool, range_steps_and_limits)
 	cr_assert_str_eq(err, "range 5..1 with step 1 has no rows");
 	cr_assert_null(pool_new_range(POOL_ITERABLE, LLONG_MIN, LLONG_MAX, 1, NULL, 0, NULL, err,
 				      sizeof(err)));
-	cr_assert_str_eq(err, "range -9223372036854775808..9223372036854775807 is too large");
+	cr_assert_str_eq(err, "range -9223372036854775808..9223372036854775807 step 1 has "
+			      "18446744073709551616 rows (at most 9007199254740992)");
+	/* Row ids travel as JSON numbers: 2^53 rows at most, exactly. */
+	cr_assert_null(pool_new_range(POOL_ITERABLE, 0, 1LL << 53, 1, NULL, 0, NULL, err, sizeof(err)));
+	cr_assert_str_eq(err, "range 0..9007199254740992 step 1 has 9007199254740993 rows (at most "
+			      "9007199254740992)");
+	p = pool_new_range(POOL_ITERABLE, 0, (1LL << 53) - 1, 1, NULL, 0, NULL, err, sizeof(err));
+	cr_assert_not_null(p, "%s", err);
+	cr_assert_eq(pool_size(p), 1ull << 53);
+	pool_free(p);
 	cr_assert_null(pool_new_range(POOL_ITERABLE, 0, LLONG_MAX, 1, many + 1, 1, NULL, err,
 				      sizeof(err)));
 	cr_assert_null(pool_new_range(POOL_ITERABLE, LLONG_MAX - 9, LLONG_MAX, 1, many + 1, 1, NULL,
@@ -416,6 +429,159 @@ Test(pool, csv_large, .init = mk_tmp, .fini = rm_tmp)
 	pool_free(p);
 }
 
+/* Writes len bytes (NULs included) to tmp/t.csv and loads it. */
+static pool *csv_bytes(const char *data, size_t len, int header, int *in_file)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	tp_join(path, sizeof(path), tmp, "t.csv");
+	f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	fclose(f);
+	return pool_new_csv(POOL_ITERABLE, path, header, NULL, 0, err, sizeof(err), in_file);
+}
+
+#define CSV_BYTES(lit, header, in_file) csv_bytes(lit, sizeof(lit) - 1, header, in_file)
+
+Test(pool, csv_nul_byte_is_refused_with_its_place, .init = mk_tmp, .fini = rm_tmp)
+{
+	int in_file = 0;
+
+	cr_assert_null(CSV_BYTES("a,b\n1,x\0y\n", 0, &in_file));
+	cr_assert_eq(in_file, 1);
+	expect_err(":2: column 2: NUL byte");
+	cr_assert_null(CSV_BYTES("a,b\n1,\"x\ny\0\"\n", 0, &in_file));
+	expect_err(":3: column 2: NUL byte");
+	cr_assert_null(CSV_BYTES("a,\"b\"\0\n", 0, &in_file));
+	expect_err(":1: column 2: NUL byte");
+	cr_assert_null(CSV_BYTES("n\0ame,b\n1,2\n", 1, &in_file));
+	expect_err(":1: column 1: NUL byte");
+	cr_assert_null(CSV_BYTES("\0", 0, &in_file));
+	expect_err(":1: column 1: NUL byte");
+}
+
+/* Writes tmp/t.csv: a header line (none when head is NULL), then `row`
+ * (already formatted), and loads it. */
+static pool *csv_big(const char *head, const char *row, int *in_file)
+{
+	size_t lh = head ? strlen(head) : 0, lr = strlen(row);
+	char *buf = malloc(lh + lr + 1);
+	pool *p;
+
+	cr_assert_not_null(buf);
+	if (head)
+		memcpy(buf, head, lh);
+	memcpy(buf + lh, row, lr + 1);
+	p = csv_bytes(buf, lh + lr, head != NULL, in_file);
+	free(buf);
+	return p;
+}
+
+Test(pool, csv_bounds_are_refused_not_cut, .init = mk_tmp, .fini = rm_tmp)
+{
+	size_t cap = 6 * (size_t)ROW_MAX_FIELD + 8192;
+	char *row = malloc(cap), *w;
+	int in_file = 0;
+	mite_row *r;
+	pool *p;
+
+	cr_assert_not_null(row);
+	/* A field at the limit is whole; one byte more is refused. */
+	memset(row, 'f', ROW_MAX_FIELD);
+	memcpy(row + ROW_MAX_FIELD, ",z\n", 4);
+	p = csv_big("a,b\n", row, &in_file);
+	cr_assert_not_null(p, "%s", err);
+	r = take(p);
+	cr_assert_eq(strlen(row_str(r, 0)), ROW_MAX_FIELD);
+	cr_assert_str_eq(row_str(r, 1), "z");
+	row_free(r);
+	pool_free(p);
+	row[0] = '"';
+	memset(row + 1, 'f', ROW_MAX_FIELD + 1);
+	memcpy(row + ROW_MAX_FIELD + 2, "\",z\n", 5);
+	cr_assert_null(csv_big("a,b\n", row, &in_file));
+	cr_assert_eq(in_file, 1);
+	expect_err(":2: column 1: field of 1048577 bytes (at most 1048576)");
+
+	/* Five fields of 1 MiB: each is fine, the row is not. */
+	w = row;
+	for (int i = 0; i < 5; i++) {
+		memset(w, 'g', ROW_MAX_FIELD);
+		w += ROW_MAX_FIELD;
+		*w++ = i < 4 ? ',' : '\n';
+	}
+	*w = '\0';
+	cr_assert_null(csv_big("a,b,c,d,e\n", row, &in_file));
+	expect_err(":2: row of 5242880 bytes (at most 4194304)");
+
+	/* 1024 columns are read whole, 1025 refused. */
+	w = row;
+	for (int i = 0; i < ROW_MAX_COLUMNS; i++)
+		w += snprintf(w, cap - (size_t)(w - row), "%sv%d", i ? "," : "", i);
+	memcpy(w, "\n", 2);
+	p = csv_big(NULL, row, &in_file);
+	cr_assert_not_null(p, "%s", err);
+	cr_assert_null(pool_columns(p));
+	r = take(p);
+	cr_assert_eq(row_count(r), ROW_MAX_COLUMNS);
+	cr_assert_str_eq(row_str(r, ROW_MAX_COLUMNS - 1), "v1023");
+	row_free(r);
+	pool_free(p);
+	memcpy(w, ",v1024\n", 8);
+	cr_assert_null(csv_big("x\n", row, &in_file));
+	expect_err(":2: 1025 fields (at most 1024)");
+	cr_assert_null(csv_big(NULL, row, &in_file));
+	expect_err(":1: 1025 fields (at most 1024)");
+
+	/* A header name over ROW_MAX_NAME. */
+	memcpy(row, "id,", 3);
+	memset(row + 3, 'n', ROW_MAX_NAME + 1);
+	memcpy(row + 3 + ROW_MAX_NAME + 1, "\n1,2\n", 6);
+	cr_assert_null(csv_big("", row, &in_file));
+	expect_err(":1: column 2: name of 1025 bytes (at most 1024)");
+	free(row);
+}
+
+Test(pool, csv_file_over_the_size_bound_is_refused_unread, .init = mk_tmp, .fini = rm_tmp)
+{
+	char path[PATH_MAX], want[PATH_MAX + 128];
+	int fd, in_file = 1;
+
+	/* Sparse: it costs no disk, and the size alone refuses it. */
+	tp_join(path, sizeof(path), tmp, "huge.csv");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)POOL_MAX_KEPT_BYTES + 1), 0);
+	close(fd);
+	cr_assert_null(pool_new_csv(POOL_ITERABLE, path, 0, NULL, 0, err, sizeof(err), &in_file));
+	cr_assert_eq(in_file, 0);
+	snprintf(want, sizeof(want), "cannot read %s: file of 1073741825 bytes (at most 1073741824)",
+		 path);
+	cr_assert_str_eq(err, want);
+}
+
+Test(pool, inline_bounds)
+{
+	char *big = malloc(ROW_MAX_FIELD + 2);
+	const char *v[4] = {"1", "x", "2", NULL};
+	const char *names[2] = {"a", NULL};
+
+	cr_assert_not_null(big);
+	memset(big, 'a', ROW_MAX_FIELD + 1);
+	big[ROW_MAX_FIELD + 1] = '\0';
+	v[3] = big;
+	cr_assert_null(pool_new_inline(POOL_ITERABLE, NULL, 2, v, 2, err, sizeof(err)));
+	cr_assert_str_eq(err, "inline datapool row 2: column 2: value of 1048577 bytes (at most 1048576)");
+	big[ROW_MAX_NAME + 1] = '\0';
+	names[1] = big;
+	v[3] = "y";
+	cr_assert_null(pool_new_inline(POOL_ITERABLE, names, 2, v, 2, err, sizeof(err)));
+	cr_assert_str_eq(err, "inline datapool: column 2: name of 1025 bytes (at most 1024)");
+	free(big);
+}
+
 /* ---- plugins ------------------------------------------------------------ */
 
 static const mite_api api = {
@@ -547,4 +713,56 @@ Test(pool, plugin_errors, .fini = close_mod)
 	cr_assert_eq(try_take(p), POOL_ERROR);
 	cr_assert_str_eq(err, "datapool plugin good.so:pool failed: row 1 is broken");
 	pool_free(p);
+}
+
+/* A plugin whose rows break the bounds: row 1 is fine, row 2 has a value
+ * one byte over ROW_MAX_FIELD. */
+static int wide_next(void *state, mite_row_out *out, char *e, size_t elen)
+{
+	long *n = state;
+	char *big;
+	int rc;
+
+	(void)e;
+	(void)elen;
+	if ((*n)++ == 0)
+		return row_out_add(out, "fine");
+	big = malloc(ROW_MAX_FIELD + 2);
+	if (!big)
+		return -1;
+	memset(big, 'w', ROW_MAX_FIELD + 1);
+	big[ROW_MAX_FIELD + 1] = '\0';
+	rc = row_out_add(out, big);
+	free(big);
+	return rc;
+}
+
+static long wide_state;
+static void *wide_open(const char *const *args, char *e, size_t elen)
+{
+	(void)args;
+	(void)e;
+	(void)elen;
+	wide_state = 0;
+	return &wide_state;
+}
+
+Test(pool, plugin_rows_over_a_bound_fail_the_pool)
+{
+	static const char *many[ROW_MAX_COLUMNS + 2];
+	mite_datapool_plugin pl = {.abi_version = MITE_ABI_VERSION, .size = sizeof(pl),
+				   .open = wide_open, .next = wide_next};
+	pool *p = pool_new_plugin(POOL_ITERABLE, &pl, "w", NULL, err, sizeof(err));
+
+	cr_assert_not_null(p, "%s", err);
+	row_free(take(p));
+	cr_assert_eq(try_take(p), POOL_ERROR);
+	cr_assert_str_eq(err, "datapool plugin w: row 2: column 1: value of 1048577 bytes (at most 1048576)");
+	pool_free(p);
+
+	for (size_t i = 0; i <= ROW_MAX_COLUMNS; i++)
+		many[i] = "c";
+	pl.columns = many;
+	cr_assert_null(pool_new_plugin(POOL_ITERABLE, &pl, "w", NULL, err, sizeof(err)));
+	cr_assert_str_eq(err, "datapool plugin w: 1025 columns (at most 1024)");
 }

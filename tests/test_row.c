@@ -2,7 +2,10 @@
 #include "core/row.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 Test(row, new_copies_and_reads)
 {
@@ -100,4 +103,53 @@ Test(row, builder)
 	cr_assert_str_eq(out.vals[0], "again");
 	row_out_reset(&out);
 	row_out_reset(&out);
+}
+
+/* The bounds every datapool row meets: at the limit is fine, one past it
+ * is refused with the value and the limit. */
+Test(row, check_bounds)
+{
+	static const char *many[ROW_MAX_COLUMNS + 1];
+	char *big = malloc(ROW_MAX_FIELD + 2), err[128];
+	const char *v[5];
+
+	cr_assert_not_null(big);
+	for (size_t i = 0; i <= ROW_MAX_COLUMNS; i++)
+		many[i] = "x";
+	cr_assert_eq(row_check(many, ROW_MAX_COLUMNS, err, sizeof err), 0);
+	cr_assert_eq(row_check(many, ROW_MAX_COLUMNS + 1, err, sizeof err), -E2BIG);
+	cr_assert_str_eq(err, "1025 columns (at most 1024)");
+	cr_assert_eq(row_check(NULL, 3, err, sizeof err), 0, "NULL values read as empty");
+
+	memset(big, 'a', ROW_MAX_FIELD + 1);
+	big[ROW_MAX_FIELD] = '\0';
+	v[0] = "ok";
+	v[1] = big;
+	cr_assert_eq(row_check(v, 2, err, sizeof err), 0);
+	big[ROW_MAX_FIELD] = 'a';
+	big[ROW_MAX_FIELD + 1] = '\0';
+	cr_assert_eq(row_check(v, 2, err, sizeof err), -E2BIG);
+	cr_assert_str_eq(err, "column 2: value of 1048577 bytes (at most 1048576)");
+
+	/* Four values at the field limit fill a row exactly; one byte more
+	 * is over. */
+	big[ROW_MAX_FIELD] = '\0';
+	for (int i = 0; i < 4; i++)
+		v[i] = big;
+	cr_assert_eq(row_check(v, 4, err, sizeof err), 0);
+	v[4] = "b";
+	cr_assert_eq(row_check(v, 5, err, sizeof err), -E2BIG);
+	cr_assert_str_eq(err, "row of 4194305 bytes (at most 4194304)");
+
+	big[ROW_MAX_NAME] = '\0';
+	v[0] = "id";
+	v[1] = big;
+	cr_assert_eq(row_check_names(v, 2, err, sizeof err), 0);
+	big[ROW_MAX_NAME] = 'a';
+	big[ROW_MAX_NAME + 1] = '\0';
+	cr_assert_eq(row_check_names(v, 2, err, sizeof err), -E2BIG);
+	cr_assert_str_eq(err, "column 2: name of 1025 bytes (at most 1024)");
+	cr_assert_eq(row_check_names(many, ROW_MAX_COLUMNS + 1, err, sizeof err), -E2BIG);
+	cr_assert_str_eq(err, "1025 columns (at most 1024)");
+	free(big);
 }

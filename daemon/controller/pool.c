@@ -16,11 +16,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_MAX_COLUMNS 1024
 #define POOL_DESC_LEN 256
 
 typedef enum pool_src { SRC_TABLE, SRC_RANGE, SRC_PLUGIN } pool_src;
@@ -338,17 +338,31 @@ static void pool_set_desc(pool *p, const char *what)
 pool *pool_new_inline(pool_mode mode, const char *const *columns, size_t ncols,
 		      const char *const *vals, size_t nrows, char *err, size_t errlen)
 {
-	pool *p;
+	char why[128];
+	pool *p = NULL;
 
 	if (nrows == 0) {
 		pool_err(err, errlen, "inline datapool has no rows");
 		return NULL;
 	}
-	if (ncols > POOL_MAX_COLUMNS) {
+	if (ncols > ROW_MAX_COLUMNS) {
 		pool_err(err, errlen, "inline datapool has %zu columns (at most %d)", ncols,
-			 POOL_MAX_COLUMNS);
+			 ROW_MAX_COLUMNS);
 		return NULL;
 	}
+	if (columns && row_check_names(columns, ncols, why, sizeof(why)) < 0) {
+		pool_err(err, errlen, "inline datapool: %s", why);
+		return NULL;
+	}
+	if (nrows > POOL_MAX_ROWS) {
+		pool_err(err, errlen, "inline datapool has %zu rows (at most %llu)", nrows, POOL_MAX_ROWS);
+		return NULL;
+	}
+	for (size_t r = 0; r < nrows; r++)
+		if (row_check(vals + r * ncols, ncols, why, sizeof(why)) < 0) {
+			pool_err(err, errlen, "inline datapool row %zu: %s", r + 1, why);
+			return NULL;
+		}
 	p = pool_alloc(mode, SRC_TABLE);
 	if (!p || pool_set_columns(p, columns, ncols) < 0)
 		goto nomem;
@@ -391,16 +405,26 @@ pool *pool_new_range(pool_mode mode, long long from, long long to, long long ste
 		offsets = &zero;
 		noffsets = 1;
 	}
-	if (noffsets == 0 || noffsets > POOL_MAX_COLUMNS) {
-		pool_err(err, errlen, "range needs 1 to %d offsets", POOL_MAX_COLUMNS);
+	if (noffsets == 0 || noffsets > ROW_MAX_COLUMNS) {
+		pool_err(err, errlen, "range has %zu offsets (1 to %d)", noffsets, ROW_MAX_COLUMNS);
+		return NULL;
+	}
+	if (columns && row_check_names(columns, noffsets, what, sizeof(what)) < 0) {
+		pool_err(err, errlen, "range: %s", what);
 		return NULL;
 	}
 	/* Unsigned arithmetic: the span of any two long longs fits. */
 	span = step > 0 ? (unsigned long long)to - (unsigned long long)from
 			: (unsigned long long)from - (unsigned long long)to;
 	ustep = step > 0 ? (unsigned long long)step : 0ull - (unsigned long long)step;
-	if (span / ustep >= UINT64_MAX / 2) {
-		pool_err(err, errlen, "range %lld..%lld is too large", from, to);
+	if (span / ustep >= POOL_MAX_ROWS) {
+		/* span / ustep + 1 rows; 2^64 of them when that wraps. */
+		if (span / ustep == UINT64_MAX)
+			snprintf(what, sizeof(what), "18446744073709551616");
+		else
+			snprintf(what, sizeof(what), "%llu", span / ustep + 1);
+		pool_err(err, errlen, "range %lld..%lld step %lld has %s rows (at most %llu)", from, to,
+			 step, what, POOL_MAX_ROWS);
 		return NULL;
 	}
 	last = (long long)((unsigned long long)from + (span / ustep) * (unsigned long long)step);
@@ -443,12 +467,21 @@ typedef struct csv_parser {
 	const char *s, *end;
 	const char *path;
 	size_t line;
-	char *field; /* the field being unquoted */
+	char *field; /* the field being unquoted (its first ROW_MAX_FIELD bytes) */
 	size_t flen, fcap;
+	size_t fbytes; /* the field's length, kept or not */
+	size_t rbytes; /* the record's values so far */
 } csv_parser;
 
+/* Adds one byte to the field being read. Bytes past ROW_MAX_FIELD are
+ * counted, not kept: the field is refused at its end, with its length. A
+ * NUL is refused (-EILSEQ): values are C strings, it would cut one. */
 static int csv_putc(csv_parser *c, char ch)
 {
+	if (ch == '\0')
+		return -EILSEQ;
+	if (c->fbytes++ >= ROW_MAX_FIELD)
+		return 0;
 	if (c->flen == c->fcap) {
 		size_t cap = c->fcap ? c->fcap * 2 : 256;
 		char *f = realloc(c->field, cap);
@@ -461,64 +494,105 @@ static int csv_putc(csv_parser *c, char ch)
 	return 0;
 }
 
+/* Turns csv_putc's failure into the record's: -ENOMEM, or -EINVAL with
+ * "path:LINE: column N: NUL byte" in err. */
+static int csv_put_failed(csv_parser *c, int rc, size_t nfields, char *err, size_t errlen)
+{
+	if (rc == -EILSEQ) {
+		pool_err(err, errlen, "%s:%zu: column %zu: NUL byte", c->path, c->line, nfields + 1);
+		return -EINVAL;
+	}
+	return rc;
+}
+
+static int csv_at_eol(const csv_parser *c)
+{
+	return c->s < c->end &&
+	       (*c->s == '\n' || (*c->s == '\r' && c->s + 1 < c->end && c->s[1] == '\n'));
+}
+
+/* A quoted field, from its opening quote. 0 or as csv_record. */
+static int csv_quoted(csv_parser *c, size_t nfields, char *err, size_t errlen)
+{
+	size_t qline = c->line;
+	int rc;
+
+	c->s++;
+	for (;;) {
+		if (c->s >= c->end) {
+			pool_err(err, errlen, "%s:%zu: unterminated quoted field", c->path, qline);
+			return -EINVAL;
+		}
+		if (*c->s == '"') {
+			if (c->s + 1 < c->end && c->s[1] == '"') {
+				if ((rc = csv_putc(c, '"')) < 0)
+					return csv_put_failed(c, rc, nfields, err, errlen);
+				c->s += 2;
+				continue;
+			}
+			c->s++;
+			break;
+		}
+		if (*c->s == '\n')
+			c->line++;
+		if ((rc = csv_putc(c, *c->s++)) < 0)
+			return csv_put_failed(c, rc, nfields, err, errlen);
+	}
+	if (c->s < c->end && *c->s == '\0')
+		return csv_put_failed(c, -EILSEQ, nfields, err, errlen);
+	if (c->s < c->end && *c->s != ',' && !csv_at_eol(c)) {
+		pool_err(err, errlen, "%s:%zu: unexpected character after a closing quote", c->path,
+			 c->line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Reads one record into t (as an open row). Returns 1 for a record, 0 at
  * the end of the file, -ENOMEM, or -EINVAL with "path:LINE: reason" in err.
- * An empty line yields a record of no fields, which the caller skips. */
+ * An empty line yields a record of no fields, which the caller skips.
+ * *nfields counts every field, c->rbytes every value's bytes; t keeps the
+ * values only while the record is within ROW_MAX_COLUMNS and
+ * ROW_MAX_BYTES, so that a record over them is measured, then refused by
+ * the caller, without holding it. */
 static int csv_record(csv_parser *c, table *t, size_t *nfields, char *err, size_t errlen)
 {
+	int rc;
+
 	*nfields = 0;
+	c->rbytes = 0;
 	if (c->s >= c->end)
 		return 0;
 	for (;;) {
-		c->flen = 0;
-		if (c->s < c->end && *c->s == '"') {
-			size_t qline = c->line;
+		size_t fline = c->line;
 
-			c->s++;
-			for (;;) {
-				if (c->s >= c->end) {
-					pool_err(err, errlen, "%s:%zu: unterminated quoted field", c->path,
-						 qline);
-					return -EINVAL;
-				}
-				if (*c->s == '"') {
-					if (c->s + 1 < c->end && c->s[1] == '"') {
-						if (csv_putc(c, '"') < 0)
-							return -ENOMEM;
-						c->s += 2;
-						continue;
-					}
-					c->s++;
-					break;
-				}
-				if (*c->s == '\n')
-					c->line++;
-				if (csv_putc(c, *c->s++) < 0)
-					return -ENOMEM;
-			}
-			if (c->s < c->end && *c->s != ',' && *c->s != '\n' &&
-			    !(*c->s == '\r' && c->s + 1 < c->end && c->s[1] == '\n')) {
-				pool_err(err, errlen, "%s:%zu: unexpected character after a closing quote",
-					 c->path, c->line);
-				return -EINVAL;
-			}
+		c->flen = 0;
+		c->fbytes = 0;
+		if (c->s < c->end && *c->s == '"') {
+			if ((rc = csv_quoted(c, *nfields, err, errlen)) < 0)
+				return rc;
 		} else {
 			/* An empty line is a record of no fields, not of one empty
 			 * field: a file's trailing blank lines must not be rows. */
-			if (*nfields == 0 && (c->s >= c->end || *c->s == '\n' ||
-					      (*c->s == '\r' && c->s + 1 < c->end && c->s[1] == '\n'))) {
+			if (*nfields == 0 && (c->s >= c->end || csv_at_eol(c))) {
 				c->s += c->s < c->end && *c->s == '\r' ? 2 : (c->s < c->end ? 1 : 0);
 				c->line++;
 				return 1;
 			}
 			/* Unquoted fields are taken as they are, stray quotes
 			 * included, as most CSV readers do. */
-			while (c->s < c->end && *c->s != ',' && *c->s != '\n' &&
-			       !(*c->s == '\r' && c->s + 1 < c->end && c->s[1] == '\n'))
-				if (csv_putc(c, *c->s++) < 0)
-					return -ENOMEM;
+			while (c->s < c->end && *c->s != ',' && !csv_at_eol(c))
+				if ((rc = csv_putc(c, *c->s++)) < 0)
+					return csv_put_failed(c, rc, *nfields, err, errlen);
 		}
-		if (table_add(t, c->field ? c->field : "", c->flen) < 0)
+		if (c->fbytes > ROW_MAX_FIELD) {
+			pool_err(err, errlen, "%s:%zu: column %zu: field of %zu bytes (at most %d)", c->path,
+				 fline, *nfields + 1, c->fbytes, ROW_MAX_FIELD);
+			return -EINVAL;
+		}
+		c->rbytes += c->fbytes;
+		if (*nfields < ROW_MAX_COLUMNS && c->rbytes <= ROW_MAX_BYTES &&
+		    table_add(t, c->field ? c->field : "", c->flen) < 0)
 			return -ENOMEM;
 		(*nfields)++;
 		if (c->s >= c->end)
@@ -533,21 +607,37 @@ static int csv_record(csv_parser *c, table *t, size_t *nfields, char *err, size_
 	}
 }
 
-static int csv_slurp(const char *path, char **out, size_t *len)
+/* Reads a whole file of at most max bytes. -EFBIG when it is larger, with
+ * its size in *size (0 when not known: not a regular file). */
+static int csv_slurp(const char *path, size_t max, char **out, size_t *len, unsigned long long *size)
 {
 	FILE *f = fopen(path, "rb");
+	struct stat st;
 	char *buf = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0;
 
+	*size = 0;
 	if (!f)
 		return -errno;
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max) {
+		*size = (unsigned long long)st.st_size;
+		fclose(f);
+		return -EFBIG;
+	}
 	for (;;) {
 		size_t got;
 
 		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *b = realloc(buf, ncap);
+			/* One byte past max tells a file that is too large. */
+			size_t ncap = cap ? (cap > max / 2 ? max + 1 : cap * 2) : 65536;
+			char *b;
+
+			if (n > max) {
+				rc = -EFBIG;
+				break;
+			}
+			b = realloc(buf, ncap);
 			if (!b) {
 				rc = -ENOMEM;
 				break;
@@ -555,15 +645,18 @@ static int csv_slurp(const char *path, char **out, size_t *len)
 			buf = b;
 			cap = ncap;
 		}
+		errno = 0;
 		got = fread(buf + n, 1, cap - n, f);
 		n += got;
 		if (got == 0) {
 			if (ferror(f))
-				rc = -EIO;
+				rc = errno ? -errno : -EIO;
 			break;
 		}
 	}
 	fclose(f);
+	if (rc == 0 && n > max)
+		rc = -EFBIG;
 	if (rc < 0) {
 		free(buf);
 		return rc;
@@ -573,19 +666,75 @@ static int csv_slurp(const char *path, char **out, size_t *len)
 	return 0;
 }
 
+/* Checks a record csv_record read: "path:LINE: reason" and -EINVAL when
+ * it is over a bound. */
+static int csv_check_record(const csv_parser *c, size_t line, size_t nf, char *err, size_t errlen)
+{
+	if (nf > ROW_MAX_COLUMNS) {
+		pool_err(err, errlen, "%s:%zu: %zu fields (at most %d)", c->path, line, nf, ROW_MAX_COLUMNS);
+		return -EINVAL;
+	}
+	if (c->rbytes > ROW_MAX_BYTES) {
+		pool_err(err, errlen, "%s:%zu: row of %zu bytes (at most %d)", c->path, line, c->rbytes,
+			 ROW_MAX_BYTES);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Takes the open row of t as the column names. 0, -ENOMEM, or -EINVAL
+ * with "path:LINE: column N: name of ... (at most ...)" in err. */
+static int csv_header(pool *p, const csv_parser *c, size_t line, size_t nf, char *err, size_t errlen)
+{
+	const char **names = malloc(nf * sizeof(*names));
+	size_t base = p->t.starts[p->t.nrows];
+	char why[128];
+	int rc;
+
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < nf; i++)
+		names[i] = p->t.buf + p->t.offs[base + i];
+	if (row_check_names(names, nf, why, sizeof(why)) < 0) {
+		pool_err(err, errlen, "%s:%zu: %s", c->path, line, why);
+		free(names);
+		return -EINVAL;
+	}
+	rc = pool_set_columns(p, names, nf);
+	free(names);
+	if (rc < 0)
+		return rc;
+	table_drop_open_row(&p->t);
+	return 0;
+}
+
 pool *pool_new_csv(pool_mode mode, const char *path, int header, const char *const *columns,
 		   size_t ncols, char *err, size_t errlen, int *in_file)
 {
 	csv_parser c = {.path = path, .line = 1};
-	char *data = NULL;
+	char *data = NULL, why[128];
 	size_t len = 0, want = 0, nf;
+	unsigned long long size;
 	const char *want_from = NULL;
 	pool *p = NULL;
 	int rc;
 
 	if (in_file)
 		*in_file = 0;
-	rc = csv_slurp(path, &data, &len);
+	if (!header && columns && row_check_names(columns, ncols, why, sizeof(why)) < 0) {
+		pool_err(err, errlen, "%s: %s", path, why);
+		return NULL;
+	}
+	rc = csv_slurp(path, POOL_MAX_KEPT_BYTES, &data, &len, &size);
+	if (rc == -EFBIG) {
+		if (size)
+			pool_err(err, errlen, "cannot read %s: file of %llu bytes (at most %llu)", path, size,
+				 POOL_MAX_KEPT_BYTES);
+		else
+			pool_err(err, errlen, "cannot read %s: more than %llu bytes", path,
+				 POOL_MAX_KEPT_BYTES);
+		return NULL;
+	}
 	if (rc < 0) {
 		pool_err(err, errlen, "cannot read %s: %s", path, strerror(-rc));
 		return NULL;
@@ -608,37 +757,22 @@ pool *pool_new_csv(pool_mode mode, const char *path, int header, const char *con
 		size_t line = c.line;
 
 		rc = csv_record(&c, &p->t, &nf, err, errlen);
+		if (rc == 1 && nf && csv_check_record(&c, line, nf, err, errlen) < 0)
+			rc = -EINVAL;
 		if (rc == -ENOMEM)
 			goto nomem;
-		if (rc < 0) {
-			if (in_file)
-				*in_file = 1;
-			goto fail;
-		}
+		if (rc < 0)
+			goto bad_row;
 		if (rc == 0)
 			break;
 		if (nf == 0)
 			continue;
-		if (nf > POOL_MAX_COLUMNS) {
-			pool_err(err, errlen, "%s:%zu: %zu fields (at most %d)", path, line, nf,
-				 POOL_MAX_COLUMNS);
-			if (in_file)
-				*in_file = 1;
-			goto fail;
-		}
 		if (header && !p->columns) {
-			const char **names = malloc(nf * sizeof(*names));
-			size_t base = p->t.starts[p->t.nrows];
-
-			if (!names)
+			rc = csv_header(p, &c, line, nf, err, errlen);
+			if (rc == -ENOMEM)
 				goto nomem;
-			for (size_t i = 0; i < nf; i++)
-				names[i] = p->t.buf + p->t.offs[base + i];
-			rc = pool_set_columns(p, names, nf);
-			free(names);
 			if (rc < 0)
-				goto nomem;
-			table_drop_open_row(&p->t);
+				goto bad_row;
 			want = nf;
 			want_from = "the header has";
 			continue;
@@ -650,9 +784,7 @@ pool *pool_new_csv(pool_mode mode, const char *path, int header, const char *con
 		if (nf != want) {
 			pool_err(err, errlen, "%s:%zu: %zu field%s where %s %zu", path, line, nf,
 				 nf == 1 ? "" : "s", want_from, want);
-			if (in_file)
-				*in_file = 1;
-			goto fail;
+			goto bad_row;
 		}
 		if (table_end_row(&p->t) < 0)
 			goto nomem;
@@ -670,6 +802,10 @@ pool *pool_new_csv(pool_mode mode, const char *path, int header, const char *con
 		pool_set_desc(p, what);
 	}
 	return p;
+bad_row:
+	if (in_file)
+		*in_file = 1;
+	goto fail;
 nomem:
 	pool_err(err, errlen, "cannot read %s: %s", path, strerror(ENOMEM));
 	if (in_file)
@@ -689,10 +825,16 @@ static int pool_plugin_fetch(pool *p, char *err, size_t errlen)
 {
 	struct mite_row_out out = {0};
 	char perr[256] = "";
+	size_t kept;
 	int rc;
 
 	if (p->pl_done)
 		return 0;
+	if (p->produced >= POOL_MAX_ROWS) {
+		pool_err(err, errlen, "datapool plugin %s: more than %llu rows (at most %llu)", p->name,
+			 POOL_MAX_ROWS, POOL_MAX_ROWS);
+		return POOL_ERROR;
+	}
 	rc = p->pl->next(p->state, &out, perr, sizeof(perr));
 	if (rc < 0) {
 		row_out_reset(&out);
@@ -704,6 +846,25 @@ static int pool_plugin_fetch(pool *p, char *err, size_t errlen)
 		row_out_reset(&out);
 		p->pl_done = 1;
 		return 0;
+	}
+	if (row_check((const char *const *)out.vals, out.n, perr, sizeof(perr)) < 0) {
+		row_out_reset(&out);
+		pool_err(err, errlen, "datapool plugin %s: row %" PRIu64 ": %s", p->name, p->produced + 1,
+			 perr);
+		return POOL_ERROR;
+	}
+	/* What a recyclable or single pool keeps; an iterable one keeps a
+	 * row only until it is handed out. */
+	kept = p->t.len;
+	for (size_t i = 0; i < out.n; i++)
+		kept += strlen(out.vals[i]) + 1;
+	if (kept > POOL_MAX_KEPT_BYTES) {
+		row_out_reset(&out);
+		pool_err(err, errlen,
+			 "datapool plugin %s: row %" PRIu64 ": the rows kept for reuse would take %zu bytes "
+			 "(at most %llu; an endless plugin belongs in an iterable pool)",
+			 p->name, p->produced + 1, kept, POOL_MAX_KEPT_BYTES);
+		return POOL_ERROR;
 	}
 	for (size_t i = 0; i < out.n; i++) {
 		if (table_add(&p->t, out.vals[i], strlen(out.vals[i])) < 0)
@@ -755,8 +916,12 @@ pool *pool_new_plugin(pool_mode mode, const mite_datapool_plugin *pl, const char
 	p->pl = pl;
 	if (pl->columns) {
 		size_t n = 0;
-		while (pl->columns[n] && n < POOL_MAX_COLUMNS)
+		while (pl->columns[n])
 			n++;
+		if (row_check_names(pl->columns, n, perr, sizeof(perr)) < 0) {
+			pool_err(err, errlen, "datapool plugin %s: %s", name, perr);
+			goto fail;
+		}
 		if (pool_set_columns(p, pl->columns, n) < 0)
 			goto nomem;
 	}

@@ -17,6 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bounds beside those on rows (core/row.h); mite-scenario(5), LIMITS.
+ * Row ids travel as JSON numbers, exact up to 2^53. Rows a pool keeps in
+ * memory - a CSV file is read whole - take at most POOL_MAX_KEPT_BYTES. */
+#define POOL_MAX_ROWS (1ull << 53)
+#define POOL_MAX_KEPT_BYTES (1024ull * 1024 * 1024)
+
 typedef enum pool_mode { POOL_ITERABLE, POOL_RECYCLABLE, POOL_SINGLE } pool_mode;
 
 typedef struct pool pool;
@@ -59,7 +65,9 @@ pool *pool_new_range(pool_mode mode, long long from, long long to, long long ste
  * does. Every record must have as many fields as the header, the columns,
  * or else the first record. An error inside the file reads
  * "path:LINE: reason" and sets *in_file (when in_file is not NULL); other
- * errors (cannot read it, no rows) carry no location and clear it. */
+ * errors (cannot read it, no rows, too large) carry no location and clear
+ * it. A NUL byte, a field, record or header name over the bounds of
+ * core/row.h, and a file over POOL_MAX_KEPT_BYTES are refused. */
 pool *pool_new_csv(pool_mode mode, const char *path, int header, const char *const *columns,
 		   size_t ncols, char *err, size_t errlen, int *in_file);
 

@@ -41,6 +41,8 @@ typedef struct cjourney {
 	int open;       /* one iteration per start: open models, and oneshot */
 	int once;       /* oneshot: all starts at once, then the load ends */
 	int ended;      /* the model stopped or the pool ran dry */
+	int dry;        /* closed model, iterable pool exhausted: runners drain */
+	long drain;     /* dry: the targets runners keep meanwhile */
 	long required;  /* after scale */
 	double carry;   /* open model: fraction of a start carried over */
 	size_t rr;      /* open model: round-robin offset */
@@ -190,25 +192,32 @@ static void link_send_stop(link *l, int now)
 	l->stop_sent = 1;
 }
 
-/* Hands out rows a runner asked for, as far as the pool has them. */
-static void serve_rows(run *r, link *l, size_t ji)
+/* Values of rows one message carries, at most (plus the row that crosses
+ * it). A row holds at most ROW_MAX_BYTES and JSON escapes a byte into 6 at
+ * worst, so a message stays far below the transport's 128 MiB. */
+#define ROWS_MSG_BYTES (8u * 1024 * 1024)
+
+/* One message of serve_rows: 1 when it stopped at ROWS_MSG_BYTES with
+ * rows still wanted, 0 otherwise. */
+static int serve_rows_batch(run *r, link *l, size_t ji)
 {
 	cjourney *j = &r->j[ji];
 	pool *p = j->sj->pool;
 	cJSON *m, *rows;
 	int end = 0, given = 0;
+	size_t bytes = 0;
 	char err[512];
 
 	if (!p || l->need[ji] <= 0 || l->gone || l->bye)
-		return;
+		return 0;
 	m = proto_new(PROTO_ROWS);
 	rows = m ? cJSON_AddArrayToObject(m, "rows") : NULL;
 	if (!rows) {
 		cJSON_Delete(m);
-		return;
+		return 0;
 	}
 	cJSON_AddNumberToObject(m, "j", (double)ji);
-	while (l->need[ji] > 0) {
+	while (l->need[ji] > 0 && bytes < ROWS_MSG_BYTES) {
 		mite_row *row = NULL;
 		int rc = pool_checkout(p, &row, err, sizeof err);
 		cJSON *a;
@@ -219,14 +228,23 @@ static void serve_rows(run *r, link *l, size_t ji)
 			if (rc == POOL_ERROR)
 				set_error(r, "journey %s: datapool failed: %s", j->sj->name, err);
 			end = 1;
+			/* Runners still hold rows of the pool: a closed model keeps
+			 * its instances until those have run (each runner stops
+			 * once its own are used up), or they would be skipped. */
+			if (rc == POOL_EXHAUSTED && !j->open && !j->ended) {
+				j->dry = 1;
+				j->drain = j->required;
+			}
 			j->ended = 1;
 			l->need[ji] = 0;
 			break;
 		}
 		a = cJSON_CreateArray();
 		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)row->id));
-		for (size_t k = 0; k < row->n; k++)
+		for (size_t k = 0; k < row->n; k++) {
 			cJSON_AddItemToArray(a, cJSON_CreateString(row->vals[k]));
+			bytes += strlen(row->vals[k]);
+		}
 		cJSON_AddItemToArray(rows, a);
 		if (pool_get_mode(p) == POOL_RECYCLABLE)
 			idvec_add(&l->leased[ji], row->id);
@@ -236,11 +254,20 @@ static void serve_rows(run *r, link *l, size_t ji)
 	}
 	if (!given && !end) {
 		cJSON_Delete(m);
-		return;
+		return 0;
 	}
 	if (end)
 		cJSON_AddTrueToObject(m, "end");
 	proto_send(l->t, m);
+	return !end && l->need[ji] > 0 && bytes >= ROWS_MSG_BYTES;
+}
+
+/* Hands out rows a runner asked for, as far as the pool has them, in as
+ * many messages as their size takes. */
+static void serve_rows(run *r, link *l, size_t ji)
+{
+	while (serve_rows_batch(r, l, ji) > 0)
+		;
 }
 
 static void take_back_rows(run *r, link *l, size_t ji, const cJSON *ids)
@@ -309,7 +336,7 @@ static void send_targets(run *r, long *starts)
 			if (!j->open) {
 				/* Balanced and deterministic: runner k gets the
 				 * quotient, the first `rem` one more. */
-				long want = r->state == RUN_RUNNING ? j->required : 0;
+				long want = r->state != RUN_RUNNING ? 0 : j->dry ? j->drain : j->required;
 				long share = want / (long)n + ((long)k < want % (long)n);
 
 				if (k == 0)
@@ -391,7 +418,11 @@ static void on_tick(uv_timer_t *t)
 			long v;
 
 			if (j->ended) {
+				/* Nothing more is required; a dry pool's last rows
+				 * still run, as many at once as the model says. */
 				j->required = 0;
+				if (j->dry && (v = vmodel_eval(j->sj->volume, from, to > from ? to : from + 1e-9)) >= 0)
+					j->drain = lround((double)v * r->scale);
 				continue;
 			}
 			if (to <= from && j->open)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,50 @@ mite_row *row_new(uint64_t id, const char *const *names, const char *const *vals
 void row_free(mite_row *row)
 {
 	free(row);
+}
+
+int row_check(const char *const *vals, size_t n, char *err, size_t errlen)
+{
+	size_t total = 0;
+
+	if (n > ROW_MAX_COLUMNS) {
+		snprintf(err, errlen, "%zu columns (at most %d)", n, ROW_MAX_COLUMNS);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = vals && vals[i] ? strlen(vals[i]) : 0;
+
+		if (len > ROW_MAX_FIELD) {
+			snprintf(err, errlen, "column %zu: value of %zu bytes (at most %d)", i + 1, len,
+				 ROW_MAX_FIELD);
+			return -E2BIG;
+		}
+		total += len;
+	}
+	/* n <= 1024 values of <= 1 MiB: the sum cannot wrap. */
+	if (total > ROW_MAX_BYTES) {
+		snprintf(err, errlen, "row of %zu bytes (at most %d)", total, ROW_MAX_BYTES);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+int row_check_names(const char *const *names, size_t n, char *err, size_t errlen)
+{
+	if (n > ROW_MAX_COLUMNS) {
+		snprintf(err, errlen, "%zu columns (at most %d)", n, ROW_MAX_COLUMNS);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = names && names[i] ? strlen(names[i]) : 0;
+
+		if (len > ROW_MAX_NAME) {
+			snprintf(err, errlen, "column %zu: name of %zu bytes (at most %d)", i + 1, len,
+				 ROW_MAX_NAME);
+			return -E2BIG;
+		}
+	}
+	return 0;
 }
 
 size_t row_count(const mite_row *row)

@@ -7,6 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bounds on datapool rows, the same whatever made the row (inline, range,
+ * CSV, plugin) and on the controller -> runner path; mite-scenario(5),
+ * LIMITS. A row over one is refused with a message naming the bound, never
+ * cut. They keep one row, and a rows message of the runner protocol, well
+ * inside the transport's message size (docs/runner-protocol.md). */
+#define ROW_MAX_COLUMNS 1024
+#define ROW_MAX_FIELD (1024 * 1024)     /* bytes of one value */
+#define ROW_MAX_BYTES (4 * 1024 * 1024) /* bytes of a row's values together */
+#define ROW_MAX_NAME 1024               /* bytes of a column name */
+
 struct mite_row {
 	uint64_t id;
 	/* Column names (NULL-terminated), or NULL; borrowed from the pool or
@@ -19,6 +29,13 @@ struct mite_row {
 /* A row of n values (copied) in one allocation, or NULL. */
 mite_row *row_new(uint64_t id, const char *const *names, const char *const *vals, size_t n);
 void row_free(mite_row *row);
+
+/* Checks n values (NULL reads as "") against the bounds above: 0, or
+ * -E2BIG with the reason in err, e.g. "column 3: value of 2000000 bytes (at
+ * most 1048576)" or "1500 columns (at most 1024)"; the caller says where. */
+int row_check(const char *const *vals, size_t n, char *err, size_t errlen);
+/* The same for column names (ROW_MAX_COLUMNS of at most ROW_MAX_NAME). */
+int row_check_names(const char *const *names, size_t n, char *err, size_t errlen);
 
 /* The accessors behind the SDK's mite_row_* calls; row may be NULL (a
  * journey without a datapool gets an empty row). */

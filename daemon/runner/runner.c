@@ -275,6 +275,24 @@ static void row_waiter_cancel(mite_ctx *ctx, void *arg)
 static void flush_returns(rjourney *j);
 static void prefetch(rjourney *j);
 
+/* The journey has no row left, here or to come. The end of the pool
+ * (rows_end) is not enough: the rows still buffered here were taken from
+ * the pool for this runner, and no one else will run them. */
+static int rows_out(const rjourney *j)
+{
+	return j->has_pool && j->rows_end && !j->nrows;
+}
+
+/* Open-model starts without a row to run are dropped: they would count as
+ * active forever. */
+static void drop_starts_without_rows(rjourney *j)
+{
+	if (!rows_out(j) || !j->open)
+		return;
+	j->pending = 0;
+	uv_timer_stop(&j->spread);
+}
+
 /* How many rows to keep buffered: enough for the journey's share, at most
  * ROW_PREFETCH_MAX (so that a recyclable pool's rows keep cycling through
  * the controller and every runner gets its turn). */
@@ -317,8 +335,10 @@ static int take_row(mite_ctx *ctx, mite_row **out)
 	if (!j->has_pool)
 		return 1;
 	while (!j->nrows) {
-		if (j->rows_end || ctx->r->state != R_RUNNING)
+		if (j->rows_end || ctx->r->state != R_RUNNING) {
+			drop_starts_without_rows(j);
 			return 0;
+		}
 		/* Rows this runner used may be the very ones it waits for
 		 * (a pool about as large as the concurrency). */
 		flush_returns(j);
@@ -448,9 +468,7 @@ static int want_more(mite_ctx *ctx)
 {
 	rjourney *j = ctx->j;
 
-	/* An exhausted pool's rows still buffered here are still to run,
-	 * even once the controller has dropped the journey's target. */
-	if (ctx->r->state != R_RUNNING || j->open || (j->rows_end && !j->nrows) || past_deadline(ctx->r))
+	if (ctx->r->state != R_RUNNING || j->open || rows_out(j) || past_deadline(ctx->r))
 		return 0;
 	return j->nactive <= j->target || j->rows_end;
 }
@@ -566,7 +584,7 @@ static void journey_balance(rjourney *j)
 	long want;
 
 	j->balance = 0;
-	if (r->state != R_RUNNING || j->open || (j->rows_end && !j->nrows) || past_deadline(r))
+	if (r->state != R_RUNNING || j->open || rows_out(j) || past_deadline(r))
 		return;
 	want = j->target - j->nactive;
 	if (want > START_BATCH) {
@@ -633,7 +651,8 @@ static void on_spread(uv_timer_t *t)
 	double now = runner_now(r);
 	int n = 0;
 
-	if (r->state != R_RUNNING || j->pending <= 0 || j->rows_end) {
+	if (r->state != R_RUNNING || j->pending <= 0 || rows_out(j)) {
+		drop_starts_without_rows(j);
 		uv_timer_stop(t);
 		return;
 	}
@@ -727,6 +746,47 @@ static void set_targets(runner *r, const cJSON *m)
 
 /* ---- rows from the controller ------------------------------------------- */
 
+static void send_error(runner *r, const char *msg);
+
+/* One row of a rows message, [id, "v0", "v1", ...], into the journey's
+ * buffer. 0, or -EPROTO / -ENOMEM with the reason in err. A row that is
+ * not what the controller sends (core/row.h's bounds) is an error, never
+ * cut down to fit. */
+static int take_row_msg(rjourney *j, const cJSON *row, char *err, size_t errlen)
+{
+	const char *vals[ROW_MAX_COLUMNS];
+	const cJSON *v;
+	size_t n = 0;
+	uint64_t id;
+	mite_row *mr;
+
+	if (!cJSON_IsArray(row) || proto_u64(row->child, &id) < 0) {
+		snprintf(err, errlen, "a row without a row id");
+		return -EPROTO;
+	}
+	for (v = row->child->next; v; v = v->next) {
+		if (n == ROW_MAX_COLUMNS) {
+			snprintf(err, errlen, "row %llu: %d columns or more (at most %d)", (unsigned long long)id,
+				 ROW_MAX_COLUMNS + 1, ROW_MAX_COLUMNS);
+			return -EPROTO;
+		}
+		if (!cJSON_IsString(v)) {
+			snprintf(err, errlen, "row %llu: column %zu is not a string", (unsigned long long)id, n + 1);
+			return -EPROTO;
+		}
+		vals[n++] = v->valuestring;
+	}
+	if (row_check(vals, n, err, errlen) < 0)
+		return -EPROTO;
+	mr = row_new(id, (const char *const *)j->columns, vals, n);
+	if (!mr || push_row(j, mr) < 0) {
+		row_free(mr);
+		snprintf(err, errlen, "row %llu: %s", (unsigned long long)id, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static void take_rows(runner *r, const cJSON *m)
 {
 	const cJSON *jj = cJSON_GetObjectItemCaseSensitive(m, "j");
@@ -740,24 +800,20 @@ static void take_rows(runner *r, const cJSON *m)
 	j = &r->j[jj->valueint];
 	j->requested = 0;
 	cJSON_ArrayForEach(row, rows) {
-		const char *vals[64];
-		const cJSON *v;
-		size_t n = 0;
-		uint64_t id;
-		mite_row *mr;
+		char why[160], msg[256];
 
-		if (!cJSON_IsArray(row) || proto_u64(row->child, &id) < 0)
-			continue;
-		for (v = row->child->next; v && n < 64; v = v->next)
-			vals[n++] = cJSON_IsString(v) ? v->valuestring : "";
-		mr = row_new(id, (const char *const *)j->columns, vals, n);
-		if (!mr || push_row(j, mr) < 0) {
-			row_free(mr);
-			continue;
+		if (take_row_msg(j, row, why, sizeof why) < 0) {
+			/* A row lost here would be silently skipped: the run
+			 * is told, and stops. */
+			snprintf(msg, sizeof msg, "journey %s: rows refused: %s", j->name, why);
+			log_err("runner %d: %s", r->index, msg);
+			send_error(r, msg);
+			break;
 		}
 	}
 	if (cJSON_IsTrue(end))
 		j->rows_end = 1;
+	drop_starts_without_rows(j);
 	wake_row_waiters(j);
 	j->balance = 1;
 	runner_kick(r);
@@ -1067,7 +1123,7 @@ static void do_stop(runner *r, double grace)
 		rjourney *j = &r->j[i];
 
 		uv_timer_stop(&j->spread);
-		while (j->pending > 0 && !j->rows_end) {
+		while (j->pending > 0 && !rows_out(j)) {
 			j->pending--;
 			if (!inst_start(j))
 				break;

@@ -3,6 +3,8 @@
  */
 #include <mite/mite.h>
 
+#include <stdio.h>
+
 MITE_MODULE(NULL, NULL);
 
 #define MAX_ROWS 4096
@@ -14,6 +16,8 @@ MITE_EXPORT int flaky(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int spin(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int stuck(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int nested(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int rowid(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int forever(mite_ctx *ctx, const mite_row *row);
 
 /* One transaction around a short sleep. */
 int quick(mite_ctx *ctx, const mite_row *row)
@@ -87,5 +91,35 @@ int nested(mite_ctx *ctx, const mite_row *row)
 	mite_send(ctx, "row", MITE_STR("user", user ? user : "(none)"), MITE_INT("n", (long long)mite_row_count(row)),
 		  MITE_DOUBLE("d", mite_row_double(row, 1, -1)));
 	mite_txn_end(ctx);
+	return mite_txn_end(ctx);
+}
+
+/* Reports which row it ran as a message named after the row ("row 7",
+ * from column 0) and the row's shape ("width 3 last c"), so that a test
+ * can check that every row ran exactly once and arrived whole; then
+ * sleeps (config "sleep", default 50 ms) so that rows are in flight. */
+int rowid(mite_ctx *ctx, const mite_row *row)
+{
+	char name[64], shape[64];
+	size_t n = mite_row_count(row);
+	const char *last = n ? mite_row_str(row, n - 1) : "";
+
+	snprintf(name, sizeof name, "row %s", n ? mite_row_str(row, 0) : "-");
+	snprintf(shape, sizeof shape, "width %zu last %.32s", n, last ? last : "(null)");
+	mite_send(ctx, name, MITE_INT("id", (long long)mite_row_id(row)));
+	mite_send(ctx, shape, MITE_INT("n", (long long)n));
+	mite_txn_begin(ctx, "row");
+	mite_sleep(ctx, mite_config_double(ctx, "sleep", 0.05));
+	return mite_txn_end(ctx);
+}
+
+/* Never yields, never returns: only a watchdog ends it. */
+int forever(mite_ctx *ctx, const mite_row *row)
+{
+	static volatile unsigned long spins;
+
+	mite_txn_begin(ctx, "forever");
+	for (;;)
+		spins++;
 	return mite_txn_end(ctx);
 }
