@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include "mitectl_har.h"
 #include "testmode.h"
 
 #include "controller/report_html.h"
@@ -1144,6 +1145,7 @@ static const command commands[] = {
 	 "Runs a whole scenario in this process, without mited, with one runner.\n"
 	 "--results DIR writes the result files there (as mited does for its runs).\n"
 	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 scenario refused, 4 thresholds, 70 internal.\n"},
+	{"har", mitectl_har_main, MITECTL_HAR_SYNOPSIS, MITECTL_HAR_HELP},
 	{"help", cmd_help, "help [COMMAND]", "Shows the help of mitectl or of one command.\n"},
 	{NULL, NULL, NULL, NULL},
 };
