@@ -37,7 +37,7 @@ typedef struct cli {
 
 /* Paths and lines derived from the command line, all malloc'ed. */
 typedef struct names {
-	char *c_path, *scn_path, *so_path, *name, *module, *build, *run;
+	char *c_path, *c_show, *scn_path, *so_path, *name, *module, *build, *run;
 } names;
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -273,7 +273,12 @@ static int make_names(names *nm, const cli *c)
 		nm->name = stem ? strip_ext(stem, ".c") : NULL;
 		free(stem);
 	}
-	qc = shell_quote(nm->c_path);
+	/* With -o -, the lines say NAME.c: where the user will keep it. */
+	if (strcmp(nm->c_path, "-") == 0)
+		(void)!asprintf(&nm->c_show, "%s.c", nm->name);
+	else
+		nm->c_show = strdup(nm->c_path);
+	qc = nm->c_show ? shell_quote(nm->c_show) : NULL;
 	qso = nm->so_path ? shell_quote(nm->so_path) : NULL;
 	if (nm->scn_path)
 		qscn = shell_quote(nm->scn_path);
@@ -295,6 +300,7 @@ static int make_names(names *nm, const cli *c)
 static void free_names(names *nm)
 {
 	free(nm->c_path);
+	free(nm->c_show);
 	free(nm->scn_path);
 	free(nm->so_path);
 	free(nm->name);
@@ -433,7 +439,7 @@ static int convert(const cli *c)
 		rc = MITECTL_HAR_WRITE;
 	} else if (p.nsteps) {
 		har_emit_info in = {
-			.har_name = c->har, .c_name = nm.c_path, .build = nm.build, .run = nm.run,
+			.har_name = c->har, .c_name = nm.c_show, .build = nm.build, .run = nm.run,
 			.function = c->function, .base_url = c->base_url ? c->base_url : p.base_origin,
 			.name = nm.name, .module = nm.module,
 		};
