@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include "mitectl_har.h"
 #include "testmode.h"
 
 #include "controller/report_html.h"
@@ -1148,6 +1149,7 @@ static const command commands[] = {
 	 "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n"
 	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 scenario refused, 4 thresholds, 6 journey hung,\n"
 	 "70 internal.\n"},
+	{"har", mitectl_har_main, MITECTL_HAR_SYNOPSIS, MITECTL_HAR_HELP},
 	{"help", cmd_help, "help [COMMAND]", "Shows the help of mitectl or of one command.\n"},
 	{NULL, NULL, NULL, NULL},
 };

@@ -14,7 +14,7 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_SMOKE_SECONDS ?= 10
-FUZZ_TARGETS ?= stats kvl module_split csv scenario control runner run http1
+FUZZ_TARGETS ?= stats kvl module_split csv scenario control runner run http1 har
 FUZZ_DIR ?= $(builddir)/tests/fuzz
 FUZZ_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_RUN_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -max_len=8192
@@ -46,6 +46,7 @@ SEEDS_scenario = $(srcdir)/tests/scenarios $(srcdir)/conf
 DICT_scenario = -dict=$(srcdir)/tests/fuzz/scenario.dict
 DICT_json = -dict=$(srcdir)/tests/fuzz/json.dict
 DICT_http1 = -dict=$(srcdir)/tests/fuzz/http.dict
+DICT_har = -dict=$(srcdir)/tests/fuzz/har.dict
 
 # fuzz_loop SECONDS, WHERE: runs every target in FUZZ_TARGETS for SECONDS,
 # new inputs going to WHERE/<target> (the first corpus folder libFuzzer is
@@ -63,6 +64,7 @@ define fuzz_loop
 		scenario) extra="$(SEEDS_scenario)"; dict="$(DICT_scenario)";; \
 		csv|module_split) extra=; dict=;; \
 		http1) extra=; dict="$(DICT_http1)";; \
+		har) extra=; dict="$(DICT_har)";; \
 		*) extra=; dict="$(DICT_json)";; \
 		esac; \
 		LSAN_OPTIONS=suppressions=$(srcdir)/tests/fuzz/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \

@@ -85,6 +85,7 @@ static struct {
 	uint64_t status[600];
 	uint64_t received;
 	uint64_t conn_open, conn_total;
+	FILE *request_log; /* --request-log: one JSON line per request, or NULL */
 } T;
 
 static void conn_maybe_parse(conn *c);
@@ -370,6 +371,45 @@ static const char *query_get(const char *q, const char *key, char *out, size_t o
 }
 
 static long query_num(const char *q, const char *key, long def, long max);
+
+/* ---- the request log (--request-log) ------------------------------------- */
+
+/* One JSON line per request as it came: method, request target, header
+ * lines, body in hex (it may hold any byte). Tests compare it with what a
+ * journey was meant to send. */
+static void log_request(const char *method, const char *target, size_t tlen, const char *head,
+			size_t hlen, const char *body, size_t blen)
+{
+	static const char hex[] = "0123456789abcdef";
+	cJSON *o = cJSON_CreateObject(), *hs = cJSON_AddArrayToObject(o, "headers");
+	char *t = strndup(target, tlen), *b = malloc(2 * blen + 1), *s;
+
+	for (const char *l = head, *e = head + hlen; l < e;) {
+		const char *eol = memchr(l, '\r', (size_t)(e - l));
+		char *line = strndup(l, eol ? (size_t)(eol - l) : (size_t)(e - l));
+		if (line)
+			cJSON_AddItemToArray(hs, cJSON_CreateString(line));
+		free(line);
+		l = eol ? eol + 2 : e;
+	}
+	for (size_t i = 0; b && i < blen; i++) {
+		b[2 * i] = hex[(unsigned char)body[i] >> 4];
+		b[2 * i + 1] = hex[(unsigned char)body[i] & 15];
+	}
+	if (b)
+		b[2 * blen] = 0;
+	cJSON_AddStringToObject(o, "method", method);
+	cJSON_AddStringToObject(o, "target", t ? t : "");
+	cJSON_AddStringToObject(o, "body", b ? b : "");
+	if ((s = cJSON_PrintUnformatted(o))) {
+		fprintf(T.request_log, "%s\n", s);
+		fflush(T.request_log);
+	}
+	free(s);
+	free(t);
+	free(b);
+	cJSON_Delete(o);
+}
 
 /* ---- request parsing ------------------------------------------------------ */
 
@@ -1097,6 +1137,9 @@ static void conn_maybe_parse(conn *c)
 		memcpy(rq.raw_query, rq.query, sizeof(rq.raw_query));
 		url_decode(rq.query);
 		consumed = head_len + (size_t)clen;
+		if (T.request_log && strcmp(rq.path, "/stats") != 0 && strcmp(rq.path, "/stats/reset") != 0)
+			log_request(rq.method, sp1 + 1, (size_t)(sp2 - sp1 - 1), rq.head_start, rq.head_len,
+				    rq.body, rq.blen);
 		if (handle(c, &rq)) {
 			if (c->closing)
 				return;
@@ -1182,13 +1225,15 @@ static void on_signal(uv_signal_t *s, int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mite-target [--port N] [--bind ADDR]\n"
+		"usage: mite-target [--port N] [--bind ADDR] [--request-log FILE]\n"
 		"\n"
 		"A small HTTP/1.1 demo target for mite (keep-alive, one thread). Loopback\n"
 		"only by default; not a server to expose.\n"
 		"\n"
 		"  --port N     port to listen on (default 8080; 0 picks a free one)\n"
 		"  --bind ADDR  address to bind (default 127.0.0.1)\n"
+		"  --request-log FILE  append each request (but /stats) to FILE as a JSON line:\n"
+		"               method, target, header lines, body in hex (off by default)\n"
 		"\n"
 		"Prints \"listening on ADDR:PORT\" once ready. Endpoints:\n"
 		"  /                 \"ok\\n\"\n"
@@ -1229,6 +1274,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, 'p'},
 		{"bind", required_argument, NULL, 'b'},
+		{"request-log", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1238,7 +1284,7 @@ int main(int argc, char **argv)
 	int namelen = sizeof(ss), rc, o;
 	char host[64];
 
-	while ((o = getopt_long(argc, argv, "p:b:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "p:b:l:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'p':
 			if (parse_num(optarg, 65535, &port) < 0) {
@@ -1248,6 +1294,12 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			bind = optarg;
+			break;
+		case 'l':
+			if (!(T.request_log = fopen(optarg, "ae"))) {
+				fprintf(stderr, "mite-target: %s: %s\n", optarg, strerror(errno));
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
