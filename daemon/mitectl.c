@@ -11,6 +11,8 @@
 
 #include "controller/report_html.h"
 #include "controller/results_io.h"
+#include "controller/results_view.h"
+#include "controller/verdict.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -31,12 +33,12 @@
 
 extern char **environ;
 
-/* Exit statuses (mitectl(1)); the test modes use testmode.h's. */
+/* Exit statuses (mitectl(1)); the test modes use testmode.h's, and
+ * start --wait the verdict's (verdict.h: 0, 1, 4, 5, 6, 7). */
 #define EX_OK_ 0
 #define EX_FAILED 1       /* an error reply, or the run failed (--wait) */
 #define EX_USAGE_ 2       /* bad command line */
 #define EX_REFUSED 3      /* start: the scenario (or the daemon) refused it */
-#define EX_THRESHOLDS 4   /* --wait: the run broke its thresholds */
 #define EX_UNAVAILABLE_ 69 /* mited is not running / not reachable */
 #define EX_PROTOCOL 70    /* an answer that makes no sense */
 #define EX_NOPERM_ 77     /* not allowed to talk to mited */
@@ -83,39 +85,6 @@ static const char *state_color(const char *state, int failed)
 	if (strcmp(state, "done") == 0)
 		return "";
 	return C_YELLOW;
-}
-
-/* A latency in seconds as "812us", "12.3ms", "1.20s". */
-static const char *fmt_dur(char *buf, size_t len, double s)
-{
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(buf, len, "%.1fs", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
-	else
-		snprintf(buf, len, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
-	return buf;
-}
-
-static void progress_bar(char *buf, size_t len, double elapsed, double duration)
-{
-	const int width = 24;
-	if (duration <= 0) {
-		snprintf(buf, len, "[%*s]", width, "no duration");
-		return;
-	}
-	double f = elapsed / duration;
-	if (f > 1)
-		f = 1;
-	int fill = (int)(f * width + 0.5);
-	size_t n = 0;
-	buf[n++] = '[';
-	for (int i = 0; i < width && n + 2 < len; i++)
-		buf[n++] = i < fill ? '#' : '.';
-	buf[n++] = ']';
-	buf[n] = '\0';
 }
 
 /* ---- the connection ----------------------------------------------------- */
@@ -353,10 +322,12 @@ typedef struct prev_counts {
 static prev_counts prev[512];
 static size_t nprev;
 
-static double live_rate(const char *journey, const char *name, double count, double elapsed,
-			double avg)
+static double live_rate(const cJSON *t, double elapsed, void *data)
 {
+	const char *journey = results_io_str(t, "journey", ""), *name = results_io_str(t, "name", "");
+	double count = results_io_num(t, "count", 0), avg = results_io_num(t, "rate", 0);
 	char key[256];
+	(void)data;
 	snprintf(key, sizeof(key), "%s\x1f%s", journey, name);
 	for (size_t i = 0; i < nprev; i++) {
 		if (strcmp(prev[i].key, key) != 0)
@@ -378,59 +349,11 @@ static double live_rate(const char *journey, const char *name, double count, dou
 	return avg;
 }
 
+/* A run as a table (status, status --watch, start --wait, results). */
 static void render_run(FILE *f, const cJSON *r, int live)
 {
-	char bar[64], el[32], du[32];
-	const char *state = results_io_str(r, "state", "?");
-	int failed = jtrue(r, "failed");
-	double elapsed = results_io_num(r, "elapsed", 0), duration = results_io_num(r, "duration", 0);
-	progress_bar(bar, sizeof(bar), elapsed, duration);
-	fprintf(f, "%srun %s%s  %s  %s%s%s  %s %s / %s  scale %g%%  runners %g/%g",
-		C_BOLD, results_io_str(r, "id", "?"), C_RESET, results_io_str(r, "name", "?"), state_color(state, failed),
-		state, C_RESET, bar, fmt_dur(el, sizeof(el), elapsed),
-		duration > 0 ? fmt_dur(du, sizeof(du), duration) : "-", results_io_num(r, "scale", 1) * 100,
-		results_io_num(r, "runners", 0), results_io_num(r, "runners_wanted", results_io_num(r, "runners", 0)));
-	if (results_io_num(r, "restarts", 0) > 0)
-		fprintf(f, "  %srestarts %g%s", C_YELLOW, results_io_num(r, "restarts", 0), C_RESET);
-	fputc('\n', f);
-	const char *verdict = results_io_str(r, "verdict", NULL);
-	if (verdict)
-		fprintf(f, "verdict: %s%s%s\n", strcmp(verdict, "passed") == 0 ? C_GREEN : C_RED,
-			verdict, C_RESET);
-	const char *err = results_io_str(r, "error", NULL);
-	if (err)
-		fprintf(f, "%serror: %s%s\n", C_RED, err, C_RESET);
-
-	const cJSON *js = cJSON_GetObjectItemCaseSensitive(r, "journeys"), *j;
-	if (cJSON_GetArraySize(js) > 0) {
-		fprintf(f, "%s%-28s %9s %9s %10s %10s %8s%s\n", C_DIM, "journey", "required",
-			"actual", "started", "ok", "failed", C_RESET);
-		cJSON_ArrayForEach(j, js) {
-			double jf = results_io_num(j, "failed", 0);
-			fprintf(f, "%-28.28s %9.0f %9.0f %10.0f %10.0f %s%8.0f%s%s\n",
-				results_io_str(j, "name", "?"), results_io_num(j, "required", 0), results_io_num(j, "actual", 0),
-				results_io_num(j, "started", 0), results_io_num(j, "ok", 0), jf > 0 ? C_RED : "", jf,
-				jf > 0 ? C_RESET : "", jtrue(j, "ended") ? "  (ended)" : "");
-		}
-	}
-	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(r, "transactions"), *t;
-	if (cJSON_GetArraySize(ts) > 0) {
-		fprintf(f, "%s%-36s %9s %8s %8s %9s %9s %9s%s\n", C_DIM, "transaction", "count",
-			"tx/s", "failed", "p50", "p95", "p99", C_RESET);
-		cJSON_ArrayForEach(t, ts) {
-			char name[256], p50[16], p95[16], p99[16];
-			snprintf(name, sizeof(name), "%s :: %s", results_io_str(t, "journey", "?"),
-				 results_io_str(t, "name", "?"));
-			double cnt = results_io_num(t, "count", 0), tf = results_io_num(t, "failed", 0);
-			double rate = live ? live_rate(results_io_str(t, "journey", ""), results_io_str(t, "name", ""), cnt,
-						       elapsed, results_io_num(t, "rate", 0))
-					   : results_io_num(t, "rate", 0);
-			fprintf(f, "%-36.36s %9.0f %8.1f %s%8.0f%s %9s %9s %9s\n", name, cnt, rate,
-				tf > 0 ? C_RED : "", tf, tf > 0 ? C_RESET : "",
-				results_io_secs(p50, sizeof(p50), t, "p50"), results_io_secs(p95, sizeof(p95), t, "p95"),
-				results_io_secs(p99, sizeof(p99), t, "p99"));
-		}
-	}
+	results_view_opts o = {.color = use_color, .rate = live ? live_rate : NULL};
+	results_view_run(f, r, &o);
 }
 
 static void render_status(FILE *f, const cJSON *reply, int live)
@@ -444,7 +367,7 @@ static void render_status(FILE *f, const cJSON *reply, int live)
 	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(reply, "runs"), *it;
 	char up[32];
 	fprintf(f, "mited %s (pid %.0f), up %s, %d active run%s%s\n", results_io_str(d, "version", "?"),
-		results_io_num(d, "pid", 0), fmt_dur(up, sizeof(up), results_io_num(d, "uptime", 0)),
+		results_io_num(d, "pid", 0), results_view_dur(up, sizeof(up), results_io_num(d, "uptime", 0)),
 		cJSON_GetArraySize(runs), cJSON_GetArraySize(runs) == 1 ? "" : "s",
 		jtrue(d, "stopping") ? ", shutting down" : "");
 	cJSON_ArrayForEach(it, runs) {
@@ -627,9 +550,9 @@ static void print_list(const cJSON *reply)
 		double dur = results_io_num(r, "duration", 0);
 		printf("%-22s %-20.20s %s%-9s%s %9s %9s %s%-8s%s\n", results_io_str(r, "id", "?"),
 		       results_io_str(r, "name", "?"), state_color(state, 0), state, C_RESET,
-		       fmt_dur(el, sizeof(el), results_io_num(r, "elapsed", 0)),
-		       dur > 0 ? fmt_dur(du, sizeof(du), dur) : "-",
-		       strcmp(v, "failed") == 0 ? C_RED : strcmp(v, "passed") == 0 ? C_GREEN : "", v,
+		       results_view_dur(el, sizeof(el), results_io_num(r, "elapsed", 0)),
+		       dur > 0 ? results_view_dur(du, sizeof(du), dur) : "-",
+		       strcmp(v, "passed") == 0 ? C_GREEN : strcmp(v, "-") == 0 ? "" : C_RED, v,
 		       C_RESET);
 	}
 }
@@ -675,8 +598,14 @@ static void print_results(const cJSON *reply)
 	else if (!jtrue(reply, "done"))
 		printf("(the run is not done yet)\n");
 	const char *res = results_io_str(reply, "results", NULL);
+	int lost = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(reply, "on_disk"));
 	if (res)
-		printf("results: %s\n", res);
+		printf("results: %s%s\n", res, lost ? " (the summary is NOT there)" : "");
+	if (lost)
+		fprintf(stderr,
+			"mitectl: the summary of run %s is not on disk (%s); mited keeps it in memory "
+			"until it forgets the run\n",
+			results_io_str(reply, "run", "?"), results_io_str(reply, "not_written", "?"));
 }
 
 /* Whether arg names a results folder here rather than a run of mited. */
@@ -833,7 +762,7 @@ static void progress_line(const cJSON *reply)
 		fail += results_io_num(j, "failed", 0);
 	}
 	printf("%s %s %s: %.0f/%.0f instances, %.0f failed iterations\n", results_io_str(r, "id", "?"),
-	       results_io_str(r, "state", "?"), fmt_dur(el, sizeof(el), results_io_num(r, "elapsed", 0)), act, req,
+	       results_io_str(r, "state", "?"), results_view_dur(el, sizeof(el), results_io_num(r, "elapsed", 0)), act, req,
 	       fail);
 	fflush(stdout);
 }
@@ -884,14 +813,11 @@ static int follow(conn *c, cJSON **final, int quiet)
 	}
 }
 
+/* The exit status of a verdict (verdict.h): what cannot be read never
+ * passes. */
 static int verdict_status(const cJSON *run)
 {
-	const char *v = results_io_str(run, "verdict", "");
-	if (strcmp(v, "passed") == 0)
-		return EX_OK_;
-	if (strcmp(v, "thresholds") == 0)
-		return EX_THRESHOLDS;
-	return EX_FAILED;
+	return verdict_exit_status(verdict_kind_of(results_io_str(run, "verdict", NULL)));
 }
 
 static void print_status(const cJSON *reply) { render_status(stdout, reply, 0); }
@@ -1104,12 +1030,15 @@ static const command commands[] = {
 	 "  --name NAME      the run's name (default: the scenario's)\n"
 	 "  --duration S     run for S seconds, whatever the scenario says\n"
 	 "  --runners N      runner processes (default: mited.conf's runners)\n"
-	 "  --wait           follow the run live; exit with its verdict\n"
-	 "                   (0 passed, 1 failed, 4 thresholds broken)\n"},
+	 "  --wait           follow the run live; exit with its verdict: 0 passed, 1 failed,\n"
+	 "                   4 thresholds broken, 5 volume not delivered, 7 tainted (mite's\n"
+	 "                   own loop saturated), 8 incomplete (stopped early, cancelled,\n"
+	 "                   results not written)\n"},
 	{"status", cmd_status, "status [RUN] [--watch] [--interval S]",
-	 "Shows a run (progress, required vs actual instances, tx/s, failures, p50/p95/p99 per\n"
-	 "transaction), or every active run. --watch redraws every S seconds (default 1)\n"
-	 "until the run ends or ^C.\n"},
+	 "Shows a run (progress, the verdict so far and why, required vs actual instances and\n"
+	 "how far short, tx/s, failures, p50/p95/p99 per transaction, the runners' loop lag),\n"
+	 "or every active run. --watch redraws every S seconds (default 1) until the run ends\n"
+	 "or ^C.\n"},
 	{"list", cmd_list, "list [-q]",
 	 "Lists the runs mited knows: active ones and recently finished ones. -q prints ids only.\n"},
 	{"stop", cmd_stop, "stop RUN [--now]",
@@ -1141,14 +1070,15 @@ static const command commands[] = {
 	 "until ^C or S seconds, `run` runs exactly one iteration. DATAPOOL is FILE.csv,\n"
 	 "range:FIRST:LAST or MODULE.so:SYMBOL. Live stats every 2 s, a summary at the end.\n"
 	 "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n"
-	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 module refused, 4 thresholds, 6 journey hung,\n"
-	 "70 internal.\n"},
+	 "Exit: 0 passed, 1 failed (journey errors, a run error, a journey that called exit),\n"
+	 "2 usage, 3 module refused, 4 thresholds, 5 volume not delivered, 6 journey hung,\n"
+	 "7 tainted, 8 incomplete, 70 internal (see mitectl(1), EXIT STATUS).\n"},
 	{"scenario", cmd_scenario, "scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [-v]",
 	 "Runs a whole scenario in this process, without mited, with one runner.\n"
 	 "--results DIR writes the result files there (as mited does for its runs).\n"
 	 "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n"
-	 "Exit: 0 ok, 1 journey errors, 2 usage, 3 scenario refused, 4 thresholds, 6 journey hung,\n"
-	 "70 internal.\n"},
+	 "Exit: 0 passed, 1 failed, 2 usage, 3 scenario refused, 4 thresholds, 5 volume not\n"
+	 "delivered, 6 journey hung, 7 tainted, 8 incomplete, 70 internal (mitectl(1)).\n"},
 	{"har", mitectl_har_main, MITECTL_HAR_SYNOPSIS, MITECTL_HAR_HELP},
 	{"help", cmd_help, "help [COMMAND]", "Shows the help of mitectl or of one command.\n"},
 	{NULL, NULL, NULL, NULL},

@@ -852,7 +852,7 @@ static void replace_runners(drun *dr)
 			log_err("run %s: %d runner restarts; giving up on replacing runners and "
 				"stopping the run",
 				dr->id, dr->restarts);
-			run_stop(dr->r, 1);
+			run_stop_by(dr->r, 1, "mited: runner restarts exhausted (runner_restarts)");
 			return;
 		}
 		dr->restarts++;
@@ -1086,10 +1086,13 @@ static double instances_in_use(const daemon_ *d, const drun *except)
 	return n;
 }
 
-/* "passed", "failed" or "thresholds" (mitectl start --wait exits 0, 1, 4). */
+/* The verdict's name (verdict.h; mitectl start --wait exits with its
+ * status). */
 static const char *verdict_of(const drun *dr) { return results_verdict(dr->res, dr->r); }
 
-/* The run's status object with what the daemon knows on top. */
+/* The run's status object with what the daemon knows on top: runners,
+ * the judgement as it stands (or the final one), where the results are
+ * and whether its summary reached the disk. */
 static cJSON *drun_status(const drun *dr)
 {
 	cJSON *o = run_status(dr->r);
@@ -1097,10 +1100,22 @@ static cJSON *drun_status(const drun *dr)
 		return NULL;
 	cJSON_AddNumberToObject(o, "runners_wanted", dr->wanted);
 	cJSON_AddNumberToObject(o, "restarts", dr->restarts);
+	results_status(dr->res, dr->r, o);
 	if (dr->done) {
+		const cJSON *sum = results_summary(dr->res);
 		cJSON_AddStringToObject(o, "verdict", verdict_of(dr));
-		if (dr->results[0])
-			cJSON_AddStringToObject(o, "results", dr->results);
+		/* The final judgement, not the one of a moment ago. */
+		static const char *const keys[] = {"verdict_reason", "reasons", "warnings"};
+		for (size_t k = 0; sum && k < sizeof(keys) / sizeof(keys[0]); k++) {
+			cJSON_DeleteItemFromObjectCaseSensitive(o, keys[k]);
+			cJSON_AddItemToObject(
+				o, keys[k],
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(sum, keys[k]), 1));
+		}
+		if (results_dir(dr->res)) {
+			cJSON_AddStringToObject(o, "results", results_dir(dr->res));
+			cJSON_AddBoolToObject(o, "on_disk", results_on_disk(dr->res));
+		}
 	}
 	return o;
 }
@@ -1141,6 +1156,10 @@ static void on_run_done(run *r, void *data)
 	cJSON_AddNumberToObject(meta, "restarts", dr->restarts);
 	int saved = dr->res && results_finish(dr->res, r, meta) == 0 && results_dir(dr->res);
 	cJSON_Delete(meta);
+	if (dr->res && results_dir(dr->res) && results_not_written(dr->res))
+		log_err("run %s: results NOT on disk: %s/%s; the summary is kept in memory (mitectl results %s) "
+			"until mited forgets the run",
+			dr->id, results_dir(dr->res), results_not_written(dr->res), dr->id);
 	cJSON *st = run_status(r);
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(st, "error");
 	log_info("run %s (%s): done after %.1f s, %s%s%s", dr->id, run_scenario(r)->name,
@@ -1597,13 +1616,15 @@ static cJSON *cmd_stop(control_client *cl, const cJSON *req, void *data)
 {
 	cJSON *reply = NULL;
 	drun *dr = req_run(data, req, &reply);
-	(void)cl;
 	if (!dr)
 		return reply;
 	if (dr->done)
 		return control_error("run %s is already done", dr->id);
 	int now = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "now"));
-	run_stop(dr->r, now);
+	char by[64];
+	snprintf(by, sizeof(by), "mitectl stop%s (uid %u)", now ? " --now" : "",
+		 (unsigned)control_client_uid(cl));
+	run_stop_by(dr->r, now, by);
 	return run_reply(dr, now ? "stop (now) requested" : "stop requested");
 }
 
@@ -1728,6 +1749,12 @@ static cJSON *cmd_results(control_client *cl, const cJSON *req, void *data)
 	if (dr->done)
 		cJSON_AddStringToObject(o, "verdict", verdict_of(dr));
 	cJSON_AddBoolToObject(o, "done", dr->done);
+	/* A summary that could not be written lives here only: say so. */
+	if (dr->done && results_dir(dr->res)) {
+		cJSON_AddBoolToObject(o, "on_disk", results_on_disk(dr->res));
+		if (results_not_written(dr->res))
+			cJSON_AddStringToObject(o, "not_written", results_not_written(dr->res));
+	}
 	/* Done: summary.json's object; still running: the live status. */
 	const cJSON *sum = results_summary(dr->res);
 	cJSON_AddItemToObject(o, "summary", sum ? cJSON_Duplicate(sum, 1) : drun_status(dr));
@@ -1935,9 +1962,11 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 	d->stopping = 1;
 	sd_notify_str("STOPPING=1");
 	int n = 0;
+	char by[64];
+	snprintf(by, sizeof(by), "SIG%s: mited shutting down", sig_name(sig));
 	for (drun *dr = d->runs; dr; dr = dr->next)
 		if (!dr->done) {
-			run_stop(dr->r, 0);
+			run_stop_by(dr->r, 0, by);
 			n++;
 		}
 	log_info("mited: SIG%s: no new runs; draining %d run(s) (at most %g s)", sig_name(sig), n,

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 extern char **environ;
@@ -119,7 +120,7 @@ static void on_live(uv_timer_t *t)
 	if (run_get_state(st->run) == RUN_STARTING)
 		return;
 	results_take_live(st->res, st->run, &window);
-	report_live(stdout, st->run, &window, LIVE_INTERVAL);
+	report_live(stdout, st->run, st->res, &window, LIVE_INTERVAL);
 	st->last_live = now;
 	stats_free(&window);
 }
@@ -130,7 +131,7 @@ static void on_signal(int signum, void *data)
 
 	if (++st->interrupts == 1) {
 		fprintf(stderr, "\nmitectl: stopping (iterations finish; interrupt again to cancel them)\n");
-		run_stop(st->run, 0);
+		run_stop_by(st->run, 0, signum == SIGINT ? "SIGINT (^C)" : "SIGTERM");
 	} else {
 		fprintf(stderr, "mitectl: cancelling\n");
 		run_stop(st->run, 1);
@@ -141,6 +142,39 @@ static void tm_end_watchdog(tm_state *st)
 {
 	watchdog_stop(st->wd);
 	st->wd = NULL;
+}
+
+/* A journey runs in this very process: one that calls exit() would end
+ * mitectl in the middle of the run, with the status it chose (0: "all
+ * good") and no summary. While a run is on, exit and quick_exit come here
+ * first: say what happened, and end with the verdict of a run that did not
+ * finish. */
+static volatile int run_in_progress;
+
+static void exit_guard(void)
+{
+	const char *j;
+
+	if (!run_in_progress)
+		return;
+	j = runner_current_journey();
+	fflush(stdout);
+	fprintf(stderr,
+		"\nmitectl: journey %s ended the process (exit() or quick_exit()) in the middle of the run: "
+		"the run did not finish and has no summary; a journey must return, not exit\n",
+		j ? j : "(unknown)");
+	_exit(TESTMODE_JOURNEY_ERRORS);
+}
+
+static void exit_guard_install(void)
+{
+	static int installed;
+
+	if (installed)
+		return;
+	installed = 1;
+	atexit(exit_guard);
+	at_quick_exit(exit_guard);
 }
 
 int testmode_execute(scenario *s, const testmode_opts *to)
@@ -228,7 +262,10 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	if (!st.quiet)
 		uv_timer_start(&st.live, on_live, (uint64_t)(LIVE_INTERVAL * 1000 + 500), (uint64_t)(LIVE_INTERVAL * 1000));
 
+	exit_guard_install();
+	run_in_progress = 1;
 	uv_run(&st.loop, UV_RUN_DEFAULT);
+	run_in_progress = 0;
 	tm_end_watchdog(&st);
 
 	if (!st.quiet) {
@@ -240,18 +277,21 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 		if (sum)
 			results_io_text(stdout, sum);
 		if (results_dir(st.res))
-			printf("results: %s\n", results_dir(st.res));
+			printf("results: %s%s\n", results_dir(st.res),
+			       results_on_disk(st.res) ? "" : " (the summary is NOT there: see above)");
 		fflush(stdout);
 		cJSON_Delete(now);
 	}
+	/* Quiet or not: results asked for and not written is said here. */
+	if (results_dir(st.res) && results_not_written(st.res))
+		fprintf(stderr, "mitectl: results: could not write %s/%s; the summary%s is not on disk\n",
+			results_dir(st.res), results_not_written(st.res), st.quiet ? "" : " printed above");
 	if (to->inspect)
 		to->inspect(st.run, to->data);
 	if (run_error(st.run) && run_get_state(st.run) == RUN_DONE && !run_totals(st.run)->first)
 		rc = TESTMODE_SCENARIO;
-	else if (strcmp(results_verdict(st.res, st.run), "thresholds") == 0)
-		rc = TESTMODE_THRESHOLDS;
 	else
-		rc = strcmp(results_verdict(st.res, st.run), "failed") == 0 ? TESTMODE_JOURNEY_ERRORS : TESTMODE_OK;
+		rc = verdict_exit_status(results_verdict_kind(st.res, st.run));
 	/* The results first: they point into the run's scenario. */
 	results_free(st.res);
 	run_free(st.run);

@@ -7,12 +7,18 @@
 #ifndef MITE_TESTMODE_H
 #define MITE_TESTMODE_H
 
-/* Exit statuses (documented in mitectl(1)). */
-#define TESTMODE_OK 0          /* completed, no journey errors */
-#define TESTMODE_JOURNEY_ERRORS 1 /* completed, some iterations failed */
+#include "controller/verdict.h"
+
+/* Exit statuses (documented in mitectl(1), EXIT STATUS): the verdict's
+ * (verdict.h), and a few of the command's own. */
+#define TESTMODE_OK VERDICT_EXIT_PASSED             /* passed */
+#define TESTMODE_JOURNEY_ERRORS VERDICT_EXIT_FAILED /* failed: journey errors, a run error */
 #define TESTMODE_USAGE 2       /* bad command line */
 #define TESTMODE_SCENARIO 3    /* the scenario or a module was refused */
-#define TESTMODE_THRESHOLDS 4  /* thresholds broken (see mite-scenario(5)) */
+#define TESTMODE_THRESHOLDS VERDICT_EXIT_THRESHOLDS /* thresholds broken (see mite-scenario(5)) */
+#define TESTMODE_VOLUME VERDICT_EXIT_VOLUME         /* the volume asked for was not delivered */
+#define TESTMODE_INCOMPLETE VERDICT_EXIT_INCOMPLETE /* stopped early, cancelled, results not written */
+#define TESTMODE_TAINTED VERDICT_EXIT_TAINTED       /* mite's own loop was saturated */
 #define TESTMODE_HUNG 6        /* a journey did not yield: the watchdog ended it */
 #define TESTMODE_INTERNAL 70   /* an internal failure */
 

@@ -305,9 +305,12 @@ Test(e2e, stop_cancels_parked_calls_after_the_grace_period, .timeout = 30)
 		 "journeys = ( { name = \"k\"; journey = \"@E2E@:stuck\";\n"
 		 "  volume = { type = \"constant\"; count = 3; }; } );\n",
 		 &o, NULL);
-	cr_assert_eq(o.status, TESTMODE_JOURNEY_ERRORS, "status %d", o.status);
+	/* Cancelled iterations: the run is incomplete, not just failed. */
+	cr_assert_eq(o.status, TESTMODE_INCOMPLETE, "status %d", o.status);
 	t = find2(&o, "txn", "k", "stuck");
 	cr_assert_eq(t->c[ST_TXN_FAILED], 3);
+	cr_assert_eq(t->c[ST_TXN_CANCELLED], 3);
+	cr_assert_eq(find2(&o, "journey", "k", NULL)->c[ST_J_CANCELLED], 3);
 	/* 1 s of run + 0.5 s grace, well before the 3600 s sleep. */
 	cr_assert_lt(o.elapsed, 5.0);
 	stats_free(&o.st);

@@ -309,6 +309,22 @@ Test(metrics, exposition_parses_back_and_counts_agree, .timeout = 60)
 	cr_assert_not_null(fam_find(&x, "mite_http_phase_seconds"));
 	cr_assert_not_null(fam_find(&x, "mite_scheduling_lag_seconds"));
 	cr_assert_not_null(fam_find(&x, "mite_http_response_bytes_total"));
+	/* The judgement. Without its results object the run is judged on the
+	 * run alone: weird fails every iteration and nothing else judges
+	 * journey errors, so the run failed. */
+	cr_assert_str_eq(fam_find(&x, "mite_run_verdict")->type, "gauge");
+	cr_assert_str_eq(fam_find(&x, "mite_run_problem")->type, "gauge");
+	cr_assert_str_eq(fam_find(&x, "mite_volume_short_ratio")->type, "gauge");
+	cr_assert_str_eq(fam_find(&x, "mite_volume_behind_seconds")->type, "gauge");
+	cr_assert_str_eq(fam_find(&x, "mite_volume_shortfall_info")->type, "gauge");
+	cr_assert_str_eq(fam_find(&x, "mite_runner_loop_lag_seconds")->type, "histogram");
+	cr_assert_str_eq(fam_find(&x, "mite_journey_cancelled_total")->type, "counter");
+	cr_assert_str_eq(fam_find(&x, "mite_journey_lost_total")->type, "counter");
+	cr_assert_float_eq(total(&x, "mite_run_verdict", "verdict", "failed"), 1, 0.5);
+	cr_assert_float_eq(total(&x, "mite_run_problem", "problem", "failed"), 1, 0.5);
+	cr_assert_float_eq(total(&x, "mite_run_problem", NULL, NULL), 1, 0.5);
+	cr_assert_float_eq(total(&x, "mite_volume_short_ratio", NULL, NULL), 0, 0.001);
+	cr_assert_gt(total(&x, "mite_runner_loop_lag_seconds_count", "runner", "0"), 10);
 
 	/* Counts agree with the run's stats. */
 	cr_assert_gt(sn.quick_ok, 10);

@@ -107,7 +107,7 @@ static void expect_fail(const char *file, const char *rest)
 BADF(syntax, "bad-syntax.conf", "3: syntax error")
 BADF(unknown_root_key, "bad-unknown-root.conf",
      "2: unknown key 'durration' in the scenario (allowed there: name, duration, pool_policy, "
-     "config, journeys, thresholds)")
+     "config, journeys, thresholds, verdict)")
 BADF(unknown_volume_key, "bad-unknown-volume.conf",
      "5: unknown key 'cout' in a constant volume (allowed there: type, count, duration)")
 BADF(no_journeys, "bad-no-journeys.conf", "1: missing required key 'journeys' in the scenario")

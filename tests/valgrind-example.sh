@@ -9,6 +9,9 @@ MITE_PLUGIN_PATH="$top_builddir/plugins" MITE_CONF_test_msg="Hello from mite" \
 timeout 300 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
 	--log-file="$log" "$top_builddir/mitectl" scenario test "$top_srcdir/conf/example.conf" --duration 2 >/dev/null
 rc=$?
+# Under valgrind mite's loop is many times slower, and a run may say so
+# (7: tainted); memory errors are 9.
+[ $rc -eq 7 ] && rc=0
 cat "$log"
 rm -f "$log"
 if [ $rc -ne 0 ]; then

@@ -22,6 +22,12 @@ for engine in auto curl; do
 		--set think_time=0.1 --set http_engine=$engine --duration 3 >/dev/null
 	rc=$?
 	cat "$dir/vg-$engine.log"
+	# Under valgrind mite's loop is many times slower, and a run may say
+	# so (7: tainted). Memory errors are 9; anything else is a failure.
+	if [ $rc -eq 7 ]; then
+		echo "valgrind-http ($engine): the run was tainted (mite's loop saturated under valgrind), as it should say"
+		rc=0
+	fi
 	if [ $rc -ne 0 ]; then
 		echo "FAIL: valgrind-http ($engine): exit $rc"
 		fails=$((fails + 1))

@@ -395,6 +395,108 @@ static int http_rollup(const stats *t, stats *out)
 	return 0;
 }
 
+/* The judgement of every run: its verdict, one gauge per kind of
+ * problem, per journey how far short of its volume and why, and each
+ * runner's loop lag. */
+static void put_verdicts(FILE *f, const metrics_run *runs, size_t n)
+{
+	cJSON **st = calloc(n ? n : 1, sizeof(*st));
+
+	if (!st)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((st[i] = run_status(runs[i].r)))
+			results_status(runs[i].res, runs[i].r, st[i]);
+	family(f, "mite_run_verdict", "gauge",
+	       "1 per run, labelled with its verdict (final once done, else as it stands).");
+	for (size_t i = 0; i < n; i++) {
+		lbl l[] = {RUN_LABELS(&runs[i]), {"verdict", results_verdict(runs[i].res, runs[i].r)}};
+
+		put_u64(f, "mite_run_verdict", l, 3, 1);
+	}
+	family(f, "mite_run_problem", "gauge",
+	       "1 when the run has a problem of this kind (thresholds, volume, tainted, incomplete, failed).");
+	for (size_t i = 0; i < n; i++)
+		for (int k = VERDICT_PASSED + 1; k < VERDICT_NKINDS; k++) {
+			const cJSON *it;
+			int has = 0;
+			lbl l[] = {RUN_LABELS(&runs[i]), {"problem", verdict_name((verdict_kind)k)}};
+
+			cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st[i], "reasons"))
+				has |= verdict_kind_of(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+					       it, "verdict"))) == (verdict_kind)k;
+			put_u64(f, "mite_run_problem", l, 3, (uint64_t)has);
+		}
+	family(f, "mite_volume_short_ratio", "gauge",
+	       "How far a journey is short of its volume so far (0: delivered, 1: nothing).");
+	for (size_t i = 0; i < n; i++) {
+		const cJSON *j;
+		size_t ji = 0;
+
+		cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st[i], "journeys")) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "volume");
+			char id[32];
+			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id},
+				   {"journey", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "name"))}};
+
+			snprintf(id, sizeof(id), "%zu", ji++);
+			put_double(f, "mite_volume_short_ratio", l, 4,
+				   cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "short")) > 0
+					   ? cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "short"))
+					   : 0);
+		}
+	}
+	family(f, "mite_volume_behind_seconds", "gauge", "Seconds a journey ran short of its volume.");
+	for (size_t i = 0; i < n; i++) {
+		const cJSON *j;
+		size_t ji = 0;
+
+		cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st[i], "journeys")) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "volume");
+			double b = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "behind_seconds"));
+			char id[32];
+			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id},
+				   {"journey", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "name"))}};
+
+			snprintf(id, sizeof(id), "%zu", ji++);
+			put_double(f, "mite_volume_behind_seconds", l, 4, b > 0 ? b : 0);
+		}
+	}
+	family(f, "mite_volume_shortfall_info", "gauge",
+	       "1 per journey not delivering its volume, with why when mite knows.");
+	for (size_t i = 0; i < n; i++) {
+		const cJSON *j;
+		size_t ji = 0;
+
+		cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st[i], "journeys")) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "volume");
+			const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "why"));
+			char id[32];
+			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id},
+				   {"journey", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "name"))},
+				   {"why", why ? why : ""}};
+
+			snprintf(id, sizeof(id), "%zu", ji++);
+			if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "delivered")))
+				put_u64(f, "mite_volume_shortfall_info", l, 5, 1);
+		}
+	}
+	family(f, "mite_runner_loop_lag_seconds", "histogram",
+	       "How long each turn of a runner's loop kept it busy: what any callback waited at most.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"runner", NULL}};
+
+			if (!kind_is(e, "loop", 1))
+				continue;
+			l[2].value = e->labels[0];
+			put_hist(f, "mite_runner_loop_lag_seconds", l, 3, e->h[0]);
+		}
+	for (size_t i = 0; i < n; i++)
+		cJSON_Delete(st[i]);
+	free(st);
+}
+
 static const char *state_name(run_state s)
 {
 	static const char *const names[] = {"starting", "running", "paused", "stopping", "done"};
@@ -524,6 +626,28 @@ char *metrics_render(const metrics_run *runs, size_t n, size_t *len)
 			l[3].value = "failed";
 			put_u64(f, "mite_journey_completed_total", l, 4, e->c[ST_J_FAILED]);
 		}
+	family(f, "mite_journey_cancelled_total", "counter",
+	       "Journey iterations cancelled (a call returned MITE_ECANCELED), counted among the failed.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}};
+
+			if (!kind_is(e, "journey", 1))
+				continue;
+			l[2].value = e->labels[0];
+			put_u64(f, "mite_journey_cancelled_total", l, 3, e->c[ST_J_CANCELLED]);
+		}
+	family(f, "mite_journey_lost_total", "counter",
+	       "Journey iterations lost with a runner that died or was dropped, counted among the failed.");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}};
+
+			if (!kind_is(e, "lost", 1))
+				continue;
+			l[2].value = e->labels[0];
+			put_u64(f, "mite_journey_lost_total", l, 3, e->c[0]);
+		}
 	family(f, "mite_http_phase_seconds", "histogram",
 	       "HTTP timing by phase: dns, connect and tls of new connections, ttfb (request sent to first "
 	       "byte) of every response.");
@@ -634,6 +758,7 @@ char *metrics_render(const metrics_run *runs, size_t n, size_t *len)
 
 		put_u64(f, "mite_run_info", l, 4, 1);
 	}
+	put_verdicts(f, runs, n);
 	family(f, "mite_threshold_broken", "gauge", "1 when a threshold of the scenario is broken, else 0.");
 	for (size_t i = 0; i < n; i++) {
 		const thresholds *th = run_scenario(runs[i].r)->thresholds;

@@ -4,6 +4,8 @@
  */
 #include "controller/report.h"
 
+#include "controller/results_io.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -24,7 +26,39 @@ static int is_kind(const stats_entry *e, const char *kind, size_t nlabels)
 	return strcmp(e->kind, kind) == 0 && e->nlabels == nlabels;
 }
 
-void report_live(FILE *f, const run *r, const stats *window, double interval)
+/* The judgement as it stands: a journey short of its volume (how far, for
+ * how long, why), the runners' loop lag, and the verdict when it is not
+ * "passed". */
+static void live_judgement(FILE *f, const run *r, const results *res)
+{
+	cJSON *st = run_status(r);
+	const cJSON *j, *x;
+	const char *v;
+	char b[32];
+
+	if (!st)
+		return;
+	results_status(res, r, st);
+	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st, "journeys")) {
+		const cJSON *vol = cJSON_GetObjectItemCaseSensitive(j, "volume");
+
+		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(vol, "delivered")))
+			fprintf(f, "  %s: volume short by %.1f %% (behind %.0f s): %s\n", results_io_str(j, "name", "?"),
+				results_io_num(vol, "short", 0) * 100, results_io_num(vol, "behind_seconds", 0),
+				results_io_str(vol, "why", "?"));
+	}
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(st, "loop_lag"))
+		if (results_io_num(x, "p99", 0) > results_io_num(st, "loop_lag_bound", 1))
+			fprintf(f, "  runner %.0f: loop lag p99 %s (bound %g s): mite itself is saturated\n",
+				results_io_num(x, "runner", 0), results_io_secs(b, sizeof b, x, "p99"),
+				results_io_num(st, "loop_lag_bound", 0));
+	v = results_io_str(st, "verdict_now", "passed");
+	if (strcmp(v, "passed") != 0)
+		fprintf(f, "  verdict so far: %s (%s)\n", v, results_io_str(st, "verdict_reason", ""));
+	cJSON_Delete(st);
+}
+
+void report_live(FILE *f, const run *r, const results *res, const stats *window, double interval)
 {
 	const scenario *s = run_scenario(r);
 	char a[32], b[32], c[32];
@@ -36,6 +70,7 @@ void report_live(FILE *f, const run *r, const stats *window, double interval)
 		fprintf(f, "  %s: required %ld actual %ld", s->journeys[i].name, run_required(r, i),
 			run_actual(r, i));
 	fputc('\n', f);
+	live_judgement(f, r, res);
 	for (const stats_entry *e = window->first; e; e = e->order) {
 		if (is_kind(e, "http", 4)) {
 			int st = atoi_status(e->labels[3]);

@@ -15,25 +15,25 @@
 #include "controller/results.h"
 
 #include "controller/results_io.h"
+#include "controller/results_judge.h"
+#include "controller/results_writer.h"
 
 #include "controller/thresholds.h"
+#include "controller/verdict.h"
 #include "core/hist.h"
 #include "core/kvl.h"
 #include "core/log.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#define RESULTS_MAX_ROTATED 1000
-#define WBUF_SIZE (64 * 1024)
+#define RESULTS_MAX_ROTATED 1000 /* events_keep's bound */
 #define RESULTS_OFFSET 0.5 /* seconds between a batch and the record that holds it */
 
 /* ---- configuration ------------------------------------------------------- */
@@ -149,271 +149,17 @@ int results_conf_parse(const config_setting_t *g, const char *file, results_conf
 	return 0;
 }
 
-/* ---- the writer thread -------------------------------------------------- */
-
-enum { WF_EVENTS = 0, WF_TIMELINE = 1, WF_N };
-
-typedef struct wline {
-	struct wline *next;
-	int file;
-	size_t len; /* with the newline */
-	char data[];
-} wline;
-
-typedef struct wbuf {
-	char *b;
-	size_t n;
-} wbuf;
-
-typedef struct writer {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th;
-	wline *head, *tail;
-	size_t queued, queue_max; /* bytes */
-	int closing;
-	/* The thread's own from here on. */
-	char *dir;
-	char *path[WF_N];
-	int fd[WF_N];
-	wbuf buf[WF_N];
-	size_t events_size, max_size;
-	int keep;
-	int write_failed[WF_N]; /* logged once */
-} writer;
-
-static const char *const wf_names[WF_N] = {"events.jsonl", "timeline.jsonl"};
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void wr_flush(writer *w, int f)
-{
-	int rc;
-
-	if (!w->buf[f].n)
-		return;
-	rc = w->fd[f] >= 0 ? write_all(w->fd[f], w->buf[f].b, w->buf[f].n) : -EBADF;
-	if (rc < 0 && !w->write_failed[f]) {
-		w->write_failed[f] = 1;
-		log_err("results: writing %s failed: %s (further lines of it are lost)", w->path[f], strerror(-rc));
-	}
-	w->buf[f].n = 0;
-}
-
-/* events.jsonl -> .1 -> .2 ... -> .keep (the oldest falls off). */
-static void wr_rotate(writer *w)
-{
-	char from[PATH_MAX], to[PATH_MAX];
-
-	wr_flush(w, WF_EVENTS);
-	if (w->fd[WF_EVENTS] >= 0)
-		close(w->fd[WF_EVENTS]);
-	for (int k = w->keep - 1; k >= 1; k--) {
-		snprintf(from, sizeof(from), "%s.%d", w->path[WF_EVENTS], k);
-		snprintf(to, sizeof(to), "%s.%d", w->path[WF_EVENTS], k + 1);
-		if (rename(from, to) < 0 && errno != ENOENT)
-			log_warn("results: rotating %s failed: %s", from, strerror(errno));
-	}
-	snprintf(to, sizeof(to), "%s.1", w->path[WF_EVENTS]);
-	if (rename(w->path[WF_EVENTS], to) < 0)
-		log_warn("results: rotating %s failed: %s", w->path[WF_EVENTS], strerror(errno));
-	w->fd[WF_EVENTS] = open(w->path[WF_EVENTS], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0640);
-	if (w->fd[WF_EVENTS] < 0)
-		log_err("results: cannot reopen %s: %s", w->path[WF_EVENTS], strerror(errno));
-	w->events_size = 0;
-	w->write_failed[WF_EVENTS] = 0;
-}
-
-static void wr_line(writer *w, const wline *l)
-{
-	wbuf *b = &w->buf[l->file];
-
-	if (l->file == WF_EVENTS) {
-		if (w->events_size && w->events_size + l->len > w->max_size)
-			wr_rotate(w);
-		w->events_size += l->len;
-	}
-	if (b->n + l->len > WBUF_SIZE)
-		wr_flush(w, l->file);
-	if (l->len > WBUF_SIZE) {
-		if (w->fd[l->file] >= 0 && write_all(w->fd[l->file], l->data, l->len) < 0 &&
-		    !w->write_failed[l->file]) {
-			w->write_failed[l->file] = 1;
-			log_err("results: writing %s failed: %s", w->path[l->file], strerror(errno));
-		}
-		return;
-	}
-	memcpy(b->b + b->n, l->data, l->len);
-	b->n += l->len;
-}
-
-static void *wr_main(void *arg)
-{
-	writer *w = arg;
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		wline *batch;
-		size_t bytes = 0;
-
-		while (!w->head && !w->closing)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->head)
-			break; /* closing, and nothing left */
-		batch = w->head;
-		w->head = w->tail = NULL;
-		pthread_mutex_unlock(&w->mu);
-		while (batch) {
-			wline *next = batch->next;
-
-			wr_line(w, batch);
-			bytes += batch->len;
-			free(batch);
-			batch = next;
-		}
-		for (int f = 0; f < WF_N; f++)
-			wr_flush(w, f);
-		pthread_mutex_lock(&w->mu);
-		w->queued -= bytes;
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-static void wr_free_files(writer *w)
-{
-	for (int f = 0; f < WF_N; f++) {
-		if (w->fd[f] >= 0)
-			close(w->fd[f]);
-		free(w->path[f]);
-		free(w->buf[f].b);
-	}
-	free(w->dir);
-}
-
-/* Opens the logs in dir (truncating an earlier run's, and removing its
- * rotated files) and starts the thread. NULL with err set. */
-static writer *wr_new(const char *dir, const results_conf *c, char *err, size_t errlen)
-{
-	writer *w = calloc(1, sizeof(*w));
-	int rc;
-
-	if (!w) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	w->fd[0] = w->fd[1] = -1;
-	w->max_size = c->events_max_size;
-	w->keep = c->events_keep;
-	w->queue_max = c->queue_max;
-	if (!(w->dir = strdup(dir)))
-		goto nomem;
-	for (int f = 0; f < WF_N; f++) {
-		size_t n = strlen(dir) + strlen(wf_names[f]) + 2;
-
-		if (!(w->path[f] = malloc(n)) || !(w->buf[f].b = malloc(WBUF_SIZE)))
-			goto nomem;
-		snprintf(w->path[f], n, "%s/%s", dir, wf_names[f]);
-		w->fd[f] = open(w->path[f], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0640);
-		if (w->fd[f] < 0) {
-			snprintf(err, errlen, "cannot open %s: %s", w->path[f], strerror(errno));
-			goto fail;
-		}
-	}
-	for (int k = 1; k <= RESULTS_MAX_ROTATED; k++) {
-		char old[PATH_MAX];
-
-		snprintf(old, sizeof(old), "%s.%d", w->path[WF_EVENTS], k);
-		if (unlink(old) < 0 && k > w->keep)
-			break;
-	}
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	rc = pthread_create(&w->th, NULL, wr_main, w);
-	if (rc) {
-		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
-		goto fail;
-	}
-	return w;
-nomem:
-	snprintf(err, errlen, "out of memory");
-fail:
-	wr_free_files(w);
-	free(w);
-	return NULL;
-}
-
-/* Queues one line (a newline is added). 0, or -ENOBUFS when it did not fit
- * (dropped) or -ENOMEM. force: in whatever the queue holds. */
-static int wr_push(writer *w, int file, const char *s, size_t len, int force)
-{
-	wline *l = malloc(sizeof(*l) + len + 1);
-
-	if (!l)
-		return -ENOMEM;
-	l->next = NULL;
-	l->file = file;
-	l->len = len + 1;
-	memcpy(l->data, s, len);
-	l->data[len] = '\n';
-	pthread_mutex_lock(&w->mu);
-	if (!force && w->queued + l->len > w->queue_max) {
-		pthread_mutex_unlock(&w->mu);
-		free(l);
-		return -ENOBUFS;
-	}
-	if (w->tail)
-		w->tail->next = l;
-	else
-		w->head = l;
-	w->tail = l;
-	w->queued += l->len;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	return 0;
-}
-
-/* Writes what is queued, stops the thread, closes the files. */
-static void wr_close(writer *w)
-{
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->closing = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->th, NULL);
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->mu);
-	wr_free_files(w);
-	free(w);
-}
-
 /* ---- the results object ------------------------------------------------- */
 
-typedef struct jvol {
-	double required_sum, actual_sum; /* instance-seconds */
-	long required_max, actual_max;
-	double behind;                   /* seconds with actual < required */
-	double seconds;
+/* Per journey, between records: what the volume accounts (judge_volume)
+ * is built from these. */
+typedef struct jtrack {
 	long prev_required;              /* at the record before */
-} jvol;
+	long snap_required, snap_starts; /* sampled at the end of the slice */
+	long prev_starts;                /* open: starts handed out at the record before */
+	long run_req;                    /* at the last tick the run was running */
+	long run_act;                    /* the most running at a tick since the last record */
+} jtrack;
 
 struct results {
 	char *dir;
@@ -431,8 +177,13 @@ struct results {
 	double next_t; /* run second of the next record */
 	long runners_max;
 	uint64_t events_logged, dropped, runner_dropped_seen;
-	jvol *vol;
+	judge_volume *vol; /* per journey, over the seconds the run was running */
+	jtrack *jt;
 	size_t nvol;
+	int snap_taken;      /* the jvol snapshots hold the next record's end */
+	double saturated;    /* seconds whose loop lag p99 was past the bound */
+	int file_err[WF_N];  /* per log file: -errno of its first failed write */
+	char not_written[512]; /* the summary files that could not be written, and why */
 	cJSON *summary;
 	int summary_failed;
 };
@@ -502,9 +253,10 @@ results *results_new(run *r, const results_opts *o, char *err, size_t errlen)
 	res->spec = s->thresholds;
 	res->nvol = s->njourneys;
 	res->vol = calloc(s->njourneys ? s->njourneys : 1, sizeof(*res->vol));
+	res->jt = calloc(s->njourneys ? s->njourneys : 1, sizeof(*res->jt));
 	res->th = thresholds_eval_new(res->spec);
 	res->was_broken = calloc(thresholds_count(res->spec) + 1, 1);
-	if (!res->vol || !res->th || !res->was_broken) {
+	if (!res->vol || !res->jt || !res->th || !res->was_broken) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -517,7 +269,7 @@ results *results_new(run *r, const results_opts *o, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot create %s: %s", o->dir, strerror(-rc));
 			goto fail;
 		}
-		res->w = wr_new(o->dir, &res->conf, err, errlen);
+		res->w = results_writer_new(o->dir, &res->conf, err, errlen);
 		if (!res->w)
 			goto fail;
 	}
@@ -541,7 +293,7 @@ static void log_json(results *res, int file, const cJSON *o, int force)
 	if (!res->w)
 		return;
 	s = cJSON_PrintUnformatted(o);
-	if (!s || wr_push(res->w, file, s, strlen(s), force) < 0) {
+	if (!s || results_writer_push(res->w, file, s, strlen(s), force) < 0) {
 		if (file == WF_EVENTS)
 			res->dropped++;
 	} else if (file == WF_EVENTS) {
@@ -574,6 +326,69 @@ static uint64_t runner_dropped(const stats *totals)
 	return d ? d->c[0] : 0;
 }
 
+static const char *state_word(run_state st)
+{
+	static const char *const names[] = {"starting", "running", "paused", "stopping", "done"};
+
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+/* How much of the slice (t - dt, t] the run spent running: the volume is
+ * judged on that, not on a pause or the drain. */
+static double running_part(const run *r, double t, double dt)
+{
+	double until = run_running_until(r), from = t - dt;
+
+	if (run_get_state(r) == RUN_PAUSED || run_get_state(r) == RUN_STARTING || dt <= 0)
+		return 0;
+	if (until < 0)
+		return dt;
+	if (until <= from)
+		return 0;
+	return (until < t ? until : t) - from;
+}
+
+/* Adds counted seconds of journey i to its volume account: closed models
+ * in instance-seconds, open ones in seconds behind their starts. */
+static void account_volume(results *res, run *r, size_t i, int open, long req, long starts, long act,
+			   double counted)
+{
+	judge_volume *jv = &res->vol[i];
+	jtrack *jt = &res->jt[i];
+
+	if (counted > 0) {
+		jv->seconds += counted;
+		jv->actual_sum += (double)act * counted;
+		if (act > jv->actual_max)
+			jv->actual_max = act;
+	}
+	if (open) {
+		const char *name = run_scenario(r)->journeys[i].name;
+		const stats_entry *je = stats_find(run_totals(r), "journey", &name, 1);
+		double made = je ? (double)je->c[ST_J_STARTED] : 0;
+		double due = (double)jt->prev_starts * (1 - run_scenario(r)->verdict.volume_tolerance) - 1;
+
+		/* Behind when the starts made so far are short of those handed
+		 * out up to the record before: they start within the slice
+		 * they were handed out for, and come a batch later. */
+		if (counted > 0 && made < due)
+			jv->behind += counted;
+		jt->prev_starts = starts;
+		return;
+	}
+	if (counted > 0) {
+		jv->required_sum += (double)req * counted;
+		if (req > jv->required_max)
+			jv->required_max = req;
+		/* Behind only when short of what both this record and the
+		 * one before required: the actual count comes a batch late,
+		 * and a ramp is not a lag. */
+		if (act < (req < jt->prev_required ? req : jt->prev_required))
+			jv->behind += counted;
+	}
+	jt->prev_required = req;
+}
+
 /* The record of one slice of the run (the stats w merged over dt seconds
  * up to run second t): the timeline's line. */
 static cJSON *second_record(results *res, run *r, const stats *w, double t, double dt)
@@ -581,50 +396,51 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 	const scenario *s = run_scenario(r);
 	cJSON *o = cJSON_CreateObject(), *vol, *tx, *http = NULL, *st = NULL;
 	uint64_t hc = 0, hfail = 0, herr = 0, bin = 0, bout = 0, errors = 0, msgs = 0, dropped;
-	hist *hall = hist_new(), *lag = hist_new();
+	hist *hall = hist_new(), *lag = hist_new(), *loop = hist_new();
+	double counted;
 
-	if (!o || !hall || !lag)
+	if (!o || !hall || !lag || !loop)
 		goto nomem;
 	cJSON_AddNumberToObject(o, "t", round(t * 1000) / 1000);
 	cJSON_AddNumberToObject(o, "dt", round(dt * 1000) / 1000);
+	cJSON_AddStringToObject(o, "state", state_word(run_get_state(r)));
 	vol = cJSON_AddArrayToObject(o, "volume");
-	for (size_t i = 0; vol && i < s->njourneys; i++) {
+	counted = running_part(r, t, dt);
+	for (size_t i = 0; vol && i < s->njourneys && i < res->nvol; i++) {
 		cJSON *v = cJSON_CreateObject();
 		const char *name = s->journeys[i].name;
 		const stats_entry *je = stats_find(w, "journey", &name, 1);
-		int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
-		long req = run_required(r, i), act = run_actual(r, i);
+		jtrack *jt = &res->jt[i];
+		int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN || vmodel_once(s->journeys[i].volume);
+		long req = res->snap_taken ? jt->snap_required : run_required(r, i);
+		long starts = res->snap_taken ? jt->snap_starts : run_required_starts(r, i);
+		long act = run_actual(r, i);
+		/* The running part of a slice the run stopped in is judged on
+		 * what was required when it last ran and the most instances
+		 * running in that slice: the drain after it has neither, and
+		 * runners let instances end at the run's end on their own
+		 * clock, a moment before the controller's. */
+		long jreq = run_get_state(r) == RUN_RUNNING ? req : jt->run_req;
+		long jact = run_get_state(r) == RUN_RUNNING ? act : jt->run_act;
 
 		if (!v)
 			goto nomem;
 		cJSON_AddStringToObject(v, "journey", name);
 		cJSON_AddStringToObject(v, "model", open ? "open" : "closed");
-		if (open)
+		if (open) {
 			cJSON_AddNullToObject(v, "required");
-		else
+			cJSON_AddNumberToObject(v, "required_starts", (double)(starts - jt->prev_starts));
+		} else {
 			cJSON_AddNumberToObject(v, "required", (double)req);
+		}
 		cJSON_AddNumberToObject(v, "actual", (double)act);
 		cJSON_AddNumberToObject(v, "started", je ? (double)je->c[ST_J_STARTED] : 0);
+		if (run_why(r, i))
+			cJSON_AddStringToObject(v, "why", run_why(r, i));
 		cJSON_AddItemToArray(vol, v);
-		if (i < res->nvol && dt > 0 && run_get_state(r) == RUN_RUNNING) {
-			jvol *jv = &res->vol[i];
-
-			jv->seconds += dt;
-			jv->actual_sum += (double)act * dt;
-			if (act > jv->actual_max)
-				jv->actual_max = act;
-			if (!open) {
-				jv->required_sum += (double)req * dt;
-				if (req > jv->required_max)
-					jv->required_max = req;
-				/* Behind only when short of what both this record
-				 * and the one before required: the actual count
-				 * comes a batch late, and a ramp is not a lag. */
-				if (act < (req < jv->prev_required ? req : jv->prev_required))
-					jv->behind += dt;
-				jv->prev_required = req;
-			}
-		}
+		account_volume(res, r, i, open, jreq, starts, jact, counted);
+		if (run_get_state(r) == RUN_RUNNING)
+			jt->run_act = act; /* the next slice starts from here */
 	}
 	tx = cJSON_AddArrayToObject(o, "transactions");
 	http = cJSON_CreateObject();
@@ -675,6 +491,8 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 			msgs += e->c[0];
 		} else if (kind_is(e, "lag", 1) && e->h[0]) {
 			hist_merge(lag, e->h[0]);
+		} else if (kind_is(e, "loop", 1) && e->h[0]) {
+			hist_merge(loop, e->h[0]);
 		}
 	}
 	cJSON_AddNumberToObject(http, "count", (double)hc);
@@ -695,11 +513,20 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 	cJSON_AddNumberToObject(o, "messages", (double)msgs);
 	if (hist_count(lag))
 		cJSON_AddNumberToObject(o, "lag_p95", hist_pct_s(lag, 95));
+	if (hist_count(loop)) {
+		cJSON_AddNumberToObject(o, "loop_lag_p99", hist_pct_s(loop, 99));
+		cJSON_AddNumberToObject(o, "loop_lag_max", jsec_ns((double)hist_max(loop)));
+		/* Saturated: more of the second in long turns than allowed. */
+		if (dt > 0 && (double)hist_sum_above(loop, (uint64_t)(s->verdict.loop_lag * 1e9)) / 1e9 >
+				      s->verdict.loop_lag_share * dt)
+			res->saturated += dt;
+	}
 	dropped = runner_dropped(run_totals(r));
 	cJSON_AddNumberToObject(o, "dropped", (double)(dropped - res->runner_dropped_seen));
 	res->runner_dropped_seen = dropped;
 	hist_free(hall);
 	hist_free(lag);
+	hist_free(loop);
 	return o;
 nomem:
 	cJSON_Delete(st);
@@ -707,6 +534,7 @@ nomem:
 	cJSON_Delete(o);
 	hist_free(hall);
 	hist_free(lag);
+	hist_free(loop);
 	return NULL;
 }
 
@@ -792,9 +620,12 @@ static void emit_second(results *res, run *r, double t, double dt)
 		log_warn("run %s: results: out of memory: the record of second %.0f is lost", run_id(r), t);
 	}
 	if (thresholds_eval_second(res->th, &res->cur, run_totals(r), t, run_get_state(r) == RUN_RUNNING)) {
+		char by[512];
+
 		log_warn("run %s: threshold broken, stopping the run: %s", run_id(r),
 			 thresholds_eval_aborted_by(res->th));
-		run_stop(r, 0);
+		snprintf(by, sizeof(by), "threshold %s", thresholds_eval_aborted_by(res->th));
+		run_stop_by(r, 0, by);
 	}
 	log_broken(res, r, t);
 	stats_free(&res->cur);
@@ -812,6 +643,29 @@ void results_tick(results *res, run *r)
 		res->started = 1;
 		res->start_wall = wall_now() - t;
 	}
+	for (size_t i = 0; i < res->nvol; i++) {
+		jtrack *jt = &res->jt[i];
+
+		if (run_get_state(r) == RUN_RUNNING)
+			jt->run_req = run_required(r, i);
+		/* The batches that come after the stop still tell what ran
+		 * before it (a run shorter than a batch has no other). */
+		if (run_get_state(r) == RUN_RUNNING || run_get_state(r) == RUN_STOPPING) {
+			if (run_actual(r, i) > jt->run_act)
+				jt->run_act = run_actual(r, i);
+			if (run_get_state(r) == RUN_STOPPING && run_actual_peak(r, i) > jt->run_act)
+				jt->run_act = run_actual_peak(r, i);
+		}
+	}
+	/* The requirement at the end of the slice the next record covers
+	 * (the record itself waits for the batches of that slice). */
+	if (!res->snap_taken && t + 1e-6 >= res->next_t - RESULTS_OFFSET) {
+		for (size_t i = 0; i < res->nvol; i++) {
+			res->jt[i].snap_required = run_required(r, i);
+			res->jt[i].snap_starts = run_required_starts(r, i);
+		}
+		res->snap_taken = 1;
+	}
 	if (t + 1e-6 < res->next_t)
 		return;
 	if (run_get_state(r) == RUN_RUNNING) {
@@ -825,6 +679,7 @@ void results_tick(results *res, run *r)
 	pull(res, r);
 	t -= RESULTS_OFFSET; /* the data's end */
 	emit_second(res, r, t, t > res->last_t ? t - res->last_t : 0);
+	res->snap_taken = 0;
 	res->last_t = t;
 	res->next_t = floor(t) + 1 + RESULTS_OFFSET;
 }
@@ -840,20 +695,99 @@ void results_take_live(results *res, run *r, stats *out)
 	stats_init(&res->live);
 }
 
+/* ---- the verdict --------------------------------------------------------- */
+
+static void judge_input(const results *res, const run *r, judge_in *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->r = r;
+	if (!res)
+		return;
+	in->started = res->started;
+	in->broken = results_broken(res);
+	in->nthresholds = thresholds_count(res->spec);
+	in->aborted_by = thresholds_eval_aborted_by(res->th);
+	in->vol = res->vol;
+	in->saturated = res->saturated;
+	in->file_err = res->file_err;
+	in->not_written = res->not_written;
+	in->dropped_log = res->dropped;
+}
+
+/* The judgement as it stands into o (verdict, verdict_reason, reasons,
+ * warnings). */
+static verdict_kind judge_into(const results *res, const run *r, cJSON *o)
+{
+	const char *passed = res && thresholds_count(res->spec) ? "every threshold held; the volume was delivered"
+								: "no journey errors; the volume was delivered";
+	verdict_list v;
+	verdict_kind k;
+	judge_in in;
+
+	judge_input(res, r, &in);
+	verdict_list_init(&v);
+	results_judge(&in, &v);
+	k = v.worst;
+	if (o)
+		verdict_list_to_json(&v, o, passed);
+	else
+		verdict_list_free(&v);
+	return k;
+}
+
+verdict_kind results_verdict_kind(const results *res, const run *r)
+{
+	/* Once the run is over, its summary holds the verdict, which also
+	 * says whether the summary reached the disk. */
+	if (res && res->summary)
+		return verdict_kind_of(
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res->summary, "verdict")));
+	return judge_into(res, r, NULL);
+}
+
 const char *results_verdict(const results *res, const run *r)
 {
-	/* A run that never got going failed, whatever its thresholds say
-	 * about the nothing it measured. */
-	if (run_error(r) && (!res || !res->started))
-		return "failed";
-	if (res && results_broken(res))
-		return "thresholds";
-	if (run_error(r))
-		return "failed";
-	/* With thresholds, they are the judges of journey errors too. */
-	if (res && thresholds_count(res->spec))
-		return "passed";
-	return run_failed(r) ? "failed" : "passed";
+	return verdict_name(results_verdict_kind(res, r));
+}
+
+void results_status(const results *res, const run *r, cJSON *status)
+{
+	cJSON *js = cJSON_GetObjectItemCaseSensitive(status, "journeys"), *j;
+	cJSON *jv = cJSON_CreateObject();
+	judge_in in;
+	size_t i = 0;
+
+	if (!jv)
+		return;
+	judge_into(res, r, jv);
+	cJSON_AddItemToObject(status, "verdict_now",
+			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(jv, "verdict"), 1));
+	cJSON_AddItemToObject(status, "verdict_reason",
+			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(jv, "verdict_reason"), 1));
+	cJSON_AddItemToObject(status, "reasons", cJSON_DetachItemFromObject(jv, "reasons"));
+	cJSON_AddItemToObject(status, "warnings", cJSON_DetachItemFromObject(jv, "warnings"));
+	cJSON_Delete(jv);
+	judge_input(res, r, &in);
+	cJSON_AddNumberToObject(status, "loop_lag_bound", run_scenario(r)->verdict.loop_lag);
+	cJSON_ArrayForEach(j, js) {
+		cJSON *v;
+
+		if (i >= run_scenario(r)->njourneys)
+			break;
+		if ((v = results_judge_volume(&in, i)))
+			cJSON_AddItemToObject(j, "volume", v);
+		i++;
+	}
+}
+
+int results_on_disk(const results *res)
+{
+	return res && res->dir && res->finished && !res->not_written[0];
+}
+
+const char *results_not_written(const results *res)
+{
+	return res && res->not_written[0] ? res->not_written : NULL;
 }
 
 /* ---- the summary -------------------------------------------------------- */
@@ -891,6 +825,26 @@ static void add_latency(cJSON *o, const hist *h)
 	cJSON_Delete(l);
 }
 
+/* How the run ended: by itself, or stopped (by what, when, early or not). */
+static cJSON *stopped_json(const run *r)
+{
+	double at;
+	int early;
+	const char *by = run_stopped_by(r, &at, &early);
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	cJSON_AddBoolToObject(o, "early", by && early);
+	if (by) {
+		cJSON_AddStringToObject(o, "by", by);
+		cJSON_AddNumberToObject(o, "at", round(at * 1000) / 1000);
+	} else {
+		cJSON_AddStringToObject(o, "by", run_error(r) ? "an error" : "its end");
+	}
+	return o;
+}
+
 static cJSON *run_meta(results *res, run *r, const cJSON *meta)
 {
 	const scenario *s = run_scenario(r);
@@ -919,6 +873,7 @@ static cJSON *run_meta(results *res, run *r, const cJSON *meta)
 		cJSON_AddStringToObject(o, "error", run_error(r));
 	if (thresholds_eval_aborted_by(res->th))
 		cJSON_AddStringToObject(o, "aborted_by", thresholds_eval_aborted_by(res->th));
+	cJSON_AddItemToObject(o, "stopped", stopped_json(r));
 	cJSON_AddItemToObject(o, "config", kvl_to_json(&s->config));
 	if (cJSON_IsObject(meta)) {
 		const cJSON *it;
@@ -1018,40 +973,54 @@ static int add_errors(cJSON *a, const stats *t)
 	return rc;
 }
 
+/* Where the result files are and whether they all reached the disk. */
+static cJSON *files_json(const results *res)
+{
+	cJSON *o = cJSON_CreateObject(), *e;
+
+	if (!o)
+		return NULL;
+	if (res->dir)
+		cJSON_AddStringToObject(o, "dir", res->dir);
+	else
+		cJSON_AddNullToObject(o, "dir");
+	cJSON_AddBoolToObject(o, "on_disk", res->dir && !res->not_written[0]);
+	e = cJSON_AddArrayToObject(o, "errors");
+	for (int f = 0; e && f < WF_N; f++)
+		if (res->file_err[f]) {
+			char line[256];
+
+			snprintf(line, sizeof(line), "%s: %s", results_writer_file_name(f), strerror(-res->file_err[f]));
+			cJSON_AddItemToArray(e, cJSON_CreateString(line));
+		}
+	if (e && res->not_written[0])
+		cJSON_AddItemToArray(e, cJSON_CreateString(res->not_written));
+	return o;
+}
+
 static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 {
 	const scenario *s = run_scenario(r);
 	const stats *t = run_totals(r);
 	double el = run_elapsed(r);
 	cJSON *o = cJSON_CreateObject(), *a, *ev;
-	char reason[512];
-	const char *verdict = results_verdict(res, r);
+	judge_in in;
 
 	if (!o)
 		return NULL;
+	judge_input(res, r, &in);
 	cJSON_AddStringToObject(o, "mite_version", PACKAGE_VERSION);
 	cJSON_AddItemToObject(o, "run", run_meta(res, r, meta));
-	cJSON_AddStringToObject(o, "verdict", verdict);
-	if (strcmp(verdict, "thresholds") == 0)
-		snprintf(reason, sizeof(reason), "%zu of %zu thresholds broken", results_broken(res),
-			 thresholds_count(res->spec));
-	else if (run_error(r))
-		snprintf(reason, sizeof(reason), "%s", run_error(r));
-	else if (strcmp(verdict, "failed") == 0)
-		snprintf(reason, sizeof(reason), "journey errors");
-	else if (thresholds_count(res->spec))
-		snprintf(reason, sizeof(reason), "every threshold held");
-	else
-		snprintf(reason, sizeof(reason), "no journey errors");
-	cJSON_AddStringToObject(o, "verdict_reason", reason);
+	judge_into(res, r, o);
+	cJSON_AddItemToObject(o, "judged_with", verdict_conf_json(&s->verdict));
 
 	a = cJSON_AddArrayToObject(o, "journeys");
 	for (size_t i = 0; a && i < s->njourneys; i++) {
 		const char *name = s->journeys[i].name;
 		const stats_entry *e = stats_find(t, "journey", &name, 1);
+		const stats_entry *lost = stats_find(t, "lost", &name, 1);
 		int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
-		cJSON *j = cJSON_CreateObject(), *v;
-		const jvol *jv = i < res->nvol ? &res->vol[i] : NULL;
+		cJSON *j = cJSON_CreateObject();
 
 		if (!j)
 			break;
@@ -1060,24 +1029,13 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 		cJSON_AddNumberToObject(j, "started", e ? (double)e->c[ST_J_STARTED] : 0);
 		cJSON_AddNumberToObject(j, "ok", e ? (double)e->c[ST_J_OK] : 0);
 		cJSON_AddNumberToObject(j, "failed", e ? (double)e->c[ST_J_FAILED] : 0);
+		cJSON_AddNumberToObject(j, "cancelled", e ? (double)e->c[ST_J_CANCELLED] : 0);
+		cJSON_AddNumberToObject(j, "lost", lost ? (double)lost->c[0] : 0);
 		cJSON_AddItemToObject(j, "duration", hist_summary(e ? e->h[0] : NULL));
-		v = cJSON_AddObjectToObject(j, "volume");
-		if (v && jv) {
-			double secs = jv->seconds > 0 ? jv->seconds : 1;
-
-			if (!open) {
-				cJSON_AddNumberToObject(v, "required_mean", round(jv->required_sum / secs * 100) / 100);
-				cJSON_AddNumberToObject(v, "required_max", (double)jv->required_max);
-			}
-			cJSON_AddNumberToObject(v, "actual_mean", round(jv->actual_sum / secs * 100) / 100);
-			cJSON_AddNumberToObject(v, "actual_max", (double)jv->actual_max);
-			if (!open)
-				cJSON_AddNumberToObject(v, "behind_seconds", round(jv->behind * 1000) / 1000);
-			cJSON_AddNumberToObject(v, "started_rate",
-						el > 0 && e ? round((double)e->c[ST_J_STARTED] / el * 1000) / 1000 : 0);
-		}
+		cJSON_AddItemToObject(j, "volume", results_judge_volume(&in, i));
 		cJSON_AddItemToArray(a, j);
 	}
+	cJSON_AddItemToObject(o, "generator", results_judge_generator(&in));
 
 	a = cJSON_AddArrayToObject(o, "transactions");
 	for (const stats_entry *e = t->first; a && e; e = e->order) {
@@ -1093,6 +1051,7 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 		cJSON_AddStringToObject(x, "name", e->labels[1]);
 		cJSON_AddNumberToObject(x, "count", (double)n);
 		cJSON_AddNumberToObject(x, "failures", (double)e->c[ST_TXN_FAILED]);
+		cJSON_AddNumberToObject(x, "cancelled", (double)e->c[ST_TXN_CANCELLED]);
 		cJSON_AddNumberToObject(x, "failure_rate", n ? (double)e->c[ST_TXN_FAILED] / (double)n : 0);
 		cJSON_AddNumberToObject(x, "rate", el > 0 ? round((double)n / el * 1000) / 1000 : 0);
 		add_latency(x, e->h[0]);
@@ -1174,36 +1133,8 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 		cJSON_AddNumberToObject(ev, "keep", res->conf.events_keep);
 	}
 	cJSON_AddItemToObject(o, "thresholds", thresholds_eval_json(res->th));
+	cJSON_AddItemToObject(o, "files", files_json(res));
 	return o;
-}
-
-/* dir/name via a temporary file and a rename: readers never see half. */
-static int write_file(const char *dir, const char *name, const char *data, size_t len)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int fd, rc;
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp)) {
-		log_err("results: cannot write %s/%s: path too long", dir, name);
-		return -ENAMETOOLONG;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	rc = write_all(fd, data, len);
-	if (close(fd) < 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (!rc)
-		return 0;
-	unlink(tmp);
-fail:
-	log_err("results: cannot write %s: %s", path, strerror(-rc));
-	return rc;
 }
 
 cJSON *results_summary_now(results *res, run *r)
@@ -1211,12 +1142,39 @@ cJSON *results_summary_now(results *res, run *r)
 	return res ? build_summary(res, r, NULL) : NULL;
 }
 
+/* Writes summary.json and summary.txt of res->summary. 0, or -errno with
+ * what was not written (and why) in res->not_written. */
+static int write_summary(results *res, run *r)
+{
+	char *json = cJSON_Print(res->summary), *text = NULL;
+	size_t tlen = 0;
+	FILE *f = open_memstream(&text, &tlen);
+	int rc;
+
+	if (f) {
+		results_io_text(f, res->summary);
+		if (fclose(f) != 0) {
+			free(text);
+			text = NULL;
+		}
+	}
+	if (!json || !text) {
+		log_err("run %s: results: out of memory writing the summary", run_id(r));
+		snprintf(res->not_written, sizeof(res->not_written), "summary.json: out of memory");
+		rc = -ENOMEM;
+	} else if ((rc = results_writer_file(res->dir, "summary.json", json, strlen(json))) < 0) {
+		snprintf(res->not_written, sizeof(res->not_written), "summary.json: %s", strerror(-rc));
+	} else if ((rc = results_writer_file(res->dir, "summary.txt", text, tlen)) < 0) {
+		snprintf(res->not_written, sizeof(res->not_written), "summary.txt: %s", strerror(-rc));
+	}
+	cJSON_free(json);
+	free(text);
+	return rc;
+}
+
 int results_finish(results *res, run *r, const cJSON *meta)
 {
 	double t = run_elapsed(r);
-	char *json = NULL, *text = NULL;
-	size_t tlen = 0;
-	FILE *f;
 	int rc = 0;
 
 	if (!res || res->finished)
@@ -1224,38 +1182,41 @@ int results_finish(results *res, run *r, const cJSON *meta)
 	if (!res->started)
 		res->start_wall = res->created_wall;
 	res->end_wall = wall_now();
-	/* The last slice: whatever came since the last record (the drain). */
+	/* The last slice: whatever came since the last record (the drain);
+	 * the runners' last batches say the most they ran in it. */
 	pull(res, r);
+	res->snap_taken = 0;
+	for (size_t i = 0; i < res->nvol; i++)
+		if (run_actual_peak(r, i) > res->jt[i].run_act)
+			res->jt[i].run_act = run_actual_peak(r, i);
 	if (t > res->last_t + 1e-6 || res->cur.first)
 		emit_second(res, r, t, t > res->last_t ? t - res->last_t : 0);
 	thresholds_eval_final(res->th, run_totals(r), t);
 	log_broken(res, r, t);
+	/* Whether the logs reached the disk is part of the verdict. */
+	if (res->w)
+		results_writer_sync(res->w, res->file_err);
 	res->finished = 1;
 	res->summary = build_summary(res, r, meta);
 	if (!res->summary) {
 		log_err("run %s: results: out of memory building the summary", run_id(r));
 		return -ENOMEM;
 	}
-	if (res->dir) {
-		json = cJSON_Print(res->summary);
-		f = open_memstream(&text, &tlen);
-		if (f) {
-			results_io_text(f, res->summary);
-			if (fclose(f) != 0) {
-				free(text);
-				text = NULL;
-			}
+	if (res->dir && (rc = write_summary(res, r)) < 0) {
+		/* The summary in memory says it is not on disk, and the run is
+		 * incomplete; one more try puts that much on disk if it fits. */
+		cJSON *again = build_summary(res, r, meta);
+		char *json = again ? cJSON_Print(again) : NULL;
+
+		log_err("run %s: results: %s/%s; the summary is kept in memory only", run_id(r), res->dir,
+			res->not_written);
+		if (again) {
+			cJSON_Delete(res->summary);
+			res->summary = again;
+			if (json)
+				results_writer_file(res->dir, "summary.json", json, strlen(json));
+			cJSON_free(json);
 		}
-		if (!json || !text) {
-			log_err("run %s: results: out of memory writing the summary", run_id(r));
-			rc = -ENOMEM;
-		} else {
-			rc = write_file(res->dir, "summary.json", json, strlen(json));
-			if (!rc)
-				rc = write_file(res->dir, "summary.txt", text, tlen);
-		}
-		cJSON_free(json);
-		free(text);
 	}
 	if (res->w) {
 		cJSON *end = cJSON_CreateObject();
@@ -1280,12 +1241,13 @@ void results_free(results *res)
 {
 	if (!res)
 		return;
-	wr_close(res->w);
+	results_writer_close(res->w);
 	stats_free(&res->cur);
 	stats_free(&res->live);
 	thresholds_eval_free(res->th);
 	free(res->was_broken);
 	free(res->vol);
+	free(res->jt);
 	cJSON_Delete(res->summary);
 	free(res->dir);
 	free(res);

@@ -33,6 +33,7 @@
 #define MITE_CONTROLLER_RESULTS_H
 
 #include "controller/run.h"
+#include "controller/verdict.h"
 #include "core/stats.h"
 
 #include <cjson/cJSON.h>
@@ -87,9 +88,20 @@ const cJSON *results_summary(const results *res);
  * verdict as it stands (for a run still going); the caller owns it. NULL
  * on ENOMEM. */
 cJSON *results_summary_now(results *res, run *r);
-/* "passed", "failed" or "thresholds" (see mite-scenario(5)); before the
- * end, what the verdict would be now. */
+/* The verdict (verdict.h; docs/results.md): after results_finish, the
+ * summary's; before, what it would be now. res may be NULL. */
+verdict_kind results_verdict_kind(const results *res, const run *r);
+/* Its name: "passed", "thresholds", "volume", "tainted", "incomplete",
+ * "failed". */
 const char *results_verdict(const results *res, const run *r);
+/* Adds the judgement as it stands to a run_status object: verdict_now,
+ * verdict_reason, reasons, warnings, loop_lag_bound, and per journey its
+ * `volume` (how far short, behind how long, why) - the live view's. */
+void results_status(const results *res, const run *r, cJSON *status);
+/* After results_finish: whether summary.json and summary.txt are on disk;
+ * if not, what was not written and why (else NULL). */
+int results_on_disk(const results *res);
+const char *results_not_written(const results *res);
 /* How many thresholds are broken so far. */
 size_t results_broken(const results *res);
 /* The evaluation of the thresholds (for the metrics endpoint). */

@@ -57,11 +57,92 @@ static void text_latency_row(FILE *f, const cJSON *x)
 		fprintf(f, " %8s", results_io_secs(b, sizeof(b), x, keys[k]));
 }
 
+static void text_journeys(FILE *f, const cJSON *a)
+{
+	const cJSON *x;
+
+	fprintf(f, "\n%-24s %-6s %9s %9s %9s %9s %6s %12s %12s %6s %7s\n", "journey", "model", "started", "ok",
+		"failed", "cancelled", "lost", "required", "actual", "short", "behind");
+	cJSON_ArrayForEach(x, a) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "volume");
+		char req[32], act[32], beh[32], sh[16];
+
+		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "required_mean"))) {
+			snprintf(req, sizeof(req), "%.1f/%.0f", results_io_num(v, "required_mean", 0),
+				 results_io_num(v, "required_max", 0));
+			snprintf(act, sizeof(act), "%.1f/%.0f", results_io_num(v, "actual_mean", 0),
+				 results_io_num(v, "actual_max", 0));
+		} else {
+			snprintf(req, sizeof(req), "%.1f/s", results_io_num(v, "required_rate", 0));
+			snprintf(act, sizeof(act), "%.1f/s", results_io_num(v, "started_rate", 0));
+		}
+		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "behind_seconds")))
+			snprintf(beh, sizeof(beh), "%.0fs", results_io_num(v, "behind_seconds", 0));
+		else
+			snprintf(beh, sizeof(beh), "-");
+		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "short")))
+			snprintf(sh, sizeof(sh), "%.1f%%", results_io_num(v, "short", 0) * 100);
+		else
+			snprintf(sh, sizeof(sh), "-");
+		fprintf(f, "%-24.24s %-6s %9.0f %9.0f %9.0f %9.0f %6.0f %12s %12s %6s %7s\n", results_io_str(x, "name", "?"),
+			results_io_str(x, "model", "?"), results_io_num(x, "started", 0), results_io_num(x, "ok", 0),
+			results_io_num(x, "failed", 0), results_io_num(x, "cancelled", 0), results_io_num(x, "lost", 0), req,
+			act, sh, beh);
+		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "delivered")))
+			fprintf(f, "  volume NOT delivered: %s\n", results_io_str(v, "why", "mite does not know why"));
+	}
+	fprintf(f, "(required and actual: mean/max instances; open models: starts per second)\n");
+}
+
+static void text_generator(FILE *f, const cJSON *g)
+{
+	const cJSON *x;
+	char b[4][32];
+	int any = 0;
+
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(g, "runners")) {
+		if (!any++)
+			fprintf(f, "\n%-10s %8s %8s %8s %8s %8s %10s\n", "loop lag", "turns", "p50", "p95", "p99", "max",
+				"over bound");
+		fprintf(f, "runner %-3.3s %8.0f %8s %8s %8s %8s %9.1f%%\n", results_io_str(x, "runner", "?"),
+			results_io_num(x, "turns", 0), results_io_secs(b[0], 32, x, "p50"), results_io_secs(b[1], 32, x, "p95"),
+			results_io_secs(b[2], 32, x, "p99"), results_io_secs(b[3], 32, x, "max"),
+			results_io_num(x, "over_bound_share", 0) * 100);
+	}
+	if (any)
+		fprintf(f, "(busy time of each turn of the runner's loop; bound %s, taints past %.0f%% of the run%s)\n",
+			results_io_secs(b[0], 32, g, "loop_lag_bound"), results_io_num(g, "loop_lag_share", 0) * 100,
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "tainted")) ? ": TAINTED" : "");
+}
+
+static void text_verdict(FILE *f, const cJSON *sum)
+{
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(sum, "files"), *x;
+	const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(sum, "reasons");
+
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(files, "errors"))
+		fprintf(f, "\nresults NOT written: %s", cJSON_GetStringValue(x) ? x->valuestring : "?");
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(files, "on_disk")) &&
+	    results_io_str(files, "dir", NULL))
+		fprintf(f, "\nthis summary is NOT on disk in %s", results_io_str(files, "dir", ""));
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(files, "errors")) > 0)
+		fputc('\n', f);
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "warnings"))
+		fprintf(f, "%swarning: %s\n", x == cJSON_GetObjectItemCaseSensitive(sum, "warnings")->child ? "\n" : "",
+			cJSON_GetStringValue(x) ? x->valuestring : "?");
+	if (cJSON_GetArraySize(reasons) > 1) {
+		fprintf(f, "\nproblems (most severe first):\n");
+		cJSON_ArrayForEach(x, reasons)
+			fprintf(f, "  %-10s %s\n", results_io_str(x, "verdict", "?"), results_io_str(x, "reason", "?"));
+	}
+	fprintf(f, "\nverdict: %s (%s)\n", results_io_str(sum, "verdict", "?"), results_io_str(sum, "verdict_reason", ""));
+}
+
 void results_io_text(FILE *f, const cJSON *sum)
 {
 	const cJSON *rn = cJSON_GetObjectItemCaseSensitive(sum, "run");
 	const cJSON *a, *x;
-	char b[4][32];
+	char b[7][32]; /* one per column of a row: fprintf reads them all at once */
 	int any;
 
 	fprintf(f, "== mite summary: %s (run %s) ==\n", results_io_str(rn, "name", "?"), results_io_str(rn, "id", "?"));
@@ -74,39 +155,23 @@ void results_io_text(FILE *f, const cJSON *sum)
 		fprintf(f, "error     %s\n", results_io_str(rn, "error", ""));
 	if (results_io_str(rn, "aborted_by", NULL))
 		fprintf(f, "aborted   by threshold %s\n", results_io_str(rn, "aborted_by", ""));
-
-	a = cJSON_GetObjectItemCaseSensitive(sum, "journeys");
-	fprintf(f, "\n%-24s %-6s %9s %9s %9s %10s %10s %8s\n", "journey", "model", "started", "ok", "failed",
-		"required", "actual", "behind");
-	cJSON_ArrayForEach(x, a) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "volume");
-		char req[32], act[32], beh[32];
-
-		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "required_mean")))
-			snprintf(req, sizeof(req), "%.1f/%.0f", results_io_num(v, "required_mean", 0), results_io_num(v, "required_max", 0));
-		else
-			snprintf(req, sizeof(req), "%.1f/s", results_io_num(v, "started_rate", 0));
-		snprintf(act, sizeof(act), "%.1f/%.0f", results_io_num(v, "actual_mean", 0), results_io_num(v, "actual_max", 0));
-		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "behind_seconds")))
-			snprintf(beh, sizeof(beh), "%.0fs", results_io_num(v, "behind_seconds", 0));
-		else
-			snprintf(beh, sizeof(beh), "-");
-		fprintf(f, "%-24.24s %-6s %9.0f %9.0f %9.0f %10s %10s %8s\n", results_io_str(x, "name", "?"),
-			results_io_str(x, "model", "?"), results_io_num(x, "started", 0), results_io_num(x, "ok", 0), results_io_num(x, "failed", 0), req, act,
-			beh);
-	}
-	fprintf(f, "(required and actual: mean/max instances; open models: starts per second)\n");
+	x = cJSON_GetObjectItemCaseSensitive(rn, "stopped");
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(x, "at")))
+		fprintf(f, "stopped   by %s at %.1f s%s\n", results_io_str(x, "by", "?"), results_io_num(x, "at", 0),
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "early")) ? ", before its end" : "");
+	text_journeys(f, cJSON_GetObjectItemCaseSensitive(sum, "journeys"));
 
 	any = 0;
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "transactions")) {
 		char name[256];
 
 		if (!any++)
-			fprintf(f, "\n%-28s %8s %6s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "transaction", "count",
-				"fail", "rate/s", "min", "mean", "p50", "p90", "p95", "p99", "p99.9", "max");
+			fprintf(f, "\n%-28s %8s %6s %6s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "transaction",
+				"count", "fail", "cancel", "rate/s", "min", "mean", "p50", "p90", "p95", "p99", "p99.9",
+				"max");
 		snprintf(name, sizeof(name), "%s", results_io_str(x, "name", "?"));
-		fprintf(f, "%-28.28s %8.0f %6.0f %8.1f", name, results_io_num(x, "count", 0), results_io_num(x, "failures", 0),
-			results_io_num(x, "rate", 0));
+		fprintf(f, "%-28.28s %8.0f %6.0f %6.0f %8.1f", name, results_io_num(x, "count", 0),
+			results_io_num(x, "failures", 0), results_io_num(x, "cancelled", 0), results_io_num(x, "rate", 0));
 		text_latency_row(f, x);
 		fputc('\n', f);
 	}
@@ -126,9 +191,9 @@ void results_io_text(FILE *f, const cJSON *sum)
 			results_io_secs(b[1], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p95"),
 			results_io_secs(b[2], 32, cJSON_GetObjectItemCaseSensitive(ph, "total"), "p99"),
 			results_io_secs(b[3], 32, cJSON_GetObjectItemCaseSensitive(ph, "dns"), "p95"),
-			results_io_secs(b[0], 32, cJSON_GetObjectItemCaseSensitive(ph, "connect"), "p95"),
-			results_io_secs(b[1], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"), "p95"),
-			results_io_secs(b[2], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"), "p95"));
+			results_io_secs(b[4], 32, cJSON_GetObjectItemCaseSensitive(ph, "connect"), "p95"),
+			results_io_secs(b[5], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"), "p95"),
+			results_io_secs(b[6], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"), "p95"));
 	}
 
 	any = 0;
@@ -182,6 +247,8 @@ void results_io_text(FILE *f, const cJSON *sum)
 			results_io_secs(b[3], 32, x, "max"));
 	}
 
+	text_generator(f, cJSON_GetObjectItemCaseSensitive(sum, "generator"));
+
 	x = cJSON_GetObjectItemCaseSensitive(sum, "events");
 	if (x) {
 		fprintf(f, "\nevents    %.0f logged", results_io_num(x, "logged", 0));
@@ -214,7 +281,7 @@ void results_io_text(FILE *f, const cJSON *sum)
 			fputc('\n', f);
 		}
 	}
-	fprintf(f, "\nverdict: %s (%s)\n", results_io_str(sum, "verdict", "?"), results_io_str(sum, "verdict_reason", ""));
+	text_verdict(f, sum);
 }
 
 /* ---- reading ------------------------------------------------------------ */

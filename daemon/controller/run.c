@@ -3,6 +3,7 @@
  */
 #include "controller/run.h"
 
+#include "core/hist.h"
 #include "core/log.h"
 #include "core/proto.h"
 #include "core/row.h"
@@ -17,6 +18,7 @@
 /* More instances than any runner can hold: an "active" count beyond it is
  * garbage, and summing such counts over runners must not overflow. */
 #define ACTIVE_MAX 1e9
+#define WHY_MAX 256 /* bytes of a runner's reason kept per journey */
 
 typedef struct idvec {
 	uint64_t *v;
@@ -30,8 +32,13 @@ typedef struct link {
 	int ready, gone, bye, stop_sent;
 	long *target;  /* per journey: last closed target sent */
 	long *actual;  /* per journey: instances the runner reported */
+	long *peak;    /* per journey: the most it reported having since its batch before */
 	long *need;    /* per journey: rows asked for and not yet given */
 	idvec *leased; /* per journey: recyclable rows this runner holds */
+	int64_t *inflight; /* per journey: iterations it reported started and not ended */
+	char **why;    /* per journey: why it is short of its target (its `why`), or NULL */
+	double lag_p99, lag_max; /* its loop lag in its last stats batch (s) */
+	int has_lag;
 	uint64_t last_seen_ns;
 	uint64_t last_stats_ns; /* when its last stats batch came */
 } link;
@@ -44,6 +51,8 @@ typedef struct cjourney {
 	int dry;        /* closed model, iterable pool exhausted: runners drain */
 	long drain;     /* dry: the targets runners keep meanwhile */
 	long required;  /* after scale */
+	long starts;    /* open model: starts handed out so far */
+	int pool_ended; /* ended because its datapool ran out */
 	double carry;   /* open model: fraction of a start carried over */
 	size_t rr;      /* open model: round-robin offset */
 	int over_bound; /* a runner's share is over proto_instances_max() */
@@ -66,6 +75,10 @@ struct run {
 	cjourney *j;
 	stats totals, window;
 	char *error;
+	char *stop_by;   /* who stopped the run (run_stop_by), or NULL */
+	double stop_at;  /* run seconds of the stop */
+	int stop_early;  /* the stop came before the run's own end */
+	double running_until; /* run seconds when it began stopping; -1 before */
 	int stop_now;
 	int done_called;
 	int setup_sent;   /* run_start has sent setup: later runners get it at once */
@@ -236,6 +249,7 @@ static int serve_rows_batch(run *r, link *l, size_t ji)
 				j->drain = j->required;
 			}
 			j->ended = 1;
+			j->pool_ended = rc == POOL_EXHAUSTED;
 			l->need[ji] = 0;
 			break;
 		}
@@ -386,6 +400,8 @@ static long total_actual(const run *r, size_t ji)
 	return n;
 }
 
+static void stop_run(run *r, int now);
+
 static void on_tick(uv_timer_t *t)
 {
 	run *r = t->data;
@@ -395,6 +411,10 @@ static void on_tick(uv_timer_t *t)
 	int all_ended = 1, any_active = 0;
 
 	r->last_ns = now;
+	/* While it drains, the run's clock goes on for its hook (the results'
+	 * records of the drain), and nothing else happens. */
+	if (r->state == RUN_STOPPING && r->o.hooks.on_tick)
+		r->o.hooks.on_tick(r, r->o.hooks.data);
 	if (r->state != RUN_RUNNING && r->state != RUN_PAUSED)
 		return;
 	starts = calloc(r->s->njourneys, sizeof *starts);
@@ -439,11 +459,13 @@ static void on_tick(uv_timer_t *t)
 				/* Each of the N instances runs one iteration: N starts
 				 * now, and the model has said all it will. */
 				starts[ji] = lround((double)v * r->scale);
+				j->starts += starts[ji];
 				j->ended = 1;
 			} else if (j->open) {
 				j->carry += (double)v * r->scale;
 				starts[ji] = (long)floor(j->carry);
 				j->carry -= (double)starts[ji];
+				j->starts += starts[ji];
 			} else {
 				j->required = lround((double)v * r->scale);
 			}
@@ -463,9 +485,9 @@ static void on_tick(uv_timer_t *t)
 	if (r->o.hooks.on_tick)
 		r->o.hooks.on_tick(r, r->o.hooks.data);
 	if (r->state == RUN_RUNNING && r->s->duration > 0 && r->model_t >= r->s->duration)
-		run_stop(r, 0);
+		stop_run(r, 0);
 	else if (r->state == RUN_RUNNING && all_ended && !any_active)
-		run_stop(r, 0);
+		stop_run(r, 0);
 }
 
 /* ---- the end ------------------------------------------------------------ */
@@ -509,6 +531,31 @@ static void check_done(run *r)
 	close_timers(r);
 }
 
+/* Iterations a runner had in flight when it was lost or dropped never
+ * report: they are counted as failed, and as lost, so that started = ok +
+ * failed once the run is over. */
+static void count_lost(run *r, link *l, size_t ji)
+{
+	const char *name = r->j[ji].sj->name;
+	uint64_t n = l->inflight[ji] > 0 ? (uint64_t)l->inflight[ji] : 0;
+	stats *tables[] = {&r->totals, &r->window};
+
+	l->inflight[ji] = 0;
+	if (!n)
+		return;
+	for (size_t k = 0; k < sizeof tables / sizeof tables[0]; k++) {
+		stats_entry *je = stats_get(tables[k], "journey", &name, 1);
+		stats_entry *le = stats_get(tables[k], "lost", &name, 1);
+
+		if (je)
+			stats_add(je, ST_J_FAILED, n);
+		if (le)
+			stats_add(le, 0, n);
+	}
+	log_warn("run %s: runner %d: %llu iteration(s) of %s lost with it", r->id, l->idx, (unsigned long long)n,
+		 name);
+}
+
 static void drop_link(run *r, link *l)
 {
 	if (l->gone)
@@ -517,6 +564,7 @@ static void drop_link(run *r, link *l)
 	for (size_t ji = 0; ji < r->s->njourneys; ji++) {
 		pool *p = r->j[ji].sj->pool;
 
+		count_lost(r, l, ji);
 		/* Rows a lost runner held come back to the pool. */
 		while (l->leased[ji].n)
 			pool_checkin(p, l->leased[ji].v[--l->leased[ji].n]);
@@ -545,7 +593,54 @@ static void on_stop_deadline(uv_timer_t *t)
 	check_done(r);
 }
 
+/* Whether the run has an end of its own still ahead: its duration, or a
+ * journey whose model or datapool ends and has not yet. A run with neither
+ * ends only when stopped: that stop is its end, not an early one. */
+static int end_ahead(const run *r)
+{
+	if (r->state == RUN_STARTING)
+		return 1;
+	if (r->s->duration > 0)
+		return r->model_t < r->s->duration;
+	for (size_t ji = 0; ji < r->s->njourneys; ji++) {
+		const cjourney *j = &r->j[ji];
+		const pool *p = j->sj->pool;
+
+		if (!j->ended && (j->once || vmodel_end(j->sj->volume) >= 0 ||
+				  (p && pool_get_mode(p) == POOL_ITERABLE)))
+			return 1;
+	}
+	return 0;
+}
+
+void run_stop_by(run *r, int now, const char *by)
+{
+	if (r->state != RUN_STOPPING && r->state != RUN_DONE && !r->stop_by) {
+		r->stop_by = strdup(by && *by ? by : "a stop request");
+		r->stop_at = run_elapsed(r);
+		r->stop_early = end_ahead(r);
+		log_info("run %s: stopped by %s at %.1f s%s", r->id, r->stop_by ? r->stop_by : "?", r->stop_at,
+			 r->stop_early ? ", before its end" : "");
+	}
+	stop_run(r, now);
+}
+
 void run_stop(run *r, int now)
+{
+	run_stop_by(r, now, NULL);
+}
+
+const char *run_stopped_by(const run *r, double *at, int *early)
+{
+	if (at)
+		*at = r->stop_at;
+	if (early)
+		*early = r->stop_by && r->stop_early;
+	return r->stop_by;
+}
+
+/* Every stop goes through here; run_stop_by also says who asked. */
+static void stop_run(run *r, int now)
 {
 	if (r->state == RUN_DONE)
 		return;
@@ -558,6 +653,7 @@ void run_stop(run *r, int now)
 		}
 		return;
 	}
+	r->running_until = run_elapsed(r);
 	r->state = RUN_STOPPING;
 	r->stop_now = now;
 	for (size_t i = 0; i < r->nlinks; i++)
@@ -568,6 +664,75 @@ void run_stop(run *r, int now)
 }
 
 /* ---- messages from runners ---------------------------------------------- */
+
+/* What a batch says per journey of the runner's iterations in flight. */
+static void track_inflight(run *r, link *l, const cJSON *e)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, e) {
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "k");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "c");
+		const char *kind = cJSON_GetStringValue(cJSON_GetArrayItem(k, 0));
+		const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(k, 1));
+		uint64_t v[3] = {0, 0, 0};
+
+		if (!kind || !name || strcmp(kind, "journey") != 0 || cJSON_GetArraySize(k) != 2)
+			continue;
+		for (int i = 0; i < 3; i++)
+			if (proto_u64(cJSON_GetArrayItem(c, i), &v[i]) < 0 || v[i] > (uint64_t)ACTIVE_MAX * 1000)
+				v[i] = 0;
+		for (size_t ji = 0; ji < r->s->njourneys; ji++)
+			if (strcmp(r->j[ji].sj->name, name) == 0) {
+				l->inflight[ji] += (int64_t)v[ST_J_STARTED] - (int64_t)v[ST_J_OK] -
+						   (int64_t)v[ST_J_FAILED];
+				break;
+			}
+	}
+}
+
+/* The runner's loop lag in this batch (its "loop" entry), for the live
+ * view; the histograms themselves merge into the totals. */
+static void track_lag(link *l, const cJSON *e)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, e) {
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "k");
+		const char *kind = cJSON_GetStringValue(cJSON_GetArrayItem(k, 0));
+		const cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, "h"), 0);
+		hist *tmp;
+
+		if (!kind || strcmp(kind, "loop") != 0 || !cJSON_IsObject(h) || !(tmp = hist_new()))
+			continue;
+		if (hist_merge_json(tmp, h) == 0 && hist_count(tmp)) {
+			l->lag_p99 = (double)hist_percentile(tmp, 99) / 1e9;
+			l->lag_max = (double)hist_max(tmp) / 1e9;
+			l->has_lag = 1;
+		}
+		hist_free(tmp);
+	}
+}
+
+/* The runner's `why`: per journey, why it is short of its target (a
+ * string), or null when it is not. Kept until the next batch says. */
+static void track_why(run *r, link *l, const cJSON *why)
+{
+	const cJSON *it;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(why))
+		return;
+	cJSON_ArrayForEach(it, why) {
+		if (i >= r->s->njourneys)
+			break;
+		free(l->why[i]);
+		l->why[i] = NULL;
+		if (cJSON_IsString(it) && *it->valuestring)
+			l->why[i] = strndup(it->valuestring, WHY_MAX);
+		i++;
+	}
+}
 
 static void link_stats(run *r, link *l, const cJSON *m)
 {
@@ -582,11 +747,26 @@ static void link_stats(run *r, link *l, const cJSON *m)
 	l->last_stats_ns = uv_hrtime();
 	if (e && (stats_merge_batch(&r->totals, e) < 0 || stats_merge_batch(&r->window, e) < 0))
 		log_warn("run %s: runner %d sent a malformed stats batch", r->id, l->idx);
+	else if (e)
+		track_inflight(r, l, e);
+	track_lag(l, e);
+	track_why(r, l, cJSON_GetObjectItemCaseSensitive(m, "why"));
 	cJSON_ArrayForEach(it, active) {
 		if (i >= r->s->njourneys)
 			break;
 		if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= ACTIVE_MAX)
 			l->actual[i] = (long)it->valuedouble;
+		i++;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(m, "peak")) {
+		if (i >= r->s->njourneys)
+			break;
+		/* While the run runs, the latest; once it stops, the most of
+		 * the batch before and those after (the stop's own slice). */
+		if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= ACTIVE_MAX &&
+		    (r->state == RUN_RUNNING || (long)it->valuedouble > l->peak[i]))
+			l->peak[i] = (long)it->valuedouble;
 		i++;
 	}
 	if (proto_u64(dropped, &ndropped) == 0 && ndropped) {
@@ -639,7 +819,7 @@ static void on_link_message(transport *t, const char *buf, size_t len, void *dat
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, "error");
 
 		set_error(r, "runner %d: %s", l->idx, cJSON_IsString(e) ? e->valuestring : "unknown error");
-		run_stop(r, 1);
+		stop_run(r, 1);
 	} else if (strcmp(type, PROTO_NEED) == 0) {
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "n");
 
@@ -707,6 +887,7 @@ run *run_new(uv_loop_t *loop, scenario *s, const run_opts *o, char *err, size_t 
 	if (r->o.stats_interval <= 0)
 		r->o.stats_interval = 1;
 	r->scale = 1.0;
+	r->running_until = -1;
 	if (o->id)
 		snprintf(idbuf, sizeof idbuf, "%s", o->id);
 	else
@@ -755,11 +936,17 @@ int run_add_runner(run *r, transport *t)
 	l->actual = calloc(nj, sizeof *l->actual);
 	l->need = calloc(nj, sizeof *l->need);
 	l->leased = calloc(nj, sizeof *l->leased);
-	if (!l->target || !l->actual || !l->need || !l->leased) {
+	l->inflight = calloc(nj, sizeof *l->inflight);
+	l->why = calloc(nj, sizeof *l->why);
+	l->peak = calloc(nj, sizeof *l->peak);
+	if (!l->target || !l->actual || !l->need || !l->leased || !l->inflight || !l->why || !l->peak) {
 		free(l->target);
 		free(l->actual);
+		free(l->peak);
 		free(l->need);
 		free(l->leased);
+		free(l->inflight);
+		free(l->why);
 		free(l);
 		return -ENOMEM;
 	}
@@ -792,7 +979,7 @@ void run_runner_lost(run *r, transport *t, const char *reason)
 		for (size_t i = 0; i < r->nlinks; i++)
 			all &= r->links[i]->gone;
 		if (all)
-			run_stop(r, 1);
+			stop_run(r, 1);
 	}
 	check_done(r);
 }
@@ -859,8 +1046,57 @@ int run_failed(const run *r)
 	return 0;
 }
 
-long run_required(const run *r, size_t ji) { return ji < r->s->njourneys ? r->j[ji].required : 0; }
+/* Nothing is required of a run that is not running (starting, paused,
+ * draining). */
+long run_required(const run *r, size_t ji)
+{
+	return ji < r->s->njourneys && r->state == RUN_RUNNING ? r->j[ji].required : 0;
+}
+
+double run_running_until(const run *r) { return r->running_until; }
 long run_actual(const run *r, size_t ji) { return ji < r->s->njourneys ? total_actual(r, ji) : 0; }
+long run_required_starts(const run *r, size_t ji) { return ji < r->s->njourneys ? r->j[ji].starts : 0; }
+
+long run_actual_peak(const run *r, size_t ji)
+{
+	long n = 0;
+
+	for (size_t i = 0; ji < r->s->njourneys && i < r->nlinks; i++)
+		if (!r->links[i]->gone)
+			n += r->links[i]->peak[ji];
+	return n;
+}
+int run_pool_ended(const run *r, size_t ji) { return ji < r->s->njourneys && r->j[ji].pool_ended; }
+
+const char *run_why(const run *r, size_t ji)
+{
+	for (size_t i = 0; ji < r->s->njourneys && i < r->nlinks; i++)
+		if (!r->links[i]->gone && r->links[i]->why[ji])
+			return r->links[i]->why[ji];
+	return NULL;
+}
+
+/* Per runner: its loop lag in its last batch. */
+static cJSON *lag_status(const run *r, double *worst)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	*worst = -1;
+	for (size_t i = 0; a && i < r->nlinks; i++) {
+		const link *l = r->links[i];
+		cJSON *o;
+
+		if (!link_usable(l) || !l->has_lag || !(o = cJSON_CreateObject()))
+			continue;
+		cJSON_AddNumberToObject(o, "runner", l->idx);
+		cJSON_AddNumberToObject(o, "p99", round(l->lag_p99 * 1e6) / 1e6);
+		cJSON_AddNumberToObject(o, "max", round(l->lag_max * 1e6) / 1e6);
+		cJSON_AddItemToArray(a, o);
+		if (l->lag_p99 > *worst)
+			*worst = l->lag_p99;
+	}
+	return a;
+}
 
 static const char *state_name(run_state s)
 {
@@ -887,6 +1123,21 @@ cJSON *run_status(const run *r)
 	cJSON_AddBoolToObject(o, "failed", run_failed(r));
 	if (r->error)
 		cJSON_AddStringToObject(o, "error", r->error);
+	if (r->stop_by) {
+		cJSON *st = cJSON_AddObjectToObject(o, "stopped");
+
+		cJSON_AddStringToObject(st, "by", r->stop_by);
+		cJSON_AddNumberToObject(st, "at", round(r->stop_at * 1000) / 1000);
+		cJSON_AddBoolToObject(st, "early", r->stop_early);
+	}
+	{
+		double worst;
+		cJSON *lag = lag_status(r, &worst);
+
+		cJSON_AddItemToObject(o, "loop_lag", lag);
+		if (worst >= 0)
+			cJSON_AddNumberToObject(o, "loop_lag_p99", round(worst * 1e6) / 1e6);
+	}
 	js = cJSON_AddArrayToObject(o, "journeys");
 	for (size_t i = 0; js && i < r->s->njourneys; i++) {
 		cJSON *j = cJSON_CreateObject();
@@ -897,6 +1148,10 @@ cJSON *run_status(const run *r)
 		cJSON_AddStringToObject(j, "model", r->j[i].open ? "open" : "closed");
 		cJSON_AddNumberToObject(j, "required", (double)r->j[i].required);
 		cJSON_AddNumberToObject(j, "actual", (double)total_actual(r, i));
+		if (r->j[i].open)
+			cJSON_AddNumberToObject(j, "required_starts", (double)r->j[i].starts);
+		if (run_why(r, i))
+			cJSON_AddStringToObject(j, "why", run_why(r, i));
 		cJSON_AddBoolToObject(j, "ended", r->j[i].ended);
 		cJSON_AddNumberToObject(j, "started", e ? (double)e->c[ST_J_STARTED] : 0);
 		cJSON_AddNumberToObject(j, "ok", e ? (double)e->c[ST_J_OK] : 0);
@@ -949,11 +1204,16 @@ static void run_release(run *r)
 
 		if (l->t)
 			transport_close(l->t);
-		for (size_t ji = 0; ji < r->s->njourneys; ji++)
+		for (size_t ji = 0; ji < r->s->njourneys; ji++) {
 			free(l->leased[ji].v);
+			free(l->why[ji]);
+		}
 		free(l->leased);
+		free(l->inflight);
+		free(l->why);
 		free(l->target);
 		free(l->actual);
+		free(l->peak);
 		free(l->need);
 		free(l);
 	}
@@ -963,6 +1223,7 @@ static void run_release(run *r)
 	scenario_free(r->s);
 	free(r->j);
 	free(r->error);
+	free(r->stop_by);
 	free(r->id);
 	free(r);
 }

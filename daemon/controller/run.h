@@ -64,8 +64,16 @@ void run_runner_lost(run *r, transport *t, const char *reason);
 /* Sends setup to every runner and starts ticking once all are ready. */
 int run_start(run *r);
 /* Stops starting iterations; after the grace period (or at once with now)
- * parked SDK calls are cancelled. */
+ * parked SDK calls are cancelled. by says who or what stopped the run
+ * ("mitectl stop", "SIGTERM: mited shutting down", ...), for the verdict:
+ * a run stopped before its own end (its duration, or the end of a model
+ * or datapool that has one) is incomplete. run_stop is run_stop_by with
+ * "a stop request". The first stop's reason is kept. */
+void run_stop_by(run *r, int now, const char *by);
 void run_stop(run *r, int now);
+/* Who stopped the run (NULL: nobody, it ended by itself or on an error),
+ * at which run second, and whether that was before its end. */
+const char *run_stopped_by(const run *r, double *at, int *early);
 void run_pause(run *r);
 void run_resume(run *r);
 /* Multiplies every volume model of the run by factor (1.0 = as written),
@@ -89,9 +97,24 @@ int run_failed(const run *r);
  * runner was lost, a datapool failed), or NULL. */
 const char *run_error(const run *r);
 double run_get_scale(const run *r);
-/* Required and actual instances of journey ji now. */
+/* Required (0 unless running) and actual instances of journey ji now. */
 long run_required(const run *r, size_t ji);
 long run_actual(const run *r, size_t ji);
+/* The run second it stopped running (began to drain), or -1 while it
+ * has not. */
+double run_running_until(const run *r);
+/* The most instances of journey ji the runners had at any moment between
+ * their last two batches (added over runners; a runner that left keeps
+ * its last); once the run stopped, the most since the batch before the
+ * stop: what ran in the second the run stopped in. */
+long run_actual_peak(const run *r, size_t ji);
+/* Open models: the starts handed out to runners so far. */
+long run_required_starts(const run *r, size_t ji);
+/* Whether journey ji ended because its (iterable) datapool ran out. */
+int run_pool_ended(const run *r, size_t ji);
+/* Why a runner says journey ji is short of its target (the `why` of its
+ * last stats batch, docs/runner-protocol.md), or NULL. */
+const char *run_why(const run *r, size_t ji);
 /* Moves the stats merged since the last call into *out (the caller frees
  * it with stats_free) and starts a new window: for live rates. */
 void run_take_window(run *r, stats *out);

@@ -1100,8 +1100,8 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 
 /* ---- the scenario ------------------------------------------------------- */
 
-static const char *const scn_root_keys[] = {"name",   "duration", "pool_policy",
-					    "config", "journeys", "thresholds", NULL};
+static const char *const scn_root_keys[] = {"name",     "duration",   "pool_policy", "config",
+					    "journeys", "thresholds", "verdict",     NULL};
 
 static const scenario_opts scn_no_opts;
 
@@ -1112,6 +1112,7 @@ static scenario *scn_alloc(const char *path, const char *dir)
 	if (!s)
 		return NULL;
 	kvl_init(&s->config);
+	verdict_conf_defaults(&s->verdict);
 	s->path = strdup(path);
 	s->dir = strdup(dir);
 	if (!s->path || !s->dir) {
@@ -1253,6 +1254,9 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 	}
 	js = config_setting_get_member(root, "thresholds");
 	if (js && !(s->thresholds = thresholds_parse(js, real, err, errlen)))
+		goto fail;
+	js = config_setting_get_member(root, "verdict");
+	if (js && verdict_conf_parse(js, real, &s->verdict, err, errlen) < 0)
 		goto fail;
 	config_destroy(&cf);
 	return s;

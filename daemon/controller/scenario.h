@@ -12,6 +12,7 @@
 
 #include "controller/pool.h"
 #include "controller/thresholds.h"
+#include "controller/verdict.h"
 #include "controller/vmodel.h"
 #include "core/kvl.h"
 #include "core/module.h"
@@ -45,6 +46,9 @@ typedef struct scenario {
 	int pool_refuse_small;
 	/* `thresholds` (mite-scenario(5)), or NULL when there are none. */
 	thresholds *thresholds;
+	/* `verdict`: tolerances and bounds of the judgement (the defaults
+	 * when the scenario has none). */
+	verdict_conf verdict;
 } scenario;
 
 typedef struct scenario_opts {

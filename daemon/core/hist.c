@@ -191,6 +191,24 @@ uint64_t hist_percentile(const hist *h, double p)
 	return v;
 }
 
+uint64_t hist_sum_above(const hist *h, uint64_t ns)
+{
+	uint64_t sum = 0;
+
+	if (!h->count || ns >= h->max)
+		return 0;
+	for (unsigned i = bucket_of(ns) + 1; i < HIST_NBUCKETS; i++) {
+		uint64_t part;
+
+		if (!h->b[i])
+			continue;
+		if (__builtin_mul_overflow(h->b[i], bucket_value(i), &part))
+			part = UINT64_MAX;
+		sum = sat_add(sum, part);
+	}
+	return sum;
+}
+
 uint64_t hist_count_le(const hist *h, uint64_t ns)
 {
 	uint64_t cum = 0;

@@ -41,6 +41,10 @@ uint64_t hist_percentile(const hist *h, double p);
 /* How many recorded values are <= ns (to the bucket's resolution): for
  * Prometheus' cumulative buckets. */
 uint64_t hist_count_le(const hist *h, uint64_t ns);
+/* The sum of the recorded values above ns (to the bucket's resolution:
+ * values in ns's own bucket are not counted), saturating: e.g. the time
+ * spent in loop turns longer than a bound. */
+uint64_t hist_sum_above(const hist *h, uint64_t ns);
 
 /* Sparse JSON for the runner protocol and results:
  * {"n":count,"sum":ns,"min":ns,"max":ns,"b":[index,count,index,count,...]}

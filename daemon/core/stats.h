@@ -8,13 +8,22 @@
  * The kinds, their labels, counters and histograms:
  *
  *   kind      labels                                   c[]                          h[]
- *   txn       journey, transaction                     ok, failed                   latency
- *   journey   journey                                  started, ok, failed          duration
+ *   txn       journey, transaction                     ok, failed, cancelled        latency
+ *   journey   journey                                  started, ok, failed,         duration
+ *                                                      cancelled
  *   error     journey, transaction, location, message  count
  *   http      journey, transaction, method, status     count, bytes_out, bytes_in   total, dns, connect, tls, ttfb
  *   httperr   journey, transaction, method, class      count
  *   lag       journey                                  count                        scheduling lag
  *   send      journey, type                            count
+ *   loop      runner (its index)                                                    loop lag (runner.c's probe)
+ *   lost      journey                                  count (controller only: iterations in flight on a
+ *                                                      runner that was lost or dropped)
+ *
+ * A cancelled transaction or iteration (a parked call returned
+ * MITE_ECANCELED) is counted as failed too: `cancelled` says how many of
+ * the failed ones were cancelled. Lost iterations are counted as failed
+ * journey iterations by the controller.
  */
 #ifndef MITE_CORE_STATS_H
 #define MITE_CORE_STATS_H
@@ -28,8 +37,8 @@
 #define STATS_NCOUNTERS 4
 #define STATS_NHISTS 5
 
-enum { ST_TXN_OK = 0, ST_TXN_FAILED = 1 };
-enum { ST_J_STARTED = 0, ST_J_OK = 1, ST_J_FAILED = 2 };
+enum { ST_TXN_OK = 0, ST_TXN_FAILED = 1, ST_TXN_CANCELLED = 2 };
+enum { ST_J_STARTED = 0, ST_J_OK = 1, ST_J_FAILED = 2, ST_J_CANCELLED = 3 };
 enum { ST_HTTP_COUNT = 0, ST_HTTP_BYTES_OUT = 1, ST_HTTP_BYTES_IN = 2 };
 enum { ST_H_TOTAL = 0, ST_H_DNS = 1, ST_H_CONNECT = 2, ST_H_TLS = 3, ST_H_TTFB = 4 };
 

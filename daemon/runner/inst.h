@@ -33,9 +33,11 @@ struct mite_ctx {
 		char *name;     /* full name "outer :: inner" */
 		uint64_t start_ns;
 		int failed;
+		int cancelled;  /* a call in it returned MITE_ECANCELED */
 	} txn[INST_MAX_TXN];
 	int ntxn;
 	int failed;             /* the iteration failed */
+	int iter_cancelled;     /* a call of this iteration was cancelled */
 	int error_recorded;     /* the innermost failure was recorded once */
 	/* parking */
 	int parked, woken, cancelled;

@@ -77,6 +77,7 @@ typedef struct rjourney {
 	double spread_next;/* open: intended time of the next start (s) */
 	double spread_gap; /* open: seconds between starts in this tick */
 	long nactive;
+	long peak;         /* the most instances (with pending starts) since the last batch */
 	mite_ctx *active;  /* doubly linked list of live instances */
 	/* rows */
 	mite_row **rows;   /* free rows, a FIFO ring (recyclable: returned ones too) */
@@ -116,6 +117,10 @@ struct runner {
 	uv_timer_t stats_timer;
 	uv_timer_t grace_timer;
 	sleepq sleep;         /* sleeping instances */
+	uv_prepare_t lag_probe; /* the loop-lag probe: once a turn, before the loop waits */
+	uint64_t lag_turn_ns;   /* when the last turn's probe ran */
+	uint64_t lag_idle_ns;   /* the loop's idle time then */
+	stats_entry *st_loop;   /* its histogram ("loop", this runner's index) */
 	uv_idle_t idle;
 	int idle_on;
 	mite_ctx *ready, *ready_tail;
@@ -188,17 +193,20 @@ static void inst_run(mite_ctx *ctx)
 
 int inst_park(mite_ctx *ctx, inst_cancel_fn cancel, void *arg)
 {
-	if (ctx->cancelled)
-		return MITE_ECANCELED;
-	ctx->parked = 1;
-	ctx->woken = 0;
-	ctx->cancel_fn = cancel;
-	ctx->cancel_arg = arg;
-	ctx->parks++;
-	coro_yield();
-	ctx->parked = 0;
-	ctx->cancel_fn = NULL;
-	return ctx->cancelled ? MITE_ECANCELED : 0;
+	if (!ctx->cancelled) {
+		ctx->parked = 1;
+		ctx->woken = 0;
+		ctx->cancel_fn = cancel;
+		ctx->cancel_arg = arg;
+		ctx->parks++;
+		coro_yield();
+		ctx->parked = 0;
+		ctx->cancel_fn = NULL;
+	}
+	if (!ctx->cancelled)
+		return 0;
+	sdk_cancelled(ctx);
+	return MITE_ECANCELED;
 }
 
 void inst_wake(mite_ctx *ctx)
@@ -478,6 +486,8 @@ static void record_journey(mite_ctx *ctx, int ok, uint64_t ns)
 	rjourney *j = ctx->j;
 
 	stats_add(j->st_journey, ok ? ST_J_OK : ST_J_FAILED, 1);
+	if (ctx->iter_cancelled)
+		stats_add(j->st_journey, ST_J_CANCELLED, 1);
 	stats_record(j->st_journey, 0, ns);
 }
 
@@ -497,6 +507,7 @@ static void inst_main(void *arg)
 		ctx->row = row;
 		ctx->ntxn = 0;
 		ctx->failed = 0;
+		ctx->iter_cancelled = 0;
 		ctx->parks = 0;
 		ctx->iter_start = runner_now(ctx->r);
 		http_session_new_iteration(ctx);
@@ -571,6 +582,8 @@ static mite_ctx *inst_start(rjourney *j)
 		j->active->prev = ctx;
 	j->active = ctx;
 	j->nactive++;
+	if (j->nactive + j->pending > j->peak)
+		j->peak = j->nactive + j->pending;
 	r->live++;
 	inst_run(ctx);
 	return ctx;
@@ -641,6 +654,15 @@ static void runner_kick(runner *r)
 	uv_idle_start(&r->idle, on_idle);
 }
 
+/* Scheduling lag: how late a start is against its intended time; the
+ * next start is intended a gap later. */
+static void record_start_lag(rjourney *j, double now)
+{
+	stats_record(j->st_lag, 0, now > j->spread_next ? (uint64_t)((now - j->spread_next) * 1e9) : 0);
+	stats_add(j->st_lag, 0, 1);
+	j->spread_next += j->spread_gap;
+}
+
 /* Makes the open-model starts that are due: every one whose intended time
  * (spread evenly over the tick) has come, not one per timer firing (the
  * timer's millisecond would cap a journey at 1000 starts/s per runner). */
@@ -658,11 +680,7 @@ static void on_spread(uv_timer_t *t)
 	}
 	while (j->pending > 0 && j->spread_next <= now && n++ < START_BATCH) {
 		j->pending--;
-		/* Scheduling lag: how late this start is against its intended
-		 * time. */
-		stats_record(j->st_lag, 0, (uint64_t)((now - j->spread_next) * 1e9));
-		stats_add(j->st_lag, 0, 1);
-		j->spread_next += j->spread_gap;
+		record_start_lag(j, now);
 		/* A start that could not be made is not made up for (the
 		 * controller sees fewer starts than it asked for, and why); one
 		 * that could clears the reason. */
@@ -696,6 +714,7 @@ static void add_starts(rjourney *j, double s)
 {
 	long max = proto_instances_max();
 	runner *r = j->r;
+	int backlog = j->pending > 0;
 	uint64_t ms;
 
 	if (s > (double)(max - j->pending)) {
@@ -706,8 +725,11 @@ static void add_starts(rjourney *j, double s)
 		if (j->why[0] && strncmp(j->why, "instance bound", 14) == 0)
 			journey_why(j, "%s", "");
 	}
-	/* What is pending now is spread over the coming tick. */
-	j->spread_next = runner_now(r);
+	/* What is pending now is spread over the coming tick; starts still
+	 * pending from before were intended earlier, and their lag keeps
+	 * counting from then. */
+	if (!backlog)
+		j->spread_next = runner_now(r);
 	j->spread_gap = r->tick / (double)j->pending;
 	ms = (uint64_t)(j->spread_gap * 1000.0);
 	if (!ms)
@@ -864,7 +886,7 @@ static void add_why(runner *r, cJSON *m)
 
 static void send_stats(runner *r, int final)
 {
-	cJSON *m = proto_new(PROTO_STATS), *active, *batch;
+	cJSON *m = proto_new(PROTO_STATS), *active, *peak, *batch;
 	size_t shed;
 
 	if (!m)
@@ -877,6 +899,17 @@ static void send_stats(runner *r, int final)
 	 * run whose last starts are still on their way. */
 	for (size_t i = 0; active && i < r->nj; i++)
 		cJSON_AddItemToArray(active, cJSON_CreateNumber((double)(r->j[i].nactive + r->j[i].pending)));
+	/* The most at any moment since the last batch: a run shorter than a
+	 * batch interval still says what it ran. */
+	peak = cJSON_AddArrayToObject(m, "peak");
+	for (size_t i = 0; peak && i < r->nj; i++) {
+		rjourney *j = &r->j[i];
+
+		cJSON_AddItemToArray(peak, cJSON_CreateNumber((double)(j->peak > j->nactive + j->pending
+									    ? j->peak
+									    : j->nactive + j->pending)));
+		j->peak = j->nactive + j->pending;
+	}
 	if (r->events) {
 		cJSON_AddItemToObject(m, "ev", r->events);
 		r->events = NULL;
@@ -897,6 +930,24 @@ static void send_stats(runner *r, int final)
 			 "dropped", r->index, shed, PROTO_MSG_MAX);
 		r->events_dropped += shed;
 	}
+}
+
+/* The loop-lag probe (docs/runner-protocol.md, Stats batches): once a
+ * turn, just before the loop waits for events, the time the turn kept the
+ * loop busy - since the probe last ran, minus the time spent waiting. A
+ * timer that came due or a response that arrived during that turn waited
+ * up to that long for its callback: what a saturated runner adds to every
+ * latency it measures. */
+static void on_lag_probe(uv_prepare_t *h)
+{
+	runner *r = h->data;
+	uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(r->loop);
+	uint64_t span = now - r->lag_turn_ns, waited = idle - r->lag_idle_ns;
+
+	if (r->st_loop)
+		stats_record(r->st_loop, 0, span > waited ? span - waited : 0);
+	r->lag_turn_ns = now;
+	r->lag_idle_ns = idle;
 }
 
 static void on_stats_timer(uv_timer_t *t)
@@ -1022,6 +1073,16 @@ static int init_modules(runner *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* The loop-lag probe's stats entry, labelled with the runner's index. */
+static stats_entry *loop_entry(runner *r)
+{
+	char idx[24];
+	const char *lab = idx;
+
+	snprintf(idx, sizeof idx, "%d", r->index);
+	return stats_get(&r->st, "loop", &lab, 1);
+}
+
 static void do_setup(runner *r, const cJSON *m)
 {
 	const cJSON *js = cJSON_GetObjectItemCaseSensitive(m, "journeys"), *o;
@@ -1068,6 +1129,10 @@ static void do_setup(runner *r, const cJSON *m)
 	interval = msg_num(cJSON_GetObjectItemCaseSensitive(m, "stats_interval"), MSG_SECS_MAX, 1.0);
 	uv_timer_start(&r->stats_timer, on_stats_timer, (uint64_t)(interval * 1000),
 		       (uint64_t)(interval * 1000));
+	r->st_loop = loop_entry(r);
+	r->lag_turn_ns = uv_hrtime();
+	r->lag_idle_ns = uv_metrics_idle_time(r->loop);
+	uv_prepare_start(&r->lag_probe, on_lag_probe);
 	r->state = R_RUNNING;
 	proto_send(r->t, proto_new(PROTO_READY));
 }
@@ -1125,6 +1190,7 @@ static void do_stop(runner *r, double grace)
 		uv_timer_stop(&j->spread);
 		while (j->pending > 0 && !rows_out(j)) {
 			j->pending--;
+			record_start_lag(j, runner_now(r));
 			if (!inst_start(j))
 				break;
 		}
@@ -1176,6 +1242,7 @@ static void runner_check_done(runner *r)
 		r->t = NULL;
 		close_handle(r, (uv_handle_t *)&r->stats_timer);
 		close_handle(r, (uv_handle_t *)&r->grace_timer);
+		close_handle(r, (uv_handle_t *)&r->lag_probe);
 		close_handle(r, (uv_handle_t *)&r->idle);
 		close_handle(r, (uv_handle_t *)&r->sleep.timer);
 		for (size_t i = 0; i < r->nj; i++)
@@ -1228,6 +1295,7 @@ static void on_message(transport *t, const char *buf, size_t len, void *data)
 
 /* ---- the runner's life -------------------------------------------------- */
 
+
 runner *runner_new(uv_loop_t *loop, transport *t, int index, runner_done_cb done, void *data)
 {
 	runner *r = calloc(1, sizeof *r);
@@ -1252,6 +1320,11 @@ runner *runner_new(uv_loop_t *loop, transport *t, int index, runner_done_cb done
 	r->stats_timer.data = r;
 	uv_timer_init(loop, &r->grace_timer);
 	r->grace_timer.data = r;
+	/* The probe needs the loop's idle time; it keeps nothing alive. */
+	uv_loop_configure(loop, UV_METRICS_IDLE_TIME);
+	uv_prepare_init(loop, &r->lag_probe);
+	uv_unref((uv_handle_t *)&r->lag_probe);
+	r->lag_probe.data = r;
 	uv_idle_init(loop, &r->idle);
 	r->idle.data = r;
 	r->http = http_engine_new(loop);

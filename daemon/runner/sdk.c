@@ -42,6 +42,7 @@ static int sdk_txn_begin(mite_ctx *ctx, const char *name)
 	if (!ctx->txn[ctx->ntxn].name)
 		return MITE_ENOMEM;
 	ctx->txn[ctx->ntxn].failed = 0;
+	ctx->txn[ctx->ntxn].cancelled = 0;
 	ctx->txn[ctx->ntxn].start_ns = now_ns();
 	ctx->ntxn++;
 	return MITE_OK;
@@ -51,17 +52,20 @@ static int sdk_txn_end(mite_ctx *ctx)
 {
 	const char *labels[2];
 	stats_entry *e;
-	int failed;
+	int failed, cancelled;
 
 	if (!ctx->ntxn)
 		return MITE_EINVAL;
 	ctx->ntxn--;
-	failed = ctx->txn[ctx->ntxn].failed;
+	cancelled = ctx->txn[ctx->ntxn].cancelled;
+	failed = ctx->txn[ctx->ntxn].failed || cancelled;
 	labels[0] = inst_journey_name(ctx);
 	labels[1] = ctx->txn[ctx->ntxn].name;
 	e = stats_get(inst_stats(ctx), "txn", labels, 2);
 	if (e) {
 		stats_add(e, failed ? ST_TXN_FAILED : ST_TXN_OK, 1);
+		if (cancelled)
+			stats_add(e, ST_TXN_CANCELLED, 1);
 		stats_record(e, 0, now_ns() - ctx->txn[ctx->ntxn].start_ns);
 	}
 	free(ctx->txn[ctx->ntxn].name);
@@ -137,6 +141,20 @@ int inst_fail(mite_ctx *ctx, const char *file, int line, const char *func, const
 	rc = sdk_vfail(ctx, file, line, func, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+void sdk_cancelled(mite_ctx *ctx)
+{
+	if (ctx->module_ctx)
+		return;
+	/* Failed without an error of its own: the cancellation is counted,
+	 * and a journey returning the code must not add "journey returned". */
+	ctx->iter_cancelled = 1;
+	ctx->failed = 1;
+	for (int i = 0; i < ctx->ntxn; i++) {
+		ctx->txn[i].failed = 1;
+		ctx->txn[i].cancelled = 1;
+	}
 }
 
 void sdk_end_iteration(mite_ctx *ctx, int rc)
@@ -248,8 +266,10 @@ static int sdk_sleep(mite_ctx *ctx, double seconds)
 {
 	if (ctx->module_ctx)
 		return MITE_EINVAL;
-	if (ctx->cancelled)
+	if (ctx->cancelled) {
+		sdk_cancelled(ctx);
 		return MITE_ECANCELED;
+	}
 	if (!(seconds > 0))
 		return MITE_OK;
 	return inst_sleep(ctx, seconds);
@@ -283,7 +303,13 @@ static int sdk_separation_end(mite_ctx *ctx, mite_separation *sep)
 {
 	double left = sep->start + sep->target - inst_now(ctx);
 
-	return left > 0 ? sdk_sleep(ctx, left) : (ctx->cancelled ? MITE_ECANCELED : MITE_OK);
+	if (left > 0)
+		return sdk_sleep(ctx, left);
+	if (ctx->cancelled) {
+		sdk_cancelled(ctx);
+		return MITE_ECANCELED;
+	}
+	return MITE_OK;
 }
 
 /* ---- identity ----------------------------------------------------------- */

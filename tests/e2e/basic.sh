@@ -48,7 +48,12 @@ check "status --watch streams objects" [ "$(grep -c '"ok":true' "$T/watch.out")"
 # stop
 check "stop accepted" ctl stop "$RUN"
 check "the run drains and ends" wait_for 15 field_is "$RUN" state done
-check "verdict passed" field_is "$RUN" verdict passed
+# Stopped 20 s into its 60: incomplete, never passed, and the summary says
+# who stopped it and still has its volume (not 0.0/0).
+check "a run stopped early is incomplete" field_is "$RUN" verdict incomplete
+check "status says who stopped it" sh -c "\"$MITECTL\" --socket '$SOCK' --json status '$RUN' | grep -q '\"by\":\"mitectl stop'"
+check "the summary says it was stopped early" sh -c "python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[\"run\"][\"stopped\"]; sys.exit(0 if r[\"early\"] and r[\"by\"].startswith(\"mitectl stop\") and r[\"at\"] > 1 else 1)' '$STATE/results/$RUN/summary.json'"
+check "a stopped run's summary keeps its volume" sh -c "python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[\"journeys\"][0][\"volume\"]; sys.exit(0 if v[\"required_mean\"] >= 3 and v[\"actual_mean\"] >= 3 and v[\"required_max\"] >= 4 else 1)' '$STATE/results/$RUN/summary.json'"
 runners_gone() { [ "$(run_runners "$RUN")" -eq 0 ]; }
 check "runners exit after the run" wait_for 10 runners_gone
 check "results prints the summary" sh -c "\"$MITECTL\" --socket '$SOCK' results '$RUN' | grep -q 'test1'"

@@ -36,6 +36,16 @@ check "the bystander keeps its instances" field_is "$CALM" journeys.0.actual 2
 ctl stop "$RUN" --now >/dev/null
 check "the crashing run can be stopped" wait_for 15 field_is "$RUN" state done
 check "its verdict is failed" field_is "$RUN" verdict failed
+# The iterations a crash took with it are counted (as failed, and lost):
+# every iteration started has ended one way or another.
+check "started = ok + failed for every journey, lost ones included" python3 - "$STATE/results/$RUN/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+bad = [(j["name"], j["started"], j["ok"], j["failed"]) for j in s["journeys"] if j["started"] != j["ok"] + j["failed"]]
+lost = sum(j["lost"] for j in s["journeys"])
+print("  lost %d; mismatches: %s" % (lost, bad))
+sys.exit(1 if bad or lost < 1 else 0)
+PY
 
 # Stack overflow: core/coro.c's guard page, reported by name.
 OVF=$(ctl start "$(scenario overflow 60 "{ name = \"deep\"; journey = \"$TPLUGINS/crash.so:overflow\";
