@@ -1108,7 +1108,7 @@ static const char *state_name(run_state s)
 cJSON *run_status(const run *r)
 {
 	cJSON *o = cJSON_CreateObject(), *js, *tx;
-	double el = run_elapsed(r);
+	double el = run_elapsed(r), worst;
 
 	if (!o)
 		return NULL;
@@ -1130,14 +1130,9 @@ cJSON *run_status(const run *r)
 		cJSON_AddNumberToObject(st, "at", round(r->stop_at * 1000) / 1000);
 		cJSON_AddBoolToObject(st, "early", r->stop_early);
 	}
-	{
-		double worst;
-		cJSON *lag = lag_status(r, &worst);
-
-		cJSON_AddItemToObject(o, "loop_lag", lag);
-		if (worst >= 0)
-			cJSON_AddNumberToObject(o, "loop_lag_p99", round(worst * 1e6) / 1e6);
-	}
+	cJSON_AddItemToObject(o, "loop_lag", lag_status(r, &worst));
+	if (worst >= 0)
+		cJSON_AddNumberToObject(o, "loop_lag_p99", round(worst * 1e6) / 1e6);
 	js = cJSON_AddArrayToObject(o, "journeys");
 	for (size_t i = 0; js && i < r->s->njourneys; i++) {
 		cJSON *j = cJSON_CreateObject();

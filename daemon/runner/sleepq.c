@@ -53,7 +53,11 @@ static void arm(sleepq *q, uint64_t ms)
 	uv_update_time(q->timer.loop);
 	now_ms = uv_hrtime() / 1000000;
 	q->armed_ms = ms;
-	uv_timer_start(&q->timer, on_timer, ms > now_ms ? ms - now_ms : 0, 0);
+	/* A deadline already passed waits for the next turn of the loop, not
+	 * this one: armed for 0 in the timers phase (on_timer re-arming after
+	 * a long chain), the timer is due again at once, and a saturated
+	 * runner would never leave that phase - no stats, no messages. */
+	uv_timer_start(&q->timer, on_timer, ms > now_ms ? ms - now_ms : 1, 0);
 }
 
 static void link_node(sleepq *q, sleepq_node *n)
