@@ -6,6 +6,7 @@
 
 #include "controller/control.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -20,8 +21,9 @@
 #include <unistd.h>
 
 /* A client that does not read its replies is dropped once this much is
- * waiting to be written to it. */
-#define MAX_PENDING_WRITE (4u * 1024 * 1024)
+ * waiting to be written to it: room for two replies of the largest size,
+ * so that one big reply never drops a client that reads. */
+#define MAX_PENDING_WRITE (2u * CONTROL_REPLY_MAX)
 #define MAX_PEER_GROUPS 256
 
 struct control {
@@ -57,12 +59,23 @@ struct control_client {
 	char *buf;
 	size_t len, cap;
 	struct ucred cred;
+	size_t scanned;  /* bytes of buf already searched for a newline */
+	control_pending *pending; /* a deferred reply is owed: requests wait */
 	/* the subscription */
 	int watching;
 	control_watch_cb watch_cb;
 	void *watch_arg;
 	void (*watch_free)(void *);
 };
+
+struct control_pending {
+	control_client *cl; /* NULL once the client is gone */
+	cJSON *id;          /* the request's "id", echoed */
+};
+
+/* What a handler returns after control_defer: a marker, never sent. */
+static cJSON deferred_marker;
+cJSON *const control_deferred = &deferred_marker;
 
 typedef struct wreq {
 	uv_write_t req;
@@ -132,6 +145,9 @@ static void client_close(control_client *cl)
 		return;
 	cl->closing = 1;
 	watch_end(cl);
+	if (cl->pending)
+		cl->pending->cl = NULL; /* its owner still calls control_reply */
+	cl->pending = NULL;
 	uv_close((uv_handle_t *)&cl->idle, client_handle_closed);
 	uv_close((uv_handle_t *)&cl->watch, client_handle_closed);
 	uv_close((uv_handle_t *)&cl->pipe, client_handle_closed);
@@ -153,17 +169,51 @@ static void write_done(uv_write_t *req, int status)
 		client_close(cl);
 }
 
+/* The reply as one line of well-formed UTF-8, at most CONTROL_REPLY_MAX
+ * bytes: a bigger one is replaced by an error that says so (its length in
+ * *len). NULL on ENOMEM. Frees obj. */
+static char *reply_text(control_client *cl, cJSON *obj, size_t *len)
+{
+	char *s = utf8_fix(cJSON_PrintUnformatted(obj));
+	size_t n = s ? strlen(s) : 0;
+
+	if (s && n + 1 > CONTROL_REPLY_MAX) {
+		cJSON *id = cJSON_DetachItemFromObjectCaseSensitive(obj, "id");
+		cJSON *e;
+
+		log_warn("control: a reply of %zu bytes to client (pid %d) is over the limit of %u "
+			 "bytes; sending an error instead",
+			 n, (int)cl->cred.pid, (unsigned)CONTROL_REPLY_MAX);
+		free(s);
+		e = control_error("the reply would be %zu bytes, over the limit of %u bytes (see "
+				  "mite-control(7)); read the run's files in its results folder",
+				  n, (unsigned)CONTROL_REPLY_MAX);
+		if (e && id)
+			cJSON_AddItemToObject(e, "id", id);
+		else
+			cJSON_Delete(id);
+		s = e ? utf8_fix(cJSON_PrintUnformatted(e)) : NULL;
+		cJSON_Delete(e);
+		n = s ? strlen(s) : 0;
+	}
+	cJSON_Delete(obj);
+	*len = n;
+	return s;
+}
+
 /* Sends obj as one line and frees it. */
 static void client_send(control_client *cl, cJSON *obj)
 {
+	size_t n;
+	char *s;
+
 	if (!obj)
 		obj = control_error("internal error: out of memory");
 	if (!obj) {
 		client_close(cl);
 		return;
 	}
-	char *s = cJSON_PrintUnformatted(obj);
-	cJSON_Delete(obj);
+	s = reply_text(cl, obj, &n);
 	if (!s) {
 		client_close(cl);
 		return;
@@ -172,7 +222,6 @@ static void client_send(control_client *cl, cJSON *obj)
 		free(s);
 		return;
 	}
-	size_t n = strlen(s);
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe) + n > MAX_PENDING_WRITE) {
 		log_warn("control: client (pid %d) does not read its replies; disconnecting it",
 			 (int)cl->cred.pid);
@@ -215,7 +264,7 @@ static void client_refuse(control_client *cl, cJSON *err)
 static void idle_cb(uv_timer_t *h)
 {
 	control_client *cl = h->data;
-	if (cl->watching)
+	if (cl->watching || cl->pending)
 		return;
 	log_debug("control: client (pid %d) idle for %llu s; disconnecting it", (int)cl->cred.pid,
 		  (unsigned long long)(cl->ctl->idle_ms / 1000));
@@ -223,9 +272,20 @@ static void idle_cb(uv_timer_t *h)
 					(unsigned long long)(cl->ctl->idle_ms / 1000)));
 }
 
+/* The "id" of a request is echoed into its reply: it must stay small. */
+static int id_too_long(const cJSON *id)
+{
+	char *t = cJSON_PrintUnformatted(id);
+	size_t n = t ? strlen(t) : (size_t)-1;
+
+	free(t);
+	return n > CONTROL_ID_MAX;
+}
+
 static void client_line(control_client *cl, char *line, size_t len)
 {
 	control *c = cl->ctl;
+	char *fixed = NULL;
 	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	if (len == 0)
@@ -234,7 +294,20 @@ static void client_line(control_client *cl, char *line, size_t len)
 	watch_end(cl);
 	uv_timer_again(&cl->idle);
 
+	/* One rule for text from outside (core/utf8.h): what is not UTF-8
+	 * becomes U+FFFD before any handler sees it, so that names, paths and
+	 * ids never carry it into replies, logs or results. JSON's own syntax
+	 * is ASCII: only the insides of strings can change. */
+	if (!utf8_valid(line, len)) {
+		fixed = utf8_repair(line, len, &len);
+		if (!fixed) {
+			client_send(cl, control_error("out of memory"));
+			return;
+		}
+		line = fixed;
+	}
 	cJSON *req = cJSON_ParseWithLength(line, len);
+	free(fixed);
 	cJSON *reply = NULL;
 	const cJSON *id = NULL;
 	if (!req) {
@@ -242,6 +315,12 @@ static void client_line(control_client *cl, char *line, size_t len)
 		goto send;
 	}
 	id = cJSON_GetObjectItemCaseSensitive(req, "id");
+	if (id && id_too_long(id)) {
+		id = NULL;
+		reply = control_error("malformed request: \"id\" is longer than %d bytes",
+				      CONTROL_ID_MAX);
+		goto send;
+	}
 	if (!cJSON_IsObject(req)) {
 		reply = control_error("malformed request: not a JSON object");
 		goto send;
@@ -259,6 +338,15 @@ static void client_line(control_client *cl, char *line, size_t len)
 		goto send;
 	}
 	reply = k->fn(cl, req, c->data);
+	if (reply == control_deferred) {
+		if (cl->pending) {
+			/* control_reply sends it, with the id. */
+			cl->pending->id = id ? cJSON_Duplicate(id, 1) : NULL;
+			cJSON_Delete(req);
+			return;
+		}
+		reply = NULL; /* deferred without control_defer: a bug */
+	}
 	if (!reply)
 		reply = control_error("internal error in '%s'", k->name);
 send:
@@ -289,6 +377,41 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	*b = uv_buf_init(cl->buf + cl->len, (unsigned)(cl->cap - cl->len));
 }
 
+/* Handles the whole lines in the buffer, in order, until one of them is
+ * deferred, the client is refused (cl->eof: nothing more it sent is
+ * handled) or closed. What is left must fit in the line limit. */
+static void client_process(control_client *cl)
+{
+	control *c = cl->ctl;
+	size_t off = 0, i;
+	int overlong = 0;
+
+	for (i = cl->scanned; i < cl->len && !cl->closing && !cl->eof && !cl->pending; i++) {
+		if (cl->buf[i] != '\n')
+			continue;
+		if (i - off > c->max_line) {
+			overlong = 1;
+			break;
+		}
+		client_line(cl, cl->buf + off, i - off);
+		off = i + 1;
+	}
+	if (cl->closing || cl->eof)
+		return;
+	size_t rest = cl->len - off;
+	if (overlong || rest > c->max_line) {
+		log_warn("control: client (pid %d) sent a line longer than %zu bytes; disconnecting it",
+			 (int)cl->cred.pid, c->max_line);
+		cl->len = 0;
+		client_refuse(cl, control_error("request line longer than %zu bytes", c->max_line));
+		return;
+	}
+	memmove(cl->buf, cl->buf + off, rest);
+	cl->len = rest;
+	/* Stopped at a deferred line: the rest is searched again later. */
+	cl->scanned = cl->pending ? 0 : rest;
+}
+
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
 	control_client *cl = s->data;
@@ -310,36 +433,60 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		if (cl->len && cl->len <= c->max_line)
 			client_line(cl, cl->buf, cl->len);
 		cl->len = 0;
+		cl->scanned = 0;
 		cl->eof = 1;
-		if (!cl->closing && cl->writes == 0 && !cl->watching)
+		if (!cl->closing && cl->writes == 0 && !cl->watching && !cl->pending)
 			client_close(cl);
 		return;
 	}
-	size_t start = cl->len;
 	cl->len += (size_t)nread;
-	size_t off = 0;
-	/* After a refusal (cl->eof) nothing more the client sent is handled. */
-	for (size_t i = start; i < cl->len && !cl->closing && !cl->eof; i++) {
-		if (cl->buf[i] != '\n')
-			continue;
-		if (i - off > c->max_line)
-			break;
-		client_line(cl, cl->buf + off, i - off);
-		off = i + 1;
-	}
-	if (cl->closing || cl->eof)
+	client_process(cl);
+}
+
+/* ---- deferred replies --------------------------------------------------- */
+
+control_pending *control_defer(control_client *cl)
+{
+	control_pending *p;
+
+	if (cl->pending || cl->closing)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->cl = cl;
+	cl->pending = p;
+	/* Its next requests wait in the socket: replies stay in order, and
+	 * nothing piles up here meanwhile. */
+	uv_read_stop((uv_stream_t *)&cl->pipe);
+	return p;
+}
+
+void control_reply(control_pending *p, cJSON *reply)
+{
+	control_client *cl = p->cl;
+
+	if (!cl) {
+		/* The client went away meanwhile. */
+		cJSON_Delete(reply);
+		cJSON_Delete(p->id);
+		free(p);
 		return;
-	/* What is left has no newline yet: it must fit in the limit. */
-	size_t rest = cl->len - off;
-	if (rest > c->max_line || (off < cl->len && memchr(cl->buf + off, '\n', rest))) {
-		log_warn("control: client (pid %d) sent a line longer than %zu bytes; disconnecting it",
-			 (int)cl->cred.pid, c->max_line);
-		cl->len = 0;
-		client_refuse(cl, control_error("request line longer than %zu bytes", c->max_line));
-		return;
 	}
-	memmove(cl->buf, cl->buf + off, rest);
-	cl->len = rest;
+	cl->pending = NULL;
+	if (reply && p->id && !cJSON_HasObjectItem(reply, "id"))
+		cJSON_AddItemToObject(reply, "id", p->id);
+	else
+		cJSON_Delete(p->id);
+	free(p);
+	client_send(cl, reply);
+	if (cl->closing)
+		return;
+	uv_timer_again(&cl->idle);
+	/* The requests that came while it waited. */
+	client_process(cl);
+	if (!cl->closing && !cl->eof && !cl->pending)
+		uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, read_cb);
 }
 
 /* ---- access ------------------------------------------------------------- */

@@ -28,13 +28,20 @@
 #define CONTROL_MAX_LINE_DEFAULT (64 * 1024)
 #define CONTROL_IDLE_TIMEOUT_DEFAULT 60.0
 #define CONTROL_MAX_CLIENTS_DEFAULT 64
+/* The longest reply line (with its newline): a reply that would be longer
+ * is replaced by an error saying so. mitectl reads lines of up to 64 MiB. */
+#define CONTROL_REPLY_MAX (8u * 1024 * 1024)
+/* The longest "id" a request may carry (as JSON text): it is echoed. */
+#define CONTROL_ID_MAX 256
 
 typedef struct control control;
 typedef struct control_client control_client;
 
 /* Builds the reply to req (an object whose "cmd" named this handler). The
  * reply must be an object with "ok"; control sends it and frees it. NULL is
- * answered with an internal error. The handler must not keep req. */
+ * answered with an internal error. The handler must not keep req. A handler
+ * that cannot answer at once returns control_deferred after control_defer
+ * (see below). */
 typedef cJSON *(*control_handler)(control_client *cl, const cJSON *req, void *data);
 
 typedef struct control_cmd {
@@ -74,6 +81,19 @@ int control_nclients(const control *c);
 typedef cJSON *(*control_watch_cb)(control_client *cl, void *arg, void *data);
 int control_client_watch(control_client *cl, double interval, control_watch_cb cb, void *arg,
 			 void (*arg_free)(void *));
+
+/* A reply that comes later (a scenario parsed off the loop): the handler
+ * calls control_defer and returns control_deferred; the reply goes with
+ * control_reply, exactly once, from the loop thread. Meanwhile the other
+ * clients are served, and this client's next requests wait unread (their
+ * replies stay in order) and it is not dropped for idleness. NULL on ENOMEM
+ * or when a reply is already deferred. */
+typedef struct control_pending control_pending;
+extern cJSON *const control_deferred;
+control_pending *control_defer(control_client *cl);
+/* Sends reply (with the request's "id") and frees both it and p; when the
+ * client has gone meanwhile, only frees them. Safe after control_close. */
+void control_reply(control_pending *p, cJSON *reply);
 
 /* The peer's credentials, as the kernel gave them at connect. */
 uid_t control_client_uid(const control_client *cl);

@@ -14,6 +14,7 @@
 #include "controller/thresholds.h"
 #include "core/hist.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -249,39 +250,29 @@ static const double le_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0
 			      0.25,   0.5,   1,      2.5,   5,    10,    30,    60};
 
 /* A label value: \ " and newline escaped, bytes that are not UTF-8
- * replaced, at most METRICS_LABEL_MAX bytes. */
+ * replaced (core/utf8.h), at most METRICS_LABEL_MAX bytes. */
 static void put_label_value(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t out = 0;
+	size_t n = strlen(s), out = 0;
 
-	while (*p && out < METRICS_LABEL_MAX) {
-		unsigned char c = *p;
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		size_t k;
+	while (n && out < METRICS_LABEL_MAX) {
+		size_t k = utf8_seq_len(s, n);
 
-		if (c == '\\') {
+		if (*s == '\\')
 			fputs("\\\\", f);
-		} else if (c == '"') {
+		else if (*s == '"')
 			fputs("\\\"", f);
-		} else if (c == '\n') {
+		else if (*s == '\n')
 			fputs("\\n", f);
-		} else if (n == 1) {
-			fputc(c, f);
-		} else {
-			for (k = 1; n && k < n; k++)
-				if ((p[k] & 0xc0) != 0x80)
-					break;
-			if (!n || k < n || (n == 2 && c < 0xc2)) {
-				fputs("\xef\xbf\xbd", f); /* U+FFFD */
-				p++;
-				out += 3;
-				continue;
-			}
-			fwrite(p, 1, n, f);
-		}
-		p += n ? n : 1;
-		out += n ? n : 1;
+		else if (k)
+			fwrite(s, 1, k, f);
+		else
+			fputs(UTF8_REPLACEMENT, f);
+		if (!k)
+			k = 1;
+		out += k;
+		s += k;
+		n -= k;
 	}
 }
 
