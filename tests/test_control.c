@@ -78,10 +78,71 @@ static cJSON *cmd_watch(control_client *cl, const cJSON *req, void *data)
 	return o;
 }
 
+/* "slow": answers 0.8 s later (as mited's start does after its parse). */
+typedef struct slow {
+	uv_timer_t t;
+	control_pending *p;
+} slow;
+
+static void slow_closed(uv_handle_t *h) { free(h->data); }
+
+static void slow_fire(uv_timer_t *t)
+{
+	slow *w = t->data;
+	cJSON *o = control_ok();
+	cJSON_AddStringToObject(o, "slow", "done");
+	control_reply(w->p, o);
+	uv_close((uv_handle_t *)&w->t, slow_closed);
+}
+
+static cJSON *cmd_slow(control_client *cl, const cJSON *req, void *data)
+{
+	server *s = data;
+	slow *w = calloc(1, sizeof(*w));
+	(void)req;
+	w->p = control_defer(cl);
+	cr_assert_not_null(w->p);
+	cr_assert_null(control_defer(cl), "a second deferral is refused");
+	uv_timer_init(&s->loop, &w->t);
+	w->t.data = w;
+	uv_timer_start(&w->t, slow_fire, 800, 0);
+	return control_deferred;
+}
+
+/* "echo": the request's "text" back, and a reply string that is not UTF-8. */
+static cJSON *cmd_echo(control_client *cl, const cJSON *req, void *data)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "text");
+	cJSON *o = control_ok();
+	(void)cl;
+	(void)data;
+	cJSON_AddStringToObject(o, "text", cJSON_IsString(t) ? t->valuestring : "");
+	cJSON_AddStringToObject(o, "made", "bad\xc3(\xff)");
+	return o;
+}
+
+/* "huge": a reply over CONTROL_REPLY_MAX. */
+static cJSON *cmd_huge(control_client *cl, const cJSON *req, void *data)
+{
+	char *big = malloc(CONTROL_REPLY_MAX + 1);
+	cJSON *o = control_ok();
+	(void)cl;
+	(void)req;
+	(void)data;
+	memset(big, 'h', CONTROL_REPLY_MAX);
+	big[CONTROL_REPLY_MAX] = '\0';
+	cJSON_AddStringToObject(o, "big", big);
+	free(big);
+	return o;
+}
+
 static const control_cmd cmds[] = {
 	{"ping", cmd_ping},
 	{"null", cmd_null},
 	{"watch", cmd_watch},
+	{"slow", cmd_slow},
+	{"echo", cmd_echo},
+	{"huge", cmd_huge},
 	{NULL, NULL},
 };
 
@@ -362,5 +423,108 @@ Test(control, refuses_other_users)
 	int st = 0;
 	waitpid(pid, &st, 0);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+	server_stop(s);
+}
+
+Test(control, deferred_reply_keeps_order_and_others_are_served)
+{
+	server *s = server_start(0);
+	int a = dial(s->path), b = dial(s->path);
+	const char *two = "{\"cmd\":\"slow\",\"id\":1}\n{\"cmd\":\"ping\",\"id\":2}\n";
+
+	say(a, two, strlen(two));
+	/* While a waits, b is served at once. */
+	usleep(100000);
+	say(b, "{\"cmd\":\"ping\",\"id\":\"b\"}\n", 24);
+	expect_reply(b, "\"id\":\"b\"");
+	struct pollfd pa = {.fd = a, .events = POLLIN};
+	cr_expect_eq(poll(&pa, 1, 0), 0, "a's reply came before its parse ended");
+	/* Then a gets its two replies in order, and is not dropped as idle
+	 * (idle_timeout 0.5 s < 0.8 s). */
+	expect_reply(a, "\"slow\":\"done\"");
+	char *l = hear(a);
+	cr_assert_not_null(l);
+	cr_expect(strstr(l, "\"id\":2") && strstr(l, "pong"), "second reply: %s", l);
+	close(a);
+	close(b);
+	server_stop(s);
+}
+
+Test(control, client_gone_before_its_deferred_reply)
+{
+	server *s = server_start(0);
+	int a = dial(s->path);
+	say(a, "{\"cmd\":\"slow\"}\n", 16);
+	usleep(100000);
+	close(a);
+	usleep(1000000); /* the reply comes for nobody */
+	int b = dial(s->path);
+	say(b, "{\"cmd\":\"ping\"}\n", 15);
+	expect_reply(b, "pong");
+	close(b);
+	/* And a deferral still waiting when the server closes. */
+	a = dial(s->path);
+	say(a, "{\"cmd\":\"slow\"}\n", 16);
+	usleep(100000);
+	server_stop(s);
+	close(a);
+}
+
+/* Non-zero when line is well-formed UTF-8 and holds needle. */
+static int utf8_line_has(const char *line, const char *needle)
+{
+	const unsigned char *p = (const unsigned char *)line;
+	while (*p) {
+		size_t k = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		if (!k)
+			return 0;
+		for (size_t i = 1; i < k; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+		p += k;
+	}
+	return strstr(line, needle) != NULL;
+}
+
+Test(control, text_not_utf8_is_replaced_both_ways)
+{
+	server *s = server_start(0);
+	int fd = dial(s->path);
+	const char *req = "{\"cmd\":\"echo\",\"text\":\"n\xe4me\xed\xa0\x80\",\"id\":\"\xff\"}\n";
+	char *l;
+
+	say(fd, req, strlen(req));
+	l = hear(fd);
+	cr_assert_not_null(l);
+	cr_expect(utf8_line_has(l, "\"text\":\"n\xef\xbf\xbdme\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""),
+		  "request text not repaired: %s", l);
+	cr_expect(utf8_line_has(l, "\"made\":\"bad\xef\xbf\xbd(\xef\xbf\xbd)\""), "reply not repaired: %s", l);
+	cr_expect(utf8_line_has(l, "\"id\":\"\xef\xbf\xbd\""), "id not repaired: %s", l);
+	close(fd);
+	server_stop(s);
+}
+
+Test(control, reply_and_id_limits)
+{
+	server *s = server_start(0);
+	int fd = dial(s->path);
+	char req[600];
+
+	say(fd, "{\"cmd\":\"huge\",\"id\":9}\n", 22);
+	char *l = hear(fd);
+	cr_assert_not_null(l, "no reply to a huge answer");
+	cr_expect(strstr(l, "\"ok\":false") && strstr(l, "over the limit of 8388608 bytes") &&
+			  strstr(l, "\"id\":9"),
+		  "%s", l);
+	/* An id longer than 256 bytes (as JSON) is refused, not echoed. */
+	int n = snprintf(req, sizeof(req), "{\"cmd\":\"ping\",\"id\":\"%0300d\"}\n", 0);
+	say(fd, req, (size_t)n);
+	l = hear(fd);
+	cr_assert_not_null(l);
+	cr_expect(strstr(l, "\\\"id\\\" is longer than 256 bytes") && !strstr(l, "000000"), "%s", l);
+	/* The connection stays usable. */
+	say(fd, "{\"cmd\":\"ping\"}\n", 15);
+	expect_reply(fd, "pong");
+	close(fd);
 	server_stop(s);
 }
