@@ -447,3 +447,143 @@ Test(scenario, example_conf)
 	cr_assert_str_eq(vmodel_describe(s->journeys[0].volume), "constant 10");
 	scenario_free(s);
 }
+
+/* ---- limits: checked before libconfig reads the file -------------------- */
+
+/* Writes tmp/name: head, then fill bytes of c, then tail. */
+static void write_filled(const char *name, const char *head, size_t fill, char c, const char *tail)
+{
+	char path[PATH_MAX];
+	FILE *f = fopen(tp_join(path, sizeof(path), tmp, name), "w");
+
+	cr_assert_not_null(f);
+	fputs(head, f);
+	for (size_t i = 0; i < fill; i++)
+		fputc(c, f);
+	fputs(tail, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+#define MINIMAL "journeys = ( { journey = \"good.so:journey\"; volume = { type = \"constant\"; count = 1; }; } );\n"
+
+Test(scenario, file_over_the_size_limit)
+{
+	/* 16 MiB of comment lines and the minimal scenario: one byte over. */
+	write_filled("big.conf", MINIMAL "#", SCENARIO_FILE_MAX - strlen(MINIMAL), 'x', "\n");
+	expect_fail("big.conf", "@D/big.conf: 16777218 bytes: the scenario and the files it @includes "
+				"come to 16777218 bytes, over the limit of 16777216 bytes");
+	/* Just under the limit, it loads. */
+	write_filled("fits.conf", MINIMAL "#", SCENARIO_FILE_MAX - strlen(MINIMAL) - 3, 'x', "\n");
+	scenario *s = load("fits.conf", NULL);
+	cr_assert_not_null(s, "%s", err);
+	scenario_free(s);
+}
+
+Test(scenario, includes_count_towards_the_size_limit)
+{
+	write_filled("inc.conf", "@include \"huge.inc\"\n" MINIMAL, 0, 'x', "");
+	write_filled("huge.inc", "#", SCENARIO_FILE_MAX - 10, 'y', "\n");
+	expect_fail("inc.conf", "@D/huge.inc: 16777208 bytes: the scenario and the files it @includes "
+				"come to 16777321 bytes, over the limit of 16777216 bytes");
+	/* Nested: the include of an include. */
+	write_filled("inc2.conf", "@include \"mid.inc\"\n" MINIMAL, 0, 'x', "");
+	write_filled("mid.inc", "   @include \"huge.inc\"\n", 0, 'x', "");
+	scenario *s = load("inc2.conf", NULL);
+	cr_assert_null(s);
+	cr_expect(strstr(err, "/huge.inc: 16777208 bytes") != NULL, "%s", err);
+}
+
+Test(scenario, strings_over_the_length_limit)
+{
+	/* One long string, on line 2. */
+	write_filled("longstr.conf", MINIMAL "config = { s = \"", SCENARIO_STRING_MAX + 1, 'a', "\"; };\n");
+	expect_fail("longstr.conf", "2: a string of 65537 bytes, over the limit of 65536 bytes for one "
+				    "string (adjacent strings count as one)");
+	/* Adjacent literals are one string to libconfig: counted together,
+	 * with comments between them. */
+	write_filled("adjacent.conf", MINIMAL "config = {\n s = \"", SCENARIO_STRING_MAX / 2, 'b',
+		     "\" # a comment\n \"");
+	{
+		char path[PATH_MAX];
+		FILE *f = fopen(tp_join(path, sizeof(path), tmp, "adjacent.conf"), "a");
+		for (size_t i = 0; i < SCENARIO_STRING_MAX / 2 + 1; i++)
+			fputc('c', f);
+		fputs("\";\n};\n", f);
+		fclose(f);
+	}
+	expect_fail("adjacent.conf", "3: a string of 65537 bytes, over the limit of 65536 bytes for one "
+				     "string (adjacent strings count as one)");
+	/* A string in a comment is no string; one at the limit loads. */
+	write_filled("okstr.conf", MINIMAL "# \"", SCENARIO_STRING_MAX * 2, 'd', "\"\nconfig = { s = \"");
+	{
+		char path[PATH_MAX];
+		FILE *f = fopen(tp_join(path, sizeof(path), tmp, "okstr.conf"), "a");
+		for (size_t i = 0; i < SCENARIO_STRING_MAX; i++)
+			fputc('e', f);
+		fputs("\"; };\n", f);
+		fclose(f);
+	}
+	scenario *s = load("okstr.conf", NULL);
+	cr_assert_not_null(s, "%s", err);
+	cr_expect_eq(strlen(kvl_get(&s->config, "s")), SCENARIO_STRING_MAX);
+	scenario_free(s);
+}
+
+Test(scenario, nul_byte_refused)
+{
+	char path[PATH_MAX];
+	FILE *f = fopen(tp_join(path, sizeof(path), tmp, "nul.conf"), "w");
+
+	fputs(MINIMAL "name = \"x\";\n", f);
+	fputc('\0', f);
+	fputs("garbage that libconfig would never see\n", f);
+	fclose(f);
+	expect_fail("nul.conf", "3: a NUL byte: not a text file");
+}
+
+Test(scenario, names_over_the_limit)
+{
+	write_filled("longname.conf", MINIMAL "name = \"", SCENARIO_NAME_MAX + 1, 'n', "\";\n");
+	expect_fail("longname.conf", "2: 'name' is 257 bytes long, over the limit of 256 bytes");
+	write_filled("longjname.conf", "journeys = ( { journey = \"good.so:journey\"; name = \"",
+		     SCENARIO_NAME_MAX + 1, 'j', "\"; volume = { type = \"constant\"; count = 1; }; } );\n");
+	expect_fail("longjname.conf", "1: 'name' is 257 bytes long, over the limit of 256 bytes");
+	/* At the limit, both load. */
+	write_filled("okname.conf", MINIMAL "name = \"", SCENARIO_NAME_MAX, 'n', "\";\n");
+	scenario *s = load("okname.conf", NULL);
+	cr_assert_not_null(s, "%s", err);
+	cr_expect_eq(strlen(s->name), SCENARIO_NAME_MAX);
+	scenario_free(s);
+}
+
+Test(scenario, cancelled_load_frees_everything)
+{
+	atomic_int cancel = 1;
+	scenario_opts o = {.cancel = &cancel};
+
+	cr_assert_null(load("good.conf", &o));
+	cr_expect(strstr(err, "good.conf: cancelled: mited is shutting down") != NULL, "%s", err);
+	cr_expect(!loaded("good.so"));
+	atomic_store(&cancel, 0);
+	scenario *s = load("good.conf", &o);
+	cr_assert_not_null(s, "%s", err);
+	scenario_free(s);
+}
+
+Test(scenario, release_runtime_keeps_names_drops_pools_and_modules)
+{
+	scenario *s = load("good.conf", NULL);
+
+	cr_assert_not_null(s, "%s", err);
+	cr_assert(loaded("good.so"));
+	scenario_release_runtime(s);
+	cr_expect(!loaded("good.so"), "modules closed");
+	for (size_t i = 0; i < s->njourneys; i++) {
+		cr_expect_null(s->journeys[i].pool);
+		cr_expect_null(s->journeys[i].volume);
+		cr_expect_not_null(s->journeys[i].name);
+	}
+	cr_expect_not_null(s->name);
+	scenario_release_runtime(s); /* twice is harmless */
+	scenario_free(s);
+}

@@ -11,6 +11,7 @@
 #include "controller/scenario.h"
 
 #include "controller/cfg.h"
+#include "controller/cfgbound.h"
 #include "core/coro.h"
 
 #include <errno.h>
@@ -137,6 +138,27 @@ static int scn_missing(scn_load *L, const config_setting_t *group, const char *k
 		       const char *where)
 {
 	return scn_fail(L, group, "missing required key '%s' in %s", key, where);
+}
+
+/* A load that mited gives up (it is shutting down) stops between steps. */
+static int scn_cancelled(scn_load *L)
+{
+	if (!L->o->cancel || !atomic_load(L->o->cancel))
+		return 0;
+	snprintf(L->err, L->errlen, "%s: cancelled: mited is shutting down", L->path);
+	return 1;
+}
+
+/* A name too long to show: refused with its length and the limit. */
+static int scn_check_name(scn_load *L, const config_setting_t *at, const char *what,
+			  const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n <= SCENARIO_NAME_MAX)
+		return 0;
+	return scn_fail(L, at, "%s is %zu bytes long, over the limit of %d bytes", what, n,
+			SCENARIO_NAME_MAX);
 }
 
 /* The getters return 1 when the key is there and good, 0 when it is
@@ -1015,6 +1037,10 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 		return -1;
 	if (name && !*name)
 		return scn_fail(L, config_setting_get_member(g, "name"), "'name' is empty");
+	if (scn_check_name(L, name ? config_setting_get_member(g, "name") : js,
+			   name ? "'name'" : "the journey's name (its spec, when it has no 'name')",
+			   name ? name : spec) < 0)
+		return -1;
 	j->name = strdup(name ? name : spec);
 	if (!j->name)
 		return scn_fail(L, g, "%s", strerror(ENOMEM));
@@ -1141,11 +1167,12 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 	const config_setting_t *root, *js;
 	const char *name = NULL, *policy = "wait";
 	scn_load L = {.o = o ? o : &scn_no_opts, .err = err, .errlen = errlen};
+	static const cfgbound_limits bounds = {.file_max = SCENARIO_FILE_MAX,
+					       .string_max = SCENARIO_STRING_MAX};
 	scenario *s = NULL;
 	config_t cf;
-	char *slash;
-	FILE *f;
-	int n, got;
+	char *slash, *text = NULL;
+	int n, got, ok;
 
 	L.api = L.o->api ? L.o->api : &scn_min_api;
 	if (!path || !realpath(path, real)) {
@@ -1153,13 +1180,6 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 			 strerror(path ? errno : EINVAL));
 		return NULL;
 	}
-	/* Read it once here for the error: libconfig only says "file I/O". */
-	f = fopen(real, "r");
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot read: %s", real, strerror(errno));
-		return NULL;
-	}
-	fclose(f);
 	memcpy(dir, real, strlen(real) + 1);
 	slash = strrchr(dir, '/');
 	if (slash == dir)
@@ -1168,17 +1188,27 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 		*slash = '\0';
 	L.path = real;
 	L.dir = dir;
+	/* Bounded before libconfig reads a byte; what was checked is what is
+	 * parsed. */
+	if (cfgbound_read(real, dir, &bounds, &text, err, errlen) < 0)
+		return NULL;
 
 	config_init(&cf);
 	config_set_options(&cf, CONFIG_OPTION_AUTOCONVERT);
 	/* Relative @include must not depend on the daemon's working folder. */
 	config_set_include_dir(&cf, dir);
-	if (!config_read_file(&cf, real)) {
+	ok = config_read_string(&cf, text);
+	free(text);
+	if (!ok) {
 		char where[PATH_MAX];
 
 		scn_file_of(&L, config_error_file(&cf), where, sizeof(where));
 		snprintf(err, errlen, "%s:%d: %s", where, config_error_line(&cf),
 			 config_error_text(&cf) ? config_error_text(&cf) : "cannot parse");
+		config_destroy(&cf);
+		return NULL;
+	}
+	if (scn_cancelled(&L)) {
 		config_destroy(&cf);
 		return NULL;
 	}
@@ -1198,6 +1228,8 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 		scn_fail(&L, config_setting_get_member(root, "name"), "'name' is empty");
 		goto fail;
 	}
+	if (name && scn_check_name(&L, config_setting_get_member(root, "name"), "'name'", name) < 0)
+		goto fail;
 	s->name = name ? strdup(name) : scn_default_name(real);
 	if (!s->name) {
 		scn_fail(&L, root, "%s", strerror(ENOMEM));
@@ -1244,6 +1276,8 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 	for (int i = 0; i < n; i++) {
 		scn_journey *j = &s->journeys[s->njourneys];
 
+		if (scn_cancelled(&L))
+			goto fail;
 		got = scn_journey_load(&L, s, config_setting_get_elem(js, (unsigned)i), j,
 				       s->pool_refuse_small);
 		/* Counted even when it failed, so that scenario_free releases
@@ -1412,7 +1446,7 @@ fail:
 	return NULL;
 }
 
-void scenario_free(scenario *s)
+void scenario_release_runtime(scenario *s)
 {
 	if (!s)
 		return;
@@ -1425,6 +1459,20 @@ void scenario_free(scenario *s)
 		module_close(j->pool_mod);
 		module_close(j->volume_mod);
 		module_close(j->mod);
+		j->pool = NULL;
+		j->volume = NULL;
+		j->pool_mod = j->volume_mod = j->mod = NULL;
+	}
+}
+
+void scenario_free(scenario *s)
+{
+	if (!s)
+		return;
+	scenario_release_runtime(s);
+	for (size_t i = 0; i < s->njourneys; i++) {
+		scn_journey *j = &s->journeys[i];
+
 		free(j->name);
 		free(j->spec);
 		free(j->module_path);

@@ -6,6 +6,15 @@
  * symbol (opened and ABI-checked), datapool and volume model - and returns
  * it only when all of it is good. Any error is one line
  * "file:line: what is wrong" and nothing is left allocated or loaded.
+ *
+ * Before libconfig reads it, the file and every file it @includes are
+ * checked against SCENARIO_FILE_MAX and SCENARIO_STRING_MAX
+ * (controller/cfgbound.h), so that no file can make the parse take long.
+ *
+ * scenario_load may run on any thread, one load per thread (mited runs it
+ * off its loop): libconfig objects are per call, the module list is locked
+ * (core/module.c), and the datapool plugins it opens are called on that
+ * thread. The scenario it returns is then used by one thread at a time.
  */
 #ifndef MITE_CONTROLLER_SCENARIO_H
 #define MITE_CONTROLLER_SCENARIO_H
@@ -18,6 +27,15 @@
 #include "core/module.h"
 #include <mite/mite.h>
 #include <stddef.h>
+
+#include <stdatomic.h>
+
+/* Bytes of a scenario file and the files it @includes, together. */
+#define SCENARIO_FILE_MAX ((size_t)16 << 20)
+/* Bytes of one string value in them (adjacent literals count as one). */
+#define SCENARIO_STRING_MAX ((size_t)64 << 10)
+/* Bytes of a scenario's name and of a journey's name. */
+#define SCENARIO_NAME_MAX 256
 
 typedef struct scn_journey {
 	char *name;        /* `name`, or the spec when unset */
@@ -63,6 +81,9 @@ typedef struct scenario_opts {
 	 * calls (all a datapool plugin may use in the controller). */
 	const mite_api *api;
 	double duration_override; /* > 0: replaces `duration` */
+	/* When it points to a non-zero value (set from another thread), the
+	 * load gives up at its next step with "cancelled". NULL: never. */
+	const atomic_int *cancel;
 } scenario_opts;
 
 /* NULL with "file:line: reason" in err. */
@@ -75,5 +96,9 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 scenario *scenario_for_journey(const char *spec, const char *pool_spec, long volume, int once,
 			       const scenario_opts *o, char *err, size_t errlen);
 void scenario_free(scenario *s);
+/* What a finished run no longer needs: every journey's datapool, volume
+ * model and modules (closed). The names, paths, config and thresholds
+ * stay for the status, the results and the metrics. */
+void scenario_release_runtime(scenario *s);
 
 #endif
