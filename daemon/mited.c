@@ -556,6 +556,11 @@ typedef struct daemon_ {
 	int stopping;       /* SIGTERM/SIGINT received */
 	int shutdown_phase; /* 0 draining, 1 cancelled, 2 killing */
 	int closed;
+	int parsing;        /* start requests whose scenario is being parsed */
+	struct start_job *jobs; /* ... the same, to answer them at an early exit */
+	atomic_int cancel_parses; /* set at shutdown: parses give up */
+	uv_timer_t parse_timer;   /* at shutdown: how long parses are waited for */
+	int parse_wait;
 	uint64_t started_ms;
 	char last_status[256];
 } daemon_;
@@ -612,6 +617,7 @@ static daemon_ D;
 static void rproc_maybe_free(rproc *p);
 static int spawn_runner(drun *dr, int index);
 static void daemon_check_exit(daemon_ *d);
+static void daemon_close(daemon_ *d);
 static void update_status(daemon_ *d);
 
 static const char *sig_name(int sig)
@@ -1307,99 +1313,120 @@ fail:
 	return NULL;
 }
 
-static cJSON *cmd_start(control_client *cl, const cJSON *req, void *data)
-{
-	daemon_ *d = data;
-	char err[1024];
-	const char *path = req_str(req, "scenario");
-	const char *name = req_str(req, "name");
-	const cJSON *jdur = cJSON_GetObjectItemCaseSensitive(req, "duration");
-	const cJSON *jrun = cJSON_GetObjectItemCaseSensitive(req, "runners");
-	char **sets = NULL, **env = NULL;
-	cJSON *reply = NULL;
-	drun *dr = NULL;
+/* ---- starting a run: its scenario is parsed off the loop --------------- */
 
-	if (d->stopping)
-		return control_error("mited is shutting down; no new runs");
-	if (!path)
-		return control_error("start: \"scenario\" (a path) is missing");
-	if (path[0] != '/')
-		return control_error("start: scenario path '%s' must be absolute", path);
-	if (jdur && (!cJSON_IsNumber(jdur) || !(jdur->valuedouble > 0)))
-		return control_error("start: \"duration\" must be a positive number of seconds");
-	if (jrun && (!cJSON_IsNumber(jrun) || jrun->valuedouble < 1 || jrun->valuedouble > 1024))
-		return control_error("start: \"runners\" must be between 1 and 1024");
-	int active = 0;
-	for (drun *r = d->runs; r; r = r->next)
-		active += !r->done;
-	if (active >= d->cf.max_runs)
-		return control_error("%d runs already (limits.max_runs = %d); stop one first", active,
-				     d->cf.max_runs);
-	sets = req_strings(cJSON_GetObjectItemCaseSensitive(req, "sets"), 0, "sets", err,
-			   sizeof(err));
-	if (!sets)
-		return control_error("start: %s", err);
-	env = req_strings(cJSON_GetObjectItemCaseSensitive(req, "env"), 1, "env", err, sizeof(err));
-	if (!env) {
-		reply = control_error("start: %s", err);
-		goto out;
-	}
-	/* A FIFO or a device would block (or feed) the daemon's only thread. */
+/* A start request whose scenario is parsed on libuv's thread pool: the
+ * parse (libconfig, modules opened and checked, datapools built - a big
+ * CSV is read whole) never holds the loop, so control clients, signals
+ * and the runners' watchdog go on meanwhile. The run is made on the loop
+ * once the parse is done, and only then does the client get its reply. */
+typedef struct start_job {
+	uv_work_t work;
+	struct start_job *next; /* the daemon's list of parses under way */
+	daemon_ *d;
+	control_pending *reply;
+	uid_t uid;
+	char *path;
+	char *name;         /* from the request, or NULL */
+	char **sets, **env;
+	char **plugin_dirs; /* a copy: a reload may change the daemon's meanwhile */
+	int allow_any;
+	double duration;    /* from the request, or 0 */
+	int runners;        /* from the request, or 0 */
+	scenario *s;        /* what the parse made, or NULL with err */
+	char err[1024];
+} start_job;
+
+static char **strv_dup(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	char **out = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; out && i < n; i++)
+		if (!(out[i] = strdup(v[i]))) {
+			strv_free(out);
+			return NULL;
+		}
+	return out;
+}
+
+static void start_job_free(start_job *j)
+{
+	scenario_free(j->s);
+	free(j->path);
+	free(j->name);
+	strv_free(j->sets);
+	strv_free(j->env);
+	strv_free(j->plugin_dirs);
+	free(j);
+}
+
+/* On a thread of the pool: touches nothing of the daemon's but the cancel
+ * flag. */
+static void start_parse(uv_work_t *w)
+{
+	start_job *j = w->data;
 	struct stat st;
-	if (stat(path, &st) != 0) {
-		reply = control_error("%s: %s", path, strerror(errno));
-		goto out;
+	/* A FIFO or a device would block (or feed) the parse forever. */
+	if (stat(j->path, &st) != 0) {
+		snprintf(j->err, sizeof(j->err), "%s: %s", j->path, strerror(errno));
+		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		reply = control_error("%s: not a regular file", path);
-		goto out;
+		snprintf(j->err, sizeof(j->err), "%s: not a regular file", j->path);
+		return;
 	}
 	scenario_opts so = {
-		.sets = (const char *const *)sets,
-		.env = (const char *const *)env,
-		.plugin_dirs = (const char *const *)d->cf.plugin_dirs,
-		.allow_any_path = d->cf.allow_any_plugin_path,
+		.sets = (const char *const *)j->sets,
+		.env = (const char *const *)j->env,
+		.plugin_dirs = (const char *const *)j->plugin_dirs,
+		.allow_any_path = j->allow_any,
 		.api = runner_api(),
-		.duration_override = jdur ? jdur->valuedouble : 0,
+		.duration_override = j->duration,
+		.cancel = &j->d->cancel_parses,
 	};
-	scenario *s = scenario_load(path, &so, err, sizeof(err));
-	if (!s) {
-		reply = control_error("%s", err);
-		goto out;
-	}
-	if (name && *name) {
-		char *nn = strdup(name);
-		if (nn) {
-			free(s->name);
-			s->name = nn;
+	j->s = scenario_load(j->path, &so, j->err, sizeof(j->err));
+}
+
+/* On the loop: the run from a parsed scenario (which it takes). The reply. */
+static cJSON *start_run(daemon_ *d, start_job *job)
+{
+	char err[1024];
+	scenario *s = job->s;
+	job->s = NULL;
+	if (job->name) {
+		char *nn = strdup(job->name);
+		if (!nn) {
+			scenario_free(s);
+			return control_error("out of memory");
 		}
+		free(s->name);
+		s->name = nn;
 	}
 	double peak = run_peak(s);
 	if (d->cf.max_instances > 0 && peak + instances_in_use(d, NULL) > (double)d->cf.max_instances) {
-		reply = control_error("%s asks for up to %.0f instances; with the runs already going "
-				      "that is over limits.max_instances = %ld",
-				      path, peak, d->cf.max_instances);
 		scenario_free(s);
-		goto out;
+		return control_error("%s asks for up to %.0f instances; with the runs already going "
+				     "that is over limits.max_instances = %ld",
+				     job->path, peak, d->cf.max_instances);
 	}
 	/* Enough runners for the volume (each holds a bounded share), each
 	 * with the memory mappings its share of stacks needs: refused here,
 	 * before anything starts, rather than short of its volume later. */
-	int asked = jrun ? (int)jrun->valuedouble : d->cf.runners > 0 ? d->cf.runners : nproc_online();
+	int asked = job->runners ? job->runners : d->cf.runners > 0 ? d->cf.runners : nproc_online();
 	int wanted = capacity_runners(s, 1.0, asked, 1, err, sizeof(err));
 	if (wanted < 0) {
-		reply = control_error("%s", err);
 		scenario_free(s);
-		goto out;
+		return control_error("%s", err);
 	}
 	if (wanted > asked)
 		log_msg(LOG_LVL_NOTICE, "%s: %d runners instead of %d: up to %.0f instances, at most %ld "
-			"of a journey per runner", path, wanted, asked, peak, proto_instances_max());
-	dr = calloc(1, sizeof(*dr));
+			"of a journey per runner", job->path, wanted, asked, peak, proto_instances_max());
+	drun *dr = calloc(1, sizeof(*dr));
 	if (!dr) {
 		scenario_free(s);
-		reply = control_error("out of memory");
-		goto out;
+		return control_error("out of memory");
 	}
 	dr->d = d;
 	dr->peak = peak;
@@ -1416,9 +1443,8 @@ static cJSON *cmd_start(control_client *cl, const cJSON *req, void *data)
 	};
 	dr->r = run_new(d->loop, s, &ro, err, sizeof(err)); /* takes s */
 	if (!dr->r) {
-		reply = control_error("%s", err);
 		free(dr);
-		goto out;
+		return control_error("%s", err);
 	}
 	/* Its results folder (event log, summary) before anything runs. */
 	char rdir[PATH_MAX];
@@ -1431,10 +1457,9 @@ static cJSON *cmd_start(control_client *cl, const cJSON *req, void *data)
 	}
 	if (!dr->res) {
 		log_err("run %s: results: %s", dr->id, err);
-		reply = control_error("run %s: results: %s", dr->id, err);
 		run_free(dr->r);
 		free(dr);
-		goto out;
+		return control_error("run %s: results: %s", dr->id, err);
 	}
 	dr->next = d->runs;
 	d->runs = dr;
@@ -1444,20 +1469,115 @@ static cJSON *cmd_start(control_client *cl, const cJSON *req, void *data)
 	if (!started || run_start(dr->r) < 0) {
 		/* Nothing to run on: the run ends at once, and says why. */
 		run_stop(dr->r, 1);
-		reply = control_error("run %s: could not start its runners (see mited's log)", dr->id);
-		goto out;
+		return control_error("run %s: could not start its runners (see mited's log)", dr->id);
 	}
 	log_info("run %s (%s): started by uid %u with %d runner(s): %s", dr->id,
-		 run_scenario(dr->r)->name, (unsigned)control_client_uid(cl), dr->wanted, path);
-	reply = control_ok();
+		 run_scenario(dr->r)->name, (unsigned)job->uid, dr->wanted, job->path);
+	cJSON *reply = control_ok();
 	cJSON_AddStringToObject(reply, "run", dr->id);
 	cJSON_AddStringToObject(reply, "name", run_scenario(dr->r)->name);
 	cJSON_AddNumberToObject(reply, "runners", dr->wanted);
 	update_status(d);
-out:
-	strv_free(sets);
-	strv_free(env);
 	return reply;
+}
+
+static void start_parsed(uv_work_t *w, int status)
+{
+	start_job *j = w->data;
+	daemon_ *d = j->d;
+	cJSON *reply;
+	d->parsing--;
+	for (start_job **pp = &d->jobs; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	if (!j->reply) {
+		start_job_free(j);
+		daemon_check_exit(d);
+		return;
+	}
+	if (status == UV_ECANCELED || d->stopping || d->closed)
+		reply = control_error("mited is shutting down; no new runs");
+	else if (!j->s)
+		reply = control_error("%s", j->err);
+	else
+		reply = start_run(d, j);
+	control_reply(j->reply, reply);
+	start_job_free(j);
+	daemon_check_exit(d);
+}
+
+static cJSON *cmd_start(control_client *cl, const cJSON *req, void *data)
+{
+	daemon_ *d = data;
+	char err[1024];
+	const char *path = req_str(req, "scenario");
+	const char *name = req_str(req, "name");
+	const cJSON *jdur = cJSON_GetObjectItemCaseSensitive(req, "duration");
+	const cJSON *jrun = cJSON_GetObjectItemCaseSensitive(req, "runners");
+
+	if (d->stopping)
+		return control_error("mited is shutting down; no new runs");
+	if (!path)
+		return control_error("start: \"scenario\" (a path) is missing");
+	if (path[0] != '/')
+		return control_error("start: scenario path '%.256s' must be absolute", path);
+	if (strlen(path) >= PATH_MAX)
+		return control_error("start: the scenario path is %zu bytes long, over the limit of %d "
+				     "bytes",
+				     strlen(path), PATH_MAX - 1);
+	if (name && strlen(name) > SCENARIO_NAME_MAX)
+		return control_error("start: \"name\" is %zu bytes long, over the limit of %d bytes",
+				     strlen(name), SCENARIO_NAME_MAX);
+	if (jdur && (!cJSON_IsNumber(jdur) || !(jdur->valuedouble > 0)))
+		return control_error("start: \"duration\" must be a positive number of seconds");
+	if (jrun && (!cJSON_IsNumber(jrun) || jrun->valuedouble < 1 || jrun->valuedouble > 1024))
+		return control_error("start: \"runners\" must be between 1 and 1024");
+	int active = d->parsing;
+	for (drun *r = d->runs; r; r = r->next)
+		active += !r->done;
+	if (active >= d->cf.max_runs)
+		return control_error("%d runs already (limits.max_runs = %d); stop one first", active,
+				     d->cf.max_runs);
+	start_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return control_error("out of memory");
+	j->d = d;
+	j->uid = control_client_uid(cl);
+	j->work.data = j;
+	j->allow_any = d->cf.allow_any_plugin_path;
+	j->duration = jdur ? jdur->valuedouble : 0;
+	j->runners = jrun ? (int)jrun->valuedouble : 0;
+	j->sets = req_strings(cJSON_GetObjectItemCaseSensitive(req, "sets"), 0, "sets", err,
+			      sizeof(err));
+	if (!j->sets)
+		goto fail;
+	j->env = req_strings(cJSON_GetObjectItemCaseSensitive(req, "env"), 1, "env", err, sizeof(err));
+	if (!j->env)
+		goto fail;
+	snprintf(err, sizeof(err), "out of memory");
+	if (!(j->path = strdup(path)) || (name && *name && !(j->name = strdup(name))) ||
+	    !(j->plugin_dirs = strv_dup(d->cf.plugin_dirs)))
+		goto fail;
+	int rc = uv_queue_work(d->loop, &j->work, start_parse, start_parsed);
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "cannot queue the parse: %s", uv_strerror(rc));
+		goto fail;
+	}
+	d->parsing++;
+	j->next = d->jobs;
+	d->jobs = j;
+	/* Its callback runs on a later turn of the loop: deferring now is in
+	 * time. Without a deferral (out of memory) the parse still ends, and
+	 * its result is dropped. */
+	j->reply = control_defer(cl);
+	if (!j->reply)
+		return control_error("start: out of memory");
+	return control_deferred;
+fail:
+	start_job_free(j);
+	return control_error("start: %s", err);
 }
 
 static drun *req_run(daemon_ *d, const cJSON *req, cJSON **reply)
@@ -1907,6 +2027,7 @@ static void daemon_close(daemon_ *d)
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->housekeeping, NULL);
 	uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
+	uv_close((uv_handle_t *)&d->parse_timer, NULL);
 	while (d->runs) {
 		drun *dr = d->runs;
 		d->runs = dr->next;
@@ -1914,7 +2035,32 @@ static void daemon_close(daemon_ *d)
 	}
 }
 
-/* During shutdown: once every run is done and every runner gone, close. */
+/* A parse mited is waiting for at shutdown (a datapool plugin's open that
+ * never returns, a huge CSV) cannot be interrupted: after this long mited
+ * exits without it. */
+#define PARSE_ABANDON_S 3.0
+
+static void parse_abandon_cb(uv_timer_t *h)
+{
+	daemon_ *d = h->data;
+	log_err("mited: %d scenario parse(s) still running %.0f s after every run drained; exiting "
+		"without them",
+		d->parsing, PARSE_ABANDON_S);
+	/* Their clients are told (the write is tried at once). */
+	for (struct start_job *j = d->jobs; j; j = j->next)
+		if (j->reply) {
+			control_reply(j->reply, control_error("mited is shutting down; no new runs"));
+			j->reply = NULL;
+		}
+	daemon_close(d);
+	/* The loop would wait for the thread pool: leave now. Everything
+	 * that had to be written (results, the socket's removal) is done. */
+	fflush(stderr);
+	_exit(MITED_EXIT_OK);
+}
+
+/* During shutdown: once every run is done, every runner gone and no
+ * scenario is being parsed, close. */
 static void daemon_check_exit(daemon_ *d)
 {
 	if (!d->stopping || d->closed)
@@ -1922,6 +2068,16 @@ static void daemon_check_exit(daemon_ *d)
 	for (drun *dr = d->runs; dr; dr = dr->next)
 		if (!dr->done || dr->procs)
 			return;
+	if (d->parsing > 0) {
+		if (!d->parse_wait) {
+			d->parse_wait = 1;
+			log_info("mited: every run drained; waiting for %d scenario parse(s) to give up",
+				 d->parsing);
+			uv_timer_start(&d->parse_timer, parse_abandon_cb,
+				       (uint64_t)(PARSE_ABANDON_S * 1000), 0);
+		}
+		return;
+	}
 	log_info("mited: every run drained; exiting");
 	daemon_close(d);
 }
@@ -1960,6 +2116,7 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 		return;
 	}
 	d->stopping = 1;
+	atomic_store(&d->cancel_parses, 1);
 	sd_notify_str("STOPPING=1");
 	int n = 0;
 	char by[64];
@@ -2189,7 +2346,8 @@ static int run_daemon(daemon_ *d, int check_only)
 	uv_signal_start(&d->sighup, on_sighup, SIGHUP);
 	uv_timer_init(&loop, &d->housekeeping);
 	uv_timer_init(&loop, &d->shutdown_timer);
-	d->housekeeping.data = d->shutdown_timer.data = d;
+	uv_timer_init(&loop, &d->parse_timer);
+	d->housekeeping.data = d->shutdown_timer.data = d->parse_timer.data = d;
 	uv_timer_start(&d->housekeeping, housekeeping_cb, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
 
 	log_info("mited %s: listening on %s (runners: %s, state: %s, config: %s)", PACKAGE_VERSION,
