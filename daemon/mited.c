@@ -31,6 +31,7 @@
 #include <getopt.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1150,6 +1151,17 @@ static void evict_runs(daemon_ *d)
 	}
 }
 
+/* A finished run is remembered (keep_runs) for status, list, results and
+ * the metrics: those need its names, totals and summary, not its datapools
+ * (a CSV of millions of rows), volume models or modules, which go now. Its
+ * results writer ends once its queue is out (joined by housekeeping). */
+static void drun_slim(drun *dr)
+{
+	/* The run is done: nothing of it reads them any more. */
+	scenario_release_runtime((scenario *)run_scenario(dr->r));
+	results_reap(dr->res);
+}
+
 static void on_run_done(run *r, void *data)
 {
 	drun *dr = data;
@@ -1176,6 +1188,7 @@ static void on_run_done(run *r, void *data)
 		snprintf(dr->results, sizeof(dr->results), "%s", results_dir(dr->res));
 		log_info("run %s: results in %s", dr->id, dr->results);
 	}
+	drun_slim(dr);
 	update_status(dr->d);
 	daemon_check_exit(dr->d);
 }
@@ -2002,6 +2015,8 @@ static void housekeeping_cb(uv_timer_t *h)
 			}
 		}
 		replace_runners(dr);
+		if (dr->done)
+			results_reap(dr->res);
 	}
 	evict_runs(d);
 	update_status(d);
@@ -2607,6 +2622,13 @@ int main(int argc, char **argv)
 	if (stderr_is_journal())
 		log_set_syslog_prefix(1);
 	signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+	/* A fixed threshold: big blocks (a datapool's arrays) are always
+	 * mapped, and unmapped when a finished run frees them. glibc's sliding
+	 * threshold would otherwise serve them from the heap of the parsing
+	 * thread's arena and keep the pages. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
 	D.opt_level = level;
 	return run_daemon(&D, check);
 }

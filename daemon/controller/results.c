@@ -1232,9 +1232,23 @@ int results_finish(results *res, run *r, const cJSON *meta)
 			log_json(res, WF_EVENTS, end, 1);
 			cJSON_Delete(end);
 		}
+		/* Nothing more comes: the thread ends once the lines are out,
+		 * and results_reap joins it. */
+		results_writer_finish(res->w);
 	}
 	res->summary_failed = rc < 0;
 	return rc;
+}
+
+int results_reap(results *res)
+{
+	if (!res || !res->w)
+		return 1;
+	if (!res->finished || !results_writer_ended(res->w))
+		return 0;
+	results_writer_close(res->w);
+	res->w = NULL;
+	return 1;
 }
 
 void results_free(results *res)

@@ -114,6 +114,10 @@ uint64_t results_dropped(const results *res);
  * the live display's window (needs opts.live). The run's own window
  * (run_take_window) belongs to the results object. */
 void results_take_live(results *res, run *r, stats *out);
+/* After results_finish, the writer thread ends once its queue is written:
+ * joins it and closes the files when it has (1), else 0 (call again later).
+ * A finished run kept in memory then holds no thread. */
+int results_reap(results *res);
 /* Stops the writer (after writing what is queued) and frees everything. */
 void results_free(results *res);
 

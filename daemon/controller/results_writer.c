@@ -38,6 +38,7 @@ struct writer {
 	wline *head, *tail;
 	size_t queued, queue_max; /* bytes */
 	int closing;
+	int exited;               /* the thread wrote everything and returned */
 	int busy;                 /* the thread holds lines it took */
 	int failed_seen[WF_N];    /* copies of write_failed, under mu */
 	/* The thread's own from here on. */
@@ -170,6 +171,7 @@ static void *wr_main(void *arg)
 		memcpy(w->failed_seen, w->write_failed, sizeof(w->failed_seen));
 		pthread_cond_broadcast(&w->idle_cv);
 	}
+	w->exited = 1;
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
@@ -251,7 +253,7 @@ int results_writer_push(writer *w, int file, const char *s, size_t len, int forc
 	memcpy(l->data, s, len);
 	l->data[len] = '\n';
 	pthread_mutex_lock(&w->mu);
-	if (!force && w->queued + l->len > w->queue_max) {
+	if (w->closing || (!force && w->queued + l->len > w->queue_max)) {
 		pthread_mutex_unlock(&w->mu);
 		free(l);
 		return -ENOBUFS;
@@ -274,6 +276,24 @@ void results_writer_sync(writer *w, int errs[WF_N])
 		pthread_cond_wait(&w->idle_cv, &w->mu);
 	memcpy(errs, w->failed_seen, sizeof(w->failed_seen));
 	pthread_mutex_unlock(&w->mu);
+}
+
+void results_writer_finish(writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->closing = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int results_writer_ended(writer *w)
+{
+	int e;
+
+	pthread_mutex_lock(&w->mu);
+	e = w->exited;
+	pthread_mutex_unlock(&w->mu);
+	return e;
 }
 
 void results_writer_close(writer *w)

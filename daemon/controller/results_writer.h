@@ -29,6 +29,12 @@ int results_writer_push(writer *w, int file, const char *s, size_t len, int forc
 /* Waits until every line queued so far is written (or failed), then gives
  * per file 0 or the -errno of its first failed write. */
 void results_writer_sync(writer *w, int errs[WF_N]);
+/* No more lines (later pushes are refused): the thread writes what is
+ * queued and ends, without anyone waiting for it. */
+void results_writer_finish(writer *w);
+/* Non-zero once the thread has ended after results_writer_finish: then
+ * results_writer_close joins it at once. */
+int results_writer_ended(writer *w);
 /* Writes what is queued, stops the thread, closes the files. */
 void results_writer_close(writer *w);
 /* "events.jsonl", "timeline.jsonl". */
