@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/proto.h"
 #include "core/transport.h"
+#include "core/utf8.h"
 #include "runner/runner.h"
 
 #include <errno.h>
@@ -605,6 +606,7 @@ struct drun {
 	int gave_up;     /* too many restarts */
 	int burst;       /* losses in a row, for the back-off */
 	uint64_t last_loss_ms, next_spawn_ms;
+	uint64_t cut_logged, cut_log_ms; /* labels cut (core/stats.h): said at most once a minute */
 	double peak;     /* instances at scale 1 (closed models), for max_instances */
 	rproc *procs;
 	int done;
@@ -700,11 +702,25 @@ static void peek_journey(rproc *p, const char *msg, size_t len)
 static void proxy_recv(transport *inner, const char *msg, size_t len, void *data)
 {
 	rproc *p = data;
+	char *fixed = NULL;
 	(void)inner;
+	/* Journey code names transactions, fails and sends messages with any
+	 * bytes: one rule for them all before they reach the run's tables,
+	 * its results and its replies (core/utf8.h). */
+	if (!utf8_valid(msg, len)) {
+		fixed = utf8_repair(msg, len, &len);
+		if (!fixed) {
+			log_err("run %s: runner %d: a message dropped: out of memory", p->dr->id,
+				p->index);
+			return;
+		}
+		msg = fixed;
+	}
 	peek_journey(p, msg, len);
 	/* The run may close the link from here (bye): p stays, inner goes. */
 	if (p->t.on_recv)
 		p->t.on_recv(&p->t, msg, len, p->t.data);
+	free(fixed);
 }
 
 static void rproc_handle_closed(uv_handle_t *h)
@@ -1097,6 +1113,30 @@ static double instances_in_use(const daemon_ *d, const drun *except)
  * status). */
 static const char *verdict_of(const drun *dr) { return results_verdict(dr->res, dr->r); }
 
+/* Transactions a status lists at most: with names of up to 1 KiB each
+ * (STATS_LABEL_MAX), a status stays far below CONTROL_REPLY_MAX. The rest
+ * is counted in "transactions_omitted" (summary.json has them all). */
+#define STATUS_TXN_MAX 1000
+
+static void status_bound(cJSON *o, const drun *dr)
+{
+	cJSON *tx = cJSON_GetObjectItemCaseSensitive(o, "transactions");
+	int n = cJSON_GetArraySize(tx);
+	uint64_t cut = run_totals(dr->r)->labels_cut;
+	if (n > STATUS_TXN_MAX) {
+		cJSON *kept = cJSON_CreateArray();
+		for (int i = 0; kept && i < STATUS_TXN_MAX; i++)
+			cJSON_AddItemToArray(kept, cJSON_DetachItemFromArray(tx, 0));
+		if (kept) {
+			cJSON_ReplaceItemInObjectCaseSensitive(o, "transactions", kept);
+			cJSON_AddNumberToObject(o, "transactions_omitted", n - STATUS_TXN_MAX);
+		}
+	}
+	/* Names from runners that were cut to fit (core/stats.h). */
+	if (cut)
+		cJSON_AddNumberToObject(o, "labels_cut", (double)cut);
+}
+
 /* The run's status object with what the daemon knows on top: runners,
  * the judgement as it stands (or the final one), where the results are
  * and whether its summary reached the disk. */
@@ -1105,6 +1145,7 @@ static cJSON *drun_status(const drun *dr)
 	cJSON *o = run_status(dr->r);
 	if (!o)
 		return NULL;
+	status_bound(o, dr);
 	cJSON_AddNumberToObject(o, "runners_wanted", dr->wanted);
 	cJSON_AddNumberToObject(o, "restarts", dr->restarts);
 	results_status(dr->res, dr->r, o);
@@ -1973,6 +2014,20 @@ static void publish_metrics(daemon_ *d)
 		log_warn("mited: metrics: out of memory rendering; serving the previous text");
 }
 
+/* Names from runners cut to fit are in the status ("labels_cut"); the log
+ * says so too, at most once a minute per run. */
+static void note_cut_labels(drun *dr, uint64_t now)
+{
+	uint64_t cut = run_totals(dr->r)->labels_cut;
+	if (cut <= dr->cut_logged || (dr->cut_log_ms && now - dr->cut_log_ms < 60000))
+		return;
+	log_warn("run %s: %llu name(s) from its runners were longer than %d bytes and were cut "
+		 "(they end in \"%s\")",
+		 dr->id, (unsigned long long)cut, STATS_LABEL_MAX, STATS_CUT_MARK);
+	dr->cut_logged = cut;
+	dr->cut_log_ms = now;
+}
+
 static void housekeeping_cb(uv_timer_t *h)
 {
 	daemon_ *d = h->data;
@@ -2015,6 +2070,7 @@ static void housekeeping_cb(uv_timer_t *h)
 			}
 		}
 		replace_runners(dr);
+		note_cut_labels(dr, now);
 		if (dr->done)
 			results_reap(dr->res);
 	}

@@ -2,6 +2,7 @@
 #include "core/stats.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -140,5 +141,70 @@ Test(stats, counters_of_any_size_merge)
 	/* UINT64_MAX reaches JSON as 2^64 and saturates back. */
 	cr_assert_eq(e->c[1], UINT64_MAX);
 	cJSON_Delete(j);
+	stats_free(&s);
+}
+
+/* A batch of one txn entry (journey, name) with one ok, as JSON. */
+static cJSON *txn_batch(const char *kind, const char *name)
+{
+	cJSON *a = cJSON_CreateArray(), *o = cJSON_CreateObject(), *k = cJSON_CreateArray(), *c = cJSON_CreateArray();
+
+	cJSON_AddItemToArray(k, cJSON_CreateString(kind));
+	cJSON_AddItemToArray(k, cJSON_CreateString("j"));
+	cJSON_AddItemToArray(k, cJSON_CreateString(name));
+	cJSON_AddItemToArray(c, cJSON_CreateNumber(1));
+	cJSON_AddItemToObject(o, "k", k);
+	cJSON_AddItemToObject(o, "c", c);
+	cJSON_AddItemToArray(a, o);
+	return a;
+}
+
+Test(stats, long_labels_from_batches_are_cut_marked_and_counted)
+{
+	stats s, copy;
+	char name[3000];
+	size_t n = 0;
+
+	/* 'a' then euro signs (3 bytes each), so that the cut falls inside a
+	 * character unless it is made between them. */
+	name[n++] = 'a';
+	while (n + 3 < sizeof(name)) {
+		memcpy(name + n, "\xe2\x82\xac", 3);
+		n += 3;
+	}
+	name[n] = '\0';
+	stats_init(&s);
+	for (int i = 0; i < 2; i++) {
+		cJSON *b = txn_batch("txn", name);
+		cr_assert_eq(stats_merge_batch(&s, b), 0);
+		cJSON_Delete(b);
+	}
+	cr_assert_eq(s.n, 1, "the same long name merges into one entry");
+	cr_assert_eq(s.labels_cut, 2);
+	const char *got = s.first->labels[1];
+	size_t len = strlen(got);
+	cr_assert_leq(len, STATS_LABEL_MAX);
+	cr_assert_gt(len, STATS_LABEL_MAX - 6);
+	cr_assert_str_eq(got + len - 3, STATS_CUT_MARK);
+	cr_assert_eq(s.first->c[0], 2);
+	/* Cut between characters: what precedes the mark is whole euros. */
+	cr_assert_eq((len - 3 - 1) % 3, 0, "cut inside a character (%zu bytes)", len);
+	/* A label at the limit is kept whole. */
+	memset(name, 'x', STATS_LABEL_MAX);
+	name[STATS_LABEL_MAX] = '\0';
+	cJSON *b = txn_batch("txn", name);
+	cr_assert_eq(stats_merge_batch(&s, b), 0);
+	cJSON_Delete(b);
+	cr_assert_eq(s.labels_cut, 2);
+	cr_assert_not_null(stats_find(&s, "txn", (const char *[]){"j", name}, 2));
+	/* The count travels with a merge of tables. */
+	stats_init(&copy);
+	cr_assert_eq(stats_merge(&copy, &s), 0);
+	cr_assert_eq(copy.labels_cut, 2);
+	stats_free(&copy);
+	/* A kind longer than any kind is malformed. */
+	b = txn_batch("a-kind-that-is-longer-than-any-kind-is", "t");
+	cr_assert_eq(stats_merge_batch(&s, b), -EINVAL);
+	cJSON_Delete(b);
 	stats_free(&s);
 }

@@ -23,6 +23,7 @@
 #include "core/hist.h"
 #include "core/kvl.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -292,7 +293,9 @@ static void log_json(results *res, int file, const cJSON *o, int force)
 
 	if (!res->w)
 		return;
-	s = cJSON_PrintUnformatted(o);
+	/* Names and messages from journeys may hold anything: the files stay
+	 * well-formed UTF-8 (core/utf8.h). */
+	s = utf8_fix(cJSON_PrintUnformatted(o));
 	if (!s || results_writer_push(res->w, file, s, strlen(s), force) < 0) {
 		if (file == WF_EVENTS)
 			res->dropped++;
@@ -1146,7 +1149,9 @@ cJSON *results_summary_now(results *res, run *r)
  * what was not written (and why) in res->not_written. */
 static int write_summary(results *res, run *r)
 {
-	char *json = cJSON_Print(res->summary), *text = NULL;
+	/* Names and messages from journeys may hold anything: the files stay
+	 * well-formed UTF-8 (core/utf8.h). */
+	char *json = utf8_fix(cJSON_Print(res->summary)), *text = NULL;
 	size_t tlen = 0;
 	FILE *f = open_memstream(&text, &tlen);
 	int rc;
@@ -1156,6 +1161,12 @@ static int write_summary(results *res, run *r)
 		if (fclose(f) != 0) {
 			free(text);
 			text = NULL;
+		}
+		if (text && !utf8_valid(text, tlen)) {
+			char *fixed = utf8_repair(text, tlen, &tlen);
+
+			free(text);
+			text = fixed;
 		}
 	}
 	if (!json || !text) {
@@ -1206,7 +1217,7 @@ int results_finish(results *res, run *r, const cJSON *meta)
 		/* The summary in memory says it is not on disk, and the run is
 		 * incomplete; one more try puts that much on disk if it fits. */
 		cJSON *again = build_summary(res, r, meta);
-		char *json = again ? cJSON_Print(again) : NULL;
+		char *json = again ? utf8_fix(cJSON_Print(again)) : NULL;
 
 		log_err("run %s: results: %s/%s; the summary is kept in memory only", run_id(r), res->dir,
 			res->not_written);

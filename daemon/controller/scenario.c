@@ -13,6 +13,7 @@
 #include "controller/cfg.h"
 #include "controller/cfgbound.h"
 #include "core/coro.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -1041,7 +1042,9 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 			   name ? "'name'" : "the journey's name (its spec, when it has no 'name')",
 			   name ? name : spec) < 0)
 		return -1;
-	j->name = strdup(name ? name : spec);
+	/* Names go into logs, replies and results: bytes that are not UTF-8
+	 * become U+FFFD here, once (core/utf8.h). */
+	j->name = utf8_fix(strdup(name ? name : spec));
 	if (!j->name)
 		return scn_fail(L, g, "%s", strerror(ENOMEM));
 	for (size_t i = 0; i < s->njourneys; i++)
@@ -1230,7 +1233,7 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 	}
 	if (name && scn_check_name(&L, config_setting_get_member(root, "name"), "'name'", name) < 0)
 		goto fail;
-	s->name = name ? strdup(name) : scn_default_name(real);
+	s->name = utf8_fix(name ? strdup(name) : scn_default_name(real));
 	if (!s->name) {
 		scn_fail(&L, root, "%s", strerror(ENOMEM));
 		goto fail;

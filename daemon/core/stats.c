@@ -1,6 +1,7 @@
 /* stats.c - keyed counters and histograms, their batches and exact merge. */
 #include "stats.h"
 #include "proto.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -210,30 +211,27 @@ cJSON *stats_batch(stats *s, int reset)
 	return arr;
 }
 
-static int merge_one(stats *s, const cJSON *o)
+/* A label over STATS_LABEL_MAX, cut between characters and marked. */
+static char *label_cut(const char *v)
 {
-	const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "k");
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "c");
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "h");
-	const char *labels[STATS_MAX_LABELS];
+	size_t keep = utf8_cut(v, strlen(v), STATS_LABEL_MAX - (sizeof(STATS_CUT_MARK) - 1));
+	char *c = malloc(keep + sizeof(STATS_CUT_MARK));
+
+	if (c) {
+		memcpy(c, v, keep);
+		memcpy(c + keep, STATS_CUT_MARK, sizeof(STATS_CUT_MARK));
+	}
+	return c;
+}
+
+static int merge_entry(stats *s, const cJSON *k, const char *const *labels, int n, const cJSON *c,
+		       const cJSON *h)
+{
 	uint64_t counts[STATS_NCOUNTERS];
 	const cJSON *it;
 	stats_entry *e;
-	int n = 0, nc = 0, i;
+	int nc = 0, i;
 
-	if (!cJSON_IsArray(k) || cJSON_GetArraySize(k) < 1 || cJSON_GetArraySize(k) > STATS_MAX_LABELS + 1)
-		return -EINVAL;
-	if (!cJSON_IsArray(c) || cJSON_GetArraySize(c) > STATS_NCOUNTERS)
-		return -EINVAL;
-	if (h && (!cJSON_IsArray(h) || cJSON_GetArraySize(h) > STATS_NHISTS))
-		return -EINVAL;
-	cJSON_ArrayForEach(it, k) {
-		if (!cJSON_IsString(it))
-			return -EINVAL;
-		if (n > 0)
-			labels[n - 1] = it->valuestring;
-		n++;
-	}
 	cJSON_ArrayForEach(it, c)
 		if (proto_u64(it, &counts[nc++]) < 0)
 			return -EINVAL;
@@ -255,6 +253,47 @@ static int merge_one(stats *s, const cJSON *o)
 	return 0;
 }
 
+static int merge_one(stats *s, const cJSON *o)
+{
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "k");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "c");
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "h");
+	const char *labels[STATS_MAX_LABELS];
+	char *cut[STATS_MAX_LABELS] = {NULL};
+	const cJSON *it;
+	int n = 0, rc = 0;
+
+	if (!cJSON_IsArray(k) || cJSON_GetArraySize(k) < 1 || cJSON_GetArraySize(k) > STATS_MAX_LABELS + 1)
+		return -EINVAL;
+	if (!cJSON_IsArray(c) || cJSON_GetArraySize(c) > STATS_NCOUNTERS)
+		return -EINVAL;
+	if (h && (!cJSON_IsArray(h) || cJSON_GetArraySize(h) > STATS_NHISTS))
+		return -EINVAL;
+	cJSON_ArrayForEach(it, k) {
+		if (!cJSON_IsString(it) || (n == 0 && strlen(it->valuestring) > STATS_KIND_MAX)) {
+			rc = -EINVAL;
+			goto out;
+		}
+		if (n > 0) {
+			labels[n - 1] = it->valuestring;
+			if (strlen(it->valuestring) > STATS_LABEL_MAX) {
+				if (!(cut[n - 1] = label_cut(it->valuestring))) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				labels[n - 1] = cut[n - 1];
+				s->labels_cut++;
+			}
+		}
+		n++;
+	}
+	rc = merge_entry(s, k, labels, n, c, h);
+out:
+	for (int i = 0; i < STATS_MAX_LABELS; i++)
+		free(cut[i]);
+	return rc;
+}
+
 int stats_merge_batch(stats *s, const cJSON *batch)
 {
 	const cJSON *o;
@@ -270,6 +309,7 @@ int stats_merge_batch(stats *s, const cJSON *batch)
 
 int stats_merge(stats *dst, const stats *src)
 {
+	dst->labels_cut += src->labels_cut;
 	for (const stats_entry *e = src->first; e; e = e->order) {
 		stats_entry *d = stats_get(dst, e->kind, (const char *const *)e->labels, e->nlabels);
 

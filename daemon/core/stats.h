@@ -34,6 +34,16 @@
 #include <stdint.h>
 
 #define STATS_MAX_LABELS 5
+/* Bytes of one label merged from a batch (a runner's, which journey code
+ * can fill with anything): a longer one is cut, between characters, to fit
+ * with a trailing STATS_CUT_MARK, and counted in stats.labels_cut. The SDK
+ * keeps its own names under this (transaction names and error messages are
+ * at most 1023 bytes). */
+#define STATS_LABEL_MAX 1024
+#define STATS_CUT_MARK "\xe2\x80\xa6" /* U+2026 HORIZONTAL ELLIPSIS */
+/* Bytes of a kind: the kinds above are short; a batch with a longer one is
+ * malformed. */
+#define STATS_KIND_MAX 32
 #define STATS_NCOUNTERS 4
 #define STATS_NHISTS 5
 
@@ -59,6 +69,7 @@ typedef struct stats {
 	stats_entry **buckets;
 	size_t nbuckets, n;
 	stats_entry *first, *last; /* insertion order */
+	uint64_t labels_cut; /* labels merged from batches that were cut to STATS_LABEL_MAX */
 } stats;
 
 void stats_init(stats *s);

@@ -11,7 +11,7 @@
  *   chatty     writes `lines` lines (default 2000) of 100 bytes to stderr
  *              per iteration
  *   badtext    names a transaction, fails, and sends a message with bytes
- *              that are not UTF-8
+ *              that are not UTF-8, and a message whose type is 3000 bytes
  */
 #include <mite/datapool.h>
 #include <mite/mite.h>
@@ -116,7 +116,12 @@ int chatty(mite_ctx *ctx, const mite_row *row)
 
 int badtext(mite_ctx *ctx, const mite_row *row)
 {
+	char type[3001];
+
 	(void)row;
+	memset(type, 't', sizeof(type) - 1);
+	type[sizeof(type) - 1] = '\0';
+	mite_send(ctx, type, MITE_INT("n", 2));
 	mite_txn_begin(ctx, "txn \xff\xfe bad");
 	mite_send(ctx, "note\xc3", MITE_STR("text", "caf\xe9 \xed\xa0\x80"), MITE_INT("n", 1));
 	mite_sleep(ctx, 0.05);
