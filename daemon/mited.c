@@ -14,6 +14,7 @@
 
 #include "controller/capacity.h"
 #include "controller/control.h"
+#include "controller/loglimit.h"
 #include "controller/metrics.h"
 #include "controller/report.h"
 #include "controller/results.h"
@@ -25,11 +26,13 @@
 #include "core/proto.h"
 #include "core/transport.h"
 #include "core/utf8.h"
+#include "runner/limits.h"
 #include "runner/runner.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <malloc.h>
@@ -55,6 +58,20 @@
 
 #define HOUSEKEEPING_MS 1000
 #define STDERR_LINE_MAX 1024
+/* Lines a runner writes about its own death or state (a fatal signal, a
+ * stack overflow, its memory limit): logged past runner_stderr, this many
+ * per runner at most. */
+#define STDERR_STATUS_LINES 16
+/* runner_limits (mited.conf(5)) */
+#define RUNNER_MEMORY_SHARE_DEFAULT 0.5
+#define RUNNER_MEMORY_MIN ((uint64_t)64 << 20)
+#define RUNNER_FILES_MIN 64
+/* A runner that gets no setup this long after it started gives up: no run
+ * expects its id (mited starts its own runners; by hand is not supported). */
+#define RUNNER_SETUP_TIMEOUT_S 30.0
+/* Unknown runner ids remembered (each is said once), and lines a minute. */
+#define UNKNOWN_IDS 16
+#define UNKNOWN_LOG_MAX 10
 /* A runner still alive this long after its run ended is killed. */
 #define LINGER_KILL_S 10.0
 /* After the shutdown grace, runs are cancelled; this much later any runner
@@ -86,6 +103,13 @@ typedef struct conf {
 	double shutdown_grace;
 	double client_timeout;
 	int keep_runs;
+	loglimit_conf stderr_limit; /* runner_stderr */
+	/* runner_limits: the memory (RLIMIT_AS) of each runner, as bytes or
+	 * as a share of the physical memory (one of them 0), and its open files
+	 * (RLIMIT_NOFILE; 0: as mited's own) */
+	uint64_t runner_memory;
+	double runner_memory_share;
+	long runner_files;
 } conf;
 
 static const struct {
@@ -231,6 +255,8 @@ static int conf_defaults(conf *c)
 	c->shutdown_grace = 60;
 	c->client_timeout = CONTROL_IDLE_TIMEOUT_DEFAULT;
 	c->keep_runs = 20;
+	loglimit_conf_defaults(&c->stderr_limit);
+	c->runner_memory_share = RUNNER_MEMORY_SHARE_DEFAULT;
 	results_conf_defaults(&c->results);
 	if (!c->socket || !c->state_dir || !c->socket_group || !c->plugin_dirs ||
 	    !c->plugin_dirs[0])
@@ -330,6 +356,119 @@ static int get_bool(const char *file, config_setting_t *s, int *out, char *err, 
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 		CONF_ERR(s, "'%s' must be true or false", config_setting_name(s));
 	*out = config_setting_get_bool(s);
+	return 0;
+fail:
+	return -1;
+}
+
+/* Bytes: an integer, or a string with a K, M, G or T suffix (powers of
+ * 1024); with share, also "N%" (*share set to N/100, *out to 0). */
+static int get_size(const char *file, config_setting_t *s, double hi, int share, uint64_t *out,
+		    double *shr, char *err, size_t errlen)
+{
+	const char *name = config_setting_name(s);
+	double v;
+	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+		v = (double)config_setting_get_int64(s);
+	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *str = config_setting_get_string(s);
+		char *end;
+		errno = 0;
+		v = strtod(str, &end);
+		if (end == str || errno || !isfinite(v) || v < 0)
+			goto bad;
+		if (share && strcmp(end, "%") == 0) {
+			if (v <= 0 || v > 100)
+				CONF_ERR(s, "'%s' must be a share from 1%% to 100%%, not %s", name, str);
+			*shr = v / 100.0;
+			*out = 0;
+			return 0;
+		}
+		static const char units[] = "KMGT";
+		const char *u = *end ? strchr(units, *end & ~0x20) : NULL;
+		if (u) {
+			v *= pow(1024.0, (double)(u - units + 1));
+			end++;
+		}
+		if (*end == 'B' || *end == 'b')
+			end++;
+		if (*end)
+			goto bad;
+	} else {
+		goto bad;
+	}
+	if (v < 0 || v > hi)
+		CONF_ERR(s, "'%s' must be at most %.0f bytes", name, hi);
+	*out = (uint64_t)v;
+	if (shr)
+		*shr = 0;
+	return 0;
+bad:
+	CONF_ERR(s, "'%s' must be bytes: an integer or a size like \"64K\" or \"4G\"%s", name,
+		 share ? ", or a share of the memory like \"50%\"" : "");
+fail:
+	return -1;
+}
+
+/* runner_stderr = { lines_per_second; bytes_per_second; burst_seconds; } */
+static int conf_stderr(const char *file, config_setting_t *g, conf *c, char *err, size_t errlen)
+{
+	if (!config_setting_is_group(g))
+		CONF_ERR(g, "'runner_stderr' must be a group { ... }");
+	for (int i = 0; i < config_setting_length(g); i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *n = config_setting_name(s);
+		uint64_t b;
+		if (strcmp(n, "lines_per_second") == 0) {
+			if (get_number(file, s, 1, 1e6, &c->stderr_limit.lines_per_s, err, errlen) < 0)
+				return -1;
+		} else if (strcmp(n, "bytes_per_second") == 0) {
+			if (get_size(file, s, 1e9, 0, &b, NULL, err, errlen) < 0)
+				return -1;
+			if (b < 1024)
+				CONF_ERR(s, "'bytes_per_second' must be at least 1024");
+			c->stderr_limit.bytes_per_s = (double)b;
+		} else if (strcmp(n, "burst_seconds") == 0) {
+			if (get_number(file, s, 1, 3600, &c->stderr_limit.burst_s, err, errlen) < 0)
+				return -1;
+		} else {
+			CONF_ERR(s, "unknown setting 'runner_stderr.%s' (allowed: lines_per_second, "
+				    "bytes_per_second, burst_seconds)", n);
+		}
+	}
+	return 0;
+fail:
+	return -1;
+}
+
+/* runner_limits = { memory; open_files; } */
+static int conf_runner_limits(const char *file, config_setting_t *g, conf *c, char *err,
+			      size_t errlen)
+{
+	if (!config_setting_is_group(g))
+		CONF_ERR(g, "'runner_limits' must be a group { ... }");
+	for (int i = 0; i < config_setting_length(g); i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *n = config_setting_name(s);
+		long v;
+		if (strcmp(n, "memory") == 0) {
+			if (get_size(file, s, 1125899906842624.0, 1, &c->runner_memory,
+				     &c->runner_memory_share, err, errlen) < 0)
+				return -1;
+			if (c->runner_memory && c->runner_memory < RUNNER_MEMORY_MIN)
+				CONF_ERR(s, "'memory' must be 0 (no limit) or at least %d MiB",
+					 (int)(RUNNER_MEMORY_MIN >> 20));
+		} else if (strcmp(n, "open_files") == 0) {
+			if (get_int(file, s, 0, 1 << 30, &v, err, errlen) < 0)
+				return -1;
+			if (v && v < RUNNER_FILES_MIN)
+				CONF_ERR(s, "'open_files' must be 0 (as mited's own) or at least %d",
+					 RUNNER_FILES_MIN);
+			c->runner_files = v;
+		} else {
+			CONF_ERR(s, "unknown setting 'runner_limits.%s' (allowed: memory, open_files)", n);
+		}
+	}
 	return 0;
 fail:
 	return -1;
@@ -485,6 +624,12 @@ static int conf_load(conf *c, const char *file, char *err, size_t errlen)
 			if (get_int(file, s, 0, 10000, &v, err, errlen) < 0)
 				goto fail;
 			c->keep_runs = (int)v;
+		} else if (strcmp(n, "runner_stderr") == 0) {
+			if (conf_stderr(file, s, c, err, errlen) < 0)
+				goto fail;
+		} else if (strcmp(n, "runner_limits") == 0) {
+			if (conf_runner_limits(file, s, c, err, errlen) < 0)
+				goto fail;
 		} else {
 			CONF_ERR(s, "unknown setting '%s'", n);
 		}
@@ -563,6 +708,12 @@ typedef struct daemon_ {
 	atomic_int cancel_parses; /* set at shutdown: parses give up */
 	uv_timer_t parse_timer;   /* at shutdown: how long parses are waited for */
 	int parse_wait;
+	/* runners with ids no run expects (started by hand): said once per id,
+	 * at most UNKNOWN_LOG_MAX lines a minute */
+	char unknown_ids[UNKNOWN_IDS][TZMQ_ID_MAX * 2 + 3];
+	unsigned unknown_next;
+	uint64_t unknown_window_ms;
+	int unknown_logged, unknown_quiet;
 	uint64_t started_ms;
 	char last_status[256];
 } daemon_;
@@ -594,6 +745,10 @@ struct rproc {
 	char last_line[256];
 	char line[STDERR_LINE_MAX];
 	size_t linelen;
+	uint64_t mem_limit; /* runner_limits.memory it was given, bytes; 0: none */
+	int mem_near;       /* it died close to that limit */
+	loglimit ll;      /* runner_stderr */
+	int status_lines; /* lines about itself logged past the limit */
 };
 
 struct drun {
@@ -745,20 +900,36 @@ static void rproc_maybe_free(rproc *p)
 	daemon_check_exit(dr->d);
 }
 
+/* Says how much of a runner's stderr runner_stderr dropped: every
+ * LOGLIMIT_REPORT_MS while it floods, and once more at its end. */
+static void stderr_report(rproc *p, int final)
+{
+	uint64_t lines, bytes;
+	double secs;
+	const loglimit_conf *c = &p->dr->d->cf.stderr_limit;
+	if (!loglimit_report(&p->ll, uv_now(p->dr->d->loop), final, &lines, &bytes, &secs))
+		return;
+	log_warn("run %s: runner %d: %llu line(s) (%llu bytes) of its stderr dropped in %.0f s "
+		 "(runner_stderr: %g lines/s, %g bytes/s)",
+		 p->dr->id, p->index, (unsigned long long)lines, (unsigned long long)bytes, secs,
+		 c->lines_per_s, c->bytes_per_s);
+}
+
 /* One line the runner wrote on stderr: logged with the run's and runner's
- * names, at the level its "<N>" prefix gives, and searched for what the
- * runner says about its own death. */
+ * names, at the level its "<N>" prefix gives, as far as runner_stderr lets
+ * it, and searched for what the runner says about its own death. */
 static void runner_line(rproc *p, char *line)
 {
-	int level = LOG_LVL_INFO;
+	int level = LOG_LVL_INFO, status = 1;
 	if (line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>') {
 		level = line[1] - '0';
 		line += 3;
 	}
 	if (level < LOG_LVL_ERR)
 		level = LOG_LVL_ERR;
-	/* "mite: fatal signal S in journey NAME" (our handler) and
-	 * "mite: journey NAME overflowed its N KiB stack" (core/coro.c). */
+	/* "mite: fatal signal S in journey NAME" (our handler),
+	 * "mite: journey NAME overflowed its N KiB stack" (core/coro.c) and
+	 * "mite: memory limit of N MiB [nearly] reached ..." (runner/limits.c). */
 	const char *j;
 	if (strncmp(line, "mite: fatal signal ", 19) == 0 && (j = strstr(line, " in journey "))) {
 		snprintf(p->journey, sizeof(p->journey), "%s", j + 12);
@@ -768,8 +939,21 @@ static void runner_line(rproc *p, char *line)
 	} else if (strncmp(line, "mite: journey ", 14) == 0 && (j = strstr(line, " overflowed its "))) {
 		snprintf(p->journey, sizeof(p->journey), "%.*s", (int)(j - line - 14), line + 14);
 		snprintf(p->crash, sizeof(p->crash), "stack overflow: %s", line + 6);
+	} else if (strncmp(line, "mite: memory limit of ", 22) == 0) {
+		/* "... reached ...; ending the runner" (its watch) or "... nearly
+		 * reached ..." (before a fatal signal's line) */
+		if (strstr(line, " nearly reached "))
+			p->mem_near = 1;
+		else
+			snprintf(p->crash, sizeof(p->crash), "memory: %s", line + 6);
+	} else {
+		status = 0;
 	}
 	snprintf(p->last_line, sizeof(p->last_line), "%s", line);
+	if (!(status && p->status_lines++ < STDERR_STATUS_LINES) &&
+	    !loglimit_take(&p->ll, &p->dr->d->cf.stderr_limit, strlen(line),
+			   uv_now(p->dr->d->loop)))
+		return;
 	log_msg(level, "run %s: runner %d: %s", p->dr->id, p->index, line);
 }
 
@@ -905,6 +1089,7 @@ static void runner_finished(rproc *p)
 	}
 	p->finished = 1;
 	p->busy = 1;
+	stderr_report(p, 1);
 	uv_timer_stop(&p->settle);
 	if (!uv_is_closing((uv_handle_t *)&p->settle))
 		uv_close((uv_handle_t *)&p->settle, rproc_handle_closed);
@@ -915,10 +1100,20 @@ static void runner_finished(rproc *p)
 		char journey[160] = "";
 		if (p->journey[0])
 			snprintf(journey, sizeof(journey), " in journey '%s'", p->journey);
+		int at_limit = strncmp(p->crash, "memory: memory limit of ", 24) == 0;
 		if (p->watchdog)
 			snprintf(reason, sizeof(reason),
 				 "killed by the watchdog: silent for over %g s (its loop hung%s)",
 				 dr->d->cf.runner_timeout, journey[0] ? journey : "");
+		else if (at_limit && !p->term_signal)
+			snprintf(reason, sizeof(reason), "exceeded its memory limit of %" PRIu64 " MiB%s",
+				 p->mem_limit >> 20, journey);
+		else if (p->term_signal && p->mem_near)
+			snprintf(reason, sizeof(reason),
+				 "killed by signal %d (SIG%s, %s)%s at its memory limit of %" PRIu64
+				 " MiB: an allocation probably failed",
+				 p->term_signal, sig_name(p->term_signal), strsignal(p->term_signal),
+				 journey, p->mem_limit >> 20);
 		else if (p->term_signal)
 			snprintf(reason, sizeof(reason), "killed by signal %d (SIG%s, %s)%s%s",
 				 p->term_signal, sig_name(p->term_signal), strsignal(p->term_signal),
@@ -971,6 +1166,19 @@ static void on_exit_cb(uv_process_t *h, int64_t status, int sig)
 		uv_timer_start(&p->settle, settle_cb, 1000, 0);
 }
 
+/* runner_limits.memory in bytes: as given, or its share of the physical
+ * memory; 0: no limit. */
+static uint64_t runner_memory(const conf *c)
+{
+	if (c->runner_memory || !(c->runner_memory_share > 0))
+		return c->runner_memory;
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	if (pages <= 0 || size <= 0)
+		return 0;
+	uint64_t b = (uint64_t)((double)pages * (double)size * c->runner_memory_share);
+	return b < RUNNER_MEMORY_MIN ? RUNNER_MEMORY_MIN : b;
+}
+
 static int spawn_runner(drun *dr, int index)
 {
 	daemon_ *d = dr->d;
@@ -982,6 +1190,7 @@ static int spawn_runner(drun *dr, int index)
 	p->dr = dr;
 	p->index = index;
 	p->t.ops = &proxy_ops;
+	loglimit_init(&p->ll, &d->cf.stderr_limit, uv_now(d->loop));
 	uint32_t rnd = 0;
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = (uint32_t)uv_hrtime();
@@ -1000,12 +1209,16 @@ static int spawn_runner(drun *dr, int index)
 	p->inner->on_recv = proxy_recv;
 	p->inner->data = p;
 
-	char sidx[16], sparent[16];
+	char sidx[16], sparent[16], smem[32], sfiles[32];
 	snprintf(sidx, sizeof(sidx), "%d", index);
 	snprintf(sparent, sizeof(sparent), "%d", (int)getpid());
+	p->mem_limit = runner_memory(&d->cf);
+	snprintf(smem, sizeof(smem), "%" PRIu64, p->mem_limit);
+	snprintf(sfiles, sizeof(sfiles), "%ld", d->cf.runner_files);
 	char *args[] = {"mited", "--runner", "--connect", (char *)tzmq_server_endpoint(d->srv),
 			"--index", sidx, "--id", p->id, "--parent", sparent,
-			"--log-level", (char *)level_name(log_get_level()), NULL};
+			"--log-level", (char *)level_name(log_get_level()),
+			"--memory-limit", smem, "--open-files", sfiles, NULL};
 	uv_pipe_init(d->loop, &p->err, 0);
 	p->err.data = p;
 	uv_stdio_container_t stdio[3] = {
@@ -1960,6 +2173,45 @@ static const control_cmd commands[] = {
 	{"results", cmd_results}, {NULL, NULL},
 };
 
+/* ---- runners nobody expects ---------------------------------------------- */
+
+/* A message from a runner id no run expects: a runner started by hand
+ * (not supported: mited starts its own), or one of an earlier run. Said
+ * once per id, at most UNKNOWN_LOG_MAX lines a minute; the runner itself
+ * gives up after RUNNER_SETUP_TIMEOUT_S. */
+static void on_unknown_runner(tzmq_server *s, const char *id, const char *msg, size_t len,
+			      void *data)
+{
+	daemon_ *d = data;
+	(void)msg;
+	(void)len;
+	for (unsigned i = 0; i < UNKNOWN_IDS; i++)
+		if (strcmp(d->unknown_ids[i], id) == 0)
+			return;
+	snprintf(d->unknown_ids[d->unknown_next++ % UNKNOWN_IDS], sizeof(d->unknown_ids[0]), "%s",
+		 id);
+	if (d->unknown_logged >= UNKNOWN_LOG_MAX) {
+		d->unknown_quiet++;
+		return;
+	}
+	if (!d->unknown_logged++)
+		d->unknown_window_ms = uv_now(d->loop);
+	log_warn("mited: runner id '%s' connected to %s, but no run expects it; runners started by "
+		 "hand are not supported (mited starts its own): it gives up after %.0f s",
+		 id, tzmq_server_endpoint(s), RUNNER_SETUP_TIMEOUT_S);
+}
+
+static void unknown_window(daemon_ *d, uint64_t now)
+{
+	if (!d->unknown_logged || now - d->unknown_window_ms < 60000)
+		return;
+	if (d->unknown_quiet)
+		log_warn("mited: %d more runner id(s) no run expects in the last minute (not said one "
+			 "by one)",
+			 d->unknown_quiet);
+	d->unknown_logged = d->unknown_quiet = 0;
+}
+
 /* ---- housekeeping, status, signals -------------------------------------- */
 
 static void update_status(daemon_ *d)
@@ -2035,6 +2287,7 @@ static void housekeeping_cb(uv_timer_t *h)
 	uint64_t limit = (uint64_t)(d->cf.runner_timeout * 1000.0);
 	for (drun *dr = d->runs; dr; dr = dr->next) {
 		for (rproc *p = dr->procs; p; p = p->next) {
+			stderr_report(p, 0);
 			if (p->exited || p->killed)
 				continue;
 			if (p->link_open) {
@@ -2075,6 +2328,7 @@ static void housekeeping_cb(uv_timer_t *h)
 			results_reap(dr->res);
 	}
 	evict_runs(d);
+	unknown_window(d, now);
 	update_status(d);
 	publish_metrics(d);
 }
@@ -2308,6 +2562,12 @@ static void on_sighup(uv_signal_t *h, int sig)
 	RELOAD_NUM(grace, "%g");
 	RELOAD_NUM(shutdown_grace, "%g");
 	RELOAD_NUM(keep_runs, "%d");
+	RELOAD_NUM(stderr_limit.lines_per_s, "%g");
+	RELOAD_NUM(stderr_limit.bytes_per_s, "%g");
+	RELOAD_NUM(stderr_limit.burst_s, "%g");
+	RELOAD_NUM(runner_memory, "%" PRIu64);
+	RELOAD_NUM(runner_memory_share, "%g");
+	RELOAD_NUM(runner_files, "%ld");
 	RELOAD_FIXED(socket);
 	RELOAD_FIXED(socket_group);
 	RELOAD_FIXED(state_dir);
@@ -2403,7 +2663,8 @@ static int run_daemon(daemon_ *d, int check_only)
 			 metrics_port(d->metrics));
 		publish_metrics(d);
 	}
-	d->srv = tzmq_server_new(&loop, d->cf.runner_endpoint, NULL, d, err, sizeof(err));
+	d->srv = tzmq_server_new(&loop, d->cf.runner_endpoint, on_unknown_runner, d, err,
+				 sizeof(err));
 	if (!d->srv) {
 		log_err("mited: runner link: %s", err);
 		goto fail_ctl;
@@ -2463,8 +2724,15 @@ static void fatal_handler(int sig)
 {
 	static const char digits[] = "0123456789";
 	char msg[256];
-	size_t n = 0;
+	size_t n = limits_fatal_note(msg, sizeof(msg));
 	const char *j = runner_current_journey();
+	if (n) {
+		/* Near its memory limit: an allocation that failed is the likely
+		 * cause. Said first; the daemon keeps it. */
+		ssize_t w0 = write(STDERR_FILENO, msg, n);
+		(void)w0;
+		n = 0;
+	}
 	const char *pre = "<2>mite: fatal signal ";
 	while (*pre)
 		msg[n++] = *pre++;
@@ -2521,13 +2789,110 @@ static void install_fatal_handlers(void)
 	sigaction(SIGUSR2, &sa, NULL);
 }
 
-static int run_runner(const char *endpoint, int index, const char *id, long parent)
+/* The runner's link to its controller, watched on the way in for the
+ * setup: a runner that gets none within its time (no run expects its id)
+ * gives up rather than wait forever. One runner per process. */
+typedef struct setup_watch {
+	transport t;      /* what the runner holds */
+	transport *inner; /* the ZeroMQ link */
+	uv_timer_t timer;
+	int set_up, timer_open;
+	int index;
+	double timeout;
+	const char *endpoint, *id;
+} setup_watch;
+
+static setup_watch SW;
+
+static int sw_send(transport *t, const char *msg, size_t len)
+{
+	(void)t;
+	return SW.inner ? transport_send(SW.inner, msg, len) : -EPIPE;
+}
+
+static void sw_stop_timer(void)
+{
+	if (!SW.timer_open)
+		return;
+	SW.timer_open = 0;
+	uv_close((uv_handle_t *)&SW.timer, NULL);
+}
+
+static void sw_close(transport *t)
+{
+	(void)t;
+	if (SW.inner)
+		transport_close(SW.inner);
+	SW.inner = NULL;
+	sw_stop_timer();
+}
+
+static const struct transport_ops sw_ops = {.send = sw_send, .close = sw_close};
+
+static void sw_recv(transport *inner, const char *msg, size_t len, void *data)
+{
+	static const char key[] = "\"t\":\"setup\"";
+	(void)inner;
+	(void)data;
+	/* proto_send writes {"v":1,"t":"setup",...}: the type comes first. */
+	if (!SW.set_up && memmem(msg, len < 64 ? len : 64, key, sizeof(key) - 1)) {
+		SW.set_up = 1;
+		sw_stop_timer();
+	}
+	if (SW.t.on_recv)
+		SW.t.on_recv(&SW.t, msg, len, SW.t.data);
+}
+
+static void sw_timeout(uv_timer_t *h)
+{
+	(void)h;
+	log_err("runner %d: no setup from %s within %g s: no run there expects runner id '%s' "
+		"(mited starts its own runners; runners started by hand are not supported yet); "
+		"giving up",
+		SW.index, SW.endpoint, SW.timeout, SW.id ? SW.id : "(none)");
+	fflush(stderr);
+	_exit(MITED_EXIT_FAIL);
+}
+
+static transport *sw_wrap(uv_loop_t *loop, transport *inner, int index, double timeout,
+			  const char *endpoint, const char *id)
+{
+	SW = (setup_watch){.t = {.ops = &sw_ops}, .inner = inner, .index = index,
+			   .timeout = timeout, .endpoint = endpoint, .id = id};
+	inner->on_recv = sw_recv;
+	uv_timer_init(loop, &SW.timer);
+	uv_timer_start(&SW.timer, sw_timeout, (uint64_t)(timeout * 1000), 0);
+	SW.timer_open = 1;
+	return &SW.t;
+}
+
+/* SIGTERM or SIGINT to a runner started by hand: it ends, saying so
+ * (async-signal-safe), by the signal. */
+static void runner_stop_handler(int sig)
+{
+	static const char a[] = "runner: SIGTERM: exiting\n", b[] = "runner: SIGINT: exiting\n";
+	ssize_t w = sig == SIGTERM ? write(STDERR_FILENO, a, sizeof(a) - 1)
+				   : write(STDERR_FILENO, b, sizeof(b) - 1);
+	(void)w;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int run_runner(const char *endpoint, int index, const char *id, long parent,
+		      uint64_t memory, long files, double setup_timeout)
 {
 	char err[512];
-	/* The daemon drains runners through the protocol: the signals a
-	 * terminal or systemd send to the whole group are not for us. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
+	if (parent > 0) {
+		/* mited drains its runners through the protocol: the signals a
+		 * terminal or systemd send to the whole group are not for us. */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+	} else {
+		/* By hand: SIGTERM and ^C end it at any time, even while a
+		 * journey holds the loop. */
+		signal(SIGINT, runner_stop_handler);
+		signal(SIGTERM, runner_stop_handler);
+	}
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	if (parent > 0) {
@@ -2538,24 +2903,33 @@ static int run_runner(const char *endpoint, int index, const char *id, long pare
 			return MITED_EXIT_FAIL;
 		}
 	}
+	/* Before any module is loaded: what a journey allocates counts. */
+	limits_apply(index, memory, files);
 	install_fatal_handlers();
 	uv_loop_t loop;
 	if (uv_loop_init(&loop) < 0)
 		return MITED_EXIT_FAIL;
-	transport *t = tzmq_connect(&loop, endpoint, id, err, sizeof(err));
-	if (!t) {
+	limits_watch(&loop);
+	transport *zt = tzmq_connect(&loop, endpoint, id, err, sizeof(err));
+	if (!zt) {
 		log_err("runner %d: %s", index, err);
-		uv_loop_close(&loop);
-		return MITED_EXIT_FAIL;
-	}
-	runner *r = runner_new(&loop, t, index, runner_done, NULL);
-	if (!r) {
-		log_err("runner %d: cannot start: out of memory", index);
-		transport_close(t);
+		limits_stop();
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		return MITED_EXIT_FAIL;
 	}
+	transport *t = sw_wrap(&loop, zt, index, setup_timeout, endpoint, id);
+	runner *r = runner_new(&loop, t, index, runner_done, NULL);
+	if (!r) {
+		log_err("runner %d: cannot start: out of memory", index);
+		transport_close(t);
+		limits_stop();
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+		return MITED_EXIT_FAIL;
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	limits_stop();
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) != 0)
 		log_warn("runner %d: handles still open at exit", index);
@@ -2583,11 +2957,14 @@ static void usage(FILE *f)
 		"  -h, --help            this help\n"
 		"  -V, --version         print the version and exit\n"
 		"\n"
-		"Runner mode (spawned by mited, or started by hand on another host):\n"
+		"Runner mode (mited starts its own runners this way; runners started by hand,\n"
+		"e.g. on another host, are not supported yet: with no run expecting their id\n"
+		"they give up after --setup-timeout seconds):\n"
 		"      --runner          run one runner instead of the daemon\n"
 		"      --connect EP      the controller's runner endpoint (ipc:// or tcp://)\n"
 		"      --index N         the runner's number\n"
 		"      --id ID           the runner id the controller expects\n"
+		"      --setup-timeout S give up when no setup comes within S seconds (30)\n"
 		"\n"
 		"Exit status: 0 success (also after SIGTERM drained every run), 1 failure\n"
 		"(configuration, socket), 2 bad command line. See mited(8).\n",
@@ -2596,7 +2973,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_RUNNER = 256, OPT_CONNECT, OPT_INDEX, OPT_ID, OPT_PARENT, OPT_METRICS };
+	enum { OPT_RUNNER = 256, OPT_CONNECT, OPT_INDEX, OPT_ID, OPT_PARENT, OPT_METRICS,
+	       OPT_MEMORY, OPT_FILES, OPT_SETUP_TIMEOUT };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 't'},
@@ -2611,10 +2989,15 @@ int main(int argc, char **argv)
 		{"index", required_argument, NULL, OPT_INDEX},
 		{"id", required_argument, NULL, OPT_ID},
 		{"parent", required_argument, NULL, OPT_PARENT},
+		{"memory-limit", required_argument, NULL, OPT_MEMORY},
+		{"open-files", required_argument, NULL, OPT_FILES},
+		{"setup-timeout", required_argument, NULL, OPT_SETUP_TIMEOUT},
 		{NULL, 0, NULL, 0},
 	};
 	int check = 0, runner_mode = 0, index = 0, level = -1;
-	long parent = 0;
+	long parent = 0, files = 0;
+	uint64_t memory = 0;
+	double setup_timeout = RUNNER_SETUP_TIMEOUT_S;
 	const char *endpoint = NULL, *id = NULL;
 	int c;
 
@@ -2650,6 +3033,29 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ID: id = optarg; break;
 		case OPT_PARENT: parent = strtol(optarg, NULL, 10); break;
+		case OPT_MEMORY:
+			errno = 0;
+			memory = strtoull(optarg, &end, 10);
+			if (*end || errno || optarg[0] == '-') {
+				fprintf(stderr, "mited: --memory-limit %s: expected bytes\n", optarg);
+				return MITED_EXIT_USAGE;
+			}
+			break;
+		case OPT_SETUP_TIMEOUT:
+			setup_timeout = strtod(optarg, &end);
+			if (*end || !(setup_timeout >= 0.1 && setup_timeout <= 86400)) {
+				fprintf(stderr, "mited: --setup-timeout %s: expected seconds from 0.1 to "
+						"86400\n", optarg);
+				return MITED_EXIT_USAGE;
+			}
+			break;
+		case OPT_FILES:
+			files = strtol(optarg, &end, 10);
+			if (*end || files < 0) {
+				fprintf(stderr, "mited: --open-files %s: expected a number >= 0\n", optarg);
+				return MITED_EXIT_USAGE;
+			}
+			break;
 		default:
 			fprintf(stderr, "Try 'mited --help'.\n");
 			return MITED_EXIT_USAGE;
@@ -2673,7 +3079,7 @@ int main(int argc, char **argv)
 		log_set_syslog_prefix(parent > 0 || stderr_is_journal());
 		if (level >= 0)
 			log_set_level(level);
-		return run_runner(endpoint, index, id, parent);
+		return run_runner(endpoint, index, id, parent, memory, files, setup_timeout);
 	}
 	if (stderr_is_journal())
 		log_set_syslog_prefix(1);
