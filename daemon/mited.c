@@ -2197,7 +2197,8 @@ static void on_unknown_runner(tzmq_server *s, const char *id, const char *msg, s
 	if (!d->unknown_logged++)
 		d->unknown_window_ms = uv_now(d->loop);
 	log_warn("mited: runner id '%s' connected to %s, but no run expects it; runners started by "
-		 "hand are not supported (mited starts its own): it gives up after %.0f s",
+		 "hand are not supported yet (mited starts its own): it gives up without a setup "
+		 "(after %.0f s by default)",
 		 id, tzmq_server_endpoint(s), RUNNER_SETUP_TIMEOUT_S);
 }
 

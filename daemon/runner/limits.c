@@ -95,7 +95,7 @@ static void watch_cb(uv_timer_t *t)
 	log_err("mite: memory limit of %llu MiB reached (%llu MiB in use); ending the runner",
 		(unsigned long long)(mem_limit >> 20), (unsigned long long)(vm >> 20));
 	fflush(stderr);
-	_exit(3);
+	_exit(1); /* as any runner that failed (mited(8), EXIT STATUS) */
 }
 
 void limits_watch(uv_loop_t *loop)
