@@ -2653,7 +2653,7 @@ static int run_daemon(daemon_ *d, int check_only)
 		goto fail_loop;
 	}
 	if (d->cf.metrics_listen) {
-		d->metrics = metrics_new(d->cf.metrics_listen, 0, err, sizeof(err));
+		d->metrics = metrics_new(d->cf.metrics_listen, 0, 0, err, sizeof(err));
 		if (!d->metrics) {
 			log_err("mited: metrics: %s", err);
 			goto fail_ctl;

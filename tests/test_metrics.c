@@ -409,11 +409,11 @@ Test(metrics, server_answers_and_survives_garbage_and_slow_clients)
 	struct timespec t0, t1;
 	char c;
 
-	cr_assert_null(metrics_new("127.0.0.1", 0, err, sizeof err));
+	cr_assert_null(metrics_new("127.0.0.1", 0, 0, err, sizeof err));
 	cr_assert_str_eq(err, "'127.0.0.1': no port (expected ADDR:PORT, e.g. 127.0.0.1:9301)");
-	cr_assert_null(metrics_new("300.1.1.1:80", 0, err, sizeof err));
+	cr_assert_null(metrics_new("300.1.1.1:80", 0, 0, err, sizeof err));
 	cr_assert_str_eq(err, "'300.1.1.1' is not an IPv4 address (or localhost)");
-	m = metrics_new("127.0.0.1:0", 1, err, sizeof err);
+	m = metrics_new("127.0.0.1:0", 1, 0, err, sizeof err);
 	cr_assert_not_null(m, "%s", err);
 	port = metrics_port(m);
 	cr_assert_gt(port, 0);
@@ -466,5 +466,59 @@ Test(metrics, server_answers_and_survives_garbage_and_slow_clients)
 	r = http(port, "GET /metrics HTTP/1.0\r\n\r\n");
 	cr_assert_eq(status_of(r), 200);
 	free(r);
+	metrics_free(m);
+}
+
+/* A client that sends a byte every 0.5 s never lets the idle timeout (2 s)
+ * fire: the request deadline (3 s here) ends it; the server goes on. */
+Test(metrics, request_deadline_ends_a_trickling_client)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+	char err[256], c, buf[4096];
+	struct timespec t0, t1;
+	metrics *m = metrics_new("127.0.0.1:0", 2, 3, err, sizeof err);
+	int port, slow, ka, closed = 0;
+	size_t i;
+
+	cr_assert_not_null(m, "%s", err);
+	port = metrics_port(m);
+	{
+		char *t = strdup("x 1\n");
+
+		metrics_publish(m, t, strlen(t));
+	}
+	slow = connect_to(port);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < sizeof(req) - 1; i++) {
+		if (send(slow, req + i, 1, MSG_NOSIGNAL) != 1) {
+			closed = 1;
+			break;
+		}
+		usleep(500000);
+		struct pollfd p = {.fd = slow, .events = POLLIN};
+		if (poll(&p, 1, 0) == 1 && recv(slow, &c, 1, MSG_DONTWAIT) <= 0) {
+			closed = 1;
+			break;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert(closed, "a client trickling a byte every 0.5 s was kept for %zu bytes", i);
+	cr_assert_geq((double)(t1.tv_sec - t0.tv_sec), 2.0, "cut before its deadline");
+	cr_assert_lt((double)(t1.tv_sec - t0.tv_sec), 8.0, "cut long after its deadline (3 s)");
+	close(slow);
+
+	/* A request made in time meanwhile, and after, is answered. */
+	ka = connect_to(port);
+	{
+		static const char get[] = "GET /metrics HTTP/1.0\r\n\r\n";
+		ssize_t n;
+
+		cr_assert_eq(send(ka, get, sizeof(get) - 1, MSG_NOSIGNAL), (ssize_t)(sizeof(get) - 1));
+		n = recv(ka, buf, sizeof(buf) - 1, 0);
+		cr_assert_gt(n, 0);
+		buf[n] = '\0';
+		cr_assert_eq(status_of(buf), 200, "%s", buf);
+	}
+	close(ka);
 	metrics_free(m);
 }

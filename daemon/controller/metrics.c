@@ -6,6 +6,13 @@
  * published, under the mutex. So a scrape never sees a run half-merged,
  * and a slow or hostile client costs the server thread a connection slot
  * until its timeout, never the loop anything.
+ *
+ * libmicrohttpd's timeout (0.9.75, Debian 12) is one of idleness: it
+ * restarts with every byte, so a client sending a byte every few seconds
+ * would keep its slot forever. A request therefore also has a deadline:
+ * a thread of ours shuts down (shutdown(2)) every connection that has had
+ * no answer for `deadline` seconds since it opened or since its last
+ * answer, which libmicrohttpd then closes as closed by the client.
  */
 #include "config.h"
 
@@ -26,12 +33,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #define METRICS_MAX_CONNECTIONS 64
 #define METRICS_MEMORY_LIMIT (32 * 1024) /* per connection: request line and headers */
 #define METRICS_LABEL_MAX 512            /* bytes of one label value */
+#define METRICS_SWEEP_MS 250             /* how often deadlines are checked */
 
 /* ---- the server ---------------------------------------------------------- */
+
+/* A connection, as far as its deadline goes. */
+typedef struct mconn {
+	struct mconn *next;
+	int fd;
+	uint64_t since_ms; /* opened, or its last request answered */
+	int cut;           /* shut down for its deadline */
+} mconn;
 
 struct metrics {
 	struct MHD_Daemon *d;
@@ -39,7 +57,21 @@ struct metrics {
 	char *text;
 	size_t len;
 	int port;
+	/* deadlines, under mu */
+	pthread_cond_t cv;
+	pthread_t sweeper;
+	int sweeping, stopping;
+	uint64_t deadline_ms;
+	mconn *conns;
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 int metrics_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
 			 size_t errlen)
@@ -170,6 +202,90 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return rc;
 }
 
+/* libmicrohttpd's thread: a connection opens or closes. It closes the
+ * socket only after CLOSED returns, so a socket in the list (under mu) is
+ * still this connection's. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	metrics *m = cls;
+	mconn *mc;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		mc = calloc(1, sizeof(*mc));
+		*socket_context = mc;
+		if (!mc || !ci)
+			return; /* no deadline for it: still the idle timeout */
+		mc->fd = ci->connect_fd;
+		pthread_mutex_lock(&m->mu);
+		mc->since_ms = mono_ms();
+		mc->next = m->conns;
+		m->conns = mc;
+		pthread_mutex_unlock(&m->mu);
+		return;
+	}
+	mc = *socket_context;
+	if (!mc)
+		return;
+	pthread_mutex_lock(&m->mu);
+	for (mconn **pp = &m->conns; *pp; pp = &(*pp)->next)
+		if (*pp == mc) {
+			*pp = mc->next;
+			break;
+		}
+	pthread_mutex_unlock(&m->mu);
+	free(mc);
+	*socket_context = NULL;
+}
+
+/* A request was answered: its connection's next one starts now. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	metrics *m = cls;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	mconn *mc = ci ? ci->socket_context : NULL;
+
+	(void)con_cls;
+	(void)toe;
+	if (!mc)
+		return;
+	pthread_mutex_lock(&m->mu);
+	mc->since_ms = mono_ms();
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void *sweep_main(void *arg)
+{
+	metrics *m = arg;
+
+	pthread_mutex_lock(&m->mu);
+	while (!m->stopping) {
+		struct timespec until;
+		uint64_t now = mono_ms();
+
+		for (mconn *mc = m->conns; mc; mc = mc->next) {
+			if (mc->cut || now - mc->since_ms < m->deadline_ms)
+				continue;
+			mc->cut = 1;
+			shutdown(mc->fd, SHUT_RDWR);
+			log_debug("metrics: a client had no answer within %llu s; disconnecting it",
+				  (unsigned long long)(m->deadline_ms / 1000));
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += METRICS_SWEEP_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&m->cv, &m->mu, &until);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
 static int is_loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
@@ -177,13 +293,15 @@ static int is_loopback(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
-metrics *metrics_new(const char *listen, unsigned timeout, char *err, size_t errlen)
+metrics *metrics_new(const char *listen, unsigned timeout, unsigned deadline, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	const union MHD_DaemonInfo *info;
 	metrics *m;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+	pthread_condattr_t ca;
+	int rc;
 
 	if (metrics_parse_listen(listen, &ss, &sslen, err, errlen) < 0)
 		return NULL;
@@ -193,19 +311,31 @@ metrics *metrics_new(const char *listen, unsigned timeout, char *err, size_t err
 		return NULL;
 	}
 	pthread_mutex_init(&m->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	m->deadline_ms = (uint64_t)(deadline ? deadline : METRICS_REQUEST_DEADLINE) * 1000;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	m->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_CONNECTION_TIMEOUT, timeout ? timeout : (unsigned)METRICS_CONNECTION_TIMEOUT,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY_LIMIT,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, m,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!m->d) {
 		snprintf(err, errlen, "cannot serve on %s (address in use, or not this host's?)", listen);
-		pthread_mutex_destroy(&m->mu);
-		free(m);
-		return NULL;
+		goto fail;
 	}
+	rc = pthread_create(&m->sweeper, NULL, sweep_main, m);
+	if (rc) {
+		snprintf(err, errlen, "cannot start a thread: %s", strerror(rc));
+		MHD_stop_daemon(m->d);
+		goto fail;
+	}
+	m->sweeping = 1;
 	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
 	m->port = info ? info->port : 0;
 	if (!is_loopback(&ss))
@@ -213,6 +343,11 @@ metrics *metrics_new(const char *listen, unsigned timeout, char *err, size_t err
 			 "config-free labels and error messages",
 			 listen);
 	return m;
+fail:
+	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+	return NULL;
 }
 
 int metrics_port(const metrics *m) { return m ? m->port : 0; }
@@ -237,7 +372,15 @@ void metrics_free(metrics *m)
 {
 	if (!m)
 		return;
+	if (m->sweeping) {
+		pthread_mutex_lock(&m->mu);
+		m->stopping = 1;
+		pthread_cond_signal(&m->cv);
+		pthread_mutex_unlock(&m->mu);
+		pthread_join(m->sweeper, NULL);
+	}
 	MHD_stop_daemon(m->d);
+	pthread_cond_destroy(&m->cv);
 	pthread_mutex_destroy(&m->mu);
 	free(m->text);
 	free(m);

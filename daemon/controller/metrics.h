@@ -31,6 +31,9 @@
 
 #define METRICS_DEFAULT_PORT 9301
 #define METRICS_CONNECTION_TIMEOUT 10 /* seconds a client may stay idle */
+/* Seconds a connection may go without an answer, from its start or its
+ * last answer, however it trickles bytes in. */
+#define METRICS_REQUEST_DEADLINE 30
 
 typedef struct metrics metrics;
 
@@ -40,9 +43,12 @@ typedef struct metrics metrics;
 int metrics_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
 			 size_t errlen);
 /* Starts serving on listen (see metrics_parse_listen); a client idle for
- * timeout seconds (0: METRICS_CONNECTION_TIMEOUT) is disconnected. NULL
- * with a reason in err (bad address, cannot bind). */
-metrics *metrics_new(const char *listen, unsigned timeout, char *err, size_t errlen);
+ * timeout seconds (0: METRICS_CONNECTION_TIMEOUT), or without an answer for
+ * deadline seconds since it connected or got its last answer (0:
+ * METRICS_REQUEST_DEADLINE), is disconnected. NULL with a reason in err
+ * (bad address, cannot bind). */
+metrics *metrics_new(const char *listen, unsigned timeout, unsigned deadline, char *err,
+		     size_t errlen);
 /* The port bound (useful after ":0"). */
 int metrics_port(const metrics *m);
 /* Hands over the text to serve from now on (malloc'd; m takes it). */
