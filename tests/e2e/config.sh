@@ -30,6 +30,18 @@ bad mode 'socket_mode = "0999";\n' "$T/mode.conf:1: 'socket_mode' must be an oct
 bad limits 'limits = { max_runz = 1; };\n' "$T/limits.conf:1: unknown setting 'limits.max_runz'"
 bad plugindirs 'plugin_dirs = [ "relative/dir" ];\n' "$T/plugindirs.conf:1: plugin_dirs entries must be absolute"
 bad endpoint 'runner_endpoint = "http://x";\n' "$T/endpoint.conf:1: 'runner_endpoint' must start with"
+bad stderr_key 'runner_stderr = { lines = 5; };\n' "$T/stderr_key.conf:1: unknown setting 'runner_stderr.lines' (allowed: lines_per_second"
+bad stderr_bytes 'runner_stderr = { bytes_per_second = "12Q"; };\n' "$T/stderr_bytes.conf:1: 'bytes_per_second' must be bytes"
+bad stderr_small 'runner_stderr = { bytes_per_second = 10; };\n' "$T/stderr_small.conf:1: 'bytes_per_second' must be at least 1024"
+bad stderr_rate 'runner_stderr = {\n lines_per_second = 0;\n};\n' "$T/stderr_rate.conf:2: 'lines_per_second' must be between 1 and"
+bad memory_small 'runner_limits = { memory = "1M"; };\n' "$T/memory_small.conf:1: 'memory' must be 0 (no limit) or at least 64 MiB"
+bad memory_share 'runner_limits = { memory = "150%"; };\n' "$T/memory_share.conf:1: 'memory' must be a share from 1% to 100%, not 150%"
+bad memory_word 'runner_limits = { memory = "lots"; };\n' "$T/memory_word.conf:1: 'memory' must be bytes: an integer or a size like"
+bad files_small 'runner_limits = { open_files = 10; };\n' "$T/files_small.conf:1: 'open_files' must be 0 (as mited's own) or at least 64"
+bad limits_key 'runner_limits = { cpu = 1; };\n' "$T/limits_key.conf:1: unknown setting 'runner_limits.cpu' (allowed: memory, open_files)"
+printf 'runner_stderr = { lines_per_second = 50; bytes_per_second = "1M"; burst_seconds = 2.5; };\nrunner_limits = { memory = "8G"; open_files = 4096; };\n' >"$T/good2.conf"
+check "--check-config accepts runner_stderr and runner_limits" \
+	sh -c "\"$MITED\" --check-config --config '$T/good2.conf' | grep -q ': ok'"
 "$MITED" --check-config --config "$T/missing.conf" 2>"$T/err"
 check "--check-config: a missing file names it" sh -c "[ $? -eq 1 ] && grep -q 'missing.conf: cannot read' '$T/err'"
 
