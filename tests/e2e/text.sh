@@ -86,6 +86,12 @@ check "a 3000-byte message type is cut and counted" field_ge "$BAD" labels_cut 1
 check "the log says names were cut" log_has "run $BAD: [0-9]* name(s) from its runners were longer than 1024 bytes and were cut"
 check "the run's own replies are bounded: status under 1 MiB" \
 	sh -c "[ \$(\"$MITECTL\" --socket '$SOCK' --json status '$BAD' | wc -c) -lt 1048576 ]"
+# A journey with 1500 transaction names: status lists 1000, counts the rest.
+MANY=$(ctl start "$(scenario many 30 "{ name = \"many\"; journey = \"$HP:manytxn\";
+    volume = { type = \"constant\"; count = 1; }; }")" --runners 1)
+check "status lists at most 1000 transactions" wait_for 10 field_is "$MANY" transactions_omitted 500
+check "... and those 1000" sh -c "\"$MITECTL\" --socket '$SOCK' --json status '$MANY' | python3 -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin)[\"run\"][\"transactions\"]) == 1000 else 1)'"
+ctl stop "$MANY" --now >/dev/null
 check "mited is alive" ctl ping
 stop_mited TERM
 check "SIGTERM: exit 0" [ $? -eq 0 ]

@@ -12,6 +12,7 @@
  *              per iteration
  *   badtext    names a transaction, fails, and sends a message with bytes
  *              that are not UTF-8, and a message whose type is 3000 bytes
+ *   manytxn    1500 transactions of distinct names per iteration
  */
 #include <mite/datapool.h>
 #include <mite/mite.h>
@@ -27,6 +28,7 @@ MITE_EXPORT int hog(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int burst(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int chatty(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int badtext(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int manytxn(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT extern const mite_datapool_plugin slow_pool;
 
 struct slow_state {
@@ -127,4 +129,17 @@ int badtext(mite_ctx *ctx, const mite_row *row)
 	mite_sleep(ctx, 0.05);
 	mite_fail(ctx, "failed on \xc3\x28 and \xf8");
 	return mite_txn_end(ctx);
+}
+
+int manytxn(mite_ctx *ctx, const mite_row *row)
+{
+	char name[32];
+
+	(void)row;
+	for (int i = 0; i < 1500; i++) {
+		snprintf(name, sizeof(name), "t%04d", i);
+		mite_txn_begin(ctx, name);
+		mite_txn_end(ctx);
+	}
+	return mite_sleep(ctx, 0.2);
 }
