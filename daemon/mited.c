@@ -104,11 +104,12 @@ typedef struct conf {
 	double client_timeout;
 	int keep_runs;
 	loglimit_conf stderr_limit; /* runner_stderr */
-	/* runner_limits: the memory (RLIMIT_AS) of each runner, as bytes or
-	 * as a share of the physical memory (one of them 0), and its open files
-	 * (RLIMIT_NOFILE; 0: as mited's own) */
+	/* runner_limits: the resident memory of each runner, as bytes or as a
+	 * share of the physical memory (one of them 0); its address space
+	 * (RLIMIT_AS; 0: none) and open files (RLIMIT_NOFILE; 0: as mited's) */
 	uint64_t runner_memory;
 	double runner_memory_share;
+	uint64_t runner_address_space;
 	long runner_files;
 } conf;
 
@@ -441,7 +442,7 @@ fail:
 	return -1;
 }
 
-/* runner_limits = { memory; open_files; } */
+/* runner_limits = { memory; address_space; open_files; } */
 static int conf_runner_limits(const char *file, config_setting_t *g, conf *c, char *err,
 			      size_t errlen)
 {
@@ -458,6 +459,13 @@ static int conf_runner_limits(const char *file, config_setting_t *g, conf *c, ch
 			if (c->runner_memory && c->runner_memory < RUNNER_MEMORY_MIN)
 				CONF_ERR(s, "'memory' must be 0 (no limit) or at least %d MiB",
 					 (int)(RUNNER_MEMORY_MIN >> 20));
+		} else if (strcmp(n, "address_space") == 0) {
+			if (get_size(file, s, 1125899906842624.0, 0, &c->runner_address_space, NULL,
+				     err, errlen) < 0)
+				return -1;
+			if (c->runner_address_space && c->runner_address_space < RUNNER_MEMORY_MIN)
+				CONF_ERR(s, "'address_space' must be 0 (no limit) or at least %d MiB",
+					 (int)(RUNNER_MEMORY_MIN >> 20));
 		} else if (strcmp(n, "open_files") == 0) {
 			if (get_int(file, s, 0, 1 << 30, &v, err, errlen) < 0)
 				return -1;
@@ -466,7 +474,8 @@ static int conf_runner_limits(const char *file, config_setting_t *g, conf *c, ch
 					 RUNNER_FILES_MIN);
 			c->runner_files = v;
 		} else {
-			CONF_ERR(s, "unknown setting 'runner_limits.%s' (allowed: memory, open_files)", n);
+			CONF_ERR(s, "unknown setting 'runner_limits.%s' (allowed: memory, address_space, "
+				    "open_files)", n);
 		}
 	}
 	return 0;
@@ -746,7 +755,8 @@ struct rproc {
 	char line[STDERR_LINE_MAX];
 	size_t linelen;
 	uint64_t mem_limit; /* runner_limits.memory it was given, bytes; 0: none */
-	int mem_near;       /* it died close to that limit */
+	uint64_t as_limit;  /* runner_limits.address_space it was given */
+	int as_near;        /* it died close to its address space limit */
 	loglimit ll;      /* runner_stderr */
 	int status_lines; /* lines about itself logged past the limit */
 };
@@ -929,7 +939,8 @@ static void runner_line(rproc *p, char *line)
 		level = LOG_LVL_ERR;
 	/* "mite: fatal signal S in journey NAME" (our handler),
 	 * "mite: journey NAME overflowed its N KiB stack" (core/coro.c) and
-	 * "mite: memory limit of N MiB [nearly] reached ..." (runner/limits.c). */
+	 * "mite: memory limit of N MiB reached ..." and "mite: address space
+	 * limit of N MiB nearly reached ..." (runner/limits.c). */
 	const char *j;
 	if (strncmp(line, "mite: fatal signal ", 19) == 0 && (j = strstr(line, " in journey "))) {
 		snprintf(p->journey, sizeof(p->journey), "%s", j + 12);
@@ -940,12 +951,9 @@ static void runner_line(rproc *p, char *line)
 		snprintf(p->journey, sizeof(p->journey), "%.*s", (int)(j - line - 14), line + 14);
 		snprintf(p->crash, sizeof(p->crash), "stack overflow: %s", line + 6);
 	} else if (strncmp(line, "mite: memory limit of ", 22) == 0) {
-		/* "... reached ...; ending the runner" (its watch) or "... nearly
-		 * reached ..." (before a fatal signal's line) */
-		if (strstr(line, " nearly reached "))
-			p->mem_near = 1;
-		else
-			snprintf(p->crash, sizeof(p->crash), "memory: %s", line + 6);
+		snprintf(p->crash, sizeof(p->crash), "memory: %s", line + 6);
+	} else if (strncmp(line, "mite: address space limit of ", 29) == 0) {
+		p->as_near = 1; /* a fatal signal's line follows */
 	} else {
 		status = 0;
 	}
@@ -1108,12 +1116,12 @@ static void runner_finished(rproc *p)
 		else if (at_limit && !p->term_signal)
 			snprintf(reason, sizeof(reason), "exceeded its memory limit of %" PRIu64 " MiB%s",
 				 p->mem_limit >> 20, journey);
-		else if (p->term_signal && p->mem_near)
+		else if (p->term_signal && p->as_near)
 			snprintf(reason, sizeof(reason),
-				 "killed by signal %d (SIG%s, %s)%s at its memory limit of %" PRIu64
+				 "killed by signal %d (SIG%s, %s)%s at its address space limit of %" PRIu64
 				 " MiB: an allocation probably failed",
 				 p->term_signal, sig_name(p->term_signal), strsignal(p->term_signal),
-				 journey, p->mem_limit >> 20);
+				 journey, p->as_limit >> 20);
 		else if (p->term_signal)
 			snprintf(reason, sizeof(reason), "killed by signal %d (SIG%s, %s)%s%s",
 				 p->term_signal, sig_name(p->term_signal), strsignal(p->term_signal),
@@ -1209,16 +1217,18 @@ static int spawn_runner(drun *dr, int index)
 	p->inner->on_recv = proxy_recv;
 	p->inner->data = p;
 
-	char sidx[16], sparent[16], smem[32], sfiles[32];
+	char sidx[16], sparent[16], smem[32], sas[32], sfiles[32];
 	snprintf(sidx, sizeof(sidx), "%d", index);
 	snprintf(sparent, sizeof(sparent), "%d", (int)getpid());
 	p->mem_limit = runner_memory(&d->cf);
 	snprintf(smem, sizeof(smem), "%" PRIu64, p->mem_limit);
+	p->as_limit = d->cf.runner_address_space;
+	snprintf(sas, sizeof(sas), "%" PRIu64, p->as_limit);
 	snprintf(sfiles, sizeof(sfiles), "%ld", d->cf.runner_files);
 	char *args[] = {"mited", "--runner", "--connect", (char *)tzmq_server_endpoint(d->srv),
 			"--index", sidx, "--id", p->id, "--parent", sparent,
 			"--log-level", (char *)level_name(log_get_level()),
-			"--memory-limit", smem, "--open-files", sfiles, NULL};
+			"--memory-limit", smem, "--address-space", sas, "--open-files", sfiles, NULL};
 	uv_pipe_init(d->loop, &p->err, 0);
 	p->err.data = p;
 	uv_stdio_container_t stdio[3] = {
@@ -2568,6 +2578,7 @@ static void on_sighup(uv_signal_t *h, int sig)
 	RELOAD_NUM(stderr_limit.burst_s, "%g");
 	RELOAD_NUM(runner_memory, "%" PRIu64);
 	RELOAD_NUM(runner_memory_share, "%g");
+	RELOAD_NUM(runner_address_space, "%" PRIu64);
 	RELOAD_NUM(runner_files, "%ld");
 	RELOAD_FIXED(socket);
 	RELOAD_FIXED(socket_group);
@@ -2728,8 +2739,8 @@ static void fatal_handler(int sig)
 	size_t n = limits_fatal_note(msg, sizeof(msg));
 	const char *j = runner_current_journey();
 	if (n) {
-		/* Near its memory limit: an allocation that failed is the likely
-		 * cause. Said first; the daemon keeps it. */
+		/* Near its address space limit: an allocation that failed is the
+		 * likely cause. Said first; the daemon keeps it. */
 		ssize_t w0 = write(STDERR_FILENO, msg, n);
 		(void)w0;
 		n = 0;
@@ -2880,7 +2891,7 @@ static void runner_stop_handler(int sig)
 }
 
 static int run_runner(const char *endpoint, int index, const char *id, long parent,
-		      uint64_t memory, long files, double setup_timeout)
+		      uint64_t memory, uint64_t address_space, long files, double setup_timeout)
 {
 	char err[512];
 	if (parent > 0) {
@@ -2905,17 +2916,14 @@ static int run_runner(const char *endpoint, int index, const char *id, long pare
 		}
 	}
 	/* Before any module is loaded: what a journey allocates counts. */
-	limits_apply(index, memory, files);
+	limits_apply(index, memory, address_space, files);
 	install_fatal_handlers();
 	uv_loop_t loop;
 	if (uv_loop_init(&loop) < 0)
 		return MITED_EXIT_FAIL;
-	limits_watch(&loop);
 	transport *zt = tzmq_connect(&loop, endpoint, id, err, sizeof(err));
 	if (!zt) {
 		log_err("runner %d: %s", index, err);
-		limits_stop();
-		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		return MITED_EXIT_FAIL;
 	}
@@ -2924,13 +2932,10 @@ static int run_runner(const char *endpoint, int index, const char *id, long pare
 	if (!r) {
 		log_err("runner %d: cannot start: out of memory", index);
 		transport_close(t);
-		limits_stop();
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		return MITED_EXIT_FAIL;
 	}
-	uv_run(&loop, UV_RUN_DEFAULT);
-	limits_stop();
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) != 0)
 		log_warn("runner %d: handles still open at exit", index);
@@ -2975,7 +2980,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	enum { OPT_RUNNER = 256, OPT_CONNECT, OPT_INDEX, OPT_ID, OPT_PARENT, OPT_METRICS,
-	       OPT_MEMORY, OPT_FILES, OPT_SETUP_TIMEOUT };
+	       OPT_MEMORY, OPT_ADDRESS_SPACE, OPT_FILES, OPT_SETUP_TIMEOUT };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 't'},
@@ -2991,13 +2996,14 @@ int main(int argc, char **argv)
 		{"id", required_argument, NULL, OPT_ID},
 		{"parent", required_argument, NULL, OPT_PARENT},
 		{"memory-limit", required_argument, NULL, OPT_MEMORY},
+		{"address-space", required_argument, NULL, OPT_ADDRESS_SPACE},
 		{"open-files", required_argument, NULL, OPT_FILES},
 		{"setup-timeout", required_argument, NULL, OPT_SETUP_TIMEOUT},
 		{NULL, 0, NULL, 0},
 	};
 	int check = 0, runner_mode = 0, index = 0, level = -1;
 	long parent = 0, files = 0;
-	uint64_t memory = 0;
+	uint64_t memory = 0, address_space = 0;
 	double setup_timeout = RUNNER_SETUP_TIMEOUT_S;
 	const char *endpoint = NULL, *id = NULL;
 	int c;
@@ -3035,13 +3041,17 @@ int main(int argc, char **argv)
 		case OPT_ID: id = optarg; break;
 		case OPT_PARENT: parent = strtol(optarg, NULL, 10); break;
 		case OPT_MEMORY:
+		case OPT_ADDRESS_SPACE: {
 			errno = 0;
-			memory = strtoull(optarg, &end, 10);
-			if (*end || errno || optarg[0] == '-') {
-				fprintf(stderr, "mited: --memory-limit %s: expected bytes\n", optarg);
+			unsigned long long b = strtoull(optarg, &end, 10);
+			if (*end || errno || optarg[0] == '-' || !optarg[0]) {
+				fprintf(stderr, "mited: --%s %s: expected bytes\n",
+					c == OPT_MEMORY ? "memory-limit" : "address-space", optarg);
 				return MITED_EXIT_USAGE;
 			}
+			*(c == OPT_MEMORY ? &memory : &address_space) = b;
 			break;
+		}
 		case OPT_SETUP_TIMEOUT:
 			setup_timeout = strtod(optarg, &end);
 			if (*end || !(setup_timeout >= 0.1 && setup_timeout <= 86400)) {
@@ -3080,7 +3090,8 @@ int main(int argc, char **argv)
 		log_set_syslog_prefix(parent > 0 || stderr_is_journal());
 		if (level >= 0)
 			log_set_level(level);
-		return run_runner(endpoint, index, id, parent, memory, files, setup_timeout);
+		return run_runner(endpoint, index, id, parent, memory, address_space, files,
+				  setup_timeout);
 	}
 	if (stderr_is_journal())
 		log_set_syslog_prefix(1);

@@ -38,8 +38,10 @@ bad memory_small 'runner_limits = { memory = "1M"; };\n' "$T/memory_small.conf:1
 bad memory_share 'runner_limits = { memory = "150%"; };\n' "$T/memory_share.conf:1: 'memory' must be a share from 1% to 100%, not 150%"
 bad memory_word 'runner_limits = { memory = "lots"; };\n' "$T/memory_word.conf:1: 'memory' must be bytes: an integer or a size like"
 bad files_small 'runner_limits = { open_files = 10; };\n' "$T/files_small.conf:1: 'open_files' must be 0 (as mited's own) or at least 64"
-bad limits_key 'runner_limits = { cpu = 1; };\n' "$T/limits_key.conf:1: unknown setting 'runner_limits.cpu' (allowed: memory, open_files)"
-printf 'runner_stderr = { lines_per_second = 50; bytes_per_second = "1M"; burst_seconds = 2.5; };\nrunner_limits = { memory = "8G"; open_files = 4096; };\n' >"$T/good2.conf"
+bad limits_key 'runner_limits = { cpu = 1; };\n' "$T/limits_key.conf:1: unknown setting 'runner_limits.cpu' (allowed: memory, address_space, open_files)"
+bad as_small 'runner_limits = { address_space = "10M"; };\n' "$T/as_small.conf:1: 'address_space' must be 0 (no limit) or at least 64 MiB"
+bad as_share 'runner_limits = { address_space = "50%"; };\n' "$T/as_share.conf:1: 'address_space' must be bytes: an integer or a size like"
+printf 'runner_stderr = { lines_per_second = 50; bytes_per_second = "1M"; burst_seconds = 2.5; };\nrunner_limits = { memory = "8G"; address_space = "16G"; open_files = 4096; };\n' >"$T/good2.conf"
 check "--check-config accepts runner_stderr and runner_limits" \
 	sh -c "\"$MITED\" --check-config --config '$T/good2.conf' | grep -q ': ok'"
 "$MITED" --check-config --config "$T/missing.conf" 2>"$T/err"

@@ -5,9 +5,10 @@
  *              parse that takes long: mited must parse off its loop)
  *   hog        allocates `step` MiB (default 8) per iteration and keeps it,
  *              yielding between: grows until its runner's memory limit
- *   burst      allocates 64 MiB blocks without yielding until malloc
- *              fails, then writes through the NULL it got (a crash at the
- *              limit)
+ *   burst      allocates and touches 64 MiB blocks without ever yielding:
+ *              ended by the runner's memory watch, or, under an address
+ *              space limit, writes through the NULL malloc returns there
+ *              (a crash at the limit)
  *   chatty     writes `lines` lines (default 2000) of 100 bytes to stderr
  *              per iteration
  *   badtext    names a transaction, fails, and sends a message with bytes
@@ -76,16 +77,23 @@ const mite_datapool_plugin slow_pool = {
 	.close = slow_close,
 };
 
+/* What hog allocated: kept reachable, so that no compiler drops the
+ * allocation as unused. */
+static void *volatile hog_kept[65536];
+static size_t hog_n;
+
 int hog(mite_ctx *ctx, const mite_row *row)
 {
 	size_t step = (size_t)mite_config_int(ctx, "step", 8) << 20;
-	char *p = malloc(step);
+	volatile char *p = malloc(step);
 
 	(void)row;
 	if (!p)
 		return mite_fail(ctx, "out of memory");
 	/* Touch every page: resident, not just reserved. Never freed. */
-	memset(p, 0x5a, step);
+	for (size_t i = 0; i < step; i += 4096)
+		p[i] = 0x5a;
+	hog_kept[hog_n++ % 65536] = (void *)p;
 	mite_sleep(ctx, mite_config_double(ctx, "pause", 0.02));
 	return 0;
 }
