@@ -92,7 +92,8 @@ sample() {
 	done >>"$D/samples"
 }
 
-ACTIONS=("scale 50" "scale 200" "pause" "resume" "scale 100")
+# mitectl's arguments for each change; RUN replaced by the run's id.
+ACTIONS=("scale RUN 50" "scale RUN 200" "pause RUN" "resume RUN" "scale RUN 100")
 START=$(date +%s)
 NEXT_ACTION=$((START + SOAK_EVERY))
 k=0
@@ -101,25 +102,35 @@ while :; do
 	EL=$((NOW - START))
 	STATE=$(ctl --json status "$RUN" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["run"]["state"])' 2>/dev/null)
 	[ "$STATE" = done ] && break
-	[ "$EL" -gt $((SOAK_SECONDS + 120)) ] && { echo "soak: the run did not end in time" >&2; exit 1; }
+	# Paused time does not count towards the duration: a fifth of it at
+	# most is paused.
+	[ "$EL" -gt $((SOAK_SECONDS * 2 + 120)) ] && { echo "soak: the run did not end in time" >&2; exit 1; }
 	sample "$EL"
-	if [ "$NOW" -ge "$NEXT_ACTION" ] && [ "$EL" -lt "$SOAK_SECONDS" ]; then
+	if [ "$NOW" -ge "$NEXT_ACTION" ]; then
 		a=${ACTIONS[$((k % ${#ACTIONS[@]}))]}
-		# shellcheck disable=SC2086
-		ctl $a "$RUN" >/dev/null 2>>"$D/actions.err" && echo "$EL $a" >>"$D/actions"
-		k=$((k + 1))
+		# After the duration, only the resume that ends a pause.
+		if [ "$EL" -lt "$SOAK_SECONDS" ] || [ "${a%% *}" = resume ]; then
+			# shellcheck disable=SC2086
+			if ctl ${a/RUN/$RUN} >/dev/null 2>>"$D/actions.err"; then
+				echo "$EL ${a/ RUN/}" >>"$D/actions"
+			else
+				echo "soak: mitectl ${a/RUN/$RUN} failed" >&2
+				FAILED_ACTIONS=$((${FAILED_ACTIONS:-0} + 1))
+			fi
+			k=$((k + 1))
+		fi
 		NEXT_ACTION=$((NEXT_ACTION + SOAK_EVERY))
 	fi
 	sleep "$SOAK_SAMPLE"
 done
 get "http://127.0.0.1:$PORT/stats" >"$D/target.json"
 RES=$D/state/results/$RUN
-echo "soak: $(wc -l <"$D/actions") changes made; samples in $D/samples"
+echo "soak: $(wc -l <"$D/actions") changes made ($(cut -d' ' -f2- "$D/actions" | sort | uniq -c | tr -s ' \n' ' ')), ${FAILED_ACTIONS:-0} failed; samples in $D/samples"
 
 python3 - "$D/samples" "$RES/summary.json" "$D/target.json" "$SOAK_SECONDS" "$SOAK_EVERY" \
-	"$(ctl --json status "$RUN")" <<'PY'
+	"$(ctl --json status "$RUN")" "${FAILED_ACTIONS:-0}" <<'PY'
 import json, statistics, sys
-samples, summary, target, seconds, every, status = sys.argv[1:7]
+samples, summary, target, seconds, every, status, failed_actions = sys.argv[1:8]
 seconds, every = float(seconds), float(every)
 warm = max(5 * every, 0.2 * seconds)
 procs = {}
@@ -168,6 +179,7 @@ check(sent > 0 and http == sent, "summary.json counts exactly what mite-target r
 check(txns == sent, "one transaction per request (%d = %d)" % (txns, sent))
 check(failed == 0 and other == 0, "no failed transaction, no other status")
 check(st.get("restarts", 0) == 0 and not st.get("error"), "no runner lost")
+check(failed_actions == "0", "every scale, pause and resume was accepted (%s failed)" % failed_actions)
 sys.exit(1 if fails else 0)
 PY
 RC=$?
