@@ -1416,12 +1416,13 @@ static void evict_runs(daemon_ *d)
 }
 
 /* A finished run is remembered (keep_runs) for status, list, results and
- * the metrics: those need its names, totals and summary, not its datapools
- * (a CSV of millions of rows), volume models or modules, which go now. Its
- * results writer ends once its queue is out (joined by housekeeping). */
+ * the metrics: those need its names, totals, volume models (the verdict
+ * asks which are open) and summary, not its datapools (a CSV of millions
+ * of rows) or modules, which go now. Its results writer ends once its
+ * queue is out (joined by housekeeping). */
 static void drun_slim(drun *dr)
 {
-	/* The run is done: nothing of it reads them any more. */
+	/* The run is done: nothing of it reads the pools any more. */
 	scenario_release_runtime((scenario *)run_scenario(dr->r));
 	results_reap(dr->res);
 }

@@ -1456,15 +1456,25 @@ void scenario_release_runtime(scenario *s)
 	for (size_t i = 0; i < s->njourneys; i++) {
 		scn_journey *j = &s->journeys[i];
 
-		/* Pools and models first: they call into their modules. */
+		/* The pool first: a plugin's calls into its module. */
 		pool_free(j->pool);
-		vmodel_free(j->volume);
 		module_close(j->pool_mod);
-		module_close(j->volume_mod);
 		module_close(j->mod);
 		j->pool = NULL;
+		j->pool_mod = j->mod = NULL;
+	}
+}
+
+static void scn_free_volumes(scenario *s)
+{
+	for (size_t i = 0; i < s->njourneys; i++) {
+		scn_journey *j = &s->journeys[i];
+
+		/* The model first: a plugin's calls into its module. */
+		vmodel_free(j->volume);
+		module_close(j->volume_mod);
 		j->volume = NULL;
-		j->pool_mod = j->volume_mod = j->mod = NULL;
+		j->volume_mod = NULL;
 	}
 }
 
@@ -1473,6 +1483,7 @@ void scenario_free(scenario *s)
 	if (!s)
 		return;
 	scenario_release_runtime(s);
+	scn_free_volumes(s);
 	for (size_t i = 0; i < s->njourneys; i++) {
 		scn_journey *j = &s->journeys[i];
 

@@ -96,9 +96,11 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 scenario *scenario_for_journey(const char *spec, const char *pool_spec, long volume, int once,
 			       const scenario_opts *o, char *err, size_t errlen);
 void scenario_free(scenario *s);
-/* What a finished run no longer needs: every journey's datapool, volume
- * model and modules (closed). The names, paths, config and thresholds
- * stay for the status, the results and the metrics. */
+/* What a finished run no longer needs: every journey's datapool (a CSV
+ * of millions of rows) and its module, and the journey modules (closed).
+ * The names, paths, config, thresholds and volume models (a few bytes;
+ * the verdict asks whether a model is open) stay for the status, the
+ * results and the metrics. */
 void scenario_release_runtime(scenario *s);
 
 #endif
