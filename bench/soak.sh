@@ -33,6 +33,10 @@ SOAK_SAMPLE=${SOAK_SAMPLE:-5}
 SOAK_INSTANCES=${SOAK_INSTANCES:-50}
 SOAK_RUNNERS=${SOAK_RUNNERS:-2}
 
+# The warm-up holds a whole cycle of changes (every phase: its fds are the
+# reference), and at least one more cycle follows.
+[ "$SOAK_SECONDS" -ge $((10 * SOAK_EVERY)) ] ||
+	{ echo "soak: SOAK_SECONDS must be at least 10 x SOAK_EVERY (two cycles of five changes)" >&2; exit 2; }
 for f in mited mitectl mite-target plugins/http_get.so; do
 	[ -e "$BUILD/$f" ] || { echo "soak: $BUILD/$f is missing: build mite first, or name its build folder" >&2; exit 2; }
 done
