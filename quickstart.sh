@@ -19,7 +19,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 build_dir=${QUICKSTART_BUILD:-build}
 
 packages=(build-essential autoconf automake pkg-config
-	libuv1-dev libcurl4-openssl-dev libconfig-dev libcjson-dev libzmq3-dev
+	libuv1-dev libcurl4-openssl-dev libssl-dev libconfig-dev libcjson-dev libzmq3-dev
 	libmicrohttpd-dev libcriterion-dev valgrind clang python3 procps
 	libclang-rt-14-dev # clang's sanitizer and libFuzzer runtimes (only recommended by clang)
 	chromium) # chromium: tests/e2e/report.sh renders the HTML report headless

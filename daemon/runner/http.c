@@ -3,13 +3,13 @@
  *
  * Two clients under one SDK, chosen per request (each redirect hop again):
  *
- * - The native HTTP/1.1 client (runner/http_native.c) takes plain http://
- *   requests of sessions that need nothing it lacks (no proxy, no client
- *   certificate, HTTP/1.1), unless the run's config says http_engine =
- *   "curl". It costs a few thousand instructions per request where libcurl
- *   7.88 costs about 60,000 (docs/http.md).
- * - libcurl's multi-socket interface takes everything else: https, HTTP/2,
- *   proxies, client certificates. One CURLM per runner, driven by the
+ * - The native HTTP/1.1 client (runner/http_native.c, TLS through
+ *   runner/tls.c) takes http:// and https:// requests of sessions that
+ *   need nothing it lacks (no proxy, HTTP/1.1), unless the run's config
+ *   says http_engine = "curl". It costs a few thousand instructions per
+ *   request where libcurl 7.88 costs about 60,000 (docs/http.md).
+ * - libcurl's multi-socket interface takes everything else: HTTP/2,
+ *   proxies. One CURLM per runner, driven by the
  *   runner's libuv loop: libcurl tells us (CURLMOPT_SOCKETFUNCTION) which
  *   fds to watch, we keep one uv_poll per fd and hand readiness back with
  *   curl_multi_socket_action; its single timeout (CURLMOPT_TIMERFUNCTION)
@@ -25,7 +25,9 @@
  * of the runner. Options are set on a pooled handle only when they differ
  * from what it holds. Sessions with rare settings (proxy, client
  * certificate, TLS options, HTTP/2) keep an easy handle of their own
- * configured with them.
+ * configured with them, made at their first libcurl request. The native
+ * client gets their TLS settings as a shared context (runner/tls.h), one
+ * per distinct settings in the runner.
  *
  * Redirects are followed here rather than by libcurl (CURLOPT_FOLLOWLOCATION
  * stays off): each hop is measured and recorded on its own.
@@ -45,6 +47,7 @@
 #include "runner/http1.h"
 #include "runner/http_native.h"
 #include "runner/inst.h"
+#include "runner/tls.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -100,6 +103,10 @@ struct http_engine {
 	struct easy *free_easy; /* pooled easy handles */
 	int env_proxy;          /* proxy environment variables are set */
 	int env_http_proxy;     /* ... one that applies to http:// */
+	int env_https_proxy;    /* ... one that applies to https:// */
+	tls_reg *tls;           /* the native client's TLS contexts (NULL: https
+				 * goes through libcurl) */
+	tls_ctx *tls_default;   /* the one of sessions with default settings */
 	long nsessions;
 	uint64_t hops_native, hops_curl; /* requests each client carried */
 	int closing;
@@ -153,6 +160,8 @@ struct easy {
 	size_t ncap;
 	int cookie_set;         /* CURLOPT_COOKIE holds a value */
 	http1_buf cookie;       /* ... this one */
+	int https;              /* the URL it holds is https:// */
+	int fresh;              /* CURLOPT_FRESH_CONNECT and FORBID_REUSE are on */
 	char errbuf[CURL_ERROR_SIZE]; /* CURLOPT_ERRORBUFFER */
 };
 
@@ -193,13 +202,19 @@ struct stats_cache {
 	stats_entry *e;
 };
 
-/* Settings few sessions change; they need libcurl (except TLS ones, which
- * plain http:// ignores), on a handle of the session's own. */
+/* Settings few sessions change. A proxy or HTTP/2 needs libcurl; the TLS
+ * ones apply to both clients. libcurl requests of such a session go on a
+ * handle of its own, made (and configured with all of them) at the first
+ * one, and made again after a setting changed. */
 struct xopts {
-	struct easy *ez;
-	int proxy;      /* a proxy is set */
-	int cert;       /* a client certificate is set */
-	int version;    /* MITE_HTTP_V* */
+	struct easy *ez;  /* the session's own handle, or NULL until needed */
+	int proxy;        /* a proxy is set */
+	char *proxy_url;  /* ... this one (NULL: none set; the environment's) */
+	int version;      /* MITE_HTTP_V* */
+	int verify;       /* TLS peer and host name verification */
+	char *ca_file, *cert, *key, *key_pass;
+	int tls_min, tls_max; /* MITE_HTTP_TLS* or 0 */
+	int no_resume;    /* no TLS session resumption */
 };
 
 struct session {
@@ -219,6 +234,9 @@ struct session {
 	size_t max_body;      /* body bytes a response may keep */
 	size_t max_held;      /* ... the live responses together */
 	size_t held;          /* what the live responses keep now */
+
+	tls_ctx *tls;         /* the native client's TLS context for these settings
+			       * (a reference), or NULL until an https request */
 
 	cookie_jar jar;
 	http1_buf urlbuf;     /* base URL + path; the next hop's URL */
@@ -495,7 +513,9 @@ http_engine *http_engine_new(uv_loop_t *loop)
 	 * them up (getenv) for every transfer. libcurl ignores HTTP_PROXY in
 	 * capitals (a CGI program's environment could set it). */
 	e->env_http_proxy = getenv("http_proxy") || getenv("all_proxy") || getenv("ALL_PROXY");
-	e->env_proxy = e->env_http_proxy || getenv("https_proxy") || getenv("HTTPS_PROXY");
+	e->env_https_proxy = getenv("https_proxy") || getenv("HTTPS_PROXY") || getenv("all_proxy") ||
+			     getenv("ALL_PROXY");
+	e->env_proxy = e->env_http_proxy || e->env_https_proxy;
 	e->multi = curl_multi_init();
 	if (!e->multi)
 		goto fail;
@@ -511,6 +531,7 @@ http_engine *http_engine_new(uv_loop_t *loop)
 	e->native = http_native_new(loop);
 	if (!e->native)
 		log_warn("http: native HTTP/1.1 client unavailable (out of memory): libcurl only");
+	e->tls = tls_reg_new(); /* (without it, https goes through libcurl) */
 	return e;
 
 fail_multi:
@@ -529,6 +550,9 @@ static void engine_maybe_done(http_engine *e)
 		return;
 	done = e->done;
 	arg = e->done_arg;
+	/* The native client has closed: its origins put their contexts. */
+	tls_ctx_put(e->tls_default);
+	tls_reg_free(e->tls);
 	free(e->byfd);
 	free(e->hv);
 	free(e->cookie.p);
@@ -711,6 +735,7 @@ static void resp_reset(resp *r, int discard)
 	r->body.len = 0;
 	r->pub.body_len = 0;
 	r->pub.bytes_in = 0;
+	r->pub.tls_version = r->pub.tls_resumed = 0;
 	r->discard = discard;
 	if (r->body.p)
 		r->body.p[0] = 0;
@@ -792,6 +817,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 		r->hdr.len = 0;
 		r->hdr_raw = n;
 		r->head_done = 0;
+		if (ez->https && ez->e && ez->e->tls_openssl) {
+			/* The connection's TLS facts, while it is ours. */
+			struct curl_tlssessioninfo *ti = NULL;
+			if (curl_easy_getinfo(ez->h, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
+			    ti->backend == CURLSSLBACKEND_OPENSSL)
+				tls_ssl_facts(ti->internals, &r->pub.tls_resumed, &r->pub.tls_version);
+		}
 		return n;
 	}
 	r->hdr_raw += n;
@@ -854,13 +886,58 @@ static struct easy *easy_new(http_engine *e)
 	return ez;
 }
 
-/* The handle for s's next libcurl request: its own, or a pooled one. */
+static int setopt_rc(CURLcode c);
+
+/* Configures ez with every rare setting of x. 0 or MITE_E*. */
+static int xopts_apply(http_engine *e, struct easy *ez, const struct xopts *x)
+{
+	CURL *h = ez->h;
+	long sv = x->tls_min == MITE_HTTP_TLS1_3 ? CURL_SSLVERSION_TLSv1_3
+		  : x->tls_min == MITE_HTTP_TLS1_2 ? CURL_SSLVERSION_TLSv1_2
+						   : CURL_SSLVERSION_DEFAULT;
+	int rc;
+
+	sv |= x->tls_max == MITE_HTTP_TLS1_3   ? CURL_SSLVERSION_MAX_TLSv1_3
+	      : x->tls_max == MITE_HTTP_TLS1_2 ? CURL_SSLVERSION_MAX_TLSv1_2
+					       : CURL_SSLVERSION_MAX_DEFAULT;
+	if (x->proxy_url || e->env_proxy)
+		curl_easy_setopt(h, CURLOPT_PROXY, x->proxy_url); /* (NULL: the environment's) */
+	if (x->version != MITE_HTTP_V1_1) {
+		/* Wait for a connection that may multiplex rather than open one more. */
+		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+		curl_easy_setopt(h, CURLOPT_HTTP_VERSION, x->version == MITE_HTTP_V2
+								? (long)CURL_HTTP_VERSION_2TLS
+								: (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	}
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, x->verify ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, x->verify ? 2L : 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, x->no_resume ? 0L : 1L);
+	curl_easy_setopt(h, CURLOPT_SSLVERSION, sv);
+	if ((x->ca_file && (rc = setopt_rc(curl_easy_setopt(h, CURLOPT_CAINFO, x->ca_file))) < 0) ||
+	    (x->cert && (rc = setopt_rc(curl_easy_setopt(h, CURLOPT_SSLCERT, x->cert))) < 0) ||
+	    (x->key && (rc = setopt_rc(curl_easy_setopt(h, CURLOPT_SSLKEY, x->key))) < 0) ||
+	    (x->key_pass && (rc = setopt_rc(curl_easy_setopt(h, CURLOPT_KEYPASSWD, x->key_pass))) < 0))
+		return rc;
+	return 0;
+}
+
+/* The handle for s's next libcurl request: its own (made now when it has
+ * rare settings and none yet), or a pooled one. */
 static struct easy *easy_take(session *s)
 {
 	http_engine *e = s->e;
 	struct easy *ez;
 
-	if (s->x && s->x->ez)
+	if (s->x && !s->x->ez) {
+		if (!(s->x->ez = easy_new(e)))
+			return NULL;
+		if (xopts_apply(e, s->x->ez, s->x) < 0) {
+			easy_destroy(s->x->ez);
+			s->x->ez = NULL;
+			return NULL;
+		}
+	}
+	if (s->x)
 		ez = s->x->ez;
 	else if ((ez = e->free_easy))
 		e->free_easy = ez->next;
@@ -991,24 +1068,39 @@ static session *session_get(struct mite_ctx *ctx)
 	return s;
 }
 
-/* The session's rare settings, created on first use with a handle of its
- * own (NULL on ENOMEM). */
+/* The session's rare settings, created on first use (NULL on ENOMEM). A
+ * caller changes one: the session's own handle goes (it is made again,
+ * with every setting, at the next libcurl request) and so does its TLS
+ * context. */
 static struct xopts *session_xopts(session *s)
 {
 	struct xopts *x = s->x;
 
-	if (x)
-		return x;
-	if (!s->e || !(x = calloc(1, sizeof(*x))))
-		return NULL;
-	x->version = MITE_HTTP_V1_1;
-	x->ez = easy_new(s->e);
-	if (!x->ez) {
-		free(x);
-		return NULL;
+	if (!x) {
+		if (!s->e || !(x = calloc(1, sizeof(*x))))
+			return NULL;
+		x->version = MITE_HTTP_V1_1;
+		x->verify = 1;
+		s->x = x;
 	}
-	s->x = x;
+	easy_destroy(x->ez);
+	x->ez = NULL;
+	tls_ctx_put(s->tls);
+	s->tls = NULL;
 	return x;
+}
+
+static void xopts_free(struct xopts *x)
+{
+	if (!x)
+		return;
+	easy_destroy(x->ez);
+	free(x->proxy_url);
+	free(x->ca_file);
+	free(x->cert);
+	free(x->key);
+	free(x->key_pass);
+	free(x);
 }
 
 static void session_release_all(session *s)
@@ -1054,10 +1146,8 @@ void http_session_free(struct mite_ctx *ctx)
 			s->next->prev = s->prev;
 		s->e->nsessions--;
 	}
-	if (s->x) {
-		easy_destroy(s->x->ez);
-		free(s->x);
-	}
+	xopts_free(s->x);
+	tls_ctx_put(s->tls);
 	session_release_all(s);
 	while ((r = s->spare)) {
 		s->spare = r->next;
@@ -1315,6 +1405,7 @@ static int set_url(struct easy *ez, const char *url)
 		return 0;
 	if (curl_easy_setopt(ez->h, CURLOPT_URL, url) != CURLE_OK)
 		return MITE_ENOMEM;
+	ez->https = strncasecmp(url, "https:", 6) == 0;
 	if (len + 1 > ez->url_cap) {
 		char *p = realloc(ez->url, len + 1);
 		if (!p) {
@@ -1438,6 +1529,8 @@ static void collect_curl(struct easy *ez, resp *r)
 	r->pub.http_version = ver == CURL_HTTP_VERSION_1_0 ? 10 : ver == CURL_HTTP_VERSION_2_0 ? 20
 							   : ver == CURL_HTTP_VERSION_3 ? 30 : 11;
 	r->pub.reused = nconn == 0;
+	if (r->pub.reused)
+		r->pub.tls_resumed = 0; /* (the facts on_header read are the connection's) */
 	r->pub.header_bytes = (uint64_t)hsize;
 	r->pub.bytes_out = (uint64_t)rsize + (uint64_t)up;
 	/* Cumulative microseconds from the start; phases are differences. */
@@ -1471,7 +1564,9 @@ static void collect_native(const http_native_xfer *x, resp *r, const char *url,
 	r->pub.bytes_in = x->bytes_in;
 	r->pub.t.dns = ns_between(x->t_start, x->t_resolved);
 	r->pub.t.connect = ns_between(x->t_resolved, x->t_connected);
-	r->pub.t.tls = 0;
+	r->pub.t.tls = ns_between(x->t_connected, x->t_tls);
+	r->pub.tls_version = x->tls_version;
+	r->pub.tls_resumed = x->tls_resumed;
 	r->pub.t.ttfb = ns_between(x->t_pre, x->t_first);
 	r->pub.t.total = ns_between(x->t_start, x->t_end);
 	memcpy(r->pub.primary_ip, x->primary_ip, sizeof(r->pub.primary_ip));
@@ -1613,6 +1708,29 @@ static CURLcode native_code(int err)
 	}
 }
 
+/* The libcurl code of a TLS failure of the native client. */
+static CURLcode tls_code(int kind)
+{
+	switch (kind) {
+	case TLS_F_VERIFY:
+		return CURLE_PEER_FAILED_VERIFICATION;
+	case TLS_F_CERT:
+		return CURLE_SSL_CERTPROBLEM;
+	case TLS_F_CAFILE:
+		return CURLE_SSL_CACERT_BADFILE;
+	case TLS_F_CLIENTCERT:
+		return CURLE_SSL_CLIENTCERT;
+	case TLS_F_RECV:
+		return CURLE_RECV_ERROR;
+	case TLS_F_SEND:
+		return CURLE_SEND_ERROR;
+	case TLS_F_NOMEM:
+		return CURLE_OUT_OF_MEMORY;
+	default:
+		return CURLE_SSL_CONNECT_ERROR;
+	}
+}
+
 /* The class and message of a failed hop; both clients word them alike. */
 static void hop_error(session *s, const resp *r, const char **cls, const char **why)
 {
@@ -1685,6 +1803,7 @@ struct hop {
 	const void *body;
 	size_t body_len;
 	int has_body, json, discard;
+	int fresh;          /* MITE_HTTP_NEW_CONNECTION */
 	long timeout_ms;
 	const mite_http_opts *o;
 };
@@ -1749,6 +1868,23 @@ static const char *tls_check(CURLcode res, long verify, const char *msg)
 	return NULL;
 }
 
+/* Keeps the words of a TLS failure (code res, OpenSSL's verification
+ * result, the client's message) in the engine's errtext: which check
+ * failed, then the message. */
+static void tls_words(session *s, CURLcode res, long verify, const char *msg, int msglen)
+{
+	http_engine *e = s->e;
+	const char *check = tls_check(res, verify, msg);
+
+	if (!msg[0]) {
+		msg = curl_easy_strerror(res);
+		msglen = (int)strlen(msg);
+	}
+	snprintf(e->errtext, sizeof(e->errtext), "%s%s%.*s", check ? check : "", check ? ": " : "",
+		 msglen, msg);
+	s->fail = HF_TLS;
+}
+
 /* What libcurl's message (or the state of r) says of a failed transfer
  * that its code does not: no status line, a head over libcurl's own
  * limits, which TLS check failed (the message is kept in the engine's
@@ -1770,14 +1906,9 @@ static void curl_failure(session *s, const struct easy *ez, const resp *r)
 		s->fail = HF_HEADER;
 	} else if (strcmp(error_class(s->result, 0), "tls") == 0) {
 		long v = 0;
-		const char *check;
 
 		curl_easy_getinfo(ez->h, CURLINFO_SSL_VERIFYRESULT, &v);
-		check = tls_check(s->result, e->tls_openssl ? v : 0, ez->errbuf);
-		snprintf(e->errtext, sizeof(e->errtext), "%s%s%.*s", check ? check : "",
-			 check ? ": " : "", (int)sizeof(ez->errbuf),
-			 ez->errbuf[0] ? ez->errbuf : curl_easy_strerror(s->result));
-		s->fail = HF_TLS;
+		tls_words(s, s->result, e->tls_openssl ? v : 0, ez->errbuf, (int)sizeof(ez->errbuf));
 	}
 }
 
@@ -1812,6 +1943,11 @@ static int curl_hop(session *s, resp *r, const struct hop *h)
 	set_method(ez, h->method, h->body, h->body_len, h->has_body);
 	if ((rc = set_url(ez, h->url)) < 0)
 		goto out;
+	if (h->fresh != ez->fresh) {
+		curl_easy_setopt(ez->h, CURLOPT_FRESH_CONNECT, (long)h->fresh);
+		curl_easy_setopt(ez->h, CURLOPT_FORBID_REUSE, (long)h->fresh);
+		ez->fresh = h->fresh;
+	}
 	set_cookie(s, ez, h->url);
 	s->cur = r;
 	ez->errbuf[0] = 0;
@@ -1953,14 +2089,49 @@ static int write_head(session *s, http1_buf *b, const http1_url *u, const struct
 	return err ? -1 : 0;
 }
 
+/* The native client's TLS context for s's settings (NULL on ENOMEM). Cheap:
+ * its SSL_CTX is made at its first connection, on the loop. */
+static tls_ctx *session_tls(session *s)
+{
+	http_engine *e = s->e;
+	const struct xopts *x = s->x;
+	tls_opts o = {.verify = 1, .alpn = "\x08http/1.1"};
+	tls_ctx *c;
+
+	if (s->tls)
+		return s->tls;
+	if (!x && e->tls_default)
+		return e->tls_default;
+	if (x) {
+		o.verify = x->verify;
+		o.ca_file = x->ca_file;
+		o.cert = x->cert;
+		o.key = x->key;
+		o.key_pass = x->key_pass;
+		o.min_version = x->tls_min;
+		o.max_version = x->tls_max;
+		o.no_resume = x->no_resume;
+	}
+	if (!(c = tls_ctx_get(e->tls, &o)))
+		return NULL;
+	if (x)
+		s->tls = c;
+	else
+		e->tls_default = c;
+	return c;
+}
+
 /* One hop through the native client; returns as curl_hop. */
 static int native_hop(session *s, resp *r, const struct hop *h, const http1_url *u)
 {
 	http_native *n = s->e->native;
-	http_native_xfer *x = http_native_xfer_get(n);
+	http_native_xfer *x;
+	tls_ctx *tls = NULL;
 	int rc;
 
-	if (!x)
+	if (u->https && !(tls = session_tls(s)))
+		return MITE_ENOMEM;
+	if (!(x = http_native_xfer_get(n)))
 		return MITE_ENOMEM;
 	if (write_head(s, &x->req, u, h) < 0) {
 		http_native_xfer_put(n, x);
@@ -1979,6 +2150,8 @@ static int native_hop(session *s, resp *r, const struct hop *h, const http1_url 
 	x->resp_body = &r->body;
 	x->connect_timeout_ms = (uint64_t)s->connect_ms;
 	x->timeout_ms = (uint64_t)h->timeout_ms;
+	x->tls = tls;
+	x->fresh = h->fresh;
 	x->done = native_done;
 	x->data = s;
 	s->nx = x;
@@ -2000,6 +2173,11 @@ static int native_hop(session *s, resp *r, const struct hop *h, const http1_url 
 			  : x->err == HN_EBODYSIZE ? (r->limit_session ? HF_HELD : HF_BODY)
 			  : x->err == HN_EHTTP09   ? HF_HTTP09
 						   : HF_NONE;
+		if (x->err == HN_ETLS && x->tls_fail) {
+			s->result = tls_code(x->tls_fail->kind);
+			tls_words(s, s->result, x->tls_fail->verify, x->tls_fail->msg,
+				  (int)sizeof(x->tls_fail->msg));
+		}
 		buf_set(&s->redir, h->url, strlen(h->url));
 		http_native_xfer_put(n, x);
 		return 1;
@@ -2035,9 +2213,9 @@ static int native_takes(session *s, const char *url, const mite_http_opts *o, ht
 {
 	http_engine *e = s->e;
 
-	if (!e->native || e->mode != ENGINE_AUTO || e->env_http_proxy)
+	if (!e->native || e->mode != ENGINE_AUTO)
 		return 0;
-	if (s->x && (s->x->proxy || s->x->cert || s->x->version != MITE_HTTP_V1_1))
+	if (s->x && (s->x->proxy || s->x->version != MITE_HTTP_V1_1))
 		return 0;
 	/* A Transfer-Encoding of the request's own: libcurl encodes the
 	 * body as it says, the native client sends bodies as they are. */
@@ -2046,7 +2224,9 @@ static int native_takes(session *s, const char *url, const mite_http_opts *o, ht
 	for (size_t i = 0; i < s->nhdrs; i++)
 		if (s->hdrs[i].namelen == 17 && strncasecmp(s->hdrs[i].line, "Transfer-Encoding", 17) == 0)
 			return 0;
-	return http1_url_parse(url, u) == 0 && !u->https;
+	if (http1_url_parse(url, u) < 0)
+		return 0;
+	return u->https ? e->tls && !e->env_https_proxy : !e->env_http_proxy;
 }
 
 static int redirect_changes_to_get(int status, const char *method)
@@ -2113,6 +2293,7 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 							     : s->discard;
 	if (o && o->body_cb)
 		h.discard = 1; /* streamed: nothing kept */
+	h.fresh = o && (o->flags & MITE_HTTP_NEW_CONNECTION) ? 1 : 0;
 	h.timeout_ms = o && o->timeout > 0 ? (long)(o->timeout * 1000 + 0.5) : s->total_ms;
 	if (h.timeout_ms < 1)
 		h.timeout_ms = 1;
@@ -2411,7 +2592,6 @@ static int sdk_set_client_cert(mite_ctx *ctx, const char *cert, const char *key,
 {
 	session *s = session_get(ctx);
 	struct xopts *x;
-	int rc;
 
 	if (!s)
 		return MITE_ENOMEM;
@@ -2421,11 +2601,9 @@ static int sdk_set_client_cert(mite_ctx *ctx, const char *cert, const char *key,
 		return MITE_ENOMEM;
 	if (!cert)
 		key = pass = NULL;
-	if ((rc = setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_SSLCERT, cert))) < 0 ||
-	    (rc = setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_SSLKEY, key))) < 0 ||
-	    (rc = setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_KEYPASSWD, pass))) < 0)
-		return rc;
-	x->cert = cert != NULL;
+	if (copy_str(&x->cert, cert) < 0 || copy_str(&x->key, key) < 0 ||
+	    copy_str(&x->key_pass, pass) < 0)
+		return MITE_ENOMEM;
 	return 0;
 }
 
@@ -2440,8 +2618,8 @@ static int sdk_set_tls_verify(mite_ctx *ctx, int on)
 		return 0;
 	if (!(x = session_xopts(s)))
 		return MITE_ENOMEM;
-	curl_easy_setopt(x->ez->h, CURLOPT_SSL_VERIFYPEER, on ? 1L : 0L);
-	return setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_SSL_VERIFYHOST, on ? 2L : 0L));
+	x->verify = on != 0;
+	return 0;
 }
 
 static int sdk_set_ca_file(mite_ctx *ctx, const char *path)
@@ -2455,14 +2633,13 @@ static int sdk_set_ca_file(mite_ctx *ctx, const char *path)
 		return 0;
 	if (!(x = session_xopts(s)))
 		return MITE_ENOMEM;
-	return setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_CAINFO, path));
+	return copy_str(&x->ca_file, path);
 }
 
 static int sdk_set_proxy(mite_ctx *ctx, const char *url)
 {
 	session *s = session_get(ctx);
 	struct xopts *x;
-	int rc;
 
 	if (!s)
 		return MITE_ENOMEM;
@@ -2470,9 +2647,8 @@ static int sdk_set_proxy(mite_ctx *ctx, const char *url)
 		return 0;
 	if (!(x = session_xopts(s)))
 		return MITE_ENOMEM;
-	if ((rc = setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_PROXY,
-					     url ? url : s->e->env_proxy ? NULL : ""))) < 0)
-		return rc;
+	if (copy_str(&x->proxy_url, url) < 0)
+		return MITE_ENOMEM;
 	x->proxy = url && *url;
 	return 0;
 }
@@ -2481,31 +2657,51 @@ static int sdk_set_version(mite_ctx *ctx, int version)
 {
 	session *s;
 	struct xopts *x;
-	long v;
 
-	switch (version) {
-	case MITE_HTTP_V1_1:
-		v = CURL_HTTP_VERSION_1_1;
-		break;
-	case MITE_HTTP_V2:
-		v = CURL_HTTP_VERSION_2TLS;
-		break;
-	case MITE_HTTP_V2_PRIOR:
-		v = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
-		break;
-	default:
+	if (version != MITE_HTTP_V1_1 && version != MITE_HTTP_V2 && version != MITE_HTTP_V2_PRIOR)
 		return MITE_EINVAL;
-	}
 	if (!(s = session_get(ctx)))
 		return MITE_ENOMEM;
 	if (version == MITE_HTTP_V1_1 && !s->x)
 		return 0;
 	if (!(x = session_xopts(s)))
 		return MITE_ENOMEM;
-	/* Wait for a connection that may multiplex rather than open one more. */
-	curl_easy_setopt(x->ez->h, CURLOPT_PIPEWAIT, version == MITE_HTTP_V1_1 ? 0L : 1L);
 	x->version = version;
-	return setopt_rc(curl_easy_setopt(x->ez->h, CURLOPT_HTTP_VERSION, v));
+	return 0;
+}
+
+static int sdk_set_tls_versions(mite_ctx *ctx, int min, int max)
+{
+	session *s;
+	struct xopts *x;
+
+	if ((min && min != MITE_HTTP_TLS1_2 && min != MITE_HTTP_TLS1_3) ||
+	    (max && max != MITE_HTTP_TLS1_2 && max != MITE_HTTP_TLS1_3) || (min && max && min > max))
+		return MITE_EINVAL;
+	if (!(s = session_get(ctx)))
+		return MITE_ENOMEM;
+	if (!min && !max && !s->x)
+		return 0;
+	if (!(x = session_xopts(s)))
+		return MITE_ENOMEM;
+	x->tls_min = min;
+	x->tls_max = max;
+	return 0;
+}
+
+static int sdk_set_tls_resumption(mite_ctx *ctx, int on)
+{
+	session *s = session_get(ctx);
+	struct xopts *x;
+
+	if (!s)
+		return MITE_ENOMEM;
+	if (on && !s->x)
+		return 0;
+	if (!(x = session_xopts(s)))
+		return MITE_ENOMEM;
+	x->no_resume = !on;
+	return 0;
 }
 
 static int sdk_set_timeouts(mite_ctx *ctx, double connect, double total)
@@ -2653,6 +2849,8 @@ static const mite_http_api sdk_table = {
 	.build_url = sdk_build_url,
 	.escape = sdk_escape,
 	.set_body_limit = sdk_set_body_limit,
+	.set_tls_versions = sdk_set_tls_versions,
+	.set_tls_resumption = sdk_set_tls_resumption,
 };
 
 const struct mite_http_api *http_sdk_api(void)

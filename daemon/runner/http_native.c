@@ -19,6 +19,17 @@
  * (EPIPE, a reset, or EOF before any byte of the response) is sent again
  * once on a new connection, as libcurl does.
  *
+ * TLS (https://): after the TCP connect the connection shakes hands
+ * (runner/tls.h, OpenSSL on the non-blocking fd) on loop callbacks, never on
+ * a journey's stack; the connect timeout covers it, as libcurl's does.
+ * Reads and writes then go through OpenSSL instead of recv/sendmsg; the
+ * rest (pooling, parsing, retrying) is the same. A connection's pool is its
+ * origin: host, port and TLS context, so that connections made with other
+ * TLS settings (another CA, no verification, a client certificate) are
+ * never reused for a request that did not ask for them. The origin keeps
+ * the last TLS session its server issued: a new connection offers it
+ * (resumption), unless the context says not to.
+ *
  * Callbacks: x->done runs from a loop callback, as the last thing this file
  * does for x there: it may resume the journey, which may start, cancel or
  * release transfers at once.
@@ -39,10 +50,15 @@
 #define HN_MAX_ORIGINS 1024
 #define HN_RBUF (64 * 1024)
 /* Reads per readiness callback: enough to drain a large response quickly
- * without starving other connections. */
+ * without starving other connections (a TLS read returns one record, at
+ * most 16 KiB). */
 #define HN_READS_PER_CB 4
+#define HN_TLS_READS_PER_CB 16
+/* A request body up to this size goes out in the head's TLS record: one
+ * write rather than two. */
+#define HN_TLS_COALESCE (16 * 1024)
 
-enum { C_CONNECTING = 1, C_BUSY, C_IDLE };
+enum { C_CONNECTING = 1, C_HANDSHAKE, C_BUSY, C_IDLE };
 
 typedef struct hn_conn {
 	uv_poll_t poll;
@@ -51,6 +67,9 @@ typedef struct hn_conn {
 	int state;
 	int events;
 	int dead;                              /* not to be reused */
+	int tls_bad;                           /* TLS failed: no close_notify */
+	int tls_version;
+	tls_conn *tls;                         /* https: the TLS connection */
 	struct hn_origin *o;
 	http_native_xfer *x;                   /* connecting or busy: its transfer */
 	struct hn_conn *aprev, *anext;         /* every connection */
@@ -66,6 +85,8 @@ typedef struct hn_origin {
 	char *host;              /* NUL-terminated, as the URL wrote it */
 	size_t host_len;
 	int port;
+	tls_ctx *tls;            /* https: the TLS settings (a reference), else NULL */
+	tls_session *sess;       /* the last TLS session the server issued */
 	struct sockaddr_storage addrs[HN_MAX_ADDRS];
 	int naddrs;
 	uint64_t expires;        /* uv_hrtime when the addresses go stale; 0: never */
@@ -87,6 +108,7 @@ struct http_native {
 	http_native_xfer *xfers;         /* every transfer */
 	http_native_xfer *free_xfers;
 	char *rbuf;
+	tls_fail tf;                     /* scratch for TLS calls */
 	int closing;
 	int pending;                     /* close callbacks and resolutions due */
 	void (*done)(void *arg);
@@ -96,6 +118,14 @@ struct http_native {
 static void on_poll(uv_poll_t *h, int status, int events);
 static void on_timer(uv_timer_t *t);
 static int connect_next(http_native_xfer *x);
+
+static void origin_free(hn_origin *o)
+{
+	tls_session_free(o->sess);
+	tls_ctx_put(o->tls);
+	free(o->host);
+	free(o);
+}
 
 /* ---- the engine's life ------------------------------------------------------ */
 
@@ -125,8 +155,7 @@ static void maybe_done(http_native *n)
 		return;
 	while ((o = n->origins)) {
 		n->origins = o->next;
-		free(o->host);
-		free(o);
+		origin_free(o);
 	}
 	done = n->done;
 	arg = n->done_arg;
@@ -184,6 +213,12 @@ static void conn_close(http_native *n, hn_conn *c)
 	if (c->anext)
 		c->anext->aprev = c->aprev;
 	c->o->nconns--;
+	if (c->tls) {
+		/* A close_notify for a connection that ended well (before the
+		 * fd closes): its session stays resumable. */
+		tls_conn_free(c->tls, !c->tls_bad && c->state != C_HANDSHAKE);
+		c->tls = NULL;
+	}
 	/* uv_close takes the fd out of epoll at once, so it can be closed
 	 * now; the handle's memory goes in its close callback. */
 	n->pending++;
@@ -199,6 +234,7 @@ static void xfer_timer_closed(uv_handle_t *h)
 	http_native *n = x->n;
 
 	free(x->req.p);
+	free(x->tls_fail);
 	free(x);
 	n->pending--;
 	maybe_done(n);
@@ -276,6 +312,8 @@ http_native_xfer *http_native_xfer_get(http_native *n)
 	x->max_body = UINT64_MAX;
 	x->sink = NULL;
 	x->sink_arg = NULL;
+	x->tls = NULL;
+	x->fresh = 0;
 	x->hdr = x->resp_body = NULL;
 	x->done = NULL;
 	x->data = NULL;
@@ -402,6 +440,41 @@ static void set_events(hn_conn *c, int events)
 	}
 }
 
+/* send_some over TLS: the head, then the body (a small one went into the
+ * head's buffer), each through OpenSSL, which writes partially. */
+static int tls_send_some(http_native_xfer *x)
+{
+	hn_conn *c = x->c;
+	size_t head = x->req.len, total = head + x->body_len, put;
+
+	while (x->sent < total) {
+		const char *p = x->sent < head ? x->req.p + x->sent
+					       : (const char *)x->body + (x->sent - head);
+		size_t len = x->sent < head ? head - x->sent : total - x->sent;
+
+		switch (tls_write(c->tls, p, len, &put, &x->n->tf)) {
+		case TLS_OK:
+			x->sent += put;
+			continue;
+		case TLS_WANT_WRITE:
+			set_events(c, UV_READABLE | UV_WRITABLE);
+			return 0;
+		case TLS_WANT_READ:
+			/* (TLS 1.2 renegotiation): on_poll tries again when
+			 * the connection is readable. */
+			set_events(c, UV_READABLE);
+			return 0;
+		default:
+			c->tls_bad = 1;
+			x->oserr = x->n->tf.oserr ? x->n->tf.oserr : EPROTO;
+			return HN_ESEND;
+		}
+	}
+	x->bytes_out = x->sent;
+	set_events(c, UV_READABLE);
+	return 0;
+}
+
 /* Sends what is left of x's request. 0 (sent, or waiting for room), or an
  * HN_E* code with x->oserr. */
 static int send_some(http_native_xfer *x)
@@ -414,6 +487,8 @@ static int send_some(http_native_xfer *x)
 
 	if (x->sent == 0 && !x->t_pre)
 		x->t_pre = uv_hrtime();
+	if (c->tls)
+		return tls_send_some(x);
 	while (x->sent < total) {
 		mh.msg_iovlen = 0;
 		if (x->sent < head) {
@@ -488,7 +563,8 @@ static void complete(http_native_xfer *x, int reusable, uint64_t now)
 	x->active = 0;
 	x->err = HN_OK;
 	x->c = NULL;
-	if (reusable && !c->dead && x->p.keep_alive && x->sent == x->req.len + x->body_len && !n->closing)
+	if (reusable && !c->dead && !x->fresh && x->p.keep_alive &&
+	    x->sent == x->req.len + x->body_len && !n->closing)
 		conn_idle(n, c);
 	else
 		conn_close(n, c);
@@ -548,21 +624,51 @@ static int parse_error(ssize_t e)
 	}
 }
 
+/* Reads from c into the engine's buffer: the bytes read, 0 at the end of
+ * the stream, -EAGAIN when nothing more came, or -errno (EPROTO: TLS
+ * failed). */
+static ssize_t conn_read(http_native *n, hn_conn *c)
+{
+	ssize_t k;
+	size_t got;
+
+	if (!c->tls) {
+		do
+			k = recv(c->fd, n->rbuf, HN_RBUF, 0);
+		while (k < 0 && errno == EINTR);
+		return k < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : k;
+	}
+	switch (tls_read(c->tls, n->rbuf, HN_RBUF, &got, &n->tf)) {
+	case TLS_OK:
+		return (ssize_t)got;
+	case TLS_EOF:
+		return 0;
+	case TLS_WANT_READ:
+		return -EAGAIN;
+	case TLS_WANT_WRITE:
+		/* (TLS 1.2 renegotiation) */
+		set_events(c, UV_READABLE | UV_WRITABLE);
+		return -EAGAIN;
+	default:
+		c->tls_bad = 1;
+		return -(n->tf.oserr ? n->tf.oserr : EPROTO);
+	}
+}
+
 static void on_readable(http_native *n, http_native_xfer *x)
 {
 	hn_conn *c = x->c;
+	int reads = c->tls ? HN_TLS_READS_PER_CB : HN_READS_PER_CB;
 
-	for (int i = 0; i < HN_READS_PER_CB; i++) {
-		ssize_t k = recv(c->fd, n->rbuf, HN_RBUF, 0), used;
+	for (int i = 0; i < reads; i++) {
+		ssize_t k = conn_read(n, c), used;
 		uint64_t now;
 		int rc;
 
 		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (k == -EAGAIN)
 				return;
-			x->oserr = errno;
+			x->oserr = (int)-k;
 			if (!retry(x))
 				finish(x, HN_ERECV);
 			return;
@@ -592,8 +698,8 @@ static void on_readable(http_native *n, http_native_xfer *x)
 			complete(x, used == k, now);
 			return;
 		}
-		if (k < HN_RBUF)
-			return;
+		if (k < HN_RBUF && !c->tls)
+			return; /* (a TLS read returns a record: go on) */
 	}
 }
 
@@ -608,6 +714,73 @@ static int sock_error(int fd, int fallback)
 	return err ? err : fallback;
 }
 
+/* Keeps why TLS failed (the engine's scratch) with x: HN_ETLS. */
+static int keep_tls_fail(http_native_xfer *x)
+{
+	if (x->n->tf.kind == TLS_F_NOMEM)
+		return HN_ENOMEM;
+	if (!x->tls_fail && !(x->tls_fail = malloc(sizeof(*x->tls_fail))))
+		return HN_ENOMEM;
+	*x->tls_fail = x->n->tf;
+	return HN_ETLS;
+}
+
+/* Shakes hands on x's TLS connection, then sends. 0 (done, or waiting
+ * for the socket), or an HN_E* code. */
+static int handshake(http_native_xfer *x)
+{
+	http_native *n = x->n;
+	hn_conn *c = x->c;
+
+	switch (tls_handshake(c->tls, &n->tf)) {
+	case TLS_OK:
+		break;
+	case TLS_WANT_READ:
+		set_events(c, UV_READABLE);
+		return 0;
+	case TLS_WANT_WRITE:
+		set_events(c, UV_READABLE | UV_WRITABLE);
+		return 0;
+	default:
+		c->tls_bad = 1;
+		return keep_tls_fail(x);
+	}
+	x->t_tls = uv_hrtime();
+	c->tls_version = tls_version(c->tls);
+	x->tls_version = c->tls_version;
+	x->tls_resumed = tls_resumed(c->tls);
+	c->state = C_BUSY;
+	x->connecting = 0;
+	return send_some(x);
+}
+
+/* x's connection is up: TLS first for https, else the request. */
+static int connected(http_native_xfer *x)
+{
+	hn_conn *c = x->c;
+	hn_origin *o = c->o;
+
+	x->t_connected = uv_hrtime();
+	if (!o->tls) {
+		c->state = C_BUSY;
+		x->connecting = 0;
+		return send_some(x);
+	}
+	c->tls = tls_conn_new(o->tls, c->fd, o->host, o->port, &o->sess, &x->n->tf);
+	if (!c->tls)
+		return keep_tls_fail(x);
+	c->state = C_HANDSHAKE;
+	return handshake(x);
+}
+
+/* An idle TLS connection became readable: fine when that was TLS's own
+ * business (a session ticket), not when the server closed it or sent
+ * data nobody asked for. */
+static int idle_tls_ok(http_native *n, hn_conn *c)
+{
+	return conn_read(n, c) == -EAGAIN;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
 	hn_conn *c = h->data;
@@ -618,6 +791,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	if (c->state == C_IDLE || !x) {
 		/* The server closed an idle connection, or sent what nobody
 		 * asked for. */
+		if (c->state == C_IDLE && c->tls && status == 0 && idle_tls_ok(n, c))
+			return;
 		conn_close(n, c);
 		return;
 	}
@@ -647,14 +822,17 @@ static void on_poll(uv_poll_t *h, int status, int events)
 				finish(x, rc);
 			return;
 		}
-		c->state = C_BUSY;
-		x->t_connected = uv_hrtime();
-		x->connecting = 0;
-		if ((rc = send_some(x)))
+		if ((rc = connected(x)))
 			finish(x, rc);
 		return;
 	}
-	if ((events & UV_WRITABLE) && x->sent < x->req.len + x->body_len) {
+	if (c->state == C_HANDSHAKE) {
+		if ((rc = handshake(x)))
+			finish(x, rc);
+		return;
+	}
+	/* (Over TLS a write may have waited for readability.) */
+	if (((events & UV_WRITABLE) || c->tls) && x->sent < x->req.len + x->body_len) {
 		if ((rc = send_some(x))) {
 			if (!retry(x))
 				finish(x, rc);
@@ -721,12 +899,10 @@ static int connect_next(http_native_xfer *x)
 		else
 			uv_ip4_name((const struct sockaddr_in *)sa, c->ip, sizeof(c->ip));
 		memcpy(x->primary_ip, c->ip, sizeof(c->ip));
-		if (rc == 0) {
-			c->state = C_BUSY;
-			x->t_connected = uv_hrtime();
-			x->connecting = 0;
-			return send_some(x);
-		}
+		/* (A TLS handshake never runs on the journey's stack, which
+		 * this may be: it waits for the loop.) */
+		if (rc == 0 && !o->tls)
+			return connected(x);
 		c->state = C_CONNECTING;
 		set_events(c, UV_WRITABLE);
 		return 0;
@@ -781,13 +957,15 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	maybe_done(n);
 }
 
-/* The origin of host:port, created on first use (NULL on ENOMEM). */
-static hn_origin *origin_get(http_native *n, const char *host, size_t hl, int port)
+/* The origin of host:port with TLS context tls (NULL: plain), created on
+ * first use (NULL on ENOMEM). */
+static hn_origin *origin_get(http_native *n, const char *host, size_t hl, int port, tls_ctx *tls)
 {
 	hn_origin *o, **pp;
 
 	for (pp = &n->origins; (o = *pp); pp = &o->next)
-		if (o->port == port && o->host_len == hl && strncasecmp(o->host, host, hl) == 0) {
+		if (o->port == port && o->tls == tls && o->host_len == hl &&
+		    strncasecmp(o->host, host, hl) == 0) {
 			if (pp != &n->origins) {
 				/* Most recently used first: few origins are hot. */
 				*pp = o->next;
@@ -802,8 +980,7 @@ static hn_origin *origin_get(http_native *n, const char *host, size_t hl, int po
 		for (pp = &n->origins; (o = *pp); pp = &o->next)
 			if (!o->nconns && !o->resolving && !o->waiters && !o->processing) {
 				*pp = o->next;
-				free(o->host);
-				free(o);
+				origin_free(o);
 				n->norigins--;
 				break;
 			}
@@ -822,6 +999,9 @@ static hn_origin *origin_get(http_native *n, const char *host, size_t hl, int po
 	o->port = port;
 	o->n = n;
 	o->gai.data = o;
+	o->tls = tls;
+	if (tls)
+		tls_ctx_ref(tls);
 	/* A numeric host needs no resolution, ever. */
 	{
 		struct sockaddr_in *a4 = (struct sockaddr_in *)&o->addrs[0];
@@ -846,7 +1026,7 @@ static int new_connection(http_native_xfer *x)
 	http_native *n = x->n;
 	hn_origin *o = x->o;
 
-	x->t_resolved = x->t_connected = 0;
+	x->t_resolved = x->t_connected = x->t_tls = 0;
 	x->connecting = 1;
 	arm_timer(x);
 	if (o->naddrs > 0 && (!o->expires || o->expires > uv_hrtime())) {
@@ -896,15 +1076,17 @@ static hn_conn *take_idle(http_native *n, hn_origin *o)
 
 int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 {
+	tls_ctx *tls = u->https ? x->tls : NULL;
 	hn_conn *c;
 	int rc;
 
 	x->err = HN_OK;
 	x->oserr = 0;
 	x->status = x->version = x->reused = 0;
+	x->tls_version = x->tls_resumed = 0;
 	x->bytes_out = x->header_bytes = x->bytes_in = 0;
 	x->t_start = uv_hrtime();
-	x->t_resolved = x->t_connected = x->t_pre = x->t_first = x->t_end = 0;
+	x->t_resolved = x->t_connected = x->t_tls = x->t_pre = x->t_first = x->t_end = 0;
 	x->primary_ip[0] = 0;
 	x->sent = 0;
 	x->retried = 0;
@@ -918,18 +1100,34 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 		x->err = HN_ECLOSED;
 		return 1;
 	}
-	x->o = origin_get(n, u->host, u->host_len, u->port);
+	if (u->https && !tls) {
+		x->err = HN_ENOMEM; /* (the caller has no context for it) */
+		return 1;
+	}
+	/* Over TLS a small body goes in the head's record. */
+	if (tls && x->body_len && x->body_len <= HN_TLS_COALESCE) {
+		if (http1_buf_reserve(&x->req, x->req.len + x->body_len) < 0) {
+			x->err = HN_ENOMEM;
+			return 1;
+		}
+		memcpy(x->req.p + x->req.len, x->body, x->body_len);
+		x->req.len += x->body_len;
+		x->body = NULL;
+		x->body_len = 0;
+	}
+	x->o = origin_get(n, u->host, u->host_len, u->port, tls);
 	if (!x->o) {
 		x->err = HN_ENOMEM;
 		return 1;
 	}
 	x->active = 1;
-	if ((c = take_idle(n, x->o))) {
+	if (!x->fresh && (c = take_idle(n, x->o))) {
 		c->state = C_BUSY;
 		c->x = x;
 		x->c = c;
 		x->reused = 1;
-		x->t_resolved = x->t_connected = x->t_pre = x->t_start;
+		x->tls_version = c->tls_version;
+		x->t_resolved = x->t_connected = x->t_tls = x->t_pre = x->t_start;
 		memcpy(x->primary_ip, c->ip, sizeof(c->ip));
 		arm_timer(x);
 		rc = send_some(x);

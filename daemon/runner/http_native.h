@@ -1,7 +1,7 @@
 /*
- * http_native.h - the HTTP engine's own HTTP/1.1 client, for plain http://
- * requests (runner/http.c decides which requests it takes; libcurl has the
- * rest).
+ * http_native.h - the HTTP engine's own HTTP/1.1 client, for http:// and
+ * https:// requests (runner/http.c decides which requests it takes;
+ * libcurl has the rest). TLS goes through runner/tls.h.
  *
  * One per runner, on the runner's libuv loop: non-blocking sockets watched
  * with uv_poll, a pool of keep-alive connections per host:port shared by
@@ -19,6 +19,7 @@
 #define MITE_RUNNER_HTTP_NATIVE_H
 
 #include "runner/http1.h"
+#include "runner/tls.h"
 #include <stdint.h>
 #include <uv.h>
 
@@ -50,6 +51,8 @@ enum {
 		       * came; the connection is closed) */
 	HN_ENOMEM,
 	HN_ECLOSED,   /* the engine is closing */
+	HN_ETLS,      /* the TLS handshake or its checks failed (x->tls_fail says
+		       * which, in libcurl's words) */
 };
 
 struct http_native_xfer {
@@ -64,6 +67,10 @@ struct http_native_xfer {
 	/* when set, the body goes here instead (see http1_parser.sink) */
 	int (*sink)(void *arg, const char *data, size_t len);
 	void *sink_arg;
+	tls_ctx *tls;             /* https: the TLS settings (borrowed until the
+				   * transfer ends; the engine takes its own
+				   * reference for the connections it makes) */
+	int fresh;                /* a new connection, closed after the response */
 	http1_buf *hdr, *resp_body; /* where the response's header lines and body go */
 	uint64_t connect_timeout_ms, timeout_ms;
 	void (*done)(http_native_xfer *x);
@@ -73,10 +80,15 @@ struct http_native_xfer {
 	int err;                  /* HN_* */
 	int oserr;                /* the errno behind HN_ECONNECT, HN_ESEND, HN_ERECV */
 	int status, version, reused;
+	int tls_version;          /* 12, 13 over TLS, else 0 */
+	int tls_resumed;          /* a new TLS connection resumed a session */
+	tls_fail *tls_fail;       /* HN_ETLS: why (allocated on the first failure,
+				   * kept across uses) */
 	uint64_t bytes_out, header_bytes, bytes_in;
 	/* uv_hrtime() when the transfer started, had addresses, was connected,
-	 * began sending, got its first byte, ended (0: not reached) */
-	uint64_t t_start, t_resolved, t_connected, t_pre, t_first, t_end;
+	 * finished the TLS handshake, began sending, got its first byte, ended
+	 * (0: not reached) */
+	uint64_t t_start, t_resolved, t_connected, t_tls, t_pre, t_first, t_end;
 	char primary_ip[48];
 
 	/* private */
@@ -111,7 +123,10 @@ void http_native_set_max_idle(http_native *n, size_t max);
 http_native_xfer *http_native_xfer_get(http_native *n);
 void http_native_xfer_put(http_native *n, http_native_xfer *x);
 
-/* Starts x towards u's host and port (u->https is not looked at). Returns 0
+/* Starts x towards u's host and port, over TLS with x->tls when u->https
+ * (which then must be set). Connections are pooled by host, port and TLS
+ * context; TLS sessions are kept per host, port and context, so that a
+ * new connection resumes the last one. Returns 0
  * when x runs (x->done will be called from a loop callback), or 1 when it
  * ended at once (x->err says why; done is not called). May send at once on
  * a kept-alive connection. */

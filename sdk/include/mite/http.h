@@ -22,12 +22,13 @@
  * across requests, iterations and instances of the same runner; the DNS
  * cache is shared by the runner.
  *
- * Clients. Plain http:// requests go through mite's own HTTP/1.1 client,
- * unless the session sets a proxy, a client certificate or HTTP/2 (or the
- * environment names an http proxy); everything else goes through libcurl.
- * Both send the same headers and report the same timings, error classes
- * and messages. The scenario's config key http_engine = "curl" sends
- * every request through libcurl ("auto", the default, chooses as above).
+ * Clients. http:// and https:// requests go through mite's own HTTP/1.1
+ * client (TLS through OpenSSL), unless the session sets a proxy or HTTP/2
+ * (or the environment names a proxy for the URL's scheme); everything else
+ * goes through libcurl. Both send the same headers and report the same
+ * timings, error classes and messages (TLS failures included). The
+ * scenario's config key http_engine = "curl" sends every request through
+ * libcurl ("auto", the default, chooses as above).
  *
  * Requests. Every request call may yield: the journey's coroutine parks
  * while the runner's event loop carries the transfer. Each response (and
@@ -69,7 +70,10 @@ extern "C" {
 #endif
 
 /* The layout of struct mite_http_api this header describes. */
-#define MITE_HTTP_API_VERSION 2 /* 2: set_body_limit, mite_http_opts.max_body and body_cb */
+#define MITE_HTTP_API_VERSION 3 /* 2: set_body_limit, mite_http_opts.max_body and body_cb;
+				 * 3: set_tls_versions, set_tls_resumption,
+				 * MITE_HTTP_NEW_CONNECTION, response tls_version and
+				 * tls_resumed */
 
 /* HTTP versions for mite_http_set_version. */
 #define MITE_HTTP_V1_1 11       /* HTTP/1.1 only (the default) */
@@ -78,11 +82,19 @@ extern "C" {
 				 * by every instance of the runner */
 #define MITE_HTTP_V2_PRIOR 21   /* HTTP/2 without TLS (h2c, prior knowledge) */
 
+/* TLS versions for mite_http_set_tls_versions (0: the system's default). */
+#define MITE_HTTP_TLS1_2 12
+#define MITE_HTTP_TLS1_3 13
+
 /* Request flags (mite_http_opts.flags). */
 #define MITE_HTTP_DISCARD_BODY 0x1 /* count the body's bytes, keep none */
 #define MITE_HTTP_KEEP_BODY 0x2    /* keep the body even if the session discards */
 #define MITE_HTTP_NO_REDIRECTS 0x4 /* return a 3xx as it is */
 #define MITE_HTTP_REDIRECTS 0x8    /* follow even if the session does not */
+#define MITE_HTTP_NEW_CONNECTION 0x10 /* open a new connection for this request (a
+				       * new TLS handshake over https) and close it
+				       * after the response (API version 3 on;
+				       * ignored before) */
 
 /* Per-request options; every field is optional (zero means "the session's
  * setting"). Build it with a designated initializer:
@@ -163,7 +175,14 @@ typedef struct mite_http_response {
 	int redirects;          /* redirect hops followed to get here */
 	double start;           /* mite_now() when the request (first hop) began */
 	mite_http_timings t;    /* of the last hop */
-	void *spare[4];
+	/* API version 3 on (these took a spare slot: 0 from a mite before). */
+	int tls_version;        /* the connection's TLS version: 12 (TLS 1.2), 13 (TLS
+				 * 1.3); 0 without TLS */
+	int tls_resumed;        /* 1 when this hop opened a TLS connection that
+				 * resumed an earlier session (an abbreviated
+				 * handshake); 0 otherwise, also on a reused
+				 * connection */
+	void *spare[3];
 } mite_http_response;
 
 /*
@@ -204,8 +223,11 @@ typedef struct mite_http_api {
 	/* Version 2 on. Calls added later take spare slots: NULL in a mite
 	 * that lacks them (the wrappers check). */
 	int (*set_body_limit)(mite_ctx *ctx, size_t response, size_t session);
+	/* Version 3 on. */
+	int (*set_tls_versions)(mite_ctx *ctx, int min, int max);
+	int (*set_tls_resumption)(mite_ctx *ctx, int on);
 
-	void *spare[7];
+	void *spare[5];
 } mite_http_api;
 
 /* The table's caller checks that this mite has HTTP at all. */
@@ -323,6 +345,31 @@ static inline int mite_http_set_body_limit(mite_ctx *ctx, size_t response, size_
 {
 	return mite__http->set_body_limit ? mite__http->set_body_limit(ctx, response, session)
 					  : MITE_EINVAL;
+}
+
+/* The oldest and newest TLS version to speak (MITE_HTTP_TLS1_2,
+ * MITE_HTTP_TLS1_3, or 0: the system's default, TLS 1.2 and 1.3 on
+ * Debian 12). A server that speaks none of them fails the handshake
+ * (class tls). MITE_EINVAL for other values, min > max, or a mite
+ * without it. */
+static inline int mite_http_set_tls_versions(mite_ctx *ctx, int min, int max)
+{
+	return mite__http->size > offsetof(mite_http_api, set_tls_versions) &&
+			       mite__http->set_tls_versions
+		       ? mite__http->set_tls_versions(ctx, min, max)
+		       : MITE_EINVAL;
+}
+/* Whether a new TLS connection resumes the session of an earlier one to
+ * the same host and port (default on: an abbreviated handshake, as a
+ * browser's second connection makes; the last session a server issued is
+ * kept per runner and TLS settings). Off, every new connection makes a
+ * full handshake. MITE_EINVAL from a mite without it. */
+static inline int mite_http_set_tls_resumption(mite_ctx *ctx, int on)
+{
+	return mite__http->size > offsetof(mite_http_api, set_tls_resumption) &&
+			       mite__http->set_tls_resumption
+		       ? mite__http->set_tls_resumption(ctx, on)
+		       : MITE_EINVAL;
 }
 
 /* ---- helpers -------------------------------------------------------------
