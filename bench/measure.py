@@ -8,7 +8,10 @@ Records, as one JSON object in RESULT.json:
                      waited for (os.wait4 rusage);
   maxrss_kib         peak RSS (rusage);
   rss_kib            the largest summed VmRSS of CMD's process tree, sampled
-                     every 0.2 s (the memory test's figure);
+                     every 0.2 s (the memory test's peak);
+  rss_settled_kib    the median of those samples over the second half of the
+                     run (the memory test's figure: users idle between
+                     bursts, once the memory freed after a burst went back);
   requests           requests nginx counted meanwhile (stub_status at
                      --status), so every tool is judged by the same counter;
   wall               seconds CMD ran;
@@ -73,6 +76,7 @@ def main():
     reader = threading.Thread(target=lambda: out.append(p.stdout.read()))
     reader.start()
     peak = 0
+    samples = []
     while True:
         # wait4 (not Popen.poll, which would reap the child and lose its
         # rusage).
@@ -81,16 +85,20 @@ def main():
             break
         if time.monotonic() - t0 > a.timeout:
             os.kill(p.pid, signal.SIGKILL)
-        peak = max(peak, tree_rss_kib(p.pid))
+        rss = tree_rss_kib(p.pid)
+        peak = max(peak, rss)
+        samples.append((time.monotonic() - t0, rss))
         time.sleep(0.2)
     p.returncode = status
     wall = time.monotonic() - t0
     reader.join()
     after = stub_requests(a.status) if a.status else None
+    late = sorted(r for t, r in samples if t >= wall / 2 and r > 0) or [peak]
     res = {
         'cmd': cmd, 'status': status, 'wall': wall,
         'cpu_user': ru.ru_utime, 'cpu_sys': ru.ru_stime, 'maxrss_kib': ru.ru_maxrss,
         'rss_kib': peak,
+        'rss_settled_kib': late[len(late) // 2],
         # stub_status counts its own request too
         'requests': (after - before - 1) if before is not None else None,
         'stdout': (out[0] if out else b'').decode(errors='replace'),

@@ -2,7 +2,10 @@
  * http_get.c - the smallest HTTP journey: one GET of the config value
  * `base_url` per iteration, inside a transaction "get", expecting 200,
  * then (when the config value `think_time` is set) a pause of that many
- * seconds.
+ * seconds. For https:// URLs: `ca_file` (a PEM bundle of CAs trusted besides
+ * the system's), `tls_verify = "0"` (no verification), `tls_resume = "0"`
+ * (full handshakes only); `new_connection = "1"` opens a new connection for
+ * every GET (a new TLS handshake each time).
  *
  *     mitectl scenario test conf/http.conf --set base_url=http://127.0.0.1:8080/
  *
@@ -16,6 +19,8 @@
 struct settings {
 	const char *url;
 	double think;
+	const char *ca_file;
+	int verify, resume, fresh;
 };
 
 /* Settings are read once per runner: config values live for the whole run. */
@@ -29,6 +34,10 @@ static int init(mite_ctx *ctx, void **fixture)
 		return mite_fail(ctx, "out of memory");
 	st->url = mite_config_str(ctx, "base_url", "http://127.0.0.1:8080/");
 	st->think = mite_config_double(ctx, "think_time", 0);
+	st->ca_file = mite_config_str(ctx, "ca_file", NULL);
+	st->verify = (int)mite_config_int(ctx, "tls_verify", 1);
+	st->resume = (int)mite_config_int(ctx, "tls_resume", 1);
+	st->fresh = (int)mite_config_int(ctx, "new_connection", 0);
 	*fixture = st;
 	return 0;
 }
@@ -44,8 +53,15 @@ int journey(mite_ctx *ctx, const mite_row *row)
 	int rc;
 
 	(void)row;
+	/* (Settings calls that change nothing cost nothing.) */
+	mite_http_set_ca_file(ctx, st->ca_file);
+	mite_http_set_tls_verify(ctx, st->verify);
+	mite_http_set_tls_resumption(ctx, st->resume);
 	mite_txn_begin(ctx, "get");
-	if (mite_http_get(ctx, st->url, &r) == 0) {
+	if (mite_http_request(ctx, "GET", st->url,
+			      st->fresh ? &(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION}
+					: NULL,
+			      &r) == 0) {
 		mite_http_expect_status(ctx, r, 200);
 		mite_http_response_free(ctx, r);
 	}

@@ -1068,10 +1068,7 @@ static session *session_get(struct mite_ctx *ctx)
 	return s;
 }
 
-/* The session's rare settings, created on first use (NULL on ENOMEM). A
- * caller changes one: the session's own handle goes (it is made again,
- * with every setting, at the next libcurl request) and so does its TLS
- * context. */
+/* The session's rare settings, created on first use (NULL on ENOMEM). */
 static struct xopts *session_xopts(session *s)
 {
 	struct xopts *x = s->x;
@@ -1083,11 +1080,45 @@ static struct xopts *session_xopts(session *s)
 		x->verify = 1;
 		s->x = x;
 	}
-	easy_destroy(x->ez);
-	x->ez = NULL;
+	return x;
+}
+
+/* A rare setting changed: the session's own handle goes (it is made
+ * again, with every setting, at its next libcurl request), and so does its
+ * TLS context. Setters call it only for a real change, so that a journey
+ * may set the same values at every iteration at no cost. */
+static void xopts_changed(session *s)
+{
+	easy_destroy(s->x->ez);
+	s->x->ez = NULL;
 	tls_ctx_put(s->tls);
 	s->tls = NULL;
-	return x;
+}
+
+static int copy_str(char **dst, const char *src);
+
+static int str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Sets a copied setting string of s's rare ones (src NULL: none), noting
+ * a change. 0 or MITE_ENOMEM. */
+static int xopt_str(session *s, char **dst, const char *src)
+{
+	if (str_same(*dst, src))
+		return 0;
+	xopts_changed(s);
+	return copy_str(dst, src);
+}
+
+/* The same for an int. */
+static void xopt_int(session *s, int *dst, int v)
+{
+	if (*dst == v)
+		return;
+	xopts_changed(s);
+	*dst = v;
 }
 
 static void xopts_free(struct xopts *x)
@@ -2601,8 +2632,8 @@ static int sdk_set_client_cert(mite_ctx *ctx, const char *cert, const char *key,
 		return MITE_ENOMEM;
 	if (!cert)
 		key = pass = NULL;
-	if (copy_str(&x->cert, cert) < 0 || copy_str(&x->key, key) < 0 ||
-	    copy_str(&x->key_pass, pass) < 0)
+	if (xopt_str(s, &x->cert, cert) < 0 || xopt_str(s, &x->key, key) < 0 ||
+	    xopt_str(s, &x->key_pass, pass) < 0)
 		return MITE_ENOMEM;
 	return 0;
 }
@@ -2618,7 +2649,7 @@ static int sdk_set_tls_verify(mite_ctx *ctx, int on)
 		return 0;
 	if (!(x = session_xopts(s)))
 		return MITE_ENOMEM;
-	x->verify = on != 0;
+	xopt_int(s, &x->verify, on != 0);
 	return 0;
 }
 
@@ -2633,7 +2664,7 @@ static int sdk_set_ca_file(mite_ctx *ctx, const char *path)
 		return 0;
 	if (!(x = session_xopts(s)))
 		return MITE_ENOMEM;
-	return copy_str(&x->ca_file, path);
+	return xopt_str(s, &x->ca_file, path);
 }
 
 static int sdk_set_proxy(mite_ctx *ctx, const char *url)
@@ -2647,7 +2678,7 @@ static int sdk_set_proxy(mite_ctx *ctx, const char *url)
 		return 0;
 	if (!(x = session_xopts(s)))
 		return MITE_ENOMEM;
-	if (copy_str(&x->proxy_url, url) < 0)
+	if (xopt_str(s, &x->proxy_url, url) < 0)
 		return MITE_ENOMEM;
 	x->proxy = url && *url;
 	return 0;
@@ -2666,7 +2697,7 @@ static int sdk_set_version(mite_ctx *ctx, int version)
 		return 0;
 	if (!(x = session_xopts(s)))
 		return MITE_ENOMEM;
-	x->version = version;
+	xopt_int(s, &x->version, version);
 	return 0;
 }
 
@@ -2684,8 +2715,8 @@ static int sdk_set_tls_versions(mite_ctx *ctx, int min, int max)
 		return 0;
 	if (!(x = session_xopts(s)))
 		return MITE_ENOMEM;
-	x->tls_min = min;
-	x->tls_max = max;
+	xopt_int(s, &x->tls_min, min);
+	xopt_int(s, &x->tls_max, max);
 	return 0;
 }
 
@@ -2700,7 +2731,7 @@ static int sdk_set_tls_resumption(mite_ctx *ctx, int on)
 		return 0;
 	if (!(x = session_xopts(s)))
 		return MITE_ENOMEM;
-	x->no_resume = !on;
+	xopt_int(s, &x->no_resume, !on);
 	return 0;
 }
 

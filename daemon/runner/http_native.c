@@ -37,6 +37,7 @@
 #include "runner/http_native.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -57,6 +58,10 @@
 /* A request body up to this size goes out in the head's TLS record: one
  * write rather than two. */
 #define HN_TLS_COALESCE (16 * 1024)
+/* The heap is trimmed when TLS connections at work (this many at least,
+ * together) went idle, all but an eighth, at most once a second (see
+ * tls_work). */
+#define HN_TRIM_BURST 64
 
 enum { C_CONNECTING = 1, C_HANDSHAKE, C_BUSY, C_IDLE };
 
@@ -68,6 +73,7 @@ typedef struct hn_conn {
 	int events;
 	int dead;                              /* not to be reused */
 	int tls_bad;                           /* TLS failed: no close_notify */
+	int tls_active;                        /* counted in n->tls_active */
 	int tls_version;
 	tls_conn *tls;                         /* https: the TLS connection */
 	struct hn_origin *o;
@@ -109,6 +115,9 @@ struct http_native {
 	http_native_xfer *free_xfers;
 	char *rbuf;
 	tls_fail tf;                     /* scratch for TLS calls */
+	size_t tls_active;               /* TLS connections at work (not idle) */
+	size_t tls_peak;                 /* ... the most since the last trim */
+	uint64_t trimmed;                /* loop time (ms) of the last trim */
 	int closing;
 	int pending;                     /* close callbacks and resolutions due */
 	void (*done)(void *arg);
@@ -118,6 +127,20 @@ struct http_native {
 static void on_poll(uv_poll_t *h, int status, int events);
 static void on_timer(uv_timer_t *t);
 static int connect_next(http_native_xfer *x);
+
+/* A TLS connection at work holds buffers that OpenSSL frees when it goes
+ * idle (SSL_MODE_RELEASE_BUFFERS): about 30 KiB during a handshake (its
+ * message buffer, a write buffer, record buffers), 34 KiB for a request
+ * and its response (a record buffer each way). A burst of them (every
+ * virtual user connecting or requesting at once) leaves the heap's pages
+ * with freed holes between the connections that stay, which glibc keeps
+ * (about 17 KiB per idle connection at 1000 users). So when a burst of at
+ * least HN_TRIM_BURST connections has gone idle (all but an eighth), the
+ * free pages go back to the system, at most once a second: idle virtual
+ * users stay small, and a runner that keeps its connections busy never
+ * trims. */
+static void tls_work(http_native *n, struct hn_conn *c);
+static void tls_idle(http_native *n, struct hn_conn *c);
 
 static void origin_free(hn_origin *o)
 {
@@ -213,6 +236,7 @@ static void conn_close(http_native *n, hn_conn *c)
 	if (c->anext)
 		c->anext->aprev = c->aprev;
 	c->o->nconns--;
+	tls_idle(n, c);
 	if (c->tls) {
 		/* A close_notify for a connection that ended well (before the
 		 * fd closes): its session stays resumable. */
@@ -546,6 +570,33 @@ static void conn_idle(http_native *n, hn_conn *c)
 	set_events(c, UV_READABLE);
 	while (n->nidle > n->max_idle && n->idle_old)
 		conn_close(n, n->idle_old);
+	tls_idle(n, c);
+}
+
+static void tls_work(http_native *n, hn_conn *c)
+{
+	if (c->tls_active || !c->tls)
+		return;
+	c->tls_active = 1;
+	if (++n->tls_active > n->tls_peak)
+		n->tls_peak = n->tls_active;
+}
+
+static void tls_idle(http_native *n, hn_conn *c)
+{
+	uint64_t now;
+
+	if (!c->tls_active)
+		return;
+	c->tls_active = 0;
+	if (--n->tls_active > n->tls_peak / 8 || n->tls_peak < HN_TRIM_BURST)
+		return;
+	now = uv_now(n->loop);
+	if (n->trimmed && now - n->trimmed < 1000)
+		return;
+	n->trimmed = now;
+	n->tls_peak = 0;
+	malloc_trim(0);
 }
 
 /* The response is whole (at time now). */
@@ -743,13 +794,13 @@ static int handshake(http_native_xfer *x)
 		return 0;
 	default:
 		c->tls_bad = 1;
-		return keep_tls_fail(x);
+		return keep_tls_fail(x); /* (conn_close counts it ended) */
 	}
+	c->state = C_BUSY;
 	x->t_tls = uv_hrtime();
 	c->tls_version = tls_version(c->tls);
 	x->tls_version = c->tls_version;
 	x->tls_resumed = tls_resumed(c->tls);
-	c->state = C_BUSY;
 	x->connecting = 0;
 	return send_some(x);
 }
@@ -759,6 +810,7 @@ static int connected(http_native_xfer *x)
 {
 	hn_conn *c = x->c;
 	hn_origin *o = c->o;
+	http_native *n = x->n;
 
 	x->t_connected = uv_hrtime();
 	if (!o->tls) {
@@ -770,6 +822,7 @@ static int connected(http_native_xfer *x)
 	if (!c->tls)
 		return keep_tls_fail(x);
 	c->state = C_HANDSHAKE;
+	tls_work(n, c);
 	return handshake(x);
 }
 
@@ -1127,6 +1180,7 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 		x->c = c;
 		x->reused = 1;
 		x->tls_version = c->tls_version;
+		tls_work(n, c);
 		x->t_resolved = x->t_connected = x->t_tls = x->t_pre = x->t_start;
 		memcpy(x->primary_ip, c->ip, sizeof(c->ip));
 		arm_timer(x);
