@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mite/http.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1321,11 +1322,12 @@ HTTP_TEST(a_request_stays_within_a_small_stack)
 	harness_ctx_free(ctx);
 }
 
-/* ---- TLS verification (libcurl) ------------------------------------------------- */
+/* ---- TLS ------------------------------------------------------------------------ */
 
 /* Certificates made by tests/tls-certs.sh, and openssl s_server serving one
- * of them for one connection. Loopback only; each server lives for one
- * request and is killed by pid. */
+ * of them. Loopback only; each server is killed by pid. Every TLS test
+ * runs on both clients (suites "tls" and "tls_curl"), which must word
+ * every failure alike: the expected texts are libcurl's. */
 static char tls_dir[64];
 
 static void tls_setup(void)
@@ -1340,26 +1342,40 @@ static void tls_setup(void)
 	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
 }
 
+static void tls_setup_curl(void)
+{
+	tls_setup();
+	H.http_engine = "curl";
+}
+
 static void tls_teardown(void)
 {
 	char cmd[128];
-	int rc = harness_fini();
 
-	target_stop();
+	teardown(); /* (checks which client carried the requests) */
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tls_dir);
 	cr_expect_eq(system(cmd), 0);
-	cr_expect_eq(rc, 0, "the loop closed with handles left open");
 }
 
-/* Starts s_server with certificate `name`; returns its port, *pid its pid. */
-static int tls_server(const char *name, pid_t *pid)
+/* Starts s_server with certificate `name` and more arguments (NULL
+ * terminated, at most 8); returns its port, *pid its pid. */
+static int tls_server_args(const char *name, pid_t *pid, const char *const *more)
 {
 	char cert[128], key[128], line[256] = "";
-	int fds[2], port = 0;
+	const char *argv[32];
+	int fds[2], port = 0, n = 0;
 	FILE *f;
 
 	snprintf(cert, sizeof(cert), "%s/%s.pem", tls_dir, name);
 	snprintf(key, sizeof(key), "%s/%s.key", tls_dir, name);
+	for (const char *a0[] = {"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert,
+				 "-key", key, "-www", NULL},
+			*const *a = a0;
+	     *a; a++)
+		argv[n++] = *a;
+	for (; more && *more && n < 30; more++)
+		argv[n++] = *more;
+	argv[n] = NULL;
 	cr_assert_eq(pipe(fds), 0);
 	*pid = fork();
 	cr_assert_geq(*pid, 0);
@@ -1370,8 +1386,7 @@ static int tls_server(const char *name, pid_t *pid)
 		dup2(null, 2); /* its handshake errors are the test's expected ones */
 		close(fds[0]);
 		close(fds[1]);
-		execlp("openssl", "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert,
-		       "-key", key, "-www", "-naccept", "1", (char *)NULL);
+		execvp("openssl", (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -1384,6 +1399,12 @@ static int tls_server(const char *name, pid_t *pid)
 	return port;
 }
 
+/* s_server for one connection. */
+static int tls_server(const char *name, pid_t *pid)
+{
+	return tls_server_args(name, pid, (const char *const[]){"-naccept", "1", NULL});
+}
+
 static void tls_server_stop(pid_t pid)
 {
 	int st;
@@ -1392,9 +1413,21 @@ static void tls_server_stop(pid_t pid)
 	waitpid(pid, &st, 0);
 }
 
-TestSuite(tls, .init = tls_setup, .fini = tls_teardown, .timeout = 60);
+static void tls_path(char *buf, size_t len, const char *file)
+{
+	snprintf(buf, len, "%s/%s", tls_dir, file);
+}
 
-Test(tls, each_failed_check_has_its_own_text)
+TestSuite(tls, .init = tls_setup, .fini = tls_teardown, .timeout = 60);
+TestSuite(tls_curl, .init = tls_setup_curl, .fini = tls_teardown, .timeout = 60);
+
+#define TLS_TEST(name)                                                                     \
+	static void name##_body(void);                                                     \
+	Test(tls, name) { name##_body(); }                                                 \
+	Test(tls_curl, name) { name##_body(); }                                            \
+	static void name##_body(void)
+
+TLS_TEST(each_failed_check_has_its_own_text)
 {
 	static const struct {
 		const char *cert, *want;
@@ -1410,7 +1443,7 @@ Test(tls, each_failed_check_has_its_own_text)
 	char ca[128], url[128], want[512];
 	mite_http_response *r;
 
-	snprintf(ca, sizeof(ca), "%s/ca.pem", tls_dir);
+	tls_path(ca, sizeof(ca), "ca.pem");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		mite_ctx *ctx = harness_ctx(NULL, NULL);
 		pid_t pid;
@@ -1425,6 +1458,10 @@ Test(tls, each_failed_check_has_its_own_text)
 		if (!cases[i].want) {
 			cr_assert_eq(rc, 0, "%s: %s", cases[i].cert, H.fail_msg);
 			cr_assert_eq(r->status, 200);
+			cr_expect_eq(r->tls_version, 13);
+			cr_expect_eq(r->reused, 0);
+			cr_expect_gt(r->t.tls, 0, "the tls phase is timed");
+			cr_expect_gt(r->t.ttfb, 0);
 		} else {
 			cr_assert_eq(rc, MITE_EIO, "%s", cases[i].cert);
 			snprintf(want, sizeof(want), "GET %s failed (tls): %s", url, cases[i].want);
@@ -1434,6 +1471,24 @@ Test(tls, each_failed_check_has_its_own_text)
 		harness_ctx_free(ctx);
 	}
 	cr_assert_eq(httperr_count("tls", "GET", "tls"), 4);
+	cr_assert_eq(http_count("tls", "GET", "200"), 1);
+
+	/* Verification on by default: the system's CAs do not know ours. */
+	{
+		mite_ctx *ctx = harness_ctx(NULL, NULL);
+		pid_t pid;
+		int port = tls_server("good", &pid);
+
+		harness_txn_begin(ctx, "tls");
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+		cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+		tls_server_stop(pid);
+		snprintf(want, sizeof(want), "GET %s failed (tls): unknown CA: SSL certificate problem: "
+			 "unable to get local issuer certificate", url);
+		cr_assert_str_eq(H.fail_msg, want);
+		harness_txn_end(ctx);
+		harness_ctx_free(ctx);
+	}
 
 	/* Without verification the expired one is fine. */
 	{
@@ -1448,21 +1503,242 @@ Test(tls, each_failed_check_has_its_own_text)
 		cr_assert_eq(r->status, 200);
 		harness_ctx_free(ctx);
 	}
+}
 
-	/* A handshake that fails: TLS to a plain HTTP server. */
-	{
-		mite_ctx *ctx = harness_ctx(NULL, NULL);
+/* A server that reads what comes (a ClientHello), then sends `reply` (may
+ * be NULL) and closes; its port. One connection. */
+static int bad_tls_server(const char *reply, size_t len, pid_t *pid)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
 
-		harness_txn_begin(ctx, "tls");
-		snprintf(url, sizeof(url), "https://127.0.0.1:%d/", target_port);
-		cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
-		snprintf(want, sizeof(want), "GET %s failed (tls): handshake failed: ", url);
-		cr_assert(strncmp(H.fail_msg, want, strlen(want)) == 0 && strlen(H.fail_msg) > strlen(want),
-			  "%s", H.fail_msg);
-		fprintf(stderr, "tls: %s\n", H.fail_msg);
-		harness_txn_end(ctx);
-		harness_ctx_free(ctx);
+	cr_assert_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(ls, 4), 0);
+	cr_assert_eq(getsockname(ls, (struct sockaddr *)&a, &al), 0);
+	*pid = fork();
+	cr_assert_geq(*pid, 0);
+	if (*pid == 0) {
+		char buf[4096];
+		int c;
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		c = accept(ls, NULL, NULL);
+		if (c < 0)
+			_exit(1);
+		/* All of the ClientHello, so that the close is a FIN, not a
+		 * reset of unread data. */
+		usleep(100000);
+		if (recv(c, buf, sizeof(buf), MSG_DONTWAIT) < 0)
+			_exit(1);
+		if (reply && send(c, reply, len, 0) < 0)
+			_exit(1);
+		shutdown(c, SHUT_WR);
+		usleep(200000);
+		_exit(0);
 	}
+	close(ls);
+	return ntohs(a.sin_port);
+}
+
+TLS_TEST(broken_handshakes_fail_cleanly)
+{
+	/* A TLS record header promising a ServerHello that never comes whole. */
+	static const char partial[] = "\x16\x03\x03\x00\x50\x02\x00\x00\x4c\x03\x03";
+	char url[128], want[512];
+	mite_http_response *r;
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	pid_t pid;
+	int port;
+
+	mite_http_set_timeouts(ctx, 5, 10);
+	harness_txn_begin(ctx, "tls");
+
+	/* Not TLS at all: a plain HTTP server answers the ClientHello. */
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", target_port);
+	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+	snprintf(want, sizeof(want), "GET %s failed (tls): handshake failed: OpenSSL/%s: "
+		 "error:0A00010B:SSL routines::wrong version number", url,
+		 OpenSSL_version(OPENSSL_VERSION_STRING));
+	cr_assert_str_eq(H.fail_msg, want);
+
+	/* Closed before any reply. */
+	port = bad_tls_server(NULL, 0, &pid);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+	tls_server_stop(pid);
+	snprintf(want, sizeof(want), "GET %s failed (tls): handshake failed: OpenSSL SSL_connect: "
+		 "SSL_ERROR_SYSCALL in connection to 127.0.0.1:%d ", url, port);
+	cr_assert_str_eq(H.fail_msg, want);
+
+	/* Closed in the middle of a record. */
+	port = bad_tls_server(partial, sizeof(partial) - 1, &pid);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+	tls_server_stop(pid);
+	snprintf(want, sizeof(want), "GET %s failed (tls): handshake failed: OpenSSL SSL_connect: "
+		 "SSL_ERROR_SYSCALL in connection to 127.0.0.1:%d ", url, port);
+	cr_assert_str_eq(H.fail_msg, want);
+
+	/* Garbage that looks like no record. */
+	port = bad_tls_server("garbage garbage garbage garbage\r\n", 33, &pid);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+	tls_server_stop(pid);
+	snprintf(want, sizeof(want), "GET %s failed (tls): handshake failed: OpenSSL/%s: "
+		 "error:0A00010B:SSL routines::wrong version number", url,
+		 OpenSSL_version(OPENSSL_VERSION_STRING));
+	cr_assert_str_eq(H.fail_msg, want);
+
+	harness_txn_end(ctx);
+	cr_assert_eq(httperr_count("tls", "GET", "tls"), 4);
+	harness_ctx_free(ctx);
+}
+
+TLS_TEST(client_certificate)
+{
+	char ca[128], cert[128], key[128], url[128], want[512];
+	mite_http_response *r;
+	mite_ctx *ctx;
+	pid_t pid;
+	int port;
+
+	tls_path(ca, sizeof(ca), "ca.pem");
+	tls_path(cert, sizeof(cert), "client.pem");
+	tls_path(key, sizeof(key), "client.key");
+	/* The server asks for a certificate and checks it against our CA. */
+	port = tls_server_args("good", &pid, (const char *const[]){"-Verify", "1", "-CAfile", ca, NULL});
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+
+	/* Sent, its key unlocked with its password: the server saw it. */
+	ctx = harness_ctx(NULL, NULL);
+	cr_assert_eq(mite_http_set_ca_file(ctx, ca), 0);
+	cr_assert_eq(mite_http_set_client_cert(ctx, cert, key, "mite-pass"), 0);
+	harness_txn_begin(ctx, "cert");
+	cr_assert_eq(mite_http_request(ctx, "GET", url,
+				       (&(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION}), &r),
+		     0, "%s", H.fail_msg);
+	cr_assert_eq(r->status, 200);
+	cr_assert_not_null(strstr(r->body, "Client certificate"), "%s", r->body);
+	cr_assert_not_null(strstr(r->body, "CN=client"), "%s", r->body);
+
+	/* None: the server refuses (TLS 1.3: after the handshake, so the
+	 * failure is the first read's, as libcurl says it). */
+	mite_http_set_client_cert(ctx, NULL, NULL, NULL);
+	cr_assert_eq(mite_http_request(ctx, "GET", url,
+				       (&(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION}), &r),
+		     MITE_EIO);
+	snprintf(want, sizeof(want), "GET %s failed (reset): Failure when receiving data from the peer",
+		 url);
+	cr_assert_str_eq(H.fail_msg, want);
+
+	/* A file that does not load: libcurl's words, class tls. */
+	mite_http_set_client_cert(ctx, "/nonexistent/mite-client.pem", NULL, NULL);
+	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+	snprintf(want, sizeof(want), "GET %s failed (tls): could not load PEM client certificate from "
+		 "/nonexistent/mite-client.pem, OpenSSL error error:80000002:system library::No such "
+		 "file or directory, (no key found, wrong pass phrase, or wrong file format?)", url);
+	cr_assert_str_eq(H.fail_msg, want);
+
+	/* A wrong password. */
+	mite_http_set_client_cert(ctx, cert, key, "not-the-pass");
+	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+	snprintf(want, sizeof(want), "GET %s failed (tls): unable to set private key file: '%s' type PEM",
+		 url, key);
+	cr_assert_str_eq(H.fail_msg, want);
+	harness_txn_end(ctx);
+	tls_server_stop(pid);
+	cr_assert_eq(httperr_count("cert", "GET", "tls"), 2);
+	cr_assert_eq(httperr_count("cert", "GET", "reset"), 1);
+	harness_ctx_free(ctx);
+
+	/* A CA file that does not load. */
+	ctx = harness_ctx(NULL, NULL);
+	mite_http_set_ca_file(ctx, "/nonexistent/mite-ca.pem");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", target_port);
+	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+	snprintf(want, sizeof(want), "GET %s failed (tls): error setting certificate file: "
+		 "/nonexistent/mite-ca.pem", url);
+	cr_assert_str_eq(H.fail_msg, want);
+	harness_ctx_free(ctx);
+}
+
+/* GET url on a new connection; its response (the test fails otherwise). */
+static mite_http_response *tls_get_new(mite_ctx *ctx, const char *url)
+{
+	mite_http_response *r = NULL;
+
+	cr_assert_eq(mite_http_request(ctx, "GET", url,
+				       (&(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION}), &r),
+		     0, "%s", H.fail_msg);
+	cr_assert_eq(r->status, 200);
+	cr_assert_eq(r->reused, 0);
+	return r;
+}
+
+TLS_TEST(sessions_resume_and_versions)
+{
+	char ca[128], url[128];
+	mite_http_response *r;
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	pid_t pid;
+	int port = tls_server_args("good", &pid, NULL); /* (any number of connections) */
+
+	tls_path(ca, sizeof(ca), "ca.pem");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+	cr_assert_eq(mite_http_set_ca_file(ctx, ca), 0);
+
+	/* The first connection makes a full handshake; the next ones resume
+	 * its session (s_server says so too). */
+	r = tls_get_new(ctx, url);
+	cr_assert_eq(r->tls_resumed, 0);
+	cr_assert_not_null(strstr(r->body, "New, TLSv1.3"), "%s", r->body);
+	for (int i = 0; i < 3; i++) {
+		r = tls_get_new(ctx, url);
+		cr_assert_eq(r->tls_resumed, 1, "connection %d", i + 2);
+		cr_assert_eq(r->tls_version, 13);
+		cr_assert_not_null(strstr(r->body, "Reused, TLSv1.3"), "%s", r->body);
+		mite_http_response_free(ctx, r);
+	}
+
+	/* Resumption off: full handshakes only. */
+	cr_assert_eq(mite_http_set_tls_resumption(ctx, 0), 0);
+	for (int i = 0; i < 2; i++) {
+		r = tls_get_new(ctx, url);
+		cr_assert_eq(r->tls_resumed, 0);
+		cr_assert_not_null(strstr(r->body, "New, TLSv1.3"), "%s", r->body);
+	}
+	cr_assert_eq(mite_http_set_tls_resumption(ctx, 1), 0);
+
+	/* TLS 1.2 only, then resumed too. */
+	cr_assert_eq(mite_http_set_tls_versions(ctx, MITE_HTTP_TLS1_2, MITE_HTTP_TLS1_2), 0);
+	r = tls_get_new(ctx, url);
+	cr_assert_eq(r->tls_version, 12);
+	cr_assert_not_null(strstr(r->body, "TLSv1.2"), "%s", r->body);
+	r = tls_get_new(ctx, url);
+	cr_assert_eq(r->tls_version, 12);
+	cr_assert_eq(r->tls_resumed, 1);
+
+	/* Bad values are refused. */
+	cr_assert_eq(mite_http_set_tls_versions(ctx, 11, 0), MITE_EINVAL);
+	cr_assert_eq(mite_http_set_tls_versions(ctx, MITE_HTTP_TLS1_3, MITE_HTTP_TLS1_2), MITE_EINVAL);
+
+	/* A server that speaks neither: TLS 1.3 only against TLS 1.2 only. */
+	{
+		pid_t p2;
+		int port2 = tls_server_args("good", &p2, (const char *const[]){"-tls1_2", "-naccept", "1", NULL});
+		char url2[128];
+
+		cr_assert_eq(mite_http_set_tls_versions(ctx, MITE_HTTP_TLS1_3, 0), 0);
+		snprintf(url2, sizeof(url2), "https://127.0.0.1:%d/", port2);
+		harness_txn_begin(ctx, "tls");
+		cr_assert_eq(mite_http_get(ctx, url2, &r), MITE_EIO);
+		tls_server_stop(p2);
+		cr_assert(strstr(H.fail_msg, "failed (tls): handshake failed: OpenSSL/"), "%s", H.fail_msg);
+		harness_txn_end(ctx);
+	}
+	tls_server_stop(pid);
+	harness_ctx_free(ctx);
 }
 
 /* ---- the pieces alone: response parser, URLs, cookie jar ------------------------ */

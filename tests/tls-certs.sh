@@ -7,6 +7,8 @@
 #   expired  signed by the CA, valid from 2001 to 2002
 #   future   signed by the CA, valid from 2090 on
 #   rogue    signed by a CA the client does not know (rogue-ca.pem)
+#   client   a client certificate signed by the CA, its key (client.key)
+#            encrypted with the password "mite-pass"
 # openssl ca sets the validity dates (x509 -days cannot go back in time),
 # so that no clock faking is needed. Exits non-zero when any step fails.
 set -eu
@@ -53,3 +55,6 @@ cert other ca "DNS:other.invalid" 20000101000000Z 20991231000000Z
 cert expired ca "IP:127.0.0.1,DNS:localhost" 20010101000000Z 20020101000000Z
 cert future ca "IP:127.0.0.1,DNS:localhost" 20900101000000Z 20991231000000Z
 cert rogue rogue-ca "IP:127.0.0.1,DNS:localhost" 20000101000000Z 20991231000000Z
+cert client ca "DNS:client.invalid" 20000101000000Z 20991231000000Z
+openssl pkey -in client.key -aes256 -passout pass:mite-pass -out client.key.enc 2>/dev/null
+mv client.key.enc client.key

@@ -586,6 +586,10 @@ int tls_handshake(tls_conn *c, tls_fail *f)
 		return TLS_WANT_READ;
 	if (detail == SSL_ERROR_WANT_WRITE)
 		return TLS_WANT_WRITE;
+	/* A close in the handshake: SSL_OP_IGNORE_UNEXPECTED_EOF makes it a
+	 * ZERO_RETURN, which libcurl (without it) sees as a SYSCALL. */
+	if (detail == SSL_ERROR_ZERO_RETURN)
+		detail = SSL_ERROR_SYSCALL;
 	handshake_failed(c, detail, c->eof ? 0 : errno, f);
 	return TLS_ERR;
 }
