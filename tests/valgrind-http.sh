@@ -1,15 +1,18 @@
-#!/bin/sh
+#!/bin/bash
 # The HTTP scenario, whole, under valgrind against mite-target: no invalid
 # access, no definite leak (libcurl and libuv handles closed in order). Twice:
 # with the default engine (the native HTTP/1.1 client) and with
-# http_engine=curl.
+# http_engine=curl. Then the HTTPS one against nginx with TLS
+# (tests/e2e/nginx-tls.sh), with each engine: keep-alive, then a new
+# connection (a handshake, resumed) per request.
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 command -v valgrind >/dev/null || { echo "valgrind-http: valgrind is not installed (quickstart.sh installs it)"; exit 1; }
 dir=$(mktemp -d /tmp/mite-vghttp.XXXXXX) || exit 99
+. "$top_srcdir/tests/e2e/nginx-tls.sh"
 "$top_builddir/mite-target" --port 0 >"$dir/target.out" 2>&1 &
 tpid=$!
-trap 'kill $tpid 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill $tpid 2>/dev/null; nginx_tls_stop; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do grep -q listening "$dir/target.out" && break; sleep 0.1; done
 port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/target.out")
 [ -n "$port" ] || { echo "FAIL: valgrind-http: mite-target did not start"; exit 1; }
@@ -34,5 +37,24 @@ for engine in auto curl; do
 	else
 		echo "PASS: valgrind-http ($engine): no errors, no definite leaks"
 	fi
+done
+nginx_tls_start "$dir/nginx"
+for engine in auto curl; do
+	for fresh in 0 1; do
+		MITE_PLUGIN_PATH="$top_builddir/plugins" \
+		timeout 300 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
+			--log-file="$dir/vgs-$engine-$fresh.log" "$top_builddir/mitectl" scenario test \
+			"$top_srcdir/conf/http.conf" --set base_url="https://127.0.0.1:$NGINX_PORT/" \
+			--set ca_file="$NGINX_CA" --set new_connection=$fresh --set think_time=0.05 \
+			--set http_engine=$engine --duration 3 >/dev/null
+		rc=$?
+		cat "$dir/vgs-$engine-$fresh.log"
+		if [ $rc -ne 0 ]; then
+			echo "FAIL: valgrind-http (https, $engine, new_connection=$fresh): exit $rc"
+			fails=$((fails + 1))
+		else
+			echo "PASS: valgrind-http (https, $engine, new_connection=$fresh): no errors, no definite leaks"
+		fi
+	done
 done
 [ $fails -eq 0 ]
