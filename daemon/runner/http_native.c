@@ -21,7 +21,11 @@
  *
  * TLS (https://): after the TCP connect the connection shakes hands
  * (runner/tls.h, OpenSSL on the non-blocking fd) on loop callbacks, never on
- * a journey's stack; the connect timeout covers it, as libcurl's does.
+ * a journey's stack; the connect timeout covers it, as libcurl's does. A
+ * request on a kept-alive TLS connection is not sent from the journey's
+ * call either, but from the loop's next idle phase (no system call more):
+ * OpenSSL's record writer alone has a frame of about 5 KiB, which would
+ * commit more pages of every instance's stack.
  * Reads and writes then go through OpenSSL instead of recv/sendmsg; the
  * rest (pooling, parsing, retrying) is the same. A connection's pool is its
  * origin: host, port and TLS context, so that connections made with other
@@ -115,6 +119,10 @@ struct http_native {
 	http_native_xfer *free_xfers;
 	char *rbuf;
 	tls_fail tf;                     /* scratch for TLS calls */
+	uv_idle_t flush;                 /* sends the queued TLS requests */
+	int flushing;                    /* ... it is started */
+	http_native_xfer *sendq;         /* TLS requests to send from the loop */
+	http_native_xfer *sending;       /* ... being sent */
 	size_t tls_active;               /* TLS connections at work (not idle) */
 	size_t tls_peak;                 /* ... the most since the last trim */
 	uint64_t trimmed;                /* loop time (ms) of the last trim */
@@ -165,6 +173,12 @@ http_native *http_native_new(uv_loop_t *loop)
 	}
 	n->loop = loop;
 	n->max_idle = 16;
+	if (uv_idle_init(loop, &n->flush) < 0) {
+		free(n->rbuf);
+		free(n);
+		return NULL;
+	}
+	n->flush.data = n;
 	return n;
 }
 
@@ -252,6 +266,14 @@ static void conn_close(http_native *n, hn_conn *c)
 	c->state = 0;
 }
 
+static void flush_closed(uv_handle_t *h)
+{
+	http_native *n = h->data;
+
+	n->pending--;
+	maybe_done(n);
+}
+
 static void xfer_timer_closed(uv_handle_t *h)
 {
 	http_native_xfer *x = h->data;
@@ -277,6 +299,9 @@ void http_native_close(http_native *n, void (*done)(void *arg), void *arg)
 	n->closing = 1;
 	n->done = done;
 	n->done_arg = arg;
+	n->sendq = n->sending = NULL;
+	n->pending++;
+	uv_close((uv_handle_t *)&n->flush, flush_closed);
 	for (o = n->origins; o; o = o->next) {
 		o->waiters = o->processing = NULL;
 		if (o->resolving)
@@ -376,6 +401,47 @@ static void waiters_add(hn_origin *o, http_native_xfer *x)
 		o->waiters->wprev = x;
 	o->waiters = x;
 	x->wlist = &o->waiters;
+}
+
+static int send_some(http_native_xfer *x);
+static int retry(http_native_xfer *x);
+static void finish(http_native_xfer *x, int err);
+
+/* Sends the queued TLS requests, those queued meanwhile at the next turn. */
+static void on_flush(uv_idle_t *h)
+{
+	http_native *n = h->data;
+	http_native_xfer *x;
+	int rc;
+
+	n->sending = n->sendq;
+	for (x = n->sending; x; x = x->wnext)
+		x->wlist = &n->sending;
+	n->sendq = NULL;
+	while ((x = n->sending) && !n->closing) {
+		waiters_remove(x);
+		if ((rc = send_some(x)) && !retry(x))
+			finish(x, rc);
+	}
+	if (!n->sendq && !n->closing) {
+		uv_idle_stop(&n->flush);
+		n->flushing = 0;
+	}
+}
+
+/* Sends x's request from the loop (see the file's comment). */
+static void queue_send(http_native *n, http_native_xfer *x)
+{
+	x->wprev = NULL;
+	x->wnext = n->sendq;
+	if (n->sendq)
+		n->sendq->wprev = x;
+	n->sendq = x;
+	x->wlist = &n->sendq;
+	if (!n->flushing) {
+		uv_idle_start(&n->flush, on_flush);
+		n->flushing = 1;
+	}
 }
 
 /* Ends x: detaches what it holds and calls done, last. */
@@ -511,8 +577,10 @@ static int send_some(http_native_xfer *x)
 
 	if (x->sent == 0 && !x->t_pre)
 		x->t_pre = uv_hrtime();
-	if (c->tls)
+	if (c->tls) {
+		waiters_remove(x); /* (queued: whoever sends first) */
 		return tls_send_some(x);
+	}
 	while (x->sent < total) {
 		mh.msg_iovlen = 0;
 		if (x->sent < head) {
@@ -645,6 +713,7 @@ static int retry(http_native_xfer *x)
 		return 0;
 	x->retried = 1;
 	x->reused = 0;
+	waiters_remove(x);
 	conn_close(n, x->c);
 	x->sent = 0;
 	x->t_pre = 0;
@@ -1122,6 +1191,7 @@ static hn_conn *take_idle(http_native *n, hn_origin *o)
 		if (uv_now(n->loop) - c->idle_since < (uint64_t)HTTP_NATIVE_MAX_IDLE_AGE * 1000u)
 			return c;
 		c->state = C_BUSY; /* (not idle any more: conn_close must not unlink it) */
+		c->tls_bad = 1;    /* (no close_notify from a journey's stack) */
 		conn_close(n, c);
 	}
 	return NULL;
@@ -1184,6 +1254,10 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 		x->t_resolved = x->t_connected = x->t_tls = x->t_pre = x->t_start;
 		memcpy(x->primary_ip, c->ip, sizeof(c->ip));
 		arm_timer(x);
+		if (c->tls) {
+			queue_send(n, x);
+			return 0;
+		}
 		rc = send_some(x);
 		if (!rc)
 			return 0;
