@@ -5,7 +5,8 @@
  * seconds. For https:// URLs: `ca_file` (a PEM bundle of CAs trusted besides
  * the system's), `tls_verify = "0"` (no verification), `tls_resume = "0"`
  * (full handshakes only); `new_connection = "1"` opens a new connection for
- * every GET (a new TLS handshake each time).
+ * every GET (a new TLS handshake each time); `http_version = "2"` asks for
+ * HTTP/2 (over TLS, where the server offers it).
  *
  *     mitectl scenario test conf/http.conf --set base_url=http://127.0.0.1:8080/
  *
@@ -20,7 +21,7 @@ struct settings {
 	const char *url;
 	double think;
 	const char *ca_file;
-	int verify, resume, fresh;
+	int verify, resume, fresh, h2;
 };
 
 /* Settings are read once per runner: config values live for the whole run. */
@@ -38,6 +39,7 @@ static int init(mite_ctx *ctx, void **fixture)
 	st->verify = (int)mite_config_int(ctx, "tls_verify", 1);
 	st->resume = (int)mite_config_int(ctx, "tls_resume", 1);
 	st->fresh = (int)mite_config_int(ctx, "new_connection", 0);
+	st->h2 = mite_config_int(ctx, "http_version", 1) == 2;
 	*fixture = st;
 	return 0;
 }
@@ -57,6 +59,7 @@ int journey(mite_ctx *ctx, const mite_row *row)
 	mite_http_set_ca_file(ctx, st->ca_file);
 	mite_http_set_tls_verify(ctx, st->verify);
 	mite_http_set_tls_resumption(ctx, st->resume);
+	mite_http_set_version(ctx, st->h2 ? MITE_HTTP_V2 : MITE_HTTP_V1_1);
 	mite_txn_begin(ctx, "get");
 	if (mite_http_request(ctx, "GET", st->url,
 			      st->fresh ? &(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION}

@@ -8,7 +8,10 @@
  * besides ASan's and UBSan's: the bytes cut any way parse exactly as they
  * do whole (status, framing, body, header lines, error), the head stays
  * within HTTP1_MAX_HEAD, header lines are "Name:value" with a token name,
- * and the body kept is the body counted. Then the same response with a
+ * and the body kept is the body counted. The same goes for the response
+ * cut as TLS hands it over (runner/tls.c): a read per record, records of
+ * any size up to 16 KiB, so every record boundary a server may choose
+ * meets the parser somewhere. Then the same response with a
  * body limit (from the input's length): it either parses as without one,
  * or fails with HTTP1_EBODYSIZE where the body went over, never keeping
  * (or allocating) more than the limit; and with a sink, which must see
@@ -61,8 +64,20 @@ static int sink(void *arg, const char *d, size_t n)
 	return r->stop_at && r->sunk >= r->stop_at;
 }
 
+/* The size of the next record (1 to 16384 bytes; small ones often, as a
+ * server's header record, and large ones) from an LCG state. */
+static size_t next_record(uint32_t *seed)
+{
+	static const size_t caps[4] = {5, 64, 1500, 16384};
+
+	*seed = *seed * 1103515245u + 12345u;
+	return 1 + (size_t)((*seed >> 8) % caps[(*seed >> 29) & 3]);
+}
+
+/* Parses n bytes in reads of `step` bytes (0: whole), or of record sizes
+ * from seed when it is not 0. */
 static void run_parse(struct run *r, const char *d, size_t n, size_t step, int head_req,
-		      int discard, int eof, const struct mode *m)
+		      int discard, int eof, const struct mode *m, uint32_t seed)
 {
 	size_t off = 0;
 
@@ -77,7 +92,8 @@ static void run_parse(struct run *r, const char *d, size_t n, size_t step, int h
 		}
 	}
 	while (off < n) {
-		size_t k = step && n - off > step ? step : n - off;
+		size_t want = seed ? next_record(&seed) : step;
+		size_t k = want && n - off > want ? want : n - off;
 		ssize_t u = http1_parse(&r->p, d + off, k);
 		if (u < 0) {
 			r->rc = (int)u;
@@ -246,18 +262,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	eof = (data[0] >> 2) & 1;
 	step = (size_t)(data[0] >> 3) + 1; /* 1..32 bytes a read */
 
-	run_parse(&whole, d, n, 0, head_req, discard, eof, NULL);
+	run_parse(&whole, d, n, 0, head_req, discard, eof, NULL, 0);
 	check_run(&whole);
-	run_parse(&cut, d, n, step, head_req, discard, eof, NULL);
+	run_parse(&cut, d, n, step, head_req, discard, eof, NULL, 0);
 	check_run(&cut);
 	same(&whole, &cut);
+	/* Cut as TLS records come. */
+	{
+		struct run rec;
+		run_parse(&rec, d, n, 0, head_req, discard, eof, NULL, 0x9e3779b9u ^ (uint32_t)n ^ data[0]);
+		check_run(&rec);
+		same(&whole, &rec);
+		free_run(&rec);
+	}
 
 	/* A limit somewhere in the body's range, whole and cut. */
 	{
 		struct mode m = {.max_body = n % 97};
 		struct run lw, lc;
-		run_parse(&lw, d, n, 0, head_req, discard, eof, &m);
-		run_parse(&lc, d, n, step, head_req, discard, eof, &m);
+		run_parse(&lw, d, n, 0, head_req, discard, eof, &m, 0);
+		run_parse(&lc, d, n, step, head_req, discard, eof, &m, 0);
 		check_limited(&lw, &whole, m.max_body);
 		check_limited(&lc, &whole, m.max_body);
 		if (lw.rc != lc.rc)
@@ -269,7 +293,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		struct mode m = {.sink = 1, .max_body = 1, .stop_at = (n & 1) ? n % 61 : 0};
 		struct run k;
-		run_parse(&k, d, n, step, head_req, discard, eof, &m);
+		run_parse(&k, d, n, step, head_req, discard, eof, &m, 0);
 		check_sunk(&k, &whole);
 		free_run(&k);
 	}
