@@ -19,7 +19,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 build_dir=${QUICKSTART_BUILD:-build}
 
 packages=(build-essential autoconf automake pkg-config
-	libuv1-dev libcurl4-openssl-dev libssl-dev libconfig-dev libcjson-dev libzmq3-dev
+	libuv1-dev libcurl4-openssl-dev libssl-dev libnghttp2-dev libconfig-dev libcjson-dev libzmq3-dev
 	libmicrohttpd-dev libcriterion-dev valgrind clang python3 procps
 	libclang-rt-14-dev # clang's sanitizer and libFuzzer runtimes (only recommended by clang)
 	nginx-light # tests/e2e/https.sh and tests/valgrind-http.sh: an HTTPS server

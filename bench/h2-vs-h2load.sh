@@ -26,6 +26,7 @@ DUR=${DUR:-10}
 CONC=${CONC:-50}
 STREAMS=${STREAMS:-10}
 PORT=${PORT:-18190}
+HTTP_ENGINE=${HTTP_ENGINE:-auto}
 SPORT=$((PORT + 1))
 MEASURE="python3 $SRC/bench/measure.py"
 
@@ -79,7 +80,8 @@ USERS=$((CONC * STREAMS))
 cat >"$D/mite.conf" <<SCN
 name = "bench-h2";
 duration = $DUR;
-config = { base_url = "$URL"; think_time = "0"; ca_file = "$D/certs/ca.pem"; http_version = "2"; };
+config = { base_url = "$URL"; think_time = "0"; ca_file = "$D/certs/ca.pem"; http_version = "2";
+           http2_max_streams = "$STREAMS"; http_engine = "$HTTP_ENGINE"; };
 journeys = ( { name = "get"; journey = "http_get.so:journey";
                volume = { type = "constant"; count = $USERS; }; } );
 SCN

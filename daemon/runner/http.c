@@ -44,6 +44,7 @@
 #include "core/log.h"
 #include "core/stats.h"
 #include "runner/cookie.h"
+#include "runner/h2.h"
 #include "runner/http1.h"
 #include "runner/http_native.h"
 #include "runner/inst.h"
@@ -1024,6 +1025,18 @@ static void engine_read_config(http_engine *e, struct mite_ctx *ctx)
 		log_warn("http: unknown http_engine \"%s\" (auto or curl): using auto", m);
 	e->max_body = config_size(ctx, "http_body_limit", HTTP_DEFAULT_MAX_BODY);
 	e->max_held = config_size(ctx, "http_session_body_limit", HTTP_DEFAULT_MAX_HELD);
+	if ((m = inst_config(ctx, "http2_max_streams"))) {
+		char *end;
+		unsigned long v = strtoul(m, &end, 10);
+		if (*m < '0' || *m > '9' || *end || v < 1 || v > H2_MAX_STREAMS) {
+			log_warn("http: config http2_max_streams = \"%s\" is not a number from 1 to %d: "
+				 "using %d", m, H2_MAX_STREAMS, H2_DEFAULT_STREAMS);
+			v = H2_DEFAULT_STREAMS;
+		}
+		if (e->native)
+			http_native_set_h2_streams(e->native, (uint32_t)v);
+		curl_multi_setopt(e->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)v);
+	}
 }
 
 static session *session_get(struct mite_ctx *ctx)
@@ -1734,6 +1747,9 @@ static CURLcode native_code(int err)
 		return CURLE_UNSUPPORTED_PROTOCOL;
 	case HN_ENOMEM:
 		return CURLE_OUT_OF_MEMORY;
+	case HN_ERESET:
+	case HN_EREFUSED:
+		return CURLE_HTTP2_STREAM;
 	default:
 		return CURLE_ABORTED_BY_CALLBACK;
 	}
@@ -2134,6 +2150,11 @@ static tls_ctx *session_tls(session *s)
 	if (!x && e->tls_default)
 		return e->tls_default;
 	if (x) {
+		/* ALPN: HTTP/2 where the server offers it, or only. */
+		if (x->version == MITE_HTTP_V2)
+			o.alpn = "\x02h2\x08http/1.1";
+		else if (x->version == MITE_HTTP_V2_PRIOR)
+			o.alpn = "\x02h2";
 		o.verify = x->verify;
 		o.ca_file = x->ca_file;
 		o.cert = x->cert;
@@ -2183,6 +2204,9 @@ static int native_hop(session *s, resp *r, const struct hop *h, const http1_url 
 	x->timeout_ms = (uint64_t)h->timeout_ms;
 	x->tls = tls;
 	x->fresh = h->fresh;
+	x->h2 = !s->x || s->x->version == MITE_HTTP_V1_1 ? HN_H1
+		: s->x->version == MITE_HTTP_V2		 ? HN_H2
+							 : HN_H2_PRIOR;
 	x->done = native_done;
 	x->data = s;
 	s->nx = x;
@@ -2246,7 +2270,7 @@ static int native_takes(session *s, const char *url, const mite_http_opts *o, ht
 
 	if (!e->native || e->mode != ENGINE_AUTO)
 		return 0;
-	if (s->x && (s->x->proxy || s->x->version != MITE_HTTP_V1_1))
+	if (s->x && s->x->proxy)
 		return 0;
 	/* A Transfer-Encoding of the request's own: libcurl encodes the
 	 * body as it says, the native client sends bodies as they are. */

@@ -34,11 +34,25 @@
  * the last TLS session its server issued: a new connection offers it
  * (resumption), unless the context says not to.
  *
+ * HTTP/2 (runner/h2.c on nghttp2), for transfers that ask for it (x->h2):
+ * over TLS when ALPN picks "h2", or h2c with prior knowledge. Such a
+ * connection carries many transfers at once, one stream each, up to the
+ * stream limit (the server's, and http_native_set_h2_streams); it is not
+ * idle-pooled but kept on its origin's list while it lives. A transfer for
+ * such an origin takes a stream on a connection with room, else waits for
+ * a connection being opened to the origin (while that one has room), else
+ * opens one: so many transfers starting together share a few
+ * connections, as browsers and libcurl (PIPEWAIT) do. If the server picks
+ * HTTP/1.1 after all, the waiting transfers go their own way. What a
+ * stream sends goes out from the loop, never from the journey's stack.
+ *
  * Callbacks: x->done runs from a loop callback, as the last thing this file
  * does for x there: it may resume the journey, which may start, cancel or
  * release transfers at once.
  */
 #include "runner/http_native.h"
+
+#include "runner/h2.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -67,7 +81,7 @@
  * tls_work). */
 #define HN_TRIM_BURST 64
 
-enum { C_CONNECTING = 1, C_HANDSHAKE, C_BUSY, C_IDLE };
+enum { C_CONNECTING = 1, C_HANDSHAKE, C_BUSY, C_IDLE, C_H2 };
 
 typedef struct hn_conn {
 	uv_poll_t poll;
@@ -80,10 +94,16 @@ typedef struct hn_conn {
 	int tls_active;                        /* counted in n->tls_active */
 	int tls_version;
 	tls_conn *tls;                         /* https: the TLS connection */
+	h2_conn *h2;                           /* C_H2: its HTTP/2 session */
+	http_native_xfer *pend;                /* waiting for it to become HTTP/2 */
+	size_t npend;
+	int flushq;                            /* in the engine's h2q */
+	struct hn_conn *fprev, *fnext;         /* ... its links */
 	struct hn_origin *o;
 	http_native_xfer *x;                   /* connecting or busy: its transfer */
 	struct hn_conn *aprev, *anext;         /* every connection */
-	struct hn_conn *oprev, *onext;         /* idle: the origin's (newest first) */
+	struct hn_conn *oprev, *onext;         /* idle: the origin's (newest first);
+						* C_H2: the origin's HTTP/2 ones */
 	struct hn_conn *gprev, *gnext;         /* idle: the engine's (oldest first) */
 	uint64_t idle_since;                   /* loop time (ms) */
 	char ip[48];
@@ -97,6 +117,11 @@ typedef struct hn_origin {
 	int port;
 	tls_ctx *tls;            /* https: the TLS settings (a reference), else NULL */
 	tls_session *sess;       /* the last TLS session the server issued */
+	int h2mode;              /* HN_H1, HN_H2, HN_H2_PRIOR */
+	int no_h2;               /* the server picked HTTP/1.1: wait for no
+				  * connection to become HTTP/2 */
+	struct hn_conn *h2conns; /* its HTTP/2 connections */
+	struct hn_conn *opening; /* the last connection being opened, to wait for */
 	struct sockaddr_storage addrs[HN_MAX_ADDRS];
 	int naddrs;
 	uint64_t expires;        /* uv_hrtime when the addresses go stale; 0: never */
@@ -123,6 +148,8 @@ struct http_native {
 	int flushing;                    /* ... it is started */
 	http_native_xfer *sendq;         /* TLS requests to send from the loop */
 	http_native_xfer *sending;       /* ... being sent */
+	hn_conn *h2q;                    /* HTTP/2 connections with output due */
+	uint32_t h2_streams;             /* streams a connection carries at most */
 	size_t tls_active;               /* TLS connections at work (not idle) */
 	size_t tls_peak;                 /* ... the most since the last trim */
 	uint64_t trimmed;                /* loop time (ms) of the last trim */
@@ -173,6 +200,7 @@ http_native *http_native_new(uv_loop_t *loop)
 	}
 	n->loop = loop;
 	n->max_idle = 16;
+	n->h2_streams = H2_DEFAULT_STREAMS;
 	if (uv_idle_init(loop, &n->flush) < 0) {
 		free(n->rbuf);
 		free(n);
@@ -234,15 +262,43 @@ static void idle_unlink(http_native *n, hn_conn *c)
 	n->nidle--;
 }
 
-/* Closes c (whatever its state) and detaches its transfer. */
+static void h2q_remove(http_native *n, hn_conn *c);
+
+/* Closes c (whatever its state) and detaches its transfers (those waiting
+ * for it too: callers that must end or reroute them do so first). */
 static void conn_close(http_native *n, hn_conn *c)
 {
+	http_native_xfer *x;
+
 	if (c->state == C_IDLE)
 		idle_unlink(n, c);
 	if (c->x) {
 		c->x->c = NULL;
 		c->x = NULL;
 	}
+	if (c->o->opening == c)
+		c->o->opening = NULL;
+	while ((x = c->pend)) {
+		c->pend = x->wnext;
+		x->wprev = x->wnext = NULL;
+		x->wlist = NULL;
+		x->pendc = NULL;
+	}
+	c->npend = 0;
+	if (c->h2) {
+		h2_detach_all(c->h2);
+		h2_conn_free(c->h2);
+		c->h2 = NULL;
+		if (c->oprev)
+			c->oprev->onext = c->onext;
+		else if (c->o->h2conns == c)
+			c->o->h2conns = c->onext;
+		if (c->onext)
+			c->onext->oprev = c->oprev;
+		c->oprev = c->onext = NULL;
+	}
+	if (c->flushq)
+		h2q_remove(n, c);
 	if (c->aprev)
 		c->aprev->anext = c->anext;
 	else
@@ -406,12 +462,55 @@ static void waiters_add(hn_origin *o, http_native_xfer *x)
 static int send_some(http_native_xfer *x);
 static int retry(http_native_xfer *x);
 static void finish(http_native_xfer *x, int err);
+static void on_flush(uv_idle_t *h);
+static void on_flush_cb(uv_idle_t *h) { on_flush(h); }
+static void pend_release(http_native *n, hn_conn *c, const http_native_xfer *owner, int err);
+static void pend_reroute(http_native *n, hn_conn *c);
+static void h2_stream_stop(http_native *n, http_native_xfer *x);
 
-/* Sends the queued TLS requests, those queued meanwhile at the next turn. */
+static void h2_conn_flush(http_native *n, hn_conn *c);
+
+static void flush_start(http_native *n)
+{
+	if (!n->flushing) {
+		uv_idle_start(&n->flush, on_flush_cb);
+		n->flushing = 1;
+	}
+}
+
+/* c's HTTP/2 output goes out at the loop's next idle phase. */
+static void h2q_add(http_native *n, hn_conn *c)
+{
+	if (c->flushq)
+		return;
+	c->flushq = 1;
+	c->fprev = NULL;
+	c->fnext = n->h2q;
+	if (n->h2q)
+		n->h2q->fprev = c;
+	n->h2q = c;
+	flush_start(n);
+}
+
+static void h2q_remove(http_native *n, hn_conn *c)
+{
+	if (c->fprev)
+		c->fprev->fnext = c->fnext;
+	else
+		n->h2q = c->fnext;
+	if (c->fnext)
+		c->fnext->fprev = c->fprev;
+	c->fprev = c->fnext = NULL;
+	c->flushq = 0;
+}
+
+/* Sends the queued TLS requests, those queued meanwhile at the next turn;
+ * then the HTTP/2 output due. */
 static void on_flush(uv_idle_t *h)
 {
 	http_native *n = h->data;
 	http_native_xfer *x;
+	hn_conn *c;
 	int rc;
 
 	n->sending = n->sendq;
@@ -423,7 +522,11 @@ static void on_flush(uv_idle_t *h)
 		if ((rc = send_some(x)) && !retry(x))
 			finish(x, rc);
 	}
-	if (!n->sendq && !n->closing) {
+	while ((c = n->h2q) && !n->closing) {
+		h2q_remove(n, c);
+		h2_conn_flush(n, c);
+	}
+	if (!n->sendq && !n->h2q && !n->closing) {
 		uv_idle_stop(&n->flush);
 		n->flushing = 0;
 	}
@@ -438,10 +541,7 @@ static void queue_send(http_native *n, http_native_xfer *x)
 		n->sendq->wprev = x;
 	n->sendq = x;
 	x->wlist = &n->sendq;
-	if (!n->flushing) {
-		uv_idle_start(&n->flush, on_flush);
-		n->flushing = 1;
-	}
+	flush_start(n);
 }
 
 /* Ends x: detaches what it holds and calls done, last. */
@@ -457,10 +557,21 @@ static void finish(http_native_xfer *x, int err)
 	x->version = x->p.version;
 	x->header_bytes = x->p.head_bytes;
 	x->bytes_in = x->p.body_bytes;
-	x->bytes_out = x->sent;
+	if (!x->on_h2)
+		x->bytes_out = x->sent;
 	waiters_remove(x);
-	if (x->c)
-		conn_close(n, x->c);
+	if (x->pendc) {
+		x->pendc->npend--;
+		x->pendc = NULL;
+	}
+	if (x->h2c)
+		h2_stream_stop(n, x);
+	if (x->c) {
+		hn_conn *c = x->c;
+		if (c->pend)
+			pend_release(n, c, x, err); /* (they waited for this one) */
+		conn_close(n, c);
+	}
 	if (x->done)
 		x->done(x);
 }
@@ -471,8 +582,18 @@ void http_native_cancel(http_native *n, http_native_xfer *x)
 		return;
 	x->active = 0;
 	waiters_remove(x);
-	if (x->c)
-		conn_close(n, x->c);
+	if (x->pendc) {
+		x->pendc->npend--;
+		x->pendc = NULL;
+	}
+	if (x->h2c)
+		h2_stream_stop(n, x);
+	if (x->c) {
+		hn_conn *c = x->c;
+		if (c->pend)
+			pend_reroute(n, c); /* (they go their own way) */
+		conn_close(n, c);
+	}
 }
 
 /* x's deadline now (loop time, ms): the connect one counts until connected. */
@@ -834,6 +955,8 @@ static int sock_error(int fd, int fallback)
 	return err ? err : fallback;
 }
 
+static int h2_become(http_native *n, hn_conn *c, http_native_xfer *owner);
+
 /* Keeps why TLS failed (the engine's scratch) with x: HN_ETLS. */
 static int keep_tls_fail(http_native_xfer *x)
 {
@@ -870,6 +993,15 @@ static int handshake(http_native_xfer *x)
 	c->tls_version = tls_version(c->tls);
 	x->tls_version = c->tls_version;
 	x->tls_resumed = tls_resumed(c->tls);
+	if (c->o->h2mode) {
+		size_t al;
+		const char *alpn = tls_alpn(c->tls, &al);
+		if (al == 2 && memcmp(alpn, "h2", 2) == 0)
+			return h2_become(n, c, x);
+		/* HTTP/1.1 after all: who waited goes its own way. */
+		c->o->no_h2 = 1;
+		pend_reroute(n, c);
+	}
 	x->connecting = 0;
 	return send_some(x);
 }
@@ -884,6 +1016,8 @@ static int connected(http_native_xfer *x)
 	x->t_connected = uv_hrtime();
 	if (!o->tls) {
 		c->state = C_BUSY;
+		if (o->h2mode == HN_H2_PRIOR)
+			return h2_become(n, c, x); /* h2c, prior knowledge */
 		x->connecting = 0;
 		return send_some(x);
 	}
@@ -903,6 +1037,8 @@ static int idle_tls_ok(http_native *n, hn_conn *c)
 	return conn_read(n, c) == -EAGAIN;
 }
 
+static void h2_on_poll(http_native *n, hn_conn *c, int status, int events);
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
 	hn_conn *c = h->data;
@@ -910,6 +1046,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	http_native_xfer *x = c->x;
 	int rc;
 
+	if (c->state == C_H2) {
+		h2_on_poll(n, c, status, events);
+		return;
+	}
 	if (c->state == C_IDLE || !x) {
 		/* The server closed an idle connection, or sent what nobody
 		 * asked for. */
@@ -938,6 +1078,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
 		if (err) {
 			x->oserr = err;
+			if (c->pend)
+				pend_reroute(n, c);
 			conn_close(n, c);
 			x->addr_idx++;
 			if ((rc = connect_next(x)))
@@ -1016,6 +1158,8 @@ static int connect_next(http_native_xfer *x)
 		o->nconns++;
 		c->x = x;
 		x->c = c;
+		if (o->h2mode && !o->no_h2 && !x->fresh)
+			o->opening = c; /* (others may wait for it) */
 		if (sa->sa_family == AF_INET6)
 			uv_ip6_name((const struct sockaddr_in6 *)sa, c->ip, sizeof(c->ip));
 		else
@@ -1081,12 +1225,13 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 /* The origin of host:port with TLS context tls (NULL: plain), created on
  * first use (NULL on ENOMEM). */
-static hn_origin *origin_get(http_native *n, const char *host, size_t hl, int port, tls_ctx *tls)
+static hn_origin *origin_get(http_native *n, const char *host, size_t hl, int port, tls_ctx *tls,
+			     int h2mode)
 {
 	hn_origin *o, **pp;
 
 	for (pp = &n->origins; (o = *pp); pp = &o->next)
-		if (o->port == port && o->tls == tls && o->host_len == hl &&
+		if (o->port == port && o->tls == tls && o->h2mode == h2mode && o->host_len == hl &&
 		    strncasecmp(o->host, host, hl) == 0) {
 			if (pp != &n->origins) {
 				/* Most recently used first: few origins are hot. */
@@ -1122,6 +1267,7 @@ static hn_origin *origin_get(http_native *n, const char *host, size_t hl, int po
 	o->n = n;
 	o->gai.data = o;
 	o->tls = tls;
+	o->h2mode = h2mode;
 	if (tls)
 		tls_ctx_ref(tls);
 	/* A numeric host needs no resolution, ever. */
@@ -1197,54 +1343,259 @@ static hn_conn *take_idle(http_native *n, hn_origin *o)
 	return NULL;
 }
 
-int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
+/* ---- HTTP/2 --------------------------------------------------------------------- */
+
+static int route(http_native *n, http_native_xfer *x);
+
+/* h2_ops.write: what fits the socket now. */
+static ssize_t h2_write(void *conn, const char *data, size_t len)
 {
-	tls_ctx *tls = u->https ? x->tls : NULL;
+	hn_conn *c = conn;
+	size_t put;
+	ssize_t k;
+
+	if (c->tls) {
+		switch (tls_write(c->tls, data, len, &put, &c->n->tf)) {
+		case TLS_OK:
+			return (ssize_t)put;
+		case TLS_WANT_WRITE:
+		case TLS_WANT_READ:
+			return 0;
+		default:
+			c->tls_bad = 1;
+			return -EPROTO;
+		}
+	}
+	do
+		k = send(c->fd, data, len, MSG_NOSIGNAL);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	return k;
+}
+
+/* h2_ops.stream_end: x's stream ended. A refused one (never processed) is
+ * sent again once, elsewhere. */
+static void h2_stream_end(void *conn, http_native_xfer *x, int err)
+{
+	hn_conn *c = conn;
+	http_native *n = c->n;
+
+	x->h2c = NULL;
+	if (err == HN_EREFUSED && !x->retried && !n->closing) {
+		x->retried = 1;
+		x->reused = 0;
+		if ((err = route(n, x)) == 0)
+			return;
+	}
+	finish(x, err == HN_EREFUSED ? HN_ERESET : err);
+}
+
+static const h2_ops hn_h2_ops = {.write = h2_write, .stream_end = h2_stream_end};
+
+/* Ends every stream of c with err, then closes c. */
+static void h2_conn_die(http_native *n, hn_conn *c, int err)
+{
+	h2_fail_all(c->h2, err);
+	conn_close(n, c);
+}
+
+/* Writes c's HTTP/2 output; closes c once it is done with. */
+static void h2_conn_flush(http_native *n, hn_conn *c)
+{
+	int rc = h2_flush(c->h2);
+
+	if (rc < 0) {
+		h2_conn_die(n, c, HN_ESEND);
+		return;
+	}
+	set_events(c, rc ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+	if (h2_finished(c->h2))
+		conn_close(n, c);
+}
+
+static void h2_on_poll(http_native *n, hn_conn *c, int status, int events)
+{
+	int reads = c->tls ? HN_TLS_READS_PER_CB : HN_READS_PER_CB;
+
+	if (status < 0)
+		c->events = 0; /* (libuv stopped watching: the read says why) */
+	if ((events & UV_READABLE) || status < 0) {
+		for (int i = 0; i < reads; i++) {
+			ssize_t k = conn_read(n, c);
+			if (k == -EAGAIN)
+				break;
+			if (k <= 0) {
+				/* Closed or failed under its streams. */
+				h2_conn_die(n, c, k == 0 ? HN_ERESET : HN_ERECV);
+				return;
+			}
+			if (h2_recv(c->h2, n->rbuf, (size_t)k) < 0) {
+				h2_conn_die(n, c, HN_ERESET);
+				return;
+			}
+		}
+	}
+	h2_conn_flush(n, c);
+}
+
+/* Starts x on a stream of c (HTTP/2). 0 or an HN_E* code; nothing is sent
+ * yet. */
+static int h2_stream_start(http_native *n, hn_conn *c, http_native_xfer *x)
+{
+	int rc;
+
+	(void)n;
+	x->c = NULL;
+	x->connecting = 0;
+	x->on_h2 = 1;
+	x->tls_version = c->tls_version;
+	if (!x->t_pre)
+		x->t_pre = uv_hrtime();
+	if ((rc = h2_submit(c->h2, x, c->tls != NULL)))
+		return rc;
+	x->h2c = c;
+	return 0;
+}
+
+/* Stops x's stream (a timeout, a cancel). */
+static void h2_stream_stop(http_native *n, http_native_xfer *x)
+{
+	hn_conn *c = x->h2c;
+
+	x->h2c = NULL;
+	h2_cancel(c->h2, x);
+	h2q_add(n, c); /* (the RST_STREAM) */
+}
+
+/* c speaks HTTP/2 now: its owner and who waited for it get streams. */
+static int h2_become(http_native *n, hn_conn *c, http_native_xfer *owner)
+{
+	hn_origin *o = c->o;
+	http_native_xfer *x;
+	int rc = 0;
+
+	if (!(c->h2 = h2_conn_new(c, &hn_h2_ops, n->h2_streams)))
+		return HN_ENOMEM;
+	c->state = C_H2;
+	c->x = NULL;
+	if (o->opening == c)
+		o->opening = NULL;
+	tls_idle(n, c); /* (a TLS burst counts HTTP/1.1 connections) */
+	if (owner && owner->fresh) {
+		h2_retire(c->h2); /* its owner's alone, closed after */
+	} else {
+		c->oprev = NULL;
+		c->onext = o->h2conns;
+		if (o->h2conns)
+			o->h2conns->oprev = c;
+		o->h2conns = c;
+	}
+	if (owner)
+		rc = h2_stream_start(n, c, owner);
+	while ((x = c->pend)) {
+		int r;
+		waiters_remove(x);
+		x->pendc = NULL;
+		c->npend--;
+		x->t_resolved = x->t_connected = x->t_tls = x->t_start;
+		if ((r = h2_stream_start(n, c, x)))
+			finish(x, r);
+	}
+	h2q_add(n, c);
+	return rc;
+}
+
+/* Ends who waited for c (owner's connection failed: err, with its facts). */
+static void pend_release(http_native *n, hn_conn *c, const http_native_xfer *owner, int err)
+{
+	http_native_xfer *x;
+
+	(void)n;
+	while ((x = c->pend)) {
+		waiters_remove(x);
+		x->pendc = NULL;
+		c->npend--;
+		x->oserr = owner->oserr;
+		if (err == HN_ETLS && owner->tls_fail) {
+			if (!x->tls_fail && !(x->tls_fail = malloc(sizeof(*x->tls_fail)))) {
+				finish(x, HN_ENOMEM);
+				continue;
+			}
+			*x->tls_fail = *owner->tls_fail;
+		}
+		finish(x, err);
+	}
+}
+
+/* Who waited for c goes its own way (c is not to be HTTP/2). */
+static void pend_reroute(http_native *n, hn_conn *c)
+{
+	http_native_xfer *x;
+	int rc;
+
+	if (c->o->opening == c)
+		c->o->opening = NULL;
+	while ((x = c->pend)) {
+		waiters_remove(x);
+		x->pendc = NULL;
+		c->npend--;
+		if ((rc = route(n, x)))
+			finish(x, rc);
+	}
+}
+
+/* x waits for c to be HTTP/2 (under the connect timeout). */
+static void pend_add(hn_conn *c, http_native_xfer *x)
+{
+	x->wprev = NULL;
+	x->wnext = c->pend;
+	if (c->pend)
+		c->pend->wprev = x;
+	c->pend = x;
+	x->wlist = &c->pend;
+	x->pendc = c;
+	c->npend++;
+	x->reused = 1;
+	x->connecting = 1;
+	arm_timer(x);
+}
+
+void http_native_set_h2_streams(http_native *n, uint32_t max)
+{
+	n->h2_streams = max < 1 ? 1 : max > H2_MAX_STREAMS ? H2_MAX_STREAMS : max;
+}
+
+/* ---- starting ------------------------------------------------------------------ */
+
+/* Takes x to its origin (x->o): a stream of an HTTP/2 connection with
+ * room, a wait for one being opened, a kept-alive connection, or a new
+ * one. 0 when under way, or an HN_E* code. */
+static int route(http_native *n, http_native_xfer *x)
+{
+	hn_origin *o = x->o;
 	hn_conn *c;
 	int rc;
 
-	x->err = HN_OK;
-	x->oserr = 0;
-	x->status = x->version = x->reused = 0;
-	x->tls_version = x->tls_resumed = 0;
-	x->bytes_out = x->header_bytes = x->bytes_in = 0;
-	x->t_start = uv_hrtime();
-	x->t_resolved = x->t_connected = x->t_tls = x->t_pre = x->t_first = x->t_end = 0;
-	x->primary_ip[0] = 0;
-	x->sent = 0;
-	x->retried = 0;
-	x->connecting = 0;
-	x->c = NULL;
-	/* Deadlines in the loop's time, as libuv's timers count. */
-	x->deadline = uv_now(n->loop) + x->timeout_ms;
-	x->connect_deadline = uv_now(n->loop) + x->connect_timeout_ms;
-	parser_start(x);
-	if (n->closing) {
-		x->err = HN_ECLOSED;
-		return 1;
-	}
-	if (u->https && !tls) {
-		x->err = HN_ENOMEM; /* (the caller has no context for it) */
-		return 1;
-	}
-	/* Over TLS a small body goes in the head's record. */
-	if (tls && x->body_len && x->body_len <= HN_TLS_COALESCE) {
-		if (http1_buf_reserve(&x->req, x->req.len + x->body_len) < 0) {
-			x->err = HN_ENOMEM;
-			return 1;
+	if (o->h2mode && !x->fresh) {
+		for (c = o->h2conns; c; c = c->onext) {
+			if (!h2_can_take(c->h2))
+				continue;
+			x->reused = 1;
+			x->t_resolved = x->t_connected = x->t_tls = x->t_start;
+			memcpy(x->primary_ip, c->ip, sizeof(c->ip));
+			arm_timer(x);
+			if ((rc = h2_stream_start(n, c, x)))
+				return rc;
+			h2q_add(n, c);
+			return 0;
 		}
-		memcpy(x->req.p + x->req.len, x->body, x->body_len);
-		x->req.len += x->body_len;
-		x->body = NULL;
-		x->body_len = 0;
+		if (!o->no_h2 && (c = o->opening) && c->npend + 1 < n->h2_streams) {
+			pend_add(c, x);
+			return 0;
+		}
 	}
-	x->o = origin_get(n, u->host, u->host_len, u->port, tls);
-	if (!x->o) {
-		x->err = HN_ENOMEM;
-		return 1;
-	}
-	x->active = 1;
-	if (!x->fresh && (c = take_idle(n, x->o))) {
+	if (!x->fresh && (c = take_idle(n, o))) {
 		c->state = C_BUSY;
 		c->x = x;
 		x->c = c;
@@ -1268,7 +1619,63 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 		x->sent = 0;
 		x->t_pre = 0;
 	}
-	rc = new_connection(x);
+	return new_connection(x);
+}
+
+int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
+{
+	tls_ctx *tls = u->https ? x->tls : NULL;
+	int rc, h2mode;
+
+	x->err = HN_OK;
+	x->oserr = 0;
+	x->status = x->version = x->reused = 0;
+	x->tls_version = x->tls_resumed = 0;
+	x->bytes_out = x->header_bytes = x->bytes_in = 0;
+	x->t_start = uv_hrtime();
+	x->t_resolved = x->t_connected = x->t_tls = x->t_pre = x->t_first = x->t_end = 0;
+	x->primary_ip[0] = 0;
+	x->sent = 0;
+	x->retried = 0;
+	x->connecting = 0;
+	x->c = NULL;
+	x->h2c = NULL;
+	x->h2_stream = 0;
+	x->h2_err = 0;
+	x->pendc = NULL;
+	x->on_h2 = 0;
+	/* Deadlines in the loop's time, as libuv's timers count. */
+	x->deadline = uv_now(n->loop) + x->timeout_ms;
+	x->connect_deadline = uv_now(n->loop) + x->connect_timeout_ms;
+	parser_start(x);
+	if (n->closing) {
+		x->err = HN_ECLOSED;
+		return 1;
+	}
+	if (u->https && !tls) {
+		x->err = HN_ENOMEM; /* (the caller has no context for it) */
+		return 1;
+	}
+	/* Over TLS a small body goes in the head's record. */
+	if (tls && x->body_len && x->body_len <= HN_TLS_COALESCE) {
+		if (http1_buf_reserve(&x->req, x->req.len + x->body_len) < 0) {
+			x->err = HN_ENOMEM;
+			return 1;
+		}
+		memcpy(x->req.p + x->req.len, x->body, x->body_len);
+		x->req.len += x->body_len;
+		x->body = NULL;
+		x->body_len = 0;
+	}
+	/* HTTP/2 over TLS (ALPN), or h2c when asked for by prior knowledge. */
+	h2mode = u->https ? x->h2 : x->h2 == HN_H2_PRIOR ? HN_H2_PRIOR : HN_H1;
+	x->o = origin_get(n, u->host, u->host_len, u->port, tls, h2mode);
+	if (!x->o) {
+		x->err = HN_ENOMEM;
+		return 1;
+	}
+	x->active = 1;
+	rc = route(n, x);
 	if (!rc)
 		return 0;
 	x->err = rc;

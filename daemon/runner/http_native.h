@@ -53,6 +53,19 @@ enum {
 	HN_ECLOSED,   /* the engine is closing */
 	HN_ETLS,      /* the TLS handshake or its checks failed (x->tls_fail says
 		       * which, in libcurl's words) */
+	HN_ERESET,    /* HTTP/2: the server reset the stream (RST_STREAM), or
+		       * the connection failed under it */
+	HN_EREFUSED,  /* HTTP/2: the server refused the stream (REFUSED_STREAM,
+		       * GOAWAY): it was not processed */
+};
+
+/* HTTP/2 (http_native_xfer.h2). */
+enum {
+	HN_H1 = 0,    /* HTTP/1.1 only */
+	HN_H2 = 1,    /* HTTP/2 over TLS where the server offers it (ALPN h2),
+		       * else HTTP/1.1; http:// stays HTTP/1.1 */
+	HN_H2_PRIOR = 2, /* HTTP/2 only: over TLS (ALPN h2), or h2c with prior
+			  * knowledge for http:// */
 };
 
 struct http_native_xfer {
@@ -71,6 +84,7 @@ struct http_native_xfer {
 				   * transfer ends; the engine takes its own
 				   * reference for the connections it makes) */
 	int fresh;                /* a new connection, closed after the response */
+	int h2;                   /* HN_H1, HN_H2, HN_H2_PRIOR */
 	http1_buf *hdr, *resp_body; /* where the response's header lines and body go */
 	uint64_t connect_timeout_ms, timeout_ms;
 	void (*done)(http_native_xfer *x);
@@ -108,6 +122,14 @@ struct http_native_xfer {
 	int connecting;                  /* the connect timeout counts */
 	uint64_t connect_deadline, deadline; /* loop time (uv_now), ms */
 	uint64_t timer_due;              /* when the armed timer fires, or 0 */
+	/* HTTP/2 (runner/h2.c) */
+	struct hn_conn *h2c;             /* the HTTP/2 connection of its stream */
+	int32_t h2_stream;               /* its stream, or 0 */
+	int h2_err;                      /* why the stream failed (HN_*) */
+	http_native_xfer *h2prev, *h2next; /* the connection's streams */
+	http_native_xfer *h2end;         /* ... ended, to report */
+	struct hn_conn *pendc;           /* the connection it waits for, or NULL */
+	int on_h2;                       /* it went on an HTTP/2 stream */
 };
 
 /* NULL on ENOMEM. */
@@ -118,6 +140,12 @@ http_native *http_native_new(uv_loop_t *loop);
 void http_native_close(http_native *n, void (*done)(void *arg), void *arg);
 /* Idle connections kept at most (the oldest goes first). */
 void http_native_set_max_idle(http_native *n, size_t max);
+/* Streams an HTTP/2 connection carries at most at once (1 to
+ * H2_MAX_STREAMS; the server may allow fewer). New streams beyond that go
+ * on another connection, opened meanwhile: a request waits for a
+ * connection being opened to the same origin rather than opening one
+ * more, while that one has room. */
+void http_native_set_h2_streams(http_native *n, uint32_t max);
 
 /* A transfer from the pool (NULL on ENOMEM), reset. */
 http_native_xfer *http_native_xfer_get(http_native *n);
