@@ -32,12 +32,15 @@ struct h2_conn {
 	size_t nstreams;        /* open now */
 	int goaway;             /* the server said GOAWAY (or we retired it): no new
 				 * stream */
+	uint32_t peer_streams;  /* the server's SETTINGS_MAX_CONCURRENT_STREAMS */
 	int32_t goaway_last;    /* the last stream the server's GOAWAY said it
 				 * processed (-1: none came) */
 	int broken;             /* a callback failed the session */
 	http_native_xfer *active;                /* streams with a transfer */
 	http_native_xfer *ended, **ended_tail; /* streams to report */
-	char *out;              /* bytes nghttp2 gave that did not fit the socket */
+	char *out;              /* bytes nghttp2 gave, not written yet */
+	int blocked;            /* a write of them waits: the next one must offer
+				 * the same bytes (as TLS wants), none added */
 	size_t outlen, outoff, outcap;
 	nghttp2_nv *nv;         /* scratch for a request's fields */
 	size_t nvcap;
@@ -197,7 +200,9 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
 	h2_conn *h = ud;
 
-	(void)s;
+	if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK))
+		h->peer_streams = nghttp2_session_get_remote_settings(
+			s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 	if (f->hd.type == NGHTTP2_GOAWAY) {
 		h->goaway = 1;
 		if (h->goaway_last < 0 || f->goaway.last_stream_id < h->goaway_last)
@@ -280,6 +285,7 @@ h2_conn *h2_conn_new(void *conn, const h2_ops *ops, uint32_t max_streams)
 	h->max_streams = max_streams ? max_streams : H2_DEFAULT_STREAMS;
 	h->ended_tail = &h->ended;
 	h->goaway_last = -1;
+	h->peer_streams = 100; /* (until the server's SETTINGS say) */
 	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, set, sizeof(set) / sizeof(*set)) != 0 ||
 	    nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW) != 0) {
 		h2_conn_free(h);
@@ -441,6 +447,29 @@ int h2_recv(h2_conn *h, const char *data, size_t len)
 	return k < 0 || (size_t)k != len ? -1 : 0;
 }
 
+/* Appends n bytes to the output buffer. 0 or -1. */
+static int out_append(h2_conn *h, const uint8_t *data, size_t n)
+{
+	if (h->outlen + n > h->outcap) {
+		size_t cap = h->outcap ? h->outcap : 4096;
+		char *p;
+		while (cap < h->outlen + n)
+			cap *= 2;
+		if (!(p = realloc(h->out, cap)))
+			return -1;
+		h->out = p;
+		h->outcap = cap;
+	}
+	memcpy(h->out + h->outlen, data, n);
+	h->outlen += n;
+	return 0;
+}
+
+/* nghttp2 hands out one frame a call: they are gathered (up to H2_BATCH
+ * bytes) and written at once, one TLS record and one send for many
+ * streams' frames rather than one each. */
+#define H2_BATCH (64 * 1024)
+
 int h2_flush(h2_conn *h)
 {
 	const uint8_t *data;
@@ -448,49 +477,34 @@ int h2_flush(h2_conn *h)
 	int rc = 0;
 
 	for (;;) {
-		if (h->outoff < h->outlen) {
-			k = h->ops->write(h->conn, h->out + h->outoff, h->outlen - h->outoff);
-			if (k < 0) {
+		/* Gather, unless what is kept did not go yet. */
+		while (h->outoff == 0 && !h->blocked && h->outlen < H2_BATCH) {
+			n = nghttp2_session_mem_send(h->s, &data);
+			if (n < 0 || (n > 0 && out_append(h, data, (size_t)n) < 0)) {
 				rc = -1;
-				break;
+				goto out;
 			}
-			h->outoff += (size_t)k;
-			if (h->outoff < h->outlen) {
-				rc = 1;
+			if (n == 0)
 				break;
-			}
+		}
+		if (h->outoff == h->outlen) {
 			h->outoff = h->outlen = 0;
+			break; /* nothing more */
 		}
-		n = nghttp2_session_mem_send(h->s, &data);
-		if (n <= 0) {
-			rc = n < 0 ? -1 : 0;
-			break;
-		}
-		k = h->ops->write(h->conn, (const char *)data, (size_t)n);
+		k = h->ops->write(h->conn, h->out + h->outoff, h->outlen - h->outoff);
 		if (k < 0) {
 			rc = -1;
 			break;
 		}
-		if (k < n) {
-			/* Kept until the socket has room (nghttp2's buffer is
-			 * only good until its next call). */
-			size_t left = (size_t)(n - k);
-			if (left > h->outcap) {
-				char *p = realloc(h->out, left);
-				if (!p) {
-					rc = -1;
-					break;
-				}
-				h->out = p;
-				h->outcap = left;
-			}
-			memcpy(h->out, data + k, left);
-			h->outlen = left;
-			h->outoff = 0;
-			rc = 1;
+		h->blocked = k == 0;
+		h->outoff += (size_t)k;
+		if (h->outoff < h->outlen) {
+			rc = 1; /* the rest when the socket has room */
 			break;
 		}
+		h->outoff = h->outlen = 0;
 	}
+out:
 	report(h);
 	return rc;
 }
@@ -502,9 +516,7 @@ int h2_want_write(const h2_conn *h)
 
 int h2_can_take(const h2_conn *h)
 {
-	uint32_t peer = nghttp2_session_get_remote_settings(h->s,
-							   NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-	uint32_t lim = peer < h->max_streams ? peer : h->max_streams;
+	uint32_t lim = h->peer_streams < h->max_streams ? h->peer_streams : h->max_streams;
 
 	return !h->goaway && !h->broken && h->nstreams < lim;
 }

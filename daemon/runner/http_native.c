@@ -98,6 +98,7 @@ typedef struct hn_conn {
 	http_native_xfer *pend;                /* waiting for it to become HTTP/2 */
 	size_t npend;
 	int flushq;                            /* in the engine's h2q */
+	int read_more;                         /* ... with read-ahead bytes due */
 	struct hn_conn *fprev, *fnext;         /* ... its links */
 	struct hn_origin *o;
 	http_native_xfer *x;                   /* connecting or busy: its transfer */
@@ -469,6 +470,7 @@ static void pend_reroute(http_native *n, hn_conn *c);
 static void h2_stream_stop(http_native *n, http_native_xfer *x);
 
 static void h2_conn_flush(http_native *n, hn_conn *c);
+static void h2_on_poll(http_native *n, hn_conn *c, int status, int events);
 
 static void flush_start(http_native *n)
 {
@@ -524,7 +526,12 @@ static void on_flush(uv_idle_t *h)
 	}
 	while ((c = n->h2q) && !n->closing) {
 		h2q_remove(n, c);
-		h2_conn_flush(n, c);
+		if (c->read_more) {
+			c->read_more = 0;
+			h2_on_poll(n, c, 0, UV_READABLE); /* (flushes too) */
+		} else {
+			h2_conn_flush(n, c);
+		}
 	}
 	if (!n->sendq && !n->h2q && !n->closing) {
 		uv_idle_stop(&n->flush);
@@ -1435,6 +1442,18 @@ static void h2_on_poll(http_native *n, hn_conn *c, int status, int events)
 				return;
 			}
 		}
+		/* Read-ahead bytes epoll will not announce: the next turn. */
+		if (c->tls && tls_pending(c->tls)) {
+			c->read_more = 1;
+			h2q_add(n, c);
+		}
+		/* What the streams ended here made their journeys ask goes
+		 * out at the loop's next idle phase, with what other
+		 * connections' ends asked meanwhile: fewer, fuller writes. */
+		if (h2_want_write(c->h2)) {
+			h2q_add(n, c);
+			return;
+		}
 	}
 	h2_conn_flush(n, c);
 }
@@ -1479,6 +1498,8 @@ static int h2_become(http_native *n, hn_conn *c, http_native_xfer *owner)
 		return HN_ENOMEM;
 	c->state = C_H2;
 	c->x = NULL;
+	if (c->tls)
+		tls_read_ahead(c->tls); /* (many small records) */
 	if (o->opening == c)
 		o->opening = NULL;
 	tls_idle(n, c); /* (a TLS burst counts HTTP/1.1 connections) */

@@ -8,10 +8,12 @@
  * that writes use send(MSG_NOSIGNAL): the journey's process must not die
  * of SIGPIPE when a server closes.
  *
- * read_ahead stays off: OpenSSL then reads exactly one record at a time
- * (its header, then its body), so when a read says TLS_WANT_READ nothing
- * is buffered inside that epoll would not announce, and the caller may stop
- * reading a busy connection at any point and come back on readiness.
+ * read_ahead stays off by default: OpenSSL then reads exactly one record
+ * at a time (its header, then its body), so when a read says
+ * TLS_WANT_READ nothing is buffered inside that epoll would not announce,
+ * and the caller may stop reading a busy connection at any point and come
+ * back on readiness. An HTTP/2 connection, which reads many small records,
+ * turns it on (tls_read_ahead) and checks tls_pending.
  *
  * Trust: with verification on, the system's CAs come from OpenSSL's
  * default directory (/etc/ssl/certs, hashed names looked up when needed,
@@ -643,6 +645,16 @@ int tls_write(tls_conn *c, const void *buf, size_t len, size_t *put, tls_fail *f
 		return TLS_OK;
 	*put = 0;
 	return io_failed(c, TLS_F_SEND, f);
+}
+
+void tls_read_ahead(tls_conn *c)
+{
+	SSL_set_read_ahead(c->ssl, 1);
+}
+
+int tls_pending(const tls_conn *c)
+{
+	return SSL_has_pending(c->ssl);
 }
 
 int tls_resumed(const tls_conn *c)

@@ -115,12 +115,20 @@ void tls_conn_free(tls_conn *c, int clean);
 int tls_handshake(tls_conn *c, tls_fail *f);
 /* Reads application data into buf: TLS_OK with *got > 0, TLS_WANT_*,
  * TLS_EOF, or TLS_ERR with f filled (TLS_F_RECV). Each call reads at most
- * one record: nothing stays buffered inside for a later call. */
+ * one record: nothing stays buffered inside for a later call (unless
+ * tls_read_ahead was called). */
 int tls_read(tls_conn *c, void *buf, size_t len, size_t *got, tls_fail *f);
 /* Writes up to len bytes: TLS_OK with *put > 0 (maybe fewer than len),
  * TLS_WANT_*, or TLS_ERR with f filled (TLS_F_SEND). After a TLS_WANT_*,
  * call again with the same bytes. */
 int tls_write(tls_conn *c, const void *buf, size_t len, size_t *put, tls_fail *f);
+/* Reads ahead from now on: a read takes what the socket has (as many
+ * records as fit OpenSSL's buffer), not one record; what it keeps for the
+ * next reads shows in tls_pending (epoll does not announce it). For
+ * connections that read much (HTTP/2). */
+void tls_read_ahead(tls_conn *c);
+/* Whether bytes read from the socket wait inside OpenSSL. */
+int tls_pending(const tls_conn *c);
 /* Whether the handshake resumed a session; the version (12, 13). */
 int tls_resumed(const tls_conn *c);
 int tls_version(const tls_conn *c);
