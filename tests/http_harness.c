@@ -242,6 +242,8 @@ double inst_now(mite_ctx *ctx) { (void)ctx; return uv_hrtime() / 1e9; }
 const char *inst_config(mite_ctx *ctx, const char *key)
 {
 	(void)ctx;
+	if (strcmp(key, "http2_max_streams") == 0)
+		return H.http2_max_streams;
 	return strcmp(key, "http_engine") == 0 ? H.http_engine : NULL;
 }
 const char *inst_journey_name(mite_ctx *ctx) { (void)ctx; return "j"; }

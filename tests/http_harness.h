@@ -25,6 +25,7 @@ typedef struct harness {
 	int engine_closed;
 	int running;         /* instances whose function has not returned */
 	const char *http_engine; /* the config key http_engine, or NULL */
+	const char *http2_max_streams; /* the config key http2_max_streams, or NULL */
 } harness;
 
 extern harness H;

@@ -1741,6 +1741,358 @@ TLS_TEST(sessions_resume_and_versions)
 	harness_ctx_free(ctx);
 }
 
+/* ---- HTTP/2 ------------------------------------------------------------------ */
+
+/* Debian's nginx with TLS and HTTP/2 on ephemeral loopback ports, logging
+ * "STATUS CONNECTION URI" per request (started by each test, killed by
+ * pid). Ports: h2 (TLS, ALPN h2), goaway (the same, but GOAWAY after 5
+ * requests a connection), h2c (prior knowledge), h1 (TLS without h2). */
+static struct {
+	pid_t pid;
+	int h2, goaway, h2c, h1;
+	char log[128];
+} ngx;
+
+#define BIG_BODY (5 << 20)
+
+static int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &al), 0);
+	port = ntohs(a.sin_port);
+	close(s);
+	return port;
+}
+
+static void nginx_start(void)
+{
+	char conf[256], big[256], path[256];
+	FILE *f;
+
+	ngx.h2 = free_port();
+	ngx.goaway = free_port();
+	ngx.h2c = free_port();
+	ngx.h1 = free_port();
+	snprintf(ngx.log, sizeof(ngx.log), "%s/access.log", tls_dir);
+	snprintf(big, sizeof(big), "%s/big.bin", tls_dir);
+	f = fopen(big, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < BIG_BODY; i++)
+		fputc((i * 7) % 251, f);
+	fclose(f);
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", tls_dir);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+		"daemon off; worker_processes 1; pid %1$s/nginx.pid; error_log %1$s/error.log warn;\n"
+		"events { worker_connections 1024; }\n"
+		"http { log_format mite '$status $connection $request_uri'; access_log %2$s mite;\n"
+		" client_body_temp_path %1$s; proxy_temp_path %1$s; fastcgi_temp_path %1$s;\n"
+		" uwsgi_temp_path %1$s; scgi_temp_path %1$s; keepalive_requests 1000000;\n"
+		" ssl_certificate %1$s/good.pem; ssl_certificate_key %1$s/good.key;\n"
+		" server { listen 127.0.0.1:%3$d ssl http2; location = / { return 200 \"ok\\n\"; }\n"
+		"  location = /rst { return 444; } location = /big { alias %4$s; } }\n"
+		" server { listen 127.0.0.1:%5$d ssl http2; keepalive_requests 5;\n"
+		"  location / { return 200 \"ok\\n\"; } }\n"
+		" server { listen 127.0.0.1:%6$d http2; location / { return 200 \"ok\\n\"; } }\n"
+		" server { listen 127.0.0.1:%7$d ssl; location / { return 200 \"ok\\n\"; } }\n"
+		"}\n",
+		tls_dir, ngx.log, ngx.h2, big, ngx.goaway, ngx.h2c, ngx.h1);
+	fclose(f);
+	ngx.pid = fork();
+	cr_assert_geq(ngx.pid, 0);
+	if (ngx.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execlp("nginx", "nginx", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	/* Up when it answers. */
+	snprintf(path, sizeof(path), "%s/nginx.pid", tls_dir);
+	for (int i = 0; i < 100 && access(path, F_OK) != 0; i++)
+		usleep(20000);
+	cr_assert_eq(access(path, F_OK), 0, "nginx did not start (apt-get install nginx-light)");
+	usleep(50000);
+}
+
+static void nginx_stop(void)
+{
+	int st;
+
+	if (ngx.pid > 0) {
+		kill(ngx.pid, SIGQUIT);
+		waitpid(ngx.pid, &st, 0);
+		ngx.pid = 0;
+	}
+}
+
+/* The log's lines so far: how many, how many with status `status` (0:
+ * any), and how many distinct connections carried them. Empties it. */
+static int nginx_log(int status, int *conns)
+{
+	char line[512];
+	long seen[4096];
+	int n = 0, nc = 0;
+	FILE *f;
+
+	usleep(100000); /* (nginx logs after the response) */
+	f = fopen(ngx.log, "r+");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		int st;
+		long c;
+		int known = 0;
+		if (sscanf(line, "%d %ld", &st, &c) != 2 || (status && st != status))
+			continue;
+		n++;
+		for (int i = 0; i < nc; i++)
+			known |= seen[i] == c;
+		if (!known && nc < 4096)
+			seen[nc++] = c;
+	}
+	cr_assert_eq(ftruncate(fileno(f), 0), 0);
+	fclose(f);
+	if (conns)
+		*conns = nc;
+	return n;
+}
+
+static void h2_setup(void)
+{
+	tls_setup();
+	nginx_start();
+}
+
+static void h2_setup_curl(void)
+{
+	h2_setup();
+	H.http_engine = "curl";
+}
+
+static void h2_teardown(void)
+{
+	nginx_stop();
+	tls_teardown();
+}
+
+TestSuite(h2, .init = h2_setup, .fini = h2_teardown, .timeout = 60);
+TestSuite(h2_curl, .init = h2_setup_curl, .fini = h2_teardown, .timeout = 60);
+
+#define H2_TEST(name)                                                                      \
+	static void name##_body(void);                                                     \
+	Test(h2, name) { name##_body(); }                                                  \
+	Test(h2_curl, name) { name##_body(); }                                             \
+	static void name##_body(void)
+
+/* An instance's session for HTTP/2 on port (TLS unless h2c). */
+static void h2_session(mite_ctx *ctx, int version)
+{
+	char ca[128];
+
+	tls_path(ca, sizeof(ca), "ca.pem");
+	cr_assert_eq(mite_http_set_ca_file(ctx, ca), 0);
+	cr_assert_eq(mite_http_set_version(ctx, version), 0);
+	mite_http_set_timeouts(ctx, 5, 10);
+}
+
+struct h2_job {
+	const char *url;
+	int n, ok, version, rc;
+};
+
+static int h2_journey(mite_ctx *ctx, void *arg)
+{
+	struct h2_job *j = arg;
+	mite_http_response *r;
+
+	h2_session(ctx, MITE_HTTP_V2);
+	harness_txn_begin(ctx, "h2");
+	for (int i = 0; i < j->n; i++) {
+		if ((j->rc = mite_http_get(ctx, j->url, &r)) != 0)
+			break;
+		j->ok += r->status == 200;
+		j->version = r->http_version;
+		mite_http_response_free(ctx, r);
+	}
+	harness_txn_end(ctx);
+	return 0;
+}
+
+/* 20 instances at once, 5 requests each, on one HTTP/2 connection
+ * (natively: the first one opens it, the others wait for it). */
+H2_TEST(multiplexing)
+{
+	struct h2_job jobs[20];
+	char url[128];
+	int conns, total;
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h2);
+	for (int i = 0; i < 20; i++) {
+		jobs[i] = (struct h2_job){.url = url, .n = 5};
+		harness_ctx(h2_journey, &jobs[i]);
+	}
+	cr_assert_eq(harness_run(20), 0);
+	for (int i = 0; i < 20; i++) {
+		cr_assert_eq(jobs[i].rc, 0, "%s", H.fail_msg);
+		cr_assert_eq(jobs[i].ok, 5);
+		cr_assert_eq(jobs[i].version, 20);
+	}
+	total = nginx_log(200, &conns);
+	cr_assert_eq(total, 100);
+	cr_assert_eq(http_count("h2", "GET", "200"), 100);
+	if (!engine_is_curl())
+		cr_assert_eq(conns, 1, "%d connections", conns);
+	else
+		cr_assert_leq(conns, 20);
+	fprintf(stderr, "%s: 100 requests of 20 instances on %d connection(s)\n",
+		engine_is_curl() ? "curl" : "native", conns);
+}
+
+/* A stream limit: 20 instances, at most 4 streams a connection. */
+Test(h2, stream_limit_opens_more_connections)
+{
+	struct h2_job jobs[20];
+	char url[128];
+	int conns;
+
+	H.http2_max_streams = "4";
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h2);
+	for (int i = 0; i < 20; i++) {
+		jobs[i] = (struct h2_job){.url = url, .n = 3};
+		harness_ctx(h2_journey, &jobs[i]);
+	}
+	cr_assert_eq(harness_run(20), 0);
+	for (int i = 0; i < 20; i++)
+		cr_assert_eq(jobs[i].ok, 3, "%s", H.fail_msg);
+	cr_assert_eq(nginx_log(200, &conns), 60);
+	cr_assert_eq(conns, 5, "20 instances at 4 streams a connection: %d connections", conns);
+}
+
+/* GOAWAY after every 5 requests of a connection: streams the server did
+ * not take go again on a new connection; every request succeeds once. */
+H2_TEST(goaway)
+{
+	struct h2_job jobs[10];
+	char url[128];
+	int conns;
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.goaway);
+	for (int i = 0; i < 10; i++) {
+		jobs[i] = (struct h2_job){.url = url, .n = 6};
+		harness_ctx(h2_journey, &jobs[i]);
+	}
+	cr_assert_eq(harness_run(20), 0);
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(jobs[i].ok, 6, "instance %d: %s", i, H.fail_msg);
+	cr_assert_eq(H.nfail, 0, "%s", H.fail_msg);
+	cr_assert_eq(nginx_log(200, &conns), 60);
+	cr_assert_geq(conns, 12, "60 requests at 5 a connection on %d connections", conns);
+	cr_assert_eq(http_count("h2", "GET", "200"), 60);
+}
+
+/* A stream the server resets (nginx's 444 on HTTP/2): class reset, and the
+ * connection carries on. */
+H2_TEST(rst_stream)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+	char url[128], want[256];
+
+	h2_session(ctx, MITE_HTTP_V2);
+	harness_txn_begin(ctx, "h2");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h2);
+	cr_assert_eq(mite_http_get(ctx, url, &r), 0, "%s", H.fail_msg);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/rst", ngx.h2);
+	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+	snprintf(want, sizeof(want), "GET %s failed (reset): Stream error in the HTTP/2 framing layer",
+		 url);
+	cr_assert_str_eq(H.fail_msg, want);
+	cr_assert_eq(httperr_count("h2", "GET", "reset"), 1);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h2);
+	cr_assert_eq(mite_http_get(ctx, url, &r), 0, "%s", H.fail_msg);
+	cr_assert_eq(r->http_version, 20);
+	if (!engine_is_curl())
+		cr_assert_eq(r->reused, 1, "the connection outlived the reset stream");
+	harness_txn_end(ctx);
+	harness_ctx_free(ctx);
+}
+
+/* A 5 MiB body: far beyond the windows (flow control), kept whole; then
+ * over a 1 MiB limit: class body_too_large, the stream reset, the
+ * connection carries on; streamed; discarded. */
+H2_TEST(large_body_and_limits)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+	char url[128], want[256];
+	int conns;
+
+	h2_session(ctx, MITE_HTTP_V2);
+	harness_txn_begin(ctx, "h2");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/big", ngx.h2);
+	cr_assert_eq(mite_http_get(ctx, url, &r), 0, "%s", H.fail_msg);
+	cr_assert_eq(r->status, 200);
+	cr_assert_eq(r->http_version, 20);
+	cr_assert_eq(r->body_len, BIG_BODY);
+	for (size_t i = 0; i < r->body_len; i++)
+		if ((unsigned char)r->body[i] != (i * 7) % 251)
+			cr_assert_fail("byte %zu differs", i);
+	mite_http_response_free(ctx, r);
+
+	cr_assert_eq(mite_http_set_body_limit(ctx, 1 << 20, 0), 0);
+	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
+	snprintf(want, sizeof(want), "GET %s failed (body_too_large): body over 1048576 bytes (the "
+		 "limit per response)", url);
+	cr_assert_str_eq(H.fail_msg, want);
+	cr_assert_eq(httperr_count("h2", "GET", "body_too_large"), 1);
+
+	/* Discarded: counted, no limit. */
+	cr_assert_eq(mite_http_request(ctx, "GET", url,
+				       (&(const mite_http_opts){.flags = MITE_HTTP_DISCARD_BODY}), &r),
+		     0, "%s", H.fail_msg);
+	cr_assert_eq(r->bytes_in, BIG_BODY);
+	cr_assert_eq(r->body_len, 0);
+	harness_txn_end(ctx);
+	harness_ctx_free(ctx);
+	nginx_log(0, &conns);
+	if (!engine_is_curl())
+		cr_assert_eq(conns, 1, "a body over its limit reset its stream only: %d connections",
+			     conns);
+}
+
+/* h2c with prior knowledge on http://; HTTP/2 asked of a TLS server without
+ * it: HTTP/1.1, for every instance (those that waited for the connection
+ * too). */
+H2_TEST(h2c_and_fallback)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+	struct h2_job jobs[5];
+	char url[128];
+
+	h2_session(ctx, MITE_HTTP_V2_PRIOR);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ngx.h2c);
+	cr_assert_eq(mite_http_get(ctx, url, &r), 0, "%s", H.fail_msg);
+	cr_assert_eq(r->status, 200);
+	cr_assert_eq(r->http_version, 20);
+	harness_ctx_free(ctx);
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h1);
+	for (int i = 0; i < 5; i++) {
+		jobs[i] = (struct h2_job){.url = url, .n = 2};
+		harness_ctx(h2_journey, &jobs[i]);
+	}
+	cr_assert_eq(harness_run(20), 0);
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(jobs[i].ok, 2, "%s", H.fail_msg);
+		cr_assert_eq(jobs[i].version, 11);
+	}
+	cr_assert_eq(nginx_log(200, NULL), 11);
+}
+
 /* ---- the pieces alone: response parser, URLs, cookie jar ------------------------ */
 
 TestSuite(http1, .timeout = 30);

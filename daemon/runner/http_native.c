@@ -80,6 +80,11 @@
  * together) went idle, all but an eighth, at most once a second (see
  * tls_work). */
 #define HN_TRIM_BURST 64
+/* Times a stream the server refused is sent again: a refused stream was
+ * not processed, so sending it again is safe, and a server that allows a
+ * few requests a connection (GOAWAY every N) refuses a busy origin's
+ * streams often; the request's timeout bounds it too. */
+#define HN_H2_RETRIES 50
 
 enum { C_CONNECTING = 1, C_HANDSHAKE, C_BUSY, C_IDLE, C_H2 };
 
@@ -1381,16 +1386,17 @@ static ssize_t h2_write(void *conn, const char *data, size_t len)
 	return k;
 }
 
-/* h2_ops.stream_end: x's stream ended. A refused one (never processed) is
- * sent again once, elsewhere. */
+/* h2_ops.stream_end: x's stream ended. A refused one (never processed:
+ * the server's GOAWAY came first) is sent again elsewhere, up to
+ * HN_H2_RETRIES times. */
 static void h2_stream_end(void *conn, http_native_xfer *x, int err)
 {
 	hn_conn *c = conn;
 	http_native *n = c->n;
 
 	x->h2c = NULL;
-	if (err == HN_EREFUSED && !x->retried && !n->closing) {
-		x->retried = 1;
+	if (err == HN_EREFUSED && x->h2_retries < HN_H2_RETRIES && !n->closing) {
+		x->h2_retries++;
 		x->reused = 0;
 		if ((err = route(n, x)) == 0)
 			return;
@@ -1514,7 +1520,13 @@ static int h2_become(http_native *n, hn_conn *c, http_native_xfer *owner)
 	}
 	if (owner)
 		rc = h2_stream_start(n, c, owner);
-	while ((x = c->pend)) {
+	/* Oldest first (the list is newest first): a stream refused before
+	 * waits here, and must not always get the highest id, the one a
+	 * server's next GOAWAY refuses again. */
+	for (x = c->pend; x && x->wnext; x = x->wnext)
+		;
+	while (x) {
+		http_native_xfer *prev = x->wprev;
 		int r;
 		waiters_remove(x);
 		x->pendc = NULL;
@@ -1522,6 +1534,7 @@ static int h2_become(http_native *n, hn_conn *c, http_native_xfer *owner)
 		x->t_resolved = x->t_connected = x->t_tls = x->t_start;
 		if ((r = h2_stream_start(n, c, x)))
 			finish(x, r);
+		x = prev;
 	}
 	h2q_add(n, c);
 	return rc;
@@ -1606,7 +1619,14 @@ static int route(http_native *n, http_native_xfer *x)
 			x->t_resolved = x->t_connected = x->t_tls = x->t_start;
 			memcpy(x->primary_ip, c->ip, sizeof(c->ip));
 			arm_timer(x);
-			if ((rc = h2_stream_start(n, c, x)))
+			rc = h2_stream_start(n, c, x);
+			if (rc == HN_EREFUSED) {
+				/* nghttp2 takes no new stream there (a GOAWAY it
+				 * has seen): that connection only finishes. */
+				h2_retire(c->h2);
+				continue;
+			}
+			if (rc)
 				return rc;
 			h2q_add(n, c);
 			return 0;
@@ -1665,6 +1685,7 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 	x->h2_err = 0;
 	x->pendc = NULL;
 	x->on_h2 = 0;
+	x->h2_retries = 0;
 	/* Deadlines in the loop's time, as libuv's timers count. */
 	x->deadline = uv_now(n->loop) + x->timeout_ms;
 	x->connect_deadline = uv_now(n->loop) + x->connect_timeout_ms;

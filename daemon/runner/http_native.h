@@ -130,6 +130,7 @@ struct http_native_xfer {
 	http_native_xfer *h2end;         /* ... ended, to report */
 	struct hn_conn *pendc;           /* the connection it waits for, or NULL */
 	int on_h2;                       /* it went on an HTTP/2 stream */
+	int h2_retries;                  /* times a refused stream went again */
 };
 
 /* NULL on ENOMEM. */
