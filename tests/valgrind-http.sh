@@ -4,7 +4,7 @@
 # with the default engine (the native HTTP/1.1 client) and with
 # http_engine=curl. Then the HTTPS one against nginx with TLS
 # (tests/e2e/nginx-tls.sh), with each engine: keep-alive, then a new
-# connection (a handshake, resumed) per request.
+# connection (a handshake, resumed) per request, then HTTP/2.
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 command -v valgrind >/dev/null || { echo "valgrind-http: valgrind is not installed (quickstart.sh installs it)"; exit 1; }
@@ -40,20 +40,24 @@ for engine in auto curl; do
 done
 nginx_tls_start "$dir/nginx"
 for engine in auto curl; do
-	for fresh in 0 1; do
+	for run in keep-alive new-connection http2; do
+		h2=1 fresh=0
+		[ "$run" = http2 ] && h2=2
+		[ "$run" = new-connection ] && fresh=1
 		MITE_PLUGIN_PATH="$top_builddir/plugins" \
 		timeout 300 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
-			--log-file="$dir/vgs-$engine-$fresh.log" "$top_builddir/mitectl" scenario test \
+			--log-file="$dir/vgs-$engine-$run.log" "$top_builddir/mitectl" scenario test \
 			"$top_srcdir/conf/http.conf" --set base_url="https://127.0.0.1:$NGINX_PORT/" \
-			--set ca_file="$NGINX_CA" --set new_connection=$fresh --set think_time=0.05 \
+			--set ca_file="$NGINX_CA" --set new_connection=$fresh \
+			--set http_version=$h2 --set think_time=0.05 \
 			--set http_engine=$engine --duration 3 >/dev/null
 		rc=$?
-		cat "$dir/vgs-$engine-$fresh.log"
+		cat "$dir/vgs-$engine-$run.log"
 		if [ $rc -ne 0 ]; then
-			echo "FAIL: valgrind-http (https, $engine, new_connection=$fresh): exit $rc"
+			echo "FAIL: valgrind-http (https, $engine, $run): exit $rc"
 			fails=$((fails + 1))
 		else
-			echo "PASS: valgrind-http (https, $engine, new_connection=$fresh): no errors, no definite leaks"
+			echo "PASS: valgrind-http (https, $engine, $run): no errors, no definite leaks"
 		fi
 	done
 done

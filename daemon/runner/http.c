@@ -3,13 +3,14 @@
  *
  * Two clients under one SDK, chosen per request (each redirect hop again):
  *
- * - The native HTTP/1.1 client (runner/http_native.c, TLS through
- *   runner/tls.c) takes http:// and https:// requests of sessions that
- *   need nothing it lacks (no proxy, HTTP/1.1), unless the run's config
- *   says http_engine = "curl". It costs a few thousand instructions per
- *   request where libcurl 7.88 costs about 60,000 (docs/http.md).
- * - libcurl's multi-socket interface takes everything else: HTTP/2,
- *   proxies. One CURLM per runner, driven by the
+ * - The native client (runner/http_native.c: HTTP/1.1, TLS through
+ *   runner/tls.c, HTTP/2 through runner/h2.c) takes http:// and https://
+ *   requests of sessions that need nothing it lacks (no proxy), unless the
+ *   run's config says http_engine = "curl". It costs a few thousand
+ *   instructions per request where libcurl 7.88 costs about 60,000
+ *   (docs/http.md).
+ * - libcurl's multi-socket interface takes everything else: proxies. One
+ *   CURLM per runner, driven by the
  *   runner's libuv loop: libcurl tells us (CURLMOPT_SOCKETFUNCTION) which
  *   fds to watch, we keep one uv_poll per fd and hand readiness back with
  *   curl_multi_socket_action; its single timeout (CURLMOPT_TIMERFUNCTION)

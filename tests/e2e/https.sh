@@ -106,7 +106,13 @@ checks() {
 	check "full handshakes: counts equal nginx's" compare full
 	check "full handshakes: nginx saw no resumed session" resumed full "==" 0
 
-	# 5. No CA file: the system's CAs do not know the test's.
+	# 5. HTTP/2 (ALPN h2), with redirects.
+	scenario h2 --set base_url="$BASE/redirect" $ca --set http_version=2 --duration 2
+	check "HTTP/2 scenario passed" test "$rc_h2" -eq 0
+	check "HTTP/2: counts (302, 200) equal nginx's" compare h2
+	check "HTTP/2: nginx saw every request over HTTP/2" python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["h2"] == sum(j["status"].values()) > 0 else 1)' "$T/h2.nginx.json"
+	check "HTTP/1.1 runs stayed HTTP/1.1" python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["h2"] == 0 else 1)' "$T/get.nginx.json"
+	# 6. No CA file: the system's CAs do not know the test's.
 	scenario noca --set base_url="$BASE/" --duration 1
 	check "unknown CA: exit 1 (journey errors)" test "$rc_noca" -eq 1
 	check "unknown CA: class tls, its words and the URL in the message" python3 - "$T/noca/summary.json" "$NGINX_PORT" <<'PY'

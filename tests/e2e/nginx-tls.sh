@@ -1,8 +1,9 @@
 # nginx-tls.sh - sourced by tests that need an HTTPS server: Debian's
-# nginx with certificates tests/tls-certs.sh makes, on an ephemeral
-# loopback port, logging one line per request ("STATUS RESUMED", RESUMED
-# being nginx's $ssl_session_reused: "r" when the connection resumed a TLS
-# session, "." when not).
+# nginx with certificates tests/tls-certs.sh makes (HTTP/1.1, and HTTP/2
+# for clients that offer it by ALPN), on an ephemeral
+# loopback port, logging one line per request ("STATUS RESUMED PROTOCOL",
+# RESUMED being nginx's $ssl_session_reused: "r" when the connection
+# resumed a TLS session, "." when not).
 #   GET /          200 "ok\n" (keep-alive)
 #   GET /missing   404
 #   GET /error     503
@@ -12,9 +13,10 @@
 #                         NGINX_PORT, NGINX_LOG, NGINX_CA; exit 1 when it
 #                         cannot
 #   nginx_tls_stop        stops it (also at exit: call it from your trap)
-#   nginx_tls_counts      prints the log's counts per status, and of
-#                         requests on resumed TLS sessions, as JSON
-#                         ({"status": {"200": N, ...}, "resumed": N}), and
+#   nginx_tls_counts      prints the log's counts per status, of requests
+#                         on resumed TLS sessions and of HTTP/2 ones, as
+#                         JSON ({"status": {"200": N, ...}, "resumed": N,
+#                         "h2": N}), and
 #                         empties the log
 NGINX_PID=
 
@@ -33,14 +35,14 @@ pid $d/nginx.pid;
 error_log $d/error.log warn;
 events { worker_connections 4096; }
 http {
-    log_format mite '\$status \$ssl_session_reused';
+    log_format mite '\$status \$ssl_session_reused \$server_protocol';
     access_log $NGINX_LOG mite;
     keepalive_timeout 65s;
     keepalive_requests 1000000;
     client_body_temp_path $d/tmp; proxy_temp_path $d/tmp; fastcgi_temp_path $d/tmp;
     uwsgi_temp_path $d/tmp; scgi_temp_path $d/tmp;
     server {
-        listen 127.0.0.1:$NGINX_PORT ssl;
+        listen 127.0.0.1:$NGINX_PORT ssl http2;
         ssl_certificate $d/certs/good.pem;
         ssl_certificate_key $d/certs/good.key;
         ssl_protocols TLSv1.2 TLSv1.3;
@@ -72,12 +74,13 @@ nginx_tls_stop() {
 nginx_tls_counts() {
 	python3 - "$NGINX_LOG" <<'PY'
 import json, sys
-st, resumed = {}, 0
+st, resumed, h2 = {}, 0, 0
 for line in open(sys.argv[1]):
-    s, r = line.split()
+    s, r, proto = line.split()
     st[s] = st.get(s, 0) + 1
     resumed += r == "r"
-print(json.dumps({"status": st, "resumed": resumed}))
+    h2 += proto == "HTTP/2.0"
+print(json.dumps({"status": st, "resumed": resumed, "h2": h2}))
 PY
 	: >"$NGINX_LOG"
 }

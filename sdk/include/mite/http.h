@@ -22,10 +22,10 @@
  * across requests, iterations and instances of the same runner; the DNS
  * cache is shared by the runner.
  *
- * Clients. http:// and https:// requests go through mite's own HTTP/1.1
- * client (TLS through OpenSSL), unless the session sets a proxy or HTTP/2
- * (or the environment names a proxy for the URL's scheme); everything else
- * goes through libcurl. Both send the same headers and report the same
+ * Clients. http:// and https:// requests go through mite's own client
+ * (HTTP/1.1 and HTTP/2, TLS through OpenSSL), unless the session sets a
+ * proxy (or the environment names a proxy for the URL's scheme);
+ * everything else goes through libcurl. Both send the same headers and report the same
  * timings, error classes and messages (TLS failures included). The
  * scenario's config key http_engine = "curl" sends every request through
  * libcurl ("auto", the default, chooses as above).
@@ -79,7 +79,8 @@ extern "C" {
 #define MITE_HTTP_V1_1 11       /* HTTP/1.1 only (the default) */
 #define MITE_HTTP_V2 20         /* HTTP/2 over TLS where the server offers it (ALPN),
 				 * else HTTP/1.1; HTTP/2 connections are multiplexed
-				 * by every instance of the runner */
+				 * by every instance of the runner (at most
+				 * http2_max_streams streams each, a config key) */
 #define MITE_HTTP_V2_PRIOR 21   /* HTTP/2 without TLS (h2c, prior knowledge) */
 
 /* TLS versions for mite_http_set_tls_versions (0: the system's default). */
