@@ -284,6 +284,23 @@ HTTP_TEST(methods_bodies_headers)
 	cr_assert_str_eq(cJSON_GetObjectItem(j, "method")->valuestring, "PUT");
 	cJSON_Delete(j);
 
+	/* Options written in place as a compound literal (the commas inside
+	 * it once broke the macro); a raw body without a Content-Type of the
+	 * journey's goes out as application/x-www-form-urlencoded on both
+	 * engines (libcurl's default, documented in mite-http(3)). */
+	cr_assert_eq(mite_http_request(ctx, "PUT", "/echo",
+				       &(mite_http_opts){.headers = (const char *const[]){"X-In-Place: 1", NULL},
+							 .body = "xyz",
+							 .body_len = 3},
+				       &r),
+		     0);
+	j = cJSON_Parse(r->body);
+	cr_assert_eq(cJSON_GetObjectItem(j, "length")->valueint, 3);
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "x-in-place")->valuestring, "1");
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "content-type")->valuestring,
+			 "application/x-www-form-urlencoded");
+	cJSON_Delete(j);
+
 	/* JSON, with per-request headers overriding a default. */
 	mite_http_opts o = {
 		.json = "{\"a\":1}",

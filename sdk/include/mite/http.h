@@ -110,7 +110,9 @@ typedef struct mite_http_opts {
 	 * named here replaces the session default of that name; "Name:"
 	 * removes it. Borrowed for the call. */
 	const char *const *headers;
-	/* The request body (borrowed for the call; may hold NUL bytes). */
+	/* The request body (borrowed for the call; may hold NUL bytes). Sent
+	 * with "Content-Type: application/x-www-form-urlencoded" (libcurl's
+	 * default, on both engines) unless headers name a type. */
 	const void *body;
 	size_t body_len;
 	/* A JSON body as a string: sent as the body (instead of `body`) with
@@ -246,9 +248,18 @@ typedef struct mite_http_api {
 /* mite_http_request(ctx, method, url, opts, out): any method ("GET", "POST",
  * "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", or another token). url is
  * absolute, or relative to the base URL when it starts with '/'. opts may
- * be NULL. */
-#define mite_http_request(ctx, method, url, opts, out)                                     \
-	mite__http->request((ctx), (method), (url), (opts), (out), __FILE__, __LINE__, __func__)
+ * be NULL, or a compound literal written in place:
+ *   mite_http_request(ctx, "PUT", "/item", &(mite_http_opts){ .body = "x", .body_len = 1 }, &r);
+ * (the macro takes its arguments as __VA_ARGS__, so the literal's commas
+ * are fine; a wrong argument count is a compile error of the inline
+ * function below). */
+static inline int mite__http_request_at(mite_ctx *ctx, const char *method, const char *url,
+					const mite_http_opts *opts, mite_http_response **out,
+					const char *file, int line, const char *func)
+{
+	return mite__http->request(ctx, method, url, opts, out, file, line, func);
+}
+#define mite_http_request(...) mite__http_request_at(__VA_ARGS__, __FILE__, __LINE__, __func__)
 
 #define mite_http_get(ctx, url, out) mite_http_request((ctx), "GET", (url), NULL, (out))
 #define mite_http_head(ctx, url, out) mite_http_request((ctx), "HEAD", (url), NULL, (out))
