@@ -654,7 +654,58 @@ static int cmd_results(int argc, char **argv)
 		cJSON_Delete(sum);
 		return EX_OK_;
 	}
-	return simple(new_req("results", run), print_results);
+	/* One shape for a run's results: with --json before or after the
+	 * command, the summary (summary.json's object), as for a folder. */
+	results_summary_json |= opt_json;
+	conn c;
+	int rc;
+	cJSON *reply = request(&c, new_req("results", run), &rc);
+	conn_close(&c);
+	if (!reply)
+		return rc;
+	rc = jtrue(reply, "ok") ? (print_results(reply), EX_OK_) : reply_error(reply, EX_FAILED);
+	cJSON_Delete(reply);
+	return rc;
+}
+
+/* The results folder of run id, asked of mited, into dir. 0, or an exit
+ * status (the error said). */
+static int run_results_dir(const char *id, char *dir, size_t len)
+{
+	conn c;
+	int rc;
+	cJSON *reply = request(&c, new_req("results", id), &rc);
+	conn_close(&c);
+	if (!reply)
+		return rc;
+	if (!jtrue(reply, "ok")) {
+		rc = reply_error(reply, EX_FAILED);
+	} else if (!results_io_str(reply, "results", NULL)) {
+		die_msg("run %s has no results folder", id);
+		rc = EX_FAILED;
+	} else if (snprintf(dir, len, "%s", results_io_str(reply, "results", "")) >= (int)len) {
+		die_msg("run %s: results path too long", id);
+		rc = EX_FAILED;
+	} else {
+		rc = EX_OK_;
+	}
+	cJSON_Delete(reply);
+	return rc;
+}
+
+/* A cat argument: a file or folder here, "-", or the id of one of mited's
+ * runs (its results folder). */
+static int cat_one(const char *arg, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if (strcmp(arg, "-") == 0 || strchr(arg, '/') || stat(arg, &st) == 0)
+		return results_io_cat(arg, stdout, use_color, err, errlen) < 0 ? EX_FAILED : EX_OK_;
+	if ((rc = run_results_dir(arg, dir, sizeof(dir))) != EX_OK_)
+		return rc;
+	return results_io_cat(dir, stdout, use_color, err, errlen) < 0 ? EX_FAILED : EX_OK_;
 }
 
 static int cmd_cat(int argc, char **argv)
@@ -664,15 +715,18 @@ static int cmd_cat(int argc, char **argv)
 	if (help_requested(argc, argv, "cat"))
 		return EX_OK_;
 	if (argc < 2)
-		return usage_error("cat", "which event log? (events.jsonl, a results folder, or - for stdin)");
+		return usage_error("cat", "which event log? (events.jsonl, a results folder, a RUN, or - for stdin)");
 	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("cat", "unknown option '%s'", argv[i]);
 	}
 	for (int i = 1; i < argc; i++) {
-		if (results_io_cat(argv[i], stdout, use_color, err, sizeof(err)) < 0) {
-			die_msg("%s", err);
-			status = EX_FAILED;
+		int rc;
+		err[0] = '\0';
+		if ((rc = cat_one(argv[i], err, sizeof(err))) != EX_OK_) {
+			if (err[0])
+				die_msg("%s", err);
+			status = rc;
 		}
 	}
 	fflush(stdout);
@@ -1054,10 +1108,10 @@ static const command commands[] = {
 	 "Prints the summary of a run (also of one mited has forgotten, from its results\n"
 	 "folder) and where its result files are; or of a results folder given as a path.\n"
 	 "--json prints summary.json instead.\n"},
-	{"cat", cmd_cat, "cat EVENTS.jsonl|FOLDER|-...",
+	{"cat", cmd_cat, "cat EVENTS.jsonl|FOLDER|RUN|-...",
 	 "Prints an event log one event per line, readably: errors, HTTP responses, custom\n"
 	 "messages, and the per-second volume and stats records. A results folder prints\n"
-	 "its rotated logs oldest first, then events.jsonl.\n"},
+	 "its rotated logs oldest first, then events.jsonl; a RUN of mited, its folder's.\n"},
 	{"report", cmd_report, "report RUN|FOLDER -o FILE.html",
 	 "Writes one self-contained HTML file (no network fetches) with charts over time of\n"
 	 "requests per second, latency percentiles per transaction, failures and required\n"

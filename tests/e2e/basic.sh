@@ -58,6 +58,16 @@ runners_gone() { [ "$(run_runners "$RUN")" -eq 0 ]; }
 check "runners exit after the run" wait_for 10 runners_gone
 check "results prints the summary" sh -c "\"$MITECTL\" --socket '$SOCK' results '$RUN' | grep -q 'test1'"
 check "summary.json written" [ -s "$STATE/results/$RUN/summary.json" ]
+# One shape per thing: results --json before or after the command, and the
+# folder's summary.json, are the same object; cat takes the run id.
+"$MITECTL" --socket "$SOCK" --json results "$RUN" >"$T/r1.json" 2>/dev/null
+"$MITECTL" --socket "$SOCK" results "$RUN" --json >"$T/r2.json" 2>/dev/null
+check "results --json: the same output before and after the command" cmp -s "$T/r1.json" "$T/r2.json"
+check "results --json is the summary" sh -c "python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); sys.exit(0 if a[\"run\"][\"id\"] == b[\"run\"][\"id\"] and a[\"verdict\"] == b[\"verdict\"] and a[\"journeys\"] == b[\"journeys\"] else 1)' '$T/r1.json' '$STATE/results/$RUN/summary.json'"
+check "cat RUN prints the run's events" sh -c "\"$MITECTL\" --socket '$SOCK' --no-color cat '$RUN' | grep -q 'from-set'"
+"$MITECTL" --socket "$SOCK" cat no-such-run >/dev/null 2>"$T/err"
+check "cat of an unknown run: exit 1 naming it" sh -c "[ $? -eq 1 ] && grep -q 'no-such-run' '$T/err'"
+
 check "summary.txt written" [ -s "$STATE/results/$RUN/summary.txt" ]
 check "events.jsonl has the journey's messages" grep -q 'from-set' "$STATE/results/$RUN/events.jsonl"
 check "stop of a done run is an error" sh -c "! \"$MITECTL\" --socket '$SOCK' stop '$RUN' 2>/dev/null"
