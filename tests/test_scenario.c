@@ -138,7 +138,8 @@ BADF(pool_policy, "bad-pool-policy.conf",
 BADF(include_error_located_in_include, "bad-include.conf",
      "@D/bad-include.inc:2: unknown key 'cuont' in a constant volume (allowed there: type, "
      "count, duration)")
-BADF(include_missing, "bad-include-missing.conf", "3: cannot open include file")
+BADF(include_missing, "bad-include-missing.conf",
+     "3: cannot open include file \"nope.inc\" (@D/nope.inc): No such file or directory")
 BADF(dup_name, "bad-dup-name.conf", "3: journey name 'a' is already used by the journey at line 2")
 BADF(dup_spec, "bad-dup-spec.conf",
      "3: journey name 'good.so:journey' is already used by the journey at line 2; give each a "

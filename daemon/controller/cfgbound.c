@@ -80,8 +80,11 @@ static int cb_load(cb_state *st, const char *path, char **out, size_t *outlen)
 	return 0;
 }
 
-/* The file an @include names, as libconfig 1.5 resolves it. */
-static int cb_include(cb_state *st, const char *name, size_t len, int depth)
+/* The file an @include at from:line names, as libconfig 1.5 resolves it.
+ * One that cannot be opened is refused here, by name (libconfig says only
+ * "cannot open include file"). */
+static int cb_include(cb_state *st, const char *from, int line, const char *name, size_t len,
+		      int depth)
 {
 	char path[PATH_MAX];
 	char *buf = NULL;
@@ -97,8 +100,13 @@ static int cb_include(cb_state *st, const char *name, size_t len, int depth)
 	if (rc < 0 || (size_t)rc >= sizeof(path))
 		return 0; /* libconfig cannot open it either, and says so */
 	rc = cb_load(st, path, &buf, &n);
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
+	if (rc > 0) {
+		snprintf(st->err, st->errlen, "%s:%d: cannot open include file \"%.*s\" (%s): %s", from,
+			 line, (int)len, name, path, strerror(errno));
+		return -1;
+	}
+	if (rc < 0)
+		return -1;
 	rc = cb_scan(st, path, buf, n, depth + 1);
 	free(buf);
 	return rc;
@@ -151,7 +159,7 @@ static int cb_scan(cb_state *st, const char *path, const char *buf, size_t n, in
 			start = ++k;
 			while (k < n && buf[k] != '"' && buf[k] != '\n')
 				k++;
-			if (k > start && cb_include(st, buf + start, k - start, depth) < 0)
+			if (k > start && cb_include(st, path, line, buf + start, k - start, depth) < 0)
 				return -1;
 			i = k < n ? k + 1 : n;
 			bol = in_run = 0;
