@@ -59,9 +59,10 @@ show_results() {
 	grep -h "Synthesis" "$dir"/tests/*.log 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' || true
 	grep -h "^# \(TOTAL\|PASS\|FAIL\|ERROR\|SKIP\|XFAIL\|XPASS\)" "$dir"/test-suite.log 2>/dev/null || true
 	if [ "$rc" -ne 0 ]; then
-		for log in "$dir"/tests/*.log; do
-			[ -f "$log" ] || continue
-			if ! grep -q "^PASS" "${log%.log}.trs" 2>/dev/null; then
+		local trs log
+		for trs in $(find "$dir/tests" -name '*.trs' | sort); do
+			log=${trs%.trs}.log
+			if ! grep -q "^:test-result: \(PASS\|SKIP\|XFAIL\)" "$trs"; then
 				echo "---- $log"
 				tail -n 60 "$log"
 			fi
