@@ -44,7 +44,7 @@ thresholds = (
 EOF
 timeout 60 "$MITECTL" --no-color scenario test "$T/s.conf" --results "$T/res" >"$T/test.out" 2>&1
 rc=$?
-check "scenario test: exit 0 when the thresholds hold (journey errors within them)" [ "$rc" -eq 0 ]
+check_ran "scenario test: exit 0 when the thresholds hold (journey errors within them)" "$rc" "$T/test.out"
 check "scenario test prints the thresholds" grep -q '^  ok      txn:outer failure_rate <= 0.6' "$T/test.out"
 check "--results wrote the files" sh -c "[ -s '$T/res/summary.json' ] && [ -s '$T/res/timeline.jsonl' ] && [ -s '$T/res/events.jsonl' ]"
 

@@ -49,7 +49,7 @@ EOF
 get "http://127.0.0.1:$PORT/stats/reset" >/dev/null
 timeout 60 "$MITECTL" --socket "$SOCK" --no-color start "$T/pass.conf" --wait >"$T/pass.out" 2>&1
 rc=$?
-check "start --wait: exit 0 for a run whose thresholds hold" [ "$rc" -eq 0 ]
+check_ran "start --wait: exit 0 for a run whose thresholds hold" "$rc" "$T/pass.out"
 RUN=$(head -1 "$T/pass.out")
 RES=$STATE/results/$RUN
 check "the run's verdict is passed" field_is "$RUN" verdict passed
