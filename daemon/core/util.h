@@ -1,0 +1,29 @@
+/*
+ * util.h - small helpers the daemon's parts share: NULL-terminated string
+ * vectors, paths, folders, signal names.
+ */
+#ifndef MITE_CORE_UTIL_H
+#define MITE_CORE_UTIL_H
+
+#include <sys/types.h>
+
+/* Frees a NULL-terminated vector of malloc'ed strings (NULL: nothing). */
+void util_strv_free(char **v);
+/* A deep copy of v (NULL: an empty vector); NULL on ENOMEM. */
+char **util_strv_dup(char *const *v);
+/* Non-zero when a and b hold the same strings in the same order (NULL is
+ * the empty vector). */
+int util_strv_eq(char *const *a, char *const *b);
+/* The strings of v joined by ", " (malloc'ed), or NULL on ENOMEM. */
+char *util_strv_join(char *const *v);
+/* Joins dir and name into a new string. */
+char *util_path_join(const char *dir, const char *name);
+/* The folder of path (malloc'ed): "." for a bare name, "/" for one at the
+ * root. NULL on ENOMEM. */
+char *util_dir_of(const char *path);
+/* Creates path and its missing parents with mode. 0 or -errno. */
+int util_mkdir_p(const char *path, mode_t mode);
+/* "TERM" for SIGTERM ("?" when unknown). */
+const char *util_sig_name(int sig);
+
+#endif

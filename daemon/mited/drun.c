@@ -1,0 +1,361 @@
+/*
+ * drun.c - the daemon's runs: made from a parsed scenario (runners,
+ * results folder, limits), their status with what the daemon knows on top,
+ * what happens when one ends, and how long a finished one is remembered.
+ */
+#include "config.h"
+
+#include "mited/drun.h"
+
+#include "controller/capacity.h"
+#include "controller/control.h"
+#include "core/log.h"
+#include "core/proto.h"
+#include "mited/parse.h"
+#include "mited/supervise.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int nproc_online(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+}
+
+int drun_active(const drun *dr)
+{
+	run_state st = run_get_state(dr->r);
+	return st == RUN_STARTING || st == RUN_RUNNING || st == RUN_PAUSED;
+}
+
+drun *drun_find(daemon_ *d, const char *id, char *err, size_t errlen)
+{
+	drun *match = NULL;
+	size_t len = strlen(id);
+	int n = 0;
+	for (drun *dr = d->runs; dr; dr = dr->next) {
+		if (strcmp(dr->id, id) == 0)
+			return dr;
+		if (len && strncmp(dr->id, id, len) == 0) {
+			match = dr;
+			n++;
+		}
+	}
+	if (n == 1)
+		return match;
+	if (n > 1)
+		snprintf(err, errlen, "run '%s' is ambiguous (%d runs start with it)", id, n);
+	else
+		snprintf(err, errlen, "no run '%s'", id);
+	return NULL;
+}
+
+static double run_peak(const scenario *s)
+{
+	double peak = 0;
+	for (size_t i = 0; i < s->njourneys; i++)
+		if (vmodel_get_kind(s->journeys[i].volume) == VMODEL_CLOSED &&
+		    vmodel_peak(s->journeys[i].volume) > 0)
+			peak += vmodel_peak(s->journeys[i].volume);
+	return peak;
+}
+
+double drun_instances_in_use(const daemon_ *d, const drun *except)
+{
+	double n = 0;
+	for (const drun *dr = d->runs; dr; dr = dr->next) {
+		if (dr == except || dr->done || !drun_active(dr))
+			continue;
+		cJSON *st = run_status(dr->r);
+		const cJSON *sc = cJSON_GetObjectItemCaseSensitive(st, "scale");
+		n += dr->peak * (cJSON_IsNumber(sc) ? sc->valuedouble : 1.0);
+		cJSON_Delete(st);
+	}
+	return n;
+}
+
+/* The verdict's name (verdict.h; mitectl start --wait exits with its
+ * status). */
+const char *drun_verdict(const drun *dr) { return results_verdict(dr->res, dr->r); }
+
+/* Transactions a status lists at most: with names of up to 1 KiB each
+ * (STATS_LABEL_MAX), a status stays far below CONTROL_REPLY_MAX. The rest
+ * is counted in "transactions_omitted" (summary.json has them all). */
+#define STATUS_TXN_MAX 1000
+
+static void status_bound(cJSON *o, const drun *dr)
+{
+	cJSON *tx = cJSON_GetObjectItemCaseSensitive(o, "transactions");
+	int n = cJSON_GetArraySize(tx);
+	uint64_t cut = run_totals(dr->r)->labels_cut;
+	if (n > STATUS_TXN_MAX) {
+		cJSON *kept = cJSON_CreateArray();
+		for (int i = 0; kept && i < STATUS_TXN_MAX; i++)
+			cJSON_AddItemToArray(kept, cJSON_DetachItemFromArray(tx, 0));
+		if (kept) {
+			cJSON_ReplaceItemInObjectCaseSensitive(o, "transactions", kept);
+			cJSON_AddNumberToObject(o, "transactions_omitted", n - STATUS_TXN_MAX);
+		}
+	}
+	/* Names from runners that were cut to fit (core/stats.h). */
+	if (cut)
+		cJSON_AddNumberToObject(o, "labels_cut", (double)cut);
+}
+
+/* The run's status object with what the daemon knows on top: runners,
+ * the judgement as it stands (or the final one), where the results are
+ * and whether its summary reached the disk. */
+cJSON *drun_status(const drun *dr)
+{
+	cJSON *o = run_status(dr->r);
+	if (!o)
+		return NULL;
+	status_bound(o, dr);
+	cJSON_AddNumberToObject(o, "runners_wanted", dr->wanted);
+	cJSON_AddNumberToObject(o, "restarts", dr->restarts);
+	results_status(dr->res, dr->r, o);
+	if (dr->done) {
+		const cJSON *sum = results_summary(dr->res);
+		cJSON_AddStringToObject(o, "verdict", drun_verdict(dr));
+		/* The final judgement, not the one of a moment ago. */
+		static const char *const keys[] = {"verdict_reason", "reasons", "warnings"};
+		for (size_t k = 0; sum && k < sizeof(keys) / sizeof(keys[0]); k++) {
+			cJSON_DeleteItemFromObjectCaseSensitive(o, keys[k]);
+			cJSON_AddItemToObject(
+				o, keys[k],
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(sum, keys[k]), 1));
+		}
+		if (results_dir(dr->res)) {
+			cJSON_AddStringToObject(o, "results", results_dir(dr->res));
+			cJSON_AddBoolToObject(o, "on_disk", results_on_disk(dr->res));
+		}
+	}
+	return o;
+}
+
+void drun_free(drun *dr)
+{
+	/* The results first: they point into the run's scenario. */
+	results_free(dr->res);
+	run_free(dr->r);
+	free(dr);
+}
+
+/* Finished runs beyond keep_runs are forgotten (their results stay on
+ * disk), oldest first, once their runner processes are gone. */
+void drun_evict(daemon_ *d)
+{
+	int kept = 0;
+	for (drun **pp = &d->runs; *pp;) {
+		drun *dr = *pp;
+		if (dr->done && ++kept > d->cf.keep_runs && !dr->procs) {
+			*pp = dr->next;
+			drun_free(dr);
+			continue;
+		}
+		pp = &dr->next;
+	}
+}
+
+/* A finished run is remembered (keep_runs) for status, list, results and
+ * the metrics: those need its names, totals, volume models (the verdict
+ * asks which are open) and summary, not its datapools (a CSV of millions
+ * of rows) or modules, which go now. Its results writer ends once its
+ * queue is out (joined by housekeeping). */
+static void drun_slim(drun *dr)
+{
+	/* The run is done: nothing of it reads the pools any more. */
+	scenario_release_runtime((scenario *)run_scenario(dr->r));
+	results_reap(dr->res);
+}
+
+static void on_run_done(run *r, void *data)
+{
+	drun *dr = data;
+	dr->done = 1;
+	dr->done_ms = uv_now(dr->d->loop);
+	/* The results first: the final judgement of the thresholds is part
+	 * of the verdict logged below. */
+	cJSON *meta = cJSON_CreateObject();
+	cJSON_AddNumberToObject(meta, "runners_wanted", dr->wanted);
+	cJSON_AddNumberToObject(meta, "restarts", dr->restarts);
+	int saved = dr->res && results_finish(dr->res, r, meta) == 0 && results_dir(dr->res);
+	cJSON_Delete(meta);
+	if (dr->res && results_dir(dr->res) && results_not_written(dr->res))
+		log_err("run %s: results NOT on disk: %s/%s; the summary is kept in memory (mitectl results %s) "
+			"until mited forgets the run",
+			dr->id, results_dir(dr->res), results_not_written(dr->res), dr->id);
+	cJSON *st = run_status(r);
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(st, "error");
+	log_info("run %s (%s): done after %.1f s, %s%s%s", dr->id, run_scenario(r)->name,
+		 run_elapsed(r), drun_verdict(dr), cJSON_IsString(err) ? ": " : "",
+		 cJSON_IsString(err) ? err->valuestring : "");
+	cJSON_Delete(st);
+	if (saved) {
+		snprintf(dr->results, sizeof(dr->results), "%s", results_dir(dr->res));
+		log_info("run %s: results in %s", dr->id, dr->results);
+	}
+	drun_slim(dr);
+	daemon_update_status(dr->d);
+	daemon_check_exit(dr->d);
+}
+
+static void on_run_event(run *r, const cJSON *ev, void *data)
+{
+	drun *dr = data;
+	results_event(dr->res, r, ev);
+}
+
+/* Closed models whose peak was not known at start (plugins): more runners
+ * once a journey's share is over one runner's bound. */
+static void check_runner_bound(drun *dr)
+{
+	const scenario *s = run_scenario(dr->r);
+	long bound = proto_instances_max();
+	int need = 0;
+
+	if (run_get_state(dr->r) != RUN_RUNNING)
+		return;
+	for (size_t ji = 0; ji < s->njourneys; ji++) {
+		long req = run_required(dr->r, ji);
+		long n = req / bound + (req % bound != 0);
+		if (n > need)
+			need = n > CAPACITY_RUNNERS_MAX ? CAPACITY_RUNNERS_MAX : (int)n;
+	}
+	if (need > dr->wanted)
+		supervise_grow(dr, need, "the volume asked for grew");
+}
+
+static void on_run_tick(run *r, void *data)
+{
+	drun *dr = data;
+	results_tick(dr->res, r);
+	check_runner_bound(dr);
+}
+
+static void make_run_id(daemon_ *d, char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	char stamp[32];
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	for (;;) {
+		snprintf(buf, len, "%s-%u", stamp, ++d->run_seq);
+		char err[8];
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", d->cf.results_dir, buf);
+		if (!drun_find(d, buf, err, sizeof(err)) && access(path, F_OK) != 0)
+			return;
+	}
+}
+
+/* On the loop: the run from a parsed scenario (which it takes). The reply. */
+cJSON *drun_start(daemon_ *d, parse_job *job)
+{
+	char err[1024];
+	scenario *s = job->s;
+	job->s = NULL;
+	if (job->name) {
+		char *nn = strdup(job->name);
+		if (!nn) {
+			scenario_free(s);
+			return control_error("out of memory");
+		}
+		free(s->name);
+		s->name = nn;
+	}
+	double peak = run_peak(s);
+	if (d->cf.max_instances > 0 && peak + drun_instances_in_use(d, NULL) > (double)d->cf.max_instances) {
+		scenario_free(s);
+		return control_error("%s asks for up to %.0f instances; with the runs already going "
+				     "that is over limits.max_instances = %ld",
+				     job->path, peak, d->cf.max_instances);
+	}
+	/* Enough runners for the volume (each holds a bounded share), each
+	 * with the memory mappings its share of stacks needs: refused here,
+	 * before anything starts, rather than short of its volume later. */
+	int asked = job->runners ? job->runners : d->cf.runners > 0 ? d->cf.runners : nproc_online();
+	int wanted = capacity_runners(s, 1.0, asked, 1, err, sizeof(err));
+	if (wanted < 0) {
+		scenario_free(s);
+		return control_error("%s", err);
+	}
+	if (wanted > asked)
+		log_msg(LOG_LVL_NOTICE, "%s: %d runners instead of %d: up to %.0f instances, at most %ld "
+			"of a journey per runner", job->path, wanted, asked, peak, proto_instances_max());
+	drun *dr = calloc(1, sizeof(*dr));
+	if (!dr) {
+		scenario_free(s);
+		return control_error("out of memory");
+	}
+	dr->d = d;
+	dr->peak = peak;
+	make_run_id(d, dr->id, sizeof(dr->id));
+	dr->wanted = wanted;
+	run_opts ro = {
+		.id = dr->id,
+		.grace = d->cf.grace,
+		.http_events = d->cf.results.http_events,
+		.hooks = {.on_done = on_run_done,
+			  .on_tick = on_run_tick,
+			  .on_event = on_run_event,
+			  .data = dr},
+	};
+	dr->r = run_new(d->loop, s, &ro, err, sizeof(err)); /* takes s */
+	if (!dr->r) {
+		free(dr);
+		return control_error("%s", err);
+	}
+	/* Its results folder (event log, summary) before anything runs. */
+	char rdir[PATH_MAX];
+	if (snprintf(rdir, sizeof(rdir), "%s/%s", d->cf.results_dir, dr->id) >= (int)sizeof(rdir)) {
+		snprintf(err, sizeof(err), "%s/%s: path too long", d->cf.results_dir, dr->id);
+		dr->res = NULL;
+	} else {
+		dr->res = results_new(dr->r, &(results_opts){.dir = rdir, .conf = &d->cf.results}, err,
+				      sizeof(err));
+	}
+	if (!dr->res) {
+		log_err("run %s: results: %s", dr->id, err);
+		run_free(dr->r);
+		free(dr);
+		return control_error("run %s: results: %s", dr->id, err);
+	}
+	dr->next = d->runs;
+	d->runs = dr;
+	int started = 0;
+	for (int i = 0; i < dr->wanted; i++)
+		started += supervise_spawn(dr, i) == 0;
+	if (!started || run_start(dr->r) < 0) {
+		/* Nothing to run on: the run ends at once, and says why. */
+		run_stop(dr->r, 1);
+		return control_error("run %s: could not start its runners (see mited's log)", dr->id);
+	}
+	log_info("run %s (%s): started by uid %u with %d runner(s): %s", dr->id,
+		 run_scenario(dr->r)->name, (unsigned)job->uid, dr->wanted, job->path);
+	cJSON *reply = control_ok();
+	cJSON_AddStringToObject(reply, "run", dr->id);
+	cJSON_AddStringToObject(reply, "name", run_scenario(dr->r)->name);
+	cJSON_AddNumberToObject(reply, "runners", dr->wanted);
+	daemon_update_status(d);
+	return reply;
+}
+
+/* Names from runners cut to fit are in the status ("labels_cut"); the log
+ * says so too, at most once a minute per run. */
+void drun_note_cut_labels(drun *dr, uint64_t now)
+{
+	uint64_t cut = run_totals(dr->r)->labels_cut;
+	if (cut <= dr->cut_logged || (dr->cut_log_ms && now - dr->cut_log_ms < 60000))
+		return;
+	log_warn("run %s: %llu name(s) from its runners were longer than %d bytes and were cut "
+		 "(they end in \"%s\")",
+		 dr->id, (unsigned long long)cut, STATS_LABEL_MAX, STATS_CUT_MARK);
+	dr->cut_logged = cut;
+	dr->cut_log_ms = now;
+}

@@ -1,0 +1,52 @@
+/*
+ * drun.h - a run as the daemon holds it: the run (controller/run.h), its
+ * runner processes (supervise.h), its results, and what the control
+ * commands and the metrics read of it.
+ */
+#ifndef MITE_MITED_DRUN_H
+#define MITE_MITED_DRUN_H
+
+#include "controller/results.h"
+#include "controller/run.h"
+#include "mited/daemon.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stdint.h>
+
+struct drun {
+	daemon_ *d;
+	drun *next;
+	run *r;
+	char id[64];
+	int wanted;      /* runners */
+	int restarts;
+	int gave_up;     /* too many restarts */
+	int burst;       /* losses in a row, for the back-off */
+	uint64_t last_loss_ms, next_spawn_ms;
+	uint64_t cut_logged, cut_log_ms; /* labels cut (core/stats.h): said at most once a minute */
+	double peak;     /* instances at scale 1 (closed models), for max_instances */
+	rproc *procs;
+	int done;
+	uint64_t done_ms;
+	char results[PATH_MAX];
+	results *res; /* event log, summary, thresholds */
+};
+
+/* The run with this id, or the only one it is a prefix of; NULL with err
+ * set ("no run", "ambiguous"). */
+drun *drun_find(daemon_ *d, const char *id, char *err, size_t errlen);
+/* Instances the active runs other than except may hold (closed models at
+ * their scale), for limits.max_instances. */
+double drun_instances_in_use(const daemon_ *d, const drun *except);
+/* Starting, running or paused. */
+int drun_active(const drun *dr);
+const char *drun_verdict(const drun *dr);
+cJSON *drun_status(const drun *dr);
+/* The run from a parsed scenario (which it takes); the reply. */
+cJSON *drun_start(daemon_ *d, parse_job *job);
+void drun_free(drun *dr);
+void drun_evict(daemon_ *d);
+void drun_note_cut_labels(drun *dr, uint64_t now);
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * main.c - mited, the mite daemon: the controller (mited.conf, the control
+ * socket, runs and the runner processes they run on) or, with --runner,
+ * one runner process. See mited(8), mited.conf(5), mite-control(7).
+ */
+#include "config.h"
+
+#include "core/log.h"
+#include "core/proto.h"
+#include "mited/conf.h"
+#include "mited/daemon.h"
+#include "mited/notify.h"
+#include "mited/runner_mode.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MITED_EXIT_OK 0
+#define MITED_EXIT_FAIL 1  /* configuration or startup failure */
+#define MITED_EXIT_USAGE 2 /* bad command line */
+
+static daemon_ D;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: mited [OPTION]...\n"
+		"       mited --runner --connect ENDPOINT --index N [--id ID]\n"
+		"The mite load-testing daemon: runs scenarios on runner processes, driven\n"
+		"by mitectl(1) over its control socket.\n"
+		"\n"
+		"  -c, --config FILE     read FILE (default %s/mite/mited.conf, if it exists)\n"
+		"  -t, --check-config    check the configuration, print errors as file:line, exit\n"
+		"  -s, --socket PATH     control socket (overrides mited.conf)\n"
+		"  -d, --state-dir DIR   results and run files (overrides mited.conf)\n"
+		"      --metrics-listen ADDR:PORT\n"
+		"                        serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                        (overrides mited.conf's metrics_listen)\n"
+		"  -l, --log-level LVL   err, warning, notice, info or debug\n"
+		"  -h, --help            this help\n"
+		"  -V, --version         print the version and exit\n"
+		"\n"
+		"Runner mode (mited starts its own runners this way; runners started by hand,\n"
+		"e.g. on another host, are not supported yet: with no run expecting their id\n"
+		"they give up after --setup-timeout seconds):\n"
+		"      --runner          run one runner instead of the daemon\n"
+		"      --connect EP      the controller's runner endpoint (ipc:// or tcp://)\n"
+		"      --index N         the runner's number\n"
+		"      --id ID           the runner id the controller expects\n"
+		"      --setup-timeout S give up when no setup comes within S seconds (30)\n"
+		"\n"
+		"Exit status: 0 success (also after SIGTERM drained every run), 1 failure\n"
+		"(configuration, socket), 2 bad command line. See mited(8).\n",
+		MITE_SYSCONFDIR);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_RUNNER = 256, OPT_CONNECT, OPT_INDEX, OPT_ID, OPT_PARENT, OPT_METRICS,
+	       OPT_MEMORY, OPT_ADDRESS_SPACE, OPT_FILES, OPT_SETUP_TIMEOUT };
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 't'},
+		{"socket", required_argument, NULL, 's'},
+		{"state-dir", required_argument, NULL, 'd'},
+		{"metrics-listen", required_argument, NULL, OPT_METRICS},
+		{"log-level", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"runner", no_argument, NULL, OPT_RUNNER},
+		{"connect", required_argument, NULL, OPT_CONNECT},
+		{"index", required_argument, NULL, OPT_INDEX},
+		{"id", required_argument, NULL, OPT_ID},
+		{"parent", required_argument, NULL, OPT_PARENT},
+		{"memory-limit", required_argument, NULL, OPT_MEMORY},
+		{"address-space", required_argument, NULL, OPT_ADDRESS_SPACE},
+		{"open-files", required_argument, NULL, OPT_FILES},
+		{"setup-timeout", required_argument, NULL, OPT_SETUP_TIMEOUT},
+		{NULL, 0, NULL, 0},
+	};
+	int check = 0, runner_mode = 0, index = 0, level = -1;
+	long parent = 0, files = 0;
+	uint64_t memory = 0, address_space = 0;
+	double setup_timeout = RUNNER_SETUP_TIMEOUT_S;
+	const char *endpoint = NULL, *id = NULL;
+	int c;
+
+	memset(&D, 0, sizeof(D));
+	while ((c = getopt_long(argc, argv, "c:ts:d:l:hV", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'c': D.opt_config = optarg; break;
+		case 't': check = 1; break;
+		case 's': D.opt_socket = optarg; break;
+		case 'd': D.opt_state_dir = optarg; break;
+		case OPT_METRICS: D.opt_metrics = optarg; break;
+		case 'l':
+			if ((level = conf_level_parse(optarg)) < 0) {
+				fprintf(stderr, "mited: --log-level %s: expected err, warning, notice, "
+						"info or debug\n", optarg);
+				return MITED_EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return MITED_EXIT_OK;
+		case 'V':
+			printf("mited %s (runner protocol %d, module ABI %d)\n", PACKAGE_VERSION,
+			       PROTO_VERSION, MITE_ABI_VERSION);
+			return MITED_EXIT_OK;
+		case OPT_RUNNER: runner_mode = 1; break;
+		case OPT_CONNECT: endpoint = optarg; break;
+		case OPT_INDEX:
+			index = (int)strtol(optarg, &end, 10);
+			if (*end || index < 0) {
+				fprintf(stderr, "mited: --index %s: expected a number >= 0\n", optarg);
+				return MITED_EXIT_USAGE;
+			}
+			break;
+		case OPT_ID: id = optarg; break;
+		case OPT_PARENT: parent = strtol(optarg, NULL, 10); break;
+		case OPT_MEMORY:
+		case OPT_ADDRESS_SPACE: {
+			errno = 0;
+			unsigned long long b = strtoull(optarg, &end, 10);
+			if (*end || errno || optarg[0] == '-' || !optarg[0]) {
+				fprintf(stderr, "mited: --%s %s: expected bytes\n",
+					c == OPT_MEMORY ? "memory-limit" : "address-space", optarg);
+				return MITED_EXIT_USAGE;
+			}
+			*(c == OPT_MEMORY ? &memory : &address_space) = b;
+			break;
+		}
+		case OPT_SETUP_TIMEOUT:
+			setup_timeout = strtod(optarg, &end);
+			if (*end || !(setup_timeout >= 0.1 && setup_timeout <= 86400)) {
+				fprintf(stderr, "mited: --setup-timeout %s: expected seconds from 0.1 to "
+						"86400\n", optarg);
+				return MITED_EXIT_USAGE;
+			}
+			break;
+		case OPT_FILES:
+			files = strtol(optarg, &end, 10);
+			if (*end || files < 0) {
+				fprintf(stderr, "mited: --open-files %s: expected a number >= 0\n", optarg);
+				return MITED_EXIT_USAGE;
+			}
+			break;
+		default:
+			fprintf(stderr, "Try 'mited --help'.\n");
+			return MITED_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mited: unexpected argument '%s'\nTry 'mited --help'.\n", argv[optind]);
+		return MITED_EXIT_USAGE;
+	}
+	if (D.opt_socket && D.opt_socket[0] != '/') {
+		fprintf(stderr, "mited: --socket %s: must be an absolute path\n", D.opt_socket);
+		return MITED_EXIT_USAGE;
+	}
+	if (runner_mode) {
+		if (!endpoint) {
+			fprintf(stderr, "mited: --runner needs --connect ENDPOINT\n");
+			return MITED_EXIT_USAGE;
+		}
+		/* Under mited, our stderr is read by the daemon, which wants
+		 * the levels; by hand, under systemd, journald does. */
+		log_set_syslog_prefix(parent > 0 || notify_stderr_is_journal());
+		if (level >= 0)
+			log_set_level(level);
+		return runner_mode_run(endpoint, index, id, parent, memory, address_space, files,
+				  setup_timeout);
+	}
+	if (notify_stderr_is_journal())
+		log_set_syslog_prefix(1);
+	signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+	/* A fixed threshold: big blocks (a datapool's arrays) are always
+	 * mapped, and unmapped when a finished run frees them. glibc's sliding
+	 * threshold would otherwise serve them from the heap of the parsing
+	 * thread's arena and keep the pages. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
+	D.opt_level = level;
+	return daemon_run(&D, check);
+}
