@@ -436,7 +436,8 @@ HTTP_TEST(expect_status_fails_with_method_url_status)
 	cr_assert_eq(mite_http_expect_status(ctx, r, 200), MITE_EFAIL);
 	snprintf(want, sizeof(want), "GET %s/status/503 returned 503 (expected 200)", base);
 	cr_assert_str_eq(H.fail_msg, want);
-	snprintf(want, sizeof(want), "%s:%d:", __FILE__, line);
+	snprintf(want, sizeof(want), "%s:%d:", strrchr(__FILE__, '/') ? strrchr(__FILE__, '/') + 1 : __FILE__,
+		 line);
 	cr_assert(strncmp(H.fail_where, want, strlen(want)) == 0, "%s", H.fail_where);
 	cr_assert_eq(mite_http_expect_status_range(ctx, r, 200, 299), MITE_EFAIL);
 	snprintf(want, sizeof(want), "GET %s/status/503 returned 503 (expected 200-299)", base);
