@@ -55,6 +55,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <mite/http.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,7 @@ enum { ENGINE_AUTO = 0, ENGINE_CURL = 1 };
 
 struct http_engine {
 	uv_loop_t *loop;
+	const http_host *host;  /* the instances' host: park, wake, stats, ... */
 	CURLM *multi;
 	uv_timer_t timer;
 	http_native *native;    /* NULL when it could not be made: libcurl then */
@@ -308,7 +310,7 @@ static void engine_drain(http_engine *e)
 			continue;
 		s->inflight = 0;
 		s->result = res;
-		inst_wake(s->ctx);
+		e->host->wake(s->ctx);
 	}
 }
 
@@ -493,7 +495,7 @@ static int engine_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
-http_engine *http_engine_new(uv_loop_t *loop)
+http_engine *http_engine_new(uv_loop_t *loop, const http_host *host)
 {
 	static int global_done;
 	http_engine *e;
@@ -507,6 +509,7 @@ http_engine *http_engine_new(uv_loop_t *loop)
 	if (!e)
 		return NULL;
 	e->loop = loop;
+	e->host = host;
 	{
 		const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
 		e->tls_openssl = v && v->ssl_version && strncmp(v->ssl_version, "OpenSSL", 7) == 0;
@@ -1000,9 +1003,9 @@ static int parse_size(const char *s, size_t *out)
 
 /* A size from the run's config key, or def (with a warning for a value
  * that is not a size). */
-static size_t config_size(struct mite_ctx *ctx, const char *key, size_t def)
+static size_t config_size(http_engine *e, struct mite_ctx *ctx, const char *key, size_t def)
 {
-	const char *v = inst_config(ctx, key);
+	const char *v = e->host->config(ctx, key);
 	size_t n;
 
 	if (!v)
@@ -1017,16 +1020,16 @@ static size_t config_size(struct mite_ctx *ctx, const char *key, size_t def)
 /* The run's http_* config keys: they hold for the run, as the engine does. */
 static void engine_read_config(http_engine *e, struct mite_ctx *ctx)
 {
-	const char *m = inst_config(ctx, "http_engine");
+	const char *m = e->host->config(ctx, "http_engine");
 
 	e->config_read = 1;
 	if (m && strcmp(m, "curl") == 0)
 		e->mode = ENGINE_CURL;
 	else if (m && *m && strcmp(m, "auto") != 0)
 		log_warn("http: unknown http_engine \"%s\" (auto or curl): using auto", m);
-	e->max_body = config_size(ctx, "http_body_limit", HTTP_DEFAULT_MAX_BODY);
-	e->max_held = config_size(ctx, "http_session_body_limit", HTTP_DEFAULT_MAX_HELD);
-	if ((m = inst_config(ctx, "http2_max_streams"))) {
+	e->max_body = config_size(e, ctx, "http_body_limit", HTTP_DEFAULT_MAX_BODY);
+	e->max_held = config_size(e, ctx, "http_session_body_limit", HTTP_DEFAULT_MAX_HELD);
+	if ((m = e->host->config(ctx, "http2_max_streams"))) {
 		char *end;
 		unsigned long v = strtoul(m, &end, 10);
 		if (*m < '0' || *m > '9' || *end || v < 1 || v > H2_MAX_STREAMS) {
@@ -1495,7 +1498,8 @@ static void set_cookie(session *s, struct easy *ez, const char *url)
 
 static stats_entry *http_stats_entry(session *s, const char *method, int status)
 {
-	const char *txn = inst_txn_name(s->ctx);
+	const http_host *host = s->e->host;
+	const char *txn = host->txn_name(s->ctx);
 	struct stats_cache *c;
 	stats_entry *e;
 	char st[16];
@@ -1520,8 +1524,8 @@ static stats_entry *http_stats_entry(session *s, const char *method, int status)
 			st[k++] = tmp[--n];
 		st[k] = 0;
 	}
-	e = stats_get(inst_stats(s->ctx), "http",
-		      (const char *const[]){inst_journey_name(s->ctx), txn, method, st}, 4);
+	e = stats_get(host->stats(s->ctx), "http",
+		      (const char *const[]){host->journey_name(s->ctx), txn, method, st}, 4);
 	if (!e || !method_known(method))
 		return e;
 	c = &s->sc[s->sc_next];
@@ -1630,13 +1634,14 @@ static void collect_native(const http_native_xfer *x, resp *r, const char *url,
 
 static void emit_event(session *s, const resp *r, int hop)
 {
+	const http_host *host = s->e->host;
 	cJSON *ev = cJSON_CreateObject();
 
 	if (!ev)
 		return;
 	cJSON_AddStringToObject(ev, "type", "http_metrics");
-	cJSON_AddStringToObject(ev, "journey", inst_journey_name(s->ctx));
-	cJSON_AddStringToObject(ev, "transaction", inst_txn_name(s->ctx));
+	cJSON_AddStringToObject(ev, "journey", host->journey_name(s->ctx));
+	cJSON_AddStringToObject(ev, "transaction", host->txn_name(s->ctx));
 	if (r->pub.name)
 		cJSON_AddStringToObject(ev, "name", r->pub.name);
 	cJSON_AddNumberToObject(ev, "start_time", r->pub.start);
@@ -1654,7 +1659,7 @@ static void emit_event(session *s, const resp *r, int hop)
 	cJSON_AddNumberToObject(ev, "download_size", (double)r->pub.bytes_in);
 	cJSON_AddNumberToObject(ev, "redirect", hop);
 	cJSON_AddBoolToObject(ev, "reused", r->pub.reused);
-	inst_event(s->ctx, ev);
+	host->event(s->ctx, ev);
 }
 
 static void record(session *s, const resp *r, int hop)
@@ -1676,7 +1681,7 @@ static void record(session *s, const resp *r, int hop)
 				stats_record(e, ST_H_TLS, sec_to_ns(r->pub.t.tls));
 		}
 	}
-	if (inst_http_events(s->ctx))
+	if (s->e->host->http_events(s->ctx))
 		emit_event(s, r, hop);
 }
 
@@ -1814,16 +1819,32 @@ static void hop_error(session *s, const resp *r, const char **cls, const char **
 	}
 }
 
+/* Records a failure through the host (its fail takes a va_list). */
+static int http_fail(const http_host *host, struct mite_ctx *ctx, const char *file, int line,
+		     const char *func, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int http_fail(const http_host *host, struct mite_ctx *ctx, const char *file, int line,
+		     const char *func, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = host->fail(ctx, NULL, file, line, func, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 static int transport_error(session *s, const char *method, const char *url, const char *cls,
 			   const char *why, const char *file, int line, const char *func)
 {
-	stats_entry *e = stats_get(inst_stats(s->ctx), "httperr",
-				   (const char *const[]){inst_journey_name(s->ctx),
-							 inst_txn_name(s->ctx), method, cls},
+	const http_host *host = s->e->host;
+	stats_entry *e = stats_get(host->stats(s->ctx), "httperr",
+				   (const char *const[]){host->journey_name(s->ctx),
+							 host->txn_name(s->ctx), method, cls},
 				   4);
 	if (e)
 		stats_add(e, 0, 1);
-	inst_fail(s->ctx, file, line, func, "%s %s failed (%s): %s", method, url, cls, why);
+	http_fail(host, s->ctx, file, line, func, "%s %s failed (%s): %s", method, url, cls, why);
 	return strcmp(cls, "timeout") == 0 ? MITE_ETIMEDOUT : MITE_EIO;
 }
 
@@ -1876,7 +1897,7 @@ static int park(session *s)
 
 	s->inflight = 1;
 	s->result = CURLE_OK;
-	rc = inst_park(s->ctx, on_cancel, s);
+	rc = s->e->host->park(s->ctx, on_cancel, s);
 	if (rc != 0 || s->inflight) {
 		on_cancel(s->ctx, s);
 		return MITE_ECANCELED;
@@ -2036,7 +2057,7 @@ static void native_done(http_native_xfer *x)
 	session *s = x->data;
 
 	s->inflight = 0;
-	inst_wake(s->ctx);
+	s->e->host->wake(s->ctx);
 }
 
 /* Appends n bytes to b (0 or -1). */
@@ -2370,7 +2391,7 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 		r->name[n] = 0;
 		r->pub.name = r->name;
 	}
-	r->pub.start = inst_now(ctx);
+	r->pub.start = s->e->host->now(ctx);
 	r->body_cb = o ? o->body_cb : NULL;
 	r->body_arg = o ? o->body_arg : NULL;
 	r->follow = follow;
