@@ -106,7 +106,7 @@ void harness_ctx_free(mite_ctx *ctx)
 {
 	struct hinst *h = (struct hinst *)ctx;
 
-	http_session_free(ctx);
+	http_sdk_session_free(ctx);
 	for (int i = 0; i < ctx->ntxn; i++)
 		free(ctx->txn[i].name);
 	if (ctx->co)

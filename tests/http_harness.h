@@ -10,6 +10,7 @@
 
 #include "core/stats.h"
 #include "runner/http.h"
+#include "runner/http_sdk.h"
 #include "runner/inst.h"
 #include <cjson/cJSON.h>
 #include <uv.h>

@@ -11,6 +11,7 @@
  */
 #include "runner/runner.h"
 #include "runner/http.h"
+#include "runner/http_sdk.h"
 #include "runner/inst.h"
 #include "runner/sdk.h"
 #include "runner/sleepq.h"
@@ -170,7 +171,7 @@ static void inst_finish(mite_ctx *ctx)
 		ctx->next->prev = ctx->prev;
 	j->nactive--;
 	r->live--;
-	http_session_free(ctx);
+	http_sdk_session_free(ctx);
 	sleepq_del(&r->sleep, &ctx->sleep);
 	/* The instance lives in its coroutine's stack slot (coro_new_with):
 	 * it goes with the coroutine. */
@@ -471,7 +472,7 @@ static void inst_main(void *arg)
 		ctx->iter_cancelled = 0;
 		ctx->parks = 0;
 		ctx->iter_start = runner_now(ctx->r);
-		http_session_new_iteration(ctx);
+		http_sdk_new_iteration(ctx);
 		stats_add(j->st_journey, ST_J_STARTED, 1);
 		t0 = uv_hrtime();
 		rc = j->fn(ctx, row);

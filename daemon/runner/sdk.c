@@ -3,7 +3,7 @@
  * every module receives at load.
  */
 #include "runner/sdk.h"
-#include "runner/http.h"
+#include "runner/http_sdk.h"
 #include "runner/inst.h"
 
 #include "core/log.h"
