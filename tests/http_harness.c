@@ -4,13 +4,15 @@
 #include "core/coro.h"
 #include <criterion/criterion.h>
 #include <mite/http.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 harness H;
 const mite_api *mite__api;
+
+static const inst_ops harness_ops;
+static const http_host harness_http_host;
 
 struct hinst {
 	mite_ctx ctx; /* first */
@@ -36,7 +38,7 @@ void harness_init(void)
 {
 	memset(&H, 0, sizeof(H));
 	cr_assert_eq(uv_loop_init(&H.loop), 0);
-	H.engine = http_engine_new(&H.loop);
+	H.engine = http_engine_new(&H.loop, &harness_http_host);
 	cr_assert_not_null(H.engine);
 	stats_init(&H.st);
 	H.events = cJSON_CreateArray();
@@ -82,6 +84,7 @@ mite_ctx *harness_ctx(int (*fn)(mite_ctx *ctx, void *arg), void *arg)
 	struct hinst *h = calloc(1, sizeof(*h));
 
 	cr_assert_not_null(h);
+	h->ctx.ops = &harness_ops;
 	h->ctx.id = ++ids;
 	h->fn = fn;
 	h->arg = arg;
@@ -103,7 +106,7 @@ void harness_ctx_free(mite_ctx *ctx)
 {
 	struct hinst *h = (struct hinst *)ctx;
 
-	http_session_free(ctx);
+	http_sdk_session_free(ctx);
 	for (int i = 0; i < ctx->ntxn; i++)
 		free(ctx->txn[i].name);
 	if (ctx->co)
@@ -155,15 +158,8 @@ void harness_txn_end(mite_ctx *ctx)
 static void on_cancel_timer(uv_timer_t *t)
 {
 	struct hinst *h = t->data;
-	mite_ctx *c = &h->ctx;
 
-	c->cancelled = 1;
-	if (c->parked && !c->woken) {
-		if (c->cancel_fn)
-			c->cancel_fn(c, c->cancel_arg);
-		c->cancel_fn = NULL;
-		inst_wake(c);
-	}
+	inst_cancel(&h->ctx);
 }
 
 void harness_cancel_after(mite_ctx *ctx, uint64_t ms)
@@ -182,69 +178,94 @@ uint64_t harness_count(const char *kind, const char *const *labels, size_t n, in
 	return e ? e->c[counter] : 0;
 }
 
-/* ---- the inst_* layer ----------------------------------------------------- */
+/* ---- the host of the instances (inst_ops) -------------------------------- */
 
-int inst_park(mite_ctx *ctx, inst_cancel_fn cancel, void *arg)
+/* A coroutine instance runs at once; the test's own code, parked in
+ * harness_block, returns from uv_run without blocking in its poll phase
+ * (idle keep-alive connections stay watched). */
+static void harness_resume(mite_ctx *ctx)
 {
-	if (ctx->cancelled)
-		return MITE_ECANCELED;
-	ctx->parked = 1;
-	ctx->woken = 0;
-	ctx->cancel_fn = cancel;
-	ctx->cancel_arg = arg;
-	if (ctx->co && coro_current() == ctx->co) {
-		coro_yield();
-	} else {
-		while (!ctx->woken)
-			uv_run(&H.loop, UV_RUN_ONCE);
-	}
-	ctx->parked = 0;
-	ctx->cancel_fn = NULL;
-	return ctx->cancelled ? MITE_ECANCELED : 0;
-}
-
-void inst_wake(mite_ctx *ctx)
-{
-	if (!ctx->parked || ctx->woken)
-		return;
-	ctx->woken = 1;
 	if (ctx->co && coro_current() == NULL)
 		coro_resume(ctx->co);
 	else if (!ctx->co)
-		/* The parked caller runs the loop itself: let uv_run return
-		 * without blocking in its poll phase (idle keep-alive
-		 * connections stay watched). */
 		uv_stop(&H.loop);
 }
 
-const char *inst_txn_name(mite_ctx *ctx) { return ctx->ntxn ? ctx->txn[ctx->ntxn - 1].name : ""; }
-stats *inst_stats(mite_ctx *ctx) { (void)ctx; return &H.st; }
-uv_loop_t *inst_loop(mite_ctx *ctx) { (void)ctx; return &H.loop; }
-
-int inst_fail(mite_ctx *ctx, const char *file, int line, const char *func, const char *fmt, ...)
+static void harness_block(mite_ctx *ctx)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(H.fail_msg, sizeof(H.fail_msg), fmt, ap);
-	va_end(ap);
-	snprintf(H.fail_where, sizeof(H.fail_where), "%s:%d:%s", file, line, func);
-	H.nfail++;
-	ctx->failed = 1;
-	for (int i = 0; i < ctx->ntxn; i++)
-		ctx->txn[i].failed = 1;
-	return MITE_EFAIL;
+	while (!ctx->woken)
+		uv_run(&H.loop, UV_RUN_ONCE);
 }
 
-void inst_event(mite_ctx *ctx, cJSON *ev) { (void)ctx; cJSON_AddItemToArray(H.events, ev); }
-int inst_http_events(mite_ctx *ctx) { (void)ctx; return H.http_events; }
-double inst_now(mite_ctx *ctx) { (void)ctx; return uv_hrtime() / 1e9; }
-const char *inst_config(mite_ctx *ctx, const char *key)
+static stats *harness_stats(mite_ctx *ctx) { (void)ctx; return &H.st; }
+static uv_loop_t *harness_loop(mite_ctx *ctx) { (void)ctx; return &H.loop; }
+
+/* (No snprintf: the stack test measures the failure's path, this too.) */
+static void copy_str(char *dst, size_t len, const cJSON *v)
+{
+	const char *s = cJSON_IsString(v) ? v->valuestring : "";
+	size_t n = strnlen(s, len - 1);
+
+	memcpy(dst, s, n);
+	dst[n] = 0;
+}
+
+/* Failures (inst_fail's error events) are kept for the test to read;
+ * other events go to H.events. */
+static void harness_event(mite_ctx *ctx, cJSON *ev)
+{
+	const cJSON *type = cJSON_GetObjectItem(ev, "type");
+
+	(void)ctx;
+	if (cJSON_IsString(type) && strcmp(type->valuestring, "error") == 0) {
+		copy_str(H.fail_msg, sizeof(H.fail_msg), cJSON_GetObjectItem(ev, "message"));
+		copy_str(H.fail_where, sizeof(H.fail_where), cJSON_GetObjectItem(ev, "location"));
+		H.nfail++;
+		cJSON_Delete(ev);
+		return;
+	}
+	cJSON_AddItemToArray(H.events, ev);
+}
+
+static int harness_http_events(mite_ctx *ctx) { (void)ctx; return H.http_events; }
+static double harness_now(mite_ctx *ctx) { (void)ctx; return uv_hrtime() / 1e9; }
+static const char *harness_config(mite_ctx *ctx, const char *key)
 {
 	(void)ctx;
 	if (strcmp(key, "http2_max_streams") == 0)
 		return H.http2_max_streams;
 	return strcmp(key, "http_engine") == 0 ? H.http_engine : NULL;
 }
-const char *inst_journey_name(mite_ctx *ctx) { (void)ctx; return "j"; }
-struct http_engine *inst_http_engine(mite_ctx *ctx) { (void)ctx; return H.engine; }
+static const char *harness_journey_name(mite_ctx *ctx) { (void)ctx; return "j"; }
+static int harness_stopping(mite_ctx *ctx) { return ctx->cancelled; }
+static void *harness_fixture(mite_ctx *ctx) { (void)ctx; return NULL; }
+static struct http_engine *harness_http_engine(mite_ctx *ctx) { (void)ctx; return H.engine; }
+
+static const inst_ops harness_ops = {
+	.resume = harness_resume,
+	.block = harness_block,
+	.stats = harness_stats,
+	.loop = harness_loop,
+	.event = harness_event,
+	.now = harness_now,
+	.config = harness_config,
+	.journey_name = harness_journey_name,
+	.http_events = harness_http_events,
+	.stopping = harness_stopping,
+	.fixture = harness_fixture,
+	.http_engine = harness_http_engine,
+};
+
+/* The engine's host: the instance layer, as the runner's. */
+static const http_host harness_http_host = {
+	.park = inst_park,
+	.wake = inst_wake,
+	.fail = inst_vfail,
+	.event = inst_event,
+	.stats = inst_stats,
+	.now = inst_now,
+	.config = inst_config,
+	.txn_name = inst_txn_name,
+	.journey_name = inst_journey_name,
+	.http_events = inst_http_events,
+};

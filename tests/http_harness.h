@@ -1,14 +1,16 @@
 /*
- * http_harness.h - a stand-in for the runner's instance layer (inst.h) so
- * that the HTTP engine can be tested alone: instances are coroutines run by
- * a plain libuv loop, inst_park yields (or, outside a coroutine, runs the
- * loop until woken), failures and events are kept for the test to read.
+ * http_harness.h - a host for instances (runner/inst.h's inst_ops) in
+ * place of the runner, so that the HTTP engine can be tested alone:
+ * instances are coroutines run by a plain libuv loop, or the test's own
+ * code, which parks (the real inst_park) by running the loop until woken;
+ * failures (the real inst_fail) and events are kept for the test to read.
  */
 #ifndef MITE_TESTS_HTTP_HARNESS_H
 #define MITE_TESTS_HTTP_HARNESS_H
 
 #include "core/stats.h"
 #include "runner/http.h"
+#include "runner/http_sdk.h"
 #include "runner/inst.h"
 #include <cjson/cJSON.h>
 #include <uv.h>
@@ -18,10 +20,10 @@ typedef struct harness {
 	http_engine *engine;
 	stats st;
 	int http_events;
-	cJSON *events;       /* every event inst_event received */
-	int nfail;           /* inst_fail calls */
-	char fail_msg[1024]; /* the last one */
-	char fail_where[256];
+	cJSON *events;       /* every event inst_event received but failures */
+	int nfail;           /* failures recorded (inst_fail) */
+	char fail_msg[1024]; /* the last one's message */
+	char fail_where[256]; /* ... and location, "file.c:line:function" */
 	int engine_closed;
 	int running;         /* instances whose function has not returned */
 	const char *http_engine; /* the config key http_engine, or NULL */

@@ -373,7 +373,7 @@ HTTP_TEST(responses_live_until_freed_or_iteration_end)
 	cr_assert_str_eq(a->body, "ok\n");
 	cr_assert(strstr(b->body, "mite-target"));
 	cr_assert_eq(mite_http_get(ctx, "/", NULL), 0); /* released at once */
-	http_session_new_iteration(ctx);
+	http_sdk_new_iteration(ctx);
 	cr_assert_eq(mite_http_get(ctx, "/bytes/5", &a), 0);
 	cr_assert_str_eq(a->body, "abcde");
 	harness_ctx_free(ctx);
@@ -436,7 +436,8 @@ HTTP_TEST(expect_status_fails_with_method_url_status)
 	cr_assert_eq(mite_http_expect_status(ctx, r, 200), MITE_EFAIL);
 	snprintf(want, sizeof(want), "GET %s/status/503 returned 503 (expected 200)", base);
 	cr_assert_str_eq(H.fail_msg, want);
-	snprintf(want, sizeof(want), "%s:%d:", __FILE__, line);
+	snprintf(want, sizeof(want), "%s:%d:", strrchr(__FILE__, '/') ? strrchr(__FILE__, '/') + 1 : __FILE__,
+		 line);
 	cr_assert(strncmp(H.fail_where, want, strlen(want)) == 0, "%s", H.fail_where);
 	cr_assert_eq(mite_http_expect_status_range(ctx, r, 200, 299), MITE_EFAIL);
 	snprintf(want, sizeof(want), "GET %s/status/503 returned 503 (expected 200-299)", base);
@@ -527,7 +528,7 @@ HTTP_TEST(cookies_round_trip_and_reset_per_iteration)
 	cr_assert_str_eq(r->body, "{}");
 
 	/* A new iteration is a new visitor. */
-	http_session_new_iteration(ctx);
+	http_sdk_new_iteration(ctx);
 	cr_assert_eq(mite_http_get(ctx, "/cookies", &r), 0);
 	cr_assert_str_eq(r->body, "{}");
 
@@ -1009,7 +1010,7 @@ HTTP_TEST(body_limit_per_session)
 	mite_http_response_free(ctx, a);
 	cr_assert_eq(mite_http_get(ctx, "/stream/1048576", &a), 0);
 	cr_assert_eq(mite_http_get(ctx, "/bytes/1", NULL), MITE_EIO);
-	http_session_new_iteration(ctx);
+	http_sdk_new_iteration(ctx);
 	cr_assert_eq(mite_http_get(ctx, "/stream/2097152", &a), 0);
 	cr_assert_eq(a->body_len, 2 << 20);
 	cr_assert_eq(httperr_count("held", "GET", "body_too_large"), 2);
@@ -1261,7 +1262,7 @@ HTTP_TEST(cookie_rules_end_to_end)
 	run_for(2100);
 	cr_assert_str_eq(cookies_at(ctx, ""), "a=one; d=4");
 	/* A new iteration starts empty. */
-	http_session_new_iteration(ctx);
+	http_sdk_new_iteration(ctx);
 	cr_assert_str_eq(cookies_at(ctx, ""), "");
 	cr_assert_eq(H.nfail, 0);
 	harness_ctx_free(ctx);
@@ -1313,7 +1314,7 @@ static int depth_journey(mite_ctx *ctx, void *arg)
 	for (int pass = 0; pass < 2; pass++) {
 		size_t *used = pass ? &d->used : &d->warmup;
 		size_t *fail = pass ? &d->fail : &d->warmup;
-		http_session_new_iteration(ctx);
+		http_sdk_new_iteration(ctx);
 		harness_txn_begin(ctx, "depth");
 		MEASURE(mite_http_set_base_url(ctx, base));
 		MEASURE(mite_http_set_header(ctx, "X-A", "a"));

@@ -76,6 +76,16 @@ int http1_buf_reserve_max(http1_buf *b, size_t need, size_t max)
 	return 0;
 }
 
+int http1_buf_set(http1_buf *b, const char *s, size_t n)
+{
+	if (http1_buf_reserve(b, n + 1) < 0)
+		return -1;
+	memcpy(b->p, s, n);
+	b->p[n] = 0;
+	b->len = n;
+	return 0;
+}
+
 /* ---- URLs ---------------------------------------------------------------- */
 
 static int scheme_of(const char *url, size_t *skip)

@@ -31,6 +31,8 @@ int http1_buf_reserve(http1_buf *b, size_t need);
 /* The same, but the capacity grows (by doubling) to at most max bytes, or
  * to need when need is more: a buffer with a cap never holds twice it. */
 int http1_buf_reserve_max(http1_buf *b, size_t need, size_t max);
+/* Sets b to the n bytes of s and a NUL after them. 0 or -1 (ENOMEM). */
+int http1_buf_set(http1_buf *b, const char *s, size_t n);
 
 /* ---- URLs ---------------------------------------------------------------- */
 

@@ -1,6 +1,6 @@
 /*
  * http_native.h - the HTTP engine's own HTTP/1.1 client, for http:// and
- * https:// requests (runner/http.c decides which requests it takes;
+ * https:// requests (runner/http_nhop.c decides which requests it takes;
  * libcurl has the rest). TLS goes through runner/tls.h.
  *
  * One per runner, on the runner's libuv loop: non-blocking sockets watched

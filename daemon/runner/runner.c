@@ -11,6 +11,7 @@
  */
 #include "runner/runner.h"
 #include "runner/http.h"
+#include "runner/http_sdk.h"
 #include "runner/inst.h"
 #include "runner/sdk.h"
 #include "runner/sleepq.h"
@@ -145,6 +146,8 @@ static void runner_check_done(runner *r);
 static void runner_kick(runner *r);
 static void journey_balance(rjourney *j);
 static void send_stats(runner *r, int final);
+static const inst_ops runner_inst_ops;
+static const http_host runner_http_host;
 
 /* ---- the clock ---------------------------------------------------------- */
 
@@ -168,7 +171,7 @@ static void inst_finish(mite_ctx *ctx)
 		ctx->next->prev = ctx->prev;
 	j->nactive--;
 	r->live--;
-	http_session_free(ctx);
+	http_sdk_session_free(ctx);
 	sleepq_del(&r->sleep, &ctx->sleep);
 	/* The instance lives in its coroutine's stack slot (coro_new_with):
 	 * it goes with the coroutine. */
@@ -191,32 +194,6 @@ static void inst_run(mite_ctx *ctx)
 		inst_finish(ctx);
 }
 
-int inst_park(mite_ctx *ctx, inst_cancel_fn cancel, void *arg)
-{
-	if (!ctx->cancelled) {
-		ctx->parked = 1;
-		ctx->woken = 0;
-		ctx->cancel_fn = cancel;
-		ctx->cancel_arg = arg;
-		ctx->parks++;
-		coro_yield();
-		ctx->parked = 0;
-		ctx->cancel_fn = NULL;
-	}
-	if (!ctx->cancelled)
-		return 0;
-	sdk_cancelled(ctx);
-	return MITE_ECANCELED;
-}
-
-void inst_wake(mite_ctx *ctx)
-{
-	if (!ctx->parked || ctx->woken)
-		return;
-	ctx->woken = 1;
-	inst_run(ctx);
-}
-
 static void sleep_fired(sleepq *q, sleepq_node *n, void *data)
 {
 	mite_ctx *ctx = (mite_ctx *)(void *)((char *)n - offsetof(mite_ctx, sleep));
@@ -224,21 +201,6 @@ static void sleep_fired(sleepq *q, sleepq_node *n, void *data)
 	(void)q;
 	(void)data;
 	inst_wake(ctx);
-}
-
-static void sleep_cancel(mite_ctx *ctx, void *arg)
-{
-	(void)arg;
-	sleepq_del(&ctx->r->sleep, &ctx->sleep);
-}
-
-int inst_sleep(mite_ctx *ctx, double seconds)
-{
-	/* Ten years at most: no overflow of the clock. */
-	uint64_t ns = (uint64_t)((seconds < 3.2e8 ? seconds : 3.2e8) * 1e9);
-
-	sleepq_add(&ctx->r->sleep, &ctx->sleep, uv_hrtime() + ns);
-	return inst_park(ctx, sleep_cancel, NULL);
 }
 
 /* Queues a parked instance to be resumed on the next loop turn. */
@@ -510,7 +472,7 @@ static void inst_main(void *arg)
 		ctx->iter_cancelled = 0;
 		ctx->parks = 0;
 		ctx->iter_start = runner_now(ctx->r);
-		http_session_new_iteration(ctx);
+		http_sdk_new_iteration(ctx);
 		stats_add(j->st_journey, ST_J_STARTED, 1);
 		t0 = uv_hrtime();
 		rc = j->fn(ctx, row);
@@ -573,6 +535,7 @@ static mite_ctx *inst_start(rjourney *j)
 		return NULL;
 	}
 	ctx = coro_extra(co);
+	ctx->ops = &runner_inst_ops;
 	ctx->co = co;
 	ctx->r = r;
 	ctx->j = j;
@@ -856,7 +819,7 @@ static void return_rows(rjourney *j)
 
 /* ---- events and stats --------------------------------------------------- */
 
-void inst_event(mite_ctx *ctx, cJSON *ev)
+static void runner_event(mite_ctx *ctx, cJSON *ev)
 {
 	runner *r = ctx->r;
 
@@ -1055,6 +1018,7 @@ static int init_modules(runner *r, char *err, size_t errlen)
 		if (!info->init)
 			continue;
 		memset(&ctx, 0, sizeof ctx);
+		ctx.ops = &runner_inst_ops;
 		ctx.r = r;
 		ctx.module_ctx = 1;
 		/* A journey of the module, for names in logs and errors. */
@@ -1065,7 +1029,7 @@ static int init_modules(runner *r, char *err, size_t errlen)
 			}
 		if (info->init(&ctx, &m->fixture) != 0) {
 			snprintf(err, errlen, "%s: init hook failed%s%s", module_path(m->mod),
-				 sdk_last_error() ? ": " : "", sdk_last_error() ? sdk_last_error() : "");
+				 inst_last_error() ? ": " : "", inst_last_error() ? inst_last_error() : "");
 			return -EINVAL;
 		}
 		m->inited = 1;
@@ -1149,13 +1113,7 @@ static void cancel_all(runner *r)
 		for (mite_ctx *c = j->active; c;) {
 			mite_ctx *next = c->next;
 
-			c->cancelled = 1;
-			if (c->parked && !c->woken) {
-				if (c->cancel_fn)
-					c->cancel_fn(c, c->cancel_arg);
-				c->cancel_fn = NULL;
-				inst_wake(c);
-			}
+			inst_cancel(c);
 			c = next;
 		}
 	}
@@ -1327,7 +1285,7 @@ runner *runner_new(uv_loop_t *loop, transport *t, int index, runner_done_cb done
 	r->lag_probe.data = r;
 	uv_idle_init(loop, &r->idle);
 	r->idle.data = r;
-	r->http = http_engine_new(loop);
+	r->http = http_engine_new(loop, &runner_http_host);
 	if (!r->http)
 		log_warn("runner %d: HTTP engine unavailable; HTTP calls will fail", index);
 	coro_install_overflow_handler();
@@ -1380,13 +1338,44 @@ void runner_free(runner *r)
 
 /* ---- what the SDK and HTTP code see ------------------------------------- */
 
-const char *inst_txn_name(mite_ctx *ctx) { return ctx->ntxn ? ctx->txn[ctx->ntxn - 1].name : ""; }
-stats *inst_stats(mite_ctx *ctx) { return &ctx->r->st; }
-uv_loop_t *inst_loop(mite_ctx *ctx) { return ctx->r->loop; }
-int inst_http_events(mite_ctx *ctx) { return ctx->r->http_events; }
-double inst_now(mite_ctx *ctx) { return runner_now(ctx->r); }
-const char *inst_config(mite_ctx *ctx, const char *key) { return kvl_get(&ctx->r->config, key); }
-const char *inst_journey_name(mite_ctx *ctx) { return ctx->j ? ctx->j->name : ""; }
-struct http_engine *inst_http_engine(mite_ctx *ctx) { return ctx->r->http; }
-int inst_stopping(mite_ctx *ctx) { return ctx->r->state != R_RUNNING || ctx->cancelled; }
-void *inst_fixture(mite_ctx *ctx) { return ctx->j && ctx->j->rm ? ctx->j->rm->fixture : NULL; }
+static stats *runner_stats(mite_ctx *ctx) { return &ctx->r->st; }
+static uv_loop_t *runner_loop(mite_ctx *ctx) { return ctx->r->loop; }
+static sleepq *runner_sleepq(mite_ctx *ctx) { return &ctx->r->sleep; }
+static int runner_http_events(mite_ctx *ctx) { return ctx->r->http_events; }
+static double runner_inst_now(mite_ctx *ctx) { return runner_now(ctx->r); }
+static const char *runner_config(mite_ctx *ctx, const char *key) { return kvl_get(&ctx->r->config, key); }
+static const char *runner_journey_name(mite_ctx *ctx) { return ctx->j ? ctx->j->name : ""; }
+static struct http_engine *runner_http_engine(mite_ctx *ctx) { return ctx->r->http; }
+static int runner_stopping(mite_ctx *ctx) { return ctx->r->state != R_RUNNING || ctx->cancelled; }
+static void *runner_fixture(mite_ctx *ctx) { return ctx->j && ctx->j->rm ? ctx->j->rm->fixture : NULL; }
+
+static const inst_ops runner_inst_ops = {
+	.resume = inst_run,
+	.stats = runner_stats,
+	.loop = runner_loop,
+	.sleepq = runner_sleepq,
+	.event = runner_event,
+	.now = runner_inst_now,
+	.config = runner_config,
+	.journey_name = runner_journey_name,
+	.http_events = runner_http_events,
+	.stopping = runner_stopping,
+	.fixture = runner_fixture,
+	.http_engine = runner_http_engine,
+};
+
+/* The HTTP engine's host: the instance layer. */
+static const http_host runner_http_host = {
+	.park = inst_park,
+	.wake = inst_wake,
+	.fail = inst_vfail,
+	.event = inst_event,
+	.stats = inst_stats,
+	.now = inst_now,
+	.config = inst_config,
+	.txn_name = inst_txn_name,
+	.journey_name = inst_journey_name,
+	.http_events = inst_http_events,
+};
+
+const mite_api *runner_api(void) { return sdk_api(); }

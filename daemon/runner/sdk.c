@@ -3,9 +3,8 @@
  * every module receives at load.
  */
 #include "runner/sdk.h"
-#include "runner/http.h"
+#include "runner/http_sdk.h"
 #include "runner/inst.h"
-#include "runner/runner.h"
 
 #include "core/log.h"
 #include "core/row.h"
@@ -16,10 +15,6 @@
 #include <string.h>
 
 #define SDK_MSG_MAX 1024
-
-static char last_error[SDK_MSG_MAX];
-
-const char *sdk_last_error(void) { return last_error[0] ? last_error : NULL; }
 
 static uint64_t now_ns(void) { return uv_hrtime(); }
 
@@ -75,86 +70,11 @@ static int sdk_txn_end(mite_ctx *ctx)
 	return failed ? MITE_EFAIL : MITE_OK;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
-static void record_error(mite_ctx *ctx, const char *location, const char *msg)
-{
-	const char *labels[4];
-	stats_entry *e;
-	cJSON *ev;
-
-	labels[0] = inst_journey_name(ctx);
-	labels[1] = inst_txn_name(ctx);
-	labels[2] = location;
-	labels[3] = msg;
-	e = stats_get(inst_stats(ctx), "error", labels, 4);
-	if (e)
-		stats_add(e, 0, 1);
-	ev = cJSON_CreateObject();
-	if (ev) {
-		cJSON_AddStringToObject(ev, "type", "error");
-		cJSON_AddNumberToObject(ev, "time", inst_now(ctx));
-		cJSON_AddStringToObject(ev, "journey", labels[0]);
-		cJSON_AddStringToObject(ev, "transaction", labels[1]);
-		cJSON_AddStringToObject(ev, "location", location);
-		cJSON_AddStringToObject(ev, "message", msg);
-		cJSON_AddNumberToObject(ev, "instance", (double)ctx->id);
-		inst_event(ctx, ev);
-	}
-	for (int i = 0; i < ctx->ntxn; i++)
-		ctx->txn[i].failed = 1;
-	ctx->failed = 1;
-}
-
 static int sdk_vfail(mite_ctx *ctx, const char *file, int line, const char *func, const char *fmt,
 		     va_list ap) __attribute__((format(printf, 5, 0)));
 static int sdk_vfail(mite_ctx *ctx, const char *file, int line, const char *func, const char *fmt, va_list ap)
 {
-	char msg[SDK_MSG_MAX], loc[512];
-
-	if (!fmt)
-		snprintf(msg, sizeof msg, "failed");
-	else if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
-		snprintf(msg, sizeof msg, "failed (bad format)");
-	snprintf(loc, sizeof loc, "%s:%d:%s", base_name(file ? file : "?"), line, func ? func : "?");
-	if (ctx->module_ctx) {
-		if (snprintf(last_error, sizeof last_error, "%s (%s)", msg, loc) >= (int)sizeof last_error)
-			last_error[sizeof last_error - 2] = '~'; /* marks the cut */
-		log_err("journey %s: init: %s (%s)", inst_journey_name(ctx), msg, loc);
-		return MITE_EFAIL;
-	}
-	record_error(ctx, loc, msg);
-	return MITE_EFAIL;
-}
-
-int inst_fail(mite_ctx *ctx, const char *file, int line, const char *func, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = sdk_vfail(ctx, file, line, func, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-void sdk_cancelled(mite_ctx *ctx)
-{
-	if (ctx->module_ctx)
-		return;
-	/* Failed without an error of its own: the cancellation is counted,
-	 * and a journey returning the code must not add "journey returned". */
-	ctx->iter_cancelled = 1;
-	ctx->failed = 1;
-	for (int i = 0; i < ctx->ntxn; i++) {
-		ctx->txn[i].failed = 1;
-		ctx->txn[i].cancelled = 1;
-	}
+	return inst_vfail(ctx, NULL, file, line, func, fmt, ap);
 }
 
 void sdk_end_iteration(mite_ctx *ctx, int rc)
@@ -163,7 +83,7 @@ void sdk_end_iteration(mite_ctx *ctx, int rc)
 		char msg[64];
 
 		snprintf(msg, sizeof msg, "journey returned %d", rc);
-		record_error(ctx, inst_journey_name(ctx), msg);
+		inst_error(ctx, NULL, inst_journey_name(ctx), msg);
 	}
 	while (ctx->ntxn) {
 		if (rc != 0)
@@ -267,7 +187,7 @@ static int sdk_sleep(mite_ctx *ctx, double seconds)
 	if (ctx->module_ctx)
 		return MITE_EINVAL;
 	if (ctx->cancelled) {
-		sdk_cancelled(ctx);
+		inst_cancelled(ctx);
 		return MITE_ECANCELED;
 	}
 	if (!(seconds > 0))
@@ -306,7 +226,7 @@ static int sdk_separation_end(mite_ctx *ctx, mite_separation *sep)
 	if (left > 0)
 		return sdk_sleep(ctx, left);
 	if (ctx->cancelled) {
-		sdk_cancelled(ctx);
+		inst_cancelled(ctx);
 		return MITE_ECANCELED;
 	}
 	return MITE_OK;
@@ -320,7 +240,7 @@ static uint64_t sdk_instance_id(mite_ctx *ctx) { return ctx->id; }
 
 static mite_api api;
 
-const mite_api *runner_api(void)
+const mite_api *sdk_api(void)
 {
 	if (!api.size) {
 		api = (mite_api){

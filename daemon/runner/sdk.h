@@ -7,13 +7,8 @@
 /* Closes what an iteration left open (transactions: failed when rc != 0)
  * and records a failure for a non-zero return that recorded none. */
 void sdk_end_iteration(mite_ctx *ctx, int rc);
-/* A call of the running iteration returned MITE_ECANCELED (the run's grace
- * period is over, or it was stopped at once): the iteration and every
- * transaction open in it fail and are counted as cancelled, whatever the
- * journey does with the return code - never as a success. */
-void sdk_cancelled(mite_ctx *ctx);
-/* The last error recorded through a module-init context (for reports), or
- * NULL. */
-const char *sdk_last_error(void);
+/* The SDK function table every module opened in this process receives
+ * (runner.h's runner_api). */
+const mite_api *sdk_api(void);
 
 #endif

@@ -1,0 +1,79 @@
+/* http_config.c - see http_config.h. */
+#include "runner/http_config.h"
+
+#include "runner/h2.h"
+
+#include "core/log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A size: bytes, or a number with a K, M or G suffix (powers of 1024, an
+ * optional "iB" after it), more than 0. 0, or -1 when s is not one. */
+static int parse_size(const char *s, size_t *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || v == 0)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': mul = 1ULL << 10; end++; break;
+	case 'm': case 'M': mul = 1ULL << 20; end++; break;
+	case 'g': case 'G': mul = 1ULL << 30; end++; break;
+	}
+	if (mul > 1 && strcmp(end, "iB") == 0)
+		end += 2;
+	if (*end || v > SIZE_MAX / mul)
+		return -1;
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
+/* A size from the run's config key, or def (with a warning for a value
+ * that is not a size). */
+static size_t config_size(http_engine *e, struct mite_ctx *ctx, const char *key, size_t def)
+{
+	const char *v = e->host->config(ctx, key);
+	size_t n;
+
+	if (!v)
+		return def;
+	if (parse_size(v, &n) == 0)
+		return n;
+	log_warn("http: config %s = \"%s\" is not a size (bytes > 0, or with K, M or G): "
+		 "using %zu", key, v, def);
+	return def;
+}
+
+/* The run's http_* config keys: they hold for the run, as the engine does. */
+void http_config_read(http_engine *e, struct mite_ctx *ctx)
+{
+	const char *m = e->host->config(ctx, "http_engine");
+
+	e->config_read = 1;
+	if (m && strcmp(m, "curl") == 0)
+		e->mode = ENGINE_CURL;
+	else if (m && *m && strcmp(m, "auto") != 0)
+		log_warn("http: unknown http_engine \"%s\" (auto or curl): using auto", m);
+	e->max_body = config_size(e, ctx, "http_body_limit", HTTP_DEFAULT_MAX_BODY);
+	e->max_held = config_size(e, ctx, "http_session_body_limit", HTTP_DEFAULT_MAX_HELD);
+	if ((m = e->host->config(ctx, "http2_max_streams"))) {
+		char *end;
+		unsigned long v = strtoul(m, &end, 10);
+		if (*m < '0' || *m > '9' || *end || v < 1 || v > H2_MAX_STREAMS) {
+			log_warn("http: config http2_max_streams = \"%s\" is not a number from 1 to %d: "
+				 "using %d", m, H2_MAX_STREAMS, H2_DEFAULT_STREAMS);
+			v = H2_DEFAULT_STREAMS;
+		}
+		if (e->native)
+			http_native_set_h2_streams(e->native, (uint32_t)v);
+		curl_multi_setopt(e->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)v);
+	}
+}

@@ -1,0 +1,24 @@
+/*
+ * http_sdk.h - the SDK's <mite/http.h> calls (the mite_http_api table) on
+ * the HTTP engine: an instance's session, made at its first HTTP call,
+ * its requests, responses and settings. The one part of the engine that
+ * knows an instance (runner/inst.h): where its session and its runner's
+ * engine are.
+ */
+#ifndef MITE_RUNNER_HTTP_SDK_H
+#define MITE_RUNNER_HTTP_SDK_H
+
+#include <mite/mite.h>
+
+struct mite_ctx;
+
+/* The SDK's HTTP function table. */
+const struct mite_http_api *http_sdk_api(void);
+/* Called at the start of every iteration: the session's cookie jar starts
+ * empty (each iteration is a new visitor), its responses go; connections
+ * stay. */
+void http_sdk_new_iteration(struct mite_ctx *ctx);
+/* Frees an instance's session (ctx->http), when the instance ends. */
+void http_sdk_session_free(struct mite_ctx *ctx);
+
+#endif
