@@ -1,5 +1,5 @@
 /*
- * run.c - the controller's side of a run (see run.h and DESIGN.md §2).
+ * run.c - the controller's side of a run (see run.h and docs/architecture.md).
  */
 #include "controller/run.h"
 

@@ -1,7 +1,7 @@
 /*
  * run.h - a run: one scenario executing on a set of runners.
  *
- * The controller side of DESIGN.md §2: every tick (100 ms) it evaluates
+ * The controller side of a run (docs/architecture.md): every tick (100 ms) it evaluates
  * each journey's volume model, shares the required counts out among the
  * runners (balanced, deterministic), answers their row requests from the
  * datapools, merges their stats batches exactly, and ends the run when the
