@@ -165,6 +165,11 @@ static cJSON *setup_msg(run *r)
 	cJSON_AddNumberToObject(m, "tick", r->o.tick);
 	cJSON_AddNumberToObject(m, "stats_interval", r->o.stats_interval);
 	cJSON_AddBoolToObject(m, "http_events", r->o.http_events);
+	/* Only when asked for: a daemon's runs never are. */
+	if (r->o.debug)
+		cJSON_AddNumberToObject(m, "debug", r->o.debug);
+	if (r->o.trace_instance)
+		cJSON_AddNumberToObject(m, "trace_instance", (double)r->o.trace_instance);
 	cJSON_AddNumberToObject(m, "elapsed", r->model_t);
 	js = cJSON_AddArrayToObject(m, "journeys");
 	for (size_t i = 0; js && i < r->s->njourneys; i++) {

@@ -47,6 +47,13 @@ typedef struct run_opts {
 	double grace;         /* seconds iterations get to finish at stop; 30 when 0 */
 	double stats_interval;/* seconds between runners' stats batches; 1 when 0 */
 	int http_events;      /* runners send an http_metrics event per response */
+	/* mitectl's --debug: PROTO_DEBUG_FIRST or _ALL adds a "debug" object
+	 * (row, last HTTP exchange) to error events; FIRST also halts the
+	 * runner at its first error (mitectl then stops the run). */
+	int debug;
+	/* --trace-http: the id of the instance whose every request is sent
+	 * as an http_trace event (0: none). */
+	uint64_t trace_instance;
 	run_hooks hooks;
 } run_opts;
 

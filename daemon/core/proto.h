@@ -23,6 +23,10 @@
 
 /* controller -> runner */
 #define PROTO_SETUP "setup"
+/* setup's "debug" (mitectl --debug): details on the first error and halt,
+ * or on every error. */
+#define PROTO_DEBUG_FIRST 1
+#define PROTO_DEBUG_ALL 2
 #define PROTO_TARGETS "targets"
 #define PROTO_ROWS "rows"
 #define PROTO_STOP "stop"

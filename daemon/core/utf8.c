@@ -1,6 +1,7 @@
 /* utf8.c - well-formed UTF-8 for what goes out as JSON (see utf8.h). */
 #include "utf8.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,51 @@ size_t utf8_cut(const char *s, size_t n, size_t max)
 		if (i + k > max)
 			break;
 		i += k;
+	}
+	return i;
+}
+
+static void append(char *out, size_t cap, size_t *len, const char *s, size_t n)
+{
+	if (*len + n >= cap)
+		return;
+	memcpy(out + *len, s, n);
+	*len += n;
+	out[*len] = 0;
+}
+
+size_t utf8_printable(char *out, size_t cap, const char *p, size_t n, size_t max)
+{
+	size_t end = utf8_cut(p, n, max), i = 0, len = 0;
+	char esc[8];
+
+	if (!cap)
+		return 0;
+	out[0] = 0;
+	/* Room for the longest piece (a 4-byte escape or character) keeps
+	 * the loop simple: it stops before a piece would not fit. */
+	while (i < end && len + 8 < cap) {
+		size_t k = utf8_seq_len(p + i, end - i);
+		unsigned char c = (unsigned char)p[i];
+
+		if (k == 0) {
+			append(out, cap, &len, UTF8_REPLACEMENT, 3);
+			i++;
+		} else if (k == 1 && (c == '\n' || c == '\t')) {
+			append(out, cap, &len, p + i, 1);
+			i++;
+		} else if (k == 1 && c == '\r' && i + 1 < end && p[i + 1] == '\n') {
+			i++;
+		} else if ((k == 1 && (c < 0x20 || c == 0x7f)) ||
+			   (k == 2 && c == 0xc2 && (unsigned char)p[i + 1] < 0xa0)) {
+			/* C0 and C1 controls: a terminal would act on them. */
+			snprintf(esc, sizeof esc, "\\x%02x", k == 1 ? c : (unsigned char)p[i + 1]);
+			append(out, cap, &len, esc, 4);
+			i += k;
+		} else {
+			append(out, cap, &len, p + i, k);
+			i += k;
+		}
 	}
 	return i;
 }

@@ -34,5 +34,11 @@ char *utf8_fix(char *s);
 /* How many bytes of s[0..n) to keep so that at most max remain and no
  * character is cut (a malformed byte counts as one character). */
 size_t utf8_cut(const char *s, size_t n, size_t max);
+/* Writes into out (cap bytes, always NUL-terminated) at most max bytes of
+ * s[0..n) as text safe to print on a terminal: cut between characters,
+ * malformed bytes as U+FFFD, C0 and C1 control characters but \n and \t
+ * as \xNN (a \r before \n dropped). cap = 4 * max + 16 always holds the
+ * whole of it. Returns the bytes of s it took. */
+size_t utf8_printable(char *out, size_t cap, const char *s, size_t n, size_t max);
 
 #endif

@@ -18,6 +18,10 @@
 struct mite_ctx;
 typedef struct http_engine http_engine;
 
+/* http_host.trace's answer (bits; runner/http_trace.h). */
+#define HTTP_TRACE_KEEP 0x1 /* keep the last exchange of each iteration */
+#define HTTP_TRACE_EMIT 0x2 /* send an http_trace event per hop */
+
 /* What the engine needs of the instances it serves and of their host (the
  * runner's are runner/inst.h's inst_* functions; a test may stand in for
  * some). The engine never includes the instance layer: an instance is an
@@ -45,6 +49,10 @@ typedef struct http_host {
 	const char *(*journey_name)(struct mite_ctx *ctx);
 	/* Whether per-response http_metrics events are asked for. */
 	int (*http_events)(struct mite_ctx *ctx);
+	/* What the instance's session keeps of its requests for mitectl's
+	 * --debug and --trace-http: HTTP_TRACE_* bits (runner/http_trace.h),
+	 * asked once per session. NULL or 0: nothing. */
+	int (*trace)(struct mite_ctx *ctx);
 } http_host;
 
 /* One per runner, serving the instances of host (borrowed for the

@@ -7,6 +7,7 @@
 #include "runner/http_nhop.h"
 #include "runner/http_record.h"
 #include "runner/http_resp.h"
+#include "runner/http_trace.h"
 
 #include <stdio.h>
 
@@ -32,6 +33,7 @@ static int hop_run(session *s, resp *r, const struct hop *h, const char *url, co
 	http_resp_limit(s, r, h->o);
 	s->fail = HF_NONE;
 	s->oserr = 0;
+	http_trace_hop_begin(s, h, file, line, func);
 	if (http_nhop_takes(s, url, h->o, &u)) {
 		s->e->hops_native++;
 		rc = http_nhop_run(s, r, h, &u);
@@ -42,8 +44,11 @@ static int hop_run(session *s, resp *r, const struct hop *h, const char *url, co
 	if (rc > 0) {
 		const char *cls, *why;
 		http_error_of_hop(s, r, &cls, &why);
+		http_trace_hop_end(s, r, rc, cls, why);
 		rc = http_error_transport(s, r->pub.method, s->redir.len ? s->redir.p : url, cls, why,
 					  file, line, func);
+	} else {
+		http_trace_hop_end(s, r, rc, NULL, NULL);
 	}
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include "runner/http_headers.h"
 #include "runner/http_resp.h"
 #include "runner/http_session.h"
+#include "runner/http_trace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -490,6 +491,7 @@ int http_easy_hop(session *s, resp *r, const struct hop *h)
 	set_cookie(s, ez, h->url);
 	s->cur = r;
 	ez->errbuf[0] = 0;
+	http_trace_curl_on(s, ez->h);
 	if (curl_multi_add_handle(s->e->multi, ez->h) != CURLM_OK) {
 		rc = MITE_ENOMEM;
 		goto out;
@@ -517,6 +519,7 @@ int http_easy_hop(session *s, resp *r, const struct hop *h)
 	}
 out:
 	s->cur = NULL;
+	http_trace_curl_off(s, ez->h);
 	if (s->ez)
 		http_easy_release(s);
 	return rc;

@@ -246,6 +246,7 @@ struct session {
 
 	resp *live, *spare;
 	struct stats_cache sc[HTTP_STATS_CACHE];
+	struct http_trace *trace; /* --debug / --trace-http (runner/http_trace.h), or NULL */
 	int sc_next;
 };
 

@@ -5,6 +5,7 @@
 #include "runner/http_headers.h"
 #include "runner/http_resp.h"
 #include "runner/http_session.h"
+#include "runner/http_trace.h"
 
 #include <string.h>
 #include <strings.h>
@@ -101,6 +102,8 @@ int http_nhop_run(session *s, resp *r, const struct hop *h, const http1_url *u)
 		http_native_xfer_put(n, x);
 		return MITE_ENOMEM;
 	}
+	if (s->trace)
+		http_trace_req_head(s, x->req.p, x->req.len);
 	x->body = h->has_body ? h->body : NULL;
 	x->body_len = h->has_body ? h->body_len : 0;
 	x->head_request = h->method == M_HEAD;

@@ -5,6 +5,7 @@
 #include "runner/http_int.h"
 #include "runner/http_resp.h"
 #include "runner/http_session.h"
+#include "runner/http_trace.h"
 #include "runner/inst.h"
 
 #include <ctype.h>
@@ -33,6 +34,11 @@ void http_sdk_new_iteration(mite_ctx *ctx)
 {
 	if (ctx->http)
 		http_session_new_iteration(ctx->http);
+}
+
+cJSON *http_sdk_last_exchange(mite_ctx *ctx)
+{
+	return http_trace_last(ctx->http);
 }
 
 void http_sdk_session_free(mite_ctx *ctx)

@@ -20,5 +20,9 @@ const struct mite_http_api *http_sdk_api(void);
 void http_sdk_new_iteration(struct mite_ctx *ctx);
 /* Frees an instance's session (ctx->http), when the instance ends. */
 void http_sdk_session_free(struct mite_ctx *ctx);
+/* The instance's last HTTP exchange this iteration, as JSON the caller
+ * owns (runner/http_trace.h), or NULL: none, or its session keeps no
+ * trace. */
+struct cJSON *http_sdk_last_exchange(struct mite_ctx *ctx);
 
 #endif

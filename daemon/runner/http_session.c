@@ -4,6 +4,7 @@
 #include "runner/http_config.h"
 #include "runner/http_easy.h"
 #include "runner/http_resp.h"
+#include "runner/http_trace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ session *http_session_new(http_engine *e, struct mite_ctx *ctx)
 	s->connect_ms = HTTP_DEFAULT_CONNECT_MS;
 	s->max_body = e->max_body;
 	s->max_held = e->max_held;
+	http_trace_init(s);
 
 	s->next = e->sessions;
 	if (e->sessions)
@@ -128,6 +130,7 @@ void http_session_new_iteration(session *s)
 {
 	http_session_release_all(s);
 	cookie_jar_clear(&s->jar);
+	http_trace_reset(s);
 }
 
 void http_session_free(session *s)
@@ -155,6 +158,7 @@ void http_session_free(session *s)
 	}
 	xopts_free(s->x);
 	tls_ctx_put(s->tls);
+	http_trace_free(s);
 	http_session_release_all(s);
 	while ((r = s->spare)) {
 		s->spare = r->next;

@@ -125,6 +125,8 @@ void inst_error(mite_ctx *ctx, const char *txn, const char *location, const char
 		cJSON_AddStringToObject(ev, "location", location);
 		cJSON_AddStringToObject(ev, "message", msg);
 		cJSON_AddNumberToObject(ev, "instance", (double)ctx->id);
+		if (ctx->ops->debug)
+			ctx->ops->debug(ctx, ev);
 		inst_event(ctx, ev);
 	}
 	for (int i = 0; i < ctx->ntxn; i++)
@@ -174,6 +176,7 @@ stats *inst_stats(mite_ctx *ctx) { return ctx->ops->stats(ctx); }
 uv_loop_t *inst_loop(mite_ctx *ctx) { return ctx->ops->loop(ctx); }
 void inst_event(mite_ctx *ctx, cJSON *ev) { ctx->ops->event(ctx, ev); }
 int inst_http_events(mite_ctx *ctx) { return ctx->ops->http_events(ctx); }
+int inst_http_trace(mite_ctx *ctx) { return ctx->ops->http_trace ? ctx->ops->http_trace(ctx) : 0; }
 double inst_now(mite_ctx *ctx) { return ctx->ops->now(ctx); }
 const char *inst_config(mite_ctx *ctx, const char *key) { return ctx->ops->config(ctx, key); }
 const char *inst_journey_name(mite_ctx *ctx) { return ctx->ops->journey_name(ctx); }

@@ -50,6 +50,12 @@ typedef struct inst_ops {
 	int (*stopping)(struct mite_ctx *ctx);       /* the run is stopping */
 	void *(*fixture)(struct mite_ctx *ctx);
 	struct http_engine *(*http_engine)(struct mite_ctx *ctx);
+	/* Optional (mitectl --debug): adds what helps an author to the event
+	 * of an error about to be sent (the row, the last HTTP exchange). */
+	void (*debug)(struct mite_ctx *ctx, cJSON *ev);
+	/* Optional: HTTP_TRACE_* bits for the instance's HTTP session
+	 * (runner/http_trace.h); NULL: 0. */
+	int (*http_trace)(struct mite_ctx *ctx);
 } inst_ops;
 
 struct mite_ctx {
@@ -60,6 +66,7 @@ struct mite_ctx {
 	uint64_t id;
 	mite_row *row;          /* this iteration's row, or NULL */
 	double iter_start;      /* loop seconds when the iteration began */
+	uint64_t iterations;    /* iterations begun, this one included */
 	/* transactions */
 	struct {
 		char *name;     /* full name "outer :: inner" */
@@ -136,6 +143,8 @@ uv_loop_t *inst_loop(struct mite_ctx *ctx);
 void inst_event(struct mite_ctx *ctx, cJSON *ev);
 /* Whether the run asked for per-response http_metrics events. */
 int inst_http_events(struct mite_ctx *ctx);
+/* What the instance's HTTP session traces (inst_ops.http_trace). */
+int inst_http_trace(struct mite_ctx *ctx);
 /* Seconds since run start on this runner's clock. */
 double inst_now(struct mite_ctx *ctx);
 /* The run's config value or NULL. */

@@ -10,6 +10,7 @@
  * shipped as a batch every stats interval.
  */
 #include "runner/runner.h"
+#include "runner/debug.h"
 #include "runner/http.h"
 #include "runner/http_sdk.h"
 #include "runner/inst.h"
@@ -105,6 +106,9 @@ struct runner {
 	double tick;
 	double grace;
 	int http_events;
+	int debug;            /* 0 or PROTO_DEBUG_*: mitectl --debug (runner/debug.h) */
+	int debug_halted;     /* ... FIRST: the first error was reported: no more iterations */
+	uint64_t trace_instance; /* --trace-http: this instance's requests (0: none) */
 	kvl config;
 	rjourney *j;
 	size_t nj;
@@ -438,7 +442,8 @@ static int want_more(mite_ctx *ctx)
 {
 	rjourney *j = ctx->j;
 
-	if (ctx->r->state != R_RUNNING || j->open || rows_out(j) || past_deadline(ctx->r))
+	if (ctx->r->state != R_RUNNING || j->open || rows_out(j) || past_deadline(ctx->r) ||
+	    ctx->r->debug_halted)
 		return 0;
 	return j->nactive <= j->target || j->rows_end;
 }
@@ -471,6 +476,7 @@ static void inst_main(void *arg)
 		ctx->failed = 0;
 		ctx->iter_cancelled = 0;
 		ctx->parks = 0;
+		ctx->iterations++;
 		ctx->iter_start = runner_now(ctx->r);
 		http_sdk_new_iteration(ctx);
 		stats_add(j->st_journey, ST_J_STARTED, 1);
@@ -1067,6 +1073,12 @@ static void do_setup(runner *r, const cJSON *m)
 	kvl_from_json(&r->config, cJSON_GetObjectItemCaseSensitive(m, "config"));
 	r->tick = msg_num(cJSON_GetObjectItemCaseSensitive(m, "tick"), MSG_SECS_MAX, 0.1);
 	r->http_events = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "http_events"));
+	v = cJSON_GetObjectItemCaseSensitive(m, "debug");
+	r->debug = cJSON_IsNumber(v) && (v->valueint == PROTO_DEBUG_FIRST || v->valueint == PROTO_DEBUG_ALL)
+			   ? v->valueint : 0;
+	v = cJSON_GetObjectItemCaseSensitive(m, "trace_instance");
+	r->trace_instance = cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 9.0e15
+				    ? (uint64_t)v->valuedouble : 0;
 	v = cJSON_GetObjectItemCaseSensitive(m, "elapsed");
 	r->t0_ns = uv_hrtime() - (uint64_t)(msg_num(v, MSG_ELAPSED_MAX, 0) * 1e9);
 	r->j = calloc(n, sizeof *r->j);
@@ -1349,6 +1361,33 @@ static struct http_engine *runner_http_engine(mite_ctx *ctx) { return ctx->r->ht
 static int runner_stopping(mite_ctx *ctx) { return ctx->r->state != R_RUNNING || ctx->cancelled; }
 static void *runner_fixture(mite_ctx *ctx) { return ctx->j && ctx->j->rm ? ctx->j->rm->fixture : NULL; }
 
+static int runner_http_trace(mite_ctx *ctx)
+{
+	runner *r = ctx->r;
+
+	return (r->debug ? HTTP_TRACE_KEEP : 0) |
+	       (r->trace_instance && ctx->id == r->trace_instance ? HTTP_TRACE_KEEP | HTTP_TRACE_EMIT : 0);
+}
+
+/* An error about to be sent, under --debug: its details; the first one
+ * (PROTO_DEBUG_FIRST) also halts this runner - its instance is cancelled
+ * (the journey's next SDK call that waits returns MITE_ECANCELED), no
+ * iteration starts again, and the batch goes out now for mitectl to stop
+ * the run. */
+static void runner_debug(mite_ctx *ctx, cJSON *ev)
+{
+	runner *r = ctx->r;
+
+	if (!r->debug || r->debug_halted)
+		return;
+	debug_attach(ctx, ev);
+	if (r->debug != PROTO_DEBUG_FIRST)
+		return;
+	r->debug_halted = 1;
+	inst_cancel(ctx);
+	uv_timer_start(&r->stats_timer, on_stats_timer, 0, uv_timer_get_repeat(&r->stats_timer));
+}
+
 static const inst_ops runner_inst_ops = {
 	.resume = inst_run,
 	.stats = runner_stats,
@@ -1362,6 +1401,8 @@ static const inst_ops runner_inst_ops = {
 	.stopping = runner_stopping,
 	.fixture = runner_fixture,
 	.http_engine = runner_http_engine,
+	.debug = runner_debug,
+	.http_trace = runner_http_trace,
 };
 
 /* The HTTP engine's host: the instance layer. */
@@ -1376,6 +1417,7 @@ static const http_host runner_http_host = {
 	.txn_name = inst_txn_name,
 	.journey_name = inst_journey_name,
 	.http_events = inst_http_events,
+	.trace = inst_http_trace,
 };
 
 const mite_api *runner_api(void) { return sdk_api(); }
