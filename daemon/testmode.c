@@ -14,7 +14,9 @@
 #include "controller/scenario.h"
 #include "core/log.h"
 #include "core/transport.h"
+#include "core/proto.h"
 #include "runner/runner.h"
+#include "testmode_debug.h"
 #include "watchdog.h"
 
 #include <errno.h>
@@ -44,6 +46,9 @@ typedef struct tm_state {
 	int quiet;
 	int errors_shown;
 	double last_live;
+	int debug;              /* 0 or PROTO_DEBUG_* */
+	unsigned failures;      /* failures printed with their details */
+	uint64_t trace_instance;
 } tm_state;
 
 static void tm_maybe_close(tm_state *st)
@@ -88,6 +93,27 @@ static void on_tick(run *r, void *data)
 	results_tick(st->res, r);
 }
 
+/* --debug's failures and --trace-http's exchanges: printed in full, and
+ * the first failure stops the run (the runner halted already). Non-zero
+ * when ev was one of them. */
+static int on_debug_event(tm_state *st, const cJSON *ev, int is_error)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+
+	if (st->trace_instance && cJSON_IsString(type) && strcmp(type->valuestring, "http_trace") == 0) {
+		testmode_debug_trace(stdout, ev, st->trace_instance);
+		return 1;
+	}
+	if (!is_error || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ev, "debug")))
+		return 0;
+	testmode_debug_failure(stdout, ev, ++st->failures);
+	if (st->debug == PROTO_DEBUG_FIRST && st->failures == 1) {
+		fprintf(stderr, "mitectl: --debug: stopping the run at its first failure (--debug=all goes on)\n");
+		run_stop_by(st->run, 1, "--debug at the first failure");
+	}
+	return 1;
+}
+
 static void on_event(run *r, const cJSON *ev, void *data)
 {
 	tm_state *st = data;
@@ -95,6 +121,8 @@ static void on_event(run *r, const cJSON *ev, void *data)
 	int is_error = cJSON_IsString(type) && strcmp(type->valuestring, "error") == 0;
 
 	results_event(st->res, r, ev);
+	if (on_debug_event(st, ev, is_error))
+		return;
 	if (st->print_events && !(cJSON_IsString(type) && strcmp(type->valuestring, "http_metrics") == 0)) {
 		print_event(ev);
 		return;
@@ -184,6 +212,7 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	transport *a, *b;
 	char err[1024];
 	int rc, nrunners;
+	double limit = to->runner_timeout;
 
 	/* Refused before anything starts: a volume this process cannot hold
 	 * (memory mappings, memory). One runner holds proto_instances_max()
@@ -197,6 +226,13 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	memset(&st, 0, sizeof st);
 	st.print_events = to->print_events;
 	st.quiet = to->quiet;
+	st.debug = to->debug;
+	st.trace_instance = to->trace_instance;
+	/* A journey stopped at a breakpoint holds the loop: no limit then. */
+	if (testmode_debug_traced()) {
+		limit = 1e9;
+		fprintf(stderr, "mitectl: under a debugger: no --runner-timeout limit\n");
+	}
 	if (uv_loop_init(&st.loop) < 0) {
 		scenario_free(s);
 		return TESTMODE_INTERNAL;
@@ -204,7 +240,7 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	/* First: it blocks the signals it takes, which threads started
 	 * later (the results writer, libuv's pool) must inherit. */
 	st.wd = watchdog_start(&st.loop,
-			       &(watchdog_opts){.limit = to->runner_timeout, .on_signal = on_signal, .data = &st,
+			       &(watchdog_opts){.limit = limit, .on_signal = on_signal, .data = &st,
 						.holder = runner_current_journey, .results_dir = to->results_dir,
 						.exit_status = TESTMODE_HUNG},
 			       err, sizeof err);
@@ -219,6 +255,8 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	/* Per-response events cost about as much CPU as the request itself:
 	 * only when asked for. */
 	o.http_events = to->results_dir != NULL && to->http_events;
+	o.debug = to->debug;
+	o.trace_instance = to->trace_instance;
 	o.hooks.on_done = on_run_done;
 	o.hooks.on_tick = on_tick;
 	o.hooks.on_event = on_event;
@@ -311,22 +349,35 @@ static int parse_double(const char *s, double *out)
 	return !*s || *end || errno || !(*out >= 0) ? -EINVAL : 0;
 }
 
+static void usage_debug(FILE *f)
+{
+	fprintf(f, "--debug[=all]: print a failure with its file:line, datapool row and last HTTP exchange, and stop\n"
+		   "  the run there (=all: print every failure and go on). --trace-http: print every request and\n"
+		   "  response of instance 1 (--trace-instance N: of instance N). --gdb: run under gdb with a\n"
+		   "  breakpoint on the journey. See mitectl(1), DEBUGGING.\n");
+}
+
 static void usage_journey(FILE *f)
 {
-	fprintf(f, "usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [-v]\n"
-		   "       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [-v]\n"
+	fprintf(f, "usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [DEBUG] [-v]\n"
+		   "       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [DEBUG] [-v]\n"
+		   "DEBUG: [--debug[=all]] [--trace-http [--trace-instance N]] [--gdb]\n"
 		   "DATAPOOL is FILE.csv (a header row names the columns), range:FIRST:LAST, or MODULE.so:SYMBOL.\n"
 		   "`test` runs N instances (default 1) until stopped or S seconds; `run` runs one iteration.\n"
 		   "--runner-timeout S: a journey that does not yield for S seconds (default 10) ends mitectl with status 6.\n");
+	usage_debug(f);
 }
 
 static void usage_scenario(FILE *f)
 {
-	fprintf(f, "usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [-v]\n"
+	fprintf(f, "usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [DEBUG] [-v]\n"
+		   "DEBUG: [--debug[=all]] [--trace-http [--trace-instance N]] [--gdb]\n"
 		   "--runner-timeout S: a journey that does not yield for S seconds (default 10) ends mitectl with status 6.\n");
+	usage_debug(f);
 }
 
-enum { OPT_SET = 256, OPT_DURATION, OPT_VOLUME, OPT_GRACE, OPT_RESULTS, OPT_HTTP_EVENTS, OPT_RUNNER_TIMEOUT };
+enum { OPT_SET = 256, OPT_DURATION, OPT_VOLUME, OPT_GRACE, OPT_RESULTS, OPT_HTTP_EVENTS, OPT_RUNNER_TIMEOUT,
+       OPT_DEBUG, OPT_TRACE_HTTP, OPT_TRACE_INSTANCE, OPT_GDB };
 
 static const struct option tm_options[] = {
 	{"set", required_argument, NULL, OPT_SET},
@@ -336,6 +387,10 @@ static const struct option tm_options[] = {
 	{"results", required_argument, NULL, OPT_RESULTS},
 	{"http-events", no_argument, NULL, OPT_HTTP_EVENTS},
 	{"runner-timeout", required_argument, NULL, OPT_RUNNER_TIMEOUT},
+	{"debug", optional_argument, NULL, OPT_DEBUG},
+	{"trace-http", no_argument, NULL, OPT_TRACE_HTTP},
+	{"trace-instance", required_argument, NULL, OPT_TRACE_INSTANCE},
+	{"gdb", no_argument, NULL, OPT_GDB},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -349,6 +404,9 @@ typedef struct tm_args {
 	long volume;
 	int verbose;
 	int http_events;
+	int debug;                /* 0 or PROTO_DEBUG_* */
+	uint64_t trace_instance;  /* 0: no trace */
+	int gdb;
 	const char *pos[3];
 	int npos;
 } tm_args;
@@ -401,6 +459,37 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 			break;
 		case OPT_HTTP_EVENTS:
 			a->http_events = 1;
+			break;
+		case OPT_DEBUG:
+			if (!optarg || strcmp(optarg, "first") == 0) {
+				a->debug = PROTO_DEBUG_FIRST;
+			} else if (strcmp(optarg, "all") == 0) {
+				a->debug = PROTO_DEBUG_ALL;
+			} else {
+				fprintf(stderr, "mitectl: --debug takes no value, =first or =all (got '%s')\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_TRACE_HTTP:
+			if (!a->trace_instance)
+				a->trace_instance = 1;
+			break;
+		case OPT_TRACE_INSTANCE: {
+			char *end;
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno || v < 1 || v > PROTO_TRACE_INSTANCE_MAX || optarg[0] == '-') {
+				fprintf(stderr, "mitectl: --trace-instance takes an instance id from 1 to %llu, as error "
+					"events show them (got '%s')\n", (unsigned long long)PROTO_TRACE_INSTANCE_MAX, optarg);
+				return -EINVAL;
+			}
+			a->trace_instance = v;
+			break;
+		}
+		case OPT_GDB:
+			a->gdb = 1;
 			break;
 		case OPT_RUNNER_TIMEOUT:
 			if (parse_double(optarg, &a->runner_timeout) < 0 || a->runner_timeout <= 0 ||
@@ -480,10 +569,38 @@ static void tm_scenario_opts(scenario_opts *so, const tm_args *a)
 	so->duration_override = a->duration;
 }
 
+/* --gdb: the same command under gdb, with a breakpoint on every journey
+ * of s (which goes: the command loads it again under gdb). */
+static int tm_gdb(const char *word, int argc, char **argv, scenario *s)
+{
+	const char *syms[65];
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->njourneys && n < 64; i++)
+		syms[n++] = s->journeys[i].symbol;
+	syms[n] = NULL;
+	/* (On success, gdb replaces this process: nothing to free.) */
+	n = (size_t)testmode_debug_gdb(word, argc, argv, syms);
+	scenario_free(s);
+	return (int)n;
+}
+
+static testmode_opts tm_opts(const tm_args *a, int print_events)
+{
+	return (testmode_opts){.print_events = print_events,
+			       .grace = a->grace,
+			       .results_dir = a->results,
+			       .http_events = a->http_events,
+			       .runner_timeout = a->runner_timeout,
+			       .debug = a->debug,
+			       .trace_instance = a->trace_instance};
+}
+
 int testmode_journey(int argc, char **argv)
 {
 	tm_args a;
 	scenario_opts so;
+	testmode_opts o;
 	scenario *s;
 	char err[1024];
 	int once, rc;
@@ -507,15 +624,17 @@ int testmode_journey(int argc, char **argv)
 		fprintf(stderr, "mitectl: %s\n", err);
 		return TESTMODE_SCENARIO;
 	}
-	return testmode_execute(s, &(testmode_opts){.print_events = 1, .grace = a.grace, .results_dir = a.results,
-							     .http_events = a.http_events,
-							     .runner_timeout = a.runner_timeout});
+	if (a.gdb)
+		return tm_gdb("journey", argc, argv, s);
+	o = tm_opts(&a, 1);
+	return testmode_execute(s, &o);
 }
 
 int testmode_scenario(int argc, char **argv)
 {
 	tm_args a;
 	scenario_opts so;
+	testmode_opts o;
 	scenario *s;
 	char err[1024];
 	int rc;
@@ -537,7 +656,8 @@ int testmode_scenario(int argc, char **argv)
 		fprintf(stderr, "mitectl: %s\n", err);
 		return TESTMODE_SCENARIO;
 	}
-	return testmode_execute(s, &(testmode_opts){.print_events = a.verbose, .grace = a.grace, .results_dir = a.results,
-							     .http_events = a.http_events,
-							     .runner_timeout = a.runner_timeout});
+	if (a.gdb)
+		return tm_gdb("scenario", argc, argv, s);
+	o = tm_opts(&a, a.verbose);
+	return testmode_execute(s, &o);
 }

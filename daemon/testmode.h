@@ -9,6 +9,8 @@
 
 #include "controller/verdict.h"
 
+#include <stdint.h>
+
 /* Exit statuses (documented in mitectl(1), EXIT STATUS): the verdict's
  * (verdict.h), and a few of the command's own. */
 #define TESTMODE_OK VERDICT_EXIT_PASSED             /* passed */
@@ -35,6 +37,8 @@ typedef struct testmode_opts {
 	const char *results_dir; /* write the result files there (results.h), or NULL */
 	int http_events;         /* an http_metrics event per response (with results_dir) */
 	double runner_timeout;   /* seconds a journey may hold the loop (10 when 0) */
+	int debug;               /* --debug: 0 or PROTO_DEBUG_FIRST / _ALL (core/proto.h) */
+	uint64_t trace_instance; /* --trace-http: the instance id traced (0: none) */
 	testmode_inspect_fn inspect;
 	void *data;
 } testmode_opts;

@@ -27,6 +27,8 @@
  * or on every error. */
 #define PROTO_DEBUG_FIRST 1
 #define PROTO_DEBUG_ALL 2
+/* setup's "trace_instance" (an instance id) is below this: exact in JSON. */
+#define PROTO_TRACE_INSTANCE_MAX ((1ULL << 53) - 1)
 #define PROTO_TARGETS "targets"
 #define PROTO_ROWS "rows"
 #define PROTO_STOP "stop"

@@ -34,16 +34,14 @@ static cJSON *row_json(const mite_row *row)
 	cols = cJSON_AddArrayToObject(o, "columns");
 	for (size_t i = 0; cols && i < n && i < DEBUG_ROW_COLUMNS; i++) {
 		cJSON *pair = cJSON_CreateArray();
-		char name[32];
 		const char *nm = row->names && row->names[i] ? row->names[i] : NULL;
 
 		if (!pair)
 			break;
-		if (!nm) {
-			snprintf(name, sizeof name, "%zu", i);
-			nm = name;
-		}
-		add_value(pair, nm);
+		if (nm)
+			add_value(pair, nm);
+		else
+			cJSON_AddItemToArray(pair, cJSON_CreateNull());
 		add_value(pair, row_str(row, i) ? row_str(row, i) : "");
 		cJSON_AddItemToArray(cols, pair);
 	}

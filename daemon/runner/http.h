@@ -21,6 +21,10 @@ typedef struct http_engine http_engine;
 /* http_host.trace's answer (bits; runner/http_trace.h). */
 #define HTTP_TRACE_KEEP 0x1 /* keep the last exchange of each iteration */
 #define HTTP_TRACE_EMIT 0x2 /* send an http_trace event per hop */
+/* What a trace shows of each hop (mitectl(1), DEBUGGING). */
+#define HTTP_TRACE_BODY_MAX 1024 /* body bytes, each way */
+#define HTTP_TRACE_HEAD_MAX 4096 /* header bytes, each way */
+#define HTTP_TRACE_URL_MAX 2048  /* URL bytes */
 
 /* What the engine needs of the instances it serves and of their host (the
  * runner's are runner/inst.h's inst_* functions; a test may stand in for

@@ -152,17 +152,26 @@ static void add_timings(cJSON *o, const mite_http_timings *tm)
 	cJSON_AddNumberToObject(j, "total", tm->total);
 }
 
-/* The response head: "Name: value\0" lines become "\n"-separated text. */
+/* The response head: "Name:value\0" lines (as the native client keeps
+ * them; libcurl's keep the space) become "Name: value\n" text. */
 static void add_resp_head(cJSON *o, const resp *r)
 {
-	size_t n = r->hdr.len < HTTP_TRACE_HEAD_MAX ? r->hdr.len : HTTP_TRACE_HEAD_MAX;
-	char *lines = malloc(n + 1);
+	size_t n = r->hdr.len < HTTP_TRACE_HEAD_MAX ? r->hdr.len : HTTP_TRACE_HEAD_MAX, k = 0;
+	char *lines = malloc(2 * n + 1);
+	int name = 1; /* in a line's name, before its ':' */
 
 	if (!lines)
 		return;
-	for (size_t i = 0; i < n; i++)
-		lines[i] = r->hdr.p[i] ? r->hdr.p[i] : '\n';
-	add_text(o, "response_head", lines, n, HTTP_TRACE_HEAD_MAX, NULL);
+	for (size_t i = 0; i < n; i++) {
+		char c = r->hdr.p[i];
+
+		lines[k++] = c ? c : '\n';
+		if (name && c == ':' && i + 1 < n && r->hdr.p[i + 1] != ' ')
+			lines[k++] = ' ';
+		if (c == ':' || !c)
+			name = !c;
+	}
+	add_text(o, "response_head", lines, k, HTTP_TRACE_HEAD_MAX, NULL);
 	cJSON_AddNumberToObject(o, "response_head_bytes", (double)r->hdr.len);
 	free(lines);
 }

@@ -17,10 +17,6 @@
 
 #include "runner/http_int.h"
 
-#define HTTP_TRACE_BODY_MAX 1024 /* body bytes shown, each way */
-#define HTTP_TRACE_HEAD_MAX 4096 /* header bytes shown, each way */
-#define HTTP_TRACE_URL_MAX 2048  /* URL bytes shown */
-
 struct http_trace;
 
 /* Sets up s's trace when its host asks for one (at session creation). */

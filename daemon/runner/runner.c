@@ -566,7 +566,7 @@ static void journey_balance(rjourney *j)
 	long want;
 
 	j->balance = 0;
-	if (r->state != R_RUNNING || j->open || rows_out(j) || past_deadline(r))
+	if (r->state != R_RUNNING || j->open || rows_out(j) || past_deadline(r) || r->debug_halted)
 		return;
 	want = j->target - j->nactive;
 	if (want > START_BATCH) {
@@ -642,7 +642,7 @@ static void on_spread(uv_timer_t *t)
 	double now = runner_now(r);
 	int n = 0;
 
-	if (r->state != R_RUNNING || j->pending <= 0 || rows_out(j)) {
+	if (r->state != R_RUNNING || j->pending <= 0 || rows_out(j) || r->debug_halted) {
 		drop_starts_without_rows(j);
 		uv_timer_stop(t);
 		return;
@@ -1077,7 +1077,8 @@ static void do_setup(runner *r, const cJSON *m)
 	r->debug = cJSON_IsNumber(v) && (v->valueint == PROTO_DEBUG_FIRST || v->valueint == PROTO_DEBUG_ALL)
 			   ? v->valueint : 0;
 	v = cJSON_GetObjectItemCaseSensitive(m, "trace_instance");
-	r->trace_instance = cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 9.0e15
+	r->trace_instance = cJSON_IsNumber(v) && v->valuedouble >= 1 &&
+				    v->valuedouble <= (double)PROTO_TRACE_INSTANCE_MAX
 				    ? (uint64_t)v->valuedouble : 0;
 	v = cJSON_GetObjectItemCaseSensitive(m, "elapsed");
 	r->t0_ns = uv_hrtime() - (uint64_t)(msg_num(v, MSG_ELAPSED_MAX, 0) * 1e9);
