@@ -86,3 +86,24 @@ Test(utf8, seq_len_needs_the_whole_sequence)
 	cr_assert_eq(utf8_seq_len("a", 1), 1);
 	cr_assert_eq(utf8_seq_len("a", 0), 0);
 }
+
+Test(utf8, printable_escapes_controls_and_cuts_between_characters)
+{
+	char out[64];
+	/* ESC [ 3 1 m, NUL, CR LF, a C1 CSI (U+009B), a stray byte, TAB, euro */
+	const char s[] = "a\033[31m\0b\r\nc\xc2\x9b" "d\xff\te\xe2\x82\xac";
+	size_t n = sizeof s - 1;
+
+	cr_assert_eq(utf8_printable(out, sizeof out, s, n, 100), n);
+	cr_assert_str_eq(out, "a\\x1b[31m\\x00b\nc\\x9bd" R "\te\xe2\x82\xac");
+	/* At most max bytes of s, never half a character. */
+	cr_assert_eq(utf8_printable(out, sizeof out, "ab\xe2\x82\xac", 5, 3), 2);
+	cr_assert_str_eq(out, "ab");
+	/* A lone CR stays visible; CR before LF goes. */
+	utf8_printable(out, sizeof out, "x\ry", 3, 10);
+	cr_assert_str_eq(out, "x\\x0dy");
+	/* A buffer too small stops early, NUL-terminated. */
+	cr_assert_lt(utf8_printable(out, 12, "\001\002\003\004\005", 5, 5), 5);
+	cr_assert_lt(strlen(out), 12);
+	cr_assert_eq(utf8_printable(out, 0, "abc", 3, 3), 0);
+}
