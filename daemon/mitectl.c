@@ -1076,6 +1076,13 @@ static int cmd_scenario(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 
+#define DEBUG_HELP                                                                                  \
+	"--debug: at the first failure, print it with the journey's file:line, the datapool row\n"   \
+	"and the instance's last HTTP request and response, and stop the run (verdict failed,\n"    \
+	"stopped early); --debug=all: print every failure and go on. --trace-http: print every\n"  \
+	"request and response of instance 1 (--trace-instance N: of instance N). --gdb: run\n"     \
+	"under gdb, stopped in the journey. Bodies shown: their first 1 KiB (mitectl(1), DEBUGGING).\n"
+
 static const command commands[] = {
 	{"start", cmd_start,
 	 "start SCENARIO.conf [--set KEY=VALUE]... [--name NAME] [--duration S] [--runners N] [--wait]",
@@ -1119,18 +1126,20 @@ static const command commands[] = {
 	{"version", cmd_version, "version", "Prints the versions of mitectl and mited.\n"},
 	{"ping", cmd_ping, "ping", "Checks that mited answers.\n"},
 	{"journey", cmd_journey,
-	 "journey test|run MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [-v]",
+	 "journey test|run MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [--debug[=all]] [--trace-http] [--trace-instance N] [--gdb] [-v]",
 	 "Runs one journey in this process, without mited: `test` runs N instances (default 1)\n"
 	 "until ^C or S seconds, `run` runs exactly one iteration. DATAPOOL is FILE.csv,\n"
 	 "range:FIRST:LAST or MODULE.so:SYMBOL. Live stats every 2 s, a summary at the end.\n"
 	 "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n"
+	 DEBUG_HELP
 	 "Exit: 0 passed, 1 failed (journey errors, a run error, a journey that called exit),\n"
 	 "2 usage, 3 module refused, 4 thresholds, 5 volume not delivered, 6 journey hung,\n"
 	 "7 tainted, 8 incomplete, 70 internal (see mitectl(1), EXIT STATUS).\n"},
-	{"scenario", cmd_scenario, "scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [-v]",
+	{"scenario", cmd_scenario, "scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [--debug[=all]] [--trace-http] [--trace-instance N] [--gdb] [-v]",
 	 "Runs a whole scenario in this process, without mited, with one runner.\n"
 	 "--results DIR writes the result files there (as mited does for its runs).\n"
 	 "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n"
+	 DEBUG_HELP
 	 "Exit: 0 passed, 1 failed, 2 usage, 3 scenario refused, 4 thresholds, 5 volume not\n"
 	 "delivered, 6 journey hung, 7 tainted, 8 incomplete, 70 internal (mitectl(1)).\n"},
 	{"har", mitectl_har_main, MITECTL_HAR_SYNOPSIS, MITECTL_HAR_HELP},
