@@ -20,6 +20,13 @@ static const char *str(const cJSON *o, const char *k)
 	return s ? s : "";
 }
 
+static const char *str_or(const cJSON *v, const char *def)
+{
+	const char *s = cJSON_GetStringValue(v);
+
+	return s ? s : def;
+}
+
 static double num(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -121,7 +128,7 @@ static void print_row(FILE *f, const cJSON *row)
 			fprintf(f, " %s=", name);
 		else
 			fprintf(f, " [%d]=", i);
-		fprintf(f, "%s", cJSON_GetStringValue(cJSON_GetArrayItem(c, 1)) ?: "");
+		fprintf(f, "%s", str_or(cJSON_GetArrayItem(c, 1), ""));
 		i++;
 	}
 	if (num(row, "more") > 0)
