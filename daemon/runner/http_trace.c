@@ -63,16 +63,15 @@ void http_trace_reset(session *s)
 	s->trace->last = NULL;
 }
 
-void http_trace_hop_begin(session *s, const struct hop *h, const char *file, int line,
-			  const char *func)
+/* (Apart, and the two below: their buffers stay off the stack frames of
+ * untraced requests, which run on coroutine stacks.) */
+static __attribute__((noinline)) void hop_begin(struct http_trace *t, const struct hop *h, const char *file,
+						int line, const char *func)
 {
-	struct http_trace *t = s->trace;
 	const char *base;
 	char at[512];
 	cJSON *o;
 
-	if (!t)
-		return;
 	cJSON_Delete(t->cur);
 	t->cur = o = cJSON_CreateObject();
 	t->head_len = t->head_total = 0;
@@ -87,6 +86,13 @@ void http_trace_hop_begin(session *s, const struct hop *h, const char *file, int
 	add_text(o, "url", h->url, strlen(h->url), HTTP_TRACE_URL_MAX, NULL);
 	if (h->has_body)
 		add_text(o, "request_body", h->body, h->body_len, HTTP_TRACE_BODY_MAX, "request_body_bytes");
+}
+
+void http_trace_hop_begin(session *s, const struct hop *h, const char *file, int line,
+			  const char *func)
+{
+	if (s->trace)
+		hop_begin(s->trace, h, file, line, func);
 }
 
 void http_trace_req_head(session *s, const char *p, size_t n)
@@ -208,13 +214,11 @@ static void emit(session *s, const cJSON *x)
 	host->event(s->ctx, ev);
 }
 
-void http_trace_hop_end(session *s, const resp *r, int rc, const char *cls, const char *why)
+static __attribute__((noinline)) void hop_end(session *s, struct http_trace *t, const resp *r, int rc,
+					      const char *cls, const char *why)
 {
-	struct http_trace *t = s->trace;
-	cJSON *o;
+	cJSON *o = t->cur;
 
-	if (!t || !(o = t->cur))
-		return;
 	t->cur = NULL;
 	cJSON_AddStringToObject(o, "client", t->curl ? "libcurl" : "native");
 	if (t->curl && t->head_total) {
@@ -235,6 +239,12 @@ void http_trace_hop_end(session *s, const resp *r, int rc, const char *cls, cons
 		emit(s, o);
 	cJSON_Delete(t->last);
 	t->last = o;
+}
+
+void http_trace_hop_end(session *s, const resp *r, int rc, const char *cls, const char *why)
+{
+	if (s->trace && s->trace->cur)
+		hop_end(s, s->trace, r, rc, cls, why);
 }
 
 cJSON *http_trace_last(session *s)
