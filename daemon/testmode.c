@@ -109,7 +109,7 @@ static int on_debug_event(tm_state *st, const cJSON *ev, int is_error)
 	testmode_debug_failure(stdout, ev, ++st->failures);
 	if (st->debug == PROTO_DEBUG_FIRST && st->failures == 1) {
 		fprintf(stderr, "mitectl: --debug: stopping the run at its first failure (--debug=all goes on)\n");
-		run_stop_by(st->run, 1, "--debug at the first failure");
+		run_stop_at_failure(st->run, "--debug at the first failure");
 	}
 	return 1;
 }

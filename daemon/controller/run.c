@@ -630,6 +630,19 @@ void run_stop_by(run *r, int now, const char *by)
 	stop_run(r, now);
 }
 
+void run_stop_at_failure(run *r, const char *by)
+{
+	int first = r->state != RUN_STOPPING && r->state != RUN_DONE && !r->stop_by;
+	int all_ended = r->state != RUN_STARTING;
+
+	for (size_t ji = 0; ji < r->s->njourneys; ji++)
+		all_ended &= r->j[ji].ended;
+	run_stop_by(r, 1, by);
+	/* (With a duration, run_stop_by judged as for any stop.) */
+	if (first && r->stop_by && r->s->duration <= 0 && !all_ended)
+		r->stop_early = 1;
+}
+
 void run_stop(run *r, int now)
 {
 	run_stop_by(r, now, NULL);

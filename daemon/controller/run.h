@@ -78,6 +78,11 @@ int run_start(run *r);
  * "a stop request". The first stop's reason is kept. */
 void run_stop_by(run *r, int now, const char *by);
 void run_stop(run *r, int now);
+/* Stops the run at once at a failure (mitectl --debug), by `by`: early -
+ * incomplete, never passed - unless every journey had reached its own
+ * end, also when the run has no end of its own (no duration, endless
+ * models and pools), which a plain stop of such a run is not. */
+void run_stop_at_failure(run *r, const char *by);
 /* Who stopped the run (NULL: nobody, it ended by itself or on an error),
  * at which run second, and whether that was before its end. */
 const char *run_stopped_by(const run *r, double *at, int *early);

@@ -94,6 +94,20 @@ for ENGINE in auto curl; do
 	[ "$(received /status/)" = 3 ] || show "$n"
 done
 
+# Thresholds that allow the failure, and no duration: a run stopped by
+# --debug is still not "passed" (incomplete: stopped early).
+cat >"$T/th.conf" <<EOF
+name = "th";
+journeys = ( { name = "j"; journey = "$SO:fail_on";
+  datapool = { type = "range"; from = 1; to = 10; mode = "recyclable"; };
+  volume = { type = "constant"; count = 1; }; } );
+thresholds = ( { metric = "txn:step"; stat = "failure_rate"; max = 0.9; } );
+EOF
+mctl th scenario test "$T/th.conf" --debug
+check "errors the thresholds allow, no duration: exit status 8 (incomplete), not 0" [ "$(rc_of th)" = 8 ]
+check "... stopped early by --debug" has th "stopped early by --debug at the first failure"
+[ "$(rc_of th)" = 8 ] || show th
+
 # A failure by return, without mite_fail: no file:line of its own.
 mctl ret journey run "$SO:plain_return" --debug
 check "a bare return: exit status 1" [ "$(rc_of ret)" = 1 ]
