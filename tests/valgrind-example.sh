@@ -7,7 +7,7 @@ command -v valgrind >/dev/null || { echo "valgrind-example: valgrind is not inst
 log=$(mktemp)
 MITE_PLUGIN_PATH="$top_builddir/plugins" MITE_CONF_test_msg="Hello from mite" \
 timeout 300 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
-	--log-file="$log" "$top_builddir/mitectl" scenario test "$top_srcdir/conf/example.conf" --duration 2 >/dev/null
+	--log-file="$log" "$top_builddir/mitectl" scenario test --runner-timeout 120 "$top_srcdir/conf/example.conf" --duration 2 >/dev/null
 rc=$?
 # Under valgrind mite's loop is many times slower, and a run may say so
 # (7: tainted); memory errors are 9.

@@ -20,13 +20,14 @@ fails=0
 for engine in auto curl; do
 	MITE_PLUGIN_PATH="$top_builddir/plugins" \
 	timeout 300 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
-		--log-file="$dir/vg-$engine.log" "$top_builddir/mitectl" scenario test \
+		--log-file="$dir/vg-$engine.log" "$top_builddir/mitectl" scenario test --runner-timeout 120 \
 		"$top_srcdir/conf/http-flow.conf" --set base_url="http://127.0.0.1:$port" \
 		--set think_time=0.1 --set http_engine=$engine --duration 3 >/dev/null
 	rc=$?
 	cat "$dir/vg-$engine.log"
-	# Under valgrind mite's loop is many times slower, and a run may say
-	# so (7: tainted). Memory errors are 9; anything else is a failure.
+	# Under valgrind mite's loop is many times slower (so the no-yield
+	# watchdog gets 120 s, not 10: a TLS handshake alone can take seconds),
+	# and a run may say so (7: tainted). Memory errors are 9; anything else is a failure.
 	if [ $rc -eq 7 ]; then
 		echo "valgrind-http ($engine): the run was tainted (mite's loop saturated under valgrind), as it should say"
 		rc=0
@@ -46,7 +47,7 @@ for engine in auto curl; do
 		[ "$run" = new-connection ] && fresh=1
 		MITE_PLUGIN_PATH="$top_builddir/plugins" \
 		timeout 300 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
-			--log-file="$dir/vgs-$engine-$run.log" "$top_builddir/mitectl" scenario test \
+			--log-file="$dir/vgs-$engine-$run.log" "$top_builddir/mitectl" scenario test --runner-timeout 120 \
 			"$top_srcdir/conf/http.conf" --set base_url="https://127.0.0.1:$NGINX_PORT/" \
 			--set ca_file="$NGINX_CA" --set new_connection=$fresh \
 			--set http_version=$h2 --set think_time=0.05 \
