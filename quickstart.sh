@@ -24,6 +24,9 @@ packages=(build-essential autoconf automake pkg-config
 	libclang-rt-14-dev # clang's sanitizer and libFuzzer runtimes (only recommended by clang)
 	nginx-light # tests/e2e/https.sh and tests/valgrind-http.sh: an HTTPS server
 	chromium) # chromium: tests/e2e/report.sh renders the HTML report headless
+# WebSocket journeys: wslay frames the messages, libcrypto (libssl-dev) hashes
+# the handshake key
+packages+=(libwslay-dev libssl-dev)
 
 install_missing() {
 	local missing=()

@@ -19,11 +19,17 @@
  *   loop      runner (its index)                                                    loop lag (runner.c's probe)
  *   lost      journey                                  count (controller only: iterations in flight on a
  *                                                      runner that was lost or dropped)
+ *   ws        journey, transaction, name               msgs_out, bytes_out,         connect, rtt, ping
+ *                                                      msgs_in, bytes_in
+ *   wserr     journey, transaction, name, class        count
  *
  * A cancelled transaction or iteration (a parked call returned
  * MITE_ECANCELED) is counted as failed too: `cancelled` says how many of
  * the failed ones were cancelled. Lost iterations are counted as failed
  * journey iterations by the controller.
+ *
+ * (ws: name is the connection's, or a mark's for rtt; bytes are payload
+ * bytes; connect is DNS, TCP and the Upgrade handshake.)
  */
 #ifndef MITE_CORE_STATS_H
 #define MITE_CORE_STATS_H
@@ -51,6 +57,8 @@ enum { ST_TXN_OK = 0, ST_TXN_FAILED = 1, ST_TXN_CANCELLED = 2 };
 enum { ST_J_STARTED = 0, ST_J_OK = 1, ST_J_FAILED = 2, ST_J_CANCELLED = 3 };
 enum { ST_HTTP_COUNT = 0, ST_HTTP_BYTES_OUT = 1, ST_HTTP_BYTES_IN = 2 };
 enum { ST_H_TOTAL = 0, ST_H_DNS = 1, ST_H_CONNECT = 2, ST_H_TLS = 3, ST_H_TTFB = 4 };
+enum { ST_WS_MSGS_OUT = 0, ST_WS_BYTES_OUT = 1, ST_WS_MSGS_IN = 2, ST_WS_BYTES_IN = 3 };
+enum { ST_WS_H_CONNECT = 0, ST_WS_H_RTT = 1, ST_WS_H_PING = 2 };
 
 typedef struct stats_entry {
 	char *kind;

@@ -183,3 +183,4 @@ const char *inst_journey_name(mite_ctx *ctx) { return ctx->ops->journey_name(ctx
 int inst_stopping(mite_ctx *ctx) { return ctx->ops->stopping(ctx); }
 void *inst_fixture(mite_ctx *ctx) { return ctx->ops->fixture(ctx); }
 struct http_engine *inst_http_engine(mite_ctx *ctx) { return ctx->ops->http_engine(ctx); }
+struct ws_engine *inst_ws_engine(mite_ctx *ctx) { return ctx->ops->ws_engine ? ctx->ops->ws_engine(ctx) : NULL; }

@@ -56,6 +56,7 @@ typedef struct inst_ops {
 	/* Optional: HTTP_TRACE_* bits for the instance's HTTP session
 	 * (runner/http_trace.h); NULL: 0. */
 	int (*http_trace)(struct mite_ctx *ctx);
+	struct ws_engine *(*ws_engine)(struct mite_ctx *ctx); /* NULL: none */
 } inst_ops;
 
 struct mite_ctx {
@@ -86,6 +87,8 @@ struct mite_ctx {
 	int parks;              /* parks during this iteration */
 	/* the HTTP session, owned by runner/http.c (http_session_free) */
 	void *http;
+	/* the WebSocket session, owned by runner/ws.c (ws_session_free) */
+	void *ws;
 	/* runner bookkeeping */
 	struct mite_ctx *prev, *next;     /* the journey's active instances */
 	struct mite_ctx *wnext;           /* ready queue / row waiters */
@@ -156,5 +159,7 @@ int inst_stopping(struct mite_ctx *ctx);
 void *inst_fixture(struct mite_ctx *ctx);
 /* The host's HTTP engine (runner/http.h), or NULL. */
 struct http_engine *inst_http_engine(struct mite_ctx *ctx);
+/* The host's WebSocket engine (runner/ws_conn.h), or NULL. */
+struct ws_engine *inst_ws_engine(struct mite_ctx *ctx);
 
 #endif

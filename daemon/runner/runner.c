@@ -13,6 +13,7 @@
 #include "runner/debug.h"
 #include "runner/http.h"
 #include "runner/http_sdk.h"
+#include "runner/ws.h"
 #include "runner/inst.h"
 #include "runner/sdk.h"
 #include "runner/sleepq.h"
@@ -115,6 +116,7 @@ struct runner {
 	rmodule *mods;
 	size_t nmods;
 	http_engine *http;
+	ws_engine *ws;
 	stats st;
 	cJSON *events;
 	size_t nevents;
@@ -176,6 +178,7 @@ static void inst_finish(mite_ctx *ctx)
 	j->nactive--;
 	r->live--;
 	http_sdk_session_free(ctx);
+	ws_session_free(ctx);
 	sleepq_del(&r->sleep, &ctx->sleep);
 	/* The instance lives in its coroutine's stack slot (coro_new_with):
 	 * it goes with the coroutine. */
@@ -1201,6 +1204,15 @@ static void http_closed(void *arg)
 	runner_check_done(r);
 }
 
+static void ws_closed(void *arg)
+{
+	runner *r = arg;
+
+	r->ws = NULL;
+	r->pending_closes--;
+	runner_check_done(r);
+}
+
 static void runner_check_done(runner *r)
 {
 	if (r->state == R_STOPPING && r->live == 0) {
@@ -1222,6 +1234,10 @@ static void runner_check_done(runner *r)
 		if (r->http) {
 			r->pending_closes++;
 			http_engine_close(r->http, http_closed, r);
+		}
+		if (r->ws) {
+			r->pending_closes++;
+			ws_engine_close(r->ws, ws_closed, r);
 		}
 		return;
 	}
@@ -1301,6 +1317,9 @@ runner *runner_new(uv_loop_t *loop, transport *t, int index, runner_done_cb done
 	r->http = http_engine_new(loop, &runner_http_host);
 	if (!r->http)
 		log_warn("runner %d: HTTP engine unavailable; HTTP calls will fail", index);
+	r->ws = ws_engine_new(loop);
+	if (!r->ws)
+		log_warn("runner %d: WebSocket engine unavailable; WebSocket calls will fail", index);
 	coro_install_overflow_handler();
 	t->on_recv = on_message;
 	t->data = r;
@@ -1359,6 +1378,7 @@ static double runner_inst_now(mite_ctx *ctx) { return runner_now(ctx->r); }
 static const char *runner_config(mite_ctx *ctx, const char *key) { return kvl_get(&ctx->r->config, key); }
 static const char *runner_journey_name(mite_ctx *ctx) { return ctx->j ? ctx->j->name : ""; }
 static struct http_engine *runner_http_engine(mite_ctx *ctx) { return ctx->r->http; }
+static struct ws_engine *runner_ws_engine(mite_ctx *ctx) { return ctx->r->ws; }
 static int runner_stopping(mite_ctx *ctx) { return ctx->r->state != R_RUNNING || ctx->cancelled; }
 static void *runner_fixture(mite_ctx *ctx) { return ctx->j && ctx->j->rm ? ctx->j->rm->fixture : NULL; }
 
@@ -1404,6 +1424,7 @@ static const inst_ops runner_inst_ops = {
 	.http_engine = runner_http_engine,
 	.debug = runner_debug,
 	.http_trace = runner_http_trace,
+	.ws_engine = runner_ws_engine,
 };
 
 /* The HTTP engine's host: the instance layer. */

@@ -5,6 +5,7 @@
 #include "runner/sdk.h"
 #include "runner/http_sdk.h"
 #include "runner/inst.h"
+#include "runner/ws.h"
 
 #include "core/log.h"
 #include "core/row.h"
@@ -79,6 +80,9 @@ static int sdk_vfail(mite_ctx *ctx, const char *file, int line, const char *func
 
 void sdk_end_iteration(mite_ctx *ctx, int rc)
 {
+	/* Connections left open close first: a failure on one that the
+	 * journey never saw still lands in the open transactions. */
+	ws_session_end_iteration(ctx);
 	if (rc != 0 && !ctx->failed) {
 		char msg[64];
 
@@ -270,6 +274,7 @@ const mite_api *sdk_api(void)
 			.instance_id = sdk_instance_id,
 			.row_out_add = row_out_add,
 			.http = http_sdk_api(),
+			.ws = ws_sdk_api(),
 		};
 	}
 	return &api;

@@ -53,6 +53,7 @@ extern "C" {
 #define MITE_ENOMEM (-4)     /* out of memory */
 #define MITE_ETIMEDOUT (-5)  /* an operation timed out */
 #define MITE_EIO (-6)        /* a transport error (see the HTTP calls) */
+#define MITE_ECLOSED (-7)    /* the peer closed the connection (see <mite/ws.h>) */
 
 /* A volume model returns this to end the load of its journey. */
 #define MITE_STOP (-1L)
@@ -110,6 +111,7 @@ typedef struct mite_separation {
 } mite_separation;
 
 struct mite_http_api; /* declared in <mite/http.h> */
+struct mite_ws_api;   /* declared in <mite/ws.h> */
 struct mite_row_out;  /* declared in <mite/datapool.h> */
 
 /*
@@ -160,7 +162,11 @@ typedef struct mite_api {
 	/* HTTP: see <mite/http.h>; NULL when the runner has no HTTP support. */
 	const struct mite_http_api *http;
 
-	void *spare[8];
+	/* WebSocket: see <mite/ws.h>. Took a spare slot: NULL in a mite
+	 * without it (the wrappers check). */
+	const struct mite_ws_api *ws;
+
+	void *spare[7];
 } mite_api;
 
 /* The descriptor every module carries once (see MITE_MODULE). The loader
