@@ -40,11 +40,14 @@ void harness_init(void)
 	cr_assert_eq(uv_loop_init(&H.loop), 0);
 	H.engine = http_engine_new(&H.loop, &harness_http_host);
 	cr_assert_not_null(H.engine);
+	H.ws_engine = ws_engine_new(&H.loop);
+	cr_assert_not_null(H.ws_engine);
 	stats_init(&H.st);
 	H.events = cJSON_CreateArray();
 	api.abi_version = MITE_ABI_VERSION;
 	api.size = sizeof(api);
 	api.http = http_sdk_api();
+	api.ws = ws_sdk_api();
 	mite__api = &api;
 }
 
@@ -64,6 +67,7 @@ int harness_fini(void)
 {
 	int rc;
 
+	ws_engine_close(H.ws_engine, NULL, NULL);
 	http_engine_close(H.engine, engine_closed, NULL);
 	for (int i = 0; i < 1000 && !H.engine_closed; i++)
 		uv_run(&H.loop, UV_RUN_ONCE);
@@ -107,6 +111,7 @@ void harness_ctx_free(mite_ctx *ctx)
 	struct hinst *h = (struct hinst *)ctx;
 
 	http_sdk_session_free(ctx);
+	ws_session_free(ctx);
 	for (int i = 0; i < ctx->ntxn; i++)
 		free(ctx->txn[i].name);
 	if (ctx->co)
@@ -232,6 +237,10 @@ static double harness_now(mite_ctx *ctx) { (void)ctx; return uv_hrtime() / 1e9; 
 static const char *harness_config(mite_ctx *ctx, const char *key)
 {
 	(void)ctx;
+	if (strcmp(key, "ws_max_message") == 0)
+		return H.ws_max_message;
+	if (strcmp(key, "ws_max_queue") == 0)
+		return H.ws_max_queue;
 	if (strcmp(key, "http2_max_streams") == 0)
 		return H.http2_max_streams;
 	return strcmp(key, "http_engine") == 0 ? H.http_engine : NULL;
@@ -240,6 +249,7 @@ static const char *harness_journey_name(mite_ctx *ctx) { (void)ctx; return "j"; 
 static int harness_stopping(mite_ctx *ctx) { return ctx->cancelled; }
 static void *harness_fixture(mite_ctx *ctx) { (void)ctx; return NULL; }
 static struct http_engine *harness_http_engine(mite_ctx *ctx) { (void)ctx; return H.engine; }
+static struct ws_engine *harness_ws_engine(mite_ctx *ctx) { (void)ctx; return H.ws_engine; }
 
 static const inst_ops harness_ops = {
 	.resume = harness_resume,
@@ -254,6 +264,7 @@ static const inst_ops harness_ops = {
 	.stopping = harness_stopping,
 	.fixture = harness_fixture,
 	.http_engine = harness_http_engine,
+	.ws_engine = harness_ws_engine,
 };
 
 /* The engine's host: the instance layer, as the runner's. */

@@ -12,12 +12,14 @@
 #include "runner/http.h"
 #include "runner/http_sdk.h"
 #include "runner/inst.h"
+#include "runner/ws.h"
 #include <cjson/cJSON.h>
 #include <uv.h>
 
 typedef struct harness {
 	uv_loop_t loop;
 	http_engine *engine;
+	ws_engine *ws_engine;
 	stats st;
 	int http_events;
 	cJSON *events;       /* every event inst_event received but failures */
@@ -28,6 +30,7 @@ typedef struct harness {
 	int running;         /* instances whose function has not returned */
 	const char *http_engine; /* the config key http_engine, or NULL */
 	const char *http2_max_streams; /* the config key http2_max_streams, or NULL */
+	const char *ws_max_message, *ws_max_queue; /* those config keys, or NULL */
 } harness;
 
 extern harness H;

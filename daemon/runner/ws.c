@@ -596,6 +596,11 @@ void ws_session_free(struct mite_ctx *ctx)
 	ctx->ws = NULL;
 }
 
+size_t ws_held_bytes(const struct mite_ws *w)
+{
+	return w && w->c ? w->c->qbytes : 0;
+}
+
 static const mite_ws_api sdk_table = {
 	.version = MITE_WS_API_VERSION,
 	.size = sizeof(mite_ws_api),

@@ -13,12 +13,16 @@
 #include "runner/ws_conn.h"
 
 struct mite_ctx;
+struct mite_ws;
 
 /* The iteration ended: connections still open are closed (1001), and a
  * failure the journey never saw on them is recorded now. */
 void ws_session_end_iteration(struct mite_ctx *ctx);
 /* Frees the instance's session (ctx->ws) and its connections. */
 void ws_session_free(struct mite_ctx *ctx);
+/* Payload bytes of the received messages w holds for the journey (tests
+ * look at the queue's cap with it). */
+size_t ws_held_bytes(const struct mite_ws *w);
 /* The SDK's WebSocket function table. */
 const struct mite_ws_api *ws_sdk_api(void);
 
