@@ -953,11 +953,19 @@ static void on_timer(uv_timer_t *t)
 	notify(c);
 }
 
+/* Timers count from the loop's clock, which lags while journeys run:
+ * brought up to date first, a timeout never ends early. */
+static void timer_start(ws_conn *c, uint64_t ms)
+{
+	uv_update_time(c->e->loop);
+	uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
 void ws_conn_timer(ws_conn *c, uint64_t ms)
 {
 	c->timer_fired = 0;
 	if (ms)
-		uv_timer_start(&c->timer, on_timer, ms, 0);
+		timer_start(c, ms);
 	else
 		uv_timer_stop(&c->timer);
 }
@@ -1020,7 +1028,7 @@ int ws_conn_start(ws_conn *c, const http1_url *u, int tls, const char *const *he
 			  "for WebSocket): use ws://");
 		return -1;
 	}
-	uv_timer_start(&c->timer, on_timer, c->timeout_ms ? c->timeout_ms : 1, 0);
+	timer_start(c, c->timeout_ms ? c->timeout_ms : 1);
 	c->state = WS_RESOLVING;
 	return resolve(c) < 0 ? -1 : 0;
 }

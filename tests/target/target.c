@@ -23,6 +23,8 @@
 #include <strings.h>
 #include <uv.h>
 
+#include "ws_server.h"
+
 #define MAX_HEAD 8192
 #define MAX_BODY (1024 * 1024)
 #define MAX_BYTES (64 * 1024 * 1024)
@@ -86,6 +88,7 @@ static struct {
 	uint64_t received;
 	uint64_t conn_open, conn_total;
 	FILE *request_log; /* --request-log: one JSON line per request, or NULL */
+	ws_server *ws;     /* --ws-port: the WebSocket test server, or NULL */
 } T;
 
 static void conn_maybe_parse(conn *c);
@@ -123,6 +126,8 @@ static void stats_reset(void)
 	T.received = 0;
 	memset(T.status, 0, sizeof(T.status));
 	T.conn_total = 0; /* connections made from now on; open ones stay open */
+	if (T.ws)
+		ws_server_counts_reset(T.ws);
 }
 
 static char *stats_json(void)
@@ -146,6 +151,19 @@ static char *stats_json(void)
 	c = cJSON_AddObjectToObject(o, "connections");
 	cJSON_AddNumberToObject(c, "open", (double)T.conn_open);
 	cJSON_AddNumberToObject(c, "total", (double)T.conn_total);
+	if (T.ws) {
+		ws_server_counts n;
+		cJSON *w = cJSON_AddObjectToObject(o, "ws");
+
+		ws_server_counts_get(T.ws, &n);
+		cJSON_AddNumberToObject(w, "connections", (double)n.connections);
+		cJSON_AddNumberToObject(w, "open", (double)n.open);
+		cJSON_AddNumberToObject(w, "messages_in", (double)n.msgs_in);
+		cJSON_AddNumberToObject(w, "bytes_in", (double)n.bytes_in);
+		cJSON_AddNumberToObject(w, "messages_out", (double)n.msgs_out);
+		cJSON_AddNumberToObject(w, "bytes_out", (double)n.bytes_out);
+		cJSON_AddNumberToObject(w, "closes_in", (double)n.closes_in);
+	}
 	out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return out;
@@ -1225,7 +1243,7 @@ static void on_signal(uv_signal_t *s, int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mite-target [--port N] [--bind ADDR] [--request-log FILE]\n"
+		"usage: mite-target [--port N] [--bind ADDR] [--request-log FILE] [--ws-port N]\n"
 		"\n"
 		"A small HTTP/1.1 demo target for mite (keep-alive, one thread). Loopback\n"
 		"only by default; not a server to expose.\n"
@@ -1234,6 +1252,12 @@ static void usage(FILE *f)
 		"  --bind ADDR  address to bind (default 127.0.0.1)\n"
 		"  --request-log FILE  append each request (but /stats) to FILE as a JSON line:\n"
 		"               method, target, header lines, body in hex (off by default)\n"
+		"  --ws-port N  also serve WebSocket on port N (0 picks a free one; prints\n"
+		"               \"ws listening on ADDR:PORT\"): /echo echoes each message;\n"
+		"               /close?code=N&after=K, /silent, /bad?after=K (a malformed\n"
+		"               frame), /big?size=N, /push?n=N&size=S, /drop?after=K,\n"
+		"               /reject (403), /badaccept test a client's failures; /stats\n"
+		"               counts its messages and payload bytes under \"ws\"\n"
 		"\n"
 		"Prints \"listening on ADDR:PORT\" once ready. Endpoints:\n"
 		"  /                 \"ok\\n\"\n"
@@ -1275,16 +1299,17 @@ int main(int argc, char **argv)
 		{"port", required_argument, NULL, 'p'},
 		{"bind", required_argument, NULL, 'b'},
 		{"request-log", required_argument, NULL, 'l'},
+		{"ws-port", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *bind = "127.0.0.1";
-	long port = 8080;
+	long port = 8080, ws_port = -1;
 	struct sockaddr_storage ss;
 	int namelen = sizeof(ss), rc, o;
 	char host[64];
 
-	while ((o = getopt_long(argc, argv, "p:b:l:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "p:b:l:w:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'p':
 			if (parse_num(optarg, 65535, &port) < 0) {
@@ -1298,6 +1323,12 @@ int main(int argc, char **argv)
 		case 'l':
 			if (!(T.request_log = fopen(optarg, "ae"))) {
 				fprintf(stderr, "mite-target: %s: %s\n", optarg, strerror(errno));
+				return 2;
+			}
+			break;
+		case 'w':
+			if (parse_num(optarg, 65535, &ws_port) < 0) {
+				fprintf(stderr, "mite-target: bad --ws-port: %s\n", optarg);
 				return 2;
 			}
 			break;
@@ -1331,6 +1362,12 @@ int main(int argc, char **argv)
 		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 		printf("listening on %s:%ld\n", host, port);
 	}
+	if (ws_port >= 0) {
+		if (!(T.ws = ws_server_new(T.loop, bind, (int)ws_port)))
+			return 1;
+		printf("ws listening on %s%s%s:%d\n", ss.ss_family == AF_INET6 ? "[" : "", host,
+		       ss.ss_family == AF_INET6 ? "]" : "", ws_server_port(T.ws));
+	}
 	fflush(stdout);
 	/* A client that closes while a response is being written is an
 	 * error on that write, not the end of the server. */
@@ -1340,6 +1377,7 @@ int main(int argc, char **argv)
 	uv_signal_start(&T.sigint, on_signal, SIGINT);
 	uv_signal_start(&T.sigterm, on_signal, SIGTERM);
 	uv_run(T.loop, UV_RUN_DEFAULT);
+	ws_server_close(T.ws);
 	stats_reset();
 	return 0;
 }
