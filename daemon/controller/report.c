@@ -3,6 +3,7 @@
  * summary is results_io.c's, from summary.json).
  */
 #include "controller/report.h"
+#include "controller/results_ws.h"
 
 #include "controller/results_io.h"
 
@@ -102,6 +103,7 @@ void report_live(FILE *f, const run *r, const results *res, const stats *window,
 			fprintf(f, "  other %llu", (unsigned long long)statuses[0]);
 		fputc('\n', f);
 	}
+	results_ws_live(f, window, interval);
 	fflush(f);
 }
 

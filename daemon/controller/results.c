@@ -17,6 +17,7 @@
 #include "controller/results_io.h"
 #include "controller/results_judge.h"
 #include "controller/results_writer.h"
+#include "controller/results_ws.h"
 
 #include "controller/thresholds.h"
 #include "controller/verdict.h"
@@ -1098,6 +1099,8 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 		cJSON_AddNumberToObject(x, "count", (double)e->c[0]);
 		cJSON_AddItemToArray(a, x);
 	}
+
+	results_ws_summary(o, t, el);
 
 	a = cJSON_AddArrayToObject(o, "errors");
 	if (a && add_errors(a, t) < 0)

@@ -3,6 +3,7 @@
  * summary.json, and event logs printed for people (see results_io.h).
  */
 #include "controller/results_io.h"
+#include "controller/results_ws.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -205,6 +206,7 @@ void results_io_text(FILE *f, const cJSON *sum)
 		fprintf(f, "%-28.28s %-7.7s %-12.12s %8.0f\n", *txn ? txn : "-", results_io_str(x, "method", "?"),
 			results_io_str(x, "class", "?"), results_io_num(x, "count", 0));
 	}
+	results_ws_text(f, sum);
 
 	any = 0;
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "errors")) {

@@ -388,11 +388,13 @@ static ssize_t plain_read(ws_conn *c, void *buf, size_t len)
 	}
 }
 
-static ssize_t plain_write(ws_conn *c, const void *buf, size_t len)
+static ssize_t plain_write(ws_conn *c, const void *buf, size_t len, int more)
 {
 	for (;;) {
-		/* MSG_NOSIGNAL: a closed peer is an error here, not SIGPIPE. */
-		ssize_t k = send(c->fd, buf, len, MSG_NOSIGNAL);
+		/* MSG_NOSIGNAL: a closed peer is an error here, not SIGPIPE.
+		 * MSG_MORE: a frame's header waits for its payload, so that
+		 * the two leave in one segment in spite of TCP_NODELAY. */
+		ssize_t k = send(c->fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 		if (k >= 0)
 			return k;
 		if (errno == EINTR)
@@ -433,9 +435,8 @@ static ssize_t wcb_send(wslay_event_context_ptr ev, const uint8_t *data, size_t 
 			void *user)
 {
 	ws_conn *c = user;
-	ssize_t k = c->io->write(c, data, len);
+	ssize_t k = c->io->write(c, data, len, flags & WSLAY_MSG_MORE);
 
-	(void)flags;
 	if (k >= 0)
 		return k;
 	if (k == WS_IO_WANT_WRITE || k == WS_IO_WANT_READ) {
@@ -751,7 +752,7 @@ static void on_reply(ws_conn *c)
 static void send_request(ws_conn *c)
 {
 	while (c->req_sent < c->req.len) {
-		ssize_t k = c->io->write(c, c->req.p + c->req_sent, c->req.len - c->req_sent);
+		ssize_t k = c->io->write(c, c->req.p + c->req_sent, c->req.len - c->req_sent, 0);
 		if (k == WS_IO_WANT_WRITE || k == WS_IO_WANT_READ) {
 			set_events(c, UV_READABLE | UV_WRITABLE);
 			return;

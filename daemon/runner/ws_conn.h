@@ -72,7 +72,8 @@ typedef struct ws_io {
 	/* > 0 bytes, 0 at the end of the stream, WS_IO_WANT_*, or WS_IO_ERR
 	 * (c->oserr says why). */
 	ssize_t (*read)(ws_conn *c, void *buf, size_t len);
-	ssize_t (*write)(ws_conn *c, const void *buf, size_t len);
+	/* more: more of the same frame follows at once (a hint to batch) */
+	ssize_t (*write)(ws_conn *c, const void *buf, size_t len, int more);
 	/* Frees the layer's state (not the fd). */
 	void (*free)(ws_conn *c);
 } ws_io;

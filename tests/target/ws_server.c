@@ -449,6 +449,7 @@ static void on_connection(uv_stream_t *l, int status)
 	c->s = s;
 	uv_tcp_init(s->loop, &c->tcp);
 	c->tcp.data = c;
+	uv_tcp_nodelay(&c->tcp, 1); /* replies go at once (no 40 ms delayed-ACK stall) */
 	if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
 		c->closing = 1;
 		uv_close((uv_handle_t *)&c->tcp, conn_closed);
