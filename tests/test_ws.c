@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <mite/http.h>
 #include <mite/ws.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -421,11 +422,6 @@ WS_TEST(connection_refused)
 	open_fails(u, NULL, MITE_EIO, "refused", "/r", "refused");
 }
 
-WS_TEST(wss_refused_clearly)
-{
-	open_fails("wss://127.0.0.1:1/s", NULL, MITE_EINVAL, "tls", "/s", "wss:// is not available");
-}
-
 WS_TEST(bad_url)
 {
 	open_fails("http://127.0.0.1/x", NULL, MITE_EINVAL, NULL, NULL, "bad URL");
@@ -679,4 +675,180 @@ Test(ws_hs, request_and_check)
 	cr_assert(strstr(why, "Accept"));
 	free(b.p);
 	free(ub.p);
+}
+
+/* ---- wss:// -------------------------------------------------------------------------
+ * The test server speaks TLS with certificates tests/tls-certs.sh makes;
+ * the client takes the TLS settings of the instance's HTTP calls. */
+static char tls_dir[64];
+
+static void wss_setup_with(const char *cert)
+{
+	char cmd[512], c[128], k[128];
+	const char *src = getenv("top_srcdir");
+
+	setup();
+	snprintf(tls_dir, sizeof(tls_dir), "/tmp/mite-wss.XXXXXX");
+	cr_assert_not_null(mkdtemp(tls_dir));
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/tls-certs.sh %s", src ? src : "..", tls_dir);
+	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+	snprintf(c, sizeof(c), "%s/%s.pem", tls_dir, cert);
+	snprintf(k, sizeof(k), "%s/%s.key", tls_dir, cert);
+	cr_assert_eq(ws_server_tls(srv, c, k), 0);
+	snprintf(base, sizeof(base), "wss://127.0.0.1:%d", ws_server_port(srv));
+}
+
+static void wss_setup(void) { wss_setup_with("good"); }
+static void wss_setup_other(void) { wss_setup_with("other"); }
+
+static void wss_teardown(void)
+{
+	char cmd[128];
+
+	teardown();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tls_dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+#define WSS_TEST(name, ...) \
+	Test(wss, name, .init = wss_setup, .fini = wss_teardown, .timeout = 60, ##__VA_ARGS__)
+
+/* The HTTP settings to use, then echo_journey. */
+struct wss_echo {
+	struct echo e;
+	const char *ca;      /* a file in tls_dir, or NULL */
+	int no_verify;
+	int tls_max;
+	int set_rc;
+};
+
+static int wss_echo_journey(mite_ctx *ctx, void *arg)
+{
+	struct wss_echo *w = arg;
+	char ca[128];
+
+	if (w->ca) {
+		snprintf(ca, sizeof(ca), "%s/%s", tls_dir, w->ca);
+		w->set_rc |= mite_http_set_ca_file(ctx, ca);
+	}
+	if (w->no_verify)
+		w->set_rc |= mite_http_set_tls_verify(ctx, 0);
+	if (w->tls_max)
+		w->set_rc |= mite_http_set_tls_versions(ctx, 0, w->tls_max);
+	return echo_journey(ctx, &w->e);
+}
+
+WSS_TEST(echo_with_ca_file_counted_exactly)
+{
+	struct wss_echo w = {.e = {.n = 40}, .ca = "ca.pem"};
+	mite_ctx *ctx = harness_ctx(wss_echo_journey, &w);
+	ws_server_counts n;
+	const stats_entry *st;
+
+	cr_assert_eq(harness_run(20), 0);
+	cr_assert_eq(w.set_rc, 0);
+	cr_assert_eq(w.e.rc, 0, "rc %d: %s", w.e.rc, H.fail_msg);
+	cr_assert_eq(w.e.bad, 0, "every echo came back whole");
+	ws_server_counts_get(srv, &n);
+	st = ws_entry("t", "/echo");
+	cr_assert_not_null(st);
+	cr_assert_eq(st->c[ST_WS_MSGS_OUT], 40);
+	cr_assert_eq(st->c[ST_WS_MSGS_IN], 40);
+	cr_assert_eq(n.msgs_in, st->c[ST_WS_MSGS_OUT]);
+	cr_assert_eq(n.bytes_in, st->c[ST_WS_BYTES_OUT]);
+	cr_assert_eq(n.msgs_out, st->c[ST_WS_MSGS_IN]);
+	cr_assert_eq(n.bytes_out, st->c[ST_WS_BYTES_IN]);
+	cr_assert_eq(st->c[ST_WS_BYTES_OUT], w.e.bytes);
+	cr_assert_eq(n.connections, 1);
+	cr_assert_eq(n.closes_in, 1);
+	cr_assert_eq(n.tls_version, 13, "TLS 1.3 by default");
+	cr_assert_eq(hcount(st, ST_WS_H_CONNECT), 1);
+	cr_assert_eq(hcount(st, ST_WS_H_RTT), (uint64_t)w.e.marks);
+	cr_assert_eq(H.nfail, 0);
+	harness_ctx_free(ctx);
+}
+
+/* The newest version the session allows is the one spoken. */
+WSS_TEST(tls_versions_of_the_http_settings)
+{
+	struct wss_echo w = {.e = {.n = 3}, .ca = "ca.pem", .tls_max = MITE_HTTP_TLS1_2};
+	mite_ctx *ctx = harness_ctx(wss_echo_journey, &w);
+	ws_server_counts n;
+
+	cr_assert_eq(harness_run(20), 0);
+	cr_assert_eq(w.e.rc, 0, "rc %d: %s", w.e.rc, H.fail_msg);
+	ws_server_counts_get(srv, &n);
+	cr_assert_eq(n.tls_version, 12);
+	harness_ctx_free(ctx);
+}
+
+/* Opens base/path with the settings of w; the open's rc. */
+static void wss_open_fails(struct wss_echo *w, const char *cls, const char *words)
+{
+	mite_ctx *ctx = harness_ctx(wss_echo_journey, w);
+	ws_server_counts n;
+
+	cr_assert_eq(harness_run(20), 0);
+	cr_assert_eq(w->e.rc, MITE_EIO, "rc %d (%s)", w->e.rc, H.fail_msg);
+	cr_assert_eq(err_count("t", "/echo", cls), 1, "class %s (%s)", cls, H.fail_msg);
+	cr_assert_eq(H.nfail, 1);
+	cr_assert(strstr(H.fail_msg, words), "got \"%s\"", H.fail_msg);
+	cr_assert(strstr(H.fail_msg, "ws wss://127.0.0.1:"), "got \"%s\"", H.fail_msg);
+	ws_server_counts_get(srv, &n);
+	cr_assert_eq(n.connections, 0, "no handshake answered");
+	harness_ctx_free(ctx);
+}
+
+WSS_TEST(unknown_ca_fails_as_tls)
+{
+	struct wss_echo w = {.e = {.n = 1}};
+
+	wss_open_fails(&w, "tls", "(tls): unknown CA: SSL certificate problem");
+}
+
+WSS_TEST(missing_ca_file_fails_as_tls)
+{
+	struct wss_echo w = {.e = {.n = 1}, .ca = "no-such-ca.pem"};
+
+	wss_open_fails(&w, "tls", "(tls): error setting certificate file");
+}
+
+/* Verification off: the unknown CA is let through, as for https://. */
+WSS_TEST(verify_off_passes)
+{
+	struct wss_echo w = {.e = {.n = 2}, .no_verify = 1};
+	mite_ctx *ctx = harness_ctx(wss_echo_journey, &w);
+
+	cr_assert_eq(harness_run(20), 0);
+	cr_assert_eq(w.e.rc, 0, "rc %d: %s", w.e.rc, H.fail_msg);
+	cr_assert_eq(w.e.bad, 0);
+	harness_ctx_free(ctx);
+}
+
+/* A certificate for another name: SNI and the name check, as https://. */
+Test(wss, name_mismatch_fails_as_tls, .init = wss_setup_other, .fini = wss_teardown, .timeout = 60)
+{
+	struct wss_echo w = {.e = {.n = 1}, .ca = "ca.pem"};
+
+	wss_open_fails(&w, "tls", "(tls): name mismatch");
+}
+
+/* A server that never answers the ClientHello (the plain port reads it as
+ * the start of an HTTP request): the open times out in the TLS handshake,
+ * within the connection's timeout. */
+Test(wss, tls_handshake_times_out, .init = setup, .fini = teardown, .timeout = 30)
+{
+	struct opened op = {.o = {.timeout = 0.3}};
+	char u[64];
+	mite_ctx *ctx;
+
+	snprintf(u, sizeof(u), "wss://127.0.0.1:%d/echo", ws_server_port(srv));
+	op.url = u;
+	ctx = harness_ctx(open_journey, &op);
+	cr_assert_eq(harness_run(10), 0);
+	cr_assert_eq(op.rc, MITE_ETIMEDOUT, "rc %d (%s)", op.rc, H.fail_msg);
+	cr_assert_eq(err_count("t", "/echo", "timeout"), 1, "%s", H.fail_msg);
+	cr_assert_geq(op.took, 0.3);
+	cr_assert_lt(op.took, 3.0);
+	harness_ctx_free(ctx);
 }

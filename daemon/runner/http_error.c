@@ -105,36 +105,16 @@ CURLcode http_error_tls_code(int kind)
 	}
 }
 
-/* Which check of TLS failed, in a word or two, from the libcurl code, its
- * message and OpenSSL's verification result (verify: an X509_V_ERR_* of
- * openssl/x509_vfy.h, whose values are stable), or NULL. */
+/* Which check of TLS failed (tls_check_words, which both clients and
+ * wss:// share), from the libcurl code, its message and OpenSSL's
+ * verification result, or NULL. */
 static const char *tls_check(CURLcode res, long verify, const char *msg)
 {
-	/* libcurl checks the name itself: only its message says so. */
-	if (strstr(msg, "target host name"))
-		return "name mismatch";
-	switch (verify) {
-	case 9: /* X509_V_ERR_CERT_NOT_YET_VALID */
-		return "certificate not yet valid";
-	case 10: /* X509_V_ERR_CERT_HAS_EXPIRED */
-		return "certificate expired";
-	case 2:  /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT */
-	case 18: /* X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT */
-	case 19: /* X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN */
-	case 20: /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
-	case 21: /* X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE */
-		return "unknown CA";
-	case 23: /* X509_V_ERR_CERT_REVOKED */
-		return "certificate revoked";
-	case 62: /* X509_V_ERR_HOSTNAME_MISMATCH */
-	case 64: /* X509_V_ERR_IP_ADDRESS_MISMATCH */
-		return "name mismatch";
-	}
-	if (res == CURLE_PEER_FAILED_VERIFICATION)
-		return "certificate not trusted";
-	if (res == CURLE_SSL_CONNECT_ERROR)
-		return "handshake failed";
-	return NULL;
+	int kind = res == CURLE_PEER_FAILED_VERIFICATION ? TLS_F_VERIFY
+		   : res == CURLE_SSL_CONNECT_ERROR     ? TLS_F_HANDSHAKE
+							: TLS_F_NONE;
+
+	return tls_check_words(kind, verify, msg);
 }
 
 /* Keeps the words of a TLS failure (code res, OpenSSL's verification

@@ -41,6 +41,13 @@ cJSON *http_sdk_last_exchange(mite_ctx *ctx)
 	return http_trace_last(ctx->http);
 }
 
+tls_ctx *http_sdk_tls_http1(mite_ctx *ctx)
+{
+	session *s = session_get(ctx);
+
+	return s ? http_session_tls_http1(s) : NULL;
+}
+
 void http_sdk_session_free(mite_ctx *ctx)
 {
 	session *s = ctx->http;

@@ -11,6 +11,7 @@
 #include <mite/mite.h>
 
 struct mite_ctx;
+struct tls_ctx;
 
 /* The SDK's HTTP function table. */
 const struct mite_http_api *http_sdk_api(void);
@@ -18,6 +19,12 @@ const struct mite_http_api *http_sdk_api(void);
  * empty (each iteration is a new visitor), its responses go; connections
  * stay. */
 void http_sdk_new_iteration(struct mite_ctx *ctx);
+/* The TLS settings the instance's HTTP calls use (mite_http_set_ca_file,
+ * set_tls_verify, set_client_cert, set_tls_versions,
+ * set_tls_resumption), as a TLS context offering HTTP/1.1 alone: for
+ * wss:// (runner/ws.c). The session is made if need be. A reference the
+ * caller puts (tls_ctx_put); NULL on ENOMEM or without native TLS. */
+struct tls_ctx *http_sdk_tls_http1(struct mite_ctx *ctx);
 /* Frees an instance's session (ctx->http), when the instance ends. */
 void http_sdk_session_free(struct mite_ctx *ctx);
 /* The instance's last HTTP exchange this iteration, as JSON the caller

@@ -177,32 +177,41 @@ void http_session_free(session *s)
 
 /* The native client's TLS context for s's settings (NULL on ENOMEM). Cheap:
  * its SSL_CTX is made at its first connection, on the loop. */
+/* The TLS settings of s (ALPN: HTTP/1.1 only). */
+static void tls_opts_of(const session *s, tls_opts *o)
+{
+	const struct xopts *x = s->x;
+
+	*o = (tls_opts){.verify = 1, .alpn = "\x08http/1.1"};
+	if (!x)
+		return;
+	o->verify = x->verify;
+	o->ca_file = x->ca_file;
+	o->cert = x->cert;
+	o->key = x->key;
+	o->key_pass = x->key_pass;
+	o->min_version = x->tls_min;
+	o->max_version = x->tls_max;
+	o->no_resume = x->no_resume;
+}
+
 tls_ctx *http_session_tls(session *s)
 {
 	http_engine *e = s->e;
 	const struct xopts *x = s->x;
-	tls_opts o = {.verify = 1, .alpn = "\x08http/1.1"};
+	tls_opts o;
 	tls_ctx *c;
 
 	if (s->tls)
 		return s->tls;
 	if (!x && e->tls_default)
 		return e->tls_default;
-	if (x) {
-		/* ALPN: HTTP/2 where the server offers it, or only. */
-		if (x->version == MITE_HTTP_V2)
-			o.alpn = "\x02h2\x08http/1.1";
-		else if (x->version == MITE_HTTP_V2_PRIOR)
-			o.alpn = "\x02h2";
-		o.verify = x->verify;
-		o.ca_file = x->ca_file;
-		o.cert = x->cert;
-		o.key = x->key;
-		o.key_pass = x->key_pass;
-		o.min_version = x->tls_min;
-		o.max_version = x->tls_max;
-		o.no_resume = x->no_resume;
-	}
+	tls_opts_of(s, &o);
+	/* ALPN: HTTP/2 where the server offers it, or only. */
+	if (x && x->version == MITE_HTTP_V2)
+		o.alpn = "\x02h2\x08http/1.1";
+	else if (x && x->version == MITE_HTTP_V2_PRIOR)
+		o.alpn = "\x02h2";
 	if (!(c = tls_ctx_get(e->tls, &o)))
 		return NULL;
 	if (x)
@@ -210,6 +219,16 @@ tls_ctx *http_session_tls(session *s)
 	else
 		e->tls_default = c;
 	return c;
+}
+
+tls_ctx *http_session_tls_http1(session *s)
+{
+	tls_opts o;
+
+	if (!s->e->tls)
+		return NULL;
+	tls_opts_of(s, &o);
+	return tls_ctx_get(s->e->tls, &o);
 }
 
 static void on_cancel(struct mite_ctx *ctx, void *arg)

@@ -31,6 +31,12 @@ int http_session_copy_str(char **dst, const char *src);
 /* The native client's TLS context for s's settings (NULL on ENOMEM).
  * Cheap: its SSL_CTX is made at its first connection, on the loop. */
 tls_ctx *http_session_tls(session *s);
+/* A TLS context with s's TLS settings (verification, CA file, client
+ * certificate, versions, resumption) offering HTTP/1.1 alone in ALPN,
+ * whatever s's HTTP version: for another protocol that starts as an
+ * HTTP/1.1 request (a WebSocket's Upgrade). A reference the caller puts;
+ * NULL on ENOMEM or when the engine has no native TLS. */
+tls_ctx *http_session_tls_http1(session *s);
 /* Parks until the transfer started ends. 0, or MITE_ECANCELED. */
 int http_session_park(session *s);
 

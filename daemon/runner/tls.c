@@ -699,3 +699,32 @@ void tls_ssl_facts(void *ssl, int *resumed, int *version)
 	*resumed = ssl ? SSL_session_reused(ssl) : 0;
 	*version = ssl ? version_of(ssl) : 0;
 }
+
+const char *tls_check_words(int kind, long verify, const char *msg)
+{
+	/* libcurl checks the name itself: only its message says so. */
+	if (msg && strstr(msg, "target host name"))
+		return "name mismatch";
+	switch (verify) {
+	case 9: /* X509_V_ERR_CERT_NOT_YET_VALID */
+		return "certificate not yet valid";
+	case 10: /* X509_V_ERR_CERT_HAS_EXPIRED */
+		return "certificate expired";
+	case 2:  /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT */
+	case 18: /* X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT */
+	case 19: /* X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN */
+	case 20: /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
+	case 21: /* X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE */
+		return "unknown CA";
+	case 23: /* X509_V_ERR_CERT_REVOKED */
+		return "certificate revoked";
+	case 62: /* X509_V_ERR_HOSTNAME_MISMATCH */
+	case 64: /* X509_V_ERR_IP_ADDRESS_MISMATCH */
+		return "name mismatch";
+	}
+	if (kind == TLS_F_VERIFY)
+		return "certificate not trusted";
+	if (kind == TLS_F_HANDSHAKE)
+		return "handshake failed";
+	return NULL;
+}

@@ -137,6 +137,13 @@ const char *tls_alpn(const tls_conn *c, size_t *len);
 
 void tls_session_free(tls_session *s);
 
+/* Which check of TLS failed, in a word or two ("unknown CA", "name
+ * mismatch", "certificate expired", ...), from a failure's kind (TLS_F_*),
+ * OpenSSL's verification result (verify: an X509_V_ERR_* of
+ * openssl/x509_vfy.h, whose values are stable) and its message (may be
+ * NULL), or NULL: the words every TLS failure of mite starts with. */
+const char *tls_check_words(int kind, long verify, const char *msg);
+
 /* ---- facts of another's SSL object (libcurl's) --------------------------- */
 
 /* Whether ssl (an OpenSSL SSL *) resumed a session, and its version (12,

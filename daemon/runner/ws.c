@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/stats.h"
+#include "runner/http_sdk.h"
 #include "runner/inst.h"
 #include "runner/ws_hs.h"
 
@@ -267,6 +268,7 @@ static int sdk_open(mite_ctx *ctx, const char *url, const mite_ws_opts *o, mite_
 	struct mite_ws *w;
 	http1_buf ub = {0};
 	http1_url u;
+	tls_ctx *tc = NULL;
 	int tls, rc;
 
 	if (out)
@@ -283,8 +285,8 @@ static int sdk_open(mite_ctx *ctx, const char *url, const mite_ws_opts *o, mite_
 		free(ub.p);
 		if (rc == -ENOMEM)
 			return MITE_ENOMEM;
-		inst_fail(ctx, file, line, func, "ws: bad URL \"%s\" (ws://host[:port]/path, no "
-			  "fragment)", url ? url : "(null)");
+		inst_fail(ctx, file, line, func, "ws: bad URL \"%s\" (ws:// or wss://host[:port]/path, "
+			  "no fragment)", url ? url : "(null)");
 		return MITE_EINVAL;
 	}
 	if (!(s = session_get(ctx)) || !(w = calloc(1, sizeof(*w))) || !(w->url = strdup(url))) {
@@ -313,8 +315,18 @@ static int sdk_open(mite_ctx *ctx, const char *url, const mite_ws_opts *o, mite_
 	w->c->timeout_ms = ms_of(w->timeout);
 	w->c->hooks = &hooks;
 	w->c->owner = w;
-	rc = ws_conn_start(w->c, &u, tls, o ? o->headers : NULL, o ? o->protocols : NULL,
+	/* wss://: the TLS settings of the instance's HTTP calls. */
+	if (tls && !(tc = http_sdk_tls_http1(ctx))) {
+		free(ub.p);
+		ws_free(w);
+		if (inst_http_engine(ctx))
+			return MITE_ENOMEM;
+		return inst_fail(ctx, file, line, func, "ws %s: this runner has no TLS", url),
+		       MITE_EINVAL;
+	}
+	rc = ws_conn_start(w->c, &u, tc, o ? o->headers : NULL, o ? o->protocols : NULL,
 			   WS_USER_AGENT);
+	tls_ctx_put(tc);
 	free(ub.p);
 	if (rc == -EINVAL || rc == -ENOMEM) {
 		if (rc == -EINVAL)
@@ -332,8 +344,6 @@ static int sdk_open(mite_ctx *ctx, const char *url, const mite_ws_opts *o, mite_
 	}
 	if (w->c->err || !w->c->ev) {
 		rc = w->c->err ? failed_rc(w->c) : MITE_EIO;
-		if (w->c->err == WSE_TLS && tls)
-			rc = MITE_EINVAL;
 		report(w, file, line, func);
 		ws_free(w);
 		return rc;

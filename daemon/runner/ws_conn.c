@@ -21,6 +21,7 @@
  */
 #include "runner/ws_conn.h"
 #include "runner/ws_hs.h"
+#include "runner/ws_tls.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -211,9 +212,12 @@ ws_conn *ws_conn_new(ws_engine *e)
 	return c;
 }
 
-/* Stops watching and closes the socket. */
+/* Stops watching and closes the socket, after the I/O layer's state (a
+ * TLS connection says goodbye on the fd while it is still ours). */
 static void close_socket(ws_conn *c)
 {
+	if (c->io && c->io->free)
+		c->io->free(c, !c->err);
 	if (c->poll) {
 		uv_poll_stop(c->poll);
 		uv_close((uv_handle_t *)c->poll, handle_closed);
@@ -262,9 +266,11 @@ void ws_conn_free(ws_conn *c)
 		wslay_event_context_free(ev);
 		c->ev = NULL;
 	}
-	if (c->io && c->io->free)
-		c->io->free(c);
 	close_socket(c);
+	tls_session_free(c->tls_sess);
+	c->tls_sess = NULL;
+	tls_ctx_put(c->tls);
+	c->tls = NULL;
 	uv_timer_stop(&c->timer);
 	uv_close((uv_handle_t *)&c->timer, handle_closed);
 	if (c->resolving)
@@ -328,6 +334,12 @@ static void conn_end(ws_conn *c)
 	close_socket(c);
 	c->state = WS_ENDED;
 	c->want_write = c->io_wants_write = 0;
+}
+
+/* Why the I/O layer failed, in words. */
+static const char *io_why(const ws_conn *c)
+{
+	return c->io_why[0] ? c->io_why : strerror(c->oserr ? c->oserr : EPIPE);
 }
 
 static void notify(ws_conn *c)
@@ -596,7 +608,7 @@ static void flush(ws_conn *c)
 	c->io_wants_write = 0;
 	r = wslay_event_send(c->ev);
 	if (r == WSLAY_ERR_CALLBACK_FAILURE) {
-		conn_fail(c, WSE_RESET, "sending failed: %s", strerror(c->oserr ? c->oserr : EPIPE));
+		conn_fail(c, WSE_RESET, "sending failed: %s", io_why(c));
 		return;
 	}
 	if (r == WSLAY_ERR_NOMEM) {
@@ -655,7 +667,7 @@ static void on_readable(ws_conn *c)
 			return;
 		}
 		if (k == WS_IO_ERR) {
-			conn_fail(c, WSE_RESET, "receiving failed: %s", strerror(c->oserr));
+			conn_fail(c, WSE_RESET, "receiving failed: %s", io_why(c));
 			return;
 		}
 		if (k == 0) {
@@ -720,7 +732,7 @@ static void on_reply(ws_conn *c)
 		return;
 	}
 	if (k == WS_IO_ERR) {
-		conn_fail(c, WSE_RESET, "receiving the handshake reply failed: %s", strerror(c->oserr));
+		conn_fail(c, WSE_RESET, "receiving the handshake reply failed: %s", io_why(c));
 		return;
 	}
 	if (k == 0) {
@@ -758,7 +770,7 @@ static void send_request(ws_conn *c)
 			return;
 		}
 		if (k < 0) {
-			conn_fail(c, WSE_RESET, "sending the handshake failed: %s", strerror(c->oserr));
+			conn_fail(c, WSE_RESET, "sending the handshake failed: %s", io_why(c));
 			return;
 		}
 		c->req_sent += (size_t)k;
@@ -786,8 +798,9 @@ static void io_start(ws_conn *c)
 		set_events(c, UV_READABLE);
 	else if (rc == WS_IO_WANT_WRITE)
 		set_events(c, UV_WRITABLE);
-	else if (!c->err)
-		conn_fail(c, WSE_TLS, "the TLS handshake failed");
+	else
+		conn_fail(c, c->io_class ? c->io_class : WSE_TLS, "%s",
+			  c->io_why[0] ? c->io_why : "the TLS handshake failed");
 }
 
 static void connected(ws_conn *c)
@@ -1003,13 +1016,17 @@ static int resolve(ws_conn *c)
 	return 0;
 }
 
-int ws_conn_start(ws_conn *c, const http1_url *u, int tls, const char *const *headers,
+int ws_conn_start(ws_conn *c, const http1_url *u, tls_ctx *tls, const char *const *headers,
 		  const char *protocols, const char *user_agent)
 {
 	int rc;
 
 	c->t_start = uv_hrtime();
-	c->io = &plain_io;
+	c->io = tls ? ws_tls_io() : &plain_io;
+	if (tls) {
+		tls_ctx_ref(tls);
+		c->tls = tls;
+	}
 	if (ws_hs_key(c->key) < 0) {
 		conn_fail(c, WSE_NOMEM, "no random bytes for the handshake key");
 		return -1;
@@ -1022,13 +1039,6 @@ int ws_conn_start(ws_conn *c, const http1_url *u, int tls, const char *const *he
 	if (!(c->host = strndup(u->host, u->host_len)))
 		return -ENOMEM;
 	c->port = u->port;
-	if (tls) {
-		/* The TLS layer slots in here (c->io) once the native TLS
-		 * client lands. */
-		conn_fail(c, WSE_TLS, "wss:// is not available in this mite yet (no native TLS "
-			  "for WebSocket): use ws://");
-		return -1;
-	}
 	timer_start(c, c->timeout_ms ? c->timeout_ms : 1);
 	c->state = WS_RESOLVING;
 	return resolve(c) < 0 ? -1 : 0;

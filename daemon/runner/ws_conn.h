@@ -2,9 +2,10 @@
  * ws_conn.h - one client WebSocket connection on the runner's libuv loop:
  * name resolution (with the engine's cache), a non-blocking TCP connect,
  * the Upgrade handshake (runner/ws_hs.h), then wslay's framing over an I/O
- * layer (ws_io) that plain TCP fills today and a TLS stream can fill
- * tomorrow: it reads and writes through ws_io's calls only, which say
- * "want read" / "want write" as OpenSSL's non-blocking calls do.
+ * layer (ws_io): plain TCP for ws://, TLS (runner/ws_tls.h on
+ * runner/tls.h) for wss://. It reads and writes through ws_io's calls
+ * only, which say "want read" / "want write" as OpenSSL's non-blocking
+ * calls do.
  *
  * The connection never touches a journey: what it has to say goes through
  * its hooks (ws_conn_hooks). notify() is the last thing a loop callback
@@ -24,6 +25,7 @@
 #define MITE_RUNNER_WS_CONN_H
 
 #include "runner/http1.h"
+#include "runner/tls.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -49,7 +51,8 @@ enum {
 	WSE_RESET,     /* the connection ended (or failed) without a close frame */
 	WSE_PROTOCOL,  /* the server broke RFC 6455 (a malformed frame, bad UTF-8 in text) */
 	WSE_TOO_LARGE, /* a message over max_message */
-	WSE_TLS,       /* TLS failed */
+	WSE_TLS,       /* the TLS handshake failed (verification, a certificate,
+			* versions...: the words say which check) */
 	WSE_NOMEM,
 	WSE_CLOSED,    /* the engine closed */
 };
@@ -66,16 +69,17 @@ typedef struct ws_conn ws_conn;
 #define WS_IO_ERR (-1002)
 typedef struct ws_io {
 	/* Sets up the layer on the connected socket (a TLS handshake): 0
-	 * when done, WS_IO_WANT_*, or WS_IO_ERR with the connection's err
-	 * and why set. */
+	 * when done, WS_IO_WANT_*, or WS_IO_ERR with c->io_class (WSE_*)
+	 * and c->io_why set. */
 	int (*start)(ws_conn *c);
 	/* > 0 bytes, 0 at the end of the stream, WS_IO_WANT_*, or WS_IO_ERR
-	 * (c->oserr says why). */
+	 * (c->io_why says why, or else c->oserr). */
 	ssize_t (*read)(ws_conn *c, void *buf, size_t len);
 	/* more: more of the same frame follows at once (a hint to batch) */
 	ssize_t (*write)(ws_conn *c, const void *buf, size_t len, int more);
-	/* Frees the layer's state (not the fd). */
-	void (*free)(ws_conn *c);
+	/* Frees the layer's state (not the fd), before the fd closes;
+	 * clean: the connection ended well. Called again, does nothing. */
+	void (*free)(ws_conn *c, int clean);
 } ws_io;
 
 typedef struct ws_conn_hooks {
@@ -124,7 +128,11 @@ struct ws_conn {
 	ws_engine *e;
 	ws_conn *prev, *next;    /* the engine's */
 	const ws_io *io;
-	void *io_state;
+	int io_class;            /* the I/O layer's failure: WSE_* */
+	char io_why[TLS_MSG_MAX + 64]; /* ... in words ("" : strerror(oserr)) */
+	tls_ctx *tls;            /* wss://: the TLS settings (a reference) */
+	tls_conn *tc;            /* ... the TLS connection once connected */
+	tls_session *tls_sess;   /* ... the session the server issued */
 	int fd;
 	uv_poll_t *poll;         /* allocated: a new socket's can start while an
 				  * old one's closes */
@@ -173,10 +181,12 @@ uv_loop_t *ws_engine_loop(ws_engine *e);
 /* A new connection (not started): set max_message, max_queue,
  * timeout_ms, hooks and owner, then ws_conn_start. NULL on ENOMEM. */
 ws_conn *ws_conn_new(ws_engine *e);
-/* Starts connecting to u (tls: wss://, refused for now), with the
- * request's extra headers and offered protocols. 0 when it runs (hooks
- * tell the rest), or -1 when it failed at once (err and why say why). */
-int ws_conn_start(ws_conn *c, const http1_url *u, int tls, const char *const *headers,
+/* Starts connecting to u, with the request's extra headers and offered
+ * protocols; tls: wss:// with these TLS settings (the connection takes a
+ * reference of its own), NULL: ws://. 0 when it runs (hooks tell the
+ * rest), or -1 when it failed at once (err and why say why), -EINVAL (a
+ * bad header) or -ENOMEM. */
+int ws_conn_start(ws_conn *c, const http1_url *u, tls_ctx *tls, const char *const *headers,
 		  const char *protocols, const char *user_agent);
 /* Queues a message (binary or text) and sends what the socket takes.
  * mark: time the round trip to the next message (name, may be NULL). 0,

@@ -1243,7 +1243,8 @@ static void on_signal(uv_signal_t *s, int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mite-target [--port N] [--bind ADDR] [--request-log FILE] [--ws-port N]\n"
+		"usage: mite-target [--port N] [--bind ADDR] [--request-log FILE] [--ws-port N\n"
+		"                   [--ws-cert FILE --ws-key FILE]]\n"
 		"\n"
 		"A small HTTP/1.1 demo target for mite (keep-alive, one thread). Loopback\n"
 		"only by default; not a server to expose.\n"
@@ -1258,6 +1259,8 @@ static void usage(FILE *f)
 		"               frame), /big?size=N, /push?n=N&size=S, /drop?after=K,\n"
 		"               /reject (403), /badaccept test a client's failures; /stats\n"
 		"               counts its messages and payload bytes under \"ws\"\n"
+		"  --ws-cert FILE, --ws-key FILE  the WebSocket port speaks TLS (wss://)\n"
+		"               with this PEM certificate chain and key\n"
 		"\n"
 		"Prints \"listening on ADDR:PORT\" once ready. Endpoints:\n"
 		"  /                 \"ok\\n\"\n"
@@ -1300,10 +1303,12 @@ int main(int argc, char **argv)
 		{"bind", required_argument, NULL, 'b'},
 		{"request-log", required_argument, NULL, 'l'},
 		{"ws-port", required_argument, NULL, 'w'},
+		{"ws-cert", required_argument, NULL, 'C'},
+		{"ws-key", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *bind = "127.0.0.1";
+	const char *bind = "127.0.0.1", *ws_cert = NULL, *ws_key = NULL;
 	long port = 8080, ws_port = -1;
 	struct sockaddr_storage ss;
 	int namelen = sizeof(ss), rc, o;
@@ -1332,6 +1337,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'C':
+			ws_cert = optarg;
+			break;
+		case 'K':
+			ws_key = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1339,6 +1350,10 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (!ws_cert != !ws_key || (ws_cert && ws_port < 0)) {
+		fprintf(stderr, "mite-target: --ws-cert and --ws-key go together, with --ws-port\n");
+		return 2;
 	}
 	T.loop = uv_default_loop();
 	if (uv_ip4_addr(bind, (int)port, (struct sockaddr_in *)&ss) != 0 &&
@@ -1365,7 +1380,9 @@ int main(int argc, char **argv)
 	if (ws_port >= 0) {
 		if (!(T.ws = ws_server_new(T.loop, bind, (int)ws_port)))
 			return 1;
-		printf("ws listening on %s%s%s:%d\n", ss.ss_family == AF_INET6 ? "[" : "", host,
+		if (ws_cert && ws_server_tls(T.ws, ws_cert, ws_key) < 0)
+			return 1;
+		printf("%s listening on %s%s%s:%d\n", ws_cert ? "wss" : "ws", ss.ss_family == AF_INET6 ? "[" : "", host,
 		       ss.ss_family == AF_INET6 ? "]" : "", ws_server_port(T.ws));
 	}
 	fflush(stdout);

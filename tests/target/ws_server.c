@@ -1,8 +1,10 @@
 /* ws_server.c - see ws_server.h. */
 #include "ws_server.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@ struct ws_server {
 	struct wsc *conns;
 	ws_server_counts n;
 	int closing;
+	SSL_CTX *tls;             /* wss: the server's certificate, or NULL */
 };
 
 typedef struct wsc {
@@ -36,6 +39,10 @@ typedef struct wsc {
 	long after, code, size, n, count;
 	char reason[124];
 	int send_bad, drop;
+	SSL *ssl;                 /* wss: TLS over memory BIOs (rbio: what came,
+				   * wbio: what goes), or NULL */
+	BIO *rbio, *wbio;
+	int hs_done;              /* the TLS handshake finished */
 } wsc;
 
 typedef struct wreq {
@@ -51,6 +58,7 @@ static void conn_closed(uv_handle_t *h)
 
 	if (c->ev)
 		wslay_event_context_free(c->ev);
+	SSL_free(c->ssl); /* (and its BIOs) */
 	free(c->in);
 	free(c);
 }
@@ -79,8 +87,8 @@ static void on_written(uv_write_t *req, int status)
 	free(req);
 }
 
-/* Writes data after what is queued already. */
-static void put(wsc *c, const void *data, size_t len)
+/* Writes bytes to the socket after what is queued already. */
+static void raw_put(wsc *c, const void *data, size_t len)
 {
 	int r = 0;
 	wreq *w;
@@ -113,6 +121,33 @@ static void put(wsc *c, const void *data, size_t len)
 	}
 }
 
+/* Sends what TLS has made for the socket. */
+static void drain(wsc *c)
+{
+	char buf[16384];
+	int n;
+
+	while ((n = BIO_read(c->wbio, buf, sizeof(buf))) > 0)
+		raw_put(c, buf, (size_t)n);
+}
+
+/* Writes data (through TLS on wss). */
+static void put(wsc *c, const void *data, size_t len)
+{
+	if (!c->ssl) {
+		raw_put(c, data, len);
+		return;
+	}
+	if (c->closing || !len)
+		return;
+	/* A memory BIO takes everything: one SSL_write does. */
+	if (SSL_write(c->ssl, data, (int)len) <= 0) {
+		conn_close(c);
+		return;
+	}
+	drain(c);
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
 	wsc *c = req->data;
@@ -133,6 +168,10 @@ static void finish(wsc *c)
 		return;
 	}
 	req->data = c;
+	if (c->ssl && c->hs_done) {
+		SSL_shutdown(c->ssl); /* close_notify first */
+		drain(c);
+	}
 	if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
 		free(req);
 		conn_close(c);
@@ -405,35 +444,101 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	b->len = b->base ? suggested : 0;
 }
 
-static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+/* Bytes that came (buf: malloc'd, taken over). */
+static void got(wsc *c, char *buf, size_t n)
 {
-	wsc *c = st->data;
 	char *end;
 
-	if (nread < 0) {
-		free(b->base);
-		conn_close(c);
-		return;
-	}
 	if (c->upgraded) {
 		free(c->in);
-		c->in = b->base;
-		c->inlen = (size_t)nread;
+		c->in = buf;
+		c->inlen = n;
 		c->inoff = 0;
 		pump(c);
 		return;
 	}
-	if (c->inlen + (size_t)nread > WSS_MAX_HEAD) {
-		free(b->base);
+	if (c->inlen + n > WSS_MAX_HEAD) {
+		free(buf);
 		conn_close(c);
 		return;
 	}
-	memcpy(c->in + c->inlen, b->base, (size_t)nread);
-	c->inlen += (size_t)nread;
+	memcpy(c->in + c->inlen, buf, n);
+	c->inlen += n;
 	c->in[c->inlen] = 0;
-	free(b->base);
+	free(buf);
 	if ((end = strstr(c->in, "\r\n\r\n")))
 		handshake(c, (size_t)(end - c->in) + 4);
+}
+
+/* wss: the bytes that came go through TLS (buf taken over). */
+static void got_tls(wsc *c, char *buf, size_t n)
+{
+	int k;
+
+	k = BIO_write(c->rbio, buf, (int)n);
+	free(buf);
+	if (k != (int)n) {
+		conn_close(c);
+		return;
+	}
+	if (!c->hs_done) {
+		k = SSL_do_handshake(c->ssl);
+		drain(c);
+		if (k != 1) {
+			if (SSL_get_error(c->ssl, k) != SSL_ERROR_WANT_READ)
+				conn_close(c); /* (an unknown CA, a version refused...) */
+			return;
+		}
+		c->hs_done = 1;
+		c->s->n.tls_version = SSL_version(c->ssl) == TLS1_3_VERSION ? 13 : 12;
+	}
+	while (!c->closing) {
+		char *p = malloc(16384);
+
+		if (!p) {
+			conn_close(c);
+			return;
+		}
+		k = SSL_read(c->ssl, p, 16384);
+		if (k <= 0) {
+			free(p);
+			drain(c);
+			if (SSL_get_error(c->ssl, k) != SSL_ERROR_WANT_READ)
+				conn_close(c); /* close_notify, or broken */
+			return;
+		}
+		got(c, p, (size_t)k);
+	}
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+	wsc *c = st->data;
+
+	if (nread <= 0) {
+		free(b->base);
+		if (nread < 0)
+			conn_close(c);
+		return;
+	}
+	if (c->ssl)
+		got_tls(c, b->base, (size_t)nread);
+	else
+		got(c, b->base, (size_t)nread);
+}
+
+/* wss: the connection's SSL object on memory BIOs. 0 or -1. */
+static int tls_conn(wsc *c)
+{
+	if (!(c->ssl = SSL_new(c->s->tls)) || !(c->rbio = BIO_new(BIO_s_mem())) ||
+	    !(c->wbio = BIO_new(BIO_s_mem()))) {
+		BIO_free(c->rbio);
+		c->rbio = NULL;
+		return -1;
+	}
+	SSL_set_bio(c->ssl, c->rbio, c->wbio); /* (the SSL owns them now) */
+	SSL_set_accept_state(c->ssl);
+	return 0;
 }
 
 static void on_connection(uv_stream_t *l, int status)
@@ -459,6 +564,10 @@ static void on_connection(uv_stream_t *l, int status)
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
+	if (s->tls && tls_conn(c) < 0) {
+		conn_close(c);
+		return;
+	}
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
@@ -466,7 +575,28 @@ static void on_connection(uv_stream_t *l, int status)
 
 static void listener_closed(uv_handle_t *h)
 {
-	free(h->data);
+	ws_server *s = h->data;
+
+	SSL_CTX_free(s->tls);
+	free(s);
+}
+
+int ws_server_tls(ws_server *s, const char *cert, const char *key)
+{
+	SSL_CTX *x = SSL_CTX_new(TLS_server_method());
+
+	if (!x || SSL_CTX_use_certificate_chain_file(x, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(x, key, SSL_FILETYPE_PEM) != 1) {
+		char e[256];
+
+		ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+		fprintf(stderr, "ws_server: TLS with %s and %s failed: %s\n", cert, key, e);
+		SSL_CTX_free(x);
+		return -1;
+	}
+	SSL_CTX_free(s->tls);
+	s->tls = x;
+	return 0;
 }
 
 ws_server *ws_server_new(uv_loop_t *loop, const char *host, int port)

@@ -32,11 +32,15 @@ typedef struct ws_server_counts {
 	uint64_t msgs_in, bytes_in, msgs_out, bytes_out;
 	uint64_t closes_in;    /* close frames received */
 	int last_close_code;   /* the code of the last one (0: none) */
+	int tls_version;       /* wss: the last handshake's TLS version (12, 13) */
 } ws_server_counts;
 
 /* Listens on host:port (0: a free port) on loop. NULL with a message on
  * stderr on failure. */
 ws_server *ws_server_new(uv_loop_t *loop, const char *host, int port);
+/* Speaks TLS (wss://) from now on, with the PEM certificate chain cert
+ * and its key. 0, or -1 with a message on stderr. */
+int ws_server_tls(ws_server *s, const char *cert, const char *key);
 int ws_server_port(const ws_server *s);
 void ws_server_counts_get(const ws_server *s, ws_server_counts *out);
 void ws_server_counts_reset(ws_server *s);
