@@ -4,7 +4,9 @@
  * request/response pairs against an echo server (transaction "chat": each
  * reply must be the message sent; its round trip is recorded as "echo"),
  * then the close handshake. `think_time` seconds pass between messages
- * when set.
+ * when set. A wss:// URL takes the TLS settings of the HTTP calls: `ca_file`
+ * (a PEM file of CAs to trust besides the system's) is set with
+ * mite_http_set_ca_file.
  *
  *     mite-target --port 8080 --ws-port 8081 &
  *     mitectl scenario test conf/ws-echo.conf --set ws_url=ws://127.0.0.1:8081/echo
@@ -13,6 +15,7 @@
  *     cc -shared -fPIC $(pkg-config --cflags --libs mite) ws_echo.c -o ws_echo.so
  */
 #include <mite/mite.h>
+#include <mite/http.h>
 #include <mite/ws.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 
 struct settings {
 	const char *url;
+	const char *ca_file; /* or NULL */
 	long long messages;
 	double think, timeout;
 };
@@ -33,6 +37,7 @@ static int init(mite_ctx *ctx, void **fixture)
 	if (!(st = malloc(sizeof(*st))))
 		return mite_fail(ctx, "out of memory");
 	st->url = mite_config_str(ctx, "ws_url", "ws://127.0.0.1:8081/echo");
+	st->ca_file = mite_config_str(ctx, "ca_file", NULL);
 	st->messages = mite_config_int(ctx, "messages", 10);
 	st->think = mite_config_double(ctx, "think_time", 0);
 	st->timeout = mite_config_double(ctx, "reply_timeout", 5);
@@ -57,6 +62,9 @@ int journey(mite_ctx *ctx, const mite_row *row)
 	char text[64];
 
 	(void)row;
+	/* (A setting that does not change costs nothing.) */
+	if (st->ca_file && *st->ca_file && mite_http_set_ca_file(ctx, st->ca_file) < 0)
+		return mite_fail(ctx, "mite_http_set_ca_file(%s) failed", st->ca_file), 1;
 	mite_txn_begin(ctx, "connect");
 	if (mite_ws_open(ctx, st->url, &(mite_ws_opts){.name = "echo", .timeout = 10}, &ws) < 0)
 		return mite_txn_end(ctx), 1; /* the failure is recorded already */
