@@ -276,7 +276,7 @@ static int sdk_open(mite_ctx *ctx, const char *url, const mite_ws_opts *o, mite_
 	if (!ctx || !out || ctx->module_ctx)
 		return MITE_EINVAL;
 	if (ctx->cancelled)
-		return MITE_ECANCELED;
+		return inst_cancelled(ctx), MITE_ECANCELED; /* (counted, as a park's) */
 	if (!(e = inst_ws_engine(ctx)))
 		return inst_fail(ctx, file, line, func, "ws: this runner has no WebSocket engine"),
 		       MITE_EINVAL;
@@ -364,7 +364,7 @@ static int usable(mite_ctx *ctx, struct mite_ws *w, const char *file, int line, 
 	if (!ctx || !w || !owns(ctx->ws, w))
 		return MITE_EINVAL;
 	if (ctx->cancelled)
-		return MITE_ECANCELED;
+		return inst_cancelled(ctx), MITE_ECANCELED; /* (counted, as a park's) */
 	if (w->c->err) {
 		report(w, file, line, func);
 		return failed_rc(w->c);
