@@ -19,7 +19,7 @@
  * are closed with 1001 "going away"). Several may be open at once.
  *
  * Metrics (man mite-ws(3)): messages and payload bytes each way, the
- * connect time (DNS, TCP and the Upgrade handshake) and marked round trips,
+ * connect time (DNS, TCP, TLS and the Upgrade handshake) and marked round trips,
  * by (journey, transaction, name), where name is the connection's
  * (mite_ws_opts.name, else the URL's path); failures by class.
  *
@@ -121,13 +121,14 @@ typedef struct mite_ws_api {
 #define mite__ws (mite__api->ws)
 
 /* ---- connecting ------------------------------------------------------------
- * mite_ws_open(ctx, url, opts, &ws): connects to a ws:// URL (wss:// is
- * refused with MITE_EINVAL and a recorded failure until this mite's native
- * TLS lands: see mite-ws(3)) and shakes hands (HTTP/1.1 Upgrade). May
- * yield. 0 with *ws set; otherwise *ws is NULL, the failure is recorded on
- * the transaction with its class, and it returns MITE_EIO (dns, refused,
- * connect, handshake, reset), MITE_ETIMEDOUT (timeout), MITE_EINVAL (a
- * bad URL or option), MITE_ENOMEM or MITE_ECANCELED. */
+ * mite_ws_open(ctx, url, opts, &ws): connects to a ws:// or wss:// URL
+ * and shakes hands (HTTP/1.1 Upgrade). wss:// takes the TLS settings of
+ * the instance's HTTP calls (mite_http_set_ca_file, set_tls_verify,
+ * set_client_cert, set_tls_versions: see mite-ws(3)). May yield. 0 with
+ * *ws set; otherwise *ws is NULL, the failure is recorded on the
+ * transaction with its class, and it returns MITE_EIO (dns, refused,
+ * connect, tls, handshake, reset), MITE_ETIMEDOUT (timeout), MITE_EINVAL
+ * (a bad URL or option), MITE_ENOMEM or MITE_ECANCELED. */
 static inline int mite__ws_open(const char *file, int line, const char *func, mite_ctx *ctx,
 				const char *url, const mite_ws_opts *opts, mite_ws **out)
 {
