@@ -717,6 +717,7 @@ static void wss_teardown(void)
 struct wss_echo {
 	struct echo e;
 	const char *ca;      /* a file in tls_dir, or NULL */
+	const char *cert_pass; /* client.pem with this password, or NULL */
 	int no_verify;
 	int tls_max;
 	int set_rc;
@@ -730,6 +731,13 @@ static int wss_echo_journey(mite_ctx *ctx, void *arg)
 	if (w->ca) {
 		snprintf(ca, sizeof(ca), "%s/%s", tls_dir, w->ca);
 		w->set_rc |= mite_http_set_ca_file(ctx, ca);
+	}
+	if (w->cert_pass) {
+		char cert[128], key[128];
+
+		snprintf(cert, sizeof(cert), "%s/client.pem", tls_dir);
+		snprintf(key, sizeof(key), "%s/client.key", tls_dir);
+		w->set_rc |= mite_http_set_client_cert(ctx, cert, key, w->cert_pass);
 	}
 	if (w->no_verify)
 		w->set_rc |= mite_http_set_tls_verify(ctx, 0);
@@ -811,6 +819,52 @@ WSS_TEST(missing_ca_file_fails_as_tls)
 	struct wss_echo w = {.e = {.n = 1}, .ca = "no-such-ca.pem"};
 
 	wss_open_fails(&w, "tls", "(tls): error setting certificate file");
+}
+
+/* A server that wants a client certificate: the session's goes, its key
+ * unlocked with its password. */
+static void want_client_cert(void)
+{
+	char ca[128];
+
+	snprintf(ca, sizeof(ca), "%s/ca.pem", tls_dir);
+	cr_assert_eq(ws_server_tls_client_ca(srv, ca), 0);
+}
+
+WSS_TEST(client_certificate_of_the_http_settings)
+{
+	struct wss_echo w = {.e = {.n = 3}, .ca = "ca.pem", .cert_pass = "mite-pass"};
+	mite_ctx *ctx;
+	ws_server_counts n;
+
+	want_client_cert();
+	ctx = harness_ctx(wss_echo_journey, &w);
+	cr_assert_eq(harness_run(20), 0);
+	cr_assert_eq(w.set_rc, 0);
+	cr_assert_eq(w.e.rc, 0, "rc %d: %s", w.e.rc, H.fail_msg);
+	cr_assert_eq(w.e.bad, 0);
+	ws_server_counts_get(srv, &n);
+	cr_assert_eq(n.client_certs, 1);
+	harness_ctx_free(ctx);
+}
+
+/* None: TLS 1.3 refuses after the client's handshake, at its first read
+ * (class reset, as an https:// request's). */
+WSS_TEST(no_client_certificate_refused)
+{
+	struct wss_echo w = {.e = {.n = 1}, .ca = "ca.pem"};
+
+	want_client_cert();
+	wss_open_fails(&w, "reset", "(reset): receiving the handshake reply failed");
+}
+
+/* A key that does not unlock: class tls, the client's words. */
+WSS_TEST(client_key_wrong_password)
+{
+	struct wss_echo w = {.e = {.n = 1}, .ca = "ca.pem", .cert_pass = "not-the-pass"};
+
+	want_client_cert();
+	wss_open_fails(&w, "tls", "(tls): unable to set private key file");
 }
 
 /* Verification off: the unknown CA is let through, as for https://. */

@@ -491,6 +491,8 @@ static void got_tls(wsc *c, char *buf, size_t n)
 		}
 		c->hs_done = 1;
 		c->s->n.tls_version = SSL_version(c->ssl) == TLS1_3_VERSION ? 13 : 12;
+		if (SSL_get0_peer_certificate(c->ssl))
+			c->s->n.client_certs++;
 	}
 	while (!c->closing) {
 		char *p = malloc(16384);
@@ -626,6 +628,16 @@ ws_server *ws_server_new(uv_loop_t *loop, const char *host, int port)
 	s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						 : ((struct sockaddr_in *)&ss)->sin_port);
 	return s;
+}
+
+int ws_server_tls_client_ca(ws_server *s, const char *ca)
+{
+	if (!s->tls || SSL_CTX_load_verify_locations(s->tls, ca, NULL) != 1) {
+		fprintf(stderr, "ws_server: client CA %s: not loaded\n", ca);
+		return -1;
+	}
+	SSL_CTX_set_verify(s->tls, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	return 0;
 }
 
 int ws_server_port(const ws_server *s) { return s->port; }

@@ -33,6 +33,7 @@ typedef struct ws_server_counts {
 	uint64_t closes_in;    /* close frames received */
 	int last_close_code;   /* the code of the last one (0: none) */
 	int tls_version;       /* wss: the last handshake's TLS version (12, 13) */
+	uint64_t client_certs; /* wss: handshakes with a client certificate */
 } ws_server_counts;
 
 /* Listens on host:port (0: a free port) on loop. NULL with a message on
@@ -41,6 +42,9 @@ ws_server *ws_server_new(uv_loop_t *loop, const char *host, int port);
 /* Speaks TLS (wss://) from now on, with the PEM certificate chain cert
  * and its key. 0, or -1 with a message on stderr. */
 int ws_server_tls(ws_server *s, const char *cert, const char *key);
+/* wss: asks every client for a certificate signed by a CA of the PEM file
+ * ca, and refuses one without. 0, or -1 with a message on stderr. */
+int ws_server_tls_client_ca(ws_server *s, const char *ca);
 int ws_server_port(const ws_server *s);
 void ws_server_counts_get(const ws_server *s, ws_server_counts *out);
 void ws_server_counts_reset(ws_server *s);
