@@ -435,6 +435,47 @@ WS_TEST(bad_header_refused)
 	open_fails(url("/echo"), &o, MITE_EINVAL, NULL, NULL, "bad handshake header");
 }
 
+/* Names: MITE_WS_NAME_MAX bytes go, one more is refused in words. */
+static int long_names_journey(mite_ctx *ctx, void *arg)
+{
+	int *rc = arg;
+	char name[MITE_WS_NAME_MAX + 2];
+	mite_ws *ws;
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = 0; /* one over */
+	harness_txn_begin(ctx, "t");
+	rc[0] = mite_ws_open(ctx, url("/echo"), &(mite_ws_opts){.name = name}, &ws);
+	name[MITE_WS_NAME_MAX] = 0; /* at the limit */
+	if ((rc[1] = mite_ws_open(ctx, url("/echo"), &(mite_ws_opts){.name = name}, &ws)) < 0)
+		return 1;
+	rc[2] = mite_ws_send_mark(ctx, ws, name, "a", 1, 0);
+	name[MITE_WS_NAME_MAX] = 'n';
+	rc[3] = mite_ws_send_mark(ctx, ws, name, "b", 1, 0);
+	mite_ws_close(ctx, ws, 1000, NULL);
+	return 0;
+}
+
+WS_TEST(names_over_the_limit_refused)
+{
+	int rc[4] = {1, 1, 1, 1};
+	mite_ctx *ctx = harness_ctx(long_names_journey, rc);
+	char name[MITE_WS_NAME_MAX + 1];
+
+	cr_assert_eq(harness_run(10), 0);
+	cr_assert_eq(rc[0], MITE_EINVAL);
+	cr_assert_eq(rc[1], 0, "%s", H.fail_msg);
+	cr_assert_eq(rc[2], 0);
+	cr_assert_eq(rc[3], MITE_EINVAL);
+	cr_assert_eq(H.nfail, 2);
+	cr_assert(strstr(H.fail_msg, "mark name is 64 bytes, over the limit of 63"), "%s", H.fail_msg);
+	memset(name, 'n', MITE_WS_NAME_MAX);
+	name[MITE_WS_NAME_MAX] = 0;
+	cr_assert_not_null(ws_entry("t", name), "counted under the whole name");
+	cr_assert_eq(ws_entry("t", name)->c[ST_WS_MSGS_OUT], 1, "the refused send sent nothing");
+	harness_ctx_free(ctx);
+}
+
 /* ---- malformed and oversize ------------------------------------------------------ */
 
 WS_TEST(malformed_frame_is_protocol_error)

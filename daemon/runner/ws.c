@@ -32,13 +32,15 @@
 #define WS_EOF_WAIT_MS 1000
 #define WS_USER_AGENT "mite/" MITE_SDK_VERSION
 
+_Static_assert(sizeof(((ws_conn *)0)->mark) == MITE_WS_NAME_MAX + 1, "a mark fits ws_conn.mark");
+
 typedef struct ws_session ws_session;
 
 struct mite_ws {
 	ws_session *s;
 	ws_conn *c;
 	struct mite_ws *prev, *next;
-	char name[64];
+	char name[MITE_WS_NAME_MAX + 1];
 	char *url;
 	double timeout;
 	int waiting;          /* the instance is parked on this connection */
@@ -289,6 +291,12 @@ static int sdk_open(mite_ctx *ctx, const char *url, const mite_ws_opts *o, mite_
 			  "no fragment)", url ? url : "(null)");
 		return MITE_EINVAL;
 	}
+	if (o && o->name && strlen(o->name) > MITE_WS_NAME_MAX) {
+		free(ub.p);
+		inst_fail(ctx, file, line, func, "ws %s: opts.name is %zu bytes, over the limit of %d",
+			  url, strlen(o->name), MITE_WS_NAME_MAX);
+		return MITE_EINVAL;
+	}
 	if (!(s = session_get(ctx)) || !(w = calloc(1, sizeof(*w))) || !(w->url = strdup(url))) {
 		if (s && w)
 			free(w);
@@ -413,6 +421,11 @@ static int sdk_send(mite_ctx *ctx, mite_ws *w, const void *data, size_t len, uns
 		return MITE_EINVAL;
 	if ((flags & MITE_WS_MARK) && !mark)
 		mark = w->name;
+	if ((flags & MITE_WS_MARK) && strlen(mark) > MITE_WS_NAME_MAX) {
+		inst_fail(ctx, file, line, func, "ws %s: mark name is %zu bytes, over the limit of %d",
+			  w->url, strlen(mark), MITE_WS_NAME_MAX);
+		return MITE_EINVAL;
+	}
 	rc = ws_conn_send(w->c, data ? data : "", len, flags & MITE_WS_BINARY,
 			  flags & MITE_WS_MARK ? mark : NULL);
 	if (rc == -ENOMEM)

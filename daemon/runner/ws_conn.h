@@ -164,7 +164,7 @@ struct ws_conn {
 	int cur_ctrl, cur_fin;   /* the frame is a control one; the last of its message */
 	int too_large, nomem;
 	uint64_t mark_ns;        /* the pending mark, or 0 */
-	char mark[64];
+	char mark[64];            /* (MITE_WS_NAME_MAX + 1) */
 	uint64_t ping_ns;        /* the ping out, or 0 */
 	int eof_seen;
 	int timer_fired;

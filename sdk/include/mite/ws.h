@@ -52,14 +52,19 @@ typedef struct mite_ws mite_ws;
 #define MITE_WS_TIMEOUT_OK 0x4 /* a timeout returns MITE_ETIMEDOUT without
 				* failing the transaction or counting it */
 
+/* The longest connection or mark name, in bytes (a longer one is refused
+ * with MITE_EINVAL and a recorded failure). */
+#define MITE_WS_NAME_MAX 63
+
 /* The run's defaults (config keys ws_max_message, ws_max_queue). */
 #define MITE_WS_DEFAULT_MAX_MESSAGE ((size_t)1 << 20)
 #define MITE_WS_DEFAULT_MAX_QUEUE ((size_t)4 << 20)
 
 /* Options of mite_ws_open; every field optional (zero: the default). */
 typedef struct mite_ws_opts {
-	/* The connection's label in the statistics (at most 63 bytes kept);
-	 * default: the URL's path without its query. Borrowed for the call. */
+	/* The connection's label in the statistics (at most
+	 * MITE_WS_NAME_MAX bytes); default: the URL's path without its query
+	 * (its first MITE_WS_NAME_MAX bytes). Borrowed for the call. */
 	const char *name;
 	/* Extra handshake header lines, "Name: value", NULL-terminated (an
 	 * Origin, a Cookie, an Authorization...). The handshake's own
@@ -146,7 +151,8 @@ static inline int mite__ws_open(const char *file, int line, const char *func, mi
  * connection's timeout (then MITE_ETIMEDOUT, class "timeout").
  * mite_ws_send_text(ctx, ws, string, flags) sends a string.
  * mite_ws_send_mark(ctx, ws, name, data, len, flags) sends with a mark
- * whose round trip is recorded under `name` rather than the connection's.
+ * whose round trip is recorded under `name` (at most MITE_WS_NAME_MAX
+ * bytes) rather than the connection's.
  * A connection holds one mark: a new one replaces one not yet answered.
  * 0, or MITE_EIO (the connection failed or is closing: recorded),
  * MITE_ECLOSED (the server closed it), MITE_EINVAL, MITE_ENOMEM,
