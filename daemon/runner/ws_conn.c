@@ -55,12 +55,15 @@ struct ws_engine {
 	struct ws_dns *dns;
 	size_t ndns;
 	int closing;
-	long pending; /* connections not yet released */
+	long pending; /* connections not yet released (and the idle handle) */
 	void (*done)(void *arg);
 	void *done_arg;
+	uv_idle_t idle;     /* sends what journeys queued on TLS connections */
+	ws_conn *flushq;    /* ... those connections (ws_conn.fnext) */
 };
 
 static void on_poll(uv_poll_t *h, int status, int events);
+static void on_idle(uv_idle_t *h);
 static int connect_next(ws_conn *c);
 static void conn_end(ws_conn *c);
 
@@ -78,6 +81,13 @@ ws_engine *ws_engine_new(uv_loop_t *loop)
 		return NULL;
 	}
 	e->loop = loop;
+	if (uv_idle_init(loop, &e->idle) < 0) {
+		free(e->rbuf);
+		free(e);
+		return NULL;
+	}
+	e->idle.data = e;
+	e->pending = 1; /* the idle handle, until closed */
 	return e;
 }
 
@@ -104,6 +114,14 @@ static void engine_maybe_done(ws_engine *e)
 		done(arg);
 }
 
+static void idle_closed(uv_handle_t *h)
+{
+	ws_engine *e = h->data;
+
+	e->pending--;
+	engine_maybe_done(e);
+}
+
 void ws_engine_close(ws_engine *e, void (*done)(void *arg), void *arg)
 {
 	if (!e) {
@@ -118,7 +136,7 @@ void ws_engine_close(ws_engine *e, void (*done)(void *arg), void *arg)
 		e->conns->err = e->conns->err ? e->conns->err : WSE_CLOSED;
 		ws_conn_free(e->conns);
 	}
-	engine_maybe_done(e);
+	uv_close((uv_handle_t *)&e->idle, idle_closed);
 }
 
 /* The cached addresses of host:port, or NULL (stale ones are dropped). */
@@ -254,6 +272,11 @@ void ws_conn_free(ws_conn *c)
 		e->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	for (ws_conn **p = &e->flushq; *p; p = &(*p)->fnext)
+		if (*p == c) {
+			*p = c->fnext;
+			break;
+		}
 	c->hooks = NULL;
 	if (c->ev) {
 		wslay_event_context_ptr ev = c->ev;
@@ -1046,6 +1069,45 @@ int ws_conn_start(ws_conn *c, const http1_url *u, tls_ctx *tls, const char *cons
 
 /* ---- what the journey does ---------------------------------------------------------- */
 
+/* Sends what the journey queued: at once on plain TCP; over TLS from the
+ * loop's next idle phase (no system call more), not from the journey's
+ * stack, where OpenSSL's record writer (a frame of about 5 KiB) would
+ * commit more pages of every instance's stack - as the HTTP client does. */
+static void journey_flush(ws_conn *c)
+{
+	ws_engine *e = c->e;
+
+	if (!c->tc) {
+		flush(c);
+		update_events(c);
+		return;
+	}
+	if (c->flushing)
+		return;
+	c->flushing = 1;
+	c->fnext = e->flushq;
+	e->flushq = c;
+	uv_idle_start(&e->idle, on_idle);
+}
+
+static void on_idle(uv_idle_t *h)
+{
+	ws_engine *e = h->data;
+	ws_conn *c;
+
+	uv_idle_stop(h);
+	while ((c = e->flushq)) {
+		e->flushq = c->fnext;
+		c->fnext = NULL;
+		c->flushing = 0;
+		if (c->state != WS_OPEN)
+			continue;
+		flush(c);
+		update_events(c);
+		notify(c); /* (last: it may free c; the queue no longer holds it) */
+	}
+}
+
 int ws_conn_send(ws_conn *c, const void *data, size_t len, int binary, const char *mark)
 {
 	struct wslay_event_msg m = {
@@ -1068,8 +1130,7 @@ int ws_conn_send(ws_conn *c, const void *data, size_t len, int binary, const cha
 		c->mark[n] = 0;
 		c->mark_ns = uv_hrtime();
 	}
-	flush(c);
-	update_events(c);
+	journey_flush(c);
 	return 0;
 }
 
@@ -1082,8 +1143,7 @@ int ws_conn_ping(ws_conn *c)
 	if (wslay_event_queue_msg(c->ev, &m) != 0)
 		return -EPIPE;
 	c->ping_ns = uv_hrtime();
-	flush(c);
-	update_events(c);
+	journey_flush(c);
 	return 0;
 }
 
@@ -1123,8 +1183,7 @@ int ws_conn_close(ws_conn *c, int code, const char *reason)
 	if (r != 0)
 		return -EPIPE;
 	c->we_closed = 1;
-	flush(c);
-	update_events(c);
+	journey_flush(c);
 	return 0;
 }
 

@@ -127,6 +127,8 @@ struct ws_conn {
 	/* private */
 	ws_engine *e;
 	ws_conn *prev, *next;    /* the engine's */
+	ws_conn *fnext;          /* in the engine's queue of TLS sends */
+	int flushing;            /* ... it is there */
 	const ws_io *io;
 	int io_class;            /* the I/O layer's failure: WSE_* */
 	char io_why[TLS_MSG_MAX + 64]; /* ... in words ("" : strerror(oserr)) */
