@@ -5,7 +5,8 @@
  * layer (ws_io): plain TCP for ws://, TLS (runner/ws_tls.h on
  * runner/tls.h) for wss://. It reads and writes through ws_io's calls
  * only, which say "want read" / "want write" as OpenSSL's non-blocking
- * calls do.
+ * calls do. What a journey sends over TLS is written from the loop's idle
+ * phase, not the journey's stack.
  *
  * The connection never touches a journey: what it has to say goes through
  * its hooks (ws_conn_hooks). notify() is the last thing a loop callback
