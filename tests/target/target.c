@@ -1382,8 +1382,9 @@ int main(int argc, char **argv)
 			return 1;
 		if (ws_cert && ws_server_tls(T.ws, ws_cert, ws_key) < 0)
 			return 1;
-		printf("%s listening on %s%s%s:%d\n", ws_cert ? "wss" : "ws", ss.ss_family == AF_INET6 ? "[" : "", host,
-		       ss.ss_family == AF_INET6 ? "]" : "", ws_server_port(T.ws));
+		printf("%s listening on %s%s%s:%d\n", ws_cert ? "wss" : "ws",
+		       ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "",
+		       ws_server_port(T.ws));
 	}
 	fflush(stdout);
 	/* A client that closes while a response is being written is an
