@@ -502,6 +502,71 @@ static void put_journey_counts(FILE *f, const char *name, const metrics_run *run
 	}
 }
 
+/* WebSocket journeys: messages and payload bytes by direction, failures by
+ * class, connect times and mark round trips, per (journey, transaction,
+ * name) - the stats kinds ws and wserr (core/stats.h). */
+static void put_ws_counts(FILE *f, const char *name, const metrics_run *runs, size_t n, int out,
+			  int in)
+{
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
+				   {"name", NULL},       {"direction", "sent"}};
+
+			if (!kind_is(e, "ws", 3) || (!e->c[out] && !e->c[in]))
+				continue;
+			for (int k = 0; k < 3; k++)
+				l[2 + k].value = e->labels[k];
+			put_u64(f, name, l, 6, e->c[out]);
+			l[5].value = "received";
+			put_u64(f, name, l, 6, e->c[in]);
+		}
+}
+
+static void put_ws_hists(FILE *f, const char *name, const metrics_run *runs, size_t n, int h)
+{
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
+				   {"name", NULL}};
+
+			if (!kind_is(e, "ws", 3) || !e->h[h] || !hist_count(e->h[h]))
+				continue;
+			for (int k = 0; k < 3; k++)
+				l[2 + k].value = e->labels[k];
+			put_hist(f, name, l, 5, e->h[h]);
+		}
+}
+
+static void put_ws(FILE *f, const metrics_run *runs, size_t n)
+{
+	family(f, "mite_ws_message_total", "counter",
+	       "WebSocket messages, by connection name and direction (sent, received).");
+	put_ws_counts(f, "mite_ws_message_total", runs, n, ST_WS_MSGS_OUT, ST_WS_MSGS_IN);
+	family(f, "mite_ws_bytes_total", "counter",
+	       "WebSocket message payload bytes, by connection name and direction.");
+	put_ws_counts(f, "mite_ws_bytes_total", runs, n, ST_WS_BYTES_OUT, ST_WS_BYTES_IN);
+	family(f, "mite_ws_connect_seconds", "histogram",
+	       "WebSocket connect time (DNS, TCP, TLS and the Upgrade handshake).");
+	put_ws_hists(f, "mite_ws_connect_seconds", runs, n, ST_WS_H_CONNECT);
+	family(f, "mite_ws_round_trip_seconds", "histogram",
+	       "WebSocket marked round trips (a marked send to the next message), by mark name.");
+	put_ws_hists(f, "mite_ws_round_trip_seconds", runs, n, ST_WS_H_RTT);
+	family(f, "mite_ws_error_total", "counter",
+	       "WebSocket connections that failed, by class (dns, tls, timeout, closed, protocol, ...).");
+	for (size_t i = 0; i < n; i++)
+		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
+			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
+				   {"name", NULL},       {"class", NULL}};
+
+			if (!kind_is(e, "wserr", 4))
+				continue;
+			for (int k = 0; k < 4; k++)
+				l[2 + k].value = e->labels[k];
+			put_u64(f, "mite_ws_error_total", l, 6, e->c[0]);
+		}
+}
+
 /* Per run: HTTP histograms merged over method and status, keyed by
  * (journey, transaction) - kind "h", h[] as the http entries' - and bytes
  * per (journey, transaction, method) - kind "b". */
@@ -833,6 +898,7 @@ char *metrics_render(const metrics_run *runs, size_t n, size_t *len)
 				l[2 + k].value = e->labels[k];
 			put_u64(f, "mite_http_error_total", l, 6, e->c[0]);
 		}
+	put_ws(f, runs, n);
 	family(f, "mite_scheduling_lag_seconds", "histogram",
 	       "How late journey iterations started against their intended time.");
 	for (size_t i = 0; i < n; i++)
