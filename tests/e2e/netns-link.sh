@@ -21,7 +21,7 @@ netns_up client target || { fail "the namespaces could not be set up"; finish; }
 TADDR=$(netns_addr target)
 BASE=http://$TADDR:8080
 
-netns_exec target "$TARGET" --bind "$TADDR" --port 8080 >"$T/target.out" 2>&1 &
+netns_bg target "$TARGET" --bind "$TADDR" --port 8080 >"$T/target.out" 2>&1
 wait_for 5 grep -q "listening on $TADDR:8080" "$T/target.out" || { fail "mite-target did not start"; cat "$T/target.out"; finish; }
 check "the client reaches nothing outside the namespaces (no default route)" \
 	sh -c "! ip netns exec '$(netns_ns client)' ip route get 127.0.0.2 2>/dev/null | grep -q eth0 &&
@@ -40,9 +40,9 @@ run() {
 	local n=$1 d=$2 at= for= pid
 	[ "${3:-}" = --pull ] && { at=$4; for=$5; }
 	tget /stats/reset >/dev/null
-	netns_exec client timeout 60 "$MITECTL" --no-color journey test "$GET" --volume 4 --duration "$d" \
-		--set base_url="$BASE/" --set think_time=0.01 --results "$T/$n" >"$T/$n.out" 2>&1 &
-	pid=$!
+	netns_bg client timeout 60 "$MITECTL" --no-color journey test "$GET" --volume 4 --duration "$d" \
+		--set base_url="$BASE/" --set think_time=0.01 --results "$T/$n" >"$T/$n.out" 2>&1
+	pid=$NETNS_PID
 	if [ -n "$at" ]; then
 		sleep "$at"
 		netns_link_down client

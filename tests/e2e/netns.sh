@@ -4,7 +4,7 @@
 #   . "$(dirname "$0")/netns.sh"
 #   netns_require                  # SKIP (exit 77) unless this can work
 #   netns_up ctl agent1 target     # one namespace per name, on one switch
-#   netns_exec target "$TARGET" --bind "$(netns_addr target)" &
+#   netns_bg target "$TARGET" --bind "$(netns_addr target)" >log; TPID=$NETNS_PID
 #   netns_link_down agent1; ...; netns_link_up agent1
 #
 # Layout: a "switch" namespace holds a bridge; every host namespace gets a
@@ -24,6 +24,7 @@ NETNS_PREFIX="mite$$"
 NETNS_NAMES=()
 NETNS_SWITCH=
 NETNS_OLD_TRAP=
+NETNS_PID=
 
 # netns_skip MESSAGE: the SKIP status of automake's test driver.
 netns_skip() {
@@ -68,6 +69,17 @@ netns_exec() {
 	local n=$1
 	shift
 	ip netns exec "$(netns_ns "$n")" "$@"
+}
+
+# netns_bg NAME COMMAND...: starts COMMAND in that namespace in the
+# background (redirect the call's output as the command's); its PID (the
+# command's own: ip netns exec execs it) in NETNS_PID. (`netns_exec ... &`
+# would give the PID of a subshell: kill -9 of it leaves the command be.)
+netns_bg() {
+	local n=$1
+	shift
+	ip netns exec "$(netns_ns "$n")" "$@" &
+	NETNS_PID=$!
 }
 
 # netns_port NAME: the switch's port (interface name) of that host; at
