@@ -151,7 +151,11 @@ netns_down() {
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${NETNS_PREFIX}-"); do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		# shellcheck disable=SC2086
-		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+		if [ -n "$pids" ]; then
+			kill -KILL $pids 2>/dev/null
+			# Reaps those that are ours (quietly: no "Killed" lines).
+			{ wait $pids; } 2>/dev/null
+		fi
 		ip netns del "$ns" 2>/dev/null
 	done
 	NETNS_NAMES=()
