@@ -100,10 +100,10 @@ runner_timeout = 30.0;
 limits = { max_clients = 16; };
 EOF
 SOCK=$D/ctl.sock
-netns_exec ctl "$BUILD/mited" --config "$D/mited.conf" --socket "$SOCK" --state-dir "$D/ctl" \
+netns_bg ctl "$BUILD/mited" --config "$D/mited.conf" --socket "$SOCK" --state-dir "$D/ctl" \
 	--listen "tcp://$CADDR:14301" --key "$D/keys/controller.key" \
-	--authorized-keys "$D/keys/authorized" >"$D/ctl.log" 2>&1 &
-CTL_PID=$!
+	--authorized-keys "$D/keys/authorized" >"$D/ctl.log" 2>&1
+CTL_PID=$NETNS_PID
 ctl() { "$BUILD/mitectl" --socket "$SOCK" --no-color "$@"; }
 for _ in $(seq 100); do ctl ping >/dev/null 2>&1 && break; sleep 0.1; done
 ctl ping >/dev/null 2>&1 || { echo "hosts: the controller did not start"; tail "$D/ctl.log"; exit 1; }
@@ -139,9 +139,9 @@ measure alone 0
 S=$(date +%s)
 for i in $(seq -w 1 "$HOSTS"); do
 	mkdir -p "$D/agents/$i"
-	netns_exec agents "$BUILD/mited" --agent "tcp://$CADDR:14301" --key "$D/keys/h$i.key" \
+	netns_bg agents "$BUILD/mited" --agent "tcp://$CADDR:14301" --key "$D/keys/h$i.key" \
 		--server-key "$D/keys/controller.pub" --runners-per-host 1 --config "$D/mited.conf" \
-		--state-dir "$D/agents/$i" --socket "$D/agents/$i/s" >>"$D/agents.log" 2>&1 &
+		--state-dir "$D/agents/$i" --socket "$D/agents/$i/s" >>"$D/agents.log" 2>&1
 done
 wait_hosts "$HOSTS" || { tail -n 20 "$D/ctl.log"; exit 1; }
 echo "hosts: $HOSTS hosts joined in $(($(date +%s) - S)) s"

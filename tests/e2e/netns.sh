@@ -103,6 +103,7 @@ netns_up() {
 	trap "netns_down; $NETNS_OLD_TRAP" EXIT
 	NETNS_SWITCH=$(netns_ns switch)
 	ip netns add "$NETNS_SWITCH" || { netns_down; return 1; }
+	netns_no_ipv6 "$NETNS_SWITCH" || { netns_down; return 1; }
 	ip -n "$NETNS_SWITCH" link add sw0 type bridge || { netns_down; return 1; }
 	ip -n "$NETNS_SWITCH" link set sw0 up || { netns_down; return 1; }
 	NETNS_NAMES=("$@")
@@ -111,6 +112,7 @@ netns_up() {
 		port=$(netns_port "$n")
 		if ! ip netns add "$ns" ||
 			! ip -n "$ns" link set lo up ||
+			! netns_no_ipv6 "$ns" ||
 			! ip -n "$ns" link add eth0 type veth peer name "$port" netns "$NETNS_SWITCH" ||
 			! ip -n "$ns" addr add "198.18.0.$((i + 10))/24" dev eth0 ||
 			! ip -n "$ns" link set eth0 up ||
@@ -125,6 +127,15 @@ netns_up() {
 	# Bounded: the bridge forwards once its ports leave the "disabled" state
 	# (no STP, so at once).
 	netns_wait_forwarding || { echo "netns: the switch's ports do not forward" >&2; netns_down; return 1; }
+}
+
+# netns_no_ipv6 NS: IPv6 off in NS (its router solicitations and
+# multicast reports would be noise in what the tests and benchmarks count;
+# the hosts talk IPv4).
+netns_no_ipv6() {
+	ip netns exec "$1" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 &&
+		echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6' 2>/dev/null ||
+		[ ! -d /proc/sys/net/ipv6 ]
 }
 
 # netns_wait_forwarding: up to 5 s for every switch port to forward.
