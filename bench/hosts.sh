@@ -6,8 +6,8 @@
 #
 # Two network namespaces on a switch (tests/e2e/netns.sh, 198.18.0.0/15): the
 # controller (mited --listen with CURVE) in one, HOSTS real agents (mited
-# --agent, each with its own key and one runner) in the other. Each host
-# gets one instance of a journey that records 20 transactions and sleeps a
+# --agent, each with its own key and RUNNERS runners) in the other. Each
+# runner gets one instance of a journey that records 20 transactions and sleeps a
 # second, so every runner sends stats each second with ~20 keys; ticks are
 # the controller's (100 ms). Three phases, HOLD s each, measured by
 # bench/hosts.py from outside the controller:
@@ -20,14 +20,16 @@
 # its RSS. The agents run on the same machine and take CPU from it: the
 # controller's CPU is its own (its /proc stat), the ping delay is not.
 #
-# Environment: HOSTS (200), HOLD (20 s per phase), LIMIT (120 s for the
-# hosts to join and the run to reach them), JSON (a file to append the raw
-# results to). Everything is bounded by LIMIT and HOLD; the namespaces and
+# Environment: HOSTS (200), RUNNERS (runner processes per host, 1; the
+# run has one instance per runner), HOLD (20 s per phase), LIMIT (120 s for
+# the hosts to join and the run to reach them), JSON (a file to append the
+# raw results to). Everything is bounded by LIMIT and HOLD; the namespaces and
 # every process in them go away on any exit.
 set -u
 BUILD=$(cd "${1:-.}" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 HOSTS=${HOSTS:-200}
+RUNNERS=${RUNNERS:-1}
 HOLD=${HOLD:-20}
 LIMIT=${LIMIT:-120}
 E2E_NAME=hosts-bench
@@ -42,6 +44,8 @@ if ! "$BUILD/mited" --help 2>&1 | grep -q -- '--agent' || ! "$BUILD/mitectl" hel
 	exit 2
 fi
 [ "$HOSTS" -ge 1 ] && [ "$HOSTS" -le 1000 ] || { echo "hosts: HOSTS=$HOSTS: 1 to 1000" >&2; exit 2; }
+[ "$RUNNERS" -ge 1 ] && [ "$RUNNERS" -le 16 ] || { echo "hosts: RUNNERS=$RUNNERS: 1 to 16" >&2; exit 2; }
+INST=$((HOSTS * RUNNERS))
 
 . "$SRC/tests/e2e/netns.sh"
 # netns_require's SKIP is a test's; here it is an error.
@@ -124,23 +128,23 @@ wait_hosts() {
 	local i up inst
 	for i in $(seq $((LIMIT * 2))); do
 		read -r up inst < <(hosts_now)
-		if [ "${up:-0}" -ge "$HOSTS" ] && { [ -z "${2:-}" ] || [ "${inst:-0}" -ge "$HOSTS" ]; }; then
+		if [ "${up:-0}" -ge "$HOSTS" ] && { [ -z "${2:-}" ] || [ "${inst:-0}" -ge "$INST" ]; }; then
 			return 0
 		fi
 		sleep 0.5
 	done
-	echo "hosts: after $LIMIT s: $up hosts up, $inst instances (want $HOSTS)" >&2
+	echo "hosts: after $LIMIT s: $up hosts up, $inst instances (want $HOSTS, $INST)" >&2
 	return 1
 }
 
-echo "hosts: $HOSTS hosts, HOLD=$HOLD s per phase, $(nproc) CPUs ($(uname -r))"
+echo "hosts: $HOSTS hosts, $RUNNERS runner(s) each, HOLD=$HOLD s per phase, $(nproc) CPUs ($(uname -r))"
 measure alone 0
 
 S=$(date +%s)
 for i in $(seq -w 1 "$HOSTS"); do
 	mkdir -p "$D/agents/$i"
 	netns_bg agents "$BUILD/mited" --agent "tcp://$CADDR:14301" --key "$D/keys/h$i.key" \
-		--server-key "$D/keys/controller.pub" --runners-per-host 1 --config "$D/mited.conf" \
+		--server-key "$D/keys/controller.pub" --runners-per-host "$RUNNERS" --config "$D/mited.conf" \
 		--state-dir "$D/agents/$i" --socket "$D/agents/$i/s" >>"$D/agents.log" 2>&1
 done
 wait_hosts "$HOSTS" || { tail -n 20 "$D/ctl.log"; exit 1; }
@@ -151,12 +155,12 @@ cat >"$D/scn.conf" <<EOF
 name = "hosts-bench";
 duration = $((LIMIT + HOLD + 30));
 journeys = ( { name = "twenty"; journey = "$D/plugins/twenty.so:twenty";
-	volume = { type = "constant"; count = $HOSTS; }; } );
+	volume = { type = "constant"; count = $INST; }; } );
 EOF
 RUN=$(ctl start "$D/scn.conf") || { echo "hosts: the run did not start"; tail "$D/ctl.log"; exit 1; }
 S=$(date +%s)
 wait_hosts "$HOSTS" instances || { ctl status "$RUN"; tail -n 20 "$D/ctl.log"; exit 1; }
-echo "hosts: the run reached $HOSTS instances on $HOSTS hosts in $(($(date +%s) - S)) s"
+echo "hosts: the run reached $INST instances on $HOSTS hosts in $(($(date +%s) - S)) s"
 measure running "$HOSTS"
 ctl stop "$RUN" >/dev/null 2>&1
 
