@@ -65,6 +65,19 @@ check "the sample agent.conf names the three agent settings" \
 	sh -c "grep -q '^agent = \"tcp://' '$top_srcdir/conf/agent.conf' && grep -q '^key = ' '$top_srcdir/conf/agent.conf' &&
 		grep -q '^server_key = ' '$top_srcdir/conf/agent.conf'"
 
+# The sample agent.conf as mited reads it (its keys made here, its
+# commented settings switched on), where this mited has runner hosts.
+if "$top_builddir/mited" --help 2>&1 | grep -q -- '--agent'; then
+	(cd "$T" && "$top_builddir/mitectl" keygen host >/dev/null && "$top_builddir/mitectl" keygen controller >/dev/null)
+	sed -e "s|\"/etc/mite/keys/host.key\"|\"$T/host.key\"|" \
+		-e "s|\"/etc/mite/keys/controller.pub\"|\"$T/controller.pub\"|" \
+		-e 's/^#\([a-z_]* = \)/\1/' "$top_srcdir/conf/agent.conf" >"$T/agent.conf"
+	check "mited --check-config accepts the sample agent.conf, every setting on" \
+		sh -c "grep -q '^runners_per_host = ' '$T/agent.conf' && '$top_builddir/mited' --check-config --config '$T/agent.conf'"
+else
+	echo "NOTE: $NAME: this mited has no runner hosts (mited --agent): agent.conf not checked by mited"
+fi
+
 if command -v systemd-analyze >/dev/null; then
 	# verify wants an existing ExecStart binary: the built one stands in for
 	# the installed one (the units are not installed by make check).
