@@ -8,7 +8,7 @@
 # A controller (runner port 14301, CURVE keys mounted read-only):
 #   docker run -d --name mite-controller -p 14301:14301 -v "$PWD/keys:/etc/mite/keys:ro" \
 #     mite --listen tcp://0.0.0.0:14301 --key /etc/mite/keys/controller.key \
-#          --authorized-keys /etc/mite/keys/authorized
+#          --authorized-keys /etc/mite/keys/hosts.d
 #   docker exec mite-controller mitectl status
 # An agent (a runner host):
 #   docker run -d -v "$PWD/keys:/etc/mite/keys:ro" mite --agent tcp://CONTROLLER:14301 \
