@@ -6,7 +6,8 @@
 #  - keygen's modes; the controller refuses a non-loopback address without
 #    keys; the three hosts join, each from its own address;
 #  - a run across the three: runners on every host, passed, mite's counts
-#    exactly the target's;
+#    exactly the target's; the journey module shipped to each host, cached
+#    under its digest, and never shipped again (three runs, a restart);
 #  - kill -9 of one agent mid-run: the host is lost, its share moves to the
 #    others, the run goes on, the verdict names the host and when, and the
 #    target received no fewer requests than mite counted, no more than the
@@ -132,6 +133,13 @@ check "... passed" field_is "$RUN" verdict passed
 M=$(http_count "$RUN")
 R=$(received)
 check "... mite counted exactly what the target received ($M = $R)" sh -c "[ '$M' -gt 0 ] && [ '$M' = '$R' ]"
+SHA=$(sha256sum "$PLUGINS/http_get.so" | cut -c1-64)
+for h in a1 a2 a3; do
+	check "... the module was shipped to $h and cached under its digest" \
+		sh -c "[ \"\$(sha256sum '$T/$h/modules/$SHA.so' 2>/dev/null | cut -c1-64)\" = '$SHA' ]"
+done
+# shipped HOST: how many times the controller shipped a module to HOST.
+shipped() { grep -c "host $1: module .* shipped" "$LOG"; }
 
 # 2. kill -9 of one agent mid-run.
 tget /stats/reset >/dev/null
@@ -178,5 +186,9 @@ check "... and not the stranger" sh -c "! '$MITECTL' --socket '$SOCK' status '$R
 check "... counts: no more than the target received, short by at most a2's last batch" bounded "$RUN" 1
 up_hosts() { ctl --json hosts | python3 -c 'import json,sys; print(" ".join(sorted(h["name"] for h in json.load(sys.stdin)["hosts"] if h["state"] == "up")))'; }
 check "the fleet is three hosts again, the stranger not among them ($(up_hosts))" [ "$(up_hosts)" = "a1 a2 a3" ]
+
+for h in a1 a2 a3; do
+	check "after three runs (and a restart of a1), $h got the module once ($(shipped $h))" [ "$(shipped $h)" = 1 ]
+done
 
 finish
