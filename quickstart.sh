@@ -21,6 +21,8 @@ build_dir=${QUICKSTART_BUILD:-build}
 packages=(build-essential autoconf automake pkg-config
 	libuv1-dev libcurl4-openssl-dev libssl-dev libnghttp2-dev libconfig-dev libcjson-dev libzmq3-dev
 	libmicrohttpd-dev libcriterion-dev valgrind clang python3 procps
+	python3-yaml # tests/deploy/kubernetes.sh parses the Kubernetes manifests
+	iproute2 # tests/e2e/netns*.sh: network namespaces as hosts
 	libclang-rt-14-dev # clang's sanitizer and libFuzzer runtimes (only recommended by clang)
 	nginx-light # tests/e2e/https.sh and tests/valgrind-http.sh: an HTTPS server
 	chromium) # chromium: tests/e2e/report.sh renders the HTML report headless
