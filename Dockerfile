@@ -22,7 +22,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	build-essential autoconf automake pkg-config \
 	libuv1-dev libcurl4-openssl-dev libssl-dev libnghttp2-dev libconfig-dev \
-	libcjson-dev libzmq3-dev libmicrohttpd-dev \
+	libcjson-dev libzmq3-dev libmicrohttpd-dev libwslay-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -40,7 +40,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	libuv1 libcurl4 libssl3 libnghttp2-14 libconfig9 libcjson1 libzmq5 \
-	libmicrohttpd12 ca-certificates \
+	libmicrohttpd12 libwslay1 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 mite \
  && useradd --system --uid 10001 --gid mite --home-dir /var/lib/mite \
