@@ -28,6 +28,7 @@ typedef struct harness {
 	int running;         /* instances whose function has not returned */
 	const char *http_engine; /* the config key http_engine, or NULL */
 	const char *http2_max_streams; /* the config key http2_max_streams, or NULL */
+	const char *http_batch_connections; /* the config key http_batch_connections, or NULL */
 } harness;
 
 extern harness H;

@@ -699,6 +699,197 @@ HTTP_TEST(cancel_ends_a_parked_request)
 	harness_ctx_free(ctx);
 }
 
+/* ---- batches ------------------------------------------------------------------- */
+
+/* Every request of a batch gets its own response, in its own element;
+ * over HTTP/1.1 at most http_batch_connections are in flight at once,
+ * each on a connection of its own (the target counts them). */
+HTTP_TEST(batch_returns_every_result)
+{
+	enum { N = 10 };
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_req q[N];
+	char paths[N][32];
+	cJSON *st;
+	long total0;
+
+	mite_http_set_base_url(ctx, base);
+	st = target_get_json("/stats");
+	total0 = jnum(st, "connections", "total");
+	cJSON_Delete(st);
+	for (int i = 0; i < N; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "/bytes/%d", 100 + i);
+		q[i] = (mite_http_req){.url = paths[i], .resp = (void *)1, .rc = 99};
+	}
+	q[3].method = "HEAD";
+	harness_txn_begin(ctx, "batch");
+	cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(q[i].rc, 0, "request %d", i);
+		cr_assert_not_null(q[i].resp);
+		cr_assert_eq(q[i].resp->status, 200);
+		cr_assert_str_eq(q[i].resp->method, i == 3 ? "HEAD" : "GET");
+		cr_assert_eq(q[i].resp->body_len, i == 3 ? 0 : (size_t)(100 + i), "request %d", i);
+	}
+	cr_assert_eq(http_count("batch", "GET", "200"), N - 1);
+	cr_assert_eq(http_count("batch", "HEAD", "200"), 1);
+	mite_http_batch_free(ctx, q, N);
+	cr_assert_null(q[0].resp);
+
+	/* Slow requests too: both batches took six connections (the
+	 * default), kept alive from one to the next. */
+	for (int i = 0; i < N; i++)
+		q[i] = (mite_http_req){.url = "/delay/200"};
+	cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
+	st = target_get_json("/stats");
+	/* (less the second /stats query's own connection) */
+	cr_assert_eq(jnum(st, "connections", "total") - total0 - 1, 6, "connections: %ld",
+		     jnum(st, "connections", "total") - total0 - 1);
+	cJSON_Delete(st);
+	harness_txn_end(ctx);
+	cr_assert_eq(H.nfail, 0, "%s", H.fail_msg);
+	harness_ctx_free(ctx);
+}
+
+HTTP_TEST(batch_connections_config)
+{
+	enum { N = 8 };
+	mite_ctx *ctx;
+	mite_http_req q[N];
+	cJSON *st;
+	long total0;
+
+	H.http_batch_connections = "2";
+	ctx = harness_ctx(NULL, NULL);
+	mite_http_set_base_url(ctx, base);
+	st = target_get_json("/stats");
+	total0 = jnum(st, "connections", "total");
+	cJSON_Delete(st);
+	for (int i = 0; i < N; i++)
+		q[i] = (mite_http_req){.url = "/delay/50"};
+	cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(q[i].resp->status, 200);
+	st = target_get_json("/stats");
+	cr_assert_eq(jnum(st, "connections", "total") - total0 - 1, 2);
+	cJSON_Delete(st);
+	harness_ctx_free(ctx);
+}
+
+/* One request that fails among several: its own rc and no response, the
+ * others theirs; the call returns the failure's code, the transaction
+ * fails once with the refused URL named. A bad URL of one request fails
+ * only it. */
+HTTP_TEST(batch_one_failure_among_several)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_req q[5];
+	char bad[128], good[128];
+
+	snprintf(bad, sizeof(bad), "http://127.0.0.1:%d/", closed_port());
+	snprintf(good, sizeof(good), "%s/", base);
+	for (int i = 0; i < 5; i++)
+		q[i] = (mite_http_req){.url = good};
+	q[2].url = bad;
+	harness_txn_begin(ctx, "mixed");
+	cr_assert_eq(mite_http_batch(ctx, q, 5), MITE_EIO);
+	for (int i = 0; i < 5; i++) {
+		if (i == 2)
+			continue;
+		cr_assert_eq(q[i].rc, 0, "request %d", i);
+		cr_assert_str_eq(q[i].resp->body, "ok\n");
+	}
+	cr_assert_eq(q[2].rc, MITE_EIO);
+	cr_assert_null(q[2].resp);
+	cr_assert_eq(H.nfail, 1);
+	cr_assert(strstr(H.fail_msg, "(refused)") && strstr(H.fail_msg, bad), "%s", H.fail_msg);
+	cr_assert(strstr(H.fail_where, "test_http.c:"), "%s", H.fail_where);
+	cr_assert_eq(httperr_count("mixed", "GET", "refused"), 1);
+	cr_assert_eq(http_count("mixed", "GET", "200"), 4);
+	cr_assert(ctx->txn[0].failed);
+
+	/* A relative URL without a base URL: that request only. */
+	q[2].url = "/no-base";
+	q[4].method = "BAD METHOD";
+	cr_assert_eq(mite_http_batch(ctx, q, 5), MITE_EINVAL);
+	cr_assert_eq(q[2].rc, MITE_EINVAL);
+	cr_assert_eq(q[4].rc, MITE_EINVAL);
+	cr_assert_eq(q[0].rc, 0);
+	cr_assert_eq(q[3].rc, 0);
+	cr_assert_eq(http_count("mixed", "GET", "200"), 7);
+	harness_txn_end(ctx);
+	harness_ctx_free(ctx);
+}
+
+/* More than MITE_HTTP_BATCH_MAX requests: refused whole, with a message
+ * naming the count and the limit; nothing sent. No requests, no array:
+ * refused without a failure. */
+HTTP_TEST(batch_over_the_limit_is_refused)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	static mite_http_req q[MITE_HTTP_BATCH_MAX + 1];
+
+	mite_http_set_base_url(ctx, base);
+	for (int i = 0; i <= MITE_HTTP_BATCH_MAX; i++)
+		q[i] = (mite_http_req){.url = "/"};
+	harness_txn_begin(ctx, "big");
+	cr_assert_eq(mite_http_batch(ctx, q, MITE_HTTP_BATCH_MAX + 1), MITE_EINVAL);
+	cr_assert_eq(H.nfail, 1);
+	cr_assert(strstr(H.fail_msg, "mite_http_batch: n = 101") && strstr(H.fail_msg, "limit of 100"),
+		  "%s", H.fail_msg);
+	for (int i = 0; i <= MITE_HTTP_BATCH_MAX; i++)
+		cr_assert_eq(q[i].rc, MITE_EINVAL);
+	cr_assert_eq(http_count("big", "GET", "200"), 0);
+	cr_assert_eq(mite_http_batch(ctx, q, 0), MITE_EINVAL);
+	cr_assert_eq(mite_http_batch(ctx, NULL, 3), MITE_EINVAL);
+	cr_assert_eq(H.nfail, 1);
+	/* The limit itself is fine. */
+	cr_assert_eq(mite_http_batch(ctx, q, MITE_HTTP_BATCH_MAX), 0, "%s", H.fail_msg);
+	cr_assert_eq(http_count("big", "GET", "200"), MITE_HTTP_BATCH_MAX);
+	harness_txn_end(ctx);
+	harness_ctx_free(ctx);
+}
+
+struct batch_cancel_job {
+	mite_http_req q[8];
+	int rc;
+};
+
+static int batch_cancel_journey(mite_ctx *ctx, void *arg)
+{
+	struct batch_cancel_job *j = arg;
+
+	mite_http_set_base_url(ctx, base);
+	for (int i = 0; i < 8; i++)
+		j->q[i] = (mite_http_req){.url = i == 0 ? "/" : "/delay/5000"};
+	j->rc = mite_http_batch(ctx, j->q, 8);
+	return 0;
+}
+
+/* The run's end cancels a parked batch: every request not ended gets
+ * MITE_ECANCELED at once (those still waiting for a connection too), one
+ * that ended keeps its response; no failure is recorded. */
+HTTP_TEST(batch_cancelled_at_run_end)
+{
+	struct batch_cancel_job j = {.rc = 1};
+	mite_ctx *ctx = harness_ctx(batch_cancel_journey, &j);
+	uint64_t t0 = uv_hrtime();
+
+	harness_cancel_after(ctx, 300);
+	cr_assert_eq(harness_run(3), 0);
+	cr_assert_eq(j.rc, MITE_ECANCELED);
+	cr_assert_lt((uv_hrtime() - t0) / 1e9, 1.5);
+	cr_assert_eq(j.q[0].rc, 0);
+	cr_assert_eq(j.q[0].resp->status, 200);
+	for (int i = 1; i < 8; i++) {
+		cr_assert_eq(j.q[i].rc, MITE_ECANCELED, "request %d: %d", i, j.q[i].rc);
+		cr_assert_null(j.q[i].resp);
+	}
+	cr_assert_eq(H.nfail, 0, "a cancel is not a failure: %s", H.fail_msg);
+	harness_ctx_free(ctx);
+	/* Nothing is left in flight: the engine closes cleanly (teardown). */
+}
+
 /* ---- no leaks ----------------------------------------------------------------- */
 
 HTTP_TEST(no_connection_left_after_close)
@@ -1990,6 +2181,35 @@ H2_TEST(multiplexing)
 		cr_assert_leq(conns, 20);
 	fprintf(stderr, "%s: 100 requests of 20 instances on %d connection(s)\n",
 		engine_is_curl() ? "curl" : "native", conns);
+}
+
+/* A batch on an HTTP/2 session: every request at once, as streams of one
+ * connection (natively; libcurl multiplexes them on its multi handle). */
+H2_TEST(batch_streams_on_one_connection)
+{
+	enum { N = 10 };
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_req q[N];
+	char url[128];
+	int conns;
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h2);
+	h2_session(ctx, MITE_HTTP_V2);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++)
+			q[i] = (mite_http_req){.url = url};
+		cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
+		for (int i = 0; i < N; i++) {
+			cr_assert_eq(q[i].rc, 0);
+			cr_assert_eq(q[i].resp->status, 200);
+			cr_assert_eq(q[i].resp->http_version, 20);
+			cr_assert_str_eq(q[i].resp->body, "ok\n");
+		}
+		mite_http_batch_free(ctx, q, N);
+	}
+	cr_assert_eq(nginx_log(200, &conns), 3 * N);
+	cr_assert_eq(conns, 1, "%d connections", conns);
+	harness_ctx_free(ctx);
 }
 
 /* A stream limit: 20 instances, at most 4 streams a connection. */

@@ -362,7 +362,7 @@ static void set_cookie(session *s, struct easy *ez, const char *url)
 	http1_url u;
 	const char *v = NULL;
 
-	if (!cookie_jar_empty(&s->jar) && http1_url_parse(url, &u) == 0)
+	if (!cookie_jar_empty(&http_home(s)->jar) && http1_url_parse(url, &u) == 0)
 		v = http_headers_cookie(s, &u);
 	if (!v) {
 		if (ez->cookie_set) {
@@ -452,10 +452,7 @@ static void curl_failure(session *s, const struct easy *ez, const resp *r)
 	}
 }
 
-/* One hop through libcurl. 0 with r filled, 1 on a transport error
- * (s->result, s->oserr), or a MITE_E* code. A redirect's target goes to
- * s->redir. */
-int http_easy_hop(session *s, resp *r, const struct hop *h)
+int http_easy_start(session *s, resp *r, const struct hop *h)
 {
 	struct easy *ez = easy_take(s);
 	struct curl_slist *hl;
@@ -466,7 +463,7 @@ int http_easy_hop(session *s, resp *r, const struct hop *h)
 	hl = curl_headers(s, ez, h->o, h->json, h->has_body ? h->body_len : 0, &err);
 	if (err) {
 		rc = MITE_ENOMEM;
-		goto out;
+		goto fail;
 	}
 	if (hl != ez->list) {
 		curl_easy_setopt(ez->h, CURLOPT_HTTPHEADER, hl);
@@ -482,7 +479,7 @@ int http_easy_hop(session *s, resp *r, const struct hop *h)
 	}
 	set_method(ez, h->method, h->body, h->body_len, h->has_body);
 	if ((rc = set_url(ez, h->url)) < 0)
-		goto out;
+		goto fail;
 	if (h->fresh != ez->fresh) {
 		curl_easy_setopt(ez->h, CURLOPT_FRESH_CONNECT, (long)h->fresh);
 		curl_easy_setopt(ez->h, CURLOPT_FORBID_REUSE, (long)h->fresh);
@@ -494,12 +491,22 @@ int http_easy_hop(session *s, resp *r, const struct hop *h)
 	http_trace_curl_on(s, ez->h);
 	if (curl_multi_add_handle(s->e->multi, ez->h) != CURLM_OK) {
 		rc = MITE_ENOMEM;
-		goto out;
+		goto fail;
 	}
-	rc = http_session_park(s);
+	return 0;
+fail:
 	s->cur = NULL;
-	if (rc < 0)
-		goto out;
+	http_trace_curl_off(s, ez->h);
+	http_easy_release(s);
+	return rc;
+}
+
+int http_easy_finish(session *s, resp *r, const struct hop *h)
+{
+	struct easy *ez = s->ez;
+	int rc = 0;
+
+	s->cur = NULL;
 	if (s->result != CURLE_OK && s->fail != HF_STOPPED) {
 		const char *u = NULL;
 		curl_failure(s, ez, r);
@@ -518,9 +525,31 @@ int http_easy_hop(session *s, resp *r, const struct hop *h)
 			rc = MITE_ENOMEM;
 	}
 out:
-	s->cur = NULL;
 	http_trace_curl_off(s, ez->h);
-	if (s->ez)
-		http_easy_release(s);
+	http_easy_release(s);
 	return rc;
+}
+
+void http_easy_cancel(session *s)
+{
+	if (s->ez && s->inflight && s->e)
+		curl_multi_remove_handle(s->e->multi, s->ez->h);
+	s->cur = NULL;
+	if (s->ez) {
+		http_trace_curl_off(s, s->ez->h);
+		http_easy_release(s);
+	}
+}
+
+int http_easy_hop(session *s, resp *r, const struct hop *h)
+{
+	int rc = http_easy_start(s, r, h);
+
+	if (rc < 0)
+		return rc;
+	if ((rc = http_session_park(s)) < 0) {
+		http_easy_cancel(s);
+		return rc;
+	}
+	return http_easy_finish(s, r, h);
 }

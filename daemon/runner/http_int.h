@@ -72,6 +72,9 @@
  * is released; a larger one is freed (memory goes back at once). */
 #define HTTP_KEEP_BUF ((size_t)64 << 10)
 #define HTTP_STATS_CACHE 4
+/* HTTP/1.1 requests of a batch in flight at once by default (each on a
+ * connection of its own), as browsers open six connections per host. */
+#define HTTP_BATCH_CONNS 6
 /* libcurl asks for "Expect: 100-continue" above this body size (7.88). */
 #define HTTP_EXPECT_THRESHOLD 1024
 
@@ -101,6 +104,8 @@ struct http_engine {
 	tls_ctx *tls_default;   /* the one of sessions with default settings */
 	long nsessions;
 	uint64_t hops_native, hops_curl; /* requests each client carried */
+	int batch_conns;        /* HTTP/1.1 requests of a batch in flight at once
+				 * (config http_batch_connections) */
 	int closing;
 	int pending_closes;     /* uv handles (and the native client) still closing */
 	void (*closed_one)(http_engine *e); /* one of them closed (runner/http.c) */
@@ -208,6 +213,7 @@ struct xopts {
 	char *ca_file, *cert, *key, *key_pass;
 	int tls_min, tls_max; /* MITE_HTTP_TLS* or 0 */
 	int no_resume;    /* no TLS session resumption */
+	unsigned gen;     /* counts changes (a batch's lanes copy the settings) */
 };
 
 struct session {
@@ -235,6 +241,15 @@ struct session {
 	http1_buf urlbuf;     /* base URL + path; the next hop's URL */
 	http1_buf redir;      /* a redirect's target */
 
+	/* A batch's lane (runner/http_batch.c): a session of its own for
+	 * one request at a time, whose settings are borrowed from `home`,
+	 * the instance's session, which owns its responses and cookies. NULL
+	 * in an instance's session. */
+	session *home;
+	struct lane *lane;
+	struct lane **lanes;  /* the lanes of an instance's session, made as needed */
+	size_t nlanes;
+
 	/* the transfer in flight */
 	int inflight;
 	CURLcode result;
@@ -249,6 +264,12 @@ struct session {
 	struct http_trace *trace; /* --debug / --trace-http (runner/http_trace.h), or NULL */
 	int sc_next;
 };
+
+/* The session that owns s's responses and cookies: s, or a lane's home. */
+static inline session *http_home(session *s)
+{
+	return s->home ? s->home : s;
+}
 
 enum { MODE_NONE = 0, MODE_GET, MODE_HEAD, MODE_BODY };
 

@@ -31,6 +31,9 @@ int http_session_copy_str(char **dst, const char *src);
 /* The native client's TLS context for s's settings (NULL on ENOMEM).
  * Cheap: its SSL_CTX is made at its first connection, on the loop. */
 tls_ctx *http_session_tls(session *s);
+/* s's transfer ended (from the loop): the instance parked for it wakes,
+ * or the batch lane that started it goes on. */
+void http_session_done(session *s);
 /* Parks until the transfer started ends. 0, or MITE_ECANCELED. */
 int http_session_park(session *s);
 
