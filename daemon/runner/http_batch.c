@@ -78,6 +78,7 @@ static void lane_borrow(struct lane *l, session *home)
 /* The request q ends with rc: its response (on success) goes to it. */
 static void lane_result(struct lane *l, int rc)
 {
+	http_call_body_close(&l->h);
 	l->q->rc = rc;
 	if (rc == 0)
 		l->q->resp = &l->r->pub;
@@ -100,15 +101,21 @@ static int lane_begin(struct lane *l, mite_http_req *q, const char **url)
 	l->hops = 0;
 	memset(&l->h, 0, sizeof(l->h));
 	l->h.o = o;
+	l->h.body_fd = -1;
 	if (!q->url || !(m = http1_req_method_intern(q->method ? q->method : "GET", l->mbuf)) ||
 	    !(*url = http_call_full_url(s, q->url, &rc)))
 		return rc ? rc : MITE_EINVAL;
+	if (o && o->body_file && (o->body || o->body_len || o->json))
+		return MITE_EINVAL;
 	http_call_hop_from_opts(s, &l->h, m, o);
 	l->follow = o && (o->flags & MITE_HTTP_NO_REDIRECTS) ? 0
 		    : o && (o->flags & MITE_HTTP_REDIRECTS) ? 1
 							     : s->follow;
 	if (!(l->r = http_call_resp_start(l->b->home, m, l->mbuf, o, l->follow)))
 		return MITE_ENOMEM;
+	if (o && o->body_file)
+		return http_call_body_open(s, &l->h, l->r->pub.method, *url, l->b->file, l->b->line,
+					   l->b->func);
 	return 0;
 }
 

@@ -9,8 +9,12 @@
 #include "runner/http_resp.h"
 #include "runner/http_trace.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int redirect_changes_to_get(int status, const char *method)
 {
@@ -109,6 +113,7 @@ static const char *redirect(session *s, resp *r, struct hop *h)
 		h->has_body = h->json = 0;
 		h->body = NULL;
 		h->body_len = 0;
+		http_call_body_close(h);
 	}
 	return s->urlbuf.p;
 }
@@ -156,7 +161,10 @@ const char *http_call_full_url(session *s, const char *url, int *rc)
 void http_call_hop_from_opts(const session *s, struct hop *h, const char *m,
 			     const mite_http_opts *o)
 {
-	if (o && o->json) {
+	h->body_fd = -1;
+	if (o && o->body_file) {
+		h->has_body = 1; /* opened by http_call_body_open */
+	} else if (o && o->json) {
 		h->body = o->json;
 		h->body_len = strlen(o->json);
 		h->has_body = h->json = 1;
@@ -203,6 +211,41 @@ resp *http_call_resp_start(session *s, const char *m, const char *mbuf, const mi
 	r->body_arg = o ? o->body_arg : NULL;
 	r->follow = follow;
 	return r;
+}
+
+int http_call_body_open(session *s, struct hop *h, const char *method, const char *url,
+			const char *file, int line, const char *func)
+{
+	const char *path = h->o->body_file;
+	char *why = s->e->errtext;
+	struct stat st;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		err = errno;
+	else if (!S_ISREG(st.st_mode))
+		err = EINVAL; /* a FIFO would block the loop, a folder fails later */
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(why, sizeof(s->e->errtext), "cannot open the body file %s: %s", path,
+			 err == EINVAL ? "not a regular file" : strerror(err));
+		return http_error_transport(s, method, url, "file", why, file, line, func);
+	}
+	h->body_fd = fd;
+	h->body = NULL;
+	h->body_len = (size_t)st.st_size;
+	h->has_body = 1;
+	h->json = 0;
+	return 0;
+}
+
+void http_call_body_close(struct hop *h)
+{
+	if (h->body_fd >= 0)
+		close(h->body_fd);
+	h->body_fd = -1;
 }
 
 int http_call_run(session *s, resp *r, struct hop *h, const char *url, int follow,

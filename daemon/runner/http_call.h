@@ -23,6 +23,15 @@ void http_call_hop_from_opts(const session *s, struct hop *h, const char *m,
 resp *http_call_resp_start(session *s, const char *m, const char *mbuf, const mite_http_opts *o,
 			   int follow);
 
+/* Opens the body file of h's options (h->o->body_file) for a request of
+ * method to url: 0 with h->body_fd and body_len set, or MITE_EIO with a
+ * failure of class "file" recorded ("cannot open the body file PATH:
+ * why") at file:line:func. */
+int http_call_body_open(session *s, struct hop *h, const char *method, const char *url,
+			const char *file, int line, const char *func);
+/* Closes h's body file, if open. */
+void http_call_body_close(struct hop *h);
+
 /* Runs the request h (h->method, body and options set; o: the request's
  * options or NULL) to url and its redirects when follow, into r. 0 with
  * r filled, or a MITE_E* code (a transport error recorded at

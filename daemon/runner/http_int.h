@@ -152,6 +152,8 @@ struct easy {
 	int mode;               /* MODE_* */
 	const void *body;
 	size_t body_len;
+	int file_fd;            /* the body file being read (READFUNCTION), or -1 */
+	curl_off_t file_off;    /* ... where the next read starts */
 	long timeout_ms, connect_ms;
 	struct curl_slist *list; /* what CURLOPT_HTTPHEADER holds */
 	struct curl_slist *nodes; /* its nodes (ours: libcurl only reads them) */
@@ -271,7 +273,7 @@ static inline session *http_home(session *s)
 	return s->home ? s->home : s;
 }
 
-enum { MODE_NONE = 0, MODE_GET, MODE_HEAD, MODE_BODY };
+enum { MODE_NONE = 0, MODE_GET, MODE_HEAD, MODE_BODY, MODE_FILE };
 
 /* Failures both clients name alike, beyond what a libcurl code says. */
 enum {
@@ -290,6 +292,8 @@ struct hop {
 	const char *url;
 	const void *body;
 	size_t body_len;
+	int body_fd;        /* >= 0: the body is body_len bytes of this file
+			     * (mite_http_opts.body_file), open for the request */
 	int has_body, json, discard;
 	int fresh;          /* MITE_HTTP_NEW_CONNECTION */
 	long timeout_ms;

@@ -101,6 +101,7 @@ int http_nhop_start(session *s, resp *r, const struct hop *h, const http1_url *u
 		http_trace_req_head(s, x->req.p, x->req.len);
 	x->body = h->has_body ? h->body : NULL;
 	x->body_len = h->has_body ? h->body_len : 0;
+	x->body_fd = h->has_body ? h->body_fd : -1;
 	x->head_request = h->method == M_HEAD;
 	x->discard = h->discard;
 	x->max_body = r->limit;

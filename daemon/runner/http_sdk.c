@@ -57,7 +57,7 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 {
 	session *s;
 	resp *r;
-	struct hop h = {.o = o};
+	struct hop h = {.o = o, .body_fd = -1};
 	int follow, rc = 0;
 	const char *m;
 	char mbuf[HTTP_MAX_METHOD];
@@ -73,13 +73,19 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 		return s->e ? MITE_EINVAL : MITE_ECANCELED;
 	if (!(m = http1_req_method_intern(method, mbuf)) || !(url = http_call_full_url(s, url, &rc)))
 		return rc ? rc : MITE_EINVAL;
+	if (o && o->body_file && (o->body || o->body_len || o->json))
+		return MITE_EINVAL; /* one body at a time */
 	http_call_hop_from_opts(s, &h, m, o);
 	follow = o && (o->flags & MITE_HTTP_NO_REDIRECTS)  ? 0
 		 : o && (o->flags & MITE_HTTP_REDIRECTS) ? 1
 							  : s->follow;
 	if (!(r = http_call_resp_start(s, m, mbuf, o, follow)))
 		return MITE_ENOMEM;
-	rc = http_call_run(s, r, &h, url, follow, file, line, func);
+	if (o && o->body_file)
+		rc = http_call_body_open(s, &h, r->pub.method, url, file, line, func);
+	if (rc == 0)
+		rc = http_call_run(s, r, &h, url, follow, file, line, func);
+	http_call_body_close(&h);
 	if (rc != 0)
 		http_resp_put(s, r);
 	else if (out)
