@@ -37,9 +37,12 @@
  * times and bytes. A status is never an error by itself: check it with
  * mite_http_expect_status or your own test. A transport error (name
  * resolution, refused connection, reset, TLS, timeout, too many redirects,
- * a body or head over its limit, other) fails the enclosing transaction
- * with a message naming its class and URL, is counted by class, and makes
- * the call return MITE_EIO (or MITE_ETIMEDOUT) with *out set to NULL.
+ * a body or head over its limit, a body file that cannot be opened,
+ * other) fails the enclosing transaction with a message naming its class
+ * and URL, is counted by class, and makes the call return MITE_EIO (or
+ * MITE_ETIMEDOUT) with *out set to NULL. mite_http_batch sends several
+ * requests at once and waits for all (HTTP/2 streams of one connection,
+ * or up to six HTTP/1.1 connections).
  *
  * Limits. A response keeps at most 16 MiB of body by default, and the
  * live responses of a session 64 MiB together (mite_http_set_body_limit,
@@ -344,7 +347,8 @@ static inline int mite__http_batch_at(mite_ctx *ctx, mite_http_req *reqs, size_t
 		return MITE_EINVAL;
 	return mite__http->batch(ctx, reqs, n, sizeof(*reqs), file, line, func);
 }
-#define mite_http_batch(ctx, reqs, n) mite__http_batch_at((ctx), (reqs), (n), __FILE__, __LINE__, __func__)
+#define mite_http_batch(ctx, reqs, n)                                                      \
+	mite__http_batch_at((ctx), (reqs), (n), __FILE__, __LINE__, __func__)
 
 /* Releases a response before the iteration ends (resp may be NULL). Its
  * strings become invalid. Does not yield. */
