@@ -247,6 +247,8 @@ int http_batch_run(session *home, mite_http_req *reqs, size_t n, size_t req_size
 	}
 	if ((k = lanes_make(home, lanes_wanted(home, n))) == 0)
 		return MITE_ENOMEM;
+	/* The instance's last exchange is no longer the last one made. */
+	http_trace_reset(home);
 	for (i = 0; i < k; i++) {
 		lane_borrow(home->lanes[i], home);
 		home->lanes[i]->b = &b;
