@@ -724,6 +724,7 @@ HTTP_TEST(batch_returns_every_result)
 		q[i] = (mite_http_req){.url = paths[i], .resp = (void *)1, .rc = 99};
 	}
 	q[3].method = "HEAD";
+	q[5].url = "/redirect/2"; /* followed hop by hop, as a single request's */
 	harness_txn_begin(ctx, "batch");
 	cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
 	for (int i = 0; i < N; i++) {
@@ -731,8 +732,11 @@ HTTP_TEST(batch_returns_every_result)
 		cr_assert_not_null(q[i].resp);
 		cr_assert_eq(q[i].resp->status, 200);
 		cr_assert_str_eq(q[i].resp->method, i == 3 ? "HEAD" : "GET");
-		cr_assert_eq(q[i].resp->body_len, i == 3 ? 0 : (size_t)(100 + i), "request %d", i);
+		if (i != 5)
+			cr_assert_eq(q[i].resp->body_len, i == 3 ? 0 : (size_t)(100 + i), "request %d", i);
 	}
+	cr_assert_eq(q[5].resp->redirects, 2);
+	cr_assert_eq(http_count("batch", "GET", "302"), 2);
 	cr_assert_eq(http_count("batch", "GET", "200"), N - 1);
 	cr_assert_eq(http_count("batch", "HEAD", "200"), 1);
 	mite_http_batch_free(ctx, q, N);
