@@ -10,12 +10,14 @@
 #   h2load -t1 -cCONC -mSTREAMS -DDUR (CONC connections, STREAMS requests
 #          in flight on each)
 #   mite: `mitectl scenario test`, plugins/http_get.c with http_version = 2,
-#         CONC x STREAMS instances, each one request at a time (the SDK has
-#         no requests in flight side by side in one instance): HTTP/2 goes
-#         through libcurl, which multiplexes the instances' requests on as
-#         few connections as the server's stream limit allows
+#         CONC x STREAMS instances, each one request at a time; the native
+#         client multiplexes the instances' requests on connections of at
+#         most http2_max_streams = STREAMS streams
+#   mite-batch: the same journey with batch = STREAMS: CONC instances, each
+#         sending STREAMS requests at once (mite_http_batch) and waiting for
+#         all, as h2load's -m does on each of its CONC connections
 # and prints req/s, generator CPU-seconds per 10k requests (rusage;
-# requests counted by nginx) and mite's ratio to h2load.
+# requests counted by nginx) and each mite's ratio to h2load.
 #
 # Environment: DUR (10), CONC (50), STREAMS (10), PORT (18190; PORT+1 serves
 # nginx's stub_status). Loopback only; every run is bounded.
@@ -85,13 +87,17 @@ config = { base_url = "$URL"; think_time = "0"; ca_file = "$D/certs/ca.pem"; htt
 journeys = ( { name = "get"; journey = "http_get.so:journey";
                volume = { type = "constant"; count = $USERS; }; } );
 SCN
+sed -e "s/count = $USERS;/count = $CONC;/" -e "s/http_version = \"2\";/http_version = \"2\"; batch = \"$STREAMS\";/" \
+	"$D/mite.conf" >"$D/mite-batch.conf"
 export MITE_PLUGIN_PATH=$BUILD/plugins
-echo "h2-vs-h2load: nginx on CPU 1 (pid $NGINX_PID), generators on CPU 0, $CONC connections x $STREAMS streams (mite: $USERS users), $DUR s each; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "h2-vs-h2load: nginx on CPU 1 (pid $NGINX_PID), generators on CPU 0, $CONC connections x $STREAMS streams (mite: $USERS users; mite-batch: $CONC users, batches of $STREAMS), $DUR s each; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 $MEASURE --out "$D/h2load.json" --status 127.0.0.1:$SPORT --timeout $((DUR + 30)) -- \
 	taskset -c 0 h2load -t1 -c"$CONC" -m"$STREAMS" -D"$DUR" "$URL"
 $MEASURE --out "$D/mite.json" --status 127.0.0.1:$SPORT --timeout $((DUR + 30)) -- \
 	taskset -c 0 "$BUILD/mitectl" --no-color scenario test "$D/mite.conf"
+$MEASURE --out "$D/mite-batch.json" --status 127.0.0.1:$SPORT --timeout $((DUR + 30)) -- \
+	taskset -c 0 "$BUILD/mitectl" --no-color scenario test "$D/mite-batch.conf"
 
 python3 - "$D" "$DUR" <<'PY'
 import json, re, sys
@@ -99,14 +105,14 @@ d, dur = sys.argv[1], float(sys.argv[2])
 load = lambda n: json.load(open("%s/%s.json" % (d, n)))
 print("%-10s %10s %16s" % ("generator", "req/s", "CPU-s/10k req"))
 cpu10k = {}
-for name in ("h2load", "mite"):
+for name in ("h2load", "mite", "mite-batch"):
     r = load(name)
     n = r["requests"] or 0
     cpu = r["cpu_user"] + r["cpu_sys"]
     cpu10k[name] = cpu / n * 1e4 if n else float("nan")
     print("%-10s %10.0f %16.4f" % (name, n / dur, cpu10k[name]))
-m = load("mite")
-if not re.search(r"^get\s+GET\s+200\s+\d+", m["stdout"], re.M):
-    print("(mite's summary has no GET 200 line: did the run fail?)")
-print("mite / h2load CPU per request: %.2f (goal <= 1.5)" % (cpu10k["mite"] / cpu10k["h2load"]))
+for name in ("mite", "mite-batch"):
+    if not re.search(r"^get\s+GET\s+200\s+\d+", load(name)["stdout"], re.M):
+        print("(%s's summary has no GET 200 line: did the run fail?)" % name)
+    print("%s / h2load CPU per request: %.2f (goal <= 1.5)" % (name, cpu10k[name] / cpu10k["h2load"]))
 PY

@@ -6,7 +6,9 @@
  * the system's), `tls_verify = "0"` (no verification), `tls_resume = "0"`
  * (full handshakes only); `new_connection = "1"` opens a new connection for
  * every GET (a new TLS handshake each time); `http_version = "2"` asks for
- * HTTP/2 (over TLS, where the server offers it).
+ * HTTP/2 (over TLS, where the server offers it); `batch = "N"` (1 to 100)
+ * sends N GETs at once per iteration with mite_http_batch (streams of one
+ * connection over HTTP/2), each expecting 200.
  *
  *     mitectl scenario test conf/http.conf --set base_url=http://127.0.0.1:8080/
  *
@@ -22,6 +24,7 @@ struct settings {
 	double think;
 	const char *ca_file;
 	int verify, resume, fresh, h2;
+	long batch;
 };
 
 /* Settings are read once per runner: config values live for the whole run. */
@@ -40,6 +43,12 @@ static int init(mite_ctx *ctx, void **fixture)
 	st->resume = (int)mite_config_int(ctx, "tls_resume", 1);
 	st->fresh = (int)mite_config_int(ctx, "new_connection", 0);
 	st->h2 = mite_config_int(ctx, "http_version", 1) == 2;
+	st->batch = mite_config_int(ctx, "batch", 0);
+	if (st->batch < 0 || st->batch > MITE_HTTP_BATCH_MAX) {
+		long b = st->batch;
+		free(st);
+		return mite_fail(ctx, "config batch = %ld: not from 1 to %d", b, MITE_HTTP_BATCH_MAX);
+	}
 	*fixture = st;
 	return 0;
 }
@@ -47,6 +56,23 @@ static int init(mite_ctx *ctx, void **fixture)
 MITE_MODULE(init, free);
 
 MITE_EXPORT int journey(mite_ctx *ctx, const mite_row *row);
+
+/* The batch's GETs, each checked (a failure fails the transaction). */
+static void get_batch(mite_ctx *ctx, const struct settings *st)
+{
+	mite_http_req q[MITE_HTTP_BATCH_MAX];
+	const mite_http_opts *o =
+		st->fresh ? &(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION} : NULL;
+	size_t n = (size_t)st->batch;
+
+	for (size_t i = 0; i < n; i++)
+		q[i] = (mite_http_req){.url = st->url, .opts = o};
+	mite_http_batch(ctx, q, n);
+	for (size_t i = 0; i < n; i++)
+		if (q[i].resp)
+			mite_http_expect_status(ctx, q[i].resp, 200);
+	mite_http_batch_free(ctx, q, n);
+}
 
 int journey(mite_ctx *ctx, const mite_row *row)
 {
@@ -61,7 +87,9 @@ int journey(mite_ctx *ctx, const mite_row *row)
 	mite_http_set_tls_resumption(ctx, st->resume);
 	mite_http_set_version(ctx, st->h2 ? MITE_HTTP_V2 : MITE_HTTP_V1_1);
 	mite_txn_begin(ctx, "get");
-	if (mite_http_request(ctx, "GET", st->url,
+	if (st->batch)
+		get_batch(ctx, st);
+	else if (mite_http_request(ctx, "GET", st->url,
 			      st->fresh ? &(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION}
 					: NULL,
 			      &r) == 0) {

@@ -243,6 +243,8 @@ static const char *harness_config(mite_ctx *ctx, const char *key)
 		return H.ws_max_queue;
 	if (strcmp(key, "http2_max_streams") == 0)
 		return H.http2_max_streams;
+	if (strcmp(key, "http_batch_connections") == 0)
+		return H.http_batch_connections;
 	return strcmp(key, "http_engine") == 0 ? H.http_engine : NULL;
 }
 static const char *harness_journey_name(mite_ctx *ctx) { (void)ctx; return "j"; }

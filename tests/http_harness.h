@@ -31,6 +31,7 @@ typedef struct harness {
 	const char *http_engine; /* the config key http_engine, or NULL */
 	const char *http2_max_streams; /* the config key http2_max_streams, or NULL */
 	const char *ws_max_message, *ws_max_queue; /* those config keys, or NULL */
+	const char *http_batch_connections; /* the config key http_batch_connections, or NULL */
 } harness;
 
 extern harness H;

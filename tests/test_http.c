@@ -7,6 +7,7 @@
  * tests/http_harness.c. The end-to-end checks that run `mitectl scenario
  * test` are in tests/e2e/http.sh.
  */
+#define _GNU_SOURCE /* memmem, strcasestr (the upload server) */
 #include "http_harness.h"
 #include "runner/cookie.h"
 #include "runner/http1.h"
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -699,6 +701,201 @@ HTTP_TEST(cancel_ends_a_parked_request)
 	harness_ctx_free(ctx);
 }
 
+/* ---- batches ------------------------------------------------------------------- */
+
+/* Every request of a batch gets its own response, in its own element;
+ * over HTTP/1.1 at most http_batch_connections are in flight at once,
+ * each on a connection of its own (the target counts them). */
+HTTP_TEST(batch_returns_every_result)
+{
+	enum { N = 10 };
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_req q[N];
+	char paths[N][32];
+	cJSON *st;
+	long total0;
+
+	mite_http_set_base_url(ctx, base);
+	st = target_get_json("/stats");
+	total0 = jnum(st, "connections", "total");
+	cJSON_Delete(st);
+	for (int i = 0; i < N; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "/bytes/%d", 100 + i);
+		q[i] = (mite_http_req){.url = paths[i], .resp = (void *)1, .rc = 99};
+	}
+	q[3].method = "HEAD";
+	q[5].url = "/redirect/2"; /* followed hop by hop, as a single request's */
+	harness_txn_begin(ctx, "batch");
+	cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(q[i].rc, 0, "request %d", i);
+		cr_assert_not_null(q[i].resp);
+		cr_assert_eq(q[i].resp->status, 200);
+		cr_assert_str_eq(q[i].resp->method, i == 3 ? "HEAD" : "GET");
+		if (i != 5)
+			cr_assert_eq(q[i].resp->body_len, i == 3 ? 0 : (size_t)(100 + i), "request %d", i);
+	}
+	cr_assert_eq(q[5].resp->redirects, 2);
+	cr_assert_eq(http_count("batch", "GET", "302"), 2);
+	cr_assert_eq(http_count("batch", "GET", "200"), N - 1);
+	cr_assert_eq(http_count("batch", "HEAD", "200"), 1);
+	mite_http_batch_free(ctx, q, N);
+	cr_assert_null(q[0].resp);
+
+	/* Slow requests too: both batches took six connections (the
+	 * default), kept alive from one to the next. */
+	for (int i = 0; i < N; i++)
+		q[i] = (mite_http_req){.url = "/delay/200"};
+	cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
+	st = target_get_json("/stats");
+	/* (less the second /stats query's own connection) */
+	cr_assert_eq(jnum(st, "connections", "total") - total0 - 1, 6, "connections: %ld",
+		     jnum(st, "connections", "total") - total0 - 1);
+	cJSON_Delete(st);
+	harness_txn_end(ctx);
+	cr_assert_eq(H.nfail, 0, "%s", H.fail_msg);
+	harness_ctx_free(ctx);
+}
+
+HTTP_TEST(batch_connections_config)
+{
+	enum { N = 8 };
+	mite_ctx *ctx;
+	mite_http_req q[N];
+	cJSON *st;
+	long total0;
+
+	H.http_batch_connections = "2";
+	ctx = harness_ctx(NULL, NULL);
+	mite_http_set_base_url(ctx, base);
+	st = target_get_json("/stats");
+	total0 = jnum(st, "connections", "total");
+	cJSON_Delete(st);
+	for (int i = 0; i < N; i++)
+		q[i] = (mite_http_req){.url = "/delay/50"};
+	cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(q[i].resp->status, 200);
+	st = target_get_json("/stats");
+	cr_assert_eq(jnum(st, "connections", "total") - total0 - 1, 2);
+	cJSON_Delete(st);
+	harness_ctx_free(ctx);
+}
+
+/* One request that fails among several: its own rc and no response, the
+ * others theirs; the call returns the failure's code, the transaction
+ * fails once with the refused URL named. A bad URL of one request fails
+ * only it. */
+HTTP_TEST(batch_one_failure_among_several)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_req q[5];
+	char bad[128], good[128];
+
+	snprintf(bad, sizeof(bad), "http://127.0.0.1:%d/", closed_port());
+	snprintf(good, sizeof(good), "%s/", base);
+	for (int i = 0; i < 5; i++)
+		q[i] = (mite_http_req){.url = good};
+	q[2].url = bad;
+	harness_txn_begin(ctx, "mixed");
+	cr_assert_eq(mite_http_batch(ctx, q, 5), MITE_EIO);
+	for (int i = 0; i < 5; i++) {
+		if (i == 2)
+			continue;
+		cr_assert_eq(q[i].rc, 0, "request %d", i);
+		cr_assert_str_eq(q[i].resp->body, "ok\n");
+	}
+	cr_assert_eq(q[2].rc, MITE_EIO);
+	cr_assert_null(q[2].resp);
+	cr_assert_eq(H.nfail, 1);
+	cr_assert(strstr(H.fail_msg, "(refused)") && strstr(H.fail_msg, bad), "%s", H.fail_msg);
+	cr_assert(strstr(H.fail_where, "test_http.c:"), "%s", H.fail_where);
+	cr_assert_eq(httperr_count("mixed", "GET", "refused"), 1);
+	cr_assert_eq(http_count("mixed", "GET", "200"), 4);
+	cr_assert(ctx->txn[0].failed);
+
+	/* A relative URL without a base URL: that request only. */
+	q[2].url = "/no-base";
+	q[4].method = "BAD METHOD";
+	cr_assert_eq(mite_http_batch(ctx, q, 5), MITE_EINVAL);
+	cr_assert_eq(q[2].rc, MITE_EINVAL);
+	cr_assert_eq(q[4].rc, MITE_EINVAL);
+	cr_assert_eq(q[0].rc, 0);
+	cr_assert_eq(q[3].rc, 0);
+	cr_assert_eq(http_count("mixed", "GET", "200"), 7);
+	harness_txn_end(ctx);
+	harness_ctx_free(ctx);
+}
+
+/* More than MITE_HTTP_BATCH_MAX requests: refused whole, with a message
+ * naming the count and the limit; nothing sent. No requests, no array:
+ * refused without a failure. */
+HTTP_TEST(batch_over_the_limit_is_refused)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	static mite_http_req q[MITE_HTTP_BATCH_MAX + 1];
+
+	mite_http_set_base_url(ctx, base);
+	for (int i = 0; i <= MITE_HTTP_BATCH_MAX; i++)
+		q[i] = (mite_http_req){.url = "/"};
+	harness_txn_begin(ctx, "big");
+	cr_assert_eq(mite_http_batch(ctx, q, MITE_HTTP_BATCH_MAX + 1), MITE_EINVAL);
+	cr_assert_eq(H.nfail, 1);
+	cr_assert(strstr(H.fail_msg, "mite_http_batch: n = 101") && strstr(H.fail_msg, "limit of 100"),
+		  "%s", H.fail_msg);
+	for (int i = 0; i <= MITE_HTTP_BATCH_MAX; i++)
+		cr_assert_eq(q[i].rc, MITE_EINVAL);
+	cr_assert_eq(http_count("big", "GET", "200"), 0);
+	cr_assert_eq(mite_http_batch(ctx, q, 0), MITE_EINVAL);
+	cr_assert_eq(mite_http_batch(ctx, NULL, 3), MITE_EINVAL);
+	cr_assert_eq(H.nfail, 1);
+	/* The limit itself is fine. */
+	cr_assert_eq(mite_http_batch(ctx, q, MITE_HTTP_BATCH_MAX), 0, "%s", H.fail_msg);
+	cr_assert_eq(http_count("big", "GET", "200"), MITE_HTTP_BATCH_MAX);
+	harness_txn_end(ctx);
+	harness_ctx_free(ctx);
+}
+
+struct batch_cancel_job {
+	mite_http_req q[8];
+	int rc;
+};
+
+static int batch_cancel_journey(mite_ctx *ctx, void *arg)
+{
+	struct batch_cancel_job *j = arg;
+
+	mite_http_set_base_url(ctx, base);
+	for (int i = 0; i < 8; i++)
+		j->q[i] = (mite_http_req){.url = i == 0 ? "/" : "/delay/5000"};
+	j->rc = mite_http_batch(ctx, j->q, 8);
+	return 0;
+}
+
+/* The run's end cancels a parked batch: every request not ended gets
+ * MITE_ECANCELED at once (those still waiting for a connection too), one
+ * that ended keeps its response; no failure is recorded. */
+HTTP_TEST(batch_cancelled_at_run_end)
+{
+	struct batch_cancel_job j = {.rc = 1};
+	mite_ctx *ctx = harness_ctx(batch_cancel_journey, &j);
+	uint64_t t0 = uv_hrtime();
+
+	harness_cancel_after(ctx, 300);
+	cr_assert_eq(harness_run(3), 0);
+	cr_assert_eq(j.rc, MITE_ECANCELED);
+	cr_assert_lt((uv_hrtime() - t0) / 1e9, 1.5);
+	cr_assert_eq(j.q[0].rc, 0);
+	cr_assert_eq(j.q[0].resp->status, 200);
+	for (int i = 1; i < 8; i++) {
+		cr_assert_eq(j.q[i].rc, MITE_ECANCELED, "request %d: %d", i, j.q[i].rc);
+		cr_assert_null(j.q[i].resp);
+	}
+	cr_assert_eq(H.nfail, 0, "a cancel is not a failure: %s", H.fail_msg);
+	harness_ctx_free(ctx);
+	/* Nothing is left in flight: the engine closes cleanly (teardown). */
+}
+
 /* ---- no leaks ----------------------------------------------------------------- */
 
 HTTP_TEST(no_connection_left_after_close)
@@ -927,6 +1124,178 @@ static long proc_kib(const char *field)
 	fclose(f);
 	cr_assert_geq(v, 0, "no %s in /proc/self/status", field);
 	return v;
+}
+
+/* ---- request bodies from files ---------------------------------------------------- */
+
+#define UPLOAD_SIZE ((size_t)24 << 20) /* over the 16 MiB body limit (and mite-target's 1 MiB) */
+
+static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Writes a file of n pattern bytes at path; its FNV-1a hash. */
+static uint64_t upload_file(const char *path, size_t n)
+{
+	static unsigned char buf[65536];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	for (size_t off = 0; off < n; off += sizeof(buf)) {
+		size_t k = n - off < sizeof(buf) ? n - off : sizeof(buf);
+		for (size_t i = 0; i < k; i++)
+			buf[i] = (unsigned char)((off + i) * 31 % 253);
+		cr_assert_eq(fwrite(buf, 1, k, f), k);
+		h = fnv1a(h, buf, k);
+	}
+	cr_assert_eq(fclose(f), 0);
+	return h;
+}
+
+/* One connection of the upload server: each request's body is counted
+ * and hashed, never kept; the reply says "BYTES HASH". */
+static void upload_conn(int fd)
+{
+	static char buf[65536];
+	size_t have = 0;
+
+	for (;;) {
+		char *end, *cl, reply[128];
+		uint64_t h = 0xcbf29ce484222325ULL;
+		size_t left, got = 0, head;
+		ssize_t k;
+
+		while (!(end = memmem(buf, have, "\r\n\r\n", 4))) {
+			if (have == sizeof(buf) || (k = read(fd, buf + have, sizeof(buf) - have)) <= 0)
+				_exit(0);
+			have += (size_t)k;
+		}
+		head = (size_t)(end + 4 - buf);
+		*end = 0;
+		cl = strcasestr(buf, "\r\ncontent-length:");
+		left = cl ? strtoull(cl + 17, NULL, 10) : 0;
+		if (strcasestr(buf, "\r\nexpect: 100-continue") &&
+		    write(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
+			_exit(1);
+		memmove(buf, buf + head, have - head);
+		have -= head;
+		for (;;) {
+			size_t take = have < left ? have : left;
+			h = fnv1a(h, (unsigned char *)buf, take);
+			got += take;
+			left -= take;
+			memmove(buf, buf + take, have - take);
+			have -= take;
+			if (!left)
+				break;
+			if ((k = read(fd, buf, sizeof(buf))) <= 0)
+				_exit(0);
+			have = (size_t)k;
+		}
+		int bl = snprintf(reply + 64, 64, "%zu %016llx", got, (unsigned long long)h);
+		int hl = snprintf(reply, 64, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", bl);
+		if (write(fd, reply, (size_t)hl) != hl || write(fd, reply + 64, (size_t)bl) != bl)
+			_exit(1);
+	}
+}
+
+/* A server (a child process, a grandchild per connection) on a free
+ * loopback port; bounded by alarm. */
+static pid_t upload_server(int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	pid_t pid;
+
+	cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(s, 16), 0);
+	cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &al), 0);
+	*port = ntohs(a.sin_port);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		signal(SIGCHLD, SIG_IGN);
+		alarm(30);
+		for (;;) {
+			int c = accept(s, NULL, NULL);
+			if (c < 0)
+				continue;
+			if (fork() == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				close(s);
+				upload_conn(c);
+			}
+			close(c);
+		}
+	}
+	close(s);
+	return pid;
+}
+
+/* A 24 MiB file goes up byte for byte (count and hash as the server saw
+ * them), read in pieces: the process's peak RSS grows far less than the
+ * file (in a batch too). A missing file fails its request, class "file",
+ * the path named; nothing is sent. */
+HTTP_TEST(body_file_upload)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+	char path[64], url[64], want[64];
+	int port, st;
+	pid_t srv = upload_server(&port);
+	uint64_t hash;
+	long hwm;
+
+	snprintf(path, sizeof(path), "/tmp/mite-upload-%d.bin", (int)getpid());
+	hash = upload_file(path, UPLOAD_SIZE);
+	snprintf(want, sizeof(want), "%zu %016llx", UPLOAD_SIZE, (unsigned long long)hash);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/up", port);
+	hwm = proc_kib("VmHWM");
+	harness_txn_begin(ctx, "up");
+	cr_assert_eq(mite_http_request(ctx, "PUT", url, &(mite_http_opts){.body_file = path}, &r), 0,
+		     "%s", H.fail_msg);
+	cr_assert_eq(r->status, 200);
+	cr_assert_str_eq(r->body, want);
+	cr_assert_geq(r->bytes_out, UPLOAD_SIZE);
+	/* Again on the kept connection, as a POST in a batch of two. */
+	mite_http_req q[2] = {
+		{.method = "POST", .url = url, .opts = &(mite_http_opts){.body_file = path}},
+		{.method = "POST", .url = url, .opts = &(mite_http_opts){.body = "abc", .body_len = 3}},
+	};
+	cr_assert_eq(mite_http_batch(ctx, q, 2), 0, "%s", H.fail_msg);
+	cr_assert_str_eq(q[0].resp->body, want);
+	cr_assert_eq(strncmp(q[1].resp->body, "3 ", 2), 0, "%s", q[1].resp->body);
+	cr_assert_lt(proc_kib("VmHWM") - hwm, 8 * 1024, "peak RSS grew %ld KiB for 3 x 24 MiB",
+		     proc_kib("VmHWM") - hwm);
+	cr_assert_eq(H.nfail, 0, "%s", H.fail_msg);
+
+	/* A missing file, and one body too many. */
+	cr_assert_eq(mite_http_request(ctx, "PUT", url,
+				       &(mite_http_opts){.body_file = "/nonexistent/mite-up.bin"}, &r),
+		     MITE_EIO);
+	cr_assert_null(r);
+	cr_assert_eq(H.nfail, 1);
+	cr_assert(strstr(H.fail_msg, "(file)") && strstr(H.fail_msg, "/nonexistent/mite-up.bin") &&
+			  strstr(H.fail_msg, "No such file or directory"),
+		  "%s", H.fail_msg);
+	cr_assert_eq(httperr_count("up", "PUT", "file"), 1);
+	cr_assert_eq(mite_http_request(ctx, "PUT", url,
+				       &(mite_http_opts){.body_file = path, .body = "x", .body_len = 1},
+				       &r),
+		     MITE_EINVAL);
+	cr_assert_eq(http_count("up", "PUT", "200"), 1);
+	cr_assert_eq(http_count("up", "POST", "200"), 2);
+	harness_txn_end(ctx);
+	harness_ctx_free(ctx);
+	unlink(path);
+	kill(srv, SIGKILL);
+	waitpid(srv, &st, 0);
 }
 
 HTTP_TEST(body_limit_per_response)
@@ -1826,20 +2195,25 @@ static void nginx_start(void)
 	f = fopen(conf, "w");
 	cr_assert_not_null(f);
 	fprintf(f,
-		"daemon off; worker_processes 1; pid %1$s/nginx.pid; error_log %1$s/error.log warn;\n"
+		"%8$sdaemon off; worker_processes 1; pid %1$s/nginx.pid; error_log %1$s/error.log warn;\n"
 		"events { worker_connections 1024; }\n"
 		"http { log_format mite '$status $connection $request_uri'; access_log %2$s mite;\n"
 		" client_body_temp_path %1$s; proxy_temp_path %1$s; fastcgi_temp_path %1$s;\n"
 		" uwsgi_temp_path %1$s; scgi_temp_path %1$s; keepalive_requests 1000000;\n"
 		" ssl_certificate %1$s/good.pem; ssl_certificate_key %1$s/good.key;\n"
 		" server { listen 127.0.0.1:%3$d ssl http2; location = / { return 200 \"ok\\n\"; }\n"
-		"  location = /rst { return 444; } location = /big { alias %4$s; } }\n"
+		"  location = /rst { return 444; } location = /big { alias %4$s; }\n"
+		"  location /up/ { root %1$s; dav_methods PUT; client_max_body_size 0; } }\n"
 		" server { listen 127.0.0.1:%5$d ssl http2; keepalive_requests 5;\n"
 		"  location / { return 200 \"ok\\n\"; } }\n"
 		" server { listen 127.0.0.1:%6$d http2; location / { return 200 \"ok\\n\"; } }\n"
-		" server { listen 127.0.0.1:%7$d ssl; location / { return 200 \"ok\\n\"; } }\n"
+		" server { listen 127.0.0.1:%7$d ssl; location / { return 200 \"ok\\n\"; }\n"
+		"  location /up/ { root %1$s; dav_methods PUT; client_max_body_size 0; } }\n"
 		"}\n",
-		tls_dir, ngx.log, ngx.h2, big, ngx.goaway, ngx.h2c, ngx.h1);
+		tls_dir, ngx.log, ngx.h2, big, ngx.goaway, ngx.h2c, ngx.h1,
+		/* (the workers write uploads into the test's folder: as root, they
+		 * would be nobody otherwise) */
+		geteuid() == 0 ? "user root; " : "");
 	fclose(f);
 	ngx.pid = fork();
 	cr_assert_geq(ngx.pid, 0);
@@ -1990,6 +2364,93 @@ H2_TEST(multiplexing)
 		cr_assert_leq(conns, 20);
 	fprintf(stderr, "%s: 100 requests of 20 instances on %d connection(s)\n",
 		engine_is_curl() ? "curl" : "native", conns);
+}
+
+/* A batch on an HTTP/2 session: every request at once, as streams of one
+ * connection (natively; libcurl multiplexes them on its multi handle). */
+H2_TEST(batch_streams_on_one_connection)
+{
+	enum { N = 10 };
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_req q[N];
+	char url[128];
+	int conns;
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h2);
+	h2_session(ctx, MITE_HTTP_V2);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++)
+			q[i] = (mite_http_req){.url = url};
+		cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
+		for (int i = 0; i < N; i++) {
+			cr_assert_eq(q[i].rc, 0);
+			cr_assert_eq(q[i].resp->status, 200);
+			cr_assert_eq(q[i].resp->http_version, 20);
+			cr_assert_str_eq(q[i].resp->body, "ok\n");
+		}
+		mite_http_batch_free(ctx, q, N);
+	}
+	cr_assert_eq(nginx_log(200, &conns), 3 * N);
+	cr_assert_eq(conns, 1, "%d connections", conns);
+	harness_ctx_free(ctx);
+}
+
+/* The FNV-1a hash of a file's bytes, and its size. */
+static uint64_t file_hash(const char *path, size_t *size)
+{
+	static unsigned char buf[65536];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	FILE *f = fopen(path, "r");
+	size_t k;
+
+	cr_assert_not_null(f, "%s", path);
+	*size = 0;
+	while ((k = fread(buf, 1, sizeof(buf), f)) > 0) {
+		h = fnv1a(h, buf, k);
+		*size += k;
+	}
+	fclose(f);
+	return h;
+}
+
+/* A 24 MiB body file through TLS: over HTTP/2 (DATA frames as the
+ * windows allow) and over HTTP/1.1; nginx (WebDAV PUT) stores what came,
+ * byte for byte. */
+H2_TEST(body_file_upload_tls)
+{
+	mite_ctx *ctx = harness_ctx(NULL, NULL);
+	mite_http_response *r;
+	char path[128], url[128], got[128];
+	uint64_t hash;
+	size_t size;
+	static const struct {
+		int *port;
+		const char *name;
+		int version;
+	} to[] = {{&ngx.h2, "a.bin", 20}, {&ngx.h1, "b.bin", 11}};
+
+	snprintf(path, sizeof(path), "%s/upload.bin", tls_dir);
+	snprintf(got, sizeof(got), "%s/up", tls_dir);
+	cr_assert_eq(mkdir(got, 0755), 0);
+	hash = upload_file(path, UPLOAD_SIZE);
+	h2_session(ctx, MITE_HTTP_V2);
+	mite_http_set_timeouts(ctx, 5, 30);
+	for (size_t i = 0; i < sizeof(to) / sizeof(*to); i++) {
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/up/%s", *to[i].port, to[i].name);
+		cr_assert_eq(mite_http_request(ctx, "PUT", url, &(mite_http_opts){.body_file = path}, &r),
+			     0, "%s", H.fail_msg);
+		cr_assert_eq(r->status, 201, "%d", r->status);
+		cr_assert_eq(r->http_version, to[i].version);
+		snprintf(got, sizeof(got), "%s/up/%s", tls_dir, to[i].name);
+		cr_assert_eq(file_hash(got, &size), hash, "%s differs", to[i].name);
+		cr_assert_eq(size, UPLOAD_SIZE);
+		unlink(got);
+	}
+	cr_assert_eq(H.nfail, 0, "%s", H.fail_msg);
+	harness_ctx_free(ctx);
+	unlink(path);
+	snprintf(got, sizeof(got), "%s/up", tls_dir);
+	rmdir(got);
 }
 
 /* A stream limit: 20 instances, at most 4 streams a connection. */

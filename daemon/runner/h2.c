@@ -234,17 +234,23 @@ static int on_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
 	return 0;
 }
 
-/* Reads a stream's request body (x->body from x->sent on). */
+/* Reads a stream's request body (x->body, or its file, from x->sent on). */
 static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
 			 nghttp2_data_source *src, void *ud)
 {
 	http_native_xfer *x = src->ptr;
-	size_t left = x->body_len - x->sent, n = left < len ? left : len;
+	size_t left = x->body_len - x->sent, n = left < len ? left : len, have;
+	const char *p;
 
 	(void)s;
 	(void)id;
 	(void)ud;
-	memcpy(buf, (const char *)x->body + x->sent, n);
+	if (n && !(p = http_native_body_at(x, x->sent, &have)))
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets the stream */
+	if (n && have < n)
+		n = have;
+	if (n)
+		memcpy(buf, p, n);
 	x->sent += n;
 	if (x->sent == x->body_len)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;

@@ -64,6 +64,16 @@ void http_config_read(http_engine *e, struct mite_ctx *ctx)
 		log_warn("http: unknown http_engine \"%s\" (auto or curl): using auto", m);
 	e->max_body = config_size(e, ctx, "http_body_limit", HTTP_DEFAULT_MAX_BODY);
 	e->max_held = config_size(e, ctx, "http_session_body_limit", HTTP_DEFAULT_MAX_HELD);
+	e->batch_conns = HTTP_BATCH_CONNS;
+	if ((m = e->host->config(ctx, "http_batch_connections"))) {
+		char *end;
+		unsigned long v = strtoul(m, &end, 10);
+		if (*m < '0' || *m > '9' || *end || v < 1 || v > MITE_HTTP_BATCH_MAX)
+			log_warn("http: config http_batch_connections = \"%s\" is not a number from 1 "
+				 "to %d: using %d", m, MITE_HTTP_BATCH_MAX, HTTP_BATCH_CONNS);
+		else
+			e->batch_conns = (int)v;
+	}
 	if ((m = e->host->config(ctx, "http2_max_streams"))) {
 		char *end;
 		unsigned long v = strtoul(m, &end, 10);

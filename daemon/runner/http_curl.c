@@ -1,6 +1,8 @@
 /* http_curl.c - see http_curl.h. */
 #include "runner/http_curl.h"
 
+#include "runner/http_session.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,9 +33,8 @@ static void engine_drain(http_engine *e)
 		curl_multi_remove_handle(e->multi, easy);
 		if (!ez || !(s = ez->s))
 			continue;
-		s->inflight = 0;
 		s->result = res;
-		e->host->wake(s->ctx);
+		http_session_done(s);
 	}
 }
 

@@ -8,9 +8,11 @@
 #include "runner/http_session.h"
 #include "runner/http_trace.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
@@ -87,6 +89,36 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 }
 
 /* A new easy handle with the options every request shares. */
+/* READFUNCTION: the next piece of the body file (CURLOPT_POSTFIELDS is
+ * NULL only while one is sent). */
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct easy *ez = arg;
+	ssize_t k;
+
+	if (ez->file_fd < 0)
+		return 0;
+	do
+		k = pread(ez->file_fd, buf, size * n, (off_t)ez->file_off);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return CURL_READFUNC_ABORT;
+	ez->file_off += k;
+	return (size_t)k;
+}
+
+/* SEEKFUNCTION: libcurl sends the body again (a retry on a reused
+ * connection). */
+static int on_seek(void *arg, curl_off_t off, int origin)
+{
+	struct easy *ez = arg;
+
+	if (origin != SEEK_SET || off < 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	ez->file_off = off;
+	return CURL_SEEKFUNC_OK;
+}
+
 static struct easy *easy_new(http_engine *e)
 {
 	struct easy *ez = calloc(1, sizeof(*ez));
@@ -106,6 +138,11 @@ static struct easy *easy_new(http_engine *e)
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, ez);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ez->errbuf);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(h, CURLOPT_READDATA, ez);
+	curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+	curl_easy_setopt(h, CURLOPT_SEEKDATA, ez);
+	ez->file_fd = -1;
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, HTTP_DEFAULT_CONNECT_MS);
 	ez->connect_ms = HTTP_DEFAULT_CONNECT_MS;
@@ -281,13 +318,13 @@ static struct curl_slist *curl_headers(session *s, struct easy *ez, const mite_h
 /* Sets the method and body, touching only what changed since the last
  * request on this handle. */
 static void set_method(struct easy *ez, const char *method, const void *body, size_t len,
-		       int has_body)
+		       int has_body, int fd)
 {
 	int mode;
 	const char *custom = NULL;
 
 	if (has_body) {
-		mode = MODE_BODY;
+		mode = fd >= 0 ? MODE_FILE : MODE_BODY;
 		if (method != M_POST)
 			custom = method;
 	} else if (method == M_HEAD) {
@@ -310,9 +347,18 @@ static void set_method(struct easy *ez, const char *method, const void *body, si
 			ez->body = NULL;
 			ez->body_len = (size_t)-1;
 			break;
+		case MODE_FILE:
+			/* POST without POSTFIELDS: the body from READFUNCTION */
+			curl_easy_setopt(ez->h, CURLOPT_POST, 1L);
+			curl_easy_setopt(ez->h, CURLOPT_POSTFIELDS, NULL);
+			break;
 		}
 		ez->mode = mode;
 	}
+	ez->file_fd = fd;
+	ez->file_off = 0;
+	if (mode == MODE_FILE)
+		curl_easy_setopt(ez->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	if (mode == MODE_BODY && (body != ez->body || len != ez->body_len)) {
 		/* Size first: POSTFIELDS with a size of -1 would strlen. */
 		curl_easy_setopt(ez->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -362,7 +408,7 @@ static void set_cookie(session *s, struct easy *ez, const char *url)
 	http1_url u;
 	const char *v = NULL;
 
-	if (!cookie_jar_empty(&s->jar) && http1_url_parse(url, &u) == 0)
+	if (!cookie_jar_empty(&http_home(s)->jar) && http1_url_parse(url, &u) == 0)
 		v = http_headers_cookie(s, &u);
 	if (!v) {
 		if (ez->cookie_set) {
@@ -452,10 +498,7 @@ static void curl_failure(session *s, const struct easy *ez, const resp *r)
 	}
 }
 
-/* One hop through libcurl. 0 with r filled, 1 on a transport error
- * (s->result, s->oserr), or a MITE_E* code. A redirect's target goes to
- * s->redir. */
-int http_easy_hop(session *s, resp *r, const struct hop *h)
+int http_easy_start(session *s, resp *r, const struct hop *h)
 {
 	struct easy *ez = easy_take(s);
 	struct curl_slist *hl;
@@ -466,7 +509,7 @@ int http_easy_hop(session *s, resp *r, const struct hop *h)
 	hl = curl_headers(s, ez, h->o, h->json, h->has_body ? h->body_len : 0, &err);
 	if (err) {
 		rc = MITE_ENOMEM;
-		goto out;
+		goto fail;
 	}
 	if (hl != ez->list) {
 		curl_easy_setopt(ez->h, CURLOPT_HTTPHEADER, hl);
@@ -480,9 +523,9 @@ int http_easy_hop(session *s, resp *r, const struct hop *h)
 		curl_easy_setopt(ez->h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_ms);
 		ez->connect_ms = s->connect_ms;
 	}
-	set_method(ez, h->method, h->body, h->body_len, h->has_body);
+	set_method(ez, h->method, h->body, h->body_len, h->has_body, h->has_body ? h->body_fd : -1);
 	if ((rc = set_url(ez, h->url)) < 0)
-		goto out;
+		goto fail;
 	if (h->fresh != ez->fresh) {
 		curl_easy_setopt(ez->h, CURLOPT_FRESH_CONNECT, (long)h->fresh);
 		curl_easy_setopt(ez->h, CURLOPT_FORBID_REUSE, (long)h->fresh);
@@ -494,12 +537,22 @@ int http_easy_hop(session *s, resp *r, const struct hop *h)
 	http_trace_curl_on(s, ez->h);
 	if (curl_multi_add_handle(s->e->multi, ez->h) != CURLM_OK) {
 		rc = MITE_ENOMEM;
-		goto out;
+		goto fail;
 	}
-	rc = http_session_park(s);
+	return 0;
+fail:
 	s->cur = NULL;
-	if (rc < 0)
-		goto out;
+	http_trace_curl_off(s, ez->h);
+	http_easy_release(s);
+	return rc;
+}
+
+int http_easy_finish(session *s, resp *r, const struct hop *h)
+{
+	struct easy *ez = s->ez;
+	int rc = 0;
+
+	s->cur = NULL;
 	if (s->result != CURLE_OK && s->fail != HF_STOPPED) {
 		const char *u = NULL;
 		curl_failure(s, ez, r);
@@ -518,9 +571,31 @@ int http_easy_hop(session *s, resp *r, const struct hop *h)
 			rc = MITE_ENOMEM;
 	}
 out:
-	s->cur = NULL;
 	http_trace_curl_off(s, ez->h);
-	if (s->ez)
-		http_easy_release(s);
+	http_easy_release(s);
 	return rc;
+}
+
+void http_easy_cancel(session *s)
+{
+	if (s->ez && s->inflight && s->e)
+		curl_multi_remove_handle(s->e->multi, s->ez->h);
+	s->cur = NULL;
+	if (s->ez) {
+		http_trace_curl_off(s, s->ez->h);
+		http_easy_release(s);
+	}
+}
+
+int http_easy_hop(session *s, resp *r, const struct hop *h)
+{
+	int rc = http_easy_start(s, r, h);
+
+	if (rc < 0)
+		return rc;
+	if ((rc = http_session_park(s)) < 0) {
+		http_easy_cancel(s);
+		return rc;
+	}
+	return http_easy_finish(s, r, h);
 }

@@ -19,5 +19,13 @@ void http_easy_pool_free(http_engine *e);
  * (s->result, s->oserr), or a MITE_E* code. A redirect's target goes to
  * s->redir. */
 int http_easy_hop(session *s, resp *r, const struct hop *h);
+/* The same in two halves, for a caller that does not park (a batch's
+ * lane): start returns 0 when the transfer is under way
+ * (http_session_done(s) comes from the loop) or a MITE_E* code; finish
+ * returns as http_easy_hop. */
+int http_easy_start(session *s, resp *r, const struct hop *h);
+int http_easy_finish(session *s, resp *r, const struct hop *h);
+/* Stops s's transfer, if any, and gives its handle back. */
+void http_easy_cancel(session *s);
 
 #endif

@@ -49,20 +49,21 @@ long http_headers_collect(session *s, const char *const *rh)
 const char *http_headers_cookie(session *s, const http1_url *u)
 {
 	http_engine *e = s->e;
+	cookie_jar *jar = &http_home(s)->jar;
 	time_t now;
 	size_t n;
 
-	if (cookie_jar_empty(&s->jar))
+	if (cookie_jar_empty(jar))
 		return NULL;
 	now = time(NULL);
-	n = cookie_jar_header(&s->jar, e->cookie.p, e->cookie.cap, u->host, u->host_len, u->path,
+	n = cookie_jar_header(jar, e->cookie.p, e->cookie.cap, u->host, u->host_len, u->path,
 			      u->pathonly_len, u->https, now);
 	if (n == 0)
 		return NULL;
 	if (n >= e->cookie.cap) {
 		if (http1_buf_reserve(&e->cookie, n + 1) < 0)
 			return NULL;
-		cookie_jar_header(&s->jar, e->cookie.p, e->cookie.cap, u->host, u->host_len, u->path,
+		cookie_jar_header(jar, e->cookie.p, e->cookie.cap, u->host, u->host_len, u->path,
 				  u->pathonly_len, u->https, now);
 	}
 	return e->cookie.p;
@@ -87,7 +88,7 @@ void http_headers_take_cookies(session *s, const resp *r, const char *url)
 				return;
 			now = time(NULL);
 		}
-		cookie_jar_set(&s->jar, line + 11, ll - 11, u.host, u.host_len, u.path,
+		cookie_jar_set(&http_home(s)->jar, line + 11, ll - 11, u.host, u.host_len, u.path,
 			       u.pathonly_len, u.https, now);
 	}
 }

@@ -72,6 +72,9 @@
  * is released; a larger one is freed (memory goes back at once). */
 #define HTTP_KEEP_BUF ((size_t)64 << 10)
 #define HTTP_STATS_CACHE 4
+/* HTTP/1.1 requests of a batch in flight at once by default (each on a
+ * connection of its own), as browsers open six connections per host. */
+#define HTTP_BATCH_CONNS 6
 /* libcurl asks for "Expect: 100-continue" above this body size (7.88). */
 #define HTTP_EXPECT_THRESHOLD 1024
 
@@ -101,6 +104,8 @@ struct http_engine {
 	tls_ctx *tls_default;   /* the one of sessions with default settings */
 	long nsessions;
 	uint64_t hops_native, hops_curl; /* requests each client carried */
+	int batch_conns;        /* HTTP/1.1 requests of a batch in flight at once
+				 * (config http_batch_connections) */
 	int closing;
 	int pending_closes;     /* uv handles (and the native client) still closing */
 	void (*closed_one)(http_engine *e); /* one of them closed (runner/http.c) */
@@ -147,6 +152,8 @@ struct easy {
 	int mode;               /* MODE_* */
 	const void *body;
 	size_t body_len;
+	int file_fd;            /* the body file being read (READFUNCTION), or -1 */
+	curl_off_t file_off;    /* ... where the next read starts */
 	long timeout_ms, connect_ms;
 	struct curl_slist *list; /* what CURLOPT_HTTPHEADER holds */
 	struct curl_slist *nodes; /* its nodes (ours: libcurl only reads them) */
@@ -208,6 +215,7 @@ struct xopts {
 	char *ca_file, *cert, *key, *key_pass;
 	int tls_min, tls_max; /* MITE_HTTP_TLS* or 0 */
 	int no_resume;    /* no TLS session resumption */
+	unsigned gen;     /* counts changes (a batch's lanes copy the settings) */
 };
 
 struct session {
@@ -235,6 +243,15 @@ struct session {
 	http1_buf urlbuf;     /* base URL + path; the next hop's URL */
 	http1_buf redir;      /* a redirect's target */
 
+	/* A batch's lane (runner/http_batch.c): a session of its own for
+	 * one request at a time, whose settings are borrowed from `home`,
+	 * the instance's session, which owns its responses and cookies. NULL
+	 * in an instance's session. */
+	session *home;
+	struct lane *lane;
+	struct lane **lanes;  /* the lanes of an instance's session, made as needed */
+	size_t nlanes;
+
 	/* the transfer in flight */
 	int inflight;
 	CURLcode result;
@@ -250,7 +267,13 @@ struct session {
 	int sc_next;
 };
 
-enum { MODE_NONE = 0, MODE_GET, MODE_HEAD, MODE_BODY };
+/* The session that owns s's responses and cookies: s, or a lane's home. */
+static inline session *http_home(session *s)
+{
+	return s->home ? s->home : s;
+}
+
+enum { MODE_NONE = 0, MODE_GET, MODE_HEAD, MODE_BODY, MODE_FILE };
 
 /* Failures both clients name alike, beyond what a libcurl code says. */
 enum {
@@ -269,6 +292,8 @@ struct hop {
 	const char *url;
 	const void *body;
 	size_t body_len;
+	int body_fd;        /* >= 0: the body is body_len bytes of this file
+			     * (mite_http_opts.body_file), open for the request */
 	int has_body, json, discard;
 	int fresh;          /* MITE_HTTP_NEW_CONNECTION */
 	long timeout_ms;

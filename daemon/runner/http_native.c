@@ -76,6 +76,8 @@
 /* A request body up to this size goes out in the head's TLS record: one
  * write rather than two. */
 #define HN_TLS_COALESCE (16 * 1024)
+/* A body file goes out in pieces of this size (a pread each). */
+#define HN_FILE_CHUNK (64 * 1024)
 /* The heap is trimmed when TLS connections at work (this many at least,
  * together) went idle, all but an eighth, at most once a second (see
  * tls_work). */
@@ -343,6 +345,7 @@ static void xfer_timer_closed(uv_handle_t *h)
 
 	free(x->req.p);
 	free(x->tls_fail);
+	free(x->fbuf);
 	free(x);
 	n->pending--;
 	maybe_done(n);
@@ -419,6 +422,8 @@ http_native_xfer *http_native_xfer_get(http_native *n)
 	x->req.len = 0;
 	x->body = NULL;
 	x->body_len = 0;
+	x->body_fd = -1;
+	x->fbuf_len = 0;
 	x->head_request = x->discard = 0;
 	x->max_body = UINT64_MAX;
 	x->sink = NULL;
@@ -437,6 +442,10 @@ void http_native_xfer_put(http_native *n, http_native_xfer *x)
 		return;
 	if (x->active)
 		http_native_cancel(n, x);
+	/* (Uploads from files are rare: their buffer goes with them.) */
+	free(x->fbuf);
+	x->fbuf = NULL;
+	x->fbuf_len = 0;
 	x->fnext = n->free_xfers;
 	n->free_xfers = x;
 }
@@ -663,6 +672,36 @@ static void set_events(hn_conn *c, int events)
 	}
 }
 
+const char *http_native_body_at(http_native_xfer *x, size_t off, size_t *len)
+{
+	size_t want;
+	ssize_t k;
+
+	if (x->body_fd < 0) {
+		*len = x->body_len - off;
+		return (const char *)x->body + off;
+	}
+	if (off < x->fbuf_off || off >= x->fbuf_off + x->fbuf_len) {
+		if (!x->fbuf && !(x->fbuf = malloc(HN_FILE_CHUNK))) {
+			x->oserr = ENOMEM;
+			return NULL;
+		}
+		want = x->body_len - off < HN_FILE_CHUNK ? x->body_len - off : HN_FILE_CHUNK;
+		do
+			k = pread(x->body_fd, x->fbuf, want, (off_t)off);
+		while (k < 0 && errno == EINTR);
+		if (k <= 0) {
+			x->oserr = k < 0 ? errno : EIO; /* 0: the file shrank */
+			x->fbuf_len = 0;
+			return NULL;
+		}
+		x->fbuf_off = off;
+		x->fbuf_len = (size_t)k;
+	}
+	*len = x->fbuf_off + x->fbuf_len - off;
+	return x->fbuf + (off - x->fbuf_off);
+}
+
 /* send_some over TLS: the head, then the body (a small one went into the
  * head's buffer), each through OpenSSL, which writes partially. */
 static int tls_send_some(http_native_xfer *x)
@@ -671,9 +710,12 @@ static int tls_send_some(http_native_xfer *x)
 	size_t head = x->req.len, total = head + x->body_len, put;
 
 	while (x->sent < total) {
+		size_t len = head - x->sent;
 		const char *p = x->sent < head ? x->req.p + x->sent
-					       : (const char *)x->body + (x->sent - head);
-		size_t len = x->sent < head ? head - x->sent : total - x->sent;
+					       : http_native_body_at(x, x->sent - head, &len);
+
+		if (!p)
+			return HN_ESEND;
 
 		switch (tls_write(c->tls, p, len, &put, &x->n->tf)) {
 		case TLS_OK:
@@ -715,17 +757,19 @@ static int send_some(http_native_xfer *x)
 		return tls_send_some(x);
 	}
 	while (x->sent < total) {
+		size_t off = x->sent < head ? 0 : x->sent - head, len = 0;
+		const char *p = x->body_len ? http_native_body_at(x, off, &len) : "";
+
+		if (!p)
+			return HN_ESEND;
 		mh.msg_iovlen = 0;
 		if (x->sent < head) {
 			iov[mh.msg_iovlen].iov_base = x->req.p + x->sent;
 			iov[mh.msg_iovlen++].iov_len = head - x->sent;
-			if (x->body_len) {
-				iov[mh.msg_iovlen].iov_base = (void *)x->body;
-				iov[mh.msg_iovlen++].iov_len = x->body_len;
-			}
-		} else {
-			iov[mh.msg_iovlen].iov_base = (char *)x->body + (x->sent - head);
-			iov[mh.msg_iovlen++].iov_len = total - x->sent;
+		}
+		if (len) {
+			iov[mh.msg_iovlen].iov_base = (void *)p;
+			iov[mh.msg_iovlen++].iov_len = len;
 		}
 		/* MSG_NOSIGNAL: a closed peer is an error here, not SIGPIPE. */
 		k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
@@ -1699,7 +1743,7 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 		return 1;
 	}
 	/* Over TLS a small body goes in the head's record. */
-	if (tls && x->body_len && x->body_len <= HN_TLS_COALESCE) {
+	if (tls && x->body_len && x->body_len <= HN_TLS_COALESCE && x->body_fd < 0) {
 		if (http1_buf_reserve(&x->req, x->req.len + x->body_len) < 0) {
 			x->err = HN_ENOMEM;
 			return 1;

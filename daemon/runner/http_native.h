@@ -74,6 +74,8 @@ struct http_native_xfer {
 				   * across uses) */
 	const void *body;         /* borrowed until the transfer ends */
 	size_t body_len;
+	int body_fd;              /* >= 0: the body is body_len bytes of this file
+				   * (borrowed), read in pieces as it goes out */
 	int head_request;         /* HEAD: no response body */
 	int discard;              /* count the response body, keep none */
 	uint64_t max_body;        /* the most body bytes kept (UINT64_MAX: no limit) */
@@ -106,6 +108,8 @@ struct http_native_xfer {
 	char primary_ip[48];
 
 	/* private */
+	char *fbuf;               /* a piece of the body file ... */
+	size_t fbuf_off, fbuf_len; /* ... from this offset, this long */
 	http_native *n;
 	struct hn_conn *c;
 	struct hn_origin *o;
@@ -160,6 +164,11 @@ void http_native_xfer_put(http_native *n, http_native_xfer *x);
  * ended at once (x->err says why; done is not called). May send at once on
  * a kept-alive connection. */
 int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u);
+/* The request body of x from offset off on (off < x->body_len): a pointer
+ * to *len bytes of it, at least one (from memory, or a piece of the body
+ * file). NULL with x->oserr set when the file cannot be read or ended
+ * early. */
+const char *http_native_body_at(http_native_xfer *x, size_t off, size_t *len);
 /* Stops a running x (its connection is closed); done is not called. */
 void http_native_cancel(http_native *n, http_native_xfer *x);
 

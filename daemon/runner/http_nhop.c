@@ -23,10 +23,7 @@ static int native_sink(void *arg, const char *data, size_t n)
 
 static void native_done(http_native_xfer *x)
 {
-	session *s = x->data;
-
-	s->inflight = 0;
-	s->e->host->wake(s->ctx);
+	http_session_done(x->data);
 }
 
 static double ns_between(uint64_t a, uint64_t b)
@@ -86,13 +83,11 @@ static int write_head(session *s, http1_buf *b, const http1_url *u, const struct
 	return http1_req_head(b, &q);
 }
 
-/* One hop through the native client; returns as http_easy_hop. */
-int http_nhop_run(session *s, resp *r, const struct hop *h, const http1_url *u)
+int http_nhop_start(session *s, resp *r, const struct hop *h, const http1_url *u)
 {
 	http_native *n = s->e->native;
 	http_native_xfer *x;
 	tls_ctx *tls = NULL;
-	int rc;
 
 	if (u->https && !(tls = http_session_tls(s)))
 		return MITE_ENOMEM;
@@ -106,6 +101,7 @@ int http_nhop_run(session *s, resp *r, const struct hop *h, const http1_url *u)
 		http_trace_req_head(s, x->req.p, x->req.len);
 	x->body = h->has_body ? h->body : NULL;
 	x->body_len = h->has_body ? h->body_len : 0;
+	x->body_fd = h->has_body ? h->body_fd : -1;
 	x->head_request = h->method == M_HEAD;
 	x->discard = h->discard;
 	x->max_body = r->limit;
@@ -126,14 +122,43 @@ int http_nhop_run(session *s, resp *r, const struct hop *h, const http1_url *u)
 	x->data = s;
 	s->nx = x;
 	s->cur = r;
-	if (http_native_start(n, x, u) == 0 && (rc = http_session_park(s)) < 0) {
-		/* (On a closed engine, the native client has freed x.) */
-		if (s->nx && s->e)
-			http_native_xfer_put(s->e->native, x);
-		s->nx = NULL;
-		s->cur = NULL;
-		return rc;
+	return http_native_start(n, x, u) == 0 ? 0 : 1;
+}
+
+/* The redirect target of r (its Location resolved against its URL) into
+ * s->redir, or none. 0 or MITE_ENOMEM. */
+static int native_location(session *s, const resp *r)
+{
+	const char *loc = NULL;
+	size_t off = 0;
+
+	s->redir.len = 0;
+	if (r->pub.status < 300 || r->pub.status >= 400)
+		return 0;
+	while (off < r->hdr.len && !loc) {
+		const char *line = r->hdr.p + off;
+		off += strlen(line) + 1;
+		if (strncasecmp(line, "location:", 9) == 0)
+			for (loc = line + 9; *loc == ' ' || *loc == '\t'; loc++)
+				;
 	}
+	if (loc && *loc) {
+		long k = http1_url_resolve(s->redir.p, s->redir.cap, r->pub.url, loc);
+		if (k >= 0 && (size_t)k >= s->redir.cap) {
+			if (http1_buf_reserve(&s->redir, (size_t)k + 1) < 0)
+				return MITE_ENOMEM;
+			k = http1_url_resolve(s->redir.p, s->redir.cap, r->pub.url, loc);
+		}
+		s->redir.len = k > 0 ? (size_t)k : 0;
+	}
+	return 0;
+}
+
+int http_nhop_finish(session *s, resp *r, const struct hop *h, const http1_url *u)
+{
+	http_native *n = s->e->native;
+	http_native_xfer *x = s->nx;
+
 	s->nx = NULL;
 	s->cur = NULL;
 	if (x->err && !(x->err == HN_EABORTED && s->fail == HF_STOPPED)) {
@@ -154,28 +179,37 @@ int http_nhop_run(session *s, resp *r, const struct hop *h, const http1_url *u)
 	}
 	collect_native(x, r, h->url, u);
 	http_native_xfer_put(n, x);
-	s->redir.len = 0;
-	if (r->pub.status >= 300 && r->pub.status < 400) {
-		const char *loc = NULL;
-		size_t off = 0;
-		while (off < r->hdr.len && !loc) {
-			const char *line = r->hdr.p + off;
-			off += strlen(line) + 1;
-			if (strncasecmp(line, "location:", 9) == 0)
-				for (loc = line + 9; *loc == ' ' || *loc == '\t'; loc++)
-					;
-		}
-		if (loc && *loc) {
-			long k = http1_url_resolve(s->redir.p, s->redir.cap, r->pub.url, loc);
-			if (k >= 0 && (size_t)k >= s->redir.cap) {
-				if (http1_buf_reserve(&s->redir, (size_t)k + 1) < 0)
-					return MITE_ENOMEM;
-				k = http1_url_resolve(s->redir.p, s->redir.cap, r->pub.url, loc);
-			}
-			s->redir.len = k > 0 ? (size_t)k : 0;
-		}
+	return native_location(s, r);
+}
+
+void http_nhop_cancel(session *s)
+{
+	http_native_xfer *x = s->nx;
+
+	s->nx = NULL;
+	s->cur = NULL;
+	if (x && s->e) {
+		if (s->inflight)
+			http_native_cancel(s->e->native, x);
+		http_native_xfer_put(s->e->native, x);
 	}
-	return 0;
+}
+
+int http_nhop_run(session *s, resp *r, const struct hop *h, const http1_url *u)
+{
+	int rc = http_nhop_start(s, r, h, u);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && (rc = http_session_park(s)) < 0) {
+		/* (On a closed engine, the native client has freed x.) */
+		if (s->nx && s->e)
+			http_native_xfer_put(s->e->native, s->nx);
+		s->nx = NULL;
+		s->cur = NULL;
+		return rc;
+	}
+	return http_nhop_finish(s, r, h, u);
 }
 
 /* Whether the native client takes this hop (u then holds the URL's parts). */

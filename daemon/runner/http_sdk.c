@@ -1,6 +1,7 @@
 /* http_sdk.c - see http_sdk.h. */
 #include "runner/http_sdk.h"
 
+#include "runner/http_batch.h"
 #include "runner/http_call.h"
 #include "runner/http_int.h"
 #include "runner/http_resp.h"
@@ -9,6 +10,7 @@
 #include "runner/inst.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,88 +59,12 @@ void http_sdk_session_free(mite_ctx *ctx)
 		http_session_free(s);
 }
 
-/* A URL starting with '/' goes after the base URL (into s->urlbuf). The
- * URL to use, or NULL with *rc set. */
-static const char *full_url(session *s, const char *url, int *rc)
-{
-	size_t n;
-
-	if (url[0] != '/')
-		return url;
-	n = strlen(url);
-	if (!s->base_url) {
-		*rc = MITE_EINVAL;
-		return NULL;
-	}
-	if (http1_buf_reserve(&s->urlbuf, s->base_len + n + 1) < 0) {
-		*rc = MITE_ENOMEM;
-		return NULL;
-	}
-	memcpy(s->urlbuf.p, s->base_url, s->base_len);
-	memcpy(s->urlbuf.p + s->base_len, url, n + 1);
-	return s->urlbuf.p;
-}
-
-/* The hop the options ask for, m the interned method. */
-static void hop_from_opts(const session *s, struct hop *h, const char *m, const mite_http_opts *o)
-{
-	if (o && o->json) {
-		h->body = o->json;
-		h->body_len = strlen(o->json);
-		h->has_body = h->json = 1;
-	} else if (o && (o->body || o->body_len)) {
-		h->body = o->body;
-		h->body_len = o->body_len;
-		h->has_body = 1;
-	} else if (m == M_POST || m == M_PUT || m == M_PATCH) {
-		h->has_body = 1; /* POST, PUT, PATCH without a body send an empty one */
-	}
-	h->discard = o && (o->flags & MITE_HTTP_DISCARD_BODY) ? 1
-		     : o && (o->flags & MITE_HTTP_KEEP_BODY)  ? 0
-							      : s->discard;
-	if (o && o->body_cb)
-		h->discard = 1; /* streamed: nothing kept */
-	h->fresh = o && (o->flags & MITE_HTTP_NEW_CONNECTION) ? 1 : 0;
-	h->timeout_ms = o && o->timeout > 0 ? (long)(o->timeout * 1000 + 0.5) : s->total_ms;
-	if (h->timeout_ms < 1)
-		h->timeout_ms = 1;
-}
-
-/* A response for a new request (NULL on ENOMEM), its public fields set:
- * m the interned method (a copy of mbuf's goes into the response). */
-static resp *resp_start(session *s, const char *m, const char *mbuf, const mite_http_opts *o,
-			int follow)
-{
-	resp *r = http_resp_get(s);
-
-	if (!r)
-		return NULL;
-	if (m == mbuf) {
-		memcpy(r->method, mbuf, sizeof(r->method));
-		m = r->method;
-	}
-	r->pub.size = sizeof(r->pub);
-	r->pub.method = m;
-	r->pub.name = NULL;
-	if (o && o->name) {
-		size_t n = strnlen(o->name, sizeof(r->name) - 1);
-		memcpy(r->name, o->name, n);
-		r->name[n] = 0;
-		r->pub.name = r->name;
-	}
-	r->pub.start = s->e->host->now(s->ctx);
-	r->body_cb = o ? o->body_cb : NULL;
-	r->body_arg = o ? o->body_arg : NULL;
-	r->follow = follow;
-	return r;
-}
-
 static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const mite_http_opts *o,
 		       mite_http_response **out, const char *file, int line, const char *func)
 {
 	session *s;
 	resp *r;
-	struct hop h = {.o = o};
+	struct hop h = {.o = o, .body_fd = -1};
 	int follow, rc = 0;
 	const char *m;
 	char mbuf[HTTP_MAX_METHOD];
@@ -152,15 +78,21 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 		return inst_http_engine(ctx) ? MITE_ENOMEM : MITE_EINVAL;
 	if (s->inflight || !s->e)
 		return s->e ? MITE_EINVAL : MITE_ECANCELED;
-	if (!(m = http1_req_method_intern(method, mbuf)) || !(url = full_url(s, url, &rc)))
+	if (!(m = http1_req_method_intern(method, mbuf)) || !(url = http_call_full_url(s, url, &rc)))
 		return rc ? rc : MITE_EINVAL;
-	hop_from_opts(s, &h, m, o);
+	if (o && o->body_file && (o->body || o->body_len || o->json))
+		return MITE_EINVAL; /* one body at a time */
+	http_call_hop_from_opts(s, &h, m, o);
 	follow = o && (o->flags & MITE_HTTP_NO_REDIRECTS)  ? 0
 		 : o && (o->flags & MITE_HTTP_REDIRECTS) ? 1
 							  : s->follow;
-	if (!(r = resp_start(s, m, mbuf, o, follow)))
+	if (!(r = http_call_resp_start(s, m, mbuf, o, follow)))
 		return MITE_ENOMEM;
-	rc = http_call_run(s, r, &h, url, follow, file, line, func);
+	if (o && o->body_file)
+		rc = http_call_body_open(s, &h, r->pub.method, url, file, line, func);
+	if (rc == 0)
+		rc = http_call_run(s, r, &h, url, follow, file, line, func);
+	http_call_body_close(&h);
 	if (rc != 0)
 		http_resp_put(s, r);
 	else if (out)
@@ -168,6 +100,32 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 	else
 		http_resp_put(s, r);
 	return rc;
+}
+
+static int sdk_batch(mite_ctx *ctx, mite_http_req *reqs, size_t n, size_t req_size,
+		     const char *file, int line, const char *func)
+{
+	session *s;
+
+	if (!ctx || !reqs || n == 0 || req_size < offsetof(mite_http_req, spare))
+		return MITE_EINVAL;
+	if (n > MITE_HTTP_BATCH_MAX) {
+		for (size_t i = 0; i < n; i++) {
+			mite_http_req *q = (mite_http_req *)(void *)((char *)reqs + i * req_size);
+			q->resp = NULL;
+			q->rc = MITE_EINVAL;
+		}
+		inst_fail(ctx, file, line, func,
+			  "mite_http_batch: n = %zu is over the limit of %d requests a batch takes "
+			  "(MITE_HTTP_BATCH_MAX)", n, MITE_HTTP_BATCH_MAX);
+		return MITE_EINVAL;
+	}
+	s = session_get(ctx);
+	if (!s)
+		return inst_http_engine(ctx) ? MITE_ENOMEM : MITE_EINVAL;
+	if (s->inflight || !s->e)
+		return s->e ? MITE_EINVAL : MITE_ECANCELED;
+	return http_batch_run(s, reqs, n, req_size, file, line, func);
 }
 
 static void sdk_response_free(mite_ctx *ctx, mite_http_response *pub)
@@ -620,6 +578,7 @@ static const mite_http_api sdk_table = {
 	.set_body_limit = sdk_set_body_limit,
 	.set_tls_versions = sdk_set_tls_versions,
 	.set_tls_resumption = sdk_set_tls_resumption,
+	.batch = sdk_batch,
 };
 
 const struct mite_http_api *http_sdk_api(void)

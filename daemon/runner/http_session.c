@@ -1,6 +1,7 @@
 /* http_session.c - see http_session.h. */
 #include "runner/http_session.h"
 
+#include "runner/http_batch.h"
 #include "runner/http_config.h"
 #include "runner/http_easy.h"
 #include "runner/http_resp.h"
@@ -66,6 +67,7 @@ struct xopts *http_session_xopts(session *s)
  * may set the same values at every iteration at no cost. */
 static void xopts_changed(session *s)
 {
+	s->x->gen++;
 	http_easy_destroy(s->x->ez);
 	s->x->ez = NULL;
 	tls_ctx_put(s->tls);
@@ -138,6 +140,8 @@ void http_session_free(session *s)
 	resp *r;
 	size_t i;
 
+	if (s->lanes)
+		http_batch_free_lanes(s);
 	if (s->e) {
 		if (s->inflight) {
 			if (s->ez)
@@ -202,6 +206,8 @@ tls_ctx *http_session_tls(session *s)
 	tls_opts o;
 	tls_ctx *c;
 
+	if (s->home)
+		return http_session_tls(s->home); /* a lane borrows its home's settings */
 	if (s->tls)
 		return s->tls;
 	if (!x && e->tls_default)
@@ -244,6 +250,15 @@ static void on_cancel(struct mite_ctx *ctx, void *arg)
 	}
 	s->inflight = 0;
 	s->result = CURLE_ABORTED_BY_CALLBACK;
+}
+
+void http_session_done(session *s)
+{
+	s->inflight = 0;
+	if (s->lane)
+		http_batch_lane_done(s);
+	else
+		s->e->host->wake(s->ctx);
 }
 
 /* Parks until the transfer started ends. 0, or MITE_ECANCELED. */

@@ -37,6 +37,9 @@ tls_ctx *http_session_tls(session *s);
  * HTTP/1.1 request (a WebSocket's Upgrade). A reference the caller puts;
  * NULL on ENOMEM or when the engine has no native TLS. */
 tls_ctx *http_session_tls_http1(session *s);
+/* s's transfer ended (from the loop): the instance parked for it wakes,
+ * or the batch lane that started it goes on. */
+void http_session_done(session *s);
 /* Parks until the transfer started ends. 0, or MITE_ECANCELED. */
 int http_session_park(session *s);
 

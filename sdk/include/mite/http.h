@@ -37,9 +37,12 @@
  * times and bytes. A status is never an error by itself: check it with
  * mite_http_expect_status or your own test. A transport error (name
  * resolution, refused connection, reset, TLS, timeout, too many redirects,
- * a body or head over its limit, other) fails the enclosing transaction
- * with a message naming its class and URL, is counted by class, and makes
- * the call return MITE_EIO (or MITE_ETIMEDOUT) with *out set to NULL.
+ * a body or head over its limit, a body file that cannot be opened,
+ * other) fails the enclosing transaction with a message naming its class
+ * and URL, is counted by class, and makes the call return MITE_EIO (or
+ * MITE_ETIMEDOUT) with *out set to NULL. mite_http_batch sends several
+ * requests at once and waits for all (HTTP/2 streams of one connection,
+ * or up to six HTTP/1.1 connections).
  *
  * Limits. A response keeps at most 16 MiB of body by default, and the
  * live responses of a session 64 MiB together (mite_http_set_body_limit,
@@ -70,10 +73,12 @@ extern "C" {
 #endif
 
 /* The layout of struct mite_http_api this header describes. */
-#define MITE_HTTP_API_VERSION 3 /* 2: set_body_limit, mite_http_opts.max_body and body_cb;
+#define MITE_HTTP_API_VERSION 4 /* 2: set_body_limit, mite_http_opts.max_body and body_cb;
 				 * 3: set_tls_versions, set_tls_resumption,
 				 * MITE_HTTP_NEW_CONNECTION, response tls_version and
-				 * tls_resumed */
+				 * tls_resumed;
+				 * 4: batch (mite_http_batch, mite_http_req),
+				 * mite_http_opts.body_file */
 
 /* HTTP versions for mite_http_set_version. */
 #define MITE_HTTP_V1_1 11       /* HTTP/1.1 only (the default) */
@@ -137,7 +142,15 @@ typedef struct mite_http_opts {
 	 * bodies of redirects that are followed do not reach it. */
 	int (*body_cb)(void *arg, const char *data, size_t len);
 	void *body_arg;
-	void *spare[1];
+	/* Version 4 on (it took the last spare slot: a mite before ignores
+	 * it, and sends no body). The path of a file to send as the body,
+	 * read in pieces as it goes out, never whole (large uploads; the
+	 * body limits apply to responses, not to this). Its size is taken
+	 * when the request starts, and sent as Content-Length; `body`,
+	 * `body_len` and `json` must be unset. A file that cannot be opened
+	 * fails the request (class file, the message names the path and
+	 * why), as a transport error does. Borrowed for the call. */
+	const char *body_file;
 } mite_http_opts;
 
 /* No limit (mite_http_opts.max_body, mite_http_set_body_limit). */
@@ -188,6 +201,22 @@ typedef struct mite_http_response {
 	void *spare[3];
 } mite_http_response;
 
+/* The most requests one mite_http_batch call takes. */
+#define MITE_HTTP_BATCH_MAX 100
+
+/* One request of a batch (mite_http_batch). The journey sets method, url
+ * and opts; the call sets resp and rc. */
+typedef struct mite_http_req {
+	const char *method;         /* NULL: "GET" */
+	const char *url;            /* as mite_http_request's */
+	const mite_http_opts *opts; /* NULL: none (borrowed for the call) */
+	mite_http_response *resp;   /* out: the response (see "Ownership"), or NULL */
+	int rc;                     /* out: 0 (a response arrived), MITE_EIO,
+				     * MITE_ETIMEDOUT, MITE_ECANCELED, MITE_EINVAL or
+				     * MITE_ENOMEM, as mite_http_request returns */
+	void *spare[2];
+} mite_http_req;
+
 /*
  * The function table (mite_api.http). Its layout only grows: `size` tells
  * how much of it this mite provides. Call the wrappers below.
@@ -229,8 +258,12 @@ typedef struct mite_http_api {
 	/* Version 3 on. */
 	int (*set_tls_versions)(mite_ctx *ctx, int min, int max);
 	int (*set_tls_resumption)(mite_ctx *ctx, int on);
+	/* Version 4 on. req_size: sizeof(mite_http_req) as the module
+	 * built it (the array's stride). */
+	int (*batch)(mite_ctx *ctx, struct mite_http_req *reqs, size_t n, size_t req_size,
+		     const char *file, int line, const char *func);
 
-	void *spare[5];
+	void *spare[4];
 } mite_http_api;
 
 /* The table's caller checks that this mite has HTTP at all. */
@@ -283,11 +316,55 @@ static inline int mite__http_request_at(mite_ctx *ctx, const char *method, const
 #define mite_http_patch_json(ctx, url, j, out)                                          \
 	mite_http_request((ctx), "PATCH", (url), (&(const mite_http_opts){.json = (j)}), (out))
 
+/* mite_http_batch(ctx, reqs, n): sends the n requests of reqs at once
+ * and parks until every one has ended (n from 1 to MITE_HTTP_BATCH_MAX).
+ * Each goes as mite_http_request would (its redirects, limits, cookies,
+ * records and errors alike, a failure recorded with the caller's
+ * file:line) and gets its own resp and rc. On an HTTP/2 session
+ * (mite_http_set_version) they go at once, as concurrent streams of one
+ * connection per server (up to the server's and http2_max_streams'
+ * stream limits; the rest wait for a stream). Over HTTP/1.1, at most
+ * http_batch_connections of them (a config key, default 6, as a
+ * browser's connections per host) are in flight at once, each on a
+ * connection of its own; the others wait for one of them to end. Through
+ * libcurl (proxies, http_engine = "curl") they go on its multi handle
+ * alike. Cookies a response sets reach the requests that start after it.
+ *
+ * Returns 0 when every request got a response (whatever its status);
+ * MITE_ECANCELED when the run is being cancelled (the requests not ended
+ * by then have rc MITE_ECANCELED and no response); otherwise the rc of
+ * the first request (in reqs' order) that failed. MITE_EINVAL without
+ * touching the network for reqs NULL or n 0; n over MITE_HTTP_BATCH_MAX
+ * also fails the enclosing transaction with a message naming n and the
+ * limit. A request's own bad method or URL gives it MITE_EINVAL, and the
+ * others go. MITE_EINVAL from a mite without batches (API version < 4).
+ * Free the responses with mite_http_batch_free (or each with
+ * mite_http_response_free), or leave them to the iteration's end. */
+static inline int mite__http_batch_at(mite_ctx *ctx, mite_http_req *reqs, size_t n,
+				      const char *file, int line, const char *func)
+{
+	if (mite__http->size <= offsetof(mite_http_api, batch) || !mite__http->batch)
+		return MITE_EINVAL;
+	return mite__http->batch(ctx, reqs, n, sizeof(*reqs), file, line, func);
+}
+#define mite_http_batch(ctx, reqs, n)                                                      \
+	mite__http_batch_at((ctx), (reqs), (n), __FILE__, __LINE__, __func__)
+
 /* Releases a response before the iteration ends (resp may be NULL). Its
  * strings become invalid. Does not yield. */
 static inline void mite_http_response_free(mite_ctx *ctx, mite_http_response *resp)
 {
 	mite__http->response_free(ctx, resp);
+}
+
+/* Releases the responses of a batch (each may be NULL) and sets them NULL.
+ * Does not yield. */
+static inline void mite_http_batch_free(mite_ctx *ctx, mite_http_req *reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		mite__http->response_free(ctx, reqs[i].resp);
+		reqs[i].resp = NULL;
+	}
 }
 
 /* The idx-th value (0 = first) of response header `name`, compared without
