@@ -135,7 +135,7 @@ demo() {
 	if command -v setsid >/dev/null; then
 		pdeath+=(setsid)
 	fi
-	"${pdeath[@]}" "$build_dir/mite-target" --port 0 >"$demo_port_file" &
+	"${pdeath[@]}" "$build_dir/tools/mite-target" --port 0 >"$demo_port_file" &
 	demo_target_pid=$!
 	for _ in $(seq 50); do
 		grep -q listening "$demo_port_file" && break

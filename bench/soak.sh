@@ -37,7 +37,7 @@ SOAK_RUNNERS=${SOAK_RUNNERS:-2}
 # reference), and at least one more cycle follows.
 [ "$SOAK_SECONDS" -ge $((10 * SOAK_EVERY)) ] ||
 	{ echo "soak: SOAK_SECONDS must be at least 10 x SOAK_EVERY (two cycles of five changes)" >&2; exit 2; }
-for f in mited mitectl mite-target plugins/http_get.so; do
+for f in mited mitectl tools/mite-target plugins/http_get.so; do
 	[ -e "$BUILD/$f" ] || { echo "soak: $BUILD/$f is missing: build mite first, or name its build folder" >&2; exit 2; }
 done
 command -v python3 >/dev/null || { echo "soak: python3 is needed" >&2; exit 2; }
@@ -57,7 +57,7 @@ trap 'exit 1' INT TERM
 ctl() { "$BUILD/mitectl" --socket "$SOCK" --no-color "$@"; }
 get() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"; }
 
-"$BUILD/mite-target" --port 0 >"$D/target.out" 2>&1 &
+"$BUILD/tools/mite-target" --port 0 >"$D/target.out" 2>&1 &
 TPID=$!
 for _ in $(seq 50); do grep -q listening "$D/target.out" 2>/dev/null && break; sleep 0.1; done
 PORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$D/target.out")

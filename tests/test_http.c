@@ -58,11 +58,11 @@ static const char *target_path(void)
 	if (env)
 		return env;
 	if (bd) {
-		snprintf(path, sizeof(path), "%s/mite-target", bd);
+		snprintf(path, sizeof(path), "%s/tools/mite-target", bd);
 		if (access(path, X_OK) == 0)
 			return path;
 	}
-	return "./mite-target";
+	return "./tools/mite-target";
 }
 
 static void target_start(void)

@@ -1,13 +1,13 @@
 /*
  * test_ws.c - the WebSocket client (runner/ws*.c) through the SDK's calls,
- * against the test server of tests/target/ws_server.c running on the same
+ * against the test server of tools/ws_server.c running on the same
  * loop (loopback, an ephemeral port), with tests/http_harness.c standing in
  * for the runner's instances. Then the handshake helpers alone.
  */
 #include "config.h" /* (_GNU_SOURCE: memmem) */
 #include "http_harness.h"
 #include "runner/ws_hs.h"
-#include "target/ws_server.h"
+#include "../tools/ws_server.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

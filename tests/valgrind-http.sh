@@ -10,7 +10,7 @@ set -u
 command -v valgrind >/dev/null || { echo "valgrind-http: valgrind is not installed (quickstart.sh installs it)"; exit 1; }
 dir=$(mktemp -d /tmp/mite-vghttp.XXXXXX) || exit 99
 . "$top_srcdir/tests/e2e/nginx-tls.sh"
-"$top_builddir/mite-target" --port 0 >"$dir/target.out" 2>&1 &
+"$top_builddir/tools/mite-target" --port 0 >"$dir/target.out" 2>&1 &
 tpid=$!
 trap 'kill $tpid 2>/dev/null; nginx_tls_stop; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do grep -q listening "$dir/target.out" && break; sleep 0.1; done

@@ -11,7 +11,7 @@ set -u
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 MITECTL=$top_builddir/mitectl
-TARGET=$top_builddir/mite-target
+TARGET=$top_builddir/tools/mite-target
 SO=$top_builddir/tests/plugins/debug.so
 SRC=$top_srcdir/tests/plugins/debug.c
 NAME=debug

@@ -13,7 +13,7 @@ set -u
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 MITECTL=$top_builddir/mitectl
-TARGET=$top_builddir/mite-target
+TARGET=$top_builddir/tools/mite-target
 HARS=$top_srcdir/tests/har
 ORACLE="python3 $HARS/oracle.py"
 NAME=har

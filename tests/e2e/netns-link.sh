@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
 
-TARGET=$top_builddir/mite-target
+TARGET=$top_builddir/tools/mite-target
 GET=$PLUGINS/http_get.so:journey
 [ -x "$TARGET" ] && [ -f "$PLUGINS/http_get.so" ] || { echo "SKIP: $E2E_NAME: mite-target or http_get.so is not built"; exit 77; }
 netns_require

@@ -8,7 +8,7 @@
 # required (quickstart.sh installs it): without it this test fails.
 . "$(dirname "$0")/lib.sh"
 
-TARGET=$top_builddir/mite-target
+TARGET=$top_builddir/tools/mite-target
 TPID=
 trap 'if [ -n "$TPID" ]; then kill "$TPID" 2>/dev/null; wait "$TPID" 2>/dev/null; fi; e2e_cleanup' EXIT
 

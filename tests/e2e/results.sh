@@ -8,7 +8,7 @@
 # the run.
 . "$(dirname "$0")/lib.sh"
 
-TARGET=$top_builddir/mite-target
+TARGET=$top_builddir/tools/mite-target
 PROM="python3 $top_srcdir/tests/e2e/promparse.py"
 TPID=
 trap 'if [ -n "$TPID" ]; then kill "$TPID" 2>/dev/null; wait "$TPID" 2>/dev/null; fi; e2e_cleanup' EXIT

@@ -14,7 +14,7 @@ set -u
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 MITECTL=$top_builddir/mitectl
-TARGET=$top_builddir/mite-target
+TARGET=$top_builddir/tools/mite-target
 export MITE_PLUGIN_PATH=$top_builddir/plugins
 NAME=ws
 T=$(mktemp -d /tmp/mite-ws.XXXXXX) || exit 99

@@ -1,5 +1,5 @@
 /*
- * target.c - mite-target, a small HTTP/1.1 demo and test target.
+ * mite-target.c - mite-target, a small HTTP/1.1 demo and test target.
  *
  * One libuv loop, one thread, keep-alive, a hand-written request parser
  * with bounded buffers (8 KiB of request head, 1 MiB of body; more is
