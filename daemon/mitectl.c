@@ -442,14 +442,16 @@ static int simple(cJSON *req, void (*ok_fn)(const cJSON *reply))
 	return EX_OK_;
 }
 
+/* stop, pause, resume, scale: the reply carries the run as status does. */
 static void print_ok_run(const cJSON *reply)
 {
 	const cJSON *pc = cJSON_GetObjectItemCaseSensitive(reply, "percent");
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(reply, "run");
 	if (cJSON_IsNumber(pc))
-		printf("run %s: scaled to %g%% (%s)\n", results_io_str(reply, "run", "?"), pc->valuedouble,
-		       results_io_str(reply, "state", "?"));
+		printf("run %s: scaled to %g%% (%s)\n", results_io_str(r, "id", "?"), pc->valuedouble,
+		       results_io_str(r, "state", "?"));
 	else
-		printf("run %s: %s\n", results_io_str(reply, "run", "?"), results_io_str(reply, "state", "?"));
+		printf("run %s: %s\n", results_io_str(r, "id", "?"), results_io_str(r, "state", "?"));
 }
 
 static int run_arg_command(int argc, char **argv, const char *cmd, const char *flag)
@@ -936,13 +938,14 @@ static int cmd_status(int argc, char **argv)
 
 static int cmd_start(int argc, char **argv)
 {
-	enum { O_SET = 256, O_NAME, O_DURATION, O_RUNNERS, O_WAIT, O_HELP };
+	enum { O_SET = 256, O_NAME, O_DURATION, O_RUNNERS, O_WAIT, O_JSON, O_HELP };
 	static const struct option opts[] = {
 		{"set", required_argument, NULL, O_SET},
 		{"name", required_argument, NULL, O_NAME},
 		{"duration", required_argument, NULL, O_DURATION},
 		{"runners", required_argument, NULL, O_RUNNERS},
 		{"wait", no_argument, NULL, O_WAIT},
+		{"json", no_argument, NULL, O_JSON},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -980,6 +983,7 @@ static int cmd_start(int argc, char **argv)
 				return usage_error("start", "--runners takes a number from 1 to 1024");
 			break;
 		case O_WAIT: wait = 1; break;
+		case O_JSON: opt_json = 1; break;
 		case 'h':
 		case O_HELP:
 			print_command_help(stdout, "start");
@@ -1023,8 +1027,10 @@ static int cmd_start(int argc, char **argv)
 		conn_close(&cn);
 		return rc;
 	}
+	/* The run as `status RUN` gives it. */
 	char id[128];
-	snprintf(id, sizeof(id), "%s", results_io_str(reply, "run", "?"));
+	snprintf(id, sizeof(id), "%s",
+		 results_io_str(cJSON_GetObjectItemCaseSensitive(reply, "run"), "id", "?"));
 	if (opt_json)
 		print_json(reply);
 	else
@@ -1085,16 +1091,18 @@ static int cmd_help(int argc, char **argv);
 
 static const command commands[] = {
 	{"start", cmd_start,
-	 "start SCENARIO.conf [--set KEY=VALUE]... [--name NAME] [--duration S] [--runners N] [--wait]",
-	 "Starts a run of SCENARIO.conf on mited and prints its id. MITE_CONF_* variables of\n"
-	 "this environment and --set KEY=VALUE (later wins) override the scenario's config.\n"
+	 "start SCENARIO.conf [--set KEY=VALUE]... [--name NAME] [--duration S] [--runners N] [--wait] [--json]",
+	 "Starts a run of SCENARIO.conf on mited and prints its id (--json: the reply, with\n"
+	 "the run as `mitectl --json status RUN` gives it). MITE_CONF_* variables of this\n"
+	 "environment and --set KEY=VALUE (later wins) override the scenario's config.\n"
 	 "  --name NAME      the run's name (default: the scenario's)\n"
 	 "  --duration S     run for S seconds, whatever the scenario says\n"
 	 "  --runners N      runner processes (default: mited.conf's runners)\n"
 	 "  --wait           follow the run live; exit with its verdict: 0 passed, 1 failed,\n"
 	 "                   4 thresholds broken, 5 volume not delivered, 7 tainted (mite's\n"
 	 "                   own loop saturated), 8 incomplete (stopped early, cancelled,\n"
-	 "                   results not written)\n"},
+	 "                   results not written)\n"
+	 "  --json           as mitectl --json: print the reply (and --wait's status objects)\n"},
 	{"status", cmd_status, "status [RUN] [--watch] [--interval S]",
 	 "Shows a run (progress, the verdict so far and why, required vs actual instances and\n"
 	 "how far short, tx/s, failures, p50/p95/p99 per transaction, the runners' loop lag),\n"

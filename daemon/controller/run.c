@@ -1116,11 +1116,16 @@ static cJSON *lag_status(const run *r, double *worst)
 	return a;
 }
 
-static const char *state_name(run_state s)
+const char *run_state_name(run_state s)
 {
 	static const char *const names[] = {"starting", "running", "paused", "stopping", "done"};
 
-	return names[s];
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+int run_runners(const run *r)
+{
+	return (int)usable_links(r);
 }
 
 cJSON *run_status(const run *r)
@@ -1133,7 +1138,7 @@ cJSON *run_status(const run *r)
 	cJSON_AddStringToObject(o, "id", r->id);
 	cJSON_AddStringToObject(o, "name", r->s->name);
 	cJSON_AddStringToObject(o, "scenario", r->s->path);
-	cJSON_AddStringToObject(o, "state", state_name(r->state));
+	cJSON_AddStringToObject(o, "state", run_state_name(r->state));
 	cJSON_AddNumberToObject(o, "elapsed", el);
 	cJSON_AddNumberToObject(o, "duration", r->s->duration);
 	cJSON_AddNumberToObject(o, "scale", r->scale);

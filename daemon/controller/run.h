@@ -93,6 +93,10 @@ void run_resume(run *r);
 int run_scale(run *r, double factor);
 
 run_state run_get_state(const run *r);
+/* "starting", "running", "paused", "stopping", "done" (the status's). */
+const char *run_state_name(run_state s);
+/* Runners linked and usable now (the status's "runners"). */
+int run_runners(const run *r);
 const char *run_id(const run *r);
 const scenario *run_scenario(const run *r);
 /* Seconds since the run started (0 before). */

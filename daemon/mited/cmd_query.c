@@ -132,6 +132,25 @@ cJSON *cmd_query_status(control_client *cl, const cJSON *req, void *data)
 	return o;
 }
 
+/* A run in a list: the keys of its status that a table shows. */
+static cJSON *list_entry(const drun *dr)
+{
+	const scenario *s = run_scenario(dr->r);
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "id", dr->id);
+	cJSON_AddStringToObject(e, "name", s->name);
+	cJSON_AddStringToObject(e, "state", run_state_name(run_get_state(dr->r)));
+	cJSON_AddNumberToObject(e, "elapsed", run_elapsed(dr->r));
+	cJSON_AddNumberToObject(e, "duration", s->duration);
+	cJSON_AddStringToObject(e, "scenario", s->path);
+	cJSON_AddBoolToObject(e, "failed", run_failed(dr->r));
+	cJSON_AddNumberToObject(e, "runners", run_runners(dr->r));
+	cJSON_AddNumberToObject(e, "scale", run_get_scale(dr->r));
+	if (dr->done)
+		cJSON_AddStringToObject(e, "verdict", drun_verdict(dr));
+	return e;
+}
+
 cJSON *cmd_query_list(control_client *cl, const cJSON *req, void *data)
 {
 	daemon_ *d = data;
@@ -147,19 +166,7 @@ cJSON *cmd_query_list(control_client *cl, const cJSON *req, void *data)
 		drun *dr = d->runs;
 		for (size_t k = 0; k < i; k++)
 			dr = dr->next;
-		cJSON *st = run_status(dr->r);
-		cJSON *e = cJSON_CreateObject();
-		static const char *const keep[] = {"id", "name", "state", "elapsed", "duration",
-						   "scenario", "failed", "runners", "scale"};
-		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
-			cJSON *v = cJSON_GetObjectItemCaseSensitive(st, keep[k]);
-			if (v)
-				cJSON_AddItemToObject(e, keep[k], cJSON_Duplicate(v, 1));
-		}
-		if (dr->done)
-			cJSON_AddStringToObject(e, "verdict", drun_verdict(dr));
-		cJSON_Delete(st);
-		cJSON_AddItemToArray(a, e);
+		cJSON_AddItemToArray(a, list_entry(dr));
 	}
 	return o;
 }

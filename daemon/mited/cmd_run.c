@@ -117,15 +117,11 @@ fail:
 	return control_error("start: %s", err);
 }
 
+/* The reply to a command on a run: the run, as `status RUN` gives it. */
 static cJSON *run_reply(drun *dr, const char *what)
 {
 	cJSON *o = control_ok();
-	cJSON_AddStringToObject(o, "run", dr->id);
-	cJSON *st = run_status(dr->r);
-	const cJSON *state = cJSON_GetObjectItemCaseSensitive(st, "state");
-	if (cJSON_IsString(state))
-		cJSON_AddStringToObject(o, "state", state->valuestring);
-	cJSON_Delete(st);
+	cJSON_AddItemToObject(o, "run", drun_status(dr));
 	log_info("run %s: %s", dr->id, what);
 	return o;
 }
@@ -193,12 +189,13 @@ cJSON *cmd_run_scale(control_client *cl, const cJSON *req, void *data)
 				     "limits.max_instances = %ld",
 				     dr->id, pc->valuedouble, dr->peak * f, d->cf.max_instances);
 	char err[1024];
-	int need = capacity_runners(run_scenario(dr->r), f, dr->wanted, 1, err, sizeof(err));
+	int need = capacity_runners(run_scenario(dr->r), f, supervise_wanted(dr->sv), 1, err,
+				   sizeof(err));
 	if (need < 0)
 		return control_error("scaling run %s to %g %%: %s", dr->id, pc->valuedouble, err);
 	if (run_scale(dr->r, f) < 0)
 		return control_error("scale: %g %% refused", pc->valuedouble);
-	supervise_grow(dr, need, "scaled");
+	drun_grow(dr, need, "scaled");
 	char what[64];
 	snprintf(what, sizeof(what), "scaled to %g %%", pc->valuedouble);
 	cJSON *o = run_reply(dr, what);

@@ -85,15 +85,8 @@ void daemon_update_status(daemon_ *d)
 			continue;
 		runs++;
 		running += run_get_state(dr->r) == RUN_RUNNING;
-		runners += supervise_alive(dr);
-		cJSON *st = run_status(dr->r);
-		const cJSON *j;
-		cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st, "journeys")) {
-			const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "actual");
-			if (cJSON_IsNumber(a))
-				instances += (long)a->valuedouble;
-		}
-		cJSON_Delete(st);
+		runners += supervise_alive(dr->sv);
+		instances += drun_instances(dr);
 	}
 	char msg[256];
 	snprintf(msg, sizeof(msg), "STATUS=%s%d run%s (%d running), %ld instance%s, %ld runner%s",
@@ -118,8 +111,8 @@ static void publish_metrics(daemon_ *d)
 	if (!mr)
 		return;
 	for (drun *dr = d->runs; dr; dr = dr->next)
-		mr[k++] = (metrics_run){.r = dr->r, .res = dr->res, .runners_wanted = dr->wanted,
-					.restarts = dr->restarts};
+		mr[k++] = (metrics_run){.r = dr->r, .res = dr->res, .runners_wanted = supervise_wanted(dr->sv),
+					.restarts = supervise_restarts(dr->sv)};
 	char *text = metrics_render(mr, n, &len);
 	free(mr);
 	if (text)
@@ -132,10 +125,9 @@ static void housekeeping_cb(uv_timer_t *h)
 {
 	daemon_ *d = h->data;
 	uint64_t now = uv_now(d->loop);
-	uint64_t limit = (uint64_t)(d->cf.runner_timeout * 1000.0);
 	for (drun *dr = d->runs; dr; dr = dr->next) {
-		supervise_watch(dr, now, limit);
-		supervise_replace(dr);
+		supervise_watch(dr->sv, now);
+		drun_replace(dr);
 		drun_note_cut_labels(dr, now);
 		if (dr->done)
 			results_reap(dr->res);
@@ -204,7 +196,7 @@ void daemon_check_exit(daemon_ *d)
 	if (!d->stopping || d->closed)
 		return;
 	for (drun *dr = d->runs; dr; dr = dr->next)
-		if (!dr->done || dr->procs)
+		if (!dr->done || supervise_procs(dr->sv))
 			return;
 	if (d->parsing > 0) {
 		if (!d->parse_wait) {
@@ -234,7 +226,7 @@ static void shutdown_cb(uv_timer_t *h)
 	} else {
 		log_warn("mited: killing the runners still alive");
 		for (drun *dr = d->runs; dr; dr = dr->next)
-			supervise_kill(dr);
+			supervise_kill(dr->sv);
 	}
 }
 

@@ -22,7 +22,6 @@
 #define UNKNOWN_LOG_MAX 10
 
 typedef struct drun drun;
-typedef struct rproc rproc;
 typedef struct parse_job parse_job;
 
 typedef struct daemon_ {

@@ -70,11 +70,16 @@ double drun_instances_in_use(const daemon_ *d, const drun *except)
 	for (const drun *dr = d->runs; dr; dr = dr->next) {
 		if (dr == except || dr->done || !drun_active(dr))
 			continue;
-		cJSON *st = run_status(dr->r);
-		const cJSON *sc = cJSON_GetObjectItemCaseSensitive(st, "scale");
-		n += dr->peak * (cJSON_IsNumber(sc) ? sc->valuedouble : 1.0);
-		cJSON_Delete(st);
+		n += dr->peak * run_get_scale(dr->r);
 	}
+	return n;
+}
+
+long drun_instances(const drun *dr)
+{
+	long n = 0;
+	for (size_t ji = 0; ji < run_scenario(dr->r)->njourneys; ji++)
+		n += run_actual(dr->r, ji);
 	return n;
 }
 
@@ -115,8 +120,8 @@ cJSON *drun_status(const drun *dr)
 	if (!o)
 		return NULL;
 	status_bound(o, dr);
-	cJSON_AddNumberToObject(o, "runners_wanted", dr->wanted);
-	cJSON_AddNumberToObject(o, "restarts", dr->restarts);
+	cJSON_AddNumberToObject(o, "runners_wanted", supervise_wanted(dr->sv));
+	cJSON_AddNumberToObject(o, "restarts", supervise_restarts(dr->sv));
 	results_status(dr->res, dr->r, o);
 	if (dr->done) {
 		const cJSON *sum = results_summary(dr->res);
@@ -142,6 +147,7 @@ void drun_free(drun *dr)
 	/* The results first: they point into the run's scenario. */
 	results_free(dr->res);
 	run_free(dr->r);
+	supervise_free(dr->sv);
 	free(dr);
 }
 
@@ -152,7 +158,7 @@ void drun_evict(daemon_ *d)
 	int kept = 0;
 	for (drun **pp = &d->runs; *pp;) {
 		drun *dr = *pp;
-		if (dr->done && ++kept > d->cf.keep_runs && !dr->procs) {
+		if (dr->done && ++kept > d->cf.keep_runs && !supervise_procs(dr->sv)) {
 			*pp = dr->next;
 			drun_free(dr);
 			continue;
@@ -177,24 +183,21 @@ static void on_run_done(run *r, void *data)
 {
 	drun *dr = data;
 	dr->done = 1;
-	dr->done_ms = uv_now(dr->d->loop);
+	supervise_end(dr->sv, uv_now(dr->d->loop));
 	/* The results first: the final judgement of the thresholds is part
 	 * of the verdict logged below. */
 	cJSON *meta = cJSON_CreateObject();
-	cJSON_AddNumberToObject(meta, "runners_wanted", dr->wanted);
-	cJSON_AddNumberToObject(meta, "restarts", dr->restarts);
+	cJSON_AddNumberToObject(meta, "runners_wanted", supervise_wanted(dr->sv));
+	cJSON_AddNumberToObject(meta, "restarts", supervise_restarts(dr->sv));
 	int saved = dr->res && results_finish(dr->res, r, meta) == 0 && results_dir(dr->res);
 	cJSON_Delete(meta);
 	if (dr->res && results_dir(dr->res) && results_not_written(dr->res))
 		log_err("run %s: results NOT on disk: %s/%s; the summary is kept in memory (mitectl results %s) "
 			"until mited forgets the run",
 			dr->id, results_dir(dr->res), results_not_written(dr->res), dr->id);
-	cJSON *st = run_status(r);
-	const cJSON *err = cJSON_GetObjectItemCaseSensitive(st, "error");
+	const char *err = run_error(r);
 	log_info("run %s (%s): done after %.1f s, %s%s%s", dr->id, run_scenario(r)->name,
-		 run_elapsed(r), drun_verdict(dr), cJSON_IsString(err) ? ": " : "",
-		 cJSON_IsString(err) ? err->valuestring : "");
-	cJSON_Delete(st);
+		 run_elapsed(r), drun_verdict(dr), err ? ": " : "", err ? err : "");
 	if (saved) {
 		snprintf(dr->results, sizeof(dr->results), "%s", results_dir(dr->res));
 		log_info("run %s: results in %s", dr->id, dr->results);
@@ -226,8 +229,8 @@ static void check_runner_bound(drun *dr)
 		if (n > need)
 			need = n > CAPACITY_RUNNERS_MAX ? CAPACITY_RUNNERS_MAX : (int)n;
 	}
-	if (need > dr->wanted)
-		supervise_grow(dr, need, "the volume asked for grew");
+	if (need > supervise_wanted(dr->sv))
+		drun_grow(dr, need, "the volume asked for grew");
 }
 
 static void on_run_tick(run *r, void *data)
@@ -254,7 +257,122 @@ static void make_run_id(daemon_ *d, char *buf, size_t len)
 	}
 }
 
-/* On the loop: the run from a parsed scenario (which it takes). The reply. */
+/* ---- its runners: the supervisor's ops ----------------------------------- */
+
+static int sv_joined(transport *t, void *data)
+{
+	drun *dr = data;
+	return run_add_runner(dr->r, t);
+}
+
+static void sv_lost(transport *t, const char *reason, void *data)
+{
+	drun *dr = data;
+	run_runner_lost(dr->r, t, reason); /* closes the link */
+	drun_replace(dr);
+}
+
+static void sv_gave_up(const char *why, void *data)
+{
+	drun *dr = data;
+	run_stop_by(dr->r, 1, why);
+}
+
+static void sv_changed(void *data)
+{
+	drun *dr = data;
+	if (dr->d->closed)
+		return;
+	daemon_update_status(dr->d);
+	daemon_check_exit(dr->d);
+}
+
+void drun_replace(drun *dr)
+{
+	run_state st = run_get_state(dr->r);
+	if (!dr->done && !dr->d->stopping && (st == RUN_RUNNING || st == RUN_PAUSED))
+		supervise_replace(dr->sv);
+}
+
+void drun_grow(drun *dr, int n, const char *why)
+{
+	if (!dr->done && !dr->d->stopping)
+		supervise_grow(dr->sv, n, why);
+}
+
+/* ---- a new run ------------------------------------------------------------ */
+
+/* The runners a run of s gets (each holds a bounded share, each with the
+ * memory mappings its share of stacks needs), or -1 with the refusal in
+ * err: refused here, before anything starts, rather than short of its
+ * volume later. */
+static int start_runners(daemon_ *d, const parse_job *job, const scenario *s, double peak,
+			 char *err, size_t errlen)
+{
+	if (d->cf.max_instances > 0 && peak + drun_instances_in_use(d, NULL) > (double)d->cf.max_instances) {
+		snprintf(err, errlen, "%s asks for up to %.0f instances; with the runs already going "
+			 "that is over limits.max_instances = %ld",
+			 job->path, peak, d->cf.max_instances);
+		return -1;
+	}
+	int asked = job->runners ? job->runners : d->cf.runners > 0 ? d->cf.runners : nproc_online();
+	int wanted = capacity_runners(s, 1.0, asked, 1, err, errlen);
+	if (wanted > asked)
+		log_msg(LOG_LVL_NOTICE, "%s: %d runners instead of %d: up to %.0f instances, at most %ld "
+			"of a journey per runner", job->path, wanted, asked, peak, proto_instances_max());
+	return wanted;
+}
+
+/* The run, its results folder (event log, summary) before anything runs,
+ * and its supervisor. NULL with err set. */
+static drun *drun_new(daemon_ *d, scenario *s, double peak, char *err, size_t errlen)
+{
+	drun *dr = calloc(1, sizeof(*dr));
+	if (!dr) {
+		scenario_free(s);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	dr->d = d;
+	dr->peak = peak;
+	make_run_id(d, dr->id, sizeof(dr->id));
+	run_opts ro = {
+		.id = dr->id,
+		.grace = d->cf.grace,
+		.http_events = d->cf.results.http_events,
+		.hooks = {.on_done = on_run_done, .on_tick = on_run_tick, .on_event = on_run_event,
+			  .data = dr},
+	};
+	dr->r = run_new(d->loop, s, &ro, err, errlen); /* takes s */
+	if (!dr->r)
+		goto fail;
+	char rdir[PATH_MAX], why[768];
+	if (snprintf(rdir, sizeof(rdir), "%s/%s", d->cf.results_dir, dr->id) >= (int)sizeof(rdir))
+		snprintf(why, sizeof(why), "%s/%s: path too long", d->cf.results_dir, dr->id);
+	else
+		dr->res = results_new(dr->r, &(results_opts){.dir = rdir, .conf = &d->cf.results}, why,
+				      sizeof(why));
+	if (!dr->res) {
+		snprintf(err, errlen, "run %s: results: %s", dr->id, why);
+		log_err("%s", err);
+	}
+	supervise_env env = {.loop = d->loop, .srv = d->srv, .exe = d->self_exe, .cf = &d->cf,
+			     .seq = &d->runner_seq};
+	supervise_ops ops = {.joined = sv_joined, .lost = sv_lost, .gave_up = sv_gave_up,
+			     .changed = sv_changed, .data = dr};
+	if (dr->res && !(dr->sv = supervise_new(&env, dr->id, &ops)))
+		snprintf(err, errlen, "run %s: out of memory", dr->id);
+	if (dr->sv)
+		return dr;
+fail:
+	results_free(dr->res);
+	run_free(dr->r);
+	free(dr);
+	return NULL;
+}
+
+/* On the loop: the run from a parsed scenario (which it takes). The reply:
+ * the run's status, as `status RUN` gives it. */
 cJSON *drun_start(daemon_ *d, parse_job *job)
 {
 	char err[1024];
@@ -270,78 +388,25 @@ cJSON *drun_start(daemon_ *d, parse_job *job)
 		s->name = nn;
 	}
 	double peak = run_peak(s);
-	if (d->cf.max_instances > 0 && peak + drun_instances_in_use(d, NULL) > (double)d->cf.max_instances) {
-		scenario_free(s);
-		return control_error("%s asks for up to %.0f instances; with the runs already going "
-				     "that is over limits.max_instances = %ld",
-				     job->path, peak, d->cf.max_instances);
-	}
-	/* Enough runners for the volume (each holds a bounded share), each
-	 * with the memory mappings its share of stacks needs: refused here,
-	 * before anything starts, rather than short of its volume later. */
-	int asked = job->runners ? job->runners : d->cf.runners > 0 ? d->cf.runners : nproc_online();
-	int wanted = capacity_runners(s, 1.0, asked, 1, err, sizeof(err));
+	int wanted = start_runners(d, job, s, peak, err, sizeof(err));
 	if (wanted < 0) {
 		scenario_free(s);
 		return control_error("%s", err);
 	}
-	if (wanted > asked)
-		log_msg(LOG_LVL_NOTICE, "%s: %d runners instead of %d: up to %.0f instances, at most %ld "
-			"of a journey per runner", job->path, wanted, asked, peak, proto_instances_max());
-	drun *dr = calloc(1, sizeof(*dr));
-	if (!dr) {
-		scenario_free(s);
-		return control_error("out of memory");
-	}
-	dr->d = d;
-	dr->peak = peak;
-	make_run_id(d, dr->id, sizeof(dr->id));
-	dr->wanted = wanted;
-	run_opts ro = {
-		.id = dr->id,
-		.grace = d->cf.grace,
-		.http_events = d->cf.results.http_events,
-		.hooks = {.on_done = on_run_done,
-			  .on_tick = on_run_tick,
-			  .on_event = on_run_event,
-			  .data = dr},
-	};
-	dr->r = run_new(d->loop, s, &ro, err, sizeof(err)); /* takes s */
-	if (!dr->r) {
-		free(dr);
+	drun *dr = drun_new(d, s, peak, err, sizeof(err));
+	if (!dr)
 		return control_error("%s", err);
-	}
-	/* Its results folder (event log, summary) before anything runs. */
-	char rdir[PATH_MAX];
-	if (snprintf(rdir, sizeof(rdir), "%s/%s", d->cf.results_dir, dr->id) >= (int)sizeof(rdir)) {
-		snprintf(err, sizeof(err), "%s/%s: path too long", d->cf.results_dir, dr->id);
-		dr->res = NULL;
-	} else {
-		dr->res = results_new(dr->r, &(results_opts){.dir = rdir, .conf = &d->cf.results}, err,
-				      sizeof(err));
-	}
-	if (!dr->res) {
-		log_err("run %s: results: %s", dr->id, err);
-		run_free(dr->r);
-		free(dr);
-		return control_error("run %s: results: %s", dr->id, err);
-	}
 	dr->next = d->runs;
 	d->runs = dr;
-	int started = 0;
-	for (int i = 0; i < dr->wanted; i++)
-		started += supervise_spawn(dr, i) == 0;
-	if (!started || run_start(dr->r) < 0) {
+	if (!supervise_start(dr->sv, wanted) || run_start(dr->r) < 0) {
 		/* Nothing to run on: the run ends at once, and says why. */
 		run_stop(dr->r, 1);
 		return control_error("run %s: could not start its runners (see mited's log)", dr->id);
 	}
 	log_info("run %s (%s): started by uid %u with %d runner(s): %s", dr->id,
-		 run_scenario(dr->r)->name, (unsigned)job->uid, dr->wanted, job->path);
+		 run_scenario(dr->r)->name, (unsigned)job->uid, wanted, job->path);
 	cJSON *reply = control_ok();
-	cJSON_AddStringToObject(reply, "run", dr->id);
-	cJSON_AddStringToObject(reply, "name", run_scenario(dr->r)->name);
-	cJSON_AddNumberToObject(reply, "runners", dr->wanted);
+	cJSON_AddItemToObject(reply, "run", drun_status(dr));
 	daemon_update_status(d);
 	return reply;
 }

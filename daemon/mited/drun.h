@@ -9,6 +9,7 @@
 #include "controller/results.h"
 #include "controller/run.h"
 #include "mited/daemon.h"
+#include "mited/supervise.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -19,16 +20,10 @@ struct drun {
 	drun *next;
 	run *r;
 	char id[64];
-	int wanted;      /* runners */
-	int restarts;
-	int gave_up;     /* too many restarts */
-	int burst;       /* losses in a row, for the back-off */
-	uint64_t last_loss_ms, next_spawn_ms;
+	supervisor *sv; /* its runner processes */
 	uint64_t cut_logged, cut_log_ms; /* labels cut (core/stats.h): said at most once a minute */
 	double peak;     /* instances at scale 1 (closed models), for max_instances */
-	rproc *procs;
 	int done;
-	uint64_t done_ms;
 	char results[PATH_MAX];
 	results *res; /* event log, summary, thresholds */
 };
@@ -48,5 +43,13 @@ cJSON *drun_start(daemon_ *d, parse_job *job);
 void drun_free(drun *dr);
 void drun_evict(daemon_ *d);
 void drun_note_cut_labels(drun *dr, uint64_t now);
+/* Replaces lost runners while the run goes on (not while it starts: a
+ * runner joining a starting run would never get its setup; not once it
+ * drains or mited shuts down). */
+void drun_replace(drun *dr);
+/* More runners (n in all) for a run whose volume grew; why is logged. */
+void drun_grow(drun *dr, int n, const char *why);
+/* Instances of the run's journeys now (what its runners report). */
+long drun_instances(const drun *dr);
 
 #endif

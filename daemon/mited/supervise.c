@@ -1,23 +1,23 @@
 /*
- * supervise.c - a run's runner processes (see supervise.h).
+ * supervise.c - a group of runner processes (see supervise.h).
  *
  * Journey code never runs in the daemon: each run gets N runner processes,
  * spawned from this very executable, each speaking the runner protocol over
  * the ZeroMQ link (core/transport.h). A runner that dies - a signal, an
  * exit, or killed by the watchdog because its loop stopped answering - is
- * reported with the signal and the journey it was running, and replaced;
- * the run and the daemon go on.
+ * reported to the owner with the signal and the journey it was running,
+ * and replaced when the owner asks; the run and the daemon go on.
  */
 #include "config.h"
 
 #include "mited/supervise.h"
 
 #include "controller/capacity.h"
-#include "controller/loglimit.h"
 #include "core/log.h"
 #include "core/proto.h"
 #include "core/utf8.h"
-#include "core/util.h"
+#include "mited/rproc.h"
+#include "mited/runner_stderr.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -28,59 +28,32 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define STDERR_LINE_MAX 1024
-/* Lines a runner writes about its own death or state (a fatal signal, a
- * stack overflow, its memory limit): logged past runner_stderr, this many
- * per runner at most. */
-#define STDERR_STATUS_LINES 16
-/* A runner still alive this long after its run ended is killed. */
+/* A runner still alive this long after its owner ended is killed. */
 #define LINGER_KILL_S 10.0
-
-struct rproc {
-	transport t;      /* what the run holds: forwards to inner */
-	transport *inner; /* the ZeroMQ link */
-	drun *dr;
-	rproc *next;
-	uv_process_t proc;
-	uv_pipe_t err;
-	uv_timer_t settle; /* exit seen, waiting for the last stderr lines */
-	int nhandles;
-	int index;
-	int pid;
-	char id[TZMQ_ID_MAX + 1];
-	int link_open;     /* the run still holds t */
-	int busy;          /* runner_finished is using it: not freed under it */
-	int exited, err_eof, finished;
-	int bye_wait;      /* exited cleanly: its bye may still be on the way */
-	int64_t exit_status;
-	int term_signal;
-	int watchdog;      /* killed for silence */
-	uint64_t poked_ms; /* silent: asked (SIGUSR2) which journey it is stuck in */
-	int killed;        /* a SIGKILL was sent */
-	uint64_t spawned_ms;
-	char journey[128];  /* from the crash line, else the last stats */
-	char crash[256];    /* what the runner said about its death */
-	char last_line[256];
-	char line[STDERR_LINE_MAX];
-	size_t linelen;
-	uint64_t mem_limit; /* runner_limits.memory it was given, bytes; 0: none */
-	uint64_t as_limit;  /* runner_limits.address_space it was given */
-	int as_near;        /* it died close to its address space limit */
-	loglimit ll;      /* runner_stderr */
-	int status_lines; /* lines about itself logged past the limit */
-};
+/* A journey that crashes every runner at once would make replacing a fork
+ * storm: the first replacement is immediate, then each waits twice as long
+ * as the one before (up to RESPAWN_MAX_MS) until runners stay up for
+ * RESPAWN_CALM_MS. */
+#define RESPAWN_BASE_MS 250
+#define RESPAWN_MAX_MS 5000
+#define RESPAWN_CALM_MS 30000
 
 static void rproc_maybe_free(rproc *p);
+static void runner_finished(rproc *p);
 
-/* ---- runner processes --------------------------------------------------- */
+static void changed(supervisor *s)
+{
+	if (!s->free_pending && s->ops.changed)
+		s->ops.changed(s->ops.data);
+}
+
+/* ---- the link the owner holds -------------------------------------------- */
 
 static int proxy_send(transport *t, const char *msg, size_t len)
 {
 	rproc *p = (rproc *)t;
 	return p->inner ? transport_send(p->inner, msg, len) : -EPIPE;
 }
-
-static void runner_finished(rproc *p);
 
 static void proxy_close(transport *t)
 {
@@ -128,18 +101,20 @@ static void proxy_recv(transport *inner, const char *msg, size_t len, void *data
 	if (!utf8_valid(msg, len)) {
 		fixed = utf8_repair(msg, len, &len);
 		if (!fixed) {
-			log_err("run %s: runner %d: a message dropped: out of memory", p->dr->id,
+			log_err("run %s: runner %d: a message dropped: out of memory", p->s->name,
 				p->index);
 			return;
 		}
 		msg = fixed;
 	}
 	peek_journey(p, msg, len);
-	/* The run may close the link from here (bye): p stays, inner goes. */
+	/* The owner may close the link from here (bye): p stays, inner goes. */
 	if (p->t.on_recv)
 		p->t.on_recv(&p->t, msg, len, p->t.data);
 	free(fixed);
 }
+
+/* ---- a process's end ----------------------------------------------------- */
 
 static void rproc_handle_closed(uv_handle_t *h)
 {
@@ -152,70 +127,18 @@ static void rproc_maybe_free(rproc *p)
 {
 	if (p->link_open || p->nhandles > 0 || !p->finished || p->busy)
 		return;
-	drun *dr = p->dr;
-	for (rproc **pp = &dr->procs; *pp; pp = &(*pp)->next) {
+	supervisor *s = p->s;
+	for (rproc **pp = &s->procs; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
 			break;
 		}
 	}
 	free(p);
-	daemon_check_exit(dr->d);
-}
-
-/* Says how much of a runner's stderr runner_stderr dropped: every
- * LOGLIMIT_REPORT_MS while it floods, and once more at its end. */
-static void stderr_report(rproc *p, int final)
-{
-	uint64_t lines, bytes;
-	double secs;
-	const loglimit_conf *c = &p->dr->d->cf.stderr_limit;
-	if (!loglimit_report(&p->ll, uv_now(p->dr->d->loop), final, &lines, &bytes, &secs))
-		return;
-	log_warn("run %s: runner %d: %llu line(s) (%llu bytes) of its stderr dropped in %.0f s "
-		 "(runner_stderr: %g lines/s, %g bytes/s)",
-		 p->dr->id, p->index, (unsigned long long)lines, (unsigned long long)bytes, secs,
-		 c->lines_per_s, c->bytes_per_s);
-}
-
-/* One line the runner wrote on stderr: logged with the run's and runner's
- * names, at the level its "<N>" prefix gives, as far as runner_stderr lets
- * it, and searched for what the runner says about its own death. */
-static void runner_line(rproc *p, char *line)
-{
-	int level = LOG_LVL_INFO, status = 1;
-	if (line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>') {
-		level = line[1] - '0';
-		line += 3;
-	}
-	if (level < LOG_LVL_ERR)
-		level = LOG_LVL_ERR;
-	/* "mite: fatal signal S in journey NAME" (our handler),
-	 * "mite: journey NAME overflowed its N KiB stack" (core/coro.c) and
-	 * "mite: memory limit of N MiB reached ..." and "mite: address space
-	 * limit of N MiB nearly reached ..." (runner/limits.c). */
-	const char *j;
-	if (strncmp(line, "mite: fatal signal ", 19) == 0 && (j = strstr(line, " in journey "))) {
-		snprintf(p->journey, sizeof(p->journey), "%s", j + 12);
-		snprintf(p->crash, sizeof(p->crash), "%s", line + 6);
-	} else if (strncmp(line, "mite: busy in journey ", 22) == 0) {
-		snprintf(p->journey, sizeof(p->journey), "%s", line + 22);
-	} else if (strncmp(line, "mite: journey ", 14) == 0 && (j = strstr(line, " overflowed its "))) {
-		snprintf(p->journey, sizeof(p->journey), "%.*s", (int)(j - line - 14), line + 14);
-		snprintf(p->crash, sizeof(p->crash), "stack overflow: %s", line + 6);
-	} else if (strncmp(line, "mite: memory limit of ", 22) == 0) {
-		snprintf(p->crash, sizeof(p->crash), "memory: %s", line + 6);
-	} else if (strncmp(line, "mite: address space limit of ", 29) == 0) {
-		p->as_near = 1; /* a fatal signal's line follows */
-	} else {
-		status = 0;
-	}
-	snprintf(p->last_line, sizeof(p->last_line), "%s", line);
-	if (!(status && p->status_lines++ < STDERR_STATUS_LINES) &&
-	    !loglimit_take(&p->ll, &p->dr->d->cf.stderr_limit, strlen(line),
-			   uv_now(p->dr->d->loop)))
-		return;
-	log_msg(level, "run %s: runner %d: %s", p->dr->id, p->index, line);
+	if (s->free_pending && !s->procs)
+		free(s);
+	else
+		changed(s);
 }
 
 static void err_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
@@ -226,106 +149,37 @@ static void err_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	*b = uv_buf_init(buf, sizeof(buf));
 }
 
-static void err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+static void err_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
-	rproc *p = s->data;
-	if (n < 0) {
-		if (p->linelen) {
-			p->line[p->linelen] = '\0';
-			runner_line(p, p->line);
-			p->linelen = 0;
-		}
-		p->err_eof = 1;
-		uv_close((uv_handle_t *)&p->err, rproc_handle_closed);
-		if (p->exited)
-			runner_finished(p);
+	rproc *p = st->data;
+	if (n >= 0) {
+		runner_stderr_feed(p, b->base, (size_t)n);
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		char c = b->base[i];
-		if (c == '\n' || p->linelen == sizeof(p->line) - 1) {
-			p->line[p->linelen] = '\0';
-			runner_line(p, p->line);
-			p->linelen = 0;
-			if (c == '\n')
-				continue;
-		}
-		p->line[p->linelen++] = c;
-	}
+	runner_stderr_flush(p);
+	p->err_eof = 1;
+	uv_close((uv_handle_t *)&p->err, rproc_handle_closed);
+	if (p->exited)
+		runner_finished(p);
 }
 
-int supervise_alive(const drun *dr)
+/* A runner lost: reported, counted for the back-off, told to the owner
+ * (which closes the link). */
+static void runner_lost(rproc *p)
 {
-	int n = 0;
-	for (const rproc *p = dr->procs; p; p = p->next)
-		n += !p->exited && p->link_open;
-	return n;
-}
-
-/* Replaces lost runners while the run goes on (not while it starts: a
- * runner joining a starting run would never get its setup). A journey that
- * crashes every runner at once would make that a fork storm: the first
- * replacement is immediate, then each waits twice as long as the one
- * before (up to RESPAWN_MAX_MS) until runners stay up for a while. */
-#define RESPAWN_BASE_MS 250
-#define RESPAWN_MAX_MS 5000
-#define RESPAWN_CALM_MS 30000
-
-/* The lowest index no live runner uses. */
-static int free_index(const drun *dr)
-{
-	int idx = 0;
-	for (int used = 1; used;) {
-		used = 0;
-		for (const rproc *p = dr->procs; p; p = p->next)
-			if (!p->exited && p->link_open && p->index == idx) {
-				used = 1;
-				idx++;
-			}
-	}
-	return idx;
-}
-
-/* More runners for a run whose volume grew past what its runners may hold
- * (a scale, a plugin model): not replacements, so no restart is counted.
- * They join like replacements: set up at once, given a share when ready. */
-void supervise_grow(drun *dr, int n, const char *why)
-{
-	if (n <= dr->wanted || n > CAPACITY_RUNNERS_MAX || dr->done || dr->d->stopping)
-		return;
-	log_msg(LOG_LVL_NOTICE, "run %s: %s: %d runners instead of %d (at most %ld instances of a "
-		"journey per runner)", dr->id, why, n, dr->wanted, proto_instances_max());
-	dr->wanted = n;
-	while (supervise_alive(dr) < dr->wanted)
-		if (supervise_spawn(dr, free_index(dr)) < 0)
-			return; /* logged; replace_runners tries again */
-	daemon_update_status(dr->d);
-}
-
-void supervise_replace(drun *dr)
-{
-	run_state st = run_get_state(dr->r);
-	uint64_t now = uv_now(dr->d->loop);
-	if (dr->done || dr->gave_up || dr->d->stopping || (st != RUN_RUNNING && st != RUN_PAUSED))
-		return;
-	while (supervise_alive(dr) < dr->wanted && now >= dr->next_spawn_ms) {
-		if (dr->restarts >= dr->d->cf.runner_restarts) {
-			dr->gave_up = 1;
-			log_err("run %s: %d runner restarts; giving up on replacing runners and "
-				"stopping the run",
-				dr->id, dr->restarts);
-			run_stop_by(dr->r, 1, "mited: runner restarts exhausted (runner_restarts)");
-			return;
-		}
-		dr->restarts++;
-		int idx = free_index(dr);
-		uint64_t wait = dr->burst ? (uint64_t)RESPAWN_BASE_MS << (dr->burst > 5 ? 5 : dr->burst - 1) : 0;
-		dr->next_spawn_ms = now + (wait > RESPAWN_MAX_MS ? RESPAWN_MAX_MS : wait);
-		if (supervise_spawn(dr, idx) < 0)
-			return; /* logged; the housekeeping tick tries again */
-		log_msg(LOG_LVL_NOTICE, "run %s: runner %d replaced (restart %d of at most %d)",
-			dr->id, idx, dr->restarts, dr->d->cf.runner_restarts);
-	}
+	supervisor *s = p->s;
+	char reason[512];
+	runner_stderr_death(p, reason, sizeof(reason));
+	log_err("run %s: runner %d (pid %d) %s", s->name, p->index, p->pid, reason);
+	uint64_t now = uv_now(s->env.loop);
+	if (s->last_loss_ms && now - s->last_loss_ms > RESPAWN_CALM_MS)
+		s->burst = 0; /* runners stayed up: start the back-off over */
+	s->burst++;
+	s->last_loss_ms = now;
+	if (!s->free_pending && s->ops.lost)
+		s->ops.lost(&p->t, reason, s->ops.data);
+	if (p->link_open) /* an owner that kept it: the link is of no use now */
+		proxy_close(&p->t);
 }
 
 static void settle_cb(uv_timer_t *h);
@@ -344,56 +198,21 @@ static void runner_finished(rproc *p)
 	}
 	p->finished = 1;
 	p->busy = 1;
-	stderr_report(p, 1);
+	runner_stderr_report(p, 1);
 	uv_timer_stop(&p->settle);
 	if (!uv_is_closing((uv_handle_t *)&p->settle))
 		uv_close((uv_handle_t *)&p->settle, rproc_handle_closed);
-	drun *dr = p->dr;
-	if (p->link_open) {
-		/* It died before saying bye: lost. */
-		char reason[512];
-		char journey[160] = "";
-		if (p->journey[0])
-			snprintf(journey, sizeof(journey), " in journey '%s'", p->journey);
-		int at_limit = strncmp(p->crash, "memory: memory limit of ", 24) == 0;
-		if (p->watchdog)
-			snprintf(reason, sizeof(reason),
-				 "killed by the watchdog: silent for over %g s (its loop hung%s)",
-				 dr->d->cf.runner_timeout, journey[0] ? journey : "");
-		else if (at_limit && !p->term_signal)
-			snprintf(reason, sizeof(reason), "exceeded its memory limit of %" PRIu64 " MiB%s",
-				 p->mem_limit >> 20, journey);
-		else if (p->term_signal && p->as_near)
-			snprintf(reason, sizeof(reason),
-				 "killed by signal %d (SIG%s, %s)%s at its address space limit of %" PRIu64
-				 " MiB: an allocation probably failed",
-				 p->term_signal, util_sig_name(p->term_signal), strsignal(p->term_signal),
-				 journey, p->as_limit >> 20);
-		else if (p->term_signal)
-			snprintf(reason, sizeof(reason), "killed by signal %d (SIG%s, %s)%s%s",
-				 p->term_signal, util_sig_name(p->term_signal), strsignal(p->term_signal),
-				 journey,
-				 strncmp(p->crash, "stack overflow", 14) == 0 ? ": a stack overflow" : "");
-		else
-			snprintf(reason, sizeof(reason), "exited with status %lld%s%s%s",
-				 (long long)p->exit_status, journey,
-				 p->last_line[0] ? ": " : "", p->last_line);
-		log_err("run %s: runner %d (pid %d) %s", dr->id, p->index, p->pid, reason);
-		uint64_t now = uv_now(dr->d->loop);
-		if (dr->last_loss_ms && now - dr->last_loss_ms > RESPAWN_CALM_MS)
-			dr->burst = 0; /* runners stayed up: start the back-off over */
-		dr->burst++;
-		dr->last_loss_ms = now;
-		run_runner_lost(dr->r, &p->t, reason); /* closes the link */
-		supervise_replace(dr);
-	} else if (p->term_signal || p->exit_status) {
-		log_warn("run %s: runner %d (pid %d) ended with %s %d after it said bye", dr->id,
+	if (p->link_open)
+		runner_lost(p); /* it died before saying bye */
+	else if (p->term_signal || p->exit_status)
+		log_warn("run %s: runner %d (pid %d) ended with %s %d after it said bye", p->s->name,
 			 p->index, p->pid, p->term_signal ? "signal" : "status",
 			 p->term_signal ? p->term_signal : (int)p->exit_status);
-	}
 	p->busy = 0;
+	/* Before p may go: the owner's callback may free the group, which
+	 * then waits for p. */
+	changed(p->s);
 	rproc_maybe_free(p);
-	daemon_update_status(dr->d);
 }
 
 static void settle_cb(uv_timer_t *h)
@@ -421,6 +240,8 @@ static void on_exit_cb(uv_process_t *h, int64_t status, int sig)
 		uv_timer_start(&p->settle, settle_cb, 1000, 0);
 }
 
+/* ---- spawning ------------------------------------------------------------ */
+
 /* runner_limits.memory in bytes: as given, or its share of the physical
  * memory; 0: no limit. */
 static uint64_t runner_memory(const conf *c)
@@ -434,49 +255,55 @@ static uint64_t runner_memory(const conf *c)
 	return b < RUNNER_MEMORY_MIN ? RUNNER_MEMORY_MIN : b;
 }
 
-int supervise_spawn(drun *dr, int index)
+/* A runner's record with its id and the link that expects it. */
+static rproc *rproc_new(supervisor *s, int index)
 {
-	daemon_ *d = dr->d;
 	rproc *p = calloc(1, sizeof(*p));
 	if (!p) {
-		log_err("run %s: cannot start runner %d: out of memory", dr->id, index);
-		return -ENOMEM;
+		log_err("run %s: cannot start runner %d: out of memory", s->name, index);
+		return NULL;
 	}
-	p->dr = dr;
+	p->s = s;
 	p->index = index;
 	p->t.ops = &proxy_ops;
-	loglimit_init(&p->ll, &d->cf.stderr_limit, uv_now(d->loop));
+	loglimit_init(&p->ll, &s->env.cf->stderr_limit, uv_now(s->env.loop));
 	uint32_t rnd = 0;
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = (uint32_t)uv_hrtime();
-	int n = snprintf(p->id, sizeof(p->id), "%s.%d.%u.%08x", dr->id, index, ++d->runner_seq, rnd);
+	int n = snprintf(p->id, sizeof(p->id), "%s.%d.%u.%08x", s->name, index, ++*s->env.seq, rnd);
 	if (n < 0 || (size_t)n >= sizeof(p->id)) {
-		log_err("run %s: runner id too long", dr->id);
+		log_err("run %s: runner id too long", s->name);
 		free(p);
-		return -ENAMETOOLONG;
+		return NULL;
 	}
-	p->inner = tzmq_server_expect(d->srv, p->id);
+	p->inner = tzmq_server_expect(s->env.srv, p->id);
 	if (!p->inner) {
-		log_err("run %s: cannot start runner %d: %s", dr->id, index, strerror(errno));
+		log_err("run %s: cannot start runner %d: %s", s->name, index, strerror(errno));
 		free(p);
-		return -errno;
+		return NULL;
 	}
 	p->inner->on_recv = proxy_recv;
 	p->inner->data = p;
+	return p;
+}
 
+/* `mited --runner ...` with p's id, link and limits; stderr to a pipe. */
+static int rproc_exec(rproc *p)
+{
+	const supervise_env *e = &p->s->env;
 	char sidx[16], sparent[16], smem[32], sas[32], sfiles[32];
-	snprintf(sidx, sizeof(sidx), "%d", index);
+	snprintf(sidx, sizeof(sidx), "%d", p->index);
 	snprintf(sparent, sizeof(sparent), "%d", (int)getpid());
-	p->mem_limit = runner_memory(&d->cf);
+	p->mem_limit = runner_memory(e->cf);
 	snprintf(smem, sizeof(smem), "%" PRIu64, p->mem_limit);
-	p->as_limit = d->cf.runner_address_space;
+	p->as_limit = e->cf->runner_address_space;
 	snprintf(sas, sizeof(sas), "%" PRIu64, p->as_limit);
-	snprintf(sfiles, sizeof(sfiles), "%ld", d->cf.runner_files);
-	char *args[] = {"mited", "--runner", "--connect", (char *)tzmq_server_endpoint(d->srv),
+	snprintf(sfiles, sizeof(sfiles), "%ld", e->cf->runner_files);
+	char *args[] = {"mited", "--runner", "--connect", (char *)tzmq_server_endpoint(e->srv),
 			"--index", sidx, "--id", p->id, "--parent", sparent,
 			"--log-level", (char *)conf_level_name(log_get_level()),
 			"--memory-limit", smem, "--address-space", sas, "--open-files", sfiles, NULL};
-	uv_pipe_init(d->loop, &p->err, 0);
+	uv_pipe_init(e->loop, &p->err, 0);
 	p->err.data = p;
 	uv_stdio_container_t stdio[3] = {
 		{.flags = UV_IGNORE},
@@ -485,7 +312,7 @@ int supervise_spawn(drun *dr, int index)
 	};
 	uv_process_options_t o = {
 		.exit_cb = on_exit_cb,
-		.file = d->self_exe,
+		.file = e->exe,
 		.args = args,
 		.stdio = stdio,
 		.stdio_count = 3,
@@ -494,87 +321,214 @@ int supervise_spawn(drun *dr, int index)
 		.flags = UV_PROCESS_DETACHED,
 	};
 	p->proc.data = p;
-	int rc = uv_spawn(d->loop, &p->proc, &o);
+	return uv_spawn(e->loop, &p->proc, &o);
+}
+
+/* Starts runner index. 0 or negative errno (logged). */
+static int spawn(supervisor *s, int index)
+{
+	rproc *p = rproc_new(s, index);
+	if (!p)
+		return -ENOMEM;
+	p->next = s->procs;
+	s->procs = p;
+	int rc = rproc_exec(p);
 	if (rc < 0) {
-		log_err("run %s: cannot start runner %d (%s): %s", dr->id, index, d->self_exe,
+		log_err("run %s: cannot start runner %d (%s): %s", s->name, index, s->env.exe,
 			uv_strerror(rc));
 		transport_close(p->inner);
 		/* The pipe is closed, then p goes; nothing else references it. */
 		p->inner = NULL;
 		p->finished = 1;
 		p->nhandles = 2;
-		p->next = dr->procs;
-		dr->procs = p;
 		uv_close((uv_handle_t *)&p->err, rproc_handle_closed);
 		uv_close((uv_handle_t *)&p->proc, rproc_handle_closed);
 		return rc;
 	}
 	p->pid = p->proc.pid;
 	p->nhandles = 3;
-	uv_timer_init(d->loop, &p->settle);
+	uv_timer_init(s->env.loop, &p->settle);
 	p->settle.data = p;
 	uv_read_start((uv_stream_t *)&p->err, err_alloc, err_read);
-	p->spawned_ms = uv_now(d->loop);
+	p->spawned_ms = uv_now(s->env.loop);
 	p->link_open = 1;
-	p->next = dr->procs;
-	dr->procs = p;
-	rc = run_add_runner(dr->r, &p->t);
+	rc = s->ops.joined ? s->ops.joined(&p->t, s->ops.data) : -ENOTCONN;
 	if (rc < 0) {
-		log_err("run %s: cannot add runner %d: %s", dr->id, index, strerror(-rc));
+		log_err("run %s: cannot add runner %d: %s", s->name, index, strerror(-rc));
 		p->link_open = 0;
 		transport_close(p->inner);
 		p->inner = NULL;
 		uv_process_kill(&p->proc, SIGKILL);
 		return rc;
 	}
-	log_debug("run %s: runner %d started (pid %d, id %s)", dr->id, index, p->pid, p->id);
+	log_debug("run %s: runner %d started (pid %d, id %s)", s->name, index, p->pid, p->id);
 	return 0;
 }
 
-/* The watchdog, once a housekeeping tick, and what runner_stderr dropped. */
-void supervise_watch(drun *dr, uint64_t now, uint64_t limit)
+/* ---- the group ----------------------------------------------------------- */
+
+supervisor *supervise_new(const supervise_env *env, const char *name, const supervise_ops *ops)
 {
-	for (rproc *p = dr->procs; p; p = p->next) {
-		stderr_report(p, 0);
+	supervisor *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->env = *env;
+	s->ops = *ops;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	return s;
+}
+
+void supervise_free(supervisor *s)
+{
+	if (!s)
+		return;
+	if (!s->procs) {
+		free(s);
+		return;
+	}
+	/* The handles of its processes are still on the loop. */
+	s->free_pending = 1;
+	supervise_kill(s);
+}
+
+int supervise_alive(const supervisor *s)
+{
+	int n = 0;
+	for (const rproc *p = s->procs; p; p = p->next)
+		n += !p->exited && p->link_open;
+	return n;
+}
+
+int supervise_wanted(const supervisor *s) { return s->wanted; }
+int supervise_restarts(const supervisor *s) { return s->restarts; }
+
+int supervise_procs(const supervisor *s)
+{
+	int n = 0;
+	for (const rproc *p = s->procs; p; p = p->next)
+		n++;
+	return n;
+}
+
+int supervise_start(supervisor *s, int n)
+{
+	int started = 0;
+	s->wanted = n;
+	for (int i = 0; i < n; i++)
+		started += spawn(s, i) == 0;
+	return started;
+}
+
+/* The lowest index no live runner uses. */
+static int free_index(const supervisor *s)
+{
+	int idx = 0;
+	for (int used = 1; used;) {
+		used = 0;
+		for (const rproc *p = s->procs; p; p = p->next)
+			if (!p->exited && p->link_open && p->index == idx) {
+				used = 1;
+				idx++;
+			}
+	}
+	return idx;
+}
+
+void supervise_grow(supervisor *s, int n, const char *why)
+{
+	if (n <= s->wanted || n > CAPACITY_RUNNERS_MAX || s->ended)
+		return;
+	log_msg(LOG_LVL_NOTICE, "run %s: %s: %d runners instead of %d (at most %ld instances of a "
+		"journey per runner)", s->name, why, n, s->wanted, proto_instances_max());
+	s->wanted = n;
+	while (supervise_alive(s) < s->wanted)
+		if (spawn(s, free_index(s)) < 0)
+			return; /* logged; supervise_replace tries again */
+	changed(s);
+}
+
+void supervise_replace(supervisor *s)
+{
+	uint64_t now = uv_now(s->env.loop);
+	int max = s->env.cf->runner_restarts;
+	if (s->ended || s->gave_up)
+		return;
+	while (supervise_alive(s) < s->wanted && now >= s->next_spawn_ms) {
+		if (s->restarts >= max) {
+			s->gave_up = 1;
+			log_err("run %s: %d runner restarts; giving up on replacing runners and "
+				"stopping the run", s->name, s->restarts);
+			if (s->ops.gave_up)
+				s->ops.gave_up("mited: runner restarts exhausted (runner_restarts)",
+					       s->ops.data);
+			return;
+		}
+		s->restarts++;
+		int idx = free_index(s);
+		uint64_t wait = s->burst ? (uint64_t)RESPAWN_BASE_MS << (s->burst > 5 ? 5 : s->burst - 1) : 0;
+		s->next_spawn_ms = now + (wait > RESPAWN_MAX_MS ? RESPAWN_MAX_MS : wait);
+		if (spawn(s, idx) < 0)
+			return; /* logged; the housekeeping tick tries again */
+		log_msg(LOG_LVL_NOTICE, "run %s: runner %d replaced (restart %d of at most %d)",
+			s->name, idx, s->restarts, max);
+	}
+}
+
+void supervise_end(supervisor *s, uint64_t now)
+{
+	if (s->ended)
+		return;
+	s->ended = 1;
+	s->ended_ms = now;
+}
+
+/* A silent runner: first asked (SIGUSR2, whose handler runs even in a
+ * stuck loop) which journey holds it, then killed. */
+static void watchdog(rproc *p, uint64_t now, uint64_t limit)
+{
+	/* A runner's transport sends a keepalive every second from its loop;
+	 * silence means the loop is stuck (a journey that never yields). */
+	uint64_t last = tzmq_last_activity(p->inner);
+	if (last < p->spawned_ms)
+		last = p->spawned_ms;
+	if (now - last <= limit) {
+		p->poked_ms = 0;
+	} else if (!p->poked_ms) {
+		p->poked_ms = now;
+		uv_process_kill(&p->proc, SIGUSR2);
+	} else {
+		log_err("run %s: runner %d (pid %d) silent for %.0f s%s%s%s; killing it", p->s->name,
+			p->index, p->pid, (double)(now - last) / 1000.0,
+			p->journey[0] ? " (journey '" : "", p->journey,
+			p->journey[0] ? "' never yields?)" : "");
+		p->watchdog = 1;
+		p->killed = 1;
+		uv_process_kill(&p->proc, SIGKILL);
+	}
+}
+
+void supervise_watch(supervisor *s, uint64_t now)
+{
+	uint64_t limit = (uint64_t)(s->env.cf->runner_timeout * 1000.0);
+	for (rproc *p = s->procs; p; p = p->next) {
+		runner_stderr_report(p, 0);
 		if (p->exited || p->killed)
 			continue;
 		if (p->link_open) {
-			/* The watchdog: a runner's transport sends a keepalive
-			 * every second from its loop; silence means the loop
-			 * is stuck (a journey that never yields). */
-			uint64_t last = tzmq_last_activity(p->inner);
-			if (last < p->spawned_ms)
-				last = p->spawned_ms;
-			if (now - last <= limit) {
-				p->poked_ms = 0;
-			} else if (!p->poked_ms) {
-				/* First ask it (from a signal handler, which runs
-				 * even in a stuck loop) which journey holds it. */
-				p->poked_ms = now;
-				uv_process_kill(&p->proc, SIGUSR2);
-			} else {
-				log_err("run %s: runner %d (pid %d) silent for %.0f s%s%s%s; "
-					"killing it",
-					dr->id, p->index, p->pid, (double)(now - last) / 1000.0,
-					p->journey[0] ? " (journey '" : "", p->journey,
-					p->journey[0] ? "' never yields?)" : "");
-				p->watchdog = 1;
-				p->killed = 1;
-				uv_process_kill(&p->proc, SIGKILL);
-			}
-		} else if (dr->done && now - dr->done_ms > (uint64_t)(LINGER_KILL_S * 1000)) {
+			watchdog(p, now, limit);
+		} else if (s->ended && now - s->ended_ms > (uint64_t)(LINGER_KILL_S * 1000)) {
 			log_warn("run %s: runner %d (pid %d) still alive %.0f s after the run "
 				 "ended; killing it",
-				 dr->id, p->index, p->pid, LINGER_KILL_S);
+				 s->name, p->index, p->pid, LINGER_KILL_S);
 			p->killed = 1;
 			uv_process_kill(&p->proc, SIGKILL);
 		}
 	}
 }
 
-void supervise_kill(drun *dr)
+void supervise_kill(supervisor *s)
 {
-	for (rproc *p = dr->procs; p; p = p->next)
+	for (rproc *p = s->procs; p; p = p->next)
 		if (!p->exited) {
 			p->killed = 1;
 			uv_process_kill(&p->proc, SIGKILL);

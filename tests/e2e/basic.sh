@@ -81,6 +81,32 @@ MITE_CONF_test_msg=from-env timeout 30 "$MITECTL" --socket "$SOCK" start "$SHORT
 check "--duration overrides; MITE_CONF_* accepted" [ $? -eq 0 ]
 check "MITE_CONF_* reaches the journeys" sh -c "grep -l 'from-env' '$STATE'/results/*/events.jsonl >/dev/null"
 
+# One shape per thing: start (--json before or after the command), stop,
+# pause, resume and scale carry the run as status does.
+"$MITECTL" --socket "$SOCK" --json start "$SHORT" --duration 30 >"$T/s1.json" 2>&1
+check "start --json (before the command): exit 0" [ $? -eq 0 ]
+S1=$(jget run.id <"$T/s1.json")
+"$MITECTL" --socket "$SOCK" start "$SHORT" --duration 30 --json >"$T/s2.json" 2>&1
+check "start --json (after the command): exit 0" [ $? -eq 0 ]
+S2=$(jget run.id <"$T/s2.json")
+check "start --json gives run.id (an object, not a string)" sh -c "[ -n '$S1' ] && [ -n '$S2' ] && [ '$S1' != '$S2' ]"
+check "start's run has the status's keys" python3 -c '
+import json, subprocess, sys
+start = json.load(open(sys.argv[1]))["run"]
+st = json.loads(subprocess.run([sys.argv[2], "--socket", sys.argv[3], "--json", "status", start["id"]],
+                               capture_output=True, text=True).stdout)["run"]
+ok = set(start) == set(st) and start["state"] in ("starting", "running") and \
+     start["journeys"][0]["name"] == "ex" and start["runners_wanted"] == 2
+sys.exit(0 if ok else 1)' "$T/s1.json" "$MITECTL" "$SOCK"
+check "plain start still prints the id alone" sh -c "\"$MITECTL\" --socket '$SOCK' list -q | grep -qx '$S1'"
+"$MITECTL" --socket "$SOCK" --json scale "$S1" 50 >"$T/scale.json" 2>&1
+check "scale --json: the run, and the percent" sh -c "[ \"$(jget run.id <"$T/scale.json")\" = '$S1' ] && [ \"$(jget percent <"$T/scale.json")\" = 50 ]"
+"$MITECTL" --socket "$SOCK" --json stop "$S1" >"$T/stop.json" 2>&1
+check "stop --json: the run, stopping" sh -c "[ \"$(jget run.id <"$T/stop.json")\" = '$S1' ] && [ \"$(jget run.state <"$T/stop.json")\" = stopping ]"
+check "stop (plain) names the run and its state" sh -c "\"$MITECTL\" --socket '$SOCK' stop '$S2' | grep -Eqx 'run $S2: (stopping|done)'"
+both_done() { field_is "$S1" state done && field_is "$S2" state done; }
+check "both runs end" wait_for 15 both_done
+
 # what goes wrong
 "$MITECTL" --socket "$SOCK" start "$T/nonexistent.conf" 2>"$T/err" >/dev/null
 check "start of a missing file: exit 3" [ $? -eq 3 ]
