@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void start_parsed(uv_work_t *w, int status)
 {
@@ -43,6 +44,34 @@ static void start_parsed(uv_work_t *w, int status)
 	control_reply(j->reply, reply);
 	parse_job_free(j);
 	daemon_check_exit(d);
+}
+
+/* The folders a scenario at path (absolute), started by uid, may load
+ * modules from: plugin_dirs, and for the daemon's own user on a private
+ * daemon without plugin_dirs in its file, the scenario's folder too (a
+ * user's daemon runs that user's code as that user; another user in the
+ * socket group gets plugin_dirs only). A copy: a reload may change the
+ * daemon's meanwhile. NULL: out of memory. */
+static char **module_dirs(const conf *c, const char *path, uid_t uid)
+{
+	char **v = util_strv_dup(c->plugin_dirs);
+	if (!v || !c->private_daemon || c->plugin_dirs_set || uid != geteuid())
+		return v;
+	size_t n = 0;
+	while (v[n])
+		n++;
+	char **w = realloc(v, (n + 2) * sizeof(*w));
+	if (!w) {
+		util_strv_free(v);
+		return NULL;
+	}
+	w[n] = util_dir_of(path);
+	w[n + 1] = NULL;
+	if (!w[n]) {
+		util_strv_free(w);
+		return NULL;
+	}
+	return w;
 }
 
 cJSON *cmd_run_start(control_client *cl, const cJSON *req, void *data)
@@ -95,7 +124,7 @@ cJSON *cmd_run_start(control_client *cl, const cJSON *req, void *data)
 		goto fail;
 	snprintf(err, sizeof(err), "out of memory");
 	if (!(j->path = strdup(path)) || (name && *name && !(j->name = strdup(name))) ||
-	    !(j->plugin_dirs = util_strv_dup(d->cf.plugin_dirs)))
+	    !(j->plugin_dirs = module_dirs(&d->cf, path, j->uid)))
 		goto fail;
 	int rc = uv_queue_work(d->loop, &j->work, parse_work, start_parsed);
 	if (rc < 0) {

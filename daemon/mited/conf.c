@@ -91,6 +91,7 @@ int conf_defaults(conf *c)
 	else
 		snprintf(buf, sizeof(buf), "%s/.local/state/mite", home && *home ? home : "/tmp");
 	c->state_dir = strdup(buf);
+	c->private_daemon = !(rt && *rt) && !(st && *st) && geteuid() != 0;
 	c->socket_group = strdup("mite");
 	c->socket_mode = 0660;
 	c->plugin_dirs = calloc(2, sizeof(char *));
@@ -117,6 +118,8 @@ int conf_defaults(conf *c)
 /* What depends on other settings once they are all known. */
 int conf_finish(conf *c)
 {
+	if (strcmp(c->socket, "/run/mite/mited.sock") == 0 || strcmp(c->state_dir, "/var/lib/mite") == 0)
+		c->private_daemon = 0;
 	if (!c->results_dir && !(c->results_dir = util_path_join(c->state_dir, "results")))
 		return -ENOMEM;
 	if (!c->runner_endpoint) {
@@ -431,6 +434,7 @@ int conf_load(conf *c, const char *file, char *err, size_t errlen)
 			}
 			util_strv_free(c->plugin_dirs);
 			c->plugin_dirs = v2;
+			c->plugin_dirs_set = 1;
 		} else if (strcmp(n, "allow_any_plugin_path") == 0) {
 			if (get_bool(file, s, &c->allow_any_plugin_path, err, errlen) < 0)
 				goto fail;

@@ -27,7 +27,15 @@ typedef struct conf {
 	char *metrics_listen; /* NULL: no metrics endpoint */
 	results_conf results;
 	char **plugin_dirs;   /* NULL-terminated */
+	int plugin_dirs_set;  /* given in the file (not the default) */
 	int allow_any_plugin_path;
+	/* Not a system instance: not root, not started by systemd (no
+	 * RUNTIME_DIRECTORY or STATE_DIRECTORY), and neither its socket nor
+	 * its state folder is the system one (/run/mite/mited.sock,
+	 * /var/lib/mite). Without plugin_dirs in its file, such a daemon also
+	 * loads its own user's modules from the folder of the scenario they
+	 * start (cmd_run.c). */
+	int private_daemon;
 	int runners;          /* per run; 0 = one per CPU */
 	int log_level;
 	int max_runs;

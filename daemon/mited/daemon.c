@@ -354,6 +354,7 @@ static void on_sighup(uv_signal_t *h, int sig)
 		n.plugin_dirs = t;
 		changed++;
 	}
+	d->cf.plugin_dirs_set = n.plugin_dirs_set;
 	RELOAD_NUM(allow_any_plugin_path, "%d");
 	RELOAD_NUM(runners, "%d");
 	RELOAD_NUM(max_runs, "%d");
@@ -389,6 +390,92 @@ static void on_sighup(uv_signal_t *h, int sig)
 	conf_free(&n);
 }
 
+/* The socket's folder, the state and results folders. 0 or -1 (logged). */
+static int make_dirs(daemon_ *d)
+{
+	int rc = 0;
+	char *sockdir = util_dir_of(d->cf.socket);
+	if (!sockdir || (rc = util_mkdir_p(sockdir, 0750)) < 0) {
+		log_err("mited: cannot create %s: %s", sockdir ? sockdir : d->cf.socket,
+			sockdir ? strerror(-rc) : "out of memory");
+		free(sockdir);
+		return -1;
+	}
+	free(sockdir);
+	if ((rc = util_mkdir_p(d->cf.state_dir, 0750)) < 0) {
+		log_err("mited: cannot create state_dir %s: %s", d->cf.state_dir, strerror(-rc));
+		return -1;
+	}
+	if ((rc = util_mkdir_p(d->cf.results_dir, 0750)) < 0) {
+		log_err("mited: cannot create results_dir %s: %s", d->cf.results_dir, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The control socket first ("another mited is there" is the error that
+ * explains the most), the metrics endpoint, the runner link. 0, or -1
+ * (logged) with none of them left open. */
+static int open_sockets(daemon_ *d)
+{
+	char err[PATH_MAX + 1024];
+	control_opts co = {
+		.path = d->cf.socket,
+		.mode = d->cf.socket_mode,
+		.group = d->cf.socket_group,
+		.idle_timeout = d->cf.client_timeout,
+		.max_clients = d->cf.max_clients,
+		.cmds = cmd_table,
+		.data = d,
+	};
+	d->ctl = control_new(d->loop, &co, err, sizeof(err));
+	if (!d->ctl) {
+		log_err("mited: control socket: %s", err);
+		return -1;
+	}
+	if (d->cf.metrics_listen) {
+		d->metrics = metrics_new(d->cf.metrics_listen, 0, 0, err, sizeof(err));
+		if (!d->metrics) {
+			log_err("mited: metrics: %s", err);
+			goto fail;
+		}
+		const char *ml = d->cf.metrics_listen;
+		int hl = (int)(strrchr(ml, ':') - ml);
+		log_info("mited: metrics on http://%.*s:%d/metrics", hl ? hl : 9, hl ? ml : "127.0.0.1",
+			 metrics_port(d->metrics));
+		publish_metrics(d);
+	}
+	d->srv = tzmq_server_new(d->loop, d->cf.runner_endpoint, unknown_runner, d, err, sizeof(err));
+	if (!d->srv) {
+		log_err("mited: runner link: %s", err);
+		goto fail;
+	}
+	return 0;
+fail:
+	metrics_free(d->metrics);
+	d->metrics = NULL;
+	control_close(d->ctl);
+	d->ctl = NULL;
+	return -1;
+}
+
+/* Signals and timers. */
+static void start_handlers(daemon_ *d)
+{
+	uv_signal_init(d->loop, &d->sigterm);
+	uv_signal_init(d->loop, &d->sigint);
+	uv_signal_init(d->loop, &d->sighup);
+	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
+	uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
+	uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+	uv_timer_init(d->loop, &d->housekeeping);
+	uv_timer_init(d->loop, &d->shutdown_timer);
+	uv_timer_init(d->loop, &d->parse_timer);
+	d->housekeeping.data = d->shutdown_timer.data = d->parse_timer.data = d;
+	uv_timer_start(&d->housekeeping, housekeeping_cb, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+}
+
 int daemon_run(daemon_ *d, int check_only)
 {
 	char err[PATH_MAX + 1024];
@@ -418,86 +505,21 @@ int daemon_run(daemon_ *d, int check_only)
 	d->loop = &loop;
 	d->started_ms = uv_now(&loop);
 	int status = EXIT_FAILURE;
-
-	char *sockdir = util_dir_of(d->cf.socket);
-	if (!sockdir || (rc = util_mkdir_p(sockdir, 0750)) < 0) {
-		log_err("mited: cannot create %s: %s", sockdir ? sockdir : d->cf.socket,
-			sockdir ? strerror(-rc) : "out of memory");
-		free(sockdir);
-		goto fail_loop;
+	if (make_dirs(d) < 0 || open_sockets(d) < 0) {
+		uv_run(&loop, UV_RUN_DEFAULT); /* what was opened closes */
+		goto out;
 	}
-	free(sockdir);
-	if ((rc = util_mkdir_p(d->cf.state_dir, 0750)) < 0) {
-		log_err("mited: cannot create state_dir %s: %s", d->cf.state_dir, strerror(-rc));
-		goto fail_loop;
-	}
-	if ((rc = util_mkdir_p(d->cf.results_dir, 0750)) < 0) {
-		log_err("mited: cannot create results_dir %s: %s", d->cf.results_dir, strerror(-rc));
-		goto fail_loop;
-	}
-	/* The control socket first: "another mited is there" is the error
-	 * that explains the most. */
-	control_opts co = {
-		.path = d->cf.socket,
-		.mode = d->cf.socket_mode,
-		.group = d->cf.socket_group,
-		.idle_timeout = d->cf.client_timeout,
-		.max_clients = d->cf.max_clients,
-		.cmds = cmd_table,
-		.data = d,
-	};
-	d->ctl = control_new(&loop, &co, err, sizeof(err));
-	if (!d->ctl) {
-		log_err("mited: control socket: %s", err);
-		goto fail_loop;
-	}
-	if (d->cf.metrics_listen) {
-		d->metrics = metrics_new(d->cf.metrics_listen, 0, 0, err, sizeof(err));
-		if (!d->metrics) {
-			log_err("mited: metrics: %s", err);
-			goto fail_ctl;
-		}
-		const char *ml = d->cf.metrics_listen;
-		int hl = (int)(strrchr(ml, ':') - ml);
-		log_info("mited: metrics on http://%.*s:%d/metrics", hl ? hl : 9, hl ? ml : "127.0.0.1",
-			 metrics_port(d->metrics));
-		publish_metrics(d);
-	}
-	d->srv = tzmq_server_new(&loop, d->cf.runner_endpoint, unknown_runner, d, err,
-				 sizeof(err));
-	if (!d->srv) {
-		log_err("mited: runner link: %s", err);
-		goto fail_ctl;
-	}
-	uv_signal_init(&loop, &d->sigterm);
-	uv_signal_init(&loop, &d->sigint);
-	uv_signal_init(&loop, &d->sighup);
-	d->sigterm.data = d->sigint.data = d->sighup.data = d;
-	uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
-	uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
-	uv_signal_start(&d->sighup, on_sighup, SIGHUP);
-	uv_timer_init(&loop, &d->housekeeping);
-	uv_timer_init(&loop, &d->shutdown_timer);
-	uv_timer_init(&loop, &d->parse_timer);
-	d->housekeeping.data = d->shutdown_timer.data = d->parse_timer.data = d;
-	uv_timer_start(&d->housekeeping, housekeeping_cb, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
-
+	start_handlers(d);
 	log_info("mited %s: listening on %s (runners: %s, state: %s, config: %s)", PACKAGE_VERSION,
 		 d->cf.socket, tzmq_server_endpoint(d->srv), d->cf.state_dir,
 		 d->cf.file ? d->cf.file : "defaults");
+	if (d->cf.private_daemon && !d->cf.plugin_dirs_set && !d->cf.allow_any_plugin_path)
+		log_info("mited: a private daemon (uid %u): modules also load from the folder of the "
+			 "scenario its user starts", (unsigned)geteuid());
 	notify_send("READY=1");
 	daemon_update_status(d);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	status = EXIT_SUCCESS;
-	goto out;
-
-fail_ctl:
-	metrics_free(d->metrics);
-	d->metrics = NULL;
-	control_close(d->ctl);
-	d->ctl = NULL;
-fail_loop:
-	uv_run(&loop, UV_RUN_DEFAULT);
 out:
 	if (uv_loop_close(&loop) != 0)
 		log_warn("mited: handles still open at exit");

@@ -60,48 +60,95 @@ static void usage(FILE *f)
 		MITE_SYSCONFDIR);
 }
 
-int main(int argc, char **argv)
-{
-	enum { OPT_RUNNER = 256, OPT_CONNECT, OPT_INDEX, OPT_ID, OPT_PARENT, OPT_METRICS,
-	       OPT_MEMORY, OPT_ADDRESS_SPACE, OPT_FILES, OPT_SETUP_TIMEOUT };
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 't'},
-		{"socket", required_argument, NULL, 's'},
-		{"state-dir", required_argument, NULL, 'd'},
-		{"metrics-listen", required_argument, NULL, OPT_METRICS},
-		{"log-level", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"runner", no_argument, NULL, OPT_RUNNER},
-		{"connect", required_argument, NULL, OPT_CONNECT},
-		{"index", required_argument, NULL, OPT_INDEX},
-		{"id", required_argument, NULL, OPT_ID},
-		{"parent", required_argument, NULL, OPT_PARENT},
-		{"memory-limit", required_argument, NULL, OPT_MEMORY},
-		{"address-space", required_argument, NULL, OPT_ADDRESS_SPACE},
-		{"open-files", required_argument, NULL, OPT_FILES},
-		{"setup-timeout", required_argument, NULL, OPT_SETUP_TIMEOUT},
-		{NULL, 0, NULL, 0},
-	};
-	int check = 0, runner_mode = 0, index = 0, level = -1;
-	long parent = 0, files = 0;
-	uint64_t memory = 0, address_space = 0;
-	double setup_timeout = RUNNER_SETUP_TIMEOUT_S;
-	const char *endpoint = NULL, *id = NULL;
-	int c;
+enum { OPT_RUNNER = 256, OPT_CONNECT, OPT_INDEX, OPT_ID, OPT_PARENT, OPT_METRICS, OPT_MEMORY,
+       OPT_ADDRESS_SPACE, OPT_FILES, OPT_SETUP_TIMEOUT };
 
-	memset(&D, 0, sizeof(D));
+/* What --runner runs with. */
+typedef struct runner_args {
+	int on, index;
+	long parent, files;
+	uint64_t memory, address_space;
+	double setup_timeout;
+	const char *endpoint, *id;
+} runner_args;
+
+/* One option of runner mode: 0, -1 after saying what is wrong, 1: not one. */
+static int runner_opt(int c, char *arg, runner_args *ra)
+{
+	char *end;
+	switch (c) {
+	case OPT_RUNNER: ra->on = 1; return 0;
+	case OPT_CONNECT: ra->endpoint = arg; return 0;
+	case OPT_ID: ra->id = arg; return 0;
+	case OPT_PARENT: ra->parent = strtol(arg, NULL, 10); return 0;
+	case OPT_INDEX:
+		ra->index = (int)strtol(arg, &end, 10);
+		if (!*end && ra->index >= 0)
+			return 0;
+		fprintf(stderr, "mited: --index %s: expected a number >= 0\n", arg);
+		return -1;
+	case OPT_MEMORY:
+	case OPT_ADDRESS_SPACE: {
+		errno = 0;
+		unsigned long long b = strtoull(arg, &end, 10);
+		if (*end || errno || arg[0] == '-' || !arg[0]) {
+			fprintf(stderr, "mited: --%s %s: expected bytes\n",
+				c == OPT_MEMORY ? "memory-limit" : "address-space", arg);
+			return -1;
+		}
+		*(c == OPT_MEMORY ? &ra->memory : &ra->address_space) = b;
+		return 0;
+	}
+	case OPT_SETUP_TIMEOUT:
+		ra->setup_timeout = strtod(arg, &end);
+		if (!*end && ra->setup_timeout >= 0.1 && ra->setup_timeout <= 86400)
+			return 0;
+		fprintf(stderr, "mited: --setup-timeout %s: expected seconds from 0.1 to 86400\n", arg);
+		return -1;
+	case OPT_FILES:
+		ra->files = strtol(arg, &end, 10);
+		if (!*end && ra->files >= 0)
+			return 0;
+		fprintf(stderr, "mited: --open-files %s: expected a number >= 0\n", arg);
+		return -1;
+	default: return 1;
+	}
+}
+
+static const struct option opts[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"check-config", no_argument, NULL, 't'},
+	{"socket", required_argument, NULL, 's'},
+	{"state-dir", required_argument, NULL, 'd'},
+	{"metrics-listen", required_argument, NULL, OPT_METRICS},
+	{"log-level", required_argument, NULL, 'l'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{"runner", no_argument, NULL, OPT_RUNNER},
+	{"connect", required_argument, NULL, OPT_CONNECT},
+	{"index", required_argument, NULL, OPT_INDEX},
+	{"id", required_argument, NULL, OPT_ID},
+	{"parent", required_argument, NULL, OPT_PARENT},
+	{"memory-limit", required_argument, NULL, OPT_MEMORY},
+	{"address-space", required_argument, NULL, OPT_ADDRESS_SPACE},
+	{"open-files", required_argument, NULL, OPT_FILES},
+	{"setup-timeout", required_argument, NULL, OPT_SETUP_TIMEOUT},
+	{NULL, 0, NULL, 0},
+};
+
+/* The command line into D and ra: -1 to go on, or the exit status. */
+static int parse_args(int argc, char **argv, runner_args *ra, int *check, int *level)
+{
+	int c, rc;
 	while ((c = getopt_long(argc, argv, "c:ts:d:l:hV", opts, NULL)) != -1) {
-		char *end;
 		switch (c) {
 		case 'c': D.opt_config = optarg; break;
-		case 't': check = 1; break;
+		case 't': *check = 1; break;
 		case 's': D.opt_socket = optarg; break;
 		case 'd': D.opt_state_dir = optarg; break;
 		case OPT_METRICS: D.opt_metrics = optarg; break;
 		case 'l':
-			if ((level = conf_level_parse(optarg)) < 0) {
+			if ((*level = conf_level_parse(optarg)) < 0) {
 				fprintf(stderr, "mited: --log-level %s: expected err, warning, notice, "
 						"info or debug\n", optarg);
 				return MITED_EXIT_USAGE;
@@ -112,46 +159,11 @@ int main(int argc, char **argv)
 			printf("mited %s (runner protocol %d, module ABI %d)\n", PACKAGE_VERSION,
 			       PROTO_VERSION, MITE_ABI_VERSION);
 			return MITED_EXIT_OK;
-		case OPT_RUNNER: runner_mode = 1; break;
-		case OPT_CONNECT: endpoint = optarg; break;
-		case OPT_INDEX:
-			index = (int)strtol(optarg, &end, 10);
-			if (*end || index < 0) {
-				fprintf(stderr, "mited: --index %s: expected a number >= 0\n", optarg);
-				return MITED_EXIT_USAGE;
-			}
-			break;
-		case OPT_ID: id = optarg; break;
-		case OPT_PARENT: parent = strtol(optarg, NULL, 10); break;
-		case OPT_MEMORY:
-		case OPT_ADDRESS_SPACE: {
-			errno = 0;
-			unsigned long long b = strtoull(optarg, &end, 10);
-			if (*end || errno || optarg[0] == '-' || !optarg[0]) {
-				fprintf(stderr, "mited: --%s %s: expected bytes\n",
-					c == OPT_MEMORY ? "memory-limit" : "address-space", optarg);
-				return MITED_EXIT_USAGE;
-			}
-			*(c == OPT_MEMORY ? &memory : &address_space) = b;
-			break;
-		}
-		case OPT_SETUP_TIMEOUT:
-			setup_timeout = strtod(optarg, &end);
-			if (*end || !(setup_timeout >= 0.1 && setup_timeout <= 86400)) {
-				fprintf(stderr, "mited: --setup-timeout %s: expected seconds from 0.1 to "
-						"86400\n", optarg);
-				return MITED_EXIT_USAGE;
-			}
-			break;
-		case OPT_FILES:
-			files = strtol(optarg, &end, 10);
-			if (*end || files < 0) {
-				fprintf(stderr, "mited: --open-files %s: expected a number >= 0\n", optarg);
-				return MITED_EXIT_USAGE;
-			}
-			break;
 		default:
-			fprintf(stderr, "Try 'mited --help'.\n");
+			if ((rc = runner_opt(c, optarg, ra)) == 0)
+				break;
+			if (rc > 0)
+				fprintf(stderr, "Try 'mited --help'.\n");
 			return MITED_EXIT_USAGE;
 		}
 	}
@@ -163,18 +175,30 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mited: --socket %s: must be an absolute path\n", D.opt_socket);
 		return MITED_EXIT_USAGE;
 	}
-	if (runner_mode) {
-		if (!endpoint) {
-			fprintf(stderr, "mited: --runner needs --connect ENDPOINT\n");
-			return MITED_EXIT_USAGE;
-		}
+	if (ra->on && !ra->endpoint) {
+		fprintf(stderr, "mited: --runner needs --connect ENDPOINT\n");
+		return MITED_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	runner_args ra = {.setup_timeout = RUNNER_SETUP_TIMEOUT_S};
+	int check = 0, level = -1;
+
+	memset(&D, 0, sizeof(D));
+	int rc = parse_args(argc, argv, &ra, &check, &level);
+	if (rc >= 0)
+		return rc;
+	if (ra.on) {
 		/* Under mited, our stderr is read by the daemon, which wants
 		 * the levels; by hand, under systemd, journald does. */
-		log_set_syslog_prefix(parent > 0 || notify_stderr_is_journal());
+		log_set_syslog_prefix(ra.parent > 0 || notify_stderr_is_journal());
 		if (level >= 0)
 			log_set_level(level);
-		return runner_mode_run(endpoint, index, id, parent, memory, address_space, files,
-				  setup_timeout);
+		return runner_mode_run(ra.endpoint, ra.index, ra.id, ra.parent, ra.memory,
+				       ra.address_space, ra.files, ra.setup_timeout);
 	}
 	if (notify_stderr_is_journal())
 		log_set_syslog_prefix(1);
