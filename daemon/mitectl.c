@@ -936,7 +936,16 @@ static int cmd_status(int argc, char **argv)
 	return rc == 130 ? EX_OK_ : rc;
 }
 
-static int cmd_start(int argc, char **argv)
+typedef struct start_args {
+	const char *sets[MAX_SETS];
+	int nsets, wait;
+	const char *name, *path;
+	double duration;
+	long runners;
+} start_args;
+
+/* start's command line into a: -1 to go on, or the exit status. */
+static int start_parse(int argc, char **argv, start_args *a)
 {
 	enum { O_SET = 256, O_NAME, O_DURATION, O_RUNNERS, O_WAIT, O_JSON, O_HELP };
 	static const struct option opts[] = {
@@ -949,40 +958,35 @@ static int cmd_start(int argc, char **argv)
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
-	const char *sets[MAX_SETS];
-	int nsets = 0, wait = 0;
-	const char *name = NULL, *path = NULL;
-	double duration = 0;
-	long runners = 0;
 	int c;
 	optind = 1;
 	while (optind < argc) {
 		c = getopt_long(argc, argv, "+h", opts, NULL);
 		if (c == -1) {
-			if (path)
+			if (a->path)
 				return usage_error("start", "unexpected argument '%s'", argv[optind]);
-			path = argv[optind++];
+			a->path = argv[optind++];
 			continue;
 		}
 		char *end;
 		switch (c) {
 		case O_SET:
-			if (nsets == MAX_SETS || !strchr(optarg, '=') || optarg[0] == '=')
+			if (a->nsets == MAX_SETS || !strchr(optarg, '=') || optarg[0] == '=')
 				return usage_error("start", "--set takes KEY=VALUE (got '%s')", optarg);
-			sets[nsets++] = optarg;
+			a->sets[a->nsets++] = optarg;
 			break;
-		case O_NAME: name = optarg; break;
+		case O_NAME: a->name = optarg; break;
 		case O_DURATION:
-			duration = strtod(optarg, &end);
-			if (*end || !(duration > 0))
+			a->duration = strtod(optarg, &end);
+			if (*end || !(a->duration > 0))
 				return usage_error("start", "--duration takes a positive number of seconds");
 			break;
 		case O_RUNNERS:
-			runners = strtol(optarg, &end, 10);
-			if (*end || runners < 1 || runners > 1024)
+			a->runners = strtol(optarg, &end, 10);
+			if (*end || a->runners < 1 || a->runners > 1024)
 				return usage_error("start", "--runners takes a number from 1 to 1024");
 			break;
-		case O_WAIT: wait = 1; break;
+		case O_WAIT: a->wait = 1; break;
 		case O_JSON: opt_json = 1; break;
 		case 'h':
 		case O_HELP:
@@ -991,32 +995,67 @@ static int cmd_start(int argc, char **argv)
 		default: return usage_error("start", "bad option");
 		}
 	}
-	if (!path)
+	if (!a->path)
 		return usage_error("start", "which scenario file?");
-	char abs[PATH_MAX];
-	if (!realpath(path, abs)) {
-		die_msg("%s: %s", path, strerror(errno));
-		return EX_REFUSED;
-	}
+	return -1;
+}
+
+/* The start request for the scenario at abs (an absolute path). */
+static cJSON *start_request(const start_args *a, const char *abs)
+{
 	cJSON *req = new_req("start", NULL);
 	cJSON_AddStringToObject(req, "scenario", abs);
 	cJSON *js = cJSON_AddArrayToObject(req, "sets");
-	for (int i = 0; i < nsets; i++)
-		cJSON_AddItemToArray(js, cJSON_CreateString(sets[i]));
+	for (int i = 0; i < a->nsets; i++)
+		cJSON_AddItemToArray(js, cJSON_CreateString(a->sets[i]));
 	cJSON *je = cJSON_AddArrayToObject(req, "env");
 	for (char **e = environ; *e; e++)
 		if (strncmp(*e, "MITE_CONF_", 10) == 0)
 			cJSON_AddItemToArray(je, cJSON_CreateString(*e));
-	if (name)
-		cJSON_AddStringToObject(req, "name", name);
-	if (duration > 0)
-		cJSON_AddNumberToObject(req, "duration", duration);
-	if (runners > 0)
-		cJSON_AddNumberToObject(req, "runners", (double)runners);
+	if (a->name)
+		cJSON_AddStringToObject(req, "name", a->name);
+	if (a->duration > 0)
+		cJSON_AddNumberToObject(req, "duration", a->duration);
+	if (a->runners > 0)
+		cJSON_AddNumberToObject(req, "runners", (double)a->runners);
+	return req;
+}
 
+/* --wait: follows run id on the start's connection; the verdict's exit
+ * status. */
+static int start_follow(conn *cn, const char *id)
+{
+	cJSON *w = new_req("status", id);
+	cJSON_AddTrueToObject(w, "watch");
+	cJSON_AddNumberToObject(w, "interval", 1);
+	int rc = conn_send(cn, w);
+	cJSON *final = NULL;
+	if (!rc)
+		rc = follow(cn, &final, 1);
+	if (rc == 130) {
+		fprintf(stderr, "mitectl: run %s goes on; 'mitectl stop %s' stops it\n", id, id);
+		return 130;
+	}
+	if (rc || !final)
+		return rc ? rc : EX_PROTOCOL;
+	rc = verdict_status(cJSON_GetObjectItemCaseSensitive(final, "run"));
+	cJSON_Delete(final);
+	return rc;
+}
+
+static int cmd_start(int argc, char **argv)
+{
+	start_args a = {.nsets = 0};
+	int rc = start_parse(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	char abs[PATH_MAX];
+	if (!realpath(a.path, abs)) {
+		die_msg("%s: %s", a.path, strerror(errno));
+		return EX_REFUSED;
+	}
 	conn cn;
-	int rc;
-	cJSON *reply = request(&cn, req, &rc);
+	cJSON *reply = request(&cn, start_request(&a, abs), &rc);
 	if (!reply) {
 		conn_close(&cn);
 		return rc;
@@ -1037,27 +1076,8 @@ static int cmd_start(int argc, char **argv)
 		printf("%s\n", id);
 	fflush(stdout);
 	cJSON_Delete(reply);
-	if (!wait) {
-		conn_close(&cn);
-		return EX_OK_;
-	}
-	/* --wait: follow the run on the same connection. */
-	cJSON *w = new_req("status", id);
-	cJSON_AddTrueToObject(w, "watch");
-	cJSON_AddNumberToObject(w, "interval", 1);
-	rc = conn_send(&cn, w);
-	cJSON *final = NULL;
-	if (!rc)
-		rc = follow(&cn, &final, 1);
+	rc = a.wait ? start_follow(&cn, id) : EX_OK_;
 	conn_close(&cn);
-	if (rc == 130) {
-		fprintf(stderr, "mitectl: run %s goes on; 'mitectl stop %s' stops it\n", id, id);
-		return 130;
-	}
-	if (rc || !final)
-		return rc ? rc : EX_PROTOCOL;
-	rc = verdict_status(cJSON_GetObjectItemCaseSensitive(final, "run"));
-	cJSON_Delete(final);
 	return rc;
 }
 

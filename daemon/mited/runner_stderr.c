@@ -76,13 +76,17 @@ static void runner_line(rproc *p, char *line)
 	log_msg(level, "run %s: runner %d: %s", p->s->name, p->index, line);
 }
 
-void runner_stderr_flush(rproc *p)
+static void end_line(rproc *p)
 {
-	if (!p->linelen)
-		return;
 	p->line[p->linelen] = '\0';
 	runner_line(p, p->line);
 	p->linelen = 0;
+}
+
+void runner_stderr_flush(rproc *p)
+{
+	if (p->linelen)
+		end_line(p);
 }
 
 void runner_stderr_feed(rproc *p, const char *buf, size_t n)
@@ -90,9 +94,7 @@ void runner_stderr_feed(rproc *p, const char *buf, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char c = buf[i];
 		if (c == '\n' || p->linelen == sizeof(p->line) - 1) {
-			p->line[p->linelen] = '\0';
-			runner_line(p, p->line);
-			p->linelen = 0;
+			end_line(p);
 			if (c == '\n')
 				continue;
 		}
