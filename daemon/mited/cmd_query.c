@@ -58,7 +58,9 @@ typedef struct watch_arg {
 	int ended;
 } watch_arg;
 
-static cJSON *status_of(daemon_ *d, const char *id, int *done)
+/* The reply to status: run id's (a prefix will do; *found receives it),
+ * or every active run's. */
+static cJSON *status_of(daemon_ *d, const char *id, const drun **found)
 {
 	cJSON *o = control_ok();
 	if (!o)
@@ -71,8 +73,8 @@ static cJSON *status_of(daemon_ *d, const char *id, int *done)
 			return control_error("%s", err);
 		}
 		cJSON_AddItemToObject(o, "run", drun_status(dr));
-		if (done)
-			*done = dr->done;
+		if (found)
+			*found = dr;
 		return o;
 	}
 	cJSON_AddItemToObject(o, "daemon", daemon_info(d));
@@ -86,12 +88,12 @@ static cJSON *status_of(daemon_ *d, const char *id, int *done)
 static cJSON *watch_tick(control_client *cl, void *arg, void *data)
 {
 	watch_arg *w = arg;
-	int done = 0;
+	const drun *dr = NULL;
 	(void)cl;
 	if (w->ended)
 		return NULL;
-	cJSON *o = status_of(data, w->id, &done);
-	if (!o || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok")) || done) {
+	cJSON *o = status_of(data, w->id, &dr);
+	if (!o || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok")) || (dr && dr->done)) {
 		/* The last object of the stream says so. */
 		w->ended = 1;
 		if (o)
@@ -104,8 +106,8 @@ cJSON *cmd_query_status(control_client *cl, const cJSON *req, void *data)
 {
 	daemon_ *d = data;
 	const char *id = cmd_str(req, "run");
-	int done = 0;
-	cJSON *o = status_of(d, id, &done);
+	const drun *dr = NULL;
+	cJSON *o = status_of(d, id, &dr);
 	if (!o || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok")))
 		return o;
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "watch"))) {
@@ -116,12 +118,9 @@ cJSON *cmd_query_status(control_client *cl, const cJSON *req, void *data)
 			cJSON_Delete(o);
 			return control_error("out of memory");
 		}
-		if (id) /* the full id, so that a prefix stays pinned to this run */
-			snprintf(w->id, sizeof(w->id), "%s",
-				 cJSON_GetObjectItemCaseSensitive(
-					 cJSON_GetObjectItemCaseSensitive(o, "run"), "id")
-					 ->valuestring);
-		if (done) {
+		if (dr) /* the full id, so that a prefix stays pinned to this run */
+			snprintf(w->id, sizeof(w->id), "%s", dr->id);
+		if (dr && dr->done) {
 			free(w);
 			cJSON_AddTrueToObject(o, "final");
 		} else {

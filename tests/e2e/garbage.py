@@ -143,6 +143,18 @@ ids = [json.loads(g).get("id") for g in got]
 result(ids == list(range(500)), "500 pipelined requests, 500 replies in order")
 s.close()
 
+# ---- status --watch with an empty run id: every active run, watched -------
+s = dial()
+s.sendall(b'{"cmd":"status","run":"","watch":true,"interval":0.2}\n')
+r = reply(s)
+result(isinstance(r, dict) and r.get("ok") is True and isinstance(r.get("runs"), list)
+       and r.get("watch") is True, "status --watch of run \"\" streams every run: %s"
+       % (json.dumps(r)[:100] if r else r))
+r = reply(s)
+result(isinstance(r, dict) and isinstance(r.get("runs"), list), "... and goes on streaming")
+s.close()
+result(alive(), "... and mited is alive")
+
 # ---- an oversized line: an error, then the connection closes --------------
 s = dial()
 try:
