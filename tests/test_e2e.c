@@ -274,7 +274,10 @@ Test(e2e, a_journey_that_never_yields_does_not_hang_the_runner, .timeout = 30)
 		 "journeys = ( { name = \"s\"; journey = \"@E2E@:spin\";\n"
 		 "  volume = { type = \"constant\"; count = 2; }; } );\n",
 		 &o, NULL);
-	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
+	/* Its loop is busy by design: on a loaded machine the verdict says
+	 * so (tainted), which is as honest as a pass. */
+	cr_assert(o.status == TESTMODE_OK || o.status == TESTMODE_TAINTED, "status %d: %s", o.status,
+		  o.error);
 	t = find2(&o, "txn", "s", "spin");
 	cr_assert_gt(t->c[ST_TXN_OK], 1000);
 	cr_assert_lt(o.elapsed, 5.0);
