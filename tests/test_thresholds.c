@@ -64,7 +64,7 @@ Test(thresholds, parse_errors_name_file_and_line)
 	expect_error("thresholds = ( { metric = \"txn:a\"; stat = \"p95\"; } );\n", 1,
 		     "threshold 1: 'txn:a p95' needs a bound: 'max' and/or 'min'");
 	expect_error("thresholds = (\n { metric = \"txn:a\"; stat = \"p95\";\n   maxx = 3; } );\n", 3,
-		     "threshold 1: unknown key 'maxx' (allowed: metric, stat, min, max, window, after, abort, "
+		     "threshold 1: unknown key 'maxx' (allowed there: metric, stat, min, max, window, after, abort, "
 		     "each, journey, transaction, phase)");
 	expect_error("thresholds = ( { metric = \"txn:a\"; stat = \"p101\"; max = 1; } );\n", 1,
 		     "threshold 1: unknown stat 'p101' (expected count, failures, failure_rate, rate, min, "
@@ -80,7 +80,7 @@ Test(thresholds, parse_errors_name_file_and_line)
 	expect_error("thresholds = ( { metric = \"error:*\"; stat = \"p95\"; max = 1; } );\n", 1,
 		     "threshold 1: stat 'p95' does not apply to errors (error: metrics have count and rate)");
 	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"p95\"; max = \"fast\"; } );\n", 1,
-		     "threshold 1: 'max' must be seconds or a time like \"250ms\", not \"fast\"");
+		     "threshold 1: 'max' must be seconds or a time like \"90s\", \"5m\", \"1h30m\", not \"fast\"");
 	expect_error("thresholds = ( { metric = \"http:GET\"; stat = \"count\"; max = 1; abort = 1; } );\n", 1,
 		     "threshold 1: 'abort' must be true or false, not an integer");
 	expect_error("thresholds = ( { metric = \"txn:\"; stat = \"count\"; max = 1; } );\n", 1,

@@ -77,32 +77,22 @@ static void pool_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *const pool_mode_names[] = {
+	[POOL_ITERABLE] = "iterable", [POOL_RECYCLABLE] = "recyclable", [POOL_SINGLE] = "single", NULL};
+
 int pool_mode_parse(const char *name, pool_mode *out)
 {
-	if (!name)
-		return -EINVAL;
-	if (strcmp(name, "iterable") == 0)
-		*out = POOL_ITERABLE;
-	else if (strcmp(name, "recyclable") == 0)
-		*out = POOL_RECYCLABLE;
-	else if (strcmp(name, "single") == 0)
-		*out = POOL_SINGLE;
-	else
-		return -EINVAL;
-	return 0;
+	for (int m = 0; name && pool_mode_names[m]; m++)
+		if (strcmp(name, pool_mode_names[m]) == 0) {
+			*out = (pool_mode)m;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 const char *pool_mode_name(pool_mode mode)
 {
-	switch (mode) {
-	case POOL_ITERABLE:
-		return "iterable";
-	case POOL_RECYCLABLE:
-		return "recyclable";
-	case POOL_SINGLE:
-		return "single";
-	}
-	return "?";
+	return (unsigned)mode <= POOL_SINGLE ? pool_mode_names[mode] : "?";
 }
 
 /* ---- the table -------------------------------------------------------- */

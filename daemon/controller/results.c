@@ -14,6 +14,7 @@
 
 #include "controller/results.h"
 
+#include "controller/cfg.h"
 #include "controller/results_io.h"
 #include "controller/results_judge.h"
 #include "controller/results_writer.h"
@@ -48,107 +49,31 @@ void results_conf_defaults(results_conf *c)
 	c->http_events = 0; /* costs about as much CPU as the request: opt in */
 }
 
-static int conf_fail(const char *file, const config_setting_t *s, char *err, size_t errlen, const char *fmt,
-		     ...) __attribute__((format(printf, 5, 6)));
-static int conf_fail(const char *file, const config_setting_t *s, char *err, size_t errlen, const char *fmt,
-		     ...)
-{
-	const char *src = s ? config_setting_source_file(s) : NULL;
-	size_t n;
-	va_list ap;
-
-	snprintf(err, errlen, "%s:%u: ", src ? src : file, s ? config_setting_source_line(s) : 1);
-	n = strlen(err);
-	if (n < errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err + n, errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* Bytes: an integer, or a string with a K, M or G suffix (powers of 1024). */
-static int conf_size(const char *file, const config_setting_t *s, size_t lo, size_t hi, size_t *out, char *err,
-		     size_t errlen)
-{
-	const char *name = config_setting_name(s);
-	double v;
-
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		v = (double)config_setting_get_int64(s);
-		break;
-	case CONFIG_TYPE_STRING: {
-		const char *str = config_setting_get_string(s);
-		char *end;
-
-		errno = 0;
-		v = strtod(str, &end);
-		if (end == str || errno)
-			goto bad;
-		if (*end == 'K' || *end == 'k')
-			v *= 1024, end++;
-		else if (*end == 'M' || *end == 'm')
-			v *= 1024 * 1024, end++;
-		else if (*end == 'G' || *end == 'g')
-			v *= 1024.0 * 1024 * 1024, end++;
-		if (*end == 'B' || *end == 'b')
-			end++;
-		if (*end)
-			goto bad;
-		break;
-	}
-	default:
-		goto bad;
-	}
-	if (!isfinite(v) || v < (double)lo || v > (double)hi)
-		return conf_fail(file, s, err, errlen, "'%s' must be from %zu to %zu bytes", name, lo, hi);
-	*out = (size_t)v;
-	return 0;
-bad:
-	return conf_fail(file, s, err, errlen, "'%s' must be bytes: an integer or a size like \"64M\"", name);
-}
-
 int results_conf_parse(const config_setting_t *g, const char *file, results_conf *c, char *err, size_t errlen)
 {
-	int n;
+	static const char *const keys[] = {"events_max_size", "events_keep", "queue_max", "http_events",
+					   NULL};
+	cfg_reader R = {.file = file, .err = err, .errlen = errlen};
+	unsigned long long v;
+	long long keep;
+	int got;
 
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return conf_fail(file, g, err, errlen, "'results' must be a group { ... }");
-	n = config_setting_length(g);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *name = config_setting_name(s);
-
-		if (strcmp(name, "events_max_size") == 0) {
-			if (conf_size(file, s, 4096, (size_t)1 << 40, &c->events_max_size, err, errlen) < 0)
-				return -1;
-		} else if (strcmp(name, "queue_max") == 0) {
-			if (conf_size(file, s, 4096, (size_t)1 << 34, &c->queue_max, err, errlen) < 0)
-				return -1;
-		} else if (strcmp(name, "events_keep") == 0) {
-			long long v;
-
-			if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
-				return conf_fail(file, s, err, errlen, "'events_keep' must be an integer");
-			v = config_setting_get_int64(s);
-			if (v < 1 || v > RESULTS_MAX_ROTATED)
-				return conf_fail(file, s, err, errlen, "'events_keep' must be from 1 to %d",
-						 RESULTS_MAX_ROTATED);
-			c->events_keep = (int)v;
-		} else if (strcmp(name, "http_events") == 0) {
-			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-				return conf_fail(file, s, err, errlen, "'http_events' must be true or false");
-			c->http_events = config_setting_get_bool(s);
-		} else {
-			return conf_fail(file, s, err, errlen,
-					 "unknown setting '%s' in results (allowed there: events_max_size, "
-					 "events_keep, queue_max, http_events)",
-					 name);
-		}
-	}
-	return 0;
+	/* Each setting read is kept, also when a later one is bad. */
+	if (cfg_is_group(&R, g) < 0 || cfg_check_keys(&R, g, "results", keys) < 0)
+		return -1;
+	if ((got = cfg_get_size_in(&R, g, "events_max_size", 4096, 1ULL << 40, &v)) < 0)
+		return -1;
+	if (got)
+		c->events_max_size = (size_t)v;
+	if ((got = cfg_get_int_in(&R, g, "events_keep", 1, RESULTS_MAX_ROTATED, &keep)) < 0)
+		return -1;
+	if (got)
+		c->events_keep = (int)keep;
+	if ((got = cfg_get_size_in(&R, g, "queue_max", 4096, 1ULL << 34, &v)) < 0)
+		return -1;
+	if (got)
+		c->queue_max = (size_t)v;
+	return cfg_get_bool(&R, g, "http_events", &c->http_events) < 0 ? -1 : 0;
 }
 
 /* ---- the results object ------------------------------------------------- */
