@@ -7,6 +7,7 @@
 #include "testpaths.h"
 
 #include "controller/cfg.h"
+#include "core/util.h"
 
 #include <criterion/criterion.h>
 #include <libconfig.h>
@@ -103,7 +104,7 @@ Test(cfg, getters_read_and_report_absence)
 	cr_assert_eq(n, 2);
 	cr_assert_str_eq(v[1], "b");
 	cr_assert_null(v[2]);
-	cfg_strv_free(v);
+	util_strv_free(v);
 	/* Absent: 0, nothing touched, no message. */
 	cr_assert_eq(cfg_get_int(&R, g, "nope", &i), 0);
 	cr_assert_eq(i, 3);
@@ -132,13 +133,13 @@ Test(cfg, each_mistake_has_its_one_wording)
 	cr_assert_eq(cfg_get_secs(&R, g, "d", &d), -1);
 	expect_err("4: 'd' must be seconds or a time like \"90s\", \"5m\", \"1h30m\", not \"5 parsecs\"");
 	cr_assert_eq(cfg_get_secs_in(&R, g, "w", 1, 3600, 1, &d), -1);
-	expect_err("5: 'w' must be whole seconds from 1 to 3600");
+	expect_err("5: 'w' must be whole seconds between 1 and 3600, not 7.5");
 	cr_assert_eq(cfg_get_size(&R, g, "z", 1e9, &z), -1);
 	expect_err("6: 'z' must be bytes or a size like \"64K\" or \"1M\", not \"64Q\"");
 	cr_assert_eq(cfg_get_size_in(&R, g, "r", 4096, 8192, &z), -1);
-	expect_err("7: 'r' must be from 4096 to 8192 bytes");
+	expect_err("7: 'r' must be between 4096 and 8192 bytes, not 9000");
 	cr_assert_eq(cfg_get_int_in(&R, g, "r", 1, 1000, &i), -1);
-	expect_err("7: 'r' must be from 1 to 1000");
+	expect_err("7: 'r' must be between 1 and 1000, not 9000");
 	cr_assert_eq(cfg_get_enum(&R, g, "e", words, &e), -1);
 	expect_err("8: 'e' must be \"fail\", \"warn\" or \"taint\", not \"maybe\"");
 	cr_assert_eq(cfg_check_keys(&R, g, "a test", keys), -1);
@@ -165,4 +166,109 @@ Test(cfg, prefix_and_included_files)
 	cr_assert_str_eq(err, want);
 	cr_assert_eq(cfg_fail_at(&R, NULL, 0, "at %d", 0), -1);
 	expect_err("1: threshold 2: at 0");
+}
+
+Test(cfg, sizes_with_units_and_their_limit)
+{
+	const config_setting_t *g = read_text("a = \"16MiB\";\nb = \"2TiB\";\nc = 5000000000L;\nd = \"1.5K\";\n"
+					      "e = true;\nf = \"50%\";\n");
+	unsigned long long z = 0;
+
+	cr_assert_eq(cfg_get_size_in(&R, g, "a", 4096, 1ULL << 30, &z), 1);
+	cr_assert_eq(z, 16ULL << 20);
+	cr_assert_eq(cfg_get_size(&R, g, "d", 1e9, &z), 1);
+	cr_assert_eq(z, 1536);
+	/* Over the limit: the field, its limits and the value as written. */
+	cr_assert_eq(cfg_get_size_in(&R, g, "b", 4096, 1ULL << 30, &z), -1);
+	expect_err("2: 'b' must be between 4096 and 1073741824 bytes, not \"2TiB\"");
+	cr_assert_eq(cfg_get_size(&R, g, "c", 1e9, &z), -1);
+	expect_err("3: 'c' must be between 0 and 1000000000 bytes, not 5000000000");
+	cr_assert_eq(cfg_get_size(&R, g, "e", 1e9, &z), -1);
+	expect_err("5: 'e' must be bytes or a size like \"64K\", not a boolean");
+	cr_assert_eq(cfg_get_size(&R, g, "f", 1e9, &z), -1, "a share is not a size");
+	expect_err("6: 'f' must be bytes or a size like \"64K\" or \"1M\", not \"50%\"");
+	cr_assert_eq(z, 1536, "a bad size leaves *out alone");
+}
+
+Test(cfg, durations_with_units_and_their_range)
+{
+	const config_setting_t *g = read_text("a = \"1h30m\";\nb = 2.5;\nc = \"250ms\";\nd = -1;\ne = \"2d\";\n"
+					      "f = [1];\n");
+	double d = 0;
+
+	cr_assert_eq(cfg_get_secs(&R, g, "a", &d), 1);
+	cr_assert_float_eq(d, 5400, 1e-9);
+	cr_assert_eq(cfg_get_secs_in(&R, g, "b", 1, 10, 0, &d), 1);
+	cr_assert_float_eq(d, 2.5, 0);
+	cr_assert_eq(cfg_get_secs_in(&R, g, "c", 0.001, 1, 0, &d), 1);
+	cr_assert_float_eq(d, 0.25, 1e-12);
+	cr_assert_eq(cfg_get_secs(&R, g, "d", &d), -1);
+	expect_err("4: 'd' must not be negative");
+	cr_assert_eq(cfg_get_secs_in(&R, g, "e", 0, 3600, 0, &d), -1);
+	expect_err("5: 'e' must be seconds between 0 and 3600, not \"2d\"");
+	cr_assert_eq(cfg_get_secs(&R, g, "f", &d), -1);
+	expect_err("6: 'f' must be seconds or a time like \"5m\", not an array [ ... ]");
+	cr_assert_float_eq(d, 0.25, 1e-12, "a bad duration leaves *out alone");
+}
+
+Test(cfg, the_other_getters_bad_cases)
+{
+	const config_setting_t *g = read_text("n = \"many\";\nm = 0.5;\ne = 3;\nv = \"one\";\nw = (\"a\", 2);\n"
+					      "i = 3;\n");
+	static const char *const words[] = {"fail", "warn", NULL};
+	double f;
+	long long i = 0;
+	int e;
+	char **v = NULL;
+	size_t n;
+
+	cr_assert_eq(cfg_get_num(&R, g, "n", &f), -1);
+	expect_err("1: 'n' must be a number, not a string");
+	cr_assert_eq(cfg_get_num_in(&R, g, "m", 1, 2, &f), -1);
+	expect_err("2: 'm' must be between 1 and 2, not 0.5");
+	cr_assert_eq(cfg_get_num_in(&R, g, "m", 0, 1, &f), 1);
+	cr_assert_float_eq(f, 0.5, 0);
+	cr_assert_eq(cfg_get_enum(&R, g, "e", words, &e), -1);
+	expect_err("3: 'e' must be \"fail\" or \"warn\", not an integer");
+	cr_assert_eq(cfg_get_strv(&R, g, "v", &v, &n), -1);
+	expect_err("4: 'v' must be an array of strings [\"a\", \"b\"], not a string");
+	cr_assert_null(v);
+	cr_assert_eq(cfg_get_strv(&R, g, "w", &v, &n), -1);
+	expect_err("5: 'w' must hold strings only, not an integer");
+	util_strv_free(v);
+	cr_assert_eq(cfg_get_int_in(&R, g, "i", 1, 5, &i), 1);
+	cr_assert_eq(i, 3);
+}
+
+Test(cfg, required_keys_and_unknown_keys_name_their_line)
+{
+	const config_setting_t *g = read_text("j = {\n  name = \"a\";\n  colour = 1;\n};\n");
+	const config_setting_t *j = config_setting_get_member(g, "j");
+	static const char *const keys[] = {"name", "volume", NULL};
+	const char *s;
+
+	cr_assert_eq(cfg_check_keys(&R, j, "a journey", keys), -1);
+	expect_err("3: unknown key 'colour' in a journey (allowed there: name, volume)");
+	cr_assert_eq(cfg_need(&R, j, "volume", "a journey", cfg_get_str(&R, j, "volume", &s)), -1);
+	expect_err("1: missing required key 'volume' in a journey");
+	cr_assert_eq(cfg_need(&R, j, "name", "a journey", cfg_get_str(&R, j, "name", &s)), 0);
+	cr_assert_eq(cfg_is_group(&R, config_setting_get_member(j, "colour")), -1);
+	expect_err("3: 'colour' must be a group { ... }, not an integer");
+	cr_assert_eq(cfg_is_group(&R, j), 0);
+}
+
+Test(cfg, the_line_is_never_0)
+{
+	read_text("a = 1;\n");
+	/* No setting at all, and libconfig's 0 for "no line": both line 1. */
+	cr_assert_eq(cfg_fail(&R, NULL, "x"), -1);
+	expect_err("1: x");
+	cr_assert_eq(cfg_fail_at(&R, NULL, 0, "y"), -1);
+	expect_err("1: y");
+	cr_assert_eq(cfg_fail(&R, config_root_setting(&cf), "z"), -1);
+	expect_err("1: z");
+	/* A message longer than the buffer is cut, never overrun. */
+	R.errlen = 8;
+	cr_assert_eq(cfg_fail(&R, NULL, "%s", "a long message"), -1);
+	cr_assert_eq(strlen(err), 7);
 }

@@ -357,7 +357,7 @@ Test(results, conf_errors_name_file_and_line)
 	cr_assert(config_read_file(&cf, path));
 	results_conf_defaults(&c);
 	cr_assert_lt(results_conf_parse(config_lookup(&cf, "results"), path, &c, err, sizeof err), 0);
-	snprintf(want, sizeof want, "%s:3: 'events_keep' must be from 1 to 1000", path);
+	snprintf(want, sizeof want, "%s:3: 'events_keep' must be between 1 and 1000, not 0", path);
 	cr_assert_str_eq(err, want);
 	cr_assert_eq(c.events_max_size, (size_t)2 << 20);
 	config_destroy(&cf);

@@ -72,7 +72,7 @@ Test(thresholds, parse_errors_name_file_and_line)
 	expect_error("thresholds = (\n\n { metric = \"txn:*\"; stat = \"failure_rate\";\n max = 5; } );\n", 4,
 		     "threshold 1: 'max' of a failure_rate is a fraction from 0 to 1 (0.01 is 1 %), not 5");
 	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"rate\"; min = 1; window = 0.5; } );\n", 1,
-		     "threshold 1: 'window' must be whole seconds from 1 to 3600");
+		     "threshold 1: 'window' must be whole seconds between 1 and 3600, not 0.5");
 	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"p95\"; max = 1; phase = \"dns\"; } );\n", 1,
 		     "threshold 1: 'phase' applies to http: metrics only");
 	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"mean\"; min = 2; max = 1; } );\n", 1,

@@ -221,6 +221,32 @@ static int is_int(const config_setting_t *s)
 	return config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64;
 }
 
+/* A setting's value as it was written, for "..., not VALUE". */
+static const char *written(const config_setting_t *s, char *buf, size_t len)
+{
+	if (is_int(s))
+		snprintf(buf, len, "%lld", (long long)config_setting_get_int64(s));
+	else if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		snprintf(buf, len, "%g", config_setting_get_float(s));
+	else if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		snprintf(buf, len, "\"%s\"", config_setting_get_string(s));
+	else
+		snprintf(buf, len, "%s", cfg_type_name(s));
+	return buf;
+}
+
+/* The one wording of a value out of its range: the field, its limits and
+ * the value as written. */
+static int out_of_range(const cfg_reader *R, const config_setting_t *g, const char *key,
+			const char *lo, const char *hi, const char *unit)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	char v[128];
+
+	return cfg_fail(R, s, "'%s' must be between %s and %s%s, not %s", key, lo, hi, unit,
+			written(s, v, sizeof(v)));
+}
+
 int cfg_get_str(const cfg_reader *R, const config_setting_t *g, const char *key, const char **out)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
@@ -253,9 +279,13 @@ int cfg_get_int_in(const cfg_reader *R, const config_setting_t *g, const char *k
 
 	if (got <= 0)
 		return got;
-	if (v < lo || v > hi)
-		return cfg_fail(R, config_setting_get_member(g, key), "'%s' must be from %lld to %lld",
-				key, lo, hi);
+	if (v < lo || v > hi) {
+		char l[32], h[32];
+
+		snprintf(l, sizeof(l), "%lld", lo);
+		snprintf(h, sizeof(h), "%lld", hi);
+		return out_of_range(R, g, key, l, h, "");
+	}
 	*out = v;
 	return 1;
 }
@@ -283,9 +313,13 @@ int cfg_get_num_in(const cfg_reader *R, const config_setting_t *g, const char *k
 
 	if (got <= 0)
 		return got;
-	if (!(v >= lo && v <= hi))
-		return cfg_fail(R, config_setting_get_member(g, key), "'%s' must be from %g to %g", key,
-				lo, hi);
+	if (!(v >= lo && v <= hi)) {
+		char l[32], h[32];
+
+		snprintf(l, sizeof(l), "%g", lo);
+		snprintf(h, sizeof(h), "%g", hi);
+		return out_of_range(R, g, key, l, h, "");
+	}
 	*out = v;
 	return 1;
 }
@@ -338,10 +372,13 @@ int cfg_get_secs_in(const cfg_reader *R, const config_setting_t *g, const char *
 
 	if (got <= 0)
 		return got;
-	if (v < lo || v > hi || (whole && v != floor(v)))
-		return cfg_fail(R, config_setting_get_member(g, key),
-				"'%s' must be %sseconds from %g to %g", key, whole ? "whole " : "", lo,
-				hi);
+	if (v < lo || v > hi || (whole && v != floor(v))) {
+		const config_setting_t *s = config_setting_get_member(g, key);
+		char w[128];
+
+		return cfg_fail(R, s, "'%s' must be %sseconds between %g and %g, not %s", key,
+				whole ? "whole " : "", lo, hi, written(s, w, sizeof(w)));
+	}
 	*out = v;
 	return 1;
 }
@@ -364,8 +401,12 @@ int cfg_get_size(const cfg_reader *R, const config_setting_t *g, const char *key
 	if (v < 0 && !is_int(s))
 		return cfg_fail(R, s, "'%s' must be bytes or a size like \"64K\", not %s", key,
 				cfg_type_name(s));
-	if (v < 0 || v > hi)
-		return cfg_fail(R, s, "'%s' must be from 0 to %.0f bytes", key, hi);
+	if (v < 0 || v > hi) {
+		char h[32];
+
+		snprintf(h, sizeof(h), "%.0f", hi);
+		return out_of_range(R, g, key, "0", h, " bytes");
+	}
 	*out = (unsigned long long)v;
 	return 1;
 }
@@ -378,9 +419,13 @@ int cfg_get_size_in(const cfg_reader *R, const config_setting_t *g, const char *
 
 	if (got <= 0)
 		return got;
-	if (v < lo || v > hi)
-		return cfg_fail(R, config_setting_get_member(g, key),
-				"'%s' must be from %llu to %llu bytes", key, lo, hi);
+	if (v < lo || v > hi) {
+		char l[32], h[32];
+
+		snprintf(l, sizeof(l), "%llu", lo);
+		snprintf(h, sizeof(h), "%llu", hi);
+		return out_of_range(R, g, key, l, h, " bytes");
+	}
 	*out = v;
 	return 1;
 }
@@ -440,13 +485,4 @@ int cfg_get_strv(const cfg_reader *R, const config_setting_t *g, const char *key
 	}
 	*n = (size_t)len;
 	return 1;
-}
-
-void cfg_strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
 }

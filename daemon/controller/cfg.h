@@ -71,12 +71,12 @@ int cfg_is_group(const cfg_reader *R, const config_setting_t *s);
 /* The getters: 1 read, 0 absent, -1 reported (see above). */
 int cfg_get_str(const cfg_reader *R, const config_setting_t *g, const char *key, const char **out);
 int cfg_get_int(const cfg_reader *R, const config_setting_t *g, const char *key, long long *out);
-/* An integer from lo to hi: "'k' must be from LO to HI". */
+/* An integer from lo to hi: "'k' must be between LO and HI, not V" */
 int cfg_get_int_in(const cfg_reader *R, const config_setting_t *g, const char *key, long long lo,
 		   long long hi, long long *out);
 /* A number: an integer or one with a fraction. */
 int cfg_get_num(const cfg_reader *R, const config_setting_t *g, const char *key, double *out);
-/* A number from lo to hi: "'k' must be from LO to HI". */
+/* A number from lo to hi: "'k' must be between LO and HI, not V" */
 int cfg_get_num_in(const cfg_reader *R, const config_setting_t *g, const char *key, double lo,
 		   double hi, double *out);
 int cfg_get_bool(const cfg_reader *R, const config_setting_t *g, const char *key, int *out);
@@ -84,13 +84,14 @@ int cfg_get_bool(const cfg_reader *R, const config_setting_t *g, const char *key
  * negative. */
 int cfg_get_secs(const cfg_reader *R, const config_setting_t *g, const char *key, double *out);
 /* Seconds from lo to hi (whole: an integral count): "'k' must be [whole ]
- * seconds from LO to HI". */
+ * seconds between LO and HI, not V". */
 int cfg_get_secs_in(const cfg_reader *R, const config_setting_t *g, const char *key, double lo,
 		    double hi, int whole, double *out);
 /* Bytes: an integer, or a string cfg_parse_bytes reads, at most hi. */
 int cfg_get_size(const cfg_reader *R, const config_setting_t *g, const char *key, double hi,
 		 unsigned long long *out);
-/* Bytes from lo to hi: "'k' must be from LO to HI bytes". */
+/* Bytes from lo to hi: "'k' must be between LO and HI bytes, not V"
+ * (V as written: "2TiB"). */
 int cfg_get_size_in(const cfg_reader *R, const config_setting_t *g, const char *key,
 		    unsigned long long lo, unsigned long long hi, unsigned long long *out);
 /* One of the words of `names` (NULL-terminated): *out its index. Else
@@ -98,10 +99,9 @@ int cfg_get_size_in(const cfg_reader *R, const config_setting_t *g, const char *
 int cfg_get_enum(const cfg_reader *R, const config_setting_t *g, const char *key,
 		 const char *const *names, int *out);
 /* An array or list of strings: a NULL-terminated vector of copies in *out
- * (cfg_strv_free it), *n their count. On -1, *out may hold what was copied
+ * (util_strv_free it), *n their count. On -1, *out may hold what was copied
  * so far: free it too. */
 int cfg_get_strv(const cfg_reader *R, const config_setting_t *g, const char *key, char ***out,
 		 size_t *n);
-void cfg_strv_free(char **v);
 
 #endif

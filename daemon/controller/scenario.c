@@ -13,6 +13,7 @@
 #include "controller/cfg.h"
 #include "controller/cfgbound.h"
 #include "core/coro.h"
+#include "core/util.h"
 #include "core/utf8.h"
 
 #include <errno.h>
@@ -265,9 +266,9 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 	}
 	rc = 0;
 out:
-	cfg_strv_free(strs);
+	util_strv_free(strs);
 	free(vals);
-	cfg_strv_free(columns);
+	util_strv_free(columns);
 	return rc;
 }
 
@@ -327,7 +328,7 @@ static int scn_pool_range(scn_load *L, const config_setting_t *g, pool_mode mode
 	rc = 0;
 out:
 	free(offsets);
-	cfg_strv_free(columns);
+	util_strv_free(columns);
 	return rc;
 }
 
@@ -376,7 +377,7 @@ static int scn_pool_csv(scn_load *L, const config_setting_t *g, pool_mode mode, 
 	}
 	rc = 0;
 out:
-	cfg_strv_free(columns);
+	util_strv_free(columns);
 	return rc;
 }
 
@@ -408,7 +409,7 @@ static int scn_pool_plugin(scn_load *L, scn_journey *j, const config_setting_t *
 	}
 	rc = 0;
 out:
-	cfg_strv_free(args);
+	util_strv_free(args);
 	return rc;
 }
 
@@ -615,7 +616,7 @@ static int scn_vm_plugin(scn_load *L, scn_journey *j, const config_setting_t *g,
 	}
 	rc = 0;
 out:
-	cfg_strv_free(args);
+	util_strv_free(args);
 	return rc;
 }
 
@@ -796,12 +797,8 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 					j->name, s->journeys[i].line,
 					name ? "" : "; give each a distinct 'name'");
 
-	if (cfg_get_size(&L->R, g, "stack_size", (double)ULLONG_MAX, &stack) < 0)
+	if (cfg_get_size_in(&L->R, g, "stack_size", CORO_MIN_STACK, SCN_MAX_STACK, &stack) < 0)
 		return -1;
-	if (stack < CORO_MIN_STACK || stack > SCN_MAX_STACK)
-		return cfg_fail(&L->R, config_setting_get_member(g, "stack_size"),
-				"'stack_size' must be between %d and %ld bytes, not %llu",
-				CORO_MIN_STACK, SCN_MAX_STACK, stack);
 	j->stack_size = (size_t)stack;
 
 	ds = config_setting_get_member(g, "datapool");
