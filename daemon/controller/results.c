@@ -243,23 +243,11 @@ static double jsec_ns(double ns) { return round(ns / 1e3) / 1e6; }
 
 static double hist_pct_s(const hist *h, double p) { return jsec_ns((double)hist_percentile(h, p)); }
 
-static int kind_is(const stats_entry *e, const char *kind, size_t nlabels)
-{
-	return strcmp(e->kind, kind) == 0 && e->nlabels == nlabels;
-}
-
 static uint64_t runner_dropped(const stats *totals)
 {
-	const stats_entry *d = stats_find(totals, "dropped", NULL, 0);
+	const stats_entry *d = stats_find(totals, SK_DROPPED.name, NULL, 0);
 
 	return d ? d->c[0] : 0;
-}
-
-static const char *state_word(run_state st)
-{
-	static const char *const names[] = {"starting", "running", "paused", "stopping", "done"};
-
-	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
 }
 
 /* How much of the slice (t - dt, t] the run spent running: the volume is
@@ -293,7 +281,7 @@ static void account_volume(results *res, run *r, size_t i, int open, long req, l
 	}
 	if (open) {
 		const char *name = run_scenario(r)->journeys[i].name;
-		const stats_entry *je = stats_find(run_totals(r), "journey", &name, 1);
+		const stats_entry *je = stats_find(run_totals(r), SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
 		double made = je ? (double)je->c[ST_J_STARTED] : 0;
 		double due = (double)jt->prev_starts * (1 - run_scenario(r)->verdict.volume_tolerance) - 1;
 
@@ -332,13 +320,13 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 		goto nomem;
 	cJSON_AddNumberToObject(o, "t", round(t * 1000) / 1000);
 	cJSON_AddNumberToObject(o, "dt", round(dt * 1000) / 1000);
-	cJSON_AddStringToObject(o, "state", state_word(run_get_state(r)));
+	cJSON_AddStringToObject(o, "state", run_state_name(run_get_state(r)));
 	vol = cJSON_AddArrayToObject(o, "volume");
 	counted = running_part(r, t, dt);
 	for (size_t i = 0; vol && i < s->njourneys && i < res->nvol; i++) {
 		cJSON *v = cJSON_CreateObject();
 		const char *name = s->journeys[i].name;
-		const stats_entry *je = stats_find(w, "journey", &name, 1);
+		const stats_entry *je = stats_find(w, SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
 		jtrack *jt = &res->jt[i];
 		int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN || vmodel_once(s->journeys[i].volume);
 		long req = res->snap_taken ? jt->snap_required : run_required(r, i);
@@ -377,7 +365,7 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 	if (!tx || !http || !st)
 		goto nomem;
 	for (const stats_entry *e = w->first; e; e = e->order) {
-		if (kind_is(e, "txn", 2)) {
+		if (stats_kind_is(e, &SK_TXN)) {
 			uint64_t n = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
 			cJSON *x;
 
@@ -398,7 +386,7 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 				cJSON_AddNumberToObject(x, "max", jsec_ns((double)hist_max(e->h[0])));
 			}
 			cJSON_AddItemToArray(tx, x);
-		} else if (kind_is(e, "http", 4)) {
+		} else if (stats_kind_is(e, &SK_HTTP)) {
 			long code = strtol(e->labels[3], NULL, 10);
 			cJSON *c = cJSON_GetObjectItemCaseSensitive(st, e->labels[3]);
 
@@ -412,15 +400,15 @@ static cJSON *second_record(results *res, run *r, const stats *w, double t, doub
 				cJSON_AddNumberToObject(st, e->labels[3], (double)e->c[ST_HTTP_COUNT]);
 			if (e->h[ST_H_TOTAL])
 				hist_merge(hall, e->h[ST_H_TOTAL]);
-		} else if (kind_is(e, "httperr", 4)) {
+		} else if (stats_kind_is(e, &SK_HTTPERR)) {
 			herr += e->c[0];
-		} else if (kind_is(e, "error", 4)) {
+		} else if (stats_kind_is(e, &SK_ERROR)) {
 			errors += e->c[0];
-		} else if (kind_is(e, "send", 2)) {
+		} else if (stats_kind_is(e, &SK_SEND)) {
 			msgs += e->c[0];
-		} else if (kind_is(e, "lag", 1) && e->h[0]) {
+		} else if (stats_kind_is(e, &SK_LAG) && e->h[0]) {
 			hist_merge(lag, e->h[0]);
-		} else if (kind_is(e, "loop", 1) && e->h[0]) {
+		} else if (stats_kind_is(e, &SK_LOOP) && e->h[0]) {
 			hist_merge(loop, e->h[0]);
 		}
 	}
@@ -848,7 +836,7 @@ static int add_errors(cJSON *a, const stats *t)
 		err_group *gp;
 		cJSON *w;
 
-		if (!kind_is(e, "error", 4))
+		if (!stats_kind_is(e, &SK_ERROR))
 			continue;
 		k[0] = e->labels[3];
 		k[1] = e->labels[2];
@@ -946,8 +934,8 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 	a = cJSON_AddArrayToObject(o, "journeys");
 	for (size_t i = 0; a && i < s->njourneys; i++) {
 		const char *name = s->journeys[i].name;
-		const stats_entry *e = stats_find(t, "journey", &name, 1);
-		const stats_entry *lost = stats_find(t, "lost", &name, 1);
+		const stats_entry *e = stats_find(t, SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
+		const stats_entry *lost = stats_find(t, SK_LOST.name, &name, SK_LOST.nlabels);
 		int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
 		cJSON *j = cJSON_CreateObject();
 
@@ -971,7 +959,7 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 		uint64_t n;
 		cJSON *x;
 
-		if (!kind_is(e, "txn", 2))
+		if (!stats_kind_is(e, &SK_TXN))
 			continue;
 		n = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
 		if (!(x = cJSON_CreateObject()))
@@ -989,10 +977,9 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 
 	a = cJSON_AddArrayToObject(o, "http");
 	for (const stats_entry *e = t->first; a && e; e = e->order) {
-		static const char *const phases[] = {"total", "dns", "connect", "tls", "ttfb"};
 		cJSON *x, *ph;
 
-		if (!kind_is(e, "http", 4))
+		if (!stats_kind_is(e, &SK_HTTP))
 			continue;
 		if (!(x = cJSON_CreateObject()))
 			break;
@@ -1007,7 +994,7 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 		ph = cJSON_AddObjectToObject(x, "phases");
 		for (int k = 0; ph && k < STATS_NHISTS; k++)
 			if (e->h[k] && hist_count(e->h[k]))
-				cJSON_AddItemToObject(ph, phases[k], hist_summary(e->h[k]));
+				cJSON_AddItemToObject(ph, stats_phase_names[k], hist_summary(e->h[k]));
 		cJSON_AddItemToArray(a, x);
 	}
 
@@ -1015,7 +1002,7 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 	for (const stats_entry *e = t->first; a && e; e = e->order) {
 		cJSON *x;
 
-		if (!kind_is(e, "httperr", 4) || !(x = cJSON_CreateObject()))
+		if (!stats_kind_is(e, &SK_HTTPERR) || !(x = cJSON_CreateObject()))
 			continue;
 		cJSON_AddStringToObject(x, "journey", e->labels[0]);
 		cJSON_AddStringToObject(x, "transaction", e->labels[1]);
@@ -1035,7 +1022,7 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 	for (const stats_entry *e = t->first; a && e; e = e->order) {
 		cJSON *x;
 
-		if (!kind_is(e, "send", 2) || !(x = cJSON_CreateObject()))
+		if (!stats_kind_is(e, &SK_SEND) || !(x = cJSON_CreateObject()))
 			continue;
 		cJSON_AddStringToObject(x, "journey", e->labels[0]);
 		cJSON_AddStringToObject(x, "type", e->labels[1]);
@@ -1047,7 +1034,7 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 	for (const stats_entry *e = t->first; a && e; e = e->order) {
 		cJSON *x;
 
-		if (!kind_is(e, "lag", 1) || !(x = hist_summary(e->h[0])))
+		if (!stats_kind_is(e, &SK_LAG) || !(x = hist_summary(e->h[0])))
 			continue;
 		cJSON_AddStringToObject(x, "journey", e->labels[0]);
 		cJSON_AddItemToArray(a, x);

@@ -549,8 +549,8 @@ static void count_lost(run *r, link *l, size_t ji)
 	if (!n)
 		return;
 	for (size_t k = 0; k < sizeof tables / sizeof tables[0]; k++) {
-		stats_entry *je = stats_get(tables[k], "journey", &name, 1);
-		stats_entry *le = stats_get(tables[k], "lost", &name, 1);
+		stats_entry *je = stats_get(tables[k], SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
+		stats_entry *le = stats_get(tables[k], SK_LOST.name, &name, SK_LOST.nlabels);
 
 		if (je)
 			stats_add(je, ST_J_FAILED, n);
@@ -788,7 +788,7 @@ static void link_stats(run *r, link *l, const cJSON *m)
 		i++;
 	}
 	if (proto_u64(dropped, &ndropped) == 0 && ndropped) {
-		stats_entry *d = stats_get(&r->totals, "dropped", NULL, 0);
+		stats_entry *d = stats_get(&r->totals, SK_DROPPED.name, NULL, SK_DROPPED.nlabels);
 
 		if (d)
 			stats_add(d, 0, ndropped);
@@ -1116,11 +1116,11 @@ static cJSON *lag_status(const run *r, double *worst)
 	return a;
 }
 
-static const char *state_name(run_state s)
+const char *run_state_name(run_state s)
 {
 	static const char *const names[] = {"starting", "running", "paused", "stopping", "done"};
 
-	return names[s];
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
 cJSON *run_status(const run *r)
@@ -1133,7 +1133,7 @@ cJSON *run_status(const run *r)
 	cJSON_AddStringToObject(o, "id", r->id);
 	cJSON_AddStringToObject(o, "name", r->s->name);
 	cJSON_AddStringToObject(o, "scenario", r->s->path);
-	cJSON_AddStringToObject(o, "state", state_name(r->state));
+	cJSON_AddStringToObject(o, "state", run_state_name(r->state));
 	cJSON_AddNumberToObject(o, "elapsed", el);
 	cJSON_AddNumberToObject(o, "duration", r->s->duration);
 	cJSON_AddNumberToObject(o, "scale", r->scale);
@@ -1155,7 +1155,7 @@ cJSON *run_status(const run *r)
 	for (size_t i = 0; js && i < r->s->njourneys; i++) {
 		cJSON *j = cJSON_CreateObject();
 		const char *lab = r->s->journeys[i].name;
-		const stats_entry *e = stats_find(&r->totals, "journey", &lab, 1);
+		const stats_entry *e = stats_find(&r->totals, SK_JOURNEY.name, &lab, SK_JOURNEY.nlabels);
 
 		cJSON_AddStringToObject(j, "name", lab);
 		cJSON_AddStringToObject(j, "model", r->j[i].open ? "open" : "closed");

@@ -93,6 +93,8 @@ void run_resume(run *r);
 int run_scale(run *r, double factor);
 
 run_state run_get_state(const run *r);
+/* A state's name as status, results and metrics show it ("running"). */
+const char *run_state_name(run_state s);
 const char *run_id(const run *r);
 const scenario *run_scenario(const run *r);
 /* Seconds since the run started (0 before). */

@@ -71,7 +71,6 @@ static const char *const th_keys[] = {"metric", "stat",    "min",     "max",
 				      "window", "after",   "abort",   "each",
 				      "journey", "transaction", "phase", NULL};
 
-static const char *const th_phases[] = {"total", "dns", "connect", "tls", "ttfb", NULL};
 
 /* ---- parsing ------------------------------------------------------------ */
 
@@ -216,7 +215,7 @@ static void th_describe(threshold *t)
 
 	n = (size_t)snprintf(buf, sizeof(buf), "%s", t->metric);
 	if (t->fam == TH_HTTP && t->phase != ST_H_TOTAL && n < sizeof(buf))
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s", th_phases[t->phase]);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s", stats_phase_names[t->phase]);
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s", t->stat_name);
 	if (t->has_min && n < sizeof(buf)) {
@@ -335,7 +334,7 @@ static int th_one_filters(th_parse *P, const config_setting_t *g, threshold *t)
 	if (rc && !(t->transaction = strdup(s)))
 		return cfg_fail(&P->R, g, "out of memory");
 	t->phase = ST_H_TOTAL;
-	if ((rc = cfg_get_enum(&P->R, g, "phase", th_phases, &t->phase)) <= 0)
+	if ((rc = cfg_get_enum(&P->R, g, "phase", stats_phase_names, &t->phase)) <= 0)
 		return rc;
 	if (t->fam != TH_HTTP)
 		return cfg_fail(&P->R, config_setting_get_member(g, "phase"),
@@ -906,7 +905,7 @@ cJSON *thresholds_eval_json(const thresholds_eval *e)
 		cJSON_AddStringToObject(o, "metric", t->metric);
 		cJSON_AddStringToObject(o, "stat", t->stat_name);
 		if (t->fam == TH_HTTP)
-			cJSON_AddStringToObject(o, "phase", th_phases[t->phase]);
+			cJSON_AddStringToObject(o, "phase", stats_phase_names[t->phase]);
 		if (t->has_min)
 			cJSON_AddNumberToObject(o, "min", t->min);
 		if (t->has_max)
