@@ -109,6 +109,7 @@ struct results {
 	size_t nvol;
 	int snap_taken;      /* the jvol snapshots hold the next record's end */
 	double saturated;    /* seconds whose loop lag p99 was past the bound */
+	char stop_by[512];   /* "threshold TEXT": why results_tick asked the run to stop */
 	int file_err[WF_N];  /* per log file: -errno of its first failed write */
 	char not_written[512]; /* the summary files that could not be written, and why */
 	cJSON *summary;
@@ -503,9 +504,12 @@ static void log_broken(results *res, run *r, double t)
 	cJSON_Delete(all);
 }
 
-/* Writes the record of the slice that ends now, and judges it. */
-static void emit_second(results *res, run *r, double t, double dt)
+/* Writes the record of the slice that ends now, and judges it. Returns
+ * why the run must stop (a threshold with abort = true broke), or NULL. */
+static const char *emit_second(results *res, run *r, double t, double dt)
 {
+	const char *stop = NULL;
+
 	cJSON *rec = second_record(res, r, &res->cur, t, dt);
 
 	if (rec) {
@@ -537,29 +541,21 @@ static void emit_second(results *res, run *r, double t, double dt)
 		log_warn("run %s: results: out of memory: the record of second %.0f is lost", run_id(r), t);
 	}
 	if (thresholds_eval_second(res->th, &res->cur, run_totals(r), t, run_get_state(r) == RUN_RUNNING)) {
-		char by[512];
-
 		log_warn("run %s: threshold broken, stopping the run: %s", run_id(r),
 			 thresholds_eval_aborted_by(res->th));
-		snprintf(by, sizeof(by), "threshold %s", thresholds_eval_aborted_by(res->th));
-		run_stop_by(r, 0, by);
+		snprintf(res->stop_by, sizeof(res->stop_by), "threshold %s",
+			 thresholds_eval_aborted_by(res->th));
+		stop = res->stop_by;
 	}
 	log_broken(res, r, t);
 	stats_free(&res->cur);
 	stats_init(&res->cur);
+	return stop;
 }
 
-void results_tick(results *res, run *r)
+/* What each journey ran at this tick, for the volume's accounts. */
+static void track_journeys(results *res, run *r)
 {
-	double t;
-
-	if (!res || res->finished || run_get_state(r) == RUN_STARTING)
-		return;
-	t = run_elapsed(r);
-	if (!res->started) {
-		res->started = 1;
-		res->start_wall = wall_now() - t;
-	}
 	for (size_t i = 0; i < res->nvol; i++) {
 		jtrack *jt = &res->jt[i];
 
@@ -574,6 +570,21 @@ void results_tick(results *res, run *r)
 				jt->run_act = run_actual_peak(r, i);
 		}
 	}
+}
+
+const char *results_tick(results *res, run *r)
+{
+	const char *stop;
+	double t;
+
+	if (!res || res->finished || run_get_state(r) == RUN_STARTING)
+		return NULL;
+	t = run_elapsed(r);
+	if (!res->started) {
+		res->started = 1;
+		res->start_wall = wall_now() - t;
+	}
+	track_journeys(res, r);
 	/* The requirement at the end of the slice the next record covers
 	 * (the record itself waits for the batches of that slice). */
 	if (!res->snap_taken && t + 1e-6 >= res->next_t - RESULTS_OFFSET) {
@@ -584,7 +595,7 @@ void results_tick(results *res, run *r)
 		res->snap_taken = 1;
 	}
 	if (t + 1e-6 < res->next_t)
-		return;
+		return NULL;
 	if (run_get_state(r) == RUN_RUNNING) {
 		cJSON *st = run_status(r);
 		double n = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "runners"));
@@ -595,10 +606,11 @@ void results_tick(results *res, run *r)
 	}
 	pull(res, r);
 	t -= RESULTS_OFFSET; /* the data's end */
-	emit_second(res, r, t, t > res->last_t ? t - res->last_t : 0);
+	stop = emit_second(res, r, t, t > res->last_t ? t - res->last_t : 0);
 	res->snap_taken = 0;
 	res->last_t = t;
 	res->next_t = floor(t) + 1 + RESULTS_OFFSET;
+	return stop;
 }
 
 void results_take_live(results *res, run *r, stats *out)
@@ -1116,7 +1128,7 @@ int results_finish(results *res, run *r, const cJSON *meta)
 		if (run_actual_peak(r, i) > res->jt[i].run_act)
 			res->jt[i].run_act = run_actual_peak(r, i);
 	if (t > res->last_t + 1e-6 || res->cur.first)
-		emit_second(res, r, t, t > res->last_t ? t - res->last_t : 0);
+		(void)emit_second(res, r, t, t > res->last_t ? t - res->last_t : 0);
 	thresholds_eval_final(res->th, run_totals(r), t);
 	log_broken(res, r, t);
 	/* Whether the logs reached the disk is part of the verdict. */

@@ -407,6 +407,19 @@ static long total_actual(const run *r, size_t ji)
 
 static void stop_run(run *r, int now);
 
+/* The tick hook, and what it answers: a reason to stop the run is acted
+ * on here, not inside the hook. */
+static void tick_hook(run *r)
+{
+	const char *stop;
+
+	if (!r->o.hooks.on_tick)
+		return;
+	stop = r->o.hooks.on_tick(r, r->o.hooks.data);
+	if (stop)
+		run_stop_by(r, 0, stop);
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	run *r = t->data;
@@ -418,8 +431,8 @@ static void on_tick(uv_timer_t *t)
 	r->last_ns = now;
 	/* While it drains, the run's clock goes on for its hook (the results'
 	 * records of the drain), and nothing else happens. */
-	if (r->state == RUN_STOPPING && r->o.hooks.on_tick)
-		r->o.hooks.on_tick(r, r->o.hooks.data);
+	if (r->state == RUN_STOPPING)
+		tick_hook(r);
 	if (r->state != RUN_RUNNING && r->state != RUN_PAUSED)
 		return;
 	starts = calloc(r->s->njourneys, sizeof *starts);
@@ -487,8 +500,7 @@ static void on_tick(uv_timer_t *t)
 	for (size_t i = 0; i < r->nlinks; i++)
 		if (link_usable(r->links[i]) && r->links[i]->last_stats_ns <= r->last_starts_ns)
 			any_active = 1;
-	if (r->o.hooks.on_tick)
-		r->o.hooks.on_tick(r, r->o.hooks.data);
+	tick_hook(r);
 	if (r->state == RUN_RUNNING && r->s->duration > 0 && r->model_t >= r->s->duration)
 		stop_run(r, 0);
 	else if (r->state == RUN_RUNNING && all_ended && !any_active)

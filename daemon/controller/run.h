@@ -31,8 +31,9 @@ typedef enum run_state {
 } run_state;
 
 typedef struct run_hooks {
-	/* After every tick (optional). */
-	void (*on_tick)(run *r, void *data);
+	/* After every tick (optional). Returns why the run must stop (it is
+	 * stopped as by run_stop_by, e.g. "threshold ..."), or NULL. */
+	const char *(*on_tick)(run *r, void *data);
 	/* Each event a runner sent (custom messages, errors, http_metrics); the
 	 * run keeps ownership of ev. Optional. */
 	void (*on_event)(run *r, const cJSON *ev, void *data);
