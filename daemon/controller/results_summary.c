@@ -232,12 +232,144 @@ static cJSON *files_json(const results *res)
 	return o;
 }
 
+/* Journey i's totals and volume. */
+static cJSON *journey_summary(const run *r, const judge_in *in, size_t i)
+{
+	const scenario *s = run_scenario(r);
+	const stats *t = run_totals(r);
+	const char *name = s->journeys[i].name;
+	const stats_entry *e = stats_find(t, SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
+	const stats_entry *lost = stats_find(t, SK_LOST.name, &name, SK_LOST.nlabels);
+	int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
+	cJSON *j = cJSON_CreateObject();
+
+	if (!j)
+		return NULL;
+	cJSON_AddStringToObject(j, "name", name);
+	cJSON_AddStringToObject(j, "model", open ? "open" : "closed");
+	cJSON_AddNumberToObject(j, "started", e ? (double)e->c[ST_J_STARTED] : 0);
+	cJSON_AddNumberToObject(j, "ok", e ? (double)e->c[ST_J_OK] : 0);
+	cJSON_AddNumberToObject(j, "failed", e ? (double)e->c[ST_J_FAILED] : 0);
+	cJSON_AddNumberToObject(j, "cancelled", e ? (double)e->c[ST_J_CANCELLED] : 0);
+	cJSON_AddNumberToObject(j, "lost", lost ? (double)lost->c[0] : 0);
+	cJSON_AddItemToObject(j, "duration", hist_summary(e ? e->h[0] : NULL));
+	cJSON_AddItemToObject(j, "volume", results_judge_volume(in, i));
+	return j;
+}
+
+/* A count per second of the run, to the millisecond. */
+static double per_s(double n, double el) { return el > 0 ? round(n / el * 1000) / 1000 : 0; }
+
+static cJSON *txn_summary(const stats_entry *e, double el)
+{
+	uint64_t n = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
+	cJSON *x = cJSON_CreateObject();
+
+	if (!x)
+		return NULL;
+	cJSON_AddStringToObject(x, "journey", e->labels[SL_JOURNEY]);
+	cJSON_AddStringToObject(x, "name", e->labels[SL_TRANSACTION]);
+	cJSON_AddNumberToObject(x, "count", (double)n);
+	cJSON_AddNumberToObject(x, "failures", (double)e->c[ST_TXN_FAILED]);
+	cJSON_AddNumberToObject(x, "cancelled", (double)e->c[ST_TXN_CANCELLED]);
+	cJSON_AddNumberToObject(x, "failure_rate", n ? (double)e->c[ST_TXN_FAILED] / (double)n : 0);
+	cJSON_AddNumberToObject(x, "rate", per_s((double)n, el));
+	add_latency(x, e->h[0]);
+	return x;
+}
+
+static cJSON *http_summary(const stats_entry *e, double el)
+{
+	cJSON *x = cJSON_CreateObject(), *ph;
+
+	if (!x)
+		return NULL;
+	cJSON_AddStringToObject(x, "journey", e->labels[SL_JOURNEY]);
+	cJSON_AddStringToObject(x, "transaction", e->labels[SL_TRANSACTION]);
+	cJSON_AddStringToObject(x, "method", e->labels[SL_METHOD]);
+	cJSON_AddStringToObject(x, "status", e->labels[SL_STATUS]);
+	cJSON_AddNumberToObject(x, "count", (double)e->c[ST_HTTP_COUNT]);
+	cJSON_AddNumberToObject(x, "rate", per_s((double)e->c[ST_HTTP_COUNT], el));
+	cJSON_AddNumberToObject(x, "bytes_out", (double)e->c[ST_HTTP_BYTES_OUT]);
+	cJSON_AddNumberToObject(x, "bytes_in", (double)e->c[ST_HTTP_BYTES_IN]);
+	ph = cJSON_AddObjectToObject(x, "phases");
+	for (int k = 0; ph && k < STATS_NHISTS; k++)
+		if (e->h[k] && hist_count(e->h[k]))
+			cJSON_AddItemToObject(ph, stats_phase_names[k], hist_summary(e->h[k]));
+	return x;
+}
+
+static cJSON *httperr_summary(const stats_entry *e, double el)
+{
+	cJSON *x = cJSON_CreateObject();
+
+	(void)el;
+	if (!x)
+		return NULL;
+	cJSON_AddStringToObject(x, "journey", e->labels[SL_JOURNEY]);
+	cJSON_AddStringToObject(x, "transaction", e->labels[SL_TRANSACTION]);
+	cJSON_AddStringToObject(x, "method", e->labels[SL_METHOD]);
+	cJSON_AddStringToObject(x, "class", e->labels[SL_CLASS]);
+	cJSON_AddNumberToObject(x, "count", (double)e->c[0]);
+	return x;
+}
+
+static cJSON *send_summary(const stats_entry *e, double el)
+{
+	cJSON *x = cJSON_CreateObject();
+
+	(void)el;
+	if (!x)
+		return NULL;
+	cJSON_AddStringToObject(x, "journey", e->labels[SL_JOURNEY]);
+	cJSON_AddStringToObject(x, "type", e->labels[SL_TYPE]);
+	cJSON_AddNumberToObject(x, "count", (double)e->c[0]);
+	return x;
+}
+
+static cJSON *lag_summary(const stats_entry *e, double el)
+{
+	cJSON *x = hist_summary(e->h[0]);
+
+	(void)el;
+	if (x)
+		cJSON_AddStringToObject(x, "journey", e->labels[SL_JOURNEY]);
+	return x;
+}
+
+/* The array key of o: one object per entry of kind k in t, made by fn. */
+static void add_entries(cJSON *o, const char *key, const stats_kind *k,
+			cJSON *(*fn)(const stats_entry *e, double el), const stats *t, double el)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, key), *x;
+
+	for (const stats_entry *e = t->first; a && e; e = e->order)
+		if (stats_kind_is(e, k) && (x = fn(e, el)))
+			cJSON_AddItemToArray(a, x);
+}
+
+/* How the event log went. */
+static void add_events(cJSON *o, const results *res, const stats *t)
+{
+	cJSON *ev = cJSON_AddObjectToObject(o, "events");
+
+	if (!ev)
+		return;
+	cJSON_AddBoolToObject(ev, "logged_to_file", res->w != NULL);
+	cJSON_AddNumberToObject(ev, "logged", (double)res->events_logged);
+	cJSON_AddNumberToObject(ev, "dropped_log", (double)res->dropped);
+	cJSON_AddNumberToObject(ev, "dropped_runners", (double)results_runner_dropped(t));
+	cJSON_AddBoolToObject(ev, "http_events", res->conf.http_events);
+	cJSON_AddNumberToObject(ev, "max_file_size", (double)res->conf.events_max_size);
+	cJSON_AddNumberToObject(ev, "keep", res->conf.events_keep);
+}
+
 cJSON *results_summary_build(results *res, run *r, const cJSON *meta)
 {
 	const scenario *s = run_scenario(r);
 	const stats *t = run_totals(r);
 	double el = run_elapsed(r);
-	cJSON *o = cJSON_CreateObject(), *a, *ev;
+	cJSON *o = cJSON_CreateObject(), *a, *j;
 	judge_in in;
 
 	if (!o)
@@ -247,126 +379,20 @@ cJSON *results_summary_build(results *res, run *r, const cJSON *meta)
 	cJSON_AddItemToObject(o, "run", run_meta(res, r, meta));
 	results_verdict_json(res, r, o);
 	cJSON_AddItemToObject(o, "judged_with", verdict_conf_json(&s->verdict));
-
 	a = cJSON_AddArrayToObject(o, "journeys");
-	for (size_t i = 0; a && i < s->njourneys; i++) {
-		const char *name = s->journeys[i].name;
-		const stats_entry *e = stats_find(t, SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
-		const stats_entry *lost = stats_find(t, SK_LOST.name, &name, SK_LOST.nlabels);
-		int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
-		cJSON *j = cJSON_CreateObject();
-
-		if (!j)
-			break;
-		cJSON_AddStringToObject(j, "name", name);
-		cJSON_AddStringToObject(j, "model", open ? "open" : "closed");
-		cJSON_AddNumberToObject(j, "started", e ? (double)e->c[ST_J_STARTED] : 0);
-		cJSON_AddNumberToObject(j, "ok", e ? (double)e->c[ST_J_OK] : 0);
-		cJSON_AddNumberToObject(j, "failed", e ? (double)e->c[ST_J_FAILED] : 0);
-		cJSON_AddNumberToObject(j, "cancelled", e ? (double)e->c[ST_J_CANCELLED] : 0);
-		cJSON_AddNumberToObject(j, "lost", lost ? (double)lost->c[0] : 0);
-		cJSON_AddItemToObject(j, "duration", hist_summary(e ? e->h[0] : NULL));
-		cJSON_AddItemToObject(j, "volume", results_judge_volume(&in, i));
+	for (size_t i = 0; a && i < s->njourneys && (j = journey_summary(r, &in, i)); i++)
 		cJSON_AddItemToArray(a, j);
-	}
 	cJSON_AddItemToObject(o, "generator", results_judge_generator(&in));
-
-	a = cJSON_AddArrayToObject(o, "transactions");
-	for (const stats_entry *e = t->first; a && e; e = e->order) {
-		uint64_t n;
-		cJSON *x;
-
-		if (!stats_kind_is(e, &SK_TXN))
-			continue;
-		n = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
-		if (!(x = cJSON_CreateObject()))
-			break;
-		cJSON_AddStringToObject(x, "journey", e->labels[0]);
-		cJSON_AddStringToObject(x, "name", e->labels[1]);
-		cJSON_AddNumberToObject(x, "count", (double)n);
-		cJSON_AddNumberToObject(x, "failures", (double)e->c[ST_TXN_FAILED]);
-		cJSON_AddNumberToObject(x, "cancelled", (double)e->c[ST_TXN_CANCELLED]);
-		cJSON_AddNumberToObject(x, "failure_rate", n ? (double)e->c[ST_TXN_FAILED] / (double)n : 0);
-		cJSON_AddNumberToObject(x, "rate", el > 0 ? round((double)n / el * 1000) / 1000 : 0);
-		add_latency(x, e->h[0]);
-		cJSON_AddItemToArray(a, x);
-	}
-
-	a = cJSON_AddArrayToObject(o, "http");
-	for (const stats_entry *e = t->first; a && e; e = e->order) {
-		cJSON *x, *ph;
-
-		if (!stats_kind_is(e, &SK_HTTP))
-			continue;
-		if (!(x = cJSON_CreateObject()))
-			break;
-		cJSON_AddStringToObject(x, "journey", e->labels[0]);
-		cJSON_AddStringToObject(x, "transaction", e->labels[1]);
-		cJSON_AddStringToObject(x, "method", e->labels[2]);
-		cJSON_AddStringToObject(x, "status", e->labels[3]);
-		cJSON_AddNumberToObject(x, "count", (double)e->c[ST_HTTP_COUNT]);
-		cJSON_AddNumberToObject(x, "rate", el > 0 ? round((double)e->c[ST_HTTP_COUNT] / el * 1000) / 1000 : 0);
-		cJSON_AddNumberToObject(x, "bytes_out", (double)e->c[ST_HTTP_BYTES_OUT]);
-		cJSON_AddNumberToObject(x, "bytes_in", (double)e->c[ST_HTTP_BYTES_IN]);
-		ph = cJSON_AddObjectToObject(x, "phases");
-		for (int k = 0; ph && k < STATS_NHISTS; k++)
-			if (e->h[k] && hist_count(e->h[k]))
-				cJSON_AddItemToObject(ph, stats_phase_names[k], hist_summary(e->h[k]));
-		cJSON_AddItemToArray(a, x);
-	}
-
-	a = cJSON_AddArrayToObject(o, "http_errors");
-	for (const stats_entry *e = t->first; a && e; e = e->order) {
-		cJSON *x;
-
-		if (!stats_kind_is(e, &SK_HTTPERR) || !(x = cJSON_CreateObject()))
-			continue;
-		cJSON_AddStringToObject(x, "journey", e->labels[0]);
-		cJSON_AddStringToObject(x, "transaction", e->labels[1]);
-		cJSON_AddStringToObject(x, "method", e->labels[2]);
-		cJSON_AddStringToObject(x, "class", e->labels[3]);
-		cJSON_AddNumberToObject(x, "count", (double)e->c[0]);
-		cJSON_AddItemToArray(a, x);
-	}
-
+	add_entries(o, "transactions", &SK_TXN, txn_summary, t, el);
+	add_entries(o, "http", &SK_HTTP, http_summary, t, el);
+	add_entries(o, "http_errors", &SK_HTTPERR, httperr_summary, t, el);
 	results_ws_summary(o, t, el);
-
 	a = cJSON_AddArrayToObject(o, "errors");
 	if (a && add_errors(a, t) < 0)
 		log_warn("run %s: results: out of memory grouping the errors", run_id(r));
-
-	a = cJSON_AddArrayToObject(o, "messages");
-	for (const stats_entry *e = t->first; a && e; e = e->order) {
-		cJSON *x;
-
-		if (!stats_kind_is(e, &SK_SEND) || !(x = cJSON_CreateObject()))
-			continue;
-		cJSON_AddStringToObject(x, "journey", e->labels[0]);
-		cJSON_AddStringToObject(x, "type", e->labels[1]);
-		cJSON_AddNumberToObject(x, "count", (double)e->c[0]);
-		cJSON_AddItemToArray(a, x);
-	}
-
-	a = cJSON_AddArrayToObject(o, "lag");
-	for (const stats_entry *e = t->first; a && e; e = e->order) {
-		cJSON *x;
-
-		if (!stats_kind_is(e, &SK_LAG) || !(x = hist_summary(e->h[0])))
-			continue;
-		cJSON_AddStringToObject(x, "journey", e->labels[0]);
-		cJSON_AddItemToArray(a, x);
-	}
-
-	ev = cJSON_AddObjectToObject(o, "events");
-	if (ev) {
-		cJSON_AddBoolToObject(ev, "logged_to_file", res->w != NULL);
-		cJSON_AddNumberToObject(ev, "logged", (double)res->events_logged);
-		cJSON_AddNumberToObject(ev, "dropped_log", (double)res->dropped);
-		cJSON_AddNumberToObject(ev, "dropped_runners", (double)results_runner_dropped(t));
-		cJSON_AddBoolToObject(ev, "http_events", res->conf.http_events);
-		cJSON_AddNumberToObject(ev, "max_file_size", (double)res->conf.events_max_size);
-		cJSON_AddNumberToObject(ev, "keep", res->conf.events_keep);
-	}
+	add_entries(o, "messages", &SK_SEND, send_summary, t, el);
+	add_entries(o, "lag", &SK_LAG, lag_summary, t, el);
+	add_events(o, res, t);
 	cJSON_AddItemToObject(o, "thresholds", thresholds_eval_json(res->th));
 	cJSON_AddItemToObject(o, "files", files_json(res));
 	return o;

@@ -69,152 +69,208 @@ static void account_volume(results *res, run *r, size_t i, int open, long req, l
 	jt->prev_required = req;
 }
 
+/* Journey i's volume in the slice (t - dt, t], accounted as it goes. */
+static cJSON *journey_volume(results *res, run *r, const stats *w, size_t i, double counted)
+{
+	const scenario *s = run_scenario(r);
+	cJSON *v = cJSON_CreateObject();
+	const char *name = s->journeys[i].name;
+	const stats_entry *je = stats_find(w, SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
+	jtrack *jt = &res->jt[i];
+	int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN || vmodel_once(s->journeys[i].volume);
+	long req = res->snap_taken ? jt->snap_required : run_required(r, i);
+	long starts = res->snap_taken ? jt->snap_starts : run_required_starts(r, i);
+	long act = run_actual(r, i);
+	/* The running part of a slice the run stopped in is judged on what
+	 * was required when it last ran and the most instances running in
+	 * that slice: the drain after it has neither, and runners let
+	 * instances end at the run's end on their own clock, a moment before
+	 * the controller's. */
+	long jreq = run_get_state(r) == RUN_RUNNING ? req : jt->run_req;
+	long jact = run_get_state(r) == RUN_RUNNING ? act : jt->run_act;
+
+	if (!v)
+		return NULL;
+	cJSON_AddStringToObject(v, "journey", name);
+	cJSON_AddStringToObject(v, "model", open ? "open" : "closed");
+	if (open) {
+		cJSON_AddNullToObject(v, "required");
+		cJSON_AddNumberToObject(v, "required_starts", (double)(starts - jt->prev_starts));
+	} else {
+		cJSON_AddNumberToObject(v, "required", (double)req);
+	}
+	cJSON_AddNumberToObject(v, "actual", (double)act);
+	cJSON_AddNumberToObject(v, "started", je ? (double)je->c[ST_J_STARTED] : 0);
+	if (run_why(r, i))
+		cJSON_AddStringToObject(v, "why", run_why(r, i));
+	account_volume(res, r, i, open, jreq, starts, jact, counted);
+	if (run_get_state(r) == RUN_RUNNING)
+		jt->run_act = act; /* the next slice starts from here */
+	return v;
+}
+
+/* A transaction's line in the record, NULL when it had none ended. */
+static cJSON *txn_json(const stats_entry *e)
+{
+	uint64_t n = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
+	cJSON *x;
+
+	if (!n || !(x = cJSON_CreateObject()))
+		return NULL;
+	cJSON_AddStringToObject(x, "journey", e->labels[SL_JOURNEY]);
+	cJSON_AddStringToObject(x, "name", e->labels[SL_TRANSACTION]);
+	cJSON_AddNumberToObject(x, "count", (double)n);
+	cJSON_AddNumberToObject(x, "failed", (double)e->c[ST_TXN_FAILED]);
+	if (e->h[0] && hist_count(e->h[0])) {
+		cJSON_AddNumberToObject(x, "mean", results_jsec(hist_mean(e->h[0])));
+		cJSON_AddNumberToObject(x, "p50", results_pct_s(e->h[0], 50));
+		cJSON_AddNumberToObject(x, "p90", results_pct_s(e->h[0], 90));
+		cJSON_AddNumberToObject(x, "p95", results_pct_s(e->h[0], 95));
+		cJSON_AddNumberToObject(x, "p99", results_pct_s(e->h[0], 99));
+		cJSON_AddNumberToObject(x, "max", results_jsec((double)hist_max(e->h[0])));
+	}
+	return x;
+}
+
+/* A slice's sums over every entry but the transactions. */
+typedef struct slice {
+	uint64_t hc, hfail, herr, bin, bout, errors, msgs;
+	cJSON *status; /* HTTP responses by status code */
+	hist *hall, *lag, *loop;
+} slice;
+
+static void slice_add(slice *sl, const stats_entry *e)
+{
+	if (stats_kind_is(e, &SK_HTTP)) {
+		const char *status = e->labels[SL_STATUS];
+		long code = strtol(status, NULL, 10);
+		cJSON *c = cJSON_GetObjectItemCaseSensitive(sl->status, status);
+
+		sl->hc += e->c[ST_HTTP_COUNT];
+		sl->hfail += code >= 400 || code <= 0 ? e->c[ST_HTTP_COUNT] : 0;
+		sl->bout += e->c[ST_HTTP_BYTES_OUT];
+		sl->bin += e->c[ST_HTTP_BYTES_IN];
+		if (c)
+			cJSON_SetNumberValue(c, c->valuedouble + (double)e->c[ST_HTTP_COUNT]);
+		else
+			cJSON_AddNumberToObject(sl->status, status, (double)e->c[ST_HTTP_COUNT]);
+		if (e->h[ST_H_TOTAL])
+			hist_merge(sl->hall, e->h[ST_H_TOTAL]);
+	} else if (stats_kind_is(e, &SK_HTTPERR)) {
+		sl->herr += e->c[0];
+	} else if (stats_kind_is(e, &SK_ERROR)) {
+		sl->errors += e->c[0];
+	} else if (stats_kind_is(e, &SK_SEND)) {
+		sl->msgs += e->c[0];
+	} else if (stats_kind_is(e, &SK_LAG) && e->h[0]) {
+		hist_merge(sl->lag, e->h[0]);
+	} else if (stats_kind_is(e, &SK_LOOP) && e->h[0]) {
+		hist_merge(sl->loop, e->h[0]);
+	}
+}
+
+/* The record's "http" object (it takes sl->status). */
+static cJSON *slice_http(slice *sl)
+{
+	cJSON *http = cJSON_CreateObject();
+
+	if (!http)
+		return NULL;
+	cJSON_AddNumberToObject(http, "count", (double)sl->hc);
+	cJSON_AddNumberToObject(http, "failed", (double)sl->hfail);
+	cJSON_AddNumberToObject(http, "errors", (double)sl->herr);
+	cJSON_AddNumberToObject(http, "bytes_in", (double)sl->bin);
+	cJSON_AddNumberToObject(http, "bytes_out", (double)sl->bout);
+	cJSON_AddItemToObject(http, "status", sl->status);
+	sl->status = NULL;
+	if (hist_count(sl->hall)) {
+		cJSON_AddNumberToObject(http, "p50", results_pct_s(sl->hall, 50));
+		cJSON_AddNumberToObject(http, "p95", results_pct_s(sl->hall, 95));
+		cJSON_AddNumberToObject(http, "p99", results_pct_s(sl->hall, 99));
+	}
+	return http;
+}
+
+/* The lags of the slice; a second whose loop spent more of it in long
+ * turns than allowed counts as saturated. */
+static void slice_lags(results *res, const run *r, const slice *sl, double dt, cJSON *o)
+{
+	const verdict_conf *vc = &run_scenario(r)->verdict;
+
+	if (hist_count(sl->lag))
+		cJSON_AddNumberToObject(o, "lag_p95", results_pct_s(sl->lag, 95));
+	if (!hist_count(sl->loop))
+		return;
+	cJSON_AddNumberToObject(o, "loop_lag_p99", results_pct_s(sl->loop, 99));
+	cJSON_AddNumberToObject(o, "loop_lag_max", results_jsec((double)hist_max(sl->loop)));
+	if (dt > 0 && (double)hist_sum_above(sl->loop, (uint64_t)(vc->loop_lag * 1e9)) / 1e9 >
+			      vc->loop_lag_share * dt)
+		res->saturated += dt;
+}
+
+/* The slice's entries into the record: its transactions, then the sums. */
+static int slice_into(results *res, const run *r, const stats *w, double dt, cJSON *o)
+{
+	slice sl = {.status = cJSON_CreateObject(), .hall = hist_new(), .lag = hist_new(), .loop = hist_new()};
+	cJSON *tx = cJSON_AddArrayToObject(o, "transactions"), *http = NULL;
+	int rc = -1;
+
+	if (!tx || !sl.status || !sl.hall || !sl.lag || !sl.loop)
+		goto done;
+	for (const stats_entry *e = w->first; e; e = e->order) {
+		cJSON *x;
+
+		if (!stats_kind_is(e, &SK_TXN))
+			slice_add(&sl, e);
+		else if ((x = txn_json(e)))
+			cJSON_AddItemToArray(tx, x);
+	}
+	if (!(http = slice_http(&sl)))
+		goto done;
+	cJSON_AddItemToObject(o, "http", http);
+	cJSON_AddNumberToObject(o, "errors", (double)sl.errors);
+	cJSON_AddNumberToObject(o, "messages", (double)sl.msgs);
+	slice_lags(res, r, &sl, dt, o);
+	rc = 0;
+done:
+	cJSON_Delete(sl.status);
+	hist_free(sl.hall);
+	hist_free(sl.lag);
+	hist_free(sl.loop);
+	return rc;
+}
+
 /* The record of one slice of the run (the stats w merged over dt seconds
  * up to run second t): the timeline's line. */
 static cJSON *second_record(results *res, run *r, const stats *w, double t, double dt)
 {
 	const scenario *s = run_scenario(r);
-	cJSON *o = cJSON_CreateObject(), *vol, *tx, *http = NULL, *st = NULL;
-	uint64_t hc = 0, hfail = 0, herr = 0, bin = 0, bout = 0, errors = 0, msgs = 0, dropped;
-	hist *hall = hist_new(), *lag = hist_new(), *loop = hist_new();
+	cJSON *o = cJSON_CreateObject(), *vol;
+	uint64_t dropped;
 	double counted;
 
-	if (!o || !hall || !lag || !loop)
-		goto nomem;
+	if (!o)
+		return NULL;
 	cJSON_AddNumberToObject(o, "t", round(t * 1000) / 1000);
 	cJSON_AddNumberToObject(o, "dt", round(dt * 1000) / 1000);
 	cJSON_AddStringToObject(o, "state", run_state_name(run_get_state(r)));
 	vol = cJSON_AddArrayToObject(o, "volume");
 	counted = running_part(r, t, dt);
 	for (size_t i = 0; vol && i < s->njourneys && i < res->nvol; i++) {
-		cJSON *v = cJSON_CreateObject();
-		const char *name = s->journeys[i].name;
-		const stats_entry *je = stats_find(w, SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
-		jtrack *jt = &res->jt[i];
-		int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN || vmodel_once(s->journeys[i].volume);
-		long req = res->snap_taken ? jt->snap_required : run_required(r, i);
-		long starts = res->snap_taken ? jt->snap_starts : run_required_starts(r, i);
-		long act = run_actual(r, i);
-		/* The running part of a slice the run stopped in is judged on
-		 * what was required when it last ran and the most instances
-		 * running in that slice: the drain after it has neither, and
-		 * runners let instances end at the run's end on their own
-		 * clock, a moment before the controller's. */
-		long jreq = run_get_state(r) == RUN_RUNNING ? req : jt->run_req;
-		long jact = run_get_state(r) == RUN_RUNNING ? act : jt->run_act;
+		cJSON *v = journey_volume(res, r, w, i, counted);
 
 		if (!v)
 			goto nomem;
-		cJSON_AddStringToObject(v, "journey", name);
-		cJSON_AddStringToObject(v, "model", open ? "open" : "closed");
-		if (open) {
-			cJSON_AddNullToObject(v, "required");
-			cJSON_AddNumberToObject(v, "required_starts", (double)(starts - jt->prev_starts));
-		} else {
-			cJSON_AddNumberToObject(v, "required", (double)req);
-		}
-		cJSON_AddNumberToObject(v, "actual", (double)act);
-		cJSON_AddNumberToObject(v, "started", je ? (double)je->c[ST_J_STARTED] : 0);
-		if (run_why(r, i))
-			cJSON_AddStringToObject(v, "why", run_why(r, i));
 		cJSON_AddItemToArray(vol, v);
-		account_volume(res, r, i, open, jreq, starts, jact, counted);
-		if (run_get_state(r) == RUN_RUNNING)
-			jt->run_act = act; /* the next slice starts from here */
 	}
-	tx = cJSON_AddArrayToObject(o, "transactions");
-	http = cJSON_CreateObject();
-	st = cJSON_CreateObject();
-	if (!tx || !http || !st)
+	if (slice_into(res, r, w, dt, o) < 0)
 		goto nomem;
-	for (const stats_entry *e = w->first; e; e = e->order) {
-		if (stats_kind_is(e, &SK_TXN)) {
-			uint64_t n = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
-			cJSON *x;
-
-			if (!n)
-				continue;
-			if (!(x = cJSON_CreateObject()))
-				goto nomem;
-			cJSON_AddStringToObject(x, "journey", e->labels[0]);
-			cJSON_AddStringToObject(x, "name", e->labels[1]);
-			cJSON_AddNumberToObject(x, "count", (double)n);
-			cJSON_AddNumberToObject(x, "failed", (double)e->c[ST_TXN_FAILED]);
-			if (e->h[0] && hist_count(e->h[0])) {
-				cJSON_AddNumberToObject(x, "mean", results_jsec(hist_mean(e->h[0])));
-				cJSON_AddNumberToObject(x, "p50", results_pct_s(e->h[0], 50));
-				cJSON_AddNumberToObject(x, "p90", results_pct_s(e->h[0], 90));
-				cJSON_AddNumberToObject(x, "p95", results_pct_s(e->h[0], 95));
-				cJSON_AddNumberToObject(x, "p99", results_pct_s(e->h[0], 99));
-				cJSON_AddNumberToObject(x, "max", results_jsec((double)hist_max(e->h[0])));
-			}
-			cJSON_AddItemToArray(tx, x);
-		} else if (stats_kind_is(e, &SK_HTTP)) {
-			long code = strtol(e->labels[3], NULL, 10);
-			cJSON *c = cJSON_GetObjectItemCaseSensitive(st, e->labels[3]);
-
-			hc += e->c[ST_HTTP_COUNT];
-			hfail += code >= 400 || code <= 0 ? e->c[ST_HTTP_COUNT] : 0;
-			bout += e->c[ST_HTTP_BYTES_OUT];
-			bin += e->c[ST_HTTP_BYTES_IN];
-			if (c)
-				cJSON_SetNumberValue(c, c->valuedouble + (double)e->c[ST_HTTP_COUNT]);
-			else
-				cJSON_AddNumberToObject(st, e->labels[3], (double)e->c[ST_HTTP_COUNT]);
-			if (e->h[ST_H_TOTAL])
-				hist_merge(hall, e->h[ST_H_TOTAL]);
-		} else if (stats_kind_is(e, &SK_HTTPERR)) {
-			herr += e->c[0];
-		} else if (stats_kind_is(e, &SK_ERROR)) {
-			errors += e->c[0];
-		} else if (stats_kind_is(e, &SK_SEND)) {
-			msgs += e->c[0];
-		} else if (stats_kind_is(e, &SK_LAG) && e->h[0]) {
-			hist_merge(lag, e->h[0]);
-		} else if (stats_kind_is(e, &SK_LOOP) && e->h[0]) {
-			hist_merge(loop, e->h[0]);
-		}
-	}
-	cJSON_AddNumberToObject(http, "count", (double)hc);
-	cJSON_AddNumberToObject(http, "failed", (double)hfail);
-	cJSON_AddNumberToObject(http, "errors", (double)herr);
-	cJSON_AddNumberToObject(http, "bytes_in", (double)bin);
-	cJSON_AddNumberToObject(http, "bytes_out", (double)bout);
-	cJSON_AddItemToObject(http, "status", st);
-	st = NULL;
-	if (hist_count(hall)) {
-		cJSON_AddNumberToObject(http, "p50", results_pct_s(hall, 50));
-		cJSON_AddNumberToObject(http, "p95", results_pct_s(hall, 95));
-		cJSON_AddNumberToObject(http, "p99", results_pct_s(hall, 99));
-	}
-	cJSON_AddItemToObject(o, "http", http);
-	http = NULL;
-	cJSON_AddNumberToObject(o, "errors", (double)errors);
-	cJSON_AddNumberToObject(o, "messages", (double)msgs);
-	if (hist_count(lag))
-		cJSON_AddNumberToObject(o, "lag_p95", results_pct_s(lag, 95));
-	if (hist_count(loop)) {
-		cJSON_AddNumberToObject(o, "loop_lag_p99", results_pct_s(loop, 99));
-		cJSON_AddNumberToObject(o, "loop_lag_max", results_jsec((double)hist_max(loop)));
-		/* Saturated: more of the second in long turns than allowed. */
-		if (dt > 0 && (double)hist_sum_above(loop, (uint64_t)(s->verdict.loop_lag * 1e9)) / 1e9 >
-				      s->verdict.loop_lag_share * dt)
-			res->saturated += dt;
-	}
 	dropped = results_runner_dropped(run_totals(r));
 	cJSON_AddNumberToObject(o, "dropped", (double)(dropped - res->runner_dropped_seen));
 	res->runner_dropped_seen = dropped;
-	hist_free(hall);
-	hist_free(lag);
-	hist_free(loop);
 	return o;
 nomem:
-	cJSON_Delete(st);
-	cJSON_Delete(http);
 	cJSON_Delete(o);
-	hist_free(hall);
-	hist_free(lag);
-	hist_free(loop);
 	return NULL;
 }
 
