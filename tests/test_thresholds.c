@@ -346,7 +346,7 @@ Test(thresholds, abort_stops_the_run_early, .timeout = 60)
 				   "{ metric = \"txn:outer\"; stat = \"failure_rate\"; max = 0.1; window = 1; abort = true; }",
 				   0);
 
-	cr_assert_eq(rc, TESTMODE_THRESHOLDS);
+	cr_assert_eq(rc, TESTMODE_THRESHOLDS, "exit %d", rc);
 	/* The scenario runs for 2 s; the first second's record stops it. */
 	cr_assert_lt(elapsed_seen, 1.9, "ran %.2f s", elapsed_seen);
 }
