@@ -86,11 +86,11 @@ static void print_event(const cJSON *ev)
 	}
 }
 
-static void on_tick(run *r, void *data)
+static const char *on_tick(run *r, void *data)
 {
 	tm_state *st = data;
 
-	results_tick(st->res, r);
+	return results_tick(st->res, r);
 }
 
 /* --debug's failures and --trace-http's exchanges: printed in full, and

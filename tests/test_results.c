@@ -323,6 +323,66 @@ Test(results, event_log_timeline_and_summary_agree, .timeout = 60)
 	tp_rmrf(dir);
 }
 
+/* The run's summary object "run" of a finished scenario. */
+static cJSON *summary_of(const char *dir, cJSON **sum)
+{
+	char out[PATH_MAX], path[PATH_MAX], err[512];
+
+	tp_join(out, sizeof out, dir, "out");
+	*sum = results_io_load_json(tp_join(path, sizeof path, out, "summary.json"), err, sizeof err);
+	cr_assert_not_null(*sum, "%s", err);
+	return cJSON_GetObjectItemCaseSensitive(*sum, "run");
+}
+
+#define ABORT_SCENARIO(dur, abort)                                                                 \
+	"name = \"abort\"; duration = " dur ";\n"                                                  \
+	"journeys = ( { name = \"f\"; journey = \"@E2E@:flaky\";\n"                                \
+	"  datapool = { type = \"range\"; from = 1; to = 100000; };\n"                             \
+	"  volume = { type = \"constant\"; count = 2; }; } );\n"                                   \
+	"thresholds = ( { metric = \"txn:*\"; stat = \"failure_rate\"; max = 0.0; window = 1; "    \
+	"abort = " abort "; } );\n"
+
+/* A threshold with abort = true that breaks: results_tick returns why, and
+ * the run stops itself early, by that threshold. */
+Test(results, an_aborting_threshold_stops_the_run, .timeout = 60)
+{
+	char dir[PATH_MAX];
+	cJSON *sum;
+	const cJSON *rm, *stopped;
+
+	tp_mkdtemp(dir, sizeof dir);
+	run_text(ABORT_SCENARIO("30", "true"), dir, NULL, NULL);
+	rm = summary_of(dir, &sum);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sum, "verdict")), "thresholds");
+	cr_assert_not_null(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rm, "aborted_by")));
+	stopped = cJSON_GetObjectItemCaseSensitive(rm, "stopped");
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(stopped, "early")));
+	cr_assert_eq(strncmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(stopped, "by")), "threshold ", 10),
+		     0, "stopped by: %s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(stopped, "by")));
+	cr_assert_lt(num(rm, "elapsed"), 20, "the run went on for %g s", num(rm, "elapsed"));
+	cJSON_Delete(sum);
+	tp_rmrf(dir);
+}
+
+/* The same threshold without abort: broken, but the run goes on to its end. */
+Test(results, a_threshold_without_abort_lets_the_run_end, .timeout = 60)
+{
+	char dir[PATH_MAX];
+	cJSON *sum;
+	const cJSON *rm, *stopped;
+
+	tp_mkdtemp(dir, sizeof dir);
+	run_text(ABORT_SCENARIO("3", "false"), dir, NULL, NULL);
+	rm = summary_of(dir, &sum);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sum, "verdict")), "thresholds");
+	cr_assert_null(cJSON_GetObjectItemCaseSensitive(rm, "aborted_by"));
+	stopped = cJSON_GetObjectItemCaseSensitive(rm, "stopped");
+	cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(stopped, "early")));
+	cr_assert_geq(num(rm, "elapsed"), 3);
+	cJSON_Delete(sum);
+	tp_rmrf(dir);
+}
+
 Test(results, cat_skips_lines_that_are_not_json)
 {
 	char dir[PATH_MAX], path[PATH_MAX], err[256], *text = NULL;
@@ -357,7 +417,7 @@ Test(results, conf_errors_name_file_and_line)
 	cr_assert(config_read_file(&cf, path));
 	results_conf_defaults(&c);
 	cr_assert_lt(results_conf_parse(config_lookup(&cf, "results"), path, &c, err, sizeof err), 0);
-	snprintf(want, sizeof want, "%s:3: 'events_keep' must be from 1 to 1000", path);
+	snprintf(want, sizeof want, "%s:3: 'events_keep' must be between 1 and 1000, not 0", path);
 	cr_assert_str_eq(err, want);
 	cr_assert_eq(c.events_max_size, (size_t)2 << 20);
 	config_destroy(&cf);

@@ -144,7 +144,7 @@ BADF(dup_name, "bad-dup-name.conf", "3: journey name 'a' is already used by the 
 BADF(dup_spec, "bad-dup-spec.conf",
      "3: journey name 'good.so:journey' is already used by the journey at line 2; give each a "
      "distinct 'name'")
-BADF(stack, "bad-stack.conf", "3: 'stack_size' must be between 16384 and 67108864 bytes, not 1024")
+BADF(stack, "bad-stack.conf", "3: 'stack_size' must be between 16384 and 67108864 bytes, not \"1K\"")
 BADF(inline_width, "bad-inline-width.conf", "5: row 2 has 1 value where the first row has 2")
 BADF(inline_columns, "bad-inline-columns.conf", "4: row 1 has 2 values where 'columns' names 3")
 BADF(range_columns, "bad-range-columns.conf",

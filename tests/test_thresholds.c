@@ -64,7 +64,7 @@ Test(thresholds, parse_errors_name_file_and_line)
 	expect_error("thresholds = ( { metric = \"txn:a\"; stat = \"p95\"; } );\n", 1,
 		     "threshold 1: 'txn:a p95' needs a bound: 'max' and/or 'min'");
 	expect_error("thresholds = (\n { metric = \"txn:a\"; stat = \"p95\";\n   maxx = 3; } );\n", 3,
-		     "threshold 1: unknown key 'maxx' (allowed: metric, stat, min, max, window, after, abort, "
+		     "threshold 1: unknown key 'maxx' (allowed there: metric, stat, min, max, window, after, abort, "
 		     "each, journey, transaction, phase)");
 	expect_error("thresholds = ( { metric = \"txn:a\"; stat = \"p101\"; max = 1; } );\n", 1,
 		     "threshold 1: unknown stat 'p101' (expected count, failures, failure_rate, rate, min, "
@@ -72,7 +72,7 @@ Test(thresholds, parse_errors_name_file_and_line)
 	expect_error("thresholds = (\n\n { metric = \"txn:*\"; stat = \"failure_rate\";\n max = 5; } );\n", 4,
 		     "threshold 1: 'max' of a failure_rate is a fraction from 0 to 1 (0.01 is 1 %), not 5");
 	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"rate\"; min = 1; window = 0.5; } );\n", 1,
-		     "threshold 1: 'window' must be whole seconds from 1 to 3600");
+		     "threshold 1: 'window' must be whole seconds between 1 and 3600, not 0.5");
 	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"p95\"; max = 1; phase = \"dns\"; } );\n", 1,
 		     "threshold 1: 'phase' applies to http: metrics only");
 	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"mean\"; min = 2; max = 1; } );\n", 1,
@@ -80,7 +80,7 @@ Test(thresholds, parse_errors_name_file_and_line)
 	expect_error("thresholds = ( { metric = \"error:*\"; stat = \"p95\"; max = 1; } );\n", 1,
 		     "threshold 1: stat 'p95' does not apply to errors (error: metrics have count and rate)");
 	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"p95\"; max = \"fast\"; } );\n", 1,
-		     "threshold 1: 'max' must be seconds or a time like \"250ms\", not \"fast\"");
+		     "threshold 1: 'max' must be seconds or a time like \"90s\", \"5m\", \"1h30m\", not \"fast\"");
 	expect_error("thresholds = ( { metric = \"http:GET\"; stat = \"count\"; max = 1; abort = 1; } );\n", 1,
 		     "threshold 1: 'abort' must be true or false, not an integer");
 	expect_error("thresholds = ( { metric = \"txn:\"; stat = \"count\"; max = 1; } );\n", 1,
@@ -346,7 +346,7 @@ Test(thresholds, abort_stops_the_run_early, .timeout = 60)
 				   "{ metric = \"txn:outer\"; stat = \"failure_rate\"; max = 0.1; window = 1; abort = true; }",
 				   0);
 
-	cr_assert_eq(rc, TESTMODE_THRESHOLDS);
+	cr_assert_eq(rc, TESTMODE_THRESHOLDS, "exit %d", rc);
 	/* The scenario runs for 2 s; the first second's record stops it. */
 	cr_assert_lt(elapsed_seen, 1.9, "ran %.2f s", elapsed_seen);
 }

@@ -499,9 +499,10 @@ Test(verdict, the_most_severe_problem_is_the_verdict_and_all_are_listed)
 	}
 
 BADV(unknown_key, "verdict = { tolerance = 0.1; };\n", "unknown key 'tolerance'")
-BADV(tolerance_range, "verdict = { volume_tolerance = 1.5; };\n", "'volume_tolerance' must be from 0 to 1")
+BADV(tolerance_range, "verdict = { volume_tolerance = 1.5; };\n", "'volume_tolerance' must be between 0 and 1, not 1.5")
 BADV(lag_type, "verdict = { loop_lag = true; };\n", "'loop_lag' must be seconds")
-BADV(lag_units, "verdict = { loop_lag = \"5 parsecs\"; };\n", "'loop_lag' must be from")
+BADV(lag_units, "verdict = { loop_lag = \"5 parsecs\"; };\n", "'loop_lag' must be seconds or a time like")
+BADV(lag_range, "verdict = { loop_lag = \"2h\"; };\n", "'loop_lag' must be seconds between 0.001 and 3600, not \"2h\"")
 BADV(volume_word, "verdict = { volume = \"maybe\"; };\n", "'volume' must be \"fail\" or \"warn\"")
 BADV(not_a_group, "verdict = 3;\n", "'verdict' must be a group")
 

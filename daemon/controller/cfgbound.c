@@ -1,6 +1,8 @@
 /* cfgbound.c - size limits on a libconfig file and its includes (see cfgbound.h). */
 #include "controller/cfgbound.h"
 
+#include "controller/cfg.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +21,7 @@ typedef struct cb_state {
 	size_t total; /* bytes of the files read so far */
 	char *err;
 	size_t errlen;
+	cfg_reader R; /* "file:line: ..." messages */
 } cb_state;
 
 static int cb_scan(cb_state *st, const char *path, const char *buf, size_t n, int depth);
@@ -101,9 +104,9 @@ static int cb_include(cb_state *st, const char *from, int line, const char *name
 		return 0; /* libconfig cannot open it either, and says so */
 	rc = cb_load(st, path, &buf, &n);
 	if (rc > 0) {
-		snprintf(st->err, st->errlen, "%s:%d: cannot open include file \"%.*s\" (%s): %s", from,
-			 line, (int)len, name, path, strerror(errno));
-		return -1;
+		return cfg_fail_at(&st->R, from, (unsigned)line,
+				   "cannot open include file \"%.*s\" (%s): %s", (int)len, name, path,
+				   strerror(errno));
 	}
 	if (rc < 0)
 		return -1;
@@ -114,11 +117,10 @@ static int cb_include(cb_state *st, const char *from, int line, const char *name
 
 static int cb_string_too_long(cb_state *st, const char *path, int line, size_t len)
 {
-	snprintf(st->err, st->errlen,
-		 "%s:%d: a string of %zu bytes, over the limit of %zu bytes for one string "
-		 "(adjacent strings count as one)",
-		 path, line, len, st->lim->string_max);
-	return -1;
+	return cfg_fail_at(&st->R, path, (unsigned)line,
+			   "a string of %zu bytes, over the limit of %zu bytes for one string "
+			   "(adjacent strings count as one)",
+			   len, st->lim->string_max);
 }
 
 /* Walks the text as libconfig's lexer would, as far as sizes go: comments
@@ -183,8 +185,7 @@ static int cb_scan(cb_state *st, const char *path, const char *buf, size_t n, in
 			in_run = 1;
 			bol = 0;
 		} else if (c == '\0') {
-			snprintf(st->err, st->errlen, "%s:%d: a NUL byte: not a text file", path, line);
-			return -1;
+			return cfg_fail_at(&st->R, path, (unsigned)line, "a NUL byte: not a text file");
 		} else {
 			in_run = bol = 0;
 			i++;
@@ -196,7 +197,8 @@ static int cb_scan(cb_state *st, const char *path, const char *buf, size_t n, in
 int cfgbound_read(const char *path, const char *include_dir, const cfgbound_limits *lim, char **text,
 		  char *err, size_t errlen)
 {
-	cb_state st = {.include_dir = include_dir, .lim = lim, .err = err, .errlen = errlen};
+	cb_state st = {.include_dir = include_dir, .lim = lim, .err = err, .errlen = errlen,
+		       .R = {.file = path, .err = err, .errlen = errlen}};
 	char *buf = NULL;
 	size_t n = 0;
 	int rc = cb_load(&st, path, &buf, &n);

@@ -474,31 +474,24 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static int kind_is(const stats_entry *e, const char *kind, size_t nlabels)
-{
-	return strcmp(e->kind, kind) == 0 && e->nlabels == nlabels;
-}
-
 /* The base labels of a run: test (the scenario's name, as the original's
  * test label) and run. */
 #define RUN_LABELS(mr) {"test", run_scenario((mr)->r)->name}, {"run", run_id((mr)->r)}
 
-/* One gauge per (run, journey), labelled as the original's scenario_id
+/* One gauge per journey of a run, labelled as the original's scenario_id
  * (the journey's index) and journey. */
-static void put_journey_counts(FILE *f, const char *name, const metrics_run *runs, size_t n,
+static void put_journey_counts(FILE *f, const char *name, const metrics_run *mr,
 			       long (*count)(const run *r, size_t ji))
 {
-	for (size_t i = 0; i < n; i++) {
-		const scenario *s = run_scenario(runs[i].r);
+	const scenario *s = run_scenario(mr->r);
 
-		for (size_t j = 0; j < s->njourneys; j++) {
-			char id[32];
-			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id}, {"journey", s->journeys[j].name}};
-			long v = count(runs[i].r, j);
+	for (size_t j = 0; j < s->njourneys; j++) {
+		char id[32];
+		lbl l[] = {RUN_LABELS(mr), {"scenario_id", id}, {"journey", s->journeys[j].name}};
+		long v = count(mr->r, j);
 
-			snprintf(id, sizeof(id), "%zu", j);
-			put_u64(f, name, l, 4, v > 0 ? (uint64_t)v : 0);
-		}
+		snprintf(id, sizeof(id), "%zu", j);
+		put_u64(f, name, l, 4, v > 0 ? (uint64_t)v : 0);
 	}
 }
 
@@ -513,7 +506,7 @@ static void put_ws_counts(FILE *f, const char *name, const metrics_run *runs, si
 			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
 				   {"name", NULL},       {"direction", "sent"}};
 
-			if (!kind_is(e, "ws", 3) || (!e->c[out] && !e->c[in]))
+			if (!stats_kind_is(e, &SK_WS) || (!e->c[out] && !e->c[in]))
 				continue;
 			for (int k = 0; k < 3; k++)
 				l[2 + k].value = e->labels[k];
@@ -530,7 +523,7 @@ static void put_ws_hists(FILE *f, const char *name, const metrics_run *runs, siz
 			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
 				   {"name", NULL}};
 
-			if (!kind_is(e, "ws", 3) || !e->h[h] || !hist_count(e->h[h]))
+			if (!stats_kind_is(e, &SK_WS) || !e->h[h] || !hist_count(e->h[h]))
 				continue;
 			for (int k = 0; k < 3; k++)
 				l[2 + k].value = e->labels[k];
@@ -559,7 +552,7 @@ static void put_ws(FILE *f, const metrics_run *runs, size_t n)
 			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
 				   {"name", NULL},       {"class", NULL}};
 
-			if (!kind_is(e, "wserr", 4))
+			if (!stats_kind_is(e, &SK_WSERR))
 				continue;
 			for (int k = 0; k < 4; k++)
 				l[2 + k].value = e->labels[k];
@@ -570,15 +563,17 @@ static void put_ws(FILE *f, const metrics_run *runs, size_t n)
 /* Per run: HTTP histograms merged over method and status, keyed by
  * (journey, transaction) - kind "h", h[] as the http entries' - and bytes
  * per (journey, transaction, method) - kind "b". */
+static const stats_kind MK_H = {"h", 2}, MK_B = {"b", 3};
+
 static int http_rollup(const stats *t, stats *out)
 {
 	for (const stats_entry *e = t->first; e; e = e->order) {
 		stats_entry *h, *b;
 
-		if (!kind_is(e, "http", 4))
+		if (!stats_kind_is(e, &SK_HTTP))
 			continue;
-		h = stats_get(out, "h", (const char *const *)e->labels, 2);
-		b = stats_get(out, "b", (const char *const *)e->labels, 3);
+		h = stats_get(out, MK_H.name, (const char *const *)e->labels, MK_H.nlabels);
+		b = stats_get(out, MK_B.name, (const char *const *)e->labels, MK_B.nlabels);
 		if (!h || !b)
 			return -ENOMEM;
 		b->c[0] += e->c[ST_HTTP_BYTES_OUT];
@@ -594,18 +589,27 @@ static int http_rollup(const stats *t, stats *out)
 	return 0;
 }
 
-/* The judgement of every run: its verdict, one gauge per kind of
- * problem, per journey how far short of its volume and why, and each
- * runner's loop lag. */
-static void put_verdicts(FILE *f, const metrics_run *runs, size_t n)
+/* The JSON number at key of o, 0 when it is missing or negative. */
+static double jpos(const cJSON *o, const char *key)
 {
-	cJSON **st = calloc(n ? n : 1, sizeof(*st));
+	double v = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, key));
 
-	if (!st)
-		return;
-	for (size_t i = 0; i < n; i++)
-		if ((st[i] = run_status(runs[i].r)))
-			results_status(runs[i].res, runs[i].r, st[i]);
+	return v > 0 ? v : 0;
+}
+
+/* Whether the status st gives a reason of verdict kind k. */
+static int has_problem(const cJSON *st, verdict_kind k)
+{
+	const cJSON *it;
+	int has = 0;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "reasons"))
+		has |= verdict_kind_of(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "verdict"))) == k;
+	return has;
+}
+
+static void put_verdict_kinds(FILE *f, const metrics_run *runs, cJSON **st, size_t n)
+{
 	family(f, "mite_run_verdict", "gauge",
 	       "1 per run, labelled with its verdict (final once done, else as it stands).");
 	for (size_t i = 0; i < n; i++) {
@@ -617,52 +621,25 @@ static void put_verdicts(FILE *f, const metrics_run *runs, size_t n)
 	       "1 when the run has a problem of this kind (thresholds, volume, tainted, incomplete, failed).");
 	for (size_t i = 0; i < n; i++)
 		for (int k = VERDICT_PASSED + 1; k < VERDICT_NKINDS; k++) {
-			const cJSON *it;
-			int has = 0;
 			lbl l[] = {RUN_LABELS(&runs[i]), {"problem", verdict_name((verdict_kind)k)}};
 
-			cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st[i], "reasons"))
-				has |= verdict_kind_of(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-					       it, "verdict"))) == (verdict_kind)k;
-			put_u64(f, "mite_run_problem", l, 3, (uint64_t)has);
+			put_u64(f, "mite_run_problem", l, 3, (uint64_t)has_problem(st[i], (verdict_kind)k));
 		}
-	family(f, "mite_volume_short_ratio", "gauge",
-	       "How far a journey is short of its volume so far (0: delivered, 1: nothing).");
-	for (size_t i = 0; i < n; i++) {
-		const cJSON *j;
-		size_t ji = 0;
+}
 
-		cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st[i], "journeys")) {
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "volume");
-			char id[32];
-			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id},
-				   {"journey", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "name"))}};
+/* The volume families, one sample per journey of a run's status. */
+enum { VOL_SHORT, VOL_BEHIND, VOL_SHORTFALL };
 
-			snprintf(id, sizeof(id), "%zu", ji++);
-			put_double(f, "mite_volume_short_ratio", l, 4,
-				   cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "short")) > 0
-					   ? cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "short"))
-					   : 0);
-		}
-	}
-	family(f, "mite_volume_behind_seconds", "gauge", "Seconds a journey ran short of its volume.");
-	for (size_t i = 0; i < n; i++) {
-		const cJSON *j;
-		size_t ji = 0;
+static void put_volume(FILE *f, int which, const metrics_run *runs, cJSON **st, size_t n)
+{
+	static const char *const names[] = {"mite_volume_short_ratio", "mite_volume_behind_seconds",
+					    "mite_volume_shortfall_info"};
+	static const char *const helps[] = {
+		"How far a journey is short of its volume so far (0: delivered, 1: nothing).",
+		"Seconds a journey ran short of its volume.",
+		"1 per journey not delivering its volume, with why when mite knows."};
 
-		cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st[i], "journeys")) {
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "volume");
-			double b = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "behind_seconds"));
-			char id[32];
-			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id},
-				   {"journey", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "name"))}};
-
-			snprintf(id, sizeof(id), "%zu", ji++);
-			put_double(f, "mite_volume_behind_seconds", l, 4, b > 0 ? b : 0);
-		}
-	}
-	family(f, "mite_volume_shortfall_info", "gauge",
-	       "1 per journey not delivering its volume, with why when mite knows.");
+	family(f, names[which], "gauge", helps[which]);
 	for (size_t i = 0; i < n; i++) {
 		const cJSON *j;
 		size_t ji = 0;
@@ -676,313 +653,287 @@ static void put_verdicts(FILE *f, const metrics_run *runs, size_t n)
 				   {"why", why ? why : ""}};
 
 			snprintf(id, sizeof(id), "%zu", ji++);
-			if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "delivered")))
-				put_u64(f, "mite_volume_shortfall_info", l, 5, 1);
+			if (which == VOL_SHORT)
+				put_double(f, names[which], l, 4, jpos(v, "short"));
+			else if (which == VOL_BEHIND)
+				put_double(f, names[which], l, 4, jpos(v, "behind_seconds"));
+			else if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "delivered")))
+				put_u64(f, names[which], l, 5, 1);
 		}
 	}
+}
+
+static void put_loop_lag(FILE *f, const metrics_run *runs, size_t n)
+{
 	family(f, "mite_runner_loop_lag_seconds", "histogram",
 	       "How long each turn of a runner's loop kept it busy: what any callback waited at most.");
 	for (size_t i = 0; i < n; i++)
 		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
 			lbl l[] = {RUN_LABELS(&runs[i]), {"runner", NULL}};
 
-			if (!kind_is(e, "loop", 1))
+			if (!stats_kind_is(e, &SK_LOOP))
 				continue;
-			l[2].value = e->labels[0];
+			l[2].value = e->labels[SL_RUNNER];
 			put_hist(f, "mite_runner_loop_lag_seconds", l, 3, e->h[0]);
 		}
+}
+
+/* The judgement of every run: its verdict, one gauge per kind of
+ * problem, per journey how far short of its volume and why, and each
+ * runner's loop lag. */
+static void put_verdicts(FILE *f, const metrics_run *runs, size_t n)
+{
+	cJSON **st = calloc(n ? n : 1, sizeof(*st));
+
+	if (!st)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((st[i] = run_status(runs[i].r)))
+			results_status(runs[i].res, runs[i].r, st[i]);
+	put_verdict_kinds(f, runs, st, n);
+	put_volume(f, VOL_SHORT, runs, st, n);
+	put_volume(f, VOL_BEHIND, runs, st, n);
+	put_volume(f, VOL_SHORTFALL, runs, st, n);
+	put_loop_lag(f, runs, n);
 	for (size_t i = 0; i < n; i++)
 		cJSON_Delete(st[i]);
 	free(st);
 }
 
-static const char *state_name(run_state s)
-{
-	static const char *const names[] = {"starting", "running", "paused", "stopping", "done"};
+/* ---- the series ---------------------------------------------------------- */
 
-	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+/* A label of an entry's samples: the entry's label `from`, or `fixed`. */
+typedef struct slabel {
+	const char *name;
+	int from;
+	const char *fixed;
+} slabel;
+
+/* One sample of an entry: counter c, or histogram h when c < 0; with one
+ * more label when lname is set (its value lvalue, or the phase name of h). */
+typedef struct ssample {
+	const char *lname, *lvalue;
+	int c, h;
+} ssample;
+
+#define SERIES_MAX_LABELS 5
+
+/* A family of series: per entry of `kind` (in the run's totals, or in its
+ * HTTP rollup), per run (per_run), or several families at once (all). */
+typedef struct series {
+	const char *name, *type, *help;
+	const stats_kind *kind;
+	int rolled;
+	slabel l[SERIES_MAX_LABELS];
+	ssample v[STATS_NHISTS];
+	void (*per_run)(FILE *f, const char *name, const metrics_run *mr);
+	void (*all)(FILE *f, const metrics_run *runs, size_t n);
+} series;
+
+static void put_entries(FILE *f, const series *d, const metrics_run *mr, const stats *t)
+{
+	for (const stats_entry *e = t->first; e; e = e->order) {
+		lbl l[2 + SERIES_MAX_LABELS + 1] = {RUN_LABELS(mr)};
+		size_t n = 2;
+
+		if (!stats_kind_is(e, d->kind))
+			continue;
+		for (const slabel *s = d->l; s < d->l + SERIES_MAX_LABELS && s->name; s++)
+			l[n++] = (lbl){s->name, s->from >= 0 ? e->labels[s->from] : s->fixed};
+		for (const ssample *v = d->v; v < d->v + STATS_NHISTS && (v->c >= 0 || v->h >= 0); v++) {
+			size_t m = n;
+
+			if (v->lname)
+				l[m++] = (lbl){v->lname, v->lvalue ? v->lvalue : stats_phase_names[v->h]};
+			if (v->c >= 0)
+				put_u64(f, d->name, l, m, e->c[v->c]);
+			else
+				put_hist(f, d->name, l, m, e->h[v->h]);
+		}
+	}
+}
+
+static void put_required(FILE *f, const char *name, const metrics_run *mr)
+{
+	put_journey_counts(f, name, mr, run_required);
+}
+
+static void put_actual(FILE *f, const char *name, const metrics_run *mr)
+{
+	put_journey_counts(f, name, mr, run_actual);
+}
+
+static void put_runners(FILE *f, const char *name, const metrics_run *mr)
+{
+	cJSON *st = run_status(mr->r);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, "runners");
+	lbl l[] = {RUN_LABELS(mr)};
+
+	put_u64(f, name, l, 2, cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0);
+	cJSON_Delete(st);
+}
+
+static void put_wanted(FILE *f, const char *name, const metrics_run *mr)
+{
+	lbl l[] = {RUN_LABELS(mr)};
+
+	if (mr->runners_wanted > 0)
+		put_u64(f, name, l, 2, (uint64_t)mr->runners_wanted);
+}
+
+static void put_restarts(FILE *f, const char *name, const metrics_run *mr)
+{
+	lbl l[] = {RUN_LABELS(mr)};
+
+	put_u64(f, name, l, 2, (uint64_t)(mr->restarts > 0 ? mr->restarts : 0));
+}
+
+static void put_dropped(FILE *f, const char *name, const metrics_run *mr)
+{
+	const stats_entry *d = stats_find(run_totals(mr->r), SK_DROPPED.name, NULL, SK_DROPPED.nlabels);
+	lbl l[] = {RUN_LABELS(mr), {"where", "runner"}};
+
+	put_u64(f, name, l, 3, d ? d->c[0] : 0);
+	l[2].value = "log";
+	put_u64(f, name, l, 3, results_dropped(mr->res));
+}
+
+static void put_elapsed(FILE *f, const char *name, const metrics_run *mr)
+{
+	lbl l[] = {RUN_LABELS(mr)};
+
+	put_double(f, name, l, 2, run_elapsed(mr->r));
+}
+
+static void put_info(FILE *f, const char *name, const metrics_run *mr)
+{
+	lbl l[] = {RUN_LABELS(mr), {"state", run_state_name(run_get_state(mr->r))},
+		   {"scenario", run_scenario(mr->r)->path}};
+
+	put_u64(f, name, l, 4, 1);
+}
+
+static void put_broken(FILE *f, const char *name, const metrics_run *mr)
+{
+	const thresholds *th = run_scenario(mr->r)->thresholds;
+	const thresholds_eval *ev = results_thresholds(mr->res);
+
+	for (size_t k = 0; k < thresholds_count(th); k++) {
+		lbl l[] = {RUN_LABELS(mr), {"threshold", thresholds_text(th, k)}};
+
+		put_u64(f, name, l, 3, (uint64_t)thresholds_eval_is_broken(ev, k));
+	}
+}
+
+#define L_J {"journey", SL_JOURNEY, NULL}
+#define L_T {"transaction", SL_TRANSACTION, NULL}
+#define L_M {"method", SL_METHOD, NULL}
+#define C_(i) {NULL, NULL, (i), -1}
+#define H_(i) {NULL, NULL, -1, (i)}
+#define END_ {NULL, NULL, -1, -1}
+#define PHASE_(i) {"phase", NULL, -1, (i)}
+
+/* The exposition, family by family: first the original's series, then
+ * what it lacked. */
+static const series all_series[] = {
+	{"mite_transaction_total", "counter", "Transactions ended, by whether they had an error.",
+	 &SK_TXN, 0, {L_J, L_T}, {{"had_error", "False", ST_TXN_OK, -1}, {"had_error", "True", ST_TXN_FAILED, -1}, END_}, NULL, NULL},
+	{"mite_journey_error_total", "counter", "Errors raised in journeys, by where they happened and their message.",
+	 &SK_ERROR, 0, {L_J, L_T, {"location", SL_LOCATION, NULL}, {"ex_type", -1, "MiteError"}, {"message", SL_MESSAGE, NULL}},
+	 {C_(0), END_}, NULL, NULL},
+	{"mite_http_response_total", "counter", "HTTP responses, by method and status code.",
+	 &SK_HTTP, 0, {L_J, L_T, L_M, {"response_code", SL_STATUS, NULL}}, {C_(ST_HTTP_COUNT), END_}, NULL, NULL},
+	{"mite_http_response_time_seconds", "histogram",
+	 "HTTP response time (request start to last byte), by transaction.",
+	 &MK_H, 1, {L_J, L_T}, {H_(ST_H_TOTAL), END_}, NULL, NULL},
+	{"mite_required_count", "gauge", "Journey instances the volume model requires now.", .per_run = put_required},
+	{"mite_actual_count", "gauge", "Journey instances running now.", .per_run = put_actual},
+	{"mite_runner_count", "gauge", "Runner processes working on the run now.", .per_run = put_runners},
+	{"mite_transaction_duration_seconds", "histogram", "Transaction latency.",
+	 &SK_TXN, 0, {L_J, L_T}, {H_(0), END_}, NULL, NULL},
+	{"mite_journey_started_total", "counter", "Journey iterations started.",
+	 &SK_JOURNEY, 0, {L_J}, {C_(ST_J_STARTED), END_}, NULL, NULL},
+	{"mite_journey_completed_total", "counter", "Journey iterations ended, by outcome.",
+	 &SK_JOURNEY, 0, {L_J}, {{"outcome", "ok", ST_J_OK, -1}, {"outcome", "failed", ST_J_FAILED, -1}, END_}, NULL, NULL},
+	{"mite_journey_cancelled_total", "counter",
+	 "Journey iterations cancelled (a call returned MITE_ECANCELED), counted among the failed.",
+	 &SK_JOURNEY, 0, {L_J}, {C_(ST_J_CANCELLED), END_}, NULL, NULL},
+	{"mite_journey_lost_total", "counter",
+	 "Journey iterations lost with a runner that died or was dropped, counted among the failed.",
+	 &SK_LOST, 0, {L_J}, {C_(0), END_}, NULL, NULL},
+	{"mite_http_phase_seconds", "histogram",
+	 "HTTP timing by phase: dns, connect and tls of new connections, ttfb (request sent to first "
+	 "byte) of every response.",
+	 &MK_H, 1, {L_J, L_T}, {PHASE_(ST_H_DNS), PHASE_(ST_H_CONNECT), PHASE_(ST_H_TLS), PHASE_(ST_H_TTFB), END_}, NULL, NULL},
+	{"mite_http_request_bytes_total", "counter", "Bytes sent in HTTP requests.",
+	 &MK_B, 1, {L_J, L_T, L_M}, {C_(0), END_}, NULL, NULL},
+	{"mite_http_response_bytes_total", "counter", "Bytes received in HTTP responses (headers and body).",
+	 &MK_B, 1, {L_J, L_T, L_M}, {C_(1), END_}, NULL, NULL},
+	{"mite_http_error_total", "counter",
+	 "HTTP requests that got no response, by class (dns, connect, refused, timeout, ...).",
+	 &SK_HTTPERR, 0, {L_J, L_T, L_M, {"class", SL_CLASS, NULL}}, {C_(0), END_}, NULL, NULL},
+	{.all = put_ws},
+	{"mite_scheduling_lag_seconds", "histogram", "How late journey iterations started against their intended time.",
+	 &SK_LAG, 0, {L_J}, {H_(0), END_}, NULL, NULL},
+	{"mite_message_total", "counter", "Custom messages journeys sent (mite_send), by type.",
+	 &SK_SEND, 0, {L_J, {"type", SL_TYPE, NULL}}, {C_(0), END_}, NULL, NULL},
+	{"mite_runner_wanted", "gauge", "Runner processes the run is meant to have.", .per_run = put_wanted},
+	{"mite_runner_restarts_total", "counter", "Runner processes that died and were replaced.",
+	 .per_run = put_restarts},
+	{"mite_events_dropped_total", "counter",
+	 "Events lost: by runners (too many between two stats batches) or by the event log (its "
+	 "writer fell behind).",
+	 .per_run = put_dropped},
+	{"mite_run_elapsed_seconds", "gauge", "Seconds since the run started.", .per_run = put_elapsed},
+	{"mite_run_info", "gauge", "1 per run, with its state and scenario file.", .per_run = put_info},
+	{.all = put_verdicts},
+	{"mite_threshold_broken", "gauge", "1 when a threshold of the scenario is broken, else 0.",
+	 .per_run = put_broken},
+};
+
+static void put_family(FILE *f, const series *d, const metrics_run *runs, const stats *roll, size_t n)
+{
+	if (d->all) {
+		d->all(f, runs, n);
+		return;
+	}
+	family(f, d->name, d->type, d->help);
+	for (size_t i = 0; i < n; i++) {
+		if (d->per_run)
+			d->per_run(f, d->name, &runs[i]);
+		else
+			put_entries(f, d, &runs[i], d->rolled ? &roll[i] : run_totals(runs[i].r));
+	}
 }
 
 char *metrics_render(const metrics_run *runs, size_t n, size_t *len)
 {
-	static const char *const phases[] = {"total", "dns", "connect", "tls", "ttfb"};
 	char *text = NULL;
 	size_t tlen = 0;
 	stats *roll;
-	FILE *f;
+	FILE *f = NULL;
 
 	roll = calloc(n ? n : 1, sizeof(*roll));
 	if (!roll)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		stats_init(&roll[i]);
+	for (size_t i = 0; i < n; i++)
 		if (http_rollup(run_totals(runs[i].r), &roll[i]) < 0)
-			goto nomem;
-	}
-	f = open_memstream(&text, &tlen);
-	if (!f)
-		goto nomem;
-
-	/* -- the original's series -- */
-	family(f, "mite_transaction_total", "counter", "Transactions ended, by whether they had an error.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}, {"had_error", "False"}};
-
-			if (!kind_is(e, "txn", 2))
-				continue;
-			l[2].value = e->labels[0];
-			l[3].value = e->labels[1];
-			put_u64(f, "mite_transaction_total", l, 5, e->c[ST_TXN_OK]);
-			l[4].value = "True";
-			put_u64(f, "mite_transaction_total", l, 5, e->c[ST_TXN_FAILED]);
-		}
-	family(f, "mite_journey_error_total", "counter",
-	       "Errors raised in journeys, by where they happened and their message.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL},  {"transaction", NULL},
-				   {"location", NULL},   {"ex_type", "MiteError"}, {"message", NULL}};
-
-			if (!kind_is(e, "error", 4))
-				continue;
-			l[2].value = e->labels[0];
-			l[3].value = e->labels[1];
-			l[4].value = e->labels[2];
-			l[6].value = e->labels[3];
-			put_u64(f, "mite_journey_error_total", l, 7, e->c[0]);
-		}
-	family(f, "mite_http_response_total", "counter", "HTTP responses, by method and status code.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
-				   {"method", NULL},     {"response_code", NULL}};
-
-			if (!kind_is(e, "http", 4))
-				continue;
-			for (int k = 0; k < 4; k++)
-				l[2 + k].value = e->labels[k];
-			put_u64(f, "mite_http_response_total", l, 6, e->c[ST_HTTP_COUNT]);
-		}
-	family(f, "mite_http_response_time_seconds", "histogram",
-	       "HTTP response time (request start to last byte), by transaction.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = roll[i].first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}};
-
-			if (!kind_is(e, "h", 2))
-				continue;
-			l[2].value = e->labels[0];
-			l[3].value = e->labels[1];
-			put_hist(f, "mite_http_response_time_seconds", l, 4, e->h[ST_H_TOTAL]);
-		}
-	family(f, "mite_required_count", "gauge", "Journey instances the volume model requires now.");
-	put_journey_counts(f, "mite_required_count", runs, n, run_required);
-	family(f, "mite_actual_count", "gauge", "Journey instances running now.");
-	put_journey_counts(f, "mite_actual_count", runs, n, run_actual);
-	family(f, "mite_runner_count", "gauge", "Runner processes working on the run now.");
-	for (size_t i = 0; i < n; i++) {
-		cJSON *st = run_status(runs[i].r);
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, "runners");
-		lbl l[] = {RUN_LABELS(&runs[i])};
-
-		put_u64(f, "mite_runner_count", l, 2,
-			cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0);
-		cJSON_Delete(st);
-	}
-
-	/* -- what the original lacked -- */
-	family(f, "mite_transaction_duration_seconds", "histogram", "Transaction latency.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}};
-
-			if (!kind_is(e, "txn", 2))
-				continue;
-			l[2].value = e->labels[0];
-			l[3].value = e->labels[1];
-			put_hist(f, "mite_transaction_duration_seconds", l, 4, e->h[0]);
-		}
-	family(f, "mite_journey_started_total", "counter", "Journey iterations started.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}};
-
-			if (!kind_is(e, "journey", 1))
-				continue;
-			l[2].value = e->labels[0];
-			put_u64(f, "mite_journey_started_total", l, 3, e->c[ST_J_STARTED]);
-		}
-	family(f, "mite_journey_completed_total", "counter", "Journey iterations ended, by outcome.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"outcome", "ok"}};
-
-			if (!kind_is(e, "journey", 1))
-				continue;
-			l[2].value = e->labels[0];
-			put_u64(f, "mite_journey_completed_total", l, 4, e->c[ST_J_OK]);
-			l[3].value = "failed";
-			put_u64(f, "mite_journey_completed_total", l, 4, e->c[ST_J_FAILED]);
-		}
-	family(f, "mite_journey_cancelled_total", "counter",
-	       "Journey iterations cancelled (a call returned MITE_ECANCELED), counted among the failed.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}};
-
-			if (!kind_is(e, "journey", 1))
-				continue;
-			l[2].value = e->labels[0];
-			put_u64(f, "mite_journey_cancelled_total", l, 3, e->c[ST_J_CANCELLED]);
-		}
-	family(f, "mite_journey_lost_total", "counter",
-	       "Journey iterations lost with a runner that died or was dropped, counted among the failed.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}};
-
-			if (!kind_is(e, "lost", 1))
-				continue;
-			l[2].value = e->labels[0];
-			put_u64(f, "mite_journey_lost_total", l, 3, e->c[0]);
-		}
-	family(f, "mite_http_phase_seconds", "histogram",
-	       "HTTP timing by phase: dns, connect and tls of new connections, ttfb (request sent to first "
-	       "byte) of every response.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = roll[i].first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}, {"phase", NULL}};
-
-			if (!kind_is(e, "h", 2))
-				continue;
-			l[2].value = e->labels[0];
-			l[3].value = e->labels[1];
-			for (int k = ST_H_DNS; k < STATS_NHISTS; k++) {
-				l[4].value = phases[k];
-				put_hist(f, "mite_http_phase_seconds", l, 5, e->h[k]);
-			}
-		}
-	family(f, "mite_http_request_bytes_total", "counter", "Bytes sent in HTTP requests.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = roll[i].first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}, {"method", NULL}};
-
-			if (!kind_is(e, "b", 3))
-				continue;
-			for (int k = 0; k < 3; k++)
-				l[2 + k].value = e->labels[k];
-			put_u64(f, "mite_http_request_bytes_total", l, 5, e->c[0]);
-		}
-	family(f, "mite_http_response_bytes_total", "counter", "Bytes received in HTTP responses (headers and body).");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = roll[i].first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL}, {"method", NULL}};
-
-			if (!kind_is(e, "b", 3))
-				continue;
-			for (int k = 0; k < 3; k++)
-				l[2 + k].value = e->labels[k];
-			put_u64(f, "mite_http_response_bytes_total", l, 5, e->c[1]);
-		}
-	family(f, "mite_http_error_total", "counter",
-	       "HTTP requests that got no response, by class (dns, connect, refused, timeout, ...).");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
-				   {"method", NULL},     {"class", NULL}};
-
-			if (!kind_is(e, "httperr", 4))
-				continue;
-			for (int k = 0; k < 4; k++)
-				l[2 + k].value = e->labels[k];
-			put_u64(f, "mite_http_error_total", l, 6, e->c[0]);
-		}
-	put_ws(f, runs, n);
-	family(f, "mite_scheduling_lag_seconds", "histogram",
-	       "How late journey iterations started against their intended time.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}};
-
-			if (!kind_is(e, "lag", 1))
-				continue;
-			l[2].value = e->labels[0];
-			put_hist(f, "mite_scheduling_lag_seconds", l, 3, e->h[0]);
-		}
-	family(f, "mite_message_total", "counter", "Custom messages journeys sent (mite_send), by type.");
-	for (size_t i = 0; i < n; i++)
-		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"type", NULL}};
-
-			if (!kind_is(e, "send", 2))
-				continue;
-			l[2].value = e->labels[0];
-			l[3].value = e->labels[1];
-			put_u64(f, "mite_message_total", l, 4, e->c[0]);
-		}
-	family(f, "mite_runner_wanted", "gauge", "Runner processes the run is meant to have.");
-	for (size_t i = 0; i < n; i++) {
-		lbl l[] = {RUN_LABELS(&runs[i])};
-
-		if (runs[i].runners_wanted > 0)
-			put_u64(f, "mite_runner_wanted", l, 2, (uint64_t)runs[i].runners_wanted);
-	}
-	family(f, "mite_runner_restarts_total", "counter", "Runner processes that died and were replaced.");
-	for (size_t i = 0; i < n; i++) {
-		lbl l[] = {RUN_LABELS(&runs[i])};
-
-		put_u64(f, "mite_runner_restarts_total", l, 2, (uint64_t)(runs[i].restarts > 0 ? runs[i].restarts : 0));
-	}
-	family(f, "mite_events_dropped_total", "counter",
-	       "Events lost: by runners (too many between two stats batches) or by the event log (its "
-	       "writer fell behind).");
-	for (size_t i = 0; i < n; i++) {
-		const stats_entry *d = stats_find(run_totals(runs[i].r), "dropped", NULL, 0);
-		lbl l[] = {RUN_LABELS(&runs[i]), {"where", "runner"}};
-
-		put_u64(f, "mite_events_dropped_total", l, 3, d ? d->c[0] : 0);
-		l[2].value = "log";
-		put_u64(f, "mite_events_dropped_total", l, 3, results_dropped(runs[i].res));
-	}
-	family(f, "mite_run_elapsed_seconds", "gauge", "Seconds since the run started.");
-	for (size_t i = 0; i < n; i++) {
-		lbl l[] = {RUN_LABELS(&runs[i])};
-
-		put_double(f, "mite_run_elapsed_seconds", l, 2, run_elapsed(runs[i].r));
-	}
-	family(f, "mite_run_info", "gauge", "1 per run, with its state and scenario file.");
-	for (size_t i = 0; i < n; i++) {
-		lbl l[] = {RUN_LABELS(&runs[i]), {"state", state_name(run_get_state(runs[i].r))},
-			   {"scenario", run_scenario(runs[i].r)->path}};
-
-		put_u64(f, "mite_run_info", l, 4, 1);
-	}
-	put_verdicts(f, runs, n);
-	family(f, "mite_threshold_broken", "gauge", "1 when a threshold of the scenario is broken, else 0.");
-	for (size_t i = 0; i < n; i++) {
-		const thresholds *th = run_scenario(runs[i].r)->thresholds;
-		const thresholds_eval *ev = results_thresholds(runs[i].res);
-
-		for (size_t k = 0; k < thresholds_count(th); k++) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"threshold", thresholds_text(th, k)}};
-
-			put_u64(f, "mite_threshold_broken", l, 3, (uint64_t)thresholds_eval_is_broken(ev, k));
-		}
-	}
+			goto done;
+	if (!(f = open_memstream(&text, &tlen)))
+		goto done;
+	for (size_t k = 0; k < sizeof(all_series) / sizeof(all_series[0]); k++)
+		put_family(f, &all_series[k], runs, roll, n);
 	if (fclose(f) != 0) {
 		free(text);
 		text = NULL;
 	}
-	for (size_t i = 0; i < n; i++)
-		stats_free(&roll[i]);
-	free(roll);
 	if (text && len)
 		*len = tlen;
-	return text;
-nomem:
+done:
 	for (size_t i = 0; i < n; i++)
 		stats_free(&roll[i]);
 	free(roll);
-	return NULL;
+	return text;
 }

@@ -12,10 +12,10 @@
  * the pool costs memory in proportion to the concurrency, not to its size.
  */
 #include "controller/pool.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,45 +64,22 @@ struct pool {
 	size_t scratchcap;
 };
 
-static void pool_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void pool_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap); /* a cut message still says enough */
-	va_end(ap);
-}
+const char *const pool_mode_names[] = {
+	[POOL_ITERABLE] = "iterable", [POOL_RECYCLABLE] = "recyclable", [POOL_SINGLE] = "single", NULL};
 
 int pool_mode_parse(const char *name, pool_mode *out)
 {
-	if (!name)
-		return -EINVAL;
-	if (strcmp(name, "iterable") == 0)
-		*out = POOL_ITERABLE;
-	else if (strcmp(name, "recyclable") == 0)
-		*out = POOL_RECYCLABLE;
-	else if (strcmp(name, "single") == 0)
-		*out = POOL_SINGLE;
-	else
-		return -EINVAL;
-	return 0;
+	for (int m = 0; name && pool_mode_names[m]; m++)
+		if (strcmp(name, pool_mode_names[m]) == 0) {
+			*out = (pool_mode)m;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 const char *pool_mode_name(pool_mode mode)
 {
-	switch (mode) {
-	case POOL_ITERABLE:
-		return "iterable";
-	case POOL_RECYCLABLE:
-		return "recyclable";
-	case POOL_SINGLE:
-		return "single";
-	}
-	return "?";
+	return (unsigned)mode <= POOL_SINGLE ? pool_mode_names[mode] : "?";
 }
 
 /* ---- the table -------------------------------------------------------- */
@@ -342,25 +319,25 @@ pool *pool_new_inline(pool_mode mode, const char *const *columns, size_t ncols,
 	pool *p = NULL;
 
 	if (nrows == 0) {
-		pool_err(err, errlen, "inline datapool has no rows");
+		util_err(err, errlen, "inline datapool has no rows");
 		return NULL;
 	}
 	if (ncols > ROW_MAX_COLUMNS) {
-		pool_err(err, errlen, "inline datapool has %zu columns (at most %d)", ncols,
+		util_err(err, errlen, "inline datapool has %zu columns (at most %d)", ncols,
 			 ROW_MAX_COLUMNS);
 		return NULL;
 	}
 	if (columns && row_check_names(columns, ncols, why, sizeof(why)) < 0) {
-		pool_err(err, errlen, "inline datapool: %s", why);
+		util_err(err, errlen, "inline datapool: %s", why);
 		return NULL;
 	}
 	if (nrows > POOL_MAX_ROWS) {
-		pool_err(err, errlen, "inline datapool has %zu rows (at most %llu)", nrows, POOL_MAX_ROWS);
+		util_err(err, errlen, "inline datapool has %zu rows (at most %llu)", nrows, POOL_MAX_ROWS);
 		return NULL;
 	}
 	for (size_t r = 0; r < nrows; r++)
 		if (row_check(vals + r * ncols, ncols, why, sizeof(why)) < 0) {
-			pool_err(err, errlen, "inline datapool row %zu: %s", r + 1, why);
+			util_err(err, errlen, "inline datapool row %zu: %s", r + 1, why);
 			return NULL;
 		}
 	p = pool_alloc(mode, SRC_TABLE);
@@ -378,7 +355,7 @@ pool *pool_new_inline(pool_mode mode, const char *const *columns, size_t ncols,
 	pool_set_desc(p, "inline");
 	return p;
 nomem:
-	pool_err(err, errlen, "inline datapool: %s", strerror(ENOMEM));
+	util_err(err, errlen, "inline datapool: %s", strerror(ENOMEM));
 	pool_free(p);
 	return NULL;
 }
@@ -394,11 +371,11 @@ pool *pool_new_range(pool_mode mode, long long from, long long to, long long ste
 	pool *p = NULL;
 
 	if (step == 0) {
-		pool_err(err, errlen, "range step must not be 0");
+		util_err(err, errlen, "range step must not be 0");
 		return NULL;
 	}
 	if ((step > 0 && to < from) || (step < 0 && to > from)) {
-		pool_err(err, errlen, "range %lld..%lld with step %lld has no rows", from, to, step);
+		util_err(err, errlen, "range %lld..%lld with step %lld has no rows", from, to, step);
 		return NULL;
 	}
 	if (!offsets) {
@@ -406,11 +383,11 @@ pool *pool_new_range(pool_mode mode, long long from, long long to, long long ste
 		noffsets = 1;
 	}
 	if (noffsets == 0 || noffsets > ROW_MAX_COLUMNS) {
-		pool_err(err, errlen, "range has %zu offsets (1 to %d)", noffsets, ROW_MAX_COLUMNS);
+		util_err(err, errlen, "range has %zu offsets (1 to %d)", noffsets, ROW_MAX_COLUMNS);
 		return NULL;
 	}
 	if (columns && row_check_names(columns, noffsets, what, sizeof(what)) < 0) {
-		pool_err(err, errlen, "range: %s", what);
+		util_err(err, errlen, "range: %s", what);
 		return NULL;
 	}
 	/* Unsigned arithmetic: the span of any two long longs fits. */
@@ -423,7 +400,7 @@ pool *pool_new_range(pool_mode mode, long long from, long long to, long long ste
 			snprintf(what, sizeof(what), "18446744073709551616");
 		else
 			snprintf(what, sizeof(what), "%llu", span / ustep + 1);
-		pool_err(err, errlen, "range %lld..%lld step %lld has %s rows (at most %llu)", from, to,
+		util_err(err, errlen, "range %lld..%lld step %lld has %s rows (at most %llu)", from, to,
 			 step, what, POOL_MAX_ROWS);
 		return NULL;
 	}
@@ -432,7 +409,7 @@ pool *pool_new_range(pool_mode mode, long long from, long long to, long long ste
 		long long a, b;
 		if (__builtin_add_overflow(from, offsets[k], &a) ||
 		    __builtin_add_overflow(last, offsets[k], &b)) {
-			pool_err(err, errlen, "range %lld..%lld with offset %lld overflows", from, to,
+			util_err(err, errlen, "range %lld..%lld with offset %lld overflows", from, to,
 				 offsets[k]);
 			return NULL;
 		}
@@ -456,7 +433,7 @@ pool *pool_new_range(pool_mode mode, long long from, long long to, long long ste
 	pool_set_desc(p, what);
 	return p;
 nomem:
-	pool_err(err, errlen, "range datapool: %s", strerror(ENOMEM));
+	util_err(err, errlen, "range datapool: %s", strerror(ENOMEM));
 	pool_free(p);
 	return NULL;
 }
@@ -499,7 +476,7 @@ static int csv_putc(csv_parser *c, char ch)
 static int csv_put_failed(csv_parser *c, int rc, size_t nfields, char *err, size_t errlen)
 {
 	if (rc == -EILSEQ) {
-		pool_err(err, errlen, "%s:%zu: column %zu: NUL byte", c->path, c->line, nfields + 1);
+		util_err(err, errlen, "%s:%zu: column %zu: NUL byte", c->path, c->line, nfields + 1);
 		return -EINVAL;
 	}
 	return rc;
@@ -520,7 +497,7 @@ static int csv_quoted(csv_parser *c, size_t nfields, char *err, size_t errlen)
 	c->s++;
 	for (;;) {
 		if (c->s >= c->end) {
-			pool_err(err, errlen, "%s:%zu: unterminated quoted field", c->path, qline);
+			util_err(err, errlen, "%s:%zu: unterminated quoted field", c->path, qline);
 			return -EINVAL;
 		}
 		if (*c->s == '"') {
@@ -541,7 +518,7 @@ static int csv_quoted(csv_parser *c, size_t nfields, char *err, size_t errlen)
 	if (c->s < c->end && *c->s == '\0')
 		return csv_put_failed(c, -EILSEQ, nfields, err, errlen);
 	if (c->s < c->end && *c->s != ',' && !csv_at_eol(c)) {
-		pool_err(err, errlen, "%s:%zu: unexpected character after a closing quote", c->path,
+		util_err(err, errlen, "%s:%zu: unexpected character after a closing quote", c->path,
 			 c->line);
 		return -EINVAL;
 	}
@@ -586,7 +563,7 @@ static int csv_record(csv_parser *c, table *t, size_t *nfields, char *err, size_
 					return csv_put_failed(c, rc, *nfields, err, errlen);
 		}
 		if (c->fbytes > ROW_MAX_FIELD) {
-			pool_err(err, errlen, "%s:%zu: column %zu: field of %zu bytes (at most %d)", c->path,
+			util_err(err, errlen, "%s:%zu: column %zu: field of %zu bytes (at most %d)", c->path,
 				 fline, *nfields + 1, c->fbytes, ROW_MAX_FIELD);
 			return -EINVAL;
 		}
@@ -671,11 +648,11 @@ static int csv_slurp(const char *path, size_t max, char **out, size_t *len, unsi
 static int csv_check_record(const csv_parser *c, size_t line, size_t nf, char *err, size_t errlen)
 {
 	if (nf > ROW_MAX_COLUMNS) {
-		pool_err(err, errlen, "%s:%zu: %zu fields (at most %d)", c->path, line, nf, ROW_MAX_COLUMNS);
+		util_err(err, errlen, "%s:%zu: %zu fields (at most %d)", c->path, line, nf, ROW_MAX_COLUMNS);
 		return -EINVAL;
 	}
 	if (c->rbytes > ROW_MAX_BYTES) {
-		pool_err(err, errlen, "%s:%zu: row of %zu bytes (at most %d)", c->path, line, c->rbytes,
+		util_err(err, errlen, "%s:%zu: row of %zu bytes (at most %d)", c->path, line, c->rbytes,
 			 ROW_MAX_BYTES);
 		return -EINVAL;
 	}
@@ -696,7 +673,7 @@ static int csv_header(pool *p, const csv_parser *c, size_t line, size_t nf, char
 	for (size_t i = 0; i < nf; i++)
 		names[i] = p->t.buf + p->t.offs[base + i];
 	if (row_check_names(names, nf, why, sizeof(why)) < 0) {
-		pool_err(err, errlen, "%s:%zu: %s", c->path, line, why);
+		util_err(err, errlen, "%s:%zu: %s", c->path, line, why);
 		free(names);
 		return -EINVAL;
 	}
@@ -722,21 +699,21 @@ pool *pool_new_csv(pool_mode mode, const char *path, int header, const char *con
 	if (in_file)
 		*in_file = 0;
 	if (!header && columns && row_check_names(columns, ncols, why, sizeof(why)) < 0) {
-		pool_err(err, errlen, "%s: %s", path, why);
+		util_err(err, errlen, "%s: %s", path, why);
 		return NULL;
 	}
 	rc = csv_slurp(path, POOL_MAX_KEPT_BYTES, &data, &len, &size);
 	if (rc == -EFBIG) {
 		if (size)
-			pool_err(err, errlen, "cannot read %s: file of %llu bytes (at most %llu)", path, size,
+			util_err(err, errlen, "cannot read %s: file of %llu bytes (at most %llu)", path, size,
 				 POOL_MAX_KEPT_BYTES);
 		else
-			pool_err(err, errlen, "cannot read %s: more than %llu bytes", path,
+			util_err(err, errlen, "cannot read %s: more than %llu bytes", path,
 				 POOL_MAX_KEPT_BYTES);
 		return NULL;
 	}
 	if (rc < 0) {
-		pool_err(err, errlen, "cannot read %s: %s", path, strerror(-rc));
+		util_err(err, errlen, "cannot read %s: %s", path, strerror(-rc));
 		return NULL;
 	}
 	p = pool_alloc(mode, SRC_TABLE);
@@ -782,7 +759,7 @@ pool *pool_new_csv(pool_mode mode, const char *path, int header, const char *con
 			want_from = "the first row has";
 		}
 		if (nf != want) {
-			pool_err(err, errlen, "%s:%zu: %zu field%s where %s %zu", path, line, nf,
+			util_err(err, errlen, "%s:%zu: %zu field%s where %s %zu", path, line, nf,
 				 nf == 1 ? "" : "s", want_from, want);
 			goto bad_row;
 		}
@@ -790,7 +767,7 @@ pool *pool_new_csv(pool_mode mode, const char *path, int header, const char *con
 			goto nomem;
 	}
 	if (p->t.nrows == 0) {
-		pool_err(err, errlen, "%s has no rows", path);
+		util_err(err, errlen, "%s has no rows", path);
 		goto fail;
 	}
 	free(c.field);
@@ -807,7 +784,7 @@ bad_row:
 		*in_file = 1;
 	goto fail;
 nomem:
-	pool_err(err, errlen, "cannot read %s: %s", path, strerror(ENOMEM));
+	util_err(err, errlen, "cannot read %s: %s", path, strerror(ENOMEM));
 	if (in_file)
 		*in_file = 0;
 fail:
@@ -831,14 +808,14 @@ static int pool_plugin_fetch(pool *p, char *err, size_t errlen)
 	if (p->pl_done)
 		return 0;
 	if (p->produced >= POOL_MAX_ROWS) {
-		pool_err(err, errlen, "datapool plugin %s: more than %llu rows (at most %llu)", p->name,
+		util_err(err, errlen, "datapool plugin %s: more than %llu rows (at most %llu)", p->name,
 			 POOL_MAX_ROWS, POOL_MAX_ROWS);
 		return POOL_ERROR;
 	}
 	rc = p->pl->next(p->state, &out, perr, sizeof(perr));
 	if (rc < 0) {
 		row_out_reset(&out);
-		pool_err(err, errlen, "datapool plugin %s failed: %s", p->name,
+		util_err(err, errlen, "datapool plugin %s failed: %s", p->name,
 			 *perr ? perr : "no reason given");
 		return POOL_ERROR;
 	}
@@ -849,7 +826,7 @@ static int pool_plugin_fetch(pool *p, char *err, size_t errlen)
 	}
 	if (row_check((const char *const *)out.vals, out.n, perr, sizeof(perr)) < 0) {
 		row_out_reset(&out);
-		pool_err(err, errlen, "datapool plugin %s: row %" PRIu64 ": %s", p->name, p->produced + 1,
+		util_err(err, errlen, "datapool plugin %s: row %" PRIu64 ": %s", p->name, p->produced + 1,
 			 perr);
 		return POOL_ERROR;
 	}
@@ -860,7 +837,7 @@ static int pool_plugin_fetch(pool *p, char *err, size_t errlen)
 		kept += strlen(out.vals[i]) + 1;
 	if (kept > POOL_MAX_KEPT_BYTES) {
 		row_out_reset(&out);
-		pool_err(err, errlen,
+		util_err(err, errlen,
 			 "datapool plugin %s: row %" PRIu64 ": the rows kept for reuse would take %zu bytes "
 			 "(at most %llu; an endless plugin belongs in an iterable pool)",
 			 p->name, p->produced + 1, kept, POOL_MAX_KEPT_BYTES);
@@ -878,7 +855,7 @@ static int pool_plugin_fetch(pool *p, char *err, size_t errlen)
 nomem:
 	table_drop_open_row(&p->t);
 	row_out_reset(&out);
-	pool_err(err, errlen, "datapool plugin %s: %s", p->name, strerror(ENOMEM));
+	util_err(err, errlen, "datapool plugin %s: %s", p->name, strerror(ENOMEM));
 	return POOL_ERROR;
 }
 
@@ -891,21 +868,21 @@ pool *pool_new_plugin(pool_mode mode, const mite_datapool_plugin *pl, const char
 	if (!name)
 		name = "(unnamed)";
 	if (!pl) {
-		pool_err(err, errlen, "datapool plugin %s is NULL", name);
+		util_err(err, errlen, "datapool plugin %s is NULL", name);
 		return NULL;
 	}
 	if (pl->abi_version != MITE_ABI_VERSION) {
-		pool_err(err, errlen, "datapool plugin %s was built for mite ABI %u; this mite speaks ABI %d",
+		util_err(err, errlen, "datapool plugin %s was built for mite ABI %u; this mite speaks ABI %d",
 			 name, (unsigned)pl->abi_version, MITE_ABI_VERSION);
 		return NULL;
 	}
 	if (pl->size < offsetof(mite_datapool_plugin, spare)) {
-		pool_err(err, errlen, "datapool plugin %s has a bad size (%u bytes, expected %zu)",
+		util_err(err, errlen, "datapool plugin %s has a bad size (%u bytes, expected %zu)",
 			 name, (unsigned)pl->size, sizeof(mite_datapool_plugin));
 		return NULL;
 	}
 	if (!pl->open || !pl->next) {
-		pool_err(err, errlen, "datapool plugin %s lacks its %s callback", name,
+		util_err(err, errlen, "datapool plugin %s lacks its %s callback", name,
 			 pl->open ? "next" : "open");
 		return NULL;
 	}
@@ -919,7 +896,7 @@ pool *pool_new_plugin(pool_mode mode, const mite_datapool_plugin *pl, const char
 		while (pl->columns[n])
 			n++;
 		if (row_check_names(pl->columns, n, perr, sizeof(perr)) < 0) {
-			pool_err(err, errlen, "datapool plugin %s: %s", name, perr);
+			util_err(err, errlen, "datapool plugin %s: %s", name, perr);
 			goto fail;
 		}
 		if (pool_set_columns(p, pl->columns, n) < 0)
@@ -927,7 +904,7 @@ pool *pool_new_plugin(pool_mode mode, const mite_datapool_plugin *pl, const char
 	}
 	p->state = pl->open(args, perr, sizeof(perr));
 	if (!p->state) {
-		pool_err(err, errlen, "datapool plugin %s failed to open: %s", name,
+		util_err(err, errlen, "datapool plugin %s failed to open: %s", name,
 			 *perr ? perr : "no reason given");
 		goto fail;
 	}
@@ -936,7 +913,7 @@ pool *pool_new_plugin(pool_mode mode, const mite_datapool_plugin *pl, const char
 		if (rc == POOL_ERROR)
 			goto fail;
 		if (rc == 0) {
-			pool_err(err, errlen, "datapool plugin %s produced no rows", name);
+			util_err(err, errlen, "datapool plugin %s produced no rows", name);
 			goto fail;
 		}
 	}
@@ -947,7 +924,7 @@ pool *pool_new_plugin(pool_mode mode, const mite_datapool_plugin *pl, const char
 	}
 	return p;
 nomem:
-	pool_err(err, errlen, "datapool plugin %s: %s", name, strerror(ENOMEM));
+	util_err(err, errlen, "datapool plugin %s: %s", name, strerror(ENOMEM));
 fail:
 	pool_free(p);
 	return NULL;
@@ -1010,7 +987,7 @@ static mite_row *pool_make_row(pool *p, uint64_t id)
 
 static int pool_nomem(char *err, size_t errlen)
 {
-	pool_err(err, errlen, "datapool: %s", strerror(ENOMEM));
+	util_err(err, errlen, "datapool: %s", strerror(ENOMEM));
 	return POOL_ERROR;
 }
 

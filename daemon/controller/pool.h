@@ -36,6 +36,8 @@ typedef struct pool pool;
 /* Mode names as scenario files spell them. pool_mode_parse returns 0, or
  * -EINVAL for an unknown name. */
 int pool_mode_parse(const char *name, pool_mode *out);
+/* The names, indexed by pool_mode, NULL-terminated. */
+extern const char *const pool_mode_names[];
 const char *pool_mode_name(pool_mode mode);
 
 /*

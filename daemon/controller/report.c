@@ -22,11 +22,6 @@ static const char *fmt_dur(char *buf, size_t len, uint64_t ns)
 	return buf;
 }
 
-static int is_kind(const stats_entry *e, const char *kind, size_t nlabels)
-{
-	return strcmp(e->kind, kind) == 0 && e->nlabels == nlabels;
-}
-
 /* The judgement as it stands: a journey short of its volume (how far, for
  * how long, why), the runners' loop lag, and the verdict when it is not
  * "passed". */
@@ -73,14 +68,14 @@ void report_live(FILE *f, const run *r, const results *res, const stats *window,
 	fputc('\n', f);
 	live_judgement(f, r, res);
 	for (const stats_entry *e = window->first; e; e = e->order) {
-		if (is_kind(e, "http", 4)) {
+		if (stats_kind_is(e, &SK_HTTP)) {
 			int st = atoi_status(e->labels[3]);
 
 			http += e->c[ST_HTTP_COUNT];
 			statuses[st >= 100 && st < 600 ? st / 100 : 0] += e->c[ST_HTTP_COUNT];
 			continue;
 		}
-		if (!is_kind(e, "txn", 2))
+		if (!stats_kind_is(e, &SK_TXN))
 			continue;
 		if (!header) {
 			fprintf(f, "  %-32s %9s %7s %9s %9s %9s\n", "transaction", "tx/s", "fail", "p50", "p95",

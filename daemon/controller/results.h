@@ -72,9 +72,10 @@ typedef struct results_opts {
  * must come before run_free). NULL with a reason in err (the folder cannot
  * be made, the files cannot be opened, out of memory). */
 results *results_new(run *r, const results_opts *o, char *err, size_t errlen);
-/* From the run's on_tick hook. May call run_stop (a threshold with
- * abort = true broke). */
-void results_tick(results *res, run *r);
+/* From the run's on_tick hook. Returns why the run must stop - "threshold
+ * TEXT" when a threshold with abort = true broke (owned by res) - for the
+ * hook to return, or NULL. */
+const char *results_tick(results *res, run *r);
 /* From the run's on_event hook. */
 void results_event(results *res, run *r, const cJSON *ev);
 /* From the run's on_done hook: the last second, the final judgement and

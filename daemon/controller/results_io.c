@@ -139,12 +139,10 @@ static void text_verdict(FILE *f, const cJSON *sum)
 	fprintf(f, "\nverdict: %s (%s)\n", results_io_str(sum, "verdict", "?"), results_io_str(sum, "verdict_reason", ""));
 }
 
-void results_io_text(FILE *f, const cJSON *sum)
+static void text_head(FILE *f, const cJSON *sum)
 {
 	const cJSON *rn = cJSON_GetObjectItemCaseSensitive(sum, "run");
-	const cJSON *a, *x;
-	char b[7][32]; /* one per column of a row: fprintf reads them all at once */
-	int any;
+	const cJSON *x;
 
 	fprintf(f, "== mite summary: %s (run %s) ==\n", results_io_str(rn, "name", "?"), results_io_str(rn, "id", "?"));
 	fprintf(f, "scenario  %s\n", results_io_str(rn, "scenario", "?"));
@@ -161,8 +159,13 @@ void results_io_text(FILE *f, const cJSON *sum)
 		fprintf(f, "stopped   by %s at %.1f s%s\n", results_io_str(x, "by", "?"), results_io_num(x, "at", 0),
 			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "early")) ? ", before its end" : "");
 	text_journeys(f, cJSON_GetObjectItemCaseSensitive(sum, "journeys"));
+}
 
-	any = 0;
+static void text_transactions(FILE *f, const cJSON *sum)
+{
+	const cJSON *x;
+	int any = 0;
+
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "transactions")) {
 		char name[256];
 
@@ -176,8 +179,14 @@ void results_io_text(FILE *f, const cJSON *sum)
 		text_latency_row(f, x);
 		fputc('\n', f);
 	}
+}
 
-	any = 0;
+static void text_http(FILE *f, const cJSON *sum)
+{
+	char b[7][32]; /* one per column of a row: fprintf reads them all at once */
+	const cJSON *x;
+	int any = 0;
+
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "http")) {
 		const cJSON *ph = cJSON_GetObjectItemCaseSensitive(x, "phases");
 		const char *txn = results_io_str(x, "transaction", "");
@@ -196,8 +205,13 @@ void results_io_text(FILE *f, const cJSON *sum)
 			results_io_secs(b[5], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"), "p95"),
 			results_io_secs(b[6], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"), "p95"));
 	}
+}
 
-	any = 0;
+static void text_http_errors(FILE *f, const cJSON *sum)
+{
+	const cJSON *x;
+	int any = 0;
+
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "http_errors")) {
 		const char *txn = results_io_str(x, "transaction", "");
 
@@ -206,9 +220,13 @@ void results_io_text(FILE *f, const cJSON *sum)
 		fprintf(f, "%-28.28s %-7.7s %-12.12s %8.0f\n", *txn ? txn : "-", results_io_str(x, "method", "?"),
 			results_io_str(x, "class", "?"), results_io_num(x, "count", 0));
 	}
-	results_ws_text(f, sum);
+}
 
-	any = 0;
+static void text_errors(FILE *f, const cJSON *sum)
+{
+	const cJSON *x;
+	int any = 0;
+
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "errors")) {
 		int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(sum, "errors"));
 		const cJSON *w;
@@ -228,16 +246,27 @@ void results_io_text(FILE *f, const cJSON *sum)
 		}
 		fprintf(f, "]\n");
 	}
+}
 
-	any = 0;
+static void text_messages(FILE *f, const cJSON *sum)
+{
+	const cJSON *x;
+	int any = 0;
+
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "messages")) {
 		if (!any++)
 			fprintf(f, "\n%-24s %-24s %8s\n", "messages (journey)", "type", "count");
 		fprintf(f, "%-24.24s %-24.24s %8.0f\n", results_io_str(x, "journey", "?"), results_io_str(x, "type", "?"),
 			results_io_num(x, "count", 0));
 	}
+}
 
-	any = 0;
+static void text_lag(FILE *f, const cJSON *sum)
+{
+	char b[7][32]; /* one per column of a row: fprintf reads them all at once */
+	const cJSON *x;
+	int any = 0;
+
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "lag")) {
 		if (!results_io_num(x, "count", 0))
 			continue;
@@ -248,8 +277,11 @@ void results_io_text(FILE *f, const cJSON *sum)
 			results_io_secs(b[0], 32, x, "p50"), results_io_secs(b[1], 32, x, "p95"), results_io_secs(b[2], 32, x, "p99"),
 			results_io_secs(b[3], 32, x, "max"));
 	}
+}
 
-	text_generator(f, cJSON_GetObjectItemCaseSensitive(sum, "generator"));
+static void text_events(FILE *f, const cJSON *sum)
+{
+	const cJSON *x;
 
 	x = cJSON_GetObjectItemCaseSensitive(sum, "events");
 	if (x) {
@@ -261,6 +293,12 @@ void results_io_text(FILE *f, const cJSON *sum)
 		if (results_io_num(x, "dropped_log", 0) > 0 || results_io_num(x, "dropped_runners", 0) > 0)
 			fprintf(f, "warning: the event log is incomplete: events were dropped (see above)\n");
 	}
+}
+
+static void text_thresholds(FILE *f, const cJSON *sum)
+{
+	const cJSON *a;
+	const cJSON *x;
 
 	a = cJSON_GetObjectItemCaseSensitive(sum, "thresholds");
 	if (cJSON_GetArraySize(a) > 0) {
@@ -283,7 +321,24 @@ void results_io_text(FILE *f, const cJSON *sum)
 			fputc('\n', f);
 		}
 	}
-	text_verdict(f, sum);
+}
+
+/* The sections of the text summary, in order. */
+static void text_generator_of(FILE *f, const cJSON *sum)
+{
+	text_generator(f, cJSON_GetObjectItemCaseSensitive(sum, "generator"));
+}
+
+static void (*const text_sections[])(FILE *f, const cJSON *sum) = {
+	text_head,       text_transactions, text_http,         text_http_errors, results_ws_text,
+	text_errors,     text_messages,     text_lag,          text_generator_of, text_events,
+	text_thresholds, text_verdict,
+};
+
+void results_io_text(FILE *f, const cJSON *sum)
+{
+	for (size_t i = 0; i < sizeof(text_sections) / sizeof(text_sections[0]); i++)
+		text_sections[i](f, sum);
 }
 
 /* ---- reading ------------------------------------------------------------ */

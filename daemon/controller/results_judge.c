@@ -10,24 +10,19 @@
 #include <stdio.h>
 #include <string.h>
 
-static int kind_is(const stats_entry *e, const char *kind, size_t nlabels)
-{
-	return strcmp(e->kind, kind) == 0 && e->nlabels == nlabels;
-}
-
-static const stats_entry *journey_entry(const run *r, size_t ji, const char *kind)
+static const stats_entry *journey_entry(const run *r, size_t ji, const stats_kind *kind)
 {
 	const char *name = run_scenario(r)->journeys[ji].name;
 
-	return stats_find(run_totals(r), kind, &name, 1);
+	return stats_find(run_totals(r), kind->name, &name, kind->nlabels);
 }
 
-static uint64_t sum_counter(const run *r, const char *kind, int c)
+static uint64_t sum_counter(const run *r, const stats_kind *kind, int c)
 {
 	uint64_t n = 0;
 
 	for (const stats_entry *e = run_totals(r)->first; e; e = e->order)
-		if (kind_is(e, kind, 1))
+		if (stats_kind_is(e, kind))
 			n += e->c[c];
 	return n;
 }
@@ -54,8 +49,8 @@ static void journey_short(const judge_in *in, size_t ji, jshort *o)
 	const scenario *s = run_scenario(in->r);
 	const verdict_conf *vc = &s->verdict;
 	const judge_volume *jv = in->vol ? &in->vol[ji] : NULL;
-	const stats_entry *je = journey_entry(in->r, ji, "journey");
-	const stats_entry *lag = journey_entry(in->r, ji, "lag");
+	const stats_entry *je = journey_entry(in->r, ji, &SK_JOURNEY);
+	const stats_entry *lag = journey_entry(in->r, ji, &SK_LAG);
 
 	memset(o, 0, sizeof(*o));
 	o->lag_p99 = -1;
@@ -139,7 +134,7 @@ static void judge_volume_of(const judge_in *in, size_t ji, verdict_list *v)
 cJSON *results_judge_volume(const judge_in *in, size_t ji)
 {
 	const judge_volume *jv = in->vol ? &in->vol[ji] : NULL;
-	const stats_entry *je = journey_entry(in->r, ji, "journey");
+	const stats_entry *je = journey_entry(in->r, ji, &SK_JOURNEY);
 	double el = run_elapsed(in->r), secs = jv && jv->seconds > 0 ? jv->seconds : 1;
 	cJSON *v = cJSON_CreateObject();
 	char buf[256];
@@ -214,7 +209,7 @@ cJSON *results_judge_generator(const judge_in *in)
 	for (const stats_entry *e = run_totals(in->r)->first; a && e; e = e->order) {
 		cJSON *x;
 
-		if (!kind_is(e, "loop", 1) || !e->h[0] || !hist_count(e->h[0]) || !(x = cJSON_CreateObject()))
+		if (!stats_kind_is(e, &SK_LOOP) || !e->h[0] || !hist_count(e->h[0]) || !(x = cJSON_CreateObject()))
 			continue;
 		cJSON_AddStringToObject(x, "runner", e->labels[0]);
 		cJSON_AddNumberToObject(x, "turns", (double)hist_count(e->h[0]));
@@ -239,7 +234,7 @@ static void judge_generator(const judge_in *in, verdict_list *v)
 		char line[512];
 		double share;
 
-		if (!kind_is(e, "loop", 1) || !e->h[0] || !hist_count(e->h[0]))
+		if (!stats_kind_is(e, &SK_LOOP) || !e->h[0] || !hist_count(e->h[0]))
 			continue;
 		share = busy_share(in, e);
 		if (!saturated(in, e))
@@ -263,10 +258,10 @@ static void judge_complete(const judge_in *in, verdict_list *v)
 	double at;
 	int early;
 	const char *by = run_stopped_by(in->r, &at, &early);
-	uint64_t cancelled = sum_counter(in->r, "journey", ST_J_CANCELLED);
-	uint64_t lost = sum_counter(in->r, "lost", 0);
+	uint64_t cancelled = sum_counter(in->r, &SK_JOURNEY, ST_J_CANCELLED);
+	uint64_t lost = sum_counter(in->r, &SK_LOST, 0);
 	double duration = run_scenario(in->r)->duration;
-	const stats_entry *dropped = stats_find(run_totals(in->r), "dropped", NULL, 0);
+	const stats_entry *dropped = stats_find(run_totals(in->r), SK_DROPPED.name, NULL, SK_DROPPED.nlabels);
 
 	/* A threshold's abort is the thresholds' verdict, not an accident. */
 	if (by && early && !(in->aborted_by && strncmp(by, "threshold", 9) == 0)) {
@@ -301,10 +296,10 @@ static void judge_complete(const judge_in *in, verdict_list *v)
 
 static void judge_errors(const judge_in *in, verdict_list *v)
 {
-	uint64_t lost = sum_counter(in->r, "lost", 0);
-	uint64_t failed = sum_counter(in->r, "journey", ST_J_FAILED);
-	uint64_t cancelled = sum_counter(in->r, "journey", ST_J_CANCELLED);
-	uint64_t ended = failed + sum_counter(in->r, "journey", ST_J_OK);
+	uint64_t lost = sum_counter(in->r, &SK_LOST, 0);
+	uint64_t failed = sum_counter(in->r, &SK_JOURNEY, ST_J_FAILED);
+	uint64_t cancelled = sum_counter(in->r, &SK_JOURNEY, ST_J_CANCELLED);
+	uint64_t ended = failed + sum_counter(in->r, &SK_JOURNEY, ST_J_OK);
 	uint64_t errors = failed > cancelled + lost ? failed - cancelled - lost : 0;
 
 	if (run_error(in->r)) {

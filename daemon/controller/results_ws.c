@@ -5,11 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-static int is_kind(const stats_entry *e, const char *kind, size_t nlabels)
-{
-	return strcmp(e->kind, kind) == 0 && e->nlabels == nlabels;
-}
-
 static double secs(double ns) { return round(ns / 1e3) / 1e6; }
 
 /* count, p50, p95, p99 and max of h (count 0 when h is empty). */
@@ -38,7 +33,7 @@ void results_ws_summary(cJSON *o, const stats *t, double el)
 	for (const stats_entry *e = t->first; a && e; e = e->order) {
 		cJSON *x;
 
-		if (!is_kind(e, "ws", 3) || !(x = cJSON_CreateObject()))
+		if (!stats_kind_is(e, &SK_WS) || !(x = cJSON_CreateObject()))
 			continue;
 		cJSON_AddStringToObject(x, "journey", e->labels[0]);
 		cJSON_AddStringToObject(x, "transaction", e->labels[1]);
@@ -57,7 +52,7 @@ void results_ws_summary(cJSON *o, const stats *t, double el)
 	for (const stats_entry *e = t->first; a && e; e = e->order) {
 		cJSON *x;
 
-		if (!is_kind(e, "wserr", 4) || !(x = cJSON_CreateObject()))
+		if (!stats_kind_is(e, &SK_WSERR) || !(x = cJSON_CreateObject()))
 			continue;
 		cJSON_AddStringToObject(x, "journey", e->labels[0]);
 		cJSON_AddStringToObject(x, "transaction", e->labels[1]);
@@ -108,13 +103,13 @@ void results_ws_live(FILE *f, const stats *w, double interval)
 	hist *rtt = hist_new();
 
 	for (const stats_entry *e = w->first; e; e = e->order) {
-		if (is_kind(e, "ws", 3)) {
+		if (stats_kind_is(e, &SK_WS)) {
 			out += e->c[ST_WS_MSGS_OUT];
 			in += e->c[ST_WS_MSGS_IN];
 			conns += e->h[ST_WS_H_CONNECT] ? hist_count(e->h[ST_WS_H_CONNECT]) : 0;
 			if (rtt && e->h[ST_WS_H_RTT])
 				hist_merge(rtt, e->h[ST_WS_H_RTT]);
-		} else if (is_kind(e, "wserr", 4)) {
+		} else if (stats_kind_is(e, &SK_WSERR)) {
 			errs += e->c[0];
 		}
 	}

@@ -6,6 +6,7 @@
 #include "core/hist.h"
 #include "core/log.h"
 #include "core/proto.h"
+#include "core/proto_msg.h"
 #include "core/row.h"
 
 #include <errno.h>
@@ -221,24 +222,19 @@ static int serve_rows_batch(run *r, link *l, size_t ji)
 {
 	cjourney *j = &r->j[ji];
 	pool *p = j->sj->pool;
-	cJSON *m, *rows;
+	cJSON *m;
 	int end = 0, given = 0;
 	size_t bytes = 0;
 	char err[512];
 
 	if (!p || l->need[ji] <= 0 || l->gone || l->bye)
 		return 0;
-	m = proto_new(PROTO_ROWS);
-	rows = m ? cJSON_AddArrayToObject(m, "rows") : NULL;
-	if (!rows) {
-		cJSON_Delete(m);
+	if (!(m = proto_rows_new(ji)))
 		return 0;
-	}
-	cJSON_AddNumberToObject(m, "j", (double)ji);
 	while (l->need[ji] > 0 && bytes < ROWS_MSG_BYTES) {
 		mite_row *row = NULL;
 		int rc = pool_checkout(p, &row, err, sizeof err);
-		cJSON *a;
+		long b;
 
 		if (rc == POOL_WAIT)
 			break;
@@ -258,13 +254,8 @@ static int serve_rows_batch(run *r, link *l, size_t ji)
 			l->need[ji] = 0;
 			break;
 		}
-		a = cJSON_CreateArray();
-		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)row->id));
-		for (size_t k = 0; k < row->n; k++) {
-			cJSON_AddItemToArray(a, cJSON_CreateString(row->vals[k]));
-			bytes += strlen(row->vals[k]);
-		}
-		cJSON_AddItemToArray(rows, a);
+		if ((b = proto_rows_add(m, row->id, row->vals, row->n)) > 0)
+			bytes += (size_t)b;
 		if (pool_get_mode(p) == POOL_RECYCLABLE)
 			idvec_add(&l->leased[ji], row->id);
 		row_free(row);
@@ -276,7 +267,7 @@ static int serve_rows_batch(run *r, link *l, size_t ji)
 		return 0;
 	}
 	if (end)
-		cJSON_AddTrueToObject(m, "end");
+		proto_rows_end(m);
 	proto_send(l->t, m);
 	return !end && l->need[ji] > 0 && bytes >= ROWS_MSG_BYTES;
 }
@@ -329,64 +320,62 @@ static void note_bound(run *r, cjourney *j, long share, size_t n)
 		log_info("run %s: journey %s: within the runners' bound again", r->id, j->sj->name);
 }
 
+/* Runner k's share (of n) of journey j's target: closed, the instances
+ * (balanced and deterministic: runner k gets the quotient, the first `rem`
+ * one more); open, the starts, round-robin from a moving offset so the
+ * remainders spread over runners. 1 when it changed what runner k has. */
+static int target_share(run *r, link *l, size_t ji, size_t k, size_t n, long starts, proto_target *t)
+{
+	cjourney *j = &r->j[ji];
+	long share;
+
+	*t = (proto_target){.closed = -1, .starts = -1};
+	if (!j->open) {
+		long want = r->state != RUN_RUNNING ? 0 : j->dry ? j->drain : j->required;
+		int changed;
+
+		share = want / (long)n + ((long)k < want % (long)n);
+		if (k == 0)
+			note_bound(r, j, share, n);
+		t->closed = (double)share;
+		changed = share != l->target[ji];
+		l->target[ji] = share;
+		return changed;
+	}
+	if (starts <= 0)
+		return 0;
+	share = starts / (long)n + (((long)k + (long)j->rr) % (long)n < starts % (long)n);
+	if (k == 0)
+		note_bound(r, j, share, n);
+	t->starts = (double)share;
+	return share != 0;
+}
+
 static void send_targets(run *r, long *starts)
 {
 	size_t n = usable_links(r), k = 0;
+	proto_target *tj;
 
-	if (!n)
+	if (!n || !(tj = calloc(r->s->njourneys, sizeof(*tj))))
 		return;
 	for (size_t i = 0; i < r->nlinks; i++) {
 		link *l = r->links[i];
-		cJSON *m, *arr;
+		proto_targets t = {.j = tj, .nj = r->s->njourneys};
 		int changed = 0;
 
 		if (!link_usable(l))
 			continue;
-		m = proto_new(PROTO_TARGETS);
-		arr = m ? cJSON_AddArrayToObject(m, "j") : NULL;
-		if (!arr) {
-			cJSON_Delete(m);
-			return;
-		}
-		for (size_t ji = 0; ji < r->s->njourneys; ji++) {
-			cjourney *j = &r->j[ji];
-			cJSON *o = cJSON_CreateObject();
-
-			if (!j->open) {
-				/* Balanced and deterministic: runner k gets the
-				 * quotient, the first `rem` one more. */
-				long want = r->state != RUN_RUNNING ? 0 : j->dry ? j->drain : j->required;
-				long share = want / (long)n + ((long)k < want % (long)n);
-
-				if (k == 0)
-					note_bound(r, j, share, n);
-				cJSON_AddNumberToObject(o, "c", (double)share);
-				if (share != l->target[ji])
-					changed = 1;
-				l->target[ji] = share;
-			} else if (starts[ji] > 0) {
-				/* Starts go round-robin from a moving offset so the
-				 * remainders spread over runners. */
-				long s = starts[ji] / (long)n + (((long)k + (long)j->rr) % (long)n < starts[ji] % (long)n);
-
-				if (k == 0)
-					note_bound(r, j, s, n);
-				cJSON_AddNumberToObject(o, "s", (double)s);
-				if (s)
-					changed = 1;
-			}
-			cJSON_AddItemToArray(arr, o);
-		}
+		for (size_t ji = 0; ji < r->s->njourneys; ji++)
+			changed |= target_share(r, l, ji, k, n, starts[ji], &tj[ji]);
 		/* Runners start no iteration past the run's end on their own
 		 * clock, so that none begins in the moment before the stop. */
-		if (changed && r->s->duration > 0 && r->state == RUN_RUNNING)
-			cJSON_AddNumberToObject(m, "end_in", r->s->duration - r->model_t);
+		t.has_end_in = changed && r->s->duration > 0 && r->state == RUN_RUNNING;
+		t.end_in = r->s->duration - r->model_t;
 		if (changed)
-			proto_send(l->t, m);
-		else
-			cJSON_Delete(m);
+			proto_send(l->t, proto_targets_encode(&t));
 		k++;
 	}
+	free(tj);
 	for (size_t ji = 0; ji < r->s->njourneys; ji++)
 		if (r->j[ji].open && starts[ji] > 0)
 			r->last_starts_ns = uv_hrtime();
@@ -407,6 +396,19 @@ static long total_actual(const run *r, size_t ji)
 
 static void stop_run(run *r, int now);
 
+/* The tick hook, and what it answers: a reason to stop the run is acted
+ * on here, not inside the hook. */
+static void tick_hook(run *r)
+{
+	const char *stop;
+
+	if (!r->o.hooks.on_tick)
+		return;
+	stop = r->o.hooks.on_tick(r, r->o.hooks.data);
+	if (stop)
+		run_stop_by(r, 0, stop);
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	run *r = t->data;
@@ -418,8 +420,8 @@ static void on_tick(uv_timer_t *t)
 	r->last_ns = now;
 	/* While it drains, the run's clock goes on for its hook (the results'
 	 * records of the drain), and nothing else happens. */
-	if (r->state == RUN_STOPPING && r->o.hooks.on_tick)
-		r->o.hooks.on_tick(r, r->o.hooks.data);
+	if (r->state == RUN_STOPPING)
+		tick_hook(r);
 	if (r->state != RUN_RUNNING && r->state != RUN_PAUSED)
 		return;
 	starts = calloc(r->s->njourneys, sizeof *starts);
@@ -487,8 +489,7 @@ static void on_tick(uv_timer_t *t)
 	for (size_t i = 0; i < r->nlinks; i++)
 		if (link_usable(r->links[i]) && r->links[i]->last_stats_ns <= r->last_starts_ns)
 			any_active = 1;
-	if (r->o.hooks.on_tick)
-		r->o.hooks.on_tick(r, r->o.hooks.data);
+	tick_hook(r);
 	if (r->state == RUN_RUNNING && r->s->duration > 0 && r->model_t >= r->s->duration)
 		stop_run(r, 0);
 	else if (r->state == RUN_RUNNING && all_ended && !any_active)
@@ -549,8 +550,8 @@ static void count_lost(run *r, link *l, size_t ji)
 	if (!n)
 		return;
 	for (size_t k = 0; k < sizeof tables / sizeof tables[0]; k++) {
-		stats_entry *je = stats_get(tables[k], "journey", &name, 1);
-		stats_entry *le = stats_get(tables[k], "lost", &name, 1);
+		stats_entry *je = stats_get(tables[k], SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
+		stats_entry *le = stats_get(tables[k], SK_LOST.name, &name, SK_LOST.nlabels);
 
 		if (je)
 			stats_add(je, ST_J_FAILED, n);
@@ -752,51 +753,143 @@ static void track_why(run *r, link *l, const cJSON *why)
 	}
 }
 
+/* The counts of a stats message: the latest active; the peak while the
+ * run runs, and once it stops the most of the batch before and those after
+ * (the stop's own slice). */
+static void link_counts(run *r, link *l, const long *active, const long *peak)
+{
+	for (size_t i = 0; i < r->s->njourneys; i++) {
+		if (active[i] >= 0)
+			l->actual[i] = active[i];
+		if (peak[i] >= 0 && (r->state == RUN_RUNNING || peak[i] > l->peak[i]))
+			l->peak[i] = peak[i];
+	}
+}
+
 static void link_stats(run *r, link *l, const cJSON *m)
 {
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, "e");
-	const cJSON *active = cJSON_GetObjectItemCaseSensitive(m, "active");
-	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(m, "ev");
-	const cJSON *dropped = cJSON_GetObjectItemCaseSensitive(m, "dropped");
+	size_t nj = r->s->njourneys;
+	long *counts = calloc(2 * (nj ? nj : 1), sizeof(*counts));
+	proto_stats_in in;
 	const cJSON *it;
-	uint64_t ndropped;
-	size_t i = 0;
 
+	if (!counts) {
+		log_warn("run %s: runner %d: stats lost: %s", r->id, l->idx, strerror(ENOMEM));
+		return;
+	}
+	proto_stats_decode(m, nj, (long)ACTIVE_MAX, counts, counts + nj, &in);
 	l->last_stats_ns = uv_hrtime();
-	if (e && (stats_merge_batch(&r->totals, e) < 0 || stats_merge_batch(&r->window, e) < 0))
+	if (in.batch && (stats_merge_batch(&r->totals, in.batch) < 0 || stats_merge_batch(&r->window, in.batch) < 0))
 		log_warn("run %s: runner %d sent a malformed stats batch", r->id, l->idx);
-	else if (e)
-		track_inflight(r, l, e);
-	track_lag(l, e);
-	track_why(r, l, cJSON_GetObjectItemCaseSensitive(m, "why"));
-	cJSON_ArrayForEach(it, active) {
-		if (i >= r->s->njourneys)
-			break;
-		if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= ACTIVE_MAX)
-			l->actual[i] = (long)it->valuedouble;
-		i++;
-	}
-	i = 0;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(m, "peak")) {
-		if (i >= r->s->njourneys)
-			break;
-		/* While the run runs, the latest; once it stops, the most of
-		 * the batch before and those after (the stop's own slice). */
-		if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= ACTIVE_MAX &&
-		    (r->state == RUN_RUNNING || (long)it->valuedouble > l->peak[i]))
-			l->peak[i] = (long)it->valuedouble;
-		i++;
-	}
-	if (proto_u64(dropped, &ndropped) == 0 && ndropped) {
-		stats_entry *d = stats_get(&r->totals, "dropped", NULL, 0);
+	else if (in.batch)
+		track_inflight(r, l, in.batch);
+	track_lag(l, in.batch);
+	track_why(r, l, in.why);
+	link_counts(r, l, counts, counts + nj);
+	free(counts);
+	if (in.dropped) {
+		stats_entry *d = stats_get(&r->totals, SK_DROPPED.name, NULL, SK_DROPPED.nlabels);
 
 		if (d)
-			stats_add(d, 0, ndropped);
+			stats_add(d, 0, in.dropped);
 	}
 	if (r->o.hooks.on_event)
-		cJSON_ArrayForEach(it, ev)
+		cJSON_ArrayForEach(it, in.events)
 			r->o.hooks.on_event(r, it, r->o.hooks.data);
 }
+
+static void link_ready(run *r, link *l, const cJSON *m)
+{
+	(void)m;
+	l->ready = 1;
+	if (r->state == RUN_STARTING) {
+		int all = 1;
+
+		for (size_t i = 0; i < r->nlinks; i++)
+			all &= r->links[i]->ready || r->links[i]->gone;
+		if (all) {
+			r->state = RUN_RUNNING;
+			r->t0_ns = r->last_ns = uv_hrtime();
+			on_tick(&r->tick_timer);
+			uv_timer_start(&r->tick_timer, on_tick, (uint64_t)(r->o.tick * 1000),
+				       (uint64_t)(r->o.tick * 1000));
+		}
+	} else if (r->state == RUN_STOPPING) {
+		link_send_stop(l, r->stop_now);
+	}
+}
+
+static void link_error(run *r, link *l, const cJSON *m)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, "error");
+
+	set_error(r, "runner %d: %s", l->idx, cJSON_IsString(e) ? e->valuestring : "unknown error");
+	stop_run(r, 1);
+}
+
+/* The journey index "j" of m, or -1 when it is not one. */
+static long link_journey(const run *r, const cJSON *m)
+{
+	const cJSON *jj = cJSON_GetObjectItemCaseSensitive(m, "j");
+
+	return cJSON_IsNumber(jj) && jj->valueint >= 0 && (size_t)jj->valueint < r->s->njourneys
+		       ? jj->valueint
+		       : -1;
+}
+
+static void link_need(run *r, link *l, const cJSON *m)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "n");
+	long ji = link_journey(r, m);
+
+	/* A runner asks for at most PROTO_ROWS_MAX: more would be served in
+	 * one message from a pool of any size (a range). */
+	if (ji >= 0 && cJSON_IsNumber(n) && n->valuedouble >= 1) {
+		l->need[ji] = n->valuedouble < PROTO_ROWS_MAX ? (long)n->valuedouble : PROTO_ROWS_MAX;
+		serve_rows(r, l, (size_t)ji);
+	}
+}
+
+static void link_done(run *r, link *l, const cJSON *m)
+{
+	long ji = link_journey(r, m);
+
+	if (ji >= 0 && r->j[ji].sj->pool)
+		take_back_rows(r, l, (size_t)ji, cJSON_GetObjectItemCaseSensitive(m, "ids"));
+}
+
+static void link_bye(run *r, link *l, const cJSON *m)
+{
+	(void)m;
+	l->bye = 1;
+	for (size_t ji = 0; ji < r->s->njourneys; ji++)
+		l->actual[ji] = 0;
+	if (l->t) {
+		transport_close(l->t);
+		l->t = NULL;
+	}
+	if (r->state != RUN_STOPPING && r->state != RUN_DONE) {
+		/* A runner leaving on its own: its share moves to the others. */
+		log_warn("run %s: runner %d left the run", r->id, l->idx);
+	}
+	check_done(r);
+}
+
+static void link_hello(run *r, link *l, const cJSON *m)
+{
+	/* nothing to do: setup goes out at start */
+	(void)r, (void)l, (void)m;
+}
+
+/* What a runner's message does, by its type. */
+static const struct {
+	const char *type;
+	void (*fn)(run *r, link *l, const cJSON *m);
+} link_handlers[] = {
+	{PROTO_HELLO, link_hello}, {PROTO_READY, link_ready}, {PROTO_ERROR, link_error},
+	{PROTO_NEED, link_need},   {PROTO_DONE, link_done},   {PROTO_STATS, link_stats},
+	{PROTO_BYE, link_bye},
+};
 
 static void on_link_message(transport *t, const char *buf, size_t len, void *data)
 {
@@ -805,72 +898,22 @@ static void on_link_message(transport *t, const char *buf, size_t len, void *dat
 	char err[256];
 	cJSON *m = proto_parse(buf, len, err, sizeof err);
 	const char *type;
-	const cJSON *jj;
+	size_t i;
 
+	(void)t;
 	if (!m) {
 		log_warn("run %s: runner %d: message refused: %s", r->id, l->idx, err);
 		return;
 	}
 	l->last_seen_ns = uv_hrtime();
 	type = proto_type(m);
-	jj = cJSON_GetObjectItemCaseSensitive(m, "j");
-	if (strcmp(type, PROTO_HELLO) == 0) {
-		/* nothing to do: setup goes out at start */
-	} else if (strcmp(type, PROTO_READY) == 0) {
-		l->ready = 1;
-		if (r->state == RUN_STARTING) {
-			int all = 1;
-
-			for (size_t i = 0; i < r->nlinks; i++)
-				all &= r->links[i]->ready || r->links[i]->gone;
-			if (all) {
-				r->state = RUN_RUNNING;
-				r->t0_ns = r->last_ns = uv_hrtime();
-				on_tick(&r->tick_timer);
-				uv_timer_start(&r->tick_timer, on_tick, (uint64_t)(r->o.tick * 1000),
-					       (uint64_t)(r->o.tick * 1000));
-			}
-		} else if (r->state == RUN_STOPPING) {
-			link_send_stop(l, r->stop_now);
-		}
-	} else if (strcmp(type, PROTO_ERROR) == 0) {
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, "error");
-
-		set_error(r, "runner %d: %s", l->idx, cJSON_IsString(e) ? e->valuestring : "unknown error");
-		stop_run(r, 1);
-	} else if (strcmp(type, PROTO_NEED) == 0) {
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "n");
-
-		/* A runner asks for at most PROTO_ROWS_MAX: more would be served
-		 * in one message from a pool of any size (a range). */
-		if (cJSON_IsNumber(jj) && jj->valueint >= 0 && (size_t)jj->valueint < r->s->njourneys &&
-		    cJSON_IsNumber(n) && n->valuedouble >= 1) {
-			l->need[jj->valueint] =
-				n->valuedouble < PROTO_ROWS_MAX ? (long)n->valuedouble : PROTO_ROWS_MAX;
-			serve_rows(r, l, (size_t)jj->valueint);
-		}
-	} else if (strcmp(type, PROTO_DONE) == 0) {
-		if (cJSON_IsNumber(jj) && jj->valueint >= 0 && (size_t)jj->valueint < r->s->njourneys &&
-		    r->j[jj->valueint].sj->pool)
-			take_back_rows(r, l, (size_t)jj->valueint, cJSON_GetObjectItemCaseSensitive(m, "ids"));
-	} else if (strcmp(type, PROTO_STATS) == 0) {
-		link_stats(r, l, m);
-	} else if (strcmp(type, PROTO_BYE) == 0) {
-		l->bye = 1;
-		for (size_t ji = 0; ji < r->s->njourneys; ji++)
-			l->actual[ji] = 0;
-		if (l->t) {
-			transport_close(l->t);
-			l->t = NULL;
-		}
-		if (r->state != RUN_STOPPING && r->state != RUN_DONE) {
-			/* A runner leaving on its own: its share moves to the others. */
-			log_warn("run %s: runner %d left the run", r->id, l->idx);
-		}
-		check_done(r);
-	} else {
+	for (i = 0; i < sizeof(link_handlers) / sizeof(link_handlers[0]); i++)
+		if (strcmp(type, link_handlers[i].type) == 0)
+			break;
+	if (i < sizeof(link_handlers) / sizeof(link_handlers[0]))
+		link_handlers[i].fn(r, l, m);
+	else
 		log_warn("run %s: runner %d: unknown message type '%s' ignored", r->id, l->idx, type);
-	}
 	cJSON_Delete(m);
 }
 
@@ -1160,7 +1203,7 @@ cJSON *run_status(const run *r)
 	for (size_t i = 0; js && i < r->s->njourneys; i++) {
 		cJSON *j = cJSON_CreateObject();
 		const char *lab = r->s->journeys[i].name;
-		const stats_entry *e = stats_find(&r->totals, "journey", &lab, 1);
+		const stats_entry *e = stats_find(&r->totals, SK_JOURNEY.name, &lab, SK_JOURNEY.nlabels);
 
 		cJSON_AddStringToObject(j, "name", lab);
 		cJSON_AddStringToObject(j, "model", r->j[i].open ? "open" : "closed");

@@ -31,8 +31,9 @@ typedef enum run_state {
 } run_state;
 
 typedef struct run_hooks {
-	/* After every tick (optional). */
-	void (*on_tick)(run *r, void *data);
+	/* After every tick (optional). Returns why the run must stop (it is
+	 * stopped as by run_stop_by, e.g. "threshold ..."), or NULL. */
+	const char *(*on_tick)(run *r, void *data);
 	/* Each event a runner sent (custom messages, errors, http_metrics); the
 	 * run keeps ownership of ev. Optional. */
 	void (*on_event)(run *r, const cJSON *ev, void *data);
@@ -93,7 +94,7 @@ void run_resume(run *r);
 int run_scale(run *r, double factor);
 
 run_state run_get_state(const run *r);
-/* "starting", "running", "paused", "stopping", "done" (the status's). */
+/* A state's name as status, results and metrics show it ("running"). */
 const char *run_state_name(run_state s);
 /* Runners linked and usable now (the status's "runners"). */
 int run_runners(const run *r);

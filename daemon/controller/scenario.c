@@ -13,6 +13,7 @@
 #include "controller/cfg.h"
 #include "controller/cfgbound.h"
 #include "core/coro.h"
+#include "core/util.h"
 #include "core/utf8.h"
 
 #include <errno.h>
@@ -51,95 +52,8 @@ typedef struct scn_load {
 	const mite_api *api;
 	char *err;
 	size_t errlen;
+	cfg_reader R; /* messages: "file:line: ..." */
 } scn_load;
-
-/* ---- errors ------------------------------------------------------------- */
-
-/* The file a setting came from: libconfig names @included files as they
- * were written, relative to the include folder, which is the scenario's. */
-static void scn_file_of(const scn_load *L, const char *file, char *buf, size_t len)
-{
-	int n;
-
-	if (!file)
-		file = L->path;
-	if (file[0] == '/')
-		n = snprintf(buf, len, "%s", file);
-	else
-		n = snprintf(buf, len, "%s/%s", L->dir, file);
-	(void)n; /* a cut path still locates the error well enough */
-}
-
-static int scn_vfail(scn_load *L, const char *file, unsigned line, const char *fmt, va_list ap)
-	__attribute__((format(printf, 4, 0)));
-static int scn_vfail(scn_load *L, const char *file, unsigned line, const char *fmt, va_list ap)
-{
-	char where[PATH_MAX + 16];
-	size_t n;
-
-	if (!L->err || !L->errlen)
-		return -1;
-	scn_file_of(L, file, where, sizeof(where));
-	snprintf(L->err, L->errlen, "%s:%u: ", where, line ? line : 1);
-	n = strlen(L->err);
-	if (n < L->errlen)
-		vsnprintf(L->err + n, L->errlen - n, fmt, ap);
-	return -1;
-}
-
-/* Reports "file:line: message" at setting `at`. Returns -1. */
-static int scn_fail(scn_load *L, const config_setting_t *at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int scn_fail(scn_load *L, const config_setting_t *at, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = scn_vfail(L, at ? config_setting_source_file(at) : NULL,
-		       at ? config_setting_source_line(at) : 1, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-/* ---- typed access ------------------------------------------------------- */
-
-/* Every block is checked against the keys it may hold, so that a typo is
- * an error rather than a silently ignored setting. */
-static int scn_check_keys(scn_load *L, const config_setting_t *group, const char *where,
-			  const char *const *allowed)
-{
-	int n = config_setting_length(group);
-
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
-		const char *name = config_setting_name(m);
-		char list[512] = "";
-		size_t used = 0;
-		int ok = 0;
-
-		for (size_t k = 0; allowed[k]; k++)
-			if (strcmp(allowed[k], name) == 0)
-				ok = 1;
-		if (ok)
-			continue;
-		for (size_t k = 0; allowed[k] && used < sizeof(list); k++) {
-			int w = snprintf(list + used, sizeof(list) - used, "%s%s", k ? ", " : "",
-					 allowed[k]);
-			if (w < 0)
-				break;
-			used += (size_t)w;
-		}
-		return scn_fail(L, m, "unknown key '%s' in %s (allowed there: %s)", name, where, list);
-	}
-	return 0;
-}
-
-static int scn_missing(scn_load *L, const config_setting_t *group, const char *key,
-		       const char *where)
-{
-	return scn_fail(L, group, "missing required key '%s' in %s", key, where);
-}
 
 /* A load that mited gives up (it is shutting down) stops between steps. */
 static int scn_cancelled(scn_load *L)
@@ -158,141 +72,8 @@ static int scn_check_name(scn_load *L, const config_setting_t *at, const char *w
 
 	if (n <= SCENARIO_NAME_MAX)
 		return 0;
-	return scn_fail(L, at, "%s is %zu bytes long, over the limit of %d bytes", what, n,
+	return cfg_fail(&L->R, at, "%s is %zu bytes long, over the limit of %d bytes", what, n,
 			SCENARIO_NAME_MAX);
-}
-
-/* The getters return 1 when the key is there and good, 0 when it is
- * absent, -1 (error reported) when it has the wrong type. */
-static int scn_get_str(scn_load *L, const config_setting_t *g, const char *key, const char **out)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return scn_fail(L, s, "'%s' must be a string, not %s", key, cfg_type_name(s));
-	*out = config_setting_get_string(s);
-	return 1;
-}
-
-static int scn_get_int(scn_load *L, const config_setting_t *g, const char *key, long long *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
-		return scn_fail(L, s, "'%s' must be an integer, not %s", key, cfg_type_name(s));
-	*out = config_setting_get_int64(s);
-	return 1;
-}
-
-static int scn_get_num(scn_load *L, const config_setting_t *g, const char *key, double *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-
-	if (!s)
-		return 0;
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		*out = (double)config_setting_get_int64(s);
-		return 1;
-	case CONFIG_TYPE_FLOAT:
-		*out = config_setting_get_float(s);
-		return 1;
-	}
-	return scn_fail(L, s, "'%s' must be a number, not %s", key, cfg_type_name(s));
-}
-
-static int scn_get_bool(scn_load *L, const config_setting_t *g, const char *key, int *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return scn_fail(L, s, "'%s' must be true or false, not %s", key, cfg_type_name(s));
-	*out = config_setting_get_bool(s);
-	return 1;
-}
-
-/* A time in seconds: a number, or a string with units (see above). */
-static int scn_get_secs(scn_load *L, const config_setting_t *g, const char *key, double *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-	double v;
-
-	if (!s)
-		return 0;
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		v = (double)config_setting_get_int64(s);
-		break;
-	case CONFIG_TYPE_FLOAT:
-		v = config_setting_get_float(s);
-		break;
-	case CONFIG_TYPE_STRING:
-		v = cfg_parse_seconds(config_setting_get_string(s));
-		if (v < 0)
-			return scn_fail(L, s,
-					"'%s' must be seconds or a time like \"90s\", \"5m\", "
-					"\"1h30m\", not \"%s\"",
-					key, config_setting_get_string(s));
-		break;
-	default:
-		return scn_fail(L, s, "'%s' must be seconds or a time like \"5m\", not %s", key,
-				cfg_type_name(s));
-	}
-	if (!isfinite(v) || v < 0)
-		return scn_fail(L, s, "'%s' must not be negative", key);
-	*out = v;
-	return 1;
-}
-
-/* Bytes: an integer, or a string with a K, M or G suffix (powers of 1024). */
-static int scn_get_size(scn_load *L, const config_setting_t *g, const char *key, long long *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-	long long v;
-
-	if (!s)
-		return 0;
-	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
-		*out = config_setting_get_int64(s);
-		return 1;
-	}
-	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		const char *str = config_setting_get_string(s);
-		char *end;
-
-		errno = 0;
-		v = strtoll(str, &end, 10);
-		if (end != str && !errno && v >= 0) {
-			long long mul = 1;
-
-			if (*end == 'k' || *end == 'K')
-				mul = 1024;
-			else if (*end == 'm' || *end == 'M')
-				mul = 1024 * 1024;
-			else if (*end == 'g' || *end == 'G')
-				mul = 1024 * 1024 * 1024;
-			if (mul > 1)
-				end++;
-			if (mul > 1 && strcmp(end, "iB") == 0)
-				end += 2;
-			if (*end == '\0' && v <= LLONG_MAX / mul) {
-				*out = v * mul;
-				return 1;
-			}
-		}
-		return scn_fail(L, s, "'%s' must be bytes or a size like \"64K\" or \"1M\", not \"%s\"",
-				key, str);
-	}
-	return scn_fail(L, s, "'%s' must be bytes or a size like \"64K\", not %s", key,
-			cfg_type_name(s));
 }
 
 /* Shortest decimal that reads back as the same double. */
@@ -325,44 +106,6 @@ static const char *scn_scalar(const config_setting_t *s, char *buf, size_t len)
 	return NULL;
 }
 
-/* An array or list of strings -> NULL-terminated copies. */
-static int scn_get_strv(scn_load *L, const config_setting_t *g, const char *key, char ***out,
-			size_t *n)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-	int len;
-
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
-		return scn_fail(L, s, "'%s' must be an array of strings [\"a\", \"b\"], not %s", key,
-				cfg_type_name(s));
-	len = config_setting_length(s);
-	*out = calloc((size_t)len + 1, sizeof(**out));
-	if (!*out)
-		return scn_fail(L, s, "%s", strerror(ENOMEM));
-	for (int i = 0; i < len; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			return scn_fail(L, e, "'%s' must hold strings only, not %s", key,
-					cfg_type_name(e));
-		(*out)[i] = strdup(config_setting_get_string(e));
-		if (!(*out)[i])
-			return scn_fail(L, s, "%s", strerror(ENOMEM));
-	}
-	*n = (size_t)len;
-	return 1;
-}
-
-static void scn_strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* ---- modules ------------------------------------------------------------ */
 
 /* Finds, opens and checks "module.so:symbol" named by setting `at`; the
@@ -373,20 +116,20 @@ static int scn_open_sym(scn_load *L, const config_setting_t *at, const char *spe
 	char path[PATH_MAX], symbol[SCN_NAME_MAX], found[PATH_MAX], err[PATH_MAX + 512];
 
 	if (module_split(spec, path, sizeof(path), symbol, sizeof(symbol), err, sizeof(err)) < 0)
-		return scn_fail(L, at, "%s", err);
+		return cfg_fail(&L->R, at, "%s", err);
 	if (module_find(path, L->dir, L->o->plugin_dirs, L->o->allow_any_path, found, sizeof(found),
 			err, sizeof(err)) < 0)
-		return scn_fail(L, at, "%s", err);
+		return cfg_fail(&L->R, at, "%s", err);
 	*mod = module_open(found, L->api, err, sizeof(err));
 	if (!*mod)
-		return scn_fail(L, at, "%s", err);
+		return cfg_fail(&L->R, at, "%s", err);
 	*sym = module_sym_typed(*mod, symbol, func, err, sizeof(err));
 	if (!*sym)
-		return scn_fail(L, at, "%s", err);
+		return cfg_fail(&L->R, at, "%s", err);
 	if (path_out && !(*path_out = strdup(found)))
-		return scn_fail(L, at, "%s", strerror(ENOMEM));
+		return cfg_fail(&L->R, at, "%s", strerror(ENOMEM));
 	if (sym_out && !(*sym_out = strdup(symbol)))
-		return scn_fail(L, at, "%s", strerror(ENOMEM));
+		return cfg_fail(&L->R, at, "%s", strerror(ENOMEM));
 	return 0;
 }
 
@@ -400,7 +143,7 @@ static int scn_plugin_args(scn_load *L, const config_setting_t *g, const char *w
 
 	*out = calloc((size_t)n * 2 + 1, sizeof(**out));
 	if (!*out)
-		return scn_fail(L, g, "%s", strerror(ENOMEM));
+		return cfg_fail(&L->R, g, "%s", strerror(ENOMEM));
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
 		char buf[64];
@@ -410,16 +153,16 @@ static int scn_plugin_args(scn_load *L, const config_setting_t *g, const char *w
 			continue;
 		v = scn_scalar(m, buf, sizeof(buf));
 		if (!v)
-			return scn_fail(L, m,
+			return cfg_fail(&L->R, m,
 					"'%s': settings of a %s plugin must be strings, numbers or "
 					"booleans, not %s",
 					config_setting_name(m), where, cfg_type_name(m));
 		(*out)[k] = strdup(config_setting_name(m));
 		if (!(*out)[k++])
-			return scn_fail(L, m, "%s", strerror(ENOMEM));
+			return cfg_fail(&L->R, m, "%s", strerror(ENOMEM));
 		(*out)[k] = strdup(v);
 		if (!(*out)[k++])
-			return scn_fail(L, m, "%s", strerror(ENOMEM));
+			return cfg_fail(&L->R, m, "%s", strerror(ENOMEM));
 	}
 	return 0;
 }
@@ -440,23 +183,23 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 	char perr[512];
 	int rc = -1;
 
-	if (scn_check_keys(L, g, "an inline datapool", scn_pool_inline_keys) < 0)
+	if (cfg_check_keys(&L->R, g, "an inline datapool", scn_pool_inline_keys) < 0)
 		return -1;
-	if (scn_get_strv(L, g, "columns", &columns, &ncols) < 0)
+	if (cfg_get_strv(&L->R, g, "columns", &columns, &ncols) < 0)
 		goto out;
 	if (!rows) {
-		scn_missing(L, g, "rows", "an inline datapool");
+		cfg_missing(&L->R, g, "rows", "an inline datapool");
 		goto out;
 	}
 	if (config_setting_type(rows) != CONFIG_TYPE_LIST &&
 	    config_setting_type(rows) != CONFIG_TYPE_ARRAY) {
-		scn_fail(L, rows, "'rows' must be a list of rows ( (1, \"a\"), (2, \"b\") ), not %s",
+		cfg_fail(&L->R, rows, "'rows' must be a list of rows ( (1, \"a\"), (2, \"b\") ), not %s",
 			 cfg_type_name(rows));
 		goto out;
 	}
 	nrows = (size_t)config_setting_length(rows);
 	if (nrows == 0) {
-		scn_fail(L, rows, "'rows' is empty: an inline datapool needs at least one row");
+		cfg_fail(&L->R, rows, "'rows' is empty: an inline datapool needs at least one row");
 		goto out;
 	}
 	width = columns ? ncols : 0;
@@ -467,31 +210,31 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 		size_t w = aggregate ? (size_t)config_setting_length(row) : 1;
 
 		if (config_setting_type(row) == CONFIG_TYPE_GROUP) {
-			scn_fail(L, row, "row %zu must be a list of values ( ... ), not %s", r + 1,
+			cfg_fail(&L->R, row, "row %zu must be a list of values ( ... ), not %s", r + 1,
 				 cfg_type_name(row));
 			goto out;
 		}
 		if (r == 0 && !columns)
 			width = w;
 		if (w != width) {
-			scn_fail(L, row, "row %zu has %zu value%s where %s %zu", r + 1, w,
+			cfg_fail(&L->R, row, "row %zu has %zu value%s where %s %zu", r + 1, w,
 				 w == 1 ? "" : "s", columns ? "'columns' names" : "the first row has",
 				 width);
 			goto out;
 		}
 		if (w == 0) {
-			scn_fail(L, row, "row %zu is empty", r + 1);
+			cfg_fail(&L->R, row, "row %zu is empty", r + 1);
 			goto out;
 		}
 		if (!vals) {
 			if (nrows > SIZE_MAX / width / 2) {
-				scn_fail(L, rows, "too many rows");
+				cfg_fail(&L->R, rows, "too many rows");
 				goto out;
 			}
 			vals = calloc(nrows * width, sizeof(*vals));
 			strs = calloc(nrows * width + 1, sizeof(*strs));
 			if (!vals || !strs) {
-				scn_fail(L, rows, "%s", strerror(ENOMEM));
+				cfg_fail(&L->R, rows, "%s", strerror(ENOMEM));
 				goto out;
 			}
 		}
@@ -502,14 +245,14 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 			const char *v = scn_scalar(e, buf, sizeof(buf));
 
 			if (!v) {
-				scn_fail(L, e, "row %zu: values must be strings, numbers or booleans, not %s",
+				cfg_fail(&L->R, e, "row %zu: values must be strings, numbers or booleans, not %s",
 					 r + 1, cfg_type_name(e));
 				goto out;
 			}
 			/* Copies, since buf is reused for the next value. */
 			strs[nstrs] = strdup(v);
 			if (!strs[nstrs]) {
-				scn_fail(L, e, "%s", strerror(ENOMEM));
+				cfg_fail(&L->R, e, "%s", strerror(ENOMEM));
 				goto out;
 			}
 			vals[r * width + c] = strs[nstrs++];
@@ -518,14 +261,14 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 	*out = pool_new_inline(mode, (const char *const *)columns, width, vals, nrows, perr,
 			       sizeof(perr));
 	if (!*out) {
-		scn_fail(L, g, "%s", perr);
+		cfg_fail(&L->R, g, "%s", perr);
 		goto out;
 	}
 	rc = 0;
 out:
-	scn_strv_free(strs);
+	util_strv_free(strs);
 	free(vals);
-	scn_strv_free(columns);
+	util_strv_free(columns);
 	return rc;
 }
 
@@ -536,52 +279,42 @@ static int scn_pool_range(scn_load *L, const config_setting_t *g, pool_mode mode
 	char **columns = NULL;
 	size_t ncols = 0, noffsets = 0;
 	char perr[512];
-	int rc = -1, got;
+	int rc = -1;
 
-	if (scn_check_keys(L, g, "a range datapool", scn_pool_range_keys) < 0)
+	if (cfg_check_keys(&L->R, g, "a range datapool", scn_pool_range_keys) < 0)
 		return -1;
-	got = scn_get_int(L, g, "from", &from);
-	if (got <= 0) {
-		if (got == 0)
-			scn_missing(L, g, "from", "a range datapool");
-		return -1;
-	}
-	got = scn_get_int(L, g, "to", &to);
-	if (got <= 0) {
-		if (got == 0)
-			scn_missing(L, g, "to", "a range datapool");
-		return -1;
-	}
-	if (scn_get_int(L, g, "step", &step) < 0)
+	if (cfg_need(&L->R, g, "from", "a range datapool", cfg_get_int(&L->R, g, "from", &from)) < 0 ||
+	    cfg_need(&L->R, g, "to", "a range datapool", cfg_get_int(&L->R, g, "to", &to)) < 0 ||
+	    cfg_get_int(&L->R, g, "step", &step) < 0)
 		return -1;
 	if (step == 0)
-		return scn_fail(L, config_setting_get_member(g, "step"), "'step' must not be 0");
+		return cfg_fail(&L->R, config_setting_get_member(g, "step"), "'step' must not be 0");
 	if (offs) {
 		if (config_setting_type(offs) != CONFIG_TYPE_ARRAY &&
 		    config_setting_type(offs) != CONFIG_TYPE_LIST)
-			return scn_fail(L, offs, "'offsets' must be an array of integers [0, 2], not %s",
+			return cfg_fail(&L->R, offs, "'offsets' must be an array of integers [0, 2], not %s",
 					cfg_type_name(offs));
 		noffsets = (size_t)config_setting_length(offs);
 		if (noffsets == 0)
-			return scn_fail(L, offs, "'offsets' is empty: give at least one, e.g. [0]");
+			return cfg_fail(&L->R, offs, "'offsets' is empty: give at least one, e.g. [0]");
 		offsets = calloc(noffsets, sizeof(*offsets));
 		if (!offsets)
-			return scn_fail(L, offs, "%s", strerror(ENOMEM));
+			return cfg_fail(&L->R, offs, "%s", strerror(ENOMEM));
 		for (size_t i = 0; i < noffsets; i++) {
 			const config_setting_t *e = config_setting_get_elem(offs, (unsigned)i);
 			if (config_setting_type(e) != CONFIG_TYPE_INT &&
 			    config_setting_type(e) != CONFIG_TYPE_INT64) {
-				scn_fail(L, e, "'offsets' must hold integers only, not %s",
+				cfg_fail(&L->R, e, "'offsets' must hold integers only, not %s",
 					 cfg_type_name(e));
 				goto out;
 			}
 			offsets[i] = config_setting_get_int64(e);
 		}
 	}
-	if (scn_get_strv(L, g, "columns", &columns, &ncols) < 0)
+	if (cfg_get_strv(&L->R, g, "columns", &columns, &ncols) < 0)
 		goto out;
 	if (columns && ncols != (noffsets ? noffsets : 1)) {
-		scn_fail(L, config_setting_get_member(g, "columns"),
+		cfg_fail(&L->R, config_setting_get_member(g, "columns"),
 			 "'columns' names %zu column%s but the range has %zu (one per offset)", ncols,
 			 ncols == 1 ? "" : "s", noffsets ? noffsets : 1);
 		goto out;
@@ -589,13 +322,13 @@ static int scn_pool_range(scn_load *L, const config_setting_t *g, pool_mode mode
 	*out = pool_new_range(mode, from, to, step, offsets, noffsets, (const char *const *)columns,
 			      perr, sizeof(perr));
 	if (!*out) {
-		scn_fail(L, g, "%s", perr);
+		cfg_fail(&L->R, g, "%s", perr);
 		goto out;
 	}
 	rc = 0;
 out:
 	free(offsets);
-	scn_strv_free(columns);
+	util_strv_free(columns);
 	return rc;
 }
 
@@ -606,24 +339,20 @@ static int scn_pool_csv(scn_load *L, const config_setting_t *g, pool_mode mode, 
 	char path[PATH_MAX], perr[PATH_MAX + 256];
 	char **columns = NULL;
 	size_t ncols = 0;
-	int header = 0, got, in_file = 0, n, rc = -1;
+	int header = 0, in_file = 0, n, rc = -1;
 
-	if (scn_check_keys(L, g, "a csv datapool", scn_pool_csv_keys) < 0)
+	if (cfg_check_keys(&L->R, g, "a csv datapool", scn_pool_csv_keys) < 0)
 		return -1;
-	got = scn_get_str(L, g, "file", &file);
-	if (got <= 0) {
-		if (got == 0)
-			scn_missing(L, g, "file", "a csv datapool");
+	if (cfg_need(&L->R, g, "file", "a csv datapool", cfg_get_str(&L->R, g, "file", &file)) < 0)
 		return -1;
-	}
 	if (!*file)
-		return scn_fail(L, fs, "'file' is empty");
-	if (scn_get_bool(L, g, "header", &header) < 0)
+		return cfg_fail(&L->R, fs, "'file' is empty");
+	if (cfg_get_bool(&L->R, g, "header", &header) < 0)
 		return -1;
-	if (scn_get_strv(L, g, "columns", &columns, &ncols) < 0)
+	if (cfg_get_strv(&L->R, g, "columns", &columns, &ncols) < 0)
 		goto out;
 	if (columns && header) {
-		scn_fail(L, config_setting_get_member(g, "columns"),
+		cfg_fail(&L->R, config_setting_get_member(g, "columns"),
 			 "'columns' names the columns of a file without a header; this one has "
 			 "header = true");
 		goto out;
@@ -633,7 +362,7 @@ static int scn_pool_csv(scn_load *L, const config_setting_t *g, pool_mode mode, 
 	else
 		n = snprintf(path, sizeof(path), "%s/%s", L->dir, file);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
-		scn_fail(L, fs, "'file' is too long");
+		cfg_fail(&L->R, fs, "'file' is too long");
 		goto out;
 	}
 	*out = pool_new_csv(mode, path, header, (const char *const *)columns, ncols, perr,
@@ -643,12 +372,12 @@ static int scn_pool_csv(scn_load *L, const config_setting_t *g, pool_mode mode, 
 		if (in_file)
 			snprintf(L->err, L->errlen, "%s", perr);
 		else
-			scn_fail(L, fs, "%s", perr);
+			cfg_fail(&L->R, fs, "%s", perr);
 		goto out;
 	}
 	rc = 0;
 out:
-	scn_strv_free(columns);
+	util_strv_free(columns);
 	return rc;
 }
 
@@ -662,10 +391,10 @@ static int scn_pool_plugin(scn_load *L, scn_journey *j, const config_setting_t *
 	int rc = -1;
 
 	if (config_setting_type(ps) != CONFIG_TYPE_STRING)
-		return scn_fail(L, ps, "'plugin' must be a string \"module.so:symbol\", not %s",
+		return cfg_fail(&L->R, ps, "'plugin' must be a string \"module.so:symbol\", not %s",
 				cfg_type_name(ps));
 	if (config_setting_get_member(g, "type"))
-		return scn_fail(L, config_setting_get_member(g, "type"),
+		return cfg_fail(&L->R, config_setting_get_member(g, "type"),
 				"a datapool has either 'type' or 'plugin', not both");
 	if (scn_open_sym(L, ps, config_setting_get_string(ps), 0, &j->pool_mod, &sym, NULL, NULL) < 0)
 		return -1;
@@ -675,48 +404,50 @@ static int scn_pool_plugin(scn_load *L, scn_journey *j, const config_setting_t *
 	j->pool = pool_new_plugin(mode, pl, config_setting_get_string(ps),
 				  (const char *const *)args, perr, sizeof(perr));
 	if (!j->pool) {
-		scn_fail(L, ps, "%s", perr);
+		cfg_fail(&L->R, ps, "%s", perr);
 		goto out;
 	}
 	rc = 0;
 out:
-	scn_strv_free(args);
+	util_strv_free(args);
 	return rc;
 }
+
+/* The datapool types a scenario names, and their readers. */
+static const struct {
+	const char *name;
+	int (*load)(scn_load *L, const config_setting_t *g, pool_mode mode, pool **out);
+} scn_pool_types[] = {
+	{"inline", scn_pool_inline},
+	{"range", scn_pool_range},
+	{"csv", scn_pool_csv},
+};
 
 static int scn_pool_load(scn_load *L, scn_journey *j, const config_setting_t *g)
 {
 	const config_setting_t *ps = config_setting_get_member(g, "plugin");
-	const char *type = NULL, *mode_name = "iterable";
-	pool_mode mode = POOL_ITERABLE;
-	int got;
+	const char *type = NULL;
+	int mode = POOL_ITERABLE, got;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return scn_fail(L, g, "'datapool' must be a group { type = ...; }, not %s",
+		return cfg_fail(&L->R, g, "'datapool' must be a group { type = ...; }, not %s",
 				cfg_type_name(g));
-	if (scn_get_str(L, g, "mode", &mode_name) < 0)
+	if (cfg_get_enum(&L->R, g, "mode", pool_mode_names, &mode) < 0)
 		return -1;
-	if (pool_mode_parse(mode_name, &mode) < 0)
-		return scn_fail(L, config_setting_get_member(g, "mode"),
-				"'mode' must be \"iterable\", \"recyclable\" or \"single\", not \"%s\"",
-				mode_name);
 	if (ps)
-		return scn_pool_plugin(L, j, g, ps, mode);
+		return scn_pool_plugin(L, j, g, ps, (pool_mode)mode);
 
-	got = scn_get_str(L, g, "type", &type);
+	got = cfg_get_str(&L->R, g, "type", &type);
 	if (got < 0)
 		return -1;
 	if (got == 0)
-		return scn_fail(L, g,
+		return cfg_fail(&L->R, g,
 				"missing required key 'type' in datapool (\"inline\", \"range\" or "
 				"\"csv\"; or plugin = \"module.so:symbol\")");
-	if (strcmp(type, "inline") == 0)
-		return scn_pool_inline(L, g, mode, &j->pool);
-	if (strcmp(type, "range") == 0)
-		return scn_pool_range(L, g, mode, &j->pool);
-	if (strcmp(type, "csv") == 0)
-		return scn_pool_csv(L, g, mode, &j->pool);
-	return scn_fail(L, config_setting_get_member(g, "type"),
+	for (size_t i = 0; i < sizeof(scn_pool_types) / sizeof(scn_pool_types[0]); i++)
+		if (strcmp(type, scn_pool_types[i].name) == 0)
+			return scn_pool_types[i].load(L, g, (pool_mode)mode, &j->pool);
+	return cfg_fail(&L->R, config_setting_get_member(g, "type"),
 			"unknown datapool type \"%s\" (known: inline, range, csv; or plugin = "
 			"\"module.so:symbol\")",
 			type);
@@ -736,12 +467,12 @@ static const char *const scn_vm_step_keys[] = {"count", "duration", "from", "to"
 static int scn_get_count(scn_load *L, const config_setting_t *g, const char *key, long *out)
 {
 	long long v;
-	int got = scn_get_int(L, g, key, &v);
+	int got = cfg_get_int(&L->R, g, key, &v);
 
 	if (got <= 0)
 		return got;
 	if (v < 0 || v > LONG_MAX)
-		return scn_fail(L, config_setting_get_member(g, key), "'%s' must be >= 0, not %lld",
+		return cfg_fail(&L->R, config_setting_get_member(g, key), "'%s' must be >= 0, not %lld",
 				key, v);
 	*out = (long)v;
 	return 1;
@@ -749,10 +480,10 @@ static int scn_get_count(scn_load *L, const config_setting_t *g, const char *key
 
 static int scn_get_rate(scn_load *L, const config_setting_t *g, const char *key, double *out)
 {
-	int got = scn_get_num(L, g, key, out);
+	int got = cfg_get_num(&L->R, g, key, out);
 
 	if (got > 0 && (!isfinite(*out) || *out < 0))
-		return scn_fail(L, config_setting_get_member(g, key), "'%s' must be >= 0", key);
+		return cfg_fail(&L->R, config_setting_get_member(g, key), "'%s' must be >= 0", key);
 	return got;
 }
 
@@ -760,10 +491,10 @@ static int scn_get_rate(scn_load *L, const config_setting_t *g, const char *key,
  * before it starts. */
 static int scn_get_vm_duration(scn_load *L, const config_setting_t *g, double *out)
 {
-	int got = scn_get_secs(L, g, "duration", out);
+	int got = cfg_get_secs(&L->R, g, "duration", out);
 
 	if (got > 0 && *out <= 0)
-		return scn_fail(L, config_setting_get_member(g, "duration"),
+		return cfg_fail(&L->R, config_setting_get_member(g, "duration"),
 				"'duration' must be more than 0 seconds");
 	return got;
 }
@@ -772,7 +503,7 @@ static int scn_vm_make(scn_load *L, const config_setting_t *g, vmodel *m, const 
 		       vmodel **out)
 {
 	if (!m)
-		return scn_fail(L, g, "%s", verr);
+		return cfg_fail(&L->R, g, "%s", verr);
 	*out = m;
 	return 0;
 }
@@ -785,19 +516,19 @@ static int scn_vm_stages(scn_load *L, const config_setting_t *g, vmodel **out)
 	double prev = 0;
 	int hold = 0, n;
 
-	if (scn_check_keys(L, g, "a stages volume", scn_vm_stages_keys) < 0 ||
-	    scn_get_bool(L, g, "hold", &hold) < 0)
+	if (cfg_check_keys(&L->R, g, "a stages volume", scn_vm_stages_keys) < 0 ||
+	    cfg_get_bool(&L->R, g, "hold", &hold) < 0)
 		return -1;
 	if (!steps)
-		return scn_missing(L, g, "steps", "a stages volume");
+		return cfg_missing(&L->R, g, "steps", "a stages volume");
 	if (config_setting_type(steps) != CONFIG_TYPE_LIST)
-		return scn_fail(L, steps, "'steps' must be a list of steps ( { ... }, ... ), not %s",
+		return cfg_fail(&L->R, steps, "'steps' must be a list of steps ( { ... }, ... ), not %s",
 				cfg_type_name(steps));
 	n = config_setting_length(steps);
 	if (n == 0)
-		return scn_fail(L, steps, "'steps' is empty: give at least one step");
+		return cfg_fail(&L->R, steps, "'steps' is empty: give at least one step");
 	if (n > SCN_MAX_STEPS)
-		return scn_fail(L, steps, "'steps' has %d steps (at most %d)", n, SCN_MAX_STEPS);
+		return cfg_fail(&L->R, steps, "'steps' has %d steps (at most %d)", n, SCN_MAX_STEPS);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *s = config_setting_get_elem(steps, (unsigned)i);
 		int has_count = config_setting_get_member(s, "count") != NULL;
@@ -806,27 +537,27 @@ static int scn_vm_stages(scn_load *L, const config_setting_t *g, vmodel **out)
 		double d;
 
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-			return scn_fail(L, s, "step %d must be a group { ... }, not %s", i + 1,
+			return cfg_fail(&L->R, s, "step %d must be a group { ... }, not %s", i + 1,
 					cfg_type_name(s));
-		if (scn_check_keys(L, s, "a stages step", scn_vm_step_keys) < 0)
+		if (cfg_check_keys(&L->R, s, "a stages step", scn_vm_step_keys) < 0)
 			return -1;
 		if (has_count == has_to)
-			return scn_fail(L, s,
+			return cfg_fail(&L->R, s,
 					"step %d needs either 'count' and 'duration' (a constant step) "
 					"or 'to' and 'over' (a ramp)",
 					i + 1);
 		if (has_count) {
 			if (config_setting_get_member(s, "from") || config_setting_get_member(s, "over"))
-				return scn_fail(L, s,
+				return cfg_fail(&L->R, s,
 						"step %d: 'from' and 'over' belong to ramp steps, not "
 						"to one with 'count'",
 						i + 1);
 			if (scn_get_count(L, s, "count", &count) < 0)
 				return -1;
-			if (scn_get_secs(L, s, "duration", &d) <= 0) {
+			if (cfg_get_secs(&L->R, s, "duration", &d) <= 0) {
 				if (config_setting_get_member(s, "duration"))
 					return -1;
-				return scn_fail(L, s, "missing required key 'duration' in step %d",
+				return cfg_fail(&L->R, s, "missing required key 'duration' in step %d",
 						i + 1);
 			}
 			st[i] = (vmodel_step){(double)count, (double)count, d};
@@ -834,21 +565,21 @@ static int scn_vm_stages(scn_load *L, const config_setting_t *g, vmodel **out)
 			double from = prev, to;
 
 			if (config_setting_get_member(s, "duration"))
-				return scn_fail(L, config_setting_get_member(s, "duration"),
+				return cfg_fail(&L->R, config_setting_get_member(s, "duration"),
 						"step %d: a ramp step lasts 'over' seconds; "
 						"'duration' belongs to steps with 'count'",
 						i + 1);
 			if (scn_get_rate(L, s, "from", &from) < 0 || scn_get_rate(L, s, "to", &to) < 0)
 				return -1;
-			if (scn_get_secs(L, s, "over", &d) <= 0) {
+			if (cfg_get_secs(&L->R, s, "over", &d) <= 0) {
 				if (config_setting_get_member(s, "over"))
 					return -1;
-				return scn_fail(L, s, "missing required key 'over' in step %d", i + 1);
+				return cfg_fail(&L->R, s, "missing required key 'over' in step %d", i + 1);
 			}
 			st[i] = (vmodel_step){from, to, d};
 		}
 		if (st[i].duration <= 0)
-			return scn_fail(L, s, "step %d must last more than 0 seconds", i + 1);
+			return cfg_fail(&L->R, s, "step %d must last more than 0 seconds", i + 1);
 		prev = st[i].to;
 	}
 	return scn_vm_make(L, g, vmodel_new_stages(st, (size_t)n, hold, verr, sizeof(verr)), verr,
@@ -864,10 +595,10 @@ static int scn_vm_plugin(scn_load *L, scn_journey *j, const config_setting_t *g,
 	int rc = -1;
 
 	if (config_setting_type(ps) != CONFIG_TYPE_STRING)
-		return scn_fail(L, ps, "'plugin' must be a string \"module.so:symbol\", not %s",
+		return cfg_fail(&L->R, ps, "'plugin' must be a string \"module.so:symbol\", not %s",
 				cfg_type_name(ps));
 	if (config_setting_get_member(g, "type"))
-		return scn_fail(L, config_setting_get_member(g, "type"),
+		return cfg_fail(&L->R, config_setting_get_member(g, "type"),
 				"a volume has either 'type' or 'plugin', not both");
 	if (scn_open_sym(L, ps, config_setting_get_string(ps), 1, &j->volume_mod, &sym, NULL, NULL) <
 	    0)
@@ -880,124 +611,136 @@ static int scn_vm_plugin(scn_load *L, scn_journey *j, const config_setting_t *g,
 	j->volume = vmodel_new_plugin(fn, config_setting_get_string(ps), (const char *const *)args,
 				      verr, sizeof(verr));
 	if (!j->volume) {
-		scn_fail(L, ps, "%s", verr);
+		cfg_fail(&L->R, ps, "%s", verr);
 		goto out;
 	}
 	rc = 0;
 out:
-	scn_strv_free(args);
+	util_strv_free(args);
 	return rc;
 }
+
+static int scn_vm_constant(scn_load *L, const config_setting_t *g, vmodel **out)
+{
+	double duration = 0;
+	long count;
+	char verr[256];
+
+	if (cfg_check_keys(&L->R, g, "a constant volume", scn_vm_constant_keys) < 0 ||
+	    cfg_need(&L->R, g, "count", "a constant volume", scn_get_count(L, g, "count", &count)) < 0 ||
+	    scn_get_vm_duration(L, g, &duration) < 0)
+		return -1;
+	return scn_vm_make(L, g, vmodel_new_constant(count, duration, verr, sizeof(verr)), verr, out);
+}
+
+/* 'over' of a ramp or a changing rate: required, more than 0 seconds. */
+static int scn_get_over(scn_load *L, const config_setting_t *g, const char *where, double *over)
+{
+	if (cfg_need(&L->R, g, "over", where, cfg_get_secs(&L->R, g, "over", over)) < 0)
+		return -1;
+	if (*over <= 0)
+		return cfg_fail(&L->R, config_setting_get_member(g, "over"),
+				"'over' must be more than 0 seconds");
+	return 0;
+}
+
+static int scn_vm_ramp(scn_load *L, const config_setting_t *g, vmodel **out)
+{
+	double from = 0, to, over, duration = 0;
+	char verr[256];
+
+	if (cfg_check_keys(&L->R, g, "a ramp volume", scn_vm_ramp_keys) < 0 ||
+	    scn_get_rate(L, g, "from", &from) < 0 ||
+	    cfg_need(&L->R, g, "to", "a ramp volume", scn_get_rate(L, g, "to", &to)) < 0 ||
+	    scn_get_over(L, g, "a ramp volume", &over) < 0 || scn_get_vm_duration(L, g, &duration) < 0)
+		return -1;
+	if (duration > 0 && duration < over)
+		return cfg_fail(&L->R, config_setting_get_member(g, "duration"),
+				"'duration' (%g s) is shorter than the ramp ('over' = %g s)", duration,
+				over);
+	return scn_vm_make(L, g, vmodel_new_ramp(from, to, over, duration, verr, sizeof(verr)), verr,
+			   out);
+}
+
+static int scn_vm_oneshot(scn_load *L, const config_setting_t *g, vmodel **out)
+{
+	double duration = 0;
+	long count = 1;
+	char verr[256];
+
+	if (cfg_check_keys(&L->R, g, "a oneshot volume", scn_vm_oneshot_keys) < 0 ||
+	    scn_get_count(L, g, "count", &count) < 0 || scn_get_vm_duration(L, g, &duration) < 0)
+		return -1;
+	if (count < 1)
+		return cfg_fail(&L->R, config_setting_get_member(g, "count"),
+				"'count' must be at least 1");
+	return scn_vm_make(L, g, vmodel_new_oneshot(count, duration, verr, sizeof(verr)), verr, out);
+}
+
+static int scn_vm_arrival(scn_load *L, const config_setting_t *g, vmodel **out)
+{
+	double rate = 0, from = 0, to = 0, over = 0, duration = 0;
+	int has_rate, has_to;
+	char verr[256];
+
+	if (cfg_check_keys(&L->R, g, "an arrival volume", scn_vm_arrival_keys) < 0)
+		return -1;
+	has_rate = config_setting_get_member(g, "rate") != NULL;
+	has_to = config_setting_get_member(g, "to") != NULL;
+	if (has_rate == has_to)
+		return cfg_fail(&L->R, g,
+				"an arrival volume needs either 'rate' (starts per second) or "
+				"'to' and 'over' (a changing rate)");
+	if (has_rate) {
+		if (config_setting_get_member(g, "from") || config_setting_get_member(g, "over"))
+			return cfg_fail(&L->R, g,
+					"'from' and 'over' belong to a changing rate, not to one "
+					"with 'rate'");
+		if (scn_get_rate(L, g, "rate", &rate) < 0)
+			return -1;
+		from = to = rate;
+	} else if (scn_get_rate(L, g, "from", &from) < 0 || scn_get_rate(L, g, "to", &to) < 0 ||
+		   scn_get_over(L, g, "an arrival volume", &over) < 0) {
+		return -1;
+	}
+	if (scn_get_vm_duration(L, g, &duration) < 0)
+		return -1;
+	return scn_vm_make(L, g, vmodel_new_arrival(from, to, over, duration, verr, sizeof(verr)),
+			   verr, out);
+}
+
+/* The volume types a scenario names, and their readers. */
+static const struct {
+	const char *name;
+	int (*load)(scn_load *L, const config_setting_t *g, vmodel **out);
+} scn_vm_types[] = {
+	{"constant", scn_vm_constant}, {"ramp", scn_vm_ramp},       {"stages", scn_vm_stages},
+	{"oneshot", scn_vm_oneshot},   {"arrival", scn_vm_arrival},
+};
 
 static int scn_volume_load(scn_load *L, scn_journey *j, const config_setting_t *g)
 {
 	const config_setting_t *ps = config_setting_get_member(g, "plugin");
 	const char *type;
-	char verr[256];
-	double duration = 0;
-	long count;
 	int got;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return scn_fail(L, g, "'volume' must be a group { type = ...; }, not %s",
+		return cfg_fail(&L->R, g, "'volume' must be a group { type = ...; }, not %s",
 				cfg_type_name(g));
 	if (ps)
 		return scn_vm_plugin(L, j, g, ps);
-	got = scn_get_str(L, g, "type", &type);
+	got = cfg_get_str(&L->R, g, "type", &type);
 	if (got < 0)
 		return -1;
 	if (got == 0)
-		return scn_fail(L, g,
+		return cfg_fail(&L->R, g,
 				"missing required key 'type' in volume (\"constant\", \"ramp\", "
 				"\"stages\", \"oneshot\" or \"arrival\"; or plugin = "
 				"\"module.so:symbol\")");
-
-	if (strcmp(type, "constant") == 0) {
-		if (scn_check_keys(L, g, "a constant volume", scn_vm_constant_keys) < 0)
-			return -1;
-		got = scn_get_count(L, g, "count", &count);
-		if (got <= 0)
-			return got == 0 ? scn_missing(L, g, "count", "a constant volume") : -1;
-		if (scn_get_vm_duration(L, g, &duration) < 0)
-			return -1;
-		return scn_vm_make(L, g, vmodel_new_constant(count, duration, verr, sizeof(verr)),
-				   verr, &j->volume);
-	}
-	if (strcmp(type, "ramp") == 0) {
-		double from = 0, to, over;
-
-		if (scn_check_keys(L, g, "a ramp volume", scn_vm_ramp_keys) < 0 ||
-		    scn_get_rate(L, g, "from", &from) < 0)
-			return -1;
-		got = scn_get_rate(L, g, "to", &to);
-		if (got <= 0)
-			return got == 0 ? scn_missing(L, g, "to", "a ramp volume") : -1;
-		got = scn_get_secs(L, g, "over", &over);
-		if (got <= 0)
-			return got == 0 ? scn_missing(L, g, "over", "a ramp volume") : -1;
-		if (over <= 0)
-			return scn_fail(L, config_setting_get_member(g, "over"),
-					"'over' must be more than 0 seconds");
-		if (scn_get_vm_duration(L, g, &duration) < 0)
-			return -1;
-		if (duration > 0 && duration < over)
-			return scn_fail(L, config_setting_get_member(g, "duration"),
-					"'duration' (%g s) is shorter than the ramp ('over' = %g s)",
-					duration, over);
-		return scn_vm_make(L, g, vmodel_new_ramp(from, to, over, duration, verr, sizeof(verr)),
-				   verr, &j->volume);
-	}
-	if (strcmp(type, "stages") == 0)
-		return scn_vm_stages(L, g, &j->volume);
-	if (strcmp(type, "oneshot") == 0) {
-		count = 1;
-		if (scn_check_keys(L, g, "a oneshot volume", scn_vm_oneshot_keys) < 0 ||
-		    scn_get_count(L, g, "count", &count) < 0 ||
-		    scn_get_vm_duration(L, g, &duration) < 0)
-			return -1;
-		if (count < 1)
-			return scn_fail(L, config_setting_get_member(g, "count"),
-					"'count' must be at least 1");
-		return scn_vm_make(L, g, vmodel_new_oneshot(count, duration, verr, sizeof(verr)),
-				   verr, &j->volume);
-	}
-	if (strcmp(type, "arrival") == 0) {
-		double rate = 0, from = 0, to = 0, over = 0;
-		int has_rate, has_to;
-
-		if (scn_check_keys(L, g, "an arrival volume", scn_vm_arrival_keys) < 0)
-			return -1;
-		has_rate = config_setting_get_member(g, "rate") != NULL;
-		has_to = config_setting_get_member(g, "to") != NULL;
-		if (has_rate == has_to)
-			return scn_fail(L, g,
-					"an arrival volume needs either 'rate' (starts per second) or "
-					"'to' and 'over' (a changing rate)");
-		if (has_rate) {
-			if (config_setting_get_member(g, "from") || config_setting_get_member(g, "over"))
-				return scn_fail(L, g,
-						"'from' and 'over' belong to a changing rate, not to "
-						"one with 'rate'");
-			if (scn_get_rate(L, g, "rate", &rate) < 0)
-				return -1;
-			from = to = rate;
-		} else {
-			if (scn_get_rate(L, g, "from", &from) < 0 || scn_get_rate(L, g, "to", &to) < 0)
-				return -1;
-			got = scn_get_secs(L, g, "over", &over);
-			if (got <= 0)
-				return got == 0 ? scn_missing(L, g, "over", "an arrival volume") : -1;
-			if (over <= 0)
-				return scn_fail(L, config_setting_get_member(g, "over"),
-						"'over' must be more than 0 seconds");
-		}
-		if (scn_get_vm_duration(L, g, &duration) < 0)
-			return -1;
-		return scn_vm_make(L, g,
-				   vmodel_new_arrival(from, to, over, duration, verr, sizeof(verr)),
-				   verr, &j->volume);
-	}
-	return scn_fail(L, config_setting_get_member(g, "type"),
+	for (size_t i = 0; i < sizeof(scn_vm_types) / sizeof(scn_vm_types[0]); i++)
+		if (strcmp(type, scn_vm_types[i].name) == 0)
+			return scn_vm_types[i].load(L, g, &j->volume);
+	return cfg_fail(&L->R, config_setting_get_member(g, "type"),
 			"unknown volume type \"%s\" (known: constant, ramp, stages, oneshot, "
 			"arrival; or plugin = \"module.so:symbol\")",
 			type);
@@ -1013,31 +756,31 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 {
 	const config_setting_t *js, *ds, *vs;
 	const char *spec, *name = NULL;
-	long long stack = CORO_DEFAULT_STACK;
+	unsigned long long stack = CORO_DEFAULT_STACK;
 	void *fn;
 	int got;
 
 	j->line = (int)config_setting_source_line(g);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return scn_fail(L, g, "a journey must be a group { journey = \"x.so:fn\"; ... }, not %s",
+		return cfg_fail(&L->R, g, "a journey must be a group { journey = \"x.so:fn\"; ... }, not %s",
 				cfg_type_name(g));
-	if (scn_check_keys(L, g, "a journey", scn_journey_keys) < 0)
+	if (cfg_check_keys(&L->R, g, "a journey", scn_journey_keys) < 0)
 		return -1;
 
-	got = scn_get_str(L, g, "journey", &spec);
+	got = cfg_get_str(&L->R, g, "journey", &spec);
 	if (got <= 0)
-		return got == 0 ? scn_missing(L, g, "journey", "a journey") : -1;
+		return got == 0 ? cfg_missing(&L->R, g, "journey", "a journey") : -1;
 	js = config_setting_get_member(g, "journey");
 	j->spec = strdup(spec);
 	if (!j->spec)
-		return scn_fail(L, js, "%s", strerror(ENOMEM));
+		return cfg_fail(&L->R, js, "%s", strerror(ENOMEM));
 	if (scn_open_sym(L, js, spec, 1, &j->mod, &fn, &j->module_path, &j->symbol) < 0)
 		return -1;
 
-	if (scn_get_str(L, g, "name", &name) < 0)
+	if (cfg_get_str(&L->R, g, "name", &name) < 0)
 		return -1;
 	if (name && !*name)
-		return scn_fail(L, config_setting_get_member(g, "name"), "'name' is empty");
+		return cfg_fail(&L->R, config_setting_get_member(g, "name"), "'name' is empty");
 	if (scn_check_name(L, name ? config_setting_get_member(g, "name") : js,
 			   name ? "'name'" : "the journey's name (its spec, when it has no 'name')",
 			   name ? name : spec) < 0)
@@ -1046,20 +789,16 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 	 * become U+FFFD here, once (core/utf8.h). */
 	j->name = utf8_fix(strdup(name ? name : spec));
 	if (!j->name)
-		return scn_fail(L, g, "%s", strerror(ENOMEM));
+		return cfg_fail(&L->R, g, "%s", strerror(ENOMEM));
 	for (size_t i = 0; i < s->njourneys; i++)
 		if (strcmp(s->journeys[i].name, j->name) == 0)
-			return scn_fail(L, name ? config_setting_get_member(g, "name") : g,
+			return cfg_fail(&L->R, name ? config_setting_get_member(g, "name") : g,
 					"journey name '%s' is already used by the journey at line %d%s",
 					j->name, s->journeys[i].line,
 					name ? "" : "; give each a distinct 'name'");
 
-	if (scn_get_size(L, g, "stack_size", &stack) < 0)
+	if (cfg_get_size_in(&L->R, g, "stack_size", CORO_MIN_STACK, SCN_MAX_STACK, &stack) < 0)
 		return -1;
-	if (stack < CORO_MIN_STACK || stack > SCN_MAX_STACK)
-		return scn_fail(L, config_setting_get_member(g, "stack_size"),
-				"'stack_size' must be between %d and %ld bytes, not %lld",
-				CORO_MIN_STACK, SCN_MAX_STACK, stack);
 	j->stack_size = (size_t)stack;
 
 	ds = config_setting_get_member(g, "datapool");
@@ -1068,7 +807,7 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 
 	vs = config_setting_get_member(g, "volume");
 	if (!vs)
-		return scn_missing(L, g, "volume", "a journey");
+		return cfg_missing(&L->R, g, "volume", "a journey");
 	if (scn_volume_load(L, j, vs) < 0)
 		return -1;
 
@@ -1077,7 +816,7 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 	if (pool_refuse_small && j->pool && pool_get_mode(j->pool) == POOL_RECYCLABLE &&
 	    pool_size(j->pool) > 0 && vmodel_get_kind(j->volume) == VMODEL_CLOSED &&
 	    vmodel_peak(j->volume) > (double)pool_size(j->pool))
-		return scn_fail(L, ds,
+		return cfg_fail(&L->R, ds,
 				"journey '%s': its recyclable datapool has %zu row%s but its volume "
 				"asks for up to %.0f instances (pool_policy = \"refuse\")",
 				j->name, pool_size(j->pool), pool_size(j->pool) == 1 ? "" : "s",
@@ -1095,7 +834,7 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 		int n;
 
 		if (config_setting_type(c) != CONFIG_TYPE_GROUP)
-			return scn_fail(L, c, "'config' must be a group { key = value; ... }, not %s",
+			return cfg_fail(&L->R, c, "'config' must be a group { key = value; ... }, not %s",
 					cfg_type_name(c));
 		n = config_setting_length(c);
 		for (int i = 0; i < n; i++) {
@@ -1104,16 +843,16 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 			const char *v = scn_scalar(m, buf, sizeof(buf));
 
 			if (!v)
-				return scn_fail(L, m,
+				return cfg_fail(&L->R, m,
 						"config value '%s' must be a string, number or boolean, "
 						"not %s",
 						config_setting_name(m), cfg_type_name(m));
 			if (kvl_set(&s->config, config_setting_name(m), v) < 0)
-				return scn_fail(L, m, "%s", strerror(ENOMEM));
+				return cfg_fail(&L->R, m, "%s", strerror(ENOMEM));
 		}
 	}
 	if (L->o->env && kvl_set_env(&s->config, L->o->env) < 0)
-		return scn_fail(L, root, "%s", strerror(ENOMEM));
+		return cfg_fail(&L->R, root, "%s", strerror(ENOMEM));
 	for (size_t i = 0; L->o->sets && L->o->sets[i]; i++) {
 		int rc = kvl_set_pair(&s->config, L->o->sets[i]);
 		if (rc == -EINVAL) {
@@ -1122,7 +861,7 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 			return -1;
 		}
 		if (rc < 0)
-			return scn_fail(L, root, "%s", strerror(-rc));
+			return cfg_fail(&L->R, root, "%s", strerror(-rc));
 	}
 	return 0;
 }
@@ -1131,6 +870,8 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 
 static const char *const scn_root_keys[] = {"name",     "duration",   "pool_policy", "config",
 					    "journeys", "thresholds", "verdict",     NULL};
+
+static const char *const scn_pool_policies[] = {"wait", "refuse", NULL};
 
 static const scenario_opts scn_no_opts;
 
@@ -1164,18 +905,98 @@ static char *scn_default_name(const char *path)
 	return strndup(base, n);
 }
 
+/* Reads the scenario L->path into cf, bounded before libconfig reads a
+ * byte (what was checked is what is parsed). 0, or -1 with err set (cf
+ * destroyed). */
+static int scn_read(scn_load *L, config_t *cf)
+{
+	static const cfgbound_limits bounds = {.file_max = SCENARIO_FILE_MAX,
+					       .string_max = SCENARIO_STRING_MAX};
+	char *text = NULL;
+	int ok;
+
+	if (cfgbound_read(L->path, L->dir, &bounds, &text, L->err, L->errlen) < 0)
+		return -1;
+	config_init(cf);
+	config_set_options(cf, CONFIG_OPTION_AUTOCONVERT);
+	/* Relative @include must not depend on the daemon's working folder. */
+	config_set_include_dir(cf, L->dir);
+	ok = config_read_string(cf, text);
+	free(text);
+	if (!ok)
+		cfg_fail_at(&L->R, config_error_file(cf), (unsigned)config_error_line(cf), "%s",
+			    config_error_text(cf) ? config_error_text(cf) : "cannot parse");
+	if (!ok || scn_cancelled(L)) {
+		config_destroy(cf);
+		return -1;
+	}
+	return 0;
+}
+
+/* The scenario's own settings: name, duration, pool_policy, config. */
+static int scn_root(scn_load *L, scenario *s, const config_setting_t *root)
+{
+	const char *name = NULL;
+
+	if (cfg_check_keys(&L->R, root, "the scenario", scn_root_keys) < 0 ||
+	    cfg_get_str(&L->R, root, "name", &name) < 0)
+		return -1;
+	if (name && !*name)
+		return cfg_fail(&L->R, config_setting_get_member(root, "name"), "'name' is empty");
+	if (name && scn_check_name(L, config_setting_get_member(root, "name"), "'name'", name) < 0)
+		return -1;
+	s->name = utf8_fix(name ? strdup(name) : scn_default_name(L->path));
+	if (!s->name)
+		return cfg_fail(&L->R, root, "%s", strerror(ENOMEM));
+	if (cfg_get_secs(&L->R, root, "duration", &s->duration) < 0)
+		return -1;
+	if (L->o->duration_override > 0)
+		s->duration = L->o->duration_override;
+	/* "wait" (0) or "refuse" (1) a recyclable pool smaller than its volume. */
+	if (cfg_get_enum(&L->R, root, "pool_policy", scn_pool_policies, &s->pool_refuse_small) < 0)
+		return -1;
+	return scn_config(L, s, root);
+}
+
+static int scn_journeys(scn_load *L, scenario *s, const config_setting_t *root)
+{
+	const config_setting_t *js = config_setting_get_member(root, "journeys");
+	int n, rc;
+
+	if (!js)
+		return cfg_missing(&L->R, root, "journeys", "the scenario");
+	if (config_setting_type(js) != CONFIG_TYPE_LIST)
+		return cfg_fail(&L->R, js,
+				"'journeys' must be a list of journeys ( { ... }, ... ), not %s",
+				cfg_type_name(js));
+	n = config_setting_length(js);
+	if (n == 0)
+		return cfg_fail(&L->R, js, "'journeys' is empty: a scenario needs at least one journey");
+	s->journeys = calloc((size_t)n, sizeof(*s->journeys));
+	if (!s->journeys)
+		return cfg_fail(&L->R, js, "%s", strerror(ENOMEM));
+	for (int i = 0; i < n; i++) {
+		if (scn_cancelled(L))
+			return -1;
+		rc = scn_journey_load(L, s, config_setting_get_elem(js, (unsigned)i),
+				      &s->journeys[s->njourneys], s->pool_refuse_small);
+		/* Counted even when it failed, so that scenario_free releases
+		 * what it holds. */
+		s->njourneys++;
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 scenario *scenario_load(const char *path, const scenario_opts *o, char *err, size_t errlen)
 {
 	char real[PATH_MAX], dir[PATH_MAX];
-	const config_setting_t *root, *js;
-	const char *name = NULL, *policy = "wait";
+	const config_setting_t *root, *g;
 	scn_load L = {.o = o ? o : &scn_no_opts, .err = err, .errlen = errlen};
-	static const cfgbound_limits bounds = {.file_max = SCENARIO_FILE_MAX,
-					       .string_max = SCENARIO_STRING_MAX};
 	scenario *s = NULL;
 	config_t cf;
-	char *slash, *text = NULL;
-	int n, got, ok;
+	char *slash;
 
 	L.api = L.o->api ? L.o->api : &scn_min_api;
 	if (!path || !realpath(path, real)) {
@@ -1191,109 +1012,22 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 		*slash = '\0';
 	L.path = real;
 	L.dir = dir;
-	/* Bounded before libconfig reads a byte; what was checked is what is
-	 * parsed. */
-	if (cfgbound_read(real, dir, &bounds, &text, err, errlen) < 0)
+	L.R = (cfg_reader){.file = real, .err = err, .errlen = errlen};
+	if (scn_read(&L, &cf) < 0)
 		return NULL;
-
-	config_init(&cf);
-	config_set_options(&cf, CONFIG_OPTION_AUTOCONVERT);
-	/* Relative @include must not depend on the daemon's working folder. */
-	config_set_include_dir(&cf, dir);
-	ok = config_read_string(&cf, text);
-	free(text);
-	if (!ok) {
-		char where[PATH_MAX];
-
-		scn_file_of(&L, config_error_file(&cf), where, sizeof(where));
-		snprintf(err, errlen, "%s:%d: %s", where, config_error_line(&cf),
-			 config_error_text(&cf) ? config_error_text(&cf) : "cannot parse");
-		config_destroy(&cf);
-		return NULL;
-	}
-	if (scn_cancelled(&L)) {
-		config_destroy(&cf);
-		return NULL;
-	}
 	root = config_root_setting(&cf);
-
 	s = scn_alloc(real, dir);
 	if (!s) {
 		snprintf(err, errlen, "%s: %s", real, strerror(ENOMEM));
 		goto fail;
 	}
-	if (scn_check_keys(&L, root, "the scenario", scn_root_keys) < 0)
+	if (scn_root(&L, s, root) < 0 || scn_journeys(&L, s, root) < 0)
 		goto fail;
-
-	if (scn_get_str(&L, root, "name", &name) < 0)
+	g = config_setting_get_member(root, "thresholds");
+	if (g && !(s->thresholds = thresholds_parse(g, real, err, errlen)))
 		goto fail;
-	if (name && !*name) {
-		scn_fail(&L, config_setting_get_member(root, "name"), "'name' is empty");
-		goto fail;
-	}
-	if (name && scn_check_name(&L, config_setting_get_member(root, "name"), "'name'", name) < 0)
-		goto fail;
-	s->name = utf8_fix(name ? strdup(name) : scn_default_name(real));
-	if (!s->name) {
-		scn_fail(&L, root, "%s", strerror(ENOMEM));
-		goto fail;
-	}
-	if (scn_get_secs(&L, root, "duration", &s->duration) < 0)
-		goto fail;
-	if (L.o->duration_override > 0)
-		s->duration = L.o->duration_override;
-	if (scn_get_str(&L, root, "pool_policy", &policy) < 0)
-		goto fail;
-	if (strcmp(policy, "wait") == 0) {
-		s->pool_refuse_small = 0;
-	} else if (strcmp(policy, "refuse") == 0) {
-		s->pool_refuse_small = 1;
-	} else {
-		scn_fail(&L, config_setting_get_member(root, "pool_policy"),
-			 "'pool_policy' must be \"wait\" or \"refuse\", not \"%s\"", policy);
-		goto fail;
-	}
-	if (scn_config(&L, s, root) < 0)
-		goto fail;
-
-	js = config_setting_get_member(root, "journeys");
-	if (!js) {
-		scn_missing(&L, root, "journeys", "the scenario");
-		goto fail;
-	}
-	if (config_setting_type(js) != CONFIG_TYPE_LIST) {
-		scn_fail(&L, js, "'journeys' must be a list of journeys ( { ... }, ... ), not %s",
-			 cfg_type_name(js));
-		goto fail;
-	}
-	n = config_setting_length(js);
-	if (n == 0) {
-		scn_fail(&L, js, "'journeys' is empty: a scenario needs at least one journey");
-		goto fail;
-	}
-	s->journeys = calloc((size_t)n, sizeof(*s->journeys));
-	if (!s->journeys) {
-		scn_fail(&L, js, "%s", strerror(ENOMEM));
-		goto fail;
-	}
-	for (int i = 0; i < n; i++) {
-		scn_journey *j = &s->journeys[s->njourneys];
-
-		if (scn_cancelled(&L))
-			goto fail;
-		got = scn_journey_load(&L, s, config_setting_get_elem(js, (unsigned)i), j,
-				       s->pool_refuse_small);
-		/* Counted even when it failed, so that scenario_free releases
-		 * what it holds. */
-		s->njourneys++;
-		if (got < 0)
-			goto fail;
-	}
-	js = config_setting_get_member(root, "thresholds");
-	if (js && !(s->thresholds = thresholds_parse(js, real, err, errlen)))
-		goto fail;
-	js = config_setting_get_member(root, "verdict");
-	if (js && verdict_conf_parse(js, real, &s->verdict, err, errlen) < 0)
+	g = config_setting_get_member(root, "verdict");
+	if (g && verdict_conf_parse(g, real, &s->verdict, err, errlen) < 0)
 		goto fail;
 	config_destroy(&cf);
 	return s;

@@ -71,51 +71,19 @@ static const char *const th_keys[] = {"metric", "stat",    "min",     "max",
 				      "window", "after",   "abort",   "each",
 				      "journey", "transaction", "phase", NULL};
 
-static const char *const th_phases[] = {"total", "dns", "connect", "tls", "ttfb"};
 
 /* ---- parsing ------------------------------------------------------------ */
 
 typedef struct th_parse {
-	const char *file;
-	char *err;
-	size_t errlen;
-	size_t index; /* 1-based, for messages */
+	cfg_reader R;    /* its prefix: "threshold N: " */
+	char prefix[32];
 } th_parse;
 
-static int th_fail(th_parse *P, const config_setting_t *at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int th_fail(th_parse *P, const config_setting_t *at, const char *fmt, ...)
+/* Messages name the threshold they are about (index: 1-based). */
+static void th_at(th_parse *P, size_t index)
 {
-	const char *src = at ? config_setting_source_file(at) : NULL;
-	unsigned line = at ? config_setting_source_line(at) : 0;
-	char where[PATH_MAX + 16];
-	size_t n;
-	va_list ap;
-
-	/* libconfig names @included files as written: relative ones are
-	 * relative to the scenario's folder (its include folder). */
-	if (!src || src[0] == '/' || !P->file) {
-		snprintf(where, sizeof(where), "%s", src ? src : P->file ? P->file : "(scenario)");
-	} else {
-		const char *slash = strrchr(P->file, '/');
-
-		if (slash)
-			snprintf(where, sizeof(where), "%.*s/%s", (int)(slash - P->file), P->file, src);
-		else
-			snprintf(where, sizeof(where), "%s", src);
-	}
-	snprintf(P->err, P->errlen, "%s:%u: ", where, line ? line : 1);
-	n = strlen(P->err);
-	if (P->index && n < P->errlen) {
-		snprintf(P->err + n, P->errlen - n, "threshold %zu: ", P->index);
-		n = strlen(P->err);
-	}
-	if (n < P->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(P->err + n, P->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
+	snprintf(P->prefix, sizeof(P->prefix), "threshold %zu: ", index);
+	P->R.prefix = P->prefix;
 }
 
 static int th_is_latency(th_stat s)
@@ -123,99 +91,34 @@ static int th_is_latency(th_stat s)
 	return s == TH_MIN || s == TH_MEAN || s == TH_MAX || s == TH_PCT;
 }
 
-/* A bound (min or max): a number, or for latencies a time string. 0 when
- * absent, 1 when read, -1 on error. */
+/* A bound (min or max): a number, or for latencies seconds (a number or
+ * a time string). 0 when absent, 1 when read, -1 on error. */
 static int th_bound(th_parse *P, const config_setting_t *g, const char *key, const threshold *t,
 		    double *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
+	int secs = s && th_is_latency(t->stat) && config_setting_type(s) == CONFIG_TYPE_STRING;
+	int got = secs ? cfg_get_secs(&P->R, g, key, out) : cfg_get_num(&P->R, g, key, out);
 
-	if (!s)
-		return 0;
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		*out = (double)config_setting_get_int64(s);
-		break;
-	case CONFIG_TYPE_FLOAT:
-		*out = config_setting_get_float(s);
-		break;
-	case CONFIG_TYPE_STRING:
-		if (th_is_latency(t->stat)) {
-			*out = cfg_parse_seconds(config_setting_get_string(s));
-			if (*out < 0)
-				return th_fail(P, s,
-					       "'%s' must be seconds or a time like \"250ms\", not \"%s\"", key,
-					       config_setting_get_string(s));
-			break;
-		}
-		/* fall through */
-	default:
-		return th_fail(P, s, "'%s' must be a number, not %s", key, cfg_type_name(s));
-	}
+	if (got <= 0)
+		return got;
 	if (!isfinite(*out) || *out < 0)
-		return th_fail(P, s, "'%s' must be a number >= 0", key);
+		return cfg_fail(&P->R, s, "'%s' must be a number >= 0", key);
 	if (t->stat == TH_FAILURE_RATE && *out > 1)
-		return th_fail(P, s, "'%s' of a failure_rate is a fraction from 0 to 1 (0.01 is 1 %%), not %g",
-			       key, *out);
+		return cfg_fail(&P->R, s,
+				"'%s' of a failure_rate is a fraction from 0 to 1 (0.01 is 1 %%), not %g",
+				key, *out);
 	return 1;
 }
 
-static int th_bool(th_parse *P, const config_setting_t *g, const char *key, int *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return th_fail(P, s, "'%s' must be true or false, not %s", key, cfg_type_name(s));
-	*out = config_setting_get_bool(s);
-	return 1;
-}
-
+/* A string that is not empty. */
 static int th_string(th_parse *P, const config_setting_t *g, const char *key, const char **out)
 {
-	const config_setting_t *s = config_setting_get_member(g, key);
+	int got = cfg_get_str(&P->R, g, key, out);
 
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return th_fail(P, s, "'%s' must be a string, not %s", key, cfg_type_name(s));
-	*out = config_setting_get_string(s);
-	if (!**out)
-		return th_fail(P, s, "'%s' is empty", key);
-	return 1;
-}
-
-static int th_seconds(th_parse *P, const config_setting_t *g, const char *key, double lo, double hi,
-		      int whole, double *out)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-	double v;
-
-	if (!s)
-		return 0;
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		v = (double)config_setting_get_int64(s);
-		break;
-	case CONFIG_TYPE_FLOAT:
-		v = config_setting_get_float(s);
-		break;
-	case CONFIG_TYPE_STRING:
-		v = cfg_parse_seconds(config_setting_get_string(s));
-		if (v >= 0)
-			break;
-		/* fall through */
-	default:
-		return th_fail(P, s, "'%s' must be seconds (a number, or a time like \"30s\")", key);
-	}
-	if (!isfinite(v) || v < lo || v > hi || (whole && v != floor(v)))
-		return th_fail(P, s, "'%s' must be %sseconds from %g to %g", key, whole ? "whole " : "", lo,
-			       hi);
-	*out = v;
-	return 1;
+	if (got > 0 && !**out)
+		return cfg_fail(&P->R, config_setting_get_member(g, key), "'%s' is empty", key);
+	return got;
 }
 
 /* "txn:NAME", "journey:NAME", "http:METHOD:STATUS", "error:MESSAGE";
@@ -227,7 +130,7 @@ static int th_metric(th_parse *P, const config_setting_t *at, threshold *t, cons
 	const char *rest = colon ? colon + 1 : "*";
 
 	if (colon && !*rest)
-		return th_fail(P, at, "metric '%s' ends with ':' (use '*' to match anything)", m);
+		return cfg_fail(&P->R, at, "metric '%s' ends with ':' (use '*' to match anything)", m);
 	if (fam_len == 3 && strncmp(m, "txn", 3) == 0) {
 		t->fam = TH_TXN;
 	} else if (fam_len == 7 && strncmp(m, "journey", 7) == 0) {
@@ -240,7 +143,7 @@ static int th_metric(th_parse *P, const config_setting_t *at, threshold *t, cons
 		t->fam = TH_HTTP;
 		if (c2) {
 			if (c2 == rest || !c2[1] || strchr(c2 + 1, ':'))
-				return th_fail(P, at, "metric '%s': expected http, http:METHOD or http:METHOD:STATUS",
+				return cfg_fail(&P->R, at, "metric '%s': expected http, http:METHOD or http:METHOD:STATUS",
 					       m);
 			t->pat = strndup(rest, (size_t)(c2 - rest));
 			t->status = strdup(c2 + 1);
@@ -249,17 +152,17 @@ static int th_metric(th_parse *P, const config_setting_t *at, threshold *t, cons
 			t->status = strdup("*");
 		}
 		if (!t->pat || !t->status)
-			return th_fail(P, at, "out of memory");
+			return cfg_fail(&P->R, at, "out of memory");
 		return 0;
 	} else {
-		return th_fail(P, at,
+		return cfg_fail(&P->R, at,
 			       "unknown metric '%s' (expected txn:NAME, journey:NAME, http:METHOD:STATUS or "
 			       "error:MESSAGE; NAME and the parts may be globs like '*')",
 			       m);
 	}
 	t->pat = strdup(rest);
 	if (!t->pat)
-		return th_fail(P, at, "out of memory");
+		return cfg_fail(&P->R, at, "out of memory");
 	return 0;
 }
 
@@ -293,13 +196,13 @@ static int th_stat_parse(th_parse *P, const config_setting_t *at, threshold *t, 
 			goto check;
 		}
 	}
-	return th_fail(P, at,
+	return cfg_fail(&P->R, at,
 		       "unknown stat '%s' (expected count, failures, failure_rate, rate, min, mean, max, "
 		       "median, or a percentile pNN such as p95 or p99.9)",
 		       s);
 check:
 	if (t->fam == TH_ERROR && t->stat != TH_COUNT && t->stat != TH_RATE)
-		return th_fail(P, at, "stat '%s' does not apply to errors (error: metrics have count and rate)",
+		return cfg_fail(&P->R, at, "stat '%s' does not apply to errors (error: metrics have count and rate)",
 			       s);
 	return 0;
 }
@@ -312,7 +215,7 @@ static void th_describe(threshold *t)
 
 	n = (size_t)snprintf(buf, sizeof(buf), "%s", t->metric);
 	if (t->fam == TH_HTTP && t->phase != ST_H_TOTAL && n < sizeof(buf))
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s", th_phases[t->phase]);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s", stats_phase_names[t->phase]);
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s", t->stat_name);
 	if (t->has_min && n < sizeof(buf)) {
@@ -362,41 +265,26 @@ static void th_clear(threshold *t)
 	free(t->transaction);
 }
 
-static int th_one(th_parse *P, const config_setting_t *g, threshold *t)
+/* What a threshold measures and its bounds: metric, stat, min, max. */
+static int th_one_what(th_parse *P, const config_setting_t *g, threshold *t)
 {
-	const char *metric = NULL, *stat = NULL, *phase = NULL, *s = NULL;
-	double v;
-	int n = config_setting_length(g), rc;
+	const char *metric = NULL, *stat = NULL;
+	int rc;
 
-	t->line = (int)config_setting_source_line(g);
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return th_fail(P, g, "expected a group { metric = \"...\"; stat = \"...\"; max = ...; }, not %s",
-			       cfg_type_name(g));
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
-		const char *name = config_setting_name(m);
-		int ok = 0;
-
-		for (size_t k = 0; th_keys[k]; k++)
-			ok |= strcmp(th_keys[k], name) == 0;
-		if (!ok)
-			return th_fail(P, m,
-				       "unknown key '%s' (allowed: metric, stat, min, max, window, after, abort, "
-				       "each, journey, transaction, phase)",
-				       name);
-	}
 	if ((rc = th_string(P, g, "metric", &metric)) < 0)
 		return -1;
 	if (!rc)
-		return th_fail(P, g, "'metric' is missing (e.g. metric = \"txn:login\";)");
-	if (!(t->metric = strdup(metric)) || th_metric(P, config_setting_get_member(g, "metric"), t, metric) < 0)
-		return P->err[0] ? -1 : th_fail(P, g, "out of memory");
+		return cfg_fail(&P->R, g, "'metric' is missing (e.g. metric = \"txn:login\";)");
+	if (!(t->metric = strdup(metric)))
+		return cfg_fail(&P->R, g, "out of memory");
+	if (th_metric(P, config_setting_get_member(g, "metric"), t, metric) < 0)
+		return -1;
 	if ((rc = th_string(P, g, "stat", &stat)) < 0)
 		return -1;
 	if (!rc)
-		return th_fail(P, g, "'stat' is missing (e.g. stat = \"p95\";)");
+		return cfg_fail(&P->R, g, "'stat' is missing (e.g. stat = \"p95\";)");
 	if (!(t->stat_name = strdup(stat)))
-		return th_fail(P, g, "out of memory");
+		return cfg_fail(&P->R, g, "out of memory");
 	if (th_stat_parse(P, config_setting_get_member(g, "stat"), t, stat) < 0)
 		return -1;
 	if ((rc = th_bound(P, g, "min", t, &t->min)) < 0)
@@ -406,66 +294,84 @@ static int th_one(th_parse *P, const config_setting_t *g, threshold *t)
 		return -1;
 	t->has_max = rc;
 	if (!t->has_min && !t->has_max)
-		return th_fail(P, g, "'%s %s' needs a bound: 'max' and/or 'min'", metric, stat);
+		return cfg_fail(&P->R, g, "'%s %s' needs a bound: 'max' and/or 'min'", metric, stat);
 	if (t->has_min && t->has_max && t->min > t->max)
-		return th_fail(P, config_setting_get_member(g, "min"), "'min' (%g) is above 'max' (%g)", t->min,
-			       t->max);
-	if ((rc = th_seconds(P, g, "window", 1, THRESHOLDS_MAX_WINDOW, 1, &v)) < 0)
+		return cfg_fail(&P->R, config_setting_get_member(g, "min"),
+				"'min' (%g) is above 'max' (%g)", t->min, t->max);
+	return 0;
+}
+
+/* When and how it is judged: window, after, abort, each. */
+static int th_one_when(th_parse *P, const config_setting_t *g, threshold *t)
+{
+	double window = 0;
+
+	if (cfg_get_secs_in(&P->R, g, "window", 1, THRESHOLDS_MAX_WINDOW, 1, &window) < 0 ||
+	    cfg_get_secs_in(&P->R, g, "after", 0, 86400 * 7, 0, &t->after) < 0 ||
+	    cfg_get_bool(&P->R, g, "abort", &t->abort) < 0 ||
+	    cfg_get_bool(&P->R, g, "each", &t->each) < 0)
 		return -1;
-	t->window = rc ? (int)v : 0;
-	if ((rc = th_seconds(P, g, "after", 0, 86400 * 7, 0, &v)) < 0)
-		return -1;
-	t->after = rc ? v : 0;
-	if (th_bool(P, g, "abort", &t->abort) < 0 || th_bool(P, g, "each", &t->each) < 0)
-		return -1;
+	t->window = (int)window;
+	return 0;
+}
+
+/* What it is narrowed to: journey, transaction, phase. */
+static int th_one_filters(th_parse *P, const config_setting_t *g, threshold *t)
+{
+	const char *s = NULL;
+	int rc;
+
 	if ((rc = th_string(P, g, "journey", &s)) < 0)
 		return -1;
 	if (rc && !(t->journey = strdup(s)))
-		return th_fail(P, g, "out of memory");
-	s = NULL;
+		return cfg_fail(&P->R, g, "out of memory");
 	if ((rc = th_string(P, g, "transaction", &s)) < 0)
 		return -1;
 	if (rc && t->fam != TH_HTTP && t->fam != TH_ERROR)
-		return th_fail(P, config_setting_get_member(g, "transaction"),
-			       "'transaction' filters http: and error: metrics only (for txn: put the name in the "
-			       "metric)");
+		return cfg_fail(&P->R, config_setting_get_member(g, "transaction"),
+				"'transaction' filters http: and error: metrics only (for txn: put the "
+				"name in the metric)");
 	if (rc && !(t->transaction = strdup(s)))
-		return th_fail(P, g, "out of memory");
-	if ((rc = th_string(P, g, "phase", &phase)) < 0)
-		return -1;
+		return cfg_fail(&P->R, g, "out of memory");
 	t->phase = ST_H_TOTAL;
-	if (rc) {
-		int found = -1;
+	if ((rc = cfg_get_enum(&P->R, g, "phase", stats_phase_names, &t->phase)) <= 0)
+		return rc;
+	if (t->fam != TH_HTTP)
+		return cfg_fail(&P->R, config_setting_get_member(g, "phase"),
+				"'phase' applies to http: metrics only");
+	if (!th_is_latency(t->stat))
+		return cfg_fail(&P->R, config_setting_get_member(g, "phase"),
+				"'phase' goes with a latency stat (min, mean, max, pNN), not '%s'",
+				t->stat_name);
+	return 0;
+}
 
-		if (t->fam != TH_HTTP)
-			return th_fail(P, config_setting_get_member(g, "phase"), "'phase' applies to http: metrics only");
-		for (int k = 0; k < (int)(sizeof(th_phases) / sizeof(th_phases[0])); k++)
-			if (strcmp(th_phases[k], phase) == 0)
-				found = k;
-		if (found < 0)
-			return th_fail(P, config_setting_get_member(g, "phase"),
-				       "unknown phase '%s' (expected total, dns, connect, tls or ttfb)", phase);
-		if (!th_is_latency(t->stat))
-			return th_fail(P, config_setting_get_member(g, "phase"),
-				       "'phase' goes with a latency stat (min, mean, max, pNN), not '%s'", stat);
-		t->phase = found;
-	}
+static int th_one(th_parse *P, const config_setting_t *g, threshold *t)
+{
+	t->line = (int)config_setting_source_line(g);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return cfg_fail(&P->R, g,
+				"expected a group { metric = \"...\"; stat = \"...\"; max = ...; }, not %s",
+				cfg_type_name(g));
+	if (cfg_check_keys(&P->R, g, NULL, th_keys) < 0 || th_one_what(P, g, t) < 0 ||
+	    th_one_when(P, g, t) < 0 || th_one_filters(P, g, t) < 0)
+		return -1;
 	th_describe(t);
 	if (!t->text)
-		return th_fail(P, g, "out of memory");
+		return cfg_fail(&P->R, g, "out of memory");
 	return 0;
 }
 
 thresholds *thresholds_parse(const config_setting_t *list, const char *file, char *err, size_t errlen)
 {
-	th_parse P = {.file = file, .err = err, .errlen = errlen};
+	th_parse P = {.R = {.file = file, .err = err, .errlen = errlen}};
 	thresholds *t;
 	int n;
 
 	if (errlen)
 		err[0] = '\0';
 	if (config_setting_type(list) != CONFIG_TYPE_LIST) {
-		th_fail(&P, list,
+		cfg_fail(&P.R, list,
 			"'thresholds' must be a list of groups ( { metric = \"txn:NAME\"; stat = \"p95\"; max = 0.5; "
 			"}, ... ), not %s",
 			cfg_type_name(list));
@@ -473,17 +379,17 @@ thresholds *thresholds_parse(const config_setting_t *list, const char *file, cha
 	}
 	n = config_setting_length(list);
 	if (n > THRESHOLDS_MAX) {
-		th_fail(&P, list, "%d thresholds: at most %d", n, THRESHOLDS_MAX);
+		cfg_fail(&P.R, list, "%d thresholds: at most %d", n, THRESHOLDS_MAX);
 		return NULL;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t || (n && !(t->v = calloc((size_t)n, sizeof(*t->v))))) {
 		free(t);
-		th_fail(&P, list, "out of memory");
+		cfg_fail(&P.R, list, "out of memory");
 		return NULL;
 	}
 	for (int i = 0; i < n; i++) {
-		P.index = (size_t)i + 1;
+		th_at(&P, (size_t)i + 1);
 		/* Counted before parsing so that thresholds_free releases a
 		 * half-built one. */
 		t->n++;
@@ -999,7 +905,7 @@ cJSON *thresholds_eval_json(const thresholds_eval *e)
 		cJSON_AddStringToObject(o, "metric", t->metric);
 		cJSON_AddStringToObject(o, "stat", t->stat_name);
 		if (t->fam == TH_HTTP)
-			cJSON_AddStringToObject(o, "phase", th_phases[t->phase]);
+			cJSON_AddStringToObject(o, "phase", stats_phase_names[t->phase]);
 		if (t->has_min)
 			cJSON_AddNumberToObject(o, "min", t->min);
 		if (t->has_max)

@@ -6,7 +6,6 @@
 
 #include "controller/cfg.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,106 +51,22 @@ void verdict_conf_defaults(verdict_conf *c)
 	c->loop_lag_warn = 0;
 }
 
-static int conf_fail(const config_setting_t *s, const char *file, char *err, size_t errlen, const char *fmt,
-		     ...) __attribute__((format(printf, 5, 6)));
-static int conf_fail(const config_setting_t *s, const char *file, char *err, size_t errlen, const char *fmt,
-		     ...)
-{
-	const char *src = config_setting_source_file(s);
-	size_t n;
-	va_list ap;
-
-	snprintf(err, errlen, "%s:%u: verdict: ", src ? src : file, config_setting_source_line(s));
-	n = strlen(err);
-	if (n < errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err + n, errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* A number, or seconds as a duration string ("250ms"), within [lo, hi]. */
-static int conf_number(const config_setting_t *s, const char *file, int secs, double lo, double hi, double *out,
-		       char *err, size_t errlen)
-{
-	const char *name = config_setting_name(s);
-	double v;
-
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		v = (double)config_setting_get_int64(s);
-		break;
-	case CONFIG_TYPE_FLOAT:
-		v = config_setting_get_float(s);
-		break;
-	case CONFIG_TYPE_STRING:
-		if (secs) {
-			v = cfg_parse_seconds(config_setting_get_string(s));
-			break;
-		}
-		/* fall through */
-	default:
-		return conf_fail(s, file, err, errlen, "'%s' must be %s, not %s", name,
-				 secs ? "seconds (a number or a duration like \"250ms\")" : "a number",
-				 cfg_type_name(s));
-	}
-	if (!isfinite(v) || v < lo || v > hi)
-		return conf_fail(s, file, err, errlen, "'%s' must be from %g to %g%s", name, lo, hi,
-				 secs ? " seconds" : "");
-	*out = v;
-	return 0;
-}
-
-/* A string that is one of two words: 0 for the first, 1 for the second. */
-static int conf_choice(const config_setting_t *s, const char *file, const char *a, const char *b, int *out,
-		       char *err, size_t errlen)
-{
-	const char *v = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
-
-	if (v && strcmp(v, a) == 0)
-		*out = 0;
-	else if (v && strcmp(v, b) == 0)
-		*out = 1;
-	else
-		return conf_fail(s, file, err, errlen, "'%s' must be \"%s\" or \"%s\"", config_setting_name(s), a,
-				 b);
-	return 0;
-}
-
 int verdict_conf_parse(const config_setting_t *g, const char *file, verdict_conf *c, char *err, size_t errlen)
 {
-	int n;
+	static const char *const keys[] = {"volume_tolerance", "volume",         "start_lag",
+					   "loop_lag",         "loop_lag_share", "saturation", NULL};
+	static const char *const volume[] = {"fail", "warn", NULL};
+	static const char *const saturation[] = {"taint", "warn", NULL};
+	cfg_reader R = {.file = file, .prefix = "verdict: ", .err = err, .errlen = errlen};
 
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return conf_fail(g, file, err, errlen, "'verdict' must be a group { ... }, not %s", cfg_type_name(g));
-	n = config_setting_length(g);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *name = config_setting_name(s);
-		int rc;
-
-		if (strcmp(name, "volume_tolerance") == 0)
-			rc = conf_number(s, file, 0, 0, 1, &c->volume_tolerance, err, errlen);
-		else if (strcmp(name, "start_lag") == 0)
-			rc = conf_number(s, file, 1, 0.001, 3600, &c->start_lag, err, errlen);
-		else if (strcmp(name, "loop_lag") == 0)
-			rc = conf_number(s, file, 1, 0.001, 3600, &c->loop_lag, err, errlen);
-		else if (strcmp(name, "loop_lag_share") == 0)
-			rc = conf_number(s, file, 0, 0, 1, &c->loop_lag_share, err, errlen);
-		else if (strcmp(name, "volume") == 0)
-			rc = conf_choice(s, file, "fail", "warn", &c->volume_warn, err, errlen);
-		else if (strcmp(name, "saturation") == 0)
-			rc = conf_choice(s, file, "taint", "warn", &c->loop_lag_warn, err, errlen);
-		else
-			rc = conf_fail(s, file, err, errlen,
-				       "unknown key '%s' (allowed there: volume_tolerance, volume, start_lag, "
-				       "loop_lag, loop_lag_share, saturation)",
-				       name);
-		if (rc < 0)
-			return -1;
-	}
+	if (cfg_is_group(&R, g) < 0 || cfg_check_keys(&R, g, NULL, keys) < 0 ||
+	    cfg_get_num_in(&R, g, "volume_tolerance", 0, 1, &c->volume_tolerance) < 0 ||
+	    cfg_get_secs_in(&R, g, "start_lag", 0.001, 3600, 0, &c->start_lag) < 0 ||
+	    cfg_get_secs_in(&R, g, "loop_lag", 0.001, 3600, 0, &c->loop_lag) < 0 ||
+	    cfg_get_num_in(&R, g, "loop_lag_share", 0, 1, &c->loop_lag_share) < 0 ||
+	    cfg_get_enum(&R, g, "volume", volume, &c->volume_warn) < 0 ||
+	    cfg_get_enum(&R, g, "saturation", saturation, &c->loop_lag_warn) < 0)
+		return -1;
 	return 0;
 }
 

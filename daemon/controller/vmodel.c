@@ -8,10 +8,10 @@
  * restart or a re-evaluation gives the same answer.
  */
 #include "controller/vmodel.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,19 +49,6 @@ struct vmodel {
 	int failed;
 };
 
-static void vmodel_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void vmodel_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap); /* a cut message still says enough */
-	va_end(ap);
-}
-
 static int vmodel_bad_count(double v)
 {
 	return !isfinite(v) || v < 0 || v > VMODEL_MAX_COUNT;
@@ -89,7 +76,7 @@ static vmodel *vmodel_alloc(vmodel_type type, size_t nsegs, char *err, size_t er
 	return m;
 nomem:
 	free(m);
-	vmodel_err(err, errlen, "volume model: %s", strerror(ENOMEM));
+	util_err(err, errlen, "volume model: %s", strerror(ENOMEM));
 	return NULL;
 }
 
@@ -107,12 +94,12 @@ vmodel *vmodel_new_constant(long count, double duration, char *err, size_t errle
 	vmodel *m;
 
 	if (count < 0 || count > VMODEL_MAX_COUNT) {
-		vmodel_err(err, errlen, "count must be between 0 and %.0f, not %ld",
+		util_err(err, errlen, "count must be between 0 and %.0f, not %ld",
 			   VMODEL_MAX_COUNT, count);
 		return NULL;
 	}
 	if (!isfinite(duration)) {
-		vmodel_err(err, errlen, "duration must be a number of seconds");
+		util_err(err, errlen, "duration must be a number of seconds");
 		return NULL;
 	}
 	m = vmodel_alloc(VM_SEGMENTS, 1, err, errlen);
@@ -131,15 +118,15 @@ vmodel *vmodel_new_ramp(double from, double to, double over, double duration, ch
 	vmodel *m;
 
 	if (vmodel_bad_count(from) || vmodel_bad_count(to)) {
-		vmodel_err(err, errlen, "ramp counts must be between 0 and %.0f", VMODEL_MAX_COUNT);
+		util_err(err, errlen, "ramp counts must be between 0 and %.0f", VMODEL_MAX_COUNT);
 		return NULL;
 	}
 	if (vmodel_bad_time(over)) {
-		vmodel_err(err, errlen, "ramp `over` must be more than 0 seconds");
+		util_err(err, errlen, "ramp `over` must be more than 0 seconds");
 		return NULL;
 	}
 	if (!isfinite(duration) || (duration > 0 && duration < over)) {
-		vmodel_err(err, errlen, "duration (%g s) must not be shorter than the ramp (%g s)",
+		util_err(err, errlen, "duration (%g s) must not be shorter than the ramp (%g s)",
 			   duration, over);
 		return NULL;
 	}
@@ -161,17 +148,17 @@ vmodel *vmodel_new_stages(const vmodel_step *steps, size_t n, int hold, char *er
 	vmodel *m;
 
 	if (n == 0) {
-		vmodel_err(err, errlen, "stages needs at least one step");
+		util_err(err, errlen, "stages needs at least one step");
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (vmodel_bad_count(steps[i].from) || vmodel_bad_count(steps[i].to)) {
-			vmodel_err(err, errlen, "step %zu: counts must be between 0 and %.0f", i + 1,
+			util_err(err, errlen, "step %zu: counts must be between 0 and %.0f", i + 1,
 				   VMODEL_MAX_COUNT);
 			return NULL;
 		}
 		if (vmodel_bad_time(steps[i].duration)) {
-			vmodel_err(err, errlen, "step %zu: duration must be more than 0 seconds",
+			util_err(err, errlen, "step %zu: duration must be more than 0 seconds",
 				   i + 1);
 			return NULL;
 		}
@@ -196,7 +183,7 @@ vmodel *vmodel_new_oneshot(long count, double duration, char *err, size_t errlen
 	vmodel *m;
 
 	if (count < 1 || count > VMODEL_MAX_COUNT) {
-		vmodel_err(err, errlen, "oneshot count must be between 1 and %.0f, not %ld",
+		util_err(err, errlen, "oneshot count must be between 1 and %.0f, not %ld",
 			   VMODEL_MAX_COUNT, count);
 		return NULL;
 	}
@@ -215,16 +202,16 @@ vmodel *vmodel_new_arrival(double from, double to, double over, double duration,
 	vmodel *m;
 
 	if (vmodel_bad_count(from) || vmodel_bad_count(to)) {
-		vmodel_err(err, errlen, "arrival rates must be between 0 and %.0f per second",
+		util_err(err, errlen, "arrival rates must be between 0 and %.0f per second",
 			   VMODEL_MAX_COUNT);
 		return NULL;
 	}
 	if (from != to && vmodel_bad_time(over)) {
-		vmodel_err(err, errlen, "a changing arrival rate needs `over` of more than 0 seconds");
+		util_err(err, errlen, "a changing arrival rate needs `over` of more than 0 seconds");
 		return NULL;
 	}
 	if (!isfinite(over) || over < 0 || !isfinite(duration)) {
-		vmodel_err(err, errlen, "arrival times must be numbers of seconds");
+		util_err(err, errlen, "arrival times must be numbers of seconds");
 		return NULL;
 	}
 	m = vmodel_alloc(VM_ARRIVAL, 0, err, errlen);
@@ -249,7 +236,7 @@ vmodel *vmodel_new_plugin(mite_volume_fn fn, const char *name, const char *const
 	vmodel *m;
 
 	if (!fn) {
-		vmodel_err(err, errlen, "volume plugin %s is NULL", name ? name : "(unnamed)");
+		util_err(err, errlen, "volume plugin %s is NULL", name ? name : "(unnamed)");
 		return NULL;
 	}
 	m = vmodel_alloc(VM_PLUGIN, 0, err, errlen);
@@ -269,7 +256,7 @@ vmodel *vmodel_new_plugin(mite_volume_fn fn, const char *name, const char *const
 	return m;
 nomem:
 	vmodel_free(m);
-	vmodel_err(err, errlen, "volume model: %s", strerror(ENOMEM));
+	util_err(err, errlen, "volume model: %s", strerror(ENOMEM));
 	return NULL;
 }
 

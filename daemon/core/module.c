@@ -12,6 +12,7 @@
 #define _GNU_SOURCE /* dladdr1 */
 #endif
 #include "core/module.h"
+#include "core/util.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -19,7 +20,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,20 +52,6 @@ struct module {
 static struct module *module_list;
 static pthread_mutex_t module_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void module_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void module_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	/* A message cut short is still better than none: truncation is fine. */
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int module_split(const char *spec, char *path, size_t pathlen, char *sym, size_t symlen, char *err,
 		 size_t errlen)
 {
@@ -73,26 +59,26 @@ int module_split(const char *spec, char *path, size_t pathlen, char *sym, size_t
 	size_t plen, slen;
 
 	if (!spec || !*spec) {
-		module_err(err, errlen, "empty module name (expected \"module.so:symbol\")");
+		util_err(err, errlen, "empty module name (expected \"module.so:symbol\")");
 		return -EINVAL;
 	}
 	colon = strrchr(spec, ':');
 	if (!colon) {
-		module_err(err, errlen, "'%s' names no symbol (expected \"module.so:symbol\")", spec);
+		util_err(err, errlen, "'%s' names no symbol (expected \"module.so:symbol\")", spec);
 		return -EINVAL;
 	}
 	plen = (size_t)(colon - spec);
 	slen = strlen(colon + 1);
 	if (plen == 0) {
-		module_err(err, errlen, "'%s' names no module (expected \"module.so:symbol\")", spec);
+		util_err(err, errlen, "'%s' names no module (expected \"module.so:symbol\")", spec);
 		return -EINVAL;
 	}
 	if (slen == 0) {
-		module_err(err, errlen, "'%s' names no symbol (expected \"module.so:symbol\")", spec);
+		util_err(err, errlen, "'%s' names no symbol (expected \"module.so:symbol\")", spec);
 		return -EINVAL;
 	}
 	if (plen >= pathlen || slen >= symlen) {
-		module_err(err, errlen, "'%.64s...' is too long", spec);
+		util_err(err, errlen, "'%.64s...' is too long", spec);
 		return -EINVAL;
 	}
 	memcpy(path, spec, plen);
@@ -154,13 +140,13 @@ int module_find(const char *path, const char *base_dir, const char *const *plugi
 	int have_dirs = plugin_dirs && plugin_dirs[0];
 
 	if (!path || !*path) {
-		module_err(err, errlen, "empty module path");
+		util_err(err, errlen, "empty module path");
 		return -EINVAL;
 	}
 	if (path[0] == '/') {
 		rc = module_try(path, real);
 		if (rc < 0) {
-			module_err(err, errlen, "cannot find module '%s': %s", path, strerror(-rc));
+			util_err(err, errlen, "cannot find module '%s': %s", path, strerror(-rc));
 			return rc;
 		}
 		found = 1;
@@ -178,7 +164,7 @@ int module_find(const char *path, const char *base_dir, const char *const *plugi
 				found = 1;
 		}
 		if (!found) {
-			module_err(err, errlen, "cannot find module '%s' (looked in: %s)", path,
+			util_err(err, errlen, "cannot find module '%s' (looked in: %s)", path,
 				   *looked ? looked : "no folder");
 			return -ENOENT;
 		}
@@ -203,7 +189,7 @@ int module_find(const char *path, const char *base_dir, const char *const *plugi
 					module_list_add(dirs, sizeof(dirs), plugin_dirs[i]);
 			else if (base_dir)
 				module_list_add(dirs, sizeof(dirs), base_dir);
-			module_err(err, errlen,
+			util_err(err, errlen,
 				   "module '%s' (%s) lies outside the plugin folders (%s) and loading "
 				   "from any path is not allowed",
 				   path, real, *dirs ? dirs : "none configured");
@@ -212,7 +198,7 @@ int module_find(const char *path, const char *base_dir, const char *const *plugi
 	}
 
 	if (strlen(real) >= outlen) {
-		module_err(err, errlen, "module path '%s' is too long", real);
+		util_err(err, errlen, "module path '%s' is too long", real);
 		return -ENAMETOOLONG;
 	}
 	memcpy(out, real, strlen(real) + 1);
@@ -426,12 +412,12 @@ static const char *module_dlerror(const char *path)
 static int module_check(const char *path, uint32_t magic, uint32_t abi, char *err, size_t errlen)
 {
 	if (magic != MITE_MODULE_MAGIC) {
-		module_err(err, errlen, "%s has no mite_module descriptor (missing MITE_MODULE?)",
+		util_err(err, errlen, "%s has no mite_module descriptor (missing MITE_MODULE?)",
 			   path);
 		return -ENOEXEC;
 	}
 	if (abi != MITE_ABI_VERSION) {
-		module_err(err, errlen, "%s was built for mite ABI %u; this mite speaks ABI %d", path,
+		util_err(err, errlen, "%s was built for mite ABI %u; this mite speaks ABI %d", path,
 			   (unsigned)abi, MITE_ABI_VERSION);
 		return -ENOEXEC;
 	}
@@ -448,11 +434,11 @@ module *module_open(const char *path, const mite_api *api, char *err, size_t err
 	int rc;
 
 	if (!path || !*path) {
-		module_err(err, errlen, "cannot open module: empty path");
+		util_err(err, errlen, "cannot open module: empty path");
 		return NULL;
 	}
 	if (!realpath(path, real)) {
-		module_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		util_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
 
@@ -469,17 +455,17 @@ module *module_open(const char *path, const mite_api *api, char *err, size_t err
 
 	rc = module_read_descriptor(real, &magic, &abi);
 	if (rc == -ENOENT) {
-		module_err(err, errlen, "%s has no mite_module descriptor (missing MITE_MODULE?)",
+		util_err(err, errlen, "%s has no mite_module descriptor (missing MITE_MODULE?)",
 			   path);
 		goto fail;
 	}
 	if (rc == -ENOEXEC) {
-		module_err(err, errlen,
+		util_err(err, errlen,
 			   "cannot open %s: not a 64-bit ELF shared object for this machine", path);
 		goto fail;
 	}
 	if (rc < 0) {
-		module_err(err, errlen, "cannot open %s: %s", path, strerror(-rc));
+		util_err(err, errlen, "cannot open %s: %s", path, strerror(-rc));
 		goto fail;
 	}
 	if (module_check(path, magic, abi, err, errlen) < 0)
@@ -487,13 +473,13 @@ module *module_open(const char *path, const mite_api *api, char *err, size_t err
 
 	handle = dlopen(real, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
-		module_err(err, errlen, "cannot open %s: %s", path, module_dlerror(real));
+		util_err(err, errlen, "cannot open %s: %s", path, module_dlerror(real));
 		goto fail;
 	}
 	dlerror();
 	info = dlsym(handle, MODULE_DESCRIPTOR);
 	if (!info) {
-		module_err(err, errlen, "%s has no mite_module descriptor (missing MITE_MODULE?)",
+		util_err(err, errlen, "%s has no mite_module descriptor (missing MITE_MODULE?)",
 			   path);
 		goto fail;
 	}
@@ -502,14 +488,14 @@ module *module_open(const char *path, const mite_api *api, char *err, size_t err
 	if (module_check(path, info->magic, info->abi_version, err, errlen) < 0)
 		goto fail;
 	if (info->size < offsetof(mite_module_info, spare)) {
-		module_err(err, errlen, "%s has a truncated mite_module descriptor (%u bytes)", path,
+		util_err(err, errlen, "%s has a truncated mite_module descriptor (%u bytes)", path,
 			   (unsigned)info->size);
 		goto fail;
 	}
 
 	m = calloc(1, sizeof(*m));
 	if (!m || !(m->path = strdup(real))) {
-		module_err(err, errlen, "cannot open %s: %s", path, strerror(ENOMEM));
+		util_err(err, errlen, "cannot open %s: %s", path, strerror(ENOMEM));
 		goto fail;
 	}
 	m->handle = handle;
@@ -537,14 +523,14 @@ void *module_sym(module *m, const char *symbol, char *err, size_t errlen)
 	void *p;
 
 	if (!m || !symbol || !*symbol) {
-		module_err(err, errlen, "%s has no symbol '%s'", m ? m->path : "(null)",
+		util_err(err, errlen, "%s has no symbol '%s'", m ? m->path : "(null)",
 			   symbol ? symbol : "");
 		return NULL;
 	}
 	dlerror();
 	p = dlsym(m->handle, symbol);
 	if (!p) {
-		module_err(err, errlen, "%s has no symbol '%s'", m->path, symbol);
+		util_err(err, errlen, "%s has no symbol '%s'", m->path, symbol);
 		return NULL;
 	}
 	return p;
@@ -565,11 +551,11 @@ void *module_sym_typed(module *m, const char *symbol, int func, char *err, size_
 		return p;
 	type = ELF64_ST_TYPE(es->st_info);
 	if (func && type != STT_FUNC && type != STT_GNU_IFUNC) {
-		module_err(err, errlen, "%s: '%s' is not a function", m->path, symbol);
+		util_err(err, errlen, "%s: '%s' is not a function", m->path, symbol);
 		return NULL;
 	}
 	if (!func && type != STT_OBJECT && type != STT_COMMON) {
-		module_err(err, errlen, "%s: '%s' is not a data object", m->path, symbol);
+		util_err(err, errlen, "%s: '%s' is not a data object", m->path, symbol);
 		return NULL;
 	}
 	return p;

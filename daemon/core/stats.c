@@ -66,6 +66,19 @@ void stats_free(stats *s)
 	memset(s, 0, sizeof *s);
 }
 
+const stats_kind SK_TXN = {"txn", 2}, SK_JOURNEY = {"journey", 1}, SK_ERROR = {"error", 4},
+		 SK_HTTP = {"http", 4}, SK_HTTPERR = {"httperr", 4}, SK_LAG = {"lag", 1},
+		 SK_SEND = {"send", 2}, SK_LOOP = {"loop", 1}, SK_LOST = {"lost", 1},
+		 SK_DROPPED = {"dropped", 0}, SK_WS = {"ws", 3}, SK_WSERR = {"wserr", 4};
+
+const char *const stats_phase_names[STATS_NHISTS + 1] = {"total", "dns", "connect", "tls", "ttfb",
+							 NULL};
+
+int stats_kind_is(const stats_entry *e, const stats_kind *k)
+{
+	return e->nlabels == k->nlabels && strcmp(e->kind, k->name) == 0;
+}
+
 stats_entry *stats_find(const stats *s, const char *kind, const char *const *labels, size_t nlabels)
 {
 	uint64_t h;

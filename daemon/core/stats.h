@@ -60,6 +60,27 @@ enum { ST_H_TOTAL = 0, ST_H_DNS = 1, ST_H_CONNECT = 2, ST_H_TLS = 3, ST_H_TTFB =
 enum { ST_WS_MSGS_OUT = 0, ST_WS_BYTES_OUT = 1, ST_WS_MSGS_IN = 2, ST_WS_BYTES_IN = 3 };
 enum { ST_WS_H_CONNECT = 0, ST_WS_H_RTT = 1, ST_WS_H_PING = 2 };
 
+/* The schema: each kind by its name and label count, defined once in
+ * stats.c (the table above says what they hold). */
+typedef struct stats_kind {
+	const char *name;
+	size_t nlabels;
+} stats_kind;
+extern const stats_kind SK_TXN, SK_JOURNEY, SK_ERROR, SK_HTTP, SK_HTTPERR, SK_LAG, SK_SEND, SK_LOOP,
+	SK_LOST, SK_DROPPED, SK_WS, SK_WSERR;
+
+/* Label positions. */
+enum { SL_JOURNEY = 0, SL_TRANSACTION = 1 };          /* txn, error, http, httperr, send: journey */
+enum { SL_METHOD = 2, SL_STATUS = 3, SL_CLASS = 3 };  /* http: status; httperr: class */
+enum { SL_LOCATION = 2, SL_MESSAGE = 3 };             /* error */
+enum { SL_TYPE = 1 };                                 /* send */
+enum { SL_NAME = 2, SL_WS_CLASS = 3 };                /* ws, wserr: name; wserr: class */
+enum { SL_RUNNER = 0 };                               /* loop */
+
+/* The names of the h[] of http entries, as users write and read them
+ * ("total", "dns", "connect", "tls", "ttfb"), NULL-terminated. */
+extern const char *const stats_phase_names[STATS_NHISTS + 1];
+
 typedef struct stats_entry {
 	char *kind;
 	char *labels[STATS_MAX_LABELS];
@@ -79,6 +100,9 @@ typedef struct stats {
 	stats_entry *first, *last; /* insertion order */
 	uint64_t labels_cut; /* labels merged from batches that were cut to STATS_LABEL_MAX */
 } stats;
+
+/* Whether e is of kind k (its name and label count). */
+int stats_kind_is(const stats_entry *e, const stats_kind *k);
 
 void stats_init(stats *s);
 void stats_free(stats *s);

@@ -5,6 +5,7 @@
 #ifndef MITE_CORE_UTIL_H
 #define MITE_CORE_UTIL_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Frees a NULL-terminated vector of malloc'ed strings (NULL: nothing). */
@@ -23,6 +24,9 @@ char *util_path_join(const char *dir, const char *name);
 char *util_dir_of(const char *path);
 /* Creates path and its missing parents with mode. 0 or -errno. */
 int util_mkdir_p(const char *path, mode_t mode);
+/* An error message into err (errlen bytes; nothing when err is NULL or
+ * errlen 0): a message cut short still says enough. */
+void util_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* "TERM" for SIGTERM ("?" when unknown). */
 const char *util_sig_name(int sig);
 

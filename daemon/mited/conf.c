@@ -6,6 +6,7 @@
 
 #include "mited/conf.h"
 
+#include "controller/cfg.h"
 #include "controller/control.h"
 #include "controller/metrics.h"
 #include "core/log.h"
@@ -14,8 +15,6 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <limits.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,373 +136,297 @@ int conf_finish(conf *c)
 	return 0;
 }
 
-#define CONF_ERR(set, ...)                                                                         \
-	do {                                                                                       \
-		conf_error(file, (set), err, errlen, __VA_ARGS__);                                 \
-		goto fail;                                                                         \
-	} while (0)
+/* ---- reading: every setting through the one reader (controller/cfg.h) --- */
 
-static void conf_error(const char *file, const config_setting_t *s, char *err, size_t errlen,
-		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void conf_error(const char *file, const config_setting_t *s, char *err, size_t errlen,
-		       const char *fmt, ...)
+/* A non-empty string, copied over *out. 1, 0 (absent) or -1. */
+static int get_string(const cfg_reader *R, const config_setting_t *g, const char *key, char **out)
 {
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	const char *sf = s ? config_setting_source_file(s) : NULL;
-	snprintf(err, errlen, "%s:%u: %s", sf ? sf : file, s ? config_setting_source_line(s) : 0,
-		 msg);
-}
+	const char *v;
+	char *d;
+	int got = cfg_get_str(R, g, key, &v);
 
-static int set_string(const char *file, config_setting_t *s, char **out, char *err, size_t errlen)
-{
-	const char *v = config_setting_get_string(s);
-	if (!v || !*v)
-		CONF_ERR(s, "'%s' must be a non-empty string", config_setting_name(s));
-	char *d = strdup(v);
-	if (!d)
-		CONF_ERR(s, "out of memory");
+	if (got <= 0)
+		return got;
+	if (!*v)
+		return cfg_fail(R, config_setting_get_member(g, key), "'%s' must not be empty", key);
+	if (!(d = strdup(v)))
+		return cfg_fail(R, config_setting_get_member(g, key), "%s", strerror(ENOMEM));
 	free(*out);
 	*out = d;
-	return 0;
-fail:
-	return -1;
+	return 1;
 }
 
-static int get_number(const char *file, config_setting_t *s, double lo, double hi, double *out,
-		      char *err, size_t errlen)
+/* Reads an integer from lo to hi into an int. 0 or -1. */
+static int get_int(const cfg_reader *R, const config_setting_t *g, const char *key, long long lo,
+		   long long hi, int *out)
 {
-	int t = config_setting_type(s);
-	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64 && t != CONFIG_TYPE_FLOAT)
-		CONF_ERR(s, "'%s' must be a number", config_setting_name(s));
-	double v = t == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
-					  : (double)config_setting_get_int64(s);
-	if (!(v >= lo && v <= hi))
-		CONF_ERR(s, "'%s' must be between %g and %g", config_setting_name(s), lo, hi);
-	*out = v;
-	return 0;
-fail:
-	return -1;
-}
+	long long v;
+	int got = cfg_get_int_in(R, g, key, lo, hi, &v);
 
-static int get_int(const char *file, config_setting_t *s, double lo, double hi, long *out,
-		   char *err, size_t errlen)
-{
-	int t = config_setting_type(s);
-	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
-		CONF_ERR(s, "'%s' must be an integer", config_setting_name(s));
-	double v;
-	if (get_number(file, s, lo, hi, &v, err, errlen) < 0)
-		return -1;
-	*out = (long)v;
-	return 0;
-fail:
-	return -1;
-}
-
-static int get_bool(const char *file, config_setting_t *s, int *out, char *err, size_t errlen)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		CONF_ERR(s, "'%s' must be true or false", config_setting_name(s));
-	*out = config_setting_get_bool(s);
-	return 0;
-fail:
-	return -1;
-}
-
-/* Bytes: an integer, or a string with a K, M, G or T suffix (powers of
- * 1024); with share, also "N%" (*share set to N/100, *out to 0). */
-static int get_size(const char *file, config_setting_t *s, double hi, int share, uint64_t *out,
-		    double *shr, char *err, size_t errlen)
-{
-	const char *name = config_setting_name(s);
-	double v;
-	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
-		v = (double)config_setting_get_int64(s);
-	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		const char *str = config_setting_get_string(s);
-		char *end;
-		errno = 0;
-		v = strtod(str, &end);
-		if (end == str || errno || !isfinite(v) || v < 0)
-			goto bad;
-		if (share && strcmp(end, "%") == 0) {
-			if (v <= 0 || v > 100)
-				CONF_ERR(s, "'%s' must be a share from 1%% to 100%%, not %s", name, str);
-			*shr = v / 100.0;
-			*out = 0;
-			return 0;
-		}
-		static const char units[] = "KMGT";
-		const char *u = *end ? strchr(units, *end & ~0x20) : NULL;
-		if (u) {
-			v *= pow(1024.0, (double)(u - units + 1));
-			end++;
-		}
-		if (*end == 'B' || *end == 'b')
-			end++;
-		if (*end)
-			goto bad;
-	} else {
-		goto bad;
-	}
-	if (v < 0 || v > hi)
-		CONF_ERR(s, "'%s' must be at most %.0f bytes", name, hi);
-	*out = (uint64_t)v;
-	if (shr)
-		*shr = 0;
-	return 0;
-bad:
-	CONF_ERR(s, "'%s' must be bytes: an integer or a size like \"64K\" or \"4G\"%s", name,
-		 share ? ", or a share of the memory like \"50%\"" : "");
-fail:
-	return -1;
+	if (got > 0)
+		*out = (int)v;
+	return got < 0 ? -1 : 0;
 }
 
 /* runner_stderr = { lines_per_second; bytes_per_second; burst_seconds; } */
-static int conf_stderr(const char *file, config_setting_t *g, conf *c, char *err, size_t errlen)
+static int conf_stderr(const cfg_reader *R, const config_setting_t *g, conf *c)
 {
-	if (!config_setting_is_group(g))
-		CONF_ERR(g, "'runner_stderr' must be a group { ... }");
-	for (int i = 0; i < config_setting_length(g); i++) {
-		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *n = config_setting_name(s);
-		uint64_t b;
-		if (strcmp(n, "lines_per_second") == 0) {
-			if (get_number(file, s, 1, 1e6, &c->stderr_limit.lines_per_s, err, errlen) < 0)
-				return -1;
-		} else if (strcmp(n, "bytes_per_second") == 0) {
-			if (get_size(file, s, 1e9, 0, &b, NULL, err, errlen) < 0)
-				return -1;
-			if (b < 1024)
-				CONF_ERR(s, "'bytes_per_second' must be at least 1024");
-			c->stderr_limit.bytes_per_s = (double)b;
-		} else if (strcmp(n, "burst_seconds") == 0) {
-			if (get_number(file, s, 1, 3600, &c->stderr_limit.burst_s, err, errlen) < 0)
-				return -1;
-		} else {
-			CONF_ERR(s, "unknown setting 'runner_stderr.%s' (allowed: lines_per_second, "
-				    "bytes_per_second, burst_seconds)", n);
-		}
-	}
+	static const char *const keys[] = {"lines_per_second", "bytes_per_second", "burst_seconds",
+					   NULL};
+	unsigned long long b;
+	int got;
+
+	if (cfg_is_group(R, g) < 0 || cfg_check_keys(R, g, "runner_stderr", keys) < 0 ||
+	    cfg_get_num_in(R, g, "lines_per_second", 1, 1e6, &c->stderr_limit.lines_per_s) < 0 ||
+	    cfg_get_num_in(R, g, "burst_seconds", 1, 3600, &c->stderr_limit.burst_s) < 0)
+		return -1;
+	if ((got = cfg_get_size_in(R, g, "bytes_per_second", 1024, 1000000000, &b)) < 0)
+		return -1;
+	if (got)
+		c->stderr_limit.bytes_per_s = (double)b;
 	return 0;
-fail:
-	return -1;
+}
+
+#define CONF_MAX_BYTES 1125899906842624.0 /* 1 PiB: more than any machine */
+
+/* runner_limits' memory: bytes, or "N%" of the physical memory. */
+static int conf_memory(const cfg_reader *R, const config_setting_t *g, conf *c)
+{
+	const config_setting_t *s = config_setting_get_member(g, "memory");
+	const char *str = s && config_setting_type(s) == CONFIG_TYPE_STRING
+				  ? config_setting_get_string(s)
+				  : NULL;
+	const char *rest = NULL;
+	double v = str ? cfg_parse_bytes(str, &rest) : 0;
+	unsigned long long b;
+
+	if (str && rest && strcmp(rest, "%") == 0) {
+		if (v <= 0 || v > 100)
+			return cfg_fail(R, s, "'memory' must be a share from 1%% to 100%%, not %s", str);
+		c->runner_memory_share = v / 100.0;
+		c->runner_memory = 0;
+		return 0;
+	}
+	if (str && (v < 0 || rest))
+		return cfg_fail(R, s,
+				"'memory' must be bytes or a size like \"64K\" or \"4G\", or a share "
+				"of the memory like \"50%%\", not \"%s\"",
+				str);
+	if (cfg_get_size(R, g, "memory", CONF_MAX_BYTES, &b) <= 0)
+		return s ? -1 : 0;
+	if (b && b < RUNNER_MEMORY_MIN)
+		return cfg_fail(R, s, "'memory' must be 0 (no limit) or at least %d MiB",
+				(int)(RUNNER_MEMORY_MIN >> 20));
+	c->runner_memory = b;
+	c->runner_memory_share = 0;
+	return 0;
 }
 
 /* runner_limits = { memory; address_space; open_files; } */
-static int conf_runner_limits(const char *file, config_setting_t *g, conf *c, char *err,
-			      size_t errlen)
+static int conf_runner_limits(const cfg_reader *R, const config_setting_t *g, conf *c)
 {
-	if (!config_setting_is_group(g))
-		CONF_ERR(g, "'runner_limits' must be a group { ... }");
-	for (int i = 0; i < config_setting_length(g); i++) {
-		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *n = config_setting_name(s);
-		long v;
-		if (strcmp(n, "memory") == 0) {
-			if (get_size(file, s, 1125899906842624.0, 1, &c->runner_memory,
-				     &c->runner_memory_share, err, errlen) < 0)
-				return -1;
-			if (c->runner_memory && c->runner_memory < RUNNER_MEMORY_MIN)
-				CONF_ERR(s, "'memory' must be 0 (no limit) or at least %d MiB",
-					 (int)(RUNNER_MEMORY_MIN >> 20));
-		} else if (strcmp(n, "address_space") == 0) {
-			if (get_size(file, s, 1125899906842624.0, 0, &c->runner_address_space, NULL,
-				     err, errlen) < 0)
-				return -1;
-			if (c->runner_address_space && c->runner_address_space < RUNNER_MEMORY_MIN)
-				CONF_ERR(s, "'address_space' must be 0 (no limit) or at least %d MiB",
-					 (int)(RUNNER_MEMORY_MIN >> 20));
-		} else if (strcmp(n, "open_files") == 0) {
-			if (get_int(file, s, 0, 1 << 30, &v, err, errlen) < 0)
-				return -1;
-			if (v && v < RUNNER_FILES_MIN)
-				CONF_ERR(s, "'open_files' must be 0 (as mited's own) or at least %d",
-					 RUNNER_FILES_MIN);
-			c->runner_files = v;
-		} else {
-			CONF_ERR(s, "unknown setting 'runner_limits.%s' (allowed: memory, address_space, "
-				    "open_files)", n);
-		}
-	}
+	static const char *const keys[] = {"memory", "address_space", "open_files", NULL};
+	unsigned long long as;
+	long long files;
+	int got;
+
+	if (cfg_is_group(R, g) < 0 || cfg_check_keys(R, g, "runner_limits", keys) < 0 ||
+	    conf_memory(R, g, c) < 0)
+		return -1;
+	if ((got = cfg_get_size(R, g, "address_space", CONF_MAX_BYTES, &as)) < 0)
+		return -1;
+	if (got && as && as < RUNNER_MEMORY_MIN)
+		return cfg_fail(R, config_setting_get_member(g, "address_space"),
+				"'address_space' must be 0 (no limit) or at least %d MiB",
+				(int)(RUNNER_MEMORY_MIN >> 20));
+	if (got)
+		c->runner_address_space = as;
+	if ((got = cfg_get_int_in(R, g, "open_files", 0, 1 << 30, &files)) < 0)
+		return -1;
+	if (got && files && files < RUNNER_FILES_MIN)
+		return cfg_fail(R, config_setting_get_member(g, "open_files"),
+				"'open_files' must be 0 (as mited's own) or at least %d",
+				RUNNER_FILES_MIN);
+	if (got)
+		c->runner_files = (long)files;
 	return 0;
-fail:
-	return -1;
 }
 
-static int conf_limits(const char *file, config_setting_t *g, conf *c, char *err, size_t errlen)
+/* limits = { max_runs; max_instances; max_clients; } */
+static int conf_limits(const cfg_reader *R, const config_setting_t *g, conf *c)
 {
-	if (!config_setting_is_group(g))
-		CONF_ERR(g, "'limits' must be a group { ... }");
-	for (int i = 0; i < config_setting_length(g); i++) {
-		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *n = config_setting_name(s);
-		long v;
-		if (strcmp(n, "max_runs") == 0) {
-			if (get_int(file, s, 1, 10000, &v, err, errlen) < 0)
-				return -1;
-			c->max_runs = (int)v;
-		} else if (strcmp(n, "max_instances") == 0) {
-			if (get_int(file, s, 0, 1e9, &v, err, errlen) < 0)
-				return -1;
-			c->max_instances = v;
-		} else if (strcmp(n, "max_clients") == 0) {
-			if (get_int(file, s, 1, 10000, &v, err, errlen) < 0)
-				return -1;
-			c->max_clients = (int)v;
-		} else {
-			CONF_ERR(s, "unknown setting 'limits.%s'", n);
-		}
-	}
+	static const char *const keys[] = {"max_runs", "max_instances", "max_clients", NULL};
+	long long inst;
+	int got;
+
+	if (cfg_is_group(R, g) < 0 || cfg_check_keys(R, g, "limits", keys) < 0 ||
+	    get_int(R, g, "max_runs", 1, 10000, &c->max_runs) < 0 ||
+	    get_int(R, g, "max_clients", 1, 10000, &c->max_clients) < 0)
+		return -1;
+	if ((got = cfg_get_int_in(R, g, "max_instances", 0, 1000000000, &inst)) < 0)
+		return -1;
+	if (got)
+		c->max_instances = (long)inst;
 	return 0;
-fail:
-	return -1;
 }
+
+/* The socket, its mode and the runners' endpoint. */
+static int conf_sockets(const cfg_reader *R, const config_setting_t *root, conf *c)
+{
+	const config_setting_t *s;
+	int got;
+
+	if ((got = get_string(R, root, "socket", &c->socket)) < 0)
+		return -1;
+	if (got && c->socket[0] != '/')
+		return cfg_fail(R, config_setting_get_member(root, "socket"),
+				"'socket' must be an absolute path, not \"%s\"", c->socket);
+	if ((s = config_setting_get_member(root, "socket_mode"))) {
+		const char *m = config_setting_get_string(s);
+		char *end = NULL;
+		unsigned long mode = m ? strtoul(m, &end, 8) : 0;
+
+		if (!m || !*m || *end || mode > 0777)
+			return cfg_fail(R, s,
+					"'socket_mode' must be an octal mode in a string, e.g. \"0660\", "
+					"not %s%s%s",
+					m ? "\"" : "", m ? m : cfg_type_name(s), m ? "\"" : "");
+		c->socket_mode = (unsigned)mode;
+	}
+	if (get_string(R, root, "socket_group", &c->socket_group) < 0 ||
+	    (got = get_string(R, root, "runner_endpoint", &c->runner_endpoint)) < 0)
+		return -1;
+	if (got && strncmp(c->runner_endpoint, "ipc://", 6) != 0 &&
+	    strncmp(c->runner_endpoint, "tcp://", 6) != 0)
+		return cfg_fail(R, config_setting_get_member(root, "runner_endpoint"),
+				"'runner_endpoint' must start with ipc:// or tcp://, not \"%s\"",
+				c->runner_endpoint);
+	return 0;
+}
+
+/* plugin_dirs = [ "/abs", ... ] */
+static int conf_plugin_dirs(const cfg_reader *R, const config_setting_t *root, conf *c)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int got = cfg_get_strv(R, root, "plugin_dirs", &v, &n);
+
+	for (size_t k = 0; got > 0 && k < n; k++)
+		if (v[k][0] != '/') {
+			cfg_fail(R, config_setting_get_elem(config_setting_get_member(root, "plugin_dirs"),
+							    (unsigned)k),
+				 "plugin_dirs entries must be absolute paths, not \"%s\"", v[k]);
+			got = -1;
+		}
+	if (got <= 0) {
+		util_strv_free(v);
+		return got;
+	}
+	util_strv_free(c->plugin_dirs);
+	c->plugin_dirs = v;
+	c->plugin_dirs_set = 1; /* a private daemon then loads from these alone */
+	return 0;
+}
+
+/* The daemon's folders, its log level and where it serves metrics. */
+static int conf_places(const cfg_reader *R, const config_setting_t *root, conf *c)
+{
+	static const char *const levels[] = {"err", "error", "warning", "notice", "info", "debug",
+					     NULL};
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char why[256];
+	int lv, got;
+
+	if (get_string(R, root, "state_dir", &c->state_dir) < 0 ||
+	    get_string(R, root, "results_dir", &c->results_dir) < 0 ||
+	    conf_plugin_dirs(R, root, c) < 0 ||
+	    cfg_get_bool(R, root, "allow_any_plugin_path", &c->allow_any_plugin_path) < 0 ||
+	    (got = cfg_get_enum(R, root, "log_level", levels, &lv)) < 0)
+		return -1;
+	if (got)
+		c->log_level = conf_level_parse(levels[lv]);
+	if ((got = get_string(R, root, "metrics_listen", &c->metrics_listen)) < 0)
+		return -1;
+	if (got && metrics_parse_listen(c->metrics_listen, &ss, &sl, why, sizeof(why)) < 0)
+		return cfg_fail(R, config_setting_get_member(root, "metrics_listen"),
+				"'metrics_listen': %s", why);
+	return 0;
+}
+
+/* The runners, the daemon's timeouts and what it keeps. */
+static int conf_numbers(const cfg_reader *R, const config_setting_t *root, conf *c)
+{
+	if (get_int(R, root, "runners", 0, 1024, &c->runners) < 0 ||
+	    get_int(R, root, "runner_restarts", 0, 100000, &c->runner_restarts) < 0 ||
+	    get_int(R, root, "keep_runs", 0, 10000, &c->keep_runs) < 0)
+		return -1;
+	if (cfg_get_num_in(R, root, "runner_timeout", 2, 3600, &c->runner_timeout) < 0 ||
+	    cfg_get_num_in(R, root, "grace", 0.1, 86400, &c->grace) < 0 ||
+	    cfg_get_num_in(R, root, "shutdown_grace", 0.1, 86400, &c->shutdown_grace) < 0 ||
+	    cfg_get_num_in(R, root, "client_timeout", 1, 86400, &c->client_timeout) < 0)
+		return -1;
+	return 0;
+}
+
+/* The groups of settings. */
+static int conf_groups(const cfg_reader *R, const config_setting_t *root, conf *c)
+{
+	const config_setting_t *s;
+
+	if ((s = config_setting_get_member(root, "limits")) && conf_limits(R, s, c) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "results")) &&
+	    results_conf_parse(s, R->file, &c->results, R->err, R->errlen) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "runner_stderr")) && conf_stderr(R, s, c) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "runner_limits")) && conf_runner_limits(R, s, c) < 0)
+		return -1;
+	return 0;
+}
+
+static const char *const conf_keys[] = {
+	"socket",         "socket_mode",    "socket_group",    "state_dir",
+	"results_dir",    "runner_endpoint", "plugin_dirs",    "allow_any_plugin_path",
+	"runners",        "log_level",      "limits",          "runner_timeout",
+	"runner_restarts", "grace",         "shutdown_grace",  "client_timeout",
+	"metrics_listen", "results",        "keep_runs",       "runner_stderr",
+	"runner_limits",  NULL,
+};
 
 /* Reads path into c (which holds the defaults). 0, or -1 with
  * "file:line: reason" in err. */
 int conf_load(conf *c, const char *file, char *err, size_t errlen)
 {
+	cfg_reader R = {.file = file, .err = err, .errlen = errlen};
+	char *dir = util_dir_of(file);
+	const config_setting_t *root;
 	config_t cf;
+	int rc = -1;
+
 	config_init(&cf);
 	config_set_options(&cf, CONFIG_OPTION_AUTOCONVERT);
-	char *dir = util_dir_of(file);
 	if (dir)
 		config_set_include_dir(&cf, dir);
 	if (!config_read_file(&cf, file)) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
 			snprintf(err, errlen, "%s: cannot read: %s", file, strerror(errno));
 		else
-			snprintf(err, errlen, "%s:%d: %s",
-				 config_error_file(&cf) ? config_error_file(&cf) : file,
-				 config_error_line(&cf), config_error_text(&cf));
+			cfg_fail_at(&R, config_error_file(&cf), (unsigned)config_error_line(&cf), "%s",
+				    config_error_text(&cf));
 		goto fail;
 	}
-	config_setting_t *root = config_root_setting(&cf);
-	for (int i = 0; i < config_setting_length(root); i++) {
-		config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-		const char *n = config_setting_name(s);
-		double d;
-		long v;
-		if (strcmp(n, "socket") == 0) {
-			if (set_string(file, s, &c->socket, err, errlen) < 0)
-				goto fail;
-			if (c->socket[0] != '/')
-				CONF_ERR(s, "'socket' must be an absolute path");
-		} else if (strcmp(n, "socket_mode") == 0) {
-			const char *m = config_setting_get_string(s);
-			char *end = NULL;
-			unsigned long mode = m ? strtoul(m, &end, 8) : 0;
-			if (!m || !*m || *end || mode > 0777)
-				CONF_ERR(s, "'socket_mode' must be an octal mode in a string, e.g. \"0660\"");
-			c->socket_mode = (unsigned)mode;
-		} else if (strcmp(n, "socket_group") == 0) {
-			if (set_string(file, s, &c->socket_group, err, errlen) < 0)
-				goto fail;
-		} else if (strcmp(n, "state_dir") == 0) {
-			if (set_string(file, s, &c->state_dir, err, errlen) < 0)
-				goto fail;
-		} else if (strcmp(n, "results_dir") == 0) {
-			if (set_string(file, s, &c->results_dir, err, errlen) < 0)
-				goto fail;
-		} else if (strcmp(n, "runner_endpoint") == 0) {
-			if (set_string(file, s, &c->runner_endpoint, err, errlen) < 0)
-				goto fail;
-			if (strncmp(c->runner_endpoint, "ipc://", 6) != 0 &&
-			    strncmp(c->runner_endpoint, "tcp://", 6) != 0)
-				CONF_ERR(s, "'runner_endpoint' must start with ipc:// or tcp://");
-		} else if (strcmp(n, "plugin_dirs") == 0) {
-			if (!config_setting_is_array(s) && !config_setting_is_list(s))
-				CONF_ERR(s, "'plugin_dirs' must be a list of folders [\"...\", ...]");
-			int len = config_setting_length(s);
-			char **v2 = calloc((size_t)len + 1, sizeof(char *));
-			if (!v2)
-				CONF_ERR(s, "out of memory");
-			for (int k = 0; k < len; k++) {
-				config_setting_t *e = config_setting_get_elem(s, (unsigned)k);
-				const char *p = config_setting_get_string(e);
-				if (!p || p[0] != '/') {
-					util_strv_free(v2);
-					CONF_ERR(e, "plugin_dirs entries must be absolute paths");
-				}
-				v2[k] = strdup(p);
-			}
-			util_strv_free(c->plugin_dirs);
-			c->plugin_dirs = v2;
-			c->plugin_dirs_set = 1;
-		} else if (strcmp(n, "allow_any_plugin_path") == 0) {
-			if (get_bool(file, s, &c->allow_any_plugin_path, err, errlen) < 0)
-				goto fail;
-		} else if (strcmp(n, "runners") == 0) {
-			if (get_int(file, s, 0, 1024, &v, err, errlen) < 0)
-				goto fail;
-			c->runners = (int)v;
-		} else if (strcmp(n, "log_level") == 0) {
-			const char *l = config_setting_get_string(s);
-			int lv = l ? conf_level_parse(l) : -1;
-			if (lv < 0)
-				CONF_ERR(s, "'log_level' must be one of err, warning, notice, info, debug");
-			c->log_level = lv;
-		} else if (strcmp(n, "limits") == 0) {
-			if (conf_limits(file, s, c, err, errlen) < 0)
-				goto fail;
-		} else if (strcmp(n, "runner_timeout") == 0) {
-			if (get_number(file, s, 2, 3600, &d, err, errlen) < 0)
-				goto fail;
-			c->runner_timeout = d;
-		} else if (strcmp(n, "runner_restarts") == 0) {
-			if (get_int(file, s, 0, 100000, &v, err, errlen) < 0)
-				goto fail;
-			c->runner_restarts = (int)v;
-		} else if (strcmp(n, "grace") == 0) {
-			if (get_number(file, s, 0.1, 86400, &d, err, errlen) < 0)
-				goto fail;
-			c->grace = d;
-		} else if (strcmp(n, "shutdown_grace") == 0) {
-			if (get_number(file, s, 0.1, 86400, &d, err, errlen) < 0)
-				goto fail;
-			c->shutdown_grace = d;
-		} else if (strcmp(n, "client_timeout") == 0) {
-			if (get_number(file, s, 1, 86400, &d, err, errlen) < 0)
-				goto fail;
-			c->client_timeout = d;
-		} else if (strcmp(n, "metrics_listen") == 0) {
-			struct sockaddr_storage ss;
-			socklen_t sl;
-			char why[256];
-			if (set_string(file, s, &c->metrics_listen, err, errlen) < 0)
-				goto fail;
-			if (metrics_parse_listen(c->metrics_listen, &ss, &sl, why, sizeof(why)) < 0)
-				CONF_ERR(s, "'metrics_listen': %s", why);
-		} else if (strcmp(n, "results") == 0) {
-			if (results_conf_parse(s, file, &c->results, err, errlen) < 0)
-				goto fail;
-		} else if (strcmp(n, "keep_runs") == 0) {
-			if (get_int(file, s, 0, 10000, &v, err, errlen) < 0)
-				goto fail;
-			c->keep_runs = (int)v;
-		} else if (strcmp(n, "runner_stderr") == 0) {
-			if (conf_stderr(file, s, c, err, errlen) < 0)
-				goto fail;
-		} else if (strcmp(n, "runner_limits") == 0) {
-			if (conf_runner_limits(file, s, c, err, errlen) < 0)
-				goto fail;
-		} else {
-			CONF_ERR(s, "unknown setting '%s'", n);
-		}
-	}
+	root = config_root_setting(&cf);
+	if (cfg_check_keys(&R, root, NULL, conf_keys) < 0 || conf_sockets(&R, root, c) < 0 ||
+	    conf_places(&R, root, c) < 0 || conf_numbers(&R, root, c) < 0 ||
+	    conf_groups(&R, root, c) < 0)
+		goto fail;
 	free(c->file);
 	c->file = strdup(file);
-	config_destroy(&cf);
-	free(dir);
-	return 0;
-
+	rc = 0;
 fail:
 	config_destroy(&cf);
 	free(dir);
-	return -1;
+	return rc;
 }

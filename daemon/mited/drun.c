@@ -233,11 +233,12 @@ static void check_runner_bound(drun *dr)
 		drun_grow(dr, need, "the volume asked for grew");
 }
 
-static void on_run_tick(run *r, void *data)
+static const char *on_run_tick(run *r, void *data)
 {
 	drun *dr = data;
-	results_tick(dr->res, r);
+	const char *stop = results_tick(dr->res, r);
 	check_runner_bound(dr);
+	return stop;
 }
 
 static void make_run_id(daemon_ *d, char *buf, size_t len)

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/module.h"
 #include "core/proto.h"
+#include "core/proto_msg.h"
 #include "core/row.h"
 #include "core/stats.h"
 
@@ -711,30 +712,29 @@ static void add_starts(rjourney *j, double s)
 
 static void set_targets(runner *r, const cJSON *m)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(m, "j"), *it;
-	const cJSON *end_in = cJSON_GetObjectItemCaseSensitive(m, "end_in");
-	size_t i = 0;
+	proto_targets t = {.j = calloc(r->nj ? r->nj : 1, sizeof(proto_target)), .nj = r->nj};
 
-	if (!cJSON_IsArray(arr))
+	if (!t.j) {
+		log_err("runner %d: targets lost: %s", r->index, strerror(ENOMEM));
 		return;
-	if (cJSON_IsNumber(end_in))
-		r->deadline = runner_now(r) + (end_in->valuedouble > 0 ? end_in->valuedouble : 0);
-	cJSON_ArrayForEach(it, arr) {
-		rjourney *j;
-		const cJSON *c, *s;
+	}
+	if (proto_targets_decode(m, &t) < 0) {
+		free(t.j);
+		return;
+	}
+	if (t.has_end_in)
+		r->deadline = runner_now(r) + (t.end_in > 0 ? t.end_in : 0);
+	for (size_t i = 0; i < t.given; i++) {
+		rjourney *j = &r->j[i];
 
-		if (i >= r->nj)
-			break;
-		j = &r->j[i++];
-		c = cJSON_GetObjectItemCaseSensitive(it, "c");
-		s = cJSON_GetObjectItemCaseSensitive(it, "s");
-		if (cJSON_IsNumber(c) && c->valuedouble >= 0)
-			set_closed_target(j, c->valuedouble);
-		if (cJSON_IsNumber(s) && s->valuedouble >= 1)
-			add_starts(j, s->valuedouble);
+		if (t.j[i].closed >= 0)
+			set_closed_target(j, t.j[i].closed);
+		if (t.j[i].starts >= 1)
+			add_starts(j, t.j[i].starts);
 		if (j->has_pool)
 			prefetch(j);
 	}
+	free(t.j);
 	runner_kick(r);
 }
 
@@ -749,28 +749,12 @@ static void send_error(runner *r, const char *msg);
 static int take_row_msg(rjourney *j, const cJSON *row, char *err, size_t errlen)
 {
 	const char *vals[ROW_MAX_COLUMNS];
-	const cJSON *v;
-	size_t n = 0;
+	size_t n;
 	uint64_t id;
 	mite_row *mr;
 
-	if (!cJSON_IsArray(row) || proto_u64(row->child, &id) < 0) {
-		snprintf(err, errlen, "a row without a row id");
-		return -EPROTO;
-	}
-	for (v = row->child->next; v; v = v->next) {
-		if (n == ROW_MAX_COLUMNS) {
-			snprintf(err, errlen, "row %llu: %d columns or more (at most %d)", (unsigned long long)id,
-				 ROW_MAX_COLUMNS + 1, ROW_MAX_COLUMNS);
-			return -EPROTO;
-		}
-		if (!cJSON_IsString(v)) {
-			snprintf(err, errlen, "row %llu: column %zu is not a string", (unsigned long long)id, n + 1);
-			return -EPROTO;
-		}
-		vals[n++] = v->valuestring;
-	}
-	if (row_check(vals, n, err, errlen) < 0)
+	if (proto_row_decode(row, &id, vals, ROW_MAX_COLUMNS, &n, err, errlen) < 0 ||
+	    row_check(vals, n, err, errlen) < 0)
 		return -EPROTO;
 	mr = row_new(id, (const char *const *)j->columns, vals, n);
 	if (!mr || push_row(j, mr) < 0) {
@@ -783,17 +767,15 @@ static int take_row_msg(rjourney *j, const cJSON *row, char *err, size_t errlen)
 
 static void take_rows(runner *r, const cJSON *m)
 {
-	const cJSON *jj = cJSON_GetObjectItemCaseSensitive(m, "j");
-	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(m, "rows");
-	const cJSON *end = cJSON_GetObjectItemCaseSensitive(m, "end");
 	const cJSON *row;
+	proto_rows pr;
 	rjourney *j;
 
-	if (!cJSON_IsNumber(jj) || jj->valueint < 0 || (size_t)jj->valueint >= r->nj)
+	if (proto_rows_decode(m, r->nj, &pr) < 0)
 		return;
-	j = &r->j[jj->valueint];
+	j = &r->j[pr.j];
 	j->requested = 0;
-	cJSON_ArrayForEach(row, rows) {
+	cJSON_ArrayForEach(row, pr.rows) {
 		char why[160], msg[256];
 
 		if (take_row_msg(j, row, why, sizeof why) < 0) {
@@ -805,7 +787,7 @@ static void take_rows(runner *r, const cJSON *m)
 			break;
 		}
 	}
-	if (cJSON_IsTrue(end))
+	if (pr.end)
 		j->rows_end = 1;
 	drop_starts_without_rows(j);
 	wake_row_waiters(j);
@@ -847,61 +829,56 @@ static void runner_event(mite_ctx *ctx, cJSON *ev)
 		send_stats(r, 0);
 }
 
-/* "why": per journey, why it is short of its target, or null. */
-static void add_why(runner *r, cJSON *m)
+/* Per journey, into the stats message: the instances running or about to
+ * start (starts not made yet count as active: the controller must not end
+ * a run whose last starts are still on their way); the most at any moment
+ * since the last batch (a run shorter than a batch interval still says
+ * what it ran), which starts again from now; why it is short, or NULL. */
+static void stats_counts(runner *r, long *active, long *peak, const char **why)
 {
-	cJSON *why = cJSON_AddArrayToObject(m, "why");
+	for (size_t i = 0; i < r->nj; i++) {
+		rjourney *j = &r->j[i];
+		long now = j->nactive + j->pending;
 
-	for (size_t i = 0; why && i < r->nj; i++)
-		cJSON_AddItemToArray(why, r->j[i].why[0] ? cJSON_CreateString(r->j[i].why) : cJSON_CreateNull());
+		active[i] = now;
+		peak[i] = j->peak > now ? j->peak : now;
+		j->peak = now;
+		why[i] = j->why[0] ? j->why : NULL;
+	}
 }
 
 static void send_stats(runner *r, int final)
 {
-	cJSON *m = proto_new(PROTO_STATS), *active, *peak, *batch;
-	size_t shed;
+	size_t nj = r->nj ? r->nj : 1, nev = r->nevents, shed;
+	long *counts = calloc(2 * nj, sizeof(*counts));
+	const char **why = calloc(nj, sizeof(*why));
+	cJSON *m;
+	proto_stats_out o = {.active = counts, .peak = counts + nj, .why = why, .nj = r->nj,
+			     .dropped = r->events_dropped, .final = final, .journey = current_journey};
 
-	if (!m)
+	if (!counts || !why) {
+		free(counts);
+		free(why);
 		return;
-	batch = stats_batch(&r->st, 1);
-	if (batch)
-		cJSON_AddItemToObject(m, "e", batch);
-	active = cJSON_AddArrayToObject(m, "active");
-	/* Starts not made yet count as active: the controller must not end a
-	 * run whose last starts are still on their way. */
-	for (size_t i = 0; active && i < r->nj; i++)
-		cJSON_AddItemToArray(active, cJSON_CreateNumber((double)(r->j[i].nactive + r->j[i].pending)));
-	/* The most at any moment since the last batch: a run shorter than a
-	 * batch interval still says what it ran. */
-	peak = cJSON_AddArrayToObject(m, "peak");
-	for (size_t i = 0; peak && i < r->nj; i++) {
-		rjourney *j = &r->j[i];
-
-		cJSON_AddItemToArray(peak, cJSON_CreateNumber((double)(j->peak > j->nactive + j->pending
-									    ? j->peak
-									    : j->nactive + j->pending)));
-		j->peak = j->nactive + j->pending;
 	}
-	if (r->events) {
-		cJSON_AddItemToObject(m, "ev", r->events);
-		r->events = NULL;
-		r->nevents = 0;
-	}
-	if (r->events_dropped)
-		cJSON_AddNumberToObject(m, "dropped", (double)r->events_dropped);
+	stats_counts(r, counts, counts + nj, why);
+	o.batch = stats_batch(&r->st, 1);
+	o.events = r->events;
+	r->events = NULL;
+	r->nevents = 0;
 	r->events_dropped = 0;
-	add_why(r, m);
-	if (final)
-		cJSON_AddTrueToObject(m, "final");
-	if (current_journey)
-		cJSON_AddStringToObject(m, "journey", current_journey);
+	m = proto_stats_encode(&o);
+	if (!m)
+		r->events_dropped += o.dropped + nev; /* said in the next batch */
 	/* Over the message bound (huge custom messages), the events go and the
 	 * stats stay; the events are counted as dropped in the next batch. */
-	if (proto_send_shed(r->t, m, "ev", &shed) == 0 && shed) {
+	else if (proto_send_shed(r->t, m, "ev", &shed) == 0 && shed) {
 		log_warn("runner %d: %zu events made a stats message over the %ld-byte bound; "
 			 "dropped", r->index, shed, PROTO_MSG_MAX);
 		r->events_dropped += shed;
 	}
+	free(counts);
+	free(why);
 }
 
 /* The loop-lag probe (docs/runner-protocol.md, Stats batches): once a
@@ -1250,33 +1227,55 @@ static void runner_check_done(runner *r)
 
 /* ---- messages ----------------------------------------------------------- */
 
+static void on_stop(runner *r, const cJSON *m)
+{
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(m, "grace");
+
+	/* 0 or less: cancel now. */
+	do_stop(r, cJSON_IsNumber(g) && g->valuedouble <= 0 ? 0 : msg_num(g, MSG_SECS_MAX, 30.0));
+}
+
+static void on_cancel(runner *r, const cJSON *m)
+{
+	(void)m;
+	do_stop(r, 0);
+}
+
+/* What a controller's message does, by its type, from which state on
+ * (targets and rows that come before the run or after it are ignored). */
+static const struct {
+	const char *type;
+	int from, until; /* the states it is taken in */
+	void (*fn)(runner *r, const cJSON *m);
+} handlers[] = {
+	{PROTO_SETUP, R_SETUP, R_DONE, do_setup},
+	{PROTO_TARGETS, R_RUNNING, R_RUNNING, set_targets},
+	{PROTO_ROWS, R_RUNNING, R_DONE, take_rows},
+	{PROTO_STOP, R_SETUP, R_DONE, on_stop},
+	{PROTO_CANCEL, R_SETUP, R_DONE, on_cancel},
+};
+
 static void on_message(transport *t, const char *buf, size_t len, void *data)
 {
 	runner *r = data;
 	char err[256];
 	cJSON *m = proto_parse(buf, len, err, sizeof err);
 	const char *type;
+	size_t i;
 
+	(void)t;
 	if (!m) {
 		log_err("runner %d: message refused: %s", r->index, err);
 		return;
 	}
 	type = proto_type(m);
-	if (strcmp(type, PROTO_SETUP) == 0)
-		do_setup(r, m);
-	else if (strcmp(type, PROTO_TARGETS) == 0 && r->state == R_RUNNING)
-		set_targets(r, m);
-	else if (strcmp(type, PROTO_ROWS) == 0 && r->state >= R_RUNNING)
-		take_rows(r, m);
-	else if (strcmp(type, PROTO_STOP) == 0) {
-		const cJSON *g = cJSON_GetObjectItemCaseSensitive(m, "grace");
-
-		/* 0 or less: cancel now. */
-		do_stop(r, cJSON_IsNumber(g) && g->valuedouble <= 0 ? 0 : msg_num(g, MSG_SECS_MAX, 30.0));
-	} else if (strcmp(type, PROTO_CANCEL) == 0)
-		do_stop(r, 0);
-	else if (strcmp(type, PROTO_TARGETS) != 0 && strcmp(type, PROTO_ROWS) != 0)
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (strcmp(type, handlers[i].type) == 0)
+			break;
+	if (i == sizeof(handlers) / sizeof(handlers[0]))
 		log_warn("runner %d: unknown message type '%s' ignored", r->index, type);
+	else if ((int)r->state >= handlers[i].from && (int)r->state <= handlers[i].until)
+		handlers[i].fn(r, m);
 	cJSON_Delete(m);
 }
 
