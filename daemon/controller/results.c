@@ -1023,6 +1023,7 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 		const char *name = s->journeys[i].name;
 		const stats_entry *e = stats_find(t, "journey", &name, 1);
 		const stats_entry *lost = stats_find(t, "lost", &name, 1);
+		const stats_entry *doubt = stats_find(t, "doubt", &name, 1);
 		int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
 		cJSON *j = cJSON_CreateObject();
 
@@ -1035,6 +1036,7 @@ static cJSON *build_summary(results *res, run *r, const cJSON *meta)
 		cJSON_AddNumberToObject(j, "failed", e ? (double)e->c[ST_J_FAILED] : 0);
 		cJSON_AddNumberToObject(j, "cancelled", e ? (double)e->c[ST_J_CANCELLED] : 0);
 		cJSON_AddNumberToObject(j, "lost", lost ? (double)lost->c[0] : 0);
+		cJSON_AddNumberToObject(j, "rows_in_doubt", doubt ? (double)doubt->c[0] : 0);
 		cJSON_AddItemToObject(j, "duration", hist_summary(e ? e->h[0] : NULL));
 		cJSON_AddItemToObject(j, "volume", results_judge_volume(&in, i));
 		cJSON_AddItemToArray(a, j);

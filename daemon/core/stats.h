@@ -19,6 +19,8 @@
  *   loop      runner (its index)                                                    loop lag (runner.c's probe)
  *   lost      journey                                  count (controller only: iterations in flight on a
  *                                                      runner that was lost or dropped)
+ *   doubt     journey                                  count (controller only: rows of an iterable pool
+ *                                                      such a runner was given and did not report run)
  *   ws        journey, transaction, name               msgs_out, bytes_out,         connect, rtt, ping
  *                                                      msgs_in, bytes_in
  *   wserr     journey, transaction, name, class        count

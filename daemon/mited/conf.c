@@ -56,6 +56,7 @@ void conf_free(conf *c)
 	free(c->runner_endpoint);
 	free(c->metrics_listen);
 	util_strv_free(c->plugin_dirs);
+	conf_hosts_free(&c->hosts);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -493,7 +494,11 @@ int conf_load(conf *c, const char *file, char *err, size_t errlen)
 			if (conf_runner_limits(file, s, c, err, errlen) < 0)
 				goto fail;
 		} else {
-			CONF_ERR(s, "unknown setting '%s'", n);
+			int h = conf_hosts_setting(file, s, &c->hosts, err, errlen);
+			if (h < 0)
+				goto fail;
+			if (h == 0)
+				CONF_ERR(s, "unknown setting '%s'", n);
 		}
 	}
 	free(c->file);
