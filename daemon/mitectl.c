@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "mitectl_har.h"
+#include "mitectl_hosts.h"
 #include "testmode.h"
 
 #include "controller/report_html.h"
@@ -942,12 +943,15 @@ typedef struct start_args {
 	const char *name, *path;
 	double duration;
 	long runners;
+	const char *hosts; /* --hosts, or NULL */
+	int local;         /* --local 1, --no-local 0, else -1 */
 } start_args;
 
 /* start's command line into a: -1 to go on, or the exit status. */
 static int start_parse(int argc, char **argv, start_args *a)
 {
-	enum { O_SET = 256, O_NAME, O_DURATION, O_RUNNERS, O_WAIT, O_JSON, O_HELP };
+	enum { O_SET = 256, O_NAME, O_DURATION, O_RUNNERS, O_WAIT, O_JSON, O_HELP, O_HOSTS, O_LOCAL,
+	       O_NO_LOCAL };
 	static const struct option opts[] = {
 		{"set", required_argument, NULL, O_SET},
 		{"name", required_argument, NULL, O_NAME},
@@ -955,6 +959,9 @@ static int start_parse(int argc, char **argv, start_args *a)
 		{"runners", required_argument, NULL, O_RUNNERS},
 		{"wait", no_argument, NULL, O_WAIT},
 		{"json", no_argument, NULL, O_JSON},
+		{"hosts", required_argument, NULL, O_HOSTS},
+		{"local", no_argument, NULL, O_LOCAL},
+		{"no-local", no_argument, NULL, O_NO_LOCAL},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -988,6 +995,9 @@ static int start_parse(int argc, char **argv, start_args *a)
 			break;
 		case O_WAIT: a->wait = 1; break;
 		case O_JSON: opt_json = 1; break;
+		case O_HOSTS: a->hosts = optarg; break;
+		case O_LOCAL: a->local = 1; break;
+		case O_NO_LOCAL: a->local = 0; break;
 		case 'h':
 		case O_HELP:
 			print_command_help(stdout, "start");
@@ -1018,6 +1028,10 @@ static cJSON *start_request(const start_args *a, const char *abs)
 		cJSON_AddNumberToObject(req, "duration", a->duration);
 	if (a->runners > 0)
 		cJSON_AddNumberToObject(req, "runners", (double)a->runners);
+	if (a->hosts)
+		cJSON_AddStringToObject(req, "hosts", a->hosts);
+	if (a->local >= 0)
+		cJSON_AddBoolToObject(req, "local", a->local);
 	return req;
 }
 
@@ -1045,7 +1059,7 @@ static int start_follow(conn *cn, const char *id)
 
 static int cmd_start(int argc, char **argv)
 {
-	start_args a = {.nsets = 0};
+	start_args a = {.nsets = 0, .local = -1};
 	int rc = start_parse(argc, argv, &a);
 	if (rc >= 0)
 		return rc;
@@ -1090,6 +1104,19 @@ static int testmode(int argc, char **argv, int (*fn)(int, char **), const char *
 	return fn(argc - 1, argv + 1);
 }
 
+static int cmd_hosts(int argc, char **argv)
+{
+	if (help_requested(argc, argv, "hosts"))
+		return EX_OK_;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			opt_json = 1;
+		else
+			return usage_error("hosts", "unexpected argument '%s'", argv[i]);
+	}
+	return simple(new_req("hosts", NULL), mitectl_hosts_print);
+}
+
 static int cmd_journey(int argc, char **argv)
 {
 	return testmode(argc, argv, testmode_journey, "journey");
@@ -1111,13 +1138,19 @@ static int cmd_help(int argc, char **argv);
 
 static const command commands[] = {
 	{"start", cmd_start,
-	 "start SCENARIO.conf [--set KEY=VALUE]... [--name NAME] [--duration S] [--runners N] [--wait] [--json]",
+	 "start SCENARIO.conf [--set KEY=VALUE]... [--name NAME] [--duration S] [--runners N] "
+	 "[--hosts all|none|N|label=L] [--local|--no-local] [--wait] [--json]",
 	 "Starts a run of SCENARIO.conf on mited and prints its id (--json: the reply, with\n"
 	 "the run as `mitectl --json status RUN` gives it). MITE_CONF_* variables of this\n"
 	 "environment and --set KEY=VALUE (later wins) override the scenario's config.\n"
 	 "  --name NAME      the run's name (default: the scenario's)\n"
 	 "  --duration S     run for S seconds, whatever the scenario says\n"
-	 "  --runners N      runner processes (default: mited.conf's runners)\n"
+	 "  --runners N      local runner processes (default: mited.conf's runners)\n"
+	 "  --hosts SEL      runner hosts (mited --listen): all (the default), none, N (the\n"
+	 "                   N offering the most runners) or label=L; hosts joining later\n"
+	 "                   join the run too (up to N)\n"
+	 "  --local, --no-local  local runners too, or not (default: only when the run\n"
+	 "                   gets no host)\n"
 	 "  --wait           follow the run live; exit with its verdict: 0 passed, 1 failed,\n"
 	 "                   4 thresholds broken, 5 volume not delivered, 7 tainted (mite's\n"
 	 "                   own loop saturated), 8 incomplete (stopped early, cancelled,\n"
@@ -1170,6 +1203,8 @@ static const command commands[] = {
 	 DEBUG_HELP
 	 "Exit: 0 passed, 1 failed, 2 usage, 3 scenario refused, 4 thresholds, 5 volume not\n"
 	 "delivered, 6 journey hung, 7 tainted, 8 incomplete, 70 internal (mitectl(1)).\n"},
+	{"hosts", cmd_hosts, MITECTL_HOSTS_SYNOPSIS, MITECTL_HOSTS_HELP},
+	{"keygen", mitectl_keygen_main, MITECTL_KEYGEN_SYNOPSIS, MITECTL_KEYGEN_HELP},
 	{"har", mitectl_har_main, MITECTL_HAR_SYNOPSIS, MITECTL_HAR_HELP},
 	{"help", cmd_help, "help [COMMAND]", "Shows the help of mitectl or of one command.\n"},
 	{NULL, NULL, NULL, NULL},

@@ -107,7 +107,7 @@ static void expect_fail(const char *file, const char *rest)
 BADF(syntax, "bad-syntax.conf", "3: syntax error")
 BADF(unknown_root_key, "bad-unknown-root.conf",
      "2: unknown key 'durration' in the scenario (allowed there: name, duration, pool_policy, "
-     "config, journeys, thresholds, verdict)")
+     "config, journeys, thresholds, verdict, hosts, local)")
 BADF(unknown_volume_key, "bad-unknown-volume.conf",
      "5: unknown key 'cout' in a constant volume (allowed there: type, count, duration)")
 BADF(no_journeys, "bad-no-journeys.conf", "1: missing required key 'journeys' in the scenario")
@@ -135,6 +135,11 @@ BADF(pool_refuse, "bad-pool-refuse.conf",
      "instances (pool_policy = \"refuse\")")
 BADF(pool_policy, "bad-pool-policy.conf",
      "1: 'pool_policy' must be \"wait\" or \"refuse\", not \"block\"")
+BADF(hosts, "bad-hosts.conf",
+     "1: 'hosts' must be \"all\", \"none\", a number or \"label=NAME\" (NAME of 1 to 128 bytes), "
+     "not \"some\"")
+BADF(hosts_count, "bad-hosts-count.conf", "1: 'hosts' = 0: a number of hosts must be from 1 to 100000")
+BADF(local, "bad-local.conf", "1: 'local' must be true or false, not a string")
 BADF(include_error_located_in_include, "bad-include.conf",
      "@D/bad-include.inc:2: unknown key 'cuont' in a constant volume (allowed there: type, "
      "count, duration)")
@@ -195,6 +200,21 @@ Test(scenario, unreadable_file)
 	cr_assert_null(load("nope.conf", NULL));
 	snprintf(want, sizeof(want), "%s/nope.conf: cannot read: No such file or directory", tmp);
 	cr_assert_str_eq(err, want);
+}
+
+Test(scenario, hosts_and_local)
+{
+	scenario *s = load("hosts.conf", NULL);
+
+	cr_assert_not_null(s, "%s", err);
+	cr_assert_str_eq(s->hosts, "label=eu");
+	cr_assert_eq(s->local, 0);
+	scenario_free(s);
+	s = load("minimal.conf", NULL);
+	cr_assert_not_null(s, "%s", err);
+	cr_assert_null(s->hosts, "absent: mited's default");
+	cr_assert_eq(s->local, -1);
+	scenario_free(s);
 }
 
 Test(scenario, everything)

@@ -290,6 +290,11 @@ static void judge_complete(const judge_in *in, verdict_list *v)
 	if (dropped && dropped->c[0])
 		verdict_warn(v, "the event log is incomplete: %llu event(s) dropped by runners",
 			     (unsigned long long)dropped->c[0]);
+	uint64_t doubt = sum_counter(in->r, &SK_DOUBT, 0);
+	if (doubt)
+		verdict_warn(v, "%llu row(s) of iterable datapools in doubt: given to runners that were "
+			     "lost or dropped, not reported run (none is handed out twice)",
+			     (unsigned long long)doubt);
 }
 
 /* ---- errors and thresholds ---------------------------------------------- */

@@ -78,6 +78,15 @@ static void header(FILE *f, const view *v, const results_view_opts *o)
 	if (results_io_num(h, "restarts", 0) > 0)
 		fprintf(f, "  %srestarts %g%s", COL(o, YELLOW), results_io_num(h, "restarts", 0), COL(o, RESET));
 	fputc('\n', f);
+	/* Runner hosts (docs/distributed.md): each one's share now. */
+	const cJSON *x;
+	int n = 0;
+	cJSON_ArrayForEach(x, member(h, "hosts"))
+		fprintf(f, "%s%s %g runner%s %g instances", n++ ? "; " : "hosts: ", results_io_str(x, "name", "?"),
+			results_io_num(x, "runners", 0), results_io_num(x, "runners", 0) == 1 ? "" : "s",
+			results_io_num(x, "instances", 0));
+	if (n)
+		fputc('\n', f);
 }
 
 static void verdict_lines(FILE *f, const view *v, const results_view_opts *o)

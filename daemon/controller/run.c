@@ -37,6 +37,8 @@ typedef struct link {
 	long *need;    /* per journey: rows asked for and not yet given */
 	idvec *leased; /* per journey: recyclable rows this runner holds */
 	int64_t *inflight; /* per journey: iterations it reported started and not ended */
+	uint64_t *rows_out; /* per journey: iterable rows sent to it */
+	uint64_t *ended;    /* per journey: iterations it reported ended */
 	char **why;    /* per journey: why it is short of its target (its `why`), or NULL */
 	double lag_p99, lag_max; /* its loop lag in its last stats batch (s) */
 	int has_lag;
@@ -258,6 +260,8 @@ static int serve_rows_batch(run *r, link *l, size_t ji)
 			bytes += (size_t)b;
 		if (pool_get_mode(p) == POOL_RECYCLABLE)
 			idvec_add(&l->leased[ji], row->id);
+		else if (pool_get_mode(p) == POOL_ITERABLE)
+			l->rows_out[ji]++;
 		row_free(row);
 		l->need[ji]--;
 		given++;
@@ -562,6 +566,23 @@ static void count_lost(run *r, link *l, size_t ji)
 		 name);
 }
 
+/* Rows of an iterable pool a lost or dropped runner was given and did not
+ * report as run: whether they ran is unknowable (they are not handed out
+ * again, so none runs twice). Counted as kind "doubt" (controller only). */
+static void count_doubt(run *r, link *l, size_t ji)
+{
+	const char *name = r->j[ji].sj->name;
+	uint64_t n = l->rows_out[ji] > l->ended[ji] ? l->rows_out[ji] - l->ended[ji] : 0;
+	stats_entry *e;
+
+	l->rows_out[ji] = l->ended[ji] = 0;
+	if (!n || !(e = stats_get(&r->totals, SK_DOUBT.name, &name, SK_DOUBT.nlabels)))
+		return;
+	stats_add(e, 0, n);
+	log_warn("run %s: runner %d: %llu row(s) of %s's iterable datapool in doubt (given to it, not "
+		 "reported run)", r->id, l->idx, (unsigned long long)n, name);
+}
+
 static void drop_link(run *r, link *l)
 {
 	if (l->gone)
@@ -570,6 +591,7 @@ static void drop_link(run *r, link *l)
 	for (size_t ji = 0; ji < r->s->njourneys; ji++) {
 		pool *p = r->j[ji].sj->pool;
 
+		count_doubt(r, l, ji);
 		count_lost(r, l, ji);
 		/* Rows a lost runner held come back to the pool. */
 		while (l->leased[ji].n)
@@ -705,6 +727,7 @@ static void track_inflight(run *r, link *l, const cJSON *e)
 			if (strcmp(r->j[ji].sj->name, name) == 0) {
 				l->inflight[ji] += (int64_t)v[ST_J_STARTED] - (int64_t)v[ST_J_OK] -
 						   (int64_t)v[ST_J_FAILED];
+				l->ended[ji] += v[ST_J_OK] + v[ST_J_FAILED];
 				break;
 			}
 	}
@@ -1000,7 +1023,12 @@ int run_add_runner(run *r, transport *t)
 	l->inflight = calloc(nj, sizeof *l->inflight);
 	l->why = calloc(nj, sizeof *l->why);
 	l->peak = calloc(nj, sizeof *l->peak);
-	if (!l->target || !l->actual || !l->need || !l->leased || !l->inflight || !l->why || !l->peak) {
+	l->rows_out = calloc(nj, sizeof *l->rows_out);
+	l->ended = calloc(nj, sizeof *l->ended);
+	if (!l->target || !l->actual || !l->need || !l->leased || !l->inflight || !l->why || !l->peak ||
+	    !l->rows_out || !l->ended) {
+		free(l->rows_out);
+		free(l->ended);
 		free(l->target);
 		free(l->actual);
 		free(l->peak);
@@ -1117,6 +1145,17 @@ long run_required(const run *r, size_t ji)
 double run_running_until(const run *r) { return r->running_until; }
 long run_actual(const run *r, size_t ji) { return ji < r->s->njourneys ? total_actual(r, ji) : 0; }
 long run_required_starts(const run *r, size_t ji) { return ji < r->s->njourneys ? r->j[ji].starts : 0; }
+
+long run_runner_actual(const run *r, const transport *t)
+{
+	long n = 0;
+
+	for (size_t i = 0; t && i < r->nlinks; i++)
+		if (r->links[i]->t == t && !r->links[i]->gone)
+			for (size_t ji = 0; ji < r->s->njourneys; ji++)
+				n += r->links[i]->actual[ji];
+	return n;
+}
 
 long run_actual_peak(const run *r, size_t ji)
 {
@@ -1271,6 +1310,8 @@ static void run_release(run *r)
 		}
 		free(l->leased);
 		free(l->inflight);
+		free(l->rows_out);
+		free(l->ended);
 		free(l->why);
 		free(l->target);
 		free(l->actual);

@@ -117,6 +117,9 @@ double run_get_scale(const run *r);
 /* Required (0 unless running) and actual instances of journey ji now. */
 long run_required(const run *r, size_t ji);
 long run_actual(const run *r, size_t ji);
+/* The instances (every journey) runner link t reported last; 0 when t is
+ * not one of the run's, or gone. For per-host volume. */
+long run_runner_actual(const run *r, const transport *t);
 /* The run second it stopped running (began to drain), or -1 while it
  * has not. */
 double run_running_until(const run *r);

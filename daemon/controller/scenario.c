@@ -869,7 +869,42 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 /* ---- the scenario ------------------------------------------------------- */
 
 static const char *const scn_root_keys[] = {"name",     "duration",   "pool_policy", "config",
-					    "journeys", "thresholds", "verdict",     NULL};
+					    "journeys", "thresholds", "verdict",     "hosts",
+					    "local",    NULL};
+
+/* `hosts` and `local` (docs/distributed.md): checked for their form here,
+ * read by mited when it starts the run. */
+static int scn_hosts(scn_load *L, scenario *s, const config_setting_t *root)
+{
+	const config_setting_t *h = config_setting_get_member(root, "hosts");
+	char buf[32];
+	const char *v = buf;
+	int b, rc;
+
+	s->local = -1;
+	if (h && (config_setting_type(h) == CONFIG_TYPE_INT || config_setting_type(h) == CONFIG_TYPE_INT64)) {
+		long long n = config_setting_get_int64(h);
+
+		if (n < 1 || n > 100000)
+			return cfg_fail(&L->R, h, "'hosts' = %lld: a number of hosts must be from 1 to 100000", n);
+		snprintf(buf, sizeof buf, "%lld", n);
+	} else if (h && config_setting_type(h) == CONFIG_TYPE_STRING) {
+		v = config_setting_get_string(h);
+		if (strcmp(v, "all") != 0 && strcmp(v, "none") != 0 &&
+		    !(strncmp(v, "label=", 6) == 0 && v[6] && strlen(v + 6) <= 128))
+			return cfg_fail(&L->R, h, "'hosts' must be \"all\", \"none\", a number or \"label=NAME\" "
+				       "(NAME of 1 to 128 bytes), not \"%.200s\"", v);
+	} else if (h) {
+		return cfg_fail(&L->R, h, "'hosts' must be a string or a number, not %s", cfg_type_name(h));
+	}
+	if (h && !(s->hosts = strdup(v)))
+		return cfg_fail(&L->R, h, "%s", strerror(ENOMEM));
+	if ((rc = cfg_get_bool(&L->R, root, "local", &b)) < 0)
+		return -1;
+	if (rc == 1)
+		s->local = b;
+	return 0;
+}
 
 static const char *const scn_pool_policies[] = {"wait", "refuse", NULL};
 
@@ -955,7 +990,9 @@ static int scn_root(scn_load *L, scenario *s, const config_setting_t *root)
 	/* "wait" (0) or "refuse" (1) a recyclable pool smaller than its volume. */
 	if (cfg_get_enum(&L->R, root, "pool_policy", scn_pool_policies, &s->pool_refuse_small) < 0)
 		return -1;
-	return scn_config(L, s, root);
+	if (scn_config(L, s, root) < 0)
+		return -1;
+	return scn_hosts(L, s, root);
 }
 
 static int scn_journeys(scn_load *L, scenario *s, const config_setting_t *root)
@@ -1232,5 +1269,6 @@ void scenario_free(scenario *s)
 	free(s->path);
 	free(s->dir);
 	free(s->name);
+	free(s->hosts);
 	free(s);
 }

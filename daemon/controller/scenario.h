@@ -67,6 +67,11 @@ typedef struct scenario {
 	/* `verdict`: tolerances and bounds of the judgement (the defaults
 	 * when the scenario has none). */
 	verdict_conf verdict;
+	/* `hosts` ("all", "none", "N", "label=L"; NULL when absent) and
+	 * `local` (1, 0, -1 when absent): which runners mited gives the run
+	 * (docs/distributed.md). */
+	char *hosts;
+	int local;
 } scenario;
 
 typedef struct scenario_opts {

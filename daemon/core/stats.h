@@ -19,6 +19,8 @@
  *   loop      runner (its index)                                                    loop lag (runner.c's probe)
  *   lost      journey                                  count (controller only: iterations in flight on a
  *                                                      runner that was lost or dropped)
+ *   doubt     journey                                  count (controller only: rows of an iterable pool
+ *                                                      such a runner was given and did not report run)
  *   ws        journey, transaction, name               msgs_out, bytes_out,         connect, rtt, ping
  *                                                      msgs_in, bytes_in
  *   wserr     journey, transaction, name, class        count
@@ -67,7 +69,7 @@ typedef struct stats_kind {
 	size_t nlabels;
 } stats_kind;
 extern const stats_kind SK_TXN, SK_JOURNEY, SK_ERROR, SK_HTTP, SK_HTTPERR, SK_LAG, SK_SEND, SK_LOOP,
-	SK_LOST, SK_DROPPED, SK_WS, SK_WSERR;
+	SK_LOST, SK_DOUBT, SK_DROPPED, SK_WS, SK_WSERR;
 
 /* Label positions. */
 enum { SL_JOURNEY = 0, SL_TRANSACTION = 1 };          /* txn, error, http, httperr, send: journey */

@@ -82,4 +82,45 @@ uint64_t tzmq_last_activity(const transport *t);
 /* Non-zero when t is a ZeroMQ transport (either side). */
 int tzmq_is_zmq(const transport *t);
 
+/* ---- CURVE (docs/distributed.md) -----------------------------------------
+ * Between hosts the link is encrypted and both ends authenticated with
+ * CURVE (core/curve.h for the key files). A server with CURVE answers
+ * ZeroMQ's authentication requests (ZAP, inproc://zeromq.zap.01 in its own
+ * context) itself, from its loop: each client's public key goes to
+ * authorize, which accepts it (returns 1 and names the peer in user: the
+ * "User-Id" of its messages) or refuses it (returns 0 with a reason, which
+ * the transport logs with the peer's address; never a key). */
+#define TZMQ_LINK_UP 1      /* handshake done */
+#define TZMQ_LINK_DOWN 2    /* the connection dropped (ZeroMQ reconnects) */
+#define TZMQ_LINK_REFUSED 3 /* the handshake failed: why says how */
+
+typedef int (*tzmq_authorize_cb)(const char *address, const unsigned char key[32], char *user,
+				 size_t userlen, char *reason, size_t reasonlen, void *data);
+/* Client side: how its link went (polled once a second from its loop). */
+typedef void (*tzmq_link_cb)(transport *t, int state, const char *why, void *data);
+
+typedef struct tzmq_curve {
+	char secret[41];        /* our secret key, Z85 */
+	char server_public[41]; /* client: the server's public key, Z85 */
+	tzmq_authorize_cb authorize; /* server */
+	tzmq_link_cb on_link;        /* client, optional */
+	void *data;
+} tzmq_curve;
+
+/* tzmq_server_new with CURVE (cv NULL: none). */
+tzmq_server *tzmq_server_new_curve(uv_loop_t *loop, const char *endpoint,
+				   tzmq_unknown_cb on_unknown, void *data, const tzmq_curve *cv,
+				   char *err, size_t errlen);
+/* tzmq_connect with CURVE (cv NULL: none). */
+transport *tzmq_connect_curve(uv_loop_t *loop, const char *endpoint, const char *id,
+			      const tzmq_curve *cv, char *err, size_t errlen);
+/* During on_unknown (or a server-side on_recv): the User-Id (what authorize
+ * named the peer, "" without CURVE) and the peer's address ("" unknown) of
+ * the message being delivered. */
+const char *tzmq_server_msg_user(const tzmq_server *s);
+const char *tzmq_server_msg_address(const tzmq_server *s);
+/* For a server-side transport: the User-Id its runner's last message came
+ * with ("" without CURVE or before any). */
+const char *tzmq_peer_user(const transport *t);
+
 #endif

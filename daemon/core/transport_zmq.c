@@ -21,6 +21,9 @@
 
 #include "core/transport.h"
 
+#include "core/curve.h"
+#include "core/log.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -77,6 +80,7 @@ typedef struct peer {
 	int connected; /* the runner has sent a frame: ZeroMQ can route to it */
 	uint64_t last; /* uv_now of the last frame received */
 	queue out;
+	char user[CURVE_NAME_MAX + 1]; /* User-Id of its last message (CURVE) */
 } peer;
 
 struct tzmq_server {
@@ -86,6 +90,15 @@ struct tzmq_server {
 	void *data;
 	peer *peers;
 	int sock_freed; /* socket and handles gone */
+	/* CURVE: the ZAP handler, a REP socket in k.ctx, on the same loop */
+	void *zap;
+	uv_poll_t zap_poll;
+	uv_idle_t zap_idle;
+	tzmq_authorize_cb authorize;
+	void *auth_data;
+	/* the message being delivered: its User-Id and peer address */
+	char msg_user[CURVE_NAME_MAX + 1];
+	char msg_addr[128];
 };
 
 typedef struct client {
@@ -93,6 +106,10 @@ typedef struct client {
 	zsock k;
 	uv_timer_t keepalive;
 	queue out;
+	/* CURVE: the socket monitor (a PAIR), read from the keepalive timer */
+	void *mon;
+	tzmq_link_cb on_link;
+	void *link_data;
 } client;
 
 static int peer_send(transport *t, const char *msg, size_t len);
@@ -333,6 +350,10 @@ static int srv_recv_one(zsock *k)
 	size_t idlen = zmq_msg_size(&f[0]);
 	const char *body = zmq_msg_data(&f[1]);
 	size_t len = zmq_msg_size(&f[1]);
+	const char *user = s->zap ? zmq_msg_gets(&f[1], "User-Id") : NULL;
+	const char *addr = s->zap ? zmq_msg_gets(&f[1], "Peer-Address") : NULL;
+	snprintf(s->msg_user, sizeof(s->msg_user), "%s", user ? user : "");
+	snprintf(s->msg_addr, sizeof(s->msg_addr), "%s", addr ? addr : "");
 	peer *p = srv_find(s, id, idlen);
 	if (!p && len > 0 && s->on_unknown) {
 		char name[2 * TZMQ_ID_MAX + 3];
@@ -351,6 +372,7 @@ static int srv_recv_one(zsock *k)
 	if (p) {
 		p->connected = 1;
 		p->last = uv_now(k->loop);
+		memcpy(p->user, s->msg_user, sizeof(p->user));
 		/* An empty frame is the runner's keepalive: activity, no message. */
 		if (len > 0 && p->t.on_recv)
 			p->t.on_recv(&p->t, body, len, p->t.data);
@@ -443,8 +465,167 @@ static int ipc_check_free(const char *endpoint, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- CURVE: the ZAP handler ----------------------------------------------
+ * ZeroMQ asks inproc://zeromq.zap.01 (in the socket's context) whether each
+ * CURVE client may connect: [version, request id, domain, address, routing
+ * id, mechanism, client key] in, [version, request id, status code, status
+ * text, user id, metadata] out (RFC 27). The handshake waits for the answer
+ * without blocking ZeroMQ's I/O thread, so answering from our loop is fine. */
+
+static void zap_send(void *zap, const char *s, size_t len, int more)
+{
+	zmq_send(zap, s, len, (more ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
+}
+
+static void zap_answer(tzmq_server *s, zmq_msg_t *f, int n)
+{
+	char user[CURVE_NAME_MAX + 1] = "", reason[512] = "", addr[128] = "";
+	int ok = 0;
+	if (n >= 4)
+		snprintf(addr, sizeof(addr), "%.*s", (int)zmq_msg_size(&f[3]),
+			 (const char *)zmq_msg_data(&f[3]));
+	if (n < 7 || zmq_msg_size(&f[5]) != 5 || memcmp(zmq_msg_data(&f[5]), "CURVE", 5) != 0 ||
+	    zmq_msg_size(&f[6]) != 32)
+		snprintf(reason, sizeof(reason), "not a CURVE client");
+	else
+		ok = s->authorize(addr, zmq_msg_data(&f[6]), user, sizeof(user), reason,
+				  sizeof(reason), s->auth_data) == 1;
+	if (!ok)
+		log_warn("runner link %s: connection from %s refused: %s", s->endpoint,
+			 addr[0] ? addr : "(unknown address)",
+			 reason);
+	zap_send(s->zap, "1.0", 3, 1);
+	zap_send(s->zap, n >= 2 ? zmq_msg_data(&f[1]) : "", n >= 2 ? zmq_msg_size(&f[1]) : 0, 1);
+	zap_send(s->zap, ok ? "200" : "400", 3, 1);
+	zap_send(s->zap, ok ? "OK" : "refused", ok ? 2 : 7, 1);
+	zap_send(s->zap, user, ok ? strlen(user) : 0, 1);
+	zap_send(s->zap, "", 0, 0);
+}
+
+static void zap_idle_cb(uv_idle_t *h);
+
+static void zap_pump(tzmq_server *s)
+{
+	for (int i = 0; i < PUMP_BUDGET && s->zap; i++) {
+		int ev = 0;
+		size_t len = sizeof(ev);
+		if (zmq_getsockopt(s->zap, ZMQ_EVENTS, &ev, &len) != 0 || !(ev & ZMQ_POLLIN))
+			break;
+		zmq_msg_t f[8];
+		int n = recv_frames(s->zap, f, 8);
+		if (n <= 0)
+			break;
+		zap_answer(s, f, n);
+		for (int k = 0; k < n; k++)
+			zmq_msg_close(&f[k]);
+	}
+	int ev = 0;
+	size_t len = sizeof(ev);
+	if (s->zap && zmq_getsockopt(s->zap, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN))
+		uv_idle_start(&s->zap_idle, zap_idle_cb);
+	else if (s->zap)
+		uv_idle_stop(&s->zap_idle);
+}
+
+static void zap_poll_cb(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	zap_pump(h->data);
+}
+
+static void zap_idle_cb(uv_idle_t *h) { zap_pump(h->data); }
+
+/* The ZAP socket, bound before the server's socket so that no client is
+ * ever let in unasked. 0 or -1 with err set. */
+static int zap_open(tzmq_server *s, char *err, size_t errlen)
+{
+	s->zap = zmq_socket(s->k.ctx, ZMQ_REP);
+	int linger = 0, fd;
+	size_t len = sizeof(fd);
+	if (!s->zap) {
+		snprintf(err, errlen, "ZAP socket: %s", zmq_strerror(errno));
+		return -1;
+	}
+	zmq_setsockopt(s->zap, ZMQ_LINGER, &linger, sizeof(linger));
+	if (zmq_bind(s->zap, "inproc://zeromq.zap.01") != 0 ||
+	    zmq_getsockopt(s->zap, ZMQ_FD, &fd, &len) != 0 ||
+	    uv_poll_init(s->k.loop, &s->zap_poll, fd) < 0) {
+		snprintf(err, errlen, "ZAP handler: %s", zmq_strerror(errno));
+		zmq_close(s->zap);
+		s->zap = NULL;
+		return -1;
+	}
+	s->zap_poll.data = s;
+	uv_idle_init(s->k.loop, &s->zap_idle);
+	s->zap_idle.data = s;
+	uv_poll_start(&s->zap_poll, UV_READABLE, zap_poll_cb);
+	uv_idle_start(&s->zap_idle, zap_idle_cb);
+	return 0;
+}
+
+/* Closes the ZAP socket now (the context's end waits for every socket) and
+ * its handles with the server's (they count in its handles). */
+static void zap_close(tzmq_server *s)
+{
+	if (!s->zap)
+		return;
+	uv_poll_stop(&s->zap_poll);
+	uv_idle_stop(&s->zap_idle);
+	zmq_close(s->zap);
+	s->zap = NULL;
+	s->k.nhandles += 2;
+	uv_close((uv_handle_t *)&s->zap_poll, sock_handle_closed);
+	uv_close((uv_handle_t *)&s->zap_idle, sock_handle_closed);
+}
+
+/* CURVE server options; 0 or -1 with err set. */
+static int curve_server(tzmq_server *s, const tzmq_curve *cv, char *err, size_t errlen)
+{
+	int one = 1;
+	unsigned char sec[32];
+	if (!cv->authorize || !zmq_z85_decode(sec, cv->secret)) {
+		snprintf(err, errlen, "CURVE: no valid secret key or no authorizer");
+		return -1;
+	}
+	s->authorize = cv->authorize;
+	s->auth_data = cv->data;
+	if (zap_open(s, err, errlen) < 0)
+		return -1;
+	if (zmq_setsockopt(s->k.zs, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
+	    zmq_setsockopt(s->k.zs, ZMQ_CURVE_SECRETKEY, sec, 32) != 0 ||
+	    zmq_setsockopt(s->k.zs, ZMQ_ZAP_DOMAIN, "mite", 4) != 0) {
+		snprintf(err, errlen, "CURVE: %s", zmq_strerror(errno));
+		memset(sec, 0, sizeof(sec));
+		return -1;
+	}
+	memset(sec, 0, sizeof(sec));
+#ifdef ZMQ_ZAP_ENFORCE_DOMAIN
+	/* No handler, no entry (rather than ZeroMQ's "allow"). */
+	zmq_setsockopt(s->k.zs, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof(one));
+#endif
+	/* A host that reconnects (its link dropped) takes its id back. */
+	zmq_setsockopt(s->k.zs, ZMQ_ROUTER_HANDOVER, &one, sizeof(one));
+	return 0;
+}
+
+const char *tzmq_server_msg_user(const tzmq_server *s) { return s->msg_user; }
+const char *tzmq_server_msg_address(const tzmq_server *s) { return s->msg_addr; }
+
+const char *tzmq_peer_user(const transport *t)
+{
+	return t->ops == &peer_ops ? ((const peer *)t)->user : "";
+}
+
 tzmq_server *tzmq_server_new(uv_loop_t *loop, const char *endpoint, tzmq_unknown_cb on_unknown,
 			     void *data, char *err, size_t errlen)
+{
+	return tzmq_server_new_curve(loop, endpoint, on_unknown, data, NULL, err, errlen);
+}
+
+tzmq_server *tzmq_server_new_curve(uv_loop_t *loop, const char *endpoint,
+				   tzmq_unknown_cb on_unknown, void *data, const tzmq_curve *cv,
+				   char *err, size_t errlen)
 {
 	tzmq_server *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -476,6 +657,8 @@ tzmq_server *tzmq_server_new(uv_loop_t *loop, const char *endpoint, tzmq_unknown
 		int uid = (int)geteuid();
 		zmq_setsockopt(s->k.zs, ZMQ_IPC_FILTER_UID, &uid, sizeof(uid));
 	}
+	if (cv && curve_server(s, cv, err, errlen) < 0)
+		goto fail_sock;
 	if (zmq_bind(s->k.zs, endpoint) != 0) {
 		snprintf(err, errlen, "cannot bind %s: %s", endpoint, zmq_strerror(errno));
 		goto fail_sock;
@@ -494,6 +677,16 @@ tzmq_server *tzmq_server_new(uv_loop_t *loop, const char *endpoint, tzmq_unknown
 	return s;
 
 fail_sock:
+	if (s->zap) {
+		uv_poll_stop(&s->zap_poll);
+		uv_idle_stop(&s->zap_idle);
+		zmq_close(s->zap);
+		s->zap = NULL;
+		/* Its handles must close before s goes: wait for them here. */
+		uv_close((uv_handle_t *)&s->zap_poll, NULL);
+		uv_close((uv_handle_t *)&s->zap_idle, NULL);
+		uv_run(loop, UV_RUN_NOWAIT);
+	}
 	sock_drop(&s->k);
 fail:
 	free(s);
@@ -562,6 +755,8 @@ void tzmq_server_close(tzmq_server *s)
 {
 	if (!s)
 		return;
+	if (!s->k.closing)
+		zap_close(s);
 	sock_close(&s->k);
 }
 
@@ -626,17 +821,131 @@ static void keepalive_closed(uv_handle_t *h)
 	sock_handle_closed((uv_handle_t *)&c->k.idle);
 }
 
+/* The monitor's events since the last look, told to on_link. A callback
+ * may close the transport: then we stop. */
+static void monitor_read(client *c)
+{
+	for (int i = 0; i < PUMP_BUDGET && c->mon && !c->k.closing; i++) {
+		zmq_msg_t f[2];
+		int n = recv_frames(c->mon, f, 2);
+		if (n <= 0)
+			return;
+		uint16_t ev = 0;
+		uint32_t val = 0;
+		if (zmq_msg_size(&f[0]) >= 6) {
+			memcpy(&ev, zmq_msg_data(&f[0]), 2);
+			memcpy(&val, (char *)zmq_msg_data(&f[0]) + 2, 4);
+		}
+		for (int k = 0; k < n; k++)
+			zmq_msg_close(&f[k]);
+		char why[160];
+		int state = 0;
+		switch (ev) {
+		case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+			state = TZMQ_LINK_UP;
+			snprintf(why, sizeof(why), "authenticated");
+			break;
+		case ZMQ_EVENT_DISCONNECTED:
+			state = TZMQ_LINK_DOWN;
+			snprintf(why, sizeof(why), "connection closed");
+			break;
+		case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+			state = TZMQ_LINK_REFUSED;
+			snprintf(why, sizeof(why), "the server refused our key (status %u): not among "
+				 "its authorized keys", (unsigned)val);
+			break;
+		case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+			state = TZMQ_LINK_REFUSED;
+			snprintf(why, sizeof(why), "CURVE handshake failed (protocol error 0x%x): a "
+				 "wrong server key, or the server does not use CURVE", (unsigned)val);
+			break;
+		case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+			state = TZMQ_LINK_REFUSED;
+			/* A server that cannot open our HELLO (made for another
+			 * key) just hangs up. */
+			snprintf(why, sizeof(why), "the server hung up during the CURVE handshake (%s): "
+				 "a wrong server key, or the server does not use CURVE",
+				 zmq_strerror((int)val));
+			break;
+		default:
+			break;
+		}
+		if (state && c->on_link)
+			c->on_link(&c->t, state, why, c->link_data);
+	}
+}
+
 static void keepalive_cb(uv_timer_t *h)
 {
 	client *c = h->data;
+	if (c->mon)
+		monitor_read(c);
+	if (c->k.closing)
+		return;
 	if (c->out.head)
 		return; /* queued messages will say we are alive */
 	zmq_send(c->k.zs, "", 0, ZMQ_DONTWAIT);
 	sock_rearm(&c->k);
 }
 
+/* CURVE client options and the monitor that tells how the link goes. 0
+ * or -1 with err set. */
+static int curve_client(client *c, const tzmq_curve *cv, char *err, size_t errlen)
+{
+	unsigned char sec[32], pub[32], srv[32];
+	char zpub[41];
+	int rc = -1;
+	if (!zmq_z85_decode(sec, cv->secret) || !zmq_z85_decode(srv, cv->server_public) ||
+	    zmq_curve_public(zpub, cv->secret) != 0 || !zmq_z85_decode(pub, zpub)) {
+		snprintf(err, errlen, "CURVE: a key is not valid Z85");
+		goto out;
+	}
+	if (zmq_setsockopt(c->k.zs, ZMQ_CURVE_SERVERKEY, srv, 32) != 0 ||
+	    zmq_setsockopt(c->k.zs, ZMQ_CURVE_PUBLICKEY, pub, 32) != 0 ||
+	    zmq_setsockopt(c->k.zs, ZMQ_CURVE_SECRETKEY, sec, 32) != 0) {
+		snprintf(err, errlen, "CURVE: %s", zmq_strerror(errno));
+		goto out;
+	}
+	c->on_link = cv->on_link;
+	c->link_data = cv->data;
+	if (cv->on_link) {
+		char addr[64];
+		snprintf(addr, sizeof(addr), "inproc://mite-monitor-%p", (void *)c);
+		int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+			     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+			     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+		int linger = 0;
+		if (zmq_socket_monitor(c->k.zs, addr, events) != 0 ||
+		    !(c->mon = zmq_socket(c->k.ctx, ZMQ_PAIR)) ||
+		    zmq_setsockopt(c->mon, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+		    zmq_connect(c->mon, addr) != 0) {
+			snprintf(err, errlen, "socket monitor: %s", zmq_strerror(errno));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	memset(sec, 0, sizeof(sec));
+	return rc;
+}
+
+static void monitor_close(client *c)
+{
+	if (!c->mon)
+		return;
+	zmq_socket_monitor(c->k.zs, NULL, 0);
+	zmq_close(c->mon);
+	c->mon = NULL;
+}
+
 transport *tzmq_connect(uv_loop_t *loop, const char *endpoint, const char *id, char *err,
 			size_t errlen)
+{
+	return tzmq_connect_curve(loop, endpoint, id, NULL, err, errlen);
+}
+
+transport *tzmq_connect_curve(uv_loop_t *loop, const char *endpoint, const char *id,
+			      const tzmq_curve *cv, char *err, size_t errlen)
 {
 	client *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -667,6 +976,15 @@ transport *tzmq_connect(uv_loop_t *loop, const char *endpoint, const char *id, c
 	/* Stats batches must not be dropped nor block the loop: our own queue
 	 * takes what ZeroMQ would refuse. */
 	zmq_setsockopt(c->k.zs, ZMQ_SNDHWM, &zero, sizeof(zero));
+	if (cv) {
+		/* Between hosts: ZeroMQ reconnects by itself, backing off from
+		 * 0.5 s to 10 s while the controller is away. */
+		int ivl = 500, ivl_max = 10000;
+		zmq_setsockopt(c->k.zs, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+		zmq_setsockopt(c->k.zs, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max));
+		if (curve_client(c, cv, err, errlen) < 0)
+			goto fail_sock;
+	}
 	if (zmq_connect(c->k.zs, endpoint) != 0) {
 		snprintf(err, errlen, "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
 		goto fail_sock;
@@ -680,6 +998,7 @@ transport *tzmq_connect(uv_loop_t *loop, const char *endpoint, const char *id, c
 	return &c->t;
 
 fail_sock:
+	monitor_close(c);
 	sock_drop(&c->k);
 fail:
 	free(c);
@@ -716,6 +1035,7 @@ static void client_close(transport *t)
 				       ZMQ_DONTWAIT) >= 0)
 		queue_pop(&c->out);
 	uv_timer_stop(&c->keepalive);
+	monitor_close(c);
 	uv_close((uv_handle_t *)&c->keepalive, keepalive_closed);
 	sock_close(&c->k);
 }

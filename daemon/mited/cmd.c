@@ -7,6 +7,7 @@
 #include "mited/cmd_query.h"
 #include "mited/cmd_run.h"
 #include "mited/drun.h"
+#include "mited/hosts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,5 +89,5 @@ const control_cmd cmd_table[] = {
 	{"ping", cmd_query_ping},     {"version", cmd_query_version}, {"start", cmd_run_start},
 	{"status", cmd_query_status}, {"list", cmd_query_list},       {"stop", cmd_run_stop},
 	{"pause", cmd_run_pause},   {"resume", cmd_run_resume},   {"scale", cmd_run_scale},
-	{"results", cmd_query_results}, {NULL, NULL},
+	{"results", cmd_query_results}, {"hosts", hosts_cmd}, {NULL, NULL},
 };

@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "mited/cmd.h"
 #include "mited/drun.h"
+#include "mited/hosts.h"
 #include "mited/parse.h"
 #include "mited/supervise.h"
 
@@ -82,6 +83,9 @@ cJSON *cmd_run_start(control_client *cl, const cJSON *req, void *data)
 	const char *name = cmd_str(req, "name");
 	const cJSON *jdur = cJSON_GetObjectItemCaseSensitive(req, "duration");
 	const cJSON *jrun = cJSON_GetObjectItemCaseSensitive(req, "runners");
+	const cJSON *jhosts = cJSON_GetObjectItemCaseSensitive(req, "hosts");
+	const cJSON *jlocal = cJSON_GetObjectItemCaseSensitive(req, "local");
+	hosts_sel hsel;
 
 	if (d->stopping)
 		return control_error("mited is shutting down; no new runs");
@@ -100,6 +104,17 @@ cJSON *cmd_run_start(control_client *cl, const cJSON *req, void *data)
 		return control_error("start: \"duration\" must be a positive number of seconds");
 	if (jrun && (!cJSON_IsNumber(jrun) || jrun->valuedouble < 1 || jrun->valuedouble > 1024))
 		return control_error("start: \"runners\" must be between 1 and 1024");
+	if (jhosts && !cJSON_IsString(jhosts) && !cJSON_IsNumber(jhosts))
+		return control_error("start: \"hosts\" must be \"all\", \"none\", a number or "
+				     "\"label=NAME\"");
+	if (jlocal && !cJSON_IsBool(jlocal))
+		return control_error("start: \"local\" must be true or false");
+	if (hosts_sel_parse(cJSON_IsString(jhosts) ? jhosts->valuestring : NULL,
+			    cJSON_IsNumber(jhosts) ? jhosts->valuedouble : 0, cJSON_IsNumber(jhosts),
+			    jlocal ? cJSON_IsTrue(jlocal) : -1, &hsel, err, sizeof(err)) < 0)
+		return control_error("start: %s", err);
+	if (hsel.local == 0 && hsel.mode == HOSTS_SEL_NONE)
+		return control_error("start: no local runners and no hosts: nothing to run on");
 	int active = d->parsing;
 	for (drun *r = d->runs; r; r = r->next)
 		active += !r->done;
@@ -115,6 +130,7 @@ cJSON *cmd_run_start(control_client *cl, const cJSON *req, void *data)
 	j->allow_any = d->cf.allow_any_plugin_path;
 	j->duration = jdur ? jdur->valuedouble : 0;
 	j->runners = jrun ? (int)jrun->valuedouble : 0;
+	j->hsel = hsel;
 	j->sets = cmd_strings(cJSON_GetObjectItemCaseSensitive(req, "sets"), 0, "sets", err,
 			      sizeof(err));
 	if (!j->sets)
@@ -218,13 +234,16 @@ cJSON *cmd_run_scale(control_client *cl, const cJSON *req, void *data)
 				     "limits.max_instances = %ld",
 				     dr->id, pc->valuedouble, dr->peak * f, d->cf.max_instances);
 	char err[1024];
-	int need = capacity_runners(run_scenario(dr->r), f, supervise_wanted(dr->sv), 1, err,
-				   sizeof(err));
+	/* A run on hosts alone counts its remote runners, and gets no local
+	 * one from a scale. */
+	int have = supervise_wanted(dr->sv) + hosts_runners_alive(d->hosts, dr);
+	int need = capacity_runners(run_scenario(dr->r), f, have > 0 ? have : 1, 1, err, sizeof(err));
 	if (need < 0)
 		return control_error("scaling run %s to %g %%: %s", dr->id, pc->valuedouble, err);
 	if (run_scale(dr->r, f) < 0)
 		return control_error("scale: %g %% refused", pc->valuedouble);
-	drun_grow(dr, need, "scaled");
+	if (supervise_wanted(dr->sv) > 0)
+		drun_grow(dr, need, "scaled");
 	char what[64];
 	snprintf(what, sizeof(what), "scaled to %g %%", pc->valuedouble);
 	cJSON *o = run_reply(dr, what);

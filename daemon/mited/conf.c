@@ -55,6 +55,7 @@ void conf_free(conf *c)
 	free(c->runner_endpoint);
 	free(c->metrics_listen);
 	util_strv_free(c->plugin_dirs);
+	conf_hosts_free(&c->hosts);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -392,8 +393,23 @@ static const char *const conf_keys[] = {
 	"runners",        "log_level",      "limits",          "runner_timeout",
 	"runner_restarts", "grace",         "shutdown_grace",  "client_timeout",
 	"metrics_listen", "results",        "keep_runs",       "runner_stderr",
-	"runner_limits",  NULL,
+	"runner_limits",
+	/* runner hosts (conf_hosts.c) */
+	"listen",         "key",            "authorized_keys", "agent",
+	"server_key",     "labels",         "runners_per_host", NULL,
 };
+
+/* The runner-host settings (conf_hosts.c reads each). 0 or -1 (err set). */
+static int conf_hosts_all(const cfg_reader *R, const config_setting_t *root, conf *c)
+{
+	for (int i = 0; i < config_setting_length(root); i++) {
+		config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+
+		if (conf_hosts_setting(R->file, s, &c->hosts, R->err, R->errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 /* Reads path into c (which holds the defaults). 0, or -1 with
  * "file:line: reason" in err. */
@@ -420,7 +436,7 @@ int conf_load(conf *c, const char *file, char *err, size_t errlen)
 	root = config_root_setting(&cf);
 	if (cfg_check_keys(&R, root, NULL, conf_keys) < 0 || conf_sockets(&R, root, c) < 0 ||
 	    conf_places(&R, root, c) < 0 || conf_numbers(&R, root, c) < 0 ||
-	    conf_groups(&R, root, c) < 0)
+	    conf_groups(&R, root, c) < 0 || conf_hosts_all(&R, root, c) < 0)
 		goto fail;
 	free(c->file);
 	c->file = strdup(file);

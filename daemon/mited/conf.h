@@ -7,6 +7,7 @@
 
 #include "controller/loglimit.h"
 #include "controller/results.h"
+#include "mited/conf_hosts.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,7 @@ typedef struct conf {
 	double runner_memory_share;
 	uint64_t runner_address_space;
 	long runner_files;
+	conf_hosts hosts; /* runner hosts: listen, agent, keys (conf_hosts.h) */
 } conf;
 
 /* The defaults: a system instance under systemd or as root, else a private

@@ -15,6 +15,8 @@
 #include "core/util.h"
 #include "mited/cmd.h"
 #include "mited/drun.h"
+#include "mited/agent.h"
+#include "mited/hosts.h"
 #include "mited/notify.h"
 #include "mited/parse.h"
 #include "mited/runner_mode.h"
@@ -85,7 +87,7 @@ void daemon_update_status(daemon_ *d)
 			continue;
 		runs++;
 		running += run_get_state(dr->r) == RUN_RUNNING;
-		runners += supervise_alive(dr->sv);
+		runners += supervise_alive(dr->sv) + hosts_runners_alive(d->hosts, dr);
 		instances += drun_instances(dr);
 	}
 	char msg[256];
@@ -163,6 +165,8 @@ void daemon_close(daemon_ *d)
 		d->runs = dr->next;
 		drun_free(dr);
 	}
+	hosts_close(d->hosts);
+	d->hosts = NULL;
 }
 
 /* A parse mited is waiting for at shutdown (a datapool plugin's open that
@@ -298,6 +302,9 @@ static int daemon_conf_build(daemon_ *d, conf *c, char *err, size_t errlen)
 		c->state_dir = strdup(d->opt_state_dir);
 		/* A results_dir from the file stays; the default follows. */
 	}
+	if (conf_hosts_override(&c->hosts, &d->opt_hosts, err, errlen) < 0 ||
+	    conf_hosts_check(&c->hosts, err, errlen) < 0)
+		goto fail;
 	if (!c->socket || !c->state_dir || conf_finish(c) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -377,6 +384,9 @@ static void on_sighup(uv_signal_t *h, int sig)
 	RELOAD_FIXED(results_dir);
 	RELOAD_FIXED(metrics_listen);
 	RELOAD_FIXED(runner_endpoint);
+	RELOAD_FIXED(hosts.listen);
+	RELOAD_FIXED(hosts.key);
+	RELOAD_FIXED(hosts.authorized_keys);
 	if (n.socket_mode != d->cf.socket_mode)
 		log_warn("mited: reload: socket_mode changed to %04o; that needs a restart (still %04o)",
 			 n.socket_mode, d->cf.socket_mode);
@@ -450,6 +460,12 @@ static int open_sockets(daemon_ *d)
 		log_err("mited: runner link: %s", err);
 		goto fail;
 	}
+	if (hosts_start(d, &d->hosts, err, sizeof(err)) < 0) {
+		log_err("mited: listen %s: %s", d->cf.hosts.listen, err);
+		tzmq_server_close(d->srv);
+		d->srv = NULL;
+		goto fail;
+	}
 	return 0;
 fail:
 	metrics_free(d->metrics);
@@ -494,6 +510,9 @@ int daemon_run(daemon_ *d, int check_only)
 		snprintf(d->self_exe, sizeof(d->self_exe), "/proc/self/exe");
 	else
 		d->self_exe[n] = '\0';
+	/* A runner host has no control socket nor runs of its own. */
+	if (d->cf.hosts.agent)
+		return agent_run(d);
 
 	uv_loop_t loop;
 	int rc = uv_loop_init(&loop);

@@ -23,6 +23,7 @@
 
 typedef struct drun drun;
 typedef struct parse_job parse_job;
+struct hosts;
 
 typedef struct daemon_ {
 	uv_loop_t *loop;
@@ -30,10 +31,12 @@ typedef struct daemon_ {
 	/* command-line overrides, kept across reloads */
 	char *opt_config, *opt_socket, *opt_state_dir, *opt_metrics;
 	int opt_level; /* -1: from mited.conf */
+	conf_hosts opt_hosts; /* --listen, --key, --agent, ... (not owned) */
 	char self_exe[PATH_MAX];
 	control *ctl;
 	metrics *metrics; /* the Prometheus endpoint, or NULL */
 	tzmq_server *srv;
+	struct hosts *hosts; /* runner hosts (mited --listen), or NULL */
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t housekeeping, shutdown_timer;
 	drun *runs; /* newest first */

@@ -11,6 +11,7 @@
 #include "controller/control.h"
 #include "core/log.h"
 #include "core/proto.h"
+#include "mited/hosts.h"
 #include "mited/parse.h"
 #include "mited/supervise.h"
 
@@ -120,8 +121,10 @@ cJSON *drun_status(const drun *dr)
 	if (!o)
 		return NULL;
 	status_bound(o, dr);
-	cJSON_AddNumberToObject(o, "runners_wanted", supervise_wanted(dr->sv));
+	cJSON_AddNumberToObject(o, "runners_wanted",
+				supervise_wanted(dr->sv) + hosts_runners_alive(dr->d->hosts, dr));
 	cJSON_AddNumberToObject(o, "restarts", supervise_restarts(dr->sv));
+	hosts_run_status(dr->d->hosts, dr, o);
 	results_status(dr->res, dr->r, o);
 	if (dr->done) {
 		const cJSON *sum = results_summary(dr->res);
@@ -144,6 +147,7 @@ cJSON *drun_status(const drun *dr)
 
 void drun_free(drun *dr)
 {
+	hosts_run_gone(dr->d->hosts, dr);
 	/* The results first: they point into the run's scenario. */
 	results_free(dr->res);
 	run_free(dr->r);
@@ -229,7 +233,9 @@ static void check_runner_bound(drun *dr)
 		if (n > need)
 			need = n > CAPACITY_RUNNERS_MAX ? CAPACITY_RUNNERS_MAX : (int)n;
 	}
-	if (need > supervise_wanted(dr->sv))
+	/* A run on hosts alone gets no local runner this way: a host's
+	 * runner keeps to its bound and says so (why). */
+	if (need > supervise_wanted(dr->sv) && supervise_wanted(dr->sv) > 0)
 		drun_grow(dr, need, "the volume asked for grew");
 }
 
@@ -394,18 +400,39 @@ cJSON *drun_start(daemon_ *d, parse_job *job)
 		scenario_free(s);
 		return control_error("%s", err);
 	}
+	/* The request's choice of hosts, else the scenario's (checked when
+	 * parsed). */
+	hosts_sel hsel = job->hsel;
+	if (!hsel.given && s->hosts &&
+	    hosts_sel_parse(s->hosts, 0, 0, hsel.local, &hsel, err, sizeof(err)) < 0) {
+		scenario_free(s);
+		return control_error("%s: %s", job->path, err);
+	}
+	if (hsel.local < 0)
+		hsel.local = s->local;
+	if (hsel.local == 0 && hsel.mode == HOSTS_SEL_NONE) {
+		scenario_free(s);
+		return control_error("%s: no local runners and no hosts: nothing to run on", job->path);
+	}
 	drun *dr = drun_new(d, s, peak, err, sizeof(err));
 	if (!dr)
 		return control_error("%s", err);
 	dr->next = d->runs;
 	d->runs = dr;
-	if (!supervise_start(dr->sv, wanted) || run_start(dr->r) < 0) {
+	dr->hsel = hsel;
+	/* Hosts first (runners over the network, shares weighted by their
+	 * runners); local runners when asked, or when the run got no host. */
+	int remote = hosts_attach(d->hosts, dr);
+	if (hsel.local == 0 || (hsel.local == -1 && remote > 0))
+		wanted = 0;
+	int started = remote + (wanted > 0 ? supervise_start(dr->sv, wanted) : 0);
+	if (!started || run_start(dr->r) < 0) {
 		/* Nothing to run on: the run ends at once, and says why. */
 		run_stop(dr->r, 1);
 		return control_error("run %s: could not start its runners (see mited's log)", dr->id);
 	}
-	log_info("run %s (%s): started by uid %u with %d runner(s): %s", dr->id,
-		 run_scenario(dr->r)->name, (unsigned)job->uid, wanted, job->path);
+	log_info("run %s (%s): started by uid %u with %d local and %d remote runner(s): %s", dr->id,
+		 run_scenario(dr->r)->name, (unsigned)job->uid, wanted, remote, job->path);
 	cJSON *reply = control_ok();
 	cJSON_AddItemToObject(reply, "run", drun_status(dr));
 	daemon_update_status(d);

@@ -26,6 +26,7 @@ struct drun {
 	int done;
 	char results[PATH_MAX];
 	results *res; /* event log, summary, thresholds */
+	hosts_sel hsel; /* which runners: local, hosts (conf_hosts.h) */
 };
 
 /* The run with this id, or the only one it is a prefix of; NULL with err

@@ -31,6 +31,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: mited [OPTION]...\n"
+		"       mited --agent tcp://CONTROLLER[:PORT] --key HOST.key --server-key CTL.pub\n"
 		"       mited --runner --connect ENDPOINT --index N [--id ID]\n"
 		"The mite load-testing daemon: runs scenarios on runner processes, driven\n"
 		"by mitectl(1) over its control socket.\n"
@@ -43,6 +44,21 @@ static void usage(FILE *f)
 		"                        serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 		"                        (overrides mited.conf's metrics_listen)\n"
 		"  -l, --log-level LVL   err, warning, notice, info or debug\n"
+		"\n"
+		"Runner hosts (docs/distributed.md; the same settings in mited.conf):\n"
+		"      --listen tcp://ADDR[:PORT]\n"
+		"                        controller: accept runner hosts there (port 14301 by\n"
+		"                        default); beyond loopback needs --key and\n"
+		"                        --authorized-keys\n"
+		"      --key FILE        our CURVE secret key (mitectl keygen NAME: NAME.key)\n"
+		"      --authorized-keys DIR\n"
+		"                        controller: the hosts allowed in, one NAME.pub each\n"
+		"      --agent tcp://CONTROLLER[:PORT]\n"
+		"                        be a runner host of that controller (no control socket)\n"
+		"      --server-key FILE agent: the controller's public key (its .pub)\n"
+		"      --label LABEL     agent: a label runs can select hosts by (repeatable)\n"
+		"      --runners-per-host N\n"
+		"                        agent: runner processes per run (default: one per core)\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         print the version and exit\n"
 		"\n"
@@ -50,6 +66,8 @@ static void usage(FILE *f)
 		"e.g. on another host, are not supported yet: with no run expecting their id\n"
 		"they give up after --setup-timeout seconds):\n"
 		"      --runner          run one runner instead of the daemon\n"
+		"      --key FILE, --server-key FILE\n"
+		"                        a runner on a host: link with CURVE\n"
 		"      --connect EP      the controller's runner endpoint (ipc:// or tcp://)\n"
 		"      --index N         the runner's number\n"
 		"      --id ID           the runner id the controller expects\n"
@@ -61,7 +79,41 @@ static void usage(FILE *f)
 }
 
 enum { OPT_RUNNER = 256, OPT_CONNECT, OPT_INDEX, OPT_ID, OPT_PARENT, OPT_METRICS, OPT_MEMORY,
-       OPT_ADDRESS_SPACE, OPT_FILES, OPT_SETUP_TIMEOUT };
+       OPT_ADDRESS_SPACE, OPT_FILES, OPT_SETUP_TIMEOUT, OPT_LISTEN, OPT_KEY, OPT_AUTHORIZED,
+       OPT_AGENT, OPT_SERVER_KEY, OPT_LABEL, OPT_RUNNERS_PER_HOST };
+
+/* One runner-host option (conf_hosts.h) into D.opt_hosts: 0, -1 after
+ * saying what is wrong, 1: not one. */
+static int hosts_opt(int c, char *arg)
+{
+	static char *labels[HOSTS_LABELS_MAX + 1];
+	static int nlabels;
+	char *end;
+	switch (c) {
+	case OPT_LISTEN: D.opt_hosts.listen = arg; return 0;
+	case OPT_KEY: D.opt_hosts.key = arg; return 0;
+	case OPT_AUTHORIZED: D.opt_hosts.authorized_keys = arg; return 0;
+	case OPT_AGENT: D.opt_hosts.agent = arg; return 0;
+	case OPT_SERVER_KEY: D.opt_hosts.server_key = arg; return 0;
+	case OPT_LABEL:
+		if (nlabels >= HOSTS_LABELS_MAX || !*arg || strlen(arg) > HOSTS_LABEL_MAX ||
+		    strchr(arg, ',')) {
+			fprintf(stderr, "mited: --label %s: at most %d labels of 1 to %d bytes, without "
+					"','\n", arg, HOSTS_LABELS_MAX, HOSTS_LABEL_MAX);
+			return -1;
+		}
+		labels[nlabels++] = arg;
+		D.opt_hosts.labels = labels;
+		return 0;
+	case OPT_RUNNERS_PER_HOST:
+		D.opt_hosts.runners = (int)strtol(arg, &end, 10);
+		if (!*end && D.opt_hosts.runners >= 1 && D.opt_hosts.runners <= 1024)
+			return 0;
+		fprintf(stderr, "mited: --runners-per-host %s: expected 1 to 1024\n", arg);
+		return -1;
+	default: return 1;
+	}
+}
 
 /* What --runner runs with. */
 typedef struct runner_args {
@@ -133,6 +185,13 @@ static const struct option opts[] = {
 	{"address-space", required_argument, NULL, OPT_ADDRESS_SPACE},
 	{"open-files", required_argument, NULL, OPT_FILES},
 	{"setup-timeout", required_argument, NULL, OPT_SETUP_TIMEOUT},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"authorized-keys", required_argument, NULL, OPT_AUTHORIZED},
+	{"agent", required_argument, NULL, OPT_AGENT},
+	{"server-key", required_argument, NULL, OPT_SERVER_KEY},
+	{"label", required_argument, NULL, OPT_LABEL},
+	{"runners-per-host", required_argument, NULL, OPT_RUNNERS_PER_HOST},
 	{NULL, 0, NULL, 0},
 };
 
@@ -160,7 +219,8 @@ static int parse_args(int argc, char **argv, runner_args *ra, int *check, int *l
 			       PROTO_VERSION, MITE_ABI_VERSION);
 			return MITED_EXIT_OK;
 		default:
-			if ((rc = runner_opt(c, optarg, ra)) == 0)
+			if ((rc = runner_opt(c, optarg, ra)) == 0 ||
+			    (rc > 0 && (rc = hosts_opt(c, optarg)) == 0))
 				break;
 			if (rc > 0)
 				fprintf(stderr, "Try 'mited --help'.\n");
@@ -197,6 +257,11 @@ int main(int argc, char **argv)
 		log_set_syslog_prefix(ra.parent > 0 || notify_stderr_is_journal());
 		if (level >= 0)
 			log_set_level(level);
+		if ((D.opt_hosts.key != NULL) != (D.opt_hosts.server_key != NULL)) {
+			fprintf(stderr, "mited: --runner: --key and --server-key go together\n");
+			return MITED_EXIT_USAGE;
+		}
+		runner_mode_set_curve(D.opt_hosts.key, D.opt_hosts.server_key);
 		return runner_mode_run(ra.endpoint, ra.index, ra.id, ra.parent, ra.memory,
 				       ra.address_space, ra.files, ra.setup_timeout);
 	}

@@ -29,6 +29,7 @@ typedef struct parse_job {
 	int allow_any;
 	double duration;    /* from the request, or 0 */
 	int runners;        /* from the request, or 0 */
+	hosts_sel hsel;     /* from the request: hosts and local runners */
 	scenario *s;        /* what the parse made, or NULL with err */
 	char err[1024];
 } parse_job;

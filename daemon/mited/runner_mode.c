@@ -7,6 +7,7 @@
 
 #include "mited/runner_mode.h"
 
+#include "core/curve.h"
 #include "core/log.h"
 #include "core/transport.h"
 #include "runner/limits.h"
@@ -191,6 +192,32 @@ static void runner_stop_handler(int sig)
 	raise(sig);
 }
 
+static const char *curve_key, *curve_server_key;
+
+void runner_mode_set_curve(const char *key, const char *server_key)
+{
+	curve_key = key;
+	curve_server_key = server_key;
+}
+
+/* The link to the controller: CURVE with the host's keys when given. */
+static transport *runner_link(uv_loop_t *loop, const char *endpoint, const char *id, char *err,
+			      size_t errlen)
+{
+	if (!curve_key)
+		return tzmq_connect(loop, endpoint, id, err, errlen);
+	tzmq_curve cv = {0};
+	char why[1024];
+	if (curve_read_secret(curve_key, cv.secret, NULL, why, sizeof(why)) < 0 ||
+	    curve_read_public(curve_server_key, cv.server_public, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%.*s", (int)(errlen > 1 ? errlen - 1 : 0), why);
+		return NULL;
+	}
+	transport *t = tzmq_connect_curve(loop, endpoint, id, &cv, err, errlen);
+	memset(cv.secret, 0, sizeof(cv.secret));
+	return t;
+}
+
 int runner_mode_run(const char *endpoint, int index, const char *id, long parent,
 		      uint64_t memory, uint64_t address_space, long files, double setup_timeout)
 {
@@ -222,7 +249,7 @@ int runner_mode_run(const char *endpoint, int index, const char *id, long parent
 	uv_loop_t loop;
 	if (uv_loop_init(&loop) < 0)
 		return EXIT_FAILURE;
-	transport *zt = tzmq_connect(&loop, endpoint, id, err, sizeof(err));
+	transport *zt = runner_link(&loop, endpoint, id, err, sizeof(err));
 	if (!zt) {
 		log_err("runner %d: %s", index, err);
 		uv_loop_close(&loop);

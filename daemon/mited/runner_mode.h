@@ -16,4 +16,8 @@
 int runner_mode_run(const char *endpoint, int index, const char *id, long parent,
 	       uint64_t memory, uint64_t address_space, long files, double setup_timeout);
 
+/* A runner on a runner host links with CURVE: its host's secret key
+ * file and the controller's public key file (both NULL: no CURVE). */
+void runner_mode_set_curve(const char *key, const char *server_key);
+
 #endif
