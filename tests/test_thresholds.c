@@ -303,8 +303,8 @@ static int run_scenario_text(const char *journeys, const char *th, double sleep)
 	tp_plugin(plugin, sizeof plugin, "e2e");
 	snprintf(body, sizeof body, "name = \"th\"; duration = 2;\n"
 		 /* The thresholds are the subject, not mite's load: a loaded machine's
-		  * loop lag is a warning here, not the verdict. */
-		 "verdict = { saturation = \"warn\"; };\n"
+		  * short volume or loop lag is a warning here, not the verdict. */
+		 "verdict = { volume = \"warn\"; saturation = \"warn\"; };\n"
 		 "journeys = ( %s );\nthresholds = ( %s );\n",
 		 journeys, th);
 	for (char *p; (p = strstr(body, "@E2E@"));) {

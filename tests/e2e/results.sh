@@ -37,7 +37,7 @@ check "/metrics answers with no run yet, in format" sh -c "$PROM <'$T/metrics0.t
 cat >"$T/pass.conf" <<EOF
 name = "results-e2e";
 duration = 3;
-verdict = { saturation = "warn"; };   # thresholds are the subject here, not mite's load
+verdict = { volume = "warn"; saturation = "warn"; };   # thresholds are the subject here, not mite's load
 config = { base_url = "http://127.0.0.1:$PORT/delay/2"; };
 journeys = ( { name = "web"; journey = "$PLUGINS/http_get.so:journey";
 	volume = { type = "constant"; count = 4; }; } );
