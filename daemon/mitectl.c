@@ -37,12 +37,12 @@ extern char **environ;
 /* Exit statuses (mitectl(1)); the test modes use testmode.h's, and
  * start --wait the verdict's (verdict.h: 0, 1, 4, 5, 6, 7). */
 #define EX_OK_ 0
-#define EX_FAILED 1       /* an error reply, or the run failed (--wait) */
-#define EX_USAGE_ 2       /* bad command line */
-#define EX_REFUSED 3      /* start: the scenario (or the daemon) refused it */
+#define EX_FAILED 1 /* an error reply, or the run failed (--wait) */
+#define EX_USAGE_ 2 /* bad command line */
+#define EX_REFUSED 3 /* start: the scenario (or the daemon) refused it */
 #define EX_UNAVAILABLE_ 69 /* mited is not running / not reachable */
-#define EX_PROTOCOL 70    /* an answer that makes no sense */
-#define EX_NOPERM_ 77     /* not allowed to talk to mited */
+#define EX_PROTOCOL 70 /* an answer that makes no sense */
+#define EX_NOPERM_ 77 /* not allowed to talk to mited */
 
 #define REPLY_TIMEOUT_MS 120000
 #define MAX_SETS 256
@@ -113,7 +113,7 @@ typedef struct conn {
 
 static int conn_open(conn *c)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
@@ -207,7 +207,8 @@ static cJSON *conn_recv(conn *c, int timeout_ms, int *rc)
 			c->len -= n + 1;
 			if (!o || !cJSON_IsObject(o)) {
 				cJSON_Delete(o);
-				die_msg("%s: mited sent something that is not a JSON object", sock_path);
+				die_msg("%s: mited sent something that is not a JSON object",
+					sock_path);
 				*rc = EX_PROTOCOL;
 				return NULL;
 			}
@@ -229,7 +230,7 @@ static cJSON *conn_recv(conn *c, int timeout_ms, int *rc)
 			c->buf = nb;
 			c->cap = cap;
 		}
-		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		int pr = poll(&p, 1, timeout_ms);
 		if (pr < 0 && errno == EINTR) {
 			if (interrupted) {
@@ -239,7 +240,8 @@ static cJSON *conn_recv(conn *c, int timeout_ms, int *rc)
 			continue;
 		}
 		if (pr == 0) {
-			die_msg("%s: no reply from mited within %d s", sock_path, timeout_ms / 1000);
+			die_msg("%s: no reply from mited within %d s", sock_path,
+				timeout_ms / 1000);
 			*rc = EX_UNAVAILABLE_;
 			return NULL;
 		}
@@ -325,7 +327,8 @@ static size_t nprev;
 
 static double live_rate(const cJSON *t, double elapsed, void *data)
 {
-	const char *journey = results_io_str(t, "journey", ""), *name = results_io_str(t, "name", "");
+	const char *journey = results_io_str(t, "journey", ""),
+		   *name = results_io_str(t, "name", "");
 	double count = results_io_num(t, "count", 0), avg = results_io_num(t, "rate", 0);
 	char key[256];
 	(void)data;
@@ -353,7 +356,7 @@ static double live_rate(const cJSON *t, double elapsed, void *data)
 /* A run as a table (status, status --watch, start --wait, results). */
 static void render_run(FILE *f, const cJSON *r, int live)
 {
-	results_view_opts o = {.color = use_color, .rate = live ? live_rate : NULL};
+	results_view_opts o = { .color = use_color, .rate = live ? live_rate : NULL };
 	results_view_run(f, r, &o);
 }
 
@@ -367,11 +370,13 @@ static void render_status(FILE *f, const cJSON *reply, int live)
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(reply, "daemon");
 	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(reply, "runs"), *it;
 	char up[32];
-	fprintf(f, "mited %s (pid %.0f), up %s, %d active run%s%s\n", results_io_str(d, "version", "?"),
-		results_io_num(d, "pid", 0), results_view_dur(up, sizeof(up), results_io_num(d, "uptime", 0)),
+	fprintf(f, "mited %s (pid %.0f), up %s, %d active run%s%s\n",
+		results_io_str(d, "version", "?"), results_io_num(d, "pid", 0),
+		results_view_dur(up, sizeof(up), results_io_num(d, "uptime", 0)),
 		cJSON_GetArraySize(runs), cJSON_GetArraySize(runs) == 1 ? "" : "s",
 		jtrue(d, "stopping") ? ", shutting down" : "");
-	cJSON_ArrayForEach(it, runs) {
+	cJSON_ArrayForEach(it, runs)
+	{
 		fputc('\n', f);
 		render_run(f, it, live);
 	}
@@ -408,7 +413,8 @@ static int help_requested(int argc, char **argv, const char *name)
 	return 0;
 }
 
-static int usage_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static int usage_error(const char *name, const char *fmt, ...)
 {
 	va_list ap;
@@ -449,10 +455,11 @@ static void print_ok_run(const cJSON *reply)
 	const cJSON *pc = cJSON_GetObjectItemCaseSensitive(reply, "percent");
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(reply, "run");
 	if (cJSON_IsNumber(pc))
-		printf("run %s: scaled to %g%% (%s)\n", results_io_str(r, "id", "?"), pc->valuedouble,
-		       results_io_str(r, "state", "?"));
+		printf("run %s: scaled to %g%% (%s)\n", results_io_str(r, "id", "?"),
+		       pc->valuedouble, results_io_str(r, "state", "?"));
 	else
-		printf("run %s: %s\n", results_io_str(r, "id", "?"), results_io_str(r, "state", "?"));
+		printf("run %s: %s\n", results_io_str(r, "id", "?"),
+		       results_io_str(r, "state", "?"));
 }
 
 static int run_arg_command(int argc, char **argv, const char *cmd, const char *flag)
@@ -479,9 +486,18 @@ static int run_arg_command(int argc, char **argv, const char *cmd, const char *f
 	return simple(req, print_ok_run);
 }
 
-static int cmd_stop(int argc, char **argv) { return run_arg_command(argc, argv, "stop", "--now"); }
-static int cmd_pause(int argc, char **argv) { return run_arg_command(argc, argv, "pause", NULL); }
-static int cmd_resume(int argc, char **argv) { return run_arg_command(argc, argv, "resume", NULL); }
+static int cmd_stop(int argc, char **argv)
+{
+	return run_arg_command(argc, argv, "stop", "--now");
+}
+static int cmd_pause(int argc, char **argv)
+{
+	return run_arg_command(argc, argv, "pause", NULL);
+}
+static int cmd_resume(int argc, char **argv)
+{
+	return run_arg_command(argc, argv, "resume", NULL);
+}
 
 static int cmd_scale(int argc, char **argv)
 {
@@ -493,8 +509,8 @@ static int cmd_scale(int argc, char **argv)
 	const char *p = argv[2];
 	double pc = strtod(p, &end);
 	if (end == p || (*end && strcmp(end, "%") != 0) || !isfinite(pc) || pc < 0)
-		return usage_error("scale", "PERCENT must be a number >= 0 (100 = as written), not '%s'",
-				   p);
+		return usage_error("scale",
+				   "PERCENT must be a number >= 0 (100 = as written), not '%s'", p);
 	cJSON *req = new_req("scale", argv[1]);
 	cJSON_AddNumberToObject(req, "percent", pc);
 	return simple(req, print_ok_run);
@@ -503,8 +519,9 @@ static int cmd_scale(int argc, char **argv)
 static void print_version(const cJSON *reply)
 {
 	printf("mitectl %s\nmited %s (pid %.0f, runner protocol %.0f, module ABI %.0f)\n",
-	       PACKAGE_VERSION, results_io_str(reply, "version", "?"), results_io_num(reply, "pid", 0),
-	       results_io_num(reply, "protocol", 0), results_io_num(reply, "abi", 0));
+	       PACKAGE_VERSION, results_io_str(reply, "version", "?"),
+	       results_io_num(reply, "pid", 0), results_io_num(reply, "protocol", 0),
+	       results_io_num(reply, "abi", 0));
 }
 
 static int cmd_version(int argc, char **argv)
@@ -546,7 +563,8 @@ static void print_list(const cJSON *reply)
 	}
 	printf("%s%-22s %-20s %-9s %9s %9s %-8s%s\n", C_DIM, "RUN", "NAME", "STATE", "ELAPSED",
 	       "DURATION", "VERDICT", C_RESET);
-	cJSON_ArrayForEach(r, runs) {
+	cJSON_ArrayForEach(r, runs)
+	{
 		char el[32], du[32];
 		const char *state = results_io_str(r, "state", "?");
 		const char *v = results_io_str(r, "verdict", "-");
@@ -555,8 +573,10 @@ static void print_list(const cJSON *reply)
 		       results_io_str(r, "name", "?"), state_color(state, 0), state, C_RESET,
 		       results_view_dur(el, sizeof(el), results_io_num(r, "elapsed", 0)),
 		       dur > 0 ? results_view_dur(du, sizeof(du), dur) : "-",
-		       strcmp(v, "passed") == 0 ? C_GREEN : strcmp(v, "-") == 0 ? "" : C_RED, v,
-		       C_RESET);
+		       strcmp(v, "passed") == 0      ? C_GREEN
+			       : strcmp(v, "-") == 0 ? ""
+						     : C_RED,
+		       v, C_RESET);
 	}
 }
 
@@ -608,7 +628,8 @@ static void print_results(const cJSON *reply)
 		fprintf(stderr,
 			"mitectl: the summary of run %s is not on disk (%s); mited keeps it in memory "
 			"until it forgets the run\n",
-			results_io_str(reply, "run", "?"), results_io_str(reply, "not_written", "?"));
+			results_io_str(reply, "run", "?"),
+			results_io_str(reply, "not_written", "?"));
 }
 
 /* Whether arg names a results folder here rather than a run of mited. */
@@ -718,7 +739,9 @@ static int cmd_cat(int argc, char **argv)
 	if (help_requested(argc, argv, "cat"))
 		return EX_OK_;
 	if (argc < 2)
-		return usage_error("cat", "which event log? (events.jsonl, a results folder, a RUN, or - for stdin)");
+		return usage_error(
+			"cat",
+			"which event log? (events.jsonl, a results folder, a RUN, or - for stdin)");
 	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("cat", "unknown option '%s'", argv[i]);
@@ -743,7 +766,8 @@ static int cmd_report(int argc, char **argv)
 	if (help_requested(argc, argv, "report"))
 		return EX_OK_;
 	for (int i = 1; i < argc; i++) {
-		if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) && i + 1 < argc)
+		if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) &&
+		    i + 1 < argc)
 			out = argv[++i];
 		else if (strncmp(argv[i], "--output=", 9) == 0)
 			out = argv[i] + 9;
@@ -775,7 +799,8 @@ static int cmd_report(int argc, char **argv)
 		}
 		const char *res = results_io_str(reply, "results", NULL);
 		if (!res || !jtrue(reply, "done")) {
-			die_msg("run %s has no results yet (%s)", run, res ? "not done" : "no results folder");
+			die_msg("run %s has no results yet (%s)", run,
+				res ? "not done" : "no results folder");
 			cJSON_Delete(reply);
 			return EX_FAILED;
 		}
@@ -813,14 +838,15 @@ static void progress_line(const cJSON *reply)
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(reply, "run"), *j;
 	char el[32];
 	double req = 0, act = 0, fail = 0;
-	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(r, "journeys")) {
+	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(r, "journeys"))
+	{
 		req += results_io_num(j, "required", 0);
 		act += results_io_num(j, "actual", 0);
 		fail += results_io_num(j, "failed", 0);
 	}
-	printf("%s %s %s: %.0f/%.0f instances, %.0f failed iterations\n", results_io_str(r, "id", "?"),
-	       results_io_str(r, "state", "?"), results_view_dur(el, sizeof(el), results_io_num(r, "elapsed", 0)), act, req,
-	       fail);
+	printf("%s %s %s: %.0f/%.0f instances, %.0f failed iterations\n",
+	       results_io_str(r, "id", "?"), results_io_str(r, "state", "?"),
+	       results_view_dur(el, sizeof(el), results_io_num(r, "elapsed", 0)), act, req, fail);
 	fflush(stdout);
 }
 
@@ -834,7 +860,7 @@ static int follow(conn *c, cJSON **final, int quiet)
 	int rc = 0;
 	time_t last = time(NULL);
 	*final = NULL;
-	struct sigaction sa = {.sa_handler = on_sigint};
+	struct sigaction sa = { .sa_handler = on_sigint };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	for (;;) {
@@ -877,7 +903,10 @@ static int verdict_status(const cJSON *run)
 	return verdict_exit_status(verdict_kind_of(results_io_str(run, "verdict", NULL)));
 }
 
-static void print_status(const cJSON *reply) { render_status(stdout, reply, 0); }
+static void print_status(const cJSON *reply)
+{
+	render_status(stdout, reply, 0);
+}
 
 static int cmd_status(int argc, char **argv)
 {
@@ -893,7 +922,8 @@ static int cmd_status(int argc, char **argv)
 			char *end;
 			interval = strtod(argv[++i], &end);
 			if (*end || !(interval >= 0.1))
-				return usage_error("status", "--interval takes seconds (at least 0.1)");
+				return usage_error("status",
+						   "--interval takes seconds (at least 0.1)");
 		} else if (argv[i][0] == '-') {
 			return usage_error("status", "unknown option '%s'", argv[i]);
 		} else if (!run) {
@@ -944,26 +974,36 @@ typedef struct start_args {
 	double duration;
 	long runners;
 	const char *hosts; /* --hosts, or NULL */
-	int local;         /* --local 1, --no-local 0, else -1 */
+	int local; /* --local 1, --no-local 0, else -1 */
 } start_args;
 
 /* start's command line into a: -1 to go on, or the exit status. */
 static int start_parse(int argc, char **argv, start_args *a)
 {
-	enum { O_SET = 256, O_NAME, O_DURATION, O_RUNNERS, O_WAIT, O_JSON, O_HELP, O_HOSTS, O_LOCAL,
-	       O_NO_LOCAL };
+	enum {
+		O_SET = 256,
+		O_NAME,
+		O_DURATION,
+		O_RUNNERS,
+		O_WAIT,
+		O_JSON,
+		O_HELP,
+		O_HOSTS,
+		O_LOCAL,
+		O_NO_LOCAL
+	};
 	static const struct option opts[] = {
-		{"set", required_argument, NULL, O_SET},
-		{"name", required_argument, NULL, O_NAME},
-		{"duration", required_argument, NULL, O_DURATION},
-		{"runners", required_argument, NULL, O_RUNNERS},
-		{"wait", no_argument, NULL, O_WAIT},
-		{"json", no_argument, NULL, O_JSON},
-		{"hosts", required_argument, NULL, O_HOSTS},
-		{"local", no_argument, NULL, O_LOCAL},
-		{"no-local", no_argument, NULL, O_NO_LOCAL},
-		{"help", no_argument, NULL, O_HELP},
-		{NULL, 0, NULL, 0},
+		{ "set", required_argument, NULL, O_SET },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "duration", required_argument, NULL, O_DURATION },
+		{ "runners", required_argument, NULL, O_RUNNERS },
+		{ "wait", no_argument, NULL, O_WAIT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "hosts", required_argument, NULL, O_HOSTS },
+		{ "local", no_argument, NULL, O_LOCAL },
+		{ "no-local", no_argument, NULL, O_NO_LOCAL },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	optind = 1;
@@ -971,7 +1011,8 @@ static int start_parse(int argc, char **argv, start_args *a)
 		c = getopt_long(argc, argv, "+h", opts, NULL);
 		if (c == -1) {
 			if (a->path)
-				return usage_error("start", "unexpected argument '%s'", argv[optind]);
+				return usage_error("start", "unexpected argument '%s'",
+						   argv[optind]);
 			a->path = argv[optind++];
 			continue;
 		}
@@ -979,30 +1020,46 @@ static int start_parse(int argc, char **argv, start_args *a)
 		switch (c) {
 		case O_SET:
 			if (a->nsets == MAX_SETS || !strchr(optarg, '=') || optarg[0] == '=')
-				return usage_error("start", "--set takes KEY=VALUE (got '%s')", optarg);
+				return usage_error("start", "--set takes KEY=VALUE (got '%s')",
+						   optarg);
 			a->sets[a->nsets++] = optarg;
 			break;
-		case O_NAME: a->name = optarg; break;
+		case O_NAME:
+			a->name = optarg;
+			break;
 		case O_DURATION:
 			a->duration = strtod(optarg, &end);
 			if (*end || !(a->duration > 0))
-				return usage_error("start", "--duration takes a positive number of seconds");
+				return usage_error("start",
+						   "--duration takes a positive number of seconds");
 			break;
 		case O_RUNNERS:
 			a->runners = strtol(optarg, &end, 10);
 			if (*end || a->runners < 1 || a->runners > 1024)
-				return usage_error("start", "--runners takes a number from 1 to 1024");
+				return usage_error("start",
+						   "--runners takes a number from 1 to 1024");
 			break;
-		case O_WAIT: a->wait = 1; break;
-		case O_JSON: opt_json = 1; break;
-		case O_HOSTS: a->hosts = optarg; break;
-		case O_LOCAL: a->local = 1; break;
-		case O_NO_LOCAL: a->local = 0; break;
+		case O_WAIT:
+			a->wait = 1;
+			break;
+		case O_JSON:
+			opt_json = 1;
+			break;
+		case O_HOSTS:
+			a->hosts = optarg;
+			break;
+		case O_LOCAL:
+			a->local = 1;
+			break;
+		case O_NO_LOCAL:
+			a->local = 0;
+			break;
 		case 'h':
 		case O_HELP:
 			print_command_help(stdout, "start");
 			return EX_OK_;
-		default: return usage_error("start", "bad option");
+		default:
+			return usage_error("start", "bad option");
 		}
 	}
 	if (!a->path)
@@ -1059,7 +1116,7 @@ static int start_follow(conn *cn, const char *id)
 
 static int cmd_start(int argc, char **argv)
 {
-	start_args a = {.nsets = 0, .local = -1};
+	start_args a = { .nsets = 0, .local = -1 };
 	int rc = start_parse(argc, argv, &a);
 	if (rc >= 0)
 		return rc;
@@ -1129,85 +1186,84 @@ static int cmd_scenario(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 
-#define DEBUG_HELP                                                                                  \
-	"--debug: at the first failure, print it with the journey's file:line, the datapool row\n"   \
-	"and the instance's last HTTP request and response, and stop the run (verdict failed,\n"    \
+#define DEBUG_HELP                                                                                 \
+	"--debug: at the first failure, print it with the journey's file:line, the datapool row\n" \
+	"and the instance's last HTTP request and response, and stop the run (verdict failed,\n"   \
 	"stopped early); --debug=all: print every failure and go on. --trace-http: print every\n"  \
 	"request and response of instance 1 (--trace-instance N: of instance N). --gdb: run\n"     \
 	"under gdb, stopped in the journey. Bodies shown: their first 1 KiB (mitectl(1), DEBUGGING).\n"
 
 static const command commands[] = {
-	{"start", cmd_start,
-	 "start SCENARIO.conf [--set KEY=VALUE]... [--name NAME] [--duration S] [--runners N] "
-	 "[--hosts all|none|N|label=L] [--local|--no-local] [--wait] [--json]",
-	 "Starts a run of SCENARIO.conf on mited and prints its id (--json: the reply, with\n"
-	 "the run as `mitectl --json status RUN` gives it). MITE_CONF_* variables of this\n"
-	 "environment and --set KEY=VALUE (later wins) override the scenario's config.\n"
-	 "  --name NAME      the run's name (default: the scenario's)\n"
-	 "  --duration S     run for S seconds, whatever the scenario says\n"
-	 "  --runners N      local runner processes (default: mited.conf's runners)\n"
-	 "  --hosts SEL      runner hosts (mited --listen): all (the default), none, N (the\n"
-	 "                   N offering the most runners) or label=L; hosts joining later\n"
-	 "                   join the run too (up to N)\n"
-	 "  --local, --no-local  local runners too, or not (default: only when the run\n"
-	 "                   gets no host)\n"
-	 "  --wait           follow the run live; exit with its verdict: 0 passed, 1 failed,\n"
-	 "                   4 thresholds broken, 5 volume not delivered, 7 tainted (mite's\n"
-	 "                   own loop saturated), 8 incomplete (stopped early, cancelled,\n"
-	 "                   results not written)\n"
-	 "  --json           as mitectl --json: print the reply (and --wait's status objects)\n"},
-	{"status", cmd_status, "status [RUN] [--watch] [--interval S]",
-	 "Shows a run (progress, the verdict so far and why, required vs actual instances and\n"
-	 "how far short, tx/s, failures, p50/p95/p99 per transaction, the runners' loop lag),\n"
-	 "or every active run. --watch redraws every S seconds (default 1) until the run ends\n"
-	 "or ^C.\n"},
-	{"list", cmd_list, "list [-q]",
-	 "Lists the runs mited knows: active ones and recently finished ones. -q prints ids only.\n"},
-	{"stop", cmd_stop, "stop RUN [--now]",
-	 "Stops a run: no new iterations; running ones get the grace period to finish.\n"
-	 "--now cancels them at once (parked SDK calls return MITE_ECANCELED).\n"},
-	{"pause", cmd_pause, "pause RUN",
-	 "Pauses a run: volume models stop advancing and every instance finishes its iteration.\n"},
-	{"resume", cmd_resume, "resume RUN", "Resumes a paused run.\n"},
-	{"scale", cmd_scale, "scale RUN PERCENT",
-	 "Multiplies every volume model of the run by PERCENT/100 (100 = as written),\n"
-	 "applied within one tick on every runner.\n"},
-	{"results", cmd_results, "results RUN|FOLDER [--json]",
-	 "Prints the summary of a run (also of one mited has forgotten, from its results\n"
-	 "folder) and where its result files are; or of a results folder given as a path.\n"
-	 "--json prints summary.json instead.\n"},
-	{"cat", cmd_cat, "cat EVENTS.jsonl|FOLDER|RUN|-...",
-	 "Prints an event log one event per line, readably: errors, HTTP responses, custom\n"
-	 "messages, and the per-second volume and stats records. A results folder prints\n"
-	 "its rotated logs oldest first, then events.jsonl; a RUN of mited, its folder's.\n"},
-	{"report", cmd_report, "report RUN|FOLDER -o FILE.html",
-	 "Writes one self-contained HTML file (no network fetches) with charts over time of\n"
-	 "requests per second, latency percentiles per transaction, failures and required\n"
-	 "vs actual volume, and the summary tables. -o - writes to standard output.\n"},
-	{"version", cmd_version, "version", "Prints the versions of mitectl and mited.\n"},
-	{"ping", cmd_ping, "ping", "Checks that mited answers.\n"},
-	{"journey", cmd_journey,
-	 "journey test|run MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [--debug[=all]] [--trace-http] [--trace-instance N] [--gdb] [-v]",
-	 "Runs one journey in this process, without mited: `test` runs N instances (default 1)\n"
-	 "until ^C or S seconds, `run` runs exactly one iteration. DATAPOOL is FILE.csv,\n"
-	 "range:FIRST:LAST or MODULE.so:SYMBOL. Live stats every 2 s, a summary at the end.\n"
-	 "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n"
-	 DEBUG_HELP
-	 "Exit: 0 passed, 1 failed (journey errors, a run error, a journey that called exit),\n"
-	 "2 usage, 3 module refused, 4 thresholds, 5 volume not delivered, 6 journey hung,\n"
-	 "7 tainted, 8 incomplete, 70 internal (see mitectl(1), EXIT STATUS).\n"},
-	{"scenario", cmd_scenario, "scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [--debug[=all]] [--trace-http] [--trace-instance N] [--gdb] [-v]",
-	 "Runs a whole scenario in this process, without mited, with one runner.\n"
-	 "--results DIR writes the result files there (as mited does for its runs).\n"
-	 "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n"
-	 DEBUG_HELP
-	 "Exit: 0 passed, 1 failed, 2 usage, 3 scenario refused, 4 thresholds, 5 volume not\n"
-	 "delivered, 6 journey hung, 7 tainted, 8 incomplete, 70 internal (mitectl(1)).\n"},
-	{"hosts", cmd_hosts, MITECTL_HOSTS_SYNOPSIS, MITECTL_HOSTS_HELP},
-	{"keygen", mitectl_keygen_main, MITECTL_KEYGEN_SYNOPSIS, MITECTL_KEYGEN_HELP},
-	{"har", mitectl_har_main, MITECTL_HAR_SYNOPSIS, MITECTL_HAR_HELP},
-	{"help", cmd_help, "help [COMMAND]", "Shows the help of mitectl or of one command.\n"},
-	{NULL, NULL, NULL, NULL},
+	{ "start", cmd_start,
+	  "start SCENARIO.conf [--set KEY=VALUE]... [--name NAME] [--duration S] [--runners N] "
+	  "[--hosts all|none|N|label=L] [--local|--no-local] [--wait] [--json]",
+	  "Starts a run of SCENARIO.conf on mited and prints its id (--json: the reply, with\n"
+	  "the run as `mitectl --json status RUN` gives it). MITE_CONF_* variables of this\n"
+	  "environment and --set KEY=VALUE (later wins) override the scenario's config.\n"
+	  "  --name NAME      the run's name (default: the scenario's)\n"
+	  "  --duration S     run for S seconds, whatever the scenario says\n"
+	  "  --runners N      local runner processes (default: mited.conf's runners)\n"
+	  "  --hosts SEL      runner hosts (mited --listen): all (the default), none, N (the\n"
+	  "                   N offering the most runners) or label=L; hosts joining later\n"
+	  "                   join the run too (up to N)\n"
+	  "  --local, --no-local  local runners too, or not (default: only when the run\n"
+	  "                   gets no host)\n"
+	  "  --wait           follow the run live; exit with its verdict: 0 passed, 1 failed,\n"
+	  "                   4 thresholds broken, 5 volume not delivered, 7 tainted (mite's\n"
+	  "                   own loop saturated), 8 incomplete (stopped early, cancelled,\n"
+	  "                   results not written)\n"
+	  "  --json           as mitectl --json: print the reply (and --wait's status objects)\n" },
+	{ "status", cmd_status, "status [RUN] [--watch] [--interval S]",
+	  "Shows a run (progress, the verdict so far and why, required vs actual instances and\n"
+	  "how far short, tx/s, failures, p50/p95/p99 per transaction, the runners' loop lag),\n"
+	  "or every active run. --watch redraws every S seconds (default 1) until the run ends\n"
+	  "or ^C.\n" },
+	{ "list", cmd_list, "list [-q]",
+	  "Lists the runs mited knows: active ones and recently finished ones. -q prints ids only.\n" },
+	{ "stop", cmd_stop, "stop RUN [--now]",
+	  "Stops a run: no new iterations; running ones get the grace period to finish.\n"
+	  "--now cancels them at once (parked SDK calls return MITE_ECANCELED).\n" },
+	{ "pause", cmd_pause, "pause RUN",
+	  "Pauses a run: volume models stop advancing and every instance finishes its iteration.\n" },
+	{ "resume", cmd_resume, "resume RUN", "Resumes a paused run.\n" },
+	{ "scale", cmd_scale, "scale RUN PERCENT",
+	  "Multiplies every volume model of the run by PERCENT/100 (100 = as written),\n"
+	  "applied within one tick on every runner.\n" },
+	{ "results", cmd_results, "results RUN|FOLDER [--json]",
+	  "Prints the summary of a run (also of one mited has forgotten, from its results\n"
+	  "folder) and where its result files are; or of a results folder given as a path.\n"
+	  "--json prints summary.json instead.\n" },
+	{ "cat", cmd_cat, "cat EVENTS.jsonl|FOLDER|RUN|-...",
+	  "Prints an event log one event per line, readably: errors, HTTP responses, custom\n"
+	  "messages, and the per-second volume and stats records. A results folder prints\n"
+	  "its rotated logs oldest first, then events.jsonl; a RUN of mited, its folder's.\n" },
+	{ "report", cmd_report, "report RUN|FOLDER -o FILE.html",
+	  "Writes one self-contained HTML file (no network fetches) with charts over time of\n"
+	  "requests per second, latency percentiles per transaction, failures and required\n"
+	  "vs actual volume, and the summary tables. -o - writes to standard output.\n" },
+	{ "version", cmd_version, "version", "Prints the versions of mitectl and mited.\n" },
+	{ "ping", cmd_ping, "ping", "Checks that mited answers.\n" },
+	{ "journey", cmd_journey,
+	  "journey test|run MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [--debug[=all]] [--trace-http] [--trace-instance N] [--gdb] [-v]",
+	  "Runs one journey in this process, without mited: `test` runs N instances (default 1)\n"
+	  "until ^C or S seconds, `run` runs exactly one iteration. DATAPOOL is FILE.csv,\n"
+	  "range:FIRST:LAST or MODULE.so:SYMBOL. Live stats every 2 s, a summary at the end.\n"
+	  "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n" DEBUG_HELP
+	  "Exit: 0 passed, 1 failed (journey errors, a run error, a journey that called exit),\n"
+	  "2 usage, 3 module refused, 4 thresholds, 5 volume not delivered, 6 journey hung,\n"
+	  "7 tainted, 8 incomplete, 70 internal (see mitectl(1), EXIT STATUS).\n" },
+	{ "scenario", cmd_scenario,
+	  "scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [--debug[=all]] [--trace-http] [--trace-instance N] [--gdb] [-v]",
+	  "Runs a whole scenario in this process, without mited, with one runner.\n"
+	  "--results DIR writes the result files there (as mited does for its runs).\n"
+	  "A journey that does not yield for --runner-timeout S (10) ends mitectl with status 6.\n" DEBUG_HELP
+	  "Exit: 0 passed, 1 failed, 2 usage, 3 scenario refused, 4 thresholds, 5 volume not\n"
+	  "delivered, 6 journey hung, 7 tainted, 8 incomplete, 70 internal (mitectl(1)).\n" },
+	{ "hosts", cmd_hosts, MITECTL_HOSTS_SYNOPSIS, MITECTL_HOSTS_HELP },
+	{ "keygen", mitectl_keygen_main, MITECTL_KEYGEN_SYNOPSIS, MITECTL_KEYGEN_HELP },
+	{ "har", mitectl_har_main, MITECTL_HAR_SYNOPSIS, MITECTL_HAR_HELP },
+	{ "help", cmd_help, "help [COMMAND]", "Shows the help of mitectl or of one command.\n" },
+	{ NULL, NULL, NULL, NULL },
 };
 
 static const command *find_command(const char *name)
@@ -1220,20 +1276,22 @@ static const command *find_command(const char *name)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mitectl [--socket PATH] [--json] [--no-color] COMMAND [ARG]...\n\n"
-		   "Drives mited, the mite load-testing daemon, over its control socket.\n\n"
-		   "Commands:\n");
+	fprintf(f,
+		"usage: mitectl [--socket PATH] [--json] [--no-color] COMMAND [ARG]...\n\n"
+		"Drives mited, the mite load-testing daemon, over its control socket.\n\n"
+		"Commands:\n");
 	for (const command *c = commands; c->name; c++)
 		fprintf(f, "  %s\n", c->synopsis);
-	fprintf(f, "\nOptions:\n"
-		   "  -s, --socket PATH  mited's socket (default: $MITE_SOCKET, then\n"
-		   "                     $XDG_RUNTIME_DIR/mite/mited.sock when it exists, then\n"
-		   "                     /run/mite/mited.sock)\n"
-		   "  -j, --json         print replies as JSON objects, one per line\n"
-		   "      --no-color     no colours (also when NO_COLOR is set or not a terminal)\n"
-		   "  -h, --help         this help; `mitectl COMMAND --help` for a command's\n"
-		   "  -V, --version      print mitectl's version\n\n"
-		   "See mitectl(1) and mite-control(7).\n");
+	fprintf(f,
+		"\nOptions:\n"
+		"  -s, --socket PATH  mited's socket (default: $MITE_SOCKET, then\n"
+		"                     $XDG_RUNTIME_DIR/mite/mited.sock when it exists, then\n"
+		"                     /run/mite/mited.sock)\n"
+		"  -j, --json         print replies as JSON objects, one per line\n"
+		"      --no-color     no colours (also when NO_COLOR is set or not a terminal)\n"
+		"  -h, --help         this help; `mitectl COMMAND --help` for a command's\n"
+		"  -V, --version      print mitectl's version\n\n"
+		"See mitectl(1) and mite-control(7).\n");
 }
 
 static int cmd_help(int argc, char **argv)

@@ -77,7 +77,9 @@ static int check_base_url(const char *url)
 		free(t);
 		for (const char *p = url; *p; p++)
 			if (*p <= 0x20 || *p >= 0x7f)
-				return usage("--base-url: %s: a space or a byte outside printable ASCII", url);
+				return usage(
+					"--base-url: %s: a space or a byte outside printable ASCII",
+					url);
 		return 0;
 	}
 	return usage("--base-url: %s: %s", url, why);
@@ -88,45 +90,61 @@ static int parse_option(cli *c, int opt, const char *arg)
 	char *end;
 
 	switch (opt) {
-	case 'o': c->out = arg; return 0;
-	case 's': c->scenario = arg; return 0;
+	case 'o':
+		c->out = arg;
+		return 0;
+	case 's':
+		c->scenario = arg;
+		return 0;
 	case 'f':
 		if (!har_emit_valid_function(arg))
 			return usage("--function: '%s' is not a C identifier the journey can use "
-				     "(a keyword, or mite_*, think, main)", arg);
+				     "(a keyword, or mite_*, think, main)",
+				     arg);
 		c->function = arg;
 		return 0;
-	case 'b': c->base_url = arg; return check_base_url(arg);
-	case 'H': c->o.base_host = arg; return 0;
-	case 'k': return add_pattern(&c->keep, "--keep-host", arg);
-	case 'd': return add_pattern(&c->drop, "--drop-host", arg);
-	case 't': return add_pattern(&c->types, "--drop-type", arg);
-	case 'e': return add_pattern(&c->headers, "--drop-header", arg);
-	case 'S': c->o.drop_static = 1; return 0;
+	case 'b':
+		c->base_url = arg;
+		return check_base_url(arg);
+	case 'H':
+		c->o.base_host = arg;
+		return 0;
+	case 'k':
+		return add_pattern(&c->keep, "--keep-host", arg);
+	case 'd':
+		return add_pattern(&c->drop, "--drop-host", arg);
+	case 't':
+		return add_pattern(&c->types, "--drop-type", arg);
+	case 'e':
+		return add_pattern(&c->headers, "--drop-header", arg);
+	case 'S':
+		c->o.drop_static = 1;
+		return 0;
 	case 'g':
 		c->o.gap = strtod(arg, &end);
 		if (end == arg || *end || !(c->o.gap >= 0 && c->o.gap <= 86400))
 			return usage("--gap takes seconds from 0 to 86400 (got '%s')", arg);
 		return 0;
-	default: return usage("bad option");
+	default:
+		return usage("bad option");
 	}
 }
 
 static int parse_args(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"scenario", required_argument, NULL, 's'},
-		{"function", required_argument, NULL, 'f'},
-		{"base-url", required_argument, NULL, 'b'},
-		{"base-host", required_argument, NULL, 'H'},
-		{"keep-host", required_argument, NULL, 'k'},
-		{"drop-host", required_argument, NULL, 'd'},
-		{"drop-type", required_argument, NULL, 't'},
-		{"drop-header", required_argument, NULL, 'e'},
-		{"drop-static", no_argument, NULL, 'S'},
-		{"gap", required_argument, NULL, 'g'},
-		{NULL, 0, NULL, 0},
+		{ "output", required_argument, NULL, 'o' },
+		{ "scenario", required_argument, NULL, 's' },
+		{ "function", required_argument, NULL, 'f' },
+		{ "base-url", required_argument, NULL, 'b' },
+		{ "base-host", required_argument, NULL, 'H' },
+		{ "keep-host", required_argument, NULL, 'k' },
+		{ "drop-host", required_argument, NULL, 'd' },
+		{ "drop-type", required_argument, NULL, 't' },
+		{ "drop-header", required_argument, NULL, 'e' },
+		{ "drop-static", no_argument, NULL, 'S' },
+		{ "gap", required_argument, NULL, 'g' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc;
 
@@ -200,8 +218,10 @@ static char *shell_quote(const char *s)
 	size_t n = strlen(s), o = 0;
 	char *q;
 
-	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-			    "_-+./:=@%,") == n)
+	if (*s &&
+	    strspn(s,
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+		   "_-+./:=@%,") == n)
 		return strdup(s);
 	q = malloc(4 * n + 3);
 	if (!q)
@@ -283,12 +303,13 @@ static int make_names(names *nm, const cli *c)
 	if (nm->scn_path)
 		qscn = shell_quote(nm->scn_path);
 	ok = nm->name && qc && qso && (!nm->scn_path || qscn) &&
-	     asprintf(&nm->build, "cc -shared -fPIC $(pkg-config --cflags --libs mite) %s -o %s", qc, qso) >= 0;
+		asprintf(&nm->build, "cc -shared -fPIC $(pkg-config --cflags --libs mite) %s -o %s",
+			 qc, qso) >= 0;
 	if (ok && qscn)
 		ok = asprintf(&nm->run, "mitectl scenario test %s", qscn) >= 0;
 	else if (ok)
-		ok = asprintf(&nm->run, "mitectl journey run %s%s:%s", strchr(qso, '/') ? "" : "./", qso,
-			      c->function) >= 0;
+		ok = asprintf(&nm->run, "mitectl journey run %s%s:%s", strchr(qso, '/') ? "" : "./",
+			      qso, c->function) >= 0;
 	if (ok && nm->scn_path)
 		ok = (nm->module = module_name(nm, c->function)) != NULL;
 	free(qc);
@@ -337,7 +358,8 @@ static int write_file(const char *path, writer w, const har *h, const har_plan *
 	if (strcmp(path, "-") == 0) {
 		rc = w(stdout, h, p, in);
 		if (fflush(stdout) != 0 || rc)
-			fprintf(stderr, "mitectl: writing to standard output failed: %s\n", strerror(errno));
+			fprintf(stderr, "mitectl: writing to standard output failed: %s\n",
+				strerror(errno));
 		return rc ? MITECTL_HAR_WRITE : 0;
 	}
 	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
@@ -358,7 +380,8 @@ static int write_file(const char *path, writer w, const har *h, const har_plan *
 	mode = umask(0);
 	umask(mode);
 	if (fclose(f) != 0 || rc || chmod(tmp, 0666 & ~mode) != 0 || rename(tmp, path) != 0) {
-		fprintf(stderr, "mitectl: %s: write failed: %s\n", path, strerror(errno ? errno : EIO));
+		fprintf(stderr, "mitectl: %s: write failed: %s\n", path,
+			strerror(errno ? errno : EIO));
 		unlink(tmp);
 		free(tmp);
 		return MITECTL_HAR_WRITE;
@@ -390,7 +413,8 @@ static void report_drops(FILE *f, const har *h, const har_plan *p)
 	fputc('\n', f);
 }
 
-static void report(FILE *f, const har *h, const har_plan *p, const names *nm, const har_emit_info *in)
+static void report(FILE *f, const har *h, const har_plan *p, const names *nm,
+		   const har_emit_info *in)
 {
 	fprintf(f, "wrote %s: %zu request%s in %zu transaction%s (function %s, base_url %s)\n",
 		strcmp(nm->c_path, "-") == 0 ? "the journey" : nm->c_path, p->nsteps,
@@ -400,17 +424,20 @@ static void report(FILE *f, const har *h, const har_plan *p, const names *nm, co
 		fprintf(f, "wrote %s\n", nm->scn_path);
 	report_drops(f, h, p);
 	if (p->followed)
-		fprintf(f, "%zu recorded redirect hop%s left to the session to follow\n", p->followed,
-			p->followed == 1 ? " is" : "s are");
+		fprintf(f, "%zu recorded redirect hop%s left to the session to follow\n",
+			p->followed, p->followed == 1 ? " is" : "s are");
 	if (p->max_think > 60)
-		fprintf(f, "note: the longest think time is %.1f s (the recording paused there): "
-			   "set think_scale, or edit it\n", p->max_think);
+		fprintf(f,
+			"note: the longest think time is %.1f s (the recording paused there): "
+			"set think_scale, or edit it\n",
+			p->max_think);
 	fprintf(f, "build: %s\nrun:   %s\n", nm->build, nm->run);
 }
 
 static int nothing_left(const cli *c, const har *h, const har_plan *p)
 {
-	fprintf(stderr, "mitectl: %s: nothing to convert: none of its %zu entries is a request to keep\n",
+	fprintf(stderr,
+		"mitectl: %s: nothing to convert: none of its %zu entries is a request to keep\n",
 		c->har, h->nentries);
 	report_drops(stderr, h, p);
 	return MITECTL_HAR_BAD;
@@ -439,9 +466,14 @@ static int convert(const cli *c)
 		rc = MITECTL_HAR_WRITE;
 	} else if (p.nsteps) {
 		har_emit_info in = {
-			.har_name = c->har, .c_name = nm.c_show, .build = nm.build, .run = nm.run,
-			.function = c->function, .base_url = c->base_url ? c->base_url : p.base_origin,
-			.name = nm.name, .module = nm.module,
+			.har_name = c->har,
+			.c_name = nm.c_show,
+			.build = nm.build,
+			.run = nm.run,
+			.function = c->function,
+			.base_url = c->base_url ? c->base_url : p.base_origin,
+			.name = nm.name,
+			.module = nm.module,
 		};
 		rc = write_file(nm.c_path, write_journey, &h, &p, &in);
 		if (!rc && nm.scn_path)

@@ -47,11 +47,13 @@ void mitectl_hosts_print(const cJSON *reply)
 	}
 	printf("%-16s %-22s %-8s %-9s %5s %7s %9s %9s  %s\n", "HOST", "ADDRESS", "STATE", "VERSION",
 	       "CORES", "RUNNERS", "INSTANCES", "HEARTBEAT", "LABELS");
-	cJSON_ArrayForEach(h, hosts) {
+	cJSON_ArrayForEach(h, hosts)
+	{
 		char labels[256] = "", hb[32];
 		const cJSON *l;
 		size_t o = 0;
-		cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(h, "labels")) {
+		cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(h, "labels"))
+		{
 			if (cJSON_IsString(l) && o < sizeof(labels))
 				o += (size_t)snprintf(labels + o, sizeof(labels) - o, "%s%s",
 						      o ? "," : "", l->valuestring);

@@ -36,7 +36,7 @@ typedef struct tm_state {
 	uv_loop_t loop;
 	run *run;
 	results *res; /* summary, thresholds, and the files with --results */
-	int nrunners;     /* in this process: one, more past one's instance bound */
+	int nrunners; /* in this process: one, more past one's instance bound */
 	int runners_done;
 	uv_timer_t live;
 	watchdog *wd; /* takes SIGINT and SIGTERM (on_signal) */
@@ -46,8 +46,8 @@ typedef struct tm_state {
 	int quiet;
 	int errors_shown;
 	double last_live;
-	int debug;              /* 0 or PROTO_DEBUG_* */
-	unsigned failures;      /* failures printed with their details */
+	int debug; /* 0 or PROTO_DEBUG_* */
+	unsigned failures; /* failures printed with their details */
 	uint64_t trace_instance;
 } tm_state;
 
@@ -100,7 +100,8 @@ static int on_debug_event(tm_state *st, const cJSON *ev, int is_error)
 {
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
 
-	if (st->trace_instance && cJSON_IsString(type) && strcmp(type->valuestring, "http_trace") == 0) {
+	if (st->trace_instance && cJSON_IsString(type) &&
+	    strcmp(type->valuestring, "http_trace") == 0) {
 		testmode_debug_trace(stdout, ev, st->trace_instance);
 		return 1;
 	}
@@ -108,7 +109,8 @@ static int on_debug_event(tm_state *st, const cJSON *ev, int is_error)
 		return 0;
 	testmode_debug_failure(stdout, ev, ++st->failures);
 	if (st->debug == PROTO_DEBUG_FIRST && st->failures == 1) {
-		fprintf(stderr, "mitectl: --debug: stopping the run at its first failure (--debug=all goes on)\n");
+		fprintf(stderr,
+			"mitectl: --debug: stopping the run at its first failure (--debug=all goes on)\n");
 		run_stop_at_failure(st->run, "--debug at the first failure");
 	}
 	return 1;
@@ -123,7 +125,8 @@ static void on_event(run *r, const cJSON *ev, void *data)
 	results_event(st->res, r, ev);
 	if (on_debug_event(st, ev, is_error))
 		return;
-	if (st->print_events && !(cJSON_IsString(type) && strcmp(type->valuestring, "http_metrics") == 0)) {
+	if (st->print_events &&
+	    !(cJSON_IsString(type) && strcmp(type->valuestring, "http_metrics") == 0)) {
 		print_event(ev);
 		return;
 	}
@@ -133,8 +136,10 @@ static void on_event(run *r, const cJSON *ev, void *data)
 		const cJSON *loc = cJSON_GetObjectItemCaseSensitive(ev, "location");
 		const cJSON *j = cJSON_GetObjectItemCaseSensitive(ev, "journey");
 
-		fprintf(stderr, "error: journey %s at %s: %s%s\n", cJSON_IsString(j) ? j->valuestring : "?",
-			cJSON_IsString(loc) ? loc->valuestring : "?", cJSON_IsString(m) ? m->valuestring : "?",
+		fprintf(stderr, "error: journey %s at %s: %s%s\n",
+			cJSON_IsString(j) ? j->valuestring : "?",
+			cJSON_IsString(loc) ? loc->valuestring : "?",
+			cJSON_IsString(m) ? m->valuestring : "?",
 			++st->errors_shown == 5 ? " (further errors: see the summary)" : "");
 	}
 }
@@ -158,7 +163,8 @@ static void on_signal(int signum, void *data)
 	tm_state *st = data;
 
 	if (++st->interrupts == 1) {
-		fprintf(stderr, "\nmitectl: stopping (iterations finish; interrupt again to cancel them)\n");
+		fprintf(stderr,
+			"\nmitectl: stopping (iterations finish; interrupt again to cancel them)\n");
 		run_stop_by(st->run, 0, signum == SIGINT ? "SIGINT (^C)" : "SIGTERM");
 	} else {
 		fprintf(stderr, "mitectl: cancelling\n");
@@ -208,7 +214,7 @@ static void exit_guard_install(void)
 int testmode_execute(scenario *s, const testmode_opts *to)
 {
 	tm_state st;
-	run_opts o = {0};
+	run_opts o = { 0 };
 	transport *a, *b;
 	char err[1024];
 	int rc, nrunners;
@@ -240,9 +246,12 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	/* First: it blocks the signals it takes, which threads started
 	 * later (the results writer, libuv's pool) must inherit. */
 	st.wd = watchdog_start(&st.loop,
-			       &(watchdog_opts){.limit = limit, .on_signal = on_signal, .data = &st,
-						.holder = runner_current_journey, .results_dir = to->results_dir,
-						.exit_status = TESTMODE_HUNG},
+			       &(watchdog_opts){ .limit = limit,
+						 .on_signal = on_signal,
+						 .data = &st,
+						 .holder = runner_current_journey,
+						 .results_dir = to->results_dir,
+						 .exit_status = TESTMODE_HUNG },
 			       err, sizeof err);
 	if (!st.wd) {
 		fprintf(stderr, "mitectl: %s\n", err);
@@ -269,7 +278,8 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 		uv_loop_close(&st.loop);
 		return TESTMODE_SCENARIO;
 	}
-	st.res = results_new(st.run, &(results_opts){.dir = to->results_dir, .live = 1}, err, sizeof err);
+	st.res = results_new(st.run, &(results_opts){ .dir = to->results_dir, .live = 1 }, err,
+			     sizeof err);
 	if (!st.res) {
 		fprintf(stderr, "mitectl: results: %s\n", err);
 		tm_end_watchdog(&st);
@@ -298,7 +308,8 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 	/* Half a stats interval after the runners' batches, so that each block
 	 * covers exactly the last LIVE_INTERVAL seconds of batches. */
 	if (!st.quiet)
-		uv_timer_start(&st.live, on_live, (uint64_t)(LIVE_INTERVAL * 1000 + 500), (uint64_t)(LIVE_INTERVAL * 1000));
+		uv_timer_start(&st.live, on_live, (uint64_t)(LIVE_INTERVAL * 1000 + 500),
+			       (uint64_t)(LIVE_INTERVAL * 1000));
 
 	exit_guard_install();
 	run_in_progress = 1;
@@ -316,14 +327,17 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 			results_io_text(stdout, sum);
 		if (results_dir(st.res))
 			printf("results: %s%s\n", results_dir(st.res),
-			       results_on_disk(st.res) ? "" : " (the summary is NOT there: see above)");
+			       results_on_disk(st.res) ? ""
+						       : " (the summary is NOT there: see above)");
 		fflush(stdout);
 		cJSON_Delete(now);
 	}
 	/* Quiet or not: results asked for and not written is said here. */
 	if (results_dir(st.res) && results_not_written(st.res))
-		fprintf(stderr, "mitectl: results: could not write %s/%s; the summary%s is not on disk\n",
-			results_dir(st.res), results_not_written(st.res), st.quiet ? "" : " printed above");
+		fprintf(stderr,
+			"mitectl: results: could not write %s/%s; the summary%s is not on disk\n",
+			results_dir(st.res), results_not_written(st.res),
+			st.quiet ? "" : " printed above");
 	if (to->inspect)
 		to->inspect(st.run, to->data);
 	if (run_error(st.run) && run_get_state(st.run) == RUN_DONE && !run_totals(st.run)->first)
@@ -351,49 +365,63 @@ static int parse_double(const char *s, double *out)
 
 static void usage_debug(FILE *f)
 {
-	fprintf(f, "--debug[=all]: print a failure with its file:line, datapool row and last HTTP exchange, and stop\n"
-		   "  the run there (=all: print every failure and go on). --trace-http: print every request and\n"
-		   "  response of instance 1 (--trace-instance N: of instance N). --gdb: run under gdb with a\n"
-		   "  breakpoint on the journey. See mitectl(1), DEBUGGING.\n");
+	fprintf(f,
+		"--debug[=all]: print a failure with its file:line, datapool row and last HTTP exchange, and stop\n"
+		"  the run there (=all: print every failure and go on). --trace-http: print every request and\n"
+		"  response of instance 1 (--trace-instance N: of instance N). --gdb: run under gdb with a\n"
+		"  breakpoint on the journey. See mitectl(1), DEBUGGING.\n");
 }
 
 static void usage_journey(FILE *f)
 {
-	fprintf(f, "usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [DEBUG] [-v]\n"
-		   "       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [DEBUG] [-v]\n"
-		   "DEBUG: [--debug[=all]] [--trace-http [--trace-instance N]] [--gdb]\n"
-		   "DATAPOOL is FILE.csv (a header row names the columns), range:FIRST:LAST, or MODULE.so:SYMBOL.\n"
-		   "`test` runs N instances (default 1) until stopped or S seconds; `run` runs one iteration.\n"
-		   "--runner-timeout S: a journey that does not yield for S seconds (default 10) ends mitectl with status 6.\n");
+	fprintf(f,
+		"usage: mitectl journey test MODULE.so:SYMBOL [DATAPOOL] [--volume N] [--duration S] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [DEBUG] [-v]\n"
+		"       mitectl journey run MODULE.so:SYMBOL [DATAPOOL] [--set K=V]... [--results DIR [--http-events]] [--runner-timeout S] [DEBUG] [-v]\n"
+		"DEBUG: [--debug[=all]] [--trace-http [--trace-instance N]] [--gdb]\n"
+		"DATAPOOL is FILE.csv (a header row names the columns), range:FIRST:LAST, or MODULE.so:SYMBOL.\n"
+		"`test` runs N instances (default 1) until stopped or S seconds; `run` runs one iteration.\n"
+		"--runner-timeout S: a journey that does not yield for S seconds (default 10) ends mitectl with status 6.\n");
 	usage_debug(f);
 }
 
 static void usage_scenario(FILE *f)
 {
-	fprintf(f, "usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [DEBUG] [-v]\n"
-		   "DEBUG: [--debug[=all]] [--trace-http [--trace-instance N]] [--gdb]\n"
-		   "--runner-timeout S: a journey that does not yield for S seconds (default 10) ends mitectl with status 6.\n");
+	fprintf(f,
+		"usage: mitectl scenario test SCENARIO.conf [--set K=V]... [--duration S] [--results DIR [--http-events]] [--runner-timeout S] [DEBUG] [-v]\n"
+		"DEBUG: [--debug[=all]] [--trace-http [--trace-instance N]] [--gdb]\n"
+		"--runner-timeout S: a journey that does not yield for S seconds (default 10) ends mitectl with status 6.\n");
 	usage_debug(f);
 }
 
-enum { OPT_SET = 256, OPT_DURATION, OPT_VOLUME, OPT_GRACE, OPT_RESULTS, OPT_HTTP_EVENTS, OPT_RUNNER_TIMEOUT,
-       OPT_DEBUG, OPT_TRACE_HTTP, OPT_TRACE_INSTANCE, OPT_GDB };
+enum {
+	OPT_SET = 256,
+	OPT_DURATION,
+	OPT_VOLUME,
+	OPT_GRACE,
+	OPT_RESULTS,
+	OPT_HTTP_EVENTS,
+	OPT_RUNNER_TIMEOUT,
+	OPT_DEBUG,
+	OPT_TRACE_HTTP,
+	OPT_TRACE_INSTANCE,
+	OPT_GDB
+};
 
 static const struct option tm_options[] = {
-	{"set", required_argument, NULL, OPT_SET},
-	{"duration", required_argument, NULL, OPT_DURATION},
-	{"volume", required_argument, NULL, OPT_VOLUME},
-	{"grace", required_argument, NULL, OPT_GRACE},
-	{"results", required_argument, NULL, OPT_RESULTS},
-	{"http-events", no_argument, NULL, OPT_HTTP_EVENTS},
-	{"runner-timeout", required_argument, NULL, OPT_RUNNER_TIMEOUT},
-	{"debug", optional_argument, NULL, OPT_DEBUG},
-	{"trace-http", no_argument, NULL, OPT_TRACE_HTTP},
-	{"trace-instance", required_argument, NULL, OPT_TRACE_INSTANCE},
-	{"gdb", no_argument, NULL, OPT_GDB},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "set", required_argument, NULL, OPT_SET },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "volume", required_argument, NULL, OPT_VOLUME },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "results", required_argument, NULL, OPT_RESULTS },
+	{ "http-events", no_argument, NULL, OPT_HTTP_EVENTS },
+	{ "runner-timeout", required_argument, NULL, OPT_RUNNER_TIMEOUT },
+	{ "debug", optional_argument, NULL, OPT_DEBUG },
+	{ "trace-http", no_argument, NULL, OPT_TRACE_HTTP },
+	{ "trace-instance", required_argument, NULL, OPT_TRACE_INSTANCE },
+	{ "gdb", no_argument, NULL, OPT_GDB },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 typedef struct tm_args {
@@ -404,8 +432,8 @@ typedef struct tm_args {
 	long volume;
 	int verbose;
 	int http_events;
-	int debug;                /* 0 or PROTO_DEBUG_* */
-	uint64_t trace_instance;  /* 0: no trace */
+	int debug; /* 0 or PROTO_DEBUG_* */
+	uint64_t trace_instance; /* 0: no trace */
 	int gdb;
 	const char *pos[3];
 	int npos;
@@ -427,7 +455,8 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 			if (optind >= argc)
 				break;
 			if (a->npos == 3) {
-				fprintf(stderr, "mitectl: unexpected argument '%s'\n", argv[optind]);
+				fprintf(stderr, "mitectl: unexpected argument '%s'\n",
+					argv[optind]);
 				return -EINVAL;
 			}
 			a->pos[a->npos++] = argv[optind++];
@@ -440,20 +469,24 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 				return -EINVAL;
 			}
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				fprintf(stderr, "mitectl: --set takes KEY=VALUE (got '%s')\n", optarg);
+				fprintf(stderr, "mitectl: --set takes KEY=VALUE (got '%s')\n",
+					optarg);
 				return -EINVAL;
 			}
 			a->sets[a->nsets++] = optarg;
 			break;
 		case OPT_DURATION:
 			if (parse_double(optarg, &a->duration) < 0 || a->duration <= 0) {
-				fprintf(stderr, "mitectl: --duration takes a positive number of seconds (got '%s')\n", optarg);
+				fprintf(stderr,
+					"mitectl: --duration takes a positive number of seconds (got '%s')\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
 		case OPT_GRACE:
 			if (parse_double(optarg, &a->grace) < 0) {
-				fprintf(stderr, "mitectl: --grace takes seconds (got '%s')\n", optarg);
+				fprintf(stderr, "mitectl: --grace takes seconds (got '%s')\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
@@ -466,7 +499,9 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 			} else if (strcmp(optarg, "all") == 0) {
 				a->debug = PROTO_DEBUG_ALL;
 			} else {
-				fprintf(stderr, "mitectl: --debug takes no value, =first or =all (got '%s')\n", optarg);
+				fprintf(stderr,
+					"mitectl: --debug takes no value, =first or =all (got '%s')\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
@@ -480,9 +515,12 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
-			if (!*optarg || *end || errno || v < 1 || v > PROTO_TRACE_INSTANCE_MAX || optarg[0] == '-') {
-				fprintf(stderr, "mitectl: --trace-instance takes an instance id from 1 to %llu, as error "
-					"events show them (got '%s')\n", (unsigned long long)PROTO_TRACE_INSTANCE_MAX, optarg);
+			if (!*optarg || *end || errno || v < 1 || v > PROTO_TRACE_INSTANCE_MAX ||
+			    optarg[0] == '-') {
+				fprintf(stderr,
+					"mitectl: --trace-instance takes an instance id from 1 to %llu, as error "
+					"events show them (got '%s')\n",
+					(unsigned long long)PROTO_TRACE_INSTANCE_MAX, optarg);
 				return -EINVAL;
 			}
 			a->trace_instance = v;
@@ -492,9 +530,10 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 			a->gdb = 1;
 			break;
 		case OPT_RUNNER_TIMEOUT:
-			if (parse_double(optarg, &a->runner_timeout) < 0 || a->runner_timeout <= 0 ||
-			    a->runner_timeout > 86400) {
-				fprintf(stderr, "mitectl: --runner-timeout takes seconds, more than 0 and at most 86400 (got '%s')\n",
+			if (parse_double(optarg, &a->runner_timeout) < 0 ||
+			    a->runner_timeout <= 0 || a->runner_timeout > 86400) {
+				fprintf(stderr,
+					"mitectl: --runner-timeout takes seconds, more than 0 and at most 86400 (got '%s')\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -511,7 +550,9 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 
 			a->volume = strtol(optarg, &end, 10);
 			if (*end || a->volume < 1) {
-				fprintf(stderr, "mitectl: --volume takes a positive integer (got '%s')\n", optarg);
+				fprintf(stderr,
+					"mitectl: --volume takes a positive integer (got '%s')\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
@@ -542,10 +583,13 @@ static const char *const *tm_plugin_dirs(void)
 	size_t n = 0;
 
 	if (env && *env && !path && (path = strdup(env))) {
-		for (char *save = NULL, *d = strtok_r(path, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		for (char *save = NULL, *d = strtok_r(path, ":", &save); d;
+		     d = strtok_r(NULL, ":", &save)) {
 			if (n == MAX_PLUGIN_DIRS) {
-				fprintf(stderr, "mitectl: MITE_PLUGIN_PATH: more than %d folders; from '%s' on "
-					"they are not searched\n", MAX_PLUGIN_DIRS, d);
+				fprintf(stderr,
+					"mitectl: MITE_PLUGIN_PATH: more than %d folders; from '%s' on "
+					"they are not searched\n",
+					MAX_PLUGIN_DIRS, d);
 				break;
 			}
 			dirs[n++] = d;
@@ -587,13 +631,13 @@ static int tm_gdb(const char *word, int argc, char **argv, scenario *s)
 
 static testmode_opts tm_opts(const tm_args *a, int print_events)
 {
-	return (testmode_opts){.print_events = print_events,
-			       .grace = a->grace,
-			       .results_dir = a->results,
-			       .http_events = a->http_events,
-			       .runner_timeout = a->runner_timeout,
-			       .debug = a->debug,
-			       .trace_instance = a->trace_instance};
+	return (testmode_opts){ .print_events = print_events,
+				.grace = a->grace,
+				.results_dir = a->results,
+				.http_events = a->http_events,
+				.runner_timeout = a->runner_timeout,
+				.debug = a->debug,
+				.trace_instance = a->trace_instance };
 }
 
 int testmode_journey(int argc, char **argv)
@@ -618,8 +662,8 @@ int testmode_journey(int argc, char **argv)
 		return TESTMODE_USAGE;
 	}
 	tm_scenario_opts(&so, &a);
-	s = scenario_for_journey(a.pos[0], a.npos > 1 ? a.pos[1] : NULL, once ? 1 : a.volume, once, &so, err,
-				 sizeof err);
+	s = scenario_for_journey(a.pos[0], a.npos > 1 ? a.pos[1] : NULL, once ? 1 : a.volume, once,
+				 &so, err, sizeof err);
 	if (!s) {
 		fprintf(stderr, "mitectl: %s\n", err);
 		return TESTMODE_SCENARIO;

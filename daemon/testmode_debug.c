@@ -59,7 +59,8 @@ static void print_body(FILE *f, const cJSON *x, const char *key, const char *nke
 	if (n <= 0)
 		return;
 	if (n > HTTP_TRACE_BODY_MAX)
-		fprintf(f, "  %s body: %.0f bytes, the first %d shown:\n", dir, n, HTTP_TRACE_BODY_MAX);
+		fprintf(f, "  %s body: %.0f bytes, the first %d shown:\n", dir, n,
+			HTTP_TRACE_BODY_MAX);
 	else
 		fprintf(f, "  %s body: %.0f bytes:\n", dir, n);
 	print_lines(f, "    | ", str(x, key));
@@ -77,10 +78,12 @@ static void print_timings(FILE *f, const cJSON *x)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(x, "timings");
 
-	fprintf(f, "  timings: dns %.6f s, connect %.6f s, tls %.6f s, ttfb %.6f s, total %.6f s", num(t, "dns"),
-		num(t, "connect"), num(t, "tls"), num(t, "ttfb"), num(t, "total"));
+	fprintf(f, "  timings: dns %.6f s, connect %.6f s, tls %.6f s, ttfb %.6f s, total %.6f s",
+		num(t, "dns"), num(t, "connect"), num(t, "tls"), num(t, "ttfb"), num(t, "total"));
 	if (cJSON_GetObjectItemCaseSensitive(x, "reused"))
-		fprintf(f, " (%s connection%s%s)", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "reused")) ? "reused" : "new",
+		fprintf(f, " (%s connection%s%s)",
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "reused")) ? "reused"
+										    : "new",
 			*str(x, "primary_ip") ? " to " : "", str(x, "primary_ip"));
 	fputc('\n', f);
 }
@@ -104,7 +107,8 @@ static void print_exchange(FILE *f, const cJSON *x)
 		print_lines(f, "  < ", str(x, "response_head"));
 		print_cut(f, "  < ", num(x, "response_head_bytes"), HTTP_TRACE_HEAD_MAX, "head");
 		if (*str(x, "response_body_note"))
-			fprintf(f, "  < body %s: %.0f bytes\n", str(x, "response_body_note"), num(x, "bytes_in"));
+			fprintf(f, "  < body %s: %.0f bytes\n", str(x, "response_body_note"),
+				num(x, "bytes_in"));
 		print_body(f, x, "response_body", "response_body_bytes", "<");
 	}
 	print_timings(f, x);
@@ -120,7 +124,8 @@ static void print_row(FILE *f, const cJSON *row)
 		return;
 	}
 	fprintf(f, "row:         id %.0f:", num(row, "id"));
-	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(row, "columns")) {
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(row, "columns"))
+	{
 		const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(c, 0));
 
 		/* Unnamed columns (range, inline, CSV without header): by index. */
@@ -132,7 +137,8 @@ static void print_row(FILE *f, const cJSON *row)
 		i++;
 	}
 	if (num(row, "more") > 0)
-		fprintf(f, " (and %.0f more columns; the first %d shown)", num(row, "more"), DEBUG_ROW_COLUMNS);
+		fprintf(f, " (and %.0f more columns; the first %d shown)", num(row, "more"),
+			DEBUG_ROW_COLUMNS);
 	fputc('\n', f);
 }
 
@@ -143,15 +149,17 @@ void testmode_debug_failure(FILE *f, const cJSON *ev, unsigned n)
 	const char *loc = str(ev, "location");
 
 	fprintf(f, "\n==== failure %u ====\n", n);
-	fprintf(f, "journey:     %s (instance %.0f, iteration %.0f, at %.3f s)\n", str(ev, "journey"), num(d, "instance"),
-		num(d, "iteration"), num(ev, "time"));
-	fprintf(f, "transaction: %s\n", *str(ev, "transaction") ? str(ev, "transaction") : "(none open)");
+	fprintf(f, "journey:     %s (instance %.0f, iteration %.0f, at %.3f s)\n",
+		str(ev, "journey"), num(d, "instance"), num(d, "iteration"), num(ev, "time"));
+	fprintf(f, "transaction: %s\n",
+		*str(ev, "transaction") ? str(ev, "transaction") : "(none open)");
 	/* A journey that returned non-zero without mite_fail has no
 	 * file:line: its location is its name. */
 	if (strcmp(loc, str(ev, "journey")) != 0)
 		fprintf(f, "at:          %s\n", loc);
 	else if (x)
-		fprintf(f, "at:          the journey's return (no mite_fail said where; its last request: %s)\n",
+		fprintf(f,
+			"at:          the journey's return (no mite_fail said where; its last request: %s)\n",
 			str(x, "at"));
 	else
 		fputs("at:          the journey's return (no mite_fail said where)\n", f);
@@ -169,8 +177,9 @@ void testmode_debug_failure(FILE *f, const cJSON *ev, unsigned n)
 
 void testmode_debug_trace(FILE *f, const cJSON *ev, uint64_t instance)
 {
-	fprintf(f, "\n---- HTTP trace: instance %llu, journey %s, transaction %s, at %.3f s\n", (unsigned long long)instance,
-		str(ev, "journey"), *str(ev, "transaction") ? str(ev, "transaction") : "(none open)", num(ev, "time"));
+	fprintf(f, "\n---- HTTP trace: instance %llu, journey %s, transaction %s, at %.3f s\n",
+		(unsigned long long)instance, str(ev, "journey"),
+		*str(ev, "transaction") ? str(ev, "transaction") : "(none open)", num(ev, "time"));
 	print_exchange(f, cJSON_GetObjectItemCaseSensitive(ev, "exchange"));
 	fflush(f);
 }
@@ -240,7 +249,8 @@ int testmode_debug_gdb(const char *word, int argc, char **argv, const char *cons
 	av[n] = NULL;
 	fflush(NULL);
 	execvp("gdb", av);
-	fprintf(stderr, "mitectl: --gdb: cannot run gdb: %s (install gdb, or see mite-sdk(3), DEBUGGING)\n",
+	fprintf(stderr,
+		"mitectl: --gdb: cannot run gdb: %s (install gdb, or see mite-sdk(3), DEBUGGING)\n",
 		strerror(errno));
 	return TESTMODE_INTERNAL;
 }

@@ -38,11 +38,11 @@ struct watchdog {
 	sigset_t set, oldmask;
 	struct sigaction oldint, oldterm;
 	atomic_bool quit;
-	atomic_uint_fast64_t beat;          /* uv_hrtime of the loop's last turn */
-	atomic_uint nint, nterm;            /* signals taken by the thread */
-	atomic_uint sent, acked;            /* handed to the loop / taken by it */
+	atomic_uint_fast64_t beat; /* uv_hrtime of the loop's last turn */
+	atomic_uint nint, nterm; /* signals taken by the thread */
+	atomic_uint sent, acked; /* handed to the loop / taken by it */
 	atomic_uint_fast64_t unacked_since; /* when the oldest unacked one came */
-	unsigned int_seen, term_seen;       /* loop side */
+	unsigned int_seen, term_seen; /* loop side */
 };
 
 static void wd_beat(watchdog *w)
@@ -76,7 +76,8 @@ static void on_async(uv_async_t *a)
 static void wd_fire(watchdog *w, double away, int interrupted)
 {
 	const char *j = w->o.holder ? w->o.holder() : NULL;
-	const char *why = interrupted ? "the interrupt cannot reach it" : "the limit is --runner-timeout";
+	const char *why =
+		interrupted ? "the interrupt cannot reach it" : "the limit is --runner-timeout";
 	const char *dir = w->o.results_dir;
 	char msg[1024];
 	int n;
@@ -112,7 +113,8 @@ static void wd_check(watchdog *w)
 	if (atomic_load(&w->sent) != atomic_load(&w->acked)) {
 		uint64_t since = atomic_load(&w->unacked_since);
 
-		if (now > since && (double)(now - since) / 1e9 >= WD_SIGNAL_WAIT && away >= WD_SIGNAL_WAIT)
+		if (now > since && (double)(now - since) / 1e9 >= WD_SIGNAL_WAIT &&
+		    away >= WD_SIGNAL_WAIT)
 			wd_fire(w, away, 1);
 	}
 }
@@ -120,7 +122,7 @@ static void wd_check(watchdog *w)
 static void *wd_main(void *arg)
 {
 	watchdog *w = arg;
-	const struct timespec poll = {0, WD_POLL_NS};
+	const struct timespec poll = { 0, WD_POLL_NS };
 
 	while (!atomic_load(&w->quit)) {
 		int sig = sigtimedwait(&w->set, NULL, &poll);
@@ -163,7 +165,7 @@ static int wd_launch(watchdog *w)
 
 watchdog *watchdog_start(uv_loop_t *loop, const watchdog_opts *o, char *err, size_t errlen)
 {
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	watchdog *w = calloc(1, sizeof *w);
 	int rc;
 

@@ -24,14 +24,14 @@ typedef struct watchdog watchdog;
 typedef void (*watchdog_signal_fn)(int signum, void *data);
 
 typedef struct watchdog_opts {
-	double limit;            /* seconds the loop may stay away (10 when 0) */
+	double limit; /* seconds the loop may stay away (10 when 0) */
 	watchdog_signal_fn on_signal;
 	void *data;
 	/* The journey whose code runs now, or NULL (read from the watchdog's
 	 * thread while the loop's is stuck: the name must stay valid). */
 	const char *(*holder)(void);
 	const char *results_dir; /* named in the message (may be NULL) */
-	int exit_status;         /* the process's when the watchdog fires */
+	int exit_status; /* the process's when the watchdog fires */
 } watchdog_opts;
 
 /* Blocks SIGINT and SIGTERM in the calling thread (threads started later

@@ -17,7 +17,8 @@ int journey(mite_ctx *ctx, const mite_row *row)
 	long long a = mite_row_int(row, 0, 0), b = mite_row_int(row, 1, 0);
 
 	mite_txn_begin(ctx, "test1");
-	mite_send(ctx, "test_message", MITE_STR("content", mite_config_str(ctx, "test_msg", "Not set")),
+	mite_send(ctx, "test_message",
+		  MITE_STR("content", mite_config_str(ctx, "test_msg", "Not set")),
 		  MITE_INT("sum", a + b));
 	if (mite_sleep(ctx, 0.5) == MITE_ECANCELED) {
 		mite_txn_end(ctx);

@@ -71,7 +71,8 @@ int journey(mite_ctx *ctx, const mite_row *row)
 	/* The session cookie the login sets stays in this iteration's jar. */
 	mite_txn_begin(ctx, "login");
 	snprintf(body, sizeof(body), "{\"user\":%s,\"password\":%s}", u, p);
-	if (mite_http_post_json(ctx, "/login", body, &r) != 0 || mite_http_expect_status(ctx, r, 200))
+	if (mite_http_post_json(ctx, "/login", body, &r) != 0 ||
+	    mite_http_expect_status(ctx, r, 200))
 		return mite_txn_end(ctx);
 	mite_txn_end(ctx);
 	if (think(ctx))
@@ -90,7 +91,7 @@ int journey(mite_ctx *ctx, const mite_row *row)
 
 	mite_txn_begin(ctx, "add item");
 	snprintf(body, sizeof(body), "{\"name\":\"teapot\",\"qty\":1,\"for\":%s}", u);
-	mite_http_opts o = {.json = body, .name = "create"};
+	mite_http_opts o = { .json = body, .name = "create" };
 	if (mite_http_request(ctx, "POST", "/api/items", &o, &r) != 0 ||
 	    mite_http_expect_status(ctx, r, 201))
 		return mite_txn_end(ctx);

@@ -47,7 +47,8 @@ static int init(mite_ctx *ctx, void **fixture)
 	if (st->batch < 0 || st->batch > MITE_HTTP_BATCH_MAX) {
 		long b = st->batch;
 		free(st);
-		return mite_fail(ctx, "config batch = %ld: not from 1 to %d", b, MITE_HTTP_BATCH_MAX);
+		return mite_fail(ctx, "config batch = %ld: not from 1 to %d", b,
+				 MITE_HTTP_BATCH_MAX);
 	}
 	*fixture = st;
 	return 0;
@@ -62,11 +63,11 @@ static void get_batch(mite_ctx *ctx, const struct settings *st)
 {
 	mite_http_req q[MITE_HTTP_BATCH_MAX];
 	const mite_http_opts *o =
-		st->fresh ? &(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION} : NULL;
+		st->fresh ? &(const mite_http_opts){ .flags = MITE_HTTP_NEW_CONNECTION } : NULL;
 	size_t n = (size_t)st->batch;
 
 	for (size_t i = 0; i < n; i++)
-		q[i] = (mite_http_req){.url = st->url, .opts = o};
+		q[i] = (mite_http_req){ .url = st->url, .opts = o };
 	mite_http_batch(ctx, q, n);
 	for (size_t i = 0; i < n; i++)
 		if (q[i].resp)
@@ -89,10 +90,11 @@ int journey(mite_ctx *ctx, const mite_row *row)
 	mite_txn_begin(ctx, "get");
 	if (st->batch)
 		get_batch(ctx, st);
-	else if (mite_http_request(ctx, "GET", st->url,
-			      st->fresh ? &(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION}
-					: NULL,
-			      &r) == 0) {
+	else if (mite_http_request(
+			 ctx, "GET", st->url,
+			 st->fresh ? &(const mite_http_opts){ .flags = MITE_HTTP_NEW_CONNECTION }
+				   : NULL,
+			 &r) == 0) {
 		mite_http_expect_status(ctx, r, 200);
 		mite_http_response_free(ctx, r);
 	}

@@ -66,7 +66,7 @@ int journey(mite_ctx *ctx, const mite_row *row)
 	if (st->ca_file && *st->ca_file && mite_http_set_ca_file(ctx, st->ca_file) < 0)
 		return mite_fail(ctx, "mite_http_set_ca_file(%s) failed", st->ca_file), 1;
 	mite_txn_begin(ctx, "connect");
-	if (mite_ws_open(ctx, st->url, &(mite_ws_opts){.name = "echo", .timeout = 10}, &ws) < 0)
+	if (mite_ws_open(ctx, st->url, &(mite_ws_opts){ .name = "echo", .timeout = 10 }, &ws) < 0)
 		return mite_txn_end(ctx), 1; /* the failure is recorded already */
 	mite_txn_end(ctx);
 
@@ -79,7 +79,8 @@ int journey(mite_ctx *ctx, const mite_row *row)
 		    mite_ws_recv(ctx, ws, st->timeout, &m) < 0)
 			break; /* recorded; the close below frees the connection */
 		if (m->len != (size_t)n || memcmp(m->data, text, (size_t)n) != 0) {
-			mite_fail(ctx, "echo %lld: got %zu bytes that are not what was sent", i, m->len);
+			mite_fail(ctx, "echo %lld: got %zu bytes that are not what was sent", i,
+				  m->len);
 			break;
 		}
 		if (st->think > 0 && mite_sleep(ctx, st->think) < 0)

@@ -202,8 +202,16 @@ static void harness_block(mite_ctx *ctx)
 		uv_run(&H.loop, UV_RUN_ONCE);
 }
 
-static stats *harness_stats(mite_ctx *ctx) { (void)ctx; return &H.st; }
-static uv_loop_t *harness_loop(mite_ctx *ctx) { (void)ctx; return &H.loop; }
+static stats *harness_stats(mite_ctx *ctx)
+{
+	(void)ctx;
+	return &H.st;
+}
+static uv_loop_t *harness_loop(mite_ctx *ctx)
+{
+	(void)ctx;
+	return &H.loop;
+}
 
 /* (No snprintf: the stack test measures the failure's path, this too.) */
 static void copy_str(char *dst, size_t len, const cJSON *v)
@@ -232,8 +240,16 @@ static void harness_event(mite_ctx *ctx, cJSON *ev)
 	cJSON_AddItemToArray(H.events, ev);
 }
 
-static int harness_http_events(mite_ctx *ctx) { (void)ctx; return H.http_events; }
-static double harness_now(mite_ctx *ctx) { (void)ctx; return uv_hrtime() / 1e9; }
+static int harness_http_events(mite_ctx *ctx)
+{
+	(void)ctx;
+	return H.http_events;
+}
+static double harness_now(mite_ctx *ctx)
+{
+	(void)ctx;
+	return uv_hrtime() / 1e9;
+}
 static const char *harness_config(mite_ctx *ctx, const char *key)
 {
 	(void)ctx;
@@ -247,11 +263,30 @@ static const char *harness_config(mite_ctx *ctx, const char *key)
 		return H.http_batch_connections;
 	return strcmp(key, "http_engine") == 0 ? H.http_engine : NULL;
 }
-static const char *harness_journey_name(mite_ctx *ctx) { (void)ctx; return "j"; }
-static int harness_stopping(mite_ctx *ctx) { return ctx->cancelled; }
-static void *harness_fixture(mite_ctx *ctx) { (void)ctx; return NULL; }
-static struct http_engine *harness_http_engine(mite_ctx *ctx) { (void)ctx; return H.engine; }
-static struct ws_engine *harness_ws_engine(mite_ctx *ctx) { (void)ctx; return H.ws_engine; }
+static const char *harness_journey_name(mite_ctx *ctx)
+{
+	(void)ctx;
+	return "j";
+}
+static int harness_stopping(mite_ctx *ctx)
+{
+	return ctx->cancelled;
+}
+static void *harness_fixture(mite_ctx *ctx)
+{
+	(void)ctx;
+	return NULL;
+}
+static struct http_engine *harness_http_engine(mite_ctx *ctx)
+{
+	(void)ctx;
+	return H.engine;
+}
+static struct ws_engine *harness_ws_engine(mite_ctx *ctx)
+{
+	(void)ctx;
+	return H.ws_engine;
+}
 
 static const inst_ops harness_ops = {
 	.resume = harness_resume,

@@ -22,12 +22,12 @@ typedef struct harness {
 	ws_engine *ws_engine;
 	stats st;
 	int http_events;
-	cJSON *events;       /* every event inst_event received but failures */
-	int nfail;           /* failures recorded (inst_fail) */
+	cJSON *events; /* every event inst_event received but failures */
+	int nfail; /* failures recorded (inst_fail) */
 	char fail_msg[1024]; /* the last one's message */
 	char fail_where[256]; /* ... and location, "file.c:line:function" */
 	int engine_closed;
-	int running;         /* instances whose function has not returned */
+	int running; /* instances whose function has not returned */
 	const char *http_engine; /* the config key http_engine, or NULL */
 	const char *http2_max_streams; /* the config key http2_max_streams, or NULL */
 	const char *ws_max_message, *ws_max_queue; /* those config keys, or NULL */

@@ -22,7 +22,7 @@ static char err[1024];
 static scenario *journey_at(long volume)
 {
 	char so[PATH_MAX], spec[PATH_MAX + 16];
-	scenario_opts o = {.allow_any_path = 1};
+	scenario_opts o = { .allow_any_path = 1 };
 	scenario *s;
 
 	snprintf(spec, sizeof spec, "%s:journey", tp_plugin(so, sizeof so, "good"));
@@ -70,8 +70,9 @@ Test(capacity, more_runners_than_allowed_is_refused)
 	s = journey_at(20000);
 	cr_assert_eq(capacity_runners(s, 1.0, 1, 1, err, sizeof err), -1);
 	cr_assert_not_null(strstr(err, "journey '"), "%s", err);
-	cr_assert_not_null(strstr(err, "asks for up to 20000 instances: over 1024 runners of at most "
-				       "10 instances each"),
+	cr_assert_not_null(strstr(err,
+				  "asks for up to 20000 instances: over 1024 runners of at most "
+				  "10 instances each"),
 			   "%s", err);
 	scenario_free(s);
 }
@@ -113,8 +114,9 @@ Test(capacity, a_page_per_instance_or_refused)
 	scenario *s = journey_at(2000000000);
 
 	cr_assert_eq(capacity_runners(s, 1.0, 1024, 1, err, sizeof err), -1);
-	cr_assert_not_null(strstr(err, "the journeys ask for up to 2000000000 instances, which need at least"), "%s",
-			   err);
+	cr_assert_not_null(
+		strstr(err, "the journeys ask for up to 2000000000 instances, which need at least"),
+		"%s", err);
 	cr_assert_not_null(strstr(err, "GiB of memory and swap"), "%s", err);
 	scenario_free(s);
 }

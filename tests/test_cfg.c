@@ -23,7 +23,7 @@ static void setup(void)
 	config_init(&cf);
 	config_set_options(&cf, CONFIG_OPTION_AUTOCONVERT);
 	config_set_include_dir(&cf, dir);
-	R = (cfg_reader){.file = path, .err = err, .errlen = sizeof err};
+	R = (cfg_reader){ .file = path, .err = err, .errlen = sizeof err };
 	err[0] = '\0';
 }
 
@@ -38,7 +38,8 @@ TestSuite(cfg, .init = setup, .fini = teardown);
 static const config_setting_t *read_text(const char *text)
 {
 	tp_write(path, text);
-	cr_assert(config_read_file(&cf, path), "%d: %s", config_error_line(&cf), config_error_text(&cf));
+	cr_assert(config_read_file(&cf, path), "%d: %s", config_error_line(&cf),
+		  config_error_text(&cf));
 	return config_root_setting(&cf);
 }
 
@@ -74,9 +75,10 @@ Test(cfg, parse_bytes_and_seconds)
 
 Test(cfg, getters_read_and_report_absence)
 {
-	const config_setting_t *g = read_text("s = \"x\"; i = 3; f = 2.5; b = true; d = \"1m\"; z = \"2K\";\n"
-					      "e = \"warn\"; v = [\"a\", \"b\"];\n");
-	static const char *const words[] = {"fail", "warn", NULL};
+	const config_setting_t *g =
+		read_text("s = \"x\"; i = 3; f = 2.5; b = true; d = \"1m\"; z = \"2K\";\n"
+			  "e = \"warn\"; v = [\"a\", \"b\"];\n");
+	static const char *const words[] = { "fail", "warn", NULL };
 	const char *s = NULL;
 	long long i = 0;
 	double f = 0, d = 0;
@@ -114,10 +116,11 @@ Test(cfg, getters_read_and_report_absence)
 
 Test(cfg, each_mistake_has_its_one_wording)
 {
-	const config_setting_t *g = read_text("s = 1;\ni = \"3\";\nb = 1;\nd = \"5 parsecs\";\nw = 7.5;\n"
-					      "z = \"64Q\";\nr = 9000;\ne = \"maybe\";\nk = 1;\n");
-	static const char *const words[] = {"fail", "warn", "taint", NULL};
-	static const char *const keys[] = {"s", "i", "b", NULL};
+	const config_setting_t *g =
+		read_text("s = 1;\ni = \"3\";\nb = 1;\nd = \"5 parsecs\";\nw = 7.5;\n"
+			  "z = \"64Q\";\nr = 9000;\ne = \"maybe\";\nk = 1;\n");
+	static const char *const words[] = { "fail", "warn", "taint", NULL };
+	static const char *const keys[] = { "s", "i", "b", NULL };
 	const char *s;
 	long long i;
 	double d;
@@ -131,7 +134,8 @@ Test(cfg, each_mistake_has_its_one_wording)
 	cr_assert_eq(cfg_get_bool(&R, g, "b", &b), -1);
 	expect_err("3: 'b' must be true or false, not an integer");
 	cr_assert_eq(cfg_get_secs(&R, g, "d", &d), -1);
-	expect_err("4: 'd' must be seconds or a time like \"90s\", \"5m\", \"1h30m\", not \"5 parsecs\"");
+	expect_err(
+		"4: 'd' must be seconds or a time like \"90s\", \"5m\", \"1h30m\", not \"5 parsecs\"");
 	cr_assert_eq(cfg_get_secs_in(&R, g, "w", 1, 3600, 1, &d), -1);
 	expect_err("5: 'w' must be whole seconds between 1 and 3600, not 7.5");
 	cr_assert_eq(cfg_get_size(&R, g, "z", 1e9, &z), -1);
@@ -170,8 +174,9 @@ Test(cfg, prefix_and_included_files)
 
 Test(cfg, sizes_with_units_and_their_limit)
 {
-	const config_setting_t *g = read_text("a = \"16MiB\";\nb = \"2TiB\";\nc = 5000000000L;\nd = \"1.5K\";\n"
-					      "e = true;\nf = \"50%\";\n");
+	const config_setting_t *g =
+		read_text("a = \"16MiB\";\nb = \"2TiB\";\nc = 5000000000L;\nd = \"1.5K\";\n"
+			  "e = true;\nf = \"50%\";\n");
 	unsigned long long z = 0;
 
 	cr_assert_eq(cfg_get_size_in(&R, g, "a", 4096, 1ULL << 30, &z), 1);
@@ -192,8 +197,9 @@ Test(cfg, sizes_with_units_and_their_limit)
 
 Test(cfg, durations_with_units_and_their_range)
 {
-	const config_setting_t *g = read_text("a = \"1h30m\";\nb = 2.5;\nc = \"250ms\";\nd = -1;\ne = \"2d\";\n"
-					      "f = [1];\n");
+	const config_setting_t *g =
+		read_text("a = \"1h30m\";\nb = 2.5;\nc = \"250ms\";\nd = -1;\ne = \"2d\";\n"
+			  "f = [1];\n");
 	double d = 0;
 
 	cr_assert_eq(cfg_get_secs(&R, g, "a", &d), 1);
@@ -213,9 +219,10 @@ Test(cfg, durations_with_units_and_their_range)
 
 Test(cfg, the_other_getters_bad_cases)
 {
-	const config_setting_t *g = read_text("n = \"many\";\nm = 0.5;\ne = 3;\nv = \"one\";\nw = (\"a\", 2);\n"
-					      "i = 3;\n");
-	static const char *const words[] = {"fail", "warn", NULL};
+	const config_setting_t *g =
+		read_text("n = \"many\";\nm = 0.5;\ne = 3;\nv = \"one\";\nw = (\"a\", 2);\n"
+			  "i = 3;\n");
+	static const char *const words[] = { "fail", "warn", NULL };
 	double f;
 	long long i = 0;
 	int e;
@@ -244,7 +251,7 @@ Test(cfg, required_keys_and_unknown_keys_name_their_line)
 {
 	const config_setting_t *g = read_text("j = {\n  name = \"a\";\n  colour = 1;\n};\n");
 	const config_setting_t *j = config_setting_get_member(g, "j");
-	static const char *const keys[] = {"name", "volume", NULL};
+	static const char *const keys[] = { "name", "volume", NULL };
 	const char *s;
 
 	cr_assert_eq(cfg_check_keys(&R, j, "a journey", keys), -1);

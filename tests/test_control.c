@@ -84,7 +84,10 @@ typedef struct slow {
 	control_pending *p;
 } slow;
 
-static void slow_closed(uv_handle_t *h) { free(h->data); }
+static void slow_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
 
 static void slow_fire(uv_timer_t *t)
 {
@@ -137,13 +140,8 @@ static cJSON *cmd_huge(control_client *cl, const cJSON *req, void *data)
 }
 
 static const control_cmd cmds[] = {
-	{"ping", cmd_ping},
-	{"null", cmd_null},
-	{"watch", cmd_watch},
-	{"slow", cmd_slow},
-	{"echo", cmd_echo},
-	{"huge", cmd_huge},
-	{NULL, NULL},
+	{ "ping", cmd_ping }, { "null", cmd_null }, { "watch", cmd_watch }, { "slow", cmd_slow },
+	{ "echo", cmd_echo }, { "huge", cmd_huge }, { NULL, NULL },
 };
 
 static void on_stop(uv_async_t *h)
@@ -170,9 +168,14 @@ static server *server_start(unsigned mode)
 	uv_async_init(&s->loop, &s->stop, on_stop);
 	s->stop.data = s;
 	char err[256];
-	control_opts o = {.path = s->path, .mode = mode, .group = "mite-no-such-group",
-			  .max_line = 1024, .idle_timeout = 0.5, .max_clients = 8,
-			  .cmds = cmds, .data = s};
+	control_opts o = { .path = s->path,
+			   .mode = mode,
+			   .group = "mite-no-such-group",
+			   .max_line = 1024,
+			   .idle_timeout = 0.5,
+			   .max_clients = 8,
+			   .cmds = cmds,
+			   .data = s };
 	s->ctl = control_new(&s->loop, &o, err, sizeof(err));
 	cr_assert_not_null(s->ctl, "%s", err);
 	pthread_create(&s->thread, NULL, server_main, s);
@@ -191,7 +194,7 @@ static void server_stop(server *s)
 static int dial(const char *path)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		close(fd);
@@ -211,7 +214,7 @@ static char *hear(int fd)
 	static char line[65536];
 	size_t n = 0;
 	while (n < sizeof(line) - 1) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, 3000) <= 0)
 			return NULL;
 		ssize_t r = read(fd, line + n, 1);
@@ -236,7 +239,7 @@ static void expect_reply(int fd, const char *needle)
 static int closed_by_server(int fd)
 {
 	char c;
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 	if (poll(&p, 1, 3000) <= 0)
 		return 0;
 	return read(fd, &c, 1) == 0;
@@ -256,14 +259,14 @@ Test(control, replies_and_errors)
 	say(fd, "{\"cmd\":\"ping\",\"id\":\"x\"}\n", 24);
 	expect_reply(fd, "\"id\":\"x\"");
 	const char *bad[][2] = {
-		{"{not json\n", "not JSON"},
-		{"[1,2,3]\n", "not a JSON object"},
-		{"{\"cmd\":42}\n", "no string \\\"cmd\\\""},
-		{"{\"nocmd\":1}\n", "no string"},
-		{"{\"cmd\":\"launch-missiles\"}\n", "unknown command 'launch-missiles'"},
-		{"{\"cmd\":\"null\"}\n", "internal error in 'null'"},
-		{"\"just a string\"\n", "not a JSON object"},
-		{"{\"cmd\":\"ping\"\n", "not JSON"},
+		{ "{not json\n", "not JSON" },
+		{ "[1,2,3]\n", "not a JSON object" },
+		{ "{\"cmd\":42}\n", "no string \\\"cmd\\\"" },
+		{ "{\"nocmd\":1}\n", "no string" },
+		{ "{\"cmd\":\"launch-missiles\"}\n", "unknown command 'launch-missiles'" },
+		{ "{\"cmd\":\"null\"}\n", "internal error in 'null'" },
+		{ "\"just a string\"\n", "not a JSON object" },
+		{ "{\"cmd\":\"ping\"\n", "not JSON" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		say(fd, bad[i][0], strlen(bad[i][0]));
@@ -273,7 +276,8 @@ Test(control, replies_and_errors)
 	say(fd, "\x01\x02\0\xff\xfe\n\n\r\n", 9);
 	expect_reply(fd, "\"ok\":false");
 	/* Several requests in one write: one reply each, in order. */
-	const char *many = "{\"cmd\":\"ping\",\"id\":1}\n{\"cmd\":\"ping\",\"id\":2}\n{\"cmd\":\"ping\",\"id\":3}\n";
+	const char *many =
+		"{\"cmd\":\"ping\",\"id\":1}\n{\"cmd\":\"ping\",\"id\":2}\n{\"cmd\":\"ping\",\"id\":3}\n";
 	say(fd, many, strlen(many));
 	expect_reply(fd, "\"id\":1");
 	expect_reply(fd, "\"id\":2");
@@ -378,7 +382,7 @@ Test(control, stale_socket_replaced_live_one_refused)
 	snprintf(path, sizeof(path), "/tmp/mite-ctl-test-%d.sock", (int)getpid());
 	/* A stale socket file: bound, never listened on. */
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -387,7 +391,7 @@ Test(control, stale_socket_replaced_live_one_refused)
 	/* A second server on the live socket is refused. */
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	control_opts o = {.path = s->path, .cmds = cmds};
+	control_opts o = { .path = s->path, .cmds = cmds };
 	cr_expect_null(control_new(&loop, &o, err, sizeof(err)));
 	cr_expect(strstr(err, "already listening") != NULL, "%s", err);
 	/* A path that does not fit sun_path is refused by name. */
@@ -418,7 +422,8 @@ Test(control, refuses_other_users)
 		if (fd < 0)
 			_exit(4);
 		char *l = hear(fd);
-		_exit(l && strstr(l, "permission denied: uid 65534") && closed_by_server(fd) ? 0 : 5);
+		_exit(l && strstr(l, "permission denied: uid 65534") && closed_by_server(fd) ? 0
+											     : 5);
 	}
 	int st = 0;
 	waitpid(pid, &st, 0);
@@ -437,7 +442,7 @@ Test(control, deferred_reply_keeps_order_and_others_are_served)
 	usleep(100000);
 	say(b, "{\"cmd\":\"ping\",\"id\":\"b\"}\n", 24);
 	expect_reply(b, "\"id\":\"b\"");
-	struct pollfd pa = {.fd = a, .events = POLLIN};
+	struct pollfd pa = { .fd = a, .events = POLLIN };
 	cr_expect_eq(poll(&pa, 1, 0), 0, "a's reply came before its parse ended");
 	/* Then a gets its two replies in order, and is not dropped as idle
 	 * (idle_timeout 0.5 s < 0.8 s). */
@@ -475,7 +480,11 @@ static int utf8_line_has(const char *line, const char *needle)
 {
 	const unsigned char *p = (const unsigned char *)line;
 	while (*p) {
-		size_t k = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		size_t k = *p < 0x80          ? 1
+			: (*p & 0xe0) == 0xc0 ? 2
+			: (*p & 0xf0) == 0xe0 ? 3
+			: (*p & 0xf8) == 0xf0 ? 4
+					      : 0;
 		if (!k)
 			return 0;
 		for (size_t i = 1; i < k; i++)
@@ -496,9 +505,11 @@ Test(control, text_not_utf8_is_replaced_both_ways)
 	say(fd, req, strlen(req));
 	l = hear(fd);
 	cr_assert_not_null(l);
-	cr_expect(utf8_line_has(l, "\"text\":\"n\xef\xbf\xbdme\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""),
+	cr_expect(utf8_line_has(l,
+				"\"text\":\"n\xef\xbf\xbdme\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""),
 		  "request text not repaired: %s", l);
-	cr_expect(utf8_line_has(l, "\"made\":\"bad\xef\xbf\xbd(\xef\xbf\xbd)\""), "reply not repaired: %s", l);
+	cr_expect(utf8_line_has(l, "\"made\":\"bad\xef\xbf\xbd(\xef\xbf\xbd)\""),
+		  "reply not repaired: %s", l);
 	cr_expect(utf8_line_has(l, "\"id\":\"\xef\xbf\xbd\""), "id not repaired: %s", l);
 	close(fd);
 	server_stop(s);
@@ -521,7 +532,8 @@ Test(control, reply_and_id_limits)
 	say(fd, req, (size_t)n);
 	l = hear(fd);
 	cr_assert_not_null(l);
-	cr_expect(strstr(l, "\\\"id\\\" is longer than 256 bytes") && !strstr(l, "000000"), "%s", l);
+	cr_expect(strstr(l, "\\\"id\\\" is longer than 256 bytes") && !strstr(l, "000000"), "%s",
+		  l);
 	/* The connection stays usable. */
 	say(fd, "{\"cmd\":\"ping\"}\n", 15);
 	expect_reply(fd, "pong");

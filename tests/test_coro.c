@@ -58,7 +58,7 @@ static void pinger(void *arg)
 
 Test(coro, ping_pong)
 {
-	struct pinger a = {.name = 'a', .rounds = 3}, b = {.name = 'b', .rounds = 3};
+	struct pinger a = { .name = 'a', .rounds = 3 }, b = { .name = 'b', .rounds = 3 };
 	int ra, rb, turns = 0;
 
 	a.self = coro_new(CORO_DEFAULT_STACK, pinger, &a, "a");
@@ -82,7 +82,10 @@ Test(coro, ping_pong)
 	coro_pool_drain();
 }
 
-static void no_yield(void *arg) { ++*(int *)arg; }
+static void no_yield(void *arg)
+{
+	++*(int *)arg;
+}
 
 Test(coro, run_to_end_without_yield)
 {
@@ -149,9 +152,9 @@ Test(coro, ten_thousand_alive)
 
 struct probe {
 	uintptr_t local; /* where the coroutine function's frame is */
-	int forever;     /* yield forever, never finish */
+	int forever; /* yield forever, never finish */
 	int resumed;
-	int stale;       /* ASan shadow left poisoned below the frame */
+	int stale; /* ASan shadow left poisoned below the frame */
 };
 
 /* Yields with an array (and, under ASan, its poisoned redzones) on the
@@ -202,7 +205,7 @@ static void run_probe(coro *c, struct probe *p)
 
 Test(coro, pool_reuses_stack)
 {
-	struct probe p1 = {0}, p2 = {0}, p3 = {0};
+	struct probe p1 = { 0 }, p2 = { 0 }, p3 = { 0 };
 	coro *c1, *c2, *c3;
 
 	c1 = coro_new(CORO_DEFAULT_STACK, prober, &p1, "p1");
@@ -240,7 +243,7 @@ Test(coro, pool_reuses_stack)
 
 Test(coro, free_suspended_and_reuse)
 {
-	struct probe p1 = {.forever = 1}, p2 = {0};
+	struct probe p1 = { .forever = 1 }, p2 = { 0 };
 	coro *c1, *c2;
 
 	c1 = coro_new(CORO_DEFAULT_STACK, prober, &p1, "abandoned");
@@ -276,7 +279,10 @@ Test(coro, stack_sizes)
 	cr_assert_gt(coro_stack_bytes(SIZE_MAX), (size_t)1 << 40);
 }
 
-static void never_runs(void *arg) { (void)arg; }
+static void never_runs(void *arg)
+{
+	(void)arg;
+}
 
 Test(coro, absurd_stack_is_enomem)
 {
@@ -349,7 +355,10 @@ static unsigned long recurse_forever(unsigned long depth)
 	return pad[0];
 }
 
-static void overflower(void *arg) { *(unsigned long *)arg = recurse_forever(0); }
+static void overflower(void *arg)
+{
+	*(unsigned long *)arg = recurse_forever(0);
+}
 
 Test(coro, overflow_dies_of_sigsegv, .signal = SIGSEGV)
 {
@@ -510,7 +519,7 @@ static void earlier_handler(int sig)
 /* ... or a crash reporter's handler, with the fault intact. */
 Test(coro, other_fault_chains_to_earlier_handler, .exit_code = 42)
 {
-	struct sigaction sa = {.sa_handler = earlier_handler};
+	struct sigaction sa = { .sa_handler = earlier_handler };
 
 	sigemptyset(&sa.sa_mask);
 	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
@@ -634,7 +643,8 @@ Test(coro, default_guard_is_a_real_guard_page)
 
 	cr_assert_not_null(c);
 	coro_guard_counts(kinds);
-	cr_log_info("coro: guard by %s", kinds[CORO_GUARD_MADVISE] ? "MADV_GUARD_INSTALL" : "mprotect");
+	cr_log_info("coro: guard by %s",
+		    kinds[CORO_GUARD_MADVISE] ? "MADV_GUARD_INSTALL" : "mprotect");
 	cr_assert_eq(kinds[CORO_GUARD_MADVISE] + kinds[CORO_GUARD_MPROTECT], 1);
 	coro_free(c);
 	coro_pool_drain();
@@ -648,7 +658,8 @@ Test(coro, more_stacks_than_the_map_count, .timeout = 60)
 	coro **c;
 
 	if (max < 0 || max > 200000 || RUNNING_ON_VALGRIND)
-		cr_skip_test("needs a readable vm.max_map_count of at most 200000 (it is %ld)", max);
+		cr_skip_test("needs a readable vm.max_map_count of at most 200000 (it is %ld)",
+			     max);
 	n = (size_t)max + 1000;
 	cr_assert_not_null(c = calloc(n, sizeof *c));
 	for (size_t i = 0; i < n; i++) {
@@ -688,7 +699,8 @@ static void extra_user(void *arg)
 Test(coro, extra_bytes_live_in_the_slot)
 {
 	for (int round = 0; round < 2; round++) {
-		coro *c = coro_new_with(CORO_DEFAULT_STACK, sizeof(struct extra_probe), extra_user, "x");
+		coro *c = coro_new_with(CORO_DEFAULT_STACK, sizeof(struct extra_probe), extra_user,
+					"x");
 		struct extra_probe *p;
 		const char *base;
 
@@ -697,7 +709,8 @@ Test(coro, extra_bytes_live_in_the_slot)
 		base = coro_slot_base(c);
 		cr_assert_eq((uintptr_t)p % 16, 0);
 		cr_assert((const char *)p > base + CORO_DEFAULT_STACK, "above the stack");
-		cr_assert((const char *)(p + 1) <= base + 2 * sysconf(_SC_PAGESIZE) + CORO_DEFAULT_STACK,
+		cr_assert((const char *)(p + 1) <=
+				  base + 2 * sysconf(_SC_PAGESIZE) + CORO_DEFAULT_STACK,
 			  "within the slot");
 		cr_assert_eq(coro_resume(c), 1);
 		cr_assert_eq(p->ran, 1);

@@ -123,7 +123,8 @@ static void tick(uv_timer_t *h)
 	fx *f = h->data;
 	/* Done once the outcome is known (delivered, or refused on both
 	 * sides), or after 6 s. */
-	if (++f->ticks < 60 && !f->delivered && !(f->refused_link && (f->refused_auth || f->ticks > 30)))
+	if (++f->ticks < 60 && !f->delivered &&
+	    !(f->refused_link && (f->refused_auth || f->ticks > 30)))
 		return;
 	uv_timer_stop(h);
 	uv_close((uv_handle_t *)h, NULL);
@@ -137,7 +138,7 @@ static void tick(uv_timer_t *h)
 static void run_case(fx *f, const char *client, int authorized, const char *server_pub)
 {
 	char p[512], q[512], err[512];
-	tzmq_curve scv = {0}, ccv = {0};
+	tzmq_curve scv = { 0 }, ccv = { 0 };
 	memset(f, 0, sizeof(*f));
 	keygen("srv");
 	keygen(client);

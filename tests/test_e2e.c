@@ -38,7 +38,7 @@ static void run_text(const char *text, outcome *o, const char *const *sets)
 {
 	char dir[PATH_MAX], path[PATH_MAX], plugin[PATH_MAX], err[1024];
 	char body[8192], *at;
-	scenario_opts so = {0};
+	scenario_opts so = { 0 };
 	scenario *s;
 
 	memset(o, 0, sizeof *o);
@@ -59,14 +59,18 @@ static void run_text(const char *text, outcome *o, const char *const *sets)
 	so.sets = sets;
 	s = scenario_load(path, &so, err, sizeof err);
 	cr_assert_not_null(s, "scenario refused: %s", err);
-	o->status = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 0.5, .inspect = inspect, .data = o,
-							  .runner_timeout = runner_timeout});
+	o->status = testmode_execute(s,
+				     &(testmode_opts){ .quiet = 1,
+						       .grace = 0.5,
+						       .inspect = inspect,
+						       .data = o,
+						       .runner_timeout = runner_timeout });
 	tp_rmrf(dir);
 }
 
 static const stats_entry *find2(const outcome *o, const char *kind, const char *a, const char *b)
 {
-	const char *l[] = {a, b};
+	const char *l[] = { a, b };
 
 	return stats_find(&o->st, kind, l, b ? 2 : 1);
 }
@@ -105,11 +109,12 @@ Test(e2e, arrival_rate_starts_exactly_what_the_rate_integrates_to, .timeout = 30
 	run_text("name = \"a\"; duration = 2;\n"
 		 "journeys = ( { name = \"q\"; journey = \"@E2E@:quick\";\n"
 		 "  volume = { type = \"arrival\"; rate = 50; }; } );\n",
-		 &o, (const char *const[]){"sleep=0.01", NULL});
+		 &o, (const char *const[]){ "sleep=0.01", NULL });
 	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
 	j = find2(&o, "journey", "q", NULL);
 	cr_assert_not_null(j);
-	cr_assert_eq(j->c[ST_J_STARTED], 100, "started %llu", (unsigned long long)j->c[ST_J_STARTED]);
+	cr_assert_eq(j->c[ST_J_STARTED], 100, "started %llu",
+		     (unsigned long long)j->c[ST_J_STARTED]);
 	cr_assert_eq(j->c[ST_J_OK], 100);
 	cr_assert_not_null(find2(&o, "lag", "q", NULL));
 	stats_free(&o.st);
@@ -124,10 +129,11 @@ Test(e2e, iterable_pool_exhaustion_ends_the_run, .timeout = 30)
 		 "journeys = ( { name = \"q\"; journey = \"@E2E@:quick\";\n"
 		 "  datapool = { type = \"range\"; from = 0; to = 99; mode = \"iterable\"; };\n"
 		 "  volume = { type = \"constant\"; count = 10; }; } );\n",
-		 &o, (const char *const[]){"sleep=0.01", NULL});
+		 &o, (const char *const[]){ "sleep=0.01", NULL });
 	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
 	j = find2(&o, "journey", "q", NULL);
-	cr_assert_eq(j->c[ST_J_STARTED], 100, "started %llu", (unsigned long long)j->c[ST_J_STARTED]);
+	cr_assert_eq(j->c[ST_J_STARTED], 100, "started %llu",
+		     (unsigned long long)j->c[ST_J_STARTED]);
 	cr_assert_lt(o.elapsed, 10.0);
 	stats_free(&o.st);
 }
@@ -157,9 +163,10 @@ static void assert_each_row_once(const outcome *o, long nrows, const char *what)
 	for (const stats_entry *e = o->st.first; e; e = e->order)
 		if (strcmp(e->kind, "send") == 0 && strncmp(e->labels[1], "row ", 4) == 0)
 			total += e->c[0];
-	cr_assert(bad == 0 && total == (uint64_t)nrows,
-		  "%s: %ld rows did not run exactly once (first: row %ld ran %llu times); %llu rows ran", what,
-		  bad, first_bad, (unsigned long long)first_count, (unsigned long long)total);
+	cr_assert(
+		bad == 0 && total == (uint64_t)nrows,
+		"%s: %ld rows did not run exactly once (first: row %ld ran %llu times); %llu rows ran",
+		what, bad, first_bad, (unsigned long long)first_count, (unsigned long long)total);
 }
 
 /* An iterable pool whose size is not a multiple of the instances: the
@@ -171,12 +178,14 @@ typedef struct rows_case {
 
 ParameterizedTestParameters(e2e, iterable_pool_runs_every_row_once_whatever_the_concurrency)
 {
-	static rows_case cases[] = {{3, 2}, {5, 2}, {9, 4}, {1, 3}, {7, 7}, {10, 3}, {300, 7}};
+	static rows_case cases[] = { { 3, 2 }, { 5, 2 },  { 9, 4 },  { 1, 3 },
+				     { 7, 7 }, { 10, 3 }, { 300, 7 } };
 
 	return cr_make_param_array(rows_case, cases, sizeof cases / sizeof cases[0]);
 }
 
-ParameterizedTest(rows_case *c, e2e, iterable_pool_runs_every_row_once_whatever_the_concurrency, .timeout = 30)
+ParameterizedTest(rows_case *c, e2e, iterable_pool_runs_every_row_once_whatever_the_concurrency,
+		  .timeout = 30)
 {
 	char text[1024], what[64];
 	outcome o;
@@ -188,9 +197,9 @@ ParameterizedTest(rows_case *c, e2e, iterable_pool_runs_every_row_once_whatever_
 		 "  volume = { type = \"constant\"; count = %ld; }; } );\n",
 		 c->rows, c->instances);
 	snprintf(what, sizeof what, "%ld rows, %ld instances", c->rows, c->instances);
-	run_text(text, &o, (const char *const[]){"sleep=0.02", NULL});
-	cr_assert(o.status == TESTMODE_OK && o.elapsed < 20.0, "%s: status %d (%s) after %.1f s", what, o.status,
-		  o.error, o.elapsed);
+	run_text(text, &o, (const char *const[]){ "sleep=0.02", NULL });
+	cr_assert(o.status == TESTMODE_OK && o.elapsed < 20.0, "%s: status %d (%s) after %.1f s",
+		  what, o.status, o.error, o.elapsed);
 	assert_each_row_once(&o, c->rows, what);
 	stats_free(&o.st);
 }
@@ -204,7 +213,7 @@ Test(e2e, iterable_pool_under_an_arrival_rate_runs_every_row_once, .timeout = 30
 		 "journeys = ( { name = \"q\"; journey = \"@E2E@:rowid\";\n"
 		 "  datapool = { type = \"range\"; from = 1; to = 23; mode = \"iterable\"; };\n"
 		 "  volume = { type = \"arrival\"; rate = 20; }; } );\n",
-		 &o, (const char *const[]){"sleep=0.01", NULL});
+		 &o, (const char *const[]){ "sleep=0.01", NULL });
 	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
 	assert_each_row_once(&o, 23, "arrival 20/s, 23 rows");
 	stats_free(&o.st);
@@ -236,7 +245,7 @@ Test(e2e, failures_are_recorded_once_with_location_and_fail_outer, .timeout = 30
 {
 	outcome o;
 	const stats_entry *inner, *outer, *e;
-	const char *el[4] = {"f", "outer :: inner", NULL, "odd row 1"};
+	const char *el[4] = { "f", "outer :: inner", NULL, "odd row 1" };
 	uint64_t errors = 0;
 
 	run_text("name = \"f\"; duration = 1;\n"
@@ -256,9 +265,11 @@ Test(e2e, failures_are_recorded_once_with_location_and_fail_outer, .timeout = 30
 		if (strcmp(e->kind, "error") == 0) {
 			cr_assert_str_eq(e->labels[0], "f");
 			cr_assert_str_eq(e->labels[1], el[1]);
-			cr_assert(strncmp(e->labels[2], "e2e.c:", 6) == 0 && strstr(e->labels[2], ":flaky"),
+			cr_assert(strncmp(e->labels[2], "e2e.c:", 6) == 0 &&
+					  strstr(e->labels[2], ":flaky"),
 				  "location %s", e->labels[2]);
-			cr_assert(strncmp(e->labels[3], "odd row ", 8) == 0, "message %s", e->labels[3]);
+			cr_assert(strncmp(e->labels[3], "odd row ", 8) == 0, "message %s",
+				  e->labels[3]);
 			errors += e->c[0];
 		}
 	cr_assert_eq(errors, inner->c[ST_TXN_FAILED]);
@@ -276,8 +287,8 @@ Test(e2e, a_journey_that_never_yields_does_not_hang_the_runner, .timeout = 30)
 		 &o, NULL);
 	/* Its loop is busy by design: on a loaded machine the verdict says
 	 * so (tainted), which is as honest as a pass. */
-	cr_assert(o.status == TESTMODE_OK || o.status == TESTMODE_TAINTED, "status %d: %s", o.status,
-		  o.error);
+	cr_assert(o.status == TESTMODE_OK || o.status == TESTMODE_TAINTED, "status %d: %s",
+		  o.status, o.error);
 	t = find2(&o, "txn", "s", "spin");
 	cr_assert_gt(t->c[ST_TXN_OK], 1000);
 	cr_assert_lt(o.elapsed, 5.0);
@@ -323,12 +334,13 @@ Test(e2e, named_columns_and_nested_names, .timeout = 30)
 {
 	outcome o;
 
-	run_text("name = \"n\";\n"
-		 "journeys = ( { name = \"n\"; journey = \"@E2E@:nested\";\n"
-		 "  datapool = { type = \"inline\"; mode = \"iterable\"; columns = [\"user\", \"score\"];\n"
-		 "    rows = ( (\"ann\", 1.5), (\"bob\", 2.5) ); };\n"
-		 "  volume = { type = \"constant\"; count = 1; }; } );\n",
-		 &o, NULL);
+	run_text(
+		"name = \"n\";\n"
+		"journeys = ( { name = \"n\"; journey = \"@E2E@:nested\";\n"
+		"  datapool = { type = \"inline\"; mode = \"iterable\"; columns = [\"user\", \"score\"];\n"
+		"    rows = ( (\"ann\", 1.5), (\"bob\", 2.5) ); };\n"
+		"  volume = { type = \"constant\"; count = 1; }; } );\n",
+		&o, NULL);
 	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
 	cr_assert_eq(find2(&o, "txn", "n", "a")->c[ST_TXN_OK], 2);
 	cr_assert_eq(find2(&o, "txn", "n", "a :: b")->c[ST_TXN_OK], 2);
@@ -344,7 +356,7 @@ Test(e2e, oneshot_runs_each_instance_once_then_ends, .timeout = 30)
 	run_text("name = \"o\";\n"
 		 "journeys = ( { name = \"q\"; journey = \"@E2E@:quick\";\n"
 		 "  volume = { type = \"oneshot\"; count = 7; }; } );\n",
-		 &o, (const char *const[]){"sleep=0.2", NULL});
+		 &o, (const char *const[]){ "sleep=0.2", NULL });
 	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
 	j = find2(&o, "journey", "q", NULL);
 	cr_assert_eq(j->c[ST_J_STARTED], 7, "started %llu", (unsigned long long)j->c[ST_J_STARTED]);
@@ -363,7 +375,7 @@ Test(e2e, journey_longer_than_the_grace_still_completes_when_the_load_ends, .tim
 	run_text("name = \"g\";\n"
 		 "journeys = ( { name = \"q\"; journey = \"@E2E@:quick\";\n"
 		 "  volume = { type = \"oneshot\"; count = 1; }; } );\n",
-		 &o, (const char *const[]){"sleep=1.5", NULL});
+		 &o, (const char *const[]){ "sleep=1.5", NULL });
 	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
 	j = find2(&o, "journey", "q", NULL);
 	cr_assert_eq(j->c[ST_J_OK], 1);

@@ -31,11 +31,11 @@ static char *lit(const void *s, size_t len, size_t wrap)
 	return out;
 }
 
-#define LIT_EQ(bytes, want)                                                                 \
-	do {                                                                                \
-		char *got_ = lit(bytes, sizeof(bytes) - 1, 0);                                \
-		cr_expect_str_eq(got_, want);                                                 \
-		free(got_);                                                                   \
+#define LIT_EQ(bytes, want)                                    \
+	do {                                                   \
+		char *got_ = lit(bytes, sizeof(bytes) - 1, 0); \
+		cr_expect_str_eq(got_, want);                  \
+		free(got_);                                    \
 	} while (0)
 
 Test(cstr, escapes)
@@ -46,16 +46,25 @@ Test(cstr, escapes)
 	LIT_EQ("", "\"\"");
 	/* A hex escape would swallow the digits after it; three-digit octal
 	 * never does. */
-	LIT_EQ("\0" "1", "\"\\0001\"");
-	LIT_EQ("\xff" "ab", "\"\\377ab\"");
+	LIT_EQ("\0"
+	       "1",
+	       "\"\\0001\"");
+	LIT_EQ("\xff"
+	       "ab",
+	       "\"\\377ab\"");
 	LIT_EQ("\x7f\x01", "\"\\177\\001\"");
 	LIT_EQ("caf\xc3\xa9", "\"caf\\303\\251\"");
 }
 
 Test(cstr, no_trigraph_forms)
 {
-	LIT_EQ("a?" "?=b", "\"a?\\?=b\"");
-	LIT_EQ("?" "?" "?/", "\"?\\?\\?/\"");
+	LIT_EQ("a?"
+	       "?=b",
+	       "\"a?\\?=b\"");
+	LIT_EQ("?"
+	       "?"
+	       "?/",
+	       "\"?\\?\\?/\"");
 	LIT_EQ("?x?", "\"?x?\"");
 	/* After an escaped '?', the next one is escaped too: "\??" would hold
 	 * a trigraph. */
@@ -92,9 +101,10 @@ static void round_trip(const unsigned char *bytes, size_t len, size_t wrap)
 	har_cstr_write(f, bytes, len, wrap, "\t");
 	fputs(";\nint main(void)\n{\n\tfwrite(s, 1, sizeof(s) - 1, stdout);\n\treturn 0;\n}\n", f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd),
-		 "cd %s && cc -std=c11 -Wall -Wextra -Wtrigraphs -Werror t.c -o t 2>cc.err && ./t > out",
-		 dir);
+	snprintf(
+		cmd, sizeof(cmd),
+		"cd %s && cc -std=c11 -Wall -Wextra -Wtrigraphs -Werror t.c -o t 2>cc.err && ./t > out",
+		dir);
 	cr_assert_eq(system(cmd), 0, "the literal did not compile (%s/cc.err)", dir);
 	snprintf(path, sizeof(path), "%s/out", dir);
 	f = fopen(path, "rb");
@@ -112,7 +122,18 @@ static void round_trip(const unsigned char *bytes, size_t len, size_t wrap)
 Test(cstr, every_byte_round_trips_through_the_compiler)
 {
 	/* Every trigraph, also after an escaped '?' and at a wrap. */
-	static const char tri[] = "?" "?=?" "?/?" "?'?" "?(?" "?)?" "?!?" "?<?" "?>?" "?-?" "?" "?=";
+	static const char tri[] = "?"
+				  "?=?"
+				  "?/?"
+				  "?'?"
+				  "?(?"
+				  "?)?"
+				  "?!?"
+				  "?<?"
+				  "?>?"
+				  "?-?"
+				  "?"
+				  "?=";
 	unsigned char b[256 * 3 + sizeof(tri) - 1];
 	unsigned seed = 12345;
 
@@ -121,7 +142,8 @@ Test(cstr, every_byte_round_trips_through_the_compiler)
 	memcpy(b + 256, tri, sizeof(tri) - 1);
 	/* Then digits and '?' after every kind of escape, and noise. */
 	for (int i = 256 + (int)sizeof(tri) - 1; i < (int)sizeof(b); i++) {
-		static const char pick[] = "?" "?=/'()!<>-0123456789abcdefABCDEF\\\"\n\0";
+		static const char pick[] = "?"
+					   "?=/'()!<>-0123456789abcdefABCDEF\\\"\n\0";
 		seed = seed * 1103515245u + 12345u;
 		b[i] = (seed >> 16) % 3 ? (unsigned char)pick[(seed >> 8) % (sizeof(pick) - 1)]
 					: (unsigned char)(seed >> 8);
@@ -155,7 +177,10 @@ static char *comment(const char *s, size_t max)
 
 Test(cstr, comments_cannot_end_early)
 {
-	char *c = comment("a*/b/*c?" "?=d\ne\xff" "f caf\xc3\xa9", 100);
+	char *c = comment("a*/b/*c?"
+			  "?=d\ne\xff"
+			  "f caf\xc3\xa9",
+			  100);
 
 	cr_expect_str_eq(c, "a* /b/ *c? ?=d e?f caf\xc3\xa9");
 	free(c);
@@ -184,10 +209,12 @@ Test(cstr, utf8)
 {
 	cr_expect_eq(har_cstr_utf8_seq((const unsigned char *)"\xc3\xa9", 2), 2);
 	cr_expect_eq(har_cstr_utf8_seq((const unsigned char *)"\xe2\x98\x95", 3), 3);
-	cr_expect_eq(har_cstr_utf8_seq((const unsigned char *)"\xe2\x98", 2), 0);       /* cut */
-	cr_expect_eq(har_cstr_utf8_seq((const unsigned char *)"\xc0\x80", 2), 0);       /* overlong */
-	cr_expect_eq(har_cstr_utf8_seq((const unsigned char *)"\xed\xa0\x80", 3), 0);   /* surrogate */
-	cr_expect_eq(har_cstr_utf8_seq((const unsigned char *)"\xf4\x90\x80\x80", 4), 0); /* > U+10FFFF */
+	cr_expect_eq(har_cstr_utf8_seq((const unsigned char *)"\xe2\x98", 2), 0); /* cut */
+	cr_expect_eq(har_cstr_utf8_seq((const unsigned char *)"\xc0\x80", 2), 0); /* overlong */
+	cr_expect_eq(har_cstr_utf8_seq((const unsigned char *)"\xed\xa0\x80", 3),
+		     0); /* surrogate */
+	cr_expect_eq(har_cstr_utf8_seq((const unsigned char *)"\xf4\x90\x80\x80", 4),
+		     0); /* > U+10FFFF */
 	cr_expect(har_cstr_is_text("a\tb\r\n\xc3\xa9", 7));
 	cr_expect(!har_cstr_is_text("a\0b", 3));
 	cr_expect(!har_cstr_is_text("a\x7f", 2));
@@ -225,7 +252,8 @@ Test(url, split)
 	split_ok("https://h:443", "https://h", "h", "/");
 	split_ok("https://h:8443?q", "https://h:8443", "h", "/?q");
 	split_ok("http://[::1]:8080/x", "http://[::1]:8080", "[::1]", "/x");
-	split_ok("http://h/caf\xc3\xa9 x?q=\"<>\"", "http://h", "h", "/caf%C3%A9%20x?q=%22%3C%3E%22");
+	split_ok("http://h/caf\xc3\xa9 x?q=\"<>\"", "http://h", "h",
+		 "/caf%C3%A9%20x?q=%22%3C%3E%22");
 	split_bad("ftp://h/", "not an http:// or https:// URL");
 	split_bad("http:h", "no \"//\" after the scheme");
 	split_bad("http:///x", "no host");
@@ -329,7 +357,8 @@ Test(bad_har, nul_bytes)
 {
 	char raw[] = "{\"log\":\0}";
 
-	cr_expect_lt(har_parse(&(har){0}, "t.har", raw, sizeof(raw) - 1, (char[128]){0}, 128), 0);
+	cr_expect_lt(har_parse(&(har){ 0 }, "t.har", raw, sizeof(raw) - 1, (char[128]){ 0 }, 128),
+		     0);
 	refused(ENTRY(D ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\\u0000x\"}," RS),
 		"log.entries[0].request.url: holds a NUL byte (\\u0000)");
 	refused("{\"log\":{\"x\":\"\xff\\u0000\",\"entries\":[]}}",
@@ -359,7 +388,8 @@ Test(bad_har, entries)
 		"log.entries[0].response.status: 200.5 is not an HTTP status");
 	refused(ENTRY(D "," RQ ",\"response\":{\"status\":1000}"),
 		"log.entries[0].response.status: 1000 is not an HTTP status");
-	refused(ENTRY(D "," RQ ",\"response\":{\"status\":302,\"headers\":[{\"name\":\"Location\"}]}"),
+	refused(ENTRY(D "," RQ
+			",\"response\":{\"status\":302,\"headers\":[{\"name\":\"Location\"}]}"),
 		"log.entries[0].response.headers[0].value: missing");
 	refused(ENTRY(D "," RQ ",\"response\":{\"status\":200,\"content\":{\"mimeType\":1}}"),
 		"log.entries[0].response.content.mimeType: not a string");
@@ -367,33 +397,44 @@ Test(bad_har, entries)
 
 Test(bad_har, requests)
 {
-	refused(ENTRY(D ",\"request\":{\"url\":\"http://h/\"}," RS), "log.entries[0].request.method: missing");
+	refused(ENTRY(D ",\"request\":{\"url\":\"http://h/\"}," RS),
+		"log.entries[0].request.method: missing");
 	refused(ENTRY(D ",\"request\":{\"method\":\"G T\",\"url\":\"http://h/\"}," RS),
 		"log.entries[0].request.method: \"G T\" is not an HTTP method");
-	refused(ENTRY(D ",\"request\":{\"method\":\"GET\"}," RS), "log.entries[0].request.url: missing");
+	refused(ENTRY(D ",\"request\":{\"method\":\"GET\"}," RS),
+		"log.entries[0].request.url: missing");
 	refused(ENTRY(D ",\"request\":{\"method\":\"GET\",\"url\":7}," RS),
 		"log.entries[0].request.url: not a string");
 	refused(ENTRY(D ",\"request\":{\"method\":\"GET\",\"url\":\"/relative\"}," RS),
 		"log.entries[0].request.url: not an absolute URL: \"/relative\"");
 	refused(ENTRY(D ",\"request\":{\"method\":\"GET\",\"url\":\"http://u@h/\"}," RS),
 		"log.entries[0].request.url: user info in the URL is not supported: \"http://u@h/\"");
-	refused(ENTRY(D ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\",\"headers\":{}}," RS),
+	refused(ENTRY(D
+		      ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\",\"headers\":{}}," RS),
 		"log.entries[0].request.headers: not an array");
-	refused(ENTRY(D ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\",\"headers\":[{\"value\":\"x\"}]}," RS),
+	refused(ENTRY(D
+		      ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\",\"headers\":[{\"value\":\"x\"}]}," RS),
 		"log.entries[0].request.headers[0].name: missing");
-	refused(ENTRY(D ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\",\"headers\":[{\"name\":\"a\",\"value\":1}]}," RS),
+	refused(ENTRY(D
+		      ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\",\"headers\":[{\"name\":\"a\",\"value\":1}]}," RS),
 		"log.entries[0].request.headers[0].value: not a string");
-	refused(ENTRY(D ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":\"x\"}," RS),
+	refused(ENTRY(D
+		      ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":\"x\"}," RS),
 		"log.entries[0].request.postData: not an object");
-	refused(ENTRY(D ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"text\":\"@\",\"encoding\":\"base64\"}}," RS),
+	refused(ENTRY(D
+		      ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"text\":\"@\",\"encoding\":\"base64\"}}," RS),
 		"log.entries[0].request.postData.text: not valid base64");
-	refused(ENTRY(D ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"text\":\"x\",\"encoding\":\"gzip\"}}," RS),
+	refused(ENTRY(D
+		      ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"text\":\"x\",\"encoding\":\"gzip\"}}," RS),
 		"log.entries[0].request.postData.encoding: \"gzip\" is not \"base64\"");
-	refused(ENTRY(D ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"mimeType\":\"multipart/form-data\",\"params\":[{\"name\":\"a\"}]}}," RS),
+	refused(ENTRY(D
+		      ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"mimeType\":\"multipart/form-data\",\"params\":[{\"name\":\"a\"}]}}," RS),
 		"log.entries[0].request.postData: a multipart body without its text is not supported");
-	refused(ENTRY(D ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"params\":[7]}}," RS),
+	refused(ENTRY(D
+		      ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"params\":[7]}}," RS),
 		"log.entries[0].request.postData.params[0]: not an object");
-	refused(ENTRY(D ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"params\":[{\"value\":\"v\"}]}}," RS),
+	refused(ENTRY(D
+		      ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"params\":[{\"value\":\"v\"}]}}," RS),
 		"log.entries[0].request.postData.params[0].name: missing");
 }
 
@@ -413,18 +454,24 @@ Test(bad_har, limits)
 {
 	char *s;
 
-	s = with_long(ENTRY(D ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/@\"}," RS), HAR_MAX_URL);
+	s = with_long(ENTRY(D ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/@\"}," RS),
+		      HAR_MAX_URL);
 	refused(s, "log.entries[0].request.url: 16393 bytes, over the limit of 16384");
 	free(s);
-	s = with_long(ENTRY(D ",\"request\":{\"method\":\"@\",\"url\":\"http://h/\"}," RS), HAR_MAX_METHOD + 1);
+	s = with_long(ENTRY(D ",\"request\":{\"method\":\"@\",\"url\":\"http://h/\"}," RS),
+		      HAR_MAX_METHOD + 1);
 	refused(s, "log.entries[0].request.method: 33 bytes, over the limit of 32");
 	free(s);
-	s = with_long(ENTRY(D ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\",\"headers\":[{\"name\":\"n\",\"value\":\"@\"}]}," RS),
-		      HAR_MAX_HEADER_VALUE + 1);
+	s = with_long(
+		ENTRY(D
+		      ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\",\"headers\":[{\"name\":\"n\",\"value\":\"@\"}]}," RS),
+		HAR_MAX_HEADER_VALUE + 1);
 	refused(s, "log.entries[0].request.headers[0].value: 16385 bytes, over the limit of 16384");
 	free(s);
-	s = with_long(ENTRY(D ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"text\":\"@\"}}," RS),
-		      HAR_MAX_BODY + 1);
+	s = with_long(
+		ENTRY(D
+		      ",\"request\":{\"method\":\"POST\",\"url\":\"http://h/\",\"postData\":{\"text\":\"@\"}}," RS),
+		HAR_MAX_BODY + 1);
 	refused(s, "log.entries[0].request.postData: the body is over the limit of 1048576 bytes");
 	free(s);
 	s = with_long("{\"log\":{\"pages\":[{\"id\":\"@\"}],\"entries\":[]}}", HAR_MAX_STR + 1);
@@ -468,7 +515,8 @@ Test(har, reads_an_entry)
 	char err[256];
 	har h;
 
-	cr_assert_eq(har_parse(&h, "t.har", text, sizeof(text) - 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(har_parse(&h, "t.har", text, sizeof(text) - 1, err, sizeof(err)), 0, "%s",
+		     err);
 	cr_assert_eq(h.nentries, 2);
 	cr_expect_str_eq(h.creator, "Chrome 126");
 	/* Sorted by start: the second entry started 0.75 s earlier. */
@@ -503,25 +551,28 @@ static void make_har(har *h, const char *const *lines, size_t n, int pages)
 	fputs("{\"log\":{", f);
 	if (pages)
 		fputs("\"pages\":[{\"id\":\"p0\",\"title\":\"Home\"},{\"id\":\"p1\",\"title\":\"Home\"},"
-		      "{\"id\":\"p2\",\"title\":\"\"}],", f);
+		      "{\"id\":\"p2\",\"title\":\"\"}],",
+		      f);
 	fputs("\"entries\":[", f);
 	for (size_t i = 0; i < n; i++) {
 		double t, dur;
 		char method[16], url[256], loc[256] = "", type[64] = "text/html";
 		int st;
 
-		cr_assert_geq(sscanf(lines[i], "%lf %lf %15s %255s %d %255s %63s", &t, &dur, method, url,
-				     &st, loc, type), 5);
+		cr_assert_geq(sscanf(lines[i], "%lf %lf %15s %255s %d %255s %63s", &t, &dur, method,
+				     url, &st, loc, type),
+			      5);
 		if (strcmp(loc, "-") == 0)
 			loc[0] = 0;
-		fprintf(f, "%s{\"startedDateTime\":\"2024-06-01T00:00:%06.3fZ\",\"time\":%g,", i ? "," : "",
-			t, dur * 1000);
+		fprintf(f, "%s{\"startedDateTime\":\"2024-06-01T00:00:%06.3fZ\",\"time\":%g,",
+			i ? "," : "", t, dur * 1000);
 		if (pages)
 			fprintf(f, "\"pageref\":\"p%d\",", (int)t / 10);
-		fprintf(f, "\"request\":{\"method\":\"%s\",\"url\":\"%s\",\"headers\":["
-			   "{\"name\":\"User-Agent\",\"value\":\"UA\"},{\"name\":\"Cookie\",\"value\":\"c=1\"},"
-			   "{\"name\":\":authority\",\"value\":\"h\"},{\"name\":\"X-N\",\"value\":\"%zu\"}]},"
-			   "\"response\":{\"status\":%d,\"redirectURL\":\"%s\",\"content\":{\"mimeType\":\"%s\"}}}",
+		fprintf(f,
+			"\"request\":{\"method\":\"%s\",\"url\":\"%s\",\"headers\":["
+			"{\"name\":\"User-Agent\",\"value\":\"UA\"},{\"name\":\"Cookie\",\"value\":\"c=1\"},"
+			"{\"name\":\":authority\",\"value\":\"h\"},{\"name\":\"X-N\",\"value\":\"%zu\"}]},"
+			"\"response\":{\"status\":%d,\"redirectURL\":\"%s\",\"content\":{\"mimeType\":\"%s\"}}}",
 			method, url, i, st, loc, type);
 	}
 	fputs("]}}", f);
@@ -533,18 +584,18 @@ static void make_har(har *h, const char *const *lines, size_t n, int pages)
 static void plan(har_plan *p, const har *h, const har_opts *o)
 {
 	char err[256];
-	har_opts def = {.gap = HAR_GAP_DEFAULT};
+	har_opts def = { .gap = HAR_GAP_DEFAULT };
 
-	cr_assert_eq(har_plan_make(p, h, o ? o : &def, "t.har", NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(har_plan_make(p, h, o ? o : &def, "t.har", NULL, err, sizeof(err)), 0, "%s",
+		     err);
 }
 
 Test(plan, transactions_by_gap_and_think_times)
 {
 	static const char *const l[] = {
-		"0 0.1 GET http://h/ 200",
-		"0.05 0.5 GET http://h/a.css 200 - text/css",
-		"1.5 0.1 GET http://h/b 200",   /* 0.95 s after /a.css ended: same */
-		"4.0 0.1 POST http://h/c 201",  /* 2.4 s: a new transaction */
+		"0 0.1 GET http://h/ 200",     "0.05 0.5 GET http://h/a.css 200 - text/css",
+		"1.5 0.1 GET http://h/b 200", /* 0.95 s after /a.css ended: same */
+		"4.0 0.1 POST http://h/c 201", /* 2.4 s: a new transaction */
 		"9.0 0.1 GET http://h/c 200",
 	};
 	har h;
@@ -577,8 +628,8 @@ Test(plan, pages_and_unique_names)
 		"0 0.1 GET http://h/ 200",
 		"1 0.1 GET http://h/x 200",
 		"10 0.1 GET http://h/y 200",
-		"15 0.1 GET http://h/z 200",   /* same page, after 4.9 s: split */
-		"20 0.1 GET http://h/w 200",   /* a page without a title: its id */
+		"15 0.1 GET http://h/z 200", /* same page, after 4.9 s: split */
+		"20 0.1 GET http://h/w 200", /* a page without a title: its id */
 	};
 	har h;
 	har_plan p;
@@ -601,9 +652,9 @@ Test(plan, redirect_chains)
 		"0 0.1 POST http://h/login 302 /home",
 		"0.1 0.1 GET http://h/home 301 http://h/home/",
 		"0.2 0.1 GET http://h/home/ 304",
-		"1 0.1 GET http://h/gone 302 https://sso.other/",   /* the hop goes to a dropped host */
+		"1 0.1 GET http://h/gone 302 https://sso.other/", /* the hop goes to a dropped host */
 		"1.1 0.1 GET https://sso.other/ 200",
-		"3 0.1 GET http://h/late 302 /x",                   /* its hop came 3.9 s later */
+		"3 0.1 GET http://h/late 302 /x", /* its hop came 3.9 s later */
 		"7 0.1 GET http://h/x 200",
 	};
 	har h;
@@ -641,9 +692,13 @@ Test(plan, filters)
 		"0.7 0.1 GET http://h/blocked 0",
 		"0.8 0.1 GET blob:http://h/1 200",
 	};
-	const char *keep[] = {"cdn.a"}, *types[] = {"application/json"};
-	har_opts o = {.gap = 2, .keep_hosts = keep, .nkeep_hosts = 1, .drop_types = types,
-		      .ndrop_types = 1, .drop_static = 1};
+	const char *keep[] = { "cdn.a" }, *types[] = { "application/json" };
+	har_opts o = { .gap = 2,
+		       .keep_hosts = keep,
+		       .nkeep_hosts = 1,
+		       .drop_types = types,
+		       .ndrop_types = 1,
+		       .drop_static = 1 };
 	har h;
 	har_plan p;
 
@@ -664,26 +719,30 @@ Test(plan, filters)
 Test(plan, base_host_and_headers_that_cannot_go)
 {
 	static const char text[] = ENTRY(
-		D ",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\",\"headers\":["
+		D
+		",\"request\":{\"method\":\"GET\",\"url\":\"http://h/\",\"headers\":["
 		"{\"name\":\"Bad Name\",\"value\":\"1\"},{\"name\":\"X-Split\",\"value\":\"a\\r\\nInjected: 1\"},"
 		"{\"name\":\"Host\",\"value\":\"h\"},{\"name\":\"X-Ok\",\"value\":\"\"}]},"
 		"\"response\":{\"status\":200}");
-	har_opts o = {.gap = 2, .base_host = "nowhere"};
+	har_opts o = { .gap = 2, .base_host = "nowhere" };
 	char err[256], *out = NULL;
 	size_t n = 0;
 	FILE *warn = open_memstream(&out, &n);
 	har h;
 	har_plan p;
 
-	cr_assert_eq(har_parse(&h, "t.har", text, sizeof(text) - 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(har_parse(&h, "t.har", text, sizeof(text) - 1, err, sizeof(err)), 0, "%s",
+		     err);
 	cr_expect_eq(har_plan_make(&p, &h, &o, "t.har", NULL, err, sizeof(err)), -EINVAL);
 	cr_expect_str_eq(err, "t.har: no request goes to host nowhere (--base-host)");
 	o.base_host = NULL;
 	cr_assert_eq(har_plan_make(&p, &h, &o, "t.har", warn, err, sizeof(err)), 0);
 	fclose(warn);
-	cr_expect_str_eq(out, "mitectl: warning: t.har: log.entries[0].request.headers[0].name: not a header name: not sent\n"
-			      "mitectl: warning: t.har: log.entries[0].request.headers[1].value: a control "
-			      "character (a line break?): not sent\n");
+	cr_expect_str_eq(
+		out,
+		"mitectl: warning: t.har: log.entries[0].request.headers[0].name: not a header name: not sent\n"
+		"mitectl: warning: t.har: log.entries[0].request.headers[1].value: a control "
+		"character (a line break?): not sent\n");
 	cr_assert_eq(p.steps[0].nheaders, 1);
 	cr_expect_str_eq(p.steps[0].headers[0]->name, "X-Ok");
 	free(out);

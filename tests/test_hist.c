@@ -24,7 +24,10 @@ static uint64_t rng_next(void)
 }
 
 /* Uniform in [0, 1). */
-static double rng_unit(void) { return (double)(rng_next() >> 11) / 9007199254740992.0; }
+static double rng_unit(void)
+{
+	return (double)(rng_next() >> 11) / 9007199254740992.0;
+}
 
 /* Log-uniform between lo and hi: every decade equally represented. */
 static uint64_t rng_logu(double lo, double hi)
@@ -181,7 +184,7 @@ static void check_percentiles(uint64_t (*gen)(void), size_t n, double *worst)
 	hist *h = hist_new();
 	uint64_t *v = malloc(n * sizeof(*v));
 	uint64_t sum = 0;
-	static const uint64_t tail[] = {99900, 99990, 99999}; /* per 100 000 */
+	static const uint64_t tail[] = { 99900, 99990, 99999 }; /* per 100 000 */
 
 	cr_assert_not_null(h);
 	cr_assert_not_null(v);
@@ -205,8 +208,8 @@ static void check_percentiles(uint64_t (*gen)(void), size_t n, double *worst)
 		got = hist_percentile(h, (double)pm / 10.0);
 		if (rel_err(got, want) > *worst)
 			*worst = rel_err(got, want);
-		cr_assert_leq(rel_err(got, want), 0.01, "p%.1f: got %lu want %lu", (double)pm / 10.0,
-			      (unsigned long)got, (unsigned long)want);
+		cr_assert_leq(rel_err(got, want), 0.01, "p%.1f: got %lu want %lu",
+			      (double)pm / 10.0, (unsigned long)got, (unsigned long)want);
 	}
 	for (size_t k = 0; k < sizeof(tail) / sizeof(tail[0]); k++) {
 		uint64_t rank = (tail[k] * n + 99999) / 100000;
@@ -237,7 +240,10 @@ static void check_percentiles(uint64_t (*gen)(void), size_t n, double *worst)
 	hist_free(h);
 }
 
-static uint64_t gen_logu(void) { return rng_logu(1e3, 1e11); }
+static uint64_t gen_logu(void)
+{
+	return rng_logu(1e3, 1e11);
+}
 /* A web service: most responses near 40 ms, a slow tail to 10 s. */
 static uint64_t gen_service(void)
 {
@@ -246,7 +252,10 @@ static uint64_t gen_service(void)
 	return rng_logu(1e8, 1e10);
 }
 /* Few distinct values, many duplicates. */
-static uint64_t gen_dups(void) { return (rng_next() % 7 + 1) * 1234567; }
+static uint64_t gen_dups(void)
+{
+	return (rng_next() % 7 + 1) * 1234567;
+}
 
 Test(hist, percentiles_random)
 {
@@ -350,31 +359,31 @@ Test(hist, json_malformed_rejected)
 		"42",
 		"\"hist\"",
 		"{}",
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5}",                        /* no b */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":{}}",               /* b not an array */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5]}",              /* odd length */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,1,6]}",          /* odd length */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[-1,1]}",           /* negative index */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[2048,1]}",         /* index too big */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[1e300,1]}",        /* index huge */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5.5,1]}",          /* fractional index */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[\"5\",1]}",        /* string index */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,\"1\"]}",        /* string count */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,null]}",         /* null count */
-		"{\"n\":-1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,-1]}",          /* negative count */
-		"{\"n\":0,\"sum\":0,\"min\":0,\"max\":0,\"b\":[5,0]}",            /* zero count */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,0.5]}",          /* fractional count */
-		"{\"n\":2,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,1]}",            /* n != sum of counts */
-		"{\"n\":2,\"sum\":11,\"min\":5,\"max\":6,\"b\":[6,1,5,1]}",       /* not increasing */
-		"{\"n\":2,\"sum\":10,\"min\":5,\"max\":5,\"b\":[5,1,5,1]}",       /* duplicate index */
-		"{\"n\":\"1\",\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,1]}",        /* n a string */
-		"{\"n\":1,\"sum\":-5,\"min\":5,\"max\":5,\"b\":[5,1]}",           /* negative sum */
-		"{\"n\":1,\"sum\":5,\"min\":true,\"max\":5,\"b\":[5,1]}",         /* min a bool */
-		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":1e30,\"b\":[5,1]}",         /* max above 2^64 */
-		"{\"n\":1,\"sum\":5,\"min\":6,\"max\":5,\"b\":[5,1]}",            /* min > max */
-		"{\"n\":1,\"sum\":5,\"min\":9,\"max\":9,\"b\":[5,1]}",            /* min outside bucket */
-		"{\"n\":2,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,1,9,1]}",        /* max outside bucket */
-		"{\"n\":0,\"sum\":3,\"min\":0,\"max\":0,\"b\":[]}",               /* empty with a sum */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5}", /* no b */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":{}}", /* b not an array */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5]}", /* odd length */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,1,6]}", /* odd length */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[-1,1]}", /* negative index */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[2048,1]}", /* index too big */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[1e300,1]}", /* index huge */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5.5,1]}", /* fractional index */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[\"5\",1]}", /* string index */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,\"1\"]}", /* string count */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,null]}", /* null count */
+		"{\"n\":-1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,-1]}", /* negative count */
+		"{\"n\":0,\"sum\":0,\"min\":0,\"max\":0,\"b\":[5,0]}", /* zero count */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,0.5]}", /* fractional count */
+		"{\"n\":2,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,1]}", /* n != sum of counts */
+		"{\"n\":2,\"sum\":11,\"min\":5,\"max\":6,\"b\":[6,1,5,1]}", /* not increasing */
+		"{\"n\":2,\"sum\":10,\"min\":5,\"max\":5,\"b\":[5,1,5,1]}", /* duplicate index */
+		"{\"n\":\"1\",\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,1]}", /* n a string */
+		"{\"n\":1,\"sum\":-5,\"min\":5,\"max\":5,\"b\":[5,1]}", /* negative sum */
+		"{\"n\":1,\"sum\":5,\"min\":true,\"max\":5,\"b\":[5,1]}", /* min a bool */
+		"{\"n\":1,\"sum\":5,\"min\":5,\"max\":1e30,\"b\":[5,1]}", /* max above 2^64 */
+		"{\"n\":1,\"sum\":5,\"min\":6,\"max\":5,\"b\":[5,1]}", /* min > max */
+		"{\"n\":1,\"sum\":5,\"min\":9,\"max\":9,\"b\":[5,1]}", /* min outside bucket */
+		"{\"n\":2,\"sum\":5,\"min\":5,\"max\":5,\"b\":[5,1,9,1]}", /* max outside bucket */
+		"{\"n\":0,\"sum\":3,\"min\":0,\"max\":0,\"b\":[]}", /* empty with a sum */
 	};
 	hist *h = hist_new();
 	char *before, *after;

@@ -125,7 +125,7 @@ static void keygen(const char *name, int authorized)
 static void handshake(fx *f, int proto, int abi)
 {
 	char p[512], err[512];
-	tzmq_curve scv = {.authorize = authorize}, ccv = {0};
+	tzmq_curve scv = { .authorize = authorize }, ccv = { 0 };
 	memset(f, 0, sizeof(*f));
 	keygen("ctl", 0);
 	keygen("host1", 1);
@@ -169,8 +169,8 @@ Test(hosts, other_protocol_refused)
 	fx f;
 	handshake(&f, PROTO_VERSION + 1, MITE_ABI_VERSION);
 	cr_assert_str_eq(f.answer, HOSTPROTO_REFUSED);
-	cr_assert(strstr(f.reason, "version mismatch") && strstr(f.reason, "runner protocol"),
-		  "%s", f.reason);
+	cr_assert(strstr(f.reason, "version mismatch") && strstr(f.reason, "runner protocol"), "%s",
+		  f.reason);
 }
 
 Test(hosts, other_abi_refused)
@@ -207,7 +207,7 @@ Test(hosts, modship_digest_and_base64)
 	cr_assert(modship_hex_ok(hex));
 	cr_assert(!modship_hex_ok("BA7816bf"), "short, upper case");
 	for (size_t n = 0; n < 8; n++) {
-		unsigned char in[8] = {0, 1, 2, 0xff, 0xfe, 'a', '=', 0};
+		unsigned char in[8] = { 0, 1, 2, 0xff, 0xfe, 'a', '=', 0 };
 		size_t len = 99;
 		char *b = modship_b64(in, n);
 		unsigned char *out = modship_unb64(b, &len);
@@ -241,7 +241,7 @@ Test(hosts, modship_digest_and_base64)
 Test(hosts, listen_beyond_loopback_needs_keys)
 {
 	char err[1024], p[512];
-	conf_hosts h = {0};
+	conf_hosts h = { 0 };
 	h.listen = conf_hosts_endpoint("listen", "tcp://0.0.0.0", err, sizeof(err));
 	cr_assert_str_eq(h.listen, "tcp://0.0.0.0:14301", "the default port");
 	cr_assert_eq(conf_hosts_check(&h, err, sizeof(err)), -1);
@@ -266,7 +266,7 @@ Test(hosts, listen_beyond_loopback_needs_keys)
 Test(hosts, agent_needs_both_keys)
 {
 	char err[1024];
-	conf_hosts h = {0};
+	conf_hosts h = { 0 };
 	h.agent = strdup("tcp://10.0.0.1:14301");
 	cr_assert_eq(conf_hosts_check(&h, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "key (--key) is not set"), "%s", err);

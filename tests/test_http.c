@@ -79,12 +79,14 @@ static void target_start(void)
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execl(target_path(), "mite-target", "--port", "0", "--bind", "127.0.0.1", (char *)NULL);
+		execl(target_path(), "mite-target", "--port", "0", "--bind", "127.0.0.1",
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
 	f = fdopen(fds[0], "r");
-	cr_assert_not_null(fgets(line, sizeof(line), f), "mite-target (%s) did not start", target_path());
+	cr_assert_not_null(fgets(line, sizeof(line), f), "mite-target (%s) did not start",
+			   target_path());
 	fclose(f);
 	cr_assert_eq(sscanf(line, "listening on 127.0.0.1:%d", &target_port), 1, "got: %s", line);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", target_port);
@@ -196,12 +198,13 @@ static void teardown(void)
 
 static uint64_t http_count(const char *txn, const char *method, const char *status)
 {
-	return harness_count("http", (const char *const[]){"j", txn, method, status}, 4, ST_HTTP_COUNT);
+	return harness_count("http", (const char *const[]){ "j", txn, method, status }, 4,
+			     ST_HTTP_COUNT);
 }
 
 static uint64_t httperr_count(const char *txn, const char *method, const char *cls)
 {
-	return harness_count("httperr", (const char *const[]){"j", txn, method, cls}, 4, 0);
+	return harness_count("httperr", (const char *const[]){ "j", txn, method, cls }, 4, 0);
 }
 
 /* Each test of the engine runs twice: in suite "http" with the default
@@ -210,13 +213,22 @@ static uint64_t httperr_count(const char *txn, const char *method, const char *c
 TestSuite(http, .init = setup, .fini = teardown, .timeout = 30);
 TestSuite(http_curl, .init = setup_curl, .fini = teardown, .timeout = 30);
 
-#define HTTP_TEST(name)                                                                    \
-	static void name##_body(void);                                                     \
-	Test(http, name) { name##_body(); }                                                \
-	Test(http_curl, name) { name##_body(); }                                           \
+#define HTTP_TEST(name)                \
+	static void name##_body(void); \
+	Test(http, name)               \
+	{                              \
+		name##_body();         \
+	}                              \
+	Test(http_curl, name)          \
+	{                              \
+		name##_body();         \
+	}                              \
 	static void name##_body(void)
 
-static int engine_is_curl(void) { return H.http_engine != NULL; }
+static int engine_is_curl(void)
+{
+	return H.http_engine != NULL;
+}
 
 /* ---- single requests -------------------------------------------------------- */
 
@@ -264,17 +276,21 @@ HTTP_TEST(methods_bodies_headers)
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
 	cJSON *j;
-	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PURGE"};
+	static const char *const methods[] = { "GET",    "POST",    "PUT",  "PATCH",
+					       "DELETE", "OPTIONS", "PURGE" };
 
 	cr_assert_eq(mite_http_set_base_url(ctx, base), 0);
 	cr_assert_eq(mite_http_set_header(ctx, "X-Default", "d"), 0);
 	cr_assert_eq(mite_http_set_header(ctx, "X-Gone", "g"), 0);
 	cr_assert_eq(mite_http_set_header(ctx, "x-gone", NULL), 0);
 	for (size_t i = 0; i < sizeof(methods) / sizeof(*methods); i++) {
-		cr_assert_eq(mite_http_request(ctx, methods[i], "/echo", NULL, &r), 0, "%s", methods[i]);
+		cr_assert_eq(mite_http_request(ctx, methods[i], "/echo", NULL, &r), 0, "%s",
+			     methods[i]);
 		j = cJSON_Parse(r->body);
 		cr_assert_str_eq(cJSON_GetObjectItem(j, "method")->valuestring, methods[i]);
-		cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "x-default")->valuestring, "d");
+		cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "x-default")
+					 ->valuestring,
+				 "d");
 		cr_assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "x-gone"));
 		cJSON_Delete(j);
 	}
@@ -290,23 +306,28 @@ HTTP_TEST(methods_bodies_headers)
 	 * it once broke the macro); a raw body without a Content-Type of the
 	 * journey's goes out as application/x-www-form-urlencoded on both
 	 * engines (libcurl's default, documented in mite-http(3)). */
-	cr_assert_eq(mite_http_request(ctx, "PUT", "/echo",
-				       &(mite_http_opts){.headers = (const char *const[]){"X-In-Place: 1", NULL},
-							 .body = "xyz",
-							 .body_len = 3},
-				       &r),
-		     0);
+	cr_assert_eq(
+		mite_http_request(ctx, "PUT", "/echo",
+				  &(mite_http_opts){
+					  .headers = (const char *const[]){ "X-In-Place: 1", NULL },
+					  .body = "xyz",
+					  .body_len = 3 },
+				  &r),
+		0);
 	j = cJSON_Parse(r->body);
 	cr_assert_eq(cJSON_GetObjectItem(j, "length")->valueint, 3);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "x-in-place")->valuestring, "1");
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "content-type")->valuestring,
-			 "application/x-www-form-urlencoded");
+	cr_assert_str_eq(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "x-in-place")->valuestring,
+		"1");
+	cr_assert_str_eq(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "content-type")->valuestring,
+		"application/x-www-form-urlencoded");
 	cJSON_Delete(j);
 
 	/* JSON, with per-request headers overriding a default. */
 	mite_http_opts o = {
 		.json = "{\"a\":1}",
-		.headers = (const char *const[]){"X-Default: over", "X-Extra: e", NULL},
+		.headers = (const char *const[]){ "X-Default: over", "X-Extra: e", NULL },
 		.name = "echo-json",
 	};
 	cr_assert_eq(mite_http_request(ctx, "POST", "/echo", &o, &r), 0);
@@ -349,7 +370,8 @@ HTTP_TEST(methods_bodies_headers)
 	cr_assert_eq(mite_http_set_basic_auth(ctx, "u", "p"), 0);
 	cr_assert_eq(mite_http_get(ctx, "/echo", &r), 0);
 	j = cJSON_Parse(r->body);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "authorization")->valuestring,
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "authorization")
+				 ->valuestring,
 			 "Basic dTpw");
 	cJSON_Delete(j);
 
@@ -387,7 +409,7 @@ HTTP_TEST(discard_body)
 	mite_http_response *r;
 
 	mite_http_set_base_url(ctx, base);
-	mite_http_opts o = {.flags = MITE_HTTP_DISCARD_BODY};
+	mite_http_opts o = { .flags = MITE_HTTP_DISCARD_BODY };
 	cr_assert_eq(mite_http_request(ctx, "GET", "/bytes/300000", &o, &r), 0);
 	cr_assert_eq(r->body_len, 0);
 	cr_assert_str_eq(r->body, "");
@@ -408,12 +430,13 @@ HTTP_TEST(helpers)
 	long n;
 
 	n = mite_http_build_url(buf, sizeof(buf), "http://h/s",
-				(const char *const[]){"q", "a b&c=d/é", "n", "1", NULL});
+				(const char *const[]){ "q", "a b&c=d/é", "n", "1", NULL });
 	cr_assert_str_eq(buf, "http://h/s?q=a%20b%26c%3Dd%2F%C3%A9&n=1");
 	cr_assert_eq(n, (long)strlen(buf));
-	mite_http_build_url(buf, sizeof(buf), "http://h/s?x=1", (const char *const[]){"y", "2", NULL});
+	mite_http_build_url(buf, sizeof(buf), "http://h/s?x=1",
+			    (const char *const[]){ "y", "2", NULL });
 	cr_assert_str_eq(buf, "http://h/s?x=1&y=2");
-	n = mite_http_build_url(buf, 8, "http://h/s", (const char *const[]){"y", "2", NULL});
+	n = mite_http_build_url(buf, 8, "http://h/s", (const char *const[]){ "y", "2", NULL });
 	cr_assert_eq(n, 14);
 	cr_assert_str_eq(buf, "http://");
 	n = mite_http_escape(buf, sizeof(buf), "~a-b_c.d e");
@@ -438,8 +461,8 @@ HTTP_TEST(expect_status_fails_with_method_url_status)
 	cr_assert_eq(mite_http_expect_status(ctx, r, 200), MITE_EFAIL);
 	snprintf(want, sizeof(want), "GET %s/status/503 returned 503 (expected 200)", base);
 	cr_assert_str_eq(H.fail_msg, want);
-	snprintf(want, sizeof(want), "%s:%d:", strrchr(__FILE__, '/') ? strrchr(__FILE__, '/') + 1 : __FILE__,
-		 line);
+	snprintf(want, sizeof(want),
+		 "%s:%d:", strrchr(__FILE__, '/') ? strrchr(__FILE__, '/') + 1 : __FILE__, line);
 	cr_assert(strncmp(H.fail_where, want, strlen(want)) == 0, "%s", H.fail_where);
 	cr_assert_eq(mite_http_expect_status_range(ctx, r, 200, 299), MITE_EFAIL);
 	snprintf(want, sizeof(want), "GET %s/status/503 returned 503 (expected 200-299)", base);
@@ -474,9 +497,9 @@ static int load_journey(mite_ctx *ctx, void *arg)
 HTTP_TEST(counts_match_the_target_and_keep_alive_holds)
 {
 	enum { NINST = 8, PER = 150 };
-	static const char *const paths[] = {"/status/200", "/status/404", "/status/503", "/",
-					    "/status/201"};
-	struct load l = {.n = PER, .paths = paths, .npaths = 5};
+	static const char *const paths[] = { "/status/200", "/status/404", "/status/503", "/",
+					     "/status/201" };
+	struct load l = { .n = PER, .paths = paths, .npaths = 5 };
 	mite_ctx *c[NINST];
 	cJSON *s;
 
@@ -486,12 +509,13 @@ HTTP_TEST(counts_match_the_target_and_keep_alive_holds)
 	for (int i = 0; i < NINST; i++)
 		cr_assert_eq(harness_rc(c[i]), 0);
 	s = target_get_json("/stats");
-	static const char *const st[] = {"200", "201", "404", "503"};
+	static const char *const st[] = { "200", "201", "404", "503" };
 	uint64_t total = 0;
 	for (size_t i = 0; i < 4; i++) {
 		uint64_t mine = http_count("load", "GET", st[i]);
-		cr_expect_eq((long)mine, jnum(s, "status", st[i]), "status %s: mite %lu, target %ld", st[i],
-			     (unsigned long)mine, jnum(s, "status", st[i]));
+		cr_expect_eq((long)mine, jnum(s, "status", st[i]),
+			     "status %s: mite %lu, target %ld", st[i], (unsigned long)mine,
+			     jnum(s, "status", st[i]));
 		total += mine;
 	}
 	cr_expect_eq(total, NINST * PER);
@@ -537,9 +561,13 @@ HTTP_TEST(cookies_round_trip_and_reset_per_iteration)
 	/* The login flow of the demo. */
 	cr_assert_eq(mite_http_get(ctx, "/api/items", &r), 0);
 	cr_assert_eq(r->status, 401);
-	cr_assert_eq(mite_http_post_json(ctx, "/login", "{\"user\":\"ann\",\"password\":\"bad\"}", &r), 0);
+	cr_assert_eq(
+		mite_http_post_json(ctx, "/login", "{\"user\":\"ann\",\"password\":\"bad\"}", &r),
+		0);
 	cr_assert_eq(r->status, 401);
-	cr_assert_eq(mite_http_post_json(ctx, "/login", "{\"user\":\"ann\",\"password\":\"pw-ann\"}", &r), 0);
+	cr_assert_eq(mite_http_post_json(ctx, "/login",
+					 "{\"user\":\"ann\",\"password\":\"pw-ann\"}", &r),
+		     0);
 	cr_assert_eq(r->status, 200);
 	cr_assert_eq(mite_http_get(ctx, "/api/items", &r), 0);
 	cr_assert_eq(r->status, 200);
@@ -588,7 +616,7 @@ HTTP_TEST(redirects_followed_and_counted_per_hop)
 	}
 
 	/* Not followed when asked. */
-	mite_http_opts o = {.flags = MITE_HTTP_NO_REDIRECTS};
+	mite_http_opts o = { .flags = MITE_HTTP_NO_REDIRECTS };
 	cr_assert_eq(mite_http_request(ctx, "GET", "/redirect/2", &o, &r), 0);
 	cr_assert_eq(r->status, 302);
 	cr_assert_str_eq(mite_http_header(r, "location", 0), "/redirect/1");
@@ -611,7 +639,7 @@ HTTP_TEST(timeout_fires_within_its_bound)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
-	mite_http_opts o = {.timeout = 0.3};
+	mite_http_opts o = { .timeout = 0.3 };
 	uint64_t t0;
 	double took;
 
@@ -624,7 +652,8 @@ HTTP_TEST(timeout_fires_within_its_bound)
 	cr_assert_geq(took, 0.29);
 	cr_assert_lt(took, 0.6, "took %.3f s", took);
 	cr_assert_eq(httperr_count("slow", "GET", "timeout"), 1);
-	cr_assert(strstr(H.fail_msg, "(timeout)") && strstr(H.fail_msg, "/delay/3000"), "%s", H.fail_msg);
+	cr_assert(strstr(H.fail_msg, "(timeout)") && strstr(H.fail_msg, "/delay/3000"), "%s",
+		  H.fail_msg);
 
 	/* The session timeout too. */
 	mite_http_set_timeouts(ctx, 0, 0.2);
@@ -642,7 +671,7 @@ HTTP_TEST(timeout_fires_within_its_bound)
 
 static int closed_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -674,7 +703,8 @@ HTTP_TEST(refused_and_reset_are_classified)
 	/* (No DNS failure here: it would ask a resolver off this host.) */
 
 	/* Nothing about errors went into the response counts. */
-	cr_assert_eq(harness_count("http", (const char *const[]){"j", "bad", "GET", "0"}, 4, 0), 0);
+	cr_assert_eq(harness_count("http", (const char *const[]){ "j", "bad", "GET", "0" }, 4, 0),
+		     0);
 	harness_txn_end(ctx);
 	harness_ctx_free(ctx);
 }
@@ -721,7 +751,7 @@ HTTP_TEST(batch_returns_every_result)
 	cJSON_Delete(st);
 	for (int i = 0; i < N; i++) {
 		snprintf(paths[i], sizeof(paths[i]), "/bytes/%d", 100 + i);
-		q[i] = (mite_http_req){.url = paths[i], .resp = (void *)1, .rc = 99};
+		q[i] = (mite_http_req){ .url = paths[i], .resp = (void *)1, .rc = 99 };
 	}
 	q[3].method = "HEAD";
 	q[5].url = "/redirect/2"; /* followed hop by hop, as a single request's */
@@ -733,7 +763,8 @@ HTTP_TEST(batch_returns_every_result)
 		cr_assert_eq(q[i].resp->status, 200);
 		cr_assert_str_eq(q[i].resp->method, i == 3 ? "HEAD" : "GET");
 		if (i != 5)
-			cr_assert_eq(q[i].resp->body_len, i == 3 ? 0 : (size_t)(100 + i), "request %d", i);
+			cr_assert_eq(q[i].resp->body_len, i == 3 ? 0 : (size_t)(100 + i),
+				     "request %d", i);
 	}
 	cr_assert_eq(q[5].resp->redirects, 2);
 	cr_assert_eq(http_count("batch", "GET", "302"), 2);
@@ -745,7 +776,7 @@ HTTP_TEST(batch_returns_every_result)
 	/* Slow requests too: both batches took six connections (the
 	 * default), kept alive from one to the next. */
 	for (int i = 0; i < N; i++)
-		q[i] = (mite_http_req){.url = "/delay/200"};
+		q[i] = (mite_http_req){ .url = "/delay/200" };
 	cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
 	st = target_get_json("/stats");
 	/* (less the second /stats query's own connection) */
@@ -772,7 +803,7 @@ HTTP_TEST(batch_connections_config)
 	total0 = jnum(st, "connections", "total");
 	cJSON_Delete(st);
 	for (int i = 0; i < N; i++)
-		q[i] = (mite_http_req){.url = "/delay/50"};
+		q[i] = (mite_http_req){ .url = "/delay/50" };
 	cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
 	for (int i = 0; i < N; i++)
 		cr_assert_eq(q[i].resp->status, 200);
@@ -795,7 +826,7 @@ HTTP_TEST(batch_one_failure_among_several)
 	snprintf(bad, sizeof(bad), "http://127.0.0.1:%d/", closed_port());
 	snprintf(good, sizeof(good), "%s/", base);
 	for (int i = 0; i < 5; i++)
-		q[i] = (mite_http_req){.url = good};
+		q[i] = (mite_http_req){ .url = good };
 	q[2].url = bad;
 	harness_txn_begin(ctx, "mixed");
 	cr_assert_eq(mite_http_batch(ctx, q, 5), MITE_EIO);
@@ -837,11 +868,12 @@ HTTP_TEST(batch_over_the_limit_is_refused)
 
 	mite_http_set_base_url(ctx, base);
 	for (int i = 0; i <= MITE_HTTP_BATCH_MAX; i++)
-		q[i] = (mite_http_req){.url = "/"};
+		q[i] = (mite_http_req){ .url = "/" };
 	harness_txn_begin(ctx, "big");
 	cr_assert_eq(mite_http_batch(ctx, q, MITE_HTTP_BATCH_MAX + 1), MITE_EINVAL);
 	cr_assert_eq(H.nfail, 1);
-	cr_assert(strstr(H.fail_msg, "mite_http_batch: n = 101") && strstr(H.fail_msg, "limit of 100"),
+	cr_assert(strstr(H.fail_msg, "mite_http_batch: n = 101") &&
+			  strstr(H.fail_msg, "limit of 100"),
 		  "%s", H.fail_msg);
 	for (int i = 0; i <= MITE_HTTP_BATCH_MAX; i++)
 		cr_assert_eq(q[i].rc, MITE_EINVAL);
@@ -867,7 +899,7 @@ static int batch_cancel_journey(mite_ctx *ctx, void *arg)
 
 	mite_http_set_base_url(ctx, base);
 	for (int i = 0; i < 8; i++)
-		j->q[i] = (mite_http_req){.url = i == 0 ? "/" : "/delay/5000"};
+		j->q[i] = (mite_http_req){ .url = i == 0 ? "/" : "/delay/5000" };
 	j->rc = mite_http_batch(ctx, j->q, 8);
 	return 0;
 }
@@ -877,7 +909,7 @@ static int batch_cancel_journey(mite_ctx *ctx, void *arg)
  * that ended keeps its response; no failure is recorded. */
 HTTP_TEST(batch_cancelled_at_run_end)
 {
-	struct batch_cancel_job j = {.rc = 1};
+	struct batch_cancel_job j = { .rc = 1 };
 	mite_ctx *ctx = harness_ctx(batch_cancel_journey, &j);
 	uint64_t t0 = uv_hrtime();
 
@@ -901,8 +933,8 @@ HTTP_TEST(batch_cancelled_at_run_end)
 HTTP_TEST(no_connection_left_after_close)
 {
 	enum { NINST = 5 };
-	static const char *const paths[] = {"/", "/json"};
-	struct load l = {.n = 20, .paths = paths, .npaths = 2};
+	static const char *const paths[] = { "/", "/json" };
+	struct load l = { .n = 20, .paths = paths, .npaths = 2 };
 	mite_ctx *c[NINST];
 
 	for (int i = 0; i < NINST; i++)
@@ -924,7 +956,10 @@ HTTP_TEST(no_connection_left_after_close)
 /* ---- HTTP/1.1 framing --------------------------------------------------------- */
 
 /* Runs the loop for ms milliseconds (the test's own context). */
-static void on_wait_timer(uv_timer_t *t) { *(int *)t->data = 1; }
+static void on_wait_timer(uv_timer_t *t)
+{
+	*(int *)t->data = 1;
+}
 static void run_for(uint64_t ms)
 {
 	uv_timer_t t;
@@ -965,7 +1000,7 @@ HTTP_TEST(chunked_bodies)
 	cr_assert_str_eq(r->body, alphabet(60));
 	cr_assert_eq(r->reused, 1);
 	/* Large, counted only. */
-	mite_http_opts o = {.flags = MITE_HTTP_DISCARD_BODY};
+	mite_http_opts o = { .flags = MITE_HTTP_DISCARD_BODY };
 	cr_assert_eq(mite_http_request(ctx, "GET", "/chunked/100?size=5000", &o, &r), 0);
 	cr_assert_eq(r->bytes_in, 500000);
 	cr_assert_eq(r->body_len, 0);
@@ -991,7 +1026,7 @@ HTTP_TEST(connection_close_and_http10)
 	cJSON_Delete(target_get_json("/stats/reset"));
 	cr_assert_eq(mite_http_get(ctx, "/", &r), 0);
 	/* The server closes after this one ("Connection: close")... */
-	mite_http_opts o = {.headers = (const char *const[]){"Connection: close", NULL}};
+	mite_http_opts o = { .headers = (const char *const[]){ "Connection: close", NULL } };
 	cr_assert_eq(mite_http_request(ctx, "GET", "/", &o, &r), 0);
 	cr_assert_eq(r->reused, 1);
 	cr_assert_str_eq(mite_http_header(r, "connection", 0), "close");
@@ -1086,8 +1121,10 @@ HTTP_TEST(header_limit)
 	cr_assert_eq(mite_http_get(ctx, "/big-header/300000", &r), MITE_EIO);
 	cr_assert_null(r);
 	cr_assert_eq(httperr_count("big", "GET", "header_too_large"), 1, "%s", H.fail_msg);
-	snprintf(want, sizeof(want), "GET %s/big-header/300000 failed (header_too_large): response "
-		 "header over 65536 bytes", base);
+	snprintf(want, sizeof(want),
+		 "GET %s/big-header/300000 failed (header_too_large): response "
+		 "header over 65536 bytes",
+		 base);
 	cr_assert_str_eq(H.fail_msg, want);
 	/* Many small headers: the head's total counts. The target's head is
 	 * 59 bytes and 101 a header line: 648 lines make 65507 bytes, 649
@@ -1170,7 +1207,8 @@ static void upload_conn(int fd)
 		ssize_t k;
 
 		while (!(end = memmem(buf, have, "\r\n\r\n", 4))) {
-			if (have == sizeof(buf) || (k = read(fd, buf + have, sizeof(buf) - have)) <= 0)
+			if (have == sizeof(buf) ||
+			    (k = read(fd, buf + have, sizeof(buf) - have)) <= 0)
 				_exit(0);
 			have += (size_t)k;
 		}
@@ -1207,7 +1245,7 @@ static void upload_conn(int fd)
  * loopback port; bounded by alarm. */
 static pid_t upload_server(int *port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	pid_t pid;
@@ -1258,15 +1296,17 @@ HTTP_TEST(body_file_upload)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/up", port);
 	hwm = proc_kib("VmHWM");
 	harness_txn_begin(ctx, "up");
-	cr_assert_eq(mite_http_request(ctx, "PUT", url, &(mite_http_opts){.body_file = path}, &r), 0,
-		     "%s", H.fail_msg);
+	cr_assert_eq(mite_http_request(ctx, "PUT", url, &(mite_http_opts){ .body_file = path }, &r),
+		     0, "%s", H.fail_msg);
 	cr_assert_eq(r->status, 200);
 	cr_assert_str_eq(r->body, want);
 	cr_assert_geq(r->bytes_out, UPLOAD_SIZE);
 	/* Again on the kept connection, as a POST in a batch of two. */
 	mite_http_req q[2] = {
-		{.method = "POST", .url = url, .opts = &(mite_http_opts){.body_file = path}},
-		{.method = "POST", .url = url, .opts = &(mite_http_opts){.body = "abc", .body_len = 3}},
+		{ .method = "POST", .url = url, .opts = &(mite_http_opts){ .body_file = path } },
+		{ .method = "POST",
+		  .url = url,
+		  .opts = &(mite_http_opts){ .body = "abc", .body_len = 3 } },
 	};
 	cr_assert_eq(mite_http_batch(ctx, q, 2), 0, "%s", H.fail_msg);
 	cr_assert_str_eq(q[0].resp->body, want);
@@ -1277,7 +1317,8 @@ HTTP_TEST(body_file_upload)
 
 	/* A missing file, and one body too many. */
 	cr_assert_eq(mite_http_request(ctx, "PUT", url,
-				       &(mite_http_opts){.body_file = "/nonexistent/mite-up.bin"}, &r),
+				       &(mite_http_opts){ .body_file = "/nonexistent/mite-up.bin" },
+				       &r),
 		     MITE_EIO);
 	cr_assert_null(r);
 	cr_assert_eq(H.nfail, 1);
@@ -1285,9 +1326,10 @@ HTTP_TEST(body_file_upload)
 			  strstr(H.fail_msg, "No such file or directory"),
 		  "%s", H.fail_msg);
 	cr_assert_eq(httperr_count("up", "PUT", "file"), 1);
-	cr_assert_eq(mite_http_request(ctx, "PUT", url,
-				       &(mite_http_opts){.body_file = path, .body = "x", .body_len = 1},
-				       &r),
+	cr_assert_eq(mite_http_request(
+			     ctx, "PUT", url,
+			     &(mite_http_opts){ .body_file = path, .body = "x", .body_len = 1 },
+			     &r),
 		     MITE_EINVAL);
 	cr_assert_eq(http_count("up", "PUT", "200"), 1);
 	cr_assert_eq(http_count("up", "POST", "200"), 2);
@@ -1303,8 +1345,8 @@ HTTP_TEST(body_limit_per_response)
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
 	char want[256];
-	static const char *const over[] = {"/stream/1048577", "/stream/1048577?chunked=1",
-					   "/stream/forever", "/stream/forever?chunked=1"};
+	static const char *const over[] = { "/stream/1048577", "/stream/1048577?chunked=1",
+					    "/stream/forever", "/stream/forever?chunked=1" };
 
 	mite_http_set_base_url(ctx, base);
 	harness_txn_begin(ctx, "limit");
@@ -1327,8 +1369,10 @@ HTTP_TEST(body_limit_per_response)
 		cr_assert_null(r);
 		cr_assert_lt((uv_hrtime() - t0) / 1e9, 5.0, "%s", over[i]);
 		cr_assert_eq(httperr_count("limit", "GET", "body_too_large"), i + 1);
-		snprintf(want, sizeof(want), "GET %s%s failed (body_too_large): body over 1048576 "
-			 "bytes (the limit per response)", base, over[i]);
+		snprintf(want, sizeof(want),
+			 "GET %s%s failed (body_too_large): body over 1048576 "
+			 "bytes (the limit per response)",
+			 base, over[i]);
 		cr_assert_str_eq(H.fail_msg, want);
 	}
 	cr_assert(ctx->txn[0].failed);
@@ -1337,18 +1381,19 @@ HTTP_TEST(body_limit_per_response)
 	cr_assert_eq(r->reused, 0);
 	cr_assert_str_eq(r->body, "ok\n");
 	/* A request's own limit, either way. */
-	mite_http_opts o = {.max_body = 1000};
+	mite_http_opts o = { .max_body = 1000 };
 	cr_assert_eq(mite_http_request(ctx, "GET", "/bytes/1000", &o, &r), 0);
 	cr_assert_eq(r->body_len, 1000);
 	cr_assert_eq(mite_http_request(ctx, "GET", "/bytes/1001", &o, &r), MITE_EIO);
-	cr_assert(strstr(H.fail_msg, "body over 1000 bytes (the limit per response)"), "%s", H.fail_msg);
+	cr_assert(strstr(H.fail_msg, "body over 1000 bytes (the limit per response)"), "%s",
+		  H.fail_msg);
 	o.max_body = MITE_HTTP_NO_LIMIT;
 	cr_assert_eq(mite_http_request(ctx, "GET", "/stream/2000000", &o, &r), 0);
 	cr_assert_eq(r->body_len, 2000000);
 	/* HEAD and discarded bodies keep nothing: no limit applies. */
 	mite_http_set_body_limit(ctx, 10, 0);
 	cr_assert_eq(mite_http_head(ctx, "/stream/5000", &r), 0);
-	o = (mite_http_opts){.flags = MITE_HTTP_DISCARD_BODY};
+	o = (mite_http_opts){ .flags = MITE_HTTP_DISCARD_BODY };
 	cr_assert_eq(mite_http_request(ctx, "GET", "/stream/5000", &o, &r), 0);
 	cr_assert_eq(r->bytes_in, 5000);
 	cr_assert_eq(httperr_count("limit", "GET", "body_too_large"), 5);
@@ -1371,8 +1416,9 @@ HTTP_TEST(body_limit_per_session)
 	cr_assert_eq(mite_http_get(ctx, "/stream/1048576", &b), 0);
 	/* A third would make 3 MiB + 1: refused. */
 	cr_assert_eq(mite_http_get(ctx, "/stream/1048577", &c), MITE_EIO);
-	cr_assert(strstr(H.fail_msg, "(body_too_large): the session's responses would keep over "
-				     "3145728 bytes of body (the limit per session)"),
+	cr_assert(strstr(H.fail_msg,
+			 "(body_too_large): the session's responses would keep over "
+			 "3145728 bytes of body (the limit per session)"),
 		  "%s", H.fail_msg);
 	cr_assert_eq(mite_http_get(ctx, "/stream/1048576", &c), 0);
 	/* Freeing one gives its share back; so does a new iteration. */
@@ -1390,7 +1436,10 @@ HTTP_TEST(body_limit_per_session)
 /* ASan keeps freed blocks in a quarantine (256 MiB by default): the
  * body buffer's reallocations would count there, not in mite. */
 const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "quarantine_size_mb=8"; }
+const char *__asan_default_options(void)
+{
+	return "quarantine_size_mb=8";
+}
 
 HTTP_TEST(endless_body_memory_stays_bounded)
 {
@@ -1408,8 +1457,9 @@ HTTP_TEST(endless_body_memory_stays_bounded)
 	t0 = uv_hrtime();
 	cr_assert_eq(mite_http_get(ctx, "/stream/forever", &r), MITE_EIO);
 	cr_assert_lt((uv_hrtime() - t0) / 1e9, 10.0);
-	cr_assert(strstr(H.fail_msg, "(body_too_large): body over 16777216 bytes (the limit per "
-				     "response)"),
+	cr_assert(strstr(H.fail_msg,
+			 "(body_too_large): body over 16777216 bytes (the limit per "
+			 "response)"),
 		  "%s", H.fail_msg);
 	grew = proc_kib("VmHWM") - hwm0;
 	fprintf(stderr, "%s: endless body: cut off after %.3f s, peak RSS grew %ld KiB\n",
@@ -1422,7 +1472,7 @@ HTTP_TEST(endless_body_memory_stays_bounded)
 #endif
 	/* Discarded: counted, nothing kept; 40 MB pass without growth. */
 	hwm0 = proc_kib("VmHWM");
-	mite_http_opts o = {.flags = MITE_HTTP_DISCARD_BODY};
+	mite_http_opts o = { .flags = MITE_HTTP_DISCARD_BODY };
 	cr_assert_eq(mite_http_request(ctx, "GET", "/stream/40000000", &o, &r), 0);
 	cr_assert_eq(r->bytes_in, 40000000);
 	cr_assert_eq(r->body_len, 0);
@@ -1447,7 +1497,8 @@ static int sink_cb(void *arg, const char *data, size_t len)
 	struct sunk *k = arg;
 
 	if (k->bytes < sizeof(k->first) - 1) {
-		size_t n = sizeof(k->first) - 1 - k->bytes < len ? sizeof(k->first) - 1 - k->bytes : len;
+		size_t n = sizeof(k->first) - 1 - k->bytes < len ? sizeof(k->first) - 1 - k->bytes
+								 : len;
 		memcpy(k->first + k->bytes, data, n);
 	}
 	k->bytes += len;
@@ -1459,8 +1510,8 @@ HTTP_TEST(body_streamed_to_a_callback)
 {
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 	mite_http_response *r;
-	struct sunk k = {0};
-	mite_http_opts o = {.body_cb = sink_cb, .body_arg = &k};
+	struct sunk k = { 0 };
+	mite_http_opts o = { .body_cb = sink_cb, .body_arg = &k };
 
 	mite_http_set_base_url(ctx, base);
 	harness_txn_begin(ctx, "sink");
@@ -1475,7 +1526,7 @@ HTTP_TEST(body_streamed_to_a_callback)
 	cr_assert_str_eq(r->body, "");
 	/* Stopping: the request ends there, successfully, the connection
 	 * closed. */
-	k = (struct sunk){.stop_after = 100000};
+	k = (struct sunk){ .stop_after = 100000 };
 	cr_assert_eq(mite_http_request(ctx, "GET", "/stream/forever", &o, &r), 0, "%s", H.fail_msg);
 	cr_assert_eq(r->status, 200);
 	cr_assert_geq(k.bytes, 100000);
@@ -1486,7 +1537,7 @@ HTTP_TEST(body_streamed_to_a_callback)
 	}
 	cr_assert_eq(r->reused, 0);
 	/* A followed redirect's body is not the journey's. */
-	k = (struct sunk){0};
+	k = (struct sunk){ 0 };
 	cr_assert_eq(mite_http_request(ctx, "GET", "/redirect/2", &o, &r), 0);
 	cr_assert_eq(r->redirects, 2);
 	cr_assert_str_eq(k.first, "ok\n");
@@ -1508,8 +1559,10 @@ HTTP_TEST(no_status_line)
 	cr_assert_eq(mite_http_get(ctx, "/no-status-line", &r), MITE_EIO);
 	cr_assert_null(r);
 	cr_assert_eq(httperr_count("09", "GET", "other"), 1);
-	snprintf(want, sizeof(want), "GET %s/no-status-line failed (other): no status line in the "
-		 "reply (HTTP/0.9, or not HTTP)", base);
+	snprintf(want, sizeof(want),
+		 "GET %s/no-status-line failed (other): no status line in the "
+		 "reply (HTTP/0.9, or not HTTP)",
+		 base);
 	cr_assert_str_eq(H.fail_msg, want);
 	cr_assert_eq(mite_http_get(ctx, "/", &r), 0);
 	harness_txn_end(ctx);
@@ -1547,8 +1600,8 @@ HTTP_TEST(host_names_resolve)
 	cr_assert_eq(r->status, 200);
 	cr_assert_eq(r->reused, 0);
 	cr_assert_geq(r->t.dns, 0);
-	cr_assert(strcmp(r->primary_ip, "127.0.0.1") == 0 || strcmp(r->primary_ip, "::1") == 0, "%s",
-		  r->primary_ip);
+	cr_assert(strcmp(r->primary_ip, "127.0.0.1") == 0 || strcmp(r->primary_ip, "::1") == 0,
+		  "%s", r->primary_ip);
 	cr_assert_eq(mite_http_get(ctx, url, &r), 0);
 	cr_assert_eq(r->reused, 1);
 	/* The Host header says the name and port. */
@@ -1557,7 +1610,8 @@ HTTP_TEST(host_names_resolve)
 	cJSON *j = cJSON_Parse(r->body);
 	char want[64];
 	snprintf(want, sizeof(want), "LocalHost:%d", target_port);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "host")->valuestring, want);
+	cr_assert_str_eq(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"), "host")->valuestring, want);
 	cJSON_Delete(j);
 	cr_assert_eq(H.nfail, 0);
 	harness_ctx_free(ctx);
@@ -1575,7 +1629,8 @@ static void set_cookies(mite_ctx *ctx, const char *const *values)
 		cr_assert_lt(n, sizeof(url) - 1);
 		n += (size_t)snprintf(url + n, sizeof(url) - n, "&v=");
 		v = url + n;
-		cr_assert_lt(mite_http_escape(v, sizeof(url) - n, *values), (long)(sizeof(url) - n));
+		cr_assert_lt(mite_http_escape(v, sizeof(url) - n, *values),
+			     (long)(sizeof(url) - n));
 		n += strlen(v);
 	}
 	cr_assert_eq(mite_http_get(ctx, url, &r), 0);
@@ -1596,9 +1651,10 @@ static const char *cookies_at(mite_ctx *ctx, const char *path)
 	j = cJSON_Parse(r->body);
 	cr_assert_not_null(j);
 	out[0] = 0;
-	cJSON_ArrayForEach(it, j) {
-		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s=%s", n ? "; " : "", it->string,
-				      it->valuestring);
+	cJSON_ArrayForEach(it, j)
+	{
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s=%s", n ? "; " : "",
+				      it->string, it->valuestring);
 	}
 	cJSON_Delete(j);
 	return out;
@@ -1609,24 +1665,23 @@ HTTP_TEST(cookie_rules_end_to_end)
 	mite_ctx *ctx = harness_ctx(NULL, NULL);
 
 	mite_http_set_base_url(ctx, base);
-	set_cookies(ctx, (const char *const[]){
-				 "a=1; Path=/",
-				 "b=2; Path=/cookies/deep",
-				 "c=3; Path=/other",
-				 "d=4; Domain=127.0.0.1",   /* the host itself: fine */
-				 "e=5; Domain=example.com", /* not this host: ignored */
-				 "f=6; Max-Age=3600",
-				 "g=7; Expires=Wed, 09 Jun 2100 10:18:14 GMT",
-				 "h=8; Secure", /* over http: ignored */
-				 NULL});
+	set_cookies(ctx,
+		    (const char *const[]){
+			    "a=1; Path=/", "b=2; Path=/cookies/deep", "c=3; Path=/other",
+			    "d=4; Domain=127.0.0.1", /* the host itself: fine */
+			    "e=5; Domain=example.com", /* not this host: ignored */
+			    "f=6; Max-Age=3600", "g=7; Expires=Wed, 09 Jun 2100 10:18:14 GMT",
+			    "h=8; Secure", /* over http: ignored */
+			    NULL });
 	cr_assert_str_eq(cookies_at(ctx, ""), "a=1; d=4; f=6; g=7");
 	cr_assert_str_eq(cookies_at(ctx, "/deep/x"), "b=2; a=1; d=4; f=6; g=7");
 	/* Replaced, then deleted two ways. */
-	set_cookies(ctx, (const char *const[]){"a=one; Path=/", "f=x; Max-Age=0",
-					       "g=x; Expires=Thu, 01 Jan 1970 00:00:01 GMT", NULL});
+	set_cookies(ctx,
+		    (const char *const[]){ "a=one; Path=/", "f=x; Max-Age=0",
+					   "g=x; Expires=Thu, 01 Jan 1970 00:00:01 GMT", NULL });
 	cr_assert_str_eq(cookies_at(ctx, ""), "a=one; d=4");
 	/* A cookie with a short life is gone once it is over. */
-	set_cookies(ctx, (const char *const[]){"s=1; Max-Age=1", NULL});
+	set_cookies(ctx, (const char *const[]){ "s=1; Max-Age=1", NULL });
 	cr_assert_str_eq(cookies_at(ctx, ""), "a=one; d=4; s=1");
 	run_for(2100);
 	cr_assert_str_eq(cookies_at(ctx, ""), "a=one; d=4");
@@ -1654,18 +1709,18 @@ static __attribute__((noinline)) void paint(volatile char *lo, size_t n)
 
 /* Repaints the stack below the journey's frame, runs x, and keeps in
  * *used the most bytes any call used. */
-#define MEASURE(x)                                                                         \
-	do {                                                                               \
-		size_t i_;                                                                 \
-		paint(lo, 16384 - 512);                                                    \
-		x;                                                                         \
-		for (i_ = 0; i_ < 16384 - 512 && (unsigned char)lo[i_] == 0xa5; i_++)      \
-			;                                                                  \
-		if ((size_t)(top - (lo + i_)) > *used) {                                   \
-			*used = (size_t)(top - (lo + i_));                                 \
-			if (used == &d->used)                                              \
-				d->what = #x;                                              \
-		}                                                                          \
+#define MEASURE(x)                                                                    \
+	do {                                                                          \
+		size_t i_;                                                            \
+		paint(lo, 16384 - 512);                                               \
+		x;                                                                    \
+		for (i_ = 0; i_ < 16384 - 512 && (unsigned char)lo[i_] == 0xa5; i_++) \
+			;                                                             \
+		if ((size_t)(top - (lo + i_)) > *used) {                              \
+			*used = (size_t)(top - (lo + i_));                            \
+			if (used == &d->used)                                         \
+				d->what = #x;                                         \
+		}                                                                     \
 	} while (0)
 
 static int depth_journey(mite_ctx *ctx, void *arg)
@@ -1706,7 +1761,7 @@ static int depth_journey(mite_ctx *ctx, void *arg)
 
 HTTP_TEST(a_request_stays_within_a_small_stack)
 {
-	struct depth d = {0};
+	struct depth d = { 0 };
 	mite_ctx *ctx;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__has_feature)
@@ -1718,7 +1773,8 @@ HTTP_TEST(a_request_stays_within_a_small_stack)
 	ctx = harness_ctx(depth_journey, &d);
 	cr_assert_eq(harness_run(10), 0);
 	cr_assert_eq(d.rc, 0);
-	fprintf(stderr, "%s: stack below the journey's frame: %zu bytes, by %s; %zu to record a "
+	fprintf(stderr,
+		"%s: stack below the journey's frame: %zu bytes, by %s; %zu to record a "
 		"failure; %zu on first calls\n",
 		engine_is_curl() ? "curl" : "native", d.used, d.what, d.fail, d.warmup);
 	/* The runner's frames above a journey's take about 1 KiB of its first
@@ -1775,8 +1831,8 @@ static int tls_server_args(const char *name, pid_t *pid, const char *const *more
 
 	snprintf(cert, sizeof(cert), "%s/%s.pem", tls_dir, name);
 	snprintf(key, sizeof(key), "%s/%s.key", tls_dir, name);
-	for (const char *a0[] = {"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert,
-				 "-key", key, "-www", NULL},
+	for (const char *a0[] = { "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert,
+				  "-key", key, "-www", NULL },
 			*const *a = a0;
 	     *a; a++)
 		argv[n++] = *a;
@@ -1809,7 +1865,7 @@ static int tls_server_args(const char *name, pid_t *pid, const char *const *more
 /* s_server for one connection. */
 static int tls_server(const char *name, pid_t *pid)
 {
-	return tls_server_args(name, pid, (const char *const[]){"-naccept", "1", NULL});
+	return tls_server_args(name, pid, (const char *const[]){ "-naccept", "1", NULL });
 }
 
 static void tls_server_stop(pid_t pid)
@@ -1828,10 +1884,16 @@ static void tls_path(char *buf, size_t len, const char *file)
 TestSuite(tls, .init = tls_setup, .fini = tls_teardown, .timeout = 60);
 TestSuite(tls_curl, .init = tls_setup_curl, .fini = tls_teardown, .timeout = 60);
 
-#define TLS_TEST(name)                                                                     \
-	static void name##_body(void);                                                     \
-	Test(tls, name) { name##_body(); }                                                 \
-	Test(tls_curl, name) { name##_body(); }                                            \
+#define TLS_TEST(name)                 \
+	static void name##_body(void); \
+	Test(tls, name)                \
+	{                              \
+		name##_body();         \
+	}                              \
+	Test(tls_curl, name)           \
+	{                              \
+		name##_body();         \
+	}                              \
 	static void name##_body(void)
 
 TLS_TEST(each_failed_check_has_its_own_text)
@@ -1839,13 +1901,17 @@ TLS_TEST(each_failed_check_has_its_own_text)
 	static const struct {
 		const char *cert, *want;
 	} cases[] = {
-		{"good", NULL},
-		{"other", "name mismatch: SSL: no alternative certificate subject name matches target "
-			  "host name '127.0.0.1'"},
-		{"expired", "certificate expired: SSL certificate problem: certificate has expired"},
-		{"future", "certificate not yet valid: SSL certificate problem: certificate is not yet "
-			   "valid"},
-		{"rogue", "unknown CA: SSL certificate problem: unable to get local issuer certificate"},
+		{ "good", NULL },
+		{ "other",
+		  "name mismatch: SSL: no alternative certificate subject name matches target "
+		  "host name '127.0.0.1'" },
+		{ "expired",
+		  "certificate expired: SSL certificate problem: certificate has expired" },
+		{ "future",
+		  "certificate not yet valid: SSL certificate problem: certificate is not yet "
+		  "valid" },
+		{ "rogue",
+		  "unknown CA: SSL certificate problem: unable to get local issuer certificate" },
 	};
 	char ca[128], url[128], want[512];
 	mite_http_response *r;
@@ -1890,8 +1956,10 @@ TLS_TEST(each_failed_check_has_its_own_text)
 		snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
 		cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
 		tls_server_stop(pid);
-		snprintf(want, sizeof(want), "GET %s failed (tls): unknown CA: SSL certificate problem: "
-			 "unable to get local issuer certificate", url);
+		snprintf(want, sizeof(want),
+			 "GET %s failed (tls): unknown CA: SSL certificate problem: "
+			 "unable to get local issuer certificate",
+			 url);
 		cr_assert_str_eq(H.fail_msg, want);
 		harness_txn_end(ctx);
 		harness_ctx_free(ctx);
@@ -1916,7 +1984,7 @@ TLS_TEST(each_failed_check_has_its_own_text)
  * be NULL) and closes; its port. One connection. */
 static int bad_tls_server(const char *reply, size_t len, pid_t *pid)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
 	int ls = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -1964,9 +2032,10 @@ TLS_TEST(broken_handshakes_fail_cleanly)
 	/* Not TLS at all: a plain HTTP server answers the ClientHello. */
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", target_port);
 	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
-	snprintf(want, sizeof(want), "GET %s failed (tls): handshake failed: OpenSSL/%s: "
-		 "error:0A00010B:SSL routines::wrong version number", url,
-		 OpenSSL_version(OPENSSL_VERSION_STRING));
+	snprintf(want, sizeof(want),
+		 "GET %s failed (tls): handshake failed: OpenSSL/%s: "
+		 "error:0A00010B:SSL routines::wrong version number",
+		 url, OpenSSL_version(OPENSSL_VERSION_STRING));
 	cr_assert_str_eq(H.fail_msg, want);
 
 	/* Closed before any reply. */
@@ -1974,8 +2043,10 @@ TLS_TEST(broken_handshakes_fail_cleanly)
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
 	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
 	tls_server_stop(pid);
-	snprintf(want, sizeof(want), "GET %s failed (tls): handshake failed: OpenSSL SSL_connect: "
-		 "SSL_ERROR_SYSCALL in connection to 127.0.0.1:%d ", url, port);
+	snprintf(want, sizeof(want),
+		 "GET %s failed (tls): handshake failed: OpenSSL SSL_connect: "
+		 "SSL_ERROR_SYSCALL in connection to 127.0.0.1:%d ",
+		 url, port);
 	cr_assert_str_eq(H.fail_msg, want);
 
 	/* Closed in the middle of a record. */
@@ -1983,8 +2054,10 @@ TLS_TEST(broken_handshakes_fail_cleanly)
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
 	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
 	tls_server_stop(pid);
-	snprintf(want, sizeof(want), "GET %s failed (tls): handshake failed: OpenSSL SSL_connect: "
-		 "SSL_ERROR_SYSCALL in connection to 127.0.0.1:%d ", url, port);
+	snprintf(want, sizeof(want),
+		 "GET %s failed (tls): handshake failed: OpenSSL SSL_connect: "
+		 "SSL_ERROR_SYSCALL in connection to 127.0.0.1:%d ",
+		 url, port);
 	cr_assert_str_eq(H.fail_msg, want);
 
 	/* Garbage that looks like no record. */
@@ -1992,9 +2065,10 @@ TLS_TEST(broken_handshakes_fail_cleanly)
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
 	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
 	tls_server_stop(pid);
-	snprintf(want, sizeof(want), "GET %s failed (tls): handshake failed: OpenSSL/%s: "
-		 "error:0A00010B:SSL routines::wrong version number", url,
-		 OpenSSL_version(OPENSSL_VERSION_STRING));
+	snprintf(want, sizeof(want),
+		 "GET %s failed (tls): handshake failed: OpenSSL/%s: "
+		 "error:0A00010B:SSL routines::wrong version number",
+		 url, OpenSSL_version(OPENSSL_VERSION_STRING));
 	cr_assert_str_eq(H.fail_msg, want);
 
 	harness_txn_end(ctx);
@@ -2014,7 +2088,8 @@ TLS_TEST(client_certificate)
 	tls_path(cert, sizeof(cert), "client.pem");
 	tls_path(key, sizeof(key), "client.key");
 	/* The server asks for a certificate and checks it against our CA. */
-	port = tls_server_args("good", &pid, (const char *const[]){"-Verify", "1", "-CAfile", ca, NULL});
+	port = tls_server_args("good", &pid,
+			       (const char *const[]){ "-Verify", "1", "-CAfile", ca, NULL });
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
 
 	/* Sent, its key unlocked with its password: the server saw it. */
@@ -2022,8 +2097,9 @@ TLS_TEST(client_certificate)
 	cr_assert_eq(mite_http_set_ca_file(ctx, ca), 0);
 	cr_assert_eq(mite_http_set_client_cert(ctx, cert, key, "mite-pass"), 0);
 	harness_txn_begin(ctx, "cert");
-	cr_assert_eq(mite_http_request(ctx, "GET", url,
-				       (&(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION}), &r),
+	cr_assert_eq(mite_http_request(
+			     ctx, "GET", url,
+			     (&(const mite_http_opts){ .flags = MITE_HTTP_NEW_CONNECTION }), &r),
 		     0, "%s", H.fail_msg);
 	cr_assert_eq(r->status, 200);
 	cr_assert_not_null(strstr(r->body, "Client certificate"), "%s", r->body);
@@ -2032,26 +2108,30 @@ TLS_TEST(client_certificate)
 	/* None: the server refuses (TLS 1.3: after the handshake, so the
 	 * failure is the first read's, as libcurl says it). */
 	mite_http_set_client_cert(ctx, NULL, NULL, NULL);
-	cr_assert_eq(mite_http_request(ctx, "GET", url,
-				       (&(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION}), &r),
+	cr_assert_eq(mite_http_request(
+			     ctx, "GET", url,
+			     (&(const mite_http_opts){ .flags = MITE_HTTP_NEW_CONNECTION }), &r),
 		     MITE_EIO);
-	snprintf(want, sizeof(want), "GET %s failed (reset): Failure when receiving data from the peer",
-		 url);
+	snprintf(want, sizeof(want),
+		 "GET %s failed (reset): Failure when receiving data from the peer", url);
 	cr_assert_str_eq(H.fail_msg, want);
 
 	/* A file that does not load: libcurl's words, class tls. */
 	mite_http_set_client_cert(ctx, "/nonexistent/mite-client.pem", NULL, NULL);
 	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
-	snprintf(want, sizeof(want), "GET %s failed (tls): could not load PEM client certificate from "
-		 "/nonexistent/mite-client.pem, OpenSSL error error:80000002:system library::No such "
-		 "file or directory, (no key found, wrong pass phrase, or wrong file format?)", url);
+	snprintf(
+		want, sizeof(want),
+		"GET %s failed (tls): could not load PEM client certificate from "
+		"/nonexistent/mite-client.pem, OpenSSL error error:80000002:system library::No such "
+		"file or directory, (no key found, wrong pass phrase, or wrong file format?)",
+		url);
 	cr_assert_str_eq(H.fail_msg, want);
 
 	/* A wrong password. */
 	mite_http_set_client_cert(ctx, cert, key, "not-the-pass");
 	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
-	snprintf(want, sizeof(want), "GET %s failed (tls): unable to set private key file: '%s' type PEM",
-		 url, key);
+	snprintf(want, sizeof(want),
+		 "GET %s failed (tls): unable to set private key file: '%s' type PEM", url, key);
 	cr_assert_str_eq(H.fail_msg, want);
 	harness_txn_end(ctx);
 	tls_server_stop(pid);
@@ -2064,8 +2144,10 @@ TLS_TEST(client_certificate)
 	mite_http_set_ca_file(ctx, "/nonexistent/mite-ca.pem");
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", target_port);
 	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
-	snprintf(want, sizeof(want), "GET %s failed (tls): error setting certificate file: "
-		 "/nonexistent/mite-ca.pem", url);
+	snprintf(want, sizeof(want),
+		 "GET %s failed (tls): error setting certificate file: "
+		 "/nonexistent/mite-ca.pem",
+		 url);
 	cr_assert_str_eq(H.fail_msg, want);
 	harness_ctx_free(ctx);
 }
@@ -2075,8 +2157,9 @@ static mite_http_response *tls_get_new(mite_ctx *ctx, const char *url)
 {
 	mite_http_response *r = NULL;
 
-	cr_assert_eq(mite_http_request(ctx, "GET", url,
-				       (&(const mite_http_opts){.flags = MITE_HTTP_NEW_CONNECTION}), &r),
+	cr_assert_eq(mite_http_request(
+			     ctx, "GET", url,
+			     (&(const mite_http_opts){ .flags = MITE_HTTP_NEW_CONNECTION }), &r),
 		     0, "%s", H.fail_msg);
 	cr_assert_eq(r->status, 200);
 	cr_assert_eq(r->reused, 0);
@@ -2128,12 +2211,14 @@ TLS_TEST(sessions_resume_and_versions)
 
 	/* Bad values are refused. */
 	cr_assert_eq(mite_http_set_tls_versions(ctx, 11, 0), MITE_EINVAL);
-	cr_assert_eq(mite_http_set_tls_versions(ctx, MITE_HTTP_TLS1_3, MITE_HTTP_TLS1_2), MITE_EINVAL);
+	cr_assert_eq(mite_http_set_tls_versions(ctx, MITE_HTTP_TLS1_3, MITE_HTTP_TLS1_2),
+		     MITE_EINVAL);
 
 	/* A server that speaks neither: TLS 1.3 only against TLS 1.2 only. */
 	{
 		pid_t p2;
-		int port2 = tls_server_args("good", &p2, (const char *const[]){"-tls1_2", "-naccept", "1", NULL});
+		int port2 = tls_server_args(
+			"good", &p2, (const char *const[]){ "-tls1_2", "-naccept", "1", NULL });
 		char url2[128];
 
 		cr_assert_eq(mite_http_set_tls_versions(ctx, MITE_HTTP_TLS1_3, 0), 0);
@@ -2141,7 +2226,8 @@ TLS_TEST(sessions_resume_and_versions)
 		harness_txn_begin(ctx, "tls");
 		cr_assert_eq(mite_http_get(ctx, url2, &r), MITE_EIO);
 		tls_server_stop(p2);
-		cr_assert(strstr(H.fail_msg, "failed (tls): handshake failed: OpenSSL/"), "%s", H.fail_msg);
+		cr_assert(strstr(H.fail_msg, "failed (tls): handshake failed: OpenSSL/"), "%s",
+			  H.fail_msg);
 		harness_txn_end(ctx);
 	}
 	tls_server_stop(pid);
@@ -2164,7 +2250,7 @@ static struct {
 
 static int free_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
 	int s = socket(AF_INET, SOCK_STREAM, 0), port;
 
@@ -2293,10 +2379,16 @@ static void h2_teardown(void)
 TestSuite(h2, .init = h2_setup, .fini = h2_teardown, .timeout = 60);
 TestSuite(h2_curl, .init = h2_setup_curl, .fini = h2_teardown, .timeout = 60);
 
-#define H2_TEST(name)                                                                      \
-	static void name##_body(void);                                                     \
-	Test(h2, name) { name##_body(); }                                                  \
-	Test(h2_curl, name) { name##_body(); }                                             \
+#define H2_TEST(name)                  \
+	static void name##_body(void); \
+	Test(h2, name)                 \
+	{                              \
+		name##_body();         \
+	}                              \
+	Test(h2_curl, name)            \
+	{                              \
+		name##_body();         \
+	}                              \
 	static void name##_body(void)
 
 /* An instance's session for HTTP/2 on port (TLS unless h2c). */
@@ -2344,7 +2436,7 @@ H2_TEST(multiplexing)
 
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h2);
 	for (int i = 0; i < 20; i++) {
-		jobs[i] = (struct h2_job){.url = url, .n = 5};
+		jobs[i] = (struct h2_job){ .url = url, .n = 5 };
 		ctxs[i] = harness_ctx(h2_journey, &jobs[i]);
 	}
 	cr_assert_eq(harness_run(20), 0);
@@ -2380,7 +2472,7 @@ H2_TEST(batch_streams_on_one_connection)
 	h2_session(ctx, MITE_HTTP_V2);
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < N; i++)
-			q[i] = (mite_http_req){.url = url};
+			q[i] = (mite_http_req){ .url = url };
 		cr_assert_eq(mite_http_batch(ctx, q, N), 0, "%s", H.fail_msg);
 		for (int i = 0; i < N; i++) {
 			cr_assert_eq(q[i].rc, 0);
@@ -2427,7 +2519,7 @@ H2_TEST(body_file_upload_tls)
 		int *port;
 		const char *name;
 		int version;
-	} to[] = {{&ngx.h2, "a.bin", 20}, {&ngx.h1, "b.bin", 11}};
+	} to[] = { { &ngx.h2, "a.bin", 20 }, { &ngx.h1, "b.bin", 11 } };
 
 	snprintf(path, sizeof(path), "%s/upload.bin", tls_dir);
 	snprintf(got, sizeof(got), "%s/up", tls_dir);
@@ -2437,7 +2529,8 @@ H2_TEST(body_file_upload_tls)
 	mite_http_set_timeouts(ctx, 5, 30);
 	for (size_t i = 0; i < sizeof(to) / sizeof(*to); i++) {
 		snprintf(url, sizeof(url), "https://127.0.0.1:%d/up/%s", *to[i].port, to[i].name);
-		cr_assert_eq(mite_http_request(ctx, "PUT", url, &(mite_http_opts){.body_file = path}, &r),
+		cr_assert_eq(mite_http_request(ctx, "PUT", url,
+					       &(mite_http_opts){ .body_file = path }, &r),
 			     0, "%s", H.fail_msg);
 		cr_assert_eq(r->status, 201, "%d", r->status);
 		cr_assert_eq(r->http_version, to[i].version);
@@ -2464,7 +2557,7 @@ Test(h2, stream_limit_opens_more_connections)
 	H.http2_max_streams = "4";
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h2);
 	for (int i = 0; i < 20; i++) {
-		jobs[i] = (struct h2_job){.url = url, .n = 3};
+		jobs[i] = (struct h2_job){ .url = url, .n = 3 };
 		ctxs[i] = harness_ctx(h2_journey, &jobs[i]);
 	}
 	cr_assert_eq(harness_run(20), 0);
@@ -2487,7 +2580,7 @@ H2_TEST(goaway)
 
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.goaway);
 	for (int i = 0; i < 10; i++) {
-		jobs[i] = (struct h2_job){.url = url, .n = 6};
+		jobs[i] = (struct h2_job){ .url = url, .n = 6 };
 		ctxs[i] = harness_ctx(h2_journey, &jobs[i]);
 	}
 	cr_assert_eq(harness_run(20), 0);
@@ -2515,8 +2608,8 @@ H2_TEST(rst_stream)
 	cr_assert_eq(mite_http_get(ctx, url, &r), 0, "%s", H.fail_msg);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/rst", ngx.h2);
 	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
-	snprintf(want, sizeof(want), "GET %s failed (reset): Stream error in the HTTP/2 framing layer",
-		 url);
+	snprintf(want, sizeof(want),
+		 "GET %s failed (reset): Stream error in the HTTP/2 framing layer", url);
 	cr_assert_str_eq(H.fail_msg, want);
 	cr_assert_eq(httperr_count("h2", "GET", "reset"), 1);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h2);
@@ -2552,14 +2645,17 @@ H2_TEST(large_body_and_limits)
 
 	cr_assert_eq(mite_http_set_body_limit(ctx, 1 << 20, 0), 0);
 	cr_assert_eq(mite_http_get(ctx, url, &r), MITE_EIO);
-	snprintf(want, sizeof(want), "GET %s failed (body_too_large): body over 1048576 bytes (the "
-		 "limit per response)", url);
+	snprintf(want, sizeof(want),
+		 "GET %s failed (body_too_large): body over 1048576 bytes (the "
+		 "limit per response)",
+		 url);
 	cr_assert_str_eq(H.fail_msg, want);
 	cr_assert_eq(httperr_count("h2", "GET", "body_too_large"), 1);
 
 	/* Discarded: counted, no limit. */
 	cr_assert_eq(mite_http_request(ctx, "GET", url,
-				       (&(const mite_http_opts){.flags = MITE_HTTP_DISCARD_BODY}), &r),
+				       (&(const mite_http_opts){ .flags = MITE_HTTP_DISCARD_BODY }),
+				       &r),
 		     0, "%s", H.fail_msg);
 	cr_assert_eq(r->bytes_in, BIG_BODY);
 	cr_assert_eq(r->body_len, 0);
@@ -2567,8 +2663,8 @@ H2_TEST(large_body_and_limits)
 	harness_ctx_free(ctx);
 	nginx_log(0, &conns);
 	if (!engine_is_curl())
-		cr_assert_eq(conns, 1, "a body over its limit reset its stream only: %d connections",
-			     conns);
+		cr_assert_eq(conns, 1,
+			     "a body over its limit reset its stream only: %d connections", conns);
 }
 
 /* h2c with prior knowledge on http://; HTTP/2 asked of a TLS server without
@@ -2591,7 +2687,7 @@ H2_TEST(h2c_and_fallback)
 
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/", ngx.h1);
 	for (int i = 0; i < 5; i++) {
-		jobs[i] = (struct h2_job){.url = url, .n = 2};
+		jobs[i] = (struct h2_job){ .url = url, .n = 2 };
 		ctxs[i] = harness_ctx(h2_journey, &jobs[i]);
 	}
 	cr_assert_eq(harness_run(20), 0);
@@ -2611,7 +2707,7 @@ TestSuite(http1, .timeout = 30);
 struct parsed {
 	http1_parser p;
 	http1_buf head, body;
-	int rc;      /* the first error, or 0 */
+	int rc; /* the first error, or 0 */
 	int done;
 	size_t used; /* bytes consumed */
 };
@@ -2785,8 +2881,11 @@ Test(http1, malformed_responses_fail)
 
 Test(http1, no_status_line_fails_at_once)
 {
-	static const char *const bad[] = {"ICY 200 OK\r\n\r\n", "hello", "\r\nHTTP/1.1 200 OK\r\n\r\n",
-					  "HTTP:", "http/1.1 200 OK\r\n\r\n", "HTTP/1.1 100 Continue\r\n\r\nX"};
+	static const char *const bad[] = {
+		"ICY 200 OK\r\n\r\n",          "hello",
+		"\r\nHTTP/1.1 200 OK\r\n\r\n", "HTTP:",
+		"http/1.1 200 OK\r\n\r\n",     "HTTP/1.1 100 Continue\r\n\r\nX"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		for (size_t step = 0; step < 4; step++) {
 			struct parsed r;
@@ -2884,7 +2983,8 @@ Test(http1, heads_and_trailers_are_bounded)
 	{
 		char *t = malloc(HTTP1_MAX_HEAD + 256);
 		size_t hl, k;
-		hl = (size_t)snprintf(t, 256, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX: ");
+		hl = (size_t)snprintf(t, 256,
+				      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX: ");
 		memset(t + hl, 'h', HTTP1_MAX_HEAD / 2);
 		hl += HTTP1_MAX_HEAD / 2;
 		memcpy(t + hl, "\r\n\r\n0\r\nT: ", 10);
@@ -2921,23 +3021,24 @@ Test(http1, urls)
 	cr_assert(u.https && u.port == 443 && u.host_len == 3 && strncmp(u.host, "::1", 3) == 0);
 	cr_assert_eq(http1_url_parse("http://h", &u), 0);
 	cr_assert(u.path_len == 1 && u.path[0] == '/');
-	static const char *const bad[] = {"ftp://h/", "http://", "http://u:p@h/", "http://h:0/",
-					  "http://h:65536/", "http://h:/", "http://h/a b",
-					  "http://h?q", "//h/", "http://[::1/", "http://h\xc3\xa9/"};
+	static const char *const bad[] = { "ftp://h/",     "http://",          "http://u:p@h/",
+					   "http://h:0/",  "http://h:65536/",  "http://h:/",
+					   "http://h/a b", "http://h?q",       "//h/",
+					   "http://[::1/", "http://h\xc3\xa9/" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		cr_assert_eq(http1_url_parse(bad[i], &u), -EINVAL, "%s", bad[i]);
 
 	static const char *const res[][3] = {
-		{"http://h/a/b/c?x", "d", "http://h/a/b/d"},
-		{"http://h/a/b/c", "../d?y=1#f", "http://h/a/d?y=1"},
-		{"http://h/a/b/c", "/e/./f/../g", "http://h/e/g"},
-		{"http://h/a/b/c", "?q", "http://h/a/b/c?q"},
-		{"http://h", "x", "http://h/x"},
-		{"http://h:81/a", "//o:82/p", "http://o:82/p"},
-		{"http://h/a", "https://s/t", "https://s/t"},
-		{"http://h/a/b", "../../../x", "http://h/x"},
-		{"http://h/a/b/", ".", "http://h/a/b/"},
-		{"http://h/redirect/2", "/redirect/1", "http://h/redirect/1"},
+		{ "http://h/a/b/c?x", "d", "http://h/a/b/d" },
+		{ "http://h/a/b/c", "../d?y=1#f", "http://h/a/d?y=1" },
+		{ "http://h/a/b/c", "/e/./f/../g", "http://h/e/g" },
+		{ "http://h/a/b/c", "?q", "http://h/a/b/c?q" },
+		{ "http://h", "x", "http://h/x" },
+		{ "http://h:81/a", "//o:82/p", "http://o:82/p" },
+		{ "http://h/a", "https://s/t", "https://s/t" },
+		{ "http://h/a/b", "../../../x", "http://h/x" },
+		{ "http://h/a/b/", ".", "http://h/a/b/" },
+		{ "http://h/redirect/2", "/redirect/1", "http://h/redirect/1" },
 	};
 	for (size_t i = 0; i < sizeof(res) / sizeof(*res); i++) {
 		long n = http1_url_resolve(buf, sizeof(buf), res[i][0], res[i][1]);
@@ -2973,13 +3074,13 @@ static const char *jar_get(const cookie_jar *j, const char *host, const char *pa
 
 Test(http1, cookie_paths)
 {
-	cookie_jar j = {0};
+	cookie_jar j = { 0 };
 
 	jar_set(&j, "root=1; Path=/", "h", "/", 0, NOW);
 	jar_set(&j, "docs=2; Path=/docs", "h", "/", 0, NOW);
 	jar_set(&j, "slash=3; Path=/docs/", "h", "/", 0, NOW);
 	jar_set(&j, "dflt=4", "h", "/app/page", 0, NOW); /* default path: /app */
-	jar_set(&j, "top=5", "h", "/page", 0, NOW);      /* default path: / */
+	jar_set(&j, "top=5", "h", "/page", 0, NOW); /* default path: / */
 	cr_assert_str_eq(jar_get(&j, "h", "/", 0, NOW), "root=1; top=5");
 	cr_assert_str_eq(jar_get(&j, "h", "/docs", 0, NOW), "docs=2; root=1; top=5");
 	cr_assert_str_eq(jar_get(&j, "h", "/docs/x", 0, NOW), "slash=3; docs=2; root=1; top=5");
@@ -2996,16 +3097,16 @@ Test(http1, cookie_paths)
 
 Test(http1, cookie_domains)
 {
-	cookie_jar j = {0};
+	cookie_jar j = { 0 };
 
 	jar_set(&j, "host=1", "www.example.com", "/", 0, NOW); /* host-only */
 	jar_set(&j, "dom=2; Domain=.Example.COM", "www.example.com", "/", 0, NOW);
 	cr_assert_eq(cookie_jar_set(&j, "other=3; Domain=example.org", 26, "www.example.com", 15,
 				    "/", 1, 0, NOW),
 		     0);
-	cr_assert_eq(cookie_jar_set(&j, "tld=4; Domain=com", 17, "www.example.com", 15, "/", 1, 0,
-				    NOW),
-		     0);
+	cr_assert_eq(
+		cookie_jar_set(&j, "tld=4; Domain=com", 17, "www.example.com", 15, "/", 1, 0, NOW),
+		0);
 	cr_assert_str_eq(jar_get(&j, "www.example.com", "/", 0, NOW), "host=1; dom=2");
 	cr_assert_str_eq(jar_get(&j, "WWW.Example.com", "/", 0, NOW), "host=1; dom=2");
 	cr_assert_str_eq(jar_get(&j, "api.example.com", "/", 0, NOW), "dom=2");
@@ -3020,7 +3121,7 @@ Test(http1, cookie_domains)
 
 Test(http1, cookie_deletion_and_expiry)
 {
-	cookie_jar j = {0};
+	cookie_jar j = { 0 };
 
 	jar_set(&j, "a=1", "h", "/", 0, NOW);
 	jar_set(&j, "b=2; Max-Age=60", "h", "/", 0, NOW);
@@ -3047,7 +3148,7 @@ Test(http1, cookie_deletion_and_expiry)
 
 Test(http1, cookie_secure_malformed_and_bounds)
 {
-	cookie_jar j = {0};
+	cookie_jar j = { 0 };
 	char big[COOKIE_MAX_SIZE + 16];
 
 	/* Secure: set only over https, sent only over https. */

@@ -60,8 +60,13 @@ Test(kvl, pairs)
 
 Test(kvl, env_takes_mite_conf_only)
 {
-	const char *env[] = {"PATH=/bin", "MITE_CONF_url=http://x", "MITE_CONF_=ignored",
-			     "MITE_CONF_n=3", "MITE_CONFX=no", "MITE_CONF_url=http://y", NULL};
+	const char *env[] = { "PATH=/bin",
+			      "MITE_CONF_url=http://x",
+			      "MITE_CONF_=ignored",
+			      "MITE_CONF_n=3",
+			      "MITE_CONFX=no",
+			      "MITE_CONF_url=http://y",
+			      NULL };
 	kvl l;
 
 	kvl_init(&l);

@@ -3,7 +3,7 @@
 
 #include <criterion/criterion.h>
 
-static const loglimit_conf C = {.lines_per_s = 10, .bytes_per_s = 1000, .burst_s = 2};
+static const loglimit_conf C = { .lines_per_s = 10, .bytes_per_s = 1000, .burst_s = 2 };
 
 Test(loglimit, burst_then_rate_then_report)
 {
@@ -17,7 +17,8 @@ Test(loglimit, burst_then_rate_then_report)
 	for (int i = 0; i < 100; i++)
 		ok += loglimit_take(&l, &C, 10, 1000);
 	cr_assert_eq(ok, 20);
-	cr_assert_eq(loglimit_report(&l, 1000, 0, &lines, &bytes, &secs), 0, "no report before 10 s");
+	cr_assert_eq(loglimit_report(&l, 1000, 0, &lines, &bytes, &secs), 0,
+		     "no report before 10 s");
 	/* Then 10 lines a second. */
 	ok = 0;
 	for (uint64_t t = 1001; t <= 6000; t++)

@@ -21,14 +21,16 @@
 static scenario *load_text(const char *dir, const char *text, char *err, size_t errlen)
 {
 	char path[PATH_MAX], v[PATH_MAX], e2e[PATH_MAX], body[8192];
-	scenario_opts so = {.allow_any_path = 1};
+	scenario_opts so = { .allow_any_path = 1 };
 	size_t n = 0;
 
 	so.api = runner_api();
 	tp_plugin(v, sizeof v, "verdict");
 	tp_plugin(e2e, sizeof e2e, "e2e");
 	for (const char *p = text; *p && n < sizeof body - 1;) {
-		const char *sub = strncmp(p, "@V@", 3) == 0 ? v : strncmp(p, "@E2E@", 5) == 0 ? e2e : NULL;
+		const char *sub = strncmp(p, "@V@", 3) == 0 ? v
+			: strncmp(p, "@E2E@", 5) == 0       ? e2e
+							    : NULL;
 
 		if (sub) {
 			n += (size_t)snprintf(body + n, sizeof body - n, "%s", sub);
@@ -52,8 +54,10 @@ static int run_text(const char *dir, const char *text, double grace, cJSON **sum
 
 	cr_assert_not_null(s, "scenario refused: %s", err);
 	tp_join(out, sizeof out, dir, "out");
-	rc = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = grace, .results_dir = out});
-	*sum = results_io_load_json(tp_join(file, sizeof file, out, "summary.json"), err, sizeof err);
+	rc = testmode_execute(s,
+			      &(testmode_opts){ .quiet = 1, .grace = grace, .results_dir = out });
+	*sum = results_io_load_json(tp_join(file, sizeof file, out, "summary.json"), err,
+				    sizeof err);
 	return rc;
 }
 
@@ -63,7 +67,8 @@ static const cJSON *get(const cJSON *o, const char *path)
 
 	snprintf(buf, sizeof buf, "%s", path);
 	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
-		o = *k >= '0' && *k <= '9' ? cJSON_GetArrayItem(o, atoi(k)) : cJSON_GetObjectItemCaseSensitive(o, k);
+		o = *k >= '0' && *k <= '9' ? cJSON_GetArrayItem(o, atoi(k))
+					   : cJSON_GetObjectItemCaseSensitive(o, k);
 	return o;
 }
 
@@ -116,16 +121,15 @@ Test(loopclock, a_busy_runner_still_reports_what_runs, .timeout = 60)
 		 5, &sum);
 	cr_assert_not_null(sum);
 	tl = read_timeline(dir);
-	cJSON_ArrayForEach(rec, tl)
-		if (strcmp(str(rec, "state"), "running") == 0) {
-			cr_assert_eq(num(rec, "volume.0.actual"), 3000, "t %.1f: actual %.0f", num(rec, "t"),
-				     num(rec, "volume.0.actual"));
-			seen++;
-		}
+	cJSON_ArrayForEach(rec, tl) if (strcmp(str(rec, "state"), "running") == 0)
+	{
+		cr_assert_eq(num(rec, "volume.0.actual"), 3000, "t %.1f: actual %.0f",
+			     num(rec, "t"), num(rec, "volume.0.actual"));
+		seen++;
+	}
 	cr_assert_geq(seen, 1);
 	cr_assert_gt(num(sum, "journeys.0.volume.actual_mean"), 2700);
 	cJSON_Delete(tl);
 	cJSON_Delete(sum);
 	tp_rmrf(dir);
 }
-

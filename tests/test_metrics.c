@@ -22,10 +22,10 @@
 
 /* Checks that report only when they fail: Criterion sends every passing
  * cr_assert to its runner process, and the parser makes thousands. */
-#define EXPECT(cond, ...)                                                                          \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			cr_assert_fail(__VA_ARGS__);                                               \
+#define EXPECT(cond, ...)                            \
+	do {                                         \
+		if (!(cond))                         \
+			cr_assert_fail(__VA_ARGS__); \
 	} while (0)
 
 /* ---- a parser for the text format ---------------------------------------- */
@@ -64,7 +64,7 @@ static family *fam_find(expo *x, const char *name)
 /* The family a sample belongs to (histograms: without the suffix). */
 static family *fam_of(expo *x, const char *name)
 {
-	static const char *const sfx[] = {"_bucket", "_sum", "_count"};
+	static const char *const sfx[] = { "_bucket", "_sum", "_count" };
 	family *f = fam_find(x, name);
 	char base[128];
 
@@ -90,7 +90,8 @@ static void parse_expo(const char *text, expo *x)
 	int lineno = 0;
 	regex_t name_re;
 
-	EXPECT((regcomp(&name_re, "^[a-zA-Z_:][a-zA-Z0-9_:]*$", REG_EXTENDED | REG_NOSUB)) == (0), "not equal");
+	EXPECT((regcomp(&name_re, "^[a-zA-Z_:][a-zA-Z0-9_:]*$", REG_EXTENDED | REG_NOSUB)) == (0),
+	       "not equal");
 	memset(x, 0, sizeof *x);
 	x->s = calloc(MAX_SAMPLES, sizeof *x->s);
 	while (*p) {
@@ -109,27 +110,33 @@ static void parse_expo(const char *text, expo *x)
 			char name[128], rest[512];
 			family *f;
 
-			EXPECT((sscanf(line + 7, "%127s %511[^\n]", name, rest)) == (2), "line %d: %s", lineno, line);
-			EXPECT((regexec(&name_re, name, 0, NULL, 0)) == (0), "line %d: bad name '%s'", lineno, name);
+			EXPECT((sscanf(line + 7, "%127s %511[^\n]", name, rest)) == (2),
+			       "line %d: %s", lineno, line);
+			EXPECT((regexec(&name_re, name, 0, NULL, 0)) == (0),
+			       "line %d: bad name '%s'", lineno, name);
 			f = fam_find(x, name);
 			if (!f) {
 				EXPECT((x->nf) < (MAX_FAMILIES), "not less");
 				f = &x->f[x->nf++];
 				snprintf(f->name, sizeof f->name, "%s", name);
 			}
-			EXPECT((f->samples) == (0), "line %d: %s declared after its samples", lineno, name);
+			EXPECT((f->samples) == (0), "line %d: %s declared after its samples",
+			       lineno, name);
 			if (line[2] == 'H') {
-				EXPECT((f->help) == (0), "line %d: two HELP lines for %s", lineno, name);
+				EXPECT((f->help) == (0), "line %d: two HELP lines for %s", lineno,
+				       name);
 				f->help = 1;
 			} else {
 				EXPECT(!*(f->type), "line %d: two TYPE lines for %s", lineno, name);
 				EXPECT(strcmp(rest, "counter") == 0 || strcmp(rest, "gauge") == 0 ||
-						  strcmp(rest, "histogram") == 0, "line %d: type %s", lineno, rest);
+					       strcmp(rest, "histogram") == 0,
+				       "line %d: type %s", lineno, rest);
 				snprintf(f->type, sizeof f->type, "%.15s", rest);
 			}
 			continue;
 		}
-		EXPECT((line[0]) != ('#'), "line %d: a comment that is neither HELP nor TYPE", lineno);
+		EXPECT((line[0]) != ('#'), "line %d: a comment that is neither HELP nor TYPE",
+		       lineno);
 		EXPECT((line[0]) != ('\0'), "line %d: empty", lineno);
 		{
 			sample *s = &x->s[x->n];
@@ -156,7 +163,8 @@ static void parse_expo(const char *text, expo *x)
 					EXPECT((c) != ('\0'), "line %d: open label value", lineno);
 					if (c == '\\') {
 						c = *q++;
-						EXPECT(c == '\\' || c == '"' || c == 'n', "line %d: bad escape \\%c", lineno, c);
+						EXPECT(c == '\\' || c == '"' || c == 'n',
+						       "line %d: bad escape \\%c", lineno, c);
 						if (c == 'n')
 							c = '\n';
 					}
@@ -169,18 +177,24 @@ static void parse_expo(const char *text, expo *x)
 				if (*q == ',')
 					q++;
 				else
-					EXPECT((*q) == ('}'), "line %d: after a label: '%c'", lineno, *q);
+					EXPECT((*q) == ('}'), "line %d: after a label: '%c'",
+					       lineno, *q);
 			}
 			EXPECT((q[1]) == (' '), "line %d: one space before the value", lineno);
 			EXPECT((q[2]) != (' '), "line %d: one space before the value", lineno);
 			snprintf(s->value, sizeof s->value, "%s", q + 2);
 			f = fam_of(x, s->name);
-			EXPECT((f) != NULL, "line %d: %s has no HELP/TYPE before it", lineno, s->name);
-			EXPECT(f->help && f->type[0], "line %d: %s lacks HELP or TYPE", lineno, s->name);
+			EXPECT((f) != NULL, "line %d: %s has no HELP/TYPE before it", lineno,
+			       s->name);
+			EXPECT(f->help && f->type[0], "line %d: %s lacks HELP or TYPE", lineno,
+			       s->name);
 			f->samples++;
 			if (strcmp(f->type, "counter") == 0 ||
-			    (strcmp(f->type, "histogram") == 0 && strcmp(s->name + strlen(s->name) - 4, "_sum") != 0)) {
-				EXPECT((strspn(s->value, "0123456789")) == (strlen(s->value)), "line %d: %s must be an integer: '%s'", lineno, s->name, s->value);
+			    (strcmp(f->type, "histogram") == 0 &&
+			     strcmp(s->name + strlen(s->name) - 4, "_sum") != 0)) {
+				EXPECT((strspn(s->value, "0123456789")) == (strlen(s->value)),
+				       "line %d: %s must be an integer: '%s'", lineno, s->name,
+				       s->value);
 			} else {
 				char *end;
 
@@ -224,10 +238,11 @@ static void check_histograms(const expo *x)
 		double prev = 0;
 		int k = i;
 
-		if (n < 7 || strcmp(s->name + n - 7, "_bucket") != 0 || (i && strcmp(x->s[i - 1].name, s->name) == 0))
+		if (n < 7 || strcmp(s->name + n - 7, "_bucket") != 0 ||
+		    (i && strcmp(x->s[i - 1].name, s->name) == 0))
 			continue;
 		for (; k < x->n && strcmp(x->s[k].name, s->name) == 0 &&
-		       strcmp(label(&x->s[k], "le"), "+Inf") != 0;
+		     strcmp(label(&x->s[k], "le"), "+Inf") != 0;
 		     k++) {
 			double v = strtod(x->s[k].value, NULL);
 
@@ -252,8 +267,9 @@ typedef struct seen {
 static void inspect(run *r, void *data)
 {
 	seen *s = data;
-	metrics_run mr = {.r = r, .runners_wanted = 1};
-	const char *ql[] = {"q", "quick"}, *wl[] = {"w", "say \"hi\" \\ there"}, *nl[] = {"s", "note"};
+	metrics_run mr = { .r = r, .runners_wanted = 1 };
+	const char *ql[] = { "q", "quick" }, *wl[] = { "w", "say \"hi\" \\ there" },
+		   *nl[] = { "s", "note" };
 	const stats_entry *e;
 	size_t len = 0;
 
@@ -273,9 +289,10 @@ static void inspect(run *r, void *data)
 
 Test(metrics, exposition_parses_back_and_counts_agree, .timeout = 60)
 {
-	char dir[PATH_MAX], path[PATH_MAX], e2e[PATH_MAX], res[PATH_MAX], body[3 * PATH_MAX + 1024], err[1024];
-	scenario_opts so = {.allow_any_path = 1};
-	seen sn = {0};
+	char dir[PATH_MAX], path[PATH_MAX], e2e[PATH_MAX], res[PATH_MAX], body[3 * PATH_MAX + 1024],
+		err[1024];
+	scenario_opts so = { .allow_any_path = 1 };
+	seen sn = { 0 };
 	scenario *s;
 	expo x;
 	int found = 0;
@@ -284,17 +301,19 @@ Test(metrics, exposition_parses_back_and_counts_agree, .timeout = 60)
 	tp_mkdtemp(dir, sizeof dir);
 	tp_plugin(e2e, sizeof e2e, "e2e");
 	tp_plugin(res, sizeof res, "results");
-	snprintf(body, sizeof body,
-		 "name = \"m \\\"t\\\"\"; duration = 2;\nconfig = { sleep = \"0.01\"; };\njourneys = (\n"
-		 " { name = \"q\"; journey = \"%s:quick\"; volume = { type = \"constant\"; count = 2; }; },\n"
-		 " { name = \"w\"; journey = \"%s:weird\"; volume = { type = \"constant\"; count = 1; }; },\n"
-		 " { name = \"s\"; journey = \"%s:sender\"; volume = { type = \"constant\"; count = 1; }; }\n);\n"
-		 "thresholds = ( { metric = \"txn:quick\"; stat = \"p95\"; max = 1; } );\n",
-		 e2e, res, res);
+	snprintf(
+		body, sizeof body,
+		"name = \"m \\\"t\\\"\"; duration = 2;\nconfig = { sleep = \"0.01\"; };\njourneys = (\n"
+		" { name = \"q\"; journey = \"%s:quick\"; volume = { type = \"constant\"; count = 2; }; },\n"
+		" { name = \"w\"; journey = \"%s:weird\"; volume = { type = \"constant\"; count = 1; }; },\n"
+		" { name = \"s\"; journey = \"%s:sender\"; volume = { type = \"constant\"; count = 1; }; }\n);\n"
+		"thresholds = ( { metric = \"txn:quick\"; stat = \"p95\"; max = 1; } );\n",
+		e2e, res, res);
 	tp_write(tp_join(path, sizeof path, dir, "s.conf"), body);
 	s = scenario_load(path, &so, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
-	testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 0.5, .inspect = inspect, .data = &sn});
+	testmode_execute(
+		s, &(testmode_opts){ .quiet = 1, .grace = 0.5, .inspect = inspect, .data = &sn });
 	parse_expo(sn.text, &x);
 	check_histograms(&x);
 
@@ -328,11 +347,14 @@ Test(metrics, exposition_parses_back_and_counts_agree, .timeout = 60)
 
 	/* Counts agree with the run's stats. */
 	cr_assert_gt(sn.quick_ok, 10);
-	cr_assert_float_eq(total(&x, "mite_transaction_total", "transaction", "quick"), (double)sn.quick_ok, 0.5);
-	cr_assert_float_eq(total(&x, "mite_transaction_duration_seconds_count", "transaction", "quick"),
+	cr_assert_float_eq(total(&x, "mite_transaction_total", "transaction", "quick"),
 			   (double)sn.quick_ok, 0.5);
+	cr_assert_float_eq(
+		total(&x, "mite_transaction_duration_seconds_count", "transaction", "quick"),
+		(double)sn.quick_ok, 0.5);
 	cr_assert_float_eq(total(&x, "mite_message_total", "type", "note"), (double)sn.notes, 0.5);
-	cr_assert_float_eq(total(&x, "mite_journey_error_total", NULL, NULL), (double)sn.errors, 0.5);
+	cr_assert_float_eq(total(&x, "mite_journey_error_total", NULL, NULL), (double)sn.errors,
+			   0.5);
 	cr_assert_float_eq(total(&x, "mite_threshold_broken", NULL, NULL), 0, 0.5);
 
 	/* Escaping: the names come back exactly, and bytes that are not UTF-8
@@ -340,11 +362,13 @@ Test(metrics, exposition_parses_back_and_counts_agree, .timeout = 60)
 	for (int i = 0; i < x.n; i++) {
 		const sample *sm = &x.s[i];
 
-		if (strcmp(sm->name, "mite_journey_error_total") != 0 || strcmp(label(sm, "journey"), "w") != 0)
+		if (strcmp(sm->name, "mite_journey_error_total") != 0 ||
+		    strcmp(label(sm, "journey"), "w") != 0)
 			continue;
 		cr_assert_str_eq(label(sm, "test"), "m \"t\"");
 		cr_assert_str_eq(label(sm, "transaction"), "say \"hi\" \\ there");
-		cr_assert_str_eq(label(sm, "message"), "bad \"quote\" \\ back\nslash \xef\xbf\xbd end");
+		cr_assert_str_eq(label(sm, "message"),
+				 "bad \"quote\" \\ back\nslash \xef\xbf\xbd end");
 		cr_assert_str_eq(label(sm, "ex_type"), "MiteError");
 		cr_assert_float_eq(strtod(sm->value, NULL), (double)sn.weird_failed, 0.5);
 		found++;
@@ -363,13 +387,14 @@ Test(metrics, exposition_parses_back_and_counts_agree, .timeout = 60)
 
 static int connect_to(int port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	struct timeval tv = {.tv_sec = 5};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { .tv_sec = 5 };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	cr_assert_geq(fd, 0);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "connect: %s", strerror(errno));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "connect: %s",
+		     strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	return fd;
 }
@@ -446,7 +471,8 @@ Test(metrics, server_answers_and_survives_garbage_and_slow_clients)
 		memcpy(big, "GET /metrics HTTP/1.0\r\nX: ", 26);
 		memcpy(big + sizeof big - 5, "\r\n\r\n", 5);
 		r = http(port, big);
-		cr_assert(status_of(r) == 0 || status_of(r) >= 400, "an oversized header: %.60s", r);
+		cr_assert(status_of(r) == 0 || status_of(r) >= 400, "an oversized header: %.60s",
+			  r);
 		free(r);
 	}
 
@@ -473,7 +499,8 @@ Test(metrics, server_answers_and_survives_garbage_and_slow_clients)
  * fire: the request deadline (3 s here) ends it; the server goes on. */
 Test(metrics, request_deadline_ends_a_trickling_client)
 {
-	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+	static const char req[] =
+		"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
 	char err[256], c, buf[4096];
 	struct timespec t0, t1;
 	metrics *m = metrics_new("127.0.0.1:0", 2, 3, err, sizeof err);
@@ -495,7 +522,7 @@ Test(metrics, request_deadline_ends_a_trickling_client)
 			break;
 		}
 		usleep(500000);
-		struct pollfd p = {.fd = slow, .events = POLLIN};
+		struct pollfd p = { .fd = slow, .events = POLLIN };
 		if (poll(&p, 1, 0) == 1 && recv(slow, &c, 1, MSG_DONTWAIT) <= 0) {
 			closed = 1;
 			break;
@@ -513,7 +540,8 @@ Test(metrics, request_deadline_ends_a_trickling_client)
 		static const char get[] = "GET /metrics HTTP/1.0\r\n\r\n";
 		ssize_t n;
 
-		cr_assert_eq(send(ka, get, sizeof(get) - 1, MSG_NOSIGNAL), (ssize_t)(sizeof(get) - 1));
+		cr_assert_eq(send(ka, get, sizeof(get) - 1, MSG_NOSIGNAL),
+			     (ssize_t)(sizeof(get) - 1));
 		n = recv(ka, buf, sizeof(buf) - 1, 0);
 		cr_assert_gt(n, 0);
 		buf[n] = '\0';

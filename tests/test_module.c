@@ -51,13 +51,15 @@ Test(module, split)
 {
 	char path[64], sym[32], err[256];
 
-	cr_assert_eq(module_split("a/b.so:fn", path, sizeof(path), sym, sizeof(sym), err,
-				  sizeof(err)), 0);
+	cr_assert_eq(
+		module_split("a/b.so:fn", path, sizeof(path), sym, sizeof(sym), err, sizeof(err)),
+		0);
 	cr_assert_str_eq(path, "a/b.so");
 	cr_assert_str_eq(sym, "fn");
 	/* The last ':' splits, so a path may hold one. */
-	cr_assert_eq(module_split("c:/x.so:j", path, sizeof(path), sym, sizeof(sym), err,
-				  sizeof(err)), 0);
+	cr_assert_eq(
+		module_split("c:/x.so:j", path, sizeof(path), sym, sizeof(sym), err, sizeof(err)),
+		0);
 	cr_assert_str_eq(path, "c:/x.so");
 	cr_assert_str_eq(sym, "j");
 
@@ -82,7 +84,7 @@ Test(module, split)
 Test(module, find, .init = mk_tmp, .fini = rm_tmp)
 {
 	char so[PATH_MAX], out[PATH_MAX], err[3 * PATH_MAX], expect[3 * PATH_MAX], other[PATH_MAX];
-	const char *dirs[] = {NULL, NULL};
+	const char *dirs[] = { NULL, NULL };
 
 	copy_plugin(so, sizeof(so), "good", "m.so");
 	tp_join(other, sizeof(other), tmp, "sub");
@@ -116,7 +118,8 @@ Test(module, find, .init = mk_tmp, .fini = rm_tmp)
 	/* Containment: found in the base folder, but only plugin folders may
 	 * hold modules when some are configured. */
 	dirs[0] = other;
-	cr_assert_eq(module_find("m.so", tmp, dirs, 0, out, sizeof(out), err, sizeof(err)), -EACCES);
+	cr_assert_eq(module_find("m.so", tmp, dirs, 0, out, sizeof(out), err, sizeof(err)),
+		     -EACCES);
 	snprintf(expect, sizeof(expect),
 		 "module 'm.so' (%s) lies outside the plugin folders (%s) and loading from any "
 		 "path is not allowed",
@@ -334,8 +337,9 @@ Test(module, not_elf_and_wrong_class, .init = mk_tmp, .fini = rm_tmp)
 	char p[PATH_MAX], err[1024], expect[PATH_MAX + 128];
 	FILE *f;
 
-	tp_write(tp_join(p, sizeof(p), tmp, "text.so"), "not an ELF file at all, but long enough "
-							"to hold an ELF header's worth of bytes\n");
+	tp_write(tp_join(p, sizeof(p), tmp, "text.so"),
+		 "not an ELF file at all, but long enough "
+		 "to hold an ELF header's worth of bytes\n");
 	cr_assert_null(module_open(p, NULL, err, sizeof(err)));
 	snprintf(expect, sizeof(expect),
 		 "cannot open %s: not a 64-bit ELF shared object for this machine", p);

@@ -38,7 +38,7 @@ static void fake_close(transport *t)
 	((fake *)t)->closed = 1;
 }
 
-static const struct transport_ops fake_ops = {.send = fake_send, .close = fake_close};
+static const struct transport_ops fake_ops = { .send = fake_send, .close = fake_close };
 
 static fake *fake_new(void)
 {
@@ -73,9 +73,7 @@ static const cJSON *last_sent(const fake *f, const char *type)
 {
 	const cJSON *found = NULL, *m;
 
-	cJSON_ArrayForEach(m, f->sent)
-		if (strcmp(proto_type(m), type) == 0)
-			found = m;
+	cJSON_ArrayForEach(m, f->sent) if (strcmp(proto_type(m), type) == 0) found = m;
 	return found;
 }
 
@@ -84,7 +82,7 @@ static const cJSON *last_sent(const fake *f, const char *type)
 /* One open journey drawing from a range of a trillion rows. */
 static scenario *range_scenario(void)
 {
-	static const char *const cols[] = {"i"};
+	static const char *const cols[] = { "i" };
 	scenario *s = calloc(1, sizeof *s);
 	scn_journey *j;
 	char err[256];
@@ -101,7 +99,8 @@ static scenario *range_scenario(void)
 	j->module_path = strdup("/nonexistent/good.so");
 	j->symbol = strdup("journey");
 	j->stack_size = 65536;
-	j->pool = pool_new_range(POOL_RECYCLABLE, 0, 1000000000000LL, 1, NULL, 0, cols, err, sizeof err);
+	j->pool = pool_new_range(POOL_RECYCLABLE, 0, 1000000000000LL, 1, NULL, 0, cols, err,
+				 sizeof err);
 	j->volume = vmodel_new_arrival(10, 10, 0, 0, err, sizeof err);
 	cr_assert(j->pool && j->volume, "%s", err);
 	return s;
@@ -110,7 +109,7 @@ static scenario *range_scenario(void)
 Test(run, garbage_from_a_runner_is_bounded_and_ignored, .timeout = 60)
 {
 	uv_loop_t loop;
-	run_opts o = {.id = "peers"};
+	run_opts o = { .id = "peers" };
 	fake *f = fake_new();
 	const cJSON *rows;
 	char err[256];
@@ -172,15 +171,17 @@ Test(runner, garbage_from_the_controller_is_bounded_and_ignored, .timeout = 60)
 	/* Numbers beyond any use (found by fuzzing: converted to integers
 	 * anyway, which is undefined) fall back to their defaults. */
 	tp_plugin(plugin, sizeof plugin, "good");
-	snprintf(setup, sizeof setup,
-		 "{\"v\":1,\"t\":\"setup\",\"tick\":1e300,\"stats_interval\":1e300,\"elapsed\":1e300,"
-		 "\"journeys\":[{\"name\":\"closed\",\"module\":\"%s\",\"symbol\":\"journey\","
-		 "\"stack\":1e300,\"pool\":true,\"columns\":[\"a\"]},"
-		 "{\"name\":\"open\",\"module\":\"%s\",\"symbol\":\"journey\",\"open\":true}]}",
-		 plugin, plugin);
+	snprintf(
+		setup, sizeof setup,
+		"{\"v\":1,\"t\":\"setup\",\"tick\":1e300,\"stats_interval\":1e300,\"elapsed\":1e300,"
+		"\"journeys\":[{\"name\":\"closed\",\"module\":\"%s\",\"symbol\":\"journey\","
+		"\"stack\":1e300,\"pool\":true,\"columns\":[\"a\"]},"
+		"{\"name\":\"open\",\"module\":\"%s\",\"symbol\":\"journey\",\"open\":true}]}",
+		plugin, plugin);
 	deliver(f, setup);
 	cr_assert_not_null(last_sent(f, PROTO_READY), "setup refused");
-	deliver(f, "{\"v\":1,\"t\":\"rows\",\"j\":0,\"rows\":[[-1,\"x\"],[1e300,\"y\"],[1e400,\"z\"]]}");
+	deliver(f,
+		"{\"v\":1,\"t\":\"rows\",\"j\":0,\"rows\":[[-1,\"x\"],[1e300,\"y\"],[1e400,\"z\"]]}");
 	/* A trillion starts used to be made one after the other at the stop,
 	 * until the runner fell over; a count beyond any runner's means is
 	 * now ignored, and pending starts are capped. */
@@ -242,10 +243,12 @@ Test(runner, a_row_over_the_bounds_is_an_error_not_cut, .timeout = 60)
 		n += (size_t)snprintf(rows + n, cap - n, ",\"c\"");
 	snprintf(rows + n, cap - n, "]]}");
 	deliver(f, rows);
-	cr_assert_str_eq(sent_error(f), "journey wide: rows refused: row 1: 1025 columns or more (at most 1024)");
+	cr_assert_str_eq(sent_error(f),
+			 "journey wide: rows refused: row 1: 1025 columns or more (at most 1024)");
 
 	deliver(f, "{\"v\":1,\"t\":\"rows\",\"j\":0,\"rows\":[[2,\"a\",7]]}");
-	cr_assert_str_eq(sent_error(f), "journey wide: rows refused: row 2: column 2 is not a string");
+	cr_assert_str_eq(sent_error(f),
+			 "journey wide: rows refused: row 2: column 2 is not a string");
 
 	deliver(f, "{\"v\":1,\"t\":\"cancel\"}");
 	while (!done)

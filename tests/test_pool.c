@@ -63,8 +63,8 @@ Test(pool, modes)
 	cr_assert_str_eq(pool_mode_name(POOL_RECYCLABLE), "recyclable");
 }
 
-static const char *const cols[] = {"a", "b"};
-static const char *const vals[] = {"1", "x", "2", "y", "3", "z"};
+static const char *const cols[] = { "a", "b" };
+static const char *const vals[] = { "1", "x", "2", "y", "3", "z" };
 
 Test(pool, inline_iterable)
 {
@@ -206,8 +206,8 @@ Test(pool, single)
 
 Test(pool, range_offsets)
 {
-	const long long offs[] = {0, 2};
-	const char *const names[] = {"i", "j"};
+	const long long offs[] = { 0, 2 };
+	const char *const names[] = { "i", "j" };
 	pool *p = pool_new_range(POOL_ITERABLE, 0, 4999, 1, offs, 2, names, err, sizeof(err));
 	mite_row *r;
 	long n = 0;
@@ -228,8 +228,8 @@ Test(pool, range_offsets)
 Test(pool, range_steps_and_limits)
 {
 	pool *p = pool_new_range(POOL_ITERABLE, 10, 0, -3, NULL, 0, NULL, err, sizeof(err));
-	const long long want[] = {10, 7, 4, 1};
-	const long long many[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+	const long long want[] = { 10, 7, 4, 1 };
+	const long long many[12] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
 	mite_row *r;
 
 	cr_assert_not_null(p, "%s", err);
@@ -259,12 +259,15 @@ Test(pool, range_steps_and_limits)
 	cr_assert_str_eq(err, "range 5..1 with step 1 has no rows");
 	cr_assert_null(pool_new_range(POOL_ITERABLE, LLONG_MIN, LLONG_MAX, 1, NULL, 0, NULL, err,
 				      sizeof(err)));
-	cr_assert_str_eq(err, "range -9223372036854775808..9223372036854775807 step 1 has "
-			      "18446744073709551616 rows (at most 9007199254740992)");
+	cr_assert_str_eq(err,
+			 "range -9223372036854775808..9223372036854775807 step 1 has "
+			 "18446744073709551616 rows (at most 9007199254740992)");
 	/* Row ids travel as JSON numbers: 2^53 rows at most, exactly. */
-	cr_assert_null(pool_new_range(POOL_ITERABLE, 0, 1LL << 53, 1, NULL, 0, NULL, err, sizeof(err)));
-	cr_assert_str_eq(err, "range 0..9007199254740992 step 1 has 9007199254740993 rows (at most "
-			      "9007199254740992)");
+	cr_assert_null(
+		pool_new_range(POOL_ITERABLE, 0, 1LL << 53, 1, NULL, 0, NULL, err, sizeof(err)));
+	cr_assert_str_eq(err,
+			 "range 0..9007199254740992 step 1 has 9007199254740993 rows (at most "
+			 "9007199254740992)");
 	p = pool_new_range(POOL_ITERABLE, 0, (1LL << 53) - 1, 1, NULL, 0, NULL, err, sizeof(err));
 	cr_assert_not_null(p, "%s", err);
 	cr_assert_eq(pool_size(p), 1ull << 53);
@@ -273,8 +276,9 @@ Test(pool, range_steps_and_limits)
 				      sizeof(err)));
 	cr_assert_null(pool_new_range(POOL_ITERABLE, LLONG_MAX - 9, LLONG_MAX, 1, many + 1, 1, NULL,
 				      err, sizeof(err)));
-	cr_assert_str_eq(err, "range 9223372036854775798..9223372036854775807 with offset 1 "
-			      "overflows");
+	cr_assert_str_eq(err,
+			 "range 9223372036854775798..9223372036854775807 with offset 1 "
+			 "overflows");
 	p = pool_new_range(POOL_ITERABLE, LLONG_MAX - 1, LLONG_MAX, 1, NULL, 0, NULL, err,
 			   sizeof(err));
 	cr_assert_not_null(p);
@@ -345,7 +349,7 @@ Test(pool, csv_rfc4180, .init = mk_tmp, .fini = rm_tmp)
 
 Test(pool, csv_without_header, .init = mk_tmp, .fini = rm_tmp)
 {
-	const char *const names[] = {"u", "p"};
+	const char *const names[] = { "u", "p" };
 	pool *p = csv("a,1\nb,2\n", 0, NULL, 0, NULL);
 	mite_row *r;
 
@@ -366,7 +370,7 @@ Test(pool, csv_without_header, .init = mk_tmp, .fini = rm_tmp)
 
 Test(pool, csv_errors_name_file_and_line, .init = mk_tmp, .fini = rm_tmp)
 {
-	const char *const names[] = {"u", "p", "q"};
+	const char *const names[] = { "u", "p", "q" };
 	int in_file = 0;
 
 	cr_assert_null(csv("a,b\n1,2\n3,\"open\n\n", 1, NULL, 0, &in_file));
@@ -557,23 +561,24 @@ Test(pool, csv_file_over_the_size_bound_is_refused_unread, .init = mk_tmp, .fini
 	close(fd);
 	cr_assert_null(pool_new_csv(POOL_ITERABLE, path, 0, NULL, 0, err, sizeof(err), &in_file));
 	cr_assert_eq(in_file, 0);
-	snprintf(want, sizeof(want), "cannot read %s: file of 1073741825 bytes (at most 1073741824)",
-		 path);
+	snprintf(want, sizeof(want),
+		 "cannot read %s: file of 1073741825 bytes (at most 1073741824)", path);
 	cr_assert_str_eq(err, want);
 }
 
 Test(pool, inline_bounds)
 {
 	char *big = malloc(ROW_MAX_FIELD + 2);
-	const char *v[4] = {"1", "x", "2", NULL};
-	const char *names[2] = {"a", NULL};
+	const char *v[4] = { "1", "x", "2", NULL };
+	const char *names[2] = { "a", NULL };
 
 	cr_assert_not_null(big);
 	memset(big, 'a', ROW_MAX_FIELD + 1);
 	big[ROW_MAX_FIELD + 1] = '\0';
 	v[3] = big;
 	cr_assert_null(pool_new_inline(POOL_ITERABLE, NULL, 2, v, 2, err, sizeof(err)));
-	cr_assert_str_eq(err, "inline datapool row 2: column 2: value of 1048577 bytes (at most 1048576)");
+	cr_assert_str_eq(
+		err, "inline datapool row 2: column 2: value of 1048577 bytes (at most 1048576)");
 	big[ROW_MAX_NAME + 1] = '\0';
 	names[1] = big;
 	v[3] = "y";
@@ -611,7 +616,7 @@ static void close_mod(void)
 
 Test(pool, plugin_iterable, .fini = close_mod)
 {
-	const char *args[] = {"count", "4", NULL};
+	const char *args[] = { "count", "4", NULL };
 	pool *p = pool_new_plugin(POOL_ITERABLE, plugin("pool"), "good.so:pool", args, err,
 				  sizeof(err));
 	mite_row *r;
@@ -636,7 +641,7 @@ Test(pool, plugin_iterable, .fini = close_mod)
 
 Test(pool, plugin_recyclable, .fini = close_mod)
 {
-	const char *args[] = {"count", "3", NULL};
+	const char *args[] = { "count", "3", NULL };
 	pool *p = pool_new_plugin(POOL_RECYCLABLE, plugin("pool"), "good.so:pool", args, err,
 				  sizeof(err));
 	mite_row *a, *b, *c, *d;
@@ -671,9 +676,9 @@ Test(pool, plugin_single, .fini = close_mod)
 	}
 	pool_free(p);
 	{
-		const char *none[] = {"count", "0", NULL};
-		cr_assert_null(pool_new_plugin(POOL_SINGLE, plugin("pool"), "good.so:pool", none, err,
-					       sizeof(err)));
+		const char *none[] = { "count", "0", NULL };
+		cr_assert_null(pool_new_plugin(POOL_SINGLE, plugin("pool"), "good.so:pool", none,
+					       err, sizeof(err)));
 		cr_assert_str_eq(err, "datapool plugin good.so:pool produced no rows");
 		module_close(mod);
 	}
@@ -681,19 +686,20 @@ Test(pool, plugin_single, .fini = close_mod)
 
 Test(pool, plugin_errors, .fini = close_mod)
 {
-	const char *fail_open[] = {"fail_open", "1", NULL};
-	const char *fail_at[] = {"fail_at", "1", NULL};
+	const char *fail_open[] = { "fail_open", "1", NULL };
+	const char *fail_at[] = { "fail_at", "1", NULL };
 	mite_datapool_plugin bad;
 	pool *p;
 
 	cr_assert_null(pool_new_plugin(POOL_ITERABLE, plugin("oldpool"), "good.so:oldpool", NULL,
 				       err, sizeof(err)));
-	cr_assert_str_eq(err, "datapool plugin good.so:oldpool was built for mite ABI 999; this "
-			      "mite speaks ABI 1");
+	cr_assert_str_eq(err,
+			 "datapool plugin good.so:oldpool was built for mite ABI 999; this "
+			 "mite speaks ABI 1");
 	module_close(mod);
 
-	cr_assert_null(pool_new_plugin(POOL_ITERABLE, plugin("pool"), "good.so:pool", fail_open, err,
-				       sizeof(err)));
+	cr_assert_null(pool_new_plugin(POOL_ITERABLE, plugin("pool"), "good.so:pool", fail_open,
+				       err, sizeof(err)));
 	cr_assert_str_eq(err, "datapool plugin good.so:pool failed to open: asked to fail");
 
 	bad = *(const mite_datapool_plugin *)module_sym(mod, "pool", err, sizeof(err));
@@ -706,8 +712,8 @@ Test(pool, plugin_errors, .fini = close_mod)
 	cr_assert_str_eq(err, "datapool plugin b lacks its next callback");
 	cr_assert_null(pool_new_plugin(POOL_ITERABLE, NULL, "n", NULL, err, sizeof(err)));
 
-	p = pool_new_plugin(POOL_ITERABLE, module_sym(mod, "pool", err, sizeof(err)), "good.so:pool",
-			    fail_at, err, sizeof(err));
+	p = pool_new_plugin(POOL_ITERABLE, module_sym(mod, "pool", err, sizeof(err)),
+			    "good.so:pool", fail_at, err, sizeof(err));
 	cr_assert_not_null(p, "%s", err);
 	row_free(take(p));
 	cr_assert_eq(try_take(p), POOL_ERROR);
@@ -750,14 +756,18 @@ static void *wide_open(const char *const *args, char *e, size_t elen)
 Test(pool, plugin_rows_over_a_bound_fail_the_pool)
 {
 	static const char *many[ROW_MAX_COLUMNS + 2];
-	mite_datapool_plugin pl = {.abi_version = MITE_ABI_VERSION, .size = sizeof(pl),
-				   .open = wide_open, .next = wide_next};
+	mite_datapool_plugin pl = { .abi_version = MITE_ABI_VERSION,
+				    .size = sizeof(pl),
+				    .open = wide_open,
+				    .next = wide_next };
 	pool *p = pool_new_plugin(POOL_ITERABLE, &pl, "w", NULL, err, sizeof(err));
 
 	cr_assert_not_null(p, "%s", err);
 	row_free(take(p));
 	cr_assert_eq(try_take(p), POOL_ERROR);
-	cr_assert_str_eq(err, "datapool plugin w: row 2: column 1: value of 1048577 bytes (at most 1048576)");
+	cr_assert_str_eq(
+		err,
+		"datapool plugin w: row 2: column 1: value of 1048577 bytes (at most 1048576)");
 	pool_free(p);
 
 	for (size_t i = 0; i <= ROW_MAX_COLUMNS; i++)

@@ -34,10 +34,11 @@ static cJSON *parse(const char *s)
 
 Test(proto_msg, targets_bytes_and_back)
 {
-	static const char want[] = "{\"v\":1,\"t\":\"targets\",\"j\":[{\"c\":3},{\"s\":2},{\"s\":0},{}],\"end_in\":12.5}";
-	proto_target j[4] = {{3, -1}, {-1, 2}, {-1, 0}, {-1, -1}}, back[5];
-	proto_targets t = {.j = j, .nj = 4, .has_end_in = 1, .end_in = 12.5};
-	proto_targets d = {.j = back, .nj = 5};
+	static const char want[] =
+		"{\"v\":1,\"t\":\"targets\",\"j\":[{\"c\":3},{\"s\":2},{\"s\":0},{}],\"end_in\":12.5}";
+	proto_target j[4] = { { 3, -1 }, { -1, 2 }, { -1, 0 }, { -1, -1 } }, back[5];
+	proto_targets t = { .j = j, .nj = 4, .has_end_in = 1, .end_in = 12.5 };
+	proto_targets d = { .j = back, .nj = 5 };
 	char *s = wire(proto_targets_encode(&t));
 	cJSON *m;
 
@@ -66,9 +67,10 @@ Test(proto_msg, targets_bytes_and_back)
 Test(proto_msg, targets_malformed_fields_read_as_none)
 {
 	proto_target back[3];
-	proto_targets d = {.j = back, .nj = 3};
-	cJSON *m = parse("{\"v\":1,\"t\":\"targets\",\"j\":[{\"c\":-1},{\"s\":\"9\"},{\"c\":\"x\",\"s\":0.5}],"
-			 "\"end_in\":\"soon\"}");
+	proto_targets d = { .j = back, .nj = 3 };
+	cJSON *m = parse(
+		"{\"v\":1,\"t\":\"targets\",\"j\":[{\"c\":-1},{\"s\":\"9\"},{\"c\":\"x\",\"s\":0.5}],"
+		"\"end_in\":\"soon\"}");
 
 	cr_assert_eq(proto_targets_decode(m, &d), 0);
 	cr_assert_not(d.has_end_in);
@@ -84,8 +86,9 @@ Test(proto_msg, targets_malformed_fields_read_as_none)
 
 Test(proto_msg, rows_bytes_and_back)
 {
-	static const char want[] = "{\"v\":1,\"t\":\"rows\",\"rows\":[[7,\"a\",\"bc\"],[8]],\"j\":1,\"end\":true}";
-	char *v[] = {"a", "bc"};
+	static const char want[] =
+		"{\"v\":1,\"t\":\"rows\",\"rows\":[[7,\"a\",\"bc\"],[8]],\"j\":1,\"end\":true}";
+	char *v[] = { "a", "bc" };
 	cJSON *m = proto_rows_new(1), *row;
 	const char *vals[4];
 	proto_rows pr;
@@ -134,20 +137,28 @@ Test(proto_msg, bad_rows_are_named)
 	cr_assert_str_eq(err, "a row without a row id");
 	cr_assert_eq(proto_row_decode(a->child->next, &id, vals, 4, &n, err, sizeof err), -EPROTO);
 	cr_assert_str_eq(err, "row 3: column 2 is not a string");
-	cr_assert_eq(proto_row_decode(a->child->next->next, &id, vals, 4, &n, err, sizeof err), -EPROTO);
+	cr_assert_eq(proto_row_decode(a->child->next->next, &id, vals, 4, &n, err, sizeof err),
+		     -EPROTO);
 	cJSON_Delete(a);
 }
 
 Test(proto_msg, stats_bytes_and_back)
 {
-	static const char want[] = "{\"v\":1,\"t\":\"stats\",\"e\":[],\"active\":[1,2],\"peak\":[3,2],"
-				   "\"ev\":[{\"type\":\"note\"}],\"dropped\":4,\"why\":[null,\"instance bound\"],"
-				   "\"final\":true,\"journey\":\"web\"}";
-	long active[] = {1, 2}, peak[] = {3, 2}, a2[3], p2[3];
-	const char *why[] = {NULL, "instance bound"};
-	proto_stats_out o = {.batch = cJSON_CreateArray(), .active = active, .peak = peak, .why = why, .nj = 2,
-			     .events = cJSON_Parse("[{\"type\":\"note\"}]"), .dropped = 4, .final = 1,
-			     .journey = "web"};
+	static const char want[] =
+		"{\"v\":1,\"t\":\"stats\",\"e\":[],\"active\":[1,2],\"peak\":[3,2],"
+		"\"ev\":[{\"type\":\"note\"}],\"dropped\":4,\"why\":[null,\"instance bound\"],"
+		"\"final\":true,\"journey\":\"web\"}";
+	long active[] = { 1, 2 }, peak[] = { 3, 2 }, a2[3], p2[3];
+	const char *why[] = { NULL, "instance bound" };
+	proto_stats_out o = { .batch = cJSON_CreateArray(),
+			      .active = active,
+			      .peak = peak,
+			      .why = why,
+			      .nj = 2,
+			      .events = cJSON_Parse("[{\"type\":\"note\"}]"),
+			      .dropped = 4,
+			      .final = 1,
+			      .journey = "web" };
 	proto_stats_in in;
 	char *s = wire(proto_stats_encode(&o));
 	cJSON *m;
@@ -170,16 +181,17 @@ Test(proto_msg, stats_bytes_and_back)
 
 Test(proto_msg, stats_minimal_and_malformed)
 {
-	long active[] = {0}, peak[] = {0}, a2[2], p2[2];
-	const char *why[] = {NULL};
-	proto_stats_out o = {.active = active, .peak = peak, .why = why, .nj = 1};
+	long active[] = { 0 }, peak[] = { 0 }, a2[2], p2[2];
+	const char *why[] = { NULL };
+	proto_stats_out o = { .active = active, .peak = peak, .why = why, .nj = 1 };
 	proto_stats_in in;
 	char *s = wire(proto_stats_encode(&o));
 	cJSON *m;
 
 	cr_assert_str_eq(s, "{\"v\":1,\"t\":\"stats\",\"active\":[0],\"peak\":[0],\"why\":[null]}");
 	cJSON_free(s);
-	m = parse("{\"v\":1,\"t\":\"stats\",\"active\":[-1,5000],\"peak\":[\"3\",1e300],\"dropped\":-2}");
+	m = parse(
+		"{\"v\":1,\"t\":\"stats\",\"active\":[-1,5000],\"peak\":[\"3\",1e300],\"dropped\":-2}");
 	proto_stats_decode(m, 2, 1000, a2, p2, &in);
 	cr_assert_eq(a2[0], -1, "negative");
 	cr_assert_eq(a2[1], -1, "over the bound");

@@ -22,7 +22,7 @@
 static int run_text(const char *text, const char *dir, testmode_inspect_fn inspect, void *data)
 {
 	char path[PATH_MAX], e2e[PATH_MAX], res[PATH_MAX], body[8192], out[PATH_MAX], err[1024];
-	scenario_opts so = {.allow_any_path = 1};
+	scenario_opts so = { .allow_any_path = 1 };
 	scenario *s;
 	size_t n = 0;
 
@@ -30,7 +30,9 @@ static int run_text(const char *text, const char *dir, testmode_inspect_fn inspe
 	tp_plugin(e2e, sizeof e2e, "e2e");
 	tp_plugin(res, sizeof res, "results");
 	for (const char *p = text; *p && n < sizeof body - 1;) {
-		const char *sub = strncmp(p, "@E2E@", 5) == 0 ? e2e : strncmp(p, "@RES@", 5) == 0 ? res : NULL;
+		const char *sub = strncmp(p, "@E2E@", 5) == 0 ? e2e
+			: strncmp(p, "@RES@", 5) == 0         ? res
+							      : NULL;
 
 		if (sub) {
 			n += (size_t)snprintf(body + n, sizeof body - n, "%s", sub);
@@ -44,8 +46,12 @@ static int run_text(const char *text, const char *dir, testmode_inspect_fn inspe
 	s = scenario_load(path, &so, err, sizeof err);
 	cr_assert_not_null(s, "scenario refused: %s", err);
 	tp_join(out, sizeof out, dir, "out");
-	return testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 0.5, .results_dir = out, .inspect = inspect,
-						    .data = data});
+	return testmode_execute(s,
+				&(testmode_opts){ .quiet = 1,
+						  .grace = 0.5,
+						  .results_dir = out,
+						  .inspect = inspect,
+						  .data = data });
 }
 
 /* Every line of a file as JSON objects; aborts the test on a bad one. */
@@ -99,9 +105,12 @@ typedef struct flood {
 static void flood_inspect(run *r, void *data)
 {
 	flood *fl = data;
-	results_conf c = {.events_max_size = 4096, .events_keep = 1000, .queue_max = 4096, .http_events = 0};
+	results_conf c = {
+		.events_max_size = 4096, .events_keep = 1000, .queue_max = 4096, .http_events = 0
+	};
 	char err[512];
-	results *res = results_new(r, &(results_opts){.dir = fl->dir, .conf = &c}, err, sizeof err);
+	results *res =
+		results_new(r, &(results_opts){ .dir = fl->dir, .conf = &c }, err, sizeof err);
 
 	cr_assert_not_null(res, "%s", err);
 	for (int i = 0; i < fl->n; i++) {
@@ -109,7 +118,9 @@ static void flood_inspect(run *r, void *data)
 
 		cJSON_AddStringToObject(ev, "type", "flood");
 		cJSON_AddNumberToObject(ev, "i", i);
-		cJSON_AddStringToObject(ev, "pad", "0123456789012345678901234567890123456789012345678901234567890123");
+		cJSON_AddStringToObject(
+			ev, "pad",
+			"0123456789012345678901234567890123456789012345678901234567890123");
 		results_event(res, r, ev);
 		cJSON_Delete(ev);
 	}
@@ -126,17 +137,19 @@ static void flood_inspect(run *r, void *data)
 Test(results, rotation_and_counted_drops, .timeout = 60)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32];
-	flood fl = {.n = 50000};
+	flood fl = { .n = 50000 };
 	const cJSON *ev;
 	double logged, dropped;
 	int files = 0, lines = 0, floods = 0, ends = 0;
 
 	tp_mkdtemp(dir, sizeof dir);
 	tp_join(fl.dir, sizeof fl.dir, dir, "flood");
-	cr_assert_eq(run_text("name = \"f\"; duration = 1;\n"
-			      "journeys = ( { journey = \"@E2E@:quick\"; volume = { type = \"constant\"; count = 1; }; } );\n",
-			      dir, flood_inspect, &fl),
-		     TESTMODE_OK);
+	cr_assert_eq(
+		run_text(
+			"name = \"f\"; duration = 1;\n"
+			"journeys = ( { journey = \"@E2E@:quick\"; volume = { type = \"constant\"; count = 1; }; } );\n",
+			dir, flood_inspect, &fl),
+		TESTMODE_OK);
 	ev = cJSON_GetObjectItemCaseSensitive(fl.summary, "events");
 	logged = num(ev, "logged");
 	dropped = num(ev, "dropped_log");
@@ -157,9 +170,11 @@ Test(results, rotation_and_counted_drops, .timeout = 60)
 			continue;
 		files++;
 		if (k)
-			cr_assert_leq(st.st_size, 4096, "%s has %lld bytes", path, (long long)st.st_size);
+			cr_assert_leq(st.st_size, 4096, "%s has %lld bytes", path,
+				      (long long)st.st_size);
 		a = read_lines(path);
-		cJSON_ArrayForEach(o, a) {
+		cJSON_ArrayForEach(o, a)
+		{
 			if (strcmp(type_of(o), "end") == 0) {
 				ends++;
 				cr_assert_eq(k, 0, "the end record is in events.jsonl");
@@ -206,27 +221,33 @@ Test(results, event_log_timeline_and_summary_agree, .timeout = 60)
 	char dir[PATH_MAX], out[PATH_MAX], path[PATH_MAX], err[512];
 	cJSON *sum, *events, *tl;
 	const cJSON *o, *x;
-	double errors_ev = 0, notes_ev = 0, errors_sum = 0, notes_sum = 0, tx_tl = 0, tx_sum = 0, rec = 0;
+	double errors_ev = 0, notes_ev = 0, errors_sum = 0, notes_sum = 0, tx_tl = 0, tx_sum = 0,
+	       rec = 0;
 	int end_seen = 0;
 
 	tp_mkdtemp(dir, sizeof dir);
-	cr_assert_eq(run_text("name = \"agree\"; duration = 2;\n"
-			      "journeys = (\n"
-			      " { name = \"s\"; journey = \"@RES@:sender\"; volume = { type = \"constant\"; count = 3; }; },\n"
-			      " { name = \"f\"; journey = \"@E2E@:flaky\"; datapool = { type = \"range\"; from = 1; to = 100000; };\n"
-			      "   volume = { type = \"constant\"; count = 2; }; },\n"
-			      " { name = \"g\"; journey = \"@E2E@:flaky\"; datapool = { type = \"range\"; from = 1; to = 100000; };\n"
-			      "   volume = { type = \"constant\"; count = 2; }; }\n"
-			      ");\n",
-			      dir, NULL, NULL),
-		     TESTMODE_JOURNEY_ERRORS);
+	cr_assert_eq(
+		run_text(
+			"name = \"agree\"; duration = 2;\n"
+			"journeys = (\n"
+			" { name = \"s\"; journey = \"@RES@:sender\"; volume = { type = \"constant\"; count = 3; }; },\n"
+			" { name = \"f\"; journey = \"@E2E@:flaky\"; datapool = { type = \"range\"; from = 1; to = 100000; };\n"
+			"   volume = { type = \"constant\"; count = 2; }; },\n"
+			" { name = \"g\"; journey = \"@E2E@:flaky\"; datapool = { type = \"range\"; from = 1; to = 100000; };\n"
+			"   volume = { type = \"constant\"; count = 2; }; }\n"
+			");\n",
+			dir, NULL, NULL),
+		TESTMODE_JOURNEY_ERRORS);
 	tp_join(out, sizeof out, dir, "out");
-	sum = results_io_load_json(tp_join(path, sizeof path, out, "summary.json"), err, sizeof err);
+	sum = results_io_load_json(tp_join(path, sizeof path, out, "summary.json"), err,
+				   sizeof err);
 	cr_assert_not_null(sum, "%s", err);
-	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sum, "verdict")), "failed");
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sum, "verdict")),
+			 "failed");
 	events = read_lines(tp_join(path, sizeof path, out, "events.jsonl"));
 	tl = read_lines(tp_join(path, sizeof path, out, "timeline.jsonl"));
-	cJSON_ArrayForEach(o, events) {
+	cJSON_ArrayForEach(o, events)
+	{
 		const char *t = type_of(o);
 
 		errors_ev += strcmp(t, "error") == 0;
@@ -239,16 +260,17 @@ Test(results, event_log_timeline_and_summary_agree, .timeout = 60)
 		}
 	}
 	cJSON_ArrayForEach(o, tl)
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "transactions"))
-			tx_tl += num(x, "count");
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "transactions"))
-		tx_sum += num(x, "count");
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "transactions")) tx_tl +=
+		num(x, "count");
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "transactions")) tx_sum +=
+		num(x, "count");
 	/* Grouped by message and location: "odd row 1" at the same line of
 	 * e2e.c from journeys f and g is one group that lists both. */
 	{
 		int both = 0;
 
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "errors")) {
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "errors"))
+		{
 			const cJSON *w;
 			double in_where = 0;
 
@@ -256,23 +278,28 @@ Test(results, event_log_timeline_and_summary_agree, .timeout = 60)
 			cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(x, "where"))
 				in_where += num(w, "count");
 			cr_assert_float_eq(in_where, num(x, "count"), 0.5);
-			if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "message")), "odd row 1") == 0)
-				both = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(x, "where")) == 2 &&
-				       num(x, "count") >= 2;
+			if (strcmp(cJSON_GetStringValue(
+					   cJSON_GetObjectItemCaseSensitive(x, "message")),
+				   "odd row 1") == 0)
+				both = cJSON_GetArraySize(
+					       cJSON_GetObjectItemCaseSensitive(x, "where")) == 2 &&
+					num(x, "count") >= 2;
 		}
 		cr_assert(both, "\"odd row 1\" is one group from two journeys");
 	}
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "messages"))
-		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "type")), "note") == 0)
-			notes_sum += num(x, "count");
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "messages")) if (
+		strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "type")), "note") ==
+		0) notes_sum += num(x, "count");
 	cr_assert(end_seen);
 	cr_assert_eq(rec, cJSON_GetArraySize(tl), "a stats event per timeline line");
 	cr_assert_gt(tx_sum, 100);
 	cr_assert_float_eq(tx_tl, tx_sum, 0.5, "timeline %g vs summary %g", tx_tl, tx_sum);
 	cr_assert_gt(errors_sum, 10);
-	cr_assert_float_eq(errors_ev, errors_sum, 0.5, "error events %g vs summary %g", errors_ev, errors_sum);
+	cr_assert_float_eq(errors_ev, errors_sum, 0.5, "error events %g vs summary %g", errors_ev,
+			   errors_sum);
 	cr_assert_gt(notes_sum, 10);
-	cr_assert_float_eq(notes_ev, notes_sum, 0.5, "note events %g vs summary %g", notes_ev, notes_sum);
+	cr_assert_float_eq(notes_ev, notes_sum, 0.5, "note events %g vs summary %g", notes_ev,
+			   notes_sum);
 	/* Two seconds of run, a record a second (and the drain's). */
 	cr_assert_geq(cJSON_GetArraySize(tl), 2);
 	cr_assert_leq(cJSON_GetArraySize(tl), 4);
@@ -329,20 +356,21 @@ static cJSON *summary_of(const char *dir, cJSON **sum)
 	char out[PATH_MAX], path[PATH_MAX], err[512];
 
 	tp_join(out, sizeof out, dir, "out");
-	*sum = results_io_load_json(tp_join(path, sizeof path, out, "summary.json"), err, sizeof err);
+	*sum = results_io_load_json(tp_join(path, sizeof path, out, "summary.json"), err,
+				    sizeof err);
 	cr_assert_not_null(*sum, "%s", err);
 	return cJSON_GetObjectItemCaseSensitive(*sum, "run");
 }
 
-#define ABORT_SCENARIO(dur, abort)                                                                 \
-	"name = \"abort\"; duration = " dur ";\n"                                                  \
-	/* thresholds are the subject: a loaded machine's short volume or loop \
-	 * lag is a warning here, not the verdict */                               \
-	"verdict = { volume = \"warn\"; saturation = \"warn\"; };\n"                         \
-	"journeys = ( { name = \"f\"; journey = \"@E2E@:flaky\";\n"                                \
-	"  datapool = { type = \"range\"; from = 1; to = 100000; };\n"                             \
-	"  volume = { type = \"constant\"; count = 2; }; } );\n"                                   \
-	"thresholds = ( { metric = \"txn:*\"; stat = \"failure_rate\"; max = 0.0; window = 1; "    \
+#define ABORT_SCENARIO(dur, abort)                                                              \
+	"name = \"abort\"; duration = " dur                                                     \
+	";\n" /* thresholds are the subject: a loaded machine's short volume or loop \
+	 * lag is a warning here, not the verdict */          \
+	"verdict = { volume = \"warn\"; saturation = \"warn\"; };\n"                            \
+	"journeys = ( { name = \"f\"; journey = \"@E2E@:flaky\";\n"                             \
+	"  datapool = { type = \"range\"; from = 1; to = 100000; };\n"                          \
+	"  volume = { type = \"constant\"; count = 2; }; } );\n"                                \
+	"thresholds = ( { metric = \"txn:*\"; stat = \"failure_rate\"; max = 0.0; window = 1; " \
 	"abort = " abort "; } );\n"
 
 /* A threshold with abort = true that breaks: results_tick returns why, and
@@ -356,12 +384,16 @@ Test(results, an_aborting_threshold_stops_the_run, .timeout = 60)
 	tp_mkdtemp(dir, sizeof dir);
 	run_text(ABORT_SCENARIO("30", "true"), dir, NULL, NULL);
 	rm = summary_of(dir, &sum);
-	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sum, "verdict")), "thresholds");
-	cr_assert_not_null(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rm, "aborted_by")));
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sum, "verdict")),
+			 "thresholds");
+	cr_assert_not_null(
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rm, "aborted_by")));
 	stopped = cJSON_GetObjectItemCaseSensitive(rm, "stopped");
 	cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(stopped, "early")));
-	cr_assert_eq(strncmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(stopped, "by")), "threshold ", 10),
-		     0, "stopped by: %s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(stopped, "by")));
+	cr_assert_eq(strncmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(stopped, "by")),
+			     "threshold ", 10),
+		     0, "stopped by: %s",
+		     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(stopped, "by")));
 	cr_assert_lt(num(rm, "elapsed"), 20, "the run went on for %g s", num(rm, "elapsed"));
 	cJSON_Delete(sum);
 	tp_rmrf(dir);
@@ -377,7 +409,8 @@ Test(results, a_threshold_without_abort_lets_the_run_end, .timeout = 60)
 	tp_mkdtemp(dir, sizeof dir);
 	run_text(ABORT_SCENARIO("3", "false"), dir, NULL, NULL);
 	rm = summary_of(dir, &sum);
-	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sum, "verdict")), "thresholds");
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sum, "verdict")),
+			 "thresholds");
 	cr_assert_null(cJSON_GetObjectItemCaseSensitive(rm, "aborted_by"));
 	stopped = cJSON_GetObjectItemCaseSensitive(rm, "stopped");
 	cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(stopped, "early")));
@@ -393,14 +426,16 @@ Test(results, cat_skips_lines_that_are_not_json)
 	FILE *f;
 
 	tp_mkdtemp(dir, sizeof dir);
-	tp_write(tp_join(path, sizeof path, dir, "e.jsonl"),
-		 "{\"type\":\"error\",\"time\":1.5,\"journey\":\"j\",\"transaction\":\"t\",\"location\":\"a.c:1:f\","
-		 "\"message\":\"two\\nlines\"}\nnot json\n{\"type\":\"custom\",\"time\":2,\"x\":\"y\"}\n");
+	tp_write(
+		tp_join(path, sizeof path, dir, "e.jsonl"),
+		"{\"type\":\"error\",\"time\":1.5,\"journey\":\"j\",\"transaction\":\"t\",\"location\":\"a.c:1:f\","
+		"\"message\":\"two\\nlines\"}\nnot json\n{\"type\":\"custom\",\"time\":2,\"x\":\"y\"}\n");
 	f = open_memstream(&text, &len);
 	cr_assert_eq(results_io_cat(path, f, 0, err, sizeof err), 0);
 	fclose(f);
-	cr_assert_str_eq(text, "     1.500 error     two\\nlines at a.c:1:f  [j :: t]\n"
-			       "     2.000 custom    x=y\n");
+	cr_assert_str_eq(text,
+			 "     1.500 error     two\\nlines at a.c:1:f  [j :: t]\n"
+			 "     2.000 custom    x=y\n");
 	free(text);
 	cr_assert_lt(results_io_cat("/nonexistent/e.jsonl", stdout, 0, err, sizeof err), 0);
 	cr_assert_str_eq(err, "/nonexistent/e.jsonl: No such file or directory");
@@ -419,7 +454,8 @@ Test(results, conf_errors_name_file_and_line)
 	config_init(&cf);
 	cr_assert(config_read_file(&cf, path));
 	results_conf_defaults(&c);
-	cr_assert_lt(results_conf_parse(config_lookup(&cf, "results"), path, &c, err, sizeof err), 0);
+	cr_assert_lt(results_conf_parse(config_lookup(&cf, "results"), path, &c, err, sizeof err),
+		     0);
 	snprintf(want, sizeof want, "%s:3: 'events_keep' must be between 1 and 1000, not 0", path);
 	cr_assert_str_eq(err, want);
 	cr_assert_eq(c.events_max_size, (size_t)2 << 20);

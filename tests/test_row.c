@@ -9,9 +9,9 @@
 
 Test(row, new_copies_and_reads)
 {
-	static const char *const names[] = {"user", "n", "pi", NULL};
+	static const char *const names[] = { "user", "n", "pi", NULL };
 	char user[] = "alice";
-	const char *vals[] = {user, "42", "3.25"};
+	const char *vals[] = { user, "42", "3.25" };
 	mite_row *r = row_new(7, names, vals, 3);
 
 	cr_assert_not_null(r);
@@ -35,7 +35,7 @@ Test(row, new_copies_and_reads)
 
 Test(row, ints_are_decimal_and_checked)
 {
-	const char *vals[] = {"0123", "", "99999999999999999999", "-5", " 7", "0x10"};
+	const char *vals[] = { "0123", "", "99999999999999999999", "-5", " 7", "0x10" };
 	mite_row *r = row_new(0, NULL, vals, 6);
 
 	cr_assert_eq(row_int(r, 0, -1), 123, "no octal");
@@ -61,7 +61,7 @@ Test(row, null_row_is_empty)
 
 Test(row, empty_and_null_values)
 {
-	const char *vals[] = {NULL, ""};
+	const char *vals[] = { NULL, "" };
 	mite_row *r = row_new(1, NULL, vals, 2);
 	mite_row *e = row_new(2, NULL, NULL, 0);
 
@@ -75,8 +75,8 @@ Test(row, empty_and_null_values)
 
 Test(row, names_shorter_than_values)
 {
-	static const char *const names[] = {"a", NULL};
-	const char *vals[] = {"1", "2"};
+	static const char *const names[] = { "a", NULL };
+	const char *vals[] = { "1", "2" };
 	mite_row *r = row_new(0, names, vals, 2);
 
 	cr_assert_eq(row_index(r, "a"), 0);
@@ -86,7 +86,7 @@ Test(row, names_shorter_than_values)
 
 Test(row, builder)
 {
-	struct mite_row_out out = {0};
+	struct mite_row_out out = { 0 };
 	char buf[16];
 
 	for (int i = 0; i < 100; i++) {

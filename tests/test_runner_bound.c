@@ -18,19 +18,20 @@ typedef struct ctl {
 	uv_loop_t loop;
 	transport *t;
 	uv_timer_t timeout;
-	long target;      /* the "c" sent after ready */
-	long then;        /* ... and once the first is settled (-1: none) */
+	long target; /* the "c" sent after ready */
+	long then; /* ... and once the first is settled (-1: none) */
 	int phase;
 	int bye;
-	long active;      /* from the last stats */
-	char why[128];    /* "" for null */
+	long active; /* from the last stats */
+	char why[128]; /* "" for null */
 	long settled_active;
 	char settled_why[128];
 } ctl;
 
 static void send_targets(ctl *c, long n)
 {
-	cJSON *m = proto_new(PROTO_TARGETS), *j = cJSON_AddArrayToObject(m, "j"), *o = cJSON_CreateObject();
+	cJSON *m = proto_new(PROTO_TARGETS), *j = cJSON_AddArrayToObject(m, "j"),
+	      *o = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(o, "c", (double)n);
 	cJSON_AddItemToArray(j, o);
@@ -97,7 +98,8 @@ static void on_msg(transport *t, const char *buf, size_t len, void *data)
 		c->phase = 1;
 		send_targets(c, c->target);
 	} else if (strcmp(type, PROTO_ERROR) == 0) {
-		cr_assert_fail("setup failed: %s", cJSON_GetObjectItemCaseSensitive(m, "error")->valuestring);
+		cr_assert_fail("setup failed: %s",
+			       cJSON_GetObjectItemCaseSensitive(m, "error")->valuestring);
 	} else if (strcmp(type, PROTO_STATS) == 0) {
 		on_stats(c, m);
 	} else if (strcmp(type, PROTO_BYE) == 0) {
@@ -121,8 +123,8 @@ static void on_timeout(uv_timer_t *t)
 {
 	ctl *c = t->data;
 
-	cr_assert_fail("no settled stats in time (phase %d, active %ld, why '%s')", c->phase, c->active,
-		       c->why);
+	cr_assert_fail("no settled stats in time (phase %d, active %ld, why '%s')", c->phase,
+		       c->active, c->why);
 }
 
 /* Runs one runner with journey e2e.so:quick sleeping 30 s: targets `first`
@@ -263,15 +265,18 @@ static int sink_send(transport *t, const char *msg, size_t len)
 	return 0;
 }
 
-static void sink_close(transport *t) { (void)t; }
+static void sink_close(transport *t)
+{
+	(void)t;
+}
 
-static const struct transport_ops sink_ops = {.send = sink_send, .close = sink_close};
+static const struct transport_ops sink_ops = { .send = sink_send, .close = sink_close };
 
 /* A stats message made huge by its events goes without them, and says how
  * many; a message over the bound with nothing to shed is refused. */
 Test(runner_bound, oversize_message_sheds_its_events, .timeout = 60)
 {
-	sink s = {.base.ops = &sink_ops};
+	sink s = { .base.ops = &sink_ops };
 	size_t big = (size_t)PROTO_MSG_MAX + 1024, shed = 99;
 	char *str = malloc(big + 1);
 	cJSON *m, *ev;

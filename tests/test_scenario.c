@@ -22,7 +22,7 @@ static char err[4 * PATH_MAX];
 
 static void setup(void)
 {
-	static const char *const plugins[] = {"good", "badabi", "nosym", "crash"};
+	static const char *const plugins[] = { "good", "badabi", "nosym", "crash" };
 	char src[PATH_MAX], dst[PATH_MAX], name[64];
 
 	tp_mkdtemp(tmp, sizeof(tmp));
@@ -45,7 +45,7 @@ TestSuite(scenario, .init = setup, .fini = teardown);
 static scenario *load(const char *file, const scenario_opts *o)
 {
 	char path[PATH_MAX];
-	scenario_opts none = {0};
+	scenario_opts none = { 0 };
 
 	err[0] = '\0';
 	return scenario_load(tp_join(path, sizeof(path), tmp, file), o ? o : &none, err,
@@ -98,10 +98,10 @@ static void expect_fail(const char *file, const char *rest)
 }
 
 /* The test names are the files' names with '-' as '_'; C names cannot hold '-'. */
-#define BADF(test, file, rest)                                                             \
-	Test(scenario, test)                                                                \
-	{                                                                                   \
-		expect_fail(file, rest);                                                    \
+#define BADF(test, file, rest)           \
+	Test(scenario, test)             \
+	{                                \
+		expect_fail(file, rest); \
 	}
 
 BADF(syntax, "bad-syntax.conf", "3: syntax error")
@@ -128,8 +128,7 @@ BADF(nosym, "bad-nosym.conf", "2: @D/nosym.so has no symbol 'journey'")
 BADF(spec, "bad-spec.conf", "2: 'good.so' names no symbol (expected \"module.so:symbol\")")
 BADF(csv_quote, "bad-csv-quote.conf", "@D/bad-quote.csv:3: unterminated quoted field")
 BADF(csv_fields, "bad-csv-fields.conf", "@D/bad-fields.csv:4: 2 fields where the header has 3")
-BADF(csv_missing, "bad-csv-missing.conf",
-     "4: cannot read @D/nope.csv: No such file or directory")
+BADF(csv_missing, "bad-csv-missing.conf", "4: cannot read @D/nope.csv: No such file or directory")
 BADF(pool_refuse, "bad-pool-refuse.conf",
      "4: journey 'small': its recyclable datapool has 2 rows but its volume asks for up to 5 "
      "instances (pool_policy = \"refuse\")")
@@ -138,7 +137,8 @@ BADF(pool_policy, "bad-pool-policy.conf",
 BADF(hosts, "bad-hosts.conf",
      "1: 'hosts' must be \"all\", \"none\", a number or \"label=NAME\" (NAME of 1 to 128 bytes), "
      "not \"some\"")
-BADF(hosts_count, "bad-hosts-count.conf", "1: 'hosts' = 0: a number of hosts must be from 1 to 100000")
+BADF(hosts_count, "bad-hosts-count.conf",
+     "1: 'hosts' = 0: a number of hosts must be from 1 to 100000")
 BADF(local, "bad-local.conf", "1: 'local' must be true or false, not a string")
 BADF(include_error_located_in_include, "bad-include.conf",
      "@D/bad-include.inc:2: unknown key 'cuont' in a constant volume (allowed there: type, "
@@ -149,7 +149,8 @@ BADF(dup_name, "bad-dup-name.conf", "3: journey name 'a' is already used by the 
 BADF(dup_spec, "bad-dup-spec.conf",
      "3: journey name 'good.so:journey' is already used by the journey at line 2; give each a "
      "distinct 'name'")
-BADF(stack, "bad-stack.conf", "3: 'stack_size' must be between 16384 and 67108864 bytes, not \"1K\"")
+BADF(stack, "bad-stack.conf",
+     "3: 'stack_size' must be between 16384 and 67108864 bytes, not \"1K\"")
 BADF(inline_width, "bad-inline-width.conf", "5: row 2 has 1 value where the first row has 2")
 BADF(inline_columns, "bad-inline-columns.conf", "4: row 1 has 2 values where 'columns' names 3")
 BADF(range_columns, "bad-range-columns.conf",
@@ -179,7 +180,8 @@ Test(scenario, abi_refused_before_module_code_runs)
 
 	tp_join(marker, sizeof(marker), tmp, "constructor-ran");
 	setenv("MITE_TEST_MARKER", marker, 1);
-	expect_fail("bad-abi.conf", "2: @D/badabi.so was built for mite ABI 999; this mite speaks ABI 1");
+	expect_fail("bad-abi.conf",
+		    "2: @D/badabi.so was built for mite ABI 999; this mite speaks ABI 1");
 	cr_assert_neq(access(marker, F_OK), 0, "badabi.so's constructor ran");
 }
 
@@ -319,10 +321,10 @@ Test(scenario, everything)
 
 Test(scenario, config_overrides_in_order)
 {
-	const char *env[] = {"HOME=/root", "MITE_CONF_test_msg=from-env", "MITE_CONF_n=4",
-			     "MITE_CONF_extra=e", NULL};
-	const char *sets[] = {"test_msg=from-set", "added=1", NULL};
-	scenario_opts o = {.env = env, .sets = sets, .duration_override = 5};
+	const char *env[] = { "HOME=/root", "MITE_CONF_test_msg=from-env", "MITE_CONF_n=4",
+			      "MITE_CONF_extra=e", NULL };
+	const char *sets[] = { "test_msg=from-set", "added=1", NULL };
+	scenario_opts o = { .env = env, .sets = sets, .duration_override = 5 };
 	scenario *s = load("good.conf", &o);
 
 	cr_assert_not_null(s, "%s", err);
@@ -338,8 +340,8 @@ Test(scenario, config_overrides_in_order)
 
 Test(scenario, bad_set)
 {
-	const char *sets[] = {"novalue", NULL};
-	scenario_opts o = {.sets = sets};
+	const char *sets[] = { "novalue", NULL };
+	scenario_opts o = { .sets = sets };
 	char want[PATH_MAX + 64];
 
 	cr_assert_null(load("minimal.conf", &o));
@@ -362,8 +364,8 @@ Test(scenario, defaults)
 Test(scenario, plugin_dirs_containment)
 {
 	char other[PATH_MAX], want[4 * PATH_MAX];
-	const char *dirs[] = {other, NULL};
-	scenario_opts o = {.plugin_dirs = dirs};
+	const char *dirs[] = { other, NULL };
+	scenario_opts o = { .plugin_dirs = dirs };
 
 	tp_join(other, sizeof(other), tmp, "plugins");
 	cr_assert_eq(mkdir(other, 0755), 0);
@@ -383,7 +385,7 @@ Test(scenario, plugin_dirs_containment)
 Test(scenario, for_journey)
 {
 	char cwd[PATH_MAX];
-	scenario_opts o = {0};
+	scenario_opts o = { 0 };
 	scenario *s;
 	mite_row *r;
 	char e[256];
@@ -423,14 +425,15 @@ Test(scenario, for_journey)
 	cr_assert_null(scenario_for_journey("nosym.so:journey", NULL, 1, 0, &o, err, sizeof(err)));
 	{
 		char want[PATH_MAX + 128];
-		snprintf(want, sizeof(want), "nosym.so:journey: %s/nosym.so has no symbol 'journey'",
-			 tmp);
+		snprintf(want, sizeof(want),
+			 "nosym.so:journey: %s/nosym.so has no symbol 'journey'", tmp);
 		cr_assert_str_eq(err, want);
 	}
-	cr_assert_null(scenario_for_journey("good.so:journey", "range:1", 1, 0, &o, err, sizeof(err)));
-	cr_assert_str_eq(err, "datapool 'range:1': expected range:FIRST:LAST");
 	cr_assert_null(
-		scenario_for_journey("good.so:journey", "bad-quote.csv", 1, 0, &o, err, sizeof(err)));
+		scenario_for_journey("good.so:journey", "range:1", 1, 0, &o, err, sizeof(err)));
+	cr_assert_str_eq(err, "datapool 'range:1': expected range:FIRST:LAST");
+	cr_assert_null(scenario_for_journey("good.so:journey", "bad-quote.csv", 1, 0, &o, err,
+					    sizeof(err)));
 	{
 		char want[PATH_MAX + 128];
 		snprintf(want, sizeof(want), "%s/bad-quote.csv:3: unterminated quoted field", tmp);
@@ -446,8 +449,8 @@ Test(scenario, for_journey)
 Test(scenario, example_conf)
 {
 	char conf[PATH_MAX], dir[PATH_MAX], so[PATH_MAX];
-	const char *dirs[] = {dir, NULL};
-	scenario_opts o = {.plugin_dirs = dirs};
+	const char *dirs[] = { dir, NULL };
+	scenario_opts o = { .plugin_dirs = dirs };
 	scenario *s;
 	mite_row *r;
 	char e[256];
@@ -485,14 +488,16 @@ static void write_filled(const char *name, const char *head, size_t fill, char c
 	cr_assert_eq(fclose(f), 0);
 }
 
-#define MINIMAL "journeys = ( { journey = \"good.so:journey\"; volume = { type = \"constant\"; count = 1; }; } );\n"
+#define MINIMAL \
+	"journeys = ( { journey = \"good.so:journey\"; volume = { type = \"constant\"; count = 1; }; } );\n"
 
 Test(scenario, file_over_the_size_limit)
 {
 	/* 16 MiB of comment lines and the minimal scenario: one byte over. */
 	write_filled("big.conf", MINIMAL "#", SCENARIO_FILE_MAX - strlen(MINIMAL), 'x', "\n");
-	expect_fail("big.conf", "@D/big.conf: 16777218 bytes: the scenario and the files it @includes "
-				"come to 16777218 bytes, over the limit of 16777216 bytes");
+	expect_fail("big.conf",
+		    "@D/big.conf: 16777218 bytes: the scenario and the files it @includes "
+		    "come to 16777218 bytes, over the limit of 16777216 bytes");
 	/* Just under the limit, it loads. */
 	write_filled("fits.conf", MINIMAL "#", SCENARIO_FILE_MAX - strlen(MINIMAL) - 3, 'x', "\n");
 	scenario *s = load("fits.conf", NULL);
@@ -504,8 +509,9 @@ Test(scenario, includes_count_towards_the_size_limit)
 {
 	write_filled("inc.conf", "@include \"huge.inc\"\n" MINIMAL, 0, 'x', "");
 	write_filled("huge.inc", "#", SCENARIO_FILE_MAX - 10, 'y', "\n");
-	expect_fail("inc.conf", "@D/huge.inc: 16777208 bytes: the scenario and the files it @includes "
-				"come to 16777321 bytes, over the limit of 16777216 bytes");
+	expect_fail("inc.conf",
+		    "@D/huge.inc: 16777208 bytes: the scenario and the files it @includes "
+		    "come to 16777321 bytes, over the limit of 16777216 bytes");
 	/* Nested: the include of an include. */
 	write_filled("inc2.conf", "@include \"mid.inc\"\n" MINIMAL, 0, 'x', "");
 	write_filled("mid.inc", "   @include \"huge.inc\"\n", 0, 'x', "");
@@ -517,9 +523,11 @@ Test(scenario, includes_count_towards_the_size_limit)
 Test(scenario, strings_over_the_length_limit)
 {
 	/* One long string, on line 2. */
-	write_filled("longstr.conf", MINIMAL "config = { s = \"", SCENARIO_STRING_MAX + 1, 'a', "\"; };\n");
-	expect_fail("longstr.conf", "2: a string of 65537 bytes, over the limit of 65536 bytes for one "
-				    "string (adjacent strings count as one)");
+	write_filled("longstr.conf", MINIMAL "config = { s = \"", SCENARIO_STRING_MAX + 1, 'a',
+		     "\"; };\n");
+	expect_fail("longstr.conf",
+		    "2: a string of 65537 bytes, over the limit of 65536 bytes for one "
+		    "string (adjacent strings count as one)");
 	/* Adjacent literals are one string to libconfig: counted together,
 	 * with comments between them. */
 	write_filled("adjacent.conf", MINIMAL "config = {\n s = \"", SCENARIO_STRING_MAX / 2, 'b',
@@ -532,10 +540,12 @@ Test(scenario, strings_over_the_length_limit)
 		fputs("\";\n};\n", f);
 		fclose(f);
 	}
-	expect_fail("adjacent.conf", "3: a string of 65537 bytes, over the limit of 65536 bytes for one "
-				     "string (adjacent strings count as one)");
+	expect_fail("adjacent.conf",
+		    "3: a string of 65537 bytes, over the limit of 65536 bytes for one "
+		    "string (adjacent strings count as one)");
 	/* A string in a comment is no string; one at the limit loads. */
-	write_filled("okstr.conf", MINIMAL "# \"", SCENARIO_STRING_MAX * 2, 'd', "\"\nconfig = { s = \"");
+	write_filled("okstr.conf", MINIMAL "# \"", SCENARIO_STRING_MAX * 2, 'd',
+		     "\"\nconfig = { s = \"");
 	{
 		char path[PATH_MAX];
 		FILE *f = fopen(tp_join(path, sizeof(path), tmp, "okstr.conf"), "a");
@@ -567,7 +577,8 @@ Test(scenario, names_over_the_limit)
 	write_filled("longname.conf", MINIMAL "name = \"", SCENARIO_NAME_MAX + 1, 'n', "\";\n");
 	expect_fail("longname.conf", "2: 'name' is 257 bytes long, over the limit of 256 bytes");
 	write_filled("longjname.conf", "journeys = ( { journey = \"good.so:journey\"; name = \"",
-		     SCENARIO_NAME_MAX + 1, 'j', "\"; volume = { type = \"constant\"; count = 1; }; } );\n");
+		     SCENARIO_NAME_MAX + 1, 'j',
+		     "\"; volume = { type = \"constant\"; count = 1; }; } );\n");
 	expect_fail("longjname.conf", "1: 'name' is 257 bytes long, over the limit of 256 bytes");
 	/* At the limit, both load. */
 	write_filled("okname.conf", MINIMAL "name = \"", SCENARIO_NAME_MAX, 'n', "\";\n");
@@ -580,7 +591,7 @@ Test(scenario, names_over_the_limit)
 Test(scenario, cancelled_load_frees_everything)
 {
 	atomic_int cancel = 1;
-	scenario_opts o = {.cancel = &cancel};
+	scenario_opts o = { .cancel = &cancel };
 
 	cr_assert_null(load("good.conf", &o));
 	cr_expect(strstr(err, "good.conf: cancelled: mited is shutting down") != NULL, "%s", err);

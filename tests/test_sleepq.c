@@ -15,7 +15,7 @@ typedef struct item {
 	int id;
 	uint64_t fired_ns;
 	int fired;
-	int readd;           /* add itself again this many times */
+	int readd; /* add itself again this many times */
 	struct item *victim; /* delete this one when firing */
 } item;
 
@@ -78,12 +78,13 @@ Test(sleepq, fires_in_order_never_early)
 	cr_assert_eq(norder, 50);
 	/* In deadline order to the millisecond (within one, in any order). */
 	for (int i = 1; i < 50; i++)
-		cr_assert_leq(it[order[i - 1]].n.due_ms, it[order[i]].n.due_ms, "fired out of order at %d", i);
+		cr_assert_leq(it[order[i - 1]].n.due_ms, it[order[i]].n.due_ms,
+			      "fired out of order at %d", i);
 }
 
 Test(sleepq, cancelled_never_fires)
 {
-	static item a = {.id = 1}, b = {.id = 2}, c = {.id = 3};
+	static item a = { .id = 1 }, b = { .id = 2 }, c = { .id = 3 };
 	uint64_t t0 = uv_hrtime();
 
 	sleepq_add(&q, &a.n, t0 + 3000000);
@@ -102,7 +103,7 @@ Test(sleepq, cancelled_never_fires)
  * its deadline. Faked by a deadline in the past of a slot a turn ahead. */
 Test(sleepq, beyond_a_turn_of_the_wheel_waits)
 {
-	static item far = {.id = 1}, near = {.id = 2};
+	static item far = { .id = 1 }, near = { .id = 2 };
 	uint64_t t0 = uv_hrtime();
 
 	/* Both land in the same slot; the far one is a turn later. */
@@ -120,7 +121,7 @@ Test(sleepq, beyond_a_turn_of_the_wheel_waits)
 
 Test(sleepq, readd_and_delete_while_firing)
 {
-	static item a = {.id = 1, .readd = 3}, b = {.id = 2}, c = {.id = 3};
+	static item a = { .id = 1, .readd = 3 }, b = { .id = 2 }, c = { .id = 3 };
 	uint64_t t0 = uv_hrtime();
 
 	/* a fires first and deletes b, due in the same turn (same slot). */

@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *L2[] = {"journey", "login"};
+static const char *L2[] = { "journey", "login" };
 
 Test(stats, get_is_stable_and_keyed_by_all_labels)
 {
 	stats s;
-	const char *other[] = {"journey", "logout"};
-	const char *ab[] = {"ab", "c"}, *a_bc[] = {"a", "bc"};
+	const char *other[] = { "journey", "logout" };
+	const char *ab[] = { "ab", "c" }, *a_bc[] = { "a", "bc" };
 
 	stats_init(&s);
 	stats_entry *e1 = stats_get(&s, "txn", L2, 2);
@@ -22,7 +22,7 @@ Test(stats, get_is_stable_and_keyed_by_all_labels)
 	/* Many more entries force rehashing; pointers stay valid. */
 	for (int i = 0; i < 1000; i++) {
 		char name[32];
-		const char *l[] = {"j", name};
+		const char *l[] = { "j", name };
 
 		snprintf(name, sizeof name, "t%d", i);
 		cr_assert_not_null(stats_get(&s, "txn", l, 2));
@@ -130,7 +130,8 @@ Test(stats, malformed_batches_are_refused)
 Test(stats, counters_of_any_size_merge)
 {
 	stats s;
-	cJSON *j = cJSON_Parse("[{\"k\":[\"txn\"],\"c\":[9007199254740992,18446744073709551615,0]}]");
+	cJSON *j =
+		cJSON_Parse("[{\"k\":[\"txn\"],\"c\":[9007199254740992,18446744073709551615,0]}]");
 	stats_entry *e;
 
 	stats_init(&s);
@@ -147,7 +148,8 @@ Test(stats, counters_of_any_size_merge)
 /* A batch of one txn entry (journey, name) with one ok, as JSON. */
 static cJSON *txn_batch(const char *kind, const char *name)
 {
-	cJSON *a = cJSON_CreateArray(), *o = cJSON_CreateObject(), *k = cJSON_CreateArray(), *c = cJSON_CreateArray();
+	cJSON *a = cJSON_CreateArray(), *o = cJSON_CreateObject(), *k = cJSON_CreateArray(),
+	      *c = cJSON_CreateArray();
 
 	cJSON_AddItemToArray(k, cJSON_CreateString(kind));
 	cJSON_AddItemToArray(k, cJSON_CreateString("j"));
@@ -196,7 +198,7 @@ Test(stats, long_labels_from_batches_are_cut_marked_and_counted)
 	cr_assert_eq(stats_merge_batch(&s, b), 0);
 	cJSON_Delete(b);
 	cr_assert_eq(s.labels_cut, 2);
-	cr_assert_not_null(stats_find(&s, "txn", (const char *[]){"j", name}, 2));
+	cr_assert_not_null(stats_find(&s, "txn", (const char *[]){ "j", name }, 2));
 	/* The count travels with a merge of tables. */
 	stats_init(&copy);
 	cr_assert_eq(stats_merge(&copy, &s), 0);

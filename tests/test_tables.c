@@ -88,13 +88,17 @@ static const char *secs(const cJSON *o, const char *k)
 	return results_io_secs(b[i], sizeof b[i], o, k);
 }
 
-static const cJSON *at(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
+static const cJSON *at(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
 
 static void expect_row(char w[][64], int n, const char *const *want, int nwant, const char *table)
 {
 	cr_assert_eq(n, nwant, "%s: %d columns, expected %d", table, n, nwant);
 	for (int i = 0; i < nwant; i++)
-		cr_assert_str_eq(w[i], want[i], "%s: column %d is '%s', summary.json says '%s'", table, i, w[i], want[i]);
+		cr_assert_str_eq(w[i], want[i], "%s: column %d is '%s', summary.json says '%s'",
+				 table, i, w[i], want[i]);
 }
 
 static char *render_text(const cJSON *sum)
@@ -123,57 +127,65 @@ Test(tables, the_text_summary_agrees_with_summary_json_in_every_column)
 
 	n = row_after(text, "journey ", 0, w, 32);
 	expect_row(w, n,
-		   (const char *const[]){"web", "closed", "1001", "902", "83", "7", "11", "12.3/14", "9.8/13", "20.3%",
-					 "17s"},
+		   (const char *const[]){ "web", "closed", "1001", "902", "83", "7", "11",
+					  "12.3/14", "9.8/13", "20.3%", "17s" },
 		   11, "journeys (closed)");
 	n = row_after(text, "journey ", 1, w, 32);
-	expect_row(w, n, (const char *const[]){"volume", "NOT", "delivered:", "map", "limit"}, 5, "journeys (why)");
+	expect_row(w, n, (const char *const[]){ "volume", "NOT", "delivered:", "map", "limit" }, 5,
+		   "journeys (why)");
 	n = row_after(text, "journey ", 2, w, 32);
 	expect_row(w, n,
-		   (const char *const[]){"api", "open", "555", "544", "6", "2", "3", "9.9/s", "9.2/s", "7.5%", "5s"}, 11,
-		   "journeys (open)");
+		   (const char *const[]){ "api", "open", "555", "544", "6", "2", "3", "9.9/s",
+					  "9.2/s", "7.5%", "5s" },
+		   11, "journeys (open)");
 
 	n = row_after(text, "transaction ", 0, w, 32);
 	expect_row(w, n,
-		   (const char *const[]){"get", "4321", "21", "4", "71.4", secs(tx, "min"), secs(tx, "mean"),
-					 secs(tx, "p50"), secs(tx, "p90"), secs(tx, "p95"), secs(tx, "p99"),
-					 secs(tx, "p99_9"), secs(tx, "max")},
+		   (const char *const[]){ "get", "4321", "21", "4", "71.4", secs(tx, "min"),
+					  secs(tx, "mean"), secs(tx, "p50"), secs(tx, "p90"),
+					  secs(tx, "p95"), secs(tx, "p99"), secs(tx, "p99_9"),
+					  secs(tx, "max") },
 		   13, "transactions");
 	cr_assert_str_eq(secs(tx, "p99_9"), "51.3ms");
 
 	n = row_after(text, "http (transaction)", 0, w, 32);
 	expect_row(w, n,
-		   (const char *const[]){"get", "GET", "200", "4300", "71.1", secs(at(ph, "total"), "p50"),
-					 secs(at(ph, "total"), "p95"), secs(at(ph, "total"), "p99"), "|",
-					 secs(at(ph, "dns"), "p95"), secs(at(ph, "connect"), "p95"),
-					 secs(at(ph, "tls"), "p95"), secs(at(ph, "ttfb"), "p95")},
+		   (const char *const[]){
+			   "get", "GET", "200", "4300", "71.1", secs(at(ph, "total"), "p50"),
+			   secs(at(ph, "total"), "p95"), secs(at(ph, "total"), "p99"), "|",
+			   secs(at(ph, "dns"), "p95"), secs(at(ph, "connect"), "p95"),
+			   secs(at(ph, "tls"), "p95"), secs(at(ph, "ttfb"), "p95") },
 		   13, "http");
 	/* The bug this guards: connect's p95 printed the total's p50. */
 	cr_assert_str_eq(w[10], "305us");
 
 	n = row_after(text, "http errors (transaction)", 0, w, 32);
-	expect_row(w, n, (const char *const[]){"get", "POST", "refused", "19"}, 4, "http errors");
+	expect_row(w, n, (const char *const[]){ "get", "POST", "refused", "19" }, 4, "http errors");
 	n = row_after(text, "messages (journey)", 0, w, 32);
-	expect_row(w, n, (const char *const[]){"web", "note", "23"}, 3, "messages");
+	expect_row(w, n, (const char *const[]){ "web", "note", "23" }, 3, "messages");
 	n = row_after(text, "scheduling lag (journey)", 0, w, 32);
 	expect_row(w, n,
-		   (const char *const[]){"api", "555", secs(lag, "p50"), secs(lag, "p95"), secs(lag, "p99"),
-					 secs(lag, "max")},
+		   (const char *const[]){ "api", "555", secs(lag, "p50"), secs(lag, "p95"),
+					  secs(lag, "p99"), secs(lag, "max") },
 		   6, "scheduling lag");
 	n = row_after(text, "loop lag ", 0, w, 32);
 	expect_row(w, n,
-		   (const char *const[]){"runner", "0", "777", secs(loop, "p50"), secs(loop, "p95"), secs(loop, "p99"),
-					 secs(loop, "max"), "1.2%"},
+		   (const char *const[]){ "runner", "0", "777", secs(loop, "p50"),
+					  secs(loop, "p95"), secs(loop, "p99"), secs(loop, "max"),
+					  "1.2%" },
 		   8, "loop lag");
 
 	cr_assert_not_null(strstr(text, "stopped   by mitectl stop at 42.5 s, before its end\n"));
-	cr_assert_not_null(strstr(text, "results NOT written: summary.txt: No space left on device"));
+	cr_assert_not_null(
+		strstr(text, "results NOT written: summary.txt: No space left on device"));
 	cr_assert_not_null(strstr(text, "this summary is NOT on disk in /res"));
 	cr_assert_not_null(strstr(text, "\nwarning: w-one\n"));
 	cr_assert_not_null(strstr(text, "  incomplete stopped early by mitectl stop at 42.5 s\n"));
 	cr_assert_not_null(strstr(text, "  volume     volume not delivered: journey web\n"));
-	cr_assert_not_null(strstr(text, "\nverdict: incomplete (stopped early by mitectl stop at 42.5 s (and 1 more: see "
-					"reasons))\n"));
+	cr_assert_not_null(strstr(
+		text,
+		"\nverdict: incomplete (stopped early by mitectl stop at 42.5 s (and 1 more: see "
+		"reasons))\n"));
 	free(text);
 	cJSON_Delete(sum);
 }
@@ -184,7 +196,7 @@ static char *render_view(const cJSON *o)
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	results_view_run(f, o, &(results_view_opts){0});
+	results_view_run(f, o, &(results_view_opts){ 0 });
 	fclose(f);
 	return text;
 }
@@ -211,21 +223,27 @@ Test(tables, the_run_table_agrees_with_summary_json_in_every_column)
 	cr_assert_eq(n, 14);
 
 	n = row_after(text, "journey ", 0, w, 32);
-	expect_row(w, n, (const char *const[]){"web", "12.3", "9.8", "1001", "902", "83", "7", "20%", "17s"}, 9,
-		   "view journeys (closed)");
+	expect_row(w, n,
+		   (const char *const[]){ "web", "12.3", "9.8", "1001", "902", "83", "7", "20%",
+					  "17s" },
+		   9, "view journeys (closed)");
 	n = row_after(text, "journey ", 1, w, 32);
-	expect_row(w, n, (const char *const[]){"short:", "map", "limit"}, 3, "view journeys (why)");
+	expect_row(w, n, (const char *const[]){ "short:", "map", "limit" }, 3,
+		   "view journeys (why)");
 	n = row_after(text, "journey ", 2, w, 32);
-	expect_row(w, n, (const char *const[]){"api", "9.9/s", "9.2/s", "555", "544", "6", "2", "8%", "5s"}, 9,
-		   "view journeys (open)");
+	expect_row(w, n,
+		   (const char *const[]){ "api", "9.9/s", "9.2/s", "555", "544", "6", "2", "8%",
+					  "5s" },
+		   9, "view journeys (open)");
 	n = row_after(text, "transaction ", 0, w, 32);
 	expect_row(w, n,
-		   (const char *const[]){"web", "::", "get", "4321", "71.4", "21", secs(tx, "p50"), secs(tx, "p95"),
-					 secs(tx, "p99")},
+		   (const char *const[]){ "web", "::", "get", "4321", "71.4", "21", secs(tx, "p50"),
+					  secs(tx, "p95"), secs(tx, "p99") },
 		   9, "view transactions");
 	snprintf(lag, sizeof lag, "%s/%s", secs(loop, "p99"), secs(loop, "max"));
 	cr_assert_not_null(strstr(text, lag), "loop lag %s not in:\n%s", lag, text);
-	cr_assert_not_null(strstr(text, "verdict: incomplete (stopped early by mitectl stop at 42.5 s"));
+	cr_assert_not_null(
+		strstr(text, "verdict: incomplete (stopped early by mitectl stop at 42.5 s"));
 	cr_assert_not_null(strstr(text, "  - volume: volume not delivered: journey web\n"));
 	cr_assert_not_null(strstr(text, "stopped by mitectl stop at 42.5 s, before its end\n"));
 	cr_assert_not_null(strstr(text, "the summary is NOT on disk"));
@@ -249,15 +267,19 @@ Test(tables, the_live_run_table_agrees_with_the_status_in_every_column)
 	int n;
 
 	text = render_view(st);
-	cr_assert_not_null(strstr(text, "verdict so far: volume (volume not delivered: x)"), "%s", text);
+	cr_assert_not_null(strstr(text, "verdict so far: volume (volume not delivered: x)"), "%s",
+			   text);
 	n = row_after(text, "journey ", 0, w, 32);
-	expect_row(w, n, (const char *const[]){"web", "40", "31", "812", "790", "9", "0", "22%", "6s"}, 9,
-		   "live journeys");
+	expect_row(w, n,
+		   (const char *const[]){ "web", "40", "31", "812", "790", "9", "0", "22%", "6s" },
+		   9, "live journeys");
 	n = row_after(text, "journey ", 1, w, 32);
-	expect_row(w, n, (const char *const[]){"short:", "out", "of", "memory"}, 4, "live why");
+	expect_row(w, n, (const char *const[]){ "short:", "out", "of", "memory" }, 4, "live why");
 	n = row_after(text, "transaction ", 0, w, 32);
-	expect_row(w, n, (const char *const[]){"web", "::", "get", "777", "62.2", "5", "12.3ms", "45.6ms", "78.9ms"}, 9,
-		   "live transactions");
+	expect_row(w, n,
+		   (const char *const[]){ "web", "::", "get", "777", "62.2", "5", "12.3ms",
+					  "45.6ms", "78.9ms" },
+		   9, "live transactions");
 	cr_assert_not_null(strstr(text, "runner 1: 321us/654us"), "%s", text);
 	free(text);
 	cJSON_Delete(st);

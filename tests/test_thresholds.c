@@ -52,42 +52,54 @@ static void expect_error(const char *text, int line, const char *msg)
 
 Test(thresholds, parse_errors_name_file_and_line)
 {
-	expect_error("thresholds = (\n"
-		     "  { metric = \"txn:login\"; stat = \"p95\"; max = 0.25; },\n"
-		     "  { metric = \"bogus:x\"; stat = \"p95\"; max = 1; }\n"
-		     ");\n",
-		     3,
-		     "threshold 2: unknown metric 'bogus:x' (expected txn:NAME, journey:NAME, "
-		     "http:METHOD:STATUS or error:MESSAGE; NAME and the parts may be globs like '*')");
+	expect_error(
+		"thresholds = (\n"
+		"  { metric = \"txn:login\"; stat = \"p95\"; max = 0.25; },\n"
+		"  { metric = \"bogus:x\"; stat = \"p95\"; max = 1; }\n"
+		");\n",
+		3,
+		"threshold 2: unknown metric 'bogus:x' (expected txn:NAME, journey:NAME, "
+		"http:METHOD:STATUS or error:MESSAGE; NAME and the parts may be globs like '*')");
 	expect_error("thresholds = (\n  { metric = \"txn:a\";\n    max = 1; }\n);\n", 2,
 		     "threshold 1: 'stat' is missing (e.g. stat = \"p95\";)");
 	expect_error("thresholds = ( { metric = \"txn:a\"; stat = \"p95\"; } );\n", 1,
 		     "threshold 1: 'txn:a p95' needs a bound: 'max' and/or 'min'");
-	expect_error("thresholds = (\n { metric = \"txn:a\"; stat = \"p95\";\n   maxx = 3; } );\n", 3,
-		     "threshold 1: unknown key 'maxx' (allowed there: metric, stat, min, max, window, after, abort, "
-		     "each, journey, transaction, phase)");
-	expect_error("thresholds = ( { metric = \"txn:a\"; stat = \"p101\"; max = 1; } );\n", 1,
-		     "threshold 1: unknown stat 'p101' (expected count, failures, failure_rate, rate, min, "
-		     "mean, max, median, or a percentile pNN such as p95 or p99.9)");
-	expect_error("thresholds = (\n\n { metric = \"txn:*\"; stat = \"failure_rate\";\n max = 5; } );\n", 4,
-		     "threshold 1: 'max' of a failure_rate is a fraction from 0 to 1 (0.01 is 1 %), not 5");
-	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"rate\"; min = 1; window = 0.5; } );\n", 1,
-		     "threshold 1: 'window' must be whole seconds between 1 and 3600, not 0.5");
-	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"p95\"; max = 1; phase = \"dns\"; } );\n", 1,
-		     "threshold 1: 'phase' applies to http: metrics only");
-	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"mean\"; min = 2; max = 1; } );\n", 1,
-		     "threshold 1: 'min' (2) is above 'max' (1)");
-	expect_error("thresholds = ( { metric = \"error:*\"; stat = \"p95\"; max = 1; } );\n", 1,
-		     "threshold 1: stat 'p95' does not apply to errors (error: metrics have count and rate)");
-	expect_error("thresholds = ( { metric = \"txn:*\"; stat = \"p95\"; max = \"fast\"; } );\n", 1,
-		     "threshold 1: 'max' must be seconds or a time like \"90s\", \"5m\", \"1h30m\", not \"fast\"");
-	expect_error("thresholds = ( { metric = \"http:GET\"; stat = \"count\"; max = 1; abort = 1; } );\n", 1,
-		     "threshold 1: 'abort' must be true or false, not an integer");
+	expect_error(
+		"thresholds = (\n { metric = \"txn:a\"; stat = \"p95\";\n   maxx = 3; } );\n", 3,
+		"threshold 1: unknown key 'maxx' (allowed there: metric, stat, min, max, window, after, abort, "
+		"each, journey, transaction, phase)");
+	expect_error(
+		"thresholds = ( { metric = \"txn:a\"; stat = \"p101\"; max = 1; } );\n", 1,
+		"threshold 1: unknown stat 'p101' (expected count, failures, failure_rate, rate, min, "
+		"mean, max, median, or a percentile pNN such as p95 or p99.9)");
+	expect_error(
+		"thresholds = (\n\n { metric = \"txn:*\"; stat = \"failure_rate\";\n max = 5; } );\n",
+		4,
+		"threshold 1: 'max' of a failure_rate is a fraction from 0 to 1 (0.01 is 1 %), not 5");
+	expect_error(
+		"thresholds = ( { metric = \"txn:*\"; stat = \"rate\"; min = 1; window = 0.5; } );\n",
+		1, "threshold 1: 'window' must be whole seconds between 1 and 3600, not 0.5");
+	expect_error(
+		"thresholds = ( { metric = \"txn:*\"; stat = \"p95\"; max = 1; phase = \"dns\"; } );\n",
+		1, "threshold 1: 'phase' applies to http: metrics only");
+	expect_error(
+		"thresholds = ( { metric = \"txn:*\"; stat = \"mean\"; min = 2; max = 1; } );\n", 1,
+		"threshold 1: 'min' (2) is above 'max' (1)");
+	expect_error(
+		"thresholds = ( { metric = \"error:*\"; stat = \"p95\"; max = 1; } );\n", 1,
+		"threshold 1: stat 'p95' does not apply to errors (error: metrics have count and rate)");
+	expect_error(
+		"thresholds = ( { metric = \"txn:*\"; stat = \"p95\"; max = \"fast\"; } );\n", 1,
+		"threshold 1: 'max' must be seconds or a time like \"90s\", \"5m\", \"1h30m\", not \"fast\"");
+	expect_error(
+		"thresholds = ( { metric = \"http:GET\"; stat = \"count\"; max = 1; abort = 1; } );\n",
+		1, "threshold 1: 'abort' must be true or false, not an integer");
 	expect_error("thresholds = ( { metric = \"txn:\"; stat = \"count\"; max = 1; } );\n", 1,
 		     "threshold 1: metric 'txn:' ends with ':' (use '*' to match anything)");
-	expect_error("\nthresholds = { a = 1; };\n", 2,
-		     "'thresholds' must be a list of groups ( { metric = \"txn:NAME\"; stat = \"p95\"; max = 0.5; "
-		     "}, ... ), not a group { ... }");
+	expect_error(
+		"\nthresholds = { a = 1; };\n", 2,
+		"'thresholds' must be a list of groups ( { metric = \"txn:NAME\"; stat = \"p95\"; max = 0.5; "
+		"}, ... ), not a group { ... }");
 }
 
 Test(thresholds, parse_accepts_the_documented_forms)
@@ -120,29 +132,32 @@ Test(thresholds, parse_accepts_the_documented_forms)
  * named by their own path. */
 Test(thresholds, scenario_load_parses_them)
 {
-	char dir[PATH_MAX], path[PATH_MAX], inc[PATH_MAX], plugin[PATH_MAX], body[PATH_MAX + 1024], err[1024],
-		want[PATH_MAX + 256];
-	scenario_opts so = {.allow_any_path = 1};
+	char dir[PATH_MAX], path[PATH_MAX], inc[PATH_MAX], plugin[PATH_MAX], body[PATH_MAX + 1024],
+		err[1024], want[PATH_MAX + 256];
+	scenario_opts so = { .allow_any_path = 1 };
 	scenario *s;
 
 	so.api = runner_api();
 	tp_mkdtemp(dir, sizeof dir);
 	tp_plugin(plugin, sizeof plugin, "e2e");
-	snprintf(body, sizeof body,
-		 "name = \"t\";\njourneys = ( { journey = \"%s:quick\"; volume = { type = \"constant\"; count = 1; }; } );\n"
-		 "thresholds = ( { metric = \"txn:quick\"; stat = \"p95\"; max = 1; } );\n",
-		 plugin);
+	snprintf(
+		body, sizeof body,
+		"name = \"t\";\njourneys = ( { journey = \"%s:quick\"; volume = { type = \"constant\"; count = 1; }; } );\n"
+		"thresholds = ( { metric = \"txn:quick\"; stat = \"p95\"; max = 1; } );\n",
+		plugin);
 	tp_write(tp_join(path, sizeof path, dir, "s.conf"), body);
 	s = scenario_load(path, &so, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
 	cr_assert_eq(thresholds_count(s->thresholds), 1);
 	scenario_free(s);
 
-	tp_write(tp_join(inc, sizeof inc, dir, "th.inc"), "\n{ metric = \"txn:quick\"; stat = \"p95\"; min = -1; }\n");
-	snprintf(body, sizeof body,
-		 "name = \"t\";\njourneys = ( { journey = \"%s:quick\"; volume = { type = \"constant\"; count = 1; }; } );\n"
-		 "thresholds = (\n@include \"th.inc\"\n);\n",
-		 plugin);
+	tp_write(tp_join(inc, sizeof inc, dir, "th.inc"),
+		 "\n{ metric = \"txn:quick\"; stat = \"p95\"; min = -1; }\n");
+	snprintf(
+		body, sizeof body,
+		"name = \"t\";\njourneys = ( { journey = \"%s:quick\"; volume = { type = \"constant\"; count = 1; }; } );\n"
+		"thresholds = (\n@include \"th.inc\"\n);\n",
+		plugin);
 	tp_write(path, body);
 	s = scenario_load(path, &so, err, sizeof err);
 	cr_assert_null(s);
@@ -166,7 +181,7 @@ static thresholds *parse_one(const char *group)
 
 static void add_txn(stats *s, const char *journey, const char *txn, int ok, int failed, uint64_t ns)
 {
-	const char *l[] = {journey, txn};
+	const char *l[] = { journey, txn };
 	stats_entry *e = stats_get(s, "txn", l, 2);
 
 	cr_assert_not_null(e);
@@ -185,15 +200,16 @@ static const cJSON *field(const cJSON *arr, int i, const char *k)
  * where an average of the two p95s would pass. */
 Test(thresholds, percentiles_come_from_merged_histograms)
 {
-	thresholds *t = parse_one("{ metric = \"txn:t\"; stat = \"p95\"; max = 0.06; },"
-				  "{ metric = \"txn:t\"; stat = \"p95\"; max = 0.06; each = true; },"
-				  "{ metric = \"txn:t\"; stat = \"p50\"; max = 0.06; }");
+	thresholds *t =
+		parse_one("{ metric = \"txn:t\"; stat = \"p95\"; max = 0.06; },"
+			  "{ metric = \"txn:t\"; stat = \"p95\"; max = 0.06; each = true; },"
+			  "{ metric = \"txn:t\"; stat = \"p50\"; max = 0.06; }");
 	thresholds_eval *e = thresholds_eval_new(t);
 	stats s;
 	cJSON *j;
 
 	stats_init(&s);
-	add_txn(&s, "a", "t", 100, 0, 10000000);  /* 10 ms */
+	add_txn(&s, "a", "t", 100, 0, 10000000); /* 10 ms */
 	add_txn(&s, "b", "t", 100, 0, 100000000); /* 100 ms */
 	thresholds_eval_final(e, &s, 10);
 	j = thresholds_eval_json(e);
@@ -241,9 +257,10 @@ Test(thresholds, rates_counts_failures_and_no_data)
  * window's is slow; the windowed threshold aborts once. */
 Test(thresholds, sliding_windows_and_abort)
 {
-	thresholds *t = parse_one("{ metric = \"txn:t\"; stat = \"p95\"; max = 0.05; },"
-				  "{ metric = \"txn:t\"; stat = \"p95\"; max = 0.05; window = 2; abort = true; },"
-				  "{ metric = \"txn:t\"; stat = \"p95\"; max = 0.05; window = 2; after = 100; }");
+	thresholds *t = parse_one(
+		"{ metric = \"txn:t\"; stat = \"p95\"; max = 0.05; },"
+		"{ metric = \"txn:t\"; stat = \"p95\"; max = 0.05; window = 2; abort = true; },"
+		"{ metric = \"txn:t\"; stat = \"p95\"; max = 0.05; window = 2; after = 100; }");
 	thresholds_eval *e = thresholds_eval_new(t);
 	stats total;
 	int aborts = 0, at = 0;
@@ -292,8 +309,8 @@ static void inspect(run *r, void *data)
 static int run_scenario_text(const char *journeys, const char *th, double sleep)
 {
 	char dir[PATH_MAX], path[PATH_MAX], plugin[PATH_MAX], body[4096], err[1024], set[64];
-	const char *sets[] = {set, NULL};
-	scenario_opts so = {.allow_any_path = 1, .sets = sets};
+	const char *sets[] = { set, NULL };
+	scenario_opts so = { .allow_any_path = 1, .sets = sets };
 	scenario *s;
 	int rc;
 
@@ -301,7 +318,8 @@ static int run_scenario_text(const char *journeys, const char *th, double sleep)
 	snprintf(set, sizeof set, "sleep=%g", sleep);
 	tp_mkdtemp(dir, sizeof dir);
 	tp_plugin(plugin, sizeof plugin, "e2e");
-	snprintf(body, sizeof body, "name = \"th\"; duration = 2;\n"
+	snprintf(body, sizeof body,
+		 "name = \"th\"; duration = 2;\n"
 		 /* The thresholds are the subject, not mite's load: a loaded machine's
 		  * short volume or loop lag is a warning here, not the verdict. */
 		 "verdict = { volume = \"warn\"; saturation = \"warn\"; };\n"
@@ -316,35 +334,44 @@ static int run_scenario_text(const char *journeys, const char *th, double sleep)
 	tp_write(tp_join(path, sizeof path, dir, "s.conf"), body);
 	s = scenario_load(path, &so, err, sizeof err);
 	cr_assert_not_null(s, "scenario refused: %s", err);
-	rc = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 0.5, .inspect = inspect});
+	rc = testmode_execute(s, &(testmode_opts){ .quiet = 1, .grace = 0.5, .inspect = inspect });
 	tp_rmrf(dir);
 	return rc;
 }
 
-#define QUICK "{ name = \"q\"; journey = \"@E2E@:quick\"; volume = { type = \"constant\"; count = 4; }; }"
-#define FLAKY                                                                                          \
-	"{ name = \"f\"; journey = \"@E2E@:flaky\"; datapool = { type = \"range\"; from = 1; to = 1000000; "   \
+#define QUICK \
+	"{ name = \"q\"; journey = \"@E2E@:quick\"; volume = { type = \"constant\"; count = 4; }; }"
+#define FLAKY                                                                                                \
+	"{ name = \"f\"; journey = \"@E2E@:flaky\"; datapool = { type = \"range\"; from = 1; to = 1000000; " \
 	"}; volume = { type = \"constant\"; count = 2; }; }"
 
 Test(thresholds, a_scenario_test_passes_and_fails_by_them, .timeout = 60)
 {
 	/* quick sleeps 50 ms inside its transaction. */
-	cr_assert_eq(run_scenario_text(QUICK, "{ metric = \"txn:quick\"; stat = \"p95\"; max = 0.5; }", 0.05),
+	cr_assert_eq(run_scenario_text(
+			     QUICK, "{ metric = \"txn:quick\"; stat = \"p95\"; max = 0.5; }", 0.05),
 		     TESTMODE_OK);
-	cr_assert_eq(run_scenario_text(QUICK, "{ metric = \"txn:quick\"; stat = \"p95\"; max = 0.03; }", 0.05),
+	cr_assert_eq(run_scenario_text(QUICK,
+				       "{ metric = \"txn:quick\"; stat = \"p95\"; max = 0.03; }",
+				       0.05),
 		     TESTMODE_THRESHOLDS);
 	/* Journey errors within the allowed failure rate: the thresholds judge. */
-	cr_assert_eq(run_scenario_text(FLAKY, "{ metric = \"txn:outer\"; stat = \"failure_rate\"; max = 0.6; }", 0),
+	cr_assert_eq(run_scenario_text(
+			     FLAKY,
+			     "{ metric = \"txn:outer\"; stat = \"failure_rate\"; max = 0.6; }", 0),
 		     TESTMODE_OK);
-	cr_assert_eq(run_scenario_text(FLAKY, "{ metric = \"txn:outer\"; stat = \"failure_rate\"; max = 0.1; }", 0),
+	cr_assert_eq(run_scenario_text(
+			     FLAKY,
+			     "{ metric = \"txn:outer\"; stat = \"failure_rate\"; max = 0.1; }", 0),
 		     TESTMODE_THRESHOLDS);
 }
 
 Test(thresholds, abort_stops_the_run_early, .timeout = 60)
 {
-	int rc = run_scenario_text(FLAKY,
-				   "{ metric = \"txn:outer\"; stat = \"failure_rate\"; max = 0.1; window = 1; abort = true; }",
-				   0);
+	int rc = run_scenario_text(
+		FLAKY,
+		"{ metric = \"txn:outer\"; stat = \"failure_rate\"; max = 0.1; window = 1; abort = true; }",
+		0);
 
 	cr_assert_eq(rc, TESTMODE_THRESHOLDS, "exit %d", rc);
 	/* The scenario runs for 2 s; the first second's record stops it. */

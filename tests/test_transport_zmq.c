@@ -92,7 +92,7 @@ static void send_n(transport *t, int n)
 
 static void run_exchange(const char *endpoint)
 {
-	fixture f = {.s.in_order = 1, .c.in_order = 1, .want = NMSG};
+	fixture f = { .s.in_order = 1, .c.in_order = 1, .want = NMSG };
 	char err[256] = "";
 	cr_assert_eq(uv_loop_init(&f.loop), 0);
 	f.srv = tzmq_server_new(&f.loop, endpoint, NULL, NULL, err, sizeof(err));
@@ -133,7 +133,10 @@ Test(transport_zmq, ipc_exchange)
 	unlink(path);
 }
 
-Test(transport_zmq, tcp_exchange) { run_exchange("tcp://127.0.0.1:*"); }
+Test(transport_zmq, tcp_exchange)
+{
+	run_exchange("tcp://127.0.0.1:*");
+}
 
 /* ---- keepalive and unknown runners -------------------------------------- */
 
@@ -160,7 +163,7 @@ static void check_keepalive(uv_timer_t *h)
 
 Test(transport_zmq, keepalive_and_unknown)
 {
-	fixture f = {.s.in_order = 1, .c.in_order = 1, .want = 1 << 30};
+	fixture f = { .s.in_order = 1, .c.in_order = 1, .want = 1 << 30 };
 	char err[256] = "";
 	cr_assert_eq(uv_loop_init(&f.loop), 0);
 	f.srv = tzmq_server_new(&f.loop, "tcp://127.0.0.1:*", on_unknown, &f, err, sizeof(err));
@@ -168,13 +171,14 @@ Test(transport_zmq, keepalive_and_unknown)
 	transport *quiet = tzmq_server_expect(f.srv, "quiet");
 	cr_assert_not_null(quiet);
 	cr_assert_eq(tzmq_last_activity(quiet), 0);
-	transport *qc = tzmq_connect(&f.loop, tzmq_server_endpoint(f.srv), "quiet", err, sizeof(err));
+	transport *qc =
+		tzmq_connect(&f.loop, tzmq_server_endpoint(f.srv), "quiet", err, sizeof(err));
 	cr_assert_not_null(qc, "%s", err);
 	/* A stranger, and one that the server adopts on its first message. */
-	transport *stranger = tzmq_connect(&f.loop, tzmq_server_endpoint(f.srv), "stranger", err,
-					   sizeof(err));
-	transport *adopt = tzmq_connect(&f.loop, tzmq_server_endpoint(f.srv), "adopt-me", err,
-					sizeof(err));
+	transport *stranger =
+		tzmq_connect(&f.loop, tzmq_server_endpoint(f.srv), "stranger", err, sizeof(err));
+	transport *adopt =
+		tzmq_connect(&f.loop, tzmq_server_endpoint(f.srv), "adopt-me", err, sizeof(err));
 	cr_assert(stranger && adopt);
 	cr_assert_eq(transport_send(stranger, "m0", 2), 0);
 	cr_assert_eq(transport_send(adopt, "m0", 2), 0);

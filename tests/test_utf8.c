@@ -21,8 +21,14 @@ static void repaired_is(const char *in, size_t n, const char *want)
 
 Test(utf8, well_formed_passes)
 {
-	const char *ok[] = {"", "plain ascii", "caf\xc3\xa9", "\xe2\x82\xac euro", "\xf0\x9f\x98\x80",
-			    "\xef\xbf\xbd", "\xf4\x8f\xbf\xbf" /* U+10FFFF */, "\xed\x9f\xbf" /* U+D7FF */};
+	const char *ok[] = { "",
+			     "plain ascii",
+			     "caf\xc3\xa9",
+			     "\xe2\x82\xac euro",
+			     "\xf0\x9f\x98\x80",
+			     "\xef\xbf\xbd",
+			     "\xf4\x8f\xbf\xbf" /* U+10FFFF */,
+			     "\xed\x9f\xbf" /* U+D7FF */ };
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		cr_assert(utf8_valid(ok[i], strlen(ok[i])), "'%s' should be valid", ok[i]);
@@ -66,7 +72,8 @@ Test(utf8, fix_keeps_good_strings_and_replaces_bad_ones)
 
 Test(utf8, cut_never_splits_a_character)
 {
-	const char *s = "ab\xe2\x82\xac" "cd"; /* a b EURO c d: 7 bytes */
+	const char *s = "ab\xe2\x82\xac"
+			"cd"; /* a b EURO c d: 7 bytes */
 
 	cr_assert_eq(utf8_cut(s, 7, 100), 7);
 	cr_assert_eq(utf8_cut(s, 7, 7), 7);
@@ -91,7 +98,8 @@ Test(utf8, printable_escapes_controls_and_cuts_between_characters)
 {
 	char out[64];
 	/* ESC [ 3 1 m, NUL, CR LF, a C1 CSI (U+009B), a stray byte, TAB, euro */
-	const char s[] = "a\033[31m\0b\r\nc\xc2\x9b" "d\xff\te\xe2\x82\xac";
+	const char s[] = "a\033[31m\0b\r\nc\xc2\x9b"
+			 "d\xff\te\xe2\x82\xac";
 	size_t n = sizeof s - 1;
 
 	cr_assert_eq(utf8_printable(out, sizeof out, s, n, 100), n);

@@ -30,14 +30,16 @@
 static scenario *load_text(const char *dir, const char *text, char *err, size_t errlen)
 {
 	char path[PATH_MAX], v[PATH_MAX], e2e[PATH_MAX], body[8192];
-	scenario_opts so = {.allow_any_path = 1};
+	scenario_opts so = { .allow_any_path = 1 };
 	size_t n = 0;
 
 	so.api = runner_api();
 	tp_plugin(v, sizeof v, "verdict");
 	tp_plugin(e2e, sizeof e2e, "e2e");
 	for (const char *p = text; *p && n < sizeof body - 1;) {
-		const char *sub = strncmp(p, "@V@", 3) == 0 ? v : strncmp(p, "@E2E@", 5) == 0 ? e2e : NULL;
+		const char *sub = strncmp(p, "@V@", 3) == 0 ? v
+			: strncmp(p, "@E2E@", 5) == 0       ? e2e
+							    : NULL;
 
 		if (sub) {
 			n += (size_t)snprintf(body + n, sizeof body - n, "%s", sub);
@@ -61,8 +63,10 @@ static int run_text(const char *dir, const char *text, double grace, cJSON **sum
 
 	cr_assert_not_null(s, "scenario refused: %s", err);
 	tp_join(out, sizeof out, dir, "out");
-	rc = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = grace, .results_dir = out});
-	*sum = results_io_load_json(tp_join(file, sizeof file, out, "summary.json"), err, sizeof err);
+	rc = testmode_execute(s,
+			      &(testmode_opts){ .quiet = 1, .grace = grace, .results_dir = out });
+	*sum = results_io_load_json(tp_join(file, sizeof file, out, "summary.json"), err,
+				    sizeof err);
 	return rc;
 }
 
@@ -72,7 +76,8 @@ static const cJSON *get(const cJSON *o, const char *path)
 
 	snprintf(buf, sizeof buf, "%s", path);
 	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
-		o = *k >= '0' && *k <= '9' ? cJSON_GetArrayItem(o, atoi(k)) : cJSON_GetObjectItemCaseSensitive(o, k);
+		o = *k >= '0' && *k <= '9' ? cJSON_GetArrayItem(o, atoi(k))
+					   : cJSON_GetObjectItemCaseSensitive(o, k);
 	return o;
 }
 
@@ -97,9 +102,10 @@ static int has_reason(const cJSON *sum, const char *kind, const char *text)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sum, "reasons"))
-		if (strcmp(str(it, "verdict"), kind) == 0 && strstr(str(it, "reason"), text))
-			return 1;
+	cJSON_ArrayForEach(it,
+			   cJSON_GetObjectItemCaseSensitive(
+				   sum, "reasons")) if (strcmp(str(it, "verdict"), kind) == 0 &&
+							strstr(str(it, "reason"), text)) return 1;
 	return 0;
 }
 
@@ -124,9 +130,11 @@ Test(verdict, a_cancelled_call_fails_its_transaction_whatever_the_journey_return
 	cr_assert_not_null(sum);
 	cr_assert_eq(rc, TESTMODE_INCOMPLETE, "status %d", rc);
 	cr_assert_str_eq(str(sum, "verdict"), "incomplete");
-	cr_assert(has_reason(sum, "incomplete", "3 iteration(s) cancelled"), "%s", str(sum, "verdict_reason"));
+	cr_assert(has_reason(sum, "incomplete", "3 iteration(s) cancelled"), "%s",
+		  str(sum, "verdict_reason"));
 	cr_assert_eq(num(sum, "transactions.0.count"), 3);
-	cr_assert_eq(num(sum, "transactions.0.failures"), 3, "a cancelled transaction is a failed one");
+	cr_assert_eq(num(sum, "transactions.0.failures"), 3,
+		     "a cancelled transaction is a failed one");
 	cr_assert_eq(num(sum, "transactions.0.cancelled"), 3);
 	cr_assert_eq(num(sum, "journeys.0.failed"), 3);
 	cr_assert_eq(num(sum, "journeys.0.cancelled"), 3);
@@ -139,8 +147,9 @@ Test(verdict, a_cancelled_call_fails_its_transaction_whatever_the_journey_return
 
 /* ---- a saturated generator ----------------------------------------------- */
 
-#define HOG(extra)                                                                                     \
-	"name = \"h\"; duration = 2;\n" extra "journeys = ( { name = \"h\"; journey = \"@V@:hog\";\n"  \
+#define HOG(extra)                                              \
+	"name = \"h\"; duration = 2;\n" extra                   \
+	"journeys = ( { name = \"h\"; journey = \"@V@:hog\";\n" \
 	"  volume = { type = \"constant\"; count = 2; }; } );\n"
 
 Test(verdict, a_saturated_runner_taints_the_run, .timeout = 30)
@@ -218,7 +227,8 @@ Test(verdict, an_open_model_that_cannot_keep_up_is_not_delivered, .timeout = 30)
 		      30, &sum);
 	cr_assert_not_null(sum);
 	cr_assert_eq(rc, TESTMODE_VOLUME, "status %d: %s", rc, str(sum, "verdict_reason"));
-	cr_assert(has_reason(sum, "volume", "journey h: starts late"), "%s", str(sum, "verdict_reason"));
+	cr_assert(has_reason(sum, "volume", "journey h: starts late"), "%s",
+		  str(sum, "verdict_reason"));
 	cr_assert_gt(num(sum, "journeys.0.volume.start_lag_p99"), 0.3);
 	cr_assert_geq(num(sum, "journeys.0.volume.required_starts"), 39);
 	cr_assert(cJSON_IsFalse(get(sum, "journeys.0.volume.delivered")));
@@ -260,7 +270,8 @@ Test(verdict, a_run_stopped_early_is_incomplete_and_keeps_its_volume, .timeout =
 	pthread_join(th, NULL);
 	cr_assert_not_null(sum);
 	cr_assert_eq(rc, TESTMODE_INCOMPLETE, "status %d: %s", rc, str(sum, "verdict_reason"));
-	cr_assert(has_reason(sum, "incomplete", "stopped early by SIGINT"), "%s", str(sum, "verdict_reason"));
+	cr_assert(has_reason(sum, "incomplete", "stopped early by SIGINT"), "%s",
+		  str(sum, "verdict_reason"));
 	cr_assert(cJSON_IsTrue(get(sum, "run.stopped.early")));
 	cr_assert_str_eq(str(sum, "run.stopped.by"), "SIGINT (^C)");
 	cr_assert_gt(num(sum, "run.stopped.at"), 1.0);
@@ -323,7 +334,7 @@ Test(verdict, a_summary_that_cannot_be_written_is_said_and_kept, .timeout = 30)
 	errfd = dup(STDERR_FILENO);
 	cr_assert_not_null(ef = tmpfile());
 	dup2(fileno(ef), STDERR_FILENO);
-	rc = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 1, .results_dir = out});
+	rc = testmode_execute(s, &(testmode_opts){ .quiet = 1, .grace = 1, .results_dir = out });
 	fflush(stderr);
 	dup2(errfd, STDERR_FILENO);
 	close(errfd);
@@ -357,15 +368,16 @@ Test(verdict, results_finish_reports_the_write_and_marks_the_summary, .timeout =
 		      err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
 	uv_loop_init(&loop);
-	r = run_new(&loop, s, &(run_opts){0}, err, sizeof err);
+	r = run_new(&loop, s, &(run_opts){ 0 }, err, sizeof err);
 	cr_assert_not_null(r, "%s", err);
-	res = results_new(r, &(results_opts){.dir = out}, err, sizeof err);
+	res = results_new(r, &(results_opts){ .dir = out }, err, sizeof err);
 	cr_assert_not_null(res, "%s", err);
 	mkdir(tp_join(blocker, sizeof blocker, out, ".summary.json.tmp"), 0750);
 	cr_assert_lt(results_finish(res, r, NULL), 0);
 	cr_assert_not(results_on_disk(res));
 	cr_assert_not_null(results_not_written(res));
-	cr_assert_not_null(strstr(results_not_written(res), "summary.json"), "%s", results_not_written(res));
+	cr_assert_not_null(strstr(results_not_written(res), "summary.json"), "%s",
+			   results_not_written(res));
 	sum = results_summary(res);
 	cr_assert_not_null(sum, "the summary is kept in memory");
 	cr_assert(cJSON_IsFalse(get(sum, "files.on_disk")));
@@ -390,13 +402,13 @@ static verdict_kind judge_text(const char *text, const judge_volume *vol, cJSON 
 	run *r;
 	verdict_list v;
 	verdict_kind k;
-	judge_in in = {.started = 1, .vol = vol};
+	judge_in in = { .started = 1, .vol = vol };
 
 	tp_mkdtemp(dir, sizeof dir);
 	s = load_text(dir, text, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
 	uv_loop_init(&loop);
-	r = run_new(&loop, s, &(run_opts){0}, err, sizeof err);
+	r = run_new(&loop, s, &(run_opts){ 0 }, err, sizeof err);
 	cr_assert_not_null(r, "%s", err);
 	in.r = r;
 	verdict_list_init(&v);
@@ -410,24 +422,33 @@ static verdict_kind judge_text(const char *text, const judge_volume *vol, cJSON 
 	return k;
 }
 
-#define CLOSED(extra)                                                                                  \
-	"name = \"j\";\n" extra "journeys = ( { name = \"web\"; journey = \"@V@:nap\";\n"               \
+#define CLOSED(extra)                                                                     \
+	"name = \"j\";\n" extra "journeys = ( { name = \"web\"; journey = \"@V@:nap\";\n" \
 	"  volume = { type = \"constant\"; count = 10; }; } );\n"
 
 Test(verdict, volume_short_past_the_tolerance_fails_with_its_own_verdict)
 {
-	judge_volume half = {.required_sum = 100, .actual_sum = 50, .required_max = 10, .actual_max = 5,
-			     .behind = 10, .seconds = 10};
-	judge_volume near = {.required_sum = 100, .actual_sum = 95, .required_max = 10, .actual_max = 10,
-			     .behind = 1, .seconds = 10};
+	judge_volume half = { .required_sum = 100,
+			      .actual_sum = 50,
+			      .required_max = 10,
+			      .actual_max = 5,
+			      .behind = 10,
+			      .seconds = 10 };
+	judge_volume near = { .required_sum = 100,
+			      .actual_sum = 95,
+			      .required_max = 10,
+			      .actual_max = 10,
+			      .behind = 1,
+			      .seconds = 10 };
 	cJSON *o = cJSON_CreateObject();
 
 	cr_assert_eq(judge_text(CLOSED(""), &half, o), VERDICT_VOLUME);
 	cr_assert_str_eq(str(o, "verdict"), "volume");
-	cr_assert_not_null(strstr(str(o, "verdict_reason"),
-				  "volume not delivered: journey web: 5.0 of 10.0 instances on average (50.0 % short, "
-				  "behind 10 s of 10 s)"),
-			   "%s", str(o, "verdict_reason"));
+	cr_assert_not_null(
+		strstr(str(o, "verdict_reason"),
+		       "volume not delivered: journey web: 5.0 of 10.0 instances on average (50.0 % short, "
+		       "behind 10 s of 10 s)"),
+		"%s", str(o, "verdict_reason"));
 	cJSON_Delete(o);
 	/* 5 % short: within the default tolerance (10 %). */
 	o = cJSON_CreateObject();
@@ -436,11 +457,13 @@ Test(verdict, volume_short_past_the_tolerance_fails_with_its_own_verdict)
 	cJSON_Delete(o);
 	/* ... but not within 1 %. */
 	o = cJSON_CreateObject();
-	cr_assert_eq(judge_text(CLOSED("verdict = { volume_tolerance = 0.01; };\n"), &near, o), VERDICT_VOLUME);
+	cr_assert_eq(judge_text(CLOSED("verdict = { volume_tolerance = 0.01; };\n"), &near, o),
+		     VERDICT_VOLUME);
 	cJSON_Delete(o);
 	/* A warning when the scenario says so. */
 	o = cJSON_CreateObject();
-	cr_assert_eq(judge_text(CLOSED("verdict = { volume = \"warn\"; };\n"), &half, o), VERDICT_PASSED);
+	cr_assert_eq(judge_text(CLOSED("verdict = { volume = \"warn\"; };\n"), &half, o),
+		     VERDICT_PASSED);
 	cr_assert_not_null(strstr(str(o, "warnings.0"), "volume not delivered"));
 	cJSON_Delete(o);
 }
@@ -484,25 +507,28 @@ Test(verdict, the_most_severe_problem_is_the_verdict_and_all_are_listed)
 	cr_assert_gt(VERDICT_VOLUME, VERDICT_THRESHOLDS);
 }
 
-#define BADV(name, group, msg)                                                                         \
-	Test(verdict, bad_group_##name)                                                                \
-	{                                                                                              \
-		char dir[PATH_MAX], err[1024];                                                         \
-		scenario *s;                                                                           \
-                                                                                                       \
-		tp_mkdtemp(dir, sizeof dir);                                                           \
-		s = load_text(dir, CLOSED(group), err, sizeof err);                                    \
-		cr_assert_null(s);                                                                     \
-		cr_assert_not_null(strstr(err, msg), "got: %s", err);                                  \
-		cr_assert_not_null(strstr(err, "s.conf:2: verdict: "), "got: %s", err);                \
-		tp_rmrf(dir);                                                                          \
+#define BADV(name, group, msg)                                                          \
+	Test(verdict, bad_group_##name)                                                 \
+	{                                                                               \
+		char dir[PATH_MAX], err[1024];                                          \
+		scenario *s;                                                            \
+                                                                                        \
+		tp_mkdtemp(dir, sizeof dir);                                            \
+		s = load_text(dir, CLOSED(group), err, sizeof err);                     \
+		cr_assert_null(s);                                                      \
+		cr_assert_not_null(strstr(err, msg), "got: %s", err);                   \
+		cr_assert_not_null(strstr(err, "s.conf:2: verdict: "), "got: %s", err); \
+		tp_rmrf(dir);                                                           \
 	}
 
 BADV(unknown_key, "verdict = { tolerance = 0.1; };\n", "unknown key 'tolerance'")
-BADV(tolerance_range, "verdict = { volume_tolerance = 1.5; };\n", "'volume_tolerance' must be between 0 and 1, not 1.5")
+BADV(tolerance_range, "verdict = { volume_tolerance = 1.5; };\n",
+     "'volume_tolerance' must be between 0 and 1, not 1.5")
 BADV(lag_type, "verdict = { loop_lag = true; };\n", "'loop_lag' must be seconds")
-BADV(lag_units, "verdict = { loop_lag = \"5 parsecs\"; };\n", "'loop_lag' must be seconds or a time like")
-BADV(lag_range, "verdict = { loop_lag = \"2h\"; };\n", "'loop_lag' must be seconds between 0.001 and 3600, not \"2h\"")
+BADV(lag_units, "verdict = { loop_lag = \"5 parsecs\"; };\n",
+     "'loop_lag' must be seconds or a time like")
+BADV(lag_range, "verdict = { loop_lag = \"2h\"; };\n",
+     "'loop_lag' must be seconds between 0.001 and 3600, not \"2h\"")
 BADV(volume_word, "verdict = { volume = \"maybe\"; };\n", "'volume' must be \"fail\" or \"warn\"")
 BADV(not_a_group, "verdict = 3;\n", "'verdict' must be a group")
 
@@ -512,10 +538,11 @@ Test(verdict, the_group_is_read)
 	scenario *s;
 
 	tp_mkdtemp(dir, sizeof dir);
-	s = load_text(dir,
-		      CLOSED("verdict = { volume_tolerance = 0.25; volume = \"warn\"; start_lag = \"250ms\"; "
-			     "loop_lag = 0.02; loop_lag_share = 0.5; saturation = \"warn\"; };\n"),
-		      err, sizeof err);
+	s = load_text(
+		dir,
+		CLOSED("verdict = { volume_tolerance = 0.25; volume = \"warn\"; start_lag = \"250ms\"; "
+		       "loop_lag = 0.02; loop_lag_share = 0.5; saturation = \"warn\"; };\n"),
+		err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
 	cr_assert_float_eq(s->verdict.volume_tolerance, 0.25, 1e-9);
 	cr_assert(s->verdict.volume_warn);
@@ -557,13 +584,15 @@ Test(verdict, the_timeline_samples_the_requirement_at_its_second, .timeout = 30)
 		 "  volume = { type = \"ramp\"; from = 0; to = 100; over = 10; }; } );\n",
 		 2, &sum);
 	tl = read_timeline(dir);
-	cJSON_ArrayForEach(rec, tl) {
+	cJSON_ArrayForEach(rec, tl)
+	{
 		double t = num(rec, "t");
 
 		if (strcmp(str(rec, "state"), "running") != 0)
 			continue;
-		cr_assert(fabs(num(rec, "volume.0.required") - 10 * t) <= 2.01, "t %.3f: required %.0f, the model %.1f",
-			  t, num(rec, "volume.0.required"), 10 * t);
+		cr_assert(fabs(num(rec, "volume.0.required") - 10 * t) <= 2.01,
+			  "t %.3f: required %.0f, the model %.1f", t, num(rec, "volume.0.required"),
+			  10 * t);
 		checked++;
 	}
 	cr_assert_geq(checked, 2);
@@ -590,7 +619,8 @@ Test(verdict, the_timeline_goes_on_while_the_run_drains, .timeout = 30)
 	cr_assert_not_null(sum);
 	cr_assert_str_eq(str(sum, "verdict"), "passed", "%s", str(sum, "verdict_reason"));
 	tl = read_timeline(dir);
-	cJSON_ArrayForEach(rec, tl) {
+	cJSON_ArrayForEach(rec, tl)
+	{
 		stopping += strcmp(str(rec, "state"), "stopping") == 0;
 		cr_assert_gt(num(rec, "t"), last);
 		last = num(rec, "t");

@@ -96,9 +96,9 @@ Test(vmodel, ramp_bad)
 Test(vmodel, stages)
 {
 	const vmodel_step st[] = {
-		{5, 5, 10},   /* 5 for 10 s */
-		{5, 25, 20},  /* ramp to 25 over 20 s */
-		{25, 25, 30}, /* 25 for 30 s */
+		{ 5, 5, 10 }, /* 5 for 10 s */
+		{ 5, 25, 20 }, /* ramp to 25 over 20 s */
+		{ 25, 25, 30 }, /* 25 for 30 s */
 	};
 	vmodel *m = vmodel_new_stages(st, 3, 0, err, sizeof(err));
 
@@ -124,7 +124,7 @@ Test(vmodel, stages)
 
 Test(vmodel, stages_window_spanning_steps)
 {
-	const vmodel_step st[] = {{2, 2, 1}, {40, 40, 1}, {3, 3, 1}};
+	const vmodel_step st[] = { { 2, 2, 1 }, { 40, 40, 1 }, { 3, 3, 1 } };
 	vmodel *m = vmodel_new_stages(st, 3, 0, err, sizeof(err));
 
 	/* A long window asks for the most of any step it covers. */
@@ -135,7 +135,7 @@ Test(vmodel, stages_window_spanning_steps)
 
 Test(vmodel, stages_bad)
 {
-	const vmodel_step neg[] = {{1, 1, 10}, {1, 1, 0}};
+	const vmodel_step neg[] = { { 1, 1, 10 }, { 1, 1, 0 } };
 
 	cr_assert_null(vmodel_new_stages(neg, 0, 0, err, sizeof(err)));
 	cr_assert_str_eq(err, "stages needs at least one step");
@@ -244,7 +244,7 @@ static long plug(double start, double end, const char *const *args)
 
 Test(vmodel, plugin_passes_args_and_stops)
 {
-	const char *args[] = {"n", "12", NULL};
+	const char *args[] = { "n", "12", NULL };
 	vmodel *m = vmodel_new_plugin(plug, "t.so:plug", args, err, sizeof(err));
 
 	cr_assert_not_null(m, "%s", err);
@@ -259,12 +259,13 @@ Test(vmodel, plugin_passes_args_and_stops)
 
 Test(vmodel, plugin_error_stops_and_reports)
 {
-	const char *args[] = {"n", "1", "code", "-7", NULL};
+	const char *args[] = { "n", "1", "code", "-7", NULL };
 	vmodel *m = vmodel_new_plugin(plug, "t.so:plug", args, err, sizeof(err));
 
 	cr_assert_eq(vmodel_eval(m, 0, 0.1), 1);
 	cr_assert_eq(vmodel_eval(m, 5, 5.1), MITE_STOP);
-	cr_assert_str_eq(vmodel_error(m), "volume plugin t.so:plug returned -7 over [5, 5.1): its load ends");
+	cr_assert_str_eq(vmodel_error(m),
+			 "volume plugin t.so:plug returned -7 over [5, 5.1): its load ends");
 	cr_assert_eq(vmodel_eval(m, 0, 0.1), MITE_STOP, "stays stopped");
 	vmodel_free(m);
 	cr_assert_null(vmodel_new_plugin(NULL, "x", NULL, err, sizeof(err)));

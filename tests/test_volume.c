@@ -32,7 +32,7 @@ static void run_text(const char *text, outcome *o, const char *const *sets)
 {
 	char dir[PATH_MAX], path[PATH_MAX], plugin[PATH_MAX], err[1024], body[4096];
 	const char *at = strstr(text, "@E2E@");
-	scenario_opts so = {0};
+	scenario_opts so = { 0 };
 	scenario *s;
 	int n;
 
@@ -49,7 +49,8 @@ static void run_text(const char *text, outcome *o, const char *const *sets)
 	so.sets = sets;
 	s = scenario_load(path, &so, err, sizeof err);
 	cr_assert_not_null(s, "scenario refused: %s", err);
-	o->status = testmode_execute(s, &(testmode_opts){.quiet = 1, .grace = 1, .inspect = inspect, .data = o});
+	o->status = testmode_execute(
+		s, &(testmode_opts){ .quiet = 1, .grace = 1, .inspect = inspect, .data = o });
 	tp_rmrf(dir);
 }
 
@@ -66,13 +67,14 @@ Test(volume, arrival_rate_far_above_a_start_per_millisecond, .timeout = 60)
 	run_text("name = \"a\"; duration = 1;\n"
 		 "journeys = ( { name = \"q\"; journey = \"@E2E@:quick\";\n"
 		 "  volume = { type = \"arrival\"; rate = 5000; }; } );\n",
-		 &o, (const char *const[]){"sleep=0.01", NULL});
+		 &o, (const char *const[]){ "sleep=0.01", NULL });
 	cr_assert_eq(o.status, TESTMODE_OK, "status %d: %s", o.status, o.error);
 	j = find1(&o, "journey", "q");
 	lag = find1(&o, "lag", "q");
 	cr_assert_not_null(j);
 	cr_assert_not_null(lag);
-	cr_assert_eq(j->c[ST_J_STARTED], 5000, "started %llu", (unsigned long long)j->c[ST_J_STARTED]);
+	cr_assert_eq(j->c[ST_J_STARTED], 5000, "started %llu",
+		     (unsigned long long)j->c[ST_J_STARTED]);
 	/* Each start made when due is measured against its intended time;
 	 * only what the tick did not reach is made at the stop. */
 	cr_assert_geq(lag->c[0], 4500, "%llu of 5000 starts made when due",

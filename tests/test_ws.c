@@ -60,7 +60,7 @@ static const char *url(const char *path)
 
 static const stats_entry *ws_entry(const char *txn, const char *name)
 {
-	return stats_find(&H.st, "ws", (const char *const[]){"j", txn, name}, 3);
+	return stats_find(&H.st, "ws", (const char *const[]){ "j", txn, name }, 3);
 }
 
 static uint64_t hcount(const stats_entry *e, int h)
@@ -70,7 +70,7 @@ static uint64_t hcount(const stats_entry *e, int h)
 
 static uint64_t err_count(const char *txn, const char *name, const char *cls)
 {
-	return harness_count("wserr", (const char *const[]){"j", txn, name, cls}, 4, 0);
+	return harness_count("wserr", (const char *const[]){ "j", txn, name, cls }, 4, 0);
 }
 
 /* Waits s seconds on the loop (the harness has no mite_sleep): a quiet
@@ -116,7 +116,8 @@ static int echo_journey(mite_ctx *ctx, void *arg)
 		if ((e->rc = mite_ws_recv(ctx, ws, 5.0, &m)) < 0)
 			return 1;
 		if (m->len != len || memcmp(m->data, buf, len) != 0 || m->data[len] != 0 ||
-		    m->binary != bin || (i % 2 ? !(m->rtt > 0) : m->rtt != -1) || m->size != sizeof(*m))
+		    m->binary != bin || (i % 2 ? !(m->rtt > 0) : m->rtt != -1) ||
+		    m->size != sizeof(*m))
 			e->bad++;
 	}
 	e->rc = mite_ws_close(ctx, ws, 1000, "done");
@@ -125,7 +126,7 @@ static int echo_journey(mite_ctx *ctx, void *arg)
 
 WS_TEST(echo_round_trips_counted_exactly)
 {
-	struct echo e = {.n = 60};
+	struct echo e = { .n = 60 };
 	mite_ctx *ctx = harness_ctx(echo_journey, &e);
 	ws_server_counts n;
 	const stats_entry *st;
@@ -164,7 +165,7 @@ WS_TEST(concurrent_instances)
 	ws_server_counts n;
 
 	for (int i = 0; i < N; i++) {
-		e[i] = (struct echo){.n = 25};
+		e[i] = (struct echo){ .n = 25 };
 		c[i] = harness_ctx(echo_journey, &e[i]);
 	}
 	cr_assert_eq(harness_run(10), 0);
@@ -187,7 +188,7 @@ static int mark_journey(mite_ctx *ctx, void *arg)
 	mite_ws_msg *m;
 
 	harness_txn_begin(ctx, "t");
-	if ((*rc = mite_ws_open(ctx, url("/echo"), &(mite_ws_opts){.name = "chat", .timeout = 2},
+	if ((*rc = mite_ws_open(ctx, url("/echo"), &(mite_ws_opts){ .name = "chat", .timeout = 2 },
 				&ws)) < 0)
 		return 1;
 	if ((*rc = mite_ws_send_mark(ctx, ws, "quote", "q", 1, MITE_WS_TEXT)) < 0 ||
@@ -209,7 +210,8 @@ WS_TEST(mark_name_and_ping)
 	cr_assert_eq(rc, 0, "%s", H.fail_msg);
 	cr_assert_eq(hcount(ws_entry("t", "quote"), ST_WS_H_RTT), 1, "the mark's name");
 	cr_assert_eq(hcount(ws_entry("t", "chat"), ST_WS_H_RTT), 0);
-	cr_assert_eq(hcount(ws_entry("t", "chat"), ST_WS_H_PING), 1, "the pong came before the echo");
+	cr_assert_eq(hcount(ws_entry("t", "chat"), ST_WS_H_PING), 1,
+		     "the pong came before the echo");
 	cr_assert_eq(ws_entry("t", "chat")->c[ST_WS_MSGS_OUT], 2);
 	harness_ctx_free(ctx);
 }
@@ -243,7 +245,7 @@ static int close_journey(mite_ctx *ctx, void *arg)
 
 WS_TEST(server_close_code_surfaces)
 {
-	struct closing c = {.path = "/close?code=4001&after=1&reason=bye"};
+	struct closing c = { .path = "/close?code=4001&after=1&reason=bye" };
 	mite_ctx *ctx = harness_ctx(close_journey, &c);
 
 	cr_assert_eq(harness_run(10), 0);
@@ -260,7 +262,7 @@ WS_TEST(server_close_code_surfaces)
 
 WS_TEST(server_normal_close_is_no_failure)
 {
-	struct closing c = {.path = "/close?code=1000&after=1"};
+	struct closing c = { .path = "/close?code=1000&after=1" };
 	mite_ctx *ctx = harness_ctx(close_journey, &c);
 
 	cr_assert_eq(harness_run(10), 0);
@@ -272,7 +274,7 @@ WS_TEST(server_normal_close_is_no_failure)
 
 WS_TEST(server_drops_without_close_is_reset)
 {
-	struct closing c = {.path = "/drop?after=1"};
+	struct closing c = { .path = "/drop?after=1" };
 	mite_ctx *ctx = harness_ctx(close_journey, &c);
 
 	cr_assert_eq(harness_run(10), 0);
@@ -313,7 +315,7 @@ static int silent_journey(mite_ctx *ctx, void *arg)
 
 WS_TEST(receive_timeout_counted)
 {
-	struct silent s = {0};
+	struct silent s = { 0 };
 	mite_ctx *ctx = harness_ctx(silent_journey, &s);
 
 	cr_assert_eq(harness_run(10), 0);
@@ -328,7 +330,7 @@ WS_TEST(receive_timeout_counted)
 
 WS_TEST(receive_timeout_ok_is_quiet)
 {
-	struct silent s = {.flags = MITE_WS_TIMEOUT_OK};
+	struct silent s = { .flags = MITE_WS_TIMEOUT_OK };
 	mite_ctx *ctx = harness_ctx(silent_journey, &s);
 
 	cr_assert_eq(harness_run(10), 0);
@@ -363,7 +365,7 @@ static int open_journey(mite_ctx *ctx, void *arg)
 
 static int listen_only(int *port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -379,7 +381,7 @@ WS_TEST(handshake_timeout)
 {
 	int port, fd = listen_only(&port);
 	char u[64];
-	struct opened op = {.url = u, .o = {.timeout = 0.3}};
+	struct opened op = { .url = u, .o = { .timeout = 0.3 } };
 	mite_ctx *ctx;
 
 	snprintf(u, sizeof(u), "ws://127.0.0.1:%d/x", port);
@@ -396,7 +398,7 @@ WS_TEST(handshake_timeout)
 static void open_fails(const char *u, const mite_ws_opts *o, int rc, const char *cls,
 		       const char *name, const char *words)
 {
-	struct opened op = {.url = u};
+	struct opened op = { .url = u };
 	mite_ctx *ctx;
 
 	if (o)
@@ -438,8 +440,8 @@ WS_TEST(bad_url)
 
 WS_TEST(bad_header_refused)
 {
-	static const char *const h[] = {"Sec-WebSocket-Key: mine", NULL};
-	mite_ws_opts o = {.headers = h};
+	static const char *const h[] = { "Sec-WebSocket-Key: mine", NULL };
+	mite_ws_opts o = { .headers = h };
 
 	open_fails(url("/echo"), &o, MITE_EINVAL, NULL, NULL, "bad handshake header");
 }
@@ -454,9 +456,9 @@ static int long_names_journey(mite_ctx *ctx, void *arg)
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = 0; /* one over */
 	harness_txn_begin(ctx, "t");
-	rc[0] = mite_ws_open(ctx, url("/echo"), &(mite_ws_opts){.name = name}, &ws);
+	rc[0] = mite_ws_open(ctx, url("/echo"), &(mite_ws_opts){ .name = name }, &ws);
 	name[MITE_WS_NAME_MAX] = 0; /* at the limit */
-	if ((rc[1] = mite_ws_open(ctx, url("/echo"), &(mite_ws_opts){.name = name}, &ws)) < 0)
+	if ((rc[1] = mite_ws_open(ctx, url("/echo"), &(mite_ws_opts){ .name = name }, &ws)) < 0)
 		return 1;
 	rc[2] = mite_ws_send_mark(ctx, ws, name, "a", 1, 0);
 	name[MITE_WS_NAME_MAX] = 'n';
@@ -467,7 +469,7 @@ static int long_names_journey(mite_ctx *ctx, void *arg)
 
 WS_TEST(names_over_the_limit_refused)
 {
-	int rc[4] = {1, 1, 1, 1};
+	int rc[4] = { 1, 1, 1, 1 };
 	mite_ctx *ctx = harness_ctx(long_names_journey, rc);
 	char name[MITE_WS_NAME_MAX + 1];
 
@@ -477,7 +479,8 @@ WS_TEST(names_over_the_limit_refused)
 	cr_assert_eq(rc[2], 0);
 	cr_assert_eq(rc[3], MITE_EINVAL);
 	cr_assert_eq(H.nfail, 2);
-	cr_assert(strstr(H.fail_msg, "mark name is 64 bytes, over the limit of 63"), "%s", H.fail_msg);
+	cr_assert(strstr(H.fail_msg, "mark name is 64 bytes, over the limit of 63"), "%s",
+		  H.fail_msg);
 	memset(name, 'n', MITE_WS_NAME_MAX);
 	name[MITE_WS_NAME_MAX] = 0;
 	cr_assert_not_null(ws_entry("t", name), "counted under the whole name");
@@ -489,7 +492,7 @@ WS_TEST(names_over_the_limit_refused)
 
 WS_TEST(malformed_frame_is_protocol_error)
 {
-	struct closing c = {.path = "/bad?after=1"};
+	struct closing c = { .path = "/bad?after=1" };
 	mite_ctx *ctx = harness_ctx(close_journey, &c);
 
 	cr_assert_eq(harness_run(10), 0);
@@ -515,7 +518,8 @@ static int big_journey(mite_ctx *ctx, void *arg)
 
 	harness_txn_begin(ctx, "t");
 	snprintf(path, sizeof(path), "/big?size=%zu", b->size);
-	if ((b->rc = mite_ws_open(ctx, url(path), &(mite_ws_opts){.max_message = b->max}, &ws)) < 0)
+	if ((b->rc = mite_ws_open(ctx, url(path), &(mite_ws_opts){ .max_message = b->max }, &ws)) <
+	    0)
 		return 1;
 	mite_ws_send_text(ctx, ws, "give", 0);
 	b->rc = mite_ws_recv(ctx, ws, 5, &m);
@@ -526,7 +530,7 @@ static int big_journey(mite_ctx *ctx, void *arg)
 
 WS_TEST(oversize_message_fails_with_its_class)
 {
-	struct big ok = {.max = 100000, .size = 100000}, over = {.max = 100000, .size = 100001};
+	struct big ok = { .max = 100000, .size = 100000 }, over = { .max = 100000, .size = 100001 };
 	mite_ctx *ctx = harness_ctx(big_journey, &ok);
 
 	cr_assert_eq(harness_run(10), 0);
@@ -543,7 +547,7 @@ WS_TEST(oversize_message_fails_with_its_class)
 
 WS_TEST(run_config_max_message)
 {
-	struct big over = {.size = 5000};
+	struct big over = { .size = 5000 };
 	mite_ctx *ctx;
 
 	H.ws_max_message = "4K";
@@ -570,7 +574,7 @@ static int push_journey(mite_ctx *ctx, void *arg)
 
 	harness_txn_begin(ctx, "t");
 	snprintf(path, sizeof(path), "/push?n=%d&size=1000", p->n);
-	if ((p->rc = mite_ws_open(ctx, url(path), &(mite_ws_opts){.max_queue = 4000}, &ws)) < 0)
+	if ((p->rc = mite_ws_open(ctx, url(path), &(mite_ws_opts){ .max_queue = 4000 }, &ws)) < 0)
 		return 1;
 	/* The server pushes far more than the queue holds meanwhile. */
 	pause_for(ctx, 0.2);
@@ -586,7 +590,7 @@ static int push_journey(mite_ctx *ctx, void *arg)
 
 WS_TEST(receive_queue_capped_nothing_lost)
 {
-	struct push p = {.n = 2000};
+	struct push p = { .n = 2000 };
 	mite_ctx *ctx = harness_ctx(push_journey, &p);
 
 	cr_assert_eq(harness_run(20), 0);
@@ -624,7 +628,7 @@ static int cancel_journey(mite_ctx *ctx, void *arg)
 
 WS_TEST(cancel_wakes_parked_receive)
 {
-	struct cancelled c = {.rc = 1};
+	struct cancelled c = { .rc = 1 };
 	mite_ctx *ctx = harness_ctx(cancel_journey, &c);
 
 	harness_cancel_after(ctx, 200);
@@ -673,7 +677,7 @@ Test(ws_hs, accept_of_rfc_example)
 
 Test(ws_hs, urls)
 {
-	http1_buf b = {0};
+	http1_buf b = { 0 };
 	http1_url u;
 	int tls;
 
@@ -692,11 +696,12 @@ Test(ws_hs, urls)
 
 Test(ws_hs, request_and_check)
 {
-	http1_buf b = {0}, ub = {0};
+	http1_buf b = { 0 }, ub = { 0 };
 	http1_url u;
-	char key[WS_HS_KEY_LEN], key2[WS_HS_KEY_LEN], acc[WS_HS_ACCEPT_LEN], proto[WS_HS_MAX_PROTOCOLS];
-	static const char *const hdrs[] = {"Origin: http://x", NULL};
-	static const char *const bad[] = {"Upgrade: h2c", NULL};
+	char key[WS_HS_KEY_LEN], key2[WS_HS_KEY_LEN], acc[WS_HS_ACCEPT_LEN],
+		proto[WS_HS_MAX_PROTOCOLS];
+	static const char *const hdrs[] = { "Origin: http://x", NULL };
+	static const char *const bad[] = { "Upgrade: h2c", NULL };
 	char head[512];
 	const char *why;
 	int tls, n;
@@ -707,7 +712,8 @@ Test(ws_hs, request_and_check)
 	cr_assert_str_neq(key, key2, "random keys");
 	cr_assert_eq(ws_hs_url("ws://h:80/p", &ub, &u, &tls), 0);
 	cr_assert_eq(ws_hs_request(&b, &u, key, "chat, superchat", hdrs, "mite/t"), 0);
-	cr_assert(memmem(b.p, b.len, "GET /p HTTP/1.1\r\nHost: h\r\n", 26), "%.*s", (int)b.len, b.p);
+	cr_assert(memmem(b.p, b.len, "GET /p HTTP/1.1\r\nHost: h\r\n", 26), "%.*s", (int)b.len,
+		  b.p);
 	cr_assert(memmem(b.p, b.len, "Sec-WebSocket-Protocol: chat, superchat\r\n", 41));
 	cr_assert(memmem(b.p, b.len, "Origin: http://x\r\n\r\n", 20));
 	cr_assert_eq(ws_hs_request(&b, &u, key, NULL, bad, NULL), -EINVAL);
@@ -715,11 +721,14 @@ Test(ws_hs, request_and_check)
 
 	ws_hs_accept(key, acc);
 	/* The parser's "Name:value\0" lines. */
-	n = snprintf(head, sizeof(head), "Upgrade:WebSocket%cConnection:keep-alive, Upgrade%c"
-		     "Sec-WebSocket-Accept:%s%cSec-WebSocket-Protocol:superchat%c", 0, 0, acc, 0, 0);
+	n = snprintf(head, sizeof(head),
+		     "Upgrade:WebSocket%cConnection:keep-alive, Upgrade%c"
+		     "Sec-WebSocket-Accept:%s%cSec-WebSocket-Protocol:superchat%c",
+		     0, 0, acc, 0, 0);
 	cr_assert_eq(ws_hs_check(101, head, (size_t)n, key, "chat, superchat", proto, &why), 0);
 	cr_assert_str_eq(proto, "superchat");
-	cr_assert_eq(ws_hs_check(101, head, (size_t)n, key, "chat", proto, &why), -1, "not offered");
+	cr_assert_eq(ws_hs_check(101, head, (size_t)n, key, "chat", proto, &why), -1,
+		     "not offered");
 	cr_assert_eq(ws_hs_check(200, head, (size_t)n, key, "superchat", proto, &why), -1);
 	cr_assert_eq(ws_hs_check(101, head, (size_t)n, key2, "superchat", proto, &why), -1);
 	cr_assert(strstr(why, "Accept"));
@@ -748,8 +757,14 @@ static void wss_setup_with(const char *cert)
 	snprintf(base, sizeof(base), "wss://127.0.0.1:%d", ws_server_port(srv));
 }
 
-static void wss_setup(void) { wss_setup_with("good"); }
-static void wss_setup_other(void) { wss_setup_with("other"); }
+static void wss_setup(void)
+{
+	wss_setup_with("good");
+}
+static void wss_setup_other(void)
+{
+	wss_setup_with("other");
+}
 
 static void wss_teardown(void)
 {
@@ -766,7 +781,7 @@ static void wss_teardown(void)
 /* The HTTP settings to use, then echo_journey. */
 struct wss_echo {
 	struct echo e;
-	const char *ca;      /* a file in tls_dir, or NULL */
+	const char *ca; /* a file in tls_dir, or NULL */
 	const char *cert_pass; /* client.pem with this password, or NULL */
 	int no_verify;
 	int tls_max;
@@ -798,7 +813,7 @@ static int wss_echo_journey(mite_ctx *ctx, void *arg)
 
 WSS_TEST(echo_with_ca_file_counted_exactly)
 {
-	struct wss_echo w = {.e = {.n = 40}, .ca = "ca.pem"};
+	struct wss_echo w = { .e = { .n = 40 }, .ca = "ca.pem" };
 	mite_ctx *ctx = harness_ctx(wss_echo_journey, &w);
 	ws_server_counts n;
 	const stats_entry *st;
@@ -829,7 +844,7 @@ WSS_TEST(echo_with_ca_file_counted_exactly)
 /* The newest version the session allows is the one spoken. */
 WSS_TEST(tls_versions_of_the_http_settings)
 {
-	struct wss_echo w = {.e = {.n = 3}, .ca = "ca.pem", .tls_max = MITE_HTTP_TLS1_2};
+	struct wss_echo w = { .e = { .n = 3 }, .ca = "ca.pem", .tls_max = MITE_HTTP_TLS1_2 };
 	mite_ctx *ctx = harness_ctx(wss_echo_journey, &w);
 	ws_server_counts n;
 
@@ -859,14 +874,14 @@ static void wss_open_fails(struct wss_echo *w, const char *cls, const char *word
 
 WSS_TEST(unknown_ca_fails_as_tls)
 {
-	struct wss_echo w = {.e = {.n = 1}};
+	struct wss_echo w = { .e = { .n = 1 } };
 
 	wss_open_fails(&w, "tls", "(tls): unknown CA: SSL certificate problem");
 }
 
 WSS_TEST(missing_ca_file_fails_as_tls)
 {
-	struct wss_echo w = {.e = {.n = 1}, .ca = "no-such-ca.pem"};
+	struct wss_echo w = { .e = { .n = 1 }, .ca = "no-such-ca.pem" };
 
 	wss_open_fails(&w, "tls", "(tls): error setting certificate file");
 }
@@ -883,7 +898,7 @@ static void want_client_cert(void)
 
 WSS_TEST(client_certificate_of_the_http_settings)
 {
-	struct wss_echo w = {.e = {.n = 3}, .ca = "ca.pem", .cert_pass = "mite-pass"};
+	struct wss_echo w = { .e = { .n = 3 }, .ca = "ca.pem", .cert_pass = "mite-pass" };
 	mite_ctx *ctx;
 	ws_server_counts n;
 
@@ -902,7 +917,7 @@ WSS_TEST(client_certificate_of_the_http_settings)
  * (class reset, as an https:// request's). */
 WSS_TEST(no_client_certificate_refused)
 {
-	struct wss_echo w = {.e = {.n = 1}, .ca = "ca.pem"};
+	struct wss_echo w = { .e = { .n = 1 }, .ca = "ca.pem" };
 
 	want_client_cert();
 	wss_open_fails(&w, "reset", "(reset): receiving the handshake reply failed");
@@ -911,7 +926,7 @@ WSS_TEST(no_client_certificate_refused)
 /* A key that does not unlock: class tls, the client's words. */
 WSS_TEST(client_key_wrong_password)
 {
-	struct wss_echo w = {.e = {.n = 1}, .ca = "ca.pem", .cert_pass = "not-the-pass"};
+	struct wss_echo w = { .e = { .n = 1 }, .ca = "ca.pem", .cert_pass = "not-the-pass" };
 
 	want_client_cert();
 	wss_open_fails(&w, "tls", "(tls): unable to set private key file");
@@ -920,7 +935,7 @@ WSS_TEST(client_key_wrong_password)
 /* Verification off: the unknown CA is let through, as for https://. */
 WSS_TEST(verify_off_passes)
 {
-	struct wss_echo w = {.e = {.n = 2}, .no_verify = 1};
+	struct wss_echo w = { .e = { .n = 2 }, .no_verify = 1 };
 	mite_ctx *ctx = harness_ctx(wss_echo_journey, &w);
 
 	cr_assert_eq(harness_run(20), 0);
@@ -932,7 +947,7 @@ WSS_TEST(verify_off_passes)
 /* A certificate for another name: SNI and the name check, as https://. */
 Test(wss, name_mismatch_fails_as_tls, .init = wss_setup_other, .fini = wss_teardown, .timeout = 60)
 {
-	struct wss_echo w = {.e = {.n = 1}, .ca = "ca.pem"};
+	struct wss_echo w = { .e = { .n = 1 }, .ca = "ca.pem" };
 
 	wss_open_fails(&w, "tls", "(tls): name mismatch");
 }
@@ -942,7 +957,7 @@ Test(wss, name_mismatch_fails_as_tls, .init = wss_setup_other, .fini = wss_teard
  * within the connection's timeout. */
 Test(wss, tls_handshake_times_out, .init = setup, .fini = teardown, .timeout = 30)
 {
-	struct opened op = {.o = {.timeout = 0.3}};
+	struct opened op = { .o = { .timeout = 0.3 } };
 	char u[64];
 	mite_ctx *ctx;
 

@@ -40,11 +40,11 @@ typedef struct conn {
 	uv_timer_t timer;
 	char *buf;
 	size_t len, cap;
-	int busy;        /* a delayed response is pending: parse nothing more */
+	int busy; /* a delayed response is pending: parse nothing more */
 	int closing;
 	int close_after; /* close once the queued responses are written */
-	int handles;     /* handles still to close */
-	int writes;      /* writes in flight */
+	int handles; /* handles still to close */
+	int writes; /* writes in flight */
 	/* the delayed response */
 	int delay_close;
 	int delay_head;
@@ -88,7 +88,7 @@ static struct {
 	uint64_t received;
 	uint64_t conn_open, conn_total;
 	FILE *request_log; /* --request-log: one JSON line per request, or NULL */
-	ws_server *ws;     /* --ws-port: the WebSocket test server, or NULL */
+	ws_server *ws; /* --ws-port: the WebSocket test server, or NULL */
 } T;
 
 static void conn_maybe_parse(conn *c);
@@ -252,7 +252,8 @@ static void respond(conn *c, int status, const char *ctype, const char *extra_he
 		      "HTTP/1.1 %d %s\r\nServer: mite-target\r\nContent-Type: %s\r\n"
 		      "Content-Length: %zu\r\n%s%s\r\n",
 		      status, reasons[status] ? reasons[status] : "Status", ctype, blen,
-		      extra_headers ? extra_headers : "", close_after ? "Connection: close\r\n" : "");
+		      extra_headers ? extra_headers : "",
+		      close_after ? "Connection: close\r\n" : "");
 	if (hl < 0 || (size_t)hl >= sizeof(head)) {
 		conn_close(c, 0);
 		return;
@@ -433,7 +434,7 @@ static void log_request(const char *method, const char *target, size_t tlen, con
 
 struct request {
 	char method[17];
-	char path[2049];  /* without the query */
+	char path[2049]; /* without the query */
 	char query[2049];
 	char raw_query[2049]; /* before percent-decoding */
 	const char *body;
@@ -442,7 +443,7 @@ struct request {
 	size_t head_len;
 	const char *cookie; /* the Cookie header's value, or NULL */
 	size_t cookie_len;
-	int head;           /* HEAD */
+	int head; /* HEAD */
 	int keep_alive;
 };
 
@@ -506,7 +507,7 @@ static int url_decode(char *s)
 	char *o = s;
 	for (; *s; s++) {
 		if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
-			char h[3] = {s[1], s[2], 0};
+			char h[3] = { s[1], s[2], 0 };
 			*o++ = (char)strtol(h, NULL, 16);
 			s += 2;
 		} else {
@@ -649,20 +650,21 @@ static int handle_raw(conn *c, struct request *rq)
 {
 	const char *p = rq->path;
 	int close = !rq->keep_alive, h = rq->head;
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	long n;
 
 	if (strncmp(p, "/chunked/", 9) == 0 && parse_num(p + 9, 10000, &n) == 0) {
 		/* N chunks of `size` bytes, then optional trailers. */
 		long size = query_num(rq->query, "size", 10, 1 << 20);
 		int trailer = query_num(rq->query, "trailer", 0, 1) == 1;
-		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Type: text/plain\r\n"
-			      "Transfer-Encoding: chunked\r\n%s\r\n",
+		sb_printf(&b,
+			  "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Type: text/plain\r\n"
+			  "Transfer-Encoding: chunked\r\n%s\r\n",
 			  close ? "Connection: close\r\n" : "");
 		for (long i = 0; i < n && !h; i++) {
 			sb_printf(&b, "%lx%s\r\n", size, i == 0 ? ";ext=1" : "");
 			for (long k = 0; k < size; k++)
-				sb_add(&b, &(char){(char)('a' + (i * size + k) % 26)}, 1);
+				sb_add(&b, &(char){ (char)('a' + (i * size + k) % 26) }, 1);
 			sb_add(&b, "\r\n", 2);
 		}
 		if (!h)
@@ -672,7 +674,8 @@ static int handle_raw(conn *c, struct request *rq)
 		/* An HTTP/1.0 reply: the connection closes after it; with
 		 * length=0 the close is what ends the body. */
 		int len = query_num(rq->query, "length", 1, 1) == 1;
-		sb_printf(&b, "HTTP/1.0 200 OK\r\nServer: mite-target\r\nContent-Type: text/plain\r\n");
+		sb_printf(&b,
+			  "HTTP/1.0 200 OK\r\nServer: mite-target\r\nContent-Type: text/plain\r\n");
 		if (len)
 			sb_printf(&b, "Content-Length: 9\r\n");
 		sb_add(&b, "\r\n", 2);
@@ -683,10 +686,13 @@ static int handle_raw(conn *c, struct request *rq)
 	} else if (strncmp(p, "/nobody/", 8) == 0 && parse_num(p + 8, 599, &n) == 0 && n >= 200) {
 		/* A status without a body that still says Content-Length, as
 		 * a 304 may (the length of what it would have been). */
-		sb_printf(&b, "HTTP/1.1 %ld Status\r\nServer: mite-target\r\nContent-Length: 5\r\n\r\n", n);
+		sb_printf(&b,
+			  "HTTP/1.1 %ld Status\r\nServer: mite-target\r\nContent-Length: 5\r\n\r\n",
+			  n);
 		T.status[n]++;
 	} else if (strncmp(p, "/big-header/", 12) == 0 && parse_num(p + 12, 1 << 20, &n) == 0) {
-		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Length: 3\r\nX-Big: ");
+		sb_printf(&b,
+			  "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Length: 3\r\nX-Big: ");
 		for (long i = 0; i < n; i++)
 			sb_add(&b, "b", 1);
 		sb_printf(&b, "\r\n\r\n%s", h ? "" : "ok\n");
@@ -713,8 +719,9 @@ static int handle_raw(conn *c, struct request *rq)
 		 * (forever without chunked=1). */
 		int chunked = query_num(rq->query, "chunked", 0, 1) == 1;
 		int forever = strcmp(p + 8, "forever") == 0;
-		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\n"
-			      "Content-Type: application/octet-stream\r\n");
+		sb_printf(&b,
+			  "HTTP/1.1 200 OK\r\nServer: mite-target\r\n"
+			  "Content-Type: application/octet-stream\r\n");
 		if (chunked)
 			sb_printf(&b, "Transfer-Encoding: chunked\r\n");
 		else if (!forever)
@@ -758,8 +765,10 @@ static int handle_raw(conn *c, struct request *rq)
 		}
 		sb_printf(&b, "\r\n%s", h ? "" : "ok\n");
 		T.status[200]++;
-	} else if (strncmp(p, "/idle-close/", 12) == 0 && parse_num(p + 12, MAX_DELAY_MS, &n) == 0) {
-		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Length: 3\r\n\r\n%s",
+	} else if (strncmp(p, "/idle-close/", 12) == 0 &&
+		   parse_num(p + 12, MAX_DELAY_MS, &n) == 0) {
+		sb_printf(&b,
+			  "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Length: 3\r\n\r\n%s",
 			  h ? "" : "ok\n");
 		c->idle_close_ms = (uint64_t)n;
 		T.status[200]++;
@@ -769,7 +778,8 @@ static int handle_raw(conn *c, struct request *rq)
 		long body = query_num(rq->query, "body", 100, 1 << 20);
 		long piece = query_num(rq->query, "piece", 1, 1 << 20);
 		int chunked = query_num(rq->query, "chunked", 0, 1) == 1;
-		sb_printf(&b, "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Type: text/plain\r\n");
+		sb_printf(&b,
+			  "HTTP/1.1 200 OK\r\nServer: mite-target\r\nContent-Type: text/plain\r\n");
 		if (chunked)
 			sb_printf(&b, "Transfer-Encoding: chunked\r\n\r\n");
 		else
@@ -779,7 +789,7 @@ static int handle_raw(conn *c, struct request *rq)
 			if (chunked)
 				sb_printf(&b, "%lx\r\n", k);
 			for (long j = 0; j < k; j++, i++)
-				sb_add(&b, &(char){(char)('a' + i % 26)}, 1);
+				sb_add(&b, &(char){ (char)('a' + i % 26) }, 1);
 			if (chunked)
 				sb_add(&b, "\r\n", 2);
 		}
@@ -894,13 +904,17 @@ static int handle(conn *c, struct request *rq)
 					name[nl] = 0;
 					for (v = colon + 1; v < eol && *v == ' '; v++)
 						;
-					vl = (size_t)(eol - v) < sizeof(val) ? (size_t)(eol - v) : sizeof(val) - 1;
+					vl = (size_t)(eol - v) < sizeof(val) ? (size_t)(eol - v)
+									     : sizeof(val) - 1;
 					memcpy(val, v, vl);
 					val[vl] = 0;
-					if ((prev = cJSON_GetObjectItemCaseSensitive(hj, name)) && cJSON_IsString(prev)) {
+					if ((prev = cJSON_GetObjectItemCaseSensitive(hj, name)) &&
+					    cJSON_IsString(prev)) {
 						char joined[2048];
-						snprintf(joined, sizeof(joined), "%s, %s", prev->valuestring, val);
-						cJSON_ReplaceItemInObjectCaseSensitive(hj, name, cJSON_CreateString(joined));
+						snprintf(joined, sizeof(joined), "%s, %s",
+							 prev->valuestring, val);
+						cJSON_ReplaceItemInObjectCaseSensitive(
+							hj, name, cJSON_CreateString(joined));
 					} else {
 						cJSON_AddStringToObject(hj, name, val);
 					}
@@ -926,7 +940,8 @@ static int handle(conn *c, struct request *rq)
 			int w;
 			if (!strchr(kv, '='))
 				continue;
-			w = snprintf(extra + el, sizeof(extra) - el, "Set-Cookie: %s; Path=/\r\n", kv);
+			w = snprintf(extra + el, sizeof(extra) - el, "Set-Cookie: %s; Path=/\r\n",
+				     kv);
 			if (w < 0 || (size_t)w >= sizeof(extra) - el) {
 				extra[el] = 0;
 				break;
@@ -937,7 +952,8 @@ static int handle(conn *c, struct request *rq)
 	} else if (strcmp(p, "/cookies") == 0 || strncmp(p, "/cookies/", 9) == 0) {
 		cJSON *j = cJSON_CreateObject();
 		char *ck = strndup(rq->cookie ? rq->cookie : "", rq->cookie_len), *save = NULL, *kv;
-		for (kv = ck ? strtok_r(ck, ";", &save) : NULL; kv; kv = strtok_r(NULL, ";", &save)) {
+		for (kv = ck ? strtok_r(ck, ";", &save) : NULL; kv;
+		     kv = strtok_r(NULL, ";", &save)) {
 			char *eq;
 			while (*kv == ' ')
 				kv++;
@@ -968,7 +984,8 @@ static int handle(conn *c, struct request *rq)
 			respond_json(c, 405, j, NULL, h, close);
 		} else if (!cJSON_IsString(u) || !cJSON_IsString(pw) || !*u->valuestring ||
 			   strlen(u->valuestring) > 200 || strpbrk(u->valuestring, ";,= \"")) {
-			cJSON_AddStringToObject(j, "error", "expected JSON {\"user\",\"password\"}");
+			cJSON_AddStringToObject(j, "error",
+						"expected JSON {\"user\",\"password\"}");
 			respond_json(c, 400, j, NULL, h, close);
 		} else {
 			snprintf(want, sizeof(want), "pw-%s", u->valuestring);
@@ -977,8 +994,8 @@ static int handle(conn *c, struct request *rq)
 				respond_json(c, 401, j, NULL, h, close);
 			} else {
 				session_token(u->valuestring, tok, sizeof(tok));
-				snprintf(extra, sizeof(extra), "Set-Cookie: session=%s; Path=/; HttpOnly\r\n",
-					 tok);
+				snprintf(extra, sizeof(extra),
+					 "Set-Cookie: session=%s; Path=/; HttpOnly\r\n", tok);
 				cJSON_AddBoolToObject(j, "ok", 1);
 				cJSON_AddStringToObject(j, "user", u->valuestring);
 				respond_json(c, 200, j, extra, h, close);
@@ -1140,7 +1157,8 @@ static void conn_maybe_parse(conn *c)
 					w->c = c;
 					w->close_after = 0;
 					c->writes++;
-					if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+					if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1,
+						     on_written) < 0) {
 						c->writes--;
 						free(w);
 					}
@@ -1155,9 +1173,10 @@ static void conn_maybe_parse(conn *c)
 		memcpy(rq.raw_query, rq.query, sizeof(rq.raw_query));
 		url_decode(rq.query);
 		consumed = head_len + (size_t)clen;
-		if (T.request_log && strcmp(rq.path, "/stats") != 0 && strcmp(rq.path, "/stats/reset") != 0)
-			log_request(rq.method, sp1 + 1, (size_t)(sp2 - sp1 - 1), rq.head_start, rq.head_len,
-				    rq.body, rq.blen);
+		if (T.request_log && strcmp(rq.path, "/stats") != 0 &&
+		    strcmp(rq.path, "/stats/reset") != 0)
+			log_request(rq.method, sp1 + 1, (size_t)(sp2 - sp1 - 1), rq.head_start,
+				    rq.head_len, rq.body, rq.blen);
 		if (handle(c, &rq)) {
 			if (c->closing)
 				return;
@@ -1299,14 +1318,14 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"bind", required_argument, NULL, 'b'},
-		{"request-log", required_argument, NULL, 'l'},
-		{"ws-port", required_argument, NULL, 'w'},
-		{"ws-cert", required_argument, NULL, 'C'},
-		{"ws-key", required_argument, NULL, 'K'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "request-log", required_argument, NULL, 'l' },
+		{ "ws-port", required_argument, NULL, 'w' },
+		{ "ws-cert", required_argument, NULL, 'C' },
+		{ "ws-key", required_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *bind = "127.0.0.1", *ws_cert = NULL, *ws_key = NULL;
 	long port = 8080, ws_port = -1;
@@ -1352,7 +1371,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!ws_cert != !ws_key || (ws_cert && ws_port < 0)) {
-		fprintf(stderr, "mite-target: --ws-cert and --ws-key go together, with --ws-port\n");
+		fprintf(stderr,
+			"mite-target: --ws-cert and --ws-key go together, with --ws-port\n");
 		return 2;
 	}
 	T.loop = uv_default_loop();
@@ -1364,7 +1384,8 @@ int main(int argc, char **argv)
 	uv_tcp_init(T.loop, &T.server);
 	if ((rc = uv_tcp_bind(&T.server, (struct sockaddr *)&ss, 0)) < 0 ||
 	    (rc = uv_listen((uv_stream_t *)&T.server, 1024, on_connection)) < 0) {
-		fprintf(stderr, "mite-target: listen on %s:%ld failed: %s\n", bind, port, uv_strerror(rc));
+		fprintf(stderr, "mite-target: listen on %s:%ld failed: %s\n", bind, port,
+			uv_strerror(rc));
 		return 1;
 	}
 	uv_tcp_getsockname(&T.server, (struct sockaddr *)&ss, &namelen);
@@ -1383,8 +1404,8 @@ int main(int argc, char **argv)
 		if (ws_cert && ws_server_tls(T.ws, ws_cert, ws_key) < 0)
 			return 1;
 		printf("%s listening on %s%s%s:%d\n", ws_cert ? "wss" : "ws",
-		       ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "",
-		       ws_server_port(T.ws));
+		       ss.ss_family == AF_INET6 ? "[" : "", host,
+		       ss.ss_family == AF_INET6 ? "]" : "", ws_server_port(T.ws));
 	}
 	fflush(stdout);
 	/* A client that closes while a response is being written is an

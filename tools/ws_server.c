@@ -24,14 +24,14 @@ struct ws_server {
 	struct wsc *conns;
 	ws_server_counts n;
 	int closing;
-	SSL_CTX *tls;             /* wss: the server's certificate, or NULL */
+	SSL_CTX *tls; /* wss: the server's certificate, or NULL */
 };
 
 typedef struct wsc {
 	uv_tcp_t tcp;
 	ws_server *s;
 	struct wsc *prev, *next;
-	char *in;                 /* the handshake's bytes, then one read's */
+	char *in; /* the handshake's bytes, then one read's */
 	size_t inlen, inoff;
 	int upgraded, closing, counted;
 	wslay_event_context_ptr ev;
@@ -39,10 +39,10 @@ typedef struct wsc {
 	long after, code, size, n, count;
 	char reason[124];
 	int send_bad, drop;
-	SSL *ssl;                 /* wss: TLS over memory BIOs (rbio: what came,
+	SSL *ssl; /* wss: TLS over memory BIOs (rbio: what came,
 				   * wbio: what goes), or NULL */
 	BIO *rbio, *wbio;
-	int hs_done;              /* the TLS handshake finished */
+	int hs_done; /* the TLS handshake finished */
 } wsc;
 
 typedef struct wreq {
@@ -208,7 +208,7 @@ static ssize_t cb_send(wslay_event_context_ptr ev, const uint8_t *data, size_t l
 
 static void send_msg(wsc *c, int opcode, const void *data, size_t len)
 {
-	struct wslay_event_msg m = {.opcode = (uint8_t)opcode, .msg = data, .msg_length = len};
+	struct wslay_event_msg m = { .opcode = (uint8_t)opcode, .msg = data, .msg_length = len };
 
 	if (wslay_event_queue_msg(c->ev, &m) == 0) {
 		c->s->n.msgs_out++;
@@ -227,7 +227,8 @@ static void send_big(wsc *c)
 	free(p);
 }
 
-static void cb_msg(wslay_event_context_ptr ev, const struct wslay_event_on_msg_recv_arg *a, void *user)
+static void cb_msg(wslay_event_context_ptr ev, const struct wslay_event_on_msg_recv_arg *a,
+		   void *user)
 {
 	wsc *c = user;
 
@@ -249,8 +250,8 @@ static void cb_msg(wslay_event_context_ptr ev, const struct wslay_event_on_msg_r
 		return;
 	case M_CLOSE:
 		if (c->count >= c->after) {
-			wslay_event_queue_close(c->ev, (uint16_t)c->code, (const uint8_t *)c->reason,
-						strlen(c->reason));
+			wslay_event_queue_close(c->ev, (uint16_t)c->code,
+						(const uint8_t *)c->reason, strlen(c->reason));
 			return;
 		}
 		break;
@@ -338,9 +339,9 @@ static void set_mode(wsc *c, const char *path, size_t plen, const char *q)
 	static const struct {
 		const char *p;
 		int m;
-	} modes[] = {{"/close", M_CLOSE}, {"/silent", M_SILENT}, {"/bad", M_BAD},
-		     {"/big", M_BIG},     {"/push", M_PUSH},     {"/drop", M_DROP},
-		     {"/reject", M_REJECT}, {"/badaccept", M_BADACCEPT}};
+	} modes[] = { { "/close", M_CLOSE },   { "/silent", M_SILENT },      { "/bad", M_BAD },
+		      { "/big", M_BIG },       { "/push", M_PUSH },          { "/drop", M_DROP },
+		      { "/reject", M_REJECT }, { "/badaccept", M_BADACCEPT } };
 
 	c->mode = M_ECHO;
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
@@ -395,7 +396,8 @@ static void handshake(wsc *c, size_t headlen)
 
 	c->in[headlen - 1] = 0;
 	if (strncmp(c->in, "GET ", 4) != 0 || find_key(c->in, key, sizeof(key)) < 0) {
-		put(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 66);
+		put(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		    66);
 		finish(c);
 		return;
 	}
@@ -403,7 +405,8 @@ static void handshake(wsc *c, size_t headlen)
 	q = path[plen] == '?' ? (char *)path + plen + 1 : NULL;
 	set_mode(c, path, plen, q);
 	if (c->mode == M_REJECT) {
-		put(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 64);
+		put(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		    64);
 		finish(c);
 		return;
 	}
@@ -412,7 +415,8 @@ static void handshake(wsc *c, size_t headlen)
 		acc[0] = acc[0] == 'A' ? 'B' : 'A';
 	n = snprintf(resp, sizeof(resp),
 		     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-		     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", acc);
+		     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+		     acc);
 	put(c, resp, (size_t)n);
 	if (wslay_event_context_server_init(&c->ev, &wslay_cbs, c) != 0) {
 		conn_close(c);
@@ -620,7 +624,8 @@ ws_server *ws_server_new(uv_loop_t *loop, const char *host, int port)
 	s->listener.data = s;
 	if ((rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) < 0 ||
 	    (rc = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection)) < 0) {
-		fprintf(stderr, "ws_server: listen on %s:%d failed: %s\n", host, port, uv_strerror(rc));
+		fprintf(stderr, "ws_server: listen on %s:%d failed: %s\n", host, port,
+			uv_strerror(rc));
 		uv_close((uv_handle_t *)&s->listener, listener_closed); /* frees s */
 		return NULL;
 	}
@@ -640,9 +645,15 @@ int ws_server_tls_client_ca(ws_server *s, const char *ca)
 	return 0;
 }
 
-int ws_server_port(const ws_server *s) { return s->port; }
+int ws_server_port(const ws_server *s)
+{
+	return s->port;
+}
 
-void ws_server_counts_get(const ws_server *s, ws_server_counts *out) { *out = s->n; }
+void ws_server_counts_get(const ws_server *s, ws_server_counts *out)
+{
+	*out = s->n;
+}
 
 void ws_server_counts_reset(ws_server *s)
 {

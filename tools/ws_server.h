@@ -27,12 +27,12 @@
 typedef struct ws_server ws_server;
 
 typedef struct ws_server_counts {
-	uint64_t connections;  /* handshakes answered with 101 */
-	uint64_t open;         /* connections open now */
+	uint64_t connections; /* handshakes answered with 101 */
+	uint64_t open; /* connections open now */
 	uint64_t msgs_in, bytes_in, msgs_out, bytes_out;
-	uint64_t closes_in;    /* close frames received */
-	int last_close_code;   /* the code of the last one (0: none) */
-	int tls_version;       /* wss: the last handshake's TLS version (12, 13) */
+	uint64_t closes_in; /* close frames received */
+	int last_close_code; /* the code of the last one (0: none) */
+	int tls_version; /* wss: the last handshake's TLS version (12, 13) */
 	uint64_t client_certs; /* wss: handshakes with a client certificate */
 } ws_server_counts;
 

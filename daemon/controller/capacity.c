@@ -46,10 +46,11 @@ static int runners_for_bound(const scenario *s, double scale, int runners, char 
 		double need = ceil(peak / bound);
 
 		if (need > CAPACITY_RUNNERS_MAX) {
-			snprintf(err, errlen,
-				 "%s: journey '%s' asks for up to %.0f instances: over %d runners of at most "
-				 "%.0f instances each",
-				 s->path, s->journeys[i].name, peak, CAPACITY_RUNNERS_MAX, bound);
+			snprintf(
+				err, errlen,
+				"%s: journey '%s' asks for up to %.0f instances: over %d runners of at most "
+				"%.0f instances each",
+				s->path, s->journeys[i].name, peak, CAPACITY_RUNNERS_MAX, bound);
 			return -1;
 		}
 		if (need > runners)
@@ -111,14 +112,16 @@ int capacity_runners(const scenario *s, double scale, int runners, int own_proce
 	if (needed <= (double)avail)
 		return runners;
 	{
-		double want = ceil(((double)max - (double)avail + needed) / MAP_COUNT_STEP) * MAP_COUNT_STEP;
+		double want = ceil(((double)max - (double)avail + needed) / MAP_COUNT_STEP) *
+			MAP_COUNT_STEP;
 
-		snprintf(err, errlen,
-			 "%s: the journeys ask for up to %.0f instances per runner process, whose stacks "
-			 "need about %.0f memory mappings, but vm.max_map_count (%ld) leaves about %ld; "
-			 "raise it: sysctl -w vm.max_map_count=%.0f",
-			 s->path, per_proc, needed, max, avail > 0 ? avail : 0,
-			 want < 2147483647.0 ? want : 2147483647.0);
+		snprintf(
+			err, errlen,
+			"%s: the journeys ask for up to %.0f instances per runner process, whose stacks "
+			"need about %.0f memory mappings, but vm.max_map_count (%ld) leaves about %ld; "
+			"raise it: sysctl -w vm.max_map_count=%.0f",
+			s->path, per_proc, needed, max, avail > 0 ? avail : 0,
+			want < 2147483647.0 ? want : 2147483647.0);
 	}
 	return -1;
 }

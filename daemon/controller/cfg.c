@@ -38,7 +38,8 @@ double cfg_parse_seconds(const char *str)
 		double seconds;
 	} units[] = {
 		/* Longest first: "ms" before "m". */
-		{"ms", 1e-3}, {"us", 1e-6}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400},
+		{ "ms", 1e-3 }, { "us", 1e-6 }, { "s", 1 },
+		{ "m", 60 },    { "h", 3600 },  { "d", 86400 },
 	};
 	double total = 0;
 	const char *p = str;
@@ -132,7 +133,8 @@ static int cfg_vfail_at(const cfg_reader *R, const char *src, unsigned line, con
 	if (!R->err || !R->errlen)
 		return -1;
 	cfg_file_of(R, src, where, sizeof(where));
-	snprintf(R->err, R->errlen, "%s:%u: %s", where, line ? line : 1, R->prefix ? R->prefix : "");
+	snprintf(R->err, R->errlen, "%s:%u: %s", where, line ? line : 1,
+		 R->prefix ? R->prefix : "");
 	n = strlen(R->err);
 	if (n < R->errlen)
 		vsnprintf(R->err + n, R->errlen - n, fmt, ap);
@@ -218,7 +220,8 @@ int cfg_is_group(const cfg_reader *R, const config_setting_t *s)
 
 static int is_int(const config_setting_t *s)
 {
-	return config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64;
+	return config_setting_type(s) == CONFIG_TYPE_INT ||
+		config_setting_type(s) == CONFIG_TYPE_INT64;
 }
 
 /* A setting's value as it was written, for "..., not VALUE". */
@@ -396,7 +399,8 @@ int cfg_get_size(const cfg_reader *R, const config_setting_t *g, const char *key
 	else if (config_setting_type(s) == CONFIG_TYPE_STRING)
 		v = cfg_parse_bytes(config_setting_get_string(s), NULL);
 	if (v < 0 && config_setting_type(s) == CONFIG_TYPE_STRING)
-		return cfg_fail(R, s, "'%s' must be bytes or a size like \"64K\" or \"1M\", not \"%s\"",
+		return cfg_fail(R, s,
+				"'%s' must be bytes or a size like \"64K\" or \"1M\", not \"%s\"",
 				key, config_setting_get_string(s));
 	if (v < 0 && !is_int(s))
 		return cfg_fail(R, s, "'%s' must be bytes or a size like \"64K\", not %s", key,
@@ -434,8 +438,9 @@ int cfg_get_enum(const cfg_reader *R, const config_setting_t *g, const char *key
 		 const char *const *names, int *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
-	const char *v = s && config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s)
-									  : NULL;
+	const char *v = s && config_setting_type(s) == CONFIG_TYPE_STRING
+		? config_setting_get_string(s)
+		: NULL;
 	char list[512] = "";
 	size_t used = 0, n = 0;
 
@@ -448,7 +453,10 @@ int cfg_get_enum(const cfg_reader *R, const config_setting_t *g, const char *key
 		}
 	for (size_t k = 0; k < n && used < sizeof(list); k++) {
 		int w = snprintf(list + used, sizeof(list) - used, "%s\"%s\"",
-				 !k ? "" : k + 1 == n ? " or " : ", ", names[k]);
+				 !k                   ? ""
+					 : k + 1 == n ? " or "
+						      : ", ",
+				 names[k]);
 		if (w < 0)
 			break;
 		used += (size_t)w;
@@ -466,9 +474,10 @@ int cfg_get_strv(const cfg_reader *R, const config_setting_t *g, const char *key
 
 	if (!s)
 		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
-		return cfg_fail(R, s, "'%s' must be an array of strings [\"a\", \"b\"], not %s", key,
-				cfg_type_name(s));
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		return cfg_fail(R, s, "'%s' must be an array of strings [\"a\", \"b\"], not %s",
+				key, cfg_type_name(s));
 	len = config_setting_length(s);
 	*out = calloc((size_t)len + 1, sizeof(**out));
 	if (!*out)

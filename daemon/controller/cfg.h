@@ -21,7 +21,7 @@
 #include <stddef.h>
 
 typedef struct cfg_reader {
-	const char *file;   /* the file read (its path, as messages name it) */
+	const char *file; /* the file read (its path, as messages name it) */
 	const char *prefix; /* after "file:line: " in every message ("threshold 2: "), or NULL */
 	char *err;
 	size_t errlen;

@@ -43,12 +43,13 @@ static int cb_load(cb_state *st, const char *path, char **out, size_t *outlen)
 		return -1;
 	}
 	if ((unsigned long long)sb.st_size > left) {
-		snprintf(st->err, st->errlen,
-			 "%s: %lld bytes: the scenario and the files it @includes come to %llu bytes, "
-			 "over the limit of %zu bytes",
-			 path, (long long)sb.st_size,
-			 (unsigned long long)st->total + (unsigned long long)sb.st_size,
-			 st->lim->file_max);
+		snprintf(
+			st->err, st->errlen,
+			"%s: %lld bytes: the scenario and the files it @includes come to %llu bytes, "
+			"over the limit of %zu bytes",
+			path, (long long)sb.st_size,
+			(unsigned long long)st->total + (unsigned long long)sb.st_size,
+			st->lim->file_max);
 		close(fd);
 		return -1;
 	}
@@ -105,8 +106,8 @@ static int cb_include(cb_state *st, const char *from, int line, const char *name
 	rc = cb_load(st, path, &buf, &n);
 	if (rc > 0) {
 		return cfg_fail_at(&st->R, from, (unsigned)line,
-				   "cannot open include file \"%.*s\" (%s): %s", (int)len, name, path,
-				   strerror(errno));
+				   "cannot open include file \"%.*s\" (%s): %s", (int)len, name,
+				   path, strerror(errno));
 	}
 	if (rc < 0)
 		return -1;
@@ -144,7 +145,8 @@ static int cb_scan(cb_state *st, const char *path, const char *buf, size_t n, in
 			while (i < n && buf[i] != '\n')
 				i++;
 		} else if (c == '/' && i + 1 < n && buf[i + 1] == '*') {
-			for (i += 2; i < n && !(buf[i] == '*' && i + 1 < n && buf[i + 1] == '/'); i++)
+			for (i += 2; i < n && !(buf[i] == '*' && i + 1 < n && buf[i + 1] == '/');
+			     i++)
 				line += buf[i] == '\n';
 			i = i < n ? i + 2 : n;
 		} else if (c == '@' && bol && n - i > 8 && strncmp(buf + i, "@include", 8) == 0 &&
@@ -161,7 +163,8 @@ static int cb_scan(cb_state *st, const char *path, const char *buf, size_t n, in
 			start = ++k;
 			while (k < n && buf[k] != '"' && buf[k] != '\n')
 				k++;
-			if (k > start && cb_include(st, path, line, buf + start, k - start, depth) < 0)
+			if (k > start &&
+			    cb_include(st, path, line, buf + start, k - start, depth) < 0)
 				return -1;
 			i = k < n ? k + 1 : n;
 			bol = in_run = 0;
@@ -185,7 +188,8 @@ static int cb_scan(cb_state *st, const char *path, const char *buf, size_t n, in
 			in_run = 1;
 			bol = 0;
 		} else if (c == '\0') {
-			return cfg_fail_at(&st->R, path, (unsigned)line, "a NUL byte: not a text file");
+			return cfg_fail_at(&st->R, path, (unsigned)line,
+					   "a NUL byte: not a text file");
 		} else {
 			in_run = bol = 0;
 			i++;
@@ -194,11 +198,14 @@ static int cb_scan(cb_state *st, const char *path, const char *buf, size_t n, in
 	return 0;
 }
 
-int cfgbound_read(const char *path, const char *include_dir, const cfgbound_limits *lim, char **text,
-		  char *err, size_t errlen)
+int cfgbound_read(const char *path, const char *include_dir, const cfgbound_limits *lim,
+		  char **text, char *err, size_t errlen)
 {
-	cb_state st = {.include_dir = include_dir, .lim = lim, .err = err, .errlen = errlen,
-		       .R = {.file = path, .err = err, .errlen = errlen}};
+	cb_state st = { .include_dir = include_dir,
+			.lim = lim,
+			.err = err,
+			.errlen = errlen,
+			.R = { .file = path, .err = err, .errlen = errlen } };
 	char *buf = NULL;
 	size_t n = 0;
 	int rc = cb_load(&st, path, &buf, &n);

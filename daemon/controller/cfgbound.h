@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 typedef struct cfgbound_limits {
-	size_t file_max;   /* bytes of the file and every file it includes, together */
+	size_t file_max; /* bytes of the file and every file it includes, together */
 	size_t string_max; /* bytes of one string value (escapes count as written) */
 } cfgbound_limits;
 
@@ -27,7 +27,7 @@ typedef struct cfgbound_limits {
  * "file: reason" or "file:line: reason" in err (naming the value and the
  * limit). A NUL byte in path is refused: libconfig would stop reading
  * there and ignore the rest. */
-int cfgbound_read(const char *path, const char *include_dir, const cfgbound_limits *lim, char **text,
-		  char *err, size_t errlen);
+int cfgbound_read(const char *path, const char *include_dir, const cfgbound_limits *lim,
+		  char **text, char *err, size_t errlen);
 
 #endif

@@ -54,12 +54,12 @@ struct control_client {
 	uv_timer_t watch;
 	int nhandles;
 	int closing;
-	int eof;         /* the client closed its side: close once replies are out */
-	int writes;      /* writes in flight */
+	int eof; /* the client closed its side: close once replies are out */
+	int writes; /* writes in flight */
 	char *buf;
 	size_t len, cap;
 	struct ucred cred;
-	size_t scanned;  /* bytes of buf already searched for a newline */
+	size_t scanned; /* bytes of buf already searched for a newline */
 	control_pending *pending; /* a deferred reply is owed: requests wait */
 	/* the subscription */
 	int watching;
@@ -70,7 +70,7 @@ struct control_client {
 
 struct control_pending {
 	control_client *cl; /* NULL once the client is gone */
-	cJSON *id;          /* the request's "id", echoed */
+	cJSON *id; /* the request's "id", echoed */
 };
 
 /* What a handler returns after control_defer: a marker, never sent. */
@@ -268,8 +268,9 @@ static void idle_cb(uv_timer_t *h)
 		return;
 	log_debug("control: client (pid %d) idle for %llu s; disconnecting it", (int)cl->cred.pid,
 		  (unsigned long long)(cl->ctl->idle_ms / 1000));
-	client_refuse(cl, control_error("idle for %llu s; closing",
-					(unsigned long long)(cl->ctl->idle_ms / 1000)));
+	client_refuse(cl,
+		      control_error("idle for %llu s; closing",
+				    (unsigned long long)(cl->ctl->idle_ms / 1000)));
 }
 
 /* The "id" of a request is echoed into its reply: it must stay small. */
@@ -400,8 +401,9 @@ static void client_process(control_client *cl)
 		return;
 	size_t rest = cl->len - off;
 	if (overlong || rest > c->max_line) {
-		log_warn("control: client (pid %d) sent a line longer than %zu bytes; disconnecting it",
-			 (int)cl->cred.pid, c->max_line);
+		log_warn(
+			"control: client (pid %d) sent a line longer than %zu bytes; disconnecting it",
+			(int)cl->cred.pid, c->max_line);
 		cl->len = 0;
 		client_refuse(cl, control_error("request line longer than %zu bytes", c->max_line));
 		return;
@@ -555,20 +557,24 @@ static void connection_cb(uv_stream_t *server, int status)
 	}
 	uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, read_cb);
 	if (cl->cred.uid != 0 && cl->cred.uid != geteuid() && !peer_in_group(c, fd, &cl->cred)) {
-		log_warn("control: refused a client: uid %u (pid %d) is not root, the daemon's user "
-			 "or in group %s",
-			 (unsigned)cl->cred.uid, (int)cl->cred.pid, c->have_group ? c->group : "mite");
-		client_refuse(cl, control_error("permission denied: uid %u is not root, the daemon's "
-						"user, or a member of group %s",
-						(unsigned)cl->cred.uid,
-						c->have_group ? c->group : "mite"));
+		log_warn(
+			"control: refused a client: uid %u (pid %d) is not root, the daemon's user "
+			"or in group %s",
+			(unsigned)cl->cred.uid, (int)cl->cred.pid,
+			c->have_group ? c->group : "mite");
+		client_refuse(cl,
+			      control_error("permission denied: uid %u is not root, the daemon's "
+					    "user, or a member of group %s",
+					    (unsigned)cl->cred.uid,
+					    c->have_group ? c->group : "mite"));
 		return;
 	}
 	if (c->nclients > c->max_clients) {
-		log_warn("control: refused a client (pid %d): already %d clients", (int)cl->cred.pid,
-			 c->max_clients);
-		client_refuse(cl, control_error("too many clients (%d); try again later",
-						c->max_clients));
+		log_warn("control: refused a client (pid %d): already %d clients",
+			 (int)cl->cred.pid, c->max_clients);
+		client_refuse(
+			cl,
+			control_error("too many clients (%d); try again later", c->max_clients));
 		return;
 	}
 	uv_timer_start(&cl->idle, idle_cb, c->idle_ms, c->idle_ms);
@@ -614,9 +620,18 @@ int control_client_watch(control_client *cl, double interval, control_watch_cb c
 	return 0;
 }
 
-uid_t control_client_uid(const control_client *cl) { return cl->cred.uid; }
-pid_t control_client_pid(const control_client *cl) { return cl->cred.pid; }
-int control_nclients(const control *c) { return c->nclients; }
+uid_t control_client_uid(const control_client *cl)
+{
+	return cl->cred.uid;
+}
+pid_t control_client_pid(const control_client *cl)
+{
+	return cl->cred.pid;
+}
+int control_nclients(const control *c)
+{
+	return c->nclients;
+}
 
 /* ---- the socket --------------------------------------------------------- */
 
@@ -631,7 +646,7 @@ static int remove_stale(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s exists and is not a socket", path);
 		return -1;
 	}
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -646,7 +661,8 @@ static int remove_stale(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if (e != ECONNREFUSED) {
-		snprintf(err, errlen, "%s: cannot tell whether it is in use: %s", path, strerror(e));
+		snprintf(err, errlen, "%s: cannot tell whether it is in use: %s", path,
+			 strerror(e));
 		return -1;
 	}
 	if (unlink(path) != 0) {
@@ -738,7 +754,10 @@ fail:
 	return NULL;
 }
 
-static void free_when_done(uv_handle_t *h) { free(h->data); }
+static void free_when_done(uv_handle_t *h)
+{
+	free(h->data);
+}
 
 void control_stop_accepting(control *c)
 {
@@ -769,7 +788,10 @@ void control_close(control *c)
 	uv_idle_start(h, idle_free_cb);
 }
 
-static void idle_closed(uv_handle_t *h) { free(h); }
+static void idle_closed(uv_handle_t *h)
+{
+	free(h);
+}
 
 static void idle_free_cb(uv_idle_t *h)
 {

@@ -50,15 +50,15 @@ typedef struct control_cmd {
 } control_cmd;
 
 typedef struct control_opts {
-	const char *path;     /* socket path (at most 107 bytes) */
-	unsigned mode;        /* socket file mode; 0660 when 0 */
-	const char *group;    /* group whose members may connect, and the socket's
+	const char *path; /* socket path (at most 107 bytes) */
+	unsigned mode; /* socket file mode; 0660 when 0 */
+	const char *group; /* group whose members may connect, and the socket's
 			       * group when it exists; NULL for none */
-	size_t max_line;      /* longest request line; CONTROL_MAX_LINE_DEFAULT when 0 */
-	double idle_timeout;  /* seconds a client may stay silent; default when 0 */
-	int max_clients;      /* concurrent clients; default when 0 */
+	size_t max_line; /* longest request line; CONTROL_MAX_LINE_DEFAULT when 0 */
+	double idle_timeout; /* seconds a client may stay silent; default when 0 */
+	int max_clients; /* concurrent clients; default when 0 */
 	const control_cmd *cmds; /* ends with a NULL name */
-	void *data;           /* handed to every handler */
+	void *data; /* handed to every handler */
 } control_opts;
 
 /* Binds the socket (replacing a stale socket file; refusing when another

@@ -10,9 +10,9 @@ void loglimit_conf_defaults(loglimit_conf *c)
 
 void loglimit_init(loglimit *l, const loglimit_conf *c, uint64_t now_ms)
 {
-	*l = (loglimit){.lines = c->lines_per_s * c->burst_s,
-			.bytes = c->bytes_per_s * c->burst_s,
-			.last_ms = now_ms};
+	*l = (loglimit){ .lines = c->lines_per_s * c->burst_s,
+			 .bytes = c->bytes_per_s * c->burst_s,
+			 .last_ms = now_ms };
 }
 
 static void refill(loglimit *l, const loglimit_conf *c, uint64_t now_ms)

@@ -13,22 +13,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LOGLIMIT_LINES_DEFAULT 100.0           /* lines per second */
-#define LOGLIMIT_BYTES_DEFAULT (64.0 * 1024)   /* bytes per second */
-#define LOGLIMIT_BURST_DEFAULT 5.0             /* seconds' worth at once */
-#define LOGLIMIT_REPORT_MS 10000               /* between reports of drops */
+#define LOGLIMIT_LINES_DEFAULT 100.0 /* lines per second */
+#define LOGLIMIT_BYTES_DEFAULT (64.0 * 1024) /* bytes per second */
+#define LOGLIMIT_BURST_DEFAULT 5.0 /* seconds' worth at once */
+#define LOGLIMIT_REPORT_MS 10000 /* between reports of drops */
 
 typedef struct loglimit_conf {
 	double lines_per_s; /* > 0 */
 	double bytes_per_s; /* > 0 */
-	double burst_s;     /* >= 1 */
+	double burst_s; /* >= 1 */
 } loglimit_conf;
 
 typedef struct loglimit {
-	double lines, bytes;  /* tokens left */
-	uint64_t last_ms;     /* when they were last refilled */
+	double lines, bytes; /* tokens left */
+	uint64_t last_ms; /* when they were last refilled */
 	uint64_t dropped_lines, dropped_bytes; /* since the last report */
-	uint64_t since_ms;    /* when the first of those was dropped */
+	uint64_t since_ms; /* when the first of those was dropped */
 } loglimit;
 
 void loglimit_conf_defaults(loglimit_conf *c);

@@ -38,8 +38,8 @@
 
 #define METRICS_MAX_CONNECTIONS 64
 #define METRICS_MEMORY_LIMIT (32 * 1024) /* per connection: request line and headers */
-#define METRICS_LABEL_MAX 512            /* bytes of one label value */
-#define METRICS_SWEEP_MS 250             /* how often deadlines are checked */
+#define METRICS_LABEL_MAX 512 /* bytes of one label value */
+#define METRICS_SWEEP_MS 250 /* how often deadlines are checked */
 
 /* ---- the server ---------------------------------------------------------- */
 
@@ -48,7 +48,7 @@ typedef struct mconn {
 	struct mconn *next;
 	int fd;
 	uint64_t since_ms; /* opened, or its last request answered */
-	int cut;           /* shut down for its deadline */
+	int cut; /* shut down for its deadline */
 } mconn;
 
 struct metrics {
@@ -84,7 +84,8 @@ int metrics_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *
 
 	memset(ss, 0, sizeof(*ss));
 	if (!s || !*s) {
-		snprintf(err, errlen, "empty address (expected ADDR:PORT, e.g. 127.0.0.1:%d)", METRICS_DEFAULT_PORT);
+		snprintf(err, errlen, "empty address (expected ADDR:PORT, e.g. 127.0.0.1:%d)",
+			 METRICS_DEFAULT_PORT);
 		return -EINVAL;
 	}
 	if (bracket) {
@@ -98,7 +99,8 @@ int metrics_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *
 	} else {
 		colon = strrchr(s, ':');
 		if (!colon) {
-			snprintf(err, errlen, "'%s': no port (expected ADDR:PORT, e.g. 127.0.0.1:%d)", s,
+			snprintf(err, errlen,
+				 "'%s': no port (expected ADDR:PORT, e.g. 127.0.0.1:%d)", s,
 				 METRICS_DEFAULT_PORT);
 			return -EINVAL;
 		}
@@ -157,11 +159,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("metrics: %s", buf);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
-			     size_t len, int copy)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+			     const char *body, size_t len, int copy)
 {
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, (void *)body, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		len, (void *)body, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result rc;
 
 	if (!r)
@@ -174,8 +176,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 	return rc;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
 {
 	static const char index_page[] = "mited: Prometheus metrics at /metrics\n";
 	static const char not_found[] = "not found: try /metrics\n";
@@ -190,14 +193,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	 * takes a body. */
 	*con_cls = NULL;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", bad_method, sizeof(bad_method) - 1, 0);
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", bad_method,
+			     sizeof(bad_method) - 1, 0);
 	if (strcmp(url, "/") == 0)
 		return reply(c, MHD_HTTP_OK, "text/plain", index_page, sizeof(index_page) - 1, 0);
 	if (strcmp(url, "/metrics") != 0)
-		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", not_found, sizeof(not_found) - 1, 0);
+		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", not_found, sizeof(not_found) - 1,
+			     0);
 	pthread_mutex_lock(&m->mu);
-	rc = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", m->text ? m->text : "",
-		   m->text ? m->len : 0, 1);
+	rc = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+		   m->text ? m->text : "", m->text ? m->len : 0, 1);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }
@@ -212,7 +217,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	mconn *mc;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 
 		mc = calloc(1, sizeof(*mc));
 		*socket_context = mc;
@@ -245,7 +251,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	metrics *m = cls;
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	mconn *mc = ci ? ci->socket_context : NULL;
 
 	(void)con_cls;
@@ -293,7 +300,8 @@ static int is_loopback(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
-metrics *metrics_new(const char *listen, unsigned timeout, unsigned deadline, char *err, size_t errlen)
+metrics *metrics_new(const char *listen, unsigned timeout, unsigned deadline, char *err,
+		     size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -318,15 +326,17 @@ metrics *metrics_new(const char *listen, unsigned timeout, unsigned deadline, ch
 	m->deadline_ms = (uint64_t)(deadline ? deadline : METRICS_REQUEST_DEADLINE) * 1000;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	m->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				MHD_OPTION_CONNECTION_TIMEOUT, timeout ? timeout : (unsigned)METRICS_CONNECTION_TIMEOUT,
+	m->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
+				(struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+				timeout ? timeout : (unsigned)METRICS_CONNECTION_TIMEOUT,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY_LIMIT,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, m,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!m->d) {
-		snprintf(err, errlen, "cannot serve on %s (address in use, or not this host's?)", listen);
+		snprintf(err, errlen, "cannot serve on %s (address in use, or not this host's?)",
+			 listen);
 		goto fail;
 	}
 	rc = pthread_create(&m->sweeper, NULL, sweep_main, m);
@@ -339,9 +349,10 @@ metrics *metrics_new(const char *listen, unsigned timeout, unsigned deadline, ch
 	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
 	m->port = info ? info->port : 0;
 	if (!is_loopback(&ss))
-		log_warn("metrics: %s is not a loopback address: anyone who reaches it reads run names, "
-			 "config-free labels and error messages",
-			 listen);
+		log_warn(
+			"metrics: %s is not a loopback address: anyone who reaches it reads run names, "
+			"config-free labels and error messages",
+			listen);
 	return m;
 fail:
 	pthread_cond_destroy(&m->cv);
@@ -350,7 +361,10 @@ fail:
 	return NULL;
 }
 
-int metrics_port(const metrics *m) { return m ? m->port : 0; }
+int metrics_port(const metrics *m)
+{
+	return m ? m->port : 0;
+}
 
 void metrics_publish(metrics *m, char *text, size_t len)
 {
@@ -389,8 +403,8 @@ void metrics_free(metrics *m)
 /* ---- the exposition ------------------------------------------------------ */
 
 /* Upper bounds of the latency buckets, in seconds. */
-static const double le_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-			      0.25,   0.5,   1,      2.5,   5,    10,    30,    60};
+static const double le_s[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+			       0.25,   0.5,   1,      2.5,   5,    10,    30,   60 };
 
 /* A label value: \ " and newline escaped, bytes that are not UTF-8
  * replaced (core/utf8.h), at most METRICS_LABEL_MAX bytes. */
@@ -424,7 +438,8 @@ typedef struct lbl {
 } lbl;
 
 /* name{labels[,extra]} value-prefix: the caller prints the value. */
-static void put_series(FILE *f, const char *name, const char *suffix, const lbl *l, size_t n, const char *le)
+static void put_series(FILE *f, const char *name, const char *suffix, const lbl *l, size_t n,
+		       const char *le)
 {
 	fputs(name, f);
 	if (suffix)
@@ -459,7 +474,8 @@ static void put_hist(FILE *f, const char *name, const lbl *l, size_t n, const hi
 	for (size_t i = 0; i < sizeof(le_s) / sizeof(le_s[0]); i++) {
 		snprintf(le, sizeof(le), "%g", le_s[i]);
 		put_series(f, name, "_bucket", l, n, le);
-		fprintf(f, "%" PRIu64 "\n", h ? hist_count_le(h, (uint64_t)(le_s[i] * 1e9 + 0.5)) : 0);
+		fprintf(f, "%" PRIu64 "\n",
+			h ? hist_count_le(h, (uint64_t)(le_s[i] * 1e9 + 0.5)) : 0);
 	}
 	put_series(f, name, "_bucket", l, n, "+Inf");
 	fprintf(f, "%" PRIu64 "\n", h ? hist_count(h) : 0);
@@ -476,7 +492,11 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 
 /* The base labels of a run: test (the scenario's name, as the original's
  * test label) and run. */
-#define RUN_LABELS(mr) {"test", run_scenario((mr)->r)->name}, {"run", run_id((mr)->r)}
+#define RUN_LABELS(mr)                           \
+	{ "test", run_scenario((mr)->r)->name }, \
+	{                                        \
+		"run", run_id((mr)->r)           \
+	}
 
 /* One gauge per journey of a run, labelled as the original's scenario_id
  * (the journey's index) and journey. */
@@ -487,7 +507,9 @@ static void put_journey_counts(FILE *f, const char *name, const metrics_run *mr,
 
 	for (size_t j = 0; j < s->njourneys; j++) {
 		char id[32];
-		lbl l[] = {RUN_LABELS(mr), {"scenario_id", id}, {"journey", s->journeys[j].name}};
+		lbl l[] = { RUN_LABELS(mr),
+			    { "scenario_id", id },
+			    { "journey", s->journeys[j].name } };
 		long v = count(mr->r, j);
 
 		snprintf(id, sizeof(id), "%zu", j);
@@ -503,8 +525,11 @@ static void put_ws_counts(FILE *f, const char *name, const metrics_run *runs, si
 {
 	for (size_t i = 0; i < n; i++)
 		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
-				   {"name", NULL},       {"direction", "sent"}};
+			lbl l[] = { RUN_LABELS(&runs[i]),
+				    { "journey", NULL },
+				    { "transaction", NULL },
+				    { "name", NULL },
+				    { "direction", "sent" } };
 
 			if (!stats_kind_is(e, &SK_WS) || (!e->c[out] && !e->c[in]))
 				continue;
@@ -520,8 +545,10 @@ static void put_ws_hists(FILE *f, const char *name, const metrics_run *runs, siz
 {
 	for (size_t i = 0; i < n; i++)
 		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
-				   {"name", NULL}};
+			lbl l[] = { RUN_LABELS(&runs[i]),
+				    { "journey", NULL },
+				    { "transaction", NULL },
+				    { "name", NULL } };
 
 			if (!stats_kind_is(e, &SK_WS) || !e->h[h] || !hist_count(e->h[h]))
 				continue;
@@ -549,8 +576,11 @@ static void put_ws(FILE *f, const metrics_run *runs, size_t n)
 	       "WebSocket connections that failed, by class (dns, tls, timeout, closed, protocol, ...).");
 	for (size_t i = 0; i < n; i++)
 		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"journey", NULL}, {"transaction", NULL},
-				   {"name", NULL},       {"class", NULL}};
+			lbl l[] = { RUN_LABELS(&runs[i]),
+				    { "journey", NULL },
+				    { "transaction", NULL },
+				    { "name", NULL },
+				    { "class", NULL } };
 
 			if (!stats_kind_is(e, &SK_WSERR))
 				continue;
@@ -563,7 +593,7 @@ static void put_ws(FILE *f, const metrics_run *runs, size_t n)
 /* Per run: HTTP histograms merged over method and status, keyed by
  * (journey, transaction) - kind "h", h[] as the http entries' - and bytes
  * per (journey, transaction, method) - kind "b". */
-static const stats_kind MK_H = {"h", 2}, MK_B = {"b", 3};
+static const stats_kind MK_H = { "h", 2 }, MK_B = { "b", 3 };
 
 static int http_rollup(const stats *t, stats *out)
 {
@@ -603,8 +633,9 @@ static int has_problem(const cJSON *st, verdict_kind k)
 	const cJSON *it;
 	int has = 0;
 
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "reasons"))
-		has |= verdict_kind_of(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "verdict"))) == k;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "reasons")) has |=
+		verdict_kind_of(
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "verdict"))) == k;
 	return has;
 }
 
@@ -613,7 +644,8 @@ static void put_verdict_kinds(FILE *f, const metrics_run *runs, cJSON **st, size
 	family(f, "mite_run_verdict", "gauge",
 	       "1 per run, labelled with its verdict (final once done, else as it stands).");
 	for (size_t i = 0; i < n; i++) {
-		lbl l[] = {RUN_LABELS(&runs[i]), {"verdict", results_verdict(runs[i].res, runs[i].r)}};
+		lbl l[] = { RUN_LABELS(&runs[i]),
+			    { "verdict", results_verdict(runs[i].res, runs[i].r) } };
 
 		put_u64(f, "mite_run_verdict", l, 3, 1);
 	}
@@ -621,9 +653,11 @@ static void put_verdict_kinds(FILE *f, const metrics_run *runs, cJSON **st, size
 	       "1 when the run has a problem of this kind (thresholds, volume, tainted, incomplete, failed).");
 	for (size_t i = 0; i < n; i++)
 		for (int k = VERDICT_PASSED + 1; k < VERDICT_NKINDS; k++) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"problem", verdict_name((verdict_kind)k)}};
+			lbl l[] = { RUN_LABELS(&runs[i]),
+				    { "problem", verdict_name((verdict_kind)k) } };
 
-			put_u64(f, "mite_run_problem", l, 3, (uint64_t)has_problem(st[i], (verdict_kind)k));
+			put_u64(f, "mite_run_problem", l, 3,
+				(uint64_t)has_problem(st[i], (verdict_kind)k));
 		}
 }
 
@@ -632,25 +666,32 @@ enum { VOL_SHORT, VOL_BEHIND, VOL_SHORTFALL };
 
 static void put_volume(FILE *f, int which, const metrics_run *runs, cJSON **st, size_t n)
 {
-	static const char *const names[] = {"mite_volume_short_ratio", "mite_volume_behind_seconds",
-					    "mite_volume_shortfall_info"};
+	static const char *const names[] = { "mite_volume_short_ratio",
+					     "mite_volume_behind_seconds",
+					     "mite_volume_shortfall_info" };
 	static const char *const helps[] = {
 		"How far a journey is short of its volume so far (0: delivered, 1: nothing).",
 		"Seconds a journey ran short of its volume.",
-		"1 per journey not delivering its volume, with why when mite knows."};
+		"1 per journey not delivering its volume, with why when mite knows."
+	};
 
 	family(f, names[which], "gauge", helps[which]);
 	for (size_t i = 0; i < n; i++) {
 		const cJSON *j;
 		size_t ji = 0;
 
-		cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st[i], "journeys")) {
+		cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st[i], "journeys"))
+		{
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "volume");
-			const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "why"));
+			const char *why =
+				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "why"));
 			char id[32];
-			lbl l[] = {RUN_LABELS(&runs[i]), {"scenario_id", id},
-				   {"journey", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "name"))},
-				   {"why", why ? why : ""}};
+			lbl l[] = { RUN_LABELS(&runs[i]),
+				    { "scenario_id", id },
+				    { "journey",
+				      cJSON_GetStringValue(
+					      cJSON_GetObjectItemCaseSensitive(j, "name")) },
+				    { "why", why ? why : "" } };
 
 			snprintf(id, sizeof(id), "%zu", ji++);
 			if (which == VOL_SHORT)
@@ -669,7 +710,7 @@ static void put_loop_lag(FILE *f, const metrics_run *runs, size_t n)
 	       "How long each turn of a runner's loop kept it busy: what any callback waited at most.");
 	for (size_t i = 0; i < n; i++)
 		for (const stats_entry *e = run_totals(runs[i].r)->first; e; e = e->order) {
-			lbl l[] = {RUN_LABELS(&runs[i]), {"runner", NULL}};
+			lbl l[] = { RUN_LABELS(&runs[i]), { "runner", NULL } };
 
 			if (!stats_kind_is(e, &SK_LOOP))
 				continue;
@@ -733,18 +774,20 @@ typedef struct series {
 static void put_entries(FILE *f, const series *d, const metrics_run *mr, const stats *t)
 {
 	for (const stats_entry *e = t->first; e; e = e->order) {
-		lbl l[2 + SERIES_MAX_LABELS + 1] = {RUN_LABELS(mr)};
+		lbl l[2 + SERIES_MAX_LABELS + 1] = { RUN_LABELS(mr) };
 		size_t n = 2;
 
 		if (!stats_kind_is(e, d->kind))
 			continue;
 		for (const slabel *s = d->l; s < d->l + SERIES_MAX_LABELS && s->name; s++)
-			l[n++] = (lbl){s->name, s->from >= 0 ? e->labels[s->from] : s->fixed};
-		for (const ssample *v = d->v; v < d->v + STATS_NHISTS && (v->c >= 0 || v->h >= 0); v++) {
+			l[n++] = (lbl){ s->name, s->from >= 0 ? e->labels[s->from] : s->fixed };
+		for (const ssample *v = d->v; v < d->v + STATS_NHISTS && (v->c >= 0 || v->h >= 0);
+		     v++) {
 			size_t m = n;
 
 			if (v->lname)
-				l[m++] = (lbl){v->lname, v->lvalue ? v->lvalue : stats_phase_names[v->h]};
+				l[m++] = (lbl){ v->lname,
+						v->lvalue ? v->lvalue : stats_phase_names[v->h] };
 			if (v->c >= 0)
 				put_u64(f, d->name, l, m, e->c[v->c]);
 			else
@@ -767,15 +810,16 @@ static void put_runners(FILE *f, const char *name, const metrics_run *mr)
 {
 	cJSON *st = run_status(mr->r);
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, "runners");
-	lbl l[] = {RUN_LABELS(mr)};
+	lbl l[] = { RUN_LABELS(mr) };
 
-	put_u64(f, name, l, 2, cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0);
+	put_u64(f, name, l, 2,
+		cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0);
 	cJSON_Delete(st);
 }
 
 static void put_wanted(FILE *f, const char *name, const metrics_run *mr)
 {
-	lbl l[] = {RUN_LABELS(mr)};
+	lbl l[] = { RUN_LABELS(mr) };
 
 	if (mr->runners_wanted > 0)
 		put_u64(f, name, l, 2, (uint64_t)mr->runners_wanted);
@@ -783,15 +827,16 @@ static void put_wanted(FILE *f, const char *name, const metrics_run *mr)
 
 static void put_restarts(FILE *f, const char *name, const metrics_run *mr)
 {
-	lbl l[] = {RUN_LABELS(mr)};
+	lbl l[] = { RUN_LABELS(mr) };
 
 	put_u64(f, name, l, 2, (uint64_t)(mr->restarts > 0 ? mr->restarts : 0));
 }
 
 static void put_dropped(FILE *f, const char *name, const metrics_run *mr)
 {
-	const stats_entry *d = stats_find(run_totals(mr->r), SK_DROPPED.name, NULL, SK_DROPPED.nlabels);
-	lbl l[] = {RUN_LABELS(mr), {"where", "runner"}};
+	const stats_entry *d =
+		stats_find(run_totals(mr->r), SK_DROPPED.name, NULL, SK_DROPPED.nlabels);
+	lbl l[] = { RUN_LABELS(mr), { "where", "runner" } };
 
 	put_u64(f, name, l, 3, d ? d->c[0] : 0);
 	l[2].value = "log";
@@ -800,15 +845,16 @@ static void put_dropped(FILE *f, const char *name, const metrics_run *mr)
 
 static void put_elapsed(FILE *f, const char *name, const metrics_run *mr)
 {
-	lbl l[] = {RUN_LABELS(mr)};
+	lbl l[] = { RUN_LABELS(mr) };
 
 	put_double(f, name, l, 2, run_elapsed(mr->r));
 }
 
 static void put_info(FILE *f, const char *name, const metrics_run *mr)
 {
-	lbl l[] = {RUN_LABELS(mr), {"state", run_state_name(run_get_state(mr->r))},
-		   {"scenario", run_scenario(mr->r)->path}};
+	lbl l[] = { RUN_LABELS(mr),
+		    { "state", run_state_name(run_get_state(mr->r)) },
+		    { "scenario", run_scenario(mr->r)->path } };
 
 	put_u64(f, name, l, 4, 1);
 }
@@ -819,79 +865,211 @@ static void put_broken(FILE *f, const char *name, const metrics_run *mr)
 	const thresholds_eval *ev = results_thresholds(mr->res);
 
 	for (size_t k = 0; k < thresholds_count(th); k++) {
-		lbl l[] = {RUN_LABELS(mr), {"threshold", thresholds_text(th, k)}};
+		lbl l[] = { RUN_LABELS(mr), { "threshold", thresholds_text(th, k) } };
 
 		put_u64(f, name, l, 3, (uint64_t)thresholds_eval_is_broken(ev, k));
 	}
 }
 
-#define L_J {"journey", SL_JOURNEY, NULL}
-#define L_T {"transaction", SL_TRANSACTION, NULL}
-#define L_M {"method", SL_METHOD, NULL}
-#define C_(i) {NULL, NULL, (i), -1}
-#define H_(i) {NULL, NULL, -1, (i)}
-#define END_ {NULL, NULL, -1, -1}
-#define PHASE_(i) {"phase", NULL, -1, (i)}
+#define L_J                                 \
+	{                                   \
+		"journey", SL_JOURNEY, NULL \
+	}
+#define L_T                                         \
+	{                                           \
+		"transaction", SL_TRANSACTION, NULL \
+	}
+#define L_M                               \
+	{                                 \
+		"method", SL_METHOD, NULL \
+	}
+#define C_(i)                       \
+	{                           \
+		NULL, NULL, (i), -1 \
+	}
+#define H_(i)                       \
+	{                           \
+		NULL, NULL, -1, (i) \
+	}
+#define END_                       \
+	{                          \
+		NULL, NULL, -1, -1 \
+	}
+#define PHASE_(i)                      \
+	{                              \
+		"phase", NULL, -1, (i) \
+	}
 
 /* The exposition, family by family: first the original's series, then
  * what it lacked. */
 static const series all_series[] = {
-	{"mite_transaction_total", "counter", "Transactions ended, by whether they had an error.",
-	 &SK_TXN, 0, {L_J, L_T}, {{"had_error", "False", ST_TXN_OK, -1}, {"had_error", "True", ST_TXN_FAILED, -1}, END_}, NULL, NULL},
-	{"mite_journey_error_total", "counter", "Errors raised in journeys, by where they happened and their message.",
-	 &SK_ERROR, 0, {L_J, L_T, {"location", SL_LOCATION, NULL}, {"ex_type", -1, "MiteError"}, {"message", SL_MESSAGE, NULL}},
-	 {C_(0), END_}, NULL, NULL},
-	{"mite_http_response_total", "counter", "HTTP responses, by method and status code.",
-	 &SK_HTTP, 0, {L_J, L_T, L_M, {"response_code", SL_STATUS, NULL}}, {C_(ST_HTTP_COUNT), END_}, NULL, NULL},
-	{"mite_http_response_time_seconds", "histogram",
-	 "HTTP response time (request start to last byte), by transaction.",
-	 &MK_H, 1, {L_J, L_T}, {H_(ST_H_TOTAL), END_}, NULL, NULL},
-	{"mite_required_count", "gauge", "Journey instances the volume model requires now.", .per_run = put_required},
-	{"mite_actual_count", "gauge", "Journey instances running now.", .per_run = put_actual},
-	{"mite_runner_count", "gauge", "Runner processes working on the run now.", .per_run = put_runners},
-	{"mite_transaction_duration_seconds", "histogram", "Transaction latency.",
-	 &SK_TXN, 0, {L_J, L_T}, {H_(0), END_}, NULL, NULL},
-	{"mite_journey_started_total", "counter", "Journey iterations started.",
-	 &SK_JOURNEY, 0, {L_J}, {C_(ST_J_STARTED), END_}, NULL, NULL},
-	{"mite_journey_completed_total", "counter", "Journey iterations ended, by outcome.",
-	 &SK_JOURNEY, 0, {L_J}, {{"outcome", "ok", ST_J_OK, -1}, {"outcome", "failed", ST_J_FAILED, -1}, END_}, NULL, NULL},
-	{"mite_journey_cancelled_total", "counter",
-	 "Journey iterations cancelled (a call returned MITE_ECANCELED), counted among the failed.",
-	 &SK_JOURNEY, 0, {L_J}, {C_(ST_J_CANCELLED), END_}, NULL, NULL},
-	{"mite_journey_lost_total", "counter",
-	 "Journey iterations lost with a runner that died or was dropped, counted among the failed.",
-	 &SK_LOST, 0, {L_J}, {C_(0), END_}, NULL, NULL},
-	{"mite_http_phase_seconds", "histogram",
-	 "HTTP timing by phase: dns, connect and tls of new connections, ttfb (request sent to first "
-	 "byte) of every response.",
-	 &MK_H, 1, {L_J, L_T}, {PHASE_(ST_H_DNS), PHASE_(ST_H_CONNECT), PHASE_(ST_H_TLS), PHASE_(ST_H_TTFB), END_}, NULL, NULL},
-	{"mite_http_request_bytes_total", "counter", "Bytes sent in HTTP requests.",
-	 &MK_B, 1, {L_J, L_T, L_M}, {C_(0), END_}, NULL, NULL},
-	{"mite_http_response_bytes_total", "counter", "Bytes received in HTTP responses (headers and body).",
-	 &MK_B, 1, {L_J, L_T, L_M}, {C_(1), END_}, NULL, NULL},
-	{"mite_http_error_total", "counter",
-	 "HTTP requests that got no response, by class (dns, connect, refused, timeout, ...).",
-	 &SK_HTTPERR, 0, {L_J, L_T, L_M, {"class", SL_CLASS, NULL}}, {C_(0), END_}, NULL, NULL},
-	{.all = put_ws},
-	{"mite_scheduling_lag_seconds", "histogram", "How late journey iterations started against their intended time.",
-	 &SK_LAG, 0, {L_J}, {H_(0), END_}, NULL, NULL},
-	{"mite_message_total", "counter", "Custom messages journeys sent (mite_send), by type.",
-	 &SK_SEND, 0, {L_J, {"type", SL_TYPE, NULL}}, {C_(0), END_}, NULL, NULL},
-	{"mite_runner_wanted", "gauge", "Runner processes the run is meant to have.", .per_run = put_wanted},
-	{"mite_runner_restarts_total", "counter", "Runner processes that died and were replaced.",
-	 .per_run = put_restarts},
-	{"mite_events_dropped_total", "counter",
-	 "Events lost: by runners (too many between two stats batches) or by the event log (its "
-	 "writer fell behind).",
-	 .per_run = put_dropped},
-	{"mite_run_elapsed_seconds", "gauge", "Seconds since the run started.", .per_run = put_elapsed},
-	{"mite_run_info", "gauge", "1 per run, with its state and scenario file.", .per_run = put_info},
-	{.all = put_verdicts},
-	{"mite_threshold_broken", "gauge", "1 when a threshold of the scenario is broken, else 0.",
-	 .per_run = put_broken},
+	{ "mite_transaction_total",
+	  "counter",
+	  "Transactions ended, by whether they had an error.",
+	  &SK_TXN,
+	  0,
+	  { L_J, L_T },
+	  { { "had_error", "False", ST_TXN_OK, -1 },
+	    { "had_error", "True", ST_TXN_FAILED, -1 },
+	    END_ },
+	  NULL,
+	  NULL },
+	{ "mite_journey_error_total",
+	  "counter",
+	  "Errors raised in journeys, by where they happened and their message.",
+	  &SK_ERROR,
+	  0,
+	  { L_J,
+	    L_T,
+	    { "location", SL_LOCATION, NULL },
+	    { "ex_type", -1, "MiteError" },
+	    { "message", SL_MESSAGE, NULL } },
+	  { C_(0), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_http_response_total",
+	  "counter",
+	  "HTTP responses, by method and status code.",
+	  &SK_HTTP,
+	  0,
+	  { L_J, L_T, L_M, { "response_code", SL_STATUS, NULL } },
+	  { C_(ST_HTTP_COUNT), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_http_response_time_seconds",
+	  "histogram",
+	  "HTTP response time (request start to last byte), by transaction.",
+	  &MK_H,
+	  1,
+	  { L_J, L_T },
+	  { H_(ST_H_TOTAL), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_required_count", "gauge", "Journey instances the volume model requires now.",
+	  .per_run = put_required },
+	{ "mite_actual_count", "gauge", "Journey instances running now.", .per_run = put_actual },
+	{ "mite_runner_count", "gauge", "Runner processes working on the run now.",
+	  .per_run = put_runners },
+	{ "mite_transaction_duration_seconds",
+	  "histogram",
+	  "Transaction latency.",
+	  &SK_TXN,
+	  0,
+	  { L_J, L_T },
+	  { H_(0), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_journey_started_total",
+	  "counter",
+	  "Journey iterations started.",
+	  &SK_JOURNEY,
+	  0,
+	  { L_J },
+	  { C_(ST_J_STARTED), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_journey_completed_total",
+	  "counter",
+	  "Journey iterations ended, by outcome.",
+	  &SK_JOURNEY,
+	  0,
+	  { L_J },
+	  { { "outcome", "ok", ST_J_OK, -1 }, { "outcome", "failed", ST_J_FAILED, -1 }, END_ },
+	  NULL,
+	  NULL },
+	{ "mite_journey_cancelled_total",
+	  "counter",
+	  "Journey iterations cancelled (a call returned MITE_ECANCELED), counted among the failed.",
+	  &SK_JOURNEY,
+	  0,
+	  { L_J },
+	  { C_(ST_J_CANCELLED), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_journey_lost_total",
+	  "counter",
+	  "Journey iterations lost with a runner that died or was dropped, counted among the failed.",
+	  &SK_LOST,
+	  0,
+	  { L_J },
+	  { C_(0), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_http_phase_seconds",
+	  "histogram",
+	  "HTTP timing by phase: dns, connect and tls of new connections, ttfb (request sent to first "
+	  "byte) of every response.",
+	  &MK_H,
+	  1,
+	  { L_J, L_T },
+	  { PHASE_(ST_H_DNS), PHASE_(ST_H_CONNECT), PHASE_(ST_H_TLS), PHASE_(ST_H_TTFB), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_http_request_bytes_total",
+	  "counter",
+	  "Bytes sent in HTTP requests.",
+	  &MK_B,
+	  1,
+	  { L_J, L_T, L_M },
+	  { C_(0), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_http_response_bytes_total",
+	  "counter",
+	  "Bytes received in HTTP responses (headers and body).",
+	  &MK_B,
+	  1,
+	  { L_J, L_T, L_M },
+	  { C_(1), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_http_error_total",
+	  "counter",
+	  "HTTP requests that got no response, by class (dns, connect, refused, timeout, ...).",
+	  &SK_HTTPERR,
+	  0,
+	  { L_J, L_T, L_M, { "class", SL_CLASS, NULL } },
+	  { C_(0), END_ },
+	  NULL,
+	  NULL },
+	{ .all = put_ws },
+	{ "mite_scheduling_lag_seconds",
+	  "histogram",
+	  "How late journey iterations started against their intended time.",
+	  &SK_LAG,
+	  0,
+	  { L_J },
+	  { H_(0), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_message_total",
+	  "counter",
+	  "Custom messages journeys sent (mite_send), by type.",
+	  &SK_SEND,
+	  0,
+	  { L_J, { "type", SL_TYPE, NULL } },
+	  { C_(0), END_ },
+	  NULL,
+	  NULL },
+	{ "mite_runner_wanted", "gauge", "Runner processes the run is meant to have.",
+	  .per_run = put_wanted },
+	{ "mite_runner_restarts_total", "counter", "Runner processes that died and were replaced.",
+	  .per_run = put_restarts },
+	{ "mite_events_dropped_total", "counter",
+	  "Events lost: by runners (too many between two stats batches) or by the event log (its "
+	  "writer fell behind).",
+	  .per_run = put_dropped },
+	{ "mite_run_elapsed_seconds", "gauge", "Seconds since the run started.",
+	  .per_run = put_elapsed },
+	{ "mite_run_info", "gauge", "1 per run, with its state and scenario file.",
+	  .per_run = put_info },
+	{ .all = put_verdicts },
+	{ "mite_threshold_broken", "gauge", "1 when a threshold of the scenario is broken, else 0.",
+	  .per_run = put_broken },
 };
 
-static void put_family(FILE *f, const series *d, const metrics_run *runs, const stats *roll, size_t n)
+static void put_family(FILE *f, const series *d, const metrics_run *runs, const stats *roll,
+		       size_t n)
 {
 	if (d->all) {
 		d->all(f, runs, n);

@@ -64,8 +64,10 @@ struct pool {
 	size_t scratchcap;
 };
 
-const char *const pool_mode_names[] = {
-	[POOL_ITERABLE] = "iterable", [POOL_RECYCLABLE] = "recyclable", [POOL_SINGLE] = "single", NULL};
+const char *const pool_mode_names[] = { [POOL_ITERABLE] = "iterable",
+					[POOL_RECYCLABLE] = "recyclable",
+					[POOL_SINGLE] = "single",
+					NULL };
 
 int pool_mode_parse(const char *name, pool_mode *out)
 {
@@ -332,7 +334,8 @@ pool *pool_new_inline(pool_mode mode, const char *const *columns, size_t ncols,
 		return NULL;
 	}
 	if (nrows > POOL_MAX_ROWS) {
-		util_err(err, errlen, "inline datapool has %zu rows (at most %llu)", nrows, POOL_MAX_ROWS);
+		util_err(err, errlen, "inline datapool has %zu rows (at most %llu)", nrows,
+			 POOL_MAX_ROWS);
 		return NULL;
 	}
 	for (size_t r = 0; r < nrows; r++)
@@ -375,7 +378,8 @@ pool *pool_new_range(pool_mode mode, long long from, long long to, long long ste
 		return NULL;
 	}
 	if ((step > 0 && to < from) || (step < 0 && to > from)) {
-		util_err(err, errlen, "range %lld..%lld with step %lld has no rows", from, to, step);
+		util_err(err, errlen, "range %lld..%lld with step %lld has no rows", from, to,
+			 step);
 		return NULL;
 	}
 	if (!offsets) {
@@ -400,8 +404,8 @@ pool *pool_new_range(pool_mode mode, long long from, long long to, long long ste
 			snprintf(what, sizeof(what), "18446744073709551616");
 		else
 			snprintf(what, sizeof(what), "%llu", span / ustep + 1);
-		util_err(err, errlen, "range %lld..%lld step %lld has %s rows (at most %llu)", from, to,
-			 step, what, POOL_MAX_ROWS);
+		util_err(err, errlen, "range %lld..%lld step %lld has %s rows (at most %llu)", from,
+			 to, step, what, POOL_MAX_ROWS);
 		return NULL;
 	}
 	last = (long long)((unsigned long long)from + (span / ustep) * (unsigned long long)step);
@@ -409,8 +413,8 @@ pool *pool_new_range(pool_mode mode, long long from, long long to, long long ste
 		long long a, b;
 		if (__builtin_add_overflow(from, offsets[k], &a) ||
 		    __builtin_add_overflow(last, offsets[k], &b)) {
-			util_err(err, errlen, "range %lld..%lld with offset %lld overflows", from, to,
-				 offsets[k]);
+			util_err(err, errlen, "range %lld..%lld with offset %lld overflows", from,
+				 to, offsets[k]);
 			return NULL;
 		}
 	}
@@ -476,7 +480,8 @@ static int csv_putc(csv_parser *c, char ch)
 static int csv_put_failed(csv_parser *c, int rc, size_t nfields, char *err, size_t errlen)
 {
 	if (rc == -EILSEQ) {
-		util_err(err, errlen, "%s:%zu: column %zu: NUL byte", c->path, c->line, nfields + 1);
+		util_err(err, errlen, "%s:%zu: column %zu: NUL byte", c->path, c->line,
+			 nfields + 1);
 		return -EINVAL;
 	}
 	return rc;
@@ -485,7 +490,7 @@ static int csv_put_failed(csv_parser *c, int rc, size_t nfields, char *err, size
 static int csv_at_eol(const csv_parser *c)
 {
 	return c->s < c->end &&
-	       (*c->s == '\n' || (*c->s == '\r' && c->s + 1 < c->end && c->s[1] == '\n'));
+		(*c->s == '\n' || (*c->s == '\r' && c->s + 1 < c->end && c->s[1] == '\n'));
 }
 
 /* A quoted field, from its opening quote. 0 or as csv_record. */
@@ -552,7 +557,8 @@ static int csv_record(csv_parser *c, table *t, size_t *nfields, char *err, size_
 			/* An empty line is a record of no fields, not of one empty
 			 * field: a file's trailing blank lines must not be rows. */
 			if (*nfields == 0 && (c->s >= c->end || csv_at_eol(c))) {
-				c->s += c->s < c->end && *c->s == '\r' ? 2 : (c->s < c->end ? 1 : 0);
+				c->s += c->s < c->end && *c->s == '\r' ? 2
+								       : (c->s < c->end ? 1 : 0);
 				c->line++;
 				return 1;
 			}
@@ -563,8 +569,8 @@ static int csv_record(csv_parser *c, table *t, size_t *nfields, char *err, size_
 					return csv_put_failed(c, rc, *nfields, err, errlen);
 		}
 		if (c->fbytes > ROW_MAX_FIELD) {
-			util_err(err, errlen, "%s:%zu: column %zu: field of %zu bytes (at most %d)", c->path,
-				 fline, *nfields + 1, c->fbytes, ROW_MAX_FIELD);
+			util_err(err, errlen, "%s:%zu: column %zu: field of %zu bytes (at most %d)",
+				 c->path, fline, *nfields + 1, c->fbytes, ROW_MAX_FIELD);
 			return -EINVAL;
 		}
 		c->rbytes += c->fbytes;
@@ -586,7 +592,8 @@ static int csv_record(csv_parser *c, table *t, size_t *nfields, char *err, size_
 
 /* Reads a whole file of at most max bytes. -EFBIG when it is larger, with
  * its size in *size (0 when not known: not a regular file). */
-static int csv_slurp(const char *path, size_t max, char **out, size_t *len, unsigned long long *size)
+static int csv_slurp(const char *path, size_t max, char **out, size_t *len,
+		     unsigned long long *size)
 {
 	FILE *f = fopen(path, "rb");
 	struct stat st;
@@ -597,7 +604,8 @@ static int csv_slurp(const char *path, size_t max, char **out, size_t *len, unsi
 	*size = 0;
 	if (!f)
 		return -errno;
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max) {
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+	    (unsigned long long)st.st_size > max) {
 		*size = (unsigned long long)st.st_size;
 		fclose(f);
 		return -EFBIG;
@@ -648,12 +656,13 @@ static int csv_slurp(const char *path, size_t max, char **out, size_t *len, unsi
 static int csv_check_record(const csv_parser *c, size_t line, size_t nf, char *err, size_t errlen)
 {
 	if (nf > ROW_MAX_COLUMNS) {
-		util_err(err, errlen, "%s:%zu: %zu fields (at most %d)", c->path, line, nf, ROW_MAX_COLUMNS);
+		util_err(err, errlen, "%s:%zu: %zu fields (at most %d)", c->path, line, nf,
+			 ROW_MAX_COLUMNS);
 		return -EINVAL;
 	}
 	if (c->rbytes > ROW_MAX_BYTES) {
-		util_err(err, errlen, "%s:%zu: row of %zu bytes (at most %d)", c->path, line, c->rbytes,
-			 ROW_MAX_BYTES);
+		util_err(err, errlen, "%s:%zu: row of %zu bytes (at most %d)", c->path, line,
+			 c->rbytes, ROW_MAX_BYTES);
 		return -EINVAL;
 	}
 	return 0;
@@ -661,7 +670,8 @@ static int csv_check_record(const csv_parser *c, size_t line, size_t nf, char *e
 
 /* Takes the open row of t as the column names. 0, -ENOMEM, or -EINVAL
  * with "path:LINE: column N: name of ... (at most ...)" in err. */
-static int csv_header(pool *p, const csv_parser *c, size_t line, size_t nf, char *err, size_t errlen)
+static int csv_header(pool *p, const csv_parser *c, size_t line, size_t nf, char *err,
+		      size_t errlen)
 {
 	const char **names = malloc(nf * sizeof(*names));
 	size_t base = p->t.starts[p->t.nrows];
@@ -688,7 +698,7 @@ static int csv_header(pool *p, const csv_parser *c, size_t line, size_t nf, char
 pool *pool_new_csv(pool_mode mode, const char *path, int header, const char *const *columns,
 		   size_t ncols, char *err, size_t errlen, int *in_file)
 {
-	csv_parser c = {.path = path, .line = 1};
+	csv_parser c = { .path = path, .line = 1 };
 	char *data = NULL, why[128];
 	size_t len = 0, want = 0, nf;
 	unsigned long long size;
@@ -705,8 +715,8 @@ pool *pool_new_csv(pool_mode mode, const char *path, int header, const char *con
 	rc = csv_slurp(path, POOL_MAX_KEPT_BYTES, &data, &len, &size);
 	if (rc == -EFBIG) {
 		if (size)
-			util_err(err, errlen, "cannot read %s: file of %llu bytes (at most %llu)", path, size,
-				 POOL_MAX_KEPT_BYTES);
+			util_err(err, errlen, "cannot read %s: file of %llu bytes (at most %llu)",
+				 path, size, POOL_MAX_KEPT_BYTES);
 		else
 			util_err(err, errlen, "cannot read %s: more than %llu bytes", path,
 				 POOL_MAX_KEPT_BYTES);
@@ -800,7 +810,7 @@ fail:
  * plugin is exhausted, POOL_ERROR with err set. */
 static int pool_plugin_fetch(pool *p, char *err, size_t errlen)
 {
-	struct mite_row_out out = {0};
+	struct mite_row_out out = { 0 };
 	char perr[256] = "";
 	size_t kept;
 	int rc;
@@ -808,8 +818,8 @@ static int pool_plugin_fetch(pool *p, char *err, size_t errlen)
 	if (p->pl_done)
 		return 0;
 	if (p->produced >= POOL_MAX_ROWS) {
-		util_err(err, errlen, "datapool plugin %s: more than %llu rows (at most %llu)", p->name,
-			 POOL_MAX_ROWS, POOL_MAX_ROWS);
+		util_err(err, errlen, "datapool plugin %s: more than %llu rows (at most %llu)",
+			 p->name, POOL_MAX_ROWS, POOL_MAX_ROWS);
 		return POOL_ERROR;
 	}
 	rc = p->pl->next(p->state, &out, perr, sizeof(perr));
@@ -826,8 +836,8 @@ static int pool_plugin_fetch(pool *p, char *err, size_t errlen)
 	}
 	if (row_check((const char *const *)out.vals, out.n, perr, sizeof(perr)) < 0) {
 		row_out_reset(&out);
-		util_err(err, errlen, "datapool plugin %s: row %" PRIu64 ": %s", p->name, p->produced + 1,
-			 perr);
+		util_err(err, errlen, "datapool plugin %s: row %" PRIu64 ": %s", p->name,
+			 p->produced + 1, perr);
 		return POOL_ERROR;
 	}
 	/* What a recyclable or single pool keeps; an iterable one keeps a
@@ -838,7 +848,8 @@ static int pool_plugin_fetch(pool *p, char *err, size_t errlen)
 	if (kept > POOL_MAX_KEPT_BYTES) {
 		row_out_reset(&out);
 		util_err(err, errlen,
-			 "datapool plugin %s: row %" PRIu64 ": the rows kept for reuse would take %zu bytes "
+			 "datapool plugin %s: row %" PRIu64
+			 ": the rows kept for reuse would take %zu bytes "
 			 "(at most %llu; an endless plugin belongs in an iterable pool)",
 			 p->name, p->produced + 1, kept, POOL_MAX_KEPT_BYTES);
 		return POOL_ERROR;
@@ -872,7 +883,8 @@ pool *pool_new_plugin(pool_mode mode, const mite_datapool_plugin *pl, const char
 		return NULL;
 	}
 	if (pl->abi_version != MITE_ABI_VERSION) {
-		util_err(err, errlen, "datapool plugin %s was built for mite ABI %u; this mite speaks ABI %d",
+		util_err(err, errlen,
+			 "datapool plugin %s was built for mite ABI %u; this mite speaks ABI %d",
 			 name, (unsigned)pl->abi_version, MITE_ABI_VERSION);
 		return NULL;
 	}
@@ -952,8 +964,8 @@ static mite_row *pool_make_row(pool *p, uint64_t id)
 	if (p->src == SRC_RANGE) {
 		char buf[24 * 8];
 		char *many = NULL, *vbuf = buf;
-		long long i = (long long)((unsigned long long)p->from +
-					  id * (unsigned long long)p->step);
+		long long i =
+			(long long)((unsigned long long)p->from + id * (unsigned long long)p->step);
 		mite_row *row = NULL;
 
 		if (pool_scratch(p, p->noffsets) < 0)

@@ -28,10 +28,10 @@ typedef enum pool_mode { POOL_ITERABLE, POOL_RECYCLABLE, POOL_SINGLE } pool_mode
 typedef struct pool pool;
 
 /* Results of pool_checkout. */
-#define POOL_ROW 1        /* *out holds a row */
-#define POOL_WAIT 0       /* none free now (recyclable, all leased) */
+#define POOL_ROW 1 /* *out holds a row */
+#define POOL_WAIT 0 /* none free now (recyclable, all leased) */
 #define POOL_EXHAUSTED (-1) /* no more rows, ever (iterable) */
-#define POOL_ERROR (-2)   /* a plugin failed; reason in err */
+#define POOL_ERROR (-2) /* a plugin failed; reason in err */
 
 /* Mode names as scenario files spell them. pool_mode_parse returns 0, or
  * -EINVAL for an unknown name. */

@@ -35,22 +35,29 @@ static void live_judgement(FILE *f, const run *r, const results *res)
 	if (!st)
 		return;
 	results_status(res, r, st);
-	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st, "journeys")) {
+	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(st, "journeys"))
+	{
 		const cJSON *vol = cJSON_GetObjectItemCaseSensitive(j, "volume");
 
 		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(vol, "delivered")))
-			fprintf(f, "  %s: volume short by %.1f %% (behind %.0f s): %s\n", results_io_str(j, "name", "?"),
-				results_io_num(vol, "short", 0) * 100, results_io_num(vol, "behind_seconds", 0),
+			fprintf(f, "  %s: volume short by %.1f %% (behind %.0f s): %s\n",
+				results_io_str(j, "name", "?"),
+				results_io_num(vol, "short", 0) * 100,
+				results_io_num(vol, "behind_seconds", 0),
 				results_io_str(vol, "why", "?"));
 	}
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(st, "loop_lag"))
-		if (results_io_num(x, "p99", 0) > results_io_num(st, "loop_lag_bound", 1))
-			fprintf(f, "  runner %.0f: loop lag p99 %s (bound %g s): mite itself is saturated\n",
-				results_io_num(x, "runner", 0), results_io_secs(b, sizeof b, x, "p99"),
-				results_io_num(st, "loop_lag_bound", 0));
+	cJSON_ArrayForEach(x,
+			   cJSON_GetObjectItemCaseSensitive(
+				   st, "loop_lag")) if (results_io_num(x, "p99", 0) >
+							results_io_num(st, "loop_lag_bound", 1))
+		fprintf(f,
+			"  runner %.0f: loop lag p99 %s (bound %g s): mite itself is saturated\n",
+			results_io_num(x, "runner", 0), results_io_secs(b, sizeof b, x, "p99"),
+			results_io_num(st, "loop_lag_bound", 0));
 	v = results_io_str(st, "verdict_now", "passed");
 	if (strcmp(v, "passed") != 0)
-		fprintf(f, "  verdict so far: %s (%s)\n", v, results_io_str(st, "verdict_reason", ""));
+		fprintf(f, "  verdict so far: %s (%s)\n", v,
+			results_io_str(st, "verdict_reason", ""));
 	cJSON_Delete(st);
 }
 
@@ -58,7 +65,7 @@ void report_live(FILE *f, const run *r, const results *res, const stats *window,
 {
 	const scenario *s = run_scenario(r);
 	char a[32], b[32], c[32];
-	uint64_t http = 0, statuses[6] = {0};
+	uint64_t http = 0, statuses[6] = { 0 };
 	int header = 0;
 
 	fprintf(f, "[%7.1fs] %s", run_elapsed(r), s->name);
@@ -78,8 +85,8 @@ void report_live(FILE *f, const run *r, const results *res, const stats *window,
 		if (!stats_kind_is(e, &SK_TXN))
 			continue;
 		if (!header) {
-			fprintf(f, "  %-32s %9s %7s %9s %9s %9s\n", "transaction", "tx/s", "fail", "p50", "p95",
-				"p99");
+			fprintf(f, "  %-32s %9s %7s %9s %9s %9s\n", "transaction", "tx/s", "fail",
+				"p50", "p95", "p99");
 			header = 1;
 		}
 		fprintf(f, "  %-32.32s %9.1f %7llu %9s %9s %9s\n", e->labels[1],

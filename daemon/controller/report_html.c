@@ -26,8 +26,9 @@
 #define CH_T 30
 #define CH_B 40
 
-static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-				      "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"};
+static const char *const palette[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+				       "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+				       "#bcbd22", "#17becf", "#393b79", "#637939" };
 #define NPALETTE (sizeof(palette) / sizeof(palette[0]))
 
 /* ---- text --------------------------------------------------------------- */
@@ -98,9 +99,9 @@ typedef struct tl_journey {
 enum { G_TX, G_FAIL, G_HTTP, G_HTTP_FAIL, G_HTTP_ERR, G_ERRORS, G_N };
 
 typedef struct timeline {
-	dvec t;        /* end of each point, run seconds */
-	dvec dt;       /* seconds it covers */
-	dvec g[G_N];   /* totals per point */
+	dvec t; /* end of each point, run seconds */
+	dvec dt; /* seconds it covers */
+	dvec g[G_N]; /* totals per point */
 	tl_txn *tx;
 	size_t ntx;
 	tl_journey *jr;
@@ -195,22 +196,28 @@ static int tl_add(timeline *tl, const cJSON *rec, size_t p)
 	const cJSON *x, *h = cJSON_GetObjectItemCaseSensitive(rec, "http");
 	double tx = 0, fail = 0;
 
-	if (dvec_push(&tl->t, results_io_num(rec, "t", 0)) < 0 || dvec_push(&tl->dt, results_io_num(rec, "dt", 0)) < 0)
+	if (dvec_push(&tl->t, results_io_num(rec, "t", 0)) < 0 ||
+	    dvec_push(&tl->dt, results_io_num(rec, "dt", 0)) < 0)
 		return -ENOMEM;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(rec, "transactions")) {
-		tl_txn *t = tl_txn_get(tl, results_io_str(x, "journey", "?"), results_io_str(x, "name", "?"));
-		static const char *const keys[TX_N] = {"count", "failed", "p50", "p90", "p95", "p99"};
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(rec, "transactions"))
+	{
+		tl_txn *t = tl_txn_get(tl, results_io_str(x, "journey", "?"),
+				       results_io_str(x, "name", "?"));
+		static const char *const keys[TX_N] = { "count", "failed", "p50",
+							"p90",   "p95",    "p99" };
 
 		if (!t || tl_pad(tl, p) < 0)
 			return -ENOMEM;
 		for (int k = 0; k < TX_N; k++)
-			if (dvec_push(&t->v[k], results_io_num(x, keys[k], k <= TX_FAILED ? 0 : NAN)) < 0)
+			if (dvec_push(&t->v[k],
+				      results_io_num(x, keys[k], k <= TX_FAILED ? 0 : NAN)) < 0)
 				return -ENOMEM;
 		t->total += results_io_num(x, "count", 0);
 		tx += results_io_num(x, "count", 0);
 		fail += results_io_num(x, "failed", 0);
 	}
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(rec, "volume")) {
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(rec, "volume"))
+	{
 		const cJSON *req = cJSON_GetObjectItemCaseSensitive(x, "required");
 		int open = strcmp(results_io_str(x, "model", "closed"), "open") == 0;
 		tl_journey *j = tl_journey_get(tl, results_io_str(x, "journey", "?"), open);
@@ -242,7 +249,7 @@ static void tl_downsample(timeline *tl)
 	per = (n + REPORT_HTML_MAX_POINTS - 1) / REPORT_HTML_MAX_POINTS;
 	for (size_t i = 0; i < n; i += per, m++) {
 		size_t end = i + per < n ? i + per : n;
-		double dt = 0, g[G_N] = {0};
+		double dt = 0, g[G_N] = { 0 };
 
 		for (size_t k = i; k < end; k++) {
 			dt += tl->dt.v[k];
@@ -254,7 +261,7 @@ static void tl_downsample(timeline *tl)
 		for (int q = 0; q < G_N; q++)
 			tl->g[q].v[m] = g[q];
 		for (size_t s = 0; s < tl->ntx; s++) {
-			double c[TX_N] = {0, 0, NAN, NAN, NAN, NAN};
+			double c[TX_N] = { 0, 0, NAN, NAN, NAN, NAN };
 
 			for (size_t k = i; k < end; k++)
 				for (int q = 0; q < TX_N; q++) {
@@ -369,8 +376,8 @@ static void fmt_time(char *buf, size_t len, double s)
 }
 
 /* One chart: x the points' run seconds, each series one path. */
-static void chart(FILE *f, const char *id, const char *title, const char *unit, const double *x, size_t n,
-		  const series *s, size_t ns)
+static void chart(FILE *f, const char *id, const char *title, const char *unit, const double *x,
+		  size_t n, const series *s, size_t ns)
 {
 	const double pw = CH_W - CH_L - CH_R, ph = CH_H - CH_T - CH_B;
 	double ymax = 0, xmax = 0, xstep, ystep;
@@ -389,8 +396,9 @@ static void chart(FILE *f, const char *id, const char *title, const char *unit, 
 	xstep = nice_ceil(xmax / 8);
 	fprintf(f, "<figure class=\"chart\" id=\"");
 	esc(f, id);
-	fprintf(f, "\">\n<svg viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"", CH_W, CH_H,
-		CH_W, CH_H);
+	fprintf(f,
+		"\">\n<svg viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"",
+		CH_W, CH_H, CH_W, CH_H);
 	esc(f, title);
 	fprintf(f, "\" data-series=\"%zu\">\n<text class=\"title\" x=\"%d\" y=\"18\">", ns, CH_L);
 	esc(f, title);
@@ -402,28 +410,31 @@ static void chart(FILE *f, const char *id, const char *title, const char *unit, 
 		double yv = ystep * i, yp = CH_T + ph - ph * yv / ymax;
 
 		fmt_tick(b, sizeof(b), yv);
-		fprintf(f, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
-			   "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+		fprintf(f,
+			"<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
+			"<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
 			CH_L, yp, CH_W - CH_R, yp, CH_L - 6, yp + 4, b);
 	}
 	for (double xv = 0; xv <= xmax + 1e-9 && xstep > 0; xv += xstep) {
 		double xp = CH_L + pw * xv / xmax;
 
 		fmt_time(b, sizeof(b), xv);
-		fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/>"
-			   "<text class=\"tick\" x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n",
+		fprintf(f,
+			"<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/>"
+			"<text class=\"tick\" x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n",
 			xp, CH_T, xp, CH_T + ph, xp, CH_T + ph + 16, b);
 	}
-	fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"%.0f\" x2=\"%d\" y2=\"%.0f\"/>\n", CH_L, CH_T + ph, CH_W - CH_R,
-		CH_T + ph);
-	fprintf(f, "<text class=\"tick\" x=\"%d\" y=\"%d\" text-anchor=\"end\">run time</text>\n", CH_W - CH_R,
-		CH_H - 4);
+	fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"%.0f\" x2=\"%d\" y2=\"%.0f\"/>\n", CH_L,
+		CH_T + ph, CH_W - CH_R, CH_T + ph);
+	fprintf(f, "<text class=\"tick\" x=\"%d\" y=\"%d\" text-anchor=\"end\">run time</text>\n",
+		CH_W - CH_R, CH_H - 4);
 	/* The series. */
 	for (size_t k = 0; k < ns; k++) {
 		size_t pts = 0;
 		int pen = 0;
 
-		fprintf(f, "<path class=\"s%s\" stroke=\"%s\" data-series=\"", s[k].dashed ? " dashed" : "", s[k].color);
+		fprintf(f, "<path class=\"s%s\" stroke=\"%s\" data-series=\"",
+			s[k].dashed ? " dashed" : "", s[k].color);
 		esc(f, s[k].name);
 		fprintf(f, "\" d=\"");
 		for (size_t i = 0; i < n; i++) {
@@ -474,7 +485,8 @@ static int charts(FILE *f, timeline *tl)
 	int rc = 0;
 
 	if (!n) {
-		fprintf(f, "<p class=\"note\">No timeline (timeline.jsonl is missing or empty): no charts.</p>\n");
+		fprintf(f,
+			"<p class=\"note\">No timeline (timeline.jsonl is missing or empty): no charts.</p>\n");
 		return 0;
 	}
 	/* Scratch rows: the series of one chart at a time. */
@@ -498,14 +510,14 @@ static int charts(FILE *f, timeline *tl)
 	fprintf(f, "<h2 id=\"throughput\">Throughput</h2>\n");
 	ns = 0;
 	per_second(tl->g[G_TX].v, tl->dt.v, n, buf);
-	s[ns++] = (series){"transactions/s (all)", buf, palette[0], 0};
+	s[ns++] = (series){ "transactions/s (all)", buf, palette[0], 0 };
 	per_second(tl->g[G_HTTP].v, tl->dt.v, n, buf + n);
-	s[ns++] = (series){"HTTP requests/s", buf + n, palette[1], 1};
+	s[ns++] = (series){ "HTTP requests/s", buf + n, palette[1], 1 };
 	for (size_t k = 0; k < nord && k < 8; k++) {
 		tl_txn *t = &tl->tx[order[k]];
 
 		per_second(t->v[TX_COUNT].v, tl->dt.v, n, buf + n * ns);
-		s[ns] = (series){t->name, buf + n * ns, palette[(ns) % NPALETTE], 0};
+		s[ns] = (series){ t->name, buf + n * ns, palette[(ns) % NPALETTE], 0 };
 		ns++;
 	}
 	chart(f, "chart-throughput", "Requests per second", "per second", tl->t.v, n, s, ns);
@@ -513,13 +525,13 @@ static int charts(FILE *f, timeline *tl)
 	fprintf(f, "<h2 id=\"latency\">Latency percentiles</h2>\n");
 	for (size_t k = 0; k < nord; k++) {
 		tl_txn *t = &tl->tx[order[k]];
-		static const char *const pct[] = {"p50", "p90", "p95", "p99"};
+		static const char *const pct[] = { "p50", "p90", "p95", "p99" };
 		char id[64], title[600];
 
 		for (int q = 0; q < 4; q++) {
 			for (size_t i = 0; i < n; i++)
 				buf[n * q + i] = t->v[TX_P50 + q].v[i] * 1e3;
-			s[q] = (series){pct[q], buf + n * q, palette[q], 0};
+			s[q] = (series){ pct[q], buf + n * q, palette[q], 0 };
 		}
 		snprintf(id, sizeof(id), "chart-latency-%zu", k);
 		snprintf(title, sizeof(title), "%s :: %s", t->journey, t->name);
@@ -531,13 +543,14 @@ static int charts(FILE *f, timeline *tl)
 	fprintf(f, "<h2 id=\"failures\">Failures</h2>\n");
 	ns = 0;
 	per_second(tl->g[G_FAIL].v, tl->dt.v, n, buf + n * ns);
-	s[ns] = (series){"failed transactions/s", buf + n * ns, palette[1], 0}, ns++;
+	s[ns] = (series){ "failed transactions/s", buf + n * ns, palette[1], 0 }, ns++;
 	per_second(tl->g[G_ERRORS].v, tl->dt.v, n, buf + n * ns);
-	s[ns] = (series){"journey errors/s", buf + n * ns, palette[3], 0}, ns++;
+	s[ns] = (series){ "journey errors/s", buf + n * ns, palette[3], 0 }, ns++;
 	per_second(tl->g[G_HTTP_FAIL].v, tl->dt.v, n, buf + n * ns);
-	s[ns] = (series){"HTTP responses >= 400 /s", buf + n * ns, palette[4], 1}, ns++;
+	s[ns] = (series){ "HTTP responses >= 400 /s", buf + n * ns, palette[4], 1 }, ns++;
 	per_second(tl->g[G_HTTP_ERR].v, tl->dt.v, n, buf + n * ns);
-	s[ns] = (series){"HTTP requests without a response /s", buf + n * ns, palette[5], 1}, ns++;
+	s[ns] = (series){ "HTTP requests without a response /s", buf + n * ns, palette[5], 1 },
+	ns++;
 	chart(f, "chart-failures", "Failures per second", "per second", tl->t.v, n, s, ns);
 
 	fprintf(f, "<h2 id=\"volume\">Volume: required vs actual</h2>\n");
@@ -546,16 +559,16 @@ static int charts(FILE *f, timeline *tl)
 		tl_journey *jr = &tl->jr[j];
 
 		snprintf(names[ns], sizeof(names[ns]), "%s actual", jr->name);
-		s[ns] = (series){names[ns], jr->v[VJ_ACT].v, palette[j % NPALETTE], 0};
+		s[ns] = (series){ names[ns], jr->v[VJ_ACT].v, palette[j % NPALETTE], 0 };
 		ns++;
 		if (!jr->open) {
 			snprintf(names[ns], sizeof(names[ns]), "%s required", jr->name);
-			s[ns] = (series){names[ns], jr->v[VJ_REQ].v, palette[j % NPALETTE], 1};
+			s[ns] = (series){ names[ns], jr->v[VJ_REQ].v, palette[j % NPALETTE], 1 };
 			ns++;
 		}
 	}
-	chart(f, "chart-volume", "Journey instances (actual solid, required dashed)", "instances", tl->t.v, n, s,
-	      ns);
+	chart(f, "chart-volume", "Journey instances (actual solid, required dashed)", "instances",
+	      tl->t.v, n, s, ns);
 	free(buf);
 	return rc;
 }
@@ -596,11 +609,12 @@ static void tables(FILE *f, const cJSON *sum)
 
 	a = cJSON_GetObjectItemCaseSensitive(sum, "thresholds");
 	if (cJSON_GetArraySize(a) > 0) {
-		static const char *const h[] = {"", "threshold", "value", "broken at", "series"};
+		static const char *const h[] = { "", "threshold", "value", "broken at", "series" };
 
 		fprintf(f, "<h2 id=\"thresholds\">Thresholds</h2>\n<table>\n");
 		th_row(f, h, 5);
-		cJSON_ArrayForEach(x, a) {
+		cJSON_ArrayForEach(x, a)
+		{
 			int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "ok"));
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "value");
 
@@ -625,21 +639,35 @@ static void tables(FILE *f, const cJSON *sum)
 
 	fprintf(f, "<h2 id=\"journeys\">Journeys</h2>\n<table>\n");
 	{
-		static const char *const h[] = {"journey", "model", "started", "ok", "failed", "required mean/max",
-						"actual mean/max", "behind", "p50", "p95", "max"};
+		static const char *const h[] = { "journey",
+						 "model",
+						 "started",
+						 "ok",
+						 "failed",
+						 "required mean/max",
+						 "actual mean/max",
+						 "behind",
+						 "p50",
+						 "p95",
+						 "max" };
 
 		th_row(f, h, 11);
 	}
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "journeys")) {
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "journeys"))
+	{
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "volume");
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(x, "duration");
 		char req[64], act[64];
 
 		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "required_mean")))
-			snprintf(req, sizeof(req), "%.1f / %.0f", results_io_num(v, "required_mean", 0), results_io_num(v, "required_max", 0));
+			snprintf(req, sizeof(req), "%.1f / %.0f",
+				 results_io_num(v, "required_mean", 0),
+				 results_io_num(v, "required_max", 0));
 		else
-			snprintf(req, sizeof(req), "open: %.2f starts/s", results_io_num(v, "started_rate", 0));
-		snprintf(act, sizeof(act), "%.1f / %.0f", results_io_num(v, "actual_mean", 0), results_io_num(v, "actual_max", 0));
+			snprintf(req, sizeof(req), "open: %.2f starts/s",
+				 results_io_num(v, "started_rate", 0));
+		snprintf(act, sizeof(act), "%.1f / %.0f", results_io_num(v, "actual_mean", 0),
+			 results_io_num(v, "actual_max", 0));
 		fprintf(f, "<tr>");
 		td(f, results_io_str(x, "name", "?"), 0);
 		td(f, results_io_str(x, "model", "?"), 0);
@@ -661,13 +689,17 @@ static void tables(FILE *f, const cJSON *sum)
 
 	fprintf(f, "<h2 id=\"transactions\">Transactions</h2>\n<table>\n");
 	{
-		static const char *const h[] = {"journey", "transaction", "count", "failures", "rate/s", "min", "mean",
-						"p50",     "p90",         "p95",   "p99",      "p99.9",  "max"};
+		static const char *const h[] = { "journey", "transaction", "count", "failures",
+						 "rate/s",  "min",         "mean",  "p50",
+						 "p90",     "p95",         "p99",   "p99.9",
+						 "max" };
 
 		th_row(f, h, 13);
 	}
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "transactions")) {
-		static const char *const keys[] = {"min", "mean", "p50", "p90", "p95", "p99", "p99_9", "max"};
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "transactions"))
+	{
+		static const char *const keys[] = { "min", "mean", "p50",   "p90",
+						    "p95", "p99",  "p99_9", "max" };
 
 		fprintf(f, "<tr>");
 		td(f, results_io_str(x, "journey", "?"), 0);
@@ -683,12 +715,16 @@ static void tables(FILE *f, const cJSON *sum)
 
 	a = cJSON_GetObjectItemCaseSensitive(sum, "http");
 	if (cJSON_GetArraySize(a) > 0) {
-		static const char *const h[] = {"transaction", "method", "status", "count",  "rate/s", "p50", "p95",
-						"p99",         "dns p95", "connect p95", "tls p95", "ttfb p95", "bytes in"};
+		static const char *const h[] = { "transaction", "method",  "status",
+						 "count",       "rate/s",  "p50",
+						 "p95",         "p99",     "dns p95",
+						 "connect p95", "tls p95", "ttfb p95",
+						 "bytes in" };
 
 		fprintf(f, "<h2 id=\"http\">HTTP</h2>\n<table>\n");
 		th_row(f, h, 13);
-		cJSON_ArrayForEach(x, a) {
+		cJSON_ArrayForEach(x, a)
+		{
 			const cJSON *ph = cJSON_GetObjectItemCaseSensitive(x, "phases");
 			const cJSON *tot = cJSON_GetObjectItemCaseSensitive(ph, "total");
 
@@ -701,10 +737,22 @@ static void tables(FILE *f, const cJSON *sum)
 			td(f, results_io_secs(b[0], 32, tot, "p50"), 1);
 			td(f, results_io_secs(b[1], 32, tot, "p95"), 1);
 			td(f, results_io_secs(b[2], 32, tot, "p99"), 1);
-			td(f, results_io_secs(b[3], 32, cJSON_GetObjectItemCaseSensitive(ph, "dns"), "p95"), 1);
-			td(f, results_io_secs(b[4], 32, cJSON_GetObjectItemCaseSensitive(ph, "connect"), "p95"), 1);
-			td(f, results_io_secs(b[5], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"), "p95"), 1);
-			td(f, results_io_secs(b[6], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"), "p95"), 1);
+			td(f,
+			   results_io_secs(b[3], 32, cJSON_GetObjectItemCaseSensitive(ph, "dns"),
+					   "p95"),
+			   1);
+			td(f,
+			   results_io_secs(b[4], 32,
+					   cJSON_GetObjectItemCaseSensitive(ph, "connect"), "p95"),
+			   1);
+			td(f,
+			   results_io_secs(b[5], 32, cJSON_GetObjectItemCaseSensitive(ph, "tls"),
+					   "p95"),
+			   1);
+			td(f,
+			   results_io_secs(b[6], 32, cJSON_GetObjectItemCaseSensitive(ph, "ttfb"),
+					   "p95"),
+			   1);
 			tdn(f, results_io_num(x, "bytes_in", 0), 0, "");
 			fprintf(f, "</tr>\n");
 		}
@@ -712,11 +760,12 @@ static void tables(FILE *f, const cJSON *sum)
 	}
 	a = cJSON_GetObjectItemCaseSensitive(sum, "http_errors");
 	if (cJSON_GetArraySize(a) > 0) {
-		static const char *const h[] = {"transaction", "method", "class", "count"};
+		static const char *const h[] = { "transaction", "method", "class", "count" };
 
 		fprintf(f, "<h3>HTTP requests without a response</h3>\n<table>\n");
 		th_row(f, h, 4);
-		cJSON_ArrayForEach(x, a) {
+		cJSON_ArrayForEach(x, a)
+		{
 			fprintf(f, "<tr>");
 			td(f, results_io_str(x, "transaction", "-"), 0);
 			td(f, results_io_str(x, "method", "?"), 0);
@@ -728,18 +777,21 @@ static void tables(FILE *f, const cJSON *sum)
 	}
 	a = cJSON_GetObjectItemCaseSensitive(sum, "errors");
 	if (cJSON_GetArraySize(a) > 0) {
-		static const char *const h[] = {"count", "message", "location", "where (journey :: transaction)"};
+		static const char *const h[] = { "count", "message", "location",
+						 "where (journey :: transaction)" };
 
 		int shown = 0;
 
 		fprintf(f, "<h2 id=\"errors\">Errors</h2>\n<table>\n");
 		th_row(f, h, 4);
-		cJSON_ArrayForEach(x, a) {
+		cJSON_ArrayForEach(x, a)
+		{
 			const cJSON *w;
 			int k = 0;
 
 			if (shown++ == REPORT_HTML_MAX_ERRORS) {
-				fprintf(f, "<tr><td colspan=\"4\">... and %d more distinct errors (see summary.json)</td></tr>\n",
+				fprintf(f,
+					"<tr><td colspan=\"4\">... and %d more distinct errors (see summary.json)</td></tr>\n",
 					cJSON_GetArraySize(a) - REPORT_HTML_MAX_ERRORS);
 				break;
 			}
@@ -748,7 +800,8 @@ static void tables(FILE *f, const cJSON *sum)
 			td(f, results_io_str(x, "message", "?"), 0);
 			td(f, results_io_str(x, "location", "?"), 0);
 			fprintf(f, "<td>");
-			cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(x, "where")) {
+			cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(x, "where"))
+			{
 				const char *txn = results_io_str(w, "transaction", "");
 
 				fprintf(f, "%s", k++ ? ", " : "");
@@ -764,11 +817,12 @@ static void tables(FILE *f, const cJSON *sum)
 	}
 	a = cJSON_GetObjectItemCaseSensitive(sum, "messages");
 	if (cJSON_GetArraySize(a) > 0) {
-		static const char *const h[] = {"journey", "type", "count"};
+		static const char *const h[] = { "journey", "type", "count" };
 
 		fprintf(f, "<h2 id=\"messages\">Custom messages</h2>\n<table>\n");
 		th_row(f, h, 3);
-		cJSON_ArrayForEach(x, a) {
+		cJSON_ArrayForEach(x, a)
+		{
 			fprintf(f, "<tr>");
 			td(f, results_io_str(x, "journey", "?"), 0);
 			td(f, results_io_str(x, "type", "?"), 0);
@@ -779,11 +833,12 @@ static void tables(FILE *f, const cJSON *sum)
 	}
 	a = cJSON_GetObjectItemCaseSensitive(sum, "lag");
 	if (cJSON_GetArraySize(a) > 0) {
-		static const char *const h[] = {"journey", "starts", "p50", "p95", "p99", "max"};
+		static const char *const h[] = { "journey", "starts", "p50", "p95", "p99", "max" };
 
 		fprintf(f, "<h2 id=\"lag\">Scheduling lag</h2>\n<table>\n");
 		th_row(f, h, 6);
-		cJSON_ArrayForEach(x, a) {
+		cJSON_ArrayForEach(x, a)
+		{
 			fprintf(f, "<tr>");
 			td(f, results_io_str(x, "journey", "?"), 0);
 			tdn(f, results_io_num(x, "count", 0), 0, "");
@@ -797,10 +852,15 @@ static void tables(FILE *f, const cJSON *sum)
 	}
 	x = cJSON_GetObjectItemCaseSensitive(sum, "events");
 	if (x) {
-		fprintf(f, "<p class=\"note\">Events: %.0f logged, %.0f dropped by the log, %.0f dropped by runners.%s</p>\n",
-			results_io_num(x, "logged", 0), results_io_num(x, "dropped_log", 0), results_io_num(x, "dropped_runners", 0),
-			results_io_num(x, "dropped_log", 0) + results_io_num(x, "dropped_runners", 0) > 0 ? " The event log is incomplete."
-										       : "");
+		fprintf(f,
+			"<p class=\"note\">Events: %.0f logged, %.0f dropped by the log, %.0f dropped by runners.%s</p>\n",
+			results_io_num(x, "logged", 0), results_io_num(x, "dropped_log", 0),
+			results_io_num(x, "dropped_runners", 0),
+			results_io_num(x, "dropped_log", 0) +
+						results_io_num(x, "dropped_runners", 0) >
+					0
+				? " The event log is incomplete."
+				: "");
 	}
 }
 
@@ -850,12 +910,14 @@ int report_html_write(const char *dir, FILE *f, char *err, size_t errlen)
 		return rc;
 	}
 	rn = cJSON_GetObjectItemCaseSensitive(sum, "run");
-	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-		   "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-		   "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
-		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>mite: ");
+	fprintf(f,
+		"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+		"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+		"style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>mite: ");
 	esc(f, results_io_str(rn, "name", "run"));
-	fprintf(f, " (%s)</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", results_io_str(rn, "id", "?"), css);
+	fprintf(f, " (%s)</title>\n<style>%s</style>\n</head>\n<body>\n<h1>",
+		results_io_str(rn, "id", "?"), css);
 	esc(f, results_io_str(rn, "name", "run"));
 	fprintf(f, " <span class=\"verdict %s\">", results_io_str(sum, "verdict", "failed"));
 	esc(f, results_io_str(sum, "verdict", "?"));
@@ -863,7 +925,8 @@ int report_html_write(const char *dir, FILE *f, char *err, size_t errlen)
 	esc(f, results_io_str(sum, "verdict_reason", ""));
 	fprintf(f, "</p>\n<table class=\"meta\">\n");
 	{
-		static const char *const keys[] = {"id", "scenario", "start", "end", "error", "aborted_by"};
+		static const char *const keys[] = { "id",  "scenario", "start",
+						    "end", "error",    "aborted_by" };
 
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 			if (!results_io_str(rn, keys[k], NULL))
@@ -873,26 +936,31 @@ int report_html_write(const char *dir, FILE *f, char *err, size_t errlen)
 			fprintf(f, "</td></tr>\n");
 		}
 	}
-	fprintf(f, "<tr><td>elapsed</td><td>%.1f s (duration %g s), %.0f runner(s), scale %g</td></tr>\n",
-		results_io_num(rn, "elapsed", 0), results_io_num(rn, "duration", 0), results_io_num(rn, "runners", 0), results_io_num(rn, "scale", 1));
+	fprintf(f,
+		"<tr><td>elapsed</td><td>%.1f s (duration %g s), %.0f runner(s), scale %g</td></tr>\n",
+		results_io_num(rn, "elapsed", 0), results_io_num(rn, "duration", 0),
+		results_io_num(rn, "runners", 0), results_io_num(rn, "scale", 1));
 	fprintf(f, "<tr><td>mite</td><td>");
 	esc(f, results_io_str(sum, "mite_version", "?"));
 	fprintf(f, "</td></tr>\n<tr><td>config</td><td>");
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rn, "config")) {
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rn, "config"))
+	{
 		esc(f, it->string);
 		fputc('=', f);
 		esc(f, cJSON_IsString(it) ? it->valuestring : "?");
 		fputc(' ', f);
 	}
-	fprintf(f, "</td></tr>\n</table>\n<nav><a href=\"#throughput\">throughput</a><a href=\"#latency\">latency</a>"
-		   "<a href=\"#failures\">failures</a><a href=\"#volume\">volume</a><a href=\"#journeys\">tables</a></nav>\n");
+	fprintf(f,
+		"</td></tr>\n</table>\n<nav><a href=\"#throughput\">throughput</a><a href=\"#latency\">latency</a>"
+		"<a href=\"#failures\">failures</a><a href=\"#volume\">volume</a><a href=\"#journeys\">tables</a></nav>\n");
 	rc = charts(f, &tl);
 	if (rc < 0)
 		snprintf(err, errlen, "%s: out of memory drawing the charts", dir);
 	else
 		tables(f, sum);
-	fprintf(f, "<p class=\"note\">Made by mite %s from %s (%zu timeline records).</p>\n<script>%s</script>\n"
-		   "</body>\n</html>\n",
+	fprintf(f,
+		"<p class=\"note\">Made by mite %s from %s (%zu timeline records).</p>\n<script>%s</script>\n"
+		"</body>\n</html>\n",
 		PACKAGE_VERSION, dir, tl.records, script);
 	cJSON_Delete(sum);
 	tl_free(&tl);

@@ -47,11 +47,12 @@ void results_conf_defaults(results_conf *c)
 	c->http_events = 0; /* costs about as much CPU as the request: opt in */
 }
 
-int results_conf_parse(const config_setting_t *g, const char *file, results_conf *c, char *err, size_t errlen)
+int results_conf_parse(const config_setting_t *g, const char *file, results_conf *c, char *err,
+		       size_t errlen)
 {
-	static const char *const keys[] = {"events_max_size", "events_keep", "queue_max", "http_events",
-					   NULL};
-	cfg_reader R = {.file = file, .err = err, .errlen = errlen};
+	static const char *const keys[] = { "events_max_size", "events_keep", "queue_max",
+					    "http_events", NULL };
+	cfg_reader R = { .file = file, .err = err, .errlen = errlen };
 	unsigned long long v;
 	long long keep;
 	int got;
@@ -135,11 +136,26 @@ fail:
 	return NULL;
 }
 
-const char *results_dir(const results *res) { return res ? res->dir : NULL; }
-uint64_t results_dropped(const results *res) { return res ? res->dropped : 0; }
-const cJSON *results_summary(const results *res) { return res ? res->summary : NULL; }
-const struct thresholds_eval *results_thresholds(const results *res) { return res ? res->th : NULL; }
-size_t results_broken(const results *res) { return res ? thresholds_eval_broken(res->th) : 0; }
+const char *results_dir(const results *res)
+{
+	return res ? res->dir : NULL;
+}
+uint64_t results_dropped(const results *res)
+{
+	return res ? res->dropped : 0;
+}
+const cJSON *results_summary(const results *res)
+{
+	return res ? res->summary : NULL;
+}
+const struct thresholds_eval *results_thresholds(const results *res)
+{
+	return res ? res->th : NULL;
+}
+size_t results_broken(const results *res)
+{
+	return res ? thresholds_eval_broken(res->th) : 0;
+}
 
 /* Logs one JSON object; counts it as dropped when it does not fit. */
 void results_log_json(results *res, int file, const cJSON *o, int force)
@@ -272,8 +288,9 @@ void results_verdict_input(const results *res, const run *r, judge_in *in)
  * warnings). */
 verdict_kind results_verdict_json(const results *res, const run *r, cJSON *o)
 {
-	const char *passed = res && thresholds_count(res->spec) ? "every threshold held; the volume was delivered"
-								: "no journey errors; the volume was delivered";
+	const char *passed = res && thresholds_count(res->spec)
+		? "every threshold held; the volume was delivered"
+		: "no journey errors; the volume was delivered";
 	verdict_list v;
 	verdict_kind k;
 	judge_in in;
@@ -294,8 +311,8 @@ verdict_kind results_verdict_kind(const results *res, const run *r)
 	/* Once the run is over, its summary holds the verdict, which also
 	 * says whether the summary reached the disk. */
 	if (res && res->summary)
-		return verdict_kind_of(
-			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res->summary, "verdict")));
+		return verdict_kind_of(cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(res->summary, "verdict")));
 	return results_verdict_json(res, r, NULL);
 }
 
@@ -316,14 +333,16 @@ void results_status(const results *res, const run *r, cJSON *status)
 	results_verdict_json(res, r, jv);
 	cJSON_AddItemToObject(status, "verdict_now",
 			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(jv, "verdict"), 1));
-	cJSON_AddItemToObject(status, "verdict_reason",
-			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(jv, "verdict_reason"), 1));
+	cJSON_AddItemToObject(
+		status, "verdict_reason",
+		cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(jv, "verdict_reason"), 1));
 	cJSON_AddItemToObject(status, "reasons", cJSON_DetachItemFromObject(jv, "reasons"));
 	cJSON_AddItemToObject(status, "warnings", cJSON_DetachItemFromObject(jv, "warnings"));
 	cJSON_Delete(jv);
 	results_verdict_input(res, r, &in);
 	cJSON_AddNumberToObject(status, "loop_lag_bound", run_scenario(r)->verdict.loop_lag);
-	cJSON_ArrayForEach(j, js) {
+	cJSON_ArrayForEach(j, js)
+	{
 		cJSON *v;
 
 		if (i >= run_scenario(r)->njourneys)
@@ -384,8 +403,8 @@ int results_finish(results *res, run *r, const cJSON *meta)
 		cJSON *again = results_summary_build(res, r, meta);
 		char *json = again ? utf8_fix(cJSON_Print(again)) : NULL;
 
-		log_err("run %s: results: %s/%s; the summary is kept in memory only", run_id(r), res->dir,
-			res->not_written);
+		log_err("run %s: results: %s/%s; the summary is kept in memory only", run_id(r),
+			res->dir, res->not_written);
 		if (again) {
 			cJSON_Delete(res->summary);
 			res->summary = again;
@@ -400,9 +419,10 @@ int results_finish(results *res, run *r, const cJSON *meta)
 		if (end) {
 			cJSON_AddStringToObject(end, "type", "end");
 			cJSON_AddNumberToObject(end, "time", round(t * 1000) / 1000);
-			cJSON_AddStringToObject(end, "verdict",
-						cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res->summary,
-												      "verdict")));
+			cJSON_AddStringToObject(
+				end, "verdict",
+				cJSON_GetStringValue(
+					cJSON_GetObjectItemCaseSensitive(res->summary, "verdict")));
 			cJSON_AddNumberToObject(end, "events", (double)res->events_logged);
 			cJSON_AddNumberToObject(end, "dropped", (double)res->dropped);
 			results_log_json(res, WF_EVENTS, end, 1);

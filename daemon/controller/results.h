@@ -47,9 +47,9 @@ typedef struct results results;
 /* The `results` group of mited.conf (mited.conf(5)). */
 typedef struct results_conf {
 	size_t events_max_size; /* bytes of events.jsonl before it rotates */
-	int events_keep;        /* rotated files kept: events.jsonl.1 .. .N */
-	size_t queue_max;       /* bytes queued for the writer before lines drop */
-	int http_events;        /* an http_metrics event per response */
+	int events_keep; /* rotated files kept: events.jsonl.1 .. .N */
+	size_t queue_max; /* bytes queued for the writer before lines drop */
+	int http_events; /* an http_metrics event per response */
 } results_conf;
 
 #define RESULTS_EVENTS_MAX_SIZE_DEFAULT ((size_t)64 << 20)
@@ -63,9 +63,9 @@ int results_conf_parse(const config_setting_t *g, const char *file, results_conf
 		       size_t errlen);
 
 typedef struct results_opts {
-	const char *dir;           /* the run's results folder (created), or NULL: no files */
-	const results_conf *conf;  /* NULL: the defaults */
-	int live;                  /* keep the stats for results_take_live */
+	const char *dir; /* the run's results folder (created), or NULL: no files */
+	const results_conf *conf; /* NULL: the defaults */
+	int live; /* keep the stats for results_take_live */
 } results_opts;
 
 /* The results of run r (whose scenario holds the thresholds; results_free

@@ -24,11 +24,11 @@
 /* Per journey, between records: what the volume accounts (judge_volume)
  * is built from these. */
 typedef struct jtrack {
-	long prev_required;              /* at the record before */
+	long prev_required; /* at the record before */
 	long snap_required, snap_starts; /* sampled at the end of the slice */
-	long prev_starts;                /* open: starts handed out at the record before */
-	long run_req;                    /* at the last tick the run was running */
-	long run_act;                    /* the most running at a tick since the last record */
+	long prev_starts; /* open: starts handed out at the record before */
+	long run_req; /* at the last tick the run was running */
+	long run_act; /* the most running at a tick since the last record */
 } jtrack;
 
 struct results {
@@ -38,7 +38,7 @@ struct results {
 	const thresholds *spec;
 	thresholds_eval *th;
 	unsigned char *was_broken; /* per threshold: an event was logged */
-	stats cur;  /* merged since the last timeline record */
+	stats cur; /* merged since the last timeline record */
 	stats live; /* merged since results_take_live */
 	int live_on;
 	int started, finished;
@@ -50,19 +50,25 @@ struct results {
 	judge_volume *vol; /* per journey, over the seconds the run was running */
 	jtrack *jt;
 	size_t nvol;
-	int snap_taken;      /* the jvol snapshots hold the next record's end */
-	double saturated;    /* seconds whose loop lag p99 was past the bound */
-	char stop_by[512];   /* "threshold TEXT": why results_tick asked the run to stop */
-	int file_err[WF_N];  /* per log file: -errno of its first failed write */
+	int snap_taken; /* the jvol snapshots hold the next record's end */
+	double saturated; /* seconds whose loop lag p99 was past the bound */
+	char stop_by[512]; /* "threshold TEXT": why results_tick asked the run to stop */
+	int file_err[WF_N]; /* per log file: -errno of its first failed write */
 	char not_written[512]; /* the summary files that could not be written, and why */
 	cJSON *summary;
 	int summary_failed;
 };
 
 /* Seconds with microsecond resolution: short JSON numbers. */
-static inline double results_jsec(double ns) { return round(ns / 1e3) / 1e6; }
+static inline double results_jsec(double ns)
+{
+	return round(ns / 1e3) / 1e6;
+}
 
-static inline double results_pct_s(const hist *h, double p) { return results_jsec((double)hist_percentile(h, p)); }
+static inline double results_pct_s(const hist *h, double p)
+{
+	return results_jsec((double)hist_percentile(h, p));
+}
 
 static inline uint64_t results_runner_dropped(const stats *totals)
 {

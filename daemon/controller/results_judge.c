@@ -27,21 +27,27 @@ static uint64_t sum_counter(const run *r, const stats_kind *kind, int c)
 	return n;
 }
 
-static double pct_s(const hist *h, double p) { return (double)hist_percentile(h, p) / 1e9; }
-static double r6(double v) { return round(v * 1e6) / 1e6; }
+static double pct_s(const hist *h, double p)
+{
+	return (double)hist_percentile(h, p) / 1e9;
+}
+static double r6(double v)
+{
+	return round(v * 1e6) / 1e6;
+}
 
 /* ---- volume ------------------------------------------------------------- */
 
 /* How far journey ji fell short of its volume. */
 typedef struct jshort {
 	int open;
-	int judged;        /* there was something to compare */
-	double required;   /* closed: mean instances; open: starts handed out */
-	double actual;     /* closed: mean instances; open: starts made */
+	int judged; /* there was something to compare */
+	double required; /* closed: mean instances; open: starts handed out */
+	double actual; /* closed: mean instances; open: starts made */
 	double short_frac; /* 0 .. 1 */
-	int shortfall;     /* past the tolerance */
-	double lag_p99;    /* open: start lag p99 (s), or -1 */
-	int late;          /* open: past the bound */
+	int shortfall; /* past the tolerance */
+	double lag_p99; /* open: start lag p99 (s), or -1 */
+	int late; /* open: past the bound */
 } jshort;
 
 static void journey_short(const judge_in *in, size_t ji, jshort *o)
@@ -54,7 +60,8 @@ static void journey_short(const judge_in *in, size_t ji, jshort *o)
 
 	memset(o, 0, sizeof(*o));
 	o->lag_p99 = -1;
-	o->open = vmodel_get_kind(s->journeys[ji].volume) == VMODEL_OPEN || vmodel_once(s->journeys[ji].volume);
+	o->open = vmodel_get_kind(s->journeys[ji].volume) == VMODEL_OPEN ||
+		vmodel_once(s->journeys[ji].volume);
 	if (o->open) {
 		o->required = (double)run_required_starts(in->r, ji);
 		o->actual = je ? (double)je->c[ST_J_STARTED] : 0;
@@ -63,7 +70,8 @@ static void journey_short(const judge_in *in, size_t ji, jshort *o)
 		o->judged = o->required > 0 && !run_pool_ended(in->r, ji);
 		if (o->judged && o->actual < o->required) {
 			o->short_frac = 1 - o->actual / o->required;
-			o->shortfall = o->short_frac > vc->volume_tolerance && o->required - o->actual >= 1;
+			o->shortfall = o->short_frac > vc->volume_tolerance &&
+				o->required - o->actual >= 1;
 		}
 		if (lag && lag->h[0] && hist_count(lag->h[0])) {
 			o->lag_p99 = pct_s(lag->h[0], 99);
@@ -109,12 +117,15 @@ static void judge_volume_of(const judge_in *in, size_t ji, verdict_list *v)
 	journey_short(in, ji, &js);
 	line[0] = '\0';
 	if (js.shortfall && js.open)
-		snprintf(line, sizeof(line), "journey %s: %.0f of %.0f starts made (%.1f %% short): %s", name,
+		snprintf(line, sizeof(line),
+			 "journey %s: %.0f of %.0f starts made (%.1f %% short): %s", name,
 			 js.actual, js.required, js.short_frac * 100, why);
 	else if (js.shortfall)
-		snprintf(line, sizeof(line),
-			 "journey %s: %.1f of %.1f instances on average (%.1f %% short, behind %.0f s of %.0f s): %s",
-			 name, js.actual, js.required, js.short_frac * 100, in->vol[ji].behind, in->vol[ji].seconds, why);
+		snprintf(
+			line, sizeof(line),
+			"journey %s: %.1f of %.1f instances on average (%.1f %% short, behind %.0f s of %.0f s): %s",
+			name, js.actual, js.required, js.short_frac * 100, in->vol[ji].behind,
+			in->vol[ji].seconds, why);
 	if (line[0]) {
 		if (s->verdict.volume_warn)
 			verdict_warn(v, "volume not delivered: %s", line);
@@ -122,7 +133,8 @@ static void judge_volume_of(const judge_in *in, size_t ji, verdict_list *v)
 			verdict_add(v, VERDICT_VOLUME, "volume not delivered: %s", line);
 	}
 	if (js.late) {
-		snprintf(line, sizeof(line), "journey %s: starts late: start lag p99 %.3f s > %g s: %s", name,
+		snprintf(line, sizeof(line),
+			 "journey %s: starts late: start lag p99 %.3f s > %g s: %s", name,
 			 js.lag_p99, s->verdict.start_lag, why);
 		if (s->verdict.volume_warn)
 			verdict_warn(v, "volume not delivered: %s", line);
@@ -144,7 +156,8 @@ cJSON *results_judge_volume(const judge_in *in, size_t ji)
 		return NULL;
 	journey_short(in, ji, &js);
 	if (!js.open && jv) {
-		cJSON_AddNumberToObject(v, "required_mean", round(jv->required_sum / secs * 100) / 100);
+		cJSON_AddNumberToObject(v, "required_mean",
+					round(jv->required_sum / secs * 100) / 100);
 		cJSON_AddNumberToObject(v, "required_max", (double)jv->required_max);
 	}
 	if (jv) {
@@ -155,12 +168,14 @@ cJSON *results_judge_volume(const judge_in *in, size_t ji)
 	}
 	if (js.open) {
 		cJSON_AddNumberToObject(v, "required_starts", js.required);
-		cJSON_AddNumberToObject(v, "required_rate", el > 0 ? round(js.required / el * 1000) / 1000 : 0);
+		cJSON_AddNumberToObject(v, "required_rate",
+					el > 0 ? round(js.required / el * 1000) / 1000 : 0);
 		if (js.lag_p99 >= 0)
 			cJSON_AddNumberToObject(v, "start_lag_p99", r6(js.lag_p99));
 	}
 	cJSON_AddNumberToObject(v, "started_rate",
-				el > 0 && je ? round((double)je->c[ST_J_STARTED] / el * 1000) / 1000 : 0);
+				el > 0 && je ? round((double)je->c[ST_J_STARTED] / el * 1000) / 1000
+					     : 0);
 	cJSON_AddNumberToObject(v, "short", round(js.short_frac * 10000) / 10000);
 	cJSON_AddBoolToObject(v, "delivered", !js.shortfall && !js.late);
 	if (js.shortfall || js.late)
@@ -176,7 +191,9 @@ cJSON *results_judge_volume(const judge_in *in, size_t ji)
  * their share of the run. */
 static double busy_time(const judge_in *in, const stats_entry *e)
 {
-	return (double)hist_sum_above(e->h[0], (uint64_t)(run_scenario(in->r)->verdict.loop_lag * 1e9)) / 1e9;
+	return (double)hist_sum_above(e->h[0],
+				      (uint64_t)(run_scenario(in->r)->verdict.loop_lag * 1e9)) /
+		1e9;
 }
 
 static double busy_share(const judge_in *in, const stats_entry *e)
@@ -191,7 +208,7 @@ static double busy_share(const judge_in *in, const stats_entry *e)
 static int saturated(const judge_in *in, const stats_entry *e)
 {
 	return busy_share(in, e) > run_scenario(in->r)->verdict.loop_lag_share &&
-	       busy_time(in, e) > VERDICT_LOOP_LAG_FLOOR;
+		busy_time(in, e) > VERDICT_LOOP_LAG_FLOOR;
 }
 
 cJSON *results_judge_generator(const judge_in *in)
@@ -209,7 +226,8 @@ cJSON *results_judge_generator(const judge_in *in)
 	for (const stats_entry *e = run_totals(in->r)->first; a && e; e = e->order) {
 		cJSON *x;
 
-		if (!stats_kind_is(e, &SK_LOOP) || !e->h[0] || !hist_count(e->h[0]) || !(x = cJSON_CreateObject()))
+		if (!stats_kind_is(e, &SK_LOOP) || !e->h[0] || !hist_count(e->h[0]) ||
+		    !(x = cJSON_CreateObject()))
 			continue;
 		cJSON_AddStringToObject(x, "runner", e->labels[0]);
 		cJSON_AddNumberToObject(x, "turns", (double)hist_count(e->h[0]));
@@ -217,7 +235,8 @@ cJSON *results_judge_generator(const judge_in *in)
 		cJSON_AddNumberToObject(x, "p95", r6(pct_s(e->h[0], 95)));
 		cJSON_AddNumberToObject(x, "p99", r6(pct_s(e->h[0], 99)));
 		cJSON_AddNumberToObject(x, "max", r6((double)hist_max(e->h[0]) / 1e9));
-		cJSON_AddNumberToObject(x, "over_bound_share", round(busy_share(in, e) * 10000) / 10000);
+		cJSON_AddNumberToObject(x, "over_bound_share",
+					round(busy_share(in, e) * 10000) / 10000);
 		cJSON_AddItemToArray(a, x);
 		tainted |= saturated(in, e);
 	}
@@ -239,11 +258,12 @@ static void judge_generator(const judge_in *in, verdict_list *v)
 		share = busy_share(in, e);
 		if (!saturated(in, e))
 			continue;
-		snprintf(line, sizeof(line),
-			 "runner %s's loop was saturated: %.0f %% of the run in turns longer than %g s (p99 %.3f s, "
-			 "max %.3f s; %.0f s saturated): latencies include mite's own delay",
-			 e->labels[0], share * 100, vc->loop_lag, pct_s(e->h[0], 99), (double)hist_max(e->h[0]) / 1e9,
-			 in->saturated);
+		snprintf(
+			line, sizeof(line),
+			"runner %s's loop was saturated: %.0f %% of the run in turns longer than %g s (p99 %.3f s, "
+			"max %.3f s; %.0f s saturated): latencies include mite's own delay",
+			e->labels[0], share * 100, vc->loop_lag, pct_s(e->h[0], 99),
+			(double)hist_max(e->h[0]) / 1e9, in->saturated);
 		if (vc->loop_lag_warn)
 			verdict_warn(v, "%s", line);
 		else
@@ -261,22 +281,26 @@ static void judge_complete(const judge_in *in, verdict_list *v)
 	uint64_t cancelled = sum_counter(in->r, &SK_JOURNEY, ST_J_CANCELLED);
 	uint64_t lost = sum_counter(in->r, &SK_LOST, 0);
 	double duration = run_scenario(in->r)->duration;
-	const stats_entry *dropped = stats_find(run_totals(in->r), SK_DROPPED.name, NULL, SK_DROPPED.nlabels);
+	const stats_entry *dropped =
+		stats_find(run_totals(in->r), SK_DROPPED.name, NULL, SK_DROPPED.nlabels);
 
 	/* A threshold's abort is the thresholds' verdict, not an accident. */
 	if (by && early && !(in->aborted_by && strncmp(by, "threshold", 9) == 0)) {
 		if (duration > 0)
-			verdict_add(v, VERDICT_INCOMPLETE, "stopped early by %s at %.1f s of %g s", by, at, duration);
+			verdict_add(v, VERDICT_INCOMPLETE, "stopped early by %s at %.1f s of %g s",
+				    by, at, duration);
 		else
 			verdict_add(v, VERDICT_INCOMPLETE, "stopped early by %s at %.1f s", by, at);
 	}
 	if (cancelled)
-		verdict_add(v, VERDICT_INCOMPLETE,
-			    "%llu iteration(s) cancelled: still running when the grace period ran out (or the "
-			    "run was stopped at once)",
-			    (unsigned long long)cancelled);
+		verdict_add(
+			v, VERDICT_INCOMPLETE,
+			"%llu iteration(s) cancelled: still running when the grace period ran out (or the "
+			"run was stopped at once)",
+			(unsigned long long)cancelled);
 	if (lost && !run_error(in->r))
-		verdict_add(v, VERDICT_INCOMPLETE, "%llu iteration(s) lost with runners dropped after the grace period",
+		verdict_add(v, VERDICT_INCOMPLETE,
+			    "%llu iteration(s) lost with runners dropped after the grace period",
 			    (unsigned long long)lost);
 	for (int f = 0; in->file_err && f < WF_N; f++)
 		if (in->file_err[f])
@@ -285,16 +309,20 @@ static void judge_complete(const judge_in *in, verdict_list *v)
 	if (in->not_written && *in->not_written)
 		verdict_add(v, VERDICT_INCOMPLETE, "results not written: %s", in->not_written);
 	if (in->dropped_log)
-		verdict_warn(v, "the event log is incomplete: %llu line(s) dropped (its writer fell behind)",
-			     (unsigned long long)in->dropped_log);
+		verdict_warn(
+			v,
+			"the event log is incomplete: %llu line(s) dropped (its writer fell behind)",
+			(unsigned long long)in->dropped_log);
 	if (dropped && dropped->c[0])
 		verdict_warn(v, "the event log is incomplete: %llu event(s) dropped by runners",
 			     (unsigned long long)dropped->c[0]);
 	uint64_t doubt = sum_counter(in->r, &SK_DOUBT, 0);
 	if (doubt)
-		verdict_warn(v, "%llu row(s) of iterable datapools in doubt: given to runners that were "
-			     "lost or dropped, not reported run (none is handed out twice)",
-			     (unsigned long long)doubt);
+		verdict_warn(
+			v,
+			"%llu row(s) of iterable datapools in doubt: given to runners that were "
+			"lost or dropped, not reported run (none is handed out twice)",
+			(unsigned long long)doubt);
 }
 
 /* ---- errors and thresholds ---------------------------------------------- */
@@ -309,8 +337,8 @@ static void judge_errors(const judge_in *in, verdict_list *v)
 
 	if (run_error(in->r)) {
 		if (lost)
-			verdict_add(v, VERDICT_FAILED, "%s (%llu iteration(s) lost with it)", run_error(in->r),
-				    (unsigned long long)lost);
+			verdict_add(v, VERDICT_FAILED, "%s (%llu iteration(s) lost with it)",
+				    run_error(in->r), (unsigned long long)lost);
 		else
 			verdict_add(v, VERDICT_FAILED, "%s", run_error(in->r));
 	}
@@ -319,8 +347,9 @@ static void judge_errors(const judge_in *in, verdict_list *v)
 		verdict_add(v, VERDICT_FAILED, "journey errors: %llu of %llu iteration(s) failed",
 			    (unsigned long long)errors, (unsigned long long)ended);
 	if (in->broken)
-		verdict_add(v, VERDICT_THRESHOLDS, "%zu of %zu threshold(s) broken%s%s", in->broken, in->nthresholds,
-			    in->aborted_by ? "; the run was stopped by " : "", in->aborted_by ? in->aborted_by : "");
+		verdict_add(v, VERDICT_THRESHOLDS, "%zu of %zu threshold(s) broken%s%s", in->broken,
+			    in->nthresholds, in->aborted_by ? "; the run was stopped by " : "",
+			    in->aborted_by ? in->aborted_by : "");
 }
 
 void results_judge(const judge_in *in, verdict_list *v)

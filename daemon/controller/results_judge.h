@@ -20,21 +20,21 @@
 typedef struct judge_volume {
 	double required_sum, actual_sum; /* closed models: instance-seconds */
 	long required_max, actual_max;
-	double behind;                   /* seconds short of what was required */
-	double seconds;                  /* seconds counted */
+	double behind; /* seconds short of what was required */
+	double seconds; /* seconds counted */
 } judge_volume;
 
 /* What the judgement looks at besides the run. */
 typedef struct judge_in {
 	const run *r;
-	int started;                 /* a second of the run went by */
-	size_t broken, nthresholds;  /* thresholds broken, of how many */
-	const char *aborted_by;      /* the threshold that stopped the run, or NULL */
-	const judge_volume *vol;     /* per journey (NULL: no records yet) */
-	double saturated;            /* seconds whose loop lag p99 was past the bound */
-	const int *file_err;         /* per log file (WF_*): -errno of its first failed write */
-	const char *not_written;     /* summary files not written, and why ("" or NULL: none) */
-	uint64_t dropped_log;        /* event-log lines dropped (queue full) */
+	int started; /* a second of the run went by */
+	size_t broken, nthresholds; /* thresholds broken, of how many */
+	const char *aborted_by; /* the threshold that stopped the run, or NULL */
+	const judge_volume *vol; /* per journey (NULL: no records yet) */
+	double saturated; /* seconds whose loop lag p99 was past the bound */
+	const int *file_err; /* per log file (WF_*): -errno of its first failed write */
+	const char *not_written; /* summary files not written, and why ("" or NULL: none) */
+	uint64_t dropped_log; /* event-log lines dropped (queue full) */
 } judge_in;
 
 /* Adds every problem of the run (and warnings) to v. */

@@ -22,8 +22,11 @@ static void iso_time(double t, char *buf, size_t len)
 	int ms = (int)((t - (double)s) * 1000);
 
 	gmtime_r(&s, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, ms < 0 ? 0 : ms > 999 ? 999 : ms);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 ms < 0             ? 0
+			 : ms > 999 ? 999
+				    : ms);
 }
 
 static cJSON *hist_summary(const hist *h)
@@ -53,9 +56,8 @@ static void add_latency(cJSON *o, const hist *h)
 
 	if (!l)
 		return;
-	cJSON_ArrayForEach(it, l)
-		if (strcmp(it->string, "count") != 0)
-			cJSON_AddNumberToObject(o, it->string, it->valuedouble);
+	cJSON_ArrayForEach(it, l) if (strcmp(it->string, "count") != 0)
+		cJSON_AddNumberToObject(o, it->string, it->valuedouble);
 	cJSON_Delete(l);
 }
 
@@ -112,7 +114,8 @@ static cJSON *run_meta(results *res, run *r, const cJSON *meta)
 	if (cJSON_IsObject(meta)) {
 		const cJSON *it;
 
-		cJSON_ArrayForEach(it, meta) {
+		cJSON_ArrayForEach(it, meta)
+		{
 			cJSON_DeleteItemFromObjectCaseSensitive(o, it->string);
 			cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
 		}
@@ -173,8 +176,9 @@ static int add_errors(cJSON *a, const stats *t)
 				g = v;
 				cap = nc;
 			}
-			g[n] = (err_group){.message = ke->labels[0], .location = ke->labels[1],
-					   .where = cJSON_CreateArray()};
+			g[n] = (err_group){ .message = ke->labels[0],
+					    .location = ke->labels[1],
+					    .where = cJSON_CreateArray() };
 			ke->c[1] = ++n;
 		}
 		gp = &g[ke->c[1] - 1];
@@ -224,7 +228,8 @@ static cJSON *files_json(const results *res)
 		if (res->file_err[f]) {
 			char line[256];
 
-			snprintf(line, sizeof(line), "%s: %s", results_writer_file_name(f), strerror(-res->file_err[f]));
+			snprintf(line, sizeof(line), "%s: %s", results_writer_file_name(f),
+				 strerror(-res->file_err[f]));
 			cJSON_AddItemToArray(e, cJSON_CreateString(line));
 		}
 	if (e && res->not_written[0])
@@ -260,7 +265,10 @@ static cJSON *journey_summary(const run *r, const judge_in *in, size_t i)
 }
 
 /* A count per second of the run, to the millisecond. */
-static double per_s(double n, double el) { return el > 0 ? round(n / el * 1000) / 1000 : 0; }
+static double per_s(double n, double el)
+{
+	return el > 0 ? round(n / el * 1000) / 1000 : 0;
+}
 
 static cJSON *txn_summary(const stats_entry *e, double el)
 {
@@ -429,12 +437,13 @@ int results_summary_write(results *res, run *r)
 		snprintf(res->not_written, sizeof(res->not_written), "summary.json: out of memory");
 		rc = -ENOMEM;
 	} else if ((rc = results_writer_file(res->dir, "summary.json", json, strlen(json))) < 0) {
-		snprintf(res->not_written, sizeof(res->not_written), "summary.json: %s", strerror(-rc));
+		snprintf(res->not_written, sizeof(res->not_written), "summary.json: %s",
+			 strerror(-rc));
 	} else if ((rc = results_writer_file(res->dir, "summary.txt", text, tlen)) < 0) {
-		snprintf(res->not_written, sizeof(res->not_written), "summary.txt: %s", strerror(-rc));
+		snprintf(res->not_written, sizeof(res->not_written), "summary.txt: %s",
+			 strerror(-rc));
 	}
 	cJSON_free(json);
 	free(text);
 	return rc;
 }
-

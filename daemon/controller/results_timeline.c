@@ -30,8 +30,8 @@ static double running_part(const run *r, double t, double dt)
 
 /* Adds counted seconds of journey i to its volume account: closed models
  * in instance-seconds, open ones in seconds behind their starts. */
-static void account_volume(results *res, run *r, size_t i, int open, long req, long starts, long act,
-			   double counted)
+static void account_volume(results *res, run *r, size_t i, int open, long req, long starts,
+			   long act, double counted)
 {
 	judge_volume *jv = &res->vol[i];
 	jtrack *jt = &res->jt[i];
@@ -44,9 +44,12 @@ static void account_volume(results *res, run *r, size_t i, int open, long req, l
 	}
 	if (open) {
 		const char *name = run_scenario(r)->journeys[i].name;
-		const stats_entry *je = stats_find(run_totals(r), SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
+		const stats_entry *je =
+			stats_find(run_totals(r), SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
 		double made = je ? (double)je->c[ST_J_STARTED] : 0;
-		double due = (double)jt->prev_starts * (1 - run_scenario(r)->verdict.volume_tolerance) - 1;
+		double due =
+			(double)jt->prev_starts * (1 - run_scenario(r)->verdict.volume_tolerance) -
+			1;
 
 		/* Behind when the starts made so far are short of those handed
 		 * out up to the record before: they start within the slice
@@ -77,7 +80,8 @@ static cJSON *journey_volume(results *res, run *r, const stats *w, size_t i, dou
 	const char *name = s->journeys[i].name;
 	const stats_entry *je = stats_find(w, SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
 	jtrack *jt = &res->jt[i];
-	int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN || vmodel_once(s->journeys[i].volume);
+	int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN ||
+		vmodel_once(s->journeys[i].volume);
 	long req = res->snap_taken ? jt->snap_required : run_required(r, i);
 	long starts = res->snap_taken ? jt->snap_starts : run_required_starts(r, i);
 	long act = run_actual(r, i);
@@ -203,15 +207,19 @@ static void slice_lags(results *res, const run *r, const slice *sl, double dt, c
 		return;
 	cJSON_AddNumberToObject(o, "loop_lag_p99", results_pct_s(sl->loop, 99));
 	cJSON_AddNumberToObject(o, "loop_lag_max", results_jsec((double)hist_max(sl->loop)));
-	if (dt > 0 && (double)hist_sum_above(sl->loop, (uint64_t)(vc->loop_lag * 1e9)) / 1e9 >
-			      vc->loop_lag_share * dt)
+	if (dt > 0 &&
+	    (double)hist_sum_above(sl->loop, (uint64_t)(vc->loop_lag * 1e9)) / 1e9 >
+		    vc->loop_lag_share * dt)
 		res->saturated += dt;
 }
 
 /* The slice's entries into the record: its transactions, then the sums. */
 static int slice_into(results *res, const run *r, const stats *w, double dt, cJSON *o)
 {
-	slice sl = {.status = cJSON_CreateObject(), .hall = hist_new(), .lag = hist_new(), .loop = hist_new()};
+	slice sl = { .status = cJSON_CreateObject(),
+		     .hall = hist_new(),
+		     .lag = hist_new(),
+		     .loop = hist_new() };
 	cJSON *tx = cJSON_AddArrayToObject(o, "transactions"), *http = NULL;
 	int rc = -1;
 
@@ -295,7 +303,8 @@ void results_timeline_log_broken(results *res, run *r, double t)
 		cJSON_AddNumberToObject(o, "time", round(t * 1000) / 1000);
 		cJSON_AddStringToObject(o, "text", thresholds_text(res->spec, i));
 		if (d) {
-			static const char *const keep[] = {"value", "series", "no_data", "aborted_run"};
+			static const char *const keep[] = { "value", "series", "no_data",
+							    "aborted_run" };
 
 			for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
 				cJSON *v = cJSON_GetObjectItemCaseSensitive(d, keep[k]);
@@ -328,8 +337,10 @@ const char *results_timeline_emit(results *res, run *r, double t, double dt)
 		if (ev) {
 			cJSON_AddStringToObject(ev, "type", "volume");
 			cJSON_AddNumberToObject(ev, "time", round(t * 1000) / 1000);
-			cJSON_AddItemToObject(ev, "journeys",
-					      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "volume"), 1));
+			cJSON_AddItemToObject(
+				ev, "journeys",
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "volume"),
+						1));
 			results_log_json(res, WF_EVENTS, ev, 0);
 			cJSON_Delete(ev);
 		}
@@ -337,17 +348,19 @@ const char *results_timeline_emit(results *res, run *r, double t, double dt)
 		if (ev) {
 			cJSON_AddStringToObject(ev, "type", "stats");
 			cJSON_AddNumberToObject(ev, "time", round(t * 1000) / 1000);
-			cJSON_ArrayForEach(it, rec)
-				if (strcmp(it->string, "t") != 0 && strcmp(it->string, "volume") != 0)
-					cJSON_AddItemToObject(ev, it->string, cJSON_Duplicate(it, 1));
+			cJSON_ArrayForEach(it, rec) if (strcmp(it->string, "t") != 0 &&
+							strcmp(it->string, "volume") != 0)
+				cJSON_AddItemToObject(ev, it->string, cJSON_Duplicate(it, 1));
 			results_log_json(res, WF_EVENTS, ev, 0);
 			cJSON_Delete(ev);
 		}
 		cJSON_Delete(rec);
 	} else {
-		log_warn("run %s: results: out of memory: the record of second %.0f is lost", run_id(r), t);
+		log_warn("run %s: results: out of memory: the record of second %.0f is lost",
+			 run_id(r), t);
 	}
-	if (thresholds_eval_second(res->th, &res->cur, run_totals(r), t, run_get_state(r) == RUN_RUNNING)) {
+	if (thresholds_eval_second(res->th, &res->cur, run_totals(r), t,
+				   run_get_state(r) == RUN_RUNNING)) {
 		log_warn("run %s: threshold broken, stopping the run: %s", run_id(r),
 			 thresholds_eval_aborted_by(res->th));
 		snprintf(res->stop_by, sizeof(res->stop_by), "threshold %s",
@@ -359,4 +372,3 @@ const char *results_timeline_emit(results *res, run *r, double t, double dt)
 	stats_init(&res->cur);
 	return stop;
 }
-

@@ -32,15 +32,15 @@ typedef struct wbuf {
 
 struct writer {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;      /* lines queued, or closing */
+	pthread_cond_t cv; /* lines queued, or closing */
 	pthread_cond_t idle_cv; /* the thread has written all it took */
 	pthread_t th;
 	wline *head, *tail;
 	size_t queued, queue_max; /* bytes */
 	int closing;
-	int exited;               /* the thread wrote everything and returned */
-	int busy;                 /* the thread holds lines it took */
-	int failed_seen[WF_N];    /* copies of write_failed, under mu */
+	int exited; /* the thread wrote everything and returned */
+	int busy; /* the thread holds lines it took */
+	int failed_seen[WF_N]; /* copies of write_failed, under mu */
 	/* The thread's own from here on. */
 	char *dir;
 	char *path[WF_N];
@@ -51,9 +51,12 @@ struct writer {
 	int write_failed[WF_N]; /* -errno of the first failed write (logged once), or 0 */
 };
 
-static const char *const wf_names[WF_N] = {"events.jsonl", "timeline.jsonl"};
+static const char *const wf_names[WF_N] = { "events.jsonl", "timeline.jsonl" };
 
-const char *results_writer_file_name(int f) { return f >= 0 && f < WF_N ? wf_names[f] : "?"; }
+const char *results_writer_file_name(int f)
+{
+	return f >= 0 && f < WF_N ? wf_names[f] : "?";
+}
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -78,7 +81,8 @@ static void wr_failed(writer *w, int f, int rc)
 	if (w->write_failed[f])
 		return;
 	w->write_failed[f] = rc;
-	log_err("results: writing %s failed: %s (further lines of it are lost)", w->path[f], strerror(-rc));
+	log_err("results: writing %s failed: %s (further lines of it are lost)", w->path[f],
+		strerror(-rc));
 }
 
 static void wr_flush(writer *w, int f)
@@ -110,7 +114,8 @@ static void wr_rotate(writer *w)
 	snprintf(to, sizeof(to), "%s.1", w->path[WF_EVENTS]);
 	if (rename(w->path[WF_EVENTS], to) < 0)
 		log_warn("results: rotating %s failed: %s", w->path[WF_EVENTS], strerror(errno));
-	w->fd[WF_EVENTS] = open(w->path[WF_EVENTS], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0640);
+	w->fd[WF_EVENTS] =
+		open(w->path[WF_EVENTS], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0640);
 	if (w->fd[WF_EVENTS] < 0)
 		wr_failed(w, WF_EVENTS, -errno);
 	w->events_size = 0;
@@ -208,7 +213,8 @@ writer *results_writer_new(const char *dir, const results_conf *c, char *err, si
 		if (!(w->path[f] = malloc(n)) || !(w->buf[f].b = malloc(WBUF_SIZE)))
 			goto nomem;
 		snprintf(w->path[f], n, "%s/%s", dir, wf_names[f]);
-		w->fd[f] = open(w->path[f], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0640);
+		w->fd[f] =
+			open(w->path[f], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0640);
 		if (w->fd[f] < 0) {
 			snprintf(err, errlen, "cannot open %s: %s", w->path[f], strerror(errno));
 			goto fail;

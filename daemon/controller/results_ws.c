@@ -5,7 +5,10 @@
 #include <math.h>
 #include <string.h>
 
-static double secs(double ns) { return round(ns / 1e3) / 1e6; }
+static double secs(double ns)
+{
+	return round(ns / 1e3) / 1e6;
+}
 
 /* count, p50, p95, p99 and max of h (count 0 when h is empty). */
 static cJSON *latency(const hist *h)
@@ -27,7 +30,7 @@ static cJSON *latency(const hist *h)
 
 void results_ws_summary(cJSON *o, const stats *t, double el)
 {
-	static const char *const hists[] = {"connect", "rtt", "ping"};
+	static const char *const hists[] = { "connect", "rtt", "ping" };
 	cJSON *a = cJSON_AddArrayToObject(o, "ws");
 
 	for (const stats_entry *e = t->first; a && e; e = e->order) {
@@ -42,8 +45,10 @@ void results_ws_summary(cJSON *o, const stats *t, double el)
 		cJSON_AddNumberToObject(x, "bytes_out", (double)e->c[ST_WS_BYTES_OUT]);
 		cJSON_AddNumberToObject(x, "messages_in", (double)e->c[ST_WS_MSGS_IN]);
 		cJSON_AddNumberToObject(x, "bytes_in", (double)e->c[ST_WS_BYTES_IN]);
-		cJSON_AddNumberToObject(x, "rate_out", el > 0 ? round(e->c[ST_WS_MSGS_OUT] / el * 1000) / 1000 : 0);
-		cJSON_AddNumberToObject(x, "rate_in", el > 0 ? round(e->c[ST_WS_MSGS_IN] / el * 1000) / 1000 : 0);
+		cJSON_AddNumberToObject(
+			x, "rate_out", el > 0 ? round(e->c[ST_WS_MSGS_OUT] / el * 1000) / 1000 : 0);
+		cJSON_AddNumberToObject(x, "rate_in",
+					el > 0 ? round(e->c[ST_WS_MSGS_IN] / el * 1000) / 1000 : 0);
 		for (int k = 0; k < 3; k++)
 			cJSON_AddItemToObject(x, hists[k], latency(e->h[k]));
 		cJSON_AddItemToArray(a, x);
@@ -69,31 +74,37 @@ void results_ws_text(FILE *f, const cJSON *sum)
 	char b[6][32];
 	int any = 0;
 
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "ws")) {
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "ws"))
+	{
 		const char *txn = results_io_str(x, "transaction", "");
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(x, "connect");
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(x, "rtt");
 
 		if (!any++)
-			fprintf(f, "\n%-20s %-14s %9s %9s %11s %11s | %8s %8s | rtt %6s %8s %8s %8s\n",
-				"ws (transaction)", "name", "msgs out", "msgs in", "bytes out", "bytes in",
-				"connects", "p95", "count", "p50", "p95", "p99");
-		fprintf(f, "%-20.20s %-14.14s %9.0f %9.0f %11.0f %11.0f | %8.0f %8s |     %6.0f %8s %8s %8s\n",
-			*txn ? txn : "-", results_io_str(x, "name", "?"), results_io_num(x, "messages_out", 0),
-			results_io_num(x, "messages_in", 0), results_io_num(x, "bytes_out", 0),
-			results_io_num(x, "bytes_in", 0), results_io_num(c, "count", 0),
-			results_io_secs(b[0], 32, c, "p95"), results_io_num(r, "count", 0),
-			results_io_secs(b[1], 32, r, "p50"), results_io_secs(b[2], 32, r, "p95"),
-			results_io_secs(b[3], 32, r, "p99"));
+			fprintf(f,
+				"\n%-20s %-14s %9s %9s %11s %11s | %8s %8s | rtt %6s %8s %8s %8s\n",
+				"ws (transaction)", "name", "msgs out", "msgs in", "bytes out",
+				"bytes in", "connects", "p95", "count", "p50", "p95", "p99");
+		fprintf(f,
+			"%-20.20s %-14.14s %9.0f %9.0f %11.0f %11.0f | %8.0f %8s |     %6.0f %8s %8s %8s\n",
+			*txn ? txn : "-", results_io_str(x, "name", "?"),
+			results_io_num(x, "messages_out", 0), results_io_num(x, "messages_in", 0),
+			results_io_num(x, "bytes_out", 0), results_io_num(x, "bytes_in", 0),
+			results_io_num(c, "count", 0), results_io_secs(b[0], 32, c, "p95"),
+			results_io_num(r, "count", 0), results_io_secs(b[1], 32, r, "p50"),
+			results_io_secs(b[2], 32, r, "p95"), results_io_secs(b[3], 32, r, "p99"));
 	}
 	any = 0;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "ws_errors")) {
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(sum, "ws_errors"))
+	{
 		const char *txn = results_io_str(x, "transaction", "");
 
 		if (!any++)
-			fprintf(f, "\n%-28s %-14s %-12s %8s\n", "ws errors (transaction)", "name", "class", "count");
-		fprintf(f, "%-28.28s %-14.14s %-12.12s %8.0f\n", *txn ? txn : "-", results_io_str(x, "name", "?"),
-			results_io_str(x, "class", "?"), results_io_num(x, "count", 0));
+			fprintf(f, "\n%-28s %-14s %-12s %8s\n", "ws errors (transaction)", "name",
+				"class", "count");
+		fprintf(f, "%-28.28s %-14.14s %-12.12s %8.0f\n", *txn ? txn : "-",
+			results_io_str(x, "name", "?"), results_io_str(x, "class", "?"),
+			results_io_num(x, "count", 0));
 	}
 }
 
@@ -114,8 +125,9 @@ void results_ws_live(FILE *f, const stats *w, double interval)
 		}
 	}
 	if (out || in || conns || errs) {
-		fprintf(f, "  ws out %.1f msg/s  in %.1f msg/s  connects %llu  errors %llu", (double)out / interval,
-			(double)in / interval, (unsigned long long)conns, (unsigned long long)errs);
+		fprintf(f, "  ws out %.1f msg/s  in %.1f msg/s  connects %llu  errors %llu",
+			(double)out / interval, (double)in / interval, (unsigned long long)conns,
+			(unsigned long long)errs);
 		if (rtt && hist_count(rtt))
 			fprintf(f, "  rtt p95 %.1fms", (double)hist_percentile(rtt, 95) / 1e6);
 		fputc('\n', f);

@@ -31,15 +31,15 @@ typedef struct link {
 	transport *t;
 	int idx;
 	int ready, gone, bye, stop_sent;
-	long *target;  /* per journey: last closed target sent */
-	long *actual;  /* per journey: instances the runner reported */
-	long *peak;    /* per journey: the most it reported having since its batch before */
-	long *need;    /* per journey: rows asked for and not yet given */
+	long *target; /* per journey: last closed target sent */
+	long *actual; /* per journey: instances the runner reported */
+	long *peak; /* per journey: the most it reported having since its batch before */
+	long *need; /* per journey: rows asked for and not yet given */
 	idvec *leased; /* per journey: recyclable rows this runner holds */
 	int64_t *inflight; /* per journey: iterations it reported started and not ended */
 	uint64_t *rows_out; /* per journey: iterable rows sent to it */
-	uint64_t *ended;    /* per journey: iterations it reported ended */
-	char **why;    /* per journey: why it is short of its target (its `why`), or NULL */
+	uint64_t *ended; /* per journey: iterations it reported ended */
+	char **why; /* per journey: why it is short of its target (its `why`), or NULL */
 	double lag_p99, lag_max; /* its loop lag in its last stats batch (s) */
 	int has_lag;
 	uint64_t last_seen_ns;
@@ -48,16 +48,16 @@ typedef struct link {
 
 typedef struct cjourney {
 	scn_journey *sj;
-	int open;       /* one iteration per start: open models, and oneshot */
-	int once;       /* oneshot: all starts at once, then the load ends */
-	int ended;      /* the model stopped or the pool ran dry */
-	int dry;        /* closed model, iterable pool exhausted: runners drain */
-	long drain;     /* dry: the targets runners keep meanwhile */
-	long required;  /* after scale */
-	long starts;    /* open model: starts handed out so far */
+	int open; /* one iteration per start: open models, and oneshot */
+	int once; /* oneshot: all starts at once, then the load ends */
+	int ended; /* the model stopped or the pool ran dry */
+	int dry; /* closed model, iterable pool exhausted: runners drain */
+	long drain; /* dry: the targets runners keep meanwhile */
+	long required; /* after scale */
+	long starts; /* open model: starts handed out so far */
 	int pool_ended; /* ended because its datapool ran out */
-	double carry;   /* open model: fraction of a start carried over */
-	size_t rr;      /* open model: round-robin offset */
+	double carry; /* open model: fraction of a start carried over */
+	size_t rr; /* open model: round-robin offset */
 	int over_bound; /* a runner's share is over proto_instances_max() */
 } cjourney;
 
@@ -78,15 +78,15 @@ struct run {
 	cjourney *j;
 	stats totals, window;
 	char *error;
-	char *stop_by;   /* who stopped the run (run_stop_by), or NULL */
-	double stop_at;  /* run seconds of the stop */
-	int stop_early;  /* the stop came before the run's own end */
+	char *stop_by; /* who stopped the run (run_stop_by), or NULL */
+	double stop_at; /* run seconds of the stop */
+	int stop_early; /* the stop came before the run's own end */
 	double running_until; /* run seconds when it began stopping; -1 before */
 	int stop_now;
 	int done_called;
-	int setup_sent;   /* run_start has sent setup: later runners get it at once */
+	int setup_sent; /* run_start has sent setup: later runners get it at once */
 	uint64_t last_starts_ns; /* when open-model starts last went out */
-	int closing;      /* the timers are closing */
+	int closing; /* the timers are closing */
 	int free_pending; /* run_free was called before they closed */
 };
 
@@ -188,7 +188,8 @@ static cJSON *setup_msg(run *r)
 		cJSON_AddNumberToObject(o, "stack", (double)sj->stack_size);
 		cJSON_AddBoolToObject(o, "open", r->j[i].open);
 		cJSON_AddBoolToObject(o, "pool", sj->pool != NULL);
-		cJSON_AddBoolToObject(o, "recyclable", sj->pool && pool_get_mode(sj->pool) == POOL_RECYCLABLE);
+		cJSON_AddBoolToObject(o, "recyclable",
+				      sj->pool && pool_get_mode(sj->pool) == POOL_RECYCLABLE);
 		if (cols) {
 			cJSON *c = cJSON_AddArrayToObject(o, "columns");
 
@@ -288,7 +289,8 @@ static void take_back_rows(run *r, link *l, size_t ji, const cJSON *ids)
 {
 	const cJSON *id;
 
-	cJSON_ArrayForEach(id, ids) {
+	cJSON_ArrayForEach(id, ids)
+	{
 		uint64_t v;
 
 		/* A runner returns the ids it was given: anything else is none. */
@@ -316,10 +318,11 @@ static void note_bound(run *r, cjourney *j, long share, size_t n)
 		return;
 	j->over_bound = over;
 	if (over)
-		log_warn("run %s: journey %s: %ld %s per runner is over the bound of %ld per runner; "
-			 "each runner keeps to it (%zu runner%s, %ld needed)",
-			 r->id, j->sj->name, share, j->open ? "starts per tick" : "instances", max, n,
-			 n == 1 ? "" : "s", (long)((share * (long)n + max - 1) / max));
+		log_warn(
+			"run %s: journey %s: %ld %s per runner is over the bound of %ld per runner; "
+			"each runner keeps to it (%zu runner%s, %ld needed)",
+			r->id, j->sj->name, share, j->open ? "starts per tick" : "instances", max,
+			n, n == 1 ? "" : "s", (long)((share * (long)n + max - 1) / max));
 	else
 		log_info("run %s: journey %s: within the runners' bound again", r->id, j->sj->name);
 }
@@ -328,12 +331,13 @@ static void note_bound(run *r, cjourney *j, long share, size_t n)
  * (balanced and deterministic: runner k gets the quotient, the first `rem`
  * one more); open, the starts, round-robin from a moving offset so the
  * remainders spread over runners. 1 when it changed what runner k has. */
-static int target_share(run *r, link *l, size_t ji, size_t k, size_t n, long starts, proto_target *t)
+static int target_share(run *r, link *l, size_t ji, size_t k, size_t n, long starts,
+			proto_target *t)
 {
 	cjourney *j = &r->j[ji];
 	long share;
 
-	*t = (proto_target){.closed = -1, .starts = -1};
+	*t = (proto_target){ .closed = -1, .starts = -1 };
 	if (!j->open) {
 		long want = r->state != RUN_RUNNING ? 0 : j->dry ? j->drain : j->required;
 		int changed;
@@ -364,7 +368,7 @@ static void send_targets(run *r, long *starts)
 		return;
 	for (size_t i = 0; i < r->nlinks; i++) {
 		link *l = r->links[i];
-		proto_targets t = {.j = tj, .nj = r->s->njourneys};
+		proto_targets t = { .j = tj, .nj = r->s->njourneys };
 		int changed = 0;
 
 		if (!link_usable(l))
@@ -452,7 +456,9 @@ static void on_tick(uv_timer_t *t)
 				/* Nothing more is required; a dry pool's last rows
 				 * still run, as many at once as the model says. */
 				j->required = 0;
-				if (j->dry && (v = vmodel_eval(j->sj->volume, from, to > from ? to : from + 1e-9)) >= 0)
+				if (j->dry &&
+				    (v = vmodel_eval(j->sj->volume, from,
+						     to > from ? to : from + 1e-9)) >= 0)
 					j->drain = lround((double)v * r->scale);
 				continue;
 			}
@@ -463,7 +469,8 @@ static void on_tick(uv_timer_t *t)
 				const char *why = vmodel_error(j->sj->volume);
 
 				if (why)
-					set_error(r, "journey %s: volume model failed: %s", j->sj->name, why);
+					set_error(r, "journey %s: volume model failed: %s",
+						  j->sj->name, why);
 				j->ended = 1;
 				j->required = 0;
 			} else if (j->once) {
@@ -548,7 +555,7 @@ static void count_lost(run *r, link *l, size_t ji)
 {
 	const char *name = r->j[ji].sj->name;
 	uint64_t n = l->inflight[ji] > 0 ? (uint64_t)l->inflight[ji] : 0;
-	stats *tables[] = {&r->totals, &r->window};
+	stats *tables[] = { &r->totals, &r->window };
 
 	l->inflight[ji] = 0;
 	if (!n)
@@ -562,8 +569,8 @@ static void count_lost(run *r, link *l, size_t ji)
 		if (le)
 			stats_add(le, 0, n);
 	}
-	log_warn("run %s: runner %d: %llu iteration(s) of %s lost with it", r->id, l->idx, (unsigned long long)n,
-		 name);
+	log_warn("run %s: runner %d: %llu iteration(s) of %s lost with it", r->id, l->idx,
+		 (unsigned long long)n, name);
 }
 
 /* Rows of an iterable pool a lost or dropped runner was given and did not
@@ -579,8 +586,10 @@ static void count_doubt(run *r, link *l, size_t ji)
 	if (!n || !(e = stats_get(&r->totals, SK_DOUBT.name, &name, SK_DOUBT.nlabels)))
 		return;
 	stats_add(e, 0, n);
-	log_warn("run %s: runner %d: %llu row(s) of %s's iterable datapool in doubt (given to it, not "
-		 "reported run)", r->id, l->idx, (unsigned long long)n, name);
+	log_warn(
+		"run %s: runner %d: %llu row(s) of %s's iterable datapool in doubt (given to it, not "
+		"reported run)",
+		r->id, l->idx, (unsigned long long)n, name);
 }
 
 static void drop_link(run *r, link *l)
@@ -613,8 +622,9 @@ static void on_stop_deadline(uv_timer_t *t)
 		link *l = r->links[i];
 
 		if (!l->gone && !l->bye) {
-			log_warn("run %s: runner %d did not finish within the grace period; dropping it", r->id,
-				 l->idx);
+			log_warn(
+				"run %s: runner %d did not finish within the grace period; dropping it",
+				r->id, l->idx);
 			drop_link(r, l);
 		}
 	}
@@ -634,8 +644,9 @@ static int end_ahead(const run *r)
 		const cjourney *j = &r->j[ji];
 		const pool *p = j->sj->pool;
 
-		if (!j->ended && (j->once || vmodel_end(j->sj->volume) >= 0 ||
-				  (p && pool_get_mode(p) == POOL_ITERABLE)))
+		if (!j->ended &&
+		    (j->once || vmodel_end(j->sj->volume) >= 0 ||
+		     (p && pool_get_mode(p) == POOL_ITERABLE)))
 			return 1;
 	}
 	return 0;
@@ -647,8 +658,8 @@ void run_stop_by(run *r, int now, const char *by)
 		r->stop_by = strdup(by && *by ? by : "a stop request");
 		r->stop_at = run_elapsed(r);
 		r->stop_early = end_ahead(r);
-		log_info("run %s: stopped by %s at %.1f s%s", r->id, r->stop_by ? r->stop_by : "?", r->stop_at,
-			 r->stop_early ? ", before its end" : "");
+		log_info("run %s: stopped by %s at %.1f s%s", r->id, r->stop_by ? r->stop_by : "?",
+			 r->stop_at, r->stop_early ? ", before its end" : "");
 	}
 	stop_run(r, now);
 }
@@ -690,7 +701,8 @@ static void stop_run(run *r, int now)
 			r->stop_now = 1;
 			for (size_t i = 0; i < r->nlinks; i++)
 				link_send_stop(r->links[i], 1);
-			uv_timer_start(&r->stop_timer, on_stop_deadline, (uint64_t)(STOP_SLACK * 1000), 0);
+			uv_timer_start(&r->stop_timer, on_stop_deadline,
+				       (uint64_t)(STOP_SLACK * 1000), 0);
 		}
 		return;
 	}
@@ -711,22 +723,24 @@ static void track_inflight(run *r, link *l, const cJSON *e)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, e) {
+	cJSON_ArrayForEach(it, e)
+	{
 		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "k");
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "c");
 		const char *kind = cJSON_GetStringValue(cJSON_GetArrayItem(k, 0));
 		const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(k, 1));
-		uint64_t v[3] = {0, 0, 0};
+		uint64_t v[3] = { 0, 0, 0 };
 
 		if (!kind || !name || strcmp(kind, "journey") != 0 || cJSON_GetArraySize(k) != 2)
 			continue;
 		for (int i = 0; i < 3; i++)
-			if (proto_u64(cJSON_GetArrayItem(c, i), &v[i]) < 0 || v[i] > (uint64_t)ACTIVE_MAX * 1000)
+			if (proto_u64(cJSON_GetArrayItem(c, i), &v[i]) < 0 ||
+			    v[i] > (uint64_t)ACTIVE_MAX * 1000)
 				v[i] = 0;
 		for (size_t ji = 0; ji < r->s->njourneys; ji++)
 			if (strcmp(r->j[ji].sj->name, name) == 0) {
 				l->inflight[ji] += (int64_t)v[ST_J_STARTED] - (int64_t)v[ST_J_OK] -
-						   (int64_t)v[ST_J_FAILED];
+					(int64_t)v[ST_J_FAILED];
 				l->ended[ji] += v[ST_J_OK] + v[ST_J_FAILED];
 				break;
 			}
@@ -739,7 +753,8 @@ static void track_lag(link *l, const cJSON *e)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, e) {
+	cJSON_ArrayForEach(it, e)
+	{
 		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "k");
 		const char *kind = cJSON_GetStringValue(cJSON_GetArrayItem(k, 0));
 		const cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, "h"), 0);
@@ -765,7 +780,8 @@ static void track_why(run *r, link *l, const cJSON *why)
 
 	if (!cJSON_IsArray(why))
 		return;
-	cJSON_ArrayForEach(it, why) {
+	cJSON_ArrayForEach(it, why)
+	{
 		if (i >= r->s->njourneys)
 			break;
 		free(l->why[i]);
@@ -802,7 +818,9 @@ static void link_stats(run *r, link *l, const cJSON *m)
 	}
 	proto_stats_decode(m, nj, (long)ACTIVE_MAX, counts, counts + nj, &in);
 	l->last_stats_ns = uv_hrtime();
-	if (in.batch && (stats_merge_batch(&r->totals, in.batch) < 0 || stats_merge_batch(&r->window, in.batch) < 0))
+	if (in.batch &&
+	    (stats_merge_batch(&r->totals, in.batch) < 0 ||
+	     stats_merge_batch(&r->window, in.batch) < 0))
 		log_warn("run %s: runner %d sent a malformed stats batch", r->id, l->idx);
 	else if (in.batch)
 		track_inflight(r, l, in.batch);
@@ -817,8 +835,7 @@ static void link_stats(run *r, link *l, const cJSON *m)
 			stats_add(d, 0, in.dropped);
 	}
 	if (r->o.hooks.on_event)
-		cJSON_ArrayForEach(it, in.events)
-			r->o.hooks.on_event(r, it, r->o.hooks.data);
+		cJSON_ArrayForEach(it, in.events) r->o.hooks.on_event(r, it, r->o.hooks.data);
 }
 
 static void link_ready(run *r, link *l, const cJSON *m)
@@ -856,8 +873,8 @@ static long link_journey(const run *r, const cJSON *m)
 	const cJSON *jj = cJSON_GetObjectItemCaseSensitive(m, "j");
 
 	return cJSON_IsNumber(jj) && jj->valueint >= 0 && (size_t)jj->valueint < r->s->njourneys
-		       ? jj->valueint
-		       : -1;
+		? jj->valueint
+		: -1;
 }
 
 static void link_need(run *r, link *l, const cJSON *m)
@@ -868,7 +885,8 @@ static void link_need(run *r, link *l, const cJSON *m)
 	/* A runner asks for at most PROTO_ROWS_MAX: more would be served in
 	 * one message from a pool of any size (a range). */
 	if (ji >= 0 && cJSON_IsNumber(n) && n->valuedouble >= 1) {
-		l->need[ji] = n->valuedouble < PROTO_ROWS_MAX ? (long)n->valuedouble : PROTO_ROWS_MAX;
+		l->need[ji] =
+			n->valuedouble < PROTO_ROWS_MAX ? (long)n->valuedouble : PROTO_ROWS_MAX;
 		serve_rows(r, l, (size_t)ji);
 	}
 }
@@ -909,9 +927,9 @@ static const struct {
 	const char *type;
 	void (*fn)(run *r, link *l, const cJSON *m);
 } link_handlers[] = {
-	{PROTO_HELLO, link_hello}, {PROTO_READY, link_ready}, {PROTO_ERROR, link_error},
-	{PROTO_NEED, link_need},   {PROTO_DONE, link_done},   {PROTO_STATS, link_stats},
-	{PROTO_BYE, link_bye},
+	{ PROTO_HELLO, link_hello }, { PROTO_READY, link_ready }, { PROTO_ERROR, link_error },
+	{ PROTO_NEED, link_need },   { PROTO_DONE, link_done },   { PROTO_STATS, link_stats },
+	{ PROTO_BYE, link_bye },
 };
 
 static void on_link_message(transport *t, const char *buf, size_t len, void *data)
@@ -936,7 +954,8 @@ static void on_link_message(transport *t, const char *buf, size_t len, void *dat
 	if (i < sizeof(link_handlers) / sizeof(link_handlers[0]))
 		link_handlers[i].fn(r, l, m);
 	else
-		log_warn("run %s: runner %d: unknown message type '%s' ignored", r->id, l->idx, type);
+		log_warn("run %s: runner %d: unknown message type '%s' ignored", r->id, l->idx,
+			 type);
 	cJSON_Delete(m);
 }
 
@@ -948,7 +967,8 @@ static void gen_id(char *buf, size_t len)
 	uv_timeval64_t tv;
 
 	uv_gettimeofday(&tv);
-	snprintf(buf, len, "%llx%04x", (unsigned long long)tv.tv_sec, (++seq + (unsigned)uv_os_getpid()) & 0xffff);
+	snprintf(buf, len, "%llx%04x", (unsigned long long)tv.tv_sec,
+		 (++seq + (unsigned)uv_os_getpid()) & 0xffff);
 }
 
 run *run_new(uv_loop_t *loop, scenario *s, const run_opts *o, char *err, size_t errlen)
@@ -990,7 +1010,8 @@ run *run_new(uv_loop_t *loop, scenario *s, const run_opts *o, char *err, size_t 
 	for (size_t i = 0; i < s->njourneys; i++) {
 		r->j[i].sj = &s->journeys[i];
 		r->j[i].once = vmodel_once(s->journeys[i].volume);
-		r->j[i].open = r->j[i].once || vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
+		r->j[i].open =
+			r->j[i].once || vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
 	}
 	stats_init(&r->totals);
 	stats_init(&r->window);
@@ -1025,8 +1046,8 @@ int run_add_runner(run *r, transport *t)
 	l->peak = calloc(nj, sizeof *l->peak);
 	l->rows_out = calloc(nj, sizeof *l->rows_out);
 	l->ended = calloc(nj, sizeof *l->ended);
-	if (!l->target || !l->actual || !l->need || !l->leased || !l->inflight || !l->why || !l->peak ||
-	    !l->rows_out || !l->ended) {
+	if (!l->target || !l->actual || !l->need || !l->leased || !l->inflight || !l->why ||
+	    !l->peak || !l->rows_out || !l->ended) {
 		free(l->rows_out);
 		free(l->ended);
 		free(l->target);
@@ -1109,12 +1130,30 @@ int run_scale(run *r, double factor)
 	return 0;
 }
 
-run_state run_get_state(const run *r) { return r->state; }
-const char *run_id(const run *r) { return r->id; }
-const scenario *run_scenario(const run *r) { return r->s; }
-const stats *run_totals(const run *r) { return &r->totals; }
-const char *run_error(const run *r) { return r->error; }
-double run_get_scale(const run *r) { return r->scale; }
+run_state run_get_state(const run *r)
+{
+	return r->state;
+}
+const char *run_id(const run *r)
+{
+	return r->id;
+}
+const scenario *run_scenario(const run *r)
+{
+	return r->s;
+}
+const stats *run_totals(const run *r)
+{
+	return &r->totals;
+}
+const char *run_error(const run *r)
+{
+	return r->error;
+}
+double run_get_scale(const run *r)
+{
+	return r->scale;
+}
 
 void run_take_window(run *r, stats *out)
 {
@@ -1142,9 +1181,18 @@ long run_required(const run *r, size_t ji)
 	return ji < r->s->njourneys && r->state == RUN_RUNNING ? r->j[ji].required : 0;
 }
 
-double run_running_until(const run *r) { return r->running_until; }
-long run_actual(const run *r, size_t ji) { return ji < r->s->njourneys ? total_actual(r, ji) : 0; }
-long run_required_starts(const run *r, size_t ji) { return ji < r->s->njourneys ? r->j[ji].starts : 0; }
+double run_running_until(const run *r)
+{
+	return r->running_until;
+}
+long run_actual(const run *r, size_t ji)
+{
+	return ji < r->s->njourneys ? total_actual(r, ji) : 0;
+}
+long run_required_starts(const run *r, size_t ji)
+{
+	return ji < r->s->njourneys ? r->j[ji].starts : 0;
+}
 
 long run_runner_actual(const run *r, const transport *t)
 {
@@ -1166,7 +1214,10 @@ long run_actual_peak(const run *r, size_t ji)
 			n += r->links[i]->peak[ji];
 	return n;
 }
-int run_pool_ended(const run *r, size_t ji) { return ji < r->s->njourneys && r->j[ji].pool_ended; }
+int run_pool_ended(const run *r, size_t ji)
+{
+	return ji < r->s->njourneys && r->j[ji].pool_ended;
+}
 
 const char *run_why(const run *r, size_t ji)
 {
@@ -1200,7 +1251,7 @@ static cJSON *lag_status(const run *r, double *worst)
 
 const char *run_state_name(run_state s)
 {
-	static const char *const names[] = {"starting", "running", "paused", "stopping", "done"};
+	static const char *const names[] = { "starting", "running", "paused", "stopping", "done" };
 
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
@@ -1242,7 +1293,8 @@ cJSON *run_status(const run *r)
 	for (size_t i = 0; js && i < r->s->njourneys; i++) {
 		cJSON *j = cJSON_CreateObject();
 		const char *lab = r->s->journeys[i].name;
-		const stats_entry *e = stats_find(&r->totals, SK_JOURNEY.name, &lab, SK_JOURNEY.nlabels);
+		const stats_entry *e =
+			stats_find(&r->totals, SK_JOURNEY.name, &lab, SK_JOURNEY.nlabels);
 
 		cJSON_AddStringToObject(j, "name", lab);
 		cJSON_AddStringToObject(j, "model", r->j[i].open ? "open" : "closed");
@@ -1273,9 +1325,12 @@ cJSON *run_status(const run *r)
 		cJSON_AddNumberToObject(t, "failed", (double)e->c[ST_TXN_FAILED]);
 		cJSON_AddNumberToObject(t, "rate", el > 0 ? (double)n / el : 0);
 		if (e->h[0] && hist_count(e->h[0])) {
-			cJSON_AddNumberToObject(t, "p50", (double)hist_percentile(e->h[0], 50) / 1e9);
-			cJSON_AddNumberToObject(t, "p95", (double)hist_percentile(e->h[0], 95) / 1e9);
-			cJSON_AddNumberToObject(t, "p99", (double)hist_percentile(e->h[0], 99) / 1e9);
+			cJSON_AddNumberToObject(t, "p50",
+						(double)hist_percentile(e->h[0], 50) / 1e9);
+			cJSON_AddNumberToObject(t, "p95",
+						(double)hist_percentile(e->h[0], 95) / 1e9);
+			cJSON_AddNumberToObject(t, "p99",
+						(double)hist_percentile(e->h[0], 99) / 1e9);
 			cJSON_AddNumberToObject(t, "max", (double)hist_max(e->h[0]) / 1e9);
 		}
 		cJSON_AddItemToArray(tx, t);

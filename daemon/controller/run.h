@@ -43,11 +43,11 @@ typedef struct run_hooks {
 } run_hooks;
 
 typedef struct run_opts {
-	const char *id;       /* run id (copied); generated when NULL */
-	double tick;          /* seconds between ticks; 0.1 when 0 */
-	double grace;         /* seconds iterations get to finish at stop; 30 when 0 */
-	double stats_interval;/* seconds between runners' stats batches; 1 when 0 */
-	int http_events;      /* runners send an http_metrics event per response */
+	const char *id; /* run id (copied); generated when NULL */
+	double tick; /* seconds between ticks; 0.1 when 0 */
+	double grace; /* seconds iterations get to finish at stop; 30 when 0 */
+	double stats_interval; /* seconds between runners' stats batches; 1 when 0 */
+	int http_events; /* runners send an http_metrics event per response */
 	/* mitectl's --debug: PROTO_DEBUG_FIRST or _ALL adds a "debug" object
 	 * (row, last HTTP exchange) to error events; FIRST also halts the
 	 * runner at its first error (mitectl then stops the run). */

@@ -47,7 +47,7 @@ static const mite_api scn_min_api = {
 
 typedef struct scn_load {
 	const char *path; /* the scenario, canonical */
-	const char *dir;  /* its folder, where relative paths start */
+	const char *dir; /* its folder, where relative paths start */
 	const scenario_opts *o;
 	const mite_api *api;
 	char *err;
@@ -135,8 +135,7 @@ static int scn_open_sym(scn_load *L, const config_setting_t *at, const char *spe
 
 /* Every setting of a plugin block but `plugin` itself, as the key, value
  * list the plugin receives. */
-static int scn_plugin_args(scn_load *L, const config_setting_t *g, const char *where,
-			   char ***out)
+static int scn_plugin_args(scn_load *L, const config_setting_t *g, const char *where, char ***out)
 {
 	int n = config_setting_length(g);
 	size_t k = 0;
@@ -169,10 +168,12 @@ static int scn_plugin_args(scn_load *L, const config_setting_t *g, const char *w
 
 /* ---- datapools ---------------------------------------------------------- */
 
-static const char *const scn_pool_inline_keys[] = {"type", "mode", "columns", "rows", NULL};
-static const char *const scn_pool_range_keys[] = {"type", "mode", "from", "to",
-						  "step", "offsets", "columns", NULL};
-static const char *const scn_pool_csv_keys[] = {"type", "mode", "file", "header", "columns", NULL};
+static const char *const scn_pool_inline_keys[] = { "type", "mode", "columns", "rows", NULL };
+static const char *const scn_pool_range_keys[] = { "type", "mode",    "from",    "to",
+						   "step", "offsets", "columns", NULL };
+static const char *const scn_pool_csv_keys[] = {
+	"type", "mode", "file", "header", "columns", NULL
+};
 
 static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mode, pool **out)
 {
@@ -193,7 +194,8 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 	}
 	if (config_setting_type(rows) != CONFIG_TYPE_LIST &&
 	    config_setting_type(rows) != CONFIG_TYPE_ARRAY) {
-		cfg_fail(&L->R, rows, "'rows' must be a list of rows ( (1, \"a\"), (2, \"b\") ), not %s",
+		cfg_fail(&L->R, rows,
+			 "'rows' must be a list of rows ( (1, \"a\"), (2, \"b\") ), not %s",
 			 cfg_type_name(rows));
 		goto out;
 	}
@@ -206,20 +208,20 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 	for (size_t r = 0; r < nrows; r++) {
 		const config_setting_t *row = config_setting_get_elem(rows, (unsigned)r);
 		int aggregate = config_setting_type(row) == CONFIG_TYPE_LIST ||
-				config_setting_type(row) == CONFIG_TYPE_ARRAY;
+			config_setting_type(row) == CONFIG_TYPE_ARRAY;
 		size_t w = aggregate ? (size_t)config_setting_length(row) : 1;
 
 		if (config_setting_type(row) == CONFIG_TYPE_GROUP) {
-			cfg_fail(&L->R, row, "row %zu must be a list of values ( ... ), not %s", r + 1,
-				 cfg_type_name(row));
+			cfg_fail(&L->R, row, "row %zu must be a list of values ( ... ), not %s",
+				 r + 1, cfg_type_name(row));
 			goto out;
 		}
 		if (r == 0 && !columns)
 			width = w;
 		if (w != width) {
 			cfg_fail(&L->R, row, "row %zu has %zu value%s where %s %zu", r + 1, w,
-				 w == 1 ? "" : "s", columns ? "'columns' names" : "the first row has",
-				 width);
+				 w == 1 ? "" : "s",
+				 columns ? "'columns' names" : "the first row has", width);
 			goto out;
 		}
 		if (w == 0) {
@@ -245,8 +247,10 @@ static int scn_pool_inline(scn_load *L, const config_setting_t *g, pool_mode mod
 			const char *v = scn_scalar(e, buf, sizeof(buf));
 
 			if (!v) {
-				cfg_fail(&L->R, e, "row %zu: values must be strings, numbers or booleans, not %s",
-					 r + 1, cfg_type_name(e));
+				cfg_fail(
+					&L->R, e,
+					"row %zu: values must be strings, numbers or booleans, not %s",
+					r + 1, cfg_type_name(e));
 				goto out;
 			}
 			/* Copies, since buf is reused for the next value. */
@@ -283,20 +287,24 @@ static int scn_pool_range(scn_load *L, const config_setting_t *g, pool_mode mode
 
 	if (cfg_check_keys(&L->R, g, "a range datapool", scn_pool_range_keys) < 0)
 		return -1;
-	if (cfg_need(&L->R, g, "from", "a range datapool", cfg_get_int(&L->R, g, "from", &from)) < 0 ||
+	if (cfg_need(&L->R, g, "from", "a range datapool", cfg_get_int(&L->R, g, "from", &from)) <
+		    0 ||
 	    cfg_need(&L->R, g, "to", "a range datapool", cfg_get_int(&L->R, g, "to", &to)) < 0 ||
 	    cfg_get_int(&L->R, g, "step", &step) < 0)
 		return -1;
 	if (step == 0)
-		return cfg_fail(&L->R, config_setting_get_member(g, "step"), "'step' must not be 0");
+		return cfg_fail(&L->R, config_setting_get_member(g, "step"),
+				"'step' must not be 0");
 	if (offs) {
 		if (config_setting_type(offs) != CONFIG_TYPE_ARRAY &&
 		    config_setting_type(offs) != CONFIG_TYPE_LIST)
-			return cfg_fail(&L->R, offs, "'offsets' must be an array of integers [0, 2], not %s",
+			return cfg_fail(&L->R, offs,
+					"'offsets' must be an array of integers [0, 2], not %s",
 					cfg_type_name(offs));
 		noffsets = (size_t)config_setting_length(offs);
 		if (noffsets == 0)
-			return cfg_fail(&L->R, offs, "'offsets' is empty: give at least one, e.g. [0]");
+			return cfg_fail(&L->R, offs,
+					"'offsets' is empty: give at least one, e.g. [0]");
 		offsets = calloc(noffsets, sizeof(*offsets));
 		if (!offsets)
 			return cfg_fail(&L->R, offs, "%s", strerror(ENOMEM));
@@ -315,8 +323,8 @@ static int scn_pool_range(scn_load *L, const config_setting_t *g, pool_mode mode
 		goto out;
 	if (columns && ncols != (noffsets ? noffsets : 1)) {
 		cfg_fail(&L->R, config_setting_get_member(g, "columns"),
-			 "'columns' names %zu column%s but the range has %zu (one per offset)", ncols,
-			 ncols == 1 ? "" : "s", noffsets ? noffsets : 1);
+			 "'columns' names %zu column%s but the range has %zu (one per offset)",
+			 ncols, ncols == 1 ? "" : "s", noffsets ? noffsets : 1);
 		goto out;
 	}
 	*out = pool_new_range(mode, from, to, step, offsets, noffsets, (const char *const *)columns,
@@ -396,7 +404,8 @@ static int scn_pool_plugin(scn_load *L, scn_journey *j, const config_setting_t *
 	if (config_setting_get_member(g, "type"))
 		return cfg_fail(&L->R, config_setting_get_member(g, "type"),
 				"a datapool has either 'type' or 'plugin', not both");
-	if (scn_open_sym(L, ps, config_setting_get_string(ps), 0, &j->pool_mod, &sym, NULL, NULL) < 0)
+	if (scn_open_sym(L, ps, config_setting_get_string(ps), 0, &j->pool_mod, &sym, NULL, NULL) <
+	    0)
 		return -1;
 	pl = sym;
 	if (scn_plugin_args(L, g, "datapool", &args) < 0)
@@ -418,9 +427,9 @@ static const struct {
 	const char *name;
 	int (*load)(scn_load *L, const config_setting_t *g, pool_mode mode, pool **out);
 } scn_pool_types[] = {
-	{"inline", scn_pool_inline},
-	{"range", scn_pool_range},
-	{"csv", scn_pool_csv},
+	{ "inline", scn_pool_inline },
+	{ "range", scn_pool_range },
+	{ "csv", scn_pool_csv },
 };
 
 static int scn_pool_load(scn_load *L, scn_journey *j, const config_setting_t *g)
@@ -455,13 +464,13 @@ static int scn_pool_load(scn_load *L, scn_journey *j, const config_setting_t *g)
 
 /* ---- volume models ------------------------------------------------------ */
 
-static const char *const scn_vm_constant_keys[] = {"type", "count", "duration", NULL};
-static const char *const scn_vm_ramp_keys[] = {"type", "from", "to", "over", "duration", NULL};
-static const char *const scn_vm_stages_keys[] = {"type", "steps", "hold", NULL};
-static const char *const scn_vm_oneshot_keys[] = {"type", "count", "duration", NULL};
-static const char *const scn_vm_arrival_keys[] = {"type", "rate", "from", "to",
-						  "over", "duration", NULL};
-static const char *const scn_vm_step_keys[] = {"count", "duration", "from", "to", "over", NULL};
+static const char *const scn_vm_constant_keys[] = { "type", "count", "duration", NULL };
+static const char *const scn_vm_ramp_keys[] = { "type", "from", "to", "over", "duration", NULL };
+static const char *const scn_vm_stages_keys[] = { "type", "steps", "hold", NULL };
+static const char *const scn_vm_oneshot_keys[] = { "type", "count", "duration", NULL };
+static const char *const scn_vm_arrival_keys[] = { "type", "rate",     "from", "to",
+						   "over", "duration", NULL };
+static const char *const scn_vm_step_keys[] = { "count", "duration", "from", "to", "over", NULL };
 
 /* A count: a non-negative integer. */
 static int scn_get_count(scn_load *L, const config_setting_t *g, const char *key, long *out)
@@ -472,8 +481,8 @@ static int scn_get_count(scn_load *L, const config_setting_t *g, const char *key
 	if (got <= 0)
 		return got;
 	if (v < 0 || v > LONG_MAX)
-		return cfg_fail(&L->R, config_setting_get_member(g, key), "'%s' must be >= 0, not %lld",
-				key, v);
+		return cfg_fail(&L->R, config_setting_get_member(g, key),
+				"'%s' must be >= 0, not %lld", key, v);
 	*out = (long)v;
 	return 1;
 }
@@ -522,13 +531,15 @@ static int scn_vm_stages(scn_load *L, const config_setting_t *g, vmodel **out)
 	if (!steps)
 		return cfg_missing(&L->R, g, "steps", "a stages volume");
 	if (config_setting_type(steps) != CONFIG_TYPE_LIST)
-		return cfg_fail(&L->R, steps, "'steps' must be a list of steps ( { ... }, ... ), not %s",
+		return cfg_fail(&L->R, steps,
+				"'steps' must be a list of steps ( { ... }, ... ), not %s",
 				cfg_type_name(steps));
 	n = config_setting_length(steps);
 	if (n == 0)
 		return cfg_fail(&L->R, steps, "'steps' is empty: give at least one step");
 	if (n > SCN_MAX_STEPS)
-		return cfg_fail(&L->R, steps, "'steps' has %d steps (at most %d)", n, SCN_MAX_STEPS);
+		return cfg_fail(&L->R, steps, "'steps' has %d steps (at most %d)", n,
+				SCN_MAX_STEPS);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *s = config_setting_get_elem(steps, (unsigned)i);
 		int has_count = config_setting_get_member(s, "count") != NULL;
@@ -542,25 +553,29 @@ static int scn_vm_stages(scn_load *L, const config_setting_t *g, vmodel **out)
 		if (cfg_check_keys(&L->R, s, "a stages step", scn_vm_step_keys) < 0)
 			return -1;
 		if (has_count == has_to)
-			return cfg_fail(&L->R, s,
-					"step %d needs either 'count' and 'duration' (a constant step) "
-					"or 'to' and 'over' (a ramp)",
-					i + 1);
+			return cfg_fail(
+				&L->R, s,
+				"step %d needs either 'count' and 'duration' (a constant step) "
+				"or 'to' and 'over' (a ramp)",
+				i + 1);
 		if (has_count) {
-			if (config_setting_get_member(s, "from") || config_setting_get_member(s, "over"))
-				return cfg_fail(&L->R, s,
-						"step %d: 'from' and 'over' belong to ramp steps, not "
-						"to one with 'count'",
-						i + 1);
+			if (config_setting_get_member(s, "from") ||
+			    config_setting_get_member(s, "over"))
+				return cfg_fail(
+					&L->R, s,
+					"step %d: 'from' and 'over' belong to ramp steps, not "
+					"to one with 'count'",
+					i + 1);
 			if (scn_get_count(L, s, "count", &count) < 0)
 				return -1;
 			if (cfg_get_secs(&L->R, s, "duration", &d) <= 0) {
 				if (config_setting_get_member(s, "duration"))
 					return -1;
-				return cfg_fail(&L->R, s, "missing required key 'duration' in step %d",
+				return cfg_fail(&L->R, s,
+						"missing required key 'duration' in step %d",
 						i + 1);
 			}
-			st[i] = (vmodel_step){(double)count, (double)count, d};
+			st[i] = (vmodel_step){ (double)count, (double)count, d };
 		} else {
 			double from = prev, to;
 
@@ -569,14 +584,16 @@ static int scn_vm_stages(scn_load *L, const config_setting_t *g, vmodel **out)
 						"step %d: a ramp step lasts 'over' seconds; "
 						"'duration' belongs to steps with 'count'",
 						i + 1);
-			if (scn_get_rate(L, s, "from", &from) < 0 || scn_get_rate(L, s, "to", &to) < 0)
+			if (scn_get_rate(L, s, "from", &from) < 0 ||
+			    scn_get_rate(L, s, "to", &to) < 0)
 				return -1;
 			if (cfg_get_secs(&L->R, s, "over", &d) <= 0) {
 				if (config_setting_get_member(s, "over"))
 					return -1;
-				return cfg_fail(&L->R, s, "missing required key 'over' in step %d", i + 1);
+				return cfg_fail(&L->R, s, "missing required key 'over' in step %d",
+						i + 1);
 			}
-			st[i] = (vmodel_step){from, to, d};
+			st[i] = (vmodel_step){ from, to, d };
 		}
 		if (st[i].duration <= 0)
 			return cfg_fail(&L->R, s, "step %d must last more than 0 seconds", i + 1);
@@ -600,8 +617,8 @@ static int scn_vm_plugin(scn_load *L, scn_journey *j, const config_setting_t *g,
 	if (config_setting_get_member(g, "type"))
 		return cfg_fail(&L->R, config_setting_get_member(g, "type"),
 				"a volume has either 'type' or 'plugin', not both");
-	if (scn_open_sym(L, ps, config_setting_get_string(ps), 1, &j->volume_mod, &sym, NULL, NULL) <
-	    0)
+	if (scn_open_sym(L, ps, config_setting_get_string(ps), 1, &j->volume_mod, &sym, NULL,
+			 NULL) < 0)
 		return -1;
 	if (scn_plugin_args(L, g, "volume", &args) < 0)
 		goto out;
@@ -627,10 +644,12 @@ static int scn_vm_constant(scn_load *L, const config_setting_t *g, vmodel **out)
 	char verr[256];
 
 	if (cfg_check_keys(&L->R, g, "a constant volume", scn_vm_constant_keys) < 0 ||
-	    cfg_need(&L->R, g, "count", "a constant volume", scn_get_count(L, g, "count", &count)) < 0 ||
+	    cfg_need(&L->R, g, "count", "a constant volume", scn_get_count(L, g, "count", &count)) <
+		    0 ||
 	    scn_get_vm_duration(L, g, &duration) < 0)
 		return -1;
-	return scn_vm_make(L, g, vmodel_new_constant(count, duration, verr, sizeof(verr)), verr, out);
+	return scn_vm_make(L, g, vmodel_new_constant(count, duration, verr, sizeof(verr)), verr,
+			   out);
 }
 
 /* 'over' of a ramp or a changing rate: required, more than 0 seconds. */
@@ -652,14 +671,15 @@ static int scn_vm_ramp(scn_load *L, const config_setting_t *g, vmodel **out)
 	if (cfg_check_keys(&L->R, g, "a ramp volume", scn_vm_ramp_keys) < 0 ||
 	    scn_get_rate(L, g, "from", &from) < 0 ||
 	    cfg_need(&L->R, g, "to", "a ramp volume", scn_get_rate(L, g, "to", &to)) < 0 ||
-	    scn_get_over(L, g, "a ramp volume", &over) < 0 || scn_get_vm_duration(L, g, &duration) < 0)
+	    scn_get_over(L, g, "a ramp volume", &over) < 0 ||
+	    scn_get_vm_duration(L, g, &duration) < 0)
 		return -1;
 	if (duration > 0 && duration < over)
 		return cfg_fail(&L->R, config_setting_get_member(g, "duration"),
-				"'duration' (%g s) is shorter than the ramp ('over' = %g s)", duration,
-				over);
-	return scn_vm_make(L, g, vmodel_new_ramp(from, to, over, duration, verr, sizeof(verr)), verr,
-			   out);
+				"'duration' (%g s) is shorter than the ramp ('over' = %g s)",
+				duration, over);
+	return scn_vm_make(L, g, vmodel_new_ramp(from, to, over, duration, verr, sizeof(verr)),
+			   verr, out);
 }
 
 static int scn_vm_oneshot(scn_load *L, const config_setting_t *g, vmodel **out)
@@ -674,7 +694,8 @@ static int scn_vm_oneshot(scn_load *L, const config_setting_t *g, vmodel **out)
 	if (count < 1)
 		return cfg_fail(&L->R, config_setting_get_member(g, "count"),
 				"'count' must be at least 1");
-	return scn_vm_make(L, g, vmodel_new_oneshot(count, duration, verr, sizeof(verr)), verr, out);
+	return scn_vm_make(L, g, vmodel_new_oneshot(count, duration, verr, sizeof(verr)), verr,
+			   out);
 }
 
 static int scn_vm_arrival(scn_load *L, const config_setting_t *g, vmodel **out)
@@ -714,8 +735,8 @@ static const struct {
 	const char *name;
 	int (*load)(scn_load *L, const config_setting_t *g, vmodel **out);
 } scn_vm_types[] = {
-	{"constant", scn_vm_constant}, {"ramp", scn_vm_ramp},       {"stages", scn_vm_stages},
-	{"oneshot", scn_vm_oneshot},   {"arrival", scn_vm_arrival},
+	{ "constant", scn_vm_constant }, { "ramp", scn_vm_ramp },       { "stages", scn_vm_stages },
+	{ "oneshot", scn_vm_oneshot },   { "arrival", scn_vm_arrival },
 };
 
 static int scn_volume_load(scn_load *L, scn_journey *j, const config_setting_t *g)
@@ -748,8 +769,8 @@ static int scn_volume_load(scn_load *L, scn_journey *j, const config_setting_t *
 
 /* ---- journeys ----------------------------------------------------------- */
 
-static const char *const scn_journey_keys[] = {"name",     "journey", "stack_size",
-					       "datapool", "volume",  NULL};
+static const char *const scn_journey_keys[] = { "name",     "journey", "stack_size",
+						"datapool", "volume",  NULL };
 
 static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g, scn_journey *j,
 			    int pool_refuse_small)
@@ -762,7 +783,8 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 
 	j->line = (int)config_setting_source_line(g);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return cfg_fail(&L->R, g, "a journey must be a group { journey = \"x.so:fn\"; ... }, not %s",
+		return cfg_fail(&L->R, g,
+				"a journey must be a group { journey = \"x.so:fn\"; ... }, not %s",
 				cfg_type_name(g));
 	if (cfg_check_keys(&L->R, g, "a journey", scn_journey_keys) < 0)
 		return -1;
@@ -792,10 +814,11 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 		return cfg_fail(&L->R, g, "%s", strerror(ENOMEM));
 	for (size_t i = 0; i < s->njourneys; i++)
 		if (strcmp(s->journeys[i].name, j->name) == 0)
-			return cfg_fail(&L->R, name ? config_setting_get_member(g, "name") : g,
-					"journey name '%s' is already used by the journey at line %d%s",
-					j->name, s->journeys[i].line,
-					name ? "" : "; give each a distinct 'name'");
+			return cfg_fail(
+				&L->R, name ? config_setting_get_member(g, "name") : g,
+				"journey name '%s' is already used by the journey at line %d%s",
+				j->name, s->journeys[i].line,
+				name ? "" : "; give each a distinct 'name'");
 
 	if (cfg_get_size_in(&L->R, g, "stack_size", CORO_MIN_STACK, SCN_MAX_STACK, &stack) < 0)
 		return -1;
@@ -816,11 +839,12 @@ static int scn_journey_load(scn_load *L, scenario *s, const config_setting_t *g,
 	if (pool_refuse_small && j->pool && pool_get_mode(j->pool) == POOL_RECYCLABLE &&
 	    pool_size(j->pool) > 0 && vmodel_get_kind(j->volume) == VMODEL_CLOSED &&
 	    vmodel_peak(j->volume) > (double)pool_size(j->pool))
-		return cfg_fail(&L->R, ds,
-				"journey '%s': its recyclable datapool has %zu row%s but its volume "
-				"asks for up to %.0f instances (pool_policy = \"refuse\")",
-				j->name, pool_size(j->pool), pool_size(j->pool) == 1 ? "" : "s",
-				vmodel_peak(j->volume));
+		return cfg_fail(
+			&L->R, ds,
+			"journey '%s': its recyclable datapool has %zu row%s but its volume "
+			"asks for up to %.0f instances (pool_policy = \"refuse\")",
+			j->name, pool_size(j->pool), pool_size(j->pool) == 1 ? "" : "s",
+			vmodel_peak(j->volume));
 	return 0;
 }
 
@@ -834,7 +858,8 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 		int n;
 
 		if (config_setting_type(c) != CONFIG_TYPE_GROUP)
-			return cfg_fail(&L->R, c, "'config' must be a group { key = value; ... }, not %s",
+			return cfg_fail(&L->R, c,
+					"'config' must be a group { key = value; ... }, not %s",
 					cfg_type_name(c));
 		n = config_setting_length(c);
 		for (int i = 0; i < n; i++) {
@@ -843,10 +868,11 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 			const char *v = scn_scalar(m, buf, sizeof(buf));
 
 			if (!v)
-				return cfg_fail(&L->R, m,
-						"config value '%s' must be a string, number or boolean, "
-						"not %s",
-						config_setting_name(m), cfg_type_name(m));
+				return cfg_fail(
+					&L->R, m,
+					"config value '%s' must be a string, number or boolean, "
+					"not %s",
+					config_setting_name(m), cfg_type_name(m));
 			if (kvl_set(&s->config, config_setting_name(m), v) < 0)
 				return cfg_fail(&L->R, m, "%s", strerror(ENOMEM));
 		}
@@ -868,9 +894,9 @@ static int scn_config(scn_load *L, scenario *s, const config_setting_t *root)
 
 /* ---- the scenario ------------------------------------------------------- */
 
-static const char *const scn_root_keys[] = {"name",     "duration",   "pool_policy", "config",
-					    "journeys", "thresholds", "verdict",     "hosts",
-					    "local",    NULL};
+static const char *const scn_root_keys[] = { "name",     "duration",   "pool_policy", "config",
+					     "journeys", "thresholds", "verdict",     "hosts",
+					     "local",    NULL };
 
 /* `hosts` and `local` (docs/distributed.md): checked for their form here,
  * read by mited when it starts the run. */
@@ -882,20 +908,28 @@ static int scn_hosts(scn_load *L, scenario *s, const config_setting_t *root)
 	int b, rc;
 
 	s->local = -1;
-	if (h && (config_setting_type(h) == CONFIG_TYPE_INT || config_setting_type(h) == CONFIG_TYPE_INT64)) {
+	if (h &&
+	    (config_setting_type(h) == CONFIG_TYPE_INT ||
+	     config_setting_type(h) == CONFIG_TYPE_INT64)) {
 		long long n = config_setting_get_int64(h);
 
 		if (n < 1 || n > 100000)
-			return cfg_fail(&L->R, h, "'hosts' = %lld: a number of hosts must be from 1 to 100000", n);
+			return cfg_fail(
+				&L->R, h,
+				"'hosts' = %lld: a number of hosts must be from 1 to 100000", n);
 		snprintf(buf, sizeof buf, "%lld", n);
 	} else if (h && config_setting_type(h) == CONFIG_TYPE_STRING) {
 		v = config_setting_get_string(h);
 		if (strcmp(v, "all") != 0 && strcmp(v, "none") != 0 &&
 		    !(strncmp(v, "label=", 6) == 0 && v[6] && strlen(v + 6) <= 128))
-			return cfg_fail(&L->R, h, "'hosts' must be \"all\", \"none\", a number or \"label=NAME\" "
-				       "(NAME of 1 to 128 bytes), not \"%.200s\"", v);
+			return cfg_fail(
+				&L->R, h,
+				"'hosts' must be \"all\", \"none\", a number or \"label=NAME\" "
+				"(NAME of 1 to 128 bytes), not \"%.200s\"",
+				v);
 	} else if (h) {
-		return cfg_fail(&L->R, h, "'hosts' must be a string or a number, not %s", cfg_type_name(h));
+		return cfg_fail(&L->R, h, "'hosts' must be a string or a number, not %s",
+				cfg_type_name(h));
 	}
 	if (h && !(s->hosts = strdup(v)))
 		return cfg_fail(&L->R, h, "%s", strerror(ENOMEM));
@@ -906,7 +940,7 @@ static int scn_hosts(scn_load *L, scenario *s, const config_setting_t *root)
 	return 0;
 }
 
-static const char *const scn_pool_policies[] = {"wait", "refuse", NULL};
+static const char *const scn_pool_policies[] = { "wait", "refuse", NULL };
 
 static const scenario_opts scn_no_opts;
 
@@ -945,8 +979,8 @@ static char *scn_default_name(const char *path)
  * destroyed). */
 static int scn_read(scn_load *L, config_t *cf)
 {
-	static const cfgbound_limits bounds = {.file_max = SCENARIO_FILE_MAX,
-					       .string_max = SCENARIO_STRING_MAX};
+	static const cfgbound_limits bounds = { .file_max = SCENARIO_FILE_MAX,
+						.string_max = SCENARIO_STRING_MAX };
 	char *text = NULL;
 	int ok;
 
@@ -1008,7 +1042,8 @@ static int scn_journeys(scn_load *L, scenario *s, const config_setting_t *root)
 				cfg_type_name(js));
 	n = config_setting_length(js);
 	if (n == 0)
-		return cfg_fail(&L->R, js, "'journeys' is empty: a scenario needs at least one journey");
+		return cfg_fail(&L->R, js,
+				"'journeys' is empty: a scenario needs at least one journey");
 	s->journeys = calloc((size_t)n, sizeof(*s->journeys));
 	if (!s->journeys)
 		return cfg_fail(&L->R, js, "%s", strerror(ENOMEM));
@@ -1030,7 +1065,7 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 {
 	char real[PATH_MAX], dir[PATH_MAX];
 	const config_setting_t *root, *g;
-	scn_load L = {.o = o ? o : &scn_no_opts, .err = err, .errlen = errlen};
+	scn_load L = { .o = o ? o : &scn_no_opts, .err = err, .errlen = errlen };
 	scenario *s = NULL;
 	config_t cf;
 	char *slash;
@@ -1049,7 +1084,7 @@ scenario *scenario_load(const char *path, const scenario_opts *o, char *err, siz
 		*slash = '\0';
 	L.path = real;
 	L.dir = dir;
-	L.R = (cfg_reader){.file = real, .err = err, .errlen = errlen};
+	L.R = (cfg_reader){ .file = real, .err = err, .errlen = errlen };
 	if (scn_read(&L, &cf) < 0)
 		return NULL;
 	root = config_root_setting(&cf);
@@ -1129,7 +1164,8 @@ bad_range:
 		char path[PATH_MAX], sym[SCN_NAME_MAX], found[PATH_MAX], merr[PATH_MAX + 512];
 		void *p;
 
-		if (module_split(spec, path, sizeof(path), sym, sizeof(sym), merr, sizeof(merr)) < 0 ||
+		if (module_split(spec, path, sizeof(path), sym, sizeof(sym), merr, sizeof(merr)) <
+			    0 ||
 		    module_find(path, L->dir, L->o->plugin_dirs, L->o->allow_any_path, found,
 				sizeof(found), merr, sizeof(merr)) < 0 ||
 		    !(j->pool_mod = module_open(found, L->api, merr, sizeof(merr))) ||
@@ -1151,7 +1187,7 @@ scenario *scenario_for_journey(const char *spec, const char *pool_spec, long vol
 {
 	char cwd[PATH_MAX], path[PATH_MAX], sym[SCN_NAME_MAX], found[PATH_MAX];
 	char merr[PATH_MAX + 512], verr[256];
-	scn_load L = {.o = o ? o : &scn_no_opts, .err = err, .errlen = errlen};
+	scn_load L = { .o = o ? o : &scn_no_opts, .err = err, .errlen = errlen };
 	scenario *s = NULL;
 	scn_journey *j;
 	void *fn;
@@ -1181,8 +1217,8 @@ scenario *scenario_for_journey(const char *spec, const char *pool_spec, long vol
 	if (!(j->spec = strdup(spec)) || !(j->name = strdup(spec)) || !(s->name = strdup(spec)))
 		goto nomem;
 	if (module_split(spec, path, sizeof(path), sym, sizeof(sym), merr, sizeof(merr)) < 0 ||
-	    module_find(path, cwd, L.o->plugin_dirs, L.o->allow_any_path, found, sizeof(found), merr,
-			sizeof(merr)) < 0 ||
+	    module_find(path, cwd, L.o->plugin_dirs, L.o->allow_any_path, found, sizeof(found),
+			merr, sizeof(merr)) < 0 ||
 	    !(j->mod = module_open(found, L.api, merr, sizeof(merr))) ||
 	    !(fn = module_sym_typed(j->mod, sym, 1, merr, sizeof(merr)))) {
 		snprintf(err, errlen, "%s: %s", spec, merr);

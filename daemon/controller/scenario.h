@@ -38,25 +38,25 @@
 #define SCENARIO_NAME_MAX 256
 
 typedef struct scn_journey {
-	char *name;        /* `name`, or the spec when unset */
-	char *spec;        /* "module.so:symbol" as written */
+	char *name; /* `name`, or the spec when unset */
+	char *spec; /* "module.so:symbol" as written */
 	char *module_path; /* resolved, canonical */
 	char *symbol;
 	size_t stack_size; /* bytes; CORO_DEFAULT_STACK when unset */
-	pool *pool;        /* NULL: the journey gets an empty row */
+	pool *pool; /* NULL: the journey gets an empty row */
 	vmodel *volume;
-	int line;          /* where the journey's entry starts */
-	module *mod;       /* opened to check it; owned */
-	module *pool_mod;   /* the datapool plugin's module, or NULL; owned */
+	int line; /* where the journey's entry starts */
+	module *mod; /* opened to check it; owned */
+	module *pool_mod; /* the datapool plugin's module, or NULL; owned */
 	module *volume_mod; /* the volume plugin's module, or NULL; owned */
 } scn_journey;
 
 typedef struct scenario {
 	char *path; /* canonical */
-	char *dir;  /* its folder */
+	char *dir; /* its folder */
 	char *name; /* `name`, or the file's base name without .conf */
 	double duration; /* seconds; 0 = until every model stops */
-	kvl config;      /* the config block, then MITE_CONF_*, then --set */
+	kvl config; /* the config block, then MITE_CONF_*, then --set */
 	scn_journey *journeys;
 	size_t njourneys;
 	/* Recyclable pool smaller than the concurrency it serves: "wait" (an
@@ -76,7 +76,7 @@ typedef struct scenario {
 
 typedef struct scenario_opts {
 	const char *const *sets; /* "key=value" (--set), NULL-terminated, or NULL */
-	const char *const *env;  /* environ to take MITE_CONF_* from, or NULL */
+	const char *const *env; /* environ to take MITE_CONF_* from, or NULL */
 	const char *const *plugin_dirs; /* NULL-terminated, or NULL */
 	/* Modules from anywhere. Otherwise a module must lie inside one of
 	 * plugin_dirs, or inside the scenario's folder when plugin_dirs is NULL

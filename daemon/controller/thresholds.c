@@ -42,15 +42,15 @@ typedef enum th_stat {
 } th_stat;
 
 typedef struct threshold {
-	char *metric;      /* as written */
-	char *stat_name;   /* as written */
-	char *text;        /* for people: "txn:login p95 <= 0.25s" */
+	char *metric; /* as written */
+	char *stat_name; /* as written */
+	char *text; /* for people: "txn:login p95 <= 0.25s" */
 	th_family fam;
-	char *pat;         /* txn, journey, error: the name or message; http: the method */
-	char *status;      /* http: the status pattern */
-	char *journey;     /* filter, or NULL */
+	char *pat; /* txn, journey, error: the name or message; http: the method */
+	char *status; /* http: the status pattern */
+	char *journey; /* filter, or NULL */
 	char *transaction; /* filter (http, error), or NULL */
-	int phase;         /* http: which histogram (ST_H_*) */
+	int phase; /* http: which histogram (ST_H_*) */
 	th_stat stat;
 	double pct;
 	int has_min, has_max;
@@ -67,15 +67,15 @@ struct thresholds {
 	size_t n;
 };
 
-static const char *const th_keys[] = {"metric", "stat",    "min",     "max",
-				      "window", "after",   "abort",   "each",
-				      "journey", "transaction", "phase", NULL};
+static const char *const th_keys[] = { "metric",  "stat",        "min",   "max",
+				       "window",  "after",       "abort", "each",
+				       "journey", "transaction", "phase", NULL };
 
 
 /* ---- parsing ------------------------------------------------------------ */
 
 typedef struct th_parse {
-	cfg_reader R;    /* its prefix: "threshold N: " */
+	cfg_reader R; /* its prefix: "threshold N: " */
 	char prefix[32];
 } th_parse;
 
@@ -105,9 +105,10 @@ static int th_bound(th_parse *P, const config_setting_t *g, const char *key, con
 	if (!isfinite(*out) || *out < 0)
 		return cfg_fail(&P->R, s, "'%s' must be a number >= 0", key);
 	if (t->stat == TH_FAILURE_RATE && *out > 1)
-		return cfg_fail(&P->R, s,
-				"'%s' of a failure_rate is a fraction from 0 to 1 (0.01 is 1 %%), not %g",
-				key, *out);
+		return cfg_fail(
+			&P->R, s,
+			"'%s' of a failure_rate is a fraction from 0 to 1 (0.01 is 1 %%), not %g",
+			key, *out);
 	return 1;
 }
 
@@ -130,7 +131,8 @@ static int th_metric(th_parse *P, const config_setting_t *at, threshold *t, cons
 	const char *rest = colon ? colon + 1 : "*";
 
 	if (colon && !*rest)
-		return cfg_fail(&P->R, at, "metric '%s' ends with ':' (use '*' to match anything)", m);
+		return cfg_fail(&P->R, at, "metric '%s' ends with ':' (use '*' to match anything)",
+				m);
 	if (fam_len == 3 && strncmp(m, "txn", 3) == 0) {
 		t->fam = TH_TXN;
 	} else if (fam_len == 7 && strncmp(m, "journey", 7) == 0) {
@@ -143,8 +145,10 @@ static int th_metric(th_parse *P, const config_setting_t *at, threshold *t, cons
 		t->fam = TH_HTTP;
 		if (c2) {
 			if (c2 == rest || !c2[1] || strchr(c2 + 1, ':'))
-				return cfg_fail(&P->R, at, "metric '%s': expected http, http:METHOD or http:METHOD:STATUS",
-					       m);
+				return cfg_fail(
+					&P->R, at,
+					"metric '%s': expected http, http:METHOD or http:METHOD:STATUS",
+					m);
 			t->pat = strndup(rest, (size_t)(c2 - rest));
 			t->status = strdup(c2 + 1);
 		} else {
@@ -155,10 +159,11 @@ static int th_metric(th_parse *P, const config_setting_t *at, threshold *t, cons
 			return cfg_fail(&P->R, at, "out of memory");
 		return 0;
 	} else {
-		return cfg_fail(&P->R, at,
-			       "unknown metric '%s' (expected txn:NAME, journey:NAME, http:METHOD:STATUS or "
-			       "error:MESSAGE; NAME and the parts may be globs like '*')",
-			       m);
+		return cfg_fail(
+			&P->R, at,
+			"unknown metric '%s' (expected txn:NAME, journey:NAME, http:METHOD:STATUS or "
+			"error:MESSAGE; NAME and the parts may be globs like '*')",
+			m);
 	}
 	t->pat = strdup(rest);
 	if (!t->pat)
@@ -172,9 +177,14 @@ static int th_stat_parse(th_parse *P, const config_setting_t *at, threshold *t, 
 		const char *name;
 		th_stat stat;
 	} names[] = {
-		{"count", TH_COUNT}, {"failures", TH_FAILURES}, {"failure_rate", TH_FAILURE_RATE},
-		{"rate", TH_RATE},   {"min", TH_MIN},           {"mean", TH_MEAN},
-		{"max", TH_MAX},     {"median", TH_PCT},
+		{ "count", TH_COUNT },
+		{ "failures", TH_FAILURES },
+		{ "failure_rate", TH_FAILURE_RATE },
+		{ "rate", TH_RATE },
+		{ "min", TH_MIN },
+		{ "mean", TH_MEAN },
+		{ "max", TH_MAX },
+		{ "median", TH_PCT },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -189,21 +199,24 @@ static int th_stat_parse(th_parse *P, const config_setting_t *at, threshold *t, 
 
 		errno = 0;
 		p = strtod(s + 1, &end);
-		if (!*end && !errno && p > 0 && p <= 100 && strspn(s + 1, "0123456789.") == strlen(s + 1) &&
-		    end[-1] != '.') {
+		if (!*end && !errno && p > 0 && p <= 100 &&
+		    strspn(s + 1, "0123456789.") == strlen(s + 1) && end[-1] != '.') {
 			t->stat = TH_PCT;
 			t->pct = p;
 			goto check;
 		}
 	}
-	return cfg_fail(&P->R, at,
-		       "unknown stat '%s' (expected count, failures, failure_rate, rate, min, mean, max, "
-		       "median, or a percentile pNN such as p95 or p99.9)",
-		       s);
+	return cfg_fail(
+		&P->R, at,
+		"unknown stat '%s' (expected count, failures, failure_rate, rate, min, mean, max, "
+		"median, or a percentile pNN such as p95 or p99.9)",
+		s);
 check:
 	if (t->fam == TH_ERROR && t->stat != TH_COUNT && t->stat != TH_RATE)
-		return cfg_fail(&P->R, at, "stat '%s' does not apply to errors (error: metrics have count and rate)",
-			       s);
+		return cfg_fail(
+			&P->R, at,
+			"stat '%s' does not apply to errors (error: metrics have count and rate)",
+			s);
 	return 0;
 }
 
@@ -224,12 +237,14 @@ static void th_describe(threshold *t)
 	}
 	if (t->has_max && n < sizeof(buf)) {
 		snprintf(num, sizeof(num), "%g", t->max);
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s <= %s%s", t->has_min ? " and" : "", num, unit);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s <= %s%s",
+				      t->has_min ? " and" : "", num, unit);
 	}
 	if (t->journey && n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " [journey %s]", t->journey);
 	if (t->transaction && n < sizeof(buf))
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " [transaction %s]", t->transaction);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " [transaction %s]",
+				      t->transaction);
 	if ((t->window || t->each || t->abort || t->after > 0) && n < sizeof(buf)) {
 		int first = 1;
 
@@ -239,15 +254,18 @@ static void th_describe(threshold *t)
 			first = 0;
 		}
 		if (t->each && n < sizeof(buf)) {
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%seach series", first ? "" : ", ");
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%seach series",
+					      first ? "" : ", ");
 			first = 0;
 		}
 		if (t->after > 0 && n < sizeof(buf)) {
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%safter %g s", first ? "" : ", ", t->after);
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%safter %g s",
+					      first ? "" : ", ", t->after);
 			first = 0;
 		}
 		if (t->abort && n < sizeof(buf))
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%saborts", first ? "" : ", ");
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%saborts",
+					      first ? "" : ", ");
 		if (n < sizeof(buf))
 			snprintf(buf + n, sizeof(buf) - n, ")");
 	}
@@ -294,7 +312,8 @@ static int th_one_what(th_parse *P, const config_setting_t *g, threshold *t)
 		return -1;
 	t->has_max = rc;
 	if (!t->has_min && !t->has_max)
-		return cfg_fail(&P->R, g, "'%s %s' needs a bound: 'max' and/or 'min'", metric, stat);
+		return cfg_fail(&P->R, g, "'%s %s' needs a bound: 'max' and/or 'min'", metric,
+				stat);
 	if (t->has_min && t->has_max && t->min > t->max)
 		return cfg_fail(&P->R, config_setting_get_member(g, "min"),
 				"'min' (%g) is above 'max' (%g)", t->min, t->max);
@@ -328,9 +347,10 @@ static int th_one_filters(th_parse *P, const config_setting_t *g, threshold *t)
 	if ((rc = th_string(P, g, "transaction", &s)) < 0)
 		return -1;
 	if (rc && t->fam != TH_HTTP && t->fam != TH_ERROR)
-		return cfg_fail(&P->R, config_setting_get_member(g, "transaction"),
-				"'transaction' filters http: and error: metrics only (for txn: put the "
-				"name in the metric)");
+		return cfg_fail(
+			&P->R, config_setting_get_member(g, "transaction"),
+			"'transaction' filters http: and error: metrics only (for txn: put the "
+			"name in the metric)");
 	if (rc && !(t->transaction = strdup(s)))
 		return cfg_fail(&P->R, g, "out of memory");
 	t->phase = ST_H_TOTAL;
@@ -350,9 +370,10 @@ static int th_one(th_parse *P, const config_setting_t *g, threshold *t)
 {
 	t->line = (int)config_setting_source_line(g);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return cfg_fail(&P->R, g,
-				"expected a group { metric = \"...\"; stat = \"...\"; max = ...; }, not %s",
-				cfg_type_name(g));
+		return cfg_fail(
+			&P->R, g,
+			"expected a group { metric = \"...\"; stat = \"...\"; max = ...; }, not %s",
+			cfg_type_name(g));
 	if (cfg_check_keys(&P->R, g, NULL, th_keys) < 0 || th_one_what(P, g, t) < 0 ||
 	    th_one_when(P, g, t) < 0 || th_one_filters(P, g, t) < 0)
 		return -1;
@@ -362,16 +383,18 @@ static int th_one(th_parse *P, const config_setting_t *g, threshold *t)
 	return 0;
 }
 
-thresholds *thresholds_parse(const config_setting_t *list, const char *file, char *err, size_t errlen)
+thresholds *thresholds_parse(const config_setting_t *list, const char *file, char *err,
+			     size_t errlen)
 {
-	th_parse P = {.R = {.file = file, .err = err, .errlen = errlen}};
+	th_parse P = { .R = { .file = file, .err = err, .errlen = errlen } };
 	thresholds *t;
 	int n;
 
 	if (errlen)
 		err[0] = '\0';
 	if (config_setting_type(list) != CONFIG_TYPE_LIST) {
-		cfg_fail(&P.R, list,
+		cfg_fail(
+			&P.R, list,
 			"'thresholds' must be a list of groups ( { metric = \"txn:NAME\"; stat = \"p95\"; max = 0.5; "
 			"}, ... ), not %s",
 			cfg_type_name(list));
@@ -412,7 +435,10 @@ void thresholds_free(thresholds *t)
 	free(t);
 }
 
-size_t thresholds_count(const thresholds *t) { return t ? t->n : 0; }
+size_t thresholds_count(const thresholds *t)
+{
+	return t ? t->n : 0;
+}
 
 int thresholds_any_abort(const thresholds *t)
 {
@@ -422,7 +448,10 @@ int thresholds_any_abort(const thresholds *t)
 	return 0;
 }
 
-const char *thresholds_text(const thresholds *t, size_t i) { return t && i < t->n ? t->v[i].text : ""; }
+const char *thresholds_text(const thresholds *t, size_t i)
+{
+	return t && i < t->n ? t->v[i].text : "";
+}
 
 /* ---- measuring ---------------------------------------------------------- */
 
@@ -445,14 +474,16 @@ static int th_take(const threshold *t, const stats_entry *e, th_acc *a)
 
 	switch (t->fam) {
 	case TH_TXN:
-		if (strcmp(e->kind, "txn") != 0 || e->nlabels != 2 || !th_glob(t->pat, e->labels[1], 0))
+		if (strcmp(e->kind, "txn") != 0 || e->nlabels != 2 ||
+		    !th_glob(t->pat, e->labels[1], 0))
 			return 0;
 		count = e->c[ST_TXN_OK] + e->c[ST_TXN_FAILED];
 		failures = e->c[ST_TXN_FAILED];
 		h = e->h[0];
 		break;
 	case TH_JOURNEY:
-		if (strcmp(e->kind, "journey") != 0 || e->nlabels != 1 || !th_glob(t->pat, e->labels[0], 0))
+		if (strcmp(e->kind, "journey") != 0 || e->nlabels != 1 ||
+		    !th_glob(t->pat, e->labels[0], 0))
 			return 0;
 		count = e->c[ST_J_OK] + e->c[ST_J_FAILED];
 		failures = e->c[ST_J_FAILED];
@@ -482,7 +513,8 @@ static int th_take(const threshold *t, const stats_entry *e, th_acc *a)
 			return 0;
 		break;
 	case TH_ERROR:
-		if (strcmp(e->kind, "error") != 0 || e->nlabels != 4 || !th_glob(t->pat, e->labels[3], 0))
+		if (strcmp(e->kind, "error") != 0 || e->nlabels != 4 ||
+		    !th_glob(t->pat, e->labels[3], 0))
 			return 0;
 		if (t->transaction && !th_glob(t->transaction, e->labels[1], 0))
 			return 0;
@@ -576,13 +608,13 @@ typedef struct th_state {
 	th_series *series;
 	size_t nseries, cap;
 	int broken;
-	double broken_at;   /* run seconds */
+	double broken_at; /* run seconds */
 	char *broken_series;
 	int has_value;
-	double value;       /* the final value, or the worst of the windows */
-	int evaluated;      /* live evaluations that had data */
-	int no_data;        /* the final evaluation found nothing */
-	int aborted;        /* this one stopped the run */
+	double value; /* the final value, or the worst of the windows */
+	int evaluated; /* live evaluations that had data */
+	int no_data; /* the final evaluation found nothing */
+	int aborted; /* this one stopped the run */
 } th_state;
 
 struct thresholds_eval {
@@ -692,7 +724,8 @@ static void th_mark(th_state *st, double v, double at, const char *series)
 
 /* Adds a sum (its histogram in the evaluation's scratch) into the slot of
  * the current second of series `name`. */
-static void th_slot_put(thresholds_eval *e, th_state *st, const char *name, size_t pos, const th_acc *a)
+static void th_slot_put(thresholds_eval *e, th_state *st, const char *name, size_t pos,
+			const th_acc *a)
 {
 	th_series *s = th_series_get(st, name);
 	th_slot *sl;
@@ -736,7 +769,7 @@ static void th_window_second(thresholds_eval *e, th_state *st, const stats *slic
 		memset(sl, 0, sizeof(*sl));
 	}
 	if (!t->each) {
-		th_acc a = {0};
+		th_acc a = { 0 };
 		int any = 0;
 
 		hist_reset(e->scratch);
@@ -747,7 +780,7 @@ static void th_window_second(thresholds_eval *e, th_state *st, const stats *slic
 			th_slot_put(e, st, "", pos, &a);
 	} else {
 		for (const stats_entry *en = slice->first; en; en = en->order) {
-			th_acc a = {0};
+			th_acc a = { 0 };
 
 			hist_reset(e->scratch);
 			a.h = e->scratch;
@@ -761,7 +794,7 @@ static void th_window_second(thresholds_eval *e, th_state *st, const stats *slic
 		return;
 	for (size_t i = 0; i < st->nseries; i++) {
 		th_series *s = &st->series[i];
-		th_acc a = {0};
+		th_acc a = { 0 };
 		double v;
 
 		hist_reset(e->scratch);
@@ -788,7 +821,7 @@ static int th_whole(thresholds_eval *e, th_state *st, const stats *totals, doubl
 	double v;
 
 	if (!t->each) {
-		th_acc a = {0};
+		th_acc a = { 0 };
 
 		hist_reset(e->scratch);
 		a.h = e->scratch;
@@ -800,7 +833,7 @@ static int th_whole(thresholds_eval *e, th_state *st, const stats *totals, doubl
 		return 1;
 	}
 	for (const stats_entry *en = totals->first; en; en = en->order) {
-		th_acc a = {0};
+		th_acc a = { 0 };
 		char name[1024];
 
 		hist_reset(e->scratch);
@@ -814,8 +847,8 @@ static int th_whole(thresholds_eval *e, th_state *st, const stats *totals, doubl
 	return found;
 }
 
-int thresholds_eval_second(thresholds_eval *e, const stats *slice, const stats *totals, double elapsed,
-			   int running)
+int thresholds_eval_second(thresholds_eval *e, const stats *slice, const stats *totals,
+			   double elapsed, int running)
 {
 	int abort_now = 0;
 
@@ -829,7 +862,8 @@ int thresholds_eval_second(thresholds_eval *e, const stats *slice, const stats *
 		int judge = running && elapsed >= t->after;
 
 		if (t->window) {
-			th_window_second(e, st, slice, elapsed, judge && e->seconds >= (uint64_t)t->window);
+			th_window_second(e, st, slice, elapsed,
+					 judge && e->seconds >= (uint64_t)t->window);
 		} else if (t->abort && judge) {
 			/* A whole-run threshold that aborts is watched as the
 			 * run goes, on its totals so far. */
@@ -884,7 +918,10 @@ int thresholds_eval_is_broken(const thresholds_eval *e, size_t i)
 	return e && i < thresholds_count(e->th) && e->s[i].broken;
 }
 
-const char *thresholds_eval_aborted_by(const thresholds_eval *e) { return e ? e->aborted_by : NULL; }
+const char *thresholds_eval_aborted_by(const thresholds_eval *e)
+{
+	return e ? e->aborted_by : NULL;
+}
 
 cJSON *thresholds_eval_json(const thresholds_eval *e)
 {

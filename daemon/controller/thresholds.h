@@ -19,7 +19,7 @@
 #include <libconfig.h>
 #include <stddef.h>
 
-#define THRESHOLDS_MAX 256         /* thresholds in one scenario */
+#define THRESHOLDS_MAX 256 /* thresholds in one scenario */
 #define THRESHOLDS_MAX_WINDOW 3600 /* seconds */
 
 typedef struct thresholds thresholds;
@@ -29,7 +29,8 @@ typedef struct thresholds_eval thresholds_eval;
  * the scenario's path: settings from @included files are named relative to
  * its folder. NULL with "file:line: reason" in err. An empty list gives an
  * empty set. */
-thresholds *thresholds_parse(const config_setting_t *list, const char *file, char *err, size_t errlen);
+thresholds *thresholds_parse(const config_setting_t *list, const char *file, char *err,
+			     size_t errlen);
 void thresholds_free(thresholds *t);
 /* How many thresholds t holds (0 for NULL). */
 size_t thresholds_count(const thresholds *t);
@@ -47,8 +48,8 @@ void thresholds_eval_free(thresholds_eval *e);
  * running whether it is running (windows are judged only then). Returns 1
  * when a threshold with abort = true is broken (the first time only: the
  * caller stops the run), else 0. */
-int thresholds_eval_second(thresholds_eval *e, const stats *slice, const stats *totals, double elapsed,
-			   int running);
+int thresholds_eval_second(thresholds_eval *e, const stats *slice, const stats *totals,
+			   double elapsed, int running);
 /* The end of the run: whole-run thresholds on the totals; windowed ones
  * that never had a full window are judged on the whole run. */
 void thresholds_eval_final(thresholds_eval *e, const stats *totals, double elapsed);

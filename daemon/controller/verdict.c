@@ -14,12 +14,14 @@ static const struct {
 	const char *name, *title;
 	int status;
 } kinds[VERDICT_NKINDS] = {
-	[VERDICT_PASSED] = {"passed", "passed", VERDICT_EXIT_PASSED},
-	[VERDICT_THRESHOLDS] = {"thresholds", "failed: thresholds broken", VERDICT_EXIT_THRESHOLDS},
-	[VERDICT_VOLUME] = {"volume", "failed: volume not delivered", VERDICT_EXIT_VOLUME},
-	[VERDICT_TAINTED] = {"tainted", "tainted: mite itself was saturated", VERDICT_EXIT_TAINTED},
-	[VERDICT_INCOMPLETE] = {"incomplete", "incomplete", VERDICT_EXIT_INCOMPLETE},
-	[VERDICT_FAILED] = {"failed", "failed", VERDICT_EXIT_FAILED},
+	[VERDICT_PASSED] = { "passed", "passed", VERDICT_EXIT_PASSED },
+	[VERDICT_THRESHOLDS] = { "thresholds", "failed: thresholds broken",
+				 VERDICT_EXIT_THRESHOLDS },
+	[VERDICT_VOLUME] = { "volume", "failed: volume not delivered", VERDICT_EXIT_VOLUME },
+	[VERDICT_TAINTED] = { "tainted", "tainted: mite itself was saturated",
+			      VERDICT_EXIT_TAINTED },
+	[VERDICT_INCOMPLETE] = { "incomplete", "incomplete", VERDICT_EXIT_INCOMPLETE },
+	[VERDICT_FAILED] = { "failed", "failed", VERDICT_EXIT_FAILED },
 };
 
 static verdict_kind clamp(verdict_kind k)
@@ -27,9 +29,18 @@ static verdict_kind clamp(verdict_kind k)
 	return (unsigned)k < VERDICT_NKINDS ? k : VERDICT_FAILED;
 }
 
-const char *verdict_name(verdict_kind k) { return kinds[clamp(k)].name; }
-const char *verdict_title(verdict_kind k) { return kinds[clamp(k)].title; }
-int verdict_exit_status(verdict_kind k) { return kinds[clamp(k)].status; }
+const char *verdict_name(verdict_kind k)
+{
+	return kinds[clamp(k)].name;
+}
+const char *verdict_title(verdict_kind k)
+{
+	return kinds[clamp(k)].title;
+}
+int verdict_exit_status(verdict_kind k)
+{
+	return kinds[clamp(k)].status;
+}
 
 verdict_kind verdict_kind_of(const char *s)
 {
@@ -51,13 +62,16 @@ void verdict_conf_defaults(verdict_conf *c)
 	c->loop_lag_warn = 0;
 }
 
-int verdict_conf_parse(const config_setting_t *g, const char *file, verdict_conf *c, char *err, size_t errlen)
+int verdict_conf_parse(const config_setting_t *g, const char *file, verdict_conf *c, char *err,
+		       size_t errlen)
 {
-	static const char *const keys[] = {"volume_tolerance", "volume",         "start_lag",
-					   "loop_lag",         "loop_lag_share", "saturation", NULL};
-	static const char *const volume[] = {"fail", "warn", NULL};
-	static const char *const saturation[] = {"taint", "warn", NULL};
-	cfg_reader R = {.file = file, .prefix = "verdict: ", .err = err, .errlen = errlen};
+	static const char *const keys[] = {
+		"volume_tolerance", "volume",     "start_lag", "loop_lag",
+		"loop_lag_share",   "saturation", NULL
+	};
+	static const char *const volume[] = { "fail", "warn", NULL };
+	static const char *const saturation[] = { "taint", "warn", NULL };
+	cfg_reader R = { .file = file, .prefix = "verdict: ", .err = err, .errlen = errlen };
 
 	if (cfg_is_group(&R, g) < 0 || cfg_check_keys(&R, g, NULL, keys) < 0 ||
 	    cfg_get_num_in(&R, g, "volume_tolerance", 0, 1, &c->volume_tolerance) < 0 ||
@@ -142,17 +156,21 @@ void verdict_list_to_json(verdict_list *v, cJSON *o, const char *passed_reason)
 
 	/* Most severe first; within a kind, in the order found. */
 	for (int k = VERDICT_NKINDS - 1; sorted && v->reasons && k > VERDICT_PASSED; k--)
-		cJSON_ArrayForEach(it, v->reasons)
-			if (verdict_kind_of(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "verdict"))) ==
-			    (verdict_kind)k) {
-				if (!first)
-					first = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "reason"));
-				cJSON_AddItemToArray(sorted, cJSON_Duplicate(it, 1));
-				n++;
-			}
+		cJSON_ArrayForEach(it, v->reasons) if (verdict_kind_of(cJSON_GetStringValue(
+							       cJSON_GetObjectItemCaseSensitive(
+								       it, "verdict"))) ==
+						       (verdict_kind)k)
+		{
+			if (!first)
+				first = cJSON_GetStringValue(
+					cJSON_GetObjectItemCaseSensitive(it, "reason"));
+			cJSON_AddItemToArray(sorted, cJSON_Duplicate(it, 1));
+			n++;
+		}
 	cJSON_AddStringToObject(o, "verdict", verdict_name(v->worst));
 	if (!first)
-		snprintf(line, sizeof(line), "%s", v->worst == VERDICT_PASSED ? passed_reason : verdict_title(v->worst));
+		snprintf(line, sizeof(line), "%s",
+			 v->worst == VERDICT_PASSED ? passed_reason : verdict_title(v->worst));
 	else if (n > 1)
 		snprintf(line, sizeof(line), "%s (and %d more: see reasons)", first, n - 1);
 	else

@@ -55,12 +55,12 @@ verdict_kind verdict_kind_of(const char *s);
 /* The scenario's `verdict` group. */
 typedef struct verdict_conf {
 	double volume_tolerance; /* fraction of the required volume that may be missing */
-	int volume_warn;         /* 1: a shortfall is a warning, not the verdict */
-	double start_lag;        /* open models: starts later than this (p99, s) are not delivered */
-	double loop_lag;         /* a loop turn longer than this (s) delays what it measures */
-	double loop_lag_share;   /* taint when a runner spent more than this share of the
+	int volume_warn; /* 1: a shortfall is a warning, not the verdict */
+	double start_lag; /* open models: starts later than this (p99, s) are not delivered */
+	double loop_lag; /* a loop turn longer than this (s) delays what it measures */
+	double loop_lag_share; /* taint when a runner spent more than this share of the
 				    run in such turns */
-	int loop_lag_warn;       /* 1: a saturated loop is a warning, not the verdict */
+	int loop_lag_warn; /* 1: a saturated loop is a warning, not the verdict */
 } verdict_conf;
 
 #define VERDICT_VOLUME_TOLERANCE_DEFAULT 0.1
@@ -80,7 +80,7 @@ cJSON *verdict_conf_json(const verdict_conf *c);
 
 /* The problems found in a run, in the order added. */
 typedef struct verdict_list {
-	cJSON *reasons;  /* [{"verdict": kind, "reason": line}] */
+	cJSON *reasons; /* [{"verdict": kind, "reason": line}] */
 	cJSON *warnings; /* [line] */
 	verdict_kind worst;
 } verdict_list;
@@ -88,7 +88,8 @@ typedef struct verdict_list {
 void verdict_list_init(verdict_list *v);
 void verdict_list_free(verdict_list *v);
 /* A problem of kind k, one line (printf format). */
-void verdict_add(verdict_list *v, verdict_kind k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void verdict_add(verdict_list *v, verdict_kind k, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* A warning: said in the summary, not part of the verdict. */
 void verdict_warn(verdict_list *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Moves the judgement into summary object o: "verdict", "verdict_reason"

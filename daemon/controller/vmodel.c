@@ -94,8 +94,8 @@ vmodel *vmodel_new_constant(long count, double duration, char *err, size_t errle
 	vmodel *m;
 
 	if (count < 0 || count > VMODEL_MAX_COUNT) {
-		util_err(err, errlen, "count must be between 0 and %.0f, not %ld",
-			   VMODEL_MAX_COUNT, count);
+		util_err(err, errlen, "count must be between 0 and %.0f, not %ld", VMODEL_MAX_COUNT,
+			 count);
 		return NULL;
 	}
 	if (!isfinite(duration)) {
@@ -105,7 +105,8 @@ vmodel *vmodel_new_constant(long count, double duration, char *err, size_t errle
 	m = vmodel_alloc(VM_SEGMENTS, 1, err, errlen);
 	if (!m)
 		return NULL;
-	m->segs[0] = (segment){0, duration > 0 ? duration : INFINITY, (double)count, (double)count};
+	m->segs[0] =
+		(segment){ 0, duration > 0 ? duration : INFINITY, (double)count, (double)count };
 	m->end = duration > 0 ? duration : -1;
 	snprintf(m->desc, sizeof(m->desc), "constant %ld", count);
 	vmodel_desc_end(m, duration);
@@ -127,22 +128,21 @@ vmodel *vmodel_new_ramp(double from, double to, double over, double duration, ch
 	}
 	if (!isfinite(duration) || (duration > 0 && duration < over)) {
 		util_err(err, errlen, "duration (%g s) must not be shorter than the ramp (%g s)",
-			   duration, over);
+			 duration, over);
 		return NULL;
 	}
 	m = vmodel_alloc(VM_SEGMENTS, 2, err, errlen);
 	if (!m)
 		return NULL;
-	m->segs[0] = (segment){0, over, from, to};
-	m->segs[1] = (segment){over, duration > 0 ? duration : INFINITY, to, to};
+	m->segs[0] = (segment){ 0, over, from, to };
+	m->segs[1] = (segment){ over, duration > 0 ? duration : INFINITY, to, to };
 	m->end = duration > 0 ? duration : -1;
 	snprintf(m->desc, sizeof(m->desc), "ramp %g -> %g over %g s", from, to, over);
 	vmodel_desc_end(m, duration);
 	return m;
 }
 
-vmodel *vmodel_new_stages(const vmodel_step *steps, size_t n, int hold, char *err,
-			  size_t errlen)
+vmodel *vmodel_new_stages(const vmodel_step *steps, size_t n, int hold, char *err, size_t errlen)
 {
 	double t = 0;
 	vmodel *m;
@@ -154,12 +154,12 @@ vmodel *vmodel_new_stages(const vmodel_step *steps, size_t n, int hold, char *er
 	for (size_t i = 0; i < n; i++) {
 		if (vmodel_bad_count(steps[i].from) || vmodel_bad_count(steps[i].to)) {
 			util_err(err, errlen, "step %zu: counts must be between 0 and %.0f", i + 1,
-				   VMODEL_MAX_COUNT);
+				 VMODEL_MAX_COUNT);
 			return NULL;
 		}
 		if (vmodel_bad_time(steps[i].duration)) {
 			util_err(err, errlen, "step %zu: duration must be more than 0 seconds",
-				   i + 1);
+				 i + 1);
 			return NULL;
 		}
 	}
@@ -167,11 +167,11 @@ vmodel *vmodel_new_stages(const vmodel_step *steps, size_t n, int hold, char *er
 	if (!m)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		m->segs[i] = (segment){t, t + steps[i].duration, steps[i].from, steps[i].to};
+		m->segs[i] = (segment){ t, t + steps[i].duration, steps[i].from, steps[i].to };
 		t += steps[i].duration;
 	}
 	if (hold)
-		m->segs[n] = (segment){t, INFINITY, steps[n - 1].to, steps[n - 1].to};
+		m->segs[n] = (segment){ t, INFINITY, steps[n - 1].to, steps[n - 1].to };
 	m->end = hold ? -1 : t;
 	snprintf(m->desc, sizeof(m->desc), "stages: %zu step%s over %g s%s", n, n == 1 ? "" : "s",
 		 t, hold ? ", then hold" : "");
@@ -184,7 +184,7 @@ vmodel *vmodel_new_oneshot(long count, double duration, char *err, size_t errlen
 
 	if (count < 1 || count > VMODEL_MAX_COUNT) {
 		util_err(err, errlen, "oneshot count must be between 1 and %.0f, not %ld",
-			   VMODEL_MAX_COUNT, count);
+			 VMODEL_MAX_COUNT, count);
 		return NULL;
 	}
 	m = vmodel_new_constant(count, duration, err, errlen);
@@ -203,11 +203,12 @@ vmodel *vmodel_new_arrival(double from, double to, double over, double duration,
 
 	if (vmodel_bad_count(from) || vmodel_bad_count(to)) {
 		util_err(err, errlen, "arrival rates must be between 0 and %.0f per second",
-			   VMODEL_MAX_COUNT);
+			 VMODEL_MAX_COUNT);
 		return NULL;
 	}
 	if (from != to && vmodel_bad_time(over)) {
-		util_err(err, errlen, "a changing arrival rate needs `over` of more than 0 seconds");
+		util_err(err, errlen,
+			 "a changing arrival rate needs `over` of more than 0 seconds");
 		return NULL;
 	}
 	if (!isfinite(over) || over < 0 || !isfinite(duration)) {
@@ -224,13 +225,14 @@ vmodel *vmodel_new_arrival(double from, double to, double over, double duration,
 	if (from == to)
 		snprintf(m->desc, sizeof(m->desc), "arrival %g/s", to);
 	else
-		snprintf(m->desc, sizeof(m->desc), "arrival %g/s -> %g/s over %g s", from, to, over);
+		snprintf(m->desc, sizeof(m->desc), "arrival %g/s -> %g/s over %g s", from, to,
+			 over);
 	vmodel_desc_end(m, duration);
 	return m;
 }
 
-vmodel *vmodel_new_plugin(mite_volume_fn fn, const char *name, const char *const *args,
-			  char *err, size_t errlen)
+vmodel *vmodel_new_plugin(mite_volume_fn fn, const char *name, const char *const *args, char *err,
+			  size_t errlen)
 {
 	size_t n = 0;
 	vmodel *m;

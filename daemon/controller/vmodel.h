@@ -39,8 +39,7 @@ typedef struct vmodel_step {
 } vmodel_step;
 /* Steps one after the other; after the last it stops, or with hold != 0
  * holds the last step's `to` for ever. */
-vmodel *vmodel_new_stages(const vmodel_step *steps, size_t n, int hold, char *err,
-			  size_t errlen);
+vmodel *vmodel_new_stages(const vmodel_step *steps, size_t n, int hold, char *err, size_t errlen);
 
 /* `count` instances that each run exactly one iteration (see vmodel_once);
  * asks for `count` until `duration` (when > 0), then MITE_STOP. */
@@ -59,8 +58,8 @@ vmodel *vmodel_new_arrival(double from, double to, double over, double duration,
  * (NULL-terminated key, value list; copied). A negative return other than
  * MITE_STOP is an error: the model stops from then on and vmodel_error says
  * why. */
-vmodel *vmodel_new_plugin(mite_volume_fn fn, const char *name, const char *const *args,
-			  char *err, size_t errlen);
+vmodel *vmodel_new_plugin(mite_volume_fn fn, const char *name, const char *const *args, char *err,
+			  size_t errlen);
 
 /* 1 for oneshot models: each instance runs exactly one iteration and is not
  * replaced when it ends; the journey's load ends once `count` iterations

@@ -146,16 +146,16 @@ struct coro {
 	coro_fn fn;
 	void *arg;
 	const char *label;
-	char *slot;          /* the slot: guard page, stack, then this record */
-	char *slab;          /* the lowest address of the slot's slab */
-	size_t stack_bytes;  /* usable: from slot + page up to this record */
-	size_t asked;        /* the stack size asked for, for the report */
+	char *slot; /* the slot: guard page, stack, then this record */
+	char *slab; /* the lowest address of the slot's slab */
+	size_t stack_bytes; /* usable: from slot + page up to this record */
+	size_t asked; /* the stack size asked for, for the report */
 	struct pool_class *pc;
 	int done;
-	int guard;           /* CORO_GUARD_* */
+	int guard; /* CORO_GUARD_* */
 	struct coro *prev, *next; /* the live list, for the overflow handler */
-	void *fake_stack;    /* ASan's fake stack while suspended */
-	unsigned vg_stack;   /* valgrind's id for the stack */
+	void *fake_stack; /* ASan's fake stack while suspended */
+	unsigned vg_stack; /* valgrind's id for the stack */
 };
 
 /* A free slot: its address with its guard kind in the low bits, and
@@ -175,9 +175,9 @@ struct pool_class {
 	size_t slot_bytes;
 	char *carve, *carve_end; /* the part of the newest slab not cut yet */
 	char *carve_slab;
-	size_t next_slots;       /* slots in the next slab (doubling) */
-	slot_vec dirty;          /* free, pages resident; reused first, LIFO */
-	slot_vec clean;          /* free, pages given back */
+	size_t next_slots; /* slots in the next slab (doubling) */
+	slot_vec dirty; /* free, pages resident; reused first, LIFO */
+	slot_vec clean; /* free, pages given back */
 	struct pool_class *next;
 };
 
@@ -567,7 +567,10 @@ void *coro_extra(coro *c)
 	return (char *)c + round_up(sizeof(coro), 16);
 }
 
-const void *coro_slot_base(const coro *c) { return c->slot; }
+const void *coro_slot_base(const coro *c)
+{
+	return c->slot;
+}
 
 static void overflow_die(const coro *c);
 
@@ -575,7 +578,8 @@ static void overflow_die(const coro *c);
  * instrumented: the zone is below the stack ASan was told about. */
 __attribute__((no_sanitize_address)) static int redzone_dirty(const coro *c)
 {
-	const volatile uint64_t *z = (const volatile uint64_t *)(void *)(stack_lo(c) - REDZONE_BYTES);
+	const volatile uint64_t *z =
+		(const volatile uint64_t *)(void *)(stack_lo(c) - REDZONE_BYTES);
 	uint64_t acc = 0;
 
 	for (size_t i = 0; i < REDZONE_BYTES / sizeof *z; i++)
@@ -611,9 +615,15 @@ void coro_yield(void)
 		    &main_size);
 }
 
-coro *coro_current(void) { return running; }
+coro *coro_current(void)
+{
+	return running;
+}
 
-int coro_done(const coro *c) { return c->done; }
+int coro_done(const coro *c)
+{
+	return c->done;
+}
 
 void coro_free(coro *c)
 {
@@ -680,7 +690,8 @@ void coro_pool_drain(void)
 			for (size_t i = 0; i < v->n; i++)
 				if (v->v[i] & SLOT_ABANDONED)
 					__asan_unpoison_memory_region(
-						(char *)(v->v[i] & ~(uintptr_t)SLOT_FLAGS) + page_size(),
+						(char *)(v->v[i] & ~(uintptr_t)SLOT_FLAGS) +
+							page_size(),
 						pc->slot_bytes - page_size());
 		}
 #endif
@@ -968,7 +979,8 @@ int coro_install_overflow_handler(void)
 	/* The handler must not be the first to ask (sysconf is not
 	 * async-signal-safe). */
 	page_size();
-	alt = mmap(NULL, ALTSTACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	alt = mmap(NULL, ALTSTACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
 	if (alt == MAP_FAILED)
 		return -errno;
 	memset(&ss, 0, sizeof(ss));

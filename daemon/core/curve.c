@@ -66,12 +66,12 @@ int curve_keygen(const char *name, char *err, size_t errlen)
 		return -1;
 	}
 	if (zmq_curve_keypair(pub, sec) != 0) {
-		snprintf(err, errlen, "keygen: zmq_curve_keypair failed: %s (libzmq without CURVE?)",
+		snprintf(err, errlen,
+			 "keygen: zmq_curve_keypair failed: %s (libzmq without CURVE?)",
 			 zmq_strerror(errno));
 		return -1;
 	}
-	snprintf(text, sizeof(text), "%s\n",
-		 sec);
+	snprintf(text, sizeof(text), "%s\n", sec);
 	if ((rc = write_new(kpath, text, 0600)) < 0) {
 		snprintf(err, errlen, "keygen: cannot write %s: %s", kpath, strerror(-rc));
 		goto fail;
@@ -135,8 +135,8 @@ static int read_key(const char *path, int secret, char out[CURVE_Z85_LEN + 1], c
 			unsigned char bin[32];
 			if (len != CURVE_Z85_LEN || !zmq_z85_decode(bin, p)) {
 				snprintf(err, errlen,
-					 "%s:%d: not a CURVE key (40 Z85 characters expected)", path,
-					 line);
+					 "%s:%d: not a CURVE key (40 Z85 characters expected)",
+					 path, line);
 				memset(buf, 0, sizeof(buf));
 				return -1;
 			}
@@ -151,8 +151,8 @@ static int read_key(const char *path, int secret, char out[CURVE_Z85_LEN + 1], c
 	return -1;
 }
 
-int curve_read_secret(const char *path, char secret[CURVE_Z85_LEN + 1],
-		      char pub[CURVE_Z85_LEN + 1], char *err, size_t errlen)
+int curve_read_secret(const char *path, char secret[CURVE_Z85_LEN + 1], char pub[CURVE_Z85_LEN + 1],
+		      char *err, size_t errlen)
 {
 	if (read_key(path, 1, secret, err, errlen) < 0)
 		return -1;
@@ -194,8 +194,8 @@ int curve_authorized(const char *dir, const unsigned char key[32], char *name, s
 			continue; /* a bad file authorizes nobody */
 		if (memcmp(bin, key, 32) == 0) {
 			found = 1;
-			snprintf(name, namelen, "%.*s", (int)(len - 4 > CURVE_NAME_MAX ? CURVE_NAME_MAX
-											 : len - 4),
+			snprintf(name, namelen, "%.*s",
+				 (int)(len - 4 > CURVE_NAME_MAX ? CURVE_NAME_MAX : len - 4),
 				 e->d_name);
 		}
 	}

@@ -25,8 +25,8 @@
 int curve_keygen(const char *name, char *err, size_t errlen);
 /* Reads a secret key file into secret (z85) and its public key into pub
  * (z85; may be NULL). Refuses a key file others may read. 0 or -1 (err). */
-int curve_read_secret(const char *path, char secret[CURVE_Z85_LEN + 1],
-		      char pub[CURVE_Z85_LEN + 1], char *err, size_t errlen);
+int curve_read_secret(const char *path, char secret[CURVE_Z85_LEN + 1], char pub[CURVE_Z85_LEN + 1],
+		      char *err, size_t errlen);
 /* Reads a public key file (z85). 0 or -1 (err). */
 int curve_read_public(const char *path, char pub[CURVE_Z85_LEN + 1], char *err, size_t errlen);
 /* Looks the 32-byte public key up among dir's *.pub files: 1 when found

@@ -92,7 +92,10 @@ hist *hist_new(void)
 	return h;
 }
 
-void hist_free(hist *h) { free(h); }
+void hist_free(hist *h)
+{
+	free(h);
+}
 
 void hist_reset(hist *h)
 {
@@ -144,9 +147,18 @@ void hist_merge(hist *dst, const hist *src)
 		dst->max = src->max;
 }
 
-uint64_t hist_count(const hist *h) { return h->count; }
-uint64_t hist_min(const hist *h) { return h->count ? h->min : 0; }
-uint64_t hist_max(const hist *h) { return h->count ? h->max : 0; }
+uint64_t hist_count(const hist *h)
+{
+	return h->count;
+}
+uint64_t hist_min(const hist *h)
+{
+	return h->count ? h->min : 0;
+}
+uint64_t hist_max(const hist *h)
+{
+	return h->count ? h->max : 0;
+}
 
 double hist_mean(const hist *h)
 {

@@ -33,7 +33,7 @@ void hist_merge(hist *dst, const hist *src);
 uint64_t hist_count(const hist *h);
 uint64_t hist_min(const hist *h); /* 0 when empty */
 uint64_t hist_max(const hist *h); /* 0 when empty */
-double hist_mean(const hist *h);  /* 0 when empty */
+double hist_mean(const hist *h); /* 0 when empty */
 /* The value at percentile p (0..100): the representative value of the
  * bucket holding the ceil(p/100*count)-th smallest value, clamped to
  * [min, max]. 0 when empty. */

@@ -160,10 +160,10 @@ int kvl_from_json(kvl *l, const cJSON *obj)
 	if (!cJSON_IsObject(obj))
 		return -EINVAL;
 	/* Check every member first, so that a bad object adds nothing. */
+	cJSON_ArrayForEach(it, obj) if (!it->string || !cJSON_IsString(it) ||
+					!it->valuestring) return -EINVAL;
 	cJSON_ArrayForEach(it, obj)
-		if (!it->string || !cJSON_IsString(it) || !it->valuestring)
-			return -EINVAL;
-	cJSON_ArrayForEach(it, obj) {
+	{
 		int rc = kvl_set(l, it->string, it->valuestring);
 		if (rc < 0)
 			return rc;

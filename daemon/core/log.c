@@ -7,9 +7,18 @@
 static int log_level = LOG_LVL_INFO;
 static int log_prefix;
 
-void log_set_level(int level) { log_level = level; }
-int log_get_level(void) { return log_level; }
-void log_set_syslog_prefix(int on) { log_prefix = on; }
+void log_set_level(int level)
+{
+	log_level = level;
+}
+int log_get_level(void)
+{
+	return log_level;
+}
+void log_set_syslog_prefix(int on)
+{
+	log_prefix = on;
+}
 
 void log_msg(int level, const char *fmt, ...)
 {

@@ -2,7 +2,13 @@
 #ifndef MITE_CORE_LOG_H
 #define MITE_CORE_LOG_H
 
-enum { LOG_LVL_ERR = 3, LOG_LVL_WARNING = 4, LOG_LVL_NOTICE = 5, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
+enum {
+	LOG_LVL_ERR = 3,
+	LOG_LVL_WARNING = 4,
+	LOG_LVL_NOTICE = 5,
+	LOG_LVL_INFO = 6,
+	LOG_LVL_DEBUG = 7
+};
 
 /* Lines above this level are dropped (default LOG_LVL_INFO). */
 void log_set_level(int level);

@@ -165,7 +165,7 @@ int module_find(const char *path, const char *base_dir, const char *const *plugi
 		}
 		if (!found) {
 			util_err(err, errlen, "cannot find module '%s' (looked in: %s)", path,
-				   *looked ? looked : "no folder");
+				 *looked ? looked : "no folder");
 			return -ENOENT;
 		}
 	}
@@ -189,10 +189,11 @@ int module_find(const char *path, const char *base_dir, const char *const *plugi
 					module_list_add(dirs, sizeof(dirs), plugin_dirs[i]);
 			else if (base_dir)
 				module_list_add(dirs, sizeof(dirs), base_dir);
-			util_err(err, errlen,
-				   "module '%s' (%s) lies outside the plugin folders (%s) and loading "
-				   "from any path is not allowed",
-				   path, real, *dirs ? dirs : "none configured");
+			util_err(
+				err, errlen,
+				"module '%s' (%s) lies outside the plugin folders (%s) and loading "
+				"from any path is not allowed",
+				path, real, *dirs ? dirs : "none configured");
 			return -EACCES;
 		}
 	}
@@ -413,12 +414,12 @@ static int module_check(const char *path, uint32_t magic, uint32_t abi, char *er
 {
 	if (magic != MITE_MODULE_MAGIC) {
 		util_err(err, errlen, "%s has no mite_module descriptor (missing MITE_MODULE?)",
-			   path);
+			 path);
 		return -ENOEXEC;
 	}
 	if (abi != MITE_ABI_VERSION) {
 		util_err(err, errlen, "%s was built for mite ABI %u; this mite speaks ABI %d", path,
-			   (unsigned)abi, MITE_ABI_VERSION);
+			 (unsigned)abi, MITE_ABI_VERSION);
 		return -ENOEXEC;
 	}
 	return 0;
@@ -456,12 +457,12 @@ module *module_open(const char *path, const mite_api *api, char *err, size_t err
 	rc = module_read_descriptor(real, &magic, &abi);
 	if (rc == -ENOENT) {
 		util_err(err, errlen, "%s has no mite_module descriptor (missing MITE_MODULE?)",
-			   path);
+			 path);
 		goto fail;
 	}
 	if (rc == -ENOEXEC) {
 		util_err(err, errlen,
-			   "cannot open %s: not a 64-bit ELF shared object for this machine", path);
+			 "cannot open %s: not a 64-bit ELF shared object for this machine", path);
 		goto fail;
 	}
 	if (rc < 0) {
@@ -480,7 +481,7 @@ module *module_open(const char *path, const mite_api *api, char *err, size_t err
 	info = dlsym(handle, MODULE_DESCRIPTOR);
 	if (!info) {
 		util_err(err, errlen, "%s has no mite_module descriptor (missing MITE_MODULE?)",
-			   path);
+			 path);
 		goto fail;
 	}
 	/* Again in memory: the file may have changed between the two reads, and
@@ -489,7 +490,7 @@ module *module_open(const char *path, const mite_api *api, char *err, size_t err
 		goto fail;
 	if (info->size < offsetof(mite_module_info, spare)) {
 		util_err(err, errlen, "%s has a truncated mite_module descriptor (%u bytes)", path,
-			   (unsigned)info->size);
+			 (unsigned)info->size);
 		goto fail;
 	}
 
@@ -524,7 +525,7 @@ void *module_sym(module *m, const char *symbol, char *err, size_t errlen)
 
 	if (!m || !symbol || !*symbol) {
 		util_err(err, errlen, "%s has no symbol '%s'", m ? m->path : "(null)",
-			   symbol ? symbol : "");
+			 symbol ? symbol : "");
 		return NULL;
 	}
 	dlerror();

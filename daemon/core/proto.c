@@ -13,7 +13,8 @@ cJSON *proto_new(const char *type)
 
 	if (!m)
 		return NULL;
-	if (!cJSON_AddNumberToObject(m, "v", PROTO_VERSION) || !cJSON_AddStringToObject(m, "t", type)) {
+	if (!cJSON_AddNumberToObject(m, "v", PROTO_VERSION) ||
+	    !cJSON_AddStringToObject(m, "t", type)) {
 		cJSON_Delete(m);
 		return NULL;
 	}

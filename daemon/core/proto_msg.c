@@ -43,12 +43,13 @@ int proto_targets_decode(const cJSON *m, proto_targets *t)
 
 	t->given = 0;
 	for (size_t k = 0; k < t->nj; k++)
-		t->j[k] = (proto_target){.closed = -1, .starts = -1};
+		t->j[k] = (proto_target){ .closed = -1, .starts = -1 };
 	t->has_end_in = cJSON_IsNumber(end_in);
 	t->end_in = t->has_end_in ? end_in->valuedouble : 0;
 	if (!cJSON_IsArray(arr))
 		return -EPROTO;
-	cJSON_ArrayForEach(it, arr) {
+	cJSON_ArrayForEach(it, arr)
+	{
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "c");
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "s");
 
@@ -70,7 +71,8 @@ cJSON *proto_rows_new(size_t j)
 {
 	cJSON *m = proto_new(PROTO_ROWS);
 
-	if (!m || !cJSON_AddArrayToObject(m, "rows") || !cJSON_AddNumberToObject(m, "j", (double)j)) {
+	if (!m || !cJSON_AddArrayToObject(m, "rows") ||
+	    !cJSON_AddNumberToObject(m, "j", (double)j)) {
 		cJSON_Delete(m);
 		return NULL;
 	}
@@ -96,7 +98,10 @@ nomem:
 	return -ENOMEM;
 }
 
-void proto_rows_end(cJSON *m) { cJSON_AddTrueToObject(m, "end"); }
+void proto_rows_end(cJSON *m)
+{
+	cJSON_AddTrueToObject(m, "end");
+}
 
 int proto_rows_decode(const cJSON *m, size_t nj, proto_rows *out)
 {
@@ -125,8 +130,8 @@ int proto_row_decode(const cJSON *row, uint64_t *id, const char **vals, size_t m
 			return -EPROTO;
 		}
 		if (!cJSON_IsString(v)) {
-			snprintf(err, errlen, "row %llu: column %zu is not a string", (unsigned long long)*id,
-				 *n + 1);
+			snprintf(err, errlen, "row %llu: column %zu is not a string",
+				 (unsigned long long)*id, *n + 1);
 			return -EPROTO;
 		}
 		vals[(*n)++] = v->valuestring;
@@ -164,7 +169,8 @@ cJSON *proto_stats_encode(const proto_stats_out *s)
 		cJSON_AddNumberToObject(m, "dropped", (double)s->dropped);
 	why = cJSON_AddArrayToObject(m, "why");
 	for (size_t i = 0; why && i < s->nj; i++)
-		cJSON_AddItemToArray(why, s->why[i] ? cJSON_CreateString(s->why[i]) : cJSON_CreateNull());
+		cJSON_AddItemToArray(
+			why, s->why[i] ? cJSON_CreateString(s->why[i]) : cJSON_CreateNull());
 	if (s->final)
 		cJSON_AddTrueToObject(m, "final");
 	if (s->journey)
@@ -180,7 +186,8 @@ static void counts_of(const cJSON *a, size_t nj, long max, long *out)
 
 	for (size_t k = 0; k < nj; k++)
 		out[k] = -1;
-	cJSON_ArrayForEach(it, a) {
+	cJSON_ArrayForEach(it, a)
+	{
 		if (i >= nj)
 			break;
 		if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= (double)max)

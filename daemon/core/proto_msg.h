@@ -21,7 +21,7 @@ typedef struct proto_target {
 typedef struct proto_targets {
 	proto_target *j; /* one per journey */
 	size_t nj;
-	size_t given;    /* decoded: how many journeys the message spoke of (at most nj) */
+	size_t given; /* decoded: how many journeys the message spoke of (at most nj) */
 	int has_end_in;
 	double end_in; /* seconds left of a run with a duration */
 } proto_targets;
@@ -44,9 +44,9 @@ long proto_rows_add(cJSON *m, uint64_t id, char *const *vals, size_t n);
 void proto_rows_end(cJSON *m);
 
 typedef struct proto_rows {
-	size_t j;           /* the journey */
-	const cJSON *rows;  /* its rows: proto_row_decode each */
-	int end;            /* the pool is exhausted */
+	size_t j; /* the journey */
+	const cJSON *rows; /* its rows: proto_row_decode each */
+	int end; /* the pool is exhausted */
 } proto_rows;
 
 /* Reads the header of a rows message for one of nj journeys. 0, or -EPROTO
@@ -62,15 +62,15 @@ int proto_row_decode(const cJSON *row, uint64_t *id, const char **vals, size_t m
  * "journey" ------------------------------------------------------------- */
 
 typedef struct proto_stats_out {
-	cJSON *batch;           /* "e": a stats batch (taken), or NULL */
-	const long *active;     /* per journey: instances running or about to start */
-	const long *peak;       /* per journey: the most since the last batch */
+	cJSON *batch; /* "e": a stats batch (taken), or NULL */
+	const long *active; /* per journey: instances running or about to start */
+	const long *peak; /* per journey: the most since the last batch */
 	const char *const *why; /* per journey: why it is short, or NULL */
 	size_t nj;
-	cJSON *events;          /* "ev": an array of events (taken), or NULL */
-	uint64_t dropped;       /* events dropped (0: not said) */
+	cJSON *events; /* "ev": an array of events (taken), or NULL */
+	uint64_t dropped; /* events dropped (0: not said) */
 	int final;
-	const char *journey;    /* the journey whose code ran last, or NULL */
+	const char *journey; /* the journey whose code ran last, or NULL */
 } proto_stats_out;
 
 /* A stats message of s (which gives up batch and events either way), or
@@ -78,10 +78,10 @@ typedef struct proto_stats_out {
 cJSON *proto_stats_encode(const proto_stats_out *s);
 
 typedef struct proto_stats_in {
-	const cJSON *batch;  /* "e", or NULL */
+	const cJSON *batch; /* "e", or NULL */
 	const cJSON *events; /* "ev", or NULL */
-	const cJSON *why;    /* "why", or NULL */
-	uint64_t dropped;    /* 0 when absent or not a count */
+	const cJSON *why; /* "why", or NULL */
+	uint64_t dropped; /* 0 when absent or not a count */
 	int final;
 } proto_stats_in;
 

@@ -61,8 +61,8 @@ int row_check(const char *const *vals, size_t n, char *err, size_t errlen)
 		size_t len = vals && vals[i] ? strlen(vals[i]) : 0;
 
 		if (len > ROW_MAX_FIELD) {
-			snprintf(err, errlen, "column %zu: value of %zu bytes (at most %d)", i + 1, len,
-				 ROW_MAX_FIELD);
+			snprintf(err, errlen, "column %zu: value of %zu bytes (at most %d)", i + 1,
+				 len, ROW_MAX_FIELD);
 			return -E2BIG;
 		}
 		total += len;
@@ -85,8 +85,8 @@ int row_check_names(const char *const *names, size_t n, char *err, size_t errlen
 		size_t len = names && names[i] ? strlen(names[i]) : 0;
 
 		if (len > ROW_MAX_NAME) {
-			snprintf(err, errlen, "column %zu: name of %zu bytes (at most %d)", i + 1, len,
-				 ROW_MAX_NAME);
+			snprintf(err, errlen, "column %zu: name of %zu bytes (at most %d)", i + 1,
+				 len, ROW_MAX_NAME);
 			return -E2BIG;
 		}
 	}

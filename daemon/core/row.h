@@ -13,9 +13,9 @@
  * cut. They keep one row, and a rows message of the runner protocol, well
  * inside the transport's message size (docs/runner-protocol.md). */
 #define ROW_MAX_COLUMNS 1024
-#define ROW_MAX_FIELD (1024 * 1024)     /* bytes of one value */
+#define ROW_MAX_FIELD (1024 * 1024) /* bytes of one value */
 #define ROW_MAX_BYTES (4 * 1024 * 1024) /* bytes of a row's values together */
-#define ROW_MAX_NAME 1024               /* bytes of a column name */
+#define ROW_MAX_NAME 1024 /* bytes of a column name */
 
 struct mite_row {
 	uint64_t id;

@@ -66,15 +66,15 @@ void stats_free(stats *s)
 	memset(s, 0, sizeof *s);
 }
 
-const stats_kind SK_TXN = {"txn", 2}, SK_JOURNEY = {"journey", 1}, SK_ERROR = {"error", 4},
-		 SK_HTTP = {"http", 4}, SK_HTTPERR = {"httperr", 4}, SK_LAG = {"lag", 1},
-		 SK_SEND = {"send", 2}, SK_LOOP = {"loop", 1}, SK_LOST = {"lost", 1},
+const stats_kind SK_TXN = { "txn", 2 }, SK_JOURNEY = { "journey", 1 }, SK_ERROR = { "error", 4 },
+		 SK_HTTP = { "http", 4 }, SK_HTTPERR = { "httperr", 4 }, SK_LAG = { "lag", 1 },
+		 SK_SEND = { "send", 2 }, SK_LOOP = { "loop", 1 }, SK_LOST = { "lost", 1 },
 		 /* iterable rows a lost host held (controller only) */
-		 SK_DOUBT = {"doubt", 1},
-		 SK_DROPPED = {"dropped", 0}, SK_WS = {"ws", 3}, SK_WSERR = {"wserr", 4};
+	SK_DOUBT = { "doubt", 1 }, SK_DROPPED = { "dropped", 0 }, SK_WS = { "ws", 3 },
+		 SK_WSERR = { "wserr", 4 };
 
-const char *const stats_phase_names[STATS_NHISTS + 1] = {"total", "dns", "connect", "tls", "ttfb",
-							 NULL};
+const char *const stats_phase_names[STATS_NHISTS + 1] = { "total", "dns",  "connect",
+							  "tls",   "ttfb", NULL };
 
 int stats_kind_is(const stats_entry *e, const stats_kind *k)
 {
@@ -185,7 +185,8 @@ static cJSON *entry_json(const stats_entry *e)
 		if (!(h = cJSON_AddArrayToObject(o, "h")))
 			goto fail;
 		for (int i = 0; i < nh; i++) {
-			cJSON *hj = e->h[i] && hist_count(e->h[i]) ? hist_to_json(e->h[i]) : cJSON_CreateNull();
+			cJSON *hj = e->h[i] && hist_count(e->h[i]) ? hist_to_json(e->h[i])
+								   : cJSON_CreateNull();
 
 			if (!hj)
 				goto fail;
@@ -247,16 +248,15 @@ static int merge_entry(stats *s, const cJSON *k, const char *const *labels, int 
 	stats_entry *e;
 	int nc = 0, i;
 
-	cJSON_ArrayForEach(it, c)
-		if (proto_u64(it, &counts[nc++]) < 0)
-			return -EINVAL;
+	cJSON_ArrayForEach(it, c) if (proto_u64(it, &counts[nc++]) < 0) return -EINVAL;
 	e = stats_get(s, cJSON_GetArrayItem(k, 0)->valuestring, labels, (size_t)(n - 1));
 	if (!e)
 		return -ENOMEM;
 	for (i = 0; i < nc; i++)
 		e->c[i] += counts[i];
 	i = 0;
-	cJSON_ArrayForEach(it, h) {
+	cJSON_ArrayForEach(it, h)
+	{
 		if (!cJSON_IsNull(it)) {
 			if (!e->h[i] && !(e->h[i] = hist_new()))
 				return -ENOMEM;
@@ -274,17 +274,19 @@ static int merge_one(stats *s, const cJSON *o)
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "c");
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "h");
 	const char *labels[STATS_MAX_LABELS];
-	char *cut[STATS_MAX_LABELS] = {NULL};
+	char *cut[STATS_MAX_LABELS] = { NULL };
 	const cJSON *it;
 	int n = 0, rc = 0;
 
-	if (!cJSON_IsArray(k) || cJSON_GetArraySize(k) < 1 || cJSON_GetArraySize(k) > STATS_MAX_LABELS + 1)
+	if (!cJSON_IsArray(k) || cJSON_GetArraySize(k) < 1 ||
+	    cJSON_GetArraySize(k) > STATS_MAX_LABELS + 1)
 		return -EINVAL;
 	if (!cJSON_IsArray(c) || cJSON_GetArraySize(c) > STATS_NCOUNTERS)
 		return -EINVAL;
 	if (h && (!cJSON_IsArray(h) || cJSON_GetArraySize(h) > STATS_NHISTS))
 		return -EINVAL;
-	cJSON_ArrayForEach(it, k) {
+	cJSON_ArrayForEach(it, k)
+	{
 		if (!cJSON_IsString(it) || (n == 0 && strlen(it->valuestring) > STATS_KIND_MAX)) {
 			rc = -EINVAL;
 			goto out;
@@ -316,9 +318,7 @@ int stats_merge_batch(stats *s, const cJSON *batch)
 
 	if (!cJSON_IsArray(batch))
 		return -EINVAL;
-	cJSON_ArrayForEach(o, batch)
-		if ((rc = merge_one(s, o)) < 0)
-			return rc;
+	cJSON_ArrayForEach(o, batch) if ((rc = merge_one(s, o)) < 0) return rc;
 	return 0;
 }
 
@@ -326,7 +326,8 @@ int stats_merge(stats *dst, const stats *src)
 {
 	dst->labels_cut += src->labels_cut;
 	for (const stats_entry *e = src->first; e; e = e->order) {
-		stats_entry *d = stats_get(dst, e->kind, (const char *const *)e->labels, e->nlabels);
+		stats_entry *d =
+			stats_get(dst, e->kind, (const char *const *)e->labels, e->nlabels);
 
 		if (!d)
 			return -ENOMEM;

@@ -72,12 +72,12 @@ extern const stats_kind SK_TXN, SK_JOURNEY, SK_ERROR, SK_HTTP, SK_HTTPERR, SK_LA
 	SK_LOST, SK_DOUBT, SK_DROPPED, SK_WS, SK_WSERR;
 
 /* Label positions. */
-enum { SL_JOURNEY = 0, SL_TRANSACTION = 1 };          /* txn, error, http, httperr, send: journey */
-enum { SL_METHOD = 2, SL_STATUS = 3, SL_CLASS = 3 };  /* http: status; httperr: class */
-enum { SL_LOCATION = 2, SL_MESSAGE = 3 };             /* error */
-enum { SL_TYPE = 1 };                                 /* send */
-enum { SL_NAME = 2, SL_WS_CLASS = 3 };                /* ws, wserr: name; wserr: class */
-enum { SL_RUNNER = 0 };                               /* loop */
+enum { SL_JOURNEY = 0, SL_TRANSACTION = 1 }; /* txn, error, http, httperr, send: journey */
+enum { SL_METHOD = 2, SL_STATUS = 3, SL_CLASS = 3 }; /* http: status; httperr: class */
+enum { SL_LOCATION = 2, SL_MESSAGE = 3 }; /* error */
+enum { SL_TYPE = 1 }; /* send */
+enum { SL_NAME = 2, SL_WS_CLASS = 3 }; /* ws, wserr: name; wserr: class */
+enum { SL_RUNNER = 0 }; /* loop */
 
 /* The names of the h[] of http entries, as users write and read them
  * ("total", "dns", "connect", "tls", "ttfb"), NULL-terminated. */
@@ -91,8 +91,8 @@ typedef struct stats_entry {
 	hist *h[STATS_NHISTS]; /* created on first use */
 	/* private */
 	uint64_t hash;
-	struct stats_entry *next;   /* hash chain */
-	struct stats_entry *order;  /* insertion order */
+	struct stats_entry *next; /* hash chain */
+	struct stats_entry *order; /* insertion order */
 	int dirty;
 } stats_entry;
 
@@ -114,10 +114,15 @@ void stats_free(stats *s);
  * hot paths may cache it. Marks the entry dirty. */
 stats_entry *stats_get(stats *s, const char *kind, const char *const *labels, size_t nlabels);
 /* The entry if it exists, else NULL; does not mark it dirty. */
-stats_entry *stats_find(const stats *s, const char *kind, const char *const *labels, size_t nlabels);
+stats_entry *stats_find(const stats *s, const char *kind, const char *const *labels,
+			size_t nlabels);
 
 /* Adds n to counter i of e. */
-static inline void stats_add(stats_entry *e, int i, uint64_t n) { e->c[i] += n; e->dirty = 1; }
+static inline void stats_add(stats_entry *e, int i, uint64_t n)
+{
+	e->c[i] += n;
+	e->dirty = 1;
+}
 /* Records ns into histogram i of e (creating it). 0 or -ENOMEM. */
 int stats_record(stats_entry *e, int i, uint64_t ns);
 

@@ -26,8 +26,14 @@ struct transport {
 	void *data;
 };
 
-static inline int transport_send(transport *t, const char *msg, size_t len) { return t->ops->send(t, msg, len); }
-static inline void transport_close(transport *t) { t->ops->close(t); }
+static inline int transport_send(transport *t, const char *msg, size_t len)
+{
+	return t->ops->send(t, msg, len);
+}
+static inline void transport_close(transport *t)
+{
+	t->ops->close(t);
+}
 
 /* Two connected in-process endpoints on one loop (used by the foreground
  * test modes and the tests). 0 or -ENOMEM. */
@@ -90,8 +96,8 @@ int tzmq_is_zmq(const transport *t);
  * authorize, which accepts it (returns 1 and names the peer in user: the
  * "User-Id" of its messages) or refuses it (returns 0 with a reason, which
  * the transport logs with the peer's address; never a key). */
-#define TZMQ_LINK_UP 1      /* handshake done */
-#define TZMQ_LINK_DOWN 2    /* the connection dropped (ZeroMQ reconnects) */
+#define TZMQ_LINK_UP 1 /* handshake done */
+#define TZMQ_LINK_DOWN 2 /* the connection dropped (ZeroMQ reconnects) */
 #define TZMQ_LINK_REFUSED 3 /* the handshake failed: why says how */
 
 typedef int (*tzmq_authorize_cb)(const char *address, const unsigned char key[32], char *user,
@@ -100,10 +106,10 @@ typedef int (*tzmq_authorize_cb)(const char *address, const unsigned char key[32
 typedef void (*tzmq_link_cb)(transport *t, int state, const char *why, void *data);
 
 typedef struct tzmq_curve {
-	char secret[41];        /* our secret key, Z85 */
+	char secret[41]; /* our secret key, Z85 */
 	char server_public[41]; /* client: the server's public key, Z85 */
 	tzmq_authorize_cb authorize; /* server */
-	tzmq_link_cb on_link;        /* client, optional */
+	tzmq_link_cb on_link; /* client, optional */
 	void *data;
 } tzmq_curve;
 

@@ -117,8 +117,8 @@ static void peer_close(transport *t);
 static int client_send(transport *t, const char *msg, size_t len);
 static void client_close(transport *t);
 
-static const struct transport_ops peer_ops = {.send = peer_send, .close = peer_close};
-static const struct transport_ops client_ops = {.send = client_send, .close = client_close};
+static const struct transport_ops peer_ops = { .send = peer_send, .close = peer_close };
+static const struct transport_ops client_ops = { .send = client_send, .close = client_close };
 
 /* ---- queues ------------------------------------------------------------- */
 
@@ -205,7 +205,10 @@ static void poll_cb(uv_poll_t *h, int status, int events)
 	sock_pump(h->data);
 }
 
-static void idle_cb(uv_idle_t *h) { sock_pump(h->data); }
+static void idle_cb(uv_idle_t *h)
+{
+	sock_pump(h->data);
+}
 
 static void sock_handle_closed(uv_handle_t *h)
 {
@@ -444,7 +447,7 @@ static void srv_closed(zsock *k)
 static int ipc_check_free(const char *endpoint, char *err, size_t errlen)
 {
 	const char *path = endpoint + strlen("ipc://");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "%s: path longer than %zu bytes", endpoint,
 			 sizeof(sa.sun_path) - 1);
@@ -492,8 +495,7 @@ static void zap_answer(tzmq_server *s, zmq_msg_t *f, int n)
 				  sizeof(reason), s->auth_data) == 1;
 	if (!ok)
 		log_warn("runner link %s: connection from %s refused: %s", s->endpoint,
-			 addr[0] ? addr : "(unknown address)",
-			 reason);
+			 addr[0] ? addr : "(unknown address)", reason);
 	zap_send(s->zap, "1.0", 3, 1);
 	zap_send(s->zap, n >= 2 ? zmq_msg_data(&f[1]) : "", n >= 2 ? zmq_msg_size(&f[1]) : 0, 1);
 	zap_send(s->zap, ok ? "200" : "400", 3, 1);
@@ -534,7 +536,10 @@ static void zap_poll_cb(uv_poll_t *h, int status, int events)
 	zap_pump(h->data);
 }
 
-static void zap_idle_cb(uv_idle_t *h) { zap_pump(h->data); }
+static void zap_idle_cb(uv_idle_t *h)
+{
+	zap_pump(h->data);
+}
 
 /* The ZAP socket, bound before the server's socket so that no client is
  * ever let in unasked. 0 or -1 with err set. */
@@ -609,8 +614,14 @@ static int curve_server(tzmq_server *s, const tzmq_curve *cv, char *err, size_t 
 	return 0;
 }
 
-const char *tzmq_server_msg_user(const tzmq_server *s) { return s->msg_user; }
-const char *tzmq_server_msg_address(const tzmq_server *s) { return s->msg_addr; }
+const char *tzmq_server_msg_user(const tzmq_server *s)
+{
+	return s->msg_user;
+}
+const char *tzmq_server_msg_address(const tzmq_server *s)
+{
+	return s->msg_addr;
+}
 
 const char *tzmq_peer_user(const transport *t)
 {
@@ -693,7 +704,10 @@ fail:
 	return NULL;
 }
 
-const char *tzmq_server_endpoint(const tzmq_server *s) { return s->endpoint; }
+const char *tzmq_server_endpoint(const tzmq_server *s)
+{
+	return s->endpoint;
+}
 
 transport *tzmq_server_expect(tzmq_server *s, const char *id)
 {
@@ -767,7 +781,10 @@ uint64_t tzmq_last_activity(const transport *t)
 	return ((const peer *)t)->last;
 }
 
-int tzmq_is_zmq(const transport *t) { return t->ops == &peer_ops || t->ops == &client_ops; }
+int tzmq_is_zmq(const transport *t)
+{
+	return t->ops == &peer_ops || t->ops == &client_ops;
+}
 
 /* ---- runner side: the DEALER -------------------------------------------- */
 
@@ -851,19 +868,24 @@ static void monitor_read(client *c)
 			break;
 		case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
 			state = TZMQ_LINK_REFUSED;
-			snprintf(why, sizeof(why), "the server refused our key (status %u): not among "
-				 "its authorized keys", (unsigned)val);
+			snprintf(why, sizeof(why),
+				 "the server refused our key (status %u): not among "
+				 "its authorized keys",
+				 (unsigned)val);
 			break;
 		case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
 			state = TZMQ_LINK_REFUSED;
-			snprintf(why, sizeof(why), "CURVE handshake failed (protocol error 0x%x): a "
-				 "wrong server key, or the server does not use CURVE", (unsigned)val);
+			snprintf(why, sizeof(why),
+				 "CURVE handshake failed (protocol error 0x%x): a "
+				 "wrong server key, or the server does not use CURVE",
+				 (unsigned)val);
 			break;
 		case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
 			state = TZMQ_LINK_REFUSED;
 			/* A server that cannot open our HELLO (made for another
 			 * key) just hangs up. */
-			snprintf(why, sizeof(why), "the server hung up during the CURVE handshake (%s): "
+			snprintf(why, sizeof(why),
+				 "the server hung up during the CURVE handshake (%s): "
 				 "a wrong server key, or the server does not use CURVE",
 				 zmq_strerror((int)val));
 			break;
@@ -912,8 +934,8 @@ static int curve_client(client *c, const tzmq_curve *cv, char *err, size_t errle
 		char addr[64];
 		snprintf(addr, sizeof(addr), "inproc://mite-monitor-%p", (void *)c);
 		int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-			     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-			     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+			ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+			ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
 		int linger = 0;
 		if (zmq_socket_monitor(c->k.zs, addr, events) != 0 ||
 		    !(c->mon = zmq_socket(c->k.ctx, ZMQ_PAIR)) ||
@@ -1031,8 +1053,8 @@ static void client_close(transport *t)
 	if (c->k.closing)
 		return;
 	/* Hand ZeroMQ what is still queued: the linger delivers it. */
-	while (c->out.head && zmq_send(c->k.zs, c->out.head->data, c->out.head->len,
-				       ZMQ_DONTWAIT) >= 0)
+	while (c->out.head &&
+	       zmq_send(c->k.zs, c->out.head->data, c->out.head->len, ZMQ_DONTWAIT) >= 0)
 		queue_pop(&c->out);
 	uv_timer_stop(&c->keepalive);
 	monitor_close(c);

@@ -16,11 +16,21 @@ static size_t escape(unsigned char c, int after_q, char *buf)
 	static const char oct[] = "01234567";
 
 	switch (c) {
-	case '"': memcpy(buf, "\\\"", 3); return 2;
-	case '\\': memcpy(buf, "\\\\", 3); return 2;
-	case '\n': memcpy(buf, "\\n", 3); return 2;
-	case '\r': memcpy(buf, "\\r", 3); return 2;
-	case '\t': memcpy(buf, "\\t", 3); return 2;
+	case '"':
+		memcpy(buf, "\\\"", 3);
+		return 2;
+	case '\\':
+		memcpy(buf, "\\\\", 3);
+		return 2;
+	case '\n':
+		memcpy(buf, "\\n", 3);
+		return 2;
+	case '\r':
+		memcpy(buf, "\\r", 3);
+		return 2;
+	case '\t':
+		memcpy(buf, "\\t", 3);
+		return 2;
 	case '?':
 		if (after_q) {
 			memcpy(buf, "\\?", 3);
@@ -79,7 +89,7 @@ int har_cstr_writev(FILE *f, const har_cstr_seg *segs, size_t nsegs, size_t wrap
 
 int har_cstr_write(FILE *f, const void *s, size_t len, size_t wrap, const char *indent)
 {
-	har_cstr_seg seg = {s, len};
+	har_cstr_seg seg = { s, len };
 
 	return har_cstr_writev(f, &seg, 1, wrap, indent);
 }
@@ -166,7 +176,8 @@ void har_cstr_comment(FILE *f, const char *s, size_t max)
 		if (n == 0 || c < 0x20 || c == 0x7f)
 			c = n == 0 ? '?' : ' ';
 		/* No comment end or start, no trigraph. */
-		if ((prev == '*' && c == '/') || (prev == '/' && c == '*') || (prev == '?' && c == '?'))
+		if ((prev == '*' && c == '/') || (prev == '/' && c == '*') ||
+		    (prev == '?' && c == '?'))
 			fputc(' ', f);
 		fputc(c, f);
 		prev = c;

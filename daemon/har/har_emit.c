@@ -39,7 +39,8 @@ static void emit_head(FILE *f, const har *h, const har_plan *p, const har_emit_i
 	      " * drop what you do not need.\n"
 	      " *\n"
 	      " * Config (the scenario's config block, MITE_CONF_<key>, --set key=value):\n"
-	      " *   base_url     where the recorded site's requests go (default \"", f);
+	      " *   base_url     where the recorded site's requests go (default \"",
+	      f);
 	har_cstr_comment(f, in->base_url, 200);
 	fputs("\",\n"
 	      " *                as recorded)\n"
@@ -50,7 +51,8 @@ static void emit_head(FILE *f, const har *h, const har_plan *p, const har_emit_i
 	      " * requested once and followed by the session (each hop is measured on\n"
 	      " * its own); the status checked is the last hop's.\n"
 	      " *\n"
-	      " * Build:\n *   ", f);
+	      " * Build:\n *   ",
+	      f);
 	har_cstr_comment(f, in->build, 400);
 	fputs("\n * Run:\n *   ", f);
 	har_cstr_comment(f, in->run, 400);
@@ -59,7 +61,8 @@ static void emit_head(FILE *f, const har *h, const har_plan *p, const har_emit_i
 	      "#include <mite/mite.h>\n"
 	      "\n"
 	      "MITE_MODULE(NULL, NULL);\n"
-	      "\n", f);
+	      "\n",
+	      f);
 	fprintf(f, "MITE_EXPORT int %s(mite_ctx *ctx, const mite_row *row);\n\n", in->function);
 }
 
@@ -72,16 +75,17 @@ static void emit_think_fn(FILE *f)
 	      "\tdouble s = recorded * mite_config_double(ctx, \"think_scale\", 1.0);\n"
 	      "\n"
 	      "\treturn s > 0 && mite_sleep(ctx, s) == MITE_ECANCELED;\n"
-	      "}\n\n", f);
+	      "}\n\n",
+	      f);
 }
 
 /* "Name: value" (or "Name;" for an empty value, as mite-http(3) says). */
 static void emit_header_line(FILE *f, const char *name, const char *value)
 {
 	har_cstr_seg segs[3] = {
-		{name, strlen(name)},
-		{*value ? ": " : ";", *value ? 2 : 1},
-		{value, strlen(value)},
+		{ name, strlen(name) },
+		{ *value ? ": " : ";", *value ? 2 : 1 },
+		{ value, strlen(value) },
 	};
 
 	har_cstr_writev(f, segs, 3, 0, "");
@@ -95,7 +99,8 @@ static void emit_setup(FILE *f, const har_plan *p, const har_emit_info *in)
 	har_cstr_write(f, in->base_url, strlen(in->base_url), 0, "");
 	fputs("));\n", f);
 	if (p->max_hops > 5)
-		fprintf(f, "\tmite_http_set_redirects(ctx, 1, %zu); /* the longest recorded chain */\n",
+		fprintf(f,
+			"\tmite_http_set_redirects(ctx, 1, %zu); /* the longest recorded chain */\n",
 			p->max_hops);
 	if (p->ncommon)
 		fputs("\t/* What every request of the recording sent. */\n", f);
@@ -128,7 +133,8 @@ static void emit_step_comment(FILE *f, const har *h, const har_step *s, size_t n
 	}
 	if (s->was_304)
 		fputs("; 304 came from the browser's cache validation: no If-None-Match or\n"
-		      "\t * If-Modified-Since is sent, so 200 is expected", f);
+		      "\t * If-Modified-Since is sent, so 200 is expected",
+		      f);
 	if (s->e->body_len)
 		fprintf(f, "; body: %zu bytes", s->e->body_len);
 	(void)h;
@@ -177,7 +183,8 @@ static int emit_body(FILE *f, const har_entry *e)
 static void emit_url(FILE *f, const har_step *s)
 {
 	const har_entry *e = s->e;
-	har_cstr_seg segs[2] = {{e->origin, strlen(e->origin)}, {e->target, strlen(e->target)}};
+	har_cstr_seg segs[2] = { { e->origin, strlen(e->origin) },
+				 { e->target, strlen(e->target) } };
 
 	if (s->relative)
 		har_cstr_write(f, e->target, segs[1].len, 0, "");
@@ -191,8 +198,9 @@ static void emit_call(FILE *f, const har_step *s, const char *opts, const char *
 	har_cstr_write(f, s->e->method, strlen(s->e->method), 0, "");
 	fputs(", ", f);
 	emit_url(f, s);
-	fprintf(f, ", %s, &r) != 0 ||\n%s    mite_http_expect_status(ctx, r, %d) != 0)\n"
-		   "%s\treturn mite_txn_end(ctx);\n",
+	fprintf(f,
+		", %s, &r) != 0 ||\n%s    mite_http_expect_status(ctx, r, %d) != 0)\n"
+		"%s\treturn mite_txn_end(ctx);\n",
 		opts, indent, s->expect, indent);
 }
 
@@ -215,7 +223,9 @@ static void emit_step(FILE *f, const har *h, const har_plan *p, const har_step *
 	if (has_headers)
 		fprintf(f, "%s.headers = headers", sep), sep = ", ";
 	if (s->e->body_len)
-		fprintf(f, "%s.body = body, .body_len = sizeof(body)%s", sep, literal ? " - 1" : ""), sep = ", ";
+		fprintf(f, "%s.body = body, .body_len = sizeof(body)%s", sep,
+			literal ? " - 1" : ""),
+			sep = ", ";
 	if (!s->follow)
 		fprintf(f, "%s.flags = MITE_HTTP_NO_REDIRECTS", sep);
 	fputs("};\n\n", f);
@@ -280,7 +290,8 @@ int har_emit_scenario(FILE *f, const har_plan *p, const har_emit_info *in)
 	fputs("# A scenario made by `mitectl har convert` from ", f);
 	config_comment(f, in->har_name);
 	fputs(":\n# one instance replays the recording, again and again, for 60 s; the\n"
-	      "# volume model (mite-scenario(5)) sets how many. Build the journey with\n#   ", f);
+	      "# volume model (mite-scenario(5)) sets how many. Build the journey with\n#   ",
+	      f);
 	config_comment(f, in->build);
 	fputs("\n# and run it with\n#   ", f);
 	config_comment(f, in->run);
@@ -290,7 +301,8 @@ int har_emit_scenario(FILE *f, const har_plan *p, const har_emit_info *in)
 	har_cstr_config(f, in->base_url);
 	fputs(";  # where the recorded site's requests go\n"
 	      "  think_scale = 1.0;  # multiplies the recorded think times (0: none)\n};\n\n"
-	      "journeys = (\n  {\n    name = ", f);
+	      "journeys = (\n  {\n    name = ",
+	      f);
 	har_cstr_config(f, in->name);
 	fputs(";\n    journey = ", f);
 	har_cstr_config(f, in->module);
@@ -303,14 +315,57 @@ int har_emit_valid_function(const char *name)
 {
 	static const char *const taken[] = {
 		/* C11 keywords */
-		"auto", "break", "case", "char", "const", "continue", "default", "do", "double",
-		"else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long",
-		"register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
-		"switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
-		"_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
-		"_Static_assert", "_Thread_local",
+		"auto",
+		"break",
+		"case",
+		"char",
+		"const",
+		"continue",
+		"default",
+		"do",
+		"double",
+		"else",
+		"enum",
+		"extern",
+		"float",
+		"for",
+		"goto",
+		"if",
+		"inline",
+		"int",
+		"long",
+		"register",
+		"restrict",
+		"return",
+		"short",
+		"signed",
+		"sizeof",
+		"static",
+		"struct",
+		"switch",
+		"typedef",
+		"union",
+		"unsigned",
+		"void",
+		"volatile",
+		"while",
+		"_Alignas",
+		"_Alignof",
+		"_Atomic",
+		"_Bool",
+		"_Complex",
+		"_Generic",
+		"_Imaginary",
+		"_Noreturn",
+		"_Static_assert",
+		"_Thread_local",
 		/* what the generated file and its headers use */
-		"think", "main", "mite_module", "mite__api", "asm", "typeof",
+		"think",
+		"main",
+		"mite_module",
+		"mite__api",
+		"asm",
+		"typeof",
 	};
 	size_t n = strlen(name);
 

@@ -11,14 +11,14 @@
 #include <stdio.h>
 
 typedef struct har_emit_info {
-	const char *har_name;   /* the recording, as the user named it */
-	const char *c_name;     /* the journey's file name (comments) */
-	const char *build;      /* the build line (comments) */
-	const char *run;        /* how to run it (comments) */
-	const char *function;   /* the journey function's name (a C identifier) */
-	const char *base_url;   /* base_url's default */
-	const char *name;       /* the scenario's and the journey's name */
-	const char *module;     /* "shop.so:journey", as the scenario names it */
+	const char *har_name; /* the recording, as the user named it */
+	const char *c_name; /* the journey's file name (comments) */
+	const char *build; /* the build line (comments) */
+	const char *run; /* how to run it (comments) */
+	const char *function; /* the journey function's name (a C identifier) */
+	const char *base_url; /* base_url's default */
+	const char *name; /* the scenario's and the journey's name */
+	const char *module; /* "shop.so:journey", as the scenario names it */
 } har_emit_info;
 
 /* Writes the journey's C source to f. Returns 0 or -EIO. */

@@ -32,17 +32,17 @@ typedef struct planner {
 	FILE *warn;
 	char *err;
 	size_t errlen;
-	int *next;   /* per entry: the entry its redirect led to, or -1 */
-	char *hop;   /* per entry: a hop of a chain the session follows */
+	int *next; /* per entry: the entry its redirect led to, or -1 */
+	char *hop; /* per entry: a hop of a chain the session follows */
 	const char **hosts; /* distinct hosts dropped as other hosts */
 	size_t nhosts;
-	int hosts_cut;      /* ... and there were more than MAX_DISTINCT_HOSTS */
+	int hosts_cut; /* ... and there were more than MAX_DISTINCT_HOSTS */
 	/* transaction names taken: an open-addressing set; next is the
 	 * suffix to try first when the name is taken again */
 	struct name_slot {
 		const char *name;
 		int next;
-	} *names;
+	} * names;
 	size_t names_cap;
 } planner;
 
@@ -51,7 +51,8 @@ const char *har_plan_drop_name(har_drop d)
 	static const char *const names[HAR_DROP_N] = {
 		[HAR_DROP_SCHEME] = "not HTTP (data:, blob:, ...)",
 		[HAR_DROP_WEBSOCKET] = "WebSocket (not converted)",
-		[HAR_DROP_NORESPONSE] = "without a response (failed, blocked or cancelled in the browser)",
+		[HAR_DROP_NORESPONSE] =
+			"without a response (failed, blocked or cancelled in the browser)",
 		[HAR_DROP_CACHE] = "answered by the browser's cache",
 		[HAR_DROP_HOST] = "to other hosts",
 		[HAR_DROP_TYPE] = "of a dropped type (--drop-type)",
@@ -60,7 +61,8 @@ const char *har_plan_drop_name(har_drop d)
 	return d < HAR_DROP_N ? names[d] : "?";
 }
 
-static void warn(planner *pl, const har_entry *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void warn(planner *pl, const har_entry *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void warn(planner *pl, const har_entry *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -108,9 +110,18 @@ static const char *media_type(const char *t, char *buf, size_t len)
 static int static_type(const char *type)
 {
 	static const char *const pats[] = {
-		"image/*", "font/*", "audio/*", "video/*", "text/css", "text/javascript",
-		"application/javascript", "application/x-javascript", "application/ecmascript",
-		"application/font-*", "application/x-font-*", "application/vnd.ms-fontobject",
+		"image/*",
+		"font/*",
+		"audio/*",
+		"video/*",
+		"text/css",
+		"text/javascript",
+		"application/javascript",
+		"application/x-javascript",
+		"application/ecmascript",
+		"application/font-*",
+		"application/x-font-*",
+		"application/vnd.ms-fontobject",
 		"application/wasm",
 	};
 	return *type && matches(type, pats, sizeof(pats) / sizeof(pats[0]));
@@ -119,9 +130,9 @@ static int static_type(const char *type)
 static int static_path(const char *target)
 {
 	static const char *const exts[] = {
-		".css", ".js", ".mjs", ".map", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif",
-		".svg", ".ico", ".bmp", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp4",
-		".webm", ".mp3", ".ogg", ".wasm",
+		".css",  ".js",   ".mjs", ".map",  ".png", ".jpg",  ".jpeg",  ".gif",
+		".webp", ".avif", ".svg", ".ico",  ".bmp", ".woff", ".woff2", ".ttf",
+		".otf",  ".eot",  ".mp4", ".webm", ".mp3", ".ogg",  ".wasm",
 	};
 	size_t n = strcspn(target, "?");
 
@@ -166,10 +177,26 @@ static har_drop classify(const planner *pl, const har_entry *e)
 static int managed_header(const char *name)
 {
 	static const char *const names[] = {
-		"cookie", "host", "content-length", "connection", "keep-alive",
-		"proxy-connection", "proxy-authorization", "transfer-encoding", "te", "trailer",
-		"upgrade", "http2-settings", "accept-encoding", "expect", "if-none-match",
-		"if-modified-since", "if-match", "if-unmodified-since", "if-range", "priority",
+		"cookie",
+		"host",
+		"content-length",
+		"connection",
+		"keep-alive",
+		"proxy-connection",
+		"proxy-authorization",
+		"transfer-encoding",
+		"te",
+		"trailer",
+		"upgrade",
+		"http2-settings",
+		"accept-encoding",
+		"expect",
+		"if-none-match",
+		"if-modified-since",
+		"if-match",
+		"if-unmodified-since",
+		"if-range",
+		"priority",
 	};
 	if (name[0] == ':')
 		return 1; /* HTTP/2 pseudo-headers */
@@ -194,7 +221,8 @@ static int sendable(planner *pl, const har_entry *e, size_t k)
 {
 	const har_header *hd = &e->headers[k];
 
-	if (managed_header(hd->name) || matches(hd->name, pl->o->drop_headers, pl->o->ndrop_headers))
+	if (managed_header(hd->name) ||
+	    matches(hd->name, pl->o->drop_headers, pl->o->ndrop_headers))
 		return 0;
 	if (!is_token(hd->name)) {
 		warn(pl, e, ".request.headers[%zu].name: not a header name: not sent", k);
@@ -202,8 +230,10 @@ static int sendable(planner *pl, const har_entry *e, size_t k)
 	}
 	for (const unsigned char *v = (const unsigned char *)hd->value; *v; v++)
 		if ((*v < 0x20 && *v != '\t') || *v == 0x7f) {
-			warn(pl, e, ".request.headers[%zu].value: a control character (a line "
-				    "break?): not sent", k);
+			warn(pl, e,
+			     ".request.headers[%zu].value: a control character (a line "
+			     "break?): not sent",
+			     k);
 			return 0;
 		}
 	return 1;
@@ -295,8 +325,8 @@ static int common_headers(har_plan *p)
 static int is_redirect(const har_entry *e)
 {
 	return e->kind == HAR_HTTP && e->location &&
-	       (e->status == 301 || e->status == 302 || e->status == 303 || e->status == 307 ||
-		e->status == 308);
+		(e->status == 301 || e->status == 302 || e->status == 303 || e->status == 307 ||
+		 e->status == 308);
 }
 
 /* Whether entry n is the request redirect r led the browser to. */
@@ -311,7 +341,7 @@ static int next_hop(const har_entry *r, const har_entry *n)
 		return 0;
 	/* 307 and 308 keep the method; the others may turn it into GET. */
 	return strcmp(n->method, r->method) == 0 ||
-	       ((r->status < 307) && strcmp(n->method, "GET") == 0);
+		((r->status < 307) && strcmp(n->method, "GET") == 0);
 }
 
 static void link_redirects(planner *pl)
@@ -380,8 +410,8 @@ static int choose_base(planner *pl)
 		}
 	}
 	if (pl->o->base_host)
-		snprintf(pl->err, pl->errlen, "%s: no request goes to host %s (--base-host)", pl->file,
-			 pl->o->base_host);
+		snprintf(pl->err, pl->errlen, "%s: no request goes to host %s (--base-host)",
+			 pl->file, pl->o->base_host);
 	else
 		snprintf(pl->err, pl->errlen, "%s: no http:// or https:// request in the recording",
 			 pl->file);
@@ -424,7 +454,8 @@ static int list_hosts(planner *pl)
 	for (size_t i = 0; i < n; i++)
 		o += (size_t)snprintf(s + o, len - o, "%s%s", i ? ", " : "", pl->hosts[i]);
 	if (pl->nhosts > n)
-		snprintf(s + o, len - o, " and %zu%s more", pl->nhosts - n, pl->hosts_cut ? "+" : "");
+		snprintf(s + o, len - o, " and %zu%s more", pl->nhosts - n,
+			 pl->hosts_cut ? "+" : "");
 	pl->p->other_hosts = s;
 	return 0;
 }
@@ -602,7 +633,9 @@ static int make_txns(planner *pl)
 int har_plan_make(har_plan *p, const har *h, const har_opts *o, const char *file, FILE *warnf,
 		  char *err, size_t errlen)
 {
-	planner pl = {.p = p, .h = h, .o = o, .file = file, .warn = warnf, .err = err, .errlen = errlen};
+	planner pl = {
+		.p = p, .h = h, .o = o, .file = file, .warn = warnf, .err = err, .errlen = errlen
+	};
 	int rc;
 
 	memset(p, 0, sizeof(*p));

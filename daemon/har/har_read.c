@@ -121,7 +121,8 @@ static int get_str_nul(rd *r, const cJSON *o, const char *path, const char *key,
 		return fail(r, -EINVAL, "%s.%s: not a string", path, key);
 	n = strlen(m->valuestring);
 	if (n > max)
-		return fail(r, -E2BIG, "%s.%s: %zu bytes, over the limit of %zu", path, key, n, max);
+		return fail(r, -E2BIG, "%s.%s: %zu bytes, over the limit of %zu", path, key, n,
+			    max);
 	if (r->nul_marks && !nul_ok && memchr(m->valuestring, NUL_MARK, n))
 		return fail(r, -EINVAL, "%s.%s: holds a NUL byte (\\u0000)", path, key);
 	*out = m->valuestring;
@@ -195,7 +196,7 @@ static int zone(const char *p, long *off)
  * since the epoch. */
 static int parse_date(const char *s, double *out)
 {
-	struct tm tm = {0};
+	struct tm tm = { 0 };
 	int y, mo, d, h, mi, sec;
 	double frac = 0, scale = 0.1;
 	long off;
@@ -258,7 +259,8 @@ static int read_pages(rd *r, har *h, const cJSON *log)
 	h->pages = calloc((size_t)cJSON_GetArraySize(pages), sizeof(*h->pages));
 	if (!h->pages)
 		return fail(r, -ENOMEM, "out of memory");
-	cJSON_ArrayForEach(pj, pages) {
+	cJSON_ArrayForEach(pj, pages)
+	{
 		h->npages = i + 1;
 		if ((rc = read_page(r, h, pj, i++)))
 			return rc;
@@ -280,7 +282,8 @@ static int read_headers(rd *r, har_entry *e, const cJSON *req, const char *path)
 	e->headers = calloc((size_t)cJSON_GetArraySize(hs), sizeof(*e->headers));
 	if (!e->headers)
 		return fail(r, -ENOMEM, "out of memory");
-	cJSON_ArrayForEach(hj, hs) {
+	cJSON_ArrayForEach(hj, hs)
+	{
 		const char *name, *value;
 
 		snprintf(hp, sizeof(hp), "%s.headers[%zu]", path, i++);
@@ -301,7 +304,8 @@ static int read_headers(rd *r, har_entry *e, const cJSON *req, const char *path)
 static int body_error(rd *r, int rc, const char *path)
 {
 	if (rc == -E2BIG)
-		return fail(r, rc, "%s: the body is over the limit of %u bytes", path, HAR_MAX_BODY);
+		return fail(r, rc, "%s: the body is over the limit of %u bytes", path,
+			    HAR_MAX_BODY);
 	if (rc == -EINVAL)
 		return fail(r, rc, "%s.text: not valid base64", path);
 	return fail(r, rc, "out of memory");
@@ -318,8 +322,10 @@ static int read_params(rd *r, har_entry *e, const cJSON *pd, const char *path, c
 	if (rc || !ps || cJSON_GetArraySize(ps) == 0)
 		return rc;
 	if (type && strncasecmp(type, "multipart/", 10) == 0)
-		return fail(r, -EINVAL, "%s: a multipart body without its text is not supported", path);
-	cJSON_ArrayForEach(pj, ps) {
+		return fail(r, -EINVAL, "%s: a multipart body without its text is not supported",
+			    path);
+	cJSON_ArrayForEach(pj, ps)
+	{
 		const char *name, *value;
 
 		snprintf(pp, sizeof(pp), "%s.params[%zu]", path, i++);
@@ -327,7 +333,8 @@ static int read_params(rd *r, har_entry *e, const cJSON *pd, const char *path, c
 			rc = fail(r, -EINVAL, "%s: not an object", pp);
 		else if (!(rc = get_str(r, pj, pp, "name", 1, HAR_MAX_BODY, &name)) &&
 			 !(rc = get_str(r, pj, pp, "value", 0, HAR_MAX_BODY, &value)) &&
-			 (rc = har_body_form_add(&buf, &len, name, value ? value : "", HAR_MAX_BODY)))
+			 (rc = har_body_form_add(&buf, &len, name, value ? value : "",
+						 HAR_MAX_BODY)))
 			rc = body_error(r, rc, path);
 		if (rc) {
 			free(buf);
@@ -372,7 +379,8 @@ static int read_body(rd *r, har_entry *e, const cJSON *req, const char *path)
 		return read_params(r, e, pd, pp, type);
 	if (enc && *enc && strcmp(enc, "base64") != 0) {
 		char q[80];
-		return fail(r, -EINVAL, "%s.encoding: %s is not \"base64\"", pp, quote(q, sizeof(q), enc));
+		return fail(r, -EINVAL, "%s.encoding: %s is not \"base64\"", pp,
+			    quote(q, sizeof(q), enc));
 	}
 	if (enc && *enc) {
 		if (r->nul_marks && strchr(text, NUL_MARK))
@@ -454,7 +462,8 @@ static int location_header(rd *r, const cJSON *resp, const char *path, const cha
 	*out = NULL;
 	if (rc || !hs)
 		return rc;
-	cJSON_ArrayForEach(hj, hs) {
+	cJSON_ArrayForEach(hj, hs)
+	{
 		const char *name;
 
 		snprintf(hp, sizeof(hp), "%s.headers[%zu]", path, i++);
@@ -518,7 +527,8 @@ static int page_index(rd *r, const har *h, const cJSON *ej, const char *path, in
 			*page = (int)i;
 			return 0;
 		}
-	return fail(r, -EINVAL, "%s.pageref: no page %s in log.pages", path, quote(q, sizeof(q), ref));
+	return fail(r, -EINVAL, "%s.pageref: no page %s in log.pages", path,
+		    quote(q, sizeof(q), ref));
 }
 
 /* Chrome marks what its cache answered with "_fromCache". */
@@ -526,7 +536,8 @@ static int from_cache(const cJSON *ej)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(ej, "_fromCache");
 
-	return c && !cJSON_IsNull(c) && !cJSON_IsFalse(c) && !(cJSON_IsString(c) && !*c->valuestring);
+	return c && !cJSON_IsNull(c) && !cJSON_IsFalse(c) &&
+		!(cJSON_IsString(c) && !*c->valuestring);
 }
 
 static int read_entry(rd *r, har *h, const cJSON *ej, size_t i)
@@ -582,7 +593,8 @@ static int read_entries(rd *r, har *h, const cJSON *log)
 	h->entries = calloc((size_t)cJSON_GetArraySize(entries), sizeof(*h->entries));
 	if (!h->entries)
 		return fail(r, -ENOMEM, "out of memory");
-	cJSON_ArrayForEach(ej, entries) {
+	cJSON_ArrayForEach(ej, entries)
+	{
 		h->nentries = i + 1;
 		if ((rc = read_entry(r, h, ej, i++)))
 			return rc;
@@ -695,7 +707,8 @@ static int parse_json(rd *r, har *h, const char *data, size_t len)
 		end++;
 	if (end && end < data + len) {
 		cJSON_Delete(root);
-		return fail(r, -EINVAL, "line %zu: more after the JSON value", line_of(data, (size_t)(end - data)));
+		return fail(r, -EINVAL, "line %zu: more after the JSON value",
+			    line_of(data, (size_t)(end - data)));
 	}
 	rc = read_log(r, h, root);
 	cJSON_Delete(root);
@@ -704,7 +717,7 @@ static int parse_json(rd *r, har *h, const char *data, size_t len)
 
 int har_parse(har *h, const char *name, const char *data, size_t len, char *err, size_t errlen)
 {
-	rd r = {.file = name, .err = err, .errlen = errlen};
+	rd r = { .file = name, .err = err, .errlen = errlen };
 	char *marked = NULL;
 	int rc;
 
@@ -718,7 +731,8 @@ int har_parse(har *h, const char *name, const char *data, size_t len, char *err,
 			    line_of(data, (size_t)((const char *)memchr(data, '\0', len) - data)));
 	if (find_nul_escape(data, len) < len) {
 		if (memchr(data, NUL_MARK, len))
-			return fail(&r, -EINVAL, "line %zu: a \\u0000 escape in a file that is not UTF-8 "
+			return fail(&r, -EINVAL,
+				    "line %zu: a \\u0000 escape in a file that is not UTF-8 "
 				    "(mitectl cannot carry the NUL byte through)",
 				    line_of(data, find_nul_escape(data, len)));
 		if (!(marked = mark_nuls(data, len, &len)))
@@ -758,7 +772,8 @@ static int read_file(rd *r, const char *path, char **out, size_t *outlen)
 			int e = k < 0 ? errno : EIO;
 			free(buf);
 			close(fd);
-			return fail(r, -e, "read failed: %s", k < 0 ? strerror(e) : "the file shrank");
+			return fail(r, -e, "read failed: %s",
+				    k < 0 ? strerror(e) : "the file shrank");
 		}
 		n += (size_t)k;
 	}
@@ -772,7 +787,7 @@ static int read_file(rd *r, const char *path, char **out, size_t *outlen)
 
 int har_load(har *h, const char *path, char *err, size_t errlen)
 {
-	rd r = {.file = path, .err = err, .errlen = errlen};
+	rd r = { .file = path, .err = err, .errlen = errlen };
 	char *data = NULL;
 	size_t len = 0;
 	int rc;

@@ -101,8 +101,9 @@ static void drop_default_port(const char *scheme, char *a, size_t host_len)
 {
 	const char *port = a[host_len] == ':' ? a + host_len + 1 : NULL;
 
-	if (port && ((strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0) ||
-		     (strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0)))
+	if (port &&
+	    ((strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0) ||
+	     (strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0)))
 		a[host_len] = '\0';
 }
 

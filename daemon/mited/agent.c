@@ -54,18 +54,21 @@ void agent_spawn_now(agent *a, const cJSON *m)
 	if (!cJSON_IsString(rid) || !cJSON_IsArray(list))
 		return;
 	int n = 0;
-	cJSON_ArrayForEach(r, list) {
+	cJSON_ArrayForEach(r, list)
+	{
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
 		const cJSON *ix = cJSON_GetObjectItemCaseSensitive(r, "index");
-		if (!cJSON_IsString(id) || strlen(id->valuestring) > TZMQ_ID_MAX || !cJSON_IsNumber(ix) ||
-		    ix->valuedouble < 0 || ix->valuedouble > 1e6)
+		if (!cJSON_IsString(id) || strlen(id->valuestring) > TZMQ_ID_MAX ||
+		    !cJSON_IsNumber(ix) || ix->valuedouble < 0 || ix->valuedouble > 1e6)
 			continue;
 		if (agent_proc_alive(a) >= HOSTPROTO_RUNNERS_MAX * 4) {
-			agent_runner_ended(a, id->valuestring, "not started: this host runs 4096 "
+			agent_runner_ended(a, id->valuestring,
+					   "not started: this host runs 4096 "
 					   "runners already");
 			continue;
 		}
-		n += agent_proc_spawn(a, rid->valuestring, id->valuestring, (int)ix->valuedouble) == 0;
+		n += agent_proc_spawn(a, rid->valuestring, id->valuestring, (int)ix->valuedouble) ==
+			0;
 	}
 	log_info("agent: run %s: %d runner(s) started", rid->valuestring, n);
 }
@@ -84,7 +87,8 @@ static void on_msg(transport *t, const char *msg, size_t len, void *data)
 	const char *type = proto_type(m);
 	if (strcmp(type, HOSTPROTO_WELCOME) == 0) {
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(m, "name");
-		snprintf(a->name, sizeof(a->name), "%s", cJSON_IsString(name) ? name->valuestring : "?");
+		snprintf(a->name, sizeof(a->name), "%s",
+			 cJSON_IsString(name) ? name->valuestring : "?");
 		a->welcomed = 1;
 		a->last_refusal[0] = '\0';
 		log_info("agent: joined controller %s as host %s (%d runners per run)",
@@ -121,7 +125,8 @@ static void on_link(transport *t, int state, const char *why, void *data)
 				a->d->cf.hosts.agent, why);
 		snprintf(a->last_refusal, sizeof(a->last_refusal), "%s", why);
 	} else if (state == TZMQ_LINK_DOWN && a->welcomed) {
-		log_warn("agent: link to controller %s dropped; reconnecting", a->d->cf.hosts.agent);
+		log_warn("agent: link to controller %s dropped; reconnecting",
+			 a->d->cf.hosts.agent);
 	} else if (state == TZMQ_LINK_UP) {
 		log_debug("agent: link to controller %s up", a->d->cf.hosts.agent);
 	}
@@ -132,7 +137,7 @@ static void on_link(transport *t, int state, const char *why, void *data)
 static int connect_link(agent *a)
 {
 	const conf_hosts *h = &a->d->cf.hosts;
-	tzmq_curve cv = {.on_link = on_link, .data = a};
+	tzmq_curve cv = { .on_link = on_link, .data = a };
 	char err[1024];
 	uint32_t rnd = 0;
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
@@ -141,13 +146,14 @@ static int connect_link(agent *a)
 	for (char *c = a->id; *c; c++)
 		if (*c < 0x21 || *c > 0x7e)
 			*c = '_';
-	if (h->key && (curve_read_secret(h->key, cv.secret, NULL, err, sizeof(err)) < 0 ||
-		       curve_read_public(h->server_key, cv.server_public, err, sizeof(err)) < 0)) {
+	if (h->key &&
+	    (curve_read_secret(h->key, cv.secret, NULL, err, sizeof(err)) < 0 ||
+	     curve_read_public(h->server_key, cv.server_public, err, sizeof(err)) < 0)) {
 		log_err("agent: %s", err);
 		return -1;
 	}
-	a->link = tzmq_connect_curve(a->loop, h->agent, a->id, h->key ? &cv : NULL, err,
-				     sizeof(err));
+	a->link =
+		tzmq_connect_curve(a->loop, h->agent, a->id, h->key ? &cv : NULL, err, sizeof(err));
 	memset(cv.secret, 0, sizeof(cv.secret));
 	if (!a->link) {
 		log_err("agent: %s", err);

@@ -25,16 +25,16 @@ typedef struct agent {
 	hostproto_caps caps;
 	char id[TZMQ_ID_MAX + 1]; /* this session's routing id */
 	int welcomed;
-	char name[72];           /* as the controller knows us */
-	uint64_t last_rx_ms;     /* the controller's last message */
-	uint64_t connect_at_ms;  /* refused: when to try again (0: now) */
-	char last_refusal[256];  /* said once until it changes */
+	char name[72]; /* as the controller knows us */
+	uint64_t last_rx_ms; /* the controller's last message */
+	uint64_t connect_at_ms; /* refused: when to try again (0: now) */
+	char last_refusal[256]; /* said once until it changes */
 	uv_timer_t timer;
 	uv_signal_t sigterm, sigint;
 	aproc *procs;
 	int stopping;
 	char cache[PATH_MAX]; /* shipped modules, <state_dir>/modules */
-	cJSON *pending;       /* host_spawn messages waiting for modules */
+	cJSON *pending; /* host_spawn messages waiting for modules */
 } agent;
 
 /* Runs the agent of d's configuration until SIGTERM or SIGINT; the exit

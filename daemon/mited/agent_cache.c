@@ -61,7 +61,8 @@ static int have(agent *a, const char *sha)
 static void fail_spawn(agent *a, const cJSON *m, const char *why)
 {
 	const cJSON *r;
-	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(m, "runners")) {
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(m, "runners"))
+	{
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "id"));
 		if (id)
 			agent_runner_ended(a, id, why);
@@ -73,8 +74,10 @@ static void fail_spawn(agent *a, const cJSON *m, const char *why)
 static int missing_of(agent *a, const cJSON *m, cJSON *missing)
 {
 	const cJSON *x;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(m, "modules")) {
-		const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "sha256"));
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(m, "modules"))
+	{
+		const char *sha =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "sha256"));
 		if (!sha || !modship_hex_ok(sha))
 			return -1;
 		if (!have(a, sha) && missing)
@@ -173,8 +176,9 @@ void agent_cache_module(agent *a, const cJSON *m)
 	else if (modship_digest(buf, len, hex), strcmp(hex, sha) != 0)
 		snprintf(why, sizeof(why), "its bytes have SHA-256 %s, not %s", hex, sha);
 	else if (store(a, sha, buf, len, why, sizeof(why)) == 0)
-		log_info("agent: module %s received (%zu bytes, sha256 %.12s...), ABI checked, cached",
-			 path ? path : "?", len, sha);
+		log_info(
+			"agent: module %s received (%zu bytes, sha256 %.12s...), ABI checked, cached",
+			path ? path : "?", len, sha);
 	free(buf);
 	if (why[0])
 		log_err("agent: module %s (sha256 %.12s...): %s", path ? path : "?", sha, why);

@@ -69,8 +69,8 @@ static void finished(aproc *p)
 	if (p->killed_why[0])
 		snprintf(why, sizeof(why), "(pid %d) killed: %s%s", p->pid, p->killed_why, journey);
 	else if (p->sig)
-		snprintf(why, sizeof(why), "(pid %d) killed by signal %d (SIG%s)%s%s%s", p->pid, p->sig,
-			 util_sig_name(p->sig), journey, p->crash[0] ? ": " : "", p->crash);
+		snprintf(why, sizeof(why), "(pid %d) killed by signal %d (SIG%s)%s%s%s", p->pid,
+			 p->sig, util_sig_name(p->sig), journey, p->crash[0] ? ": " : "", p->crash);
 	else if (p->status)
 		snprintf(why, sizeof(why), "(pid %d) exited with status %lld%s%s%s", p->pid,
 			 (long long)p->status, journey, p->last_line[0] ? ": " : "", p->last_line);
@@ -180,10 +180,25 @@ int agent_proc_spawn(agent *a, const char *rid, const char *id, int index)
 	snprintf(smem, sizeof(smem), "%" PRIu64, memory_limit(cf));
 	snprintf(sas, sizeof(sas), "%" PRIu64, cf->runner_address_space);
 	snprintf(sfiles, sizeof(sfiles), "%ld", cf->runner_files);
-	char *args[24] = {"mited", "--runner", "--connect", cf->hosts.agent, "--index", sidx,
-			  "--id", p->id, "--parent", sparent, "--log-level",
-			  (char *)conf_level_name(log_get_level()), "--memory-limit", smem,
-			  "--address-space", sas, "--open-files", sfiles, NULL};
+	char *args[24] = { "mited",
+			   "--runner",
+			   "--connect",
+			   cf->hosts.agent,
+			   "--index",
+			   sidx,
+			   "--id",
+			   p->id,
+			   "--parent",
+			   sparent,
+			   "--log-level",
+			   (char *)conf_level_name(log_get_level()),
+			   "--memory-limit",
+			   smem,
+			   "--address-space",
+			   sas,
+			   "--open-files",
+			   sfiles,
+			   NULL };
 	if (cf->hosts.key) {
 		args[18] = "--key";
 		args[19] = cf->hosts.key;
@@ -193,9 +208,10 @@ int agent_proc_spawn(agent *a, const char *rid, const char *id, int index)
 	uv_pipe_init(a->loop, &p->err, 0);
 	p->err.data = p;
 	uv_stdio_container_t stdio[3] = {
-		{.flags = UV_IGNORE},
-		{.flags = UV_IGNORE},
-		{.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&p->err},
+		{ .flags = UV_IGNORE },
+		{ .flags = UV_IGNORE },
+		{ .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+		  .data.stream = (uv_stream_t *)&p->err },
 	};
 	uv_process_options_t o = {
 		.exit_cb = on_exit_cb,

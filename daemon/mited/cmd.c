@@ -35,7 +35,8 @@ char **cmd_strings(const cJSON *v, int env, const char *what, char *err, size_t 
 		snprintf(err, errlen, "'%s' must be an array of strings", what);
 		goto fail;
 	}
-	cJSON_ArrayForEach(it, v) {
+	cJSON_ArrayForEach(it, v)
+	{
 		char buf[8192];
 		if (cJSON_IsObject(v)) {
 			if (!cJSON_IsString(it)) {
@@ -86,8 +87,10 @@ drun *cmd_find_run(daemon_ *d, const cJSON *req, cJSON **reply)
 }
 
 const control_cmd cmd_table[] = {
-	{"ping", cmd_query_ping},     {"version", cmd_query_version}, {"start", cmd_run_start},
-	{"status", cmd_query_status}, {"list", cmd_query_list},       {"stop", cmd_run_stop},
-	{"pause", cmd_run_pause},   {"resume", cmd_run_resume},   {"scale", cmd_run_scale},
-	{"results", cmd_query_results}, {"hosts", hosts_cmd}, {NULL, NULL},
+	{ "ping", cmd_query_ping }, { "version", cmd_query_version },
+	{ "start", cmd_run_start }, { "status", cmd_query_status },
+	{ "list", cmd_query_list }, { "stop", cmd_run_stop },
+	{ "pause", cmd_run_pause }, { "resume", cmd_run_resume },
+	{ "scale", cmd_run_scale }, { "results", cmd_query_results },
+	{ "hosts", hosts_cmd },     { NULL, NULL },
 };

@@ -94,12 +94,14 @@ cJSON *cmd_run_start(control_client *cl, const cJSON *req, void *data)
 	if (path[0] != '/')
 		return control_error("start: scenario path '%.256s' must be absolute", path);
 	if (strlen(path) >= PATH_MAX)
-		return control_error("start: the scenario path is %zu bytes long, over the limit of %d "
-				     "bytes",
-				     strlen(path), PATH_MAX - 1);
+		return control_error(
+			"start: the scenario path is %zu bytes long, over the limit of %d "
+			"bytes",
+			strlen(path), PATH_MAX - 1);
 	if (name && strlen(name) > SCENARIO_NAME_MAX)
-		return control_error("start: \"name\" is %zu bytes long, over the limit of %d bytes",
-				     strlen(name), SCENARIO_NAME_MAX);
+		return control_error(
+			"start: \"name\" is %zu bytes long, over the limit of %d bytes",
+			strlen(name), SCENARIO_NAME_MAX);
 	if (jdur && (!cJSON_IsNumber(jdur) || !(jdur->valuedouble > 0)))
 		return control_error("start: \"duration\" must be a positive number of seconds");
 	if (jrun && (!cJSON_IsNumber(jrun) || jrun->valuedouble < 1 || jrun->valuedouble > 1024))
@@ -110,8 +112,9 @@ cJSON *cmd_run_start(control_client *cl, const cJSON *req, void *data)
 	if (jlocal && !cJSON_IsBool(jlocal))
 		return control_error("start: \"local\" must be true or false");
 	if (hosts_sel_parse(cJSON_IsString(jhosts) ? jhosts->valuestring : NULL,
-			    cJSON_IsNumber(jhosts) ? jhosts->valuedouble : 0, cJSON_IsNumber(jhosts),
-			    jlocal ? cJSON_IsTrue(jlocal) : -1, &hsel, err, sizeof(err)) < 0)
+			    cJSON_IsNumber(jhosts) ? jhosts->valuedouble : 0,
+			    cJSON_IsNumber(jhosts), jlocal ? cJSON_IsTrue(jlocal) : -1, &hsel, err,
+			    sizeof(err)) < 0)
 		return control_error("start: %s", err);
 	if (hsel.local == 0 && hsel.mode == HOSTS_SEL_NONE)
 		return control_error("start: no local runners and no hosts: nothing to run on");
@@ -119,8 +122,8 @@ cJSON *cmd_run_start(control_client *cl, const cJSON *req, void *data)
 	for (drun *r = d->runs; r; r = r->next)
 		active += !r->done;
 	if (active >= d->cf.max_runs)
-		return control_error("%d runs already (limits.max_runs = %d); stop one first", active,
-				     d->cf.max_runs);
+		return control_error("%d runs already (limits.max_runs = %d); stop one first",
+				     active, d->cf.max_runs);
 	parse_job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return control_error("out of memory");
@@ -135,7 +138,8 @@ cJSON *cmd_run_start(control_client *cl, const cJSON *req, void *data)
 			      sizeof(err));
 	if (!j->sets)
 		goto fail;
-	j->env = cmd_strings(cJSON_GetObjectItemCaseSensitive(req, "env"), 1, "env", err, sizeof(err));
+	j->env = cmd_strings(cJSON_GetObjectItemCaseSensitive(req, "env"), 1, "env", err,
+			     sizeof(err));
 	if (!j->env)
 		goto fail;
 	snprintf(err, sizeof(err), "out of memory");
@@ -230,14 +234,16 @@ cJSON *cmd_run_scale(control_client *cl, const cJSON *req, void *data)
 	double f = pc->valuedouble / 100.0;
 	if (d->cf.max_instances > 0 &&
 	    dr->peak * f + drun_instances_in_use(d, dr) > (double)d->cf.max_instances)
-		return control_error("scaling run %s to %g %% would ask for up to %.0f instances, over "
-				     "limits.max_instances = %ld",
-				     dr->id, pc->valuedouble, dr->peak * f, d->cf.max_instances);
+		return control_error(
+			"scaling run %s to %g %% would ask for up to %.0f instances, over "
+			"limits.max_instances = %ld",
+			dr->id, pc->valuedouble, dr->peak * f, d->cf.max_instances);
 	char err[1024];
 	/* A run on hosts alone counts its remote runners, and gets no local
 	 * one from a scale. */
 	int have = supervise_wanted(dr->sv) + hosts_runners_alive(d->hosts, dr);
-	int need = capacity_runners(run_scenario(dr->r), f, have > 0 ? have : 1, 1, err, sizeof(err));
+	int need =
+		capacity_runners(run_scenario(dr->r), f, have > 0 ? have : 1, 1, err, sizeof(err));
 	if (need < 0)
 		return control_error("scaling run %s to %g %%: %s", dr->id, pc->valuedouble, err);
 	if (run_scale(dr->r, f) < 0)

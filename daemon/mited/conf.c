@@ -25,8 +25,8 @@ static const struct {
 	const char *name;
 	int level;
 } log_levels[] = {
-	{"err", LOG_LVL_ERR},       {"error", LOG_LVL_ERR}, {"warning", LOG_LVL_WARNING},
-	{"notice", LOG_LVL_NOTICE}, {"info", LOG_LVL_INFO}, {"debug", LOG_LVL_DEBUG},
+	{ "err", LOG_LVL_ERR },       { "error", LOG_LVL_ERR }, { "warning", LOG_LVL_WARNING },
+	{ "notice", LOG_LVL_NOTICE }, { "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG },
 };
 
 const char *conf_level_name(int level)
@@ -118,7 +118,8 @@ int conf_defaults(conf *c)
 /* What depends on other settings once they are all known. */
 int conf_finish(conf *c)
 {
-	if (strcmp(c->socket, "/run/mite/mited.sock") == 0 || strcmp(c->state_dir, "/var/lib/mite") == 0)
+	if (strcmp(c->socket, "/run/mite/mited.sock") == 0 ||
+	    strcmp(c->state_dir, "/var/lib/mite") == 0)
 		c->private_daemon = 0;
 	if (!c->results_dir && !(c->results_dir = util_path_join(c->state_dir, "results")))
 		return -ENOMEM;
@@ -149,7 +150,8 @@ static int get_string(const cfg_reader *R, const config_setting_t *g, const char
 	if (got <= 0)
 		return got;
 	if (!*v)
-		return cfg_fail(R, config_setting_get_member(g, key), "'%s' must not be empty", key);
+		return cfg_fail(R, config_setting_get_member(g, key), "'%s' must not be empty",
+				key);
 	if (!(d = strdup(v)))
 		return cfg_fail(R, config_setting_get_member(g, key), "%s", strerror(ENOMEM));
 	free(*out);
@@ -172,8 +174,8 @@ static int get_int(const cfg_reader *R, const config_setting_t *g, const char *k
 /* runner_stderr = { lines_per_second; bytes_per_second; burst_seconds; } */
 static int conf_stderr(const cfg_reader *R, const config_setting_t *g, conf *c)
 {
-	static const char *const keys[] = {"lines_per_second", "bytes_per_second", "burst_seconds",
-					   NULL};
+	static const char *const keys[] = { "lines_per_second", "bytes_per_second", "burst_seconds",
+					    NULL };
 	unsigned long long b;
 	int got;
 
@@ -195,24 +197,26 @@ static int conf_memory(const cfg_reader *R, const config_setting_t *g, conf *c)
 {
 	const config_setting_t *s = config_setting_get_member(g, "memory");
 	const char *str = s && config_setting_type(s) == CONFIG_TYPE_STRING
-				  ? config_setting_get_string(s)
-				  : NULL;
+		? config_setting_get_string(s)
+		: NULL;
 	const char *rest = NULL;
 	double v = str ? cfg_parse_bytes(str, &rest) : 0;
 	unsigned long long b;
 
 	if (str && rest && strcmp(rest, "%") == 0) {
 		if (v <= 0 || v > 100)
-			return cfg_fail(R, s, "'memory' must be a share from 1%% to 100%%, not %s", str);
+			return cfg_fail(R, s, "'memory' must be a share from 1%% to 100%%, not %s",
+					str);
 		c->runner_memory_share = v / 100.0;
 		c->runner_memory = 0;
 		return 0;
 	}
 	if (str && (v < 0 || rest))
-		return cfg_fail(R, s,
-				"'memory' must be bytes or a size like \"64K\" or \"4G\", or a share "
-				"of the memory like \"50%%\", not \"%s\"",
-				str);
+		return cfg_fail(
+			R, s,
+			"'memory' must be bytes or a size like \"64K\" or \"4G\", or a share "
+			"of the memory like \"50%%\", not \"%s\"",
+			str);
 	if (cfg_get_size(R, g, "memory", CONF_MAX_BYTES, &b) <= 0)
 		return s ? -1 : 0;
 	if (b && b < RUNNER_MEMORY_MIN)
@@ -226,7 +230,7 @@ static int conf_memory(const cfg_reader *R, const config_setting_t *g, conf *c)
 /* runner_limits = { memory; address_space; open_files; } */
 static int conf_runner_limits(const cfg_reader *R, const config_setting_t *g, conf *c)
 {
-	static const char *const keys[] = {"memory", "address_space", "open_files", NULL};
+	static const char *const keys[] = { "memory", "address_space", "open_files", NULL };
 	unsigned long long as;
 	long long files;
 	int got;
@@ -256,7 +260,7 @@ static int conf_runner_limits(const cfg_reader *R, const config_setting_t *g, co
 /* limits = { max_runs; max_instances; max_clients; } */
 static int conf_limits(const cfg_reader *R, const config_setting_t *g, conf *c)
 {
-	static const char *const keys[] = {"max_runs", "max_instances", "max_clients", NULL};
+	static const char *const keys[] = { "max_runs", "max_instances", "max_clients", NULL };
 	long long inst;
 	int got;
 
@@ -288,10 +292,11 @@ static int conf_sockets(const cfg_reader *R, const config_setting_t *root, conf 
 		unsigned long mode = m ? strtoul(m, &end, 8) : 0;
 
 		if (!m || !*m || *end || mode > 0777)
-			return cfg_fail(R, s,
-					"'socket_mode' must be an octal mode in a string, e.g. \"0660\", "
-					"not %s%s%s",
-					m ? "\"" : "", m ? m : cfg_type_name(s), m ? "\"" : "");
+			return cfg_fail(
+				R, s,
+				"'socket_mode' must be an octal mode in a string, e.g. \"0660\", "
+				"not %s%s%s",
+				m ? "\"" : "", m ? m : cfg_type_name(s), m ? "\"" : "");
 		c->socket_mode = (unsigned)mode;
 	}
 	if (get_string(R, root, "socket_group", &c->socket_group) < 0 ||
@@ -314,8 +319,10 @@ static int conf_plugin_dirs(const cfg_reader *R, const config_setting_t *root, c
 
 	for (size_t k = 0; got > 0 && k < n; k++)
 		if (v[k][0] != '/') {
-			cfg_fail(R, config_setting_get_elem(config_setting_get_member(root, "plugin_dirs"),
-							    (unsigned)k),
+			cfg_fail(R,
+				 config_setting_get_elem(
+					 config_setting_get_member(root, "plugin_dirs"),
+					 (unsigned)k),
 				 "plugin_dirs entries must be absolute paths, not \"%s\"", v[k]);
 			got = -1;
 		}
@@ -332,8 +339,8 @@ static int conf_plugin_dirs(const cfg_reader *R, const config_setting_t *root, c
 /* The daemon's folders, its log level and where it serves metrics. */
 static int conf_places(const cfg_reader *R, const config_setting_t *root, conf *c)
 {
-	static const char *const levels[] = {"err", "error", "warning", "notice", "info", "debug",
-					     NULL};
+	static const char *const levels[] = { "err",  "error", "warning", "notice",
+					      "info", "debug", NULL };
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char why[256];
@@ -382,21 +389,43 @@ static int conf_groups(const cfg_reader *R, const config_setting_t *root, conf *
 		return -1;
 	if ((s = config_setting_get_member(root, "runner_stderr")) && conf_stderr(R, s, c) < 0)
 		return -1;
-	if ((s = config_setting_get_member(root, "runner_limits")) && conf_runner_limits(R, s, c) < 0)
+	if ((s = config_setting_get_member(root, "runner_limits")) &&
+	    conf_runner_limits(R, s, c) < 0)
 		return -1;
 	return 0;
 }
 
 static const char *const conf_keys[] = {
-	"socket",         "socket_mode",    "socket_group",    "state_dir",
-	"results_dir",    "runner_endpoint", "plugin_dirs",    "allow_any_plugin_path",
-	"runners",        "log_level",      "limits",          "runner_timeout",
-	"runner_restarts", "grace",         "shutdown_grace",  "client_timeout",
-	"metrics_listen", "results",        "keep_runs",       "runner_stderr",
+	"socket",
+	"socket_mode",
+	"socket_group",
+	"state_dir",
+	"results_dir",
+	"runner_endpoint",
+	"plugin_dirs",
+	"allow_any_plugin_path",
+	"runners",
+	"log_level",
+	"limits",
+	"runner_timeout",
+	"runner_restarts",
+	"grace",
+	"shutdown_grace",
+	"client_timeout",
+	"metrics_listen",
+	"results",
+	"keep_runs",
+	"runner_stderr",
 	"runner_limits",
 	/* runner hosts (conf_hosts.c) */
-	"listen",         "key",            "authorized_keys", "agent",
-	"server_key",     "labels",         "runners_per_host", NULL,
+	"listen",
+	"key",
+	"authorized_keys",
+	"agent",
+	"server_key",
+	"labels",
+	"runners_per_host",
+	NULL,
 };
 
 /* The runner-host settings (conf_hosts.c reads each). 0 or -1 (err set). */
@@ -415,7 +444,7 @@ static int conf_hosts_all(const cfg_reader *R, const config_setting_t *root, con
  * "file:line: reason" in err. */
 int conf_load(conf *c, const char *file, char *err, size_t errlen)
 {
-	cfg_reader R = {.file = file, .err = err, .errlen = errlen};
+	cfg_reader R = { .file = file, .err = err, .errlen = errlen };
 	char *dir = util_dir_of(file);
 	const config_setting_t *root;
 	config_t cf;
@@ -429,8 +458,8 @@ int conf_load(conf *c, const char *file, char *err, size_t errlen)
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
 			snprintf(err, errlen, "%s: cannot read: %s", file, strerror(errno));
 		else
-			cfg_fail_at(&R, config_error_file(&cf), (unsigned)config_error_line(&cf), "%s",
-				    config_error_text(&cf));
+			cfg_fail_at(&R, config_error_file(&cf), (unsigned)config_error_line(&cf),
+				    "%s", config_error_text(&cf));
 		goto fail;
 	}
 	root = config_root_setting(&cf);

@@ -18,8 +18,8 @@
 #define RUNNER_FILES_MIN 64
 
 typedef struct conf {
-	char *file;           /* where it came from (NULL: built-in defaults) */
-	char *socket;         /* control socket */
+	char *file; /* where it came from (NULL: built-in defaults) */
+	char *socket; /* control socket */
 	unsigned socket_mode;
 	char *socket_group;
 	char *state_dir;
@@ -27,8 +27,8 @@ typedef struct conf {
 	char *runner_endpoint;
 	char *metrics_listen; /* NULL: no metrics endpoint */
 	results_conf results;
-	char **plugin_dirs;   /* NULL-terminated */
-	int plugin_dirs_set;  /* given in the file (not the default) */
+	char **plugin_dirs; /* NULL-terminated */
+	int plugin_dirs_set; /* given in the file (not the default) */
 	int allow_any_plugin_path;
 	/* Not a system instance: not root, not started by systemd (no
 	 * RUNTIME_DIRECTORY or STATE_DIRECTORY), and neither its socket nor
@@ -37,10 +37,10 @@ typedef struct conf {
 	 * loads its own user's modules from the folder of the scenario they
 	 * start (cmd_run.c). */
 	int private_daemon;
-	int runners;          /* per run; 0 = one per CPU */
+	int runners; /* per run; 0 = one per CPU */
 	int log_level;
 	int max_runs;
-	long max_instances;   /* 0 = no limit */
+	long max_instances; /* 0 = no limit */
 	int max_clients;
 	double runner_timeout;
 	int runner_restarts;

@@ -24,8 +24,7 @@ static int bad(const char *file, const config_setting_t *s, char *err, size_t er
 	return -1;
 }
 
-static int take_string(const char *file, config_setting_t *s, char **out, char *err,
-		       size_t errlen)
+static int take_string(const char *file, config_setting_t *s, char **out, char *err, size_t errlen)
 {
 	const char *v = config_setting_get_string(s);
 	if (!v || !*v)
@@ -53,8 +52,9 @@ static int take_labels(const char *file, config_setting_t *s, conf_hosts *h, cha
 		const char *l = config_setting_get_string_elem(s, i);
 		if (!l || !*l || strlen(l) > HOSTS_LABEL_MAX || strchr(l, ',')) {
 			util_strv_free(v);
-			return bad(file, s, err, errlen,
-				   "entries must be non-empty strings of at most 128 bytes without ','");
+			return bad(
+				file, s, err, errlen,
+				"entries must be non-empty strings of at most 128 bytes without ','");
 		}
 		v[i] = strdup(l);
 	}
@@ -91,7 +91,8 @@ int conf_hosts_setting(const char *file, config_setting_t *s, conf_hosts *h, cha
 		int v = 0;
 		if (config_setting_type(s) != CONFIG_TYPE_INT ||
 		    (v = config_setting_get_int(s)) < 0 || v > 1024)
-			return bad(file, s, err, errlen, "must be a number from 0 (one per core) to 1024");
+			return bad(file, s, err, errlen,
+				   "must be a number from 0 (one per core) to 1024");
 		h->runners = v;
 		return 1;
 	}
@@ -110,8 +111,8 @@ char *conf_hosts_endpoint(const char *what, const char *ep, char *err, size_t er
 		char *end;
 		long port = strtol(colon + 1, &end, 10);
 		if (*end || colon[1] == '\0' || port < 0 || port > 65535) {
-			snprintf(err, errlen, "%s %s: the port must be a number from 0 to 65535", what,
-				 ep);
+			snprintf(err, errlen, "%s %s: the port must be a number from 0 to 65535",
+				 what, ep);
 			return NULL;
 		}
 		return strdup(ep);
@@ -127,12 +128,11 @@ int conf_hosts_loopback(const char *ep)
 {
 	const char *h = ep + (strncmp(ep, "tcp://", 6) == 0 ? 6 : 0);
 	return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost:", 10) == 0 ||
-	       strncmp(h, "[::1]:", 6) == 0;
+		strncmp(h, "[::1]:", 6) == 0;
 }
 
 /* A key file that must exist and read as a key. */
-static int check_key(const char *setting, const char *path, int secret, char *err,
-		     size_t errlen)
+static int check_key(const char *setting, const char *path, int secret, char *err, size_t errlen)
 {
 	char k[CURVE_Z85_LEN + 1], why[1024];
 	int rc = secret ? curve_read_secret(path, k, NULL, why, sizeof(why))
@@ -147,43 +147,55 @@ int conf_hosts_check(const conf_hosts *h, char *err, size_t errlen)
 {
 	struct stat st;
 	if (h->listen && h->agent) {
-		snprintf(err, errlen, "listen (a controller) and agent (a runner host) cannot both be "
+		snprintf(err, errlen,
+			 "listen (a controller) and agent (a runner host) cannot both be "
 			 "set: one mited is one or the other");
 		return -1;
 	}
 	if (h->listen) {
 		int lo = conf_hosts_loopback(h->listen);
-		const char *miss = !h->key ? "key (--key)"
-				   : !h->authorized_keys ? "authorized_keys (--authorized-keys)" : NULL;
+		const char *miss = !h->key    ? "key (--key)"
+			: !h->authorized_keys ? "authorized_keys (--authorized-keys)"
+					      : NULL;
 		if (miss && !lo) {
-			snprintf(err, errlen, "listen %s: a non-loopback address needs CURVE: %s is not "
-				 "set (see mitectl keygen)", h->listen, miss);
+			snprintf(err, errlen,
+				 "listen %s: a non-loopback address needs CURVE: %s is not "
+				 "set (see mitectl keygen)",
+				 h->listen, miss);
 			return -1;
 		}
 		if (h->key && !h->authorized_keys) {
-			snprintf(err, errlen, "listen %s: key is set but authorized_keys "
-				 "(--authorized-keys) is not", h->listen);
+			snprintf(err, errlen,
+				 "listen %s: key is set but authorized_keys "
+				 "(--authorized-keys) is not",
+				 h->listen);
 			return -1;
 		}
 		if (h->authorized_keys && !h->key) {
-			snprintf(err, errlen, "listen %s: authorized_keys is set but key (--key) is not",
+			snprintf(err, errlen,
+				 "listen %s: authorized_keys is set but key (--key) is not",
 				 h->listen);
 			return -1;
 		}
 		if (h->key && check_key("key", h->key, 1, err, errlen) < 0)
 			return -1;
-		if (h->authorized_keys && (stat(h->authorized_keys, &st) < 0 || !S_ISDIR(st.st_mode))) {
-			snprintf(err, errlen, "authorized_keys %s: not a folder", h->authorized_keys);
+		if (h->authorized_keys &&
+		    (stat(h->authorized_keys, &st) < 0 || !S_ISDIR(st.st_mode))) {
+			snprintf(err, errlen, "authorized_keys %s: not a folder",
+				 h->authorized_keys);
 			return -1;
 		}
 	}
 	if (h->agent) {
 		int lo = conf_hosts_loopback(h->agent);
 		const char *miss = !h->key ? "key (--key)"
-				   : !h->server_key ? "server_key (--server-key)" : NULL;
+			: !h->server_key   ? "server_key (--server-key)"
+					   : NULL;
 		if (miss && (!lo || h->key || h->server_key)) {
-			snprintf(err, errlen, "agent %s: %s is not set (a controller beyond loopback "
-				 "needs CURVE; see mitectl keygen)", h->agent, miss);
+			snprintf(err, errlen,
+				 "agent %s: %s is not set (a controller beyond loopback "
+				 "needs CURVE; see mitectl keygen)",
+				 h->agent, miss);
 			return -1;
 		}
 		if (h->key && check_key("key", h->key, 1, err, errlen) < 0)
@@ -213,8 +225,10 @@ int hosts_sel_parse(const char *hosts, double count, int has_count, int local, h
 	out->given = has_count || hosts;
 	if (has_count) {
 		if (!(count >= 1 && count <= 100000) || count != (double)(int)count) {
-			snprintf(err, errlen, "hosts %g: expected all, none, a number from 1 to 100000 "
-				 "or label=NAME", count);
+			snprintf(err, errlen,
+				 "hosts %g: expected all, none, a number from 1 to 100000 "
+				 "or label=NAME",
+				 count);
 			return -1;
 		}
 		out->mode = HOSTS_SEL_COUNT;
@@ -239,8 +253,10 @@ int hosts_sel_parse(const char *hosts, double count, int has_count, int local, h
 		out->count = (int)n;
 		return 0;
 	}
-	snprintf(err, errlen, "hosts '%.200s': expected all, none, a number from 1 to 100000 or "
-		 "label=NAME (at most %d bytes)", hosts, HOSTS_LABEL_MAX);
+	snprintf(err, errlen,
+		 "hosts '%.200s': expected all, none, a number from 1 to 100000 or "
+		 "label=NAME (at most %d bytes)",
+		 hosts, HOSTS_LABEL_MAX);
 	return -1;
 }
 
@@ -265,7 +281,8 @@ int conf_hosts_override(conf_hosts *h, const conf_hosts *o, char *err, size_t er
 	if (over(&h->listen, o->listen, "--listen", 1, err, errlen) < 0 ||
 	    over(&h->agent, o->agent, "--agent", 1, err, errlen) < 0 ||
 	    over(&h->key, o->key, "--key", 0, err, errlen) < 0 ||
-	    over(&h->authorized_keys, o->authorized_keys, "--authorized-keys", 0, err, errlen) < 0 ||
+	    over(&h->authorized_keys, o->authorized_keys, "--authorized-keys", 0, err, errlen) <
+		    0 ||
 	    over(&h->server_key, o->server_key, "--server-key", 0, err, errlen) < 0)
 		return -1;
 	if (o->labels) {

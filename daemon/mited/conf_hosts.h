@@ -10,17 +10,17 @@
 #include <libconfig.h>
 #include <stddef.h>
 
-#define HOSTS_LABELS_MAX 32  /* labels an agent announces */
-#define HOSTS_LABEL_MAX 128  /* bytes of one label */
+#define HOSTS_LABELS_MAX 32 /* labels an agent announces */
+#define HOSTS_LABEL_MAX 128 /* bytes of one label */
 
 typedef struct conf_hosts {
-	char *listen;          /* controller: tcp://ADDR:PORT; NULL: no hosts */
-	char *key;             /* our CURVE secret key file */
+	char *listen; /* controller: tcp://ADDR:PORT; NULL: no hosts */
+	char *key; /* our CURVE secret key file */
 	char *authorized_keys; /* controller: the folder of the hosts' *.pub */
-	char *agent;           /* agent: the controller, tcp://HOST:PORT */
-	char *server_key;      /* agent: the controller's .pub */
-	char **labels;         /* agent: NULL-terminated, or NULL */
-	int runners;           /* agent: runner processes per run; 0: one per core */
+	char *agent; /* agent: the controller, tcp://HOST:PORT */
+	char *server_key; /* agent: the controller's .pub */
+	char **labels; /* agent: NULL-terminated, or NULL */
+	int runners; /* agent: runner processes per run; 0: one per core */
 } conf_hosts;
 
 /* Which runners a run gets (mitectl start --hosts/--local): hosts "all"

@@ -42,8 +42,7 @@
  * (not supported: mited starts its own), or one of an earlier run. Said
  * once per id, at most UNKNOWN_LOG_MAX lines a minute; the runner itself
  * gives up after RUNNER_SETUP_TIMEOUT_S. */
-static void unknown_runner(tzmq_server *s, const char *id, const char *msg, size_t len,
-			      void *data)
+static void unknown_runner(tzmq_server *s, const char *id, const char *msg, size_t len, void *data)
 {
 	daemon_ *d = data;
 	(void)msg;
@@ -70,9 +69,10 @@ static void unknown_window(daemon_ *d, uint64_t now)
 	if (!d->unknown_logged || now - d->unknown_window_ms < 60000)
 		return;
 	if (d->unknown_quiet)
-		log_warn("mited: %d more runner id(s) no run expects in the last minute (not said one "
-			 "by one)",
-			 d->unknown_quiet);
+		log_warn(
+			"mited: %d more runner id(s) no run expects in the last minute (not said one "
+			"by one)",
+			d->unknown_quiet);
 	d->unknown_logged = d->unknown_quiet = 0;
 }
 
@@ -113,8 +113,10 @@ static void publish_metrics(daemon_ *d)
 	if (!mr)
 		return;
 	for (drun *dr = d->runs; dr; dr = dr->next)
-		mr[k++] = (metrics_run){.r = dr->r, .res = dr->res, .runners_wanted = supervise_wanted(dr->sv),
-					.restarts = supervise_restarts(dr->sv)};
+		mr[k++] = (metrics_run){ .r = dr->r,
+					 .res = dr->res,
+					 .runners_wanted = supervise_wanted(dr->sv),
+					 .restarts = supervise_restarts(dr->sv) };
 	char *text = metrics_render(mr, n, &len);
 	free(mr);
 	if (text)
@@ -183,7 +185,8 @@ static void parse_abandon_cb(uv_timer_t *h)
 	/* Their clients are told (the write is tried at once). */
 	for (struct parse_job *j = d->jobs; j; j = j->next)
 		if (j->reply) {
-			control_reply(j->reply, control_error("mited is shutting down; no new runs"));
+			control_reply(j->reply,
+				      control_error("mited is shutting down; no new runs"));
 			j->reply = NULL;
 		}
 	daemon_close(d);
@@ -205,8 +208,9 @@ void daemon_check_exit(daemon_ *d)
 	if (d->parsing > 0) {
 		if (!d->parse_wait) {
 			d->parse_wait = 1;
-			log_info("mited: every run drained; waiting for %d scenario parse(s) to give up",
-				 d->parsing);
+			log_info(
+				"mited: every run drained; waiting for %d scenario parse(s) to give up",
+				d->parsing);
 			uv_timer_start(&d->parse_timer, parse_abandon_cb,
 				       (uint64_t)(PARSE_ABANDON_S * 1000), 0);
 		}
@@ -226,7 +230,8 @@ static void shutdown_cb(uv_timer_t *h)
 		for (drun *dr = d->runs; dr; dr = dr->next)
 			if (!dr->done)
 				run_stop(dr->r, 1);
-		uv_timer_start(&d->shutdown_timer, shutdown_cb, (uint64_t)(SHUTDOWN_SLACK_S * 1000), 0);
+		uv_timer_start(&d->shutdown_timer, shutdown_cb, (uint64_t)(SHUTDOWN_SLACK_S * 1000),
+			       0);
 	} else {
 		log_warn("mited: killing the runners still alive");
 		for (drun *dr = d->runs; dr; dr = dr->next)
@@ -239,7 +244,8 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 	daemon_ *d = h->data;
 	if (d->stopping) {
 		if (d->shutdown_phase == 0) {
-			log_warn("mited: SIG%s again; cancelling every run now", util_sig_name(sig));
+			log_warn("mited: SIG%s again; cancelling every run now",
+				 util_sig_name(sig));
 			uv_timer_stop(&d->shutdown_timer);
 			shutdown_cb(&d->shutdown_timer);
 		}
@@ -256,8 +262,8 @@ static void on_stop_signal(uv_signal_t *h, int sig)
 			run_stop_by(dr->r, 0, by);
 			n++;
 		}
-	log_info("mited: SIG%s: no new runs; draining %d run(s) (at most %g s)", util_sig_name(sig), n,
-		 d->cf.shutdown_grace);
+	log_info("mited: SIG%s: no new runs; draining %d run(s) (at most %g s)", util_sig_name(sig),
+		 n, d->cf.shutdown_grace);
 	uv_timer_start(&d->shutdown_timer, shutdown_cb, (uint64_t)(d->cf.shutdown_grace * 1000), 0);
 	daemon_update_status(d);
 	daemon_check_exit(d);
@@ -315,21 +321,23 @@ fail:
 	return -1;
 }
 
-#define RELOAD_NUM(field, fmt)                                                                     \
-	do {                                                                                       \
-		if (n.field != d->cf.field) {                                                      \
-			log_info("mited: reload: " #field ": " fmt " -> " fmt, d->cf.field, n.field); \
-			d->cf.field = n.field;                                                     \
-			changed++;                                                                 \
-		}                                                                                  \
+#define RELOAD_NUM(field, fmt)                                                              \
+	do {                                                                                \
+		if (n.field != d->cf.field) {                                               \
+			log_info("mited: reload: " #field ": " fmt " -> " fmt, d->cf.field, \
+				 n.field);                                                  \
+			d->cf.field = n.field;                                              \
+			changed++;                                                          \
+		}                                                                           \
 	} while (0)
 
-#define RELOAD_FIXED(field)                                                                        \
-	do {                                                                                       \
-		if (strcmp(n.field ? n.field : "", d->cf.field ? d->cf.field : "") != 0)           \
-			log_warn("mited: reload: " #field " changed to '%s'; that needs a restart "   \
-				 "(still '%s')",                                                   \
-				 n.field ? n.field : "", d->cf.field ? d->cf.field : "");          \
+#define RELOAD_FIXED(field)                                                               \
+	do {                                                                              \
+		if (strcmp(n.field ? n.field : "", d->cf.field ? d->cf.field : "") != 0)  \
+			log_warn("mited: reload: " #field                                 \
+				 " changed to '%s'; that needs a restart "                \
+				 "(still '%s')",                                          \
+				 n.field ? n.field : "", d->cf.field ? d->cf.field : ""); \
 	} while (0)
 
 static void on_sighup(uv_signal_t *h, int sig)
@@ -388,12 +396,13 @@ static void on_sighup(uv_signal_t *h, int sig)
 	RELOAD_FIXED(hosts.key);
 	RELOAD_FIXED(hosts.authorized_keys);
 	if (n.socket_mode != d->cf.socket_mode)
-		log_warn("mited: reload: socket_mode changed to %04o; that needs a restart (still %04o)",
-			 n.socket_mode, d->cf.socket_mode);
+		log_warn(
+			"mited: reload: socket_mode changed to %04o; that needs a restart (still %04o)",
+			n.socket_mode, d->cf.socket_mode);
 	if (n.max_clients != d->cf.max_clients || n.client_timeout != d->cf.client_timeout)
 		log_warn("mited: reload: limits.max_clients and client_timeout need a restart");
-	log_info("mited: reloaded %s: %d setting%s changed", n.file ? n.file : "(no file: defaults)",
-		 changed, changed == 1 ? "" : "s");
+	log_info("mited: reloaded %s: %d setting%s changed",
+		 n.file ? n.file : "(no file: defaults)", changed, changed == 1 ? "" : "s");
 	free(d->cf.file);
 	d->cf.file = n.file;
 	n.file = NULL;
@@ -417,7 +426,8 @@ static int make_dirs(daemon_ *d)
 		return -1;
 	}
 	if ((rc = util_mkdir_p(d->cf.results_dir, 0750)) < 0) {
-		log_err("mited: cannot create results_dir %s: %s", d->cf.results_dir, strerror(-rc));
+		log_err("mited: cannot create results_dir %s: %s", d->cf.results_dir,
+			strerror(-rc));
 		return -1;
 	}
 	return 0;
@@ -451,11 +461,12 @@ static int open_sockets(daemon_ *d)
 		}
 		const char *ml = d->cf.metrics_listen;
 		int hl = (int)(strrchr(ml, ':') - ml);
-		log_info("mited: metrics on http://%.*s:%d/metrics", hl ? hl : 9, hl ? ml : "127.0.0.1",
-			 metrics_port(d->metrics));
+		log_info("mited: metrics on http://%.*s:%d/metrics", hl ? hl : 9,
+			 hl ? ml : "127.0.0.1", metrics_port(d->metrics));
 		publish_metrics(d);
 	}
-	d->srv = tzmq_server_new(d->loop, d->cf.runner_endpoint, unknown_runner, d, err, sizeof(err));
+	d->srv = tzmq_server_new(d->loop, d->cf.runner_endpoint, unknown_runner, d, err,
+				 sizeof(err));
 	if (!d->srv) {
 		log_err("mited: runner link: %s", err);
 		goto fail;
@@ -533,8 +544,10 @@ int daemon_run(daemon_ *d, int check_only)
 		 d->cf.socket, tzmq_server_endpoint(d->srv), d->cf.state_dir,
 		 d->cf.file ? d->cf.file : "defaults");
 	if (d->cf.private_daemon && !d->cf.plugin_dirs_set && !d->cf.allow_any_plugin_path)
-		log_info("mited: a private daemon (uid %u): modules also load from the folder of the "
-			 "scenario its user starts", (unsigned)geteuid());
+		log_info(
+			"mited: a private daemon (uid %u): modules also load from the folder of the "
+			"scenario its user starts",
+			(unsigned)geteuid());
 	notify_send("READY=1");
 	daemon_update_status(d);
 	uv_run(&loop, UV_RUN_DEFAULT);

@@ -42,13 +42,13 @@ typedef struct daemon_ {
 	drun *runs; /* newest first */
 	unsigned run_seq;
 	unsigned runner_seq;
-	int stopping;       /* SIGTERM/SIGINT received */
+	int stopping; /* SIGTERM/SIGINT received */
 	int shutdown_phase; /* 0 draining, 1 cancelled, 2 killing */
 	int closed;
-	int parsing;        /* start requests whose scenario is being parsed */
+	int parsing; /* start requests whose scenario is being parsed */
 	struct parse_job *jobs; /* ... the same, to answer them at an early exit */
 	atomic_int cancel_parses; /* set at shutdown: parses give up */
-	uv_timer_t parse_timer;   /* at shutdown: how long parses are waited for */
+	uv_timer_t parse_timer; /* at shutdown: how long parses are waited for */
 	int parse_wait;
 	/* runners with ids no run expects (started by hand): said once per id,
 	 * at most UNKNOWN_LOG_MAX lines a minute */

@@ -86,7 +86,10 @@ long drun_instances(const drun *dr)
 
 /* The verdict's name (verdict.h; mitectl start --wait exits with its
  * status). */
-const char *drun_verdict(const drun *dr) { return results_verdict(dr->res, dr->r); }
+const char *drun_verdict(const drun *dr)
+{
+	return results_verdict(dr->res, dr->r);
+}
 
 /* Transactions a status lists at most: with names of up to 1 KiB each
  * (STATS_LABEL_MAX), a status stays far below CONTROL_REPLY_MAX. The rest
@@ -130,7 +133,7 @@ cJSON *drun_status(const drun *dr)
 		const cJSON *sum = results_summary(dr->res);
 		cJSON_AddStringToObject(o, "verdict", drun_verdict(dr));
 		/* The final judgement, not the one of a moment ago. */
-		static const char *const keys[] = {"verdict_reason", "reasons", "warnings"};
+		static const char *const keys[] = { "verdict_reason", "reasons", "warnings" };
 		for (size_t k = 0; sum && k < sizeof(keys) / sizeof(keys[0]); k++) {
 			cJSON_DeleteItemFromObjectCaseSensitive(o, keys[k]);
 			cJSON_AddItemToObject(
@@ -316,17 +319,23 @@ void drun_grow(drun *dr, int n, const char *why)
 static int start_runners(daemon_ *d, const parse_job *job, const scenario *s, double peak,
 			 char *err, size_t errlen)
 {
-	if (d->cf.max_instances > 0 && peak + drun_instances_in_use(d, NULL) > (double)d->cf.max_instances) {
-		snprintf(err, errlen, "%s asks for up to %.0f instances; with the runs already going "
+	if (d->cf.max_instances > 0 &&
+	    peak + drun_instances_in_use(d, NULL) > (double)d->cf.max_instances) {
+		snprintf(err, errlen,
+			 "%s asks for up to %.0f instances; with the runs already going "
 			 "that is over limits.max_instances = %ld",
 			 job->path, peak, d->cf.max_instances);
 		return -1;
 	}
-	int asked = job->runners ? job->runners : d->cf.runners > 0 ? d->cf.runners : nproc_online();
+	int asked = job->runners    ? job->runners
+		: d->cf.runners > 0 ? d->cf.runners
+				    : nproc_online();
 	int wanted = capacity_runners(s, 1.0, asked, 1, err, errlen);
 	if (wanted > asked)
-		log_msg(LOG_LVL_NOTICE, "%s: %d runners instead of %d: up to %.0f instances, at most %ld "
-			"of a journey per runner", job->path, wanted, asked, peak, proto_instances_max());
+		log_msg(LOG_LVL_NOTICE,
+			"%s: %d runners instead of %d: up to %.0f instances, at most %ld "
+			"of a journey per runner",
+			job->path, wanted, asked, peak, proto_instances_max());
 	return wanted;
 }
 
@@ -347,8 +356,10 @@ static drun *drun_new(daemon_ *d, scenario *s, double peak, char *err, size_t er
 		.id = dr->id,
 		.grace = d->cf.grace,
 		.http_events = d->cf.results.http_events,
-		.hooks = {.on_done = on_run_done, .on_tick = on_run_tick, .on_event = on_run_event,
-			  .data = dr},
+		.hooks = { .on_done = on_run_done,
+			   .on_tick = on_run_tick,
+			   .on_event = on_run_event,
+			   .data = dr },
 	};
 	dr->r = run_new(d->loop, s, &ro, err, errlen); /* takes s */
 	if (!dr->r)
@@ -357,16 +368,22 @@ static drun *drun_new(daemon_ *d, scenario *s, double peak, char *err, size_t er
 	if (snprintf(rdir, sizeof(rdir), "%s/%s", d->cf.results_dir, dr->id) >= (int)sizeof(rdir))
 		snprintf(why, sizeof(why), "%s/%s: path too long", d->cf.results_dir, dr->id);
 	else
-		dr->res = results_new(dr->r, &(results_opts){.dir = rdir, .conf = &d->cf.results}, why,
-				      sizeof(why));
+		dr->res = results_new(dr->r, &(results_opts){ .dir = rdir, .conf = &d->cf.results },
+				      why, sizeof(why));
 	if (!dr->res) {
 		snprintf(err, errlen, "run %s: results: %s", dr->id, why);
 		log_err("%s", err);
 	}
-	supervise_env env = {.loop = d->loop, .srv = d->srv, .exe = d->self_exe, .cf = &d->cf,
-			     .seq = &d->runner_seq};
-	supervise_ops ops = {.joined = sv_joined, .lost = sv_lost, .gave_up = sv_gave_up,
-			     .changed = sv_changed, .data = dr};
+	supervise_env env = { .loop = d->loop,
+			      .srv = d->srv,
+			      .exe = d->self_exe,
+			      .cf = &d->cf,
+			      .seq = &d->runner_seq };
+	supervise_ops ops = { .joined = sv_joined,
+			      .lost = sv_lost,
+			      .gave_up = sv_gave_up,
+			      .changed = sv_changed,
+			      .data = dr };
 	if (dr->res && !(dr->sv = supervise_new(&env, dr->id, &ops)))
 		snprintf(err, errlen, "run %s: out of memory", dr->id);
 	if (dr->sv)
@@ -412,7 +429,8 @@ cJSON *drun_start(daemon_ *d, parse_job *job)
 		hsel.local = s->local;
 	if (hsel.local == 0 && hsel.mode == HOSTS_SEL_NONE) {
 		scenario_free(s);
-		return control_error("%s: no local runners and no hosts: nothing to run on", job->path);
+		return control_error("%s: no local runners and no hosts: nothing to run on",
+				     job->path);
 	}
 	drun *dr = drun_new(d, s, peak, err, sizeof(err));
 	if (!dr)
@@ -429,7 +447,8 @@ cJSON *drun_start(daemon_ *d, parse_job *job)
 	if (!started || run_start(dr->r) < 0) {
 		/* Nothing to run on: the run ends at once, and says why. */
 		run_stop(dr->r, 1);
-		return control_error("run %s: could not start its runners (see mited's log)", dr->id);
+		return control_error("run %s: could not start its runners (see mited's log)",
+				     dr->id);
 	}
 	log_info("run %s (%s): started by uid %u with %d local and %d remote runner(s): %s", dr->id,
 		 run_scenario(dr->r)->name, (unsigned)job->uid, wanted, remote, job->path);

@@ -22,7 +22,7 @@ struct drun {
 	char id[64];
 	supervisor *sv; /* its runner processes */
 	uint64_t cut_logged, cut_log_ms; /* labels cut (core/stats.h): said at most once a minute */
-	double peak;     /* instances at scale 1 (closed models), for max_instances */
+	double peak; /* instances at scale 1 (closed models), for max_instances */
 	int done;
 	char results[PATH_MAX];
 	results *res; /* event log, summary, thresholds */

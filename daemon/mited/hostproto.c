@@ -71,7 +71,7 @@ static int num(const cJSON *m, const char *k, double lo, double hi, double *out)
 
 int hostproto_check_hello(const cJSON *m, hostproto_caps *c, char *reason, size_t reasonlen)
 {
-	static char *none[1] = {NULL};
+	static char *none[1] = { NULL };
 	double proto, abi, cores, mem, runners;
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(m, "name");
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(m, "version");
@@ -83,7 +83,8 @@ int hostproto_check_hello(const cJSON *m, hostproto_caps *c, char *reason, size_
 	}
 	c->proto = (int)proto;
 	c->abi = (int)abi;
-	snprintf(c->version, sizeof(c->version), "%.63s", cJSON_IsString(ver) ? ver->valuestring : "?");
+	snprintf(c->version, sizeof(c->version), "%.63s",
+		 cJSON_IsString(ver) ? ver->valuestring : "?");
 	if (c->proto != PROTO_VERSION || c->abi != MITE_ABI_VERSION) {
 		snprintf(reason, reasonlen,
 			 "version mismatch: the host speaks runner protocol %d and module ABI %d "
@@ -95,8 +96,10 @@ int hostproto_check_hello(const cJSON *m, hostproto_caps *c, char *reason, size_
 	if (num(m, "cores", 1, HOSTPROTO_RUNNERS_MAX, &cores) < 0 ||
 	    num(m, "memory", 0, 1e18, &mem) < 0 ||
 	    num(m, "runners", 1, HOSTPROTO_RUNNERS_MAX, &runners) < 0) {
-		snprintf(reason, reasonlen, "cores, memory or runners missing or out of bounds "
-			 "(1 to %d runners)", HOSTPROTO_RUNNERS_MAX);
+		snprintf(reason, reasonlen,
+			 "cores, memory or runners missing or out of bounds "
+			 "(1 to %d runners)",
+			 HOSTPROTO_RUNNERS_MAX);
 		return 0;
 	}
 	c->cores = (int)cores;

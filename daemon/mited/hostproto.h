@@ -22,7 +22,7 @@
 #define HOSTPROTO_SPAWN "host_spawn"
 #define HOSTPROTO_KILL "host_kill"
 #define HOSTPROTO_EXIT "host_exit"
-#define HOSTPROTO_NEED "host_need"     /* agent: modules it lacks, by SHA-256 */
+#define HOSTPROTO_NEED "host_need" /* agent: modules it lacks, by SHA-256 */
 #define HOSTPROTO_MODULE "host_module" /* controller: one module's bytes */
 
 /* Heartbeats: each side sends one every HOSTPROTO_HB_MS; a controller
@@ -36,15 +36,15 @@
 
 /* What an agent announces. */
 typedef struct hostproto_caps {
-	char name[65];     /* without CURVE, the host's name; with it, the key's */
-	char version[64];  /* mite's version */
-	int proto, abi;    /* runner protocol and module ABI */
+	char name[65]; /* without CURVE, the host's name; with it, the key's */
+	char version[64]; /* mite's version */
+	int proto, abi; /* runner protocol and module ABI */
 	int cores;
-	uint64_t memory;   /* bytes */
-	int runners;       /* runner processes per run */
-	char **labels;     /* NULL-terminated (owned by whoever built it) */
+	uint64_t memory; /* bytes */
+	int runners; /* runner processes per run */
+	char **labels; /* NULL-terminated (owned by whoever built it) */
 	int nlabels;
-	char cache[4096];  /* where shipped modules go ("": none shipped) */
+	char cache[4096]; /* where shipped modules go ("": none shipped) */
 } hostproto_caps;
 
 /* The host_hello message for these capabilities (NULL: out of memory). */

@@ -156,7 +156,8 @@ static void on_hello(hosts *hs, const char *id, const cJSON *m)
 	host *h = identify(hs, key, c.name, addr[0] ? addr : "?", name, sizeof(name));
 	transport *t = tzmq_server_expect(hs->srv, id);
 	if (!t) {
-		log_err("mited: host %s (%s): cannot take its link: %s", name, addr, strerror(errno));
+		log_err("mited: host %s (%s): cannot take its link: %s", name, addr,
+			strerror(errno));
 		return;
 	}
 	if (!ok) {
@@ -196,9 +197,11 @@ static void on_hello(hosts *hs, const char *id, const cJSON *m)
 	h->labels = calloc((size_t)c.nlabels + 1, sizeof(char *));
 	int k = 0;
 	const cJSON *l;
-	cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(m, "labels"))
-		if (h->labels && cJSON_IsString(l) && strlen(l->valuestring) <= HOSTS_LABEL_MAX)
-			h->labels[k++] = strdup(l->valuestring);
+	cJSON_ArrayForEach(l,
+			   cJSON_GetObjectItemCaseSensitive(
+				   m, "labels")) if (h->labels && cJSON_IsString(l) &&
+						     strlen(l->valuestring) <= HOSTS_LABEL_MAX)
+		h->labels[k++] = strdup(l->valuestring);
 	h->link = t;
 	t->on_recv = on_agent_msg;
 	t->data = h;
@@ -294,7 +297,7 @@ int hosts_start(daemon_ *d, hosts **out, char *err, size_t errlen)
 		return -1;
 	}
 	hs->d = d;
-	tzmq_curve cv = {.authorize = authorize, .data = hs};
+	tzmq_curve cv = { .authorize = authorize, .data = hs };
 	if (c->key) {
 		char why[1024];
 		hs->curve = 1;
@@ -317,14 +320,18 @@ int hosts_start(daemon_ *d, hosts **out, char *err, size_t errlen)
 	uv_timer_start(&hs->timer, tick_cb, TIMER_MS, TIMER_MS);
 	if (!hs->curve)
 		log_warn("mited: runner hosts on %s without CURVE (loopback only): neither "
-			 "authenticated nor encrypted", tzmq_server_endpoint(hs->srv));
+			 "authenticated nor encrypted",
+			 tzmq_server_endpoint(hs->srv));
 	log_info("mited: runner hosts on %s%s%s", tzmq_server_endpoint(hs->srv),
 		 hs->curve ? ", CURVE keys from " : "", hs->curve ? hs->authorized : "");
 	*out = hs;
 	return 0;
 }
 
-const char *hosts_endpoint(const hosts *hs) { return tzmq_server_endpoint(hs->srv); }
+const char *hosts_endpoint(const hosts *hs)
+{
+	return tzmq_server_endpoint(hs->srv);
+}
 
 static void timer_closed(uv_handle_t *h)
 {
@@ -395,7 +402,8 @@ cJSON *hosts_list(const hosts *hs)
 		cJSON_AddNumberToObject(x, "runners", runners);
 		cJSON_AddNumberToObject(x, "instances", (double)inst);
 		if (h->state == HOST_UP)
-			cJSON_AddNumberToObject(x, "heartbeat_age", (double)(now - h->last_ms) / 1000.0);
+			cJSON_AddNumberToObject(x, "heartbeat_age",
+						(double)(now - h->last_ms) / 1000.0);
 		else
 			cJSON_AddNumberToObject(x, "since", (double)(now - h->lost_ms) / 1000.0);
 		if (h->why[0])

@@ -26,8 +26,8 @@ struct host {
 	transport *link; /* to the agent; NULL once lost */
 	char agent_id[TZMQ_ID_MAX + 1];
 	char name[CURVE_NAME_MAX + 160]; /* KEY, or KEY/ADDRESS for a key's 2nd host */
-	char key[CURVE_NAME_MAX + 1];    /* its key's name (User-Id), or its host name */
-	char hostname[72];               /* as its hello says */
+	char key[CURVE_NAME_MAX + 1]; /* its key's name (User-Id), or its host name */
+	char hostname[72]; /* as its hello says */
 	char address[128];
 	char version[64];
 	char **labels;
@@ -51,17 +51,17 @@ typedef struct shipped {
 
 /* A runner process an agent runs for a run: what the run holds. */
 struct hrunner {
-	transport t;      /* first: the run's end; forwards to inner */
+	transport t; /* first: the run's end; forwards to inner */
 	transport *inner; /* the runner's own CURVE link to us */
 	hosts *hs;
-	host *h;          /* its host (NULL once that is forgotten) */
+	host *h; /* its host (NULL once that is forgotten) */
 	drun *dr;
 	hrunner *next;
 	int index;
 	char id[TZMQ_ID_MAX + 1];
 	int link_open;
-	int killed;       /* host_kill sent (the watchdog) */
-	int wrong_key;    /* a message came with another host's key: said once */
+	int killed; /* host_kill sent (the watchdog) */
+	int wrong_key; /* a message came with another host's key: said once */
 	uint64_t added_ms;
 };
 

@@ -56,7 +56,7 @@ static void hr_close(transport *t)
 	free(r);
 }
 
-static const struct transport_ops hr_ops = {.send = hr_send, .close = hr_close};
+static const struct transport_ops hr_ops = { .send = hr_send, .close = hr_close };
 
 static void hr_recv(transport *inner, const char *msg, size_t len, void *data)
 {
@@ -114,7 +114,8 @@ static int spawn_on(hosts *hs, host *h, drun *dr, int n)
 		r->dr = dr;
 		r->index = next_index(hs, dr);
 		r->added_ms = uv_now(hs->d->loop);
-		snprintf(r->id, sizeof(r->id), "%.24s.h%u.%d.%08x", dr->id, ++hs->seq, r->index, rnd);
+		snprintf(r->id, sizeof(r->id), "%.24s.h%u.%d.%08x", dr->id, ++hs->seq, r->index,
+			 rnd);
 		if (!(r->inner = tzmq_server_expect(hs->srv, r->id))) {
 			log_err("run %s: host %s: runner %d: %s", dr->id, h->name, r->index,
 				strerror(errno));

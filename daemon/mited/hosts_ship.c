@@ -40,7 +40,8 @@ int hosts_ship_list(hosts *hs, drun *dr, cJSON *spawn)
 		if (!path || ship_find_path(hs, path) != NULL) {
 			shipped *s = path ? ship_find_path(hs, path) : NULL;
 			/* Read again: the file may have changed since. */
-			if (s && modship_digest_file(path, hex, &size, NULL, err, sizeof(err)) == 0) {
+			if (s &&
+			    modship_digest_file(path, hex, &size, NULL, err, sizeof(err)) == 0) {
 				memcpy(s->sha, hex, sizeof(s->sha));
 				s->size = size;
 			}
@@ -62,9 +63,9 @@ int hosts_ship_list(hosts *hs, drun *dr, cJSON *spawn)
 		shipped *s = path ? ship_find_path(hs, path) : NULL;
 		int dup = 0;
 		const cJSON *x;
-		cJSON_ArrayForEach(x, a)
-			dup |= s && strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "path")),
-					   s->path) == 0;
+		cJSON_ArrayForEach(x, a) dup |= s &&
+			strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "path")),
+			       s->path) == 0;
 		if (!s || dup)
 			continue;
 		cJSON *o = cJSON_CreateObject();
@@ -79,14 +80,15 @@ int hosts_ship_list(hosts *hs, drun *dr, cJSON *spawn)
 void hosts_ship_need(hosts *hs, host *h, const cJSON *msg)
 {
 	const cJSON *x;
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(msg, "sha256")) {
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(msg, "sha256"))
+	{
 		const char *want = cJSON_GetStringValue(x);
 		shipped *s = hs->ship;
 		while (s && (!want || strcmp(s->sha, want) != 0))
 			s = s->next;
 		if (!s) {
-			log_warn("mited: host %s asks for module %.64s, which no run ships", h->name,
-				 want ? want : "?");
+			log_warn("mited: host %s asks for module %.64s, which no run ships",
+				 h->name, want ? want : "?");
 			continue;
 		}
 		char hex[MODSHIP_HEX + 1], err[512];
@@ -129,14 +131,16 @@ char *hosts_ship_setup(hosts *hs, const host *h, const char *msg, size_t len)
 	if (!m)
 		return NULL;
 	const cJSON *j;
-	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(m, "journeys")) {
+	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(m, "journeys"))
+	{
 		cJSON *mod = cJSON_GetObjectItemCaseSensitive(j, "module");
 		shipped *s = cJSON_IsString(mod) ? ship_find_path(hs, mod->valuestring) : NULL;
 		char path[4200];
 		if (!s)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s.so", h->cache, s->sha);
-		cJSON_ReplaceItemInObjectCaseSensitive((cJSON *)j, "module", cJSON_CreateString(path));
+		cJSON_ReplaceItemInObjectCaseSensitive((cJSON *)j, "module",
+						       cJSON_CreateString(path));
 	}
 	char *out = cJSON_PrintUnformatted(m);
 	cJSON_Delete(m);

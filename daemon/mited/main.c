@@ -22,7 +22,7 @@
 #include <string.h>
 
 #define MITED_EXIT_OK 0
-#define MITED_EXIT_FAIL 1  /* configuration or startup failure */
+#define MITED_EXIT_FAIL 1 /* configuration or startup failure */
 #define MITED_EXIT_USAGE 2 /* bad command line */
 
 static daemon_ D;
@@ -78,9 +78,25 @@ static void usage(FILE *f)
 		MITE_SYSCONFDIR);
 }
 
-enum { OPT_RUNNER = 256, OPT_CONNECT, OPT_INDEX, OPT_ID, OPT_PARENT, OPT_METRICS, OPT_MEMORY,
-       OPT_ADDRESS_SPACE, OPT_FILES, OPT_SETUP_TIMEOUT, OPT_LISTEN, OPT_KEY, OPT_AUTHORIZED,
-       OPT_AGENT, OPT_SERVER_KEY, OPT_LABEL, OPT_RUNNERS_PER_HOST };
+enum {
+	OPT_RUNNER = 256,
+	OPT_CONNECT,
+	OPT_INDEX,
+	OPT_ID,
+	OPT_PARENT,
+	OPT_METRICS,
+	OPT_MEMORY,
+	OPT_ADDRESS_SPACE,
+	OPT_FILES,
+	OPT_SETUP_TIMEOUT,
+	OPT_LISTEN,
+	OPT_KEY,
+	OPT_AUTHORIZED,
+	OPT_AGENT,
+	OPT_SERVER_KEY,
+	OPT_LABEL,
+	OPT_RUNNERS_PER_HOST
+};
 
 /* One runner-host option (conf_hosts.h) into D.opt_hosts: 0, -1 after
  * saying what is wrong, 1: not one. */
@@ -90,16 +106,28 @@ static int hosts_opt(int c, char *arg)
 	static int nlabels;
 	char *end;
 	switch (c) {
-	case OPT_LISTEN: D.opt_hosts.listen = arg; return 0;
-	case OPT_KEY: D.opt_hosts.key = arg; return 0;
-	case OPT_AUTHORIZED: D.opt_hosts.authorized_keys = arg; return 0;
-	case OPT_AGENT: D.opt_hosts.agent = arg; return 0;
-	case OPT_SERVER_KEY: D.opt_hosts.server_key = arg; return 0;
+	case OPT_LISTEN:
+		D.opt_hosts.listen = arg;
+		return 0;
+	case OPT_KEY:
+		D.opt_hosts.key = arg;
+		return 0;
+	case OPT_AUTHORIZED:
+		D.opt_hosts.authorized_keys = arg;
+		return 0;
+	case OPT_AGENT:
+		D.opt_hosts.agent = arg;
+		return 0;
+	case OPT_SERVER_KEY:
+		D.opt_hosts.server_key = arg;
+		return 0;
 	case OPT_LABEL:
 		if (nlabels >= HOSTS_LABELS_MAX || !*arg || strlen(arg) > HOSTS_LABEL_MAX ||
 		    strchr(arg, ',')) {
-			fprintf(stderr, "mited: --label %s: at most %d labels of 1 to %d bytes, without "
-					"','\n", arg, HOSTS_LABELS_MAX, HOSTS_LABEL_MAX);
+			fprintf(stderr,
+				"mited: --label %s: at most %d labels of 1 to %d bytes, without "
+				"','\n",
+				arg, HOSTS_LABELS_MAX, HOSTS_LABEL_MAX);
 			return -1;
 		}
 		labels[nlabels++] = arg;
@@ -111,7 +139,8 @@ static int hosts_opt(int c, char *arg)
 			return 0;
 		fprintf(stderr, "mited: --runners-per-host %s: expected 1 to 1024\n", arg);
 		return -1;
-	default: return 1;
+	default:
+		return 1;
 	}
 }
 
@@ -129,10 +158,18 @@ static int runner_opt(int c, char *arg, runner_args *ra)
 {
 	char *end;
 	switch (c) {
-	case OPT_RUNNER: ra->on = 1; return 0;
-	case OPT_CONNECT: ra->endpoint = arg; return 0;
-	case OPT_ID: ra->id = arg; return 0;
-	case OPT_PARENT: ra->parent = strtol(arg, NULL, 10); return 0;
+	case OPT_RUNNER:
+		ra->on = 1;
+		return 0;
+	case OPT_CONNECT:
+		ra->endpoint = arg;
+		return 0;
+	case OPT_ID:
+		ra->id = arg;
+		return 0;
+	case OPT_PARENT:
+		ra->parent = strtol(arg, NULL, 10);
+		return 0;
 	case OPT_INDEX:
 		ra->index = (int)strtol(arg, &end, 10);
 		if (!*end && ra->index >= 0)
@@ -155,7 +192,8 @@ static int runner_opt(int c, char *arg, runner_args *ra)
 		ra->setup_timeout = strtod(arg, &end);
 		if (!*end && ra->setup_timeout >= 0.1 && ra->setup_timeout <= 86400)
 			return 0;
-		fprintf(stderr, "mited: --setup-timeout %s: expected seconds from 0.1 to 86400\n", arg);
+		fprintf(stderr, "mited: --setup-timeout %s: expected seconds from 0.1 to 86400\n",
+			arg);
 		return -1;
 	case OPT_FILES:
 		ra->files = strtol(arg, &end, 10);
@@ -163,36 +201,37 @@ static int runner_opt(int c, char *arg, runner_args *ra)
 			return 0;
 		fprintf(stderr, "mited: --open-files %s: expected a number >= 0\n", arg);
 		return -1;
-	default: return 1;
+	default:
+		return 1;
 	}
 }
 
 static const struct option opts[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"check-config", no_argument, NULL, 't'},
-	{"socket", required_argument, NULL, 's'},
-	{"state-dir", required_argument, NULL, 'd'},
-	{"metrics-listen", required_argument, NULL, OPT_METRICS},
-	{"log-level", required_argument, NULL, 'l'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{"runner", no_argument, NULL, OPT_RUNNER},
-	{"connect", required_argument, NULL, OPT_CONNECT},
-	{"index", required_argument, NULL, OPT_INDEX},
-	{"id", required_argument, NULL, OPT_ID},
-	{"parent", required_argument, NULL, OPT_PARENT},
-	{"memory-limit", required_argument, NULL, OPT_MEMORY},
-	{"address-space", required_argument, NULL, OPT_ADDRESS_SPACE},
-	{"open-files", required_argument, NULL, OPT_FILES},
-	{"setup-timeout", required_argument, NULL, OPT_SETUP_TIMEOUT},
-	{"listen", required_argument, NULL, OPT_LISTEN},
-	{"key", required_argument, NULL, OPT_KEY},
-	{"authorized-keys", required_argument, NULL, OPT_AUTHORIZED},
-	{"agent", required_argument, NULL, OPT_AGENT},
-	{"server-key", required_argument, NULL, OPT_SERVER_KEY},
-	{"label", required_argument, NULL, OPT_LABEL},
-	{"runners-per-host", required_argument, NULL, OPT_RUNNERS_PER_HOST},
-	{NULL, 0, NULL, 0},
+	{ "config", required_argument, NULL, 'c' },
+	{ "check-config", no_argument, NULL, 't' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "state-dir", required_argument, NULL, 'd' },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "runner", no_argument, NULL, OPT_RUNNER },
+	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "index", required_argument, NULL, OPT_INDEX },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "parent", required_argument, NULL, OPT_PARENT },
+	{ "memory-limit", required_argument, NULL, OPT_MEMORY },
+	{ "address-space", required_argument, NULL, OPT_ADDRESS_SPACE },
+	{ "open-files", required_argument, NULL, OPT_FILES },
+	{ "setup-timeout", required_argument, NULL, OPT_SETUP_TIMEOUT },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "authorized-keys", required_argument, NULL, OPT_AUTHORIZED },
+	{ "agent", required_argument, NULL, OPT_AGENT },
+	{ "server-key", required_argument, NULL, OPT_SERVER_KEY },
+	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "runners-per-host", required_argument, NULL, OPT_RUNNERS_PER_HOST },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* The command line into D and ra: -1 to go on, or the exit status. */
@@ -201,19 +240,33 @@ static int parse_args(int argc, char **argv, runner_args *ra, int *check, int *l
 	int c, rc;
 	while ((c = getopt_long(argc, argv, "c:ts:d:l:hV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': D.opt_config = optarg; break;
-		case 't': *check = 1; break;
-		case 's': D.opt_socket = optarg; break;
-		case 'd': D.opt_state_dir = optarg; break;
-		case OPT_METRICS: D.opt_metrics = optarg; break;
+		case 'c':
+			D.opt_config = optarg;
+			break;
+		case 't':
+			*check = 1;
+			break;
+		case 's':
+			D.opt_socket = optarg;
+			break;
+		case 'd':
+			D.opt_state_dir = optarg;
+			break;
+		case OPT_METRICS:
+			D.opt_metrics = optarg;
+			break;
 		case 'l':
 			if ((*level = conf_level_parse(optarg)) < 0) {
-				fprintf(stderr, "mited: --log-level %s: expected err, warning, notice, "
-						"info or debug\n", optarg);
+				fprintf(stderr,
+					"mited: --log-level %s: expected err, warning, notice, "
+					"info or debug\n",
+					optarg);
 				return MITED_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return MITED_EXIT_OK;
+		case 'h':
+			usage(stdout);
+			return MITED_EXIT_OK;
 		case 'V':
 			printf("mited %s (runner protocol %d, module ABI %d)\n", PACKAGE_VERSION,
 			       PROTO_VERSION, MITE_ABI_VERSION);
@@ -228,7 +281,8 @@ static int parse_args(int argc, char **argv, runner_args *ra, int *check, int *l
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "mited: unexpected argument '%s'\nTry 'mited --help'.\n", argv[optind]);
+		fprintf(stderr, "mited: unexpected argument '%s'\nTry 'mited --help'.\n",
+			argv[optind]);
 		return MITED_EXIT_USAGE;
 	}
 	if (D.opt_socket && D.opt_socket[0] != '/') {
@@ -244,7 +298,7 @@ static int parse_args(int argc, char **argv, runner_args *ra, int *check, int *l
 
 int main(int argc, char **argv)
 {
-	runner_args ra = {.setup_timeout = RUNNER_SETUP_TIMEOUT_S};
+	runner_args ra = { .setup_timeout = RUNNER_SETUP_TIMEOUT_S };
 	int check = 0, level = -1;
 
 	memset(&D, 0, sizeof(D));

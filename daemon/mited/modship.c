@@ -62,7 +62,8 @@ int modship_digest_file(const char *path, char hex[MODSHIP_HEX + 1], uint64_t *s
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			snprintf(err, errlen, "%s: %s", path, r < 0 ? strerror(errno) : "shorter than said");
+			snprintf(err, errlen, "%s: %s", path,
+				 r < 0 ? strerror(errno) : "shorter than said");
 			free(buf);
 			close(fd);
 			return -1;

@@ -18,7 +18,7 @@
 void notify_send(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (!path || (path[0] != '/' && path[0] != '@'))
 		return;
 	size_t len = strlen(path);

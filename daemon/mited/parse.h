@@ -23,14 +23,14 @@ typedef struct parse_job {
 	control_pending *reply;
 	uid_t uid;
 	char *path;
-	char *name;         /* from the request, or NULL */
+	char *name; /* from the request, or NULL */
 	char **sets, **env;
 	char **plugin_dirs; /* a copy: a reload may change the daemon's meanwhile */
 	int allow_any;
-	double duration;    /* from the request, or 0 */
-	int runners;        /* from the request, or 0 */
-	hosts_sel hsel;     /* from the request: hosts and local runners */
-	scenario *s;        /* what the parse made, or NULL with err */
+	double duration; /* from the request, or 0 */
+	int runners; /* from the request, or 0 */
+	hosts_sel hsel; /* from the request: hosts and local runners */
+	scenario *s; /* what the parse made, or NULL with err */
 	char err[1024];
 } parse_job;
 

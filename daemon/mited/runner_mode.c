@@ -88,14 +88,14 @@ static void busy_handler(int sig)
 static void install_fatal_handlers(void)
 {
 	static char altstack[64 * 1024];
-	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
 	sigaltstack(&ss, NULL);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = fatal_handler;
 	sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
 	sigemptyset(&sa.sa_mask);
-	int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+	int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 	sa.sa_handler = busy_handler;
@@ -107,7 +107,7 @@ static void install_fatal_handlers(void)
  * setup: a runner that gets none within its time (no run expects its id)
  * gives up rather than wait forever. One runner per process. */
 typedef struct setup_watch {
-	transport t;      /* what the runner holds */
+	transport t; /* what the runner holds */
 	transport *inner; /* the ZeroMQ link */
 	uv_timer_t timer;
 	int set_up, timer_open;
@@ -141,7 +141,7 @@ static void sw_close(transport *t)
 	sw_stop_timer();
 }
 
-static const struct transport_ops sw_ops = {.send = sw_send, .close = sw_close};
+static const struct transport_ops sw_ops = { .send = sw_send, .close = sw_close };
 
 static void sw_recv(transport *inner, const char *msg, size_t len, void *data)
 {
@@ -171,8 +171,12 @@ static void sw_timeout(uv_timer_t *h)
 static transport *sw_wrap(uv_loop_t *loop, transport *inner, int index, double timeout,
 			  const char *endpoint, const char *id)
 {
-	SW = (setup_watch){.t = {.ops = &sw_ops}, .inner = inner, .index = index,
-			   .timeout = timeout, .endpoint = endpoint, .id = id};
+	SW = (setup_watch){ .t = { .ops = &sw_ops },
+			    .inner = inner,
+			    .index = index,
+			    .timeout = timeout,
+			    .endpoint = endpoint,
+			    .id = id };
 	inner->on_recv = sw_recv;
 	uv_timer_init(loop, &SW.timer);
 	uv_timer_start(&SW.timer, sw_timeout, (uint64_t)(timeout * 1000), 0);
@@ -206,7 +210,7 @@ static transport *runner_link(uv_loop_t *loop, const char *endpoint, const char 
 {
 	if (!curve_key)
 		return tzmq_connect(loop, endpoint, id, err, errlen);
-	tzmq_curve cv = {0};
+	tzmq_curve cv = { 0 };
 	char why[1024];
 	if (curve_read_secret(curve_key, cv.secret, NULL, why, sizeof(why)) < 0 ||
 	    curve_read_public(curve_server_key, cv.server_public, why, sizeof(why)) < 0) {
@@ -218,8 +222,8 @@ static transport *runner_link(uv_loop_t *loop, const char *endpoint, const char 
 	return t;
 }
 
-int runner_mode_run(const char *endpoint, int index, const char *id, long parent,
-		      uint64_t memory, uint64_t address_space, long files, double setup_timeout)
+int runner_mode_run(const char *endpoint, int index, const char *id, long parent, uint64_t memory,
+		    uint64_t address_space, long files, double setup_timeout)
 {
 	char err[512];
 	if (parent > 0) {

@@ -13,8 +13,8 @@
 
 /* Runs one runner until its controller is done with it. The exit status:
  * 0, or 1 when it failed or got no setup in time (mited(8)). */
-int runner_mode_run(const char *endpoint, int index, const char *id, long parent,
-	       uint64_t memory, uint64_t address_space, long files, double setup_timeout);
+int runner_mode_run(const char *endpoint, int index, const char *id, long parent, uint64_t memory,
+		    uint64_t address_space, long files, double setup_timeout);
 
 /* A runner on a runner host links with CURVE: its host's secret key
  * file and the controller's public key file (both NULL: no CURVE). */

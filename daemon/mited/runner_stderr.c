@@ -43,7 +43,8 @@ static int status_line(rproc *p, const char *line)
 		snprintf(p->crash, sizeof(p->crash), "%s", line + 6);
 	} else if (strncmp(line, "mite: busy in journey ", 22) == 0) {
 		snprintf(p->journey, sizeof(p->journey), "%s", line + 22);
-	} else if (strncmp(line, "mite: journey ", 14) == 0 && (j = strstr(line, " overflowed its "))) {
+	} else if (strncmp(line, "mite: journey ", 14) == 0 &&
+		   (j = strstr(line, " overflowed its "))) {
 		snprintf(p->journey, sizeof(p->journey), "%.*s", (int)(j - line - 14), line + 14);
 		snprintf(p->crash, sizeof(p->crash), "stack overflow: %s", line + 6);
 	} else if (strncmp(line, "mite: memory limit of ", 22) == 0) {
@@ -110,7 +111,8 @@ void runner_stderr_death(const rproc *p, char *reason, size_t len)
 	int at_limit = strncmp(p->crash, "memory: memory limit of ", 24) == 0;
 	int sig = p->term_signal;
 	if (p->watchdog)
-		snprintf(reason, len, "killed by the watchdog: silent for over %g s (its loop hung%s)",
+		snprintf(reason, len,
+			 "killed by the watchdog: silent for over %g s (its loop hung%s)",
 			 p->s->env.cf->runner_timeout, journey);
 	else if (at_limit && !sig)
 		snprintf(reason, len, "exceeded its memory limit of %" PRIu64 " MiB%s",
@@ -121,8 +123,8 @@ void runner_stderr_death(const rproc *p, char *reason, size_t len)
 			 " MiB: an allocation probably failed",
 			 sig, util_sig_name(sig), strsignal(sig), journey, p->as_limit >> 20);
 	else if (sig)
-		snprintf(reason, len, "killed by signal %d (SIG%s, %s)%s%s", sig, util_sig_name(sig),
-			 strsignal(sig), journey,
+		snprintf(reason, len, "killed by signal %d (SIG%s, %s)%s%s", sig,
+			 util_sig_name(sig), strsignal(sig), journey,
 			 strncmp(p->crash, "stack overflow", 14) == 0 ? ": a stack overflow" : "");
 	else
 		snprintf(reason, len, "exited with status %lld%s%s%s", (long long)p->exit_status,

@@ -72,7 +72,7 @@ static void proxy_close(transport *t)
 	rproc_maybe_free(p);
 }
 
-static const struct transport_ops proxy_ops = {.send = proxy_send, .close = proxy_close};
+static const struct transport_ops proxy_ops = { .send = proxy_send, .close = proxy_close };
 
 /* Remembers the journey a stats message names (the one whose code ran
  * last), for the report should the runner die. */
@@ -205,8 +205,8 @@ static void runner_finished(rproc *p)
 	if (p->link_open)
 		runner_lost(p); /* it died before saying bye */
 	else if (p->term_signal || p->exit_status)
-		log_warn("run %s: runner %d (pid %d) ended with %s %d after it said bye", p->s->name,
-			 p->index, p->pid, p->term_signal ? "signal" : "status",
+		log_warn("run %s: runner %d (pid %d) ended with %s %d after it said bye",
+			 p->s->name, p->index, p->pid, p->term_signal ? "signal" : "status",
 			 p->term_signal ? p->term_signal : (int)p->exit_status);
 	p->busy = 0;
 	/* Before p may go: the owner's callback may free the group, which
@@ -299,16 +299,32 @@ static int rproc_exec(rproc *p)
 	p->as_limit = e->cf->runner_address_space;
 	snprintf(sas, sizeof(sas), "%" PRIu64, p->as_limit);
 	snprintf(sfiles, sizeof(sfiles), "%ld", e->cf->runner_files);
-	char *args[] = {"mited", "--runner", "--connect", (char *)tzmq_server_endpoint(e->srv),
-			"--index", sidx, "--id", p->id, "--parent", sparent,
-			"--log-level", (char *)conf_level_name(log_get_level()),
-			"--memory-limit", smem, "--address-space", sas, "--open-files", sfiles, NULL};
+	char *args[] = { "mited",
+			 "--runner",
+			 "--connect",
+			 (char *)tzmq_server_endpoint(e->srv),
+			 "--index",
+			 sidx,
+			 "--id",
+			 p->id,
+			 "--parent",
+			 sparent,
+			 "--log-level",
+			 (char *)conf_level_name(log_get_level()),
+			 "--memory-limit",
+			 smem,
+			 "--address-space",
+			 sas,
+			 "--open-files",
+			 sfiles,
+			 NULL };
 	uv_pipe_init(e->loop, &p->err, 0);
 	p->err.data = p;
 	uv_stdio_container_t stdio[3] = {
-		{.flags = UV_IGNORE},
-		{.flags = UV_IGNORE},
-		{.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&p->err},
+		{ .flags = UV_IGNORE },
+		{ .flags = UV_IGNORE },
+		{ .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+		  .data.stream = (uv_stream_t *)&p->err },
 	};
 	uv_process_options_t o = {
 		.exit_cb = on_exit_cb,
@@ -399,8 +415,14 @@ int supervise_alive(const supervisor *s)
 	return n;
 }
 
-int supervise_wanted(const supervisor *s) { return s->wanted; }
-int supervise_restarts(const supervisor *s) { return s->restarts; }
+int supervise_wanted(const supervisor *s)
+{
+	return s->wanted;
+}
+int supervise_restarts(const supervisor *s)
+{
+	return s->restarts;
+}
 
 int supervise_procs(const supervisor *s)
 {
@@ -438,8 +460,10 @@ void supervise_grow(supervisor *s, int n, const char *why)
 {
 	if (n <= s->wanted || n > CAPACITY_RUNNERS_MAX || s->ended)
 		return;
-	log_msg(LOG_LVL_NOTICE, "run %s: %s: %d runners instead of %d (at most %ld instances of a "
-		"journey per runner)", s->name, why, n, s->wanted, proto_instances_max());
+	log_msg(LOG_LVL_NOTICE,
+		"run %s: %s: %d runners instead of %d (at most %ld instances of a "
+		"journey per runner)",
+		s->name, why, n, s->wanted, proto_instances_max());
 	s->wanted = n;
 	while (supervise_alive(s) < s->wanted)
 		if (spawn(s, free_index(s)) < 0)
@@ -457,7 +481,8 @@ void supervise_replace(supervisor *s)
 		if (s->restarts >= max) {
 			s->gave_up = 1;
 			log_err("run %s: %d runner restarts; giving up on replacing runners and "
-				"stopping the run", s->name, s->restarts);
+				"stopping the run",
+				s->name, s->restarts);
 			if (s->ops.gave_up)
 				s->ops.gave_up("mited: runner restarts exhausted (runner_restarts)",
 					       s->ops.data);
@@ -465,7 +490,9 @@ void supervise_replace(supervisor *s)
 		}
 		s->restarts++;
 		int idx = free_index(s);
-		uint64_t wait = s->burst ? (uint64_t)RESPAWN_BASE_MS << (s->burst > 5 ? 5 : s->burst - 1) : 0;
+		uint64_t wait = s->burst
+			? (uint64_t)RESPAWN_BASE_MS << (s->burst > 5 ? 5 : s->burst - 1)
+			: 0;
 		s->next_spawn_ms = now + (wait > RESPAWN_MAX_MS ? RESPAWN_MAX_MS : wait);
 		if (spawn(s, idx) < 0)
 			return; /* logged; the housekeeping tick tries again */
@@ -497,8 +524,8 @@ static void watchdog(rproc *p, uint64_t now, uint64_t limit)
 		p->poked_ms = now;
 		uv_process_kill(&p->proc, SIGUSR2);
 	} else {
-		log_err("run %s: runner %d (pid %d) silent for %.0f s%s%s%s; killing it", p->s->name,
-			p->index, p->pid, (double)(now - last) / 1000.0,
+		log_err("run %s: runner %d (pid %d) silent for %.0f s%s%s%s; killing it",
+			p->s->name, p->index, p->pid, (double)(now - last) / 1000.0,
 			p->journey[0] ? " (journey '" : "", p->journey,
 			p->journey[0] ? "' never yields?)" : "");
 		p->watchdog = 1;

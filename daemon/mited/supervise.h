@@ -26,7 +26,7 @@ typedef struct supervisor supervisor;
 typedef struct supervise_env {
 	uv_loop_t *loop;
 	tzmq_server *srv; /* the runner link runners connect to */
-	const char *exe;  /* the executable runners start from (mited) */
+	const char *exe; /* the executable runners start from (mited) */
 	const conf *cf;
 	unsigned *seq;
 } supervise_env;

@@ -17,17 +17,29 @@
 
 struct cookie {
 	cookie *next;
-	int64_t expires;   /* seconds since the epoch; 0: until the jar is cleared */
-	uint32_t seq;      /* creation order */
+	int64_t expires; /* seconds since the epoch; 0: until the jar is cleared */
+	uint32_t seq; /* creation order */
 	unsigned char host_only, secure;
 	unsigned short nlen, vlen, dlen, plen;
-	char data[];       /* name, value, domain (lowercase), path */
+	char data[]; /* name, value, domain (lowercase), path */
 };
 
-static const char *c_name(const cookie *c) { return c->data; }
-static const char *c_value(const cookie *c) { return c->data + c->nlen; }
-static const char *c_domain(const cookie *c) { return c->data + c->nlen + c->vlen; }
-static const char *c_path(const cookie *c) { return c->data + c->nlen + c->vlen + c->dlen; }
+static const char *c_name(const cookie *c)
+{
+	return c->data;
+}
+static const char *c_value(const cookie *c)
+{
+	return c->data + c->nlen;
+}
+static const char *c_domain(const cookie *c)
+{
+	return c->data + c->nlen + c->vlen;
+}
+static const char *c_path(const cookie *c)
+{
+	return c->data + c->nlen + c->vlen + c->dlen;
+}
 
 void cookie_jar_clear(cookie_jar *j)
 {
@@ -45,7 +57,7 @@ void cookie_jar_clear(cookie_jar *j)
 static int date_delim(unsigned char c)
 {
 	return c == 0x09 || (c >= 0x20 && c <= 0x2f) || (c >= 0x3b && c <= 0x40) ||
-	       (c >= 0x5b && c <= 0x60) || (c >= 0x7b && c <= 0x7e);
+		(c >= 0x5b && c <= 0x60) || (c >= 0x7b && c <= 0x7e);
 }
 
 /* Leading digits of t[0..n) (between min and max of them, then a non-digit
@@ -100,7 +112,8 @@ int cookie_parse_date(const char *s, size_t n, int64_t *out)
 		tl = i - st;
 		if (!tl)
 			break;
-		if (!have_time && (k = digits(t, tl, 1, 2, &hh)) > 0 && (size_t)k < tl && t[k] == ':') {
+		if (!have_time && (k = digits(t, tl, 1, 2, &hh)) > 0 && (size_t)k < tl &&
+		    t[k] == ':') {
 			size_t o = (size_t)k + 1;
 			int k2 = digits(t + o, tl - o, 1, 2, &mm);
 			if (k2 > 0 && o + (size_t)k2 < tl && t[o + (size_t)k2] == ':') {
@@ -163,7 +176,7 @@ static int domain_match(const char *host, size_t hl, const char *dom, size_t dl)
 	if (hl == dl)
 		return strncasecmp(host, dom, hl) == 0;
 	return hl > dl && host[hl - dl - 1] == '.' && strncasecmp(host + hl - dl, dom, dl) == 0 &&
-	       !is_ip(host, hl);
+		!is_ip(host, hl);
 }
 
 static int path_match(const char *rp, size_t rl, const char *cp, size_t cl)
@@ -173,8 +186,8 @@ static int path_match(const char *rp, size_t rl, const char *cp, size_t cl)
 	return rl == cl || cp[cl - 1] == '/' || rp[cl] == '/';
 }
 
-static int cookie_matches(const cookie *c, const char *host, size_t hl, const char *path,
-			  size_t pl, int https, int64_t now)
+static int cookie_matches(const cookie *c, const char *host, size_t hl, const char *path, size_t pl,
+			  int https, int64_t now)
 {
 	if (c->expires && c->expires <= now)
 		return 0;
@@ -186,8 +199,8 @@ static int cookie_matches(const cookie *c, const char *host, size_t hl, const ch
 	return path_match(path, pl, c_path(c), c->plen);
 }
 
-size_t cookie_jar_header(const cookie_jar *j, char *buf, size_t len, const char *host,
-			 size_t hlen, const char *path, size_t plen, int https, int64_t now)
+size_t cookie_jar_header(const cookie_jar *j, char *buf, size_t len, const char *host, size_t hlen,
+			 const char *path, size_t plen, int https, int64_t now)
 {
 	size_t pos = 0;
 

@@ -23,12 +23,15 @@ typedef struct cookie cookie;
 typedef struct cookie_jar {
 	cookie *first; /* by path length (longest first), then age (oldest first) */
 	unsigned n;
-	uint32_t seq;  /* creation order of the next cookie */
+	uint32_t seq; /* creation order of the next cookie */
 } cookie_jar;
 
 /* Empties the jar (a zeroed jar is empty and needs no init). */
 void cookie_jar_clear(cookie_jar *j);
-static inline int cookie_jar_empty(const cookie_jar *j) { return j->first == NULL; }
+static inline int cookie_jar_empty(const cookie_jar *j)
+{
+	return j->first == NULL;
+}
 
 /* Applies the Set-Cookie header value v[0..vlen) received in answer to a
  * request for host (lowercase or not) and path (the URL's path, without
@@ -44,8 +47,8 @@ int cookie_jar_set(cookie_jar *j, const char *v, size_t vlen, const char *host, 
  * path (without the query), over https or not. Like snprintf: returns the
  * length the value needs (0 when no cookie matches) and writes at most len
  * bytes, NUL included. */
-size_t cookie_jar_header(const cookie_jar *j, char *buf, size_t len, const char *host,
-			 size_t hlen, const char *path, size_t plen, int https, int64_t now);
+size_t cookie_jar_header(const cookie_jar *j, char *buf, size_t len, const char *host, size_t hlen,
+			 const char *path, size_t plen, int https, int64_t now);
 
 /* Parses an HTTP date as RFC 6265 section 5.1.1 does (lenient: "Wed,
  * 09 Jun 2021 10:18:14 GMT", "Wednesday, 09-Jun-21 10:18:14 GMT", ...).

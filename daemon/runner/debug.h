@@ -11,8 +11,8 @@
 
 struct mite_ctx;
 
-#define DEBUG_ROW_COLUMNS 32  /* columns of the row shown */
-#define DEBUG_ROW_VALUE 256   /* bytes of each value shown */
+#define DEBUG_ROW_COLUMNS 32 /* columns of the row shown */
+#define DEBUG_ROW_VALUE 256 /* bytes of each value shown */
 
 /* Adds {"instance", "iteration", "row": {"id", "columns": [[name or null, value],
  * ...], "more"}, "http": exchange} as "debug" to the error event ev. */

@@ -28,23 +28,23 @@ struct h2_conn {
 	nghttp2_session *s;
 	void *conn;
 	const h2_ops *ops;
-	uint32_t max_streams;   /* ours */
-	size_t nstreams;        /* open now */
-	int goaway;             /* the server said GOAWAY (or we retired it): no new
+	uint32_t max_streams; /* ours */
+	size_t nstreams; /* open now */
+	int goaway; /* the server said GOAWAY (or we retired it): no new
 				 * stream */
-	uint32_t peer_streams;  /* the server's SETTINGS_MAX_CONCURRENT_STREAMS */
-	int32_t goaway_last;    /* the last stream the server's GOAWAY said it
+	uint32_t peer_streams; /* the server's SETTINGS_MAX_CONCURRENT_STREAMS */
+	int32_t goaway_last; /* the last stream the server's GOAWAY said it
 				 * processed (-1: none came) */
-	int broken;             /* a callback failed the session */
-	http_native_xfer *active;                /* streams with a transfer */
+	int broken; /* a callback failed the session */
+	http_native_xfer *active; /* streams with a transfer */
 	http_native_xfer *ended, **ended_tail; /* streams to report */
-	char *out;              /* bytes nghttp2 gave, not written yet */
-	int blocked;            /* a write of them waits: the next one must offer
+	char *out; /* bytes nghttp2 gave, not written yet */
+	int blocked; /* a write of them waits: the next one must offer
 				 * the same bytes (as TLS wants), none added */
 	size_t outlen, outoff, outcap;
-	nghttp2_nv *nv;         /* scratch for a request's fields */
+	nghttp2_nv *nv; /* scratch for a request's fields */
 	size_t nvcap;
-	char *names;            /* ... their lowercased names */
+	char *names; /* ... their lowercased names */
 	size_t namescap;
 };
 
@@ -137,8 +137,9 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 		return 0;
 	}
 	if (nl == 7 && memcmp(name, ":status", 7) == 0) {
-		x->p.status = vl == 3 ? (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0')
-				      : 0;
+		x->p.status = vl == 3
+			? (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0')
+			: 0;
 		x->p.version = 20;
 		if (x->p.status >= 100 && x->p.status < 200 && x->hdr)
 			x->hdr->len = 0; /* an interim response: its fields go */
@@ -186,7 +187,8 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 		return 0;
 	}
 	if (http1_buf_reserve_max(b, b->len + len + 1,
-				  x->max_body < SIZE_MAX ? (size_t)x->max_body + 1 : SIZE_MAX) < 0) {
+				  x->max_body < SIZE_MAX ? (size_t)x->max_body + 1 : SIZE_MAX) <
+	    0) {
 		fail_stream(h, x, id, HN_ENOMEM);
 		return 0;
 	}
@@ -264,9 +266,9 @@ h2_conn *h2_conn_new(void *conn, const h2_ops *ops, uint32_t max_streams)
 	h2_conn *h = calloc(1, sizeof(*h));
 	nghttp2_session_callbacks *cb;
 	nghttp2_settings_entry set[] = {
-		{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
-		{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100},
+		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW },
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100 },
 	};
 
 	if (!h)
@@ -292,8 +294,10 @@ h2_conn *h2_conn_new(void *conn, const h2_ops *ops, uint32_t max_streams)
 	h->ended_tail = &h->ended;
 	h->goaway_last = -1;
 	h->peer_streams = 100; /* (until the server's SETTINGS say) */
-	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, set, sizeof(set) / sizeof(*set)) != 0 ||
-	    nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW) != 0) {
+	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, set, sizeof(set) / sizeof(*set)) !=
+		    0 ||
+	    nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW) !=
+		    0) {
 		h2_conn_free(h);
 		return NULL;
 	}
@@ -343,8 +347,10 @@ static void nv_set(nghttp2_nv *nv, const char *name, size_t nl, const char *valu
 /* Whether a field of this name must not go over HTTP/2 (RFC 9113 8.2.2). */
 static int connection_field(const char *n, size_t l)
 {
-	static const char *const drop[] = {"connection", "keep-alive", "proxy-connection",
-					   "transfer-encoding", "upgrade", "host", NULL};
+	static const char *const drop[] = {
+		"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
+		"host",       NULL
+	};
 
 	for (const char *const *d = drop; *d; d++)
 		if (strlen(*d) == l && strncasecmp(n, *d, l) == 0)
@@ -357,7 +363,7 @@ int h2_submit(h2_conn *h, http_native_xfer *x, int tls)
 	char *p = x->req.p, *end = p + x->req.len, *eol, *sp1, *sp2, *names;
 	const char *auth = "";
 	size_t authlen = 0, nfields = 4, nn = 0, hl;
-	nghttp2_data_provider body = {.source.ptr = x, .read_callback = read_body};
+	nghttp2_data_provider body = { .source.ptr = x, .read_callback = read_body };
 	int32_t id;
 
 	/* The head ends at the empty line; what follows is a small body put
@@ -546,9 +552,9 @@ void h2_fail_all(h2_conn *h, int err)
 		/* A stream above the GOAWAY's last one was not processed: it
 		 * may go again elsewhere (nghttp2 leaves it open until the
 		 * connection closes). */
-		int e = x->h2_err			   ? x->h2_err
+		int e = x->h2_err                                              ? x->h2_err
 			: h->goaway_last >= 0 && x->h2_stream > h->goaway_last ? HN_EREFUSED
-										 : err;
+									       : err;
 		nghttp2_session_set_stream_user_data(h->s, x->h2_stream, NULL);
 		end_stream(h, x, e);
 	}

@@ -24,7 +24,7 @@ typedef struct http_engine http_engine;
 /* What a trace shows of each hop (mitectl(1), DEBUGGING). */
 #define HTTP_TRACE_BODY_MAX 1024 /* body bytes, each way */
 #define HTTP_TRACE_HEAD_MAX 4096 /* header bytes, each way */
-#define HTTP_TRACE_URL_MAX 2048  /* URL bytes */
+#define HTTP_TRACE_URL_MAX 2048 /* URL bytes */
 
 /* What the engine needs of the instances it serves and of their host (the
  * runner's are runner/inst.h's inst_* functions; a test may stand in for
@@ -33,13 +33,15 @@ typedef struct http_engine http_engine;
 typedef struct http_host {
 	/* Parks the instance until wake; cancel(ctx, arg) is called if the
 	 * run is cancelled meanwhile. 0, MITE_ECANCELED or MITE_EINVAL. */
-	int (*park)(struct mite_ctx *ctx, void (*cancel)(struct mite_ctx *ctx, void *arg), void *arg);
+	int (*park)(struct mite_ctx *ctx, void (*cancel)(struct mite_ctx *ctx, void *arg),
+		    void *arg);
 	/* Resumes a parked instance at once (from a loop callback). */
 	void (*wake)(struct mite_ctx *ctx);
 	/* Records a failure under transaction txn (NULL: the innermost open
 	 * one), failing the open transactions. Returns MITE_EFAIL. */
 	int (*fail)(struct mite_ctx *ctx, const char *txn, const char *file, int line,
-		    const char *func, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+		    const char *func, const char *fmt, va_list ap)
+		__attribute__((format(printf, 6, 0)));
 	/* Queues an event (takes ownership of ev). */
 	void (*event)(struct mite_ctx *ctx, cJSON *ev);
 	/* The stats table (entries may be cached for the engine's life). */

@@ -39,14 +39,14 @@ int http1_buf_set(http1_buf *b, const char *s, size_t n);
 /* The parts of an absolute http:// or https:// URL; spans point into it. */
 typedef struct http1_url {
 	int https;
-	const char *host;     /* without brackets for an IPv6 literal */
+	const char *host; /* without brackets for an IPv6 literal */
 	size_t host_len;
 	const char *hostport; /* what the Host header carries: host[:port] as written */
 	size_t hostport_len;
-	int port;             /* explicit, or 80 / 443 */
-	const char *path;     /* path and query, without the fragment; "/" when empty */
-	size_t path_len;      /* (path is a static "/" when the URL has none) */
-	size_t pathonly_len;  /* the path without its query (cookie path matching) */
+	int port; /* explicit, or 80 / 443 */
+	const char *path; /* path and query, without the fragment; "/" when empty */
+	size_t path_len; /* (path is a static "/" when the URL has none) */
+	size_t pathonly_len; /* the path without its query (cookie path matching) */
 } http1_url;
 
 /* Splits url. 0, or -EINVAL when it is not an absolute http(s) URL this
@@ -65,24 +65,24 @@ long http1_url_resolve(char *buf, size_t len, const char *base, const char *ref)
 
 enum {
 	HTTP1_OK = 0,
-	HTTP1_EPARSE = -1,    /* not an HTTP/1.x response, or a malformed one */
+	HTTP1_EPARSE = -1, /* not an HTTP/1.x response, or a malformed one */
 	HTTP1_EHEADSIZE = -2, /* the head (or trailers) exceeded HTTP1_MAX_HEAD */
-	HTTP1_ENOMEM = -3,    /* a buffer could not grow */
-	HTTP1_EPARTIAL = -4,  /* the connection ended before the body did */
-	HTTP1_ENOTHING = -5,  /* the connection ended before any byte came */
+	HTTP1_ENOMEM = -3, /* a buffer could not grow */
+	HTTP1_EPARTIAL = -4, /* the connection ended before the body did */
+	HTTP1_ENOTHING = -5, /* the connection ended before any byte came */
 	HTTP1_EBODYSIZE = -6, /* the body kept would exceed max_body */
-	HTTP1_EHTTP09 = -7,   /* the reply does not start with "HTTP/" (no status
+	HTTP1_EHTTP09 = -7, /* the reply does not start with "HTTP/" (no status
 			       * line: HTTP/0.9, or not HTTP at all) */
-	HTTP1_EABORTED = -8,  /* the body sink asked to stop */
+	HTTP1_EABORTED = -8, /* the body sink asked to stop */
 };
 
 typedef struct http1_parser {
 	/* in: set before the first byte (http1_parser_init) */
-	int head_request;     /* the request was HEAD: no body follows */
-	int discard;          /* count body bytes, keep none */
-	http1_buf *head;      /* receives the header lines, "Name: value\0" each */
-	http1_buf *body;      /* receives the body, NUL-terminated (unless discard) */
-	uint64_t max_body;    /* the most body bytes kept (UINT64_MAX after init) */
+	int head_request; /* the request was HEAD: no body follows */
+	int discard; /* count body bytes, keep none */
+	http1_buf *head; /* receives the header lines, "Name: value\0" each */
+	http1_buf *body; /* receives the body, NUL-terminated (unless discard) */
+	uint64_t max_body; /* the most body bytes kept (UINT64_MAX after init) */
 	/* When set, body bytes go to sink(sink_arg, data, len) instead of the
 	 * body buffer (max_body does not apply); nonzero stops the parse
 	 * with HTTP1_EABORTED. */
@@ -90,21 +90,21 @@ typedef struct http1_parser {
 	void *sink_arg;
 
 	/* out */
-	int status;           /* e.g. 200, once the head is parsed */
-	int version;          /* 10 or 11 */
-	int keep_alive;       /* the connection may carry another request after this */
-	uint64_t head_bytes;  /* bytes of heads (1xx ones too) and trailers */
-	uint64_t body_bytes;  /* body bytes (after de-chunking) */
-	uint64_t received;    /* every byte consumed */
+	int status; /* e.g. 200, once the head is parsed */
+	int version; /* 10 or 11 */
+	int keep_alive; /* the connection may carry another request after this */
+	uint64_t head_bytes; /* bytes of heads (1xx ones too) and trailers */
+	uint64_t body_bytes; /* body bytes (after de-chunking) */
+	uint64_t received; /* every byte consumed */
 
 	/* private */
 	int state;
-	size_t scan;          /* where to resume looking for the head's end */
-	uint64_t remaining;   /* body bytes (or chunk bytes) still to come */
-	size_t ext;           /* chunk extension bytes seen */
-	size_t trailer;       /* head and trailer bytes seen (the head's limit) */
-	int digits;           /* chunk-size digits seen */
-	int trailer_line;     /* bytes in the current trailer line */
+	size_t scan; /* where to resume looking for the head's end */
+	uint64_t remaining; /* body bytes (or chunk bytes) still to come */
+	size_t ext; /* chunk extension bytes seen */
+	size_t trailer; /* head and trailer bytes seen (the head's limit) */
+	int digits; /* chunk-size digits seen */
+	int trailer_line; /* bytes in the current trailer line */
 } http1_parser;
 
 /* Prepares p for a response. head and body are reset (len 0) but keep
@@ -118,7 +118,10 @@ ssize_t http1_parse(http1_parser *p, const char *data, size_t len);
 /* Whether the response is complete. */
 int http1_done(const http1_parser *p);
 /* Whether any byte of the response arrived. */
-static inline int http1_started(const http1_parser *p) { return p->received > 0; }
+static inline int http1_started(const http1_parser *p)
+{
+	return p->received > 0;
+}
 /* The connection ended (EOF). Returns HTTP1_OK when that completes the
  * response (a body delimited by the close), else HTTP1_ENOTHING or
  * HTTP1_EPARTIAL. */

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const http1_req_methods[] = {"GET",    "POST", "PUT",     "PATCH",
-					 "DELETE", "HEAD", "OPTIONS", NULL};
+const char *const http1_req_methods[] = { "GET",    "POST", "PUT",     "PATCH",
+					  "DELETE", "HEAD", "OPTIONS", NULL };
 
 int http1_req_method_known(const char *m)
 {
@@ -26,7 +26,8 @@ const char *http1_req_method_intern(const char *m, char *buf)
 		if (strcmp(m, http1_req_methods[i]) == 0)
 			return http1_req_methods[i];
 	for (i = 0; m[i]; i++)
-		if (i + 1 >= HTTP_MAX_METHOD || !(isalnum((unsigned char)m[i]) || m[i] == '-' || m[i] == '_'))
+		if (i + 1 >= HTTP_MAX_METHOD ||
+		    !(isalnum((unsigned char)m[i]) || m[i] == '-' || m[i] == '_'))
 			return NULL;
 	if (i == 0)
 		return NULL;
@@ -118,7 +119,8 @@ int http1_req_head(http1_buf *b, const http1_req *q)
 	if (!hv_named(hv, nh, "Host", 4)) {
 		size_t hp = u->hostport_len;
 		if (u->port == 80) /* as libcurl: no default port */
-			hp = (size_t)(u->host - u->hostport) + u->host_len + (u->host != u->hostport);
+			hp = (size_t)(u->host - u->hostport) + u->host_len +
+				(u->host != u->hostport);
 		err |= APP_LIT(b, "Host: ");
 		err |= app(b, u->hostport, hp);
 		err |= APP_LIT(b, "\r\n");
@@ -138,7 +140,8 @@ int http1_req_head(http1_buf *b, const http1_req *q)
 			if (q->json)
 				err |= APP_LIT(b, "Content-Type: application/json\r\n");
 			else /* what libcurl says of a POSTFIELDS body */
-				err |= APP_LIT(b, "Content-Type: application/x-www-form-urlencoded\r\n");
+				err |= APP_LIT(
+					b, "Content-Type: application/x-www-form-urlencoded\r\n");
 		}
 		if (!hv_named(hv, nh, "Content-Length", 14)) {
 			err |= APP_LIT(b, "Content-Length: ");

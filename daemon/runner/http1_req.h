@@ -38,14 +38,14 @@ size_t http1_req_name_len(const char *line);
 
 /* What a request head says. */
 typedef struct http1_req {
-	const char *method;       /* interned */
+	const char *method; /* interned */
 	const http1_url *u;
-	const char *const *hv;    /* header lines: "Name: value"; "Name:" sends
+	const char *const *hv; /* header lines: "Name: value"; "Name:" sends
 				   * nothing and drops a built-in header of that
 				   * name, "Name;" sends it empty */
 	size_t nh;
-	const char *cookie;       /* the Cookie header's value, or NULL */
-	int has_body, json;       /* json: its Content-Type is JSON's */
+	const char *cookie; /* the Cookie header's value, or NULL */
+	int has_body, json; /* json: its Content-Type is JSON's */
 	uint64_t body_len;
 } http1_req;
 

@@ -13,10 +13,10 @@
 
 struct batch {
 	session *home;
-	char *reqs;             /* the journey's array ... */
-	size_t n, size;         /* ... of n requests, size bytes apart */
-	size_t next;            /* the first request no lane took yet */
-	size_t active;          /* lanes with a request under way */
+	char *reqs; /* the journey's array ... */
+	size_t n, size; /* ... of n requests, size bytes apart */
+	size_t next; /* the first request no lane took yet */
+	size_t active; /* lanes with a request under way */
 	int parked, cancelled;
 	const char *file;
 	int line;
@@ -24,14 +24,14 @@ struct batch {
 };
 
 struct lane {
-	session *s;             /* its session: home = the instance's */
-	struct xopts x;         /* a copy of home's rare settings, its own easy handle */
-	unsigned xgen;          /* ... as of home's x->gen */
-	struct batch *b;        /* the batch it serves, while it runs */
-	mite_http_req *q;       /* the request it carries */
-	resp *r;                /* ... its response (home's) */
+	session *s; /* its session: home = the instance's */
+	struct xopts x; /* a copy of home's rare settings, its own easy handle */
+	unsigned xgen; /* ... as of home's x->gen */
+	struct batch *b; /* the batch it serves, while it runs */
+	mite_http_req *q; /* the request it carries */
+	resp *r; /* ... its response (home's) */
 	struct hop h;
-	http1_url u;            /* the hop's URL parts (the native client's) */
+	http1_url u; /* the hop's URL parts (the native client's) */
 	int native, hops, follow, busy;
 	char mbuf[HTTP_MAX_METHOD];
 };
@@ -109,7 +109,7 @@ static int lane_begin(struct lane *l, mite_http_req *q, const char **url)
 		return MITE_EINVAL;
 	http_call_hop_from_opts(s, &l->h, m, o);
 	l->follow = o && (o->flags & MITE_HTTP_NO_REDIRECTS) ? 0
-		    : o && (o->flags & MITE_HTTP_REDIRECTS) ? 1
+		: o && (o->flags & MITE_HTTP_REDIRECTS)      ? 1
 							     : s->follow;
 	if (!(l->r = http_call_resp_start(l->b->home, m, l->mbuf, o, l->follow)))
 		return MITE_ENOMEM;
@@ -131,8 +131,8 @@ static void lane_run(struct lane *l, int ended)
 
 	for (;;) {
 		if (ended) {
-			rc = http_call_hop_end(l->s, l->r, &l->h, &l->u, l->native, b->file, b->line,
-					       b->func);
+			rc = http_call_hop_end(l->s, l->r, &l->h, &l->u, l->native, b->file,
+					       b->line, b->func);
 			if (rc == 0)
 				rc = http_call_next(l->s, l->r, &l->h, &l->hops, l->follow, &url,
 						    b->file, b->line, b->func);
@@ -233,11 +233,16 @@ static size_t lanes_wanted(const session *s, size_t n)
 	return n < cap ? n : cap;
 }
 
-int http_batch_run(session *home, mite_http_req *reqs, size_t n, size_t req_size,
-		   const char *file, int line, const char *func)
+int http_batch_run(session *home, mite_http_req *reqs, size_t n, size_t req_size, const char *file,
+		   int line, const char *func)
 {
-	struct batch b = {.home = home, .reqs = (char *)reqs, .n = n, .size = req_size,
-			  .file = file, .line = line, .func = func};
+	struct batch b = { .home = home,
+			   .reqs = (char *)reqs,
+			   .n = n,
+			   .size = req_size,
+			   .file = file,
+			   .line = line,
+			   .func = func };
 	size_t k, i;
 	int rc = 0;
 

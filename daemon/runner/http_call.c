@@ -66,8 +66,8 @@ static int hop_result(session *s, resp *r, const struct hop *h, int rc, const ch
 
 /* One hop of r to url through the client that takes it, parked until it
  * ends. 0 with r filled, or a MITE_E* code (a transport error recorded). */
-static int hop_run(session *s, resp *r, struct hop *h, const char *url, const char *file,
-		   int line, const char *func)
+static int hop_run(session *s, resp *r, struct hop *h, const char *url, const char *file, int line,
+		   const char *func)
 {
 	http1_url u;
 	int rc;
@@ -130,8 +130,8 @@ int http_call_next(session *s, resp *r, struct hop *h, int *hops, int follow, co
 	if (*hops >= s->max_redirs) {
 		char why[64];
 		snprintf(why, sizeof(why), "more than %d redirects", s->max_redirs);
-		return http_error_transport(s, r->pub.method, r->pub.url, "redirects", why, file, line,
-					    func);
+		return http_error_transport(s, r->pub.method, r->pub.url, "redirects", why, file,
+					    line, func);
 	}
 	*url = redirect(s, r, h);
 	(*hops)++;
@@ -176,7 +176,7 @@ void http_call_hop_from_opts(const session *s, struct hop *h, const char *m,
 		h->has_body = 1; /* POST, PUT, PATCH without a body send an empty one */
 	}
 	h->discard = o && (o->flags & MITE_HTTP_DISCARD_BODY) ? 1
-		     : o && (o->flags & MITE_HTTP_KEEP_BODY)  ? 0
+		: o && (o->flags & MITE_HTTP_KEEP_BODY)       ? 0
 							      : s->discard;
 	if (o && o->body_cb)
 		h->discard = 1; /* streamed: nothing kept */
@@ -248,8 +248,8 @@ void http_call_body_close(struct hop *h)
 	h->body_fd = -1;
 }
 
-int http_call_run(session *s, resp *r, struct hop *h, const char *url, int follow,
-		  const char *file, int line, const char *func)
+int http_call_run(session *s, resp *r, struct hop *h, const char *url, int follow, const char *file,
+		  int line, const char *func)
 {
 	int hops = 0, rc;
 

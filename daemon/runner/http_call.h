@@ -36,8 +36,8 @@ void http_call_body_close(struct hop *h);
  * options or NULL) to url and its redirects when follow, into r. 0 with
  * r filled, or a MITE_E* code (a transport error recorded at
  * file:line:func). May park. */
-int http_call_run(session *s, resp *r, struct hop *h, const char *url, int follow,
-		  const char *file, int line, const char *func);
+int http_call_run(session *s, resp *r, struct hop *h, const char *url, int follow, const char *file,
+		  int line, const char *func);
 
 /* The same one hop at a time, for a caller that does not park (a
  * batch's lane, runner/http_batch.c). hop_start begins a hop of h to url

@@ -24,9 +24,21 @@ static int parse_size(const char *s, size_t *out)
 	if (errno || v == 0)
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': mul = 1ULL << 10; end++; break;
-	case 'm': case 'M': mul = 1ULL << 20; end++; break;
-	case 'g': case 'G': mul = 1ULL << 30; end++; break;
+	case 'k':
+	case 'K':
+		mul = 1ULL << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ULL << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ULL << 30;
+		end++;
+		break;
 	}
 	if (mul > 1 && strcmp(end, "iB") == 0)
 		end += 2;
@@ -48,7 +60,8 @@ static size_t config_size(http_engine *e, struct mite_ctx *ctx, const char *key,
 	if (parse_size(v, &n) == 0)
 		return n;
 	log_warn("http: config %s = \"%s\" is not a size (bytes > 0, or with K, M or G): "
-		 "using %zu", key, v, def);
+		 "using %zu",
+		 key, v, def);
 	return def;
 }
 
@@ -69,8 +82,10 @@ void http_config_read(http_engine *e, struct mite_ctx *ctx)
 		char *end;
 		unsigned long v = strtoul(m, &end, 10);
 		if (*m < '0' || *m > '9' || *end || v < 1 || v > MITE_HTTP_BATCH_MAX)
-			log_warn("http: config http_batch_connections = \"%s\" is not a number from 1 "
-				 "to %d: using %d", m, MITE_HTTP_BATCH_MAX, HTTP_BATCH_CONNS);
+			log_warn(
+				"http: config http_batch_connections = \"%s\" is not a number from 1 "
+				"to %d: using %d",
+				m, MITE_HTTP_BATCH_MAX, HTTP_BATCH_CONNS);
 		else
 			e->batch_conns = (int)v;
 	}
@@ -78,8 +93,10 @@ void http_config_read(http_engine *e, struct mite_ctx *ctx)
 		char *end;
 		unsigned long v = strtoul(m, &end, 10);
 		if (*m < '0' || *m > '9' || *end || v < 1 || v > H2_MAX_STREAMS) {
-			log_warn("http: config http2_max_streams = \"%s\" is not a number from 1 to %d: "
-				 "using %d", m, H2_MAX_STREAMS, H2_DEFAULT_STREAMS);
+			log_warn(
+				"http: config http2_max_streams = \"%s\" is not a number from 1 to %d: "
+				"using %d",
+				m, H2_MAX_STREAMS, H2_DEFAULT_STREAMS);
 			v = H2_DEFAULT_STREAMS;
 		}
 		if (e->native)

@@ -134,8 +134,7 @@ static void psock_close(struct psock *ps)
 
 /* CURLOPT_OPENSOCKETFUNCTION: a connection socket, watched until
  * http_curl_close_socket. */
-curl_socket_t http_curl_open_socket(void *clientp, curlsocktype purpose,
-					struct curl_sockaddr *a)
+curl_socket_t http_curl_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	http_engine *e = clientp;
 	curl_socket_t fd;
@@ -228,8 +227,8 @@ int http_curl_init(http_engine *e)
 	 * them up (getenv) for every transfer. libcurl ignores HTTP_PROXY in
 	 * capitals (a CGI program's environment could set it). */
 	e->env_http_proxy = getenv("http_proxy") || getenv("all_proxy") || getenv("ALL_PROXY");
-	e->env_https_proxy = getenv("https_proxy") || getenv("HTTPS_PROXY") || getenv("all_proxy") ||
-			     getenv("ALL_PROXY");
+	e->env_https_proxy = getenv("https_proxy") || getenv("HTTPS_PROXY") ||
+		getenv("all_proxy") || getenv("ALL_PROXY");
 	e->env_proxy = e->env_http_proxy || e->env_https_proxy;
 	e->multi = curl_multi_init();
 	if (!e->multi)

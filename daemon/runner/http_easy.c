@@ -65,7 +65,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 			struct curl_tlssessioninfo *ti = NULL;
 			if (curl_easy_getinfo(ez->h, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
 			    ti->backend == CURLSSLBACKEND_OPENSSL)
-				tls_ssl_facts(ti->internals, &r->pub.tls_resumed, &r->pub.tls_version);
+				tls_ssl_facts(ti->internals, &r->pub.tls_resumed,
+					      &r->pub.tls_version);
 		}
 		return n;
 	}
@@ -172,21 +173,22 @@ static int xopts_apply(http_engine *e, struct easy *ez, const struct xopts *x)
 {
 	CURL *h = ez->h;
 	long sv = x->tls_min == MITE_HTTP_TLS1_3 ? CURL_SSLVERSION_TLSv1_3
-		  : x->tls_min == MITE_HTTP_TLS1_2 ? CURL_SSLVERSION_TLSv1_2
-						   : CURL_SSLVERSION_DEFAULT;
+		: x->tls_min == MITE_HTTP_TLS1_2 ? CURL_SSLVERSION_TLSv1_2
+						 : CURL_SSLVERSION_DEFAULT;
 	int rc;
 
-	sv |= x->tls_max == MITE_HTTP_TLS1_3   ? CURL_SSLVERSION_MAX_TLSv1_3
-	      : x->tls_max == MITE_HTTP_TLS1_2 ? CURL_SSLVERSION_MAX_TLSv1_2
-					       : CURL_SSLVERSION_MAX_DEFAULT;
+	sv |= x->tls_max == MITE_HTTP_TLS1_3     ? CURL_SSLVERSION_MAX_TLSv1_3
+		: x->tls_max == MITE_HTTP_TLS1_2 ? CURL_SSLVERSION_MAX_TLSv1_2
+						 : CURL_SSLVERSION_MAX_DEFAULT;
 	if (x->proxy_url || e->env_proxy)
 		curl_easy_setopt(h, CURLOPT_PROXY, x->proxy_url); /* (NULL: the environment's) */
 	if (x->version != MITE_HTTP_V1_1) {
 		/* Wait for a connection that may multiplex rather than open one more. */
 		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
-		curl_easy_setopt(h, CURLOPT_HTTP_VERSION, x->version == MITE_HTTP_V2
-								? (long)CURL_HTTP_VERSION_2TLS
-								: (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+		curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+				 x->version == MITE_HTTP_V2
+					 ? (long)CURL_HTTP_VERSION_2TLS
+					 : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
 	}
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, x->verify ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, x->verify ? 2L : 0L);
@@ -195,7 +197,8 @@ static int xopts_apply(http_engine *e, struct easy *ez, const struct xopts *x)
 	if ((x->ca_file && (rc = setopt_rc(curl_easy_setopt(h, CURLOPT_CAINFO, x->ca_file))) < 0) ||
 	    (x->cert && (rc = setopt_rc(curl_easy_setopt(h, CURLOPT_SSLCERT, x->cert))) < 0) ||
 	    (x->key && (rc = setopt_rc(curl_easy_setopt(h, CURLOPT_SSLKEY, x->key))) < 0) ||
-	    (x->key_pass && (rc = setopt_rc(curl_easy_setopt(h, CURLOPT_KEYPASSWD, x->key_pass))) < 0))
+	    (x->key_pass &&
+	     (rc = setopt_rc(curl_easy_setopt(h, CURLOPT_KEYPASSWD, x->key_pass))) < 0))
 		return rc;
 	return 0;
 }
@@ -452,8 +455,10 @@ static void collect_curl(struct easy *ez, resp *r)
 	curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url);
 
 	r->pub.status = (int)code;
-	r->pub.http_version = ver == CURL_HTTP_VERSION_1_0 ? 10 : ver == CURL_HTTP_VERSION_2_0 ? 20
-							   : ver == CURL_HTTP_VERSION_3 ? 30 : 11;
+	r->pub.http_version = ver == CURL_HTTP_VERSION_1_0 ? 10
+		: ver == CURL_HTTP_VERSION_2_0             ? 20
+		: ver == CURL_HTTP_VERSION_3               ? 30
+							   : 11;
 	r->pub.reused = nconn == 0;
 	if (r->pub.reused)
 		r->pub.tls_resumed = 0; /* (the facts on_header read are the connection's) */
@@ -494,7 +499,8 @@ static void curl_failure(session *s, const struct easy *ez, const resp *r)
 		long v = 0;
 
 		curl_easy_getinfo(ez->h, CURLINFO_SSL_VERIFYRESULT, &v);
-		http_error_tls_words(s, s->result, e->tls_openssl ? v : 0, ez->errbuf, (int)sizeof(ez->errbuf));
+		http_error_tls_words(s, s->result, e->tls_openssl ? v : 0, ez->errbuf,
+				     (int)sizeof(ez->errbuf));
 	}
 }
 

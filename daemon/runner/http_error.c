@@ -111,8 +111,8 @@ CURLcode http_error_tls_code(int kind)
 static const char *tls_check(CURLcode res, long verify, const char *msg)
 {
 	int kind = res == CURLE_PEER_FAILED_VERIFICATION ? TLS_F_VERIFY
-		   : res == CURLE_SSL_CONNECT_ERROR     ? TLS_F_HANDSHAKE
-							: TLS_F_NONE;
+		: res == CURLE_SSL_CONNECT_ERROR         ? TLS_F_HANDSHAKE
+							 : TLS_F_NONE;
 
 	return tls_check_words(kind, verify, msg);
 }
@@ -150,8 +150,10 @@ void http_error_of_hop(session *s, const resp *r, const char **cls, const char *
 		break;
 	case HF_HELD:
 		*cls = "body_too_large";
-		snprintf(t, n, "the session's responses would keep over %zu bytes of body (the "
-			 "limit per session)", s->max_held);
+		snprintf(t, n,
+			 "the session's responses would keep over %zu bytes of body (the "
+			 "limit per session)",
+			 s->max_held);
 		*why = t;
 		break;
 	case HF_HEADER:
@@ -185,12 +187,12 @@ static int http_fail(const http_host *host, struct mite_ctx *ctx, const char *fi
 }
 
 int http_error_transport(session *s, const char *method, const char *url, const char *cls,
-			   const char *why, const char *file, int line, const char *func)
+			 const char *why, const char *file, int line, const char *func)
 {
 	const http_host *host = s->e->host;
 	stats_entry *e = stats_get(host->stats(s->ctx), "httperr",
-				   (const char *const[]){host->journey_name(s->ctx),
-							 host->txn_name(s->ctx), method, cls},
+				   (const char *const[]){ host->journey_name(s->ctx),
+							  host->txn_name(s->ctx), method, cls },
 				   4);
 	if (e)
 		stats_add(e, 0, 1);

@@ -84,40 +84,40 @@ enum { ENGINE_AUTO = 0, ENGINE_CURL = 1 };
 
 struct http_engine {
 	uv_loop_t *loop;
-	const http_host *host;  /* the instances' host: park, wake, stats, ... */
+	const http_host *host; /* the instances' host: park, wake, stats, ... */
 	CURLM *multi;
 	uv_timer_t timer;
-	http_native *native;    /* NULL when it could not be made: libcurl then */
-	int mode;               /* ENGINE_*: the run's http_engine */
-	int config_read;        /* the run's http_* config keys are read */
+	http_native *native; /* NULL when it could not be made: libcurl then */
+	int mode; /* ENGINE_*: the run's http_engine */
+	int config_read; /* the run's http_* config keys are read */
 	size_t max_body, max_held; /* new sessions' body limits */
-	session *sessions;      /* every live session, to detach at close */
-	struct psock *socks;    /* every watched libcurl socket */
-	struct psock **byfd;    /* the same, by fd */
+	session *sessions; /* every live session, to detach at close */
+	struct psock *socks; /* every watched libcurl socket */
+	struct psock **byfd; /* the same, by fd */
 	size_t nbyfd;
 	struct easy *free_easy; /* pooled easy handles */
-	int env_proxy;          /* proxy environment variables are set */
-	int env_http_proxy;     /* ... one that applies to http:// */
-	int env_https_proxy;    /* ... one that applies to https:// */
-	tls_reg *tls;           /* the native client's TLS contexts (NULL: https
+	int env_proxy; /* proxy environment variables are set */
+	int env_http_proxy; /* ... one that applies to http:// */
+	int env_https_proxy; /* ... one that applies to https:// */
+	tls_reg *tls; /* the native client's TLS contexts (NULL: https
 				 * goes through libcurl) */
-	tls_ctx *tls_default;   /* the one of sessions with default settings */
+	tls_ctx *tls_default; /* the one of sessions with default settings */
 	long nsessions;
 	uint64_t hops_native, hops_curl; /* requests each client carried */
-	int batch_conns;        /* HTTP/1.1 requests of a batch in flight at once
+	int batch_conns; /* HTTP/1.1 requests of a batch in flight at once
 				 * (config http_batch_connections) */
 	int closing;
-	int pending_closes;     /* uv handles (and the native client) still closing */
+	int pending_closes; /* uv handles (and the native client) still closing */
 	void (*closed_one)(http_engine *e); /* one of them closed (runner/http.c) */
 	void (*done)(void *arg);
 	void *done_arg;
 	/* scratch for the request being prepared (one coroutine runs at a
 	 * time, and each use ends before the request parks) */
-	const char **hv;        /* header lines */
+	const char **hv; /* header lines */
 	size_t hv_cap;
-	http1_buf cookie;       /* the Cookie header's value */
+	http1_buf cookie; /* the Cookie header's value */
 	char errtext[CURL_ERROR_SIZE + 64]; /* a failed hop's message */
-	int tls_openssl;        /* libcurl's TLS is OpenSSL's (CURLINFO_SSL_VERIFYRESULT
+	int tls_openssl; /* libcurl's TLS is OpenSSL's (CURLINFO_SSL_VERIFYRESULT
 				 * is an X509_V_ERR_* code) */
 };
 
@@ -131,8 +131,8 @@ struct psock {
 	uv_poll_t poll;
 	curl_socket_t fd;
 	int events;
-	int conn;  /* a connection socket: closed by http_curl_close_socket */
-	int idle;  /* libcurl does not watch it now */
+	int conn; /* a connection socket: closed by http_curl_close_socket */
+	int idle; /* libcurl does not watch it now */
 	http_engine *e;
 	struct psock *prev, *next;
 };
@@ -143,25 +143,25 @@ struct psock {
 struct easy {
 	CURL *h;
 	http_engine *e;
-	session *s;             /* whose transfer it carries now, or NULL */
-	struct easy *next;      /* the engine's free list */
+	session *s; /* whose transfer it carries now, or NULL */
+	struct easy *next; /* the engine's free list */
 	char *url;
 	size_t url_cap;
-	const char *custom;     /* CUSTOMREQUEST: NULL or a method */
+	const char *custom; /* CUSTOMREQUEST: NULL or a method */
 	char custom_buf[HTTP_MAX_METHOD];
-	int mode;               /* MODE_* */
+	int mode; /* MODE_* */
 	const void *body;
 	size_t body_len;
-	int file_fd;            /* the body file being read (READFUNCTION), or -1 */
-	curl_off_t file_off;    /* ... where the next read starts */
+	int file_fd; /* the body file being read (READFUNCTION), or -1 */
+	curl_off_t file_off; /* ... where the next read starts */
 	long timeout_ms, connect_ms;
 	struct curl_slist *list; /* what CURLOPT_HTTPHEADER holds */
 	struct curl_slist *nodes; /* its nodes (ours: libcurl only reads them) */
 	size_t ncap;
-	int cookie_set;         /* CURLOPT_COOKIE holds a value */
-	http1_buf cookie;       /* ... this one */
-	int https;              /* the URL it holds is https:// */
-	int fresh;              /* CURLOPT_FRESH_CONNECT and FORBID_REUSE are on */
+	int cookie_set; /* CURLOPT_COOKIE holds a value */
+	http1_buf cookie; /* ... this one */
+	int https; /* the URL it holds is https:// */
+	int fresh; /* CURLOPT_FRESH_CONNECT and FORBID_REUSE are on */
 	char errbuf[CURL_ERROR_SIZE]; /* CURLOPT_ERRORBUFFER */
 };
 
@@ -171,21 +171,21 @@ typedef struct resp {
 	session *s;
 	struct resp *prev, *next; /* in the session's live or free list */
 	http1_buf body;
-	http1_buf hdr;  /* "Name: value\0" lines of the response's header */
+	http1_buf hdr; /* "Name: value\0" lines of the response's header */
 	http1_buf url;
 	char method[HTTP_MAX_METHOD];
 	char name[64];
 	int discard;
-	size_t held;        /* body bytes counted in the session's `held` */
-	size_t limit;       /* body bytes this hop may keep */
-	int limit_session;  /* ... as the session's total leaves less than the
+	size_t held; /* body bytes counted in the session's `held` */
+	size_t limit; /* body bytes this hop may keep */
+	int limit_session; /* ... as the session's total leaves less than the
 			     * response's own limit */
-	size_t hdr_raw;     /* libcurl: head and trailer bytes of this hop */
-	int head_done;      /* libcurl: the head's empty line came */
+	size_t hdr_raw; /* libcurl: head and trailer bytes of this hop */
+	int head_done; /* libcurl: the head's empty line came */
 	/* the request's body callback (see mite_http_opts.body_cb) */
 	int (*body_cb)(void *arg, const char *data, size_t len);
 	void *body_arg;
-	int follow;         /* redirects are followed: 3xx bodies skip body_cb */
+	int follow; /* redirects are followed: 3xx bodies skip body_cb */
 } resp;
 
 /* A default header, "Name: value". */
@@ -207,15 +207,15 @@ struct stats_cache {
  * handle of its own, made (and configured with all of them) at the first
  * one, and made again after a setting changed. */
 struct xopts {
-	struct easy *ez;  /* the session's own handle, or NULL until needed */
-	int proxy;        /* a proxy is set */
-	char *proxy_url;  /* ... this one (NULL: none set; the environment's) */
-	int version;      /* MITE_HTTP_V* */
-	int verify;       /* TLS peer and host name verification */
+	struct easy *ez; /* the session's own handle, or NULL until needed */
+	int proxy; /* a proxy is set */
+	char *proxy_url; /* ... this one (NULL: none set; the environment's) */
+	int version; /* MITE_HTTP_V* */
+	int verify; /* TLS peer and host name verification */
 	char *ca_file, *cert, *key, *key_pass;
 	int tls_min, tls_max; /* MITE_HTTP_TLS* or 0 */
-	int no_resume;    /* no TLS session resumption */
-	unsigned gen;     /* counts changes (a batch's lanes copy the settings) */
+	int no_resume; /* no TLS session resumption */
+	unsigned gen; /* counts changes (a batch's lanes copy the settings) */
 };
 
 struct session {
@@ -226,22 +226,22 @@ struct session {
 	/* settings */
 	struct dhdr *hdrs;
 	size_t nhdrs, hdrs_cap;
-	char *auth;           /* "Authorization: Basic ...", or NULL */
+	char *auth; /* "Authorization: Basic ...", or NULL */
 	char *base_url;
 	size_t base_len;
-	struct xopts *x;      /* NULL: every rare setting at its default */
+	struct xopts *x; /* NULL: every rare setting at its default */
 	int follow, max_redirs, discard;
 	long total_ms, connect_ms;
-	size_t max_body;      /* body bytes a response may keep */
-	size_t max_held;      /* ... the live responses together */
-	size_t held;          /* what the live responses keep now */
+	size_t max_body; /* body bytes a response may keep */
+	size_t max_held; /* ... the live responses together */
+	size_t held; /* what the live responses keep now */
 
-	tls_ctx *tls;         /* the native client's TLS context for these settings
+	tls_ctx *tls; /* the native client's TLS context for these settings
 			       * (a reference), or NULL until an https request */
 
 	cookie_jar jar;
-	http1_buf urlbuf;     /* base URL + path; the next hop's URL */
-	http1_buf redir;      /* a redirect's target */
+	http1_buf urlbuf; /* base URL + path; the next hop's URL */
+	http1_buf redir; /* a redirect's target */
 
 	/* A batch's lane (runner/http_batch.c): a session of its own for
 	 * one request at a time, whose settings are borrowed from `home`,
@@ -249,14 +249,14 @@ struct session {
 	 * in an instance's session. */
 	session *home;
 	struct lane *lane;
-	struct lane **lanes;  /* the lanes of an instance's session, made as needed */
+	struct lane **lanes; /* the lanes of an instance's session, made as needed */
 	size_t nlanes;
 
 	/* the transfer in flight */
 	int inflight;
 	CURLcode result;
 	long oserr;
-	int fail;             /* HF_*: why the hop failed, beyond libcurl's code */
+	int fail; /* HF_*: why the hop failed, beyond libcurl's code */
 	struct easy *ez;
 	http_native_xfer *nx;
 	resp *cur;
@@ -278,11 +278,11 @@ enum { MODE_NONE = 0, MODE_GET, MODE_HEAD, MODE_BODY, MODE_FILE };
 /* Failures both clients name alike, beyond what a libcurl code says. */
 enum {
 	HF_NONE = 0,
-	HF_BODY,   /* the body exceeded the response's limit */
-	HF_HELD,   /* ... what the session's limit left */
+	HF_BODY, /* the body exceeded the response's limit */
+	HF_HELD, /* ... what the session's limit left */
 	HF_HEADER, /* the head (and trailers) exceeded HTTP_MAX_HEADER */
 	HF_HTTP09, /* no status line */
-	HF_TLS,    /* libcurl's message (in the engine's errtext) says more */
+	HF_TLS, /* libcurl's message (in the engine's errtext) says more */
 	HF_STOPPED, /* the body callback stopped reading: not a failure */
 };
 
@@ -292,10 +292,10 @@ struct hop {
 	const char *url;
 	const void *body;
 	size_t body_len;
-	int body_fd;        /* >= 0: the body is body_len bytes of this file
+	int body_fd; /* >= 0: the body is body_len bytes of this file
 			     * (mite_http_opts.body_file), open for the request */
 	int has_body, json, discard;
-	int fresh;          /* MITE_HTTP_NEW_CONNECTION */
+	int fresh; /* MITE_HTTP_NEW_CONNECTION */
 	long timeout_ms;
 	const mite_http_opts *o;
 };

@@ -96,73 +96,73 @@ typedef struct hn_conn {
 	int fd;
 	int state;
 	int events;
-	int dead;                              /* not to be reused */
-	int tls_bad;                           /* TLS failed: no close_notify */
-	int tls_active;                        /* counted in n->tls_active */
+	int dead; /* not to be reused */
+	int tls_bad; /* TLS failed: no close_notify */
+	int tls_active; /* counted in n->tls_active */
 	int tls_version;
-	tls_conn *tls;                         /* https: the TLS connection */
-	h2_conn *h2;                           /* C_H2: its HTTP/2 session */
-	http_native_xfer *pend;                /* waiting for it to become HTTP/2 */
+	tls_conn *tls; /* https: the TLS connection */
+	h2_conn *h2; /* C_H2: its HTTP/2 session */
+	http_native_xfer *pend; /* waiting for it to become HTTP/2 */
 	size_t npend;
-	int flushq;                            /* in the engine's h2q */
-	int read_more;                         /* ... with read-ahead bytes due */
-	struct hn_conn *fprev, *fnext;         /* ... its links */
+	int flushq; /* in the engine's h2q */
+	int read_more; /* ... with read-ahead bytes due */
+	struct hn_conn *fprev, *fnext; /* ... its links */
 	struct hn_origin *o;
-	http_native_xfer *x;                   /* connecting or busy: its transfer */
-	struct hn_conn *aprev, *anext;         /* every connection */
-	struct hn_conn *oprev, *onext;         /* idle: the origin's (newest first);
+	http_native_xfer *x; /* connecting or busy: its transfer */
+	struct hn_conn *aprev, *anext; /* every connection */
+	struct hn_conn *oprev, *onext; /* idle: the origin's (newest first);
 						* C_H2: the origin's HTTP/2 ones */
-	struct hn_conn *gprev, *gnext;         /* idle: the engine's (oldest first) */
-	uint64_t idle_since;                   /* loop time (ms) */
+	struct hn_conn *gprev, *gnext; /* idle: the engine's (oldest first) */
+	uint64_t idle_since; /* loop time (ms) */
 	char ip[48];
 } hn_conn;
 
 typedef struct hn_origin {
 	http_native *n;
 	struct hn_origin *next;
-	char *host;              /* NUL-terminated, as the URL wrote it */
+	char *host; /* NUL-terminated, as the URL wrote it */
 	size_t host_len;
 	int port;
-	tls_ctx *tls;            /* https: the TLS settings (a reference), else NULL */
-	tls_session *sess;       /* the last TLS session the server issued */
-	int h2mode;              /* HN_H1, HN_H2, HN_H2_PRIOR */
-	int no_h2;               /* the server picked HTTP/1.1: wait for no
+	tls_ctx *tls; /* https: the TLS settings (a reference), else NULL */
+	tls_session *sess; /* the last TLS session the server issued */
+	int h2mode; /* HN_H1, HN_H2, HN_H2_PRIOR */
+	int no_h2; /* the server picked HTTP/1.1: wait for no
 				  * connection to become HTTP/2 */
 	struct hn_conn *h2conns; /* its HTTP/2 connections */
 	struct hn_conn *opening; /* the last connection being opened, to wait for */
 	struct sockaddr_storage addrs[HN_MAX_ADDRS];
 	int naddrs;
-	uint64_t expires;        /* uv_hrtime when the addresses go stale; 0: never */
+	uint64_t expires; /* uv_hrtime when the addresses go stale; 0: never */
 	uv_getaddrinfo_t gai;
 	int resolving;
-	http_native_xfer *waiters;    /* waiting for the addresses */
+	http_native_xfer *waiters; /* waiting for the addresses */
 	http_native_xfer *processing; /* being handed the addresses */
 	hn_conn *idle;
-	size_t nconns;           /* connections of this origin, idle or not */
+	size_t nconns; /* connections of this origin, idle or not */
 } hn_origin;
 
 struct http_native {
 	uv_loop_t *loop;
 	hn_origin *origins;
 	size_t norigins;
-	hn_conn *conns;                  /* every connection */
-	hn_conn *idle_old, *idle_new;    /* idle ones, oldest first */
+	hn_conn *conns; /* every connection */
+	hn_conn *idle_old, *idle_new; /* idle ones, oldest first */
 	size_t nidle, max_idle;
-	http_native_xfer *xfers;         /* every transfer */
+	http_native_xfer *xfers; /* every transfer */
 	http_native_xfer *free_xfers;
 	char *rbuf;
-	tls_fail tf;                     /* scratch for TLS calls */
-	uv_idle_t flush;                 /* sends the queued TLS requests */
-	int flushing;                    /* ... it is started */
-	http_native_xfer *sendq;         /* TLS requests to send from the loop */
-	http_native_xfer *sending;       /* ... being sent */
-	hn_conn *h2q;                    /* HTTP/2 connections with output due */
-	uint32_t h2_streams;             /* streams a connection carries at most */
-	size_t tls_active;               /* TLS connections at work (not idle) */
-	size_t tls_peak;                 /* ... the most since the last trim */
-	uint64_t trimmed;                /* loop time (ms) of the last trim */
+	tls_fail tf; /* scratch for TLS calls */
+	uv_idle_t flush; /* sends the queued TLS requests */
+	int flushing; /* ... it is started */
+	http_native_xfer *sendq; /* TLS requests to send from the loop */
+	http_native_xfer *sending; /* ... being sent */
+	hn_conn *h2q; /* HTTP/2 connections with output due */
+	uint32_t h2_streams; /* streams a connection carries at most */
+	size_t tls_active; /* TLS connections at work (not idle) */
+	size_t tls_peak; /* ... the most since the last trim */
+	uint64_t trimmed; /* loop time (ms) of the last trim */
 	int closing;
-	int pending;                     /* close callbacks and resolutions due */
+	int pending; /* close callbacks and resolutions due */
 	void (*done)(void *arg);
 	void *done_arg;
 };
@@ -478,7 +478,10 @@ static int send_some(http_native_xfer *x);
 static int retry(http_native_xfer *x);
 static void finish(http_native_xfer *x, int err);
 static void on_flush(uv_idle_t *h);
-static void on_flush_cb(uv_idle_t *h) { on_flush(h); }
+static void on_flush_cb(uv_idle_t *h)
+{
+	on_flush(h);
+}
 static void pend_release(http_native *n, hn_conn *c, const http_native_xfer *owner, int err);
 static void pend_reroute(http_native *n, hn_conn *c);
 static void h2_stream_stop(http_native *n, http_native_xfer *x);
@@ -747,7 +750,7 @@ static int send_some(http_native_xfer *x)
 	hn_conn *c = x->c;
 	size_t head = x->req.len, total = head + x->body_len;
 	struct iovec iov[2];
-	struct msghdr mh = {.msg_iov = iov};
+	struct msghdr mh = { .msg_iov = iov };
 	ssize_t k;
 
 	if (x->sent == 0 && !x->t_pre)
@@ -1359,8 +1362,9 @@ static int new_connection(http_native_xfer *x)
 		return connect_next(x);
 	}
 	if (!o->resolving) {
-		struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-					 .ai_protocol = IPPROTO_TCP};
+		struct addrinfo hints = { .ai_family = AF_UNSPEC,
+					  .ai_socktype = SOCK_STREAM,
+					  .ai_protocol = IPPROTO_TCP };
 		char port[8];
 		int p = o->port, k = 0;
 
@@ -1393,7 +1397,7 @@ static hn_conn *take_idle(http_native *n, hn_origin *o)
 		if (uv_now(n->loop) - c->idle_since < (uint64_t)HTTP_NATIVE_MAX_IDLE_AGE * 1000u)
 			return c;
 		c->state = C_BUSY; /* (not idle any more: conn_close must not unlink it) */
-		c->tls_bad = 1;    /* (no close_notify from a journey's stack) */
+		c->tls_bad = 1; /* (no close_notify from a journey's stack) */
 		conn_close(n, c);
 	}
 	return NULL;
@@ -1448,7 +1452,7 @@ static void h2_stream_end(void *conn, http_native_xfer *x, int err)
 	finish(x, err == HN_EREFUSED ? HN_ERESET : err);
 }
 
-static const h2_ops hn_h2_ops = {.write = h2_write, .stream_end = h2_stream_end};
+static const h2_ops hn_h2_ops = { .write = h2_write, .stream_end = h2_stream_end };
 
 /* Ends every stream of c with err, then closes c. */
 static void h2_conn_die(http_native *n, hn_conn *c, int err)

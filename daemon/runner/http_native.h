@@ -36,33 +36,33 @@ struct hn_origin;
 /* Why a transfer failed (x->err). */
 enum {
 	HN_OK = 0,
-	HN_EDNS,      /* the host name did not resolve */
-	HN_ECONNECT,  /* no address accepted a connection (x->oserr: why) */
-	HN_ETIMEOUT,  /* the connect or total timeout expired */
-	HN_ESEND,     /* sending failed (x->oserr) */
-	HN_ERECV,     /* receiving failed (x->oserr) */
-	HN_ENOTHING,  /* the server closed the connection without a byte */
-	HN_EPARTIAL,  /* the server closed the connection before the body's end */
-	HN_EPARSE,    /* not an HTTP/1.x response */
+	HN_EDNS, /* the host name did not resolve */
+	HN_ECONNECT, /* no address accepted a connection (x->oserr: why) */
+	HN_ETIMEOUT, /* the connect or total timeout expired */
+	HN_ESEND, /* sending failed (x->oserr) */
+	HN_ERECV, /* receiving failed (x->oserr) */
+	HN_ENOTHING, /* the server closed the connection without a byte */
+	HN_EPARTIAL, /* the server closed the connection before the body's end */
+	HN_EPARSE, /* not an HTTP/1.x response */
 	HN_EHEADSIZE, /* the response head exceeded HTTP1_MAX_HEAD */
 	HN_EBODYSIZE, /* the body kept would exceed max_body */
-	HN_EHTTP09,   /* the reply has no status line */
-	HN_EABORTED,  /* the body sink asked to stop (the out fields say what
+	HN_EHTTP09, /* the reply has no status line */
+	HN_EABORTED, /* the body sink asked to stop (the out fields say what
 		       * came; the connection is closed) */
 	HN_ENOMEM,
-	HN_ECLOSED,   /* the engine is closing */
-	HN_ETLS,      /* the TLS handshake or its checks failed (x->tls_fail says
+	HN_ECLOSED, /* the engine is closing */
+	HN_ETLS, /* the TLS handshake or its checks failed (x->tls_fail says
 		       * which, in libcurl's words) */
-	HN_ERESET,    /* HTTP/2: the server reset the stream (RST_STREAM), or
+	HN_ERESET, /* HTTP/2: the server reset the stream (RST_STREAM), or
 		       * the connection failed under it */
-	HN_EREFUSED,  /* HTTP/2: the server refused the stream (REFUSED_STREAM,
+	HN_EREFUSED, /* HTTP/2: the server refused the stream (REFUSED_STREAM,
 		       * GOAWAY): it was not processed */
 };
 
 /* HTTP/2 (http_native_xfer.h2). */
 enum {
-	HN_H1 = 0,    /* HTTP/1.1 only */
-	HN_H2 = 1,    /* HTTP/2 over TLS where the server offers it (ALPN h2),
+	HN_H1 = 0, /* HTTP/1.1 only */
+	HN_H2 = 1, /* HTTP/2 over TLS where the server offers it (ALPN h2),
 		       * else HTTP/1.1; http:// stays HTTP/1.1 */
 	HN_H2_PRIOR = 2, /* HTTP/2 only: over TLS (ALPN h2), or h2c with prior
 			  * knowledge for http:// */
@@ -70,35 +70,35 @@ enum {
 
 struct http_native_xfer {
 	/* in */
-	http1_buf req;            /* the request head (owned by the transfer, kept
+	http1_buf req; /* the request head (owned by the transfer, kept
 				   * across uses) */
-	const void *body;         /* borrowed until the transfer ends */
+	const void *body; /* borrowed until the transfer ends */
 	size_t body_len;
-	int body_fd;              /* >= 0: the body is body_len bytes of this file
+	int body_fd; /* >= 0: the body is body_len bytes of this file
 				   * (borrowed), read in pieces as it goes out */
-	int head_request;         /* HEAD: no response body */
-	int discard;              /* count the response body, keep none */
-	uint64_t max_body;        /* the most body bytes kept (UINT64_MAX: no limit) */
+	int head_request; /* HEAD: no response body */
+	int discard; /* count the response body, keep none */
+	uint64_t max_body; /* the most body bytes kept (UINT64_MAX: no limit) */
 	/* when set, the body goes here instead (see http1_parser.sink) */
 	int (*sink)(void *arg, const char *data, size_t len);
 	void *sink_arg;
-	tls_ctx *tls;             /* https: the TLS settings (borrowed until the
+	tls_ctx *tls; /* https: the TLS settings (borrowed until the
 				   * transfer ends; the engine takes its own
 				   * reference for the connections it makes) */
-	int fresh;                /* a new connection, closed after the response */
-	int h2;                   /* HN_H1, HN_H2, HN_H2_PRIOR */
+	int fresh; /* a new connection, closed after the response */
+	int h2; /* HN_H1, HN_H2, HN_H2_PRIOR */
 	http1_buf *hdr, *resp_body; /* where the response's header lines and body go */
 	uint64_t connect_timeout_ms, timeout_ms;
 	void (*done)(http_native_xfer *x);
 	void *data;
 
 	/* out (in done) */
-	int err;                  /* HN_* */
-	int oserr;                /* the errno behind HN_ECONNECT, HN_ESEND, HN_ERECV */
+	int err; /* HN_* */
+	int oserr; /* the errno behind HN_ECONNECT, HN_ESEND, HN_ERECV */
 	int status, version, reused;
-	int tls_version;          /* 12, 13 over TLS, else 0 */
-	int tls_resumed;          /* a new TLS connection resumed a session */
-	tls_fail *tls_fail;       /* HN_ETLS: why (allocated on the first failure,
+	int tls_version; /* 12, 13 over TLS, else 0 */
+	int tls_resumed; /* a new TLS connection resumed a session */
+	tls_fail *tls_fail; /* HN_ETLS: why (allocated on the first failure,
 				   * kept across uses) */
 	uint64_t bytes_out, header_bytes, bytes_in;
 	/* uv_hrtime() when the transfer started, had addresses, was connected,
@@ -108,33 +108,33 @@ struct http_native_xfer {
 	char primary_ip[48];
 
 	/* private */
-	char *fbuf;               /* a piece of the body file ... */
+	char *fbuf; /* a piece of the body file ... */
 	size_t fbuf_off, fbuf_len; /* ... from this offset, this long */
 	http_native *n;
 	struct hn_conn *c;
 	struct hn_origin *o;
 	http_native_xfer *wprev, *wnext; /* in an origin's waiters */
-	http_native_xfer **wlist;        /* which list, or NULL */
-	http_native_xfer *anext;         /* every transfer of the engine */
-	http_native_xfer *fnext;         /* the free list */
+	http_native_xfer **wlist; /* which list, or NULL */
+	http_native_xfer *anext; /* every transfer of the engine */
+	http_native_xfer *fnext; /* the free list */
 	uv_timer_t timer;
 	http1_parser p;
 	size_t sent;
 	int addr_idx;
 	int active;
 	int retried;
-	int connecting;                  /* the connect timeout counts */
+	int connecting; /* the connect timeout counts */
 	uint64_t connect_deadline, deadline; /* loop time (uv_now), ms */
-	uint64_t timer_due;              /* when the armed timer fires, or 0 */
+	uint64_t timer_due; /* when the armed timer fires, or 0 */
 	/* HTTP/2 (runner/h2.c) */
-	struct hn_conn *h2c;             /* the HTTP/2 connection of its stream */
-	int32_t h2_stream;               /* its stream, or 0 */
-	int h2_err;                      /* why the stream failed (HN_*) */
+	struct hn_conn *h2c; /* the HTTP/2 connection of its stream */
+	int32_t h2_stream; /* its stream, or 0 */
+	int h2_err; /* why the stream failed (HN_*) */
 	http_native_xfer *h2prev, *h2next; /* the connection's streams */
-	http_native_xfer *h2end;         /* ... ended, to report */
-	struct hn_conn *pendc;           /* the connection it waits for, or NULL */
-	int on_h2;                       /* it went on an HTTP/2 stream */
-	int h2_retries;                  /* times a refused stream went again */
+	http_native_xfer *h2end; /* ... ended, to report */
+	struct hn_conn *pendc; /* the connection it waits for, or NULL */
+	int on_h2; /* it went on an HTTP/2 stream */
+	int h2_retries; /* times a refused stream went again */
 };
 
 /* NULL on ENOMEM. */

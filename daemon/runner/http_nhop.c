@@ -32,8 +32,7 @@ static double ns_between(uint64_t a, uint64_t b)
 }
 
 /* The same from a native transfer of url. */
-static void collect_native(const http_native_xfer *x, resp *r, const char *url,
-			   const http1_url *u)
+static void collect_native(const http_native_xfer *x, resp *r, const char *url, const http1_url *u)
 {
 	size_t n = strlen(url);
 
@@ -69,12 +68,12 @@ static void collect_native(const http_native_xfer *x, resp *r, const char *url,
 static int write_head(session *s, http1_buf *b, const http1_url *u, const struct hop *h)
 {
 	long nh = http_headers_collect(s, h->o ? h->o->headers : NULL);
-	http1_req q = {.method = h->method,
-		       .u = u,
-		       .hv = s->e->hv,
-		       .has_body = h->has_body,
-		       .json = h->json,
-		       .body_len = h->body_len};
+	http1_req q = { .method = h->method,
+			.u = u,
+			.hv = s->e->hv,
+			.has_body = h->has_body,
+			.json = h->json,
+			.body_len = h->body_len };
 
 	if (nh < 0)
 		return -1;
@@ -116,7 +115,7 @@ int http_nhop_start(session *s, resp *r, const struct hop *h, const http1_url *u
 	x->tls = tls;
 	x->fresh = h->fresh;
 	x->h2 = !s->x || s->x->version == MITE_HTTP_V1_1 ? HN_H1
-		: s->x->version == MITE_HTTP_V2		 ? HN_H2
+		: s->x->version == MITE_HTTP_V2          ? HN_H2
 							 : HN_H2_PRIOR;
 	x->done = native_done;
 	x->data = s;
@@ -164,14 +163,14 @@ int http_nhop_finish(session *s, resp *r, const struct hop *h, const http1_url *
 	if (x->err && !(x->err == HN_EABORTED && s->fail == HF_STOPPED)) {
 		s->result = http_error_native_code(x->err);
 		s->oserr = x->oserr;
-		s->fail = x->err == HN_EHEADSIZE   ? HF_HEADER
-			  : x->err == HN_EBODYSIZE ? (r->limit_session ? HF_HELD : HF_BODY)
-			  : x->err == HN_EHTTP09   ? HF_HTTP09
-						   : HF_NONE;
+		s->fail = x->err == HN_EHEADSIZE ? HF_HEADER
+			: x->err == HN_EBODYSIZE ? (r->limit_session ? HF_HELD : HF_BODY)
+			: x->err == HN_EHTTP09   ? HF_HTTP09
+						 : HF_NONE;
 		if (x->err == HN_ETLS && x->tls_fail) {
 			s->result = http_error_tls_code(x->tls_fail->kind);
 			http_error_tls_words(s, s->result, x->tls_fail->verify, x->tls_fail->msg,
-				  (int)sizeof(x->tls_fail->msg));
+					     (int)sizeof(x->tls_fail->msg));
 		}
 		http1_buf_set(&s->redir, h->url, strlen(h->url));
 		http_native_xfer_put(n, x);
@@ -226,7 +225,8 @@ int http_nhop_takes(session *s, const char *url, const mite_http_opts *o, http1_
 	if (o && http_headers_named(o->headers, "Transfer-Encoding", 17))
 		return 0;
 	for (size_t i = 0; i < s->nhdrs; i++)
-		if (s->hdrs[i].namelen == 17 && strncasecmp(s->hdrs[i].line, "Transfer-Encoding", 17) == 0)
+		if (s->hdrs[i].namelen == 17 &&
+		    strncasecmp(s->hdrs[i].line, "Transfer-Encoding", 17) == 0)
 			return 0;
 	if (http1_url_parse(url, u) < 0)
 		return 0;

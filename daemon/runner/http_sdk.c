@@ -64,7 +64,7 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 {
 	session *s;
 	resp *r;
-	struct hop h = {.o = o, .body_fd = -1};
+	struct hop h = { .o = o, .body_fd = -1 };
 	int follow, rc = 0;
 	const char *m;
 	char mbuf[HTTP_MAX_METHOD];
@@ -78,13 +78,14 @@ static int sdk_request(mite_ctx *ctx, const char *method, const char *url, const
 		return inst_http_engine(ctx) ? MITE_ENOMEM : MITE_EINVAL;
 	if (s->inflight || !s->e)
 		return s->e ? MITE_EINVAL : MITE_ECANCELED;
-	if (!(m = http1_req_method_intern(method, mbuf)) || !(url = http_call_full_url(s, url, &rc)))
+	if (!(m = http1_req_method_intern(method, mbuf)) ||
+	    !(url = http_call_full_url(s, url, &rc)))
 		return rc ? rc : MITE_EINVAL;
 	if (o && o->body_file && (o->body || o->body_len || o->json))
 		return MITE_EINVAL; /* one body at a time */
 	http_call_hop_from_opts(s, &h, m, o);
-	follow = o && (o->flags & MITE_HTTP_NO_REDIRECTS)  ? 0
-		 : o && (o->flags & MITE_HTTP_REDIRECTS) ? 1
+	follow = o && (o->flags & MITE_HTTP_NO_REDIRECTS) ? 0
+		: o && (o->flags & MITE_HTTP_REDIRECTS)   ? 1
 							  : s->follow;
 	if (!(r = http_call_resp_start(s, m, mbuf, o, follow)))
 		return MITE_ENOMEM;
@@ -117,7 +118,8 @@ static int sdk_batch(mite_ctx *ctx, mite_http_req *reqs, size_t n, size_t req_si
 		}
 		inst_fail(ctx, file, line, func,
 			  "mite_http_batch: n = %zu is over the limit of %d requests a batch takes "
-			  "(MITE_HTTP_BATCH_MAX)", n, MITE_HTTP_BATCH_MAX);
+			  "(MITE_HTTP_BATCH_MAX)",
+			  n, MITE_HTTP_BATCH_MAX);
 		return MITE_EINVAL;
 	}
 	s = session_get(ctx);
@@ -150,7 +152,8 @@ static const char *sdk_header(const mite_http_response *pub, const char *name, s
 		const char *line = r->hdr.p + off;
 		size_t ll = strlen(line);
 
-		if (ll > len && line[len] == ':' && strncasecmp(line, name, len) == 0 && idx-- == 0) {
+		if (ll > len && line[len] == ':' && strncasecmp(line, name, len) == 0 &&
+		    idx-- == 0) {
 			const char *v = line + len + 1;
 			while (*v == ' ' || *v == '\t')
 				v++;
@@ -169,10 +172,10 @@ static int sdk_expect_status(mite_ctx *ctx, const mite_http_response *r, int lo,
 	if (r->status >= lo && r->status <= hi)
 		return 0;
 	if (lo == hi)
-		return inst_fail(ctx, file, line, func, "%s %s returned %d (expected %d)", r->method,
-				 r->url, r->status, lo);
-	return inst_fail(ctx, file, line, func, "%s %s returned %d (expected %d-%d)", r->method, r->url,
-			 r->status, lo, hi);
+		return inst_fail(ctx, file, line, func, "%s %s returned %d (expected %d)",
+				 r->method, r->url, r->status, lo);
+	return inst_fail(ctx, file, line, func, "%s %s returned %d (expected %d-%d)", r->method,
+			 r->url, r->status, lo, hi);
 }
 
 static int sdk_set_header(mite_ctx *ctx, const char *name, const char *value)
@@ -210,7 +213,8 @@ static int sdk_set_header(mite_ctx *ctx, const char *name, const char *value)
 		if (line) {
 			s->hdrs[i].line = line;
 		} else {
-			memmove(&s->hdrs[i], &s->hdrs[i + 1], (s->nhdrs - i - 1) * sizeof(*s->hdrs));
+			memmove(&s->hdrs[i], &s->hdrs[i + 1],
+				(s->nhdrs - i - 1) * sizeof(*s->hdrs));
 			s->nhdrs--;
 		}
 	} else if (line) {
@@ -262,7 +266,8 @@ static int sdk_set_base_url(mite_ctx *ctx, const char *url)
  * which both engines send as they send default headers. */
 static int sdk_set_basic_auth(mite_ctx *ctx, const char *user, const char *password)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	static const char pre[] = "Authorization: Basic ";
 	session *s = session_get(ctx);
 	size_t ul, pl, n, i, o;
@@ -328,7 +333,8 @@ static int sdk_set_client_cert(mite_ctx *ctx, const char *cert, const char *key,
 		return MITE_ENOMEM;
 	if (!cert)
 		key = pass = NULL;
-	if (http_session_xopt_str(s, &x->cert, cert) < 0 || http_session_xopt_str(s, &x->key, key) < 0 ||
+	if (http_session_xopt_str(s, &x->cert, cert) < 0 ||
+	    http_session_xopt_str(s, &x->key, key) < 0 ||
 	    http_session_xopt_str(s, &x->key_pass, pass) < 0)
 		return MITE_ENOMEM;
 	return 0;
@@ -403,7 +409,8 @@ static int sdk_set_tls_versions(mite_ctx *ctx, int min, int max)
 	struct xopts *x;
 
 	if ((min && min != MITE_HTTP_TLS1_2 && min != MITE_HTTP_TLS1_3) ||
-	    (max && max != MITE_HTTP_TLS1_2 && max != MITE_HTTP_TLS1_3) || (min && max && min > max))
+	    (max && max != MITE_HTTP_TLS1_2 && max != MITE_HTTP_TLS1_3) ||
+	    (min && max && min > max))
 		return MITE_EINVAL;
 	if (!(s = session_get(ctx)))
 		return MITE_ENOMEM;
@@ -499,7 +506,7 @@ static void put_escaped(char *buf, size_t len, size_t *pos, const char *s)
 				buf[*pos] = (char)c;
 			(*pos)++;
 		} else {
-			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
 			for (int i = 0; i < 3; i++, (*pos)++)
 				if (*pos + 1 < len)
 					buf[*pos] = e[i];

@@ -186,7 +186,7 @@ static void tls_opts_of(const session *s, tls_opts *o)
 {
 	const struct xopts *x = s->x;
 
-	*o = (tls_opts){.verify = 1, .alpn = "\x08http/1.1"};
+	*o = (tls_opts){ .verify = 1, .alpn = "\x08http/1.1" };
 	if (!x)
 		return;
 	o->verify = x->verify;

@@ -9,16 +9,17 @@
 #include <string.h>
 
 struct http_trace {
-	int mode;       /* HTTP_TRACE_* */
-	cJSON *cur;     /* the hop in flight */
-	cJSON *last;    /* the last hop that ended */
-	char *head;     /* libcurl's request head, as it comes */
+	int mode; /* HTTP_TRACE_* */
+	cJSON *cur; /* the hop in flight */
+	cJSON *last; /* the last hop that ended */
+	char *head; /* libcurl's request head, as it comes */
 	size_t head_len, head_total;
-	int curl;       /* the hop in flight went through libcurl */
+	int curl; /* the hop in flight went through libcurl */
 };
 
 /* key: the text of p[0..n) (at most max bytes of it), and key_bytes: n. */
-static void add_text(cJSON *o, const char *key, const char *p, size_t n, size_t max, const char *nkey)
+static void add_text(cJSON *o, const char *key, const char *p, size_t n, size_t max,
+		     const char *nkey)
 {
 	size_t cap = (n < max ? n : max) * 4 + 16;
 	char *t = malloc(cap);
@@ -65,8 +66,8 @@ void http_trace_reset(session *s)
 
 /* (Apart, and the two below: their buffers stay off the stack frames of
  * untraced requests, which run on coroutine stacks.) */
-static __attribute__((noinline)) void hop_begin(struct http_trace *t, const struct hop *h, const char *file,
-						int line, const char *func)
+static __attribute__((noinline)) void hop_begin(struct http_trace *t, const struct hop *h,
+						const char *file, int line, const char *func)
 {
 	const char *base;
 	char at[512];
@@ -79,13 +80,17 @@ static __attribute__((noinline)) void hop_begin(struct http_trace *t, const stru
 	if (!o)
 		return;
 	base = file ? strrchr(file, '/') : NULL;
-	snprintf(at, sizeof at, "%.200s:%d:%.200s", base ? base + 1 : file ? file : "?", line,
-		 func ? func : "?");
+	snprintf(at, sizeof at, "%.200s:%d:%.200s",
+		 base           ? base + 1
+			 : file ? file
+				: "?",
+		 line, func ? func : "?");
 	cJSON_AddStringToObject(o, "at", at);
 	cJSON_AddStringToObject(o, "method", h->method);
 	add_text(o, "url", h->url, strlen(h->url), HTTP_TRACE_URL_MAX, NULL);
 	if (h->has_body)
-		add_text(o, "request_body", h->body, h->body_len, HTTP_TRACE_BODY_MAX, "request_body_bytes");
+		add_text(o, "request_body", h->body, h->body_len, HTTP_TRACE_BODY_MAX,
+			 "request_body_bytes");
 }
 
 void http_trace_hop_begin(session *s, const struct hop *h, const char *file, int line,
@@ -186,12 +191,14 @@ static void add_response(cJSON *o, const resp *r)
 {
 	cJSON_AddNumberToObject(o, "status", r->pub.status);
 	cJSON_AddNumberToObject(o, "http_version", r->pub.http_version);
-	add_text(o, "effective_url", r->pub.url ? r->pub.url : "", r->pub.url ? strlen(r->pub.url) : 0,
-		 HTTP_TRACE_URL_MAX, NULL);
+	add_text(o, "effective_url", r->pub.url ? r->pub.url : "",
+		 r->pub.url ? strlen(r->pub.url) : 0, HTTP_TRACE_URL_MAX, NULL);
 	add_resp_head(o, r);
 	if (r->discard || r->body_cb)
-		cJSON_AddStringToObject(o, "response_body_note", r->discard ? "discarded" : "streamed to body_cb");
-	add_text(o, "response_body", r->body.p, r->body.len, HTTP_TRACE_BODY_MAX, "response_body_bytes");
+		cJSON_AddStringToObject(o, "response_body_note",
+					r->discard ? "discarded" : "streamed to body_cb");
+	add_text(o, "response_body", r->body.p, r->body.len, HTTP_TRACE_BODY_MAX,
+		 "response_body_bytes");
 	cJSON_AddNumberToObject(o, "bytes_in", (double)r->pub.bytes_in);
 	cJSON_AddNumberToObject(o, "bytes_out", (double)r->pub.bytes_out);
 	cJSON_AddBoolToObject(o, "reused", r->pub.reused);
@@ -214,8 +221,8 @@ static void emit(session *s, const cJSON *x)
 	host->event(s->ctx, ev);
 }
 
-static __attribute__((noinline)) void hop_end(session *s, struct http_trace *t, const resp *r, int rc,
-					      const char *cls, const char *why)
+static __attribute__((noinline)) void hop_end(session *s, struct http_trace *t, const resp *r,
+					      int rc, const char *cls, const char *why)
 {
 	cJSON *o = t->cur;
 
@@ -231,7 +238,9 @@ static __attribute__((noinline)) void hop_end(session *s, struct http_trace *t, 
 		char e[512];
 
 		snprintf(e, sizeof e, "%.40s: %.400s", cls ? cls : "not sent",
-			 why ? why : rc == MITE_ECANCELED ? "cancelled" : "refused");
+			 why                            ? why
+				 : rc == MITE_ECANCELED ? "cancelled"
+							: "refused");
 		cJSON_AddStringToObject(o, "error", e);
 		add_timings(o, &r->pub.t);
 	}

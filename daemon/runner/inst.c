@@ -145,9 +145,11 @@ int inst_vfail(mite_ctx *ctx, const char *txn, const char *file, int line, const
 		snprintf(msg, sizeof msg, "%s", "failed");
 	else if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
 		snprintf(msg, sizeof msg, "failed (bad format)");
-	snprintf(loc, sizeof loc, "%s:%d:%s", base_name(file ? file : "?"), line, func ? func : "?");
+	snprintf(loc, sizeof loc, "%s:%d:%s", base_name(file ? file : "?"), line,
+		 func ? func : "?");
 	if (ctx->module_ctx) {
-		if (snprintf(last_error, sizeof last_error, "%s (%s)", msg, loc) >= (int)sizeof last_error)
+		if (snprintf(last_error, sizeof last_error, "%s (%s)", msg, loc) >=
+		    (int)sizeof last_error)
 			last_error[sizeof last_error - 2] = '~'; /* marks the cut */
 		log_err("journey %s: init: %s (%s)", inst_journey_name(ctx), msg, loc);
 		return MITE_EFAIL;
@@ -167,20 +169,62 @@ int inst_fail(mite_ctx *ctx, const char *file, int line, const char *func, const
 	return rc;
 }
 
-const char *inst_last_error(void) { return last_error[0] ? last_error : NULL; }
+const char *inst_last_error(void)
+{
+	return last_error[0] ? last_error : NULL;
+}
 
 /* ---- the host's services --------------------------------------------------- */
 
-const char *inst_txn_name(mite_ctx *ctx) { return ctx->ntxn ? ctx->txn[ctx->ntxn - 1].name : ""; }
-stats *inst_stats(mite_ctx *ctx) { return ctx->ops->stats(ctx); }
-uv_loop_t *inst_loop(mite_ctx *ctx) { return ctx->ops->loop(ctx); }
-void inst_event(mite_ctx *ctx, cJSON *ev) { ctx->ops->event(ctx, ev); }
-int inst_http_events(mite_ctx *ctx) { return ctx->ops->http_events(ctx); }
-int inst_http_trace(mite_ctx *ctx) { return ctx->ops->http_trace ? ctx->ops->http_trace(ctx) : 0; }
-double inst_now(mite_ctx *ctx) { return ctx->ops->now(ctx); }
-const char *inst_config(mite_ctx *ctx, const char *key) { return ctx->ops->config(ctx, key); }
-const char *inst_journey_name(mite_ctx *ctx) { return ctx->ops->journey_name(ctx); }
-int inst_stopping(mite_ctx *ctx) { return ctx->ops->stopping(ctx); }
-void *inst_fixture(mite_ctx *ctx) { return ctx->ops->fixture(ctx); }
-struct http_engine *inst_http_engine(mite_ctx *ctx) { return ctx->ops->http_engine(ctx); }
-struct ws_engine *inst_ws_engine(mite_ctx *ctx) { return ctx->ops->ws_engine ? ctx->ops->ws_engine(ctx) : NULL; }
+const char *inst_txn_name(mite_ctx *ctx)
+{
+	return ctx->ntxn ? ctx->txn[ctx->ntxn - 1].name : "";
+}
+stats *inst_stats(mite_ctx *ctx)
+{
+	return ctx->ops->stats(ctx);
+}
+uv_loop_t *inst_loop(mite_ctx *ctx)
+{
+	return ctx->ops->loop(ctx);
+}
+void inst_event(mite_ctx *ctx, cJSON *ev)
+{
+	ctx->ops->event(ctx, ev);
+}
+int inst_http_events(mite_ctx *ctx)
+{
+	return ctx->ops->http_events(ctx);
+}
+int inst_http_trace(mite_ctx *ctx)
+{
+	return ctx->ops->http_trace ? ctx->ops->http_trace(ctx) : 0;
+}
+double inst_now(mite_ctx *ctx)
+{
+	return ctx->ops->now(ctx);
+}
+const char *inst_config(mite_ctx *ctx, const char *key)
+{
+	return ctx->ops->config(ctx, key);
+}
+const char *inst_journey_name(mite_ctx *ctx)
+{
+	return ctx->ops->journey_name(ctx);
+}
+int inst_stopping(mite_ctx *ctx)
+{
+	return ctx->ops->stopping(ctx);
+}
+void *inst_fixture(mite_ctx *ctx)
+{
+	return ctx->ops->fixture(ctx);
+}
+struct http_engine *inst_http_engine(mite_ctx *ctx)
+{
+	return ctx->ops->http_engine(ctx);
+}
+struct ws_engine *inst_ws_engine(mite_ctx *ctx)
+{
+	return ctx->ops->ws_engine ? ctx->ops->ws_engine(ctx) : NULL;
+}

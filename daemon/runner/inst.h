@@ -39,15 +39,15 @@ typedef struct inst_ops {
 	 * instance's coroutine (a test's own code). NULL: such a caller
 	 * cannot park (inst_park returns MITE_EINVAL). */
 	void (*block)(struct mite_ctx *ctx);
-	stats *(*stats)(struct mite_ctx *ctx);       /* may be cached for the host's life */
+	stats *(*stats)(struct mite_ctx *ctx); /* may be cached for the host's life */
 	uv_loop_t *(*loop)(struct mite_ctx *ctx);
-	sleepq *(*sleepq)(struct mite_ctx *ctx);     /* for inst_sleep; NULL: none */
+	sleepq *(*sleepq)(struct mite_ctx *ctx); /* for inst_sleep; NULL: none */
 	void (*event)(struct mite_ctx *ctx, cJSON *ev); /* takes ownership of ev */
-	double (*now)(struct mite_ctx *ctx);         /* seconds since the run started */
+	double (*now)(struct mite_ctx *ctx); /* seconds since the run started */
 	const char *(*config)(struct mite_ctx *ctx, const char *key);
 	const char *(*journey_name)(struct mite_ctx *ctx);
 	int (*http_events)(struct mite_ctx *ctx);
-	int (*stopping)(struct mite_ctx *ctx);       /* the run is stopping */
+	int (*stopping)(struct mite_ctx *ctx); /* the run is stopping */
 	void *(*fixture)(struct mite_ctx *ctx);
 	struct http_engine *(*http_engine)(struct mite_ctx *ctx);
 	/* Optional (mitectl --debug): adds what helps an author to the event
@@ -60,40 +60,40 @@ typedef struct inst_ops {
 } inst_ops;
 
 struct mite_ctx {
-	const inst_ops *ops;    /* its host's */
+	const inst_ops *ops; /* its host's */
 	struct runner *r;
 	struct rjourney *j;
 	coro *co;
 	uint64_t id;
-	mite_row *row;          /* this iteration's row, or NULL */
-	double iter_start;      /* loop seconds when the iteration began */
-	uint64_t iterations;    /* iterations begun, this one included */
+	mite_row *row; /* this iteration's row, or NULL */
+	double iter_start; /* loop seconds when the iteration began */
+	uint64_t iterations; /* iterations begun, this one included */
 	/* transactions */
 	struct {
-		char *name;     /* full name "outer :: inner" */
+		char *name; /* full name "outer :: inner" */
 		uint64_t start_ns;
 		int failed;
-		int cancelled;  /* a call in it returned MITE_ECANCELED */
+		int cancelled; /* a call in it returned MITE_ECANCELED */
 	} txn[INST_MAX_TXN];
 	int ntxn;
-	int failed;             /* the iteration failed */
-	int iter_cancelled;     /* a call of this iteration was cancelled */
-	int error_recorded;     /* the innermost failure was recorded once */
+	int failed; /* the iteration failed */
+	int iter_cancelled; /* a call of this iteration was cancelled */
+	int error_recorded; /* the innermost failure was recorded once */
 	/* parking */
 	int parked, woken, cancelled;
 	inst_cancel_fn cancel_fn;
 	void *cancel_arg;
-	sleepq_node sleep;      /* for mite_sleep, on the runner's wheel */
-	int parks;              /* parks during this iteration */
+	sleepq_node sleep; /* for mite_sleep, on the runner's wheel */
+	int parks; /* parks during this iteration */
 	/* the HTTP session, owned by runner/http.c (http_session_free) */
 	void *http;
 	/* the WebSocket session, owned by runner/ws.c (ws_session_free) */
 	void *ws;
 	/* runner bookkeeping */
-	struct mite_ctx *prev, *next;     /* the journey's active instances */
-	struct mite_ctx *wnext;           /* ready queue / row waiters */
+	struct mite_ctx *prev, *next; /* the journey's active instances */
+	struct mite_ctx *wnext; /* ready queue / row waiters */
 	int waiting_row;
-	int module_ctx;         /* a module init context, not an instance */
+	int module_ctx; /* a module init context, not an instance */
 };
 
 /* Parks the running instance until inst_wake. `cancel` (may be NULL) is
@@ -125,8 +125,8 @@ void inst_cancelled(struct mite_ctx *ctx);
  * as an event, under the transaction `txn` (NULL: the innermost open one);
  * the open transactions and the iteration fail. Through a module-init
  * context, kept for inst_last_error and logged instead. Returns MITE_EFAIL. */
-int inst_vfail(struct mite_ctx *ctx, const char *txn, const char *file, int line,
-	       const char *func, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+int inst_vfail(struct mite_ctx *ctx, const char *txn, const char *file, int line, const char *func,
+	       const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 int inst_fail(struct mite_ctx *ctx, const char *file, int line, const char *func, const char *fmt,
 	      ...) __attribute__((format(printf, 5, 6)));
 /* Records a failure with its location and message as they are (what

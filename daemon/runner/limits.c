@@ -25,7 +25,7 @@
 #define WATCH_NS 50000000L /* 50 ms between two looks at the RSS */
 
 static uint64_t mem_limit; /* bytes of RSS; 0: none */
-static uint64_t as_limit;  /* bytes of address space; 0: none */
+static uint64_t as_limit; /* bytes of address space; 0: none */
 
 /* Field `field` (0: size, 1: resident) of /proc/self/statm, in bytes; 0
  * when unknown. Async-signal-safe (open, read, close and arithmetic). */
@@ -54,7 +54,7 @@ static uint64_t statm_bytes(int field)
  * loop without yielding is seen too. */
 static void *watch_main(void *arg)
 {
-	const struct timespec ts = {.tv_sec = 0, .tv_nsec = WATCH_NS};
+	const struct timespec ts = { .tv_sec = 0, .tv_nsec = WATCH_NS };
 
 	(void)arg;
 	for (;;) {
@@ -81,8 +81,9 @@ static void set_files(int index, long files)
 	if (getrlimit(RLIMIT_NOFILE, &r) != 0)
 		return;
 	if (r.rlim_max != RLIM_INFINITY && want > r.rlim_max) {
-		log_warn("runner %d: runner_limits.open_files %ld is over the hard limit %llu; using that",
-			 index, files, (unsigned long long)r.rlim_max);
+		log_warn(
+			"runner %d: runner_limits.open_files %ld is over the hard limit %llu; using that",
+			index, files, (unsigned long long)r.rlim_max);
 		want = r.rlim_max;
 	}
 	r.rlim_cur = r.rlim_max = want;
@@ -100,7 +101,7 @@ static int set_address_space(int index, uint64_t bytes)
 		index, (unsigned long long)(bytes >> 20));
 	return 0;
 #else
-	struct rlimit r = {.rlim_cur = (rlim_t)bytes, .rlim_max = (rlim_t)bytes};
+	struct rlimit r = { .rlim_cur = (rlim_t)bytes, .rlim_max = (rlim_t)bytes };
 
 	if (setrlimit(RLIMIT_AS, &r) != 0) {
 		int e = errno;

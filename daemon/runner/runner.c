@@ -37,9 +37,9 @@
 
 #define ROW_BATCH_MAX PROTO_ROWS_MAX
 #define ROW_PREFETCH_MAX 128 /* rows buffered ahead per journey, at most */
-#define ROW_RETURN_BATCH 64  /* recyclable rows handed back per message */
-#define EVENTS_MAX 10000   /* events queued between batches before dropping */
-#define EVENTS_FLUSH 512   /* flush early past this many */
+#define ROW_RETURN_BATCH 64 /* recyclable rows handed back per message */
+#define EVENTS_MAX 10000 /* events queued between batches before dropping */
+#define EVENTS_FLUSH 512 /* flush early past this many */
 /* Bounds on what a controller's message may ask for. Beyond them a value is
  * garbage (and converting it to an integer could be undefined): seconds
  * (tick, stats interval, grace), a run's elapsed time, a stack. Instances
@@ -71,29 +71,29 @@ typedef struct rjourney {
 	size_t stack;
 	mite_journey_fn fn;
 	rmodule *rm;
-	int open;          /* open model: each start is one iteration */
+	int open; /* open model: each start is one iteration */
 	int has_pool;
 	int recyclable;
-	long target;       /* closed: this runner's share of the concurrency */
-	long asked;        /* closed: the share asked for (over the bound: more) */
-	long pending;      /* open: starts still to make in this tick */
+	long target; /* closed: this runner's share of the concurrency */
+	long asked; /* closed: the share asked for (over the bound: more) */
+	long pending; /* open: starts still to make in this tick */
 	uv_timer_t spread; /* open: spreads a tick's starts over the tick */
-	double spread_next;/* open: intended time of the next start (s) */
+	double spread_next; /* open: intended time of the next start (s) */
 	double spread_gap; /* open: seconds between starts in this tick */
 	long nactive;
-	long peak;         /* the most instances (with pending starts) since the last batch */
-	mite_ctx *active;  /* doubly linked list of live instances */
+	long peak; /* the most instances (with pending starts) since the last batch */
+	mite_ctx *active; /* doubly linked list of live instances */
 	/* rows */
-	mite_row **rows;   /* free rows, a FIFO ring (recyclable: returned ones too) */
+	mite_row **rows; /* free rows, a FIFO ring (recyclable: returned ones too) */
 	size_t rhead, nrows, rowcap;
-	uint64_t *ret;     /* recyclable rows used and not yet handed back */
+	uint64_t *ret; /* recyclable rows used and not yet handed back */
 	size_t nret, retcap;
-	int requested;     /* a need is outstanding */
-	int rows_end;      /* the pool is exhausted */
+	int requested; /* a need is outstanding */
+	int rows_end; /* the pool is exhausted */
 	mite_ctx *waiters, *waiters_tail;
 	stats_entry *st_journey, *st_lag;
-	int balance;       /* needs a balance pass */
-	char why[96];      /* why the target is not reached ("" when it is) */
+	int balance; /* needs a balance pass */
+	char why[96]; /* why the target is not reached ("" when it is) */
 } rjourney;
 
 struct runner {
@@ -103,13 +103,13 @@ struct runner {
 	int state;
 	runner_done_cb done;
 	void *done_data;
-	uint64_t t0_ns;       /* hrtime of run start on this runner */
-	double deadline;      /* no iteration starts from then on (0: none) */
+	uint64_t t0_ns; /* hrtime of run start on this runner */
+	double deadline; /* no iteration starts from then on (0: none) */
 	double tick;
 	double grace;
 	int http_events;
-	int debug;            /* 0 or PROTO_DEBUG_*: mitectl --debug (runner/debug.h) */
-	int debug_halted;     /* ... FIRST: the first error was reported: no more iterations */
+	int debug; /* 0 or PROTO_DEBUG_*: mitectl --debug (runner/debug.h) */
+	int debug_halted; /* ... FIRST: the first error was reported: no more iterations */
 	uint64_t trace_instance; /* --trace-http: this instance's requests (0: none) */
 	kvl config;
 	rjourney *j;
@@ -124,17 +124,17 @@ struct runner {
 	uint64_t events_dropped;
 	uv_timer_t stats_timer;
 	uv_timer_t grace_timer;
-	sleepq sleep;         /* sleeping instances */
+	sleepq sleep; /* sleeping instances */
 	uv_prepare_t lag_probe; /* the loop-lag probe: once a turn, before the loop waits */
-	uint64_t lag_turn_ns;   /* when the last turn's probe ran */
-	uint64_t lag_idle_ns;   /* the loop's idle time then */
-	stats_entry *st_loop;   /* its histogram ("loop", this runner's index) */
+	uint64_t lag_turn_ns; /* when the last turn's probe ran */
+	uint64_t lag_idle_ns; /* the loop's idle time then */
+	stats_entry *st_loop; /* its histogram ("loop", this runner's index) */
 	uv_idle_t idle;
 	int idle_on;
 	mite_ctx *ready, *ready_tail;
 	uint64_t next_id;
-	long live;            /* instances alive (all journeys) */
-	int pending_closes;   /* handles still closing */
+	long live; /* instances alive (all journeys) */
+	int pending_closes; /* handles still closing */
 	int cancelled;
 	int status;
 };
@@ -144,10 +144,14 @@ static const char *current_journey;
 /* A number from a message that is more than 0 and at most max, or dflt. */
 static double msg_num(const cJSON *v, double max, double dflt)
 {
-	return cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble <= max ? v->valuedouble : dflt;
+	return cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble <= max ? v->valuedouble
+										: dflt;
 }
 
-const char *runner_current_journey(void) { return current_journey; }
+const char *runner_current_journey(void)
+{
+	return current_journey;
+}
 
 static void runner_check_done(runner *r);
 static void runner_kick(runner *r);
@@ -512,11 +516,12 @@ static void journey_why(rjourney *j, const char *fmt, ...)
 	if (strcmp(buf, j->why) == 0)
 		return;
 	if (buf[0])
-		log_warn("runner %d: journey %s: not every instance asked for can start (%ld running): %s",
-			 j->r->index, j->name, j->nactive, buf);
+		log_warn(
+			"runner %d: journey %s: not every instance asked for can start (%ld running): %s",
+			j->r->index, j->name, j->nactive, buf);
 	else
-		log_info("runner %d: journey %s: every instance asked for can start again", j->r->index,
-			 j->name);
+		log_info("runner %d: journey %s: every instance asked for can start again",
+			 j->r->index, j->name);
 	memcpy(j->why, buf, sizeof buf);
 }
 
@@ -631,7 +636,8 @@ static void runner_kick(runner *r)
  * next start is intended a gap later. */
 static void record_start_lag(rjourney *j, double now)
 {
-	stats_record(j->st_lag, 0, now > j->spread_next ? (uint64_t)((now - j->spread_next) * 1e9) : 0);
+	stats_record(j->st_lag, 0,
+		     now > j->spread_next ? (uint64_t)((now - j->spread_next) * 1e9) : 0);
 	stats_add(j->st_lag, 0, 1);
 	j->spread_next += j->spread_gap;
 }
@@ -712,7 +718,7 @@ static void add_starts(rjourney *j, double s)
 
 static void set_targets(runner *r, const cJSON *m)
 {
-	proto_targets t = {.j = calloc(r->nj ? r->nj : 1, sizeof(proto_target)), .nj = r->nj};
+	proto_targets t = { .j = calloc(r->nj ? r->nj : 1, sizeof(proto_target)), .nj = r->nj };
 
 	if (!t.j) {
 		log_err("runner %d: targets lost: %s", r->index, strerror(ENOMEM));
@@ -775,7 +781,8 @@ static void take_rows(runner *r, const cJSON *m)
 		return;
 	j = &r->j[pr.j];
 	j->requested = 0;
-	cJSON_ArrayForEach(row, pr.rows) {
+	cJSON_ArrayForEach(row, pr.rows)
+	{
 		char why[160], msg[256];
 
 		if (take_row_msg(j, row, why, sizeof why) < 0) {
@@ -853,8 +860,13 @@ static void send_stats(runner *r, int final)
 	long *counts = calloc(2 * nj, sizeof(*counts));
 	const char **why = calloc(nj, sizeof(*why));
 	cJSON *m;
-	proto_stats_out o = {.active = counts, .peak = counts + nj, .why = why, .nj = r->nj,
-			     .dropped = r->events_dropped, .final = final, .journey = current_journey};
+	proto_stats_out o = { .active = counts,
+			      .peak = counts + nj,
+			      .why = why,
+			      .nj = r->nj,
+			      .dropped = r->events_dropped,
+			      .final = final,
+			      .journey = current_journey };
 
 	if (!counts || !why) {
 		free(counts);
@@ -874,7 +886,8 @@ static void send_stats(runner *r, int final)
 	 * stats stay; the events are counted as dropped in the next batch. */
 	else if (proto_send_shed(r->t, m, "ev", &shed) == 0 && shed) {
 		log_warn("runner %d: %zu events made a stats message over the %ld-byte bound; "
-			 "dropped", r->index, shed, PROTO_MSG_MAX);
+			 "dropped",
+			 r->index, shed, PROTO_MSG_MAX);
 		r->events_dropped += shed;
 	}
 	free(counts);
@@ -952,8 +965,7 @@ static char **json_strv(const cJSON *arr)
 	v = calloc(n + 1, sizeof *v);
 	if (!v)
 		return NULL;
-	cJSON_ArrayForEach(it, arr)
-		v[i++] = strdup(cJSON_IsString(it) ? it->valuestring : "");
+	cJSON_ArrayForEach(it, arr) v[i++] = strdup(cJSON_IsString(it) ? it->valuestring : "");
 	return v;
 }
 
@@ -1015,7 +1027,8 @@ static int init_modules(runner *r, char *err, size_t errlen)
 			}
 		if (info->init(&ctx, &m->fixture) != 0) {
 			snprintf(err, errlen, "%s: init hook failed%s%s", module_path(m->mod),
-				 inst_last_error() ? ": " : "", inst_last_error() ? inst_last_error() : "");
+				 inst_last_error() ? ": " : "",
+				 inst_last_error() ? inst_last_error() : "");
 			return -EINVAL;
 		}
 		m->inited = 1;
@@ -1054,12 +1067,15 @@ static void do_setup(runner *r, const cJSON *m)
 	r->tick = msg_num(cJSON_GetObjectItemCaseSensitive(m, "tick"), MSG_SECS_MAX, 0.1);
 	r->http_events = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "http_events"));
 	v = cJSON_GetObjectItemCaseSensitive(m, "debug");
-	r->debug = cJSON_IsNumber(v) && (v->valueint == PROTO_DEBUG_FIRST || v->valueint == PROTO_DEBUG_ALL)
-			   ? v->valueint : 0;
+	r->debug = cJSON_IsNumber(v) &&
+			(v->valueint == PROTO_DEBUG_FIRST || v->valueint == PROTO_DEBUG_ALL)
+		? v->valueint
+		: 0;
 	v = cJSON_GetObjectItemCaseSensitive(m, "trace_instance");
 	r->trace_instance = cJSON_IsNumber(v) && v->valuedouble >= 1 &&
-				    v->valuedouble <= (double)PROTO_TRACE_INSTANCE_MAX
-				    ? (uint64_t)v->valuedouble : 0;
+			v->valuedouble <= (double)PROTO_TRACE_INSTANCE_MAX
+		? (uint64_t)v->valuedouble
+		: 0;
 	v = cJSON_GetObjectItemCaseSensitive(m, "elapsed");
 	r->t0_ns = uv_hrtime() - (uint64_t)(msg_num(v, MSG_ELAPSED_MAX, 0) * 1e9);
 	r->j = calloc(n, sizeof *r->j);
@@ -1068,7 +1084,8 @@ static void do_setup(runner *r, const cJSON *m)
 		send_error(r, "setup: out of memory");
 		return;
 	}
-	cJSON_ArrayForEach(o, js) {
+	cJSON_ArrayForEach(o, js)
+	{
 		rjourney *j = &r->j[i];
 
 		j->r = r;
@@ -1083,7 +1100,8 @@ static void do_setup(runner *r, const cJSON *m)
 		send_error(r, err);
 		return;
 	}
-	interval = msg_num(cJSON_GetObjectItemCaseSensitive(m, "stats_interval"), MSG_SECS_MAX, 1.0);
+	interval =
+		msg_num(cJSON_GetObjectItemCaseSensitive(m, "stats_interval"), MSG_SECS_MAX, 1.0);
 	uv_timer_start(&r->stats_timer, on_stats_timer, (uint64_t)(interval * 1000),
 		       (uint64_t)(interval * 1000));
 	r->st_loop = loop_entry(r);
@@ -1117,7 +1135,8 @@ static void on_grace(uv_timer_t *t)
 	runner *r = t->data;
 
 	if (r->live)
-		log_warn("runner %d: grace period over, cancelling %ld instance(s)", r->index, r->live);
+		log_warn("runner %d: grace period over, cancelling %ld instance(s)", r->index,
+			 r->live);
 	cancel_all(r);
 }
 
@@ -1248,11 +1267,11 @@ static const struct {
 	int from, until; /* the states it is taken in */
 	void (*fn)(runner *r, const cJSON *m);
 } handlers[] = {
-	{PROTO_SETUP, R_SETUP, R_DONE, do_setup},
-	{PROTO_TARGETS, R_RUNNING, R_RUNNING, set_targets},
-	{PROTO_ROWS, R_RUNNING, R_DONE, take_rows},
-	{PROTO_STOP, R_SETUP, R_DONE, on_stop},
-	{PROTO_CANCEL, R_SETUP, R_DONE, on_cancel},
+	{ PROTO_SETUP, R_SETUP, R_DONE, do_setup },
+	{ PROTO_TARGETS, R_RUNNING, R_RUNNING, set_targets },
+	{ PROTO_ROWS, R_RUNNING, R_DONE, take_rows },
+	{ PROTO_STOP, R_SETUP, R_DONE, on_stop },
+	{ PROTO_CANCEL, R_SETUP, R_DONE, on_cancel },
 };
 
 static void on_message(transport *t, const char *buf, size_t len, void *data)
@@ -1318,7 +1337,8 @@ runner *runner_new(uv_loop_t *loop, transport *t, int index, runner_done_cb done
 		log_warn("runner %d: HTTP engine unavailable; HTTP calls will fail", index);
 	r->ws = ws_engine_new(loop);
 	if (!r->ws)
-		log_warn("runner %d: WebSocket engine unavailable; WebSocket calls will fail", index);
+		log_warn("runner %d: WebSocket engine unavailable; WebSocket calls will fail",
+			 index);
 	coro_install_overflow_handler();
 	t->on_recv = on_message;
 	t->data = r;
@@ -1369,24 +1389,59 @@ void runner_free(runner *r)
 
 /* ---- what the SDK and HTTP code see ------------------------------------- */
 
-static stats *runner_stats(mite_ctx *ctx) { return &ctx->r->st; }
-static uv_loop_t *runner_loop(mite_ctx *ctx) { return ctx->r->loop; }
-static sleepq *runner_sleepq(mite_ctx *ctx) { return &ctx->r->sleep; }
-static int runner_http_events(mite_ctx *ctx) { return ctx->r->http_events; }
-static double runner_inst_now(mite_ctx *ctx) { return runner_now(ctx->r); }
-static const char *runner_config(mite_ctx *ctx, const char *key) { return kvl_get(&ctx->r->config, key); }
-static const char *runner_journey_name(mite_ctx *ctx) { return ctx->j ? ctx->j->name : ""; }
-static struct http_engine *runner_http_engine(mite_ctx *ctx) { return ctx->r->http; }
-static struct ws_engine *runner_ws_engine(mite_ctx *ctx) { return ctx->r->ws; }
-static int runner_stopping(mite_ctx *ctx) { return ctx->r->state != R_RUNNING || ctx->cancelled; }
-static void *runner_fixture(mite_ctx *ctx) { return ctx->j && ctx->j->rm ? ctx->j->rm->fixture : NULL; }
+static stats *runner_stats(mite_ctx *ctx)
+{
+	return &ctx->r->st;
+}
+static uv_loop_t *runner_loop(mite_ctx *ctx)
+{
+	return ctx->r->loop;
+}
+static sleepq *runner_sleepq(mite_ctx *ctx)
+{
+	return &ctx->r->sleep;
+}
+static int runner_http_events(mite_ctx *ctx)
+{
+	return ctx->r->http_events;
+}
+static double runner_inst_now(mite_ctx *ctx)
+{
+	return runner_now(ctx->r);
+}
+static const char *runner_config(mite_ctx *ctx, const char *key)
+{
+	return kvl_get(&ctx->r->config, key);
+}
+static const char *runner_journey_name(mite_ctx *ctx)
+{
+	return ctx->j ? ctx->j->name : "";
+}
+static struct http_engine *runner_http_engine(mite_ctx *ctx)
+{
+	return ctx->r->http;
+}
+static struct ws_engine *runner_ws_engine(mite_ctx *ctx)
+{
+	return ctx->r->ws;
+}
+static int runner_stopping(mite_ctx *ctx)
+{
+	return ctx->r->state != R_RUNNING || ctx->cancelled;
+}
+static void *runner_fixture(mite_ctx *ctx)
+{
+	return ctx->j && ctx->j->rm ? ctx->j->rm->fixture : NULL;
+}
 
 static int runner_http_trace(mite_ctx *ctx)
 {
 	runner *r = ctx->r;
 
 	return (r->debug ? HTTP_TRACE_KEEP : 0) |
-	       (r->trace_instance && ctx->id == r->trace_instance ? HTTP_TRACE_KEEP | HTTP_TRACE_EMIT : 0);
+		(r->trace_instance && ctx->id == r->trace_instance
+			 ? HTTP_TRACE_KEEP | HTTP_TRACE_EMIT
+			 : 0);
 }
 
 /* An error about to be sent, under --debug: its details; the first one
@@ -1441,4 +1496,7 @@ static const http_host runner_http_host = {
 	.trace = inst_http_trace,
 };
 
-const mite_api *runner_api(void) { return sdk_api(); }
+const mite_api *runner_api(void)
+{
+	return sdk_api();
+}

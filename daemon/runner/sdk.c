@@ -17,7 +17,10 @@
 
 #define SDK_MSG_MAX 1024
 
-static uint64_t now_ns(void) { return uv_hrtime(); }
+static uint64_t now_ns(void)
+{
+	return uv_hrtime();
+}
 
 /* ---- transactions -------------------------------------------------------- */
 
@@ -73,7 +76,8 @@ static int sdk_txn_end(mite_ctx *ctx)
 
 static int sdk_vfail(mite_ctx *ctx, const char *file, int line, const char *func, const char *fmt,
 		     va_list ap) __attribute__((format(printf, 5, 0)));
-static int sdk_vfail(mite_ctx *ctx, const char *file, int line, const char *func, const char *fmt, va_list ap)
+static int sdk_vfail(mite_ctx *ctx, const char *file, int line, const char *func, const char *fmt,
+		     va_list ap)
 {
 	return inst_vfail(ctx, NULL, file, line, func, fmt, ap);
 }
@@ -179,12 +183,16 @@ static void sdk_log(mite_ctx *ctx, mite_log_level level, const char *fmt, va_lis
 		return;
 	if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
 		return;
-	log_msg((int)level, "journey %s[%llu]: %s", inst_journey_name(ctx), (unsigned long long)ctx->id, msg);
+	log_msg((int)level, "journey %s[%llu]: %s", inst_journey_name(ctx),
+		(unsigned long long)ctx->id, msg);
 }
 
 /* ---- time --------------------------------------------------------------- */
 
-static double sdk_now(mite_ctx *ctx) { return inst_now(ctx); }
+static double sdk_now(mite_ctx *ctx)
+{
+	return inst_now(ctx);
+}
 
 static int sdk_sleep(mite_ctx *ctx, double seconds)
 {
@@ -199,7 +207,10 @@ static int sdk_sleep(mite_ctx *ctx, double seconds)
 	return inst_sleep(ctx, seconds);
 }
 
-static int sdk_should_stop(mite_ctx *ctx) { return ctx->module_ctx ? 0 : inst_stopping(ctx); }
+static int sdk_should_stop(mite_ctx *ctx)
+{
+	return ctx->module_ctx ? 0 : inst_stopping(ctx);
+}
 
 /* The generator for the average-separation draw: xorshift64*, one per
  * runner thread, seeded from the first instance that draws. */
@@ -238,9 +249,18 @@ static int sdk_separation_end(mite_ctx *ctx, mite_separation *sep)
 
 /* ---- identity ----------------------------------------------------------- */
 
-static void *sdk_fixture(mite_ctx *ctx) { return inst_fixture(ctx); }
-static const char *sdk_journey_name(mite_ctx *ctx) { return inst_journey_name(ctx); }
-static uint64_t sdk_instance_id(mite_ctx *ctx) { return ctx->id; }
+static void *sdk_fixture(mite_ctx *ctx)
+{
+	return inst_fixture(ctx);
+}
+static const char *sdk_journey_name(mite_ctx *ctx)
+{
+	return inst_journey_name(ctx);
+}
+static uint64_t sdk_instance_id(mite_ctx *ctx)
+{
+	return ctx->id;
+}
 
 static mite_api api;
 

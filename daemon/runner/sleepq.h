@@ -34,11 +34,11 @@ struct sleepq {
 	uv_timer_t timer;
 	sleepq_fire_fn fire;
 	void *data;
-	sleepq_node **slot;  /* SLEEPQ_SLOTS list heads */
-	sleepq_node *chain;  /* what fires in this turn, while it does */
-	uint64_t *bits;      /* which slots are not empty */
-	uint64_t cursor_ms;  /* the next slot to run (every earlier one has) */
-	uint64_t armed_ms;   /* the timer's slot; 0: not armed */
+	sleepq_node **slot; /* SLEEPQ_SLOTS list heads */
+	sleepq_node *chain; /* what fires in this turn, while it does */
+	uint64_t *bits; /* which slots are not empty */
+	uint64_t cursor_ms; /* the next slot to run (every earlier one has) */
+	uint64_t armed_ms; /* the timer's slot; 0: not armed */
 	size_t count;
 	int firing;
 };

@@ -44,8 +44,8 @@ struct tls_reg {
 };
 
 struct tls_ctx {
-	SSL_CTX *ssl_ctx;        /* made at the first connection */
-	tls_reg *reg;            /* NULL once the registry is gone */
+	SSL_CTX *ssl_ctx; /* made at the first connection */
+	tls_reg *reg; /* NULL once the registry is gone */
 	tls_ctx *prev, *next;
 	int refs;
 	/* the settings, to find it again */
@@ -57,9 +57,9 @@ struct tls_conn {
 	SSL *ssl;
 	tls_ctx *ctx;
 	int fd;
-	int eof;                 /* the peer closed (the BIO's EOF) */
+	int eof; /* the peer closed (the BIO's EOF) */
 	int port;
-	int ip;                  /* host is an IP literal */
+	int ip; /* host is an IP literal */
 	const char *host;
 	tls_session **cache;
 };
@@ -162,16 +162,26 @@ static void ossl_strerror(unsigned long e, char *buf, size_t len)
 static const char *ssl_error_name(int detail)
 {
 	switch (detail) {
-	case SSL_ERROR_NONE: return "SSL_ERROR_NONE";
-	case SSL_ERROR_SSL: return "SSL_ERROR_SSL";
-	case SSL_ERROR_WANT_READ: return "SSL_ERROR_WANT_READ";
-	case SSL_ERROR_WANT_WRITE: return "SSL_ERROR_WANT_WRITE";
-	case SSL_ERROR_WANT_X509_LOOKUP: return "SSL_ERROR_WANT_X509_LOOKUP";
-	case SSL_ERROR_SYSCALL: return "SSL_ERROR_SYSCALL";
-	case SSL_ERROR_ZERO_RETURN: return "SSL_ERROR_ZERO_RETURN";
-	case SSL_ERROR_WANT_CONNECT: return "SSL_ERROR_WANT_CONNECT";
-	case SSL_ERROR_WANT_ACCEPT: return "SSL_ERROR_WANT_ACCEPT";
-	default: return "SSL_ERROR unknown";
+	case SSL_ERROR_NONE:
+		return "SSL_ERROR_NONE";
+	case SSL_ERROR_SSL:
+		return "SSL_ERROR_SSL";
+	case SSL_ERROR_WANT_READ:
+		return "SSL_ERROR_WANT_READ";
+	case SSL_ERROR_WANT_WRITE:
+		return "SSL_ERROR_WANT_WRITE";
+	case SSL_ERROR_WANT_X509_LOOKUP:
+		return "SSL_ERROR_WANT_X509_LOOKUP";
+	case SSL_ERROR_SYSCALL:
+		return "SSL_ERROR_SYSCALL";
+	case SSL_ERROR_ZERO_RETURN:
+		return "SSL_ERROR_ZERO_RETURN";
+	case SSL_ERROR_WANT_CONNECT:
+		return "SSL_ERROR_WANT_CONNECT";
+	case SSL_ERROR_WANT_ACCEPT:
+		return "SSL_ERROR_WANT_ACCEPT";
+	default:
+		return "SSL_ERROR unknown";
 	}
 }
 
@@ -185,7 +195,8 @@ static void handshake_failed(tls_conn *c, int detail, int oserr, tls_fail *f)
 
 	f->oserr = oserr;
 	if (lib == ERR_LIB_SSL &&
-	    (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || reason == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED)) {
+	    (reason == SSL_R_CERTIFICATE_VERIFY_FAILED ||
+	     reason == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED)) {
 		f->verify = SSL_get_verify_result(c->ssl);
 		if (f->verify != X509_V_OK)
 			fail_set(f, TLS_F_VERIFY, "SSL certificate problem: %s",
@@ -233,8 +244,10 @@ static int check_host(tls_conn *c, tls_fail *f)
 	if (c->ip)
 		ok = X509_check_ip_asc(cert, c->host, 0) == 1;
 	else
-		ok = X509_check_host(cert, c->host, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
-						       X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) == 1;
+		ok = X509_check_host(cert, c->host, 0,
+				     X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+					     X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
+				     NULL) == 1;
 	if (ok)
 		return TLS_OK;
 	alt = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
@@ -246,9 +259,10 @@ static int check_host(tls_conn *c, tls_fail *f)
 	GENERAL_NAMES_free(alt);
 	f->verify = c->ip ? X509_V_ERR_IP_ADDRESS_MISMATCH : X509_V_ERR_HOSTNAME_MISMATCH;
 	if (has_alt) {
-		fail_set(f, TLS_F_VERIFY,
-			 "SSL: no alternative certificate subject name matches target host name '%s'",
-			 c->host);
+		fail_set(
+			f, TLS_F_VERIFY,
+			"SSL: no alternative certificate subject name matches target host name '%s'",
+			c->host);
 		return TLS_ERR;
 	}
 	/* No alternative names: the last common name. */
@@ -257,7 +271,8 @@ static int check_host(tls_conn *c, tls_fail *f)
 	     i = X509_NAME_get_index_by_NID(X509_get_subject_name(cert), NID_commonName, i))
 		idx = i;
 	if (idx < 0) {
-		fail_set(f, TLS_F_VERIFY, "SSL: unable to obtain common name from peer certificate");
+		fail_set(f, TLS_F_VERIFY,
+			 "SSL: unable to obtain common name from peer certificate");
 		return TLS_ERR;
 	}
 	{
@@ -267,7 +282,8 @@ static int check_host(tls_conn *c, tls_fail *f)
 		int n = ASN1_STRING_to_UTF8(&cn, d);
 
 		if (n < 0) {
-			fail_set(f, TLS_F_VERIFY, "SSL: unable to obtain common name from peer certificate");
+			fail_set(f, TLS_F_VERIFY,
+				 "SSL: unable to obtain common name from peer certificate");
 			return TLS_ERR;
 		}
 		if (c->ip && (size_t)n == strlen(c->host) && memcmp(cn, c->host, (size_t)n) == 0) {
@@ -275,8 +291,10 @@ static int check_host(tls_conn *c, tls_fail *f)
 			f->verify = X509_V_OK;
 			return TLS_OK;
 		}
-		fail_set(f, TLS_F_VERIFY, "SSL: certificate subject name '%.*s' does not match target "
-			 "host name '%s'", n > 128 ? 128 : n, (const char *)cn, c->host);
+		fail_set(f, TLS_F_VERIFY,
+			 "SSL: certificate subject name '%.*s' does not match target "
+			 "host name '%s'",
+			 n > 128 ? 128 : n, (const char *)cn, c->host);
 		OPENSSL_free(cn);
 	}
 	return TLS_ERR;
@@ -339,10 +357,10 @@ static int str_eq(const char *a, const char *b)
 static int opts_match(const tls_ctx *c, const tls_opts *o)
 {
 	return c->verify == (o->verify != 0) && c->min_version == o->min_version &&
-	       c->max_version == o->max_version && c->no_resume == (o->no_resume != 0) &&
-	       str_eq(c->ca_file, o->ca_file) && str_eq(c->cert, o->cert) &&
-	       str_eq(c->key, o->key) && str_eq(c->key_pass, o->key_pass) &&
-	       str_eq(c->alpn, o->alpn);
+		c->max_version == o->max_version && c->no_resume == (o->no_resume != 0) &&
+		str_eq(c->ca_file, o->ca_file) && str_eq(c->cert, o->cert) &&
+		str_eq(c->key, o->key) && str_eq(c->key_pass, o->key_pass) &&
+		str_eq(c->alpn, o->alpn);
 }
 
 static int dup_opt(char **dst, const char *src)
@@ -380,8 +398,10 @@ static int load_cert(tls_ctx *c, tls_fail *f)
 
 	if (SSL_CTX_use_certificate_chain_file(sc, c->cert) != 1) {
 		ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-		fail_set(f, TLS_F_CERT, "could not load PEM client certificate from %s, OpenSSL error "
-			 "%s, (no key found, wrong pass phrase, or wrong file format?)", c->cert, buf);
+		fail_set(f, TLS_F_CERT,
+			 "could not load PEM client certificate from %s, OpenSSL error "
+			 "%s, (no key found, wrong pass phrase, or wrong file format?)",
+			 c->cert, buf);
 		return -1;
 	}
 	if (c->key_pass)
@@ -408,8 +428,9 @@ static int ctx_setup(tls_ctx *c, tls_fail *f)
 		return -1;
 	}
 
-	SSL_CTX_set_mode(sc, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-				     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(sc,
+			 SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* A close without close_notify ends a body delimited by the close, as
 	 * with plain HTTP (servers do that). */
 	SSL_CTX_set_options(sc, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
@@ -430,8 +451,9 @@ static int ctx_setup(tls_ctx *c, tls_fail *f)
 	}
 	if (c->cert && load_cert(c, f) < 0)
 		return -1;
-	if (c->alpn && SSL_CTX_set_alpn_protos(sc, (const unsigned char *)c->alpn,
-					       (unsigned)strlen(c->alpn)) != 0) {
+	if (c->alpn &&
+	    SSL_CTX_set_alpn_protos(sc, (const unsigned char *)c->alpn,
+				    (unsigned)strlen(c->alpn)) != 0) {
 		fail_set(f, TLS_F_NOMEM, "out of memory");
 		return -1;
 	}
@@ -441,8 +463,8 @@ static int ctx_setup(tls_ctx *c, tls_fail *f)
 	} else {
 		/* Sessions live with the caller (per origin), not in OpenSSL's
 		 * cache. */
-		SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_CLIENT |
-							   SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_set_session_cache_mode(
+			sc, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 		SSL_CTX_sess_set_new_cb(sc, on_new_session);
 	}
 	return 0;
@@ -665,11 +687,16 @@ int tls_resumed(const tls_conn *c)
 static int version_of(const SSL *ssl)
 {
 	switch (SSL_version(ssl)) {
-	case TLS1_3_VERSION: return 13;
-	case TLS1_2_VERSION: return 12;
-	case TLS1_1_VERSION: return 11;
-	case TLS1_VERSION: return 10;
-	default: return 0;
+	case TLS1_3_VERSION:
+		return 13;
+	case TLS1_2_VERSION:
+		return 12;
+	case TLS1_1_VERSION:
+		return 11;
+	case TLS1_VERSION:
+		return 10;
+	default:
+		return 0;
 	}
 }
 
@@ -710,7 +737,7 @@ const char *tls_check_words(int kind, long verify, const char *msg)
 		return "certificate not yet valid";
 	case 10: /* X509_V_ERR_CERT_HAS_EXPIRED */
 		return "certificate expired";
-	case 2:  /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT */
+	case 2: /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT */
 	case 18: /* X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT */
 	case 19: /* X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN */
 	case 20: /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */

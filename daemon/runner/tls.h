@@ -45,14 +45,14 @@ typedef struct ssl_session_st tls_session;
 
 /* A context's settings. Strings are copied. */
 typedef struct tls_opts {
-	int verify;              /* check the peer's chain and host name */
-	const char *ca_file;     /* PEM CAs trusted besides the system's, or NULL */
-	const char *cert;        /* client certificate (PEM chain), or NULL */
-	const char *key;         /* its key (PEM; NULL: in cert), */
-	const char *key_pass;    /* ... and the key's password, or NULL */
+	int verify; /* check the peer's chain and host name */
+	const char *ca_file; /* PEM CAs trusted besides the system's, or NULL */
+	const char *cert; /* client certificate (PEM chain), or NULL */
+	const char *key; /* its key (PEM; NULL: in cert), */
+	const char *key_pass; /* ... and the key's password, or NULL */
 	int min_version, max_version; /* TLS_V*, or 0: OpenSSL's default */
-	int no_resume;           /* never resume sessions */
-	const char *alpn;        /* ALPN protocols in wire format (each name after its
+	int no_resume; /* never resume sessions */
+	const char *alpn; /* ALPN protocols in wire format (each name after its
 				  * length byte), NUL-terminated, or NULL */
 } tls_opts;
 
@@ -60,19 +60,19 @@ typedef struct tls_opts {
 enum {
 	TLS_F_NONE = 0,
 	TLS_F_HANDSHAKE, /* CURLE_SSL_CONNECT_ERROR */
-	TLS_F_VERIFY,    /* CURLE_PEER_FAILED_VERIFICATION (verify: the X509_V_ERR_*) */
-	TLS_F_CERT,      /* CURLE_SSL_CERTPROBLEM: the client certificate or key */
-	TLS_F_CAFILE,    /* CURLE_SSL_CACERT_BADFILE */
+	TLS_F_VERIFY, /* CURLE_PEER_FAILED_VERIFICATION (verify: the X509_V_ERR_*) */
+	TLS_F_CERT, /* CURLE_SSL_CERTPROBLEM: the client certificate or key */
+	TLS_F_CAFILE, /* CURLE_SSL_CACERT_BADFILE */
 	TLS_F_CLIENTCERT, /* CURLE_SSL_CLIENTCERT: the server wanted a certificate */
-	TLS_F_RECV,      /* CURLE_RECV_ERROR */
-	TLS_F_SEND,      /* CURLE_SEND_ERROR */
-	TLS_F_NOMEM,     /* CURLE_OUT_OF_MEMORY */
+	TLS_F_RECV, /* CURLE_RECV_ERROR */
+	TLS_F_SEND, /* CURLE_SEND_ERROR */
+	TLS_F_NOMEM, /* CURLE_OUT_OF_MEMORY */
 };
 
 typedef struct tls_fail {
-	int kind;        /* TLS_F_* */
-	long verify;     /* X509_V_OK (0), or the X509_V_ERR_* code */
-	int oserr;       /* the errno behind it, or 0 */
+	int kind; /* TLS_F_* */
+	long verify; /* X509_V_OK (0), or the X509_V_ERR_* code */
+	int oserr; /* the errno behind it, or 0 */
 	char msg[TLS_MSG_MAX];
 } tls_fail;
 
@@ -81,8 +81,8 @@ enum {
 	TLS_OK = 0,
 	TLS_WANT_READ = 1,
 	TLS_WANT_WRITE = 2,
-	TLS_EOF = 3,     /* the peer closed (close_notify or a bare close) */
-	TLS_ERR = -1,    /* failed: the tls_fail says why */
+	TLS_EOF = 3, /* the peer closed (close_notify or a bare close) */
+	TLS_ERR = -1, /* failed: the tls_fail says why */
 };
 
 /* ---- contexts ---------------------------------------------------------- */

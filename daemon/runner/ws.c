@@ -43,11 +43,11 @@ struct mite_ws {
 	char name[MITE_WS_NAME_MAX + 1];
 	char *url;
 	double timeout;
-	int waiting;          /* the instance is parked on this connection */
-	int reported;         /* its failure (or a server's close) was recorded */
-	ws_rmsg *held;        /* the message handed out last */
+	int waiting; /* the instance is parked on this connection */
+	int reported; /* its failure (or a server's close) was recorded */
+	ws_rmsg *held; /* the message handed out last */
 	mite_ws_msg msg;
-	stats_entry *st;      /* (journey, transaction, name), for st's transaction */
+	stats_entry *st; /* (journey, transaction, name), for st's transaction */
 };
 
 struct ws_session {
@@ -72,9 +72,21 @@ static size_t config_size(struct mite_ctx *ctx, const char *key, size_t def)
 	n = isdigit((unsigned char)*v) ? strtoull(v, &end, 10) : 0;
 	if (n && !errno) {
 		switch (*end) {
-		case 'k': case 'K': mul = 1ULL << 10; end++; break;
-		case 'm': case 'M': mul = 1ULL << 20; end++; break;
-		case 'g': case 'G': mul = 1ULL << 30; end++; break;
+		case 'k':
+		case 'K':
+			mul = 1ULL << 10;
+			end++;
+			break;
+		case 'm':
+		case 'M':
+			mul = 1ULL << 20;
+			end++;
+			break;
+		case 'g':
+		case 'G':
+			mul = 1ULL << 30;
+			end++;
+			break;
 		}
 		if (mul > 1 && strcmp(end, "iB") == 0)
 			end += 2;
@@ -135,7 +147,8 @@ static void ws_free(struct mite_ws *w)
 static stats_entry *entry_for(struct mite_ctx *ctx, const char *name)
 {
 	return stats_get(inst_stats(ctx), "ws",
-			 (const char *const[]){inst_journey_name(ctx), inst_txn_name(ctx), name}, 3);
+			 (const char *const[]){ inst_journey_name(ctx), inst_txn_name(ctx), name },
+			 3);
 }
 
 /* The connection's entry for the transaction open now. */
@@ -192,10 +205,10 @@ static void record(struct mite_ws *w, const char *cls, const char *why, const ch
 		   const char *func)
 {
 	struct mite_ctx *ctx = w->s->ctx;
-	stats_entry *e = stats_get(inst_stats(ctx), "wserr",
-				   (const char *const[]){inst_journey_name(ctx), inst_txn_name(ctx),
-							 w->name, cls},
-				   4);
+	stats_entry *e = stats_get(
+		inst_stats(ctx), "wserr",
+		(const char *const[]){ inst_journey_name(ctx), inst_txn_name(ctx), w->name, cls },
+		4);
 
 	if (e)
 		stats_add(e, 0, 1);
@@ -226,7 +239,9 @@ static void report(struct mite_ws *w, const char *file, int line, const char *fu
 /* The return code of a failed connection. */
 static int failed_rc(const ws_conn *c)
 {
-	return c->err == WSE_TIMEOUT ? MITE_ETIMEDOUT : c->err == WSE_NOMEM ? MITE_ENOMEM : MITE_EIO;
+	return c->err == WSE_TIMEOUT  ? MITE_ETIMEDOUT
+		: c->err == WSE_NOMEM ? MITE_ENOMEM
+				      : MITE_EIO;
 }
 
 /* Parks until the connection's notify: 0 or MITE_ECANCELED. */
@@ -268,7 +283,7 @@ static int sdk_open(mite_ctx *ctx, const char *url, const mite_ws_opts *o, mite_
 	ws_engine *e;
 	ws_session *s;
 	struct mite_ws *w;
-	http1_buf ub = {0};
+	http1_buf ub = { 0 };
 	http1_url u;
 	tls_ctx *tc = NULL;
 	int tls, rc;
@@ -287,14 +302,17 @@ static int sdk_open(mite_ctx *ctx, const char *url, const mite_ws_opts *o, mite_
 		free(ub.p);
 		if (rc == -ENOMEM)
 			return MITE_ENOMEM;
-		inst_fail(ctx, file, line, func, "ws: bad URL \"%s\" (ws:// or wss://host[:port]/path, "
-			  "no fragment)", url ? url : "(null)");
+		inst_fail(ctx, file, line, func,
+			  "ws: bad URL \"%s\" (ws:// or wss://host[:port]/path, "
+			  "no fragment)",
+			  url ? url : "(null)");
 		return MITE_EINVAL;
 	}
 	if (o && o->name && strlen(o->name) > MITE_WS_NAME_MAX) {
 		free(ub.p);
-		inst_fail(ctx, file, line, func, "ws %s: opts.name is %zu bytes, over the limit of %d",
-			  url, strlen(o->name), MITE_WS_NAME_MAX);
+		inst_fail(ctx, file, line, func,
+			  "ws %s: opts.name is %zu bytes, over the limit of %d", url,
+			  strlen(o->name), MITE_WS_NAME_MAX);
 		return MITE_EINVAL;
 	}
 	if (!(s = session_get(ctx)) || !(w = calloc(1, sizeof(*w))) || !(w->url = strdup(url))) {
@@ -338,9 +356,11 @@ static int sdk_open(mite_ctx *ctx, const char *url, const mite_ws_opts *o, mite_
 	free(ub.p);
 	if (rc == -EINVAL || rc == -ENOMEM) {
 		if (rc == -EINVAL)
-			inst_fail(ctx, file, line, func, "ws %s: bad handshake header or protocols "
+			inst_fail(ctx, file, line, func,
+				  "ws %s: bad handshake header or protocols "
 				  "(\"Name: value\" lines; not Host, Upgrade, Connection, "
-				  "Sec-WebSocket-*)", url);
+				  "Sec-WebSocket-*)",
+				  url);
 		ws_free(w);
 		return rc == -EINVAL ? MITE_EINVAL : MITE_ENOMEM;
 	}
@@ -396,7 +416,8 @@ static int wait_room(struct mite_ws *w, const char *file, int line, const char *
 	while (!c->err && c->state == WS_OPEN && ws_conn_unsent(c) > c->max_queue) {
 		if (c->timer_fired) {
 			char why[128];
-			snprintf(why, sizeof(why), "the server did not read %zu bytes within %.3g s",
+			snprintf(why, sizeof(why),
+				 "the server did not read %zu bytes within %.3g s",
 				 ws_conn_unsent(c), w->timeout);
 			record(w, "timeout", why, file, line, func);
 			rc = MITE_ETIMEDOUT;
@@ -422,8 +443,9 @@ static int sdk_send(mite_ctx *ctx, mite_ws *w, const void *data, size_t len, uns
 	if ((flags & MITE_WS_MARK) && !mark)
 		mark = w->name;
 	if ((flags & MITE_WS_MARK) && strlen(mark) > MITE_WS_NAME_MAX) {
-		inst_fail(ctx, file, line, func, "ws %s: mark name is %zu bytes, over the limit of %d",
-			  w->url, strlen(mark), MITE_WS_NAME_MAX);
+		inst_fail(ctx, file, line, func,
+			  "ws %s: mark name is %zu bytes, over the limit of %d", w->url,
+			  strlen(mark), MITE_WS_NAME_MAX);
 		return MITE_EINVAL;
 	}
 	rc = ws_conn_send(w->c, data ? data : "", len, flags & MITE_WS_BINARY,
@@ -527,7 +549,8 @@ static int wait_close(struct mite_ws *w, const char *file, int line, const char 
 	while (!ws_conn_close_received(c)) {
 		if (c->timer_fired) {
 			char why[64];
-			snprintf(why, sizeof(why), "no close from the server within %.3g s", w->timeout);
+			snprintf(why, sizeof(why), "no close from the server within %.3g s",
+				 w->timeout);
 			record(w, "timeout", why, file, line, func);
 			w->reported = 1;
 			ws_conn_timer(c, 0);
@@ -551,7 +574,7 @@ static int wait_close(struct mite_ws *w, const char *file, int line, const char 
 static int valid_code(int code)
 {
 	return (code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006) ||
-	       (code >= 3000 && code <= 4999);
+		(code >= 3000 && code <= 4999);
 }
 
 static int sdk_close(mite_ctx *ctx, mite_ws *w, int code, const char *reason, const char *file,
@@ -578,8 +601,8 @@ static int sdk_close(mite_ctx *ctx, mite_ws *w, int code, const char *reason, co
 static int sdk_close_code(const mite_ws *w)
 {
 	return w && w->c && (w->c->close_code && (w->c->err || ws_conn_close_received(w->c)))
-		       ? w->c->close_code
-		       : 0;
+		? w->c->close_code
+		: 0;
 }
 
 static const char *sdk_close_reason(const mite_ws *w)

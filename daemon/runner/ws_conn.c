@@ -58,8 +58,8 @@ struct ws_engine {
 	long pending; /* connections not yet released (and the idle handle) */
 	void (*done)(void *arg);
 	void *done_arg;
-	uv_idle_t idle;     /* sends what journeys queued on TLS connections */
-	ws_conn *flushq;    /* ... those connections (ws_conn.fnext) */
+	uv_idle_t idle; /* sends what journeys queued on TLS connections */
+	ws_conn *flushq; /* ... those connections (ws_conn.fnext) */
 };
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -91,7 +91,10 @@ ws_engine *ws_engine_new(uv_loop_t *loop)
 	return e;
 }
 
-uv_loop_t *ws_engine_loop(ws_engine *e) { return e->loop; }
+uv_loop_t *ws_engine_loop(ws_engine *e)
+{
+	return e->loop;
+}
 
 static void engine_maybe_done(ws_engine *e)
 {
@@ -314,24 +317,37 @@ void ws_conn_free(ws_conn *c)
 const char *ws_conn_class(int err)
 {
 	switch (err) {
-	case WSE_DNS: return "dns";
-	case WSE_REFUSED: return "refused";
-	case WSE_CONNECT: return "connect";
-	case WSE_TIMEOUT: return "timeout";
-	case WSE_HANDSHAKE: return "handshake";
-	case WSE_RESET: return "reset";
-	case WSE_PROTOCOL: return "protocol";
-	case WSE_TOO_LARGE: return "too_large";
-	case WSE_TLS: return "tls";
-	case WSE_NOMEM: return "nomem";
-	case WSE_CLOSED: return "closed";
-	default: return "other";
+	case WSE_DNS:
+		return "dns";
+	case WSE_REFUSED:
+		return "refused";
+	case WSE_CONNECT:
+		return "connect";
+	case WSE_TIMEOUT:
+		return "timeout";
+	case WSE_HANDSHAKE:
+		return "handshake";
+	case WSE_RESET:
+		return "reset";
+	case WSE_PROTOCOL:
+		return "protocol";
+	case WSE_TOO_LARGE:
+		return "too_large";
+	case WSE_TLS:
+		return "tls";
+	case WSE_NOMEM:
+		return "nomem";
+	case WSE_CLOSED:
+		return "closed";
+	default:
+		return "other";
 	}
 }
 
 /* Fails c (the first failure is the one kept) and ends it: a close frame
  * wslay queued for it gets one try to go out, then the socket closes. */
-static void conn_fail(ws_conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void conn_fail(ws_conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void conn_fail(ws_conn *c, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -392,8 +408,8 @@ static void update_events(ws_conn *c)
 		return;
 	/* Read while wslay reads and the queue has room; after a close, on
 	 * to the end of the stream. */
-	if (!c->eof_seen && (!w || !wslay_event_want_read(w) || !c->qcount ||
-			     c->qbytes < c->max_queue))
+	if (!c->eof_seen &&
+	    (!w || !wslay_event_want_read(w) || !c->qcount || c->qbytes < c->max_queue))
 		ev |= UV_READABLE;
 	if (c->want_write || c->io_wants_write)
 		ev |= UV_WRITABLE;
@@ -535,8 +551,9 @@ static void wcb_frame_start(wslay_event_context_ptr ev,
 	return;
 stop:
 	wslay_event_shutdown_read(ev);
-	wslay_event_queue_close(ev, c->too_large ? WSLAY_CODE_MESSAGE_TOO_BIG
-						 : WSLAY_CODE_INTERNAL_SERVER_ERROR, NULL, 0);
+	wslay_event_queue_close(
+		ev, c->too_large ? WSLAY_CODE_MESSAGE_TOO_BIG : WSLAY_CODE_INTERNAL_SERVER_ERROR,
+		NULL, 0);
 }
 
 static void wcb_frame_chunk(wslay_event_context_ptr ev,
@@ -665,10 +682,13 @@ static void feed(ws_conn *c)
 		conn_fail(c, WSE_PROTOCOL, "receiving failed (wslay error %d)", r);
 	} else if (!wslay_event_get_read_enabled(ev) && !wslay_event_get_close_received(ev)) {
 		if (c->too_large)
-			conn_fail(c, WSE_TOO_LARGE, "a message over %zu bytes (the connection's "
-				  "max_message)", c->max_message);
+			conn_fail(c, WSE_TOO_LARGE,
+				  "a message over %zu bytes (the connection's "
+				  "max_message)",
+				  c->max_message);
 		else
-			conn_fail(c, WSE_PROTOCOL, "a frame RFC 6455 forbids (masked, reserved bits "
+			conn_fail(c, WSE_PROTOCOL,
+				  "a frame RFC 6455 forbids (masked, reserved bits "
 				  "or opcode, a bad close code, or text that is not UTF-8)");
 	}
 }
@@ -696,7 +716,8 @@ static void on_readable(ws_conn *c)
 		if (k == 0) {
 			c->eof_seen = 1;
 			if (!wslay_event_get_close_received(c->ev)) {
-				conn_fail(c, WSE_RESET, "the server ended the connection without a "
+				conn_fail(c, WSE_RESET,
+					  "the server ended the connection without a "
 					  "close frame");
 				return;
 			}
@@ -1010,8 +1031,9 @@ void ws_conn_timer(ws_conn *c, uint64_t ms)
 /* Where to connect: a literal, the cache, or a resolution. 0 or -1. */
 static int resolve(ws_conn *c)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_protocol = IPPROTO_TCP};
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_protocol = IPPROTO_TCP };
 	struct ws_dns *d;
 	char port[8];
 	int rc;
@@ -1136,7 +1158,9 @@ int ws_conn_send(ws_conn *c, const void *data, size_t len, int binary, const cha
 
 int ws_conn_ping(ws_conn *c)
 {
-	struct wslay_event_msg m = {.opcode = WSLAY_PING, .msg = (const uint8_t *)"mite", .msg_length = 4};
+	struct wslay_event_msg m = { .opcode = WSLAY_PING,
+				     .msg = (const uint8_t *)"mite",
+				     .msg_length = 4 };
 
 	if (c->state != WS_OPEN || !c->ev)
 		return -EPIPE;

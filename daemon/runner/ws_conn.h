@@ -44,18 +44,18 @@
 /* Why a connection failed (ws_conn.err). */
 enum {
 	WSE_NONE = 0,
-	WSE_DNS,       /* the name did not resolve */
-	WSE_REFUSED,   /* connection refused */
-	WSE_CONNECT,   /* no address accepted a connection */
-	WSE_TIMEOUT,   /* connect or handshake took longer than the timeout */
+	WSE_DNS, /* the name did not resolve */
+	WSE_REFUSED, /* connection refused */
+	WSE_CONNECT, /* no address accepted a connection */
+	WSE_TIMEOUT, /* connect or handshake took longer than the timeout */
 	WSE_HANDSHAKE, /* the reply was not a valid 101 */
-	WSE_RESET,     /* the connection ended (or failed) without a close frame */
-	WSE_PROTOCOL,  /* the server broke RFC 6455 (a malformed frame, bad UTF-8 in text) */
+	WSE_RESET, /* the connection ended (or failed) without a close frame */
+	WSE_PROTOCOL, /* the server broke RFC 6455 (a malformed frame, bad UTF-8 in text) */
 	WSE_TOO_LARGE, /* a message over max_message */
-	WSE_TLS,       /* the TLS handshake failed (verification, a certificate,
+	WSE_TLS, /* the TLS handshake failed (verification, a certificate,
 			* versions...: the words say which check) */
 	WSE_NOMEM,
-	WSE_CLOSED,    /* the engine closed */
+	WSE_CLOSED, /* the engine closed */
 };
 
 /* States. */
@@ -99,76 +99,76 @@ typedef struct ws_rmsg {
 	struct ws_rmsg *next;
 	int binary;
 	size_t len;
-	uint64_t arrived;  /* uv_hrtime() */
-	uint64_t rtt_ns;   /* 0: answers no mark */
-	char data[];       /* len bytes and a NUL */
+	uint64_t arrived; /* uv_hrtime() */
+	uint64_t rtt_ns; /* 0: answers no mark */
+	char data[]; /* len bytes and a NUL */
 } ws_rmsg;
 
 struct ws_conn {
 	/* public, read-only */
 	int state;
-	int err;                 /* WSE_* once failed */
-	int oserr;               /* the errno behind WSE_CONNECT/REFUSED/RESET */
-	char why[160];           /* a failure's words */
-	int close_code;          /* the server's close code (1005: none; 1006: no close) */
+	int err; /* WSE_* once failed */
+	int oserr; /* the errno behind WSE_CONNECT/REFUSED/RESET */
+	char why[160]; /* a failure's words */
+	int close_code; /* the server's close code (1005: none; 1006: no close) */
 	char close_reason[124];
-	char protocol[256];      /* the subprotocol chosen */
-	int close_sent;          /* our close frame went out */
-	int we_closed;           /* we started the close handshake */
-	int peer_closed_first;   /* the server did */
+	char protocol[256]; /* the subprotocol chosen */
+	int close_sent; /* our close frame went out */
+	int we_closed; /* we started the close handshake */
+	int peer_closed_first; /* the server did */
 	uint64_t t_start, t_open; /* uv_hrtime() at start and when open */
 	/* what the caller set before ws_conn_start */
 	size_t max_message, max_queue;
-	uint64_t timeout_ms;     /* connect and handshake */
+	uint64_t timeout_ms; /* connect and handshake */
 	const ws_conn_hooks *hooks;
 	void *owner;
 	/* the journey may also read these */
-	size_t qbytes, qcount;   /* messages held */
+	size_t qbytes, qcount; /* messages held */
 
 	/* private */
 	ws_engine *e;
-	ws_conn *prev, *next;    /* the engine's */
-	ws_conn *fnext;          /* in the engine's queue of TLS sends */
-	int flushing;            /* ... it is there */
+	ws_conn *prev, *next; /* the engine's */
+	ws_conn *fnext; /* in the engine's queue of TLS sends */
+	int flushing; /* ... it is there */
 	const ws_io *io;
-	int io_class;            /* the I/O layer's failure: WSE_* */
+	int io_class; /* the I/O layer's failure: WSE_* */
 	char io_why[TLS_MSG_MAX + 64]; /* ... in words ("" : strerror(oserr)) */
-	tls_ctx *tls;            /* wss://: the TLS settings (a reference) */
-	tls_conn *tc;            /* ... the TLS connection once connected */
-	tls_session *tls_sess;   /* ... the session the server issued */
+	tls_ctx *tls; /* wss://: the TLS settings (a reference) */
+	tls_conn *tc; /* ... the TLS connection once connected */
+	tls_session *tls_sess; /* ... the session the server issued */
 	int fd;
-	uv_poll_t *poll;         /* allocated: a new socket's can start while an
+	uv_poll_t *poll; /* allocated: a new socket's can start while an
 				  * old one's closes */
 	int events;
 	uv_timer_t timer;
 	uv_getaddrinfo_t gai;
 	int resolving;
-	int handles;             /* uv handles not yet closed */
-	int freed;               /* ws_conn_free was called */
+	int handles; /* uv handles not yet closed */
+	int freed; /* ws_conn_free was called */
 	struct sockaddr_storage addrs[WS_CONN_MAX_ADDRS];
 	int naddrs, addr_idx;
-	char *host;              /* for the cache, and a TLS layer's SNI */
+	char *host; /* for the cache, and a TLS layer's SNI */
 	int port;
-	http1_buf req;           /* the handshake request, then nothing */
+	http1_buf req; /* the handshake request, then nothing */
 	size_t req_sent;
 	char key[32];
-	char *offered;           /* the subprotocols offered, or NULL */
+	char *offered; /* the subprotocols offered, or NULL */
 	http1_parser p;
 	http1_buf head, body;
-	void *ev;                /* wslay_event_context_ptr once open */
-	const char *rb;          /* bytes read and not yet given to wslay */
+	void *ev; /* wslay_event_context_ptr once open */
+	const char *rb; /* bytes read and not yet given to wslay */
 	size_t rlen;
-	int read_eof, read_err;  /* the I/O layer said so while wslay read */
-	int want_write;          /* wslay has frames the socket did not take */
-	int io_wants_write;      /* the I/O layer wants to write to go on reading */
+	int read_eof, read_err; /* the I/O layer said so while wslay read */
+	int want_write; /* wslay has frames the socket did not take */
+	int io_wants_write; /* the I/O layer wants to write to go on reading */
 	ws_rmsg *qhead, *qtail;
-	ws_rmsg *cur;            /* the message being received */
+	ws_rmsg *cur; /* the message being received */
 	size_t cur_cap;
-	int cur_ctrl, cur_fin;   /* the frame is a control one; the last of its message */
+	int cur_ctrl, cur_fin; /* the frame is a control one; the last of its message */
 	int too_large, nomem;
-	uint64_t mark_ns;        /* the pending mark, or 0 */
-	char mark[64];            /* (MITE_WS_NAME_MAX + 1) */
-	uint64_t ping_ns;        /* the ping out, or 0 */
+	uint64_t mark_ns; /* the pending mark, or 0 */
+	char mark[64]; /* (MITE_WS_NAME_MAX + 1) */
+	uint64_t ping_ns; /* the ping out, or 0 */
 	int eof_seen;
 	int timer_fired;
 };

@@ -71,13 +71,22 @@ static int app(http1_buf *b, const char *p, size_t n)
 	return 0;
 }
 
-static int app_s(http1_buf *b, const char *s) { return app(b, s, strlen(s)); }
+static int app_s(http1_buf *b, const char *s)
+{
+	return app(b, s, strlen(s));
+}
 
 /* Headers the handshake writes itself: a journey's cannot replace them. */
-static const char *const owned[] = {"Host", "Upgrade", "Connection", "Sec-WebSocket-Key",
-				    "Sec-WebSocket-Version", "Sec-WebSocket-Extensions",
-				    "Sec-WebSocket-Protocol", "Content-Length",
-				    "Transfer-Encoding", NULL};
+static const char *const owned[] = { "Host",
+				     "Upgrade",
+				     "Connection",
+				     "Sec-WebSocket-Key",
+				     "Sec-WebSocket-Version",
+				     "Sec-WebSocket-Extensions",
+				     "Sec-WebSocket-Protocol",
+				     "Content-Length",
+				     "Transfer-Encoding",
+				     NULL };
 
 /* The length of line's header name, or 0 when it is not "Name: value"
  * (a token, a colon, no CR or LF anywhere). */
@@ -186,8 +195,8 @@ static int list_has(const char *list, const char *tok)
 	return 0;
 }
 
-int ws_hs_check(int status, const char *head, size_t hlen, const char *key,
-		const char *protocols, char *proto, const char **why)
+int ws_hs_check(int status, const char *head, size_t hlen, const char *key, const char *protocols,
+		char *proto, const char **why)
 {
 	char want[WS_HS_ACCEPT_LEN];
 	const char *v;

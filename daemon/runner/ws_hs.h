@@ -45,8 +45,8 @@ int ws_hs_request(http1_buf *b, const http1_url *u, const char *key, const char 
  * protocols. 0 with the chosen protocol in proto (may be "", at most
  * WS_HS_MAX_PROTOCOLS bytes with the NUL), or -1 with *why saying what is
  * wrong (a static string). */
-int ws_hs_check(int status, const char *head, size_t hlen, const char *key,
-		const char *protocols, char *proto, const char **why);
+int ws_hs_check(int status, const char *head, size_t hlen, const char *key, const char *protocols,
+		char *proto, const char **why);
 
 /* The value of header name (any case) in the "Name:value\0" lines, or
  * NULL. */

@@ -26,7 +26,7 @@ static int want(int rc)
 
 static int tls_start(ws_conn *c)
 {
-	tls_fail f = {0};
+	tls_fail f = { 0 };
 	int rc;
 
 	/* The context's files are read at its first connection: one that
@@ -45,7 +45,7 @@ static int tls_start(ws_conn *c)
 
 static ssize_t tls_io_read(ws_conn *c, void *buf, size_t len)
 {
-	tls_fail f = {0};
+	tls_fail f = { 0 };
 	size_t got = 0;
 	int rc = tls_read(c->tc, buf, len, &got, &f);
 
@@ -61,7 +61,7 @@ static ssize_t tls_io_read(ws_conn *c, void *buf, size_t len)
 /* `more` cannot batch here: each write is a TLS record of its own. */
 static ssize_t tls_io_write(ws_conn *c, const void *buf, size_t len, int more)
 {
-	tls_fail f = {0};
+	tls_fail f = { 0 };
 	size_t put = 0;
 	int rc;
 
@@ -90,4 +90,7 @@ static const ws_io tls_io = {
 	.free = tls_io_free,
 };
 
-const ws_io *ws_tls_io(void) { return &tls_io; }
+const ws_io *ws_tls_io(void)
+{
+	return &tls_io;
+}

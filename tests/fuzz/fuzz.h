@@ -109,7 +109,8 @@ static inline void fuzz_copy_plugin(void)
 		from = FUZZ_GOOD_SO;
 	in = open(from, O_RDONLY);
 	if (in < 0) {
-		fprintf(stderr, "fuzz: no test plugin at %s (set MITE_FUZZ_GOOD_SO): modules will not resolve\n",
+		fprintf(stderr,
+			"fuzz: no test plugin at %s (set MITE_FUZZ_GOOD_SO): modules will not resolve\n",
 			from);
 		return;
 	}

@@ -66,15 +66,15 @@ static cJSON *cmd_echo(control_client *cl, const cJSON *req, void *data)
 }
 
 static const control_cmd cmds[] = {
-	{"ping", cmd_ping},
-	{"null", cmd_null},
-	{"echo", cmd_echo},
-	{NULL, NULL},
+	{ "ping", cmd_ping },
+	{ "null", cmd_null },
+	{ "echo", cmd_echo },
+	{ NULL, NULL },
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	control_opts o = {.max_line = FUZZ_MAX_LINE, .cmds = cmds};
+	control_opts o = { .max_line = FUZZ_MAX_LINE, .cmds = cmds };
 	char err[256];
 	int n;
 
@@ -105,8 +105,10 @@ static void check_replies(char *buf, size_t len)
 		if (buf[i] != '\n')
 			continue;
 		o = cJSON_ParseWithLength(buf + start, i - start);
-		if (!o || !cJSON_IsObject(o) || !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "ok"))) {
-			fprintf(stderr, "fuzz: bad reply line: %.*s\n", (int)(i - start), buf + start);
+		if (!o || !cJSON_IsObject(o) ||
+		    !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "ok"))) {
+			fprintf(stderr, "fuzz: bad reply line: %.*s\n", (int)(i - start),
+				buf + start);
 			abort();
 		}
 		cJSON_Delete(o);
@@ -120,7 +122,7 @@ static void check_replies(char *buf, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t off = 0, rlen = 0, rcap = 4096;
 	char *replies = malloc(rcap);
 	int fd, shut = 0, eof = 0;
@@ -135,8 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	while (!eof) {
 		struct pollfd pf[2] = {
-			{.fd = fd, .events = POLLIN | (shut ? 0 : POLLOUT)},
-			{.fd = uv_backend_fd(&loop), .events = POLLIN},
+			{ .fd = fd, .events = POLLIN | (shut ? 0 : POLLOUT) },
+			{ .fd = uv_backend_fd(&loop), .events = POLLIN },
 		};
 
 		int wait = uv_backend_timeout(&loop);

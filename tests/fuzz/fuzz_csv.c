@@ -36,7 +36,8 @@ static void drain(pool *p)
 		if (rc != POOL_ROW)
 			break;
 		if (cols && row->n != ncols) {
-			fprintf(stderr, "fuzz: a row of %zu values under %zu columns\n", row->n, ncols);
+			fprintf(stderr, "fuzz: a row of %zu values under %zu columns\n", row->n,
+				ncols);
 			abort();
 		}
 		for (size_t k = 0; k < row->n; k++)
@@ -54,7 +55,7 @@ static void drain(pool *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const names[] = {"a", "b", "c"};
+	static const char *const names[] = { "a", "b", "c" };
 	char path[PATH_MAX], err[512] = "";
 	pool_mode mode;
 	int header, in_file = -1;
@@ -67,11 +68,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	header = (data[0] >> 2) & 1;
 	ncols = (data[0] >> 3) & 3; /* 0: columns NULL */
 	fuzz_write(path, sizeof(path), "data.csv", data + 1, size - 1);
-	p = pool_new_csv(mode, path, header, ncols ? names : NULL, ncols, err, sizeof(err), &in_file);
+	p = pool_new_csv(mode, path, header, ncols ? names : NULL, ncols, err, sizeof(err),
+			 &in_file);
 	if (!p) {
 		fuzz_check_error("pool_new_csv", err, data + 1, size - 1);
 		if (in_file && strncmp(err, path, strlen(path)) != 0) {
-			fprintf(stderr, "fuzz: an error inside the file without its location: %s\n", err);
+			fprintf(stderr, "fuzz: an error inside the file without its location: %s\n",
+				err);
 			abort();
 		}
 		return 0;

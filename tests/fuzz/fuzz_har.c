@@ -26,7 +26,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int odigit(char c) { return c >= '0' && c <= '7'; }
+static int odigit(char c)
+{
+	return c >= '0' && c <= '7';
+}
 
 /* Reads the literal (pieces separated by "\n" and indent) back into out;
  * returns its length, or aborts when it is not one. */
@@ -47,7 +50,8 @@ static size_t read_literal(const char *s, size_t len, unsigned char *out)
 			}
 			c = s[i++];
 			if (odigit(c) && odigit(s[i]) && odigit(s[i + 1])) {
-				out[n++] = (unsigned char)((c - '0') * 64 + (s[i] - '0') * 8 + (s[i + 1] - '0'));
+				out[n++] = (unsigned char)((c - '0') * 64 + (s[i] - '0') * 8 +
+							   (s[i + 1] - '0'));
 				i += 2;
 			} else if (c == 'n' || c == 'r' || c == 't') {
 				out[n++] = c == 'n' ? '\n' : c == 'r' ? '\r' : '\t';
@@ -114,9 +118,14 @@ static void check_source(const char *s, size_t len)
 
 static void convert(const har *h, const har_opts *o)
 {
-	har_emit_info in = {.har_name = "f.har", .c_name = "f.c", .build = "cc f.c", .run = "run",
-			    .function = "journey", .base_url = "http://127.0.0.1:1", .name = "f",
-			    .module = "f.so:journey"};
+	har_emit_info in = { .har_name = "f.har",
+			     .c_name = "f.c",
+			     .build = "cc f.c",
+			     .run = "run",
+			     .function = "journey",
+			     .base_url = "http://127.0.0.1:1",
+			     .name = "f",
+			     .module = "f.so:journey" };
 	char err[512], *out = NULL;
 	size_t len = 0;
 	har_plan p;
@@ -128,7 +137,8 @@ static void convert(const har *h, const har_opts *o)
 	}
 	if (!(f = open_memstream(&out, &len)))
 		abort();
-	if (p.nsteps && (har_emit_journey(f, h, &p, &in) != 0 || har_emit_scenario(f, &p, &in) != 0))
+	if (p.nsteps &&
+	    (har_emit_journey(f, h, &p, &in) != 0 || har_emit_scenario(f, &p, &in) != 0))
 		abort();
 	fclose(f);
 	check_source(out, len);
@@ -138,10 +148,16 @@ static void convert(const har *h, const har_opts *o)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const all[] = {"*"}, *types[] = {"text/*"}, *hdrs[] = {"x-*"};
-	har_opts plain = {.gap = HAR_GAP_DEFAULT};
-	har_opts wide = {.gap = 0, .keep_hosts = all, .nkeep_hosts = 1, .drop_types = types,
-			 .ndrop_types = 1, .drop_headers = hdrs, .ndrop_headers = 1, .drop_static = 1};
+	static const char *const all[] = { "*" }, *types[] = { "text/*" }, *hdrs[] = { "x-*" };
+	har_opts plain = { .gap = HAR_GAP_DEFAULT };
+	har_opts wide = { .gap = 0,
+			  .keep_hosts = all,
+			  .nkeep_hosts = 1,
+			  .drop_types = types,
+			  .ndrop_types = 1,
+			  .drop_headers = hdrs,
+			  .ndrop_headers = 1,
+			  .drop_static = 1 };
 	char err[1024] = "";
 	har h;
 

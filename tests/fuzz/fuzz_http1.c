@@ -68,7 +68,7 @@ static int sink(void *arg, const char *d, size_t n)
  * server's header record, and large ones) from an LCG state. */
 static size_t next_record(uint32_t *seed)
 {
-	static const size_t caps[4] = {5, 64, 1500, 16384};
+	static const size_t caps[4] = { 5, 64, 1500, 16384 };
 
 	*seed = *seed * 1103515245u + 12345u;
 	return 1 + (size_t)((*seed >> 8) % caps[(*seed >> 29) & 3]);
@@ -147,11 +147,13 @@ static void same(const struct run *a, const struct run *b)
 		abort();
 	if (a->rc)
 		return;
-	if (a->used != b->used || a->p.status != b->p.status || a->p.keep_alive != b->p.keep_alive ||
-	    a->p.body_bytes != b->p.body_bytes || a->body.len != b->body.len ||
+	if (a->used != b->used || a->p.status != b->p.status ||
+	    a->p.keep_alive != b->p.keep_alive || a->p.body_bytes != b->p.body_bytes ||
+	    a->body.len != b->body.len ||
 	    (a->body.len && memcmp(a->body.p, b->body.p, a->body.len) != 0))
 		abort();
-	if (a->done && (a->head.len != b->head.len || memcmp(a->head.p, b->head.p, a->head.len) != 0))
+	if (a->done &&
+	    (a->head.len != b->head.len || memcmp(a->head.p, b->head.p, a->head.len) != 0))
 		abort();
 }
 
@@ -207,7 +209,7 @@ static void fuzz_urls_and_cookies(const char *d, size_t n)
 {
 	char *s = malloc(n + 1), *ref, buf[512];
 	http1_url u;
-	cookie_jar j = {0};
+	cookie_jar j = { 0 };
 	long k;
 
 	if (!s)
@@ -270,7 +272,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Cut as TLS records come. */
 	{
 		struct run rec;
-		run_parse(&rec, d, n, 0, head_req, discard, eof, NULL, 0x9e3779b9u ^ (uint32_t)n ^ data[0]);
+		run_parse(&rec, d, n, 0, head_req, discard, eof, NULL,
+			  0x9e3779b9u ^ (uint32_t)n ^ data[0]);
 		check_run(&rec);
 		same(&whole, &rec);
 		free_run(&rec);
@@ -278,7 +281,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* A limit somewhere in the body's range, whole and cut. */
 	{
-		struct mode m = {.max_body = n % 97};
+		struct mode m = { .max_body = n % 97 };
 		struct run lw, lc;
 		run_parse(&lw, d, n, 0, head_req, discard, eof, &m, 0);
 		run_parse(&lc, d, n, step, head_req, discard, eof, &m, 0);
@@ -291,7 +294,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* A sink, cut, to the end or stopping early. */
 	{
-		struct mode m = {.sink = 1, .max_body = 1, .stop_at = (n & 1) ? n % 61 : 0};
+		struct mode m = { .sink = 1, .max_body = 1, .stop_at = (n & 1) ? n % 61 : 0 };
 		struct run k;
 		run_parse(&k, d, n, step, head_req, discard, eof, &m, 0);
 		check_sunk(&k, &whole);

@@ -36,7 +36,8 @@ static void check_json(const uint8_t *data, size_t size)
 		const cJSON *it;
 
 		/* The last of duplicate keys wins, as kvl_set replaces. */
-		cJSON_ArrayForEach(it, obj) {
+		cJSON_ArrayForEach(it, obj)
+		{
 			const cJSON *last = it;
 
 			for (const cJSON *o = it->next; o; o = o->next)

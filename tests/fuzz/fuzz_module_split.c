@@ -46,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!plen || !sym[0] || strncmp(spec, path, plen) != 0 || spec[plen] != ':' ||
 		    strcmp(spec + plen + 1, sym) != 0 || strchr(sym, ':')) {
-			fprintf(stderr, "fuzz: module_split(\"%s\") gave \"%s\" and \"%s\"\n", spec, path,
-				sym);
+			fprintf(stderr, "fuzz: module_split(\"%s\") gave \"%s\" and \"%s\"\n", spec,
+				path, sym);
 			abort();
 		}
 	} else if (rc != -EINVAL) {

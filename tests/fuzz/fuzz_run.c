@@ -38,8 +38,8 @@ static int fake_send(transport *t, const char *msg, size_t len)
 	}
 	m = proto_parse(msg, len, err, sizeof(err));
 	if (!m) {
-		fprintf(stderr, "fuzz: the controller sent a bad message (%s): %.*s\n", err, (int)len,
-			msg);
+		fprintf(stderr, "fuzz: the controller sent a bad message (%s): %.*s\n", err,
+			(int)len, msg);
 		abort();
 	}
 	if (log_get_level() >= LOG_LVL_DEBUG)
@@ -54,7 +54,7 @@ static void fake_close(transport *t)
 	((fake *)t)->closed = 1;
 }
 
-static const struct transport_ops fake_ops = {.send = fake_send, .close = fake_close};
+static const struct transport_ops fake_ops = { .send = fake_send, .close = fake_close };
 
 static void on_event(run *r, const cJSON *ev, void *data)
 {
@@ -91,9 +91,9 @@ static int journey_init(scn_journey *j, const char *name, pool *p, vmodel *v)
 /* The scenario every input runs; NULL when out of memory. */
 static scenario *make_scenario(void)
 {
-	static const char *const cols[] = {"user", "password"};
-	static const char *const vals[] = {"alice", "a1", "bob", "b2", "carol", "c3"};
-	static const char *const rcols[] = {"i"};
+	static const char *const cols[] = { "user", "password" };
+	static const char *const vals[] = { "alice", "a1", "bob", "b2", "carol", "c3" };
+	static const char *const rcols[] = { "i" };
 	scenario *s = calloc(1, sizeof(*s));
 	char err[256];
 
@@ -116,7 +116,8 @@ static scenario *make_scenario(void)
 			 pool_new_range(POOL_ITERABLE, 0, 1000000000000LL, 1, NULL, 0, rcols, err,
 					sizeof(err)),
 			 vmodel_new_arrival(1000, 1000, 0, 0, err, sizeof(err))) < 0 ||
-	    journey_init(&s->journeys[2], "once", NULL, vmodel_new_oneshot(3, 0, err, sizeof(err))) < 0)
+	    journey_init(&s->journeys[2], "once", NULL,
+			 vmodel_new_oneshot(3, 0, err, sizeof(err))) < 0)
 		goto fail;
 	return s;
 fail:
@@ -142,8 +143,8 @@ static void look(run *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	run_opts o = {.id = "fuzz", .hooks = {.on_event = on_event}};
-	fake *links[2] = {NULL, NULL};
+	run_opts o = { .id = "fuzz", .hooks = { .on_event = on_event } };
+	fake *links[2] = { NULL, NULL };
 	scenario *s = make_scenario();
 	char err[256];
 	int nmsgs = 0;

@@ -37,7 +37,8 @@ static int fake_send(transport *t, const char *msg, size_t len)
 		return -EPIPE;
 	m = proto_parse(msg, len, err, sizeof(err));
 	if (!m) {
-		fprintf(stderr, "fuzz: the runner sent a bad message (%s): %.*s\n", err, (int)len, msg);
+		fprintf(stderr, "fuzz: the runner sent a bad message (%s): %.*s\n", err, (int)len,
+			msg);
 		abort();
 	}
 	if (log_get_level() >= LOG_LVL_DEBUG)
@@ -51,7 +52,7 @@ static void fake_close(transport *t)
 	((fake *)t)->closed = 1;
 }
 
-static const struct transport_ops fake_ops = {.send = fake_send, .close = fake_close};
+static const struct transport_ops fake_ops = { .send = fake_send, .close = fake_close };
 
 static void on_done(runner *r, int status, void *data)
 {

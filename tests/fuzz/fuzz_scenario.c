@@ -52,7 +52,7 @@ static void exercise(scenario *s)
 			(void)pool_describe(j->pool);
 		}
 		if (j->volume && !j->volume_mod) {
-			static const double t[] = {0, 0.1, 1, 59.9, 60, 3600, 1e6};
+			static const double t[] = { 0, 0.1, 1, 59.9, 60, 3600, 1e6 };
 
 			for (size_t k = 0; k + 1 < sizeof(t) / sizeof(t[0]); k++)
 				(void)vmodel_eval(j->volume, t[k], t[k + 1]);
@@ -65,7 +65,7 @@ static void exercise(scenario *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	scenario_opts o = {.api = NULL};
+	scenario_opts o = { .api = NULL };
 	char p[PATH_MAX], err[1024] = "";
 	scenario *s;
 

@@ -31,7 +31,9 @@ static int exact(const stats *s)
 			if (e->c[i] >= EXACT_LIMIT)
 				return 0;
 		for (int i = 0; i < STATS_NHISTS; i++)
-			if (e->h[i] && (hist_count(e->h[i]) >= EXACT_LIMIT || hist_max(e->h[i]) >= EXACT_LIMIT))
+			if (e->h[i] &&
+			    (hist_count(e->h[i]) >= EXACT_LIMIT ||
+			     hist_max(e->h[i]) >= EXACT_LIMIT))
 				return 0;
 	}
 	return 1;
@@ -44,7 +46,8 @@ static void check_hist(const hist *h)
 		return;
 	if (hist_min(h) > hist_max(h) || hist_percentile(h, 0) != hist_min(h) ||
 	    hist_percentile(h, 100) != hist_max(h) || hist_percentile(h, 50) < hist_min(h) ||
-	    hist_percentile(h, 50) > hist_max(h) || hist_count_le(h, hist_max(h)) != hist_count(h)) {
+	    hist_percentile(h, 50) > hist_max(h) ||
+	    hist_count_le(h, hist_max(h)) != hist_count(h)) {
 		fprintf(stderr, "fuzz: inconsistent histogram after a merge\n");
 		abort();
 	}
@@ -86,9 +89,12 @@ static void round_trip(stats *s)
 			uint64_t n = e->h[i] ? hist_count(e->h[i]) : 0;
 			uint64_t m = f->h[i] ? hist_count(f->h[i]) : 0;
 
-			if (n != m || (n && (hist_min(e->h[i]) != hist_min(f->h[i]) ||
-					     hist_max(e->h[i]) != hist_max(f->h[i])))) {
-				fprintf(stderr, "fuzz: histogram %d of '%s' did not come back the same\n",
+			if (n != m ||
+			    (n &&
+			     (hist_min(e->h[i]) != hist_min(f->h[i]) ||
+			      hist_max(e->h[i]) != hist_max(f->h[i])))) {
+				fprintf(stderr,
+					"fuzz: histogram %d of '%s' did not come back the same\n",
 					i, e->kind);
 				abort();
 			}
@@ -137,7 +143,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				hist *g = hist_new();
 
 				if (j && g && hist_merge_json(g, j) != 0) {
-					fprintf(stderr, "fuzz: hist_to_json output does not merge\n");
+					fprintf(stderr,
+						"fuzz: hist_to_json output does not merge\n");
 					abort();
 				}
 				hist_free(g);

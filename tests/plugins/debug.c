@@ -35,8 +35,9 @@ int fail_on(mite_ctx *ctx, const mite_row *row)
 	snprintf(hdr, sizeof hdr, "X-Row: %lld", n);
 	mite_txn_begin(ctx, "step");
 	mite_http_request(ctx, "POST", "/echo",
-			  &(mite_http_opts){.body = "hello \033[31m debug", .body_len = 18,
-					    .headers = (const char *const[]){hdr, NULL}},
+			  &(mite_http_opts){ .body = "hello \033[31m debug",
+					     .body_len = 18,
+					     .headers = (const char *const[]){ hdr, NULL } },
 			  &r);
 	if (mite_http_get(ctx, bad ? "/status/500" : "/status/200", &r) == 0)
 		mite_http_expect_status(ctx, r, 200); /* debug.sh: expect */

@@ -89,7 +89,8 @@ int nested(mite_ctx *ctx, const mite_row *row)
 
 	mite_txn_begin(ctx, "a");
 	mite_txn_begin(ctx, "b");
-	mite_send(ctx, "row", MITE_STR("user", user ? user : "(none)"), MITE_INT("n", (long long)mite_row_count(row)),
+	mite_send(ctx, "row", MITE_STR("user", user ? user : "(none)"),
+		  MITE_INT("n", (long long)mite_row_count(row)),
 		  MITE_DOUBLE("d", mite_row_double(row, 1, -1)));
 	mite_txn_end(ctx);
 	return mite_txn_end(ctx);

@@ -91,7 +91,7 @@ static void pool_close(void *state)
 	free(state);
 }
 
-static const char *const pool_columns[] = {"user", "n", NULL};
+static const char *const pool_columns[] = { "user", "n", NULL };
 
 MITE_EXPORT const mite_datapool_plugin pool = {
 	.abi_version = MITE_ABI_VERSION,

@@ -67,7 +67,10 @@ static int slow_next(void *state, mite_row_out *out, char *err, size_t errlen)
 	return mite_row_out_add(out, buf);
 }
 
-static void slow_close(void *state) { free(state); }
+static void slow_close(void *state)
+{
+	free(state);
+}
 
 const mite_datapool_plugin slow_pool = {
 	.abi_version = MITE_ABI_VERSION,

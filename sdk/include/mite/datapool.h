@@ -40,7 +40,7 @@ typedef struct mite_row_out mite_row_out;
 
 typedef struct mite_datapool_plugin {
 	uint32_t abi_version; /* MITE_ABI_VERSION */
-	uint32_t size;        /* sizeof(mite_datapool_plugin) */
+	uint32_t size; /* sizeof(mite_datapool_plugin) */
 	/* Column names, NULL-terminated, or NULL for unnamed columns. */
 	const char *const *columns;
 	/* Creates the pool's state from the block's settings. On failure returns

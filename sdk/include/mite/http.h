@@ -73,7 +73,8 @@ extern "C" {
 #endif
 
 /* The layout of struct mite_http_api this header describes. */
-#define MITE_HTTP_API_VERSION 4 /* 2: set_body_limit, mite_http_opts.max_body and body_cb;
+#define MITE_HTTP_API_VERSION \
+	4 /* 2: set_body_limit, mite_http_opts.max_body and body_cb;
 				 * 3: set_tls_versions, set_tls_resumption,
 				 * MITE_HTTP_NEW_CONNECTION, response tls_version and
 				 * tls_resumed;
@@ -81,12 +82,13 @@ extern "C" {
 				 * mite_http_opts.body_file */
 
 /* HTTP versions for mite_http_set_version. */
-#define MITE_HTTP_V1_1 11       /* HTTP/1.1 only (the default) */
-#define MITE_HTTP_V2 20         /* HTTP/2 over TLS where the server offers it (ALPN),
+#define MITE_HTTP_V1_1 11 /* HTTP/1.1 only (the default) */
+#define MITE_HTTP_V2 \
+	20 /* HTTP/2 over TLS where the server offers it (ALPN),
 				 * else HTTP/1.1; HTTP/2 connections are multiplexed
 				 * by every instance of the runner (at most
 				 * http2_max_streams streams each, a config key) */
-#define MITE_HTTP_V2_PRIOR 21   /* HTTP/2 without TLS (h2c, prior knowledge) */
+#define MITE_HTTP_V2_PRIOR 21 /* HTTP/2 without TLS (h2c, prior knowledge) */
 
 /* TLS versions for mite_http_set_tls_versions (0: the system's default). */
 #define MITE_HTTP_TLS1_2 12
@@ -94,10 +96,11 @@ extern "C" {
 
 /* Request flags (mite_http_opts.flags). */
 #define MITE_HTTP_DISCARD_BODY 0x1 /* count the body's bytes, keep none */
-#define MITE_HTTP_KEEP_BODY 0x2    /* keep the body even if the session discards */
+#define MITE_HTTP_KEEP_BODY 0x2 /* keep the body even if the session discards */
 #define MITE_HTTP_NO_REDIRECTS 0x4 /* return a 3xx as it is */
-#define MITE_HTTP_REDIRECTS 0x8    /* follow even if the session does not */
-#define MITE_HTTP_NEW_CONNECTION 0x10 /* open a new connection for this request (a
+#define MITE_HTTP_REDIRECTS 0x8 /* follow even if the session does not */
+#define MITE_HTTP_NEW_CONNECTION \
+	0x10 /* open a new connection for this request (a
 				       * new TLS handshake over https) and close it
 				       * after the response (API version 3 on;
 				       * ignored before) */
@@ -159,12 +162,12 @@ typedef struct mite_http_opts {
 /* Phase times of one response, in seconds. dns, connect and tls are 0 on a
  * reused connection (tls also over plain HTTP). */
 typedef struct mite_http_timings {
-	double dns;     /* name resolution */
+	double dns; /* name resolution */
 	double connect; /* TCP (and proxy) connect, after dns */
-	double tls;     /* TLS handshake, after connect */
-	double ttfb;    /* "waiting": from the request sent to the first byte of the
+	double tls; /* TLS handshake, after connect */
+	double ttfb; /* "waiting": from the request sent to the first byte of the
 			 * response (as browsers' TTFB) */
-	double total;   /* the whole transfer, from its start to the last byte
+	double total; /* the whole transfer, from its start to the last byte
 			 * (the native client starts it in the call, libcurl on
 			 * the event loop's turn after); the enclosing
 			 * transaction also counts the time the runner's loop
@@ -174,27 +177,27 @@ typedef struct mite_http_timings {
 /* A response. Read-only for the journey; owned by the session (see
  * "Ownership" above). Fields are only ever appended. */
 typedef struct mite_http_response {
-	uint32_t size;          /* sizeof(mite_http_response) as mite built it */
-	int status;             /* e.g. 200 */
-	const char *method;     /* "GET", ... */
-	const char *url;        /* the effective URL, after redirects */
-	const char *name;       /* opts.name, or NULL */
-	const char *body;       /* NUL-terminated (so cJSON_Parse can read it); "" when
+	uint32_t size; /* sizeof(mite_http_response) as mite built it */
+	int status; /* e.g. 200 */
+	const char *method; /* "GET", ... */
+	const char *url; /* the effective URL, after redirects */
+	const char *name; /* opts.name, or NULL */
+	const char *body; /* NUL-terminated (so cJSON_Parse can read it); "" when
 				 * discarded */
-	size_t body_len;        /* bytes in body (0 when discarded) */
-	uint64_t bytes_in;      /* body bytes received (also when discarded) */
-	uint64_t header_bytes;  /* response header bytes received */
-	uint64_t bytes_out;     /* request bytes sent, headers and body */
-	char primary_ip[48];    /* the server's address ("" when unknown) */
-	int http_version;       /* 10, 11, 20 */
-	int reused;             /* 1 when the connection was reused */
-	int redirects;          /* redirect hops followed to get here */
-	double start;           /* mite_now() when the request (first hop) began */
-	mite_http_timings t;    /* of the last hop */
+	size_t body_len; /* bytes in body (0 when discarded) */
+	uint64_t bytes_in; /* body bytes received (also when discarded) */
+	uint64_t header_bytes; /* response header bytes received */
+	uint64_t bytes_out; /* request bytes sent, headers and body */
+	char primary_ip[48]; /* the server's address ("" when unknown) */
+	int http_version; /* 10, 11, 20 */
+	int reused; /* 1 when the connection was reused */
+	int redirects; /* redirect hops followed to get here */
+	double start; /* mite_now() when the request (first hop) began */
+	mite_http_timings t; /* of the last hop */
 	/* API version 3 on (these took a spare slot: 0 from a mite before). */
-	int tls_version;        /* the connection's TLS version: 12 (TLS 1.2), 13 (TLS
+	int tls_version; /* the connection's TLS version: 12 (TLS 1.2), 13 (TLS
 				 * 1.3); 0 without TLS */
-	int tls_resumed;        /* 1 when this hop opened a TLS connection that
+	int tls_resumed; /* 1 when this hop opened a TLS connection that
 				 * resumed an earlier session (an abbreviated
 				 * handshake); 0 otherwise, also on a reused
 				 * connection */
@@ -207,11 +210,11 @@ typedef struct mite_http_response {
 /* One request of a batch (mite_http_batch). The journey sets method, url
  * and opts; the call sets resp and rc. */
 typedef struct mite_http_req {
-	const char *method;         /* NULL: "GET" */
-	const char *url;            /* as mite_http_request's */
+	const char *method; /* NULL: "GET" */
+	const char *url; /* as mite_http_request's */
 	const mite_http_opts *opts; /* NULL: none (borrowed for the call) */
-	mite_http_response *resp;   /* out: the response (see "Ownership"), or NULL */
-	int rc;                     /* out: 0 (a response arrived), MITE_EIO,
+	mite_http_response *resp; /* out: the response (see "Ownership"), or NULL */
+	int rc; /* out: 0 (a response arrived), MITE_EIO,
 				     * MITE_ETIMEDOUT, MITE_ECANCELED, MITE_EINVAL or
 				     * MITE_ENOMEM, as mite_http_request returns */
 	void *spare[2];
@@ -223,7 +226,7 @@ typedef struct mite_http_req {
  */
 typedef struct mite_http_api {
 	uint32_t version; /* MITE_HTTP_API_VERSION */
-	uint32_t size;    /* sizeof(struct mite_http_api) */
+	uint32_t size; /* sizeof(struct mite_http_api) */
 
 	int (*request)(mite_ctx *ctx, const char *method, const char *url,
 		       const mite_http_opts *opts, mite_http_response **out, const char *file,
@@ -299,22 +302,22 @@ static inline int mite__http_request_at(mite_ctx *ctx, const char *method, const
 #define mite_http_delete(ctx, url, out) mite_http_request((ctx), "DELETE", (url), NULL, (out))
 #define mite_http_options(ctx, url, out) mite_http_request((ctx), "OPTIONS", (url), NULL, (out))
 /* Body from memory (len bytes; borrowed for the call). */
-#define mite_http_post(ctx, url, b, n, out)                                           \
-	mite_http_request((ctx), "POST", (url),                                             \
-			  (&(const mite_http_opts){.body = (b), .body_len = (n)}), (out))
-#define mite_http_put(ctx, url, b, n, out)                                            \
-	mite_http_request((ctx), "PUT", (url),                                              \
-			  (&(const mite_http_opts){.body = (b), .body_len = (n)}), (out))
-#define mite_http_patch(ctx, url, b, n, out)                                          \
-	mite_http_request((ctx), "PATCH", (url),                                            \
-			  (&(const mite_http_opts){.body = (b), .body_len = (n)}), (out))
+#define mite_http_post(ctx, url, b, n, out)     \
+	mite_http_request((ctx), "POST", (url), \
+			  (&(const mite_http_opts){ .body = (b), .body_len = (n) }), (out))
+#define mite_http_put(ctx, url, b, n, out)     \
+	mite_http_request((ctx), "PUT", (url), \
+			  (&(const mite_http_opts){ .body = (b), .body_len = (n) }), (out))
+#define mite_http_patch(ctx, url, b, n, out)     \
+	mite_http_request((ctx), "PATCH", (url), \
+			  (&(const mite_http_opts){ .body = (b), .body_len = (n) }), (out))
 /* A JSON string body, sent with Content-Type: application/json. */
-#define mite_http_post_json(ctx, url, j, out)                                           \
-	mite_http_request((ctx), "POST", (url), (&(const mite_http_opts){.json = (j)}), (out))
-#define mite_http_put_json(ctx, url, j, out)                                            \
-	mite_http_request((ctx), "PUT", (url), (&(const mite_http_opts){.json = (j)}), (out))
-#define mite_http_patch_json(ctx, url, j, out)                                          \
-	mite_http_request((ctx), "PATCH", (url), (&(const mite_http_opts){.json = (j)}), (out))
+#define mite_http_post_json(ctx, url, j, out) \
+	mite_http_request((ctx), "POST", (url), (&(const mite_http_opts){ .json = (j) }), (out))
+#define mite_http_put_json(ctx, url, j, out) \
+	mite_http_request((ctx), "PUT", (url), (&(const mite_http_opts){ .json = (j) }), (out))
+#define mite_http_patch_json(ctx, url, j, out) \
+	mite_http_request((ctx), "PATCH", (url), (&(const mite_http_opts){ .json = (j) }), (out))
 
 /* mite_http_batch(ctx, reqs, n): sends the n requests of reqs at once
  * and parks until every one has ended (n from 1 to MITE_HTTP_BATCH_MAX).
@@ -347,7 +350,7 @@ static inline int mite__http_batch_at(mite_ctx *ctx, mite_http_req *reqs, size_t
 		return MITE_EINVAL;
 	return mite__http->batch(ctx, reqs, n, sizeof(*reqs), file, line, func);
 }
-#define mite_http_batch(ctx, reqs, n)                                                      \
+#define mite_http_batch(ctx, reqs, n) \
 	mite__http_batch_at((ctx), (reqs), (n), __FILE__, __LINE__, __func__)
 
 /* Releases a response before the iteration ends (resp may be NULL). Its
@@ -383,9 +386,9 @@ static inline const char *mite_http_header(const mite_http_response *resp, const
  * the caller's location, and return MITE_EFAIL. A NULL resp (the request
  * failed; that was recorded already) returns MITE_EFAIL without a second
  * record. Do not yield. */
-#define mite_http_expect_status(ctx, resp, code)                                           \
+#define mite_http_expect_status(ctx, resp, code) \
 	mite__http->expect_status((ctx), (resp), (code), (code), __FILE__, __LINE__, __func__)
-#define mite_http_expect_status_range(ctx, resp, lo, hi)                                   \
+#define mite_http_expect_status_range(ctx, resp, lo, hi) \
 	mite__http->expect_status((ctx), (resp), (lo), (hi), __FILE__, __LINE__, __func__)
 
 /* ---- session settings ----------------------------------------------------
@@ -395,36 +398,73 @@ static inline const char *mite_http_header(const mite_http_response *resp, const
 
 /* Sets a default header sent with every request; value NULL removes it.
  * A second call with the same name (any case) replaces the first. */
-static inline int mite_http_set_header(mite_ctx *ctx, const char *name, const char *value) { return mite__http->set_header(ctx, name, value); }
+static inline int mite_http_set_header(mite_ctx *ctx, const char *name, const char *value)
+{
+	return mite__http->set_header(ctx, name, value);
+}
 /* Removes every default header. */
-static inline int mite_http_clear_headers(mite_ctx *ctx) { return mite__http->clear_headers(ctx); }
+static inline int mite_http_clear_headers(mite_ctx *ctx)
+{
+	return mite__http->clear_headers(ctx);
+}
 /* URLs starting with '/' are appended to this one (e.g. "http://h:8080"; a
  * trailing '/' is dropped). NULL removes it. */
-static inline int mite_http_set_base_url(mite_ctx *ctx, const char *url) { return mite__http->set_base_url(ctx, url); }
+static inline int mite_http_set_base_url(mite_ctx *ctx, const char *url)
+{
+	return mite__http->set_base_url(ctx, url);
+}
 /* HTTP basic authentication for every request; user NULL turns it off. */
-static inline int mite_http_set_basic_auth(mite_ctx *ctx, const char *user, const char *password) { return mite__http->set_basic_auth(ctx, user, password); }
+static inline int mite_http_set_basic_auth(mite_ctx *ctx, const char *user, const char *password)
+{
+	return mite__http->set_basic_auth(ctx, user, password);
+}
 /* A client certificate (PEM file), its key (PEM file, or NULL when the cert
  * file holds it) and the key's password (or NULL). cert NULL turns it off. */
-static inline int mite_http_set_client_cert(mite_ctx *ctx, const char *cert, const char *key, const char *key_password) { return mite__http->set_client_cert(ctx, cert, key, key_password); }
+static inline int mite_http_set_client_cert(mite_ctx *ctx, const char *cert, const char *key,
+					    const char *key_password)
+{
+	return mite__http->set_client_cert(ctx, cert, key, key_password);
+}
 /* TLS peer and host name verification: on by default. */
-static inline int mite_http_set_tls_verify(mite_ctx *ctx, int on) { return mite__http->set_tls_verify(ctx, on); }
+static inline int mite_http_set_tls_verify(mite_ctx *ctx, int on)
+{
+	return mite__http->set_tls_verify(ctx, on);
+}
 /* A PEM bundle of CA certificates to verify servers with (NULL: the system's). */
-static inline int mite_http_set_ca_file(mite_ctx *ctx, const char *path) { return mite__http->set_ca_file(ctx, path); }
+static inline int mite_http_set_ca_file(mite_ctx *ctx, const char *path)
+{
+	return mite__http->set_ca_file(ctx, path);
+}
 /* A proxy URL ("http://proxy:3128", "socks5://..."); NULL: none (proxy
  * environment variables are honoured, as libcurl does). */
-static inline int mite_http_set_proxy(mite_ctx *ctx, const char *url) { return mite__http->set_proxy(ctx, url); }
+static inline int mite_http_set_proxy(mite_ctx *ctx, const char *url)
+{
+	return mite__http->set_proxy(ctx, url);
+}
 /* MITE_HTTP_V1_1 (default), MITE_HTTP_V2 or MITE_HTTP_V2_PRIOR. */
-static inline int mite_http_set_version(mite_ctx *ctx, int version) { return mite__http->set_version(ctx, version); }
+static inline int mite_http_set_version(mite_ctx *ctx, int version)
+{
+	return mite__http->set_version(ctx, version);
+}
 /* Connect and total timeouts in seconds (defaults 10 and 60); 0 keeps the
  * current value. A timeout fails the request with MITE_ETIMEDOUT. */
-static inline int mite_http_set_timeouts(mite_ctx *ctx, double connect, double total) { return mite__http->set_timeouts(ctx, connect, total); }
+static inline int mite_http_set_timeouts(mite_ctx *ctx, double connect, double total)
+{
+	return mite__http->set_timeouts(ctx, connect, total);
+}
 /* Whether to follow redirects (default on) and at most how many hops
  * (default 5; max < 0 keeps the current value). Each hop is a request of its
  * own in the statistics and events; more hops than max is a transport error
  * of class "redirects". 301/302/303 turn a POST into a GET, as browsers do. */
-static inline int mite_http_set_redirects(mite_ctx *ctx, int follow, int max) { return mite__http->set_redirects(ctx, follow, max); }
+static inline int mite_http_set_redirects(mite_ctx *ctx, int follow, int max)
+{
+	return mite__http->set_redirects(ctx, follow, max);
+}
 /* Whether responses keep their body (default) or only count its bytes. */
-static inline int mite_http_set_discard_body(mite_ctx *ctx, int on) { return mite__http->set_discard_body(ctx, on); }
+static inline int mite_http_set_discard_body(mite_ctx *ctx, int on)
+{
+	return mite__http->set_discard_body(ctx, on);
+}
 /* The most body bytes a response may keep (default 16 MiB, or the
  * scenario's http_body_limit) and the session's live responses together
  * (default 64 MiB, or http_session_body_limit); 0 keeps the current
@@ -444,9 +484,9 @@ static inline int mite_http_set_body_limit(mite_ctx *ctx, size_t response, size_
 static inline int mite_http_set_tls_versions(mite_ctx *ctx, int min, int max)
 {
 	return mite__http->size > offsetof(mite_http_api, set_tls_versions) &&
-			       mite__http->set_tls_versions
-		       ? mite__http->set_tls_versions(ctx, min, max)
-		       : MITE_EINVAL;
+			mite__http->set_tls_versions
+		? mite__http->set_tls_versions(ctx, min, max)
+		: MITE_EINVAL;
 }
 /* Whether a new TLS connection resumes the session of an earlier one to
  * the same host and port (default on: an abbreviated handshake, as a
@@ -456,9 +496,9 @@ static inline int mite_http_set_tls_versions(mite_ctx *ctx, int min, int max)
 static inline int mite_http_set_tls_resumption(mite_ctx *ctx, int on)
 {
 	return mite__http->size > offsetof(mite_http_api, set_tls_resumption) &&
-			       mite__http->set_tls_resumption
-		       ? mite__http->set_tls_resumption(ctx, on)
-		       : MITE_EINVAL;
+			mite__http->set_tls_resumption
+		? mite__http->set_tls_resumption(ctx, on)
+		: MITE_EINVAL;
 }
 
 /* ---- helpers -------------------------------------------------------------
@@ -469,9 +509,16 @@ static inline int mite_http_set_tls_resumption(mite_ctx *ctx, int on)
 /* Writes url followed by its query, "?k1=v1&k2=v2" ('&' after a url that has
  * a '?' already), from params: key, value, key, value, ..., NULL. Keys and
  * values are percent-encoded (RFC 3986 unreserved characters stay). */
-static inline long mite_http_build_url(char *buf, size_t len, const char *url, const char *const *params) { return mite__http->build_url(buf, len, url, params); }
+static inline long mite_http_build_url(char *buf, size_t len, const char *url,
+				       const char *const *params)
+{
+	return mite__http->build_url(buf, len, url, params);
+}
 /* Writes s percent-encoded. */
-static inline long mite_http_escape(char *buf, size_t len, const char *s) { return mite__http->escape(buf, len, s); }
+static inline long mite_http_escape(char *buf, size_t len, const char *s)
+{
+	return mite__http->escape(buf, len, s);
+}
 
 #ifdef __cplusplus
 }

@@ -47,13 +47,13 @@ extern "C" {
 
 /* Return codes. */
 #define MITE_OK 0
-#define MITE_EFAIL (-1)      /* the journey failed (see mite_fail) */
-#define MITE_ECANCELED (-2)  /* the run is being cancelled: return promptly */
-#define MITE_EINVAL (-3)     /* a bad argument */
-#define MITE_ENOMEM (-4)     /* out of memory */
-#define MITE_ETIMEDOUT (-5)  /* an operation timed out */
-#define MITE_EIO (-6)        /* a transport error (see the HTTP calls) */
-#define MITE_ECLOSED (-7)    /* the peer closed the connection (see <mite/ws.h>) */
+#define MITE_EFAIL (-1) /* the journey failed (see mite_fail) */
+#define MITE_ECANCELED (-2) /* the run is being cancelled: return promptly */
+#define MITE_EINVAL (-3) /* a bad argument */
+#define MITE_ENOMEM (-4) /* out of memory */
+#define MITE_ETIMEDOUT (-5) /* an operation timed out */
+#define MITE_EIO (-6) /* a transport error (see the HTTP calls) */
+#define MITE_ECLOSED (-7) /* the peer closed the connection (see <mite/ws.h>) */
 
 /* A volume model returns this to end the load of its journey. */
 #define MITE_STOP (-1L)
@@ -92,9 +92,9 @@ typedef struct mite_field {
 	} v;
 } mite_field;
 
-#define MITE_STR(k, val) ((mite_field){.key = (k), .type = MITE_FIELD_STR, .v.s = (val)})
-#define MITE_INT(k, val) ((mite_field){.key = (k), .type = MITE_FIELD_INT, .v.i = (val)})
-#define MITE_DOUBLE(k, val) ((mite_field){.key = (k), .type = MITE_FIELD_DOUBLE, .v.d = (val)})
+#define MITE_STR(k, val) ((mite_field){ .key = (k), .type = MITE_FIELD_STR, .v.s = (val) })
+#define MITE_INT(k, val) ((mite_field){ .key = (k), .type = MITE_FIELD_INT, .v.i = (val) })
+#define MITE_DOUBLE(k, val) ((mite_field){ .key = (k), .type = MITE_FIELD_DOUBLE, .v.d = (val) })
 
 /* Log levels for mite_log. */
 typedef enum mite_log_level {
@@ -106,13 +106,13 @@ typedef enum mite_log_level {
 
 /* Pacing state for the separation helpers; lives on the journey's stack. */
 typedef struct mite_separation {
-	double start;  /* seconds since run start when the block began */
+	double start; /* seconds since run start when the block began */
 	double target; /* the block's minimum duration in seconds */
 } mite_separation;
 
 struct mite_http_api; /* declared in <mite/http.h> */
-struct mite_ws_api;   /* declared in <mite/ws.h> */
-struct mite_row_out;  /* declared in <mite/datapool.h> */
+struct mite_ws_api; /* declared in <mite/ws.h> */
+struct mite_row_out; /* declared in <mite/datapool.h> */
 
 /*
  * The function table. Its layout only grows: new calls are appended and
@@ -196,16 +196,16 @@ extern const mite_api *mite__api __attribute__((visibility("hidden")));
  * MITE_MODULE(init, fini): the ABI stamp. Use it exactly once per module, at
  * file scope, with the module's init and fini hooks (or NULL).
  */
-#define MITE_MODULE(init_fn, fini_fn)                                                      \
-	const mite_api *mite__api __attribute__((visibility("hidden")));                   \
-	__attribute__((visibility("default"))) const mite_module_info mite_module = {      \
-		.magic = MITE_MODULE_MAGIC,                                                \
-		.abi_version = MITE_ABI_VERSION,                                           \
-		.size = sizeof(mite_module_info),                                          \
-		.sdk_version = MITE_SDK_VERSION,                                           \
-		.api = &mite__api,                                                         \
-		.init = (init_fn),                                                         \
-		.fini = (fini_fn),                                                         \
+#define MITE_MODULE(init_fn, fini_fn)                                                 \
+	const mite_api *mite__api __attribute__((visibility("hidden")));              \
+	__attribute__((visibility("default"))) const mite_module_info mite_module = { \
+		.magic = MITE_MODULE_MAGIC,                                           \
+		.abi_version = MITE_ABI_VERSION,                                      \
+		.size = sizeof(mite_module_info),                                     \
+		.sdk_version = MITE_SDK_VERSION,                                      \
+		.api = &mite__api,                                                    \
+		.init = (init_fn),                                                    \
+		.fini = (fini_fn),                                                    \
 	}
 
 /* ---- rows ---------------------------------------------------------------
@@ -214,17 +214,35 @@ extern const mite_api *mite__api __attribute__((visibility("hidden")));
  * None of these yields. */
 
 /* Number of values in the row (0 for a journey without a datapool). */
-static inline size_t mite_row_count(const mite_row *row) { return mite__api->row_count(row); }
+static inline size_t mite_row_count(const mite_row *row)
+{
+	return mite__api->row_count(row);
+}
 /* Value i as a string, or NULL when i is out of range. Owned by mite. */
-static inline const char *mite_row_str(const mite_row *row, size_t i) { return mite__api->row_str(row, i); }
+static inline const char *mite_row_str(const mite_row *row, size_t i)
+{
+	return mite__api->row_str(row, i);
+}
 /* Index of a named column (CSV header, named inline columns), or -1. */
-static inline int mite_row_index(const mite_row *row, const char *column) { return mite__api->row_index(row, column); }
+static inline int mite_row_index(const mite_row *row, const char *column)
+{
+	return mite__api->row_index(row, column);
+}
 /* Value i as an integer; `def` when missing or not an integer. */
-static inline long long mite_row_int(const mite_row *row, size_t i, long long def) { return mite__api->row_int(row, i, def); }
+static inline long long mite_row_int(const mite_row *row, size_t i, long long def)
+{
+	return mite__api->row_int(row, i, def);
+}
 /* Value i as a double; `def` when missing or not a number. */
-static inline double mite_row_double(const mite_row *row, size_t i, double def) { return mite__api->row_double(row, i, def); }
+static inline double mite_row_double(const mite_row *row, size_t i, double def)
+{
+	return mite__api->row_double(row, i, def);
+}
 /* The row's id within its pool (stable; recyclable rows come back with it). */
-static inline uint64_t mite_row_id(const mite_row *row) { return mite__api->row_id(row); }
+static inline uint64_t mite_row_id(const mite_row *row)
+{
+	return mite__api->row_id(row);
+}
 /* Value of a named column as a string, or NULL. Owned by mite. */
 static inline const char *mite_row_get(const mite_row *row, const char *column)
 {
@@ -238,11 +256,17 @@ static inline const char *mite_row_get(const mite_row *row, const char *column)
 
 /* Opens a transaction. Returns 0, or MITE_EINVAL (NULL/empty name, nesting
  * deeper than 16). The name is copied. */
-static inline int mite_txn_begin(mite_ctx *ctx, const char *name) { return mite__api->txn_begin(ctx, name); }
+static inline int mite_txn_begin(mite_ctx *ctx, const char *name)
+{
+	return mite__api->txn_begin(ctx, name);
+}
 /* Ends the innermost transaction and records it. Returns 0 when it
  * succeeded, MITE_EFAIL when it (or anything inside it) failed, MITE_EINVAL
  * when none is open. */
-static inline int mite_txn_end(mite_ctx *ctx) { return mite__api->txn_end(ctx); }
+static inline int mite_txn_end(mite_ctx *ctx)
+{
+	return mite__api->txn_end(ctx);
+}
 
 /* mite_fail(ctx, fmt, ...): records an error with the caller's
  * file:line:function on the innermost open transaction and marks every
@@ -270,23 +294,33 @@ static inline int mite_send_fields(mite_ctx *ctx, const char *type, const mite_f
 {
 	return mite__api->send(ctx, type, f, n);
 }
-#define mite_send(ctx, type, ...)                                                          \
-	mite_send_fields((ctx), (type), (const mite_field[]){__VA_ARGS__},                  \
-			 sizeof((const mite_field[]){__VA_ARGS__}) / sizeof(mite_field))
+#define mite_send(ctx, type, ...)                                            \
+	mite_send_fields((ctx), (type), (const mite_field[]){ __VA_ARGS__ }, \
+			 sizeof((const mite_field[]){ __VA_ARGS__ }) / sizeof(mite_field))
 
 /* Config values come from the scenario's `config` block, then
  * MITE_CONF_<key> in the environment of the command that started the run,
  * then `--set key=value`; later ones win. None of these yields. */
 
 /* The value of `key`, or `def` when unset. Owned by mite, valid for the run. */
-static inline const char *mite_config_str(mite_ctx *ctx, const char *key, const char *def) { return mite__api->config_str(ctx, key, def); }
+static inline const char *mite_config_str(mite_ctx *ctx, const char *key, const char *def)
+{
+	return mite__api->config_str(ctx, key, def);
+}
 /* The value of `key` as an integer, or `def` when unset or not an integer. */
-static inline long long mite_config_int(mite_ctx *ctx, const char *key, long long def) { return mite__api->config_int(ctx, key, def); }
+static inline long long mite_config_int(mite_ctx *ctx, const char *key, long long def)
+{
+	return mite__api->config_int(ctx, key, def);
+}
 /* The value of `key` as a double, or `def` when unset or not a number. */
-static inline double mite_config_double(mite_ctx *ctx, const char *key, double def) { return mite__api->config_double(ctx, key, def); }
+static inline double mite_config_double(mite_ctx *ctx, const char *key, double def)
+{
+	return mite__api->config_double(ctx, key, def);
+}
 
 /* Logs a line tagged with the journey and instance. Does not yield. */
-static inline void mite_log(mite_ctx *ctx, mite_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline void mite_log(mite_ctx *ctx, mite_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static inline void mite_log(mite_ctx *ctx, mite_log_level level, const char *fmt, ...)
 {
 	va_list ap;
@@ -298,12 +332,21 @@ static inline void mite_log(mite_ctx *ctx, mite_log_level level, const char *fmt
 /* ---- time and scheduling ------------------------------------------------ */
 
 /* Seconds since the run started (the runner loop's clock). Does not yield. */
-static inline double mite_now(mite_ctx *ctx) { return mite__api->now(ctx); }
+static inline double mite_now(mite_ctx *ctx)
+{
+	return mite__api->now(ctx);
+}
 /* Sleeps without blocking the runner. May yield. Returns 0, or
  * MITE_ECANCELED when the run is cancelled meanwhile. */
-static inline int mite_sleep(mite_ctx *ctx, double seconds) { return mite__api->sleep(ctx, seconds); }
+static inline int mite_sleep(mite_ctx *ctx, double seconds)
+{
+	return mite__api->sleep(ctx, seconds);
+}
 /* Non-zero once the run is stopping: finish the iteration and return. */
-static inline int mite_should_stop(mite_ctx *ctx) { return mite__api->should_stop(ctx); }
+static inline int mite_should_stop(mite_ctx *ctx)
+{
+	return mite__api->should_stop(ctx);
+}
 
 /* The original mite's pacing helpers: pad a block to a minimum duration.
  *
@@ -315,19 +358,37 @@ static inline int mite_should_stop(mite_ctx *ctx) { return mite__api->should_sto
  * mite_ensure_average_separation draws the block's duration so that blocks
  * average `mean` seconds (uniform over [0.5, 1.5] x mean). Neither begin call
  * yields; mite_separation_wait may yield and returns as mite_sleep does. */
-static inline void mite_ensure_fixed_separation(mite_ctx *ctx, mite_separation *s, double seconds) { mite__api->separation_begin(ctx, s, seconds, 0); }
-static inline void mite_ensure_average_separation(mite_ctx *ctx, mite_separation *s, double mean) { mite__api->separation_begin(ctx, s, mean, 1); }
-static inline int mite_separation_wait(mite_ctx *ctx, mite_separation *s) { return mite__api->separation_end(ctx, s); }
+static inline void mite_ensure_fixed_separation(mite_ctx *ctx, mite_separation *s, double seconds)
+{
+	mite__api->separation_begin(ctx, s, seconds, 0);
+}
+static inline void mite_ensure_average_separation(mite_ctx *ctx, mite_separation *s, double mean)
+{
+	mite__api->separation_begin(ctx, s, mean, 1);
+}
+static inline int mite_separation_wait(mite_ctx *ctx, mite_separation *s)
+{
+	return mite__api->separation_end(ctx, s);
+}
 
 /* ---- identity ----------------------------------------------------------- */
 
 /* What the module's init hook stored, or NULL. Shared by every instance of
  * the module in this runner; the module owns it (free it in fini). */
-static inline void *mite_fixture(mite_ctx *ctx) { return mite__api->fixture(ctx); }
+static inline void *mite_fixture(mite_ctx *ctx)
+{
+	return mite__api->fixture(ctx);
+}
 /* The journey's name as the scenario gives it. Owned by mite. */
-static inline const char *mite_journey_name(mite_ctx *ctx) { return mite__api->journey_name(ctx); }
+static inline const char *mite_journey_name(mite_ctx *ctx)
+{
+	return mite__api->journey_name(ctx);
+}
 /* A number unique to this instance within its run. */
-static inline uint64_t mite_instance_id(mite_ctx *ctx) { return mite__api->instance_id(ctx); }
+static inline uint64_t mite_instance_id(mite_ctx *ctx)
+{
+	return mite__api->instance_id(ctx);
+}
 
 /* ---- plugin settings ----------------------------------------------------
  * Datapool and volume-model plugins receive the other settings of their

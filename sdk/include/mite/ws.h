@@ -43,13 +43,16 @@ extern "C" {
 typedef struct mite_ws mite_ws;
 
 /* Send flags. */
-#define MITE_WS_TEXT 0x0   /* a text message (the default; UTF-8 is the
+#define MITE_WS_TEXT \
+	0x0 /* a text message (the default; UTF-8 is the
 			    * journey's business, as the server checks it) */
 #define MITE_WS_BINARY 0x1 /* a binary message */
-#define MITE_WS_MARK 0x2   /* time the round trip from this send to the next
+#define MITE_WS_MARK \
+	0x2 /* time the round trip from this send to the next
 			    * message that arrives (mite_ws_msg.rtt) */
 /* Receive flags. */
-#define MITE_WS_TIMEOUT_OK 0x4 /* a timeout returns MITE_ETIMEDOUT without
+#define MITE_WS_TIMEOUT_OK \
+	0x4 /* a timeout returns MITE_ETIMEDOUT without
 				* failing the transaction or counting it */
 
 /* The longest connection or mark name, in bytes (a longer one is refused
@@ -93,12 +96,12 @@ typedef struct mite_ws_opts {
 /* A received message; owned by the connection, valid until the next
  * mite_ws_recv on it or its close. */
 typedef struct mite_ws_msg {
-	uint32_t size;      /* sizeof(mite_ws_msg) as mite built it */
-	int binary;         /* 1: binary, 0: text */
-	const char *data;   /* the payload, NUL-terminated after len bytes */
+	uint32_t size; /* sizeof(mite_ws_msg) as mite built it */
+	int binary; /* 1: binary, 0: text */
+	const char *data; /* the payload, NUL-terminated after len bytes */
 	size_t len;
-	double arrived;     /* mite_now() when its last byte arrived */
-	double rtt;         /* seconds from the marked send it is the first
+	double arrived; /* mite_now() when its last byte arrived */
+	double rtt; /* seconds from the marked send it is the first
 			     * message after, or -1 when it answers no mark */
 	void *spare[2];
 } mite_ws_msg;
@@ -107,7 +110,7 @@ typedef struct mite_ws_msg {
  * wrappers then return MITE_EINVAL). Its layout only grows. */
 typedef struct mite_ws_api {
 	uint32_t version; /* MITE_WS_API_VERSION */
-	uint32_t size;    /* sizeof(struct mite_ws_api) */
+	uint32_t size; /* sizeof(struct mite_ws_api) */
 	int (*open)(mite_ctx *ctx, const char *url, const mite_ws_opts *opts, mite_ws **out,
 		    const char *file, int line, const char *func);
 	int (*send)(mite_ctx *ctx, mite_ws *ws, const void *data, size_t len, unsigned flags,
@@ -178,9 +181,9 @@ static inline int mite__ws_send_mark(const char *file, int line, const char *fun
 				     mite_ws *ws, const char *name, const void *data, size_t len,
 				     unsigned flags)
 {
-	return mite__ws ? mite__ws->send(ctx, ws, data, len, flags | MITE_WS_MARK, name, file, line,
-					 func)
-			: MITE_EINVAL;
+	return mite__ws
+		? mite__ws->send(ctx, ws, data, len, flags | MITE_WS_MARK, name, file, line, func)
+		: MITE_EINVAL;
 }
 #define mite_ws_send_mark(...) mite__ws_send_mark(__FILE__, __LINE__, __func__, __VA_ARGS__)
 
@@ -203,9 +206,10 @@ static inline int mite__ws_recv(const char *file, int line, const char *func, mi
 {
 	if (out)
 		*out = NULL;
-	return mite__ws ? mite__ws->recv(ctx, ws, timeout, flags, out, file, line, func) : MITE_EINVAL;
+	return mite__ws ? mite__ws->recv(ctx, ws, timeout, flags, out, file, line, func)
+			: MITE_EINVAL;
 }
-#define mite_ws_recv(ctx, ws, timeout, ...)                                                \
+#define mite_ws_recv(ctx, ws, timeout, ...) \
 	mite__ws_recv(__FILE__, __LINE__, __func__, (ctx), (ws), (timeout), 0, __VA_ARGS__)
 #define mite_ws_recv_flags(...) mite__ws_recv(__FILE__, __LINE__, __func__, __VA_ARGS__)
 
@@ -236,11 +240,20 @@ static inline int mite__ws_close(const char *file, int line, const char *func, m
 /* The close code the server sent (1000, 1001, 1011...; 1005 when its close
  * had none, 1006 when the connection ended without a close), or 0 while it
  * has not closed. Does not yield. */
-static inline int mite_ws_close_code(const mite_ws *ws) { return mite__ws ? mite__ws->close_code(ws) : 0; }
+static inline int mite_ws_close_code(const mite_ws *ws)
+{
+	return mite__ws ? mite__ws->close_code(ws) : 0;
+}
 /* The reason that came with it ("" when none). Owned by ws. */
-static inline const char *mite_ws_close_reason(const mite_ws *ws) { return mite__ws ? mite__ws->close_reason(ws) : ""; }
+static inline const char *mite_ws_close_reason(const mite_ws *ws)
+{
+	return mite__ws ? mite__ws->close_reason(ws) : "";
+}
 /* The subprotocol the server chose (Sec-WebSocket-Protocol), or "". */
-static inline const char *mite_ws_protocol(const mite_ws *ws) { return mite__ws ? mite__ws->protocol(ws) : ""; }
+static inline const char *mite_ws_protocol(const mite_ws *ws)
+{
+	return mite__ws ? mite__ws->protocol(ws) : "";
+}
 
 #ifdef __cplusplus
 }
