@@ -602,10 +602,9 @@ static void tdn(FILE *f, double v, int decimals, const char *unit)
 	td(f, b, 1);
 }
 
-static void tables(FILE *f, const cJSON *sum)
+static void table_thresholds(FILE *f, const cJSON *sum)
 {
 	const cJSON *x, *a;
-	char b[8][32];
 
 	a = cJSON_GetObjectItemCaseSensitive(sum, "thresholds");
 	if (cJSON_GetArraySize(a) > 0) {
@@ -636,6 +635,12 @@ static void tables(FILE *f, const cJSON *sum)
 		}
 		fprintf(f, "</table>\n");
 	}
+}
+
+static void table_journeys(FILE *f, const cJSON *sum)
+{
+	const cJSON *x;
+	char b[8][32];
 
 	fprintf(f, "<h2 id=\"journeys\">Journeys</h2>\n<table>\n");
 	{
@@ -686,6 +691,12 @@ static void tables(FILE *f, const cJSON *sum)
 		fprintf(f, "</tr>\n");
 	}
 	fprintf(f, "</table>\n");
+}
+
+static void table_transactions(FILE *f, const cJSON *sum)
+{
+	const cJSON *x;
+	char b[8][32];
 
 	fprintf(f, "<h2 id=\"transactions\">Transactions</h2>\n<table>\n");
 	{
@@ -712,6 +723,12 @@ static void tables(FILE *f, const cJSON *sum)
 		fprintf(f, "</tr>\n");
 	}
 	fprintf(f, "</table>\n");
+}
+
+static void table_http(FILE *f, const cJSON *sum)
+{
+	const cJSON *x, *a;
+	char b[8][32];
 
 	a = cJSON_GetObjectItemCaseSensitive(sum, "http");
 	if (cJSON_GetArraySize(a) > 0) {
@@ -758,6 +775,12 @@ static void tables(FILE *f, const cJSON *sum)
 		}
 		fprintf(f, "</table>\n");
 	}
+}
+
+static void table_http_errors(FILE *f, const cJSON *sum)
+{
+	const cJSON *x, *a;
+
 	a = cJSON_GetObjectItemCaseSensitive(sum, "http_errors");
 	if (cJSON_GetArraySize(a) > 0) {
 		static const char *const h[] = { "transaction", "method", "class", "count" };
@@ -775,6 +798,12 @@ static void tables(FILE *f, const cJSON *sum)
 		}
 		fprintf(f, "</table>\n");
 	}
+}
+
+static void table_errors(FILE *f, const cJSON *sum)
+{
+	const cJSON *x, *a;
+
 	a = cJSON_GetObjectItemCaseSensitive(sum, "errors");
 	if (cJSON_GetArraySize(a) > 0) {
 		static const char *const h[] = { "count", "message", "location",
@@ -815,6 +844,12 @@ static void tables(FILE *f, const cJSON *sum)
 		}
 		fprintf(f, "</table>\n");
 	}
+}
+
+static void table_messages(FILE *f, const cJSON *sum)
+{
+	const cJSON *x, *a;
+
 	a = cJSON_GetObjectItemCaseSensitive(sum, "messages");
 	if (cJSON_GetArraySize(a) > 0) {
 		static const char *const h[] = { "journey", "type", "count" };
@@ -831,6 +866,13 @@ static void tables(FILE *f, const cJSON *sum)
 		}
 		fprintf(f, "</table>\n");
 	}
+}
+
+static void table_lag(FILE *f, const cJSON *sum)
+{
+	const cJSON *x, *a;
+	char b[8][32];
+
 	a = cJSON_GetObjectItemCaseSensitive(sum, "lag");
 	if (cJSON_GetArraySize(a) > 0) {
 		static const char *const h[] = { "journey", "starts", "p50", "p95", "p99", "max" };
@@ -850,6 +892,12 @@ static void tables(FILE *f, const cJSON *sum)
 		}
 		fprintf(f, "</table>\n");
 	}
+}
+
+static void table_events(FILE *f, const cJSON *sum)
+{
+	const cJSON *x;
+
 	x = cJSON_GetObjectItemCaseSensitive(sum, "events");
 	if (x) {
 		fprintf(f,
@@ -862,6 +910,20 @@ static void tables(FILE *f, const cJSON *sum)
 				? " The event log is incomplete."
 				: "");
 	}
+}
+
+/* The summary's tables, one function a section. */
+static void tables(FILE *f, const cJSON *sum)
+{
+	table_thresholds(f, sum);
+	table_journeys(f, sum);
+	table_transactions(f, sum);
+	table_http(f, sum);
+	table_http_errors(f, sum);
+	table_errors(f, sum);
+	table_messages(f, sum);
+	table_lag(f, sum);
+	table_events(f, sum);
 }
 
 /* ---- the page ----------------------------------------------------------- */
