@@ -279,3 +279,26 @@ Test(cfg, the_line_is_never_0)
 	cr_assert_eq(cfg_fail(&R, NULL, "%s", "a long message"), -1);
 	cr_assert_eq(strlen(err), 7);
 }
+
+/* The runner's size config keys (http_body_limit, ws_max_message, ...) go
+ * through util_parse_size: each suffix, and what is not a size. */
+Test(cfg, runner_sizes_parse_or_refuse)
+{
+	size_t n = 0;
+
+	cr_assert_eq(util_parse_size("512", &n), 0);
+	cr_assert_eq(n, 512);
+	cr_assert_eq(util_parse_size("16K", &n), 0);
+	cr_assert_eq(n, 16 << 10);
+	cr_assert_eq(util_parse_size("16MiB", &n), 0);
+	cr_assert_eq(n, 16 << 20);
+	cr_assert_eq(util_parse_size("2g", &n), 0);
+	cr_assert_eq(n, (size_t)2 << 30);
+	cr_assert_eq(util_parse_size("0", &n), -1);
+	cr_assert_eq(util_parse_size("-1", &n), -1);
+	cr_assert_eq(util_parse_size("16KB", &n), -1);
+	cr_assert_eq(util_parse_size("1T", &n), -1);
+	cr_assert_eq(util_parse_size("", &n), -1);
+	cr_assert_eq(util_parse_size("99999999999999999999", &n), -1);
+	cr_assert_eq(util_parse_size("18446744073709551615G", &n), -1);
+}

@@ -27,6 +27,10 @@ int util_mkdir_p(const char *path, mode_t mode);
 /* An error message into err (errlen bytes; nothing when err is NULL or
  * errlen 0): a message cut short still says enough. */
 void util_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A size: bytes, or a number with a K, M or G suffix (powers of 1024, an
+ * optional "iB" after it), more than 0 and fitting a size_t. 0, or -1 when
+ * s is not one. */
+int util_parse_size(const char *s, size_t *out);
 /* "TERM" for SIGTERM ("?" when unknown). */
 const char *util_sig_name(int sig);
 

@@ -4,49 +4,10 @@
 #include "runner/h2.h"
 
 #include "core/log.h"
+#include "core/util.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A size: bytes, or a number with a K, M or G suffix (powers of 1024, an
- * optional "iB" after it), more than 0. 0, or -1 when s is not one. */
-static int parse_size(const char *s, size_t *out)
-{
-	unsigned long long v, mul = 1;
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || v == 0)
-		return -1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		mul = 1ULL << 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		mul = 1ULL << 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		mul = 1ULL << 30;
-		end++;
-		break;
-	}
-	if (mul > 1 && strcmp(end, "iB") == 0)
-		end += 2;
-	if (*end || v > SIZE_MAX / mul)
-		return -1;
-	*out = (size_t)(v * mul);
-	return 0;
-}
 
 /* A size from the run's config key, or def (with a warning for a value
  * that is not a size). */
@@ -57,7 +18,7 @@ static size_t config_size(http_engine *e, struct mite_ctx *ctx, const char *key,
 
 	if (!v)
 		return def;
-	if (parse_size(v, &n) == 0)
+	if (util_parse_size(v, &n) == 0)
 		return n;
 	log_warn("http: config %s = \"%s\" is not a size (bytes > 0, or with K, M or G): "
 		 "using %zu",

@@ -14,13 +14,12 @@
 #include "runner/ws.h"
 
 #include "core/log.h"
+#include "core/util.h"
 #include "core/stats.h"
 #include "runner/http_sdk.h"
 #include "runner/inst.h"
 #include "runner/ws_hs.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <mite/ws.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,36 +62,12 @@ struct ws_session {
 static size_t config_size(struct mite_ctx *ctx, const char *key, size_t def)
 {
 	const char *v = inst_config(ctx, key);
-	unsigned long long n, mul = 1;
-	char *end;
+	size_t n;
 
 	if (!v)
 		return def;
-	errno = 0;
-	n = isdigit((unsigned char)*v) ? strtoull(v, &end, 10) : 0;
-	if (n && !errno) {
-		switch (*end) {
-		case 'k':
-		case 'K':
-			mul = 1ULL << 10;
-			end++;
-			break;
-		case 'm':
-		case 'M':
-			mul = 1ULL << 20;
-			end++;
-			break;
-		case 'g':
-		case 'G':
-			mul = 1ULL << 30;
-			end++;
-			break;
-		}
-		if (mul > 1 && strcmp(end, "iB") == 0)
-			end += 2;
-		if (!*end && n <= SIZE_MAX / mul)
-			return (size_t)(n * mul);
-	}
+	if (util_parse_size(v, &n) == 0)
+		return n;
 	log_warn("ws: config %s = \"%s\" is not a size (bytes > 0, or with K, M or G): using %zu",
 		 key, v, def);
 	return def;
