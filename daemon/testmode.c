@@ -211,14 +211,168 @@ static void exit_guard_install(void)
 	at_quick_exit(exit_guard);
 }
 
+/* The loop and the watchdog (first: it blocks the signals it takes, which
+ * threads started later, the results writer and libuv's pool, inherit).
+ * 0, or a TESTMODE_* status with s freed. */
+static int tm_begin(tm_state *st, scenario *s, const testmode_opts *to)
+{
+	char err[1024];
+	double limit = to->runner_timeout;
+
+	memset(st, 0, sizeof *st);
+	st->print_events = to->print_events;
+	st->quiet = to->quiet;
+	st->debug = to->debug;
+	st->trace_instance = to->trace_instance;
+	/* A journey stopped at a breakpoint holds the loop: no limit then. */
+	if (testmode_debug_traced()) {
+		limit = 1e9;
+		fprintf(stderr, "mitectl: under a debugger: no --runner-timeout limit\n");
+	}
+	if (uv_loop_init(&st->loop) < 0) {
+		scenario_free(s);
+		return TESTMODE_INTERNAL;
+	}
+	st->wd = watchdog_start(&st->loop,
+				&(watchdog_opts){ .limit = limit,
+						  .on_signal = on_signal,
+						  .data = st,
+						  .holder = runner_current_journey,
+						  .results_dir = to->results_dir,
+						  .exit_status = TESTMODE_HUNG },
+				err, sizeof err);
+	if (!st->wd) {
+		fprintf(stderr, "mitectl: %s\n", err);
+		scenario_free(s);
+		uv_loop_close(&st->loop);
+		return TESTMODE_INTERNAL;
+	}
+	return 0;
+}
+
+/* The run (which takes s) and its results. 0, or a TESTMODE_* status
+ * with the loop closed. */
+static int tm_open_run(tm_state *st, scenario *s, const testmode_opts *to)
+{
+	run_opts o = { 0 };
+	char err[1024];
+
+	o.grace = to->grace > 0 ? to->grace : 5;
+	/* Per-response events cost about as much CPU as the request itself:
+	 * only when asked for, and only with an event log to keep them. */
+	o.http_events = to->results_dir != NULL && to->http_events;
+	o.debug = to->debug;
+	o.trace_instance = to->trace_instance;
+	o.hooks.on_done = on_run_done;
+	o.hooks.on_tick = on_tick;
+	o.hooks.on_event = on_event;
+	o.hooks.data = st;
+	st->run = run_new(&st->loop, s, &o, err, sizeof err);
+	if (!st->run) {
+		fprintf(stderr, "mitectl: %s\n", err);
+		tm_end_watchdog(st);
+		uv_run(&st->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&st->loop);
+		return TESTMODE_SCENARIO;
+	}
+	st->res = results_new(st->run, &(results_opts){ .dir = to->results_dir, .live = 1 }, err,
+			      sizeof err);
+	if (!st->res) {
+		fprintf(stderr, "mitectl: results: %s\n", err);
+		tm_end_watchdog(st);
+		run_free(st->run);
+		uv_run(&st->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&st->loop);
+		return TESTMODE_INTERNAL;
+	}
+	return 0;
+}
+
+/* nrunners in-process runners joined to the run, the run started and the
+ * live view's timer. 0 or TESTMODE_INTERNAL (the process then ends). */
+static int tm_start(tm_state *st, int nrunners)
+{
+	transport *a, *b;
+
+	for (int i = 0; i < nrunners; i++) {
+		if (transport_pair(&st->loop, &a, &b) < 0 || run_add_runner(st->run, a) < 0) {
+			fprintf(stderr, "mitectl: cannot set up the runner: out of memory\n");
+			return TESTMODE_INTERNAL;
+		}
+		if (!runner_new(&st->loop, b, i, on_runner_done, st)) {
+			fprintf(stderr, "mitectl: cannot start the runner\n");
+			return TESTMODE_INTERNAL;
+		}
+		st->nrunners++;
+	}
+	if (run_start(st->run) < 0) {
+		fprintf(stderr, "mitectl: cannot start the runner\n");
+		return TESTMODE_INTERNAL;
+	}
+	uv_timer_init(&st->loop, &st->live);
+	st->live.data = st;
+	/* Half a stats interval after the runners' batches, so that each block
+	 * covers exactly the last LIVE_INTERVAL seconds of batches. */
+	if (!st->quiet)
+		uv_timer_start(&st->live, on_live, (uint64_t)(LIVE_INTERVAL * 1000 + 500),
+			       (uint64_t)(LIVE_INTERVAL * 1000));
+	return 0;
+}
+
+/* The end-of-run summary (unless quiet), and results not written said
+ * either way. */
+static void tm_report(tm_state *st)
+{
+	if (!st->quiet) {
+		/* results_finish made it, unless it ran out of memory. */
+		cJSON *now =
+			results_summary(st->res) ? NULL : results_summary_now(st->res, st->run);
+		const cJSON *sum = now ? now : results_summary(st->res);
+
+		fputc('\n', stdout);
+		if (sum)
+			results_io_text(stdout, sum);
+		if (results_dir(st->res))
+			printf("results: %s%s\n", results_dir(st->res),
+			       results_on_disk(st->res) ? ""
+							: " (the summary is NOT there: see above)");
+		fflush(stdout);
+		cJSON_Delete(now);
+	}
+	if (results_dir(st->res) && results_not_written(st->res))
+		fprintf(stderr,
+			"mitectl: results: could not write %s/%s; the summary%s is not on disk\n",
+			results_dir(st->res), results_not_written(st->res),
+			st->quiet ? "" : " printed above");
+}
+
+/* The exit status (the verdict's), then the run, its results and the loop
+ * freed. */
+static int tm_finish(tm_state *st, const testmode_opts *to)
+{
+	int rc;
+
+	if (to->inspect)
+		to->inspect(st->run, to->data);
+	if (run_error(st->run) && run_get_state(st->run) == RUN_DONE && !run_totals(st->run)->first)
+		rc = TESTMODE_SCENARIO;
+	else
+		rc = verdict_exit_status(results_verdict_kind(st->res, st->run));
+	/* The results first: they point into the run's scenario. */
+	results_free(st->res);
+	run_free(st->run);
+	/* run_free of a done run frees at once; drain anything left. */
+	uv_run(&st->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&st->loop) != 0)
+		log_warn("mitectl: loop closed with handles still open");
+	return rc;
+}
+
 int testmode_execute(scenario *s, const testmode_opts *to)
 {
 	tm_state st;
-	run_opts o = { 0 };
-	transport *a, *b;
 	char err[1024];
 	int rc, nrunners;
-	double limit = to->runner_timeout;
 
 	/* Refused before anything starts: a volume this process cannot hold
 	 * (memory mappings, memory). One runner holds proto_instances_max()
@@ -229,129 +383,16 @@ int testmode_execute(scenario *s, const testmode_opts *to)
 		scenario_free(s);
 		return TESTMODE_SCENARIO;
 	}
-	memset(&st, 0, sizeof st);
-	st.print_events = to->print_events;
-	st.quiet = to->quiet;
-	st.debug = to->debug;
-	st.trace_instance = to->trace_instance;
-	/* A journey stopped at a breakpoint holds the loop: no limit then. */
-	if (testmode_debug_traced()) {
-		limit = 1e9;
-		fprintf(stderr, "mitectl: under a debugger: no --runner-timeout limit\n");
-	}
-	if (uv_loop_init(&st.loop) < 0) {
-		scenario_free(s);
-		return TESTMODE_INTERNAL;
-	}
-	/* First: it blocks the signals it takes, which threads started
-	 * later (the results writer, libuv's pool) must inherit. */
-	st.wd = watchdog_start(&st.loop,
-			       &(watchdog_opts){ .limit = limit,
-						 .on_signal = on_signal,
-						 .data = &st,
-						 .holder = runner_current_journey,
-						 .results_dir = to->results_dir,
-						 .exit_status = TESTMODE_HUNG },
-			       err, sizeof err);
-	if (!st.wd) {
-		fprintf(stderr, "mitectl: %s\n", err);
-		scenario_free(s);
-		uv_loop_close(&st.loop);
-		return TESTMODE_INTERNAL;
-	}
-	o.grace = to->grace > 0 ? to->grace : 5;
-	/* Per-response events only when there is an event log to keep them. */
-	/* Per-response events cost about as much CPU as the request itself:
-	 * only when asked for. */
-	o.http_events = to->results_dir != NULL && to->http_events;
-	o.debug = to->debug;
-	o.trace_instance = to->trace_instance;
-	o.hooks.on_done = on_run_done;
-	o.hooks.on_tick = on_tick;
-	o.hooks.on_event = on_event;
-	o.hooks.data = &st;
-	st.run = run_new(&st.loop, s, &o, err, sizeof err);
-	if (!st.run) {
-		fprintf(stderr, "mitectl: %s\n", err);
-		tm_end_watchdog(&st);
-		uv_run(&st.loop, UV_RUN_DEFAULT);
-		uv_loop_close(&st.loop);
-		return TESTMODE_SCENARIO;
-	}
-	st.res = results_new(st.run, &(results_opts){ .dir = to->results_dir, .live = 1 }, err,
-			     sizeof err);
-	if (!st.res) {
-		fprintf(stderr, "mitectl: results: %s\n", err);
-		tm_end_watchdog(&st);
-		run_free(st.run);
-		uv_run(&st.loop, UV_RUN_DEFAULT);
-		uv_loop_close(&st.loop);
-		return TESTMODE_INTERNAL;
-	}
-	for (int i = 0; i < nrunners; i++) {
-		if (transport_pair(&st.loop, &a, &b) < 0 || run_add_runner(st.run, a) < 0) {
-			fprintf(stderr, "mitectl: cannot set up the runner: out of memory\n");
-			return TESTMODE_INTERNAL;
-		}
-		if (!runner_new(&st.loop, b, i, on_runner_done, &st)) {
-			fprintf(stderr, "mitectl: cannot start the runner\n");
-			return TESTMODE_INTERNAL;
-		}
-		st.nrunners++;
-	}
-	if (run_start(st.run) < 0) {
-		fprintf(stderr, "mitectl: cannot start the runner\n");
-		return TESTMODE_INTERNAL;
-	}
-	uv_timer_init(&st.loop, &st.live);
-	st.live.data = &st;
-	/* Half a stats interval after the runners' batches, so that each block
-	 * covers exactly the last LIVE_INTERVAL seconds of batches. */
-	if (!st.quiet)
-		uv_timer_start(&st.live, on_live, (uint64_t)(LIVE_INTERVAL * 1000 + 500),
-			       (uint64_t)(LIVE_INTERVAL * 1000));
-
+	if ((rc = tm_begin(&st, s, to)) != 0 || (rc = tm_open_run(&st, s, to)) != 0 ||
+	    (rc = tm_start(&st, nrunners)) != 0)
+		return rc;
 	exit_guard_install();
 	run_in_progress = 1;
 	uv_run(&st.loop, UV_RUN_DEFAULT);
 	run_in_progress = 0;
 	tm_end_watchdog(&st);
-
-	if (!st.quiet) {
-		/* results_finish made it, unless it ran out of memory. */
-		cJSON *now = results_summary(st.res) ? NULL : results_summary_now(st.res, st.run);
-		const cJSON *sum = now ? now : results_summary(st.res);
-
-		fputc('\n', stdout);
-		if (sum)
-			results_io_text(stdout, sum);
-		if (results_dir(st.res))
-			printf("results: %s%s\n", results_dir(st.res),
-			       results_on_disk(st.res) ? ""
-						       : " (the summary is NOT there: see above)");
-		fflush(stdout);
-		cJSON_Delete(now);
-	}
-	/* Quiet or not: results asked for and not written is said here. */
-	if (results_dir(st.res) && results_not_written(st.res))
-		fprintf(stderr,
-			"mitectl: results: could not write %s/%s; the summary%s is not on disk\n",
-			results_dir(st.res), results_not_written(st.res),
-			st.quiet ? "" : " printed above");
-	if (to->inspect)
-		to->inspect(st.run, to->data);
-	if (run_error(st.run) && run_get_state(st.run) == RUN_DONE && !run_totals(st.run)->first)
-		rc = TESTMODE_SCENARIO;
-	else
-		rc = verdict_exit_status(results_verdict_kind(st.res, st.run));
-	/* The results first: they point into the run's scenario. */
-	results_free(st.res);
-	run_free(st.run);
-	/* run_free of a done run frees at once; drain anything left. */
-	uv_run(&st.loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(&st.loop) != 0)
-		log_warn("mitectl: loop closed with handles still open");
-	return rc;
+	tm_report(&st);
+	return tm_finish(&st, to);
 }
 
 static int parse_double(const char *s, double *out)
