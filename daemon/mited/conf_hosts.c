@@ -5,6 +5,7 @@
 
 #include "mited/conf_hosts.h"
 
+#include "controller/cfg.h"
 #include "core/curve.h"
 #include "core/transport.h"
 #include "core/util.h"
@@ -18,10 +19,10 @@
 static int bad(const char *file, const config_setting_t *s, char *err, size_t errlen,
 	       const char *msg)
 {
-	const char *sf = config_setting_source_file(s);
-	snprintf(err, errlen, "%s:%u: '%s' %s", sf ? sf : file, config_setting_source_line(s),
-		 config_setting_name(s), msg);
-	return -1;
+	/* The one file:line: formatter of every config reader (cfg.c). */
+	cfg_reader R = { .file = file, .err = err, .errlen = errlen };
+
+	return cfg_fail(&R, s, "'%s' %s", config_setting_name(s), msg);
 }
 
 static int take_string(const char *file, config_setting_t *s, char **out, char *err, size_t errlen)
@@ -31,7 +32,7 @@ static int take_string(const char *file, config_setting_t *s, char **out, char *
 		return bad(file, s, err, errlen, "must be a non-empty string");
 	char *d = strdup(v);
 	if (!d)
-		return bad(file, s, err, errlen, ": out of memory");
+		return bad(file, s, err, errlen, "cannot be kept: out of memory");
 	free(*out);
 	*out = d;
 	return 1;
@@ -47,7 +48,7 @@ static int take_labels(const char *file, config_setting_t *s, conf_hosts *h, cha
 		return bad(file, s, err, errlen, "has more than 32 labels");
 	char **v = calloc((size_t)n + 1, sizeof(char *));
 	if (!v)
-		return bad(file, s, err, errlen, ": out of memory");
+		return bad(file, s, err, errlen, "cannot be kept: out of memory");
 	for (int i = 0; i < n; i++) {
 		const char *l = config_setting_get_string_elem(s, i);
 		if (!l || !*l || strlen(l) > HOSTS_LABEL_MAX || strchr(l, ',')) {
