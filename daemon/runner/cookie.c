@@ -277,35 +277,68 @@ static void make_room(cookie_jar *j, int64_t now)
 		unlink_cookie(j, oldest);
 }
 
-int cookie_jar_set(cookie_jar *j, const char *v, size_t vlen, const char *host, size_t hlen,
-		   const char *path, size_t plen, int https, int64_t now)
+/* A Set-Cookie header value, parsed (pointers into it). */
+typedef struct set_cookie {
+	const char *n, *ne, *val, *ve; /* name and value, trimmed */
+	const char *dom, *cpath; /* Domain (no leading dot), Path: NULL when absent */
+	size_t dl, cpl;
+	int64_t expires, max_age;
+	int have_expires, have_max_age, secure, host_only;
+} set_cookie;
+
+/* Max-Age: digits, or a '-' first (delete now); anything else is ignored. */
+static void sc_max_age(set_cookie *sc, const char *d, const char *ave)
 {
-	const char *end = v + vlen, *nv_end, *n, *ne, *val, *ve;
-	const char *dom = NULL, *cpath = NULL;
-	size_t dl = 0, cpl = 0;
-	int64_t expires = 0, max_age = 0;
-	int have_expires = 0, have_max_age = 0, secure = 0, host_only;
-	cookie **pp, *c, *old = NULL, **oldp = NULL;
-	uint32_t seq;
+	int neg = 0;
+	int64_t s = 0;
 
-	nv_end = memchr(v, ';', vlen);
-	if (!nv_end)
-		nv_end = end;
-	val = memchr(v, '=', (size_t)(nv_end - v));
-	if (!val)
-		return 0;
-	n = v;
-	ne = val;
-	trim(&n, &ne);
-	val++;
-	ve = nv_end;
-	trim(&val, &ve);
-	if (n == ne || has_ctl(n, ne) || has_ctl(val, ve) || memchr(n, '=', (size_t)(ne - n)))
-		return 0;
+	if (d < ave && *d == '-') {
+		neg = 1;
+		d++;
+	}
+	if (d >= ave)
+		return;
+	for (; d < ave && isdigit((unsigned char)*d); d++)
+		s = s < INT64_C(1) << 40 ? s * 10 + (*d - '0') : s;
+	if (d == ave) {
+		sc->max_age = neg ? -1 : s;
+		sc->have_max_age = 1;
+	}
+}
 
-	/* Attributes; the last of each kind wins. */
-	for (const char *a = nv_end; a < end;) {
+/* One attribute (name an..an+al, value av..ave); the last of each kind wins. */
+static void sc_attr(set_cookie *sc, const char *an, size_t al, const char *av, const char *ave)
+{
+	int64_t t;
+
+	if (al == 7 && strncasecmp(an, "expires", 7) == 0) {
+		if (cookie_parse_date(av, (size_t)(ave - av), &t) == 0) {
+			sc->expires = t;
+			sc->have_expires = 1;
+		}
+	} else if (al == 7 && strncasecmp(an, "max-age", 7) == 0) {
+		sc_max_age(sc, av, ave);
+	} else if (al == 6 && strncasecmp(an, "domain", 6) == 0) {
+		if (av < ave) {
+			if (*av == '.')
+				av++;
+			sc->dom = av;
+			sc->dl = (size_t)(ave - av);
+		}
+	} else if (al == 4 && strncasecmp(an, "path", 4) == 0) {
+		sc->cpath = av < ave && *av == '/' ? av : NULL;
+		sc->cpl = sc->cpath ? (size_t)(ave - av) : 0;
+	} else if (al == 6 && strncasecmp(an, "secure", 6) == 0) {
+		sc->secure = 1;
+	}
+}
+
+/* The attributes after the name=value pair: a (at its ';') to end. */
+static void sc_attrs(set_cookie *sc, const char *a, const char *end)
+{
+	while (a < end) {
 		const char *ae, *an, *ane, *av, *ave;
+
 		a++; /* the ';' */
 		ae = memchr(a, ';', (size_t)(end - a));
 		if (!ae)
@@ -321,67 +354,59 @@ int cookie_jar_set(cookie_jar *j, const char *v, size_t vlen, const char *host, 
 		} else {
 			av = ave = ae;
 		}
-		size_t al = (size_t)(ane - an);
-		if (al == 7 && strncasecmp(an, "expires", 7) == 0) {
-			int64_t t;
-			if (cookie_parse_date(av, (size_t)(ave - av), &t) == 0) {
-				expires = t;
-				have_expires = 1;
-			}
-		} else if (al == 7 && strncasecmp(an, "max-age", 7) == 0) {
-			const char *d = av;
-			int neg = 0;
-			int64_t s = 0;
-			if (d < ave && *d == '-') {
-				neg = 1;
-				d++;
-			}
-			if (d < ave) {
-				for (; d < ave && isdigit((unsigned char)*d); d++)
-					s = s < INT64_C(1) << 40 ? s * 10 + (*d - '0') : s;
-				if (d == ave) {
-					max_age = neg ? -1 : s;
-					have_max_age = 1;
-				}
-			}
-		} else if (al == 6 && strncasecmp(an, "domain", 6) == 0) {
-			if (av < ave) {
-				if (*av == '.')
-					av++;
-				dom = av;
-				dl = (size_t)(ave - av);
-			}
-		} else if (al == 4 && strncasecmp(an, "path", 4) == 0) {
-			if (av < ave && *av == '/') {
-				cpath = av;
-				cpl = (size_t)(ave - av);
-			} else {
-				cpath = NULL;
-			}
-		} else if (al == 6 && strncasecmp(an, "secure", 6) == 0) {
-			secure = 1;
-		}
+		sc_attr(sc, an, (size_t)(ane - an), av, ave);
 		a = ae;
 	}
+}
 
-	if (secure && !https)
-		return 0; /* only a secure origin may set a Secure cookie */
-	if (dom && dl) {
-		if (has_ctl(dom, dom + dl) || !domain_match(host, hlen, dom, dl) ||
-		    (dl != hlen && !memchr(dom, '.', dl)))
-			return 0;
-		host_only = 0;
+/* Name, value and attributes of v. 0, or -1 when the header is to be
+ * ignored (no '=', an empty name, control characters). */
+static int sc_parse(set_cookie *sc, const char *v, size_t vlen)
+{
+	const char *end = v + vlen, *nv_end = memchr(v, ';', vlen);
+
+	memset(sc, 0, sizeof(*sc));
+	if (!nv_end)
+		nv_end = end;
+	sc->val = memchr(v, '=', (size_t)(nv_end - v));
+	if (!sc->val)
+		return -1;
+	sc->n = v;
+	sc->ne = sc->val;
+	trim(&sc->n, &sc->ne);
+	sc->val++;
+	sc->ve = nv_end;
+	trim(&sc->val, &sc->ve);
+	if (sc->n == sc->ne || has_ctl(sc->n, sc->ne) || has_ctl(sc->val, sc->ve) ||
+	    memchr(sc->n, '=', (size_t)(sc->ne - sc->n)))
+		return -1;
+	sc_attrs(sc, nv_end, end);
+	return 0;
+}
+
+/* The cookie's domain and path against the request's, and its expiry
+ * against now. 0, or -1 when the cookie is to be ignored. */
+static int sc_scope(set_cookie *sc, const char *host, size_t hlen, const char *path, size_t plen,
+		    int https, int64_t now)
+{
+	if (sc->secure && !https)
+		return -1; /* only a secure origin may set a Secure cookie */
+	if (sc->dom && sc->dl) {
+		if (has_ctl(sc->dom, sc->dom + sc->dl) ||
+		    !domain_match(host, hlen, sc->dom, sc->dl) ||
+		    (sc->dl != hlen && !memchr(sc->dom, '.', sc->dl)))
+			return -1;
 	} else {
-		dom = host;
-		dl = hlen;
-		host_only = 1;
+		sc->dom = host;
+		sc->dl = hlen;
+		sc->host_only = 1;
 	}
-	if (!cpath) {
+	if (!sc->cpath) {
 		/* The default path: the request path up to its last '/'. */
 		size_t k = plen;
+
 		if (plen == 0 || path[0] != '/') {
 			path = "/";
-			plen = 1;
 			k = 1;
 		} else {
 			while (k > 0 && path[k - 1] != '/')
@@ -389,60 +414,59 @@ int cookie_jar_set(cookie_jar *j, const char *v, size_t vlen, const char *host, 
 			if (k > 1)
 				k--;
 		}
-		cpath = path;
-		cpl = k ? k : 1;
+		sc->cpath = path;
+		sc->cpl = k ? k : 1;
 	}
-	if ((size_t)(ne - n) + (size_t)(ve - val) > COOKIE_MAX_SIZE || dl > 255 || cpl > 1024)
-		return 0;
-	if (have_max_age)
-		expires = max_age <= 0 ? INT64_MIN : now + max_age;
-	else if (!have_expires)
-		expires = 0;
-	else if (expires <= now)
-		expires = INT64_MIN;
+	if ((size_t)(sc->ne - sc->n) + (size_t)(sc->ve - sc->val) > COOKIE_MAX_SIZE ||
+	    sc->dl > 255 || sc->cpl > 1024)
+		return -1;
+	if (sc->have_max_age)
+		sc->expires = sc->max_age <= 0 ? INT64_MIN : now + sc->max_age;
+	else if (!sc->have_expires)
+		sc->expires = 0;
+	else if (sc->expires <= now)
+		sc->expires = INT64_MIN;
+	return 0;
+}
 
-	/* The same cookie: name, domain and path. */
-	for (pp = &j->first; *pp; pp = &(*pp)->next) {
-		c = *pp;
-		if (c->nlen == (size_t)(ne - n) && memcmp(c_name(c), n, c->nlen) == 0 &&
-		    c->dlen == dl && strncasecmp(c_domain(c), dom, dl) == 0 && c->plen == cpl &&
-		    memcmp(c_path(c), cpath, cpl) == 0) {
-			old = c;
-			oldp = pp;
-			break;
-		}
+/* Where the jar holds the same cookie (name, domain and path), or NULL. */
+static cookie **sc_find(cookie_jar *j, const set_cookie *sc)
+{
+	size_t nl = (size_t)(sc->ne - sc->n);
+
+	for (cookie **pp = &j->first; *pp; pp = &(*pp)->next) {
+		const cookie *c = *pp;
+
+		if (c->nlen == nl && memcmp(c_name(c), sc->n, nl) == 0 && c->dlen == sc->dl &&
+		    strncasecmp(c_domain(c), sc->dom, sc->dl) == 0 && c->plen == sc->cpl &&
+		    memcmp(c_path(c), sc->cpath, sc->cpl) == 0)
+			return pp;
 	}
-	if (expires == INT64_MIN) {
-		if (!old)
-			return 0;
-		unlink_cookie(j, oldp);
-		return 1;
-	}
-	if (old) {
-		seq = old->seq; /* a replaced cookie keeps its age */
-		unlink_cookie(j, oldp);
-	} else {
-		if (j->n >= COOKIE_MAX)
-			make_room(j, now);
-		seq = j->seq++;
-	}
-	c = malloc(sizeof(*c) + (size_t)(ne - n) + (size_t)(ve - val) + dl + cpl);
+	return NULL;
+}
+
+/* A new cookie of sc, aged seq, in sending order: longer paths first, then
+ * older first. 1, or -ENOMEM. */
+static int sc_store(cookie_jar *j, const set_cookie *sc, uint32_t seq)
+{
+	size_t nl = (size_t)(sc->ne - sc->n), vl = (size_t)(sc->ve - sc->val);
+	cookie **pp, *c = malloc(sizeof(*c) + nl + vl + sc->dl + sc->cpl);
+
 	if (!c)
 		return -ENOMEM;
-	c->expires = expires;
+	c->expires = sc->expires;
 	c->seq = seq;
-	c->host_only = (unsigned char)host_only;
-	c->secure = (unsigned char)secure;
-	c->nlen = (unsigned short)(ne - n);
-	c->vlen = (unsigned short)(ve - val);
-	c->dlen = (unsigned short)dl;
-	c->plen = (unsigned short)cpl;
-	memcpy(c->data, n, c->nlen);
-	memcpy(c->data + c->nlen, val, c->vlen);
-	for (size_t i = 0; i < dl; i++)
-		c->data[c->nlen + c->vlen + i] = (char)tolower((unsigned char)dom[i]);
-	memcpy(c->data + c->nlen + c->vlen + dl, cpath, cpl);
-	/* Sending order: longer paths first, then older first. */
+	c->host_only = (unsigned char)sc->host_only;
+	c->secure = (unsigned char)sc->secure;
+	c->nlen = (unsigned short)nl;
+	c->vlen = (unsigned short)vl;
+	c->dlen = (unsigned short)sc->dl;
+	c->plen = (unsigned short)sc->cpl;
+	memcpy(c->data, sc->n, nl);
+	memcpy(c->data + nl, sc->val, vl);
+	for (size_t i = 0; i < sc->dl; i++)
+		c->data[nl + vl + i] = (char)tolower((unsigned char)sc->dom[i]);
+	memcpy(c->data + nl + vl + sc->dl, sc->cpath, sc->cpl);
 	for (pp = &j->first; *pp; pp = &(*pp)->next)
 		if ((*pp)->plen < c->plen || ((*pp)->plen == c->plen && (*pp)->seq > c->seq))
 			break;
@@ -450,4 +474,31 @@ int cookie_jar_set(cookie_jar *j, const char *v, size_t vlen, const char *host, 
 	*pp = c;
 	j->n++;
 	return 1;
+}
+
+int cookie_jar_set(cookie_jar *j, const char *v, size_t vlen, const char *host, size_t hlen,
+		   const char *path, size_t plen, int https, int64_t now)
+{
+	set_cookie sc;
+	cookie **oldp;
+	uint32_t seq;
+
+	if (sc_parse(&sc, v, vlen) < 0 || sc_scope(&sc, host, hlen, path, plen, https, now) < 0)
+		return 0;
+	oldp = sc_find(j, &sc);
+	if (sc.expires == INT64_MIN) {
+		if (!oldp)
+			return 0;
+		unlink_cookie(j, oldp);
+		return 1;
+	}
+	if (oldp) {
+		seq = (*oldp)->seq; /* a replaced cookie keeps its age */
+		unlink_cookie(j, oldp);
+	} else {
+		if (j->n >= COOKIE_MAX)
+			make_room(j, now);
+		seq = j->seq++;
+	}
+	return sc_store(j, &sc, seq);
 }
