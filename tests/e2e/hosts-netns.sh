@@ -23,7 +23,7 @@
 . "$(dirname "$0")/netns.sh"
 
 TARGET=$top_builddir/tools/mite-target
-[ -x "$TARGET" ] && [ -f "$PLUGINS/http_get.so" ] || { echo "SKIP: $E2E_NAME: mite-target or http_get.so is not built"; exit 77; }
+[ -x "$TARGET" ] && [ -f "$PLUGINS/http_get.so" ] || { echo "FAIL: $E2E_NAME: mite-target or http_get.so is not built (make check builds it)"; exit 1; }
 "$MITED" --help 2>&1 | grep -q -- '--agent' ||
 	{ echo "SKIP: $E2E_NAME: this mited has no runner hosts (mited --agent)"; exit 77; }
 netns_require

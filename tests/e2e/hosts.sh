@@ -13,8 +13,8 @@
 : "${E2E_LIMIT:=300}"
 . "$(dirname "$0")/lib.sh"
 
-TARGET=$top_builddir/mite-target
-[ -x "$TARGET" ] || { echo "SKIP: $E2E_NAME: mite-target is not built"; exit 77; }
+TARGET=$top_builddir/tools/mite-target
+[ -x "$TARGET" ] || { echo "FAIL: $E2E_NAME: mite-target is not built (make check builds it)"; exit 1; }
 AGENT_PIDS=()
 TPID=
 

@@ -199,8 +199,8 @@ E2E_WATCHDOG=$!
 
 for f in "$MITED" "$MITECTL" "$PLUGINS/example.so"; do
 	if [ ! -x "$f" ] && [ ! -f "$f" ]; then
-		echo "SKIP: $E2E_NAME: $f is not built"
-		exit 77
+		echo "FAIL: $E2E_NAME: $f is not built (make check builds it)"
+		exit 1
 	fi
 done
 command -v python3 >/dev/null || { echo "SKIP: $E2E_NAME: python3 is needed"; exit 77; }

@@ -15,7 +15,7 @@
 
 TARGET=$top_builddir/tools/mite-target
 GET=$PLUGINS/http_get.so:journey
-[ -x "$TARGET" ] && [ -f "$PLUGINS/http_get.so" ] || { echo "SKIP: $E2E_NAME: mite-target or http_get.so is not built"; exit 77; }
+[ -x "$TARGET" ] && [ -f "$PLUGINS/http_get.so" ] || { echo "FAIL: $E2E_NAME: mite-target or http_get.so is not built (make check builds it)"; exit 1; }
 netns_require
 netns_up client target || { fail "the namespaces could not be set up"; finish; }
 TADDR=$(netns_addr target)

@@ -5,7 +5,7 @@
 # arrive whole, and a CSV that breaks a bound is refused naming it.
 . "$(dirname "$0")/lib.sh"
 
-[ -f "$TPLUGINS/e2e.so" ] || { echo "SKIP: pools: tests/plugins/e2e.so is not built"; exit 77; }
+[ -f "$TPLUGINS/e2e.so" ] || { echo "FAIL: pools: tests/plugins/e2e.so is not built (make check builds it)"; exit 1; }
 
 write_conf
 start_mited || finish

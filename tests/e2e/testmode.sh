@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 HANG=$TPLUGINS/hang.so:journey
-[ -f "$TPLUGINS/hang.so" ] || { echo "SKIP: testmode: tests/plugins/hang.so is not built"; exit 77; }
+[ -f "$TPLUGINS/hang.so" ] || { echo "FAIL: testmode: tests/plugins/hang.so is not built (make check builds it)"; exit 1; }
 
 # elapsed_since START: whole seconds since START ($(date +%s)).
 elapsed_since() { echo $(($(date +%s) - $1)); }

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 VPLUGIN=$TPLUGINS/verdict.so
-[ -f "$VPLUGIN" ] || { echo "SKIP: verdict: $VPLUGIN is not built"; exit 77; }
+[ -f "$VPLUGIN" ] || { echo "FAIL: verdict: $VPLUGIN is not built (make check builds it)"; exit 1; }
 MNT=
 cleanup_verdict() {
 	if [ -n "$MNT" ]; then umount "$MNT" 2>/dev/null; fi
