@@ -190,10 +190,10 @@ int http_error_transport(session *s, const char *method, const char *url, const 
 			 const char *why, const char *file, int line, const char *func)
 {
 	const http_host *host = s->e->host;
-	stats_entry *e = stats_get(host->stats(s->ctx), "httperr",
+	stats_entry *e = stats_get(host->stats(s->ctx), SK_HTTPERR.name,
 				   (const char *const[]){ host->journey_name(s->ctx),
 							  host->txn_name(s->ctx), method, cls },
-				   4);
+				   SK_HTTPERR.nlabels);
 	if (e)
 		stats_add(e, 0, 1);
 	http_fail(host, s->ctx, file, line, func, "%s %s failed (%s): %s", method, url, cls, why);

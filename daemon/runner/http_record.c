@@ -31,8 +31,9 @@ static stats_entry *http_stats_entry(session *s, const char *method, int status)
 			st[k++] = tmp[--n];
 		st[k] = 0;
 	}
-	e = stats_get(host->stats(s->ctx), "http",
-		      (const char *const[]){ host->journey_name(s->ctx), txn, method, st }, 4);
+	e = stats_get(host->stats(s->ctx), SK_HTTP.name,
+		      (const char *const[]){ host->journey_name(s->ctx), txn, method, st },
+		      SK_HTTP.nlabels);
 	if (!e || !http1_req_method_known(method))
 		return e;
 	c = &s->sc[s->sc_next];

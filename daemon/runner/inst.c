@@ -113,7 +113,7 @@ void inst_error(mite_ctx *ctx, const char *txn, const char *location, const char
 	labels[1] = txn ? txn : inst_txn_name(ctx);
 	labels[2] = location;
 	labels[3] = msg;
-	e = stats_get(inst_stats(ctx), "error", labels, 4);
+	e = stats_get(inst_stats(ctx), SK_ERROR.name, labels, SK_ERROR.nlabels);
 	if (e)
 		stats_add(e, 0, 1);
 	ev = cJSON_CreateObject();

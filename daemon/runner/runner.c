@@ -997,8 +997,9 @@ static int setup_journey(runner *r, rjourney *j, const cJSON *o, char *err, size
 	j->fn = (mite_journey_fn)(uintptr_t)module_sym(j->rm->mod, sym->valuestring, err, errlen);
 	if (!j->fn)
 		return -EINVAL;
-	j->st_journey = stats_get(&r->st, "journey", (const char *const *)&j->name, 1);
-	j->st_lag = stats_get(&r->st, "lag", (const char *const *)&j->name, 1);
+	j->st_journey = stats_get(&r->st, SK_JOURNEY.name, (const char *const *)&j->name,
+				  SK_JOURNEY.nlabels);
+	j->st_lag = stats_get(&r->st, SK_LAG.name, (const char *const *)&j->name, SK_LAG.nlabels);
 	if (!j->st_journey || !j->st_lag)
 		return -ENOMEM;
 	uv_timer_init(r->loop, &j->spread);
@@ -1043,7 +1044,7 @@ static stats_entry *loop_entry(runner *r)
 	const char *lab = idx;
 
 	snprintf(idx, sizeof idx, "%d", r->index);
-	return stats_get(&r->st, "loop", &lab, 1);
+	return stats_get(&r->st, SK_LOOP.name, &lab, SK_LOOP.nlabels);
 }
 
 static void do_setup(runner *r, const cJSON *m)

@@ -60,7 +60,7 @@ static int sdk_txn_end(mite_ctx *ctx)
 	failed = ctx->txn[ctx->ntxn].failed || cancelled;
 	labels[0] = inst_journey_name(ctx);
 	labels[1] = ctx->txn[ctx->ntxn].name;
-	e = stats_get(inst_stats(ctx), "txn", labels, 2);
+	e = stats_get(inst_stats(ctx), SK_TXN.name, labels, SK_TXN.nlabels);
 	if (e) {
 		stats_add(e, failed ? ST_TXN_FAILED : ST_TXN_OK, 1);
 		if (cancelled)
@@ -135,7 +135,7 @@ static int sdk_send(mite_ctx *ctx, const char *type, const mite_field *f, size_t
 	inst_event(ctx, ev);
 	labels[0] = inst_journey_name(ctx);
 	labels[1] = type;
-	e = stats_get(inst_stats(ctx), "send", labels, 2);
+	e = stats_get(inst_stats(ctx), SK_SEND.name, labels, SK_SEND.nlabels);
 	if (e)
 		stats_add(e, 0, 1);
 	return MITE_OK;

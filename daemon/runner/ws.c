@@ -121,9 +121,9 @@ static void ws_free(struct mite_ws *w)
 
 static stats_entry *entry_for(struct mite_ctx *ctx, const char *name)
 {
-	return stats_get(inst_stats(ctx), "ws",
+	return stats_get(inst_stats(ctx), SK_WS.name,
 			 (const char *const[]){ inst_journey_name(ctx), inst_txn_name(ctx), name },
-			 3);
+			 SK_WS.nlabels);
 }
 
 /* The connection's entry for the transaction open now. */
@@ -181,9 +181,9 @@ static void record(struct mite_ws *w, const char *cls, const char *why, const ch
 {
 	struct mite_ctx *ctx = w->s->ctx;
 	stats_entry *e = stats_get(
-		inst_stats(ctx), "wserr",
+		inst_stats(ctx), SK_WSERR.name,
 		(const char *const[]){ inst_journey_name(ctx), inst_txn_name(ctx), w->name, cls },
-		4);
+		SK_WSERR.nlabels);
 
 	if (e)
 		stats_add(e, 0, 1);
