@@ -572,6 +572,38 @@ Test(scenario, nul_byte_refused)
 	expect_fail("nul.conf", "3: a NUL byte: not a text file");
 }
 
+static void write_text(const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f = fopen(tp_join(path, sizeof(path), tmp, name), "w");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* libconfig reads 5000000000 (no L) as 705032704: refused, with the fix. */
+Test(scenario, integers_libconfig_would_wrap_are_refused)
+{
+	write_text("wrap.conf", MINIMAL "config = { rows = 5000000000; };\n");
+	expect_fail("wrap.conf", "2: the integer 5000000000 is over 32 bits: write it 5000000000L");
+	write_text("wrapneg.conf", MINIMAL "config = { low = -2147483649; };\n");
+	expect_fail("wrapneg.conf",
+		    "2: the integer 2147483649 is over 32 bits: write it 2147483649L");
+	write_text("wraphex.conf", MINIMAL "\nconfig = { mask = 0x1ffffffff; };\n");
+	expect_fail("wraphex.conf",
+		    "3: the integer 0x1ffffffff is over 32 bits: write it 0x1ffffffffL");
+	/* What libconfig reads right: the L suffix, 32-bit values, floats,
+	 * digits in names and in strings. */
+	write_text("okint.conf",
+		   MINIMAL "config = { a = 5000000000L; b = 2147483647; c = -2147483648;\n"
+			   "  d = 5000000000.0; e = 5e12; f = 0xffffffff; g-2147483648 = 1;\n"
+			   "  h = \"99999999999\"; };\n");
+	scenario *s = load("okint.conf", NULL);
+	cr_assert_not_null(s, "%s", err);
+	scenario_free(s);
+}
+
 Test(scenario, names_over_the_limit)
 {
 	write_filled("longname.conf", MINIMAL "name = \"", SCENARIO_NAME_MAX + 1, 'n', "\";\n");

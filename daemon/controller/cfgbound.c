@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -124,6 +125,49 @@ static int cb_string_too_long(cb_state *st, const char *path, int line, size_t l
 			   len, st->lim->string_max);
 }
 
+/* libconfig 1.5 reads a decimal integer over 2147483647 (or a hex one over
+ * 0xffffffff) written without an L suffix as a wrapped 32-bit value
+ * (5000000000 as 705032704): a silent bound the reader could not see
+ * afterwards. The number at buf[*i] (a digit, not inside a word; neg: a
+ * '-' before it): 1 when it is such an integer, else 0; *i moves past it
+ * either way. */
+static int cb_int_wraps(const char *buf, size_t n, size_t *i, int neg)
+{
+	size_t k = *i;
+	int hex = buf[k] == '0' && k + 2 < n && (buf[k + 1] == 'x' || buf[k + 1] == 'X') &&
+		isxdigit((unsigned char)buf[k + 2]);
+	unsigned long long v = 0, cap = 1ULL << 40;
+
+	if (hex)
+		k += 2;
+	for (; k < n && (hex ? isxdigit((unsigned char)buf[k]) : isdigit((unsigned char)buf[k]));
+	     k++) {
+		unsigned d = isdigit((unsigned char)buf[k])
+			? (unsigned)(buf[k] - '0')
+			: (unsigned)(tolower((unsigned char)buf[k]) - 'a' + 10);
+
+		v = v < cap ? v * (hex ? 16 : 10) + d : v;
+	}
+	*i = k;
+	if (k < n && (buf[k] == 'L' || buf[k] == 'l'))
+		return 0; /* a 64-bit integer, as asked */
+	if (!hex && k < n && (buf[k] == '.' || buf[k] == 'e' || buf[k] == 'E'))
+		return 0; /* a float */
+	return hex ? v > 0xffffffffULL : v > 2147483647ULL + (neg ? 1 : 0);
+}
+
+/* Whether the digit at buf[i] continues a word (a setting name such as
+ * "retry-2", a float's fraction or exponent) rather than starting a number;
+ * a '-' is a sign unless a name's character stands before it. */
+static int cb_in_word(const char *buf, size_t i)
+{
+	char p = i > 0 ? buf[i - 1] : ' ';
+
+	if (p == '-')
+		p = i > 1 ? buf[i - 2] : ' ';
+	return isalnum((unsigned char)p) || p == '_' || p == '.' || p == '*';
+}
+
 /* Walks the text as libconfig's lexer would, as far as sizes go: comments
  * are skipped, strings measured (a run of adjacent literals as one), and
  * each @include at the start of a line followed. */
@@ -187,6 +231,16 @@ static int cb_scan(cb_state *st, const char *path, const char *buf, size_t n, in
 			i = k < n ? k + 1 : n;
 			in_run = 1;
 			bol = 0;
+		} else if (isdigit((unsigned char)c) && !cb_in_word(buf, i)) {
+			size_t start = i;
+
+			if (cb_int_wraps(buf, n, &i, i > 0 && buf[i - 1] == '-'))
+				return cfg_fail_at(
+					&st->R, path, (unsigned)line,
+					"the integer %.*s is over 32 bits: write it %.*sL",
+					(int)(i - start), buf + start, (int)(i - start),
+					buf + start);
+			in_run = bol = 0;
 		} else if (c == '\0') {
 			return cfg_fail_at(&st->R, path, (unsigned)line,
 					   "a NUL byte: not a text file");
