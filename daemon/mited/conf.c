@@ -7,6 +7,7 @@
 #include "mited/conf.h"
 
 #include "controller/cfg.h"
+#include "controller/cfgbound.h"
 #include "controller/control.h"
 #include "controller/metrics.h"
 #include "core/log.h"
@@ -444,8 +445,11 @@ static int conf_hosts_all(const cfg_reader *R, const config_setting_t *root, con
  * "file:line: reason" in err. */
 int conf_load(conf *c, const char *file, char *err, size_t errlen)
 {
+	/* The scenario's bounds and checks (cfgbound.h): sizes, strings, and
+	 * integers libconfig would wrap to 32 bits. */
+	static const cfgbound_limits bounds = { .file_max = 16 << 20, .string_max = 64 << 10 };
 	cfg_reader R = { .file = file, .err = err, .errlen = errlen };
-	char *dir = util_dir_of(file);
+	char *dir = util_dir_of(file), *text = NULL;
 	const config_setting_t *root;
 	config_t cf;
 	int rc = -1;
@@ -454,12 +458,11 @@ int conf_load(conf *c, const char *file, char *err, size_t errlen)
 	config_set_options(&cf, CONFIG_OPTION_AUTOCONVERT);
 	if (dir)
 		config_set_include_dir(&cf, dir);
-	if (!config_read_file(&cf, file)) {
-		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errlen, "%s: cannot read: %s", file, strerror(errno));
-		else
-			cfg_fail_at(&R, config_error_file(&cf), (unsigned)config_error_line(&cf),
-				    "%s", config_error_text(&cf));
+	if (cfgbound_read(file, dir ? dir : ".", &bounds, &text, err, errlen) < 0)
+		goto fail;
+	if (!config_read_string(&cf, text)) {
+		cfg_fail_at(&R, config_error_file(&cf), (unsigned)config_error_line(&cf), "%s",
+			    config_error_text(&cf) ? config_error_text(&cf) : "cannot parse");
 		goto fail;
 	}
 	root = config_root_setting(&cf);
@@ -472,6 +475,7 @@ int conf_load(conf *c, const char *file, char *err, size_t errlen)
 	rc = 0;
 fail:
 	config_destroy(&cf);
+	free(text);
 	free(dir);
 	return rc;
 }

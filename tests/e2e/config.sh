@@ -44,6 +44,7 @@ bad as_share 'runner_limits = { address_space = "50%"; };\n' "$T/as_share.conf:1
 bad stderr_big 'runner_stderr = { bytes_per_second = "16GiB"; };\n' "$T/stderr_big.conf:1: 'bytes_per_second' must be between 1024 and 1000000000 bytes, not \"16GiB\""
 bad empty 'state_dir = "";\n' "$T/empty.conf:1: 'state_dir' must not be empty"
 bad group 'limits = 3;\n' "$T/group.conf:1: 'limits' must be a group { ... }, not an integer"
+bad wrap 'runner_limits = { memory = 8589934592; };\n' "$T/wrap.conf:1: the integer 8589934592 is over 32 bits: write it 8589934592L"
 printf '\n\nkeep_runs = "x";\n' >"$T/part.inc"
 bad include 'runners = 2;\n@include "part.inc"\n' "$T/part.inc:3: 'keep_runs' must be an integer, not a string"
 printf 'runner_stderr = { lines_per_second = 50; bytes_per_second = "1M"; burst_seconds = 2.5; };\nrunner_limits = { memory = "8G"; address_space = "16G"; open_files = 4096; };\n' >"$T/good2.conf"
