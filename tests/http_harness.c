@@ -12,7 +12,6 @@ harness H;
 const mite_api *mite__api;
 
 static const inst_ops harness_ops;
-static const http_host harness_http_host;
 
 struct hinst {
 	mite_ctx ctx; /* first */
@@ -38,7 +37,7 @@ void harness_init(void)
 {
 	memset(&H, 0, sizeof(H));
 	cr_assert_eq(uv_loop_init(&H.loop), 0);
-	H.engine = http_engine_new(&H.loop, &harness_http_host);
+	H.engine = http_engine_new(&H.loop, &inst_http_host);
 	cr_assert_not_null(H.engine);
 	H.ws_engine = ws_engine_new(&H.loop);
 	cr_assert_not_null(H.ws_engine);
@@ -302,18 +301,4 @@ static const inst_ops harness_ops = {
 	.fixture = harness_fixture,
 	.http_engine = harness_http_engine,
 	.ws_engine = harness_ws_engine,
-};
-
-/* The engine's host: the instance layer, as the runner's. */
-static const http_host harness_http_host = {
-	.park = inst_park,
-	.wake = inst_wake,
-	.fail = inst_vfail,
-	.event = inst_event,
-	.stats = inst_stats,
-	.now = inst_now,
-	.config = inst_config,
-	.txn_name = inst_txn_name,
-	.journey_name = inst_journey_name,
-	.http_events = inst_http_events,
 };

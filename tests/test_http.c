@@ -374,6 +374,24 @@ HTTP_TEST(methods_bodies_headers)
 				 ->valuestring,
 			 "Basic dTpw");
 	cJSON_Delete(j);
+	/* Each padding: "user:pw" (7 bytes, "=="), "ab:cd" (5, "="), "user:pass" (9, none). */
+	{
+		static const char *const cases[][3] = { { "user", "pw", "Basic dXNlcjpwdw==" },
+							{ "user", "pass", "Basic dXNlcjpwYXNz" },
+							{ "ab", "cd", "Basic YWI6Y2Q=" } };
+
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			cr_assert_eq(mite_http_set_basic_auth(ctx, cases[k][0], cases[k][1]), 0);
+			cr_assert_eq(mite_http_get(ctx, "/echo", &r), 0);
+			j = cJSON_Parse(r->body);
+			cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headers"),
+							     "authorization")
+						 ->valuestring,
+					 cases[k][2]);
+			cJSON_Delete(j);
+		}
+		cr_assert_eq(mite_http_set_basic_auth(ctx, "u", "p"), 0); /* as before */
+	}
 
 	/* Bad input. */
 	cr_assert_eq(mite_http_request(ctx, "GE T", "/", NULL, &r), MITE_EINVAL);

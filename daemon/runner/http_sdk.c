@@ -10,6 +10,8 @@
 #include "runner/inst.h"
 
 #include <ctype.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,11 +268,9 @@ static int sdk_set_base_url(mite_ctx *ctx, const char *url)
  * which both engines send as they send default headers. */
 static int sdk_set_basic_auth(mite_ctx *ctx, const char *user, const char *password)
 {
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	static const char pre[] = "Authorization: Basic ";
 	session *s = session_get(ctx);
-	size_t ul, pl, n, i, o;
+	size_t ul, pl, n;
 	unsigned char *raw;
 	char *line;
 
@@ -288,49 +288,47 @@ static int sdk_set_basic_auth(mite_ctx *ctx, const char *user, const char *passw
 	ul = strlen(user);
 	pl = strlen(password);
 	n = ul + 1 + pl;
+	if (n > INT_MAX / 2) /* EVP_EncodeBlock's length is an int */
+		return MITE_EINVAL;
 	if (!(raw = malloc(n)))
 		return MITE_ENOMEM;
 	memcpy(raw, user, ul);
 	raw[ul] = ':';
 	memcpy(raw + ul + 1, password, pl);
+	/* pre's NUL makes room for the one EVP_EncodeBlock writes. */
 	if (!(line = malloc(sizeof(pre) + (n + 2) / 3 * 4))) {
 		free(raw);
 		return MITE_ENOMEM;
 	}
 	memcpy(line, pre, sizeof(pre) - 1);
-	o = sizeof(pre) - 1;
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned v = (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8 | raw[i + 2];
-		line[o++] = b64[v >> 18];
-		line[o++] = b64[(v >> 12) & 63];
-		line[o++] = b64[(v >> 6) & 63];
-		line[o++] = b64[v & 63];
-	}
-	if (i < n) {
-		unsigned v = (unsigned)raw[i] << 16 | (i + 1 < n ? (unsigned)raw[i + 1] << 8 : 0);
-		line[o++] = b64[v >> 18];
-		line[o++] = b64[(v >> 12) & 63];
-		line[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-		line[o++] = '=';
-	}
-	line[o] = 0;
+	EVP_EncodeBlock((unsigned char *)line + sizeof(pre) - 1, raw, (int)n);
 	free(raw);
 	free(s->auth);
 	s->auth = line;
 	return 0;
 }
 
+/* The session and its extra options for a setter. 0 with *x NULL when the
+ * call asks for the default and the session has no extras (nothing to do),
+ * 0 with *s and *x to change, or MITE_ENOMEM. */
+static int setter_xopts(mite_ctx *ctx, int is_default, session **s, struct xopts **x)
+{
+	*x = NULL;
+	if (!(*s = session_get(ctx)))
+		return MITE_ENOMEM;
+	if (is_default && !(*s)->x)
+		return 0;
+	return (*x = http_session_xopts(*s)) ? 0 : MITE_ENOMEM;
+}
+
 static int sdk_set_client_cert(mite_ctx *ctx, const char *cert, const char *key, const char *pass)
 {
-	session *s = session_get(ctx);
+	session *s;
 	struct xopts *x;
+	int rc = setter_xopts(ctx, !cert, &s, &x);
 
-	if (!s)
-		return MITE_ENOMEM;
-	if (!cert && !s->x)
-		return 0;
-	if (!(x = http_session_xopts(s)))
-		return MITE_ENOMEM;
+	if (rc || !x)
+		return rc;
 	if (!cert)
 		key = pass = NULL;
 	if (http_session_xopt_str(s, &x->cert, cert) < 0 ||
@@ -342,44 +340,35 @@ static int sdk_set_client_cert(mite_ctx *ctx, const char *cert, const char *key,
 
 static int sdk_set_tls_verify(mite_ctx *ctx, int on)
 {
-	session *s = session_get(ctx);
+	session *s;
 	struct xopts *x;
+	int rc = setter_xopts(ctx, on, &s, &x);
 
-	if (!s)
-		return MITE_ENOMEM;
-	if (on && !s->x)
-		return 0;
-	if (!(x = http_session_xopts(s)))
-		return MITE_ENOMEM;
+	if (rc || !x)
+		return rc;
 	http_session_xopt_int(s, &x->verify, on != 0);
 	return 0;
 }
 
 static int sdk_set_ca_file(mite_ctx *ctx, const char *path)
 {
-	session *s = session_get(ctx);
+	session *s;
 	struct xopts *x;
+	int rc = setter_xopts(ctx, !path, &s, &x);
 
-	if (!s)
-		return MITE_ENOMEM;
-	if (!path && !s->x)
-		return 0;
-	if (!(x = http_session_xopts(s)))
-		return MITE_ENOMEM;
+	if (rc || !x)
+		return rc;
 	return http_session_xopt_str(s, &x->ca_file, path);
 }
 
 static int sdk_set_proxy(mite_ctx *ctx, const char *url)
 {
-	session *s = session_get(ctx);
+	session *s;
 	struct xopts *x;
+	int rc = setter_xopts(ctx, !url, &s, &x);
 
-	if (!s)
-		return MITE_ENOMEM;
-	if (!url && !s->x)
-		return 0;
-	if (!(x = http_session_xopts(s)))
-		return MITE_ENOMEM;
+	if (rc || !x)
+		return rc;
 	if (http_session_xopt_str(s, &x->proxy_url, url) < 0)
 		return MITE_ENOMEM;
 	x->proxy = url && *url;
@@ -390,15 +379,12 @@ static int sdk_set_version(mite_ctx *ctx, int version)
 {
 	session *s;
 	struct xopts *x;
+	int rc;
 
 	if (version != MITE_HTTP_V1_1 && version != MITE_HTTP_V2 && version != MITE_HTTP_V2_PRIOR)
 		return MITE_EINVAL;
-	if (!(s = session_get(ctx)))
-		return MITE_ENOMEM;
-	if (version == MITE_HTTP_V1_1 && !s->x)
-		return 0;
-	if (!(x = http_session_xopts(s)))
-		return MITE_ENOMEM;
+	if ((rc = setter_xopts(ctx, version == MITE_HTTP_V1_1, &s, &x)) || !x)
+		return rc;
 	http_session_xopt_int(s, &x->version, version);
 	return 0;
 }
@@ -407,17 +393,14 @@ static int sdk_set_tls_versions(mite_ctx *ctx, int min, int max)
 {
 	session *s;
 	struct xopts *x;
+	int rc;
 
 	if ((min && min != MITE_HTTP_TLS1_2 && min != MITE_HTTP_TLS1_3) ||
 	    (max && max != MITE_HTTP_TLS1_2 && max != MITE_HTTP_TLS1_3) ||
 	    (min && max && min > max))
 		return MITE_EINVAL;
-	if (!(s = session_get(ctx)))
-		return MITE_ENOMEM;
-	if (!min && !max && !s->x)
-		return 0;
-	if (!(x = http_session_xopts(s)))
-		return MITE_ENOMEM;
+	if ((rc = setter_xopts(ctx, !min && !max, &s, &x)) || !x)
+		return rc;
 	http_session_xopt_int(s, &x->tls_min, min);
 	http_session_xopt_int(s, &x->tls_max, max);
 	return 0;
@@ -425,15 +408,12 @@ static int sdk_set_tls_versions(mite_ctx *ctx, int min, int max)
 
 static int sdk_set_tls_resumption(mite_ctx *ctx, int on)
 {
-	session *s = session_get(ctx);
+	session *s;
 	struct xopts *x;
+	int rc = setter_xopts(ctx, on, &s, &x);
 
-	if (!s)
-		return MITE_ENOMEM;
-	if (on && !s->x)
-		return 0;
-	if (!(x = http_session_xopts(s)))
-		return MITE_ENOMEM;
+	if (rc || !x)
+		return rc;
 	http_session_xopt_int(s, &x->no_resume, !on);
 	return 0;
 }

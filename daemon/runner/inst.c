@@ -7,6 +7,8 @@
  */
 #include "runner/inst.h"
 
+#include "runner/http.h"
+
 #include "core/log.h"
 
 #include <stdio.h>
@@ -228,3 +230,19 @@ struct ws_engine *inst_ws_engine(mite_ctx *ctx)
 {
 	return ctx->ops->ws_engine ? ctx->ops->ws_engine(ctx) : NULL;
 }
+
+/* The HTTP engine's host operations, bound to this layer: the runner's and
+ * the test harness's engines take the same table. */
+const http_host inst_http_host = {
+	.park = inst_park,
+	.wake = inst_wake,
+	.fail = inst_vfail,
+	.event = inst_event,
+	.stats = inst_stats,
+	.now = inst_now,
+	.config = inst_config,
+	.txn_name = inst_txn_name,
+	.journey_name = inst_journey_name,
+	.http_events = inst_http_events,
+	.trace = inst_http_trace,
+};

@@ -162,4 +162,9 @@ struct http_engine *inst_http_engine(struct mite_ctx *ctx);
 /* The host's WebSocket engine (runner/ws_conn.h), or NULL. */
 struct ws_engine *inst_ws_engine(struct mite_ctx *ctx);
 
+/* The HTTP engine's host operations over this layer (runner/http.h's
+ * http_host), for http_engine_new. */
+struct http_host;
+extern const struct http_host inst_http_host;
+
 #endif

@@ -158,7 +158,6 @@ static void runner_kick(runner *r);
 static void journey_balance(rjourney *j);
 static void send_stats(runner *r, int final);
 static const inst_ops runner_inst_ops;
-static const http_host runner_http_host;
 
 /* ---- the clock ---------------------------------------------------------- */
 
@@ -1333,7 +1332,7 @@ runner *runner_new(uv_loop_t *loop, transport *t, int index, runner_done_cb done
 	r->lag_probe.data = r;
 	uv_idle_init(loop, &r->idle);
 	r->idle.data = r;
-	r->http = http_engine_new(loop, &runner_http_host);
+	r->http = http_engine_new(loop, &inst_http_host);
 	if (!r->http)
 		log_warn("runner %d: HTTP engine unavailable; HTTP calls will fail", index);
 	r->ws = ws_engine_new(loop);
@@ -1480,21 +1479,6 @@ static const inst_ops runner_inst_ops = {
 	.debug = runner_debug,
 	.http_trace = runner_http_trace,
 	.ws_engine = runner_ws_engine,
-};
-
-/* The HTTP engine's host: the instance layer. */
-static const http_host runner_http_host = {
-	.park = inst_park,
-	.wake = inst_wake,
-	.fail = inst_vfail,
-	.event = inst_event,
-	.stats = inst_stats,
-	.now = inst_now,
-	.config = inst_config,
-	.txn_name = inst_txn_name,
-	.journey_name = inst_journey_name,
-	.http_events = inst_http_events,
-	.trace = inst_http_trace,
 };
 
 const mite_api *runner_api(void)
