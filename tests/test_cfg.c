@@ -302,3 +302,20 @@ Test(cfg, runner_sizes_parse_or_refuse)
 	cr_assert_eq(util_parse_size("99999999999999999999", &n), -1);
 	cr_assert_eq(util_parse_size("18446744073709551615G", &n), -1);
 }
+
+/* The list mited logs when plugin_dirs change on reload. */
+Test(cfg, string_vectors_join)
+{
+	char *const none[] = { NULL }, *const one[] = { "/a", NULL },
+		    *const three[] = { "/a", "/bb", "/ccc", NULL };
+	char *s;
+
+	cr_assert_str_eq(s = util_strv_join(NULL), "");
+	free(s);
+	cr_assert_str_eq(s = util_strv_join(none), "");
+	free(s);
+	cr_assert_str_eq(s = util_strv_join(one), "/a");
+	free(s);
+	cr_assert_str_eq(s = util_strv_join(three), "/a, /bb, /ccc");
+	free(s);
+}

@@ -33,18 +33,25 @@ int util_strv_eq(char *const *a, char *const *b)
 
 char *util_strv_join(char *const *v)
 {
-	size_t n = 1;
+	size_t n = 1, o = 0;
+	char *s;
+
 	for (char *const *p = v; p && *p; p++)
 		n += strlen(*p) + 2;
-	char *s = malloc(n);
-	if (!s)
+	if (!(s = malloc(n)))
 		return NULL;
-	s[0] = '\0';
+	/* Sized above: each piece is copied at its offset, no rescans. */
 	for (char *const *p = v; p && *p; p++) {
-		if (p != v)
-			strcat(s, ", ");
-		strcat(s, *p);
+		size_t l = strlen(*p);
+
+		if (p != v) {
+			memcpy(s + o, ", ", 2);
+			o += 2;
+		}
+		memcpy(s + o, *p, l);
+		o += l;
 	}
+	s[o] = '\0';
 	return s;
 }
 
