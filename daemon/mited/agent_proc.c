@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "mited/agent_proc.h"
+#include "mited/supervise.h"
 
 #include "controller/loglimit.h"
 #include "core/log.h"
@@ -152,17 +153,6 @@ static void on_exit_cb(uv_process_t *h, int64_t status, int sig)
 }
 
 /* runner_limits.memory in bytes (as supervise.c reads it). */
-static uint64_t memory_limit(const conf *c)
-{
-	if (c->runner_memory || !(c->runner_memory_share > 0))
-		return c->runner_memory;
-	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-	if (pages <= 0 || size <= 0)
-		return 0;
-	uint64_t b = (uint64_t)((double)pages * (double)size * c->runner_memory_share);
-	return b < RUNNER_MEMORY_MIN ? RUNNER_MEMORY_MIN : b;
-}
-
 int agent_proc_spawn(agent *a, const char *rid, const char *id, int index)
 {
 	const conf *cf = &a->d->cf;
@@ -174,37 +164,9 @@ int agent_proc_spawn(agent *a, const char *rid, const char *id, int index)
 	snprintf(p->id, sizeof(p->id), "%s", id);
 	snprintf(p->run, sizeof(p->run), "%s", rid);
 	loglimit_init(&p->ll, &cf->stderr_limit, uv_now(a->loop));
-	char sidx[16], sparent[16], smem[32], sas[32], sfiles[32];
-	snprintf(sidx, sizeof(sidx), "%d", index);
-	snprintf(sparent, sizeof(sparent), "%d", (int)getpid());
-	snprintf(smem, sizeof(smem), "%" PRIu64, memory_limit(cf));
-	snprintf(sas, sizeof(sas), "%" PRIu64, cf->runner_address_space);
-	snprintf(sfiles, sizeof(sfiles), "%ld", cf->runner_files);
-	char *args[24] = { "mited",
-			   "--runner",
-			   "--connect",
-			   cf->hosts.agent,
-			   "--index",
-			   sidx,
-			   "--id",
-			   p->id,
-			   "--parent",
-			   sparent,
-			   "--log-level",
-			   (char *)conf_level_name(log_get_level()),
-			   "--memory-limit",
-			   smem,
-			   "--address-space",
-			   sas,
-			   "--open-files",
-			   sfiles,
-			   NULL };
-	if (cf->hosts.key) {
-		args[18] = "--key";
-		args[19] = cf->hosts.key;
-		args[20] = "--server-key";
-		args[21] = cf->hosts.server_key;
-	}
+	supervise_argv a_argv;
+	supervise_runner_argv(&a_argv, cf, cf->hosts.agent, index, p->id, cf->hosts.key,
+			      cf->hosts.server_key);
 	uv_pipe_init(a->loop, &p->err, 0);
 	p->err.data = p;
 	uv_stdio_container_t stdio[3] = {
@@ -216,7 +178,7 @@ int agent_proc_spawn(agent *a, const char *rid, const char *id, int index)
 	uv_process_options_t o = {
 		.exit_cb = on_exit_cb,
 		.file = a->d->self_exe,
-		.args = args,
+		.args = a_argv.argv,
 		.stdio = stdio,
 		.stdio_count = 3,
 		.flags = UV_PROCESS_DETACHED,

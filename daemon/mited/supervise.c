@@ -255,6 +255,44 @@ static uint64_t runner_memory(const conf *c)
 	return b < RUNNER_MEMORY_MIN ? RUNNER_MEMORY_MIN : b;
 }
 
+void supervise_runner_argv(supervise_argv *a, const conf *c, const char *endpoint, int index,
+			   const char *id, const char *key, const char *server_key)
+{
+	int n = 0;
+
+	snprintf(a->sidx, sizeof(a->sidx), "%d", index);
+	snprintf(a->sparent, sizeof(a->sparent), "%d", (int)getpid());
+	a->mem_limit = runner_memory(c);
+	snprintf(a->smem, sizeof(a->smem), "%" PRIu64, a->mem_limit);
+	snprintf(a->sas, sizeof(a->sas), "%" PRIu64, c->runner_address_space);
+	snprintf(a->sfiles, sizeof(a->sfiles), "%ld", c->runner_files);
+	a->argv[n++] = "mited";
+	a->argv[n++] = "--runner";
+	a->argv[n++] = "--connect";
+	a->argv[n++] = (char *)endpoint;
+	a->argv[n++] = "--index";
+	a->argv[n++] = a->sidx;
+	a->argv[n++] = "--id";
+	a->argv[n++] = (char *)id;
+	a->argv[n++] = "--parent";
+	a->argv[n++] = a->sparent;
+	a->argv[n++] = "--log-level";
+	a->argv[n++] = (char *)conf_level_name(log_get_level());
+	a->argv[n++] = "--memory-limit";
+	a->argv[n++] = a->smem;
+	a->argv[n++] = "--address-space";
+	a->argv[n++] = a->sas;
+	a->argv[n++] = "--open-files";
+	a->argv[n++] = a->sfiles;
+	if (key) {
+		a->argv[n++] = "--key";
+		a->argv[n++] = (char *)key;
+		a->argv[n++] = "--server-key";
+		a->argv[n++] = (char *)server_key;
+	}
+	a->argv[n] = NULL;
+}
+
 /* A runner's record with its id and the link that expects it. */
 static rproc *rproc_new(supervisor *s, int index)
 {
@@ -291,33 +329,11 @@ static rproc *rproc_new(supervisor *s, int index)
 static int rproc_exec(rproc *p)
 {
 	const supervise_env *e = &p->s->env;
-	char sidx[16], sparent[16], smem[32], sas[32], sfiles[32];
-	snprintf(sidx, sizeof(sidx), "%d", p->index);
-	snprintf(sparent, sizeof(sparent), "%d", (int)getpid());
-	p->mem_limit = runner_memory(e->cf);
-	snprintf(smem, sizeof(smem), "%" PRIu64, p->mem_limit);
+	supervise_argv a;
+
+	supervise_runner_argv(&a, e->cf, tzmq_server_endpoint(e->srv), p->index, p->id, NULL, NULL);
+	p->mem_limit = a.mem_limit;
 	p->as_limit = e->cf->runner_address_space;
-	snprintf(sas, sizeof(sas), "%" PRIu64, p->as_limit);
-	snprintf(sfiles, sizeof(sfiles), "%ld", e->cf->runner_files);
-	char *args[] = { "mited",
-			 "--runner",
-			 "--connect",
-			 (char *)tzmq_server_endpoint(e->srv),
-			 "--index",
-			 sidx,
-			 "--id",
-			 p->id,
-			 "--parent",
-			 sparent,
-			 "--log-level",
-			 (char *)conf_level_name(log_get_level()),
-			 "--memory-limit",
-			 smem,
-			 "--address-space",
-			 sas,
-			 "--open-files",
-			 sfiles,
-			 NULL };
 	uv_pipe_init(e->loop, &p->err, 0);
 	p->err.data = p;
 	uv_stdio_container_t stdio[3] = {
@@ -329,7 +345,7 @@ static int rproc_exec(rproc *p)
 	uv_process_options_t o = {
 		.exit_cb = on_exit_cb,
 		.file = e->exe,
-		.args = args,
+		.args = a.argv,
 		.stdio = stdio,
 		.stdio_count = 3,
 		/* Its own session: a terminal's ^C goes to the daemon alone,

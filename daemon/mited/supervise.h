@@ -76,4 +76,17 @@ int supervise_wanted(const supervisor *s);
 int supervise_restarts(const supervisor *s);
 int supervise_procs(const supervisor *s);
 
+/* The command line of a runner process, its strings kept inside. */
+typedef struct supervise_argv {
+	char sidx[16], sparent[16], smem[32], sas[32], sfiles[32];
+	uint64_t mem_limit; /* the RSS limit it was given (0: none) */
+	char *argv[24];
+} supervise_argv;
+
+/* `mited --runner --connect ENDPOINT --index N --id ID ...` with c's
+ * limits; with key and server_key (a runner on an agent host) the CURVE
+ * options too. The argv points into a and the arguments. */
+void supervise_runner_argv(supervise_argv *a, const conf *c, const char *endpoint, int index,
+			   const char *id, const char *key, const char *server_key);
+
 #endif
