@@ -20,6 +20,10 @@
  * garbage, and summing such counts over runners must not overflow. */
 #define ACTIVE_MAX 1e9
 #define WHY_MAX 256 /* bytes of a runner's reason kept per journey */
+/* A runner leaving mid-run (run_runner_leave): how long its last batch and
+ * bye are awaited (the stop, PROTO_LEAVE_GRACE_S, the batch, and a slow
+ * link's retransmits). */
+#define LEAVE_BOUND_S 6.0
 
 typedef struct idvec {
 	uint64_t *v;
@@ -31,6 +35,8 @@ typedef struct link {
 	transport *t;
 	int idx;
 	int ready, gone, bye, stop_sent;
+	int leaving; /* leaving the run (its host lost): no share, its bye awaited */
+	uint64_t leave_by_ns; /* dropped (counted lost) if no bye by then */
 	long *target; /* per journey: last closed target sent */
 	long *actual; /* per journey: instances the runner reported */
 	long *peak; /* per journey: the most it reported having since its batch before */
@@ -136,7 +142,7 @@ static void set_error(run *r, const char *fmt, ...)
 
 static int link_usable(const link *l)
 {
-	return l->ready && !l->gone && !l->bye;
+	return l->ready && !l->gone && !l->bye && !l->leaving;
 }
 
 static size_t usable_links(const run *r)
@@ -230,7 +236,7 @@ static int serve_rows_batch(run *r, link *l, size_t ji)
 	size_t bytes = 0;
 	char err[512];
 
-	if (!p || l->need[ji] <= 0 || l->gone || l->bye)
+	if (!p || l->need[ji] <= 0 || l->gone || l->bye || l->leaving)
 		return 0;
 	if (!(m = proto_rows_new(ji)))
 		return 0;
@@ -403,6 +409,7 @@ static long total_actual(const run *r, size_t ji)
 }
 
 static void stop_run(run *r, int now);
+static void check_leaving(run *r, uint64_t now);
 
 /* The tick hook, and what it answers: a reason to stop the run is acted
  * on here, not inside the hook. */
@@ -426,6 +433,7 @@ static void on_tick(uv_timer_t *t)
 	int all_ended = 1, any_active = 0;
 
 	r->last_ns = now;
+	check_leaving(r, now);
 	/* While it drains, the run's clock goes on for its hook (the results'
 	 * records of the drain), and nothing else happens. */
 	if (r->state == RUN_STOPPING)
@@ -909,9 +917,60 @@ static void link_bye(run *r, link *l, const cJSON *m)
 		transport_close(l->t);
 		l->t = NULL;
 	}
-	if (r->state != RUN_STOPPING && r->state != RUN_DONE) {
+	if (r->state != RUN_STOPPING && r->state != RUN_DONE && !l->leaving) {
 		/* A runner leaving on its own: its share moves to the others. */
 		log_warn("run %s: runner %d left the run", r->id, l->idx);
+	}
+	check_done(r);
+}
+
+/* A runner leaves the run before its end (its host is lost, or it says
+ * its agent is gone): its share moves to the others at the next tick, it
+ * finishes what it has within PROTO_LEAVE_GRACE_S and sends its last batch and
+ * bye, so nothing it did is lost. No bye LEAVE_BOUND_S after: dropped, its
+ * iterations counted lost and its rows in doubt. The run fails either way,
+ * naming why (a host lost is a run error like a lost runner). */
+static void link_leave(run *r, link *l, const char *reason)
+{
+	if (l->gone || l->bye || l->leaving)
+		return;
+	l->leaving = 1;
+	l->leave_by_ns = uv_hrtime() + (uint64_t)(LEAVE_BOUND_S * 1e9);
+	set_error(r, "runner %d left the run: %s", l->idx, reason);
+	log_warn("run %s: runner %d leaves the run; its last batch is awaited", r->id, l->idx);
+	if (!l->stop_sent && l->t) {
+		cJSON *m = proto_new(PROTO_STOP);
+
+		if (m)
+			cJSON_AddNumberToObject(m, "grace", PROTO_LEAVE_GRACE_S);
+		proto_send(l->t, m);
+		l->stop_sent = 1;
+	}
+}
+
+/* A runner says it leaves: its agent (the process that started it on a
+ * runner host) is gone. */
+static void link_leaving(run *r, link *l, const cJSON *m)
+{
+	const cJSON *why = cJSON_GetObjectItemCaseSensitive(m, "why");
+	char reason[300];
+
+	snprintf(reason, sizeof reason, "%.256s",
+		 cJSON_IsString(why) ? why->valuestring : "it is leaving");
+	link_leave(r, l, reason);
+}
+
+/* Leaving runners whose bye did not come in time are dropped. */
+static void check_leaving(run *r, uint64_t now)
+{
+	for (size_t i = 0; i < r->nlinks; i++) {
+		link *l = r->links[i];
+
+		if (!l->leaving || l->gone || l->bye || now < l->leave_by_ns)
+			continue;
+		log_warn("run %s: runner %d left without its last batch within %.0f s; dropped",
+			 r->id, l->idx, LEAVE_BOUND_S);
+		drop_link(r, l);
 	}
 	check_done(r);
 }
@@ -927,9 +986,9 @@ static const struct {
 	const char *type;
 	void (*fn)(run *r, link *l, const cJSON *m);
 } link_handlers[] = {
-	{ PROTO_HELLO, link_hello }, { PROTO_READY, link_ready }, { PROTO_ERROR, link_error },
-	{ PROTO_NEED, link_need },   { PROTO_DONE, link_done },   { PROTO_STATS, link_stats },
-	{ PROTO_BYE, link_bye },
+	{ PROTO_HELLO, link_hello }, { PROTO_READY, link_ready },     { PROTO_ERROR, link_error },
+	{ PROTO_NEED, link_need },   { PROTO_DONE, link_done },       { PROTO_STATS, link_stats },
+	{ PROTO_BYE, link_bye },     { PROTO_LEAVING, link_leaving },
 };
 
 static void on_link_message(transport *t, const char *buf, size_t len, void *data)
@@ -1092,6 +1151,13 @@ void run_runner_lost(run *r, transport *t, const char *reason)
 			stop_run(r, 1);
 	}
 	check_done(r);
+}
+
+void run_runner_leave(run *r, transport *t, const char *reason)
+{
+	for (size_t i = 0; i < r->nlinks; i++)
+		if (r->links[i]->t == t)
+			link_leave(r, r->links[i], reason ? reason : "unknown");
 }
 
 int run_start(run *r)

@@ -69,6 +69,12 @@ int run_add_runner(run *r, transport *t);
  * its share moves to the others. A lost runner is a run error (the journey
  * crashed or hung): the verdict fails, and the run goes on. */
 void run_runner_lost(run *r, transport *t, const char *reason);
+/* Runner t leaves the run before its end (its host was lost, but the
+ * runner may still hear us): its share moves to the others now, it is
+ * asked to finish within a short grace and send its last stats and bye,
+ * which are merged as any runner's; if they do not come within a bound it
+ * is dropped as lost. Either way the run fails with reason. */
+void run_runner_leave(run *r, transport *t, const char *reason);
 /* Sends setup to every runner and starts ticking once all are ready. */
 int run_start(run *r);
 /* Stops starting iterations; after the grace period (or at once with now)

@@ -42,6 +42,11 @@
 #define PROTO_STATS "stats"
 #define PROTO_EVENTS "events"
 #define PROTO_BYE "bye"
+/* {"why"}: the runner leaves the run early (its agent is gone); its last
+ * stats and bye follow. */
+#define PROTO_LEAVING "leaving"
+/* Seconds a leaving runner gives its iterations to finish. */
+#define PROTO_LEAVE_GRACE_S 1.0
 
 /* A new message object {"v":PROTO_VERSION,"t":type}, or NULL. */
 cJSON *proto_new(const char *type);

@@ -45,7 +45,7 @@ static int authorize(const char *address, const unsigned char key[32], char *use
 	return curve_authorized(hs->authorized, key, user, ulen, reason, rlen) == 1;
 }
 
-static void host_lost(hosts *hs, host *h, const char *why)
+void hosts_lose(hosts *hs, host *h, const char *why)
 {
 	if (h->state != HOST_UP)
 		return;
@@ -183,7 +183,7 @@ static void on_hello(hosts *hs, const char *id, const cJSON *m)
 		return;
 	}
 	if (h && h->state == HOST_UP)
-		host_lost(hs, h, "it connected again (a new session replaces the old one)");
+		hosts_lose(hs, h, "it connected again (a new session replaces the old one)");
 	if (h && h->link) { /* a refused session's record */
 		transport_close(h->link);
 		h->link = NULL;
@@ -262,7 +262,7 @@ static void tick_cb(uv_timer_t *t)
 			char why[128];
 			snprintf(why, sizeof(why), "no heartbeat for %.1f s",
 				 (double)(now - h->last_ms) / 1000.0);
-			host_lost(hs, h, why);
+			hosts_lose(hs, h, why);
 		} else if (h->state == HOST_UP && beat) {
 			hosts_send(h, proto_new(HOSTPROTO_HB));
 		} else if (h->state != HOST_UP && h->link && now - h->lost_ms >= TIMER_MS) {

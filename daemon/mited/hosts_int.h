@@ -61,6 +61,8 @@ struct hrunner {
 	char id[TZMQ_ID_MAX + 1];
 	int link_open;
 	int killed; /* host_kill sent (the watchdog) */
+	int leaving; /* its host is lost: its run awaits its last batch */
+	char key[CURVE_NAME_MAX + 1]; /* its host's key: only that may speak for it */
 	int wrong_key; /* a message came with another host's key: said once */
 	uint64_t added_ms;
 };
@@ -80,6 +82,8 @@ struct hosts {
 };
 
 host *hosts_find(hosts *hs, const char *name);
+/* Host h is lost (why): its link closed, its runs told (hosts_run_host_lost). */
+void hosts_lose(hosts *hs, host *h, const char *why);
 /* A host just joined (or came back): the runs that want it get runners. */
 void hosts_run_joined(hosts *hs, host *h);
 /* Host h is lost: its runners are lost to their runs, with reason. */

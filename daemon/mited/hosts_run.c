@@ -58,16 +58,30 @@ static void hr_close(transport *t)
 
 static const struct transport_ops hr_ops = { .send = hr_send, .close = hr_close };
 
+/* A runner says it leaves the run because its agent is gone: the host is
+ * lost now, not a heartbeat bound later. */
+static int says_agent_gone(const char *msg, size_t len)
+{
+	static const char tag[] = "\"t\":\"" PROTO_LEAVING "\"";
+	return len < 4096 && memmem(msg, len, tag, sizeof(tag) - 1);
+}
+
 static void hr_recv(transport *inner, const char *msg, size_t len, void *data)
 {
 	hrunner *r = data;
 	char *fixed = NULL;
 	/* Only the host it was asked of may speak for it. */
-	if (r->hs->curve && (!r->h || strcmp(tzmq_peer_user(inner), r->h->key) != 0)) {
+	if (r->hs->curve && strcmp(tzmq_peer_user(inner), r->key) != 0) {
 		if (!r->wrong_key++)
 			log_err("run %s: runner id %s (host %s) spoke with the key of '%s': ignored",
-				r->dr->id, r->id, r->h ? r->h->name : "?", tzmq_peer_user(inner));
+				r->dr->id, r->id, r->h ? r->h->name : r->key,
+				tzmq_peer_user(inner));
 		return;
+	}
+	if (r->h && r->h->state == HOST_UP && says_agent_gone(msg, len)) {
+		char why[160];
+		snprintf(why, sizeof(why), "its agent is gone (runner %d says so)", r->index);
+		hosts_lose(r->hs, r->h, why); /* r stays: it is leaving */
 	}
 	/* One rule for what journey code names (core/utf8.h), as for local
 	 * runners. */
@@ -114,6 +128,7 @@ static int spawn_on(hosts *hs, host *h, drun *dr, int n)
 		r->dr = dr;
 		r->index = next_index(hs, dr);
 		r->added_ms = uv_now(hs->d->loop);
+		snprintf(r->key, sizeof(r->key), "%s", h->key);
 		snprintf(r->id, sizeof(r->id), "%.24s.h%u.%d.%08x", dr->id, ++hs->seq, r->index,
 			 rnd);
 		if (!(r->inner = tzmq_server_expect(hs->srv, r->id))) {
@@ -163,7 +178,7 @@ static int wants(const hosts_sel *sel, const host *h)
 static int on_host(const hosts *hs, const drun *dr, const host *h)
 {
 	for (const hrunner *r = hs->runners; r; r = r->next)
-		if (r->dr == dr && r->h == h && r->link_open)
+		if (r->dr == dr && r->h == h && r->link_open && !r->leaving)
 			return 1;
 	return 0;
 }
@@ -224,35 +239,39 @@ void hosts_run_joined(hosts *hs, host *h)
 	}
 }
 
+/* What r's run is told of it: its host, when, and why. */
+static void host_reason(char *buf, size_t len, const hrunner *r, const char *why)
+{
+	snprintf(buf, len, "host %.300s (%.127s) at run second %.1f: %.512s",
+		 r->h ? r->h->name : "?", r->h ? r->h->address : "?", run_elapsed(r->dr->r), why);
+}
+
 /* Tells r's run it is lost (which closes and frees r). */
 static void lose(hrunner *r, const char *why)
 {
 	char reason[1024];
-	snprintf(reason, sizeof(reason), "host %s (%s) at run second %.1f: %s",
-		 r->h ? r->h->name : "?", r->h ? r->h->address : "?", run_elapsed(r->dr->r), why);
+	host_reason(reason, sizeof(reason), r, why);
 	daemon_ *d = r->hs->d;
 	run_runner_lost(r->dr->r, &r->t, reason); /* frees r */
 	daemon_update_status(d);
 }
 
+/* Each runner of h leaves its run: its share moves now, and what it did
+ * still counts if its last batch comes (a runner whose agent died, or
+ * hung, still hears us on its own link); else its run drops it. */
 void hosts_run_host_lost(hosts *hs, host *h, const char *reason)
 {
 	char why[700];
 	snprintf(why, sizeof(why), "host lost: %s", reason);
-	for (int again = 1; again;) {
-		again = 0;
-		for (hrunner *r = hs->runners; r; r = r->next)
-			if (r->h == h && r->link_open) {
-				/* A runner that still hears us (its host's agent
-				 * hangs, not its network) stops loading the
-				 * target: its share is someone else's now. */
-				if (r->inner)
-					proto_send(r->inner, proto_new(PROTO_CANCEL));
-				lose(r, why); /* frees r: look again */
-				again = 1;
-				break;
-			}
+	for (hrunner *r = hs->runners; r; r = r->next) {
+		if (r->h != h || !r->link_open || r->leaving)
+			continue;
+		char full[1024];
+		host_reason(full, sizeof(full), r, why);
+		r->leaving = 1;
+		run_runner_leave(r->dr->r, &r->t, full);
 	}
+	daemon_update_status(hs->d);
 	/* Anything the run already let go of forgets the host. */
 	for (hrunner *r = hs->runners; r; r = r->next)
 		if (r->h == h)
@@ -296,7 +315,7 @@ int hosts_runners_alive(const hosts *hs, const drun *dr)
 {
 	int n = 0;
 	for (const hrunner *r = hs ? hs->runners : NULL; r; r = r->next)
-		n += r->dr == dr && r->link_open;
+		n += r->dr == dr && r->link_open && !r->leaving;
 	return n;
 }
 
@@ -309,7 +328,7 @@ void hosts_run_status(const hosts *hs, const drun *dr, cJSON *o)
 		int n = 0;
 		long inst = 0;
 		for (const hrunner *r = hs->runners; r; r = r->next)
-			if (r->dr == dr && r->h == h && r->link_open) {
+			if (r->dr == dr && r->h == h && r->link_open && !r->leaving) {
 				n++;
 				inst += run_runner_actual(dr->r, &r->t);
 			}

@@ -9,6 +9,7 @@
 
 #include "core/curve.h"
 #include "core/log.h"
+#include "core/proto.h"
 #include "core/transport.h"
 #include "runner/limits.h"
 #include "runner/runner.h"
@@ -22,11 +23,69 @@
 #include <unistd.h>
 
 static int runner_status = 0;
+static const char *curve_key, *curve_server_key;
+
+/* A runner on a runner host: when its agent dies (PR_SET_PDEATHSIG,
+ * SIGUSR1) it leaves the run cleanly rather than dying with it, so that
+ * what it did reaches the controller it is linked to itself. */
+#define ORPHAN_SIGNAL SIGUSR1
+/* Seconds an orphan has to leave; then SIGALRM ends it whatever its loop
+ * is doing (a journey holding it). */
+#define ORPHAN_ALARM_S 10
+static struct {
+	uv_async_t async;
+	int open;
+	long agent;
+	runner *r;
+} ORPHAN;
+
+static void orphan_handler(int sig)
+{
+	(void)sig;
+	alarm(ORPHAN_ALARM_S);
+	uv_async_send(&ORPHAN.async);
+}
+
+static void orphan_leave(uv_async_t *h)
+{
+	char why[96];
+	(void)h;
+	snprintf(why, sizeof(why), "its agent (pid %ld) is gone", ORPHAN.agent);
+	if (ORPHAN.r)
+		runner_leave(ORPHAN.r, why, PROTO_LEAVE_GRACE_S);
+}
+
+/* Dies with the process that spawned it: at once for mited's own runners,
+ * by leaving the run for an agent's (the loop must exist for that). */
+static int watch_parent(uv_loop_t *loop, long parent, int index)
+{
+	if (curve_key) {
+		struct sigaction sa = { .sa_handler = orphan_handler };
+		uv_async_init(loop, &ORPHAN.async, orphan_leave);
+		ORPHAN.open = 1;
+		ORPHAN.agent = parent;
+		sigemptyset(&sa.sa_mask);
+		sigaction(ORPHAN_SIGNAL, &sa, NULL);
+		prctl(PR_SET_PDEATHSIG, ORPHAN_SIGNAL);
+	} else {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	}
+	if (getppid() != (pid_t)parent) {
+		log_err("runner %d: mited (pid %ld) is gone; exiting", index, parent);
+		return -1;
+	}
+	return 0;
+}
 
 static void runner_done(runner *r, int status, void *data)
 {
 	(void)data;
 	runner_status = status;
+	ORPHAN.r = NULL;
+	if (ORPHAN.open) {
+		ORPHAN.open = 0;
+		uv_close((uv_handle_t *)&ORPHAN.async, NULL);
+	}
 	runner_free(r);
 }
 
@@ -196,8 +255,6 @@ static void runner_stop_handler(int sig)
 	raise(sig);
 }
 
-static const char *curve_key, *curve_server_key;
-
 void runner_mode_set_curve(const char *key, const char *server_key)
 {
 	curve_key = key;
@@ -222,6 +279,18 @@ static transport *runner_link(uv_loop_t *loop, const char *endpoint, const char 
 	return t;
 }
 
+/* Nothing more to run: the handles close, and the runner fails. */
+static int runner_abandon(uv_loop_t *loop)
+{
+	if (ORPHAN.open) {
+		ORPHAN.open = 0;
+		uv_close((uv_handle_t *)&ORPHAN.async, NULL);
+	}
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
+	return EXIT_FAILURE;
+}
+
 int runner_mode_run(const char *endpoint, int index, const char *id, long parent, uint64_t memory,
 		    uint64_t address_space, long files, double setup_timeout)
 {
@@ -239,35 +308,27 @@ int runner_mode_run(const char *endpoint, int index, const char *id, long parent
 	}
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	if (parent > 0) {
-		/* Die with the daemon that spawned us. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != (pid_t)parent) {
-			log_err("runner %d: mited (pid %ld) is gone; exiting", index, parent);
-			return EXIT_FAILURE;
-		}
-	}
 	/* Before any module is loaded: what a journey allocates counts. */
 	limits_apply(index, memory, address_space, files);
 	install_fatal_handlers();
 	uv_loop_t loop;
 	if (uv_loop_init(&loop) < 0)
 		return EXIT_FAILURE;
+	if (parent > 0 && watch_parent(&loop, parent, index) < 0)
+		return runner_abandon(&loop);
 	transport *zt = runner_link(&loop, endpoint, id, err, sizeof(err));
 	if (!zt) {
 		log_err("runner %d: %s", index, err);
-		uv_loop_close(&loop);
-		return EXIT_FAILURE;
+		return runner_abandon(&loop);
 	}
 	transport *t = sw_wrap(&loop, zt, index, setup_timeout, endpoint, id);
 	runner *r = runner_new(&loop, t, index, runner_done, NULL);
 	if (!r) {
 		log_err("runner %d: cannot start: out of memory", index);
 		transport_close(t);
-		uv_run(&loop, UV_RUN_DEFAULT);
-		uv_loop_close(&loop);
-		return EXIT_FAILURE;
+		return runner_abandon(&loop);
 	}
+	ORPHAN.r = r;
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) != 0)
 		log_warn("runner %d: handles still open at exit", index);

@@ -1254,6 +1254,20 @@ static void on_stop(runner *r, const cJSON *m)
 	do_stop(r, cJSON_IsNumber(g) && g->valuedouble <= 0 ? 0 : msg_num(g, MSG_SECS_MAX, 30.0));
 }
 
+void runner_leave(runner *r, const char *why, double grace)
+{
+	cJSON *m;
+
+	if (r->state != R_SETUP && r->state != R_RUNNING)
+		return;
+	log_warn("runner %d: %s: leaving the run", r->index, why);
+	if ((m = proto_new(PROTO_LEAVING))) {
+		cJSON_AddStringToObject(m, "why", why);
+		proto_send(r->t, m);
+	}
+	do_stop(r, grace);
+}
+
 static void on_cancel(runner *r, const cJSON *m)
 {
 	(void)m;

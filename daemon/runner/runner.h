@@ -23,6 +23,11 @@ typedef void (*runner_done_cb)(runner *r, int status, void *data);
 /* A runner speaking on t (the runner takes t over), numbered index. */
 runner *runner_new(uv_loop_t *loop, transport *t, int index, runner_done_cb done, void *data);
 void runner_free(runner *r);
+/* The runner leaves its run on its own (why: its agent is gone): it tells
+ * the controller, starts no more iterations, lets those running finish
+ * within grace seconds (then cancels them), and ends as at a stop: last
+ * stats, rows back, bye. Nothing once it is stopping. */
+void runner_leave(runner *r, const char *why, double grace);
 
 /* The SDK function table every module opened in this process receives. */
 const mite_api *runner_api(void);

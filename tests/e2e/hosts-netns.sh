@@ -9,11 +9,13 @@
 #    exactly the target's; the journey module shipped to each host, cached
 #    under its digest, and never shipped again (three runs, a restart);
 #  - kill -9 of one agent mid-run: the host is lost, its share moves to the
-#    others, the run goes on, the verdict names the host and when, and the
-#    target received no fewer requests than mite counted, no more than the
-#    lost host's last stats batch beyond; the agent restarted rejoins;
+#    others, the run goes on, the verdict names the host and when, and
+#    mite counted exactly what the target received (the host's runners left
+#    the run with their last batches); the agent restarted rejoins;
 #  - a host's cable pulled for 5 s mid-run: lost, its share moved, then it
-#    rejoins the fleet and the run when the cable is back;
+#    rejoins the fleet and the run when the cable is back; the target
+#    received no fewer requests than mite counted, no more than the lost
+#    host's last stats batch beyond;
 #  - a key the controller does not know, from another namespace: refused
 #    at the handshake, the controller's log naming the address and the
 #    reason, the agent's saying so, the fleet and the run undisturbed.
@@ -117,6 +119,14 @@ bounded() {
 	echo "    mite counted $m, the target received $r"
 	python3 -c "import sys; m, r = $m, $r; sys.exit(0 if 0 < m <= r <= m + $2 * 2 * (1.2 * 50 + 1) else 1)"
 }
+# exact RUN: mite counted what the target received.
+exact() {
+	local m r
+	m=$(http_count "$1")
+	r=$(received)
+	echo "    mite counted $m, the target received $r"
+	[ -n "$m" ] && [ "$m" -gt 0 ] && [ "$m" = "$r" ]
+}
 # verdict_names RUN HOST: failed, naming HOST, its address and when.
 verdict_names() {
 	field_is "$1" verdict failed &&
@@ -155,7 +165,7 @@ echo "    a1's share moved $(python3 -c "import time; print(round(time.time() - 
 check "... the run goes on" field_is "$RUN" state running
 check "... done" wait_done "$RUN" 30
 check "... the verdict fails, naming a1 and when" verdict_names "$RUN" a1
-check "... counts: no more than the target received, short by at most a1's last batch" bounded "$RUN" 1
+check "... counts exact: a1's runners left the run with their last batches" exact "$RUN"
 agent a1
 check "a1 restarted rejoins" wait_for 10 host_is a1 up
 
