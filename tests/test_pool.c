@@ -225,6 +225,42 @@ Test(pool, range_offsets)
 	pool_free(p);
 }
 
+/* Rows handed back unrun (a runner that left the run) are served again,
+ * before new ones, once each; ids never handed out, and other modes, are
+ * refused. */
+Test(pool, iterable_rows_handed_back_unrun_are_served_again)
+{
+	pool *p = pool_new_range(POOL_ITERABLE, 100, 104, 1, NULL, 0, NULL, err, sizeof(err));
+	mite_row *r;
+
+	cr_assert_not_null(p, "%s", err);
+	for (int i = 0; i < 3; i++)
+		row_free(take(p)); /* ids 0, 1, 2 handed out */
+	cr_assert_eq(pool_unrun(p, 1), 1);
+	cr_assert_eq(pool_unrun(p, 3), 0, "id 3 was never handed out");
+	r = take(p);
+	cr_assert_eq(row_id(r), 1);
+	cr_assert_eq(row_int(r, 0, -1), 101);
+	row_free(r);
+	r = take(p);
+	cr_assert_eq(row_id(r), 3, "then the pool goes on where it was");
+	row_free(r);
+	row_free(take(p));
+	cr_assert_eq(try_take(p), POOL_EXHAUSTED, "5 rows, each once");
+	cr_assert_eq(pool_unrun(p, 4), 1, "a row handed back after the end is served again");
+	r = take(p);
+	cr_assert_eq(row_id(r), 4);
+	row_free(r);
+	cr_assert_eq(try_take(p), POOL_EXHAUSTED);
+	pool_free(p);
+
+	p = pool_new_range(POOL_RECYCLABLE, 1, 3, 1, NULL, 0, NULL, err, sizeof(err));
+	cr_assert_not_null(p, "%s", err);
+	row_free(take(p));
+	cr_assert_eq(pool_unrun(p, 0), 0, "recyclable rows go back with pool_checkin");
+	pool_free(p);
+}
+
 Test(pool, range_steps_and_limits)
 {
 	pool *p = pool_new_range(POOL_ITERABLE, 10, 0, -3, NULL, 0, NULL, err, sizeof(err));
@@ -636,6 +672,7 @@ Test(pool, plugin_iterable, .fini = close_mod)
 	}
 	cr_assert_eq(try_take(p), POOL_EXHAUSTED);
 	cr_assert_eq(try_take(p), POOL_EXHAUSTED);
+	cr_assert_eq(pool_unrun(p, 2), 0, "a plugin's iterable rows are not kept");
 	pool_free(p);
 }
 

@@ -59,6 +59,8 @@ struct pool {
 	uint64_t produced;
 
 	uint64_t next; /* iterable: next row; recyclable: where the turn is */
+	uint64_t *again; /* iterable: rows handed back unrun, served first */
+	size_t nagain, againcap;
 	leases leased;
 	const char **scratch; /* value pointers for row_new */
 	size_t scratchcap;
@@ -1020,6 +1022,13 @@ static int pool_checkout_iterable(pool *p, mite_row **out, char *err, size_t err
 		table_clear(&p->t);
 		return *out ? POOL_ROW : pool_nomem(err, errlen);
 	}
+	if (p->nagain) {
+		*out = pool_make_row(p, p->again[p->nagain - 1]);
+		if (!*out)
+			return pool_nomem(err, errlen);
+		p->nagain--;
+		return POOL_ROW;
+	}
 	if (p->next >= pool_rows_known(p))
 		return POOL_EXHAUSTED;
 	*out = pool_make_row(p, p->next);
@@ -1027,6 +1036,23 @@ static int pool_checkout_iterable(pool *p, mite_row **out, char *err, size_t err
 		return pool_nomem(err, errlen);
 	p->next++;
 	return POOL_ROW;
+}
+
+int pool_unrun(pool *p, uint64_t id)
+{
+	/* A plugin's iterable rows are not kept: it cannot be served again. */
+	if (p->mode != POOL_ITERABLE || p->src == SRC_PLUGIN || id >= p->next)
+		return 0;
+	if (p->nagain == p->againcap) {
+		size_t cap = p->againcap ? p->againcap * 2 : 64;
+		uint64_t *v = realloc(p->again, cap * sizeof(*v));
+		if (!v)
+			return 0;
+		p->again = v;
+		p->againcap = cap;
+	}
+	p->again[p->nagain++] = id;
+	return 1;
 }
 
 static int pool_checkout_recyclable(pool *p, mite_row **out, char *err, size_t errlen)
@@ -1126,6 +1152,7 @@ void pool_free(pool *p)
 	free(p->offsets);
 	free(p->name);
 	free(p->leased.slots);
+	free(p->again);
 	free(p->scratch);
 	free(p);
 }

@@ -89,6 +89,11 @@ pool *pool_new_plugin(pool_mode mode, const mite_datapool_plugin *pl, const char
 int pool_checkout(pool *p, mite_row **out, char *err, size_t errlen);
 /* Returns a leased row (recyclable pools; a no-op for the others). */
 void pool_checkin(pool *p, uint64_t id);
+/* An iterable pool's row id, handed out and not run (its runner left the
+ * run before it came to it), is served again before any new row: 1. 0
+ * when it cannot be (a plugin's rows are not kept; not iterable; an id
+ * never handed out; no memory): it is skipped, and the caller says so. */
+int pool_unrun(pool *p, uint64_t id);
 pool_mode pool_get_mode(const pool *p);
 /* How many rows the pool holds, when known up front (inline, range, CSV);
  * 0 for plugins. */

@@ -323,6 +323,13 @@ static void judge_complete(const judge_in *in, verdict_list *v)
 			"%llu row(s) of iterable datapools in doubt: given to runners that were "
 			"lost or dropped, not reported run (none is handed out twice)",
 			(unsigned long long)doubt);
+	uint64_t skipped = sum_counter(in->r, &SK_SKIPPED, 0);
+	if (skipped)
+		verdict_warn(v,
+			     "%llu row(s) of iterable datapools skipped: handed back unrun by "
+			     "runners that left the run, and not served again (a plugin's rows "
+			     "are not kept, or the pool had ended)",
+			     (unsigned long long)skipped);
 }
 
 /* ---- errors and thresholds ---------------------------------------------- */

@@ -246,6 +246,7 @@ static cJSON *journey_summary(const run *r, const judge_in *in, size_t i)
 	const stats_entry *e = stats_find(t, SK_JOURNEY.name, &name, SK_JOURNEY.nlabels);
 	const stats_entry *lost = stats_find(t, SK_LOST.name, &name, SK_LOST.nlabels);
 	const stats_entry *doubt = stats_find(t, SK_DOUBT.name, &name, SK_DOUBT.nlabels);
+	const stats_entry *skip = stats_find(t, SK_SKIPPED.name, &name, SK_SKIPPED.nlabels);
 	int open = vmodel_get_kind(s->journeys[i].volume) == VMODEL_OPEN;
 	cJSON *j = cJSON_CreateObject();
 
@@ -259,6 +260,7 @@ static cJSON *journey_summary(const run *r, const judge_in *in, size_t i)
 	cJSON_AddNumberToObject(j, "cancelled", e ? (double)e->c[ST_J_CANCELLED] : 0);
 	cJSON_AddNumberToObject(j, "lost", lost ? (double)lost->c[0] : 0);
 	cJSON_AddNumberToObject(j, "rows_in_doubt", doubt ? (double)doubt->c[0] : 0);
+	cJSON_AddNumberToObject(j, "rows_skipped", skip ? (double)skip->c[0] : 0);
 	cJSON_AddItemToObject(j, "duration", hist_summary(e ? e->h[0] : NULL));
 	cJSON_AddItemToObject(j, "volume", results_judge_volume(in, i));
 	return j;

@@ -291,18 +291,51 @@ static void serve_rows(run *r, link *l, size_t ji)
 		;
 }
 
+/* Iterable rows a runner gives back unrun when it stops: while the
+ * journey's load goes on (the runner left the run early) they are served
+ * again, or, where the pool cannot (a plugin's rows are not kept, the pool
+ * has ended), counted as skipped. At most the rows it holds unreported:
+ * anything beyond is none. */
+static void take_back_unrun(run *r, link *l, size_t ji, const cJSON *ids)
+{
+	cjourney *j = &r->j[ji];
+	const char *name = j->sj->name;
+	int serve = (r->state == RUN_RUNNING || r->state == RUN_PAUSED) && !j->ended;
+	uint64_t skipped = 0, v;
+	const cJSON *id;
+	stats_entry *e;
+
+	cJSON_ArrayForEach(id, ids)
+	{
+		if (l->rows_out[ji] <= l->ended[ji] || proto_u64(id, &v) < 0)
+			break;
+		l->rows_out[ji]--;
+		skipped += serve && !pool_unrun(j->sj->pool, v);
+	}
+	if (!skipped || !(e = stats_get(&r->totals, SK_SKIPPED.name, &name, SK_SKIPPED.nlabels)))
+		return;
+	stats_add(e, 0, skipped);
+	log_warn("run %s: runner %d: %llu row(s) of %s's iterable datapool skipped (handed back "
+		 "unrun, and the pool cannot serve them again)",
+		 r->id, l->idx, (unsigned long long)skipped, j->sj->name);
+}
+
 static void take_back_rows(run *r, link *l, size_t ji, const cJSON *ids)
 {
 	const cJSON *id;
 
-	cJSON_ArrayForEach(id, ids)
-	{
-		uint64_t v;
+	if (pool_get_mode(r->j[ji].sj->pool) == POOL_ITERABLE)
+		take_back_unrun(r, l, ji, ids);
+	else
+		cJSON_ArrayForEach(id, ids)
+		{
+			uint64_t v;
 
-		/* A runner returns the ids it was given: anything else is none. */
-		if (proto_u64(id, &v) == 0 && idvec_remove(&l->leased[ji], v))
-			pool_checkin(r->j[ji].sj->pool, v);
-	}
+			/* A runner returns the ids it was given: anything else
+			 * is none. */
+			if (proto_u64(id, &v) == 0 && idvec_remove(&l->leased[ji], v))
+				pool_checkin(r->j[ji].sj->pool, v);
+		}
 	/* Freed rows go to whoever waits for them. */
 	for (size_t i = 0; i < r->nlinks; i++)
 		serve_rows(r, r->links[i], ji);

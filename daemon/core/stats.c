@@ -70,7 +70,10 @@ const stats_kind SK_TXN = { "txn", 2 }, SK_JOURNEY = { "journey", 1 }, SK_ERROR 
 		 SK_HTTP = { "http", 4 }, SK_HTTPERR = { "httperr", 4 }, SK_LAG = { "lag", 1 },
 		 SK_SEND = { "send", 2 }, SK_LOOP = { "loop", 1 }, SK_LOST = { "lost", 1 },
 		 /* iterable rows a lost host held (controller only) */
-	SK_DOUBT = { "doubt", 1 }, SK_DROPPED = { "dropped", 0 }, SK_WS = { "ws", 3 },
+	SK_DOUBT = { "doubt", 1 },
+		 /* iterable rows handed back unrun that could not be served again
+		  * (controller only) */
+	SK_SKIPPED = { "skipped", 1 }, SK_DROPPED = { "dropped", 0 }, SK_WS = { "ws", 3 },
 		 SK_WSERR = { "wserr", 4 };
 
 const char *const stats_phase_names[STATS_NHISTS + 1] = { "total", "dns",  "connect",

@@ -69,7 +69,7 @@ typedef struct stats_kind {
 	size_t nlabels;
 } stats_kind;
 extern const stats_kind SK_TXN, SK_JOURNEY, SK_ERROR, SK_HTTP, SK_HTTPERR, SK_LAG, SK_SEND, SK_LOOP,
-	SK_LOST, SK_DOUBT, SK_DROPPED, SK_WS, SK_WSERR;
+	SK_LOST, SK_DOUBT, SK_SKIPPED, SK_DROPPED, SK_WS, SK_WSERR;
 
 /* Label positions. */
 enum { SL_JOURNEY = 0, SL_TRANSACTION = 1 }; /* txn, error, http, httperr, send: journey */

@@ -802,13 +802,15 @@ static void take_rows(runner *r, const cJSON *m)
 }
 
 /* At the end every row still buffered goes back, with the used ones. */
+/* At the stop: every row it holds goes back (leases, and iterable rows
+ * that did not run, which the controller serves again if the run goes on
+ * without this runner). */
 static void return_rows(rjourney *j)
 {
 	while (j->nrows) {
 		mite_row *row = pop_last_row(j);
 
-		if (j->recyclable)
-			note_return(j, row->id);
+		note_return(j, row->id);
 		row_free(row);
 	}
 	flush_returns(j);

@@ -210,11 +210,51 @@ check "a second run ships nothing: each host got the module once" bash -c \
 # 3. The host comes back and rejoins.
 agent h2 --runners-per-host 1
 check "a lost host comes back" wait_for 10 bash -c "[ \"\$('$MITECTL' --socket '$SOCK' hosts --json | python3 -c 'import json,sys; print([h[\"state\"] for h in json.load(sys.stdin)[\"hosts\"] if h[\"name\"]==\"h2\"][0])')\" = up ]"
-# 4. The short case: a host lost with its runner frozen (SIGSTOP, as a
+# 4. An iterable pool's rows run exactly once fleet-wide, a kill -9 of an
+# agent mid-run notwithstanding: the leaving runner hands back the rows it
+# had not run, and they run elsewhere. rowget.so GETs /bytes/ROW, so the
+# target counts each row's request. (h2 is back, above.)
+check "... h2 up for the rows run" wait_for 10 bash -c "[ \"\$('$MITECTL' --socket '$SOCK' hosts --json | python3 -c 'import json,sys; print([h[\"state\"] for h in json.load(sys.stdin)[\"hosts\"] if h[\"name\"]==\"h2\"][0])')\" = up ]"
+cat >"$T/rows.conf" <<EOF2
+name = "rows";
+config = { base_url = "http://127.0.0.1:$TPORT/"; think_time = 0.05; };
+journeys = ( { name = "rows"; journey = "$TPLUGINS/rowget.so:journey";
+               datapool = { type = "range"; from = 1; to = 400; mode = "iterable"; };
+               volume = { type = "constant"; count = 6; }; } );
+EOF2
+target /stats/reset >/dev/null
+RUN=$(ctl start "$T/rows.conf")
+check "rows run: h2 has its runner" wait_for 5 bash -c \
+	"'$MITECTL' --socket '$SOCK' --json status '$RUN' | grep -q '\"name\":\"h2\",\"runners\":1'"
+sleep 0.8
+kill -KILL "$PID_h2"
+wait "$PID_h2" 2>/dev/null
+check "rows run: done (the pool ran out)" wait_done "$RUN" 30
+target /stats >"$T/rows-stats.json"
+check "rows run: each of the 400 rows requested exactly once at the target" \
+	python3 -c "
+import json, sys
+q = json.load(open('$T/rows-stats.json'))['requests']
+rows = {k: v for k, v in q.items() if k.startswith('/bytes/')}
+want = {'/bytes/%d' % i for i in range(1, 401)}
+bad = [k for k, v in rows.items() if v != 1]
+print('   ', len(rows), 'rows requested,', len(bad), 'not once')
+sys.exit(0 if set(rows) == want and not bad and '(other)' not in q else 1)"
+check "rows run: none skipped, none in doubt, and h2's loss fails the verdict" \
+	python3 -c "
+import json, sys
+s = json.load(open('$STATE/results/$RUN/summary.json'))
+j = s['journeys'][0]
+sys.exit(0 if j['rows_skipped'] == 0 and j['rows_in_doubt'] == 0 and j['started'] == 400 and s['verdict'] == 'failed' else 1)"
+check "rows run: h2's runner handed rows back" log_has "run $RUN: runner [0-9] leaves the run"
+
+# 5. The short case: a host lost with its runner frozen (SIGSTOP, as a
 # machine that vanished): lost by heartbeat silence, the runner's last
 # batch never comes, and 6 s later it is dropped: its iterations in flight
 # counted lost, its rows in doubt, and mite's count no more than the
 # target's.
+agent h2 --runners-per-host 1
+check "... h2 back for the frozen run" wait_for 10 bash -c "[ \"\$('$MITECTL' --socket '$SOCK' hosts --json | python3 -c 'import json,sys; print([h[\"state\"] for h in json.load(sys.stdin)[\"hosts\"] if h[\"name\"]==\"h2\"][0])')\" = up ]"
 target /stats/reset >/dev/null
 RUN=$(ctl start "$(scen frozen 14 6)")
 check "frozen host: h2 has its runner" wait_for 5 bash -c \
@@ -250,7 +290,7 @@ printf 'x' >>"$T/state-h1/modules/$SHA.so"
 RUN=$(ctl start --hosts label=zone=a "$(scen again 2 2)")
 check "corrupt cache: the run on h1 passes" bash -c "sleep 0.5; true" && wait_done "$RUN" 20 && check "... passed" field_is "$RUN" verdict passed
 check "corrupt cache: removed and asked again, shipped again" bash -c \
-	"grep -q 'modules/$SHA.so does not match its digest; removed, asked again' '$T/h1.log' && [ \$(grep -c 'host h1: module .* shipped' '$LOG') = 2 ] && [ \"\$(sha256sum '$T/state-h1/modules/$SHA.so' | cut -c1-64)\" = '$SHA' ]"
+	"grep -q 'modules/$SHA.so does not match its digest; removed, asked again' '$T/h1.log' && [ \$(grep -c 'host h1: module .*/http_get.so shipped' '$LOG') = 2 ] && [ \"\$(sha256sum '$T/state-h1/modules/$SHA.so' | cut -c1-64)\" = '$SHA' ]"
 check "keys never in the logs" bash -c "! grep -qF \"\$(tail -n1 '$T/keys/h1.key')\" '$LOG' '$T/h1.log' '$T/h2.log' && ! grep -qF \"\$(tail -n1 '$T/keys/ctl.key')\" '$LOG'"
 stop_mited
 finish
