@@ -6,7 +6,8 @@
 # unauthorized key and another protocol version are refused at the
 # handshake, with a log line on both sides; `mitectl hosts`; a run on both
 # hosts counts exactly what the target received; a host joining mid-run
-# gets its share; `kill -9` of an agent mid-run: the run goes on on the
+# gets its share; pause, resume and stop reach every host; `kill -9` of an
+# agent mid-run: the run goes on on the
 # other host, the lost host's share moves at once (its runner says its
 # agent is gone), counts stay exact (that runner leaves the run with its
 # last batch) and the verdict names the host and when; the host comes back
@@ -133,6 +134,36 @@ SHA=$(sha256sum "$PLUGINS/http_get.so" | cut -c1-64)
 check "module shipped to h1 and cached under its digest" [ -f "$T/state-h1/modules/$SHA.so" ]
 check "the agent checked the module it received" \
 	grep -q "module $PLUGINS/http_get.so received (.*), ABI checked, cached" "$T/h1.log"
+
+# Runtime control reaches every host's runners: paused, no request reaches
+# the target from 0.3 s on (a tick, 0.1 s, and an iteration in flight);
+# resumed, requests flow again; stopped, the run ends.
+target /stats/reset >/dev/null
+RUN=$(ctl start "$(scen control 30 6)")
+check "control run: both hosts have runners" wait_for 5 field_is "$RUN" runners 3
+sleep 1
+ctl pause "$RUN" >/dev/null
+sleep 0.3
+P1=$(received)
+sleep 1.5
+P2=$(received)
+check "pause reaches every host: no request from 0.3 s after it ($P1 then $P2)" \
+	[ -n "$P1" ] && [ "$P1" -gt 0 ] && [ "$P1" = "$P2" ]
+check "... every host's instances at 0" bash -c \
+	"'$MITECTL' --socket '$SOCK' --json status '$RUN' | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"run\"]; sys.exit(0 if r[\"state\"] == \"paused\" and len(r[\"hosts\"]) == 2 and all(h[\"instances\"] == 0 for h in r[\"hosts\"]) else 1)'"
+ctl resume "$RUN" >/dev/null
+sleep 0.5
+P3=$(received)
+check "resume reaches them: requests again ($P2 then $P3)" [ "$P3" -gt "$P2" ]
+check "... on both hosts" wait_for 3 bash -c \
+	"'$MITECTL' --socket '$SOCK' --json status '$RUN' | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"run\"]; sys.exit(0 if len(r[\"hosts\"]) == 2 and all(h[\"instances\"] > 0 for h in r[\"hosts\"]) else 1)'"
+ctl stop "$RUN" >/dev/null
+check "stop reaches them: the run is done within 3 s" wait_for 3 field_is "$RUN" state done
+check "... stopped early: not passed" bash -c "[ \"\$('$MITECTL' --socket '$SOCK' --json status '$RUN' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"run\"][\"verdict\"])')\" != passed ]"
+M=$(http_count "$RUN")
+R=$(received)
+check "control run: mite counted exactly what the target received ($M = $R)" \
+	[ -n "$M" ] && [ "$M" -gt 0 ] && [ "$M" = "$R" ]
 
 # The scenario chooses hosts by label; the command line wins over it.
 sed 's/^name = .*/&\nhosts = "label=zone=a";/' "$(scen label 3 4)" >"$T/label2.conf"
