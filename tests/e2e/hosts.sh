@@ -5,13 +5,15 @@
 # refuses a non-loopback --listen without keys (naming the setting); an
 # unauthorized key and another protocol version are refused at the
 # handshake, with a log line on both sides; `mitectl hosts`; a run on both
-# hosts counts exactly what the target received; a host joining mid-run
-# gets its share; pause, resume and stop reach every host; `kill -9` of an
-# agent mid-run: the run goes on on the
-# other host, the lost host's share moves at once (its runner says its
-# agent is gone), counts stay exact (that runner leaves the run with its
-# last batch) and the verdict names the host and when; the host comes back
-# and rejoins.
+# hosts counts exactly what the target received; pause, resume and stop
+# reach every host; a host joining mid-run gets its share; `kill -9` of an
+# agent mid-run: the run goes on on the other host, the lost host's share
+# moves at once (its runner says its agent is gone), counts stay exact
+# (that runner leaves the run with its last batch) and the verdict names
+# the host and when; an iterable pool's 400 rows each reach the target
+# exactly once across such a kill; a host lost with its runner frozen is
+# dropped after the bound, its rows in doubt; the host comes back and
+# rejoins; modules are shipped once and a tampered cache is refetched.
 : "${E2E_LIMIT:=300}"
 . "$(dirname "$0")/lib.sh"
 
