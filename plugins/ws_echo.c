@@ -6,7 +6,8 @@
  * then the close handshake. `think_time` seconds pass between messages
  * when set. A wss:// URL takes the TLS settings of the HTTP calls: `ca_file`
  * (a PEM file of CAs to trust besides the system's) is set with
- * mite_http_set_ca_file.
+ * mite_http_set_ca_file; `tls_resumption` = 0 makes every connection a
+ * full TLS handshake (by default an instance's reconnections resume).
  *
  *     mite-target --port 8080 --ws-port 8081 &
  *     mitectl scenario test conf/ws-echo.conf --set ws_url=ws://127.0.0.1:8081/echo
@@ -26,6 +27,7 @@ struct settings {
 	const char *ca_file; /* or NULL */
 	long long messages;
 	double think, timeout;
+	int resume;
 };
 
 static int init(mite_ctx *ctx, void **fixture)
@@ -41,6 +43,7 @@ static int init(mite_ctx *ctx, void **fixture)
 	st->messages = mite_config_int(ctx, "messages", 10);
 	st->think = mite_config_double(ctx, "think_time", 0);
 	st->timeout = mite_config_double(ctx, "reply_timeout", 5);
+	st->resume = mite_config_int(ctx, "tls_resumption", 1) != 0;
 	if (st->messages < 0 || st->messages > 1000000) {
 		long long n = st->messages;
 		free(st);
@@ -65,6 +68,7 @@ int journey(mite_ctx *ctx, const mite_row *row)
 	/* (A setting that does not change costs nothing.) */
 	if (st->ca_file && *st->ca_file && mite_http_set_ca_file(ctx, st->ca_file) < 0)
 		return mite_fail(ctx, "mite_http_set_ca_file(%s) failed", st->ca_file), 1;
+	mite_http_set_tls_resumption(ctx, st->resume);
 	mite_txn_begin(ctx, "connect");
 	if (mite_ws_open(ctx, st->url, &(mite_ws_opts){ .name = "echo", .timeout = 10 }, &ws) < 0)
 		return mite_txn_end(ctx), 1; /* the failure is recorded already */

@@ -841,6 +841,51 @@ WSS_TEST(echo_with_ca_file_counted_exactly)
 	harness_ctx_free(ctx);
 }
 
+/* Three connections in turn, each one echo; resume as set. */
+struct wss_again {
+	struct wss_echo w;
+	int resume; /* mite_http_set_tls_resumption */
+	int rc;
+};
+
+static int wss_again_journey(mite_ctx *ctx, void *arg)
+{
+	struct wss_again *a = arg;
+
+	a->rc |= mite_http_set_tls_resumption(ctx, a->resume);
+	for (int i = 0; i < 3 && !a->w.e.rc; i++)
+		wss_echo_journey(ctx, &a->w);
+	return 0;
+}
+
+static void wss_again(int resume, uint64_t want)
+{
+	struct wss_again a = { .w = { .e = { .n = 2 }, .ca = "ca.pem" }, .resume = resume };
+	mite_ctx *ctx = harness_ctx(wss_again_journey, &a);
+	ws_server_counts n;
+
+	cr_assert_eq(harness_run(20), 0);
+	cr_assert_eq(a.rc | a.w.set_rc, 0);
+	cr_assert_eq(a.w.e.rc, 0, "rc %d: %s", a.w.e.rc, H.fail_msg);
+	ws_server_counts_get(srv, &n);
+	cr_assert_eq(n.connections, 3);
+	cr_assert_eq(n.resumed, want, "%llu of 3 handshakes resumed, want %llu",
+		     (unsigned long long)n.resumed, (unsigned long long)want);
+	harness_ctx_free(ctx);
+}
+
+/* An instance reconnecting resumes its TLS session, as its https://
+ * connections do; not when the journey turned resumption off. */
+WSS_TEST(reconnecting_resumes_the_session)
+{
+	wss_again(1, 2);
+}
+
+WSS_TEST(no_resumption_when_turned_off)
+{
+	wss_again(0, 0);
+}
+
 /* The newest version the session allows is the one spoken. */
 WSS_TEST(tls_versions_of_the_http_settings)
 {

@@ -497,6 +497,8 @@ static void got_tls(wsc *c, char *buf, size_t n)
 		c->s->n.tls_version = SSL_version(c->ssl) == TLS1_3_VERSION ? 13 : 12;
 		if (SSL_get0_peer_certificate(c->ssl))
 			c->s->n.client_certs++;
+		if (SSL_session_reused(c->ssl))
+			c->s->n.resumed++;
 	}
 	while (!c->closing) {
 		char *p = malloc(16384);

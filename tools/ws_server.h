@@ -34,6 +34,7 @@ typedef struct ws_server_counts {
 	int last_close_code; /* the code of the last one (0: none) */
 	int tls_version; /* wss: the last handshake's TLS version (12, 13) */
 	uint64_t client_certs; /* wss: handshakes with a client certificate */
+	uint64_t resumed; /* wss: handshakes that resumed a session */
 } ws_server_counts;
 
 /* Listens on host:port (0: a free port) on loop. NULL with a message on

@@ -721,6 +721,11 @@ void tls_session_free(tls_session *s)
 		SSL_SESSION_free(s);
 }
 
+tls_session *tls_session_ref(tls_session *s)
+{
+	return s && SSL_SESSION_up_ref(s) == 1 ? s : NULL;
+}
+
 void tls_ssl_facts(void *ssl, int *resumed, int *version)
 {
 	*resumed = ssl ? SSL_session_reused(ssl) : 0;

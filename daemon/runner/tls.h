@@ -136,6 +136,8 @@ int tls_version(const tls_conn *c);
 const char *tls_alpn(const tls_conn *c, size_t *len);
 
 void tls_session_free(tls_session *s);
+/* Another reference to s (free each with tls_session_free); NULL for NULL. */
+tls_session *tls_session_ref(tls_session *s);
 
 /* Which check of TLS failed, in a word or two ("unknown CA", "name
  * mismatch", "certificate expired", ...), from a failure's kind (TLS_F_*),

@@ -19,6 +19,7 @@
 #include "runner/http_sdk.h"
 #include "runner/inst.h"
 #include "runner/ws_hs.h"
+#include "runner/ws_resume.h"
 
 #include <mite/ws.h>
 #include <stdio.h>
@@ -53,6 +54,7 @@ struct ws_session {
 	struct mite_ctx *ctx;
 	struct mite_ws *list;
 	size_t max_message, max_queue; /* the run's defaults */
+	ws_resume resume; /* wss:// sessions for the next connections */
 };
 
 /* ---- config ---------------------------------------------------------------- */
@@ -110,8 +112,10 @@ static void ws_free(struct mite_ws *w)
 		s->list = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
-	if (w->c)
+	if (w->c) {
+		ws_resume_keep(&s->resume, w->c->tls, w->c->host, w->c->port, w->c->tls_sess);
 		ws_conn_free(w->c);
+	}
 	free(w->held);
 	free(w->url);
 	free(w);
@@ -325,6 +329,8 @@ static int sdk_open(mite_ctx *ctx, const char *url, const mite_ws_opts *o, mite_
 		return inst_fail(ctx, file, line, func, "ws %s: this runner has no TLS", url),
 		       MITE_EINVAL;
 	}
+	if (tc)
+		w->c->tls_sess = ws_resume_offer(&s->resume, tc, u.host, u.host_len, u.port);
 	rc = ws_conn_start(w->c, &u, tc, o ? o->headers : NULL, o ? o->protocols : NULL,
 			   WS_USER_AGENT);
 	tls_ctx_put(tc);
@@ -613,6 +619,7 @@ void ws_session_free(struct mite_ctx *ctx)
 		return;
 	while (s->list)
 		ws_free(s->list);
+	ws_resume_free(&s->resume);
 	free(s);
 	ctx->ws = NULL;
 }
