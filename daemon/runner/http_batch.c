@@ -214,9 +214,9 @@ static size_t lanes_make(session *home, size_t want)
 			break;
 		l->s->home = home;
 		l->s->lane = l;
-		/* --debug and --trace-http follow the instance's own requests
-		 * (a trace keeps one exchange at a time): a lane keeps none. */
-		http_trace_free(l->s);
+		/* A lane traces when the instance does (http_session_new asked
+		 * its host): --trace-http shows each of a batch's requests,
+		 * and --debug the one that failed (http_trace.c). */
 		v[home->nlanes++] = l;
 	}
 	return home->nlanes;

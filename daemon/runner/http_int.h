@@ -186,6 +186,7 @@ typedef struct resp {
 	int (*body_cb)(void *arg, const char *data, size_t len);
 	void *body_arg;
 	int follow; /* redirects are followed: 3xx bodies skip body_cb */
+	struct cJSON *trace; /* a traced session's: this response's exchange */
 } resp;
 
 /* A default header, "Name: value". */

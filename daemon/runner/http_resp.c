@@ -1,6 +1,7 @@
 /* http_resp.c - see http_resp.h. */
 #include "runner/http_resp.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,8 @@ void http_resp_account(session *s, resp *r)
 
 void http_resp_put(session *s, resp *r)
 {
+	cJSON_Delete(r->trace);
+	r->trace = NULL;
 	s->held -= r->held;
 	r->held = 0;
 	/* A large body's memory goes back now, not when the session ends. */
@@ -56,6 +59,7 @@ void http_resp_put(session *s, resp *r)
 
 void http_resp_destroy(resp *r)
 {
+	cJSON_Delete(r->trace);
 	free(r->body.p);
 	free(r->hdr.p);
 	free(r->url.p);

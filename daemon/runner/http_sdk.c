@@ -173,6 +173,7 @@ static int sdk_expect_status(mite_ctx *ctx, const mite_http_response *r, int lo,
 		return MITE_EFAIL;
 	if (r->status >= lo && r->status <= hi)
 		return 0;
+	http_trace_focus(ctx->http, r);
 	if (lo == hi)
 		return inst_fail(ctx, file, line, func, "%s %s returned %d (expected %d)",
 				 r->method, r->url, r->status, lo);

@@ -221,8 +221,20 @@ static void emit(session *s, const cJSON *x)
 	host->event(s->ctx, ev);
 }
 
-static __attribute__((noinline)) void hop_end(session *s, struct http_trace *t, const resp *r,
-					      int rc, const char *cls, const char *why)
+/* A batch's request (a lane's hop) is the instance's last exchange too:
+ * what --debug shows of the failure recorded next. */
+static void keep_last(session *s, const cJSON *o)
+{
+	session *home = s->home;
+
+	if (!home || !home->trace)
+		return;
+	cJSON_Delete(home->trace->last);
+	home->trace->last = cJSON_Duplicate(o, 1);
+}
+
+static __attribute__((noinline)) void hop_end(session *s, struct http_trace *t, resp *r, int rc,
+					      const char *cls, const char *why)
 {
 	cJSON *o = t->cur;
 
@@ -246,14 +258,33 @@ static __attribute__((noinline)) void hop_end(session *s, struct http_trace *t, 
 	}
 	if (t->mode & HTTP_TRACE_EMIT)
 		emit(s, o);
+	keep_last(s, o);
+	if (rc == 0) {
+		/* The response remembers its exchange, for a failure found in
+		 * it later (http_trace_focus). */
+		cJSON_Delete(r->trace);
+		r->trace = cJSON_Duplicate(o, 1);
+	}
 	cJSON_Delete(t->last);
 	t->last = o;
 }
 
-void http_trace_hop_end(session *s, const resp *r, int rc, const char *cls, const char *why)
+void http_trace_hop_end(session *s, resp *r, int rc, const char *cls, const char *why)
 {
 	if (s->trace && s->trace->cur)
 		hop_end(s, s->trace, r, rc, cls, why);
+}
+
+_Static_assert(offsetof(resp, pub) == 0, "a response's public part is its start");
+
+void http_trace_focus(session *s, const mite_http_response *pub)
+{
+	const resp *r = (const resp *)pub;
+
+	if (!s || !s->trace || !r || !r->trace)
+		return;
+	cJSON_Delete(s->trace->last);
+	s->trace->last = cJSON_Duplicate(r->trace, 1);
 }
 
 cJSON *http_trace_last(session *s)

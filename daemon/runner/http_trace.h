@@ -36,7 +36,10 @@ void http_trace_curl_on(session *s, CURL *h);
 void http_trace_curl_off(session *s, CURL *h);
 /* The hop ended: with response r (rc 0), or failed (cls, why: the class
  * and message of a transport error; NULL for a cancelled or refused hop). */
-void http_trace_hop_end(session *s, const resp *r, int rc, const char *cls, const char *why);
+void http_trace_hop_end(session *s, resp *r, int rc, const char *cls, const char *why);
+/* A failure was found in response r (an expectation): its exchange is the
+ * one --debug shows, not the last one made. */
+void http_trace_focus(session *s, const mite_http_response *r);
 
 /* The last exchange of s as JSON (a copy: the caller owns it), or NULL
  * when there is none this iteration (or s keeps no trace). */

@@ -45,6 +45,7 @@ BASE=http://127.0.0.1:$PORT
 # The lines of debug.c the failures must name.
 EXPECT_LINE=$(grep -n 'debug.sh: expect' "$SRC" | cut -d: -f1)
 BIG_LINE=$(grep -n 'debug.sh: big' "$SRC" | cut -d: -f1)
+BATCH_LINE=$(grep -n 'debug.sh: batch' "$SRC" | cut -d: -f1)
 
 # mctl NAME ARGS...: runs mitectl (bounded), output in $T/NAME.out, exit status in $T/NAME.rc.
 mctl() {
@@ -154,6 +155,23 @@ for ENGINE in auto curl; do
 	check_all "$ENGINE: --trace-instance 2: its requests only ($sent)" \
 		'[ "$sent" -ge 3 ] && [ "$(count "$n" "> GET /status/200?instance=2&")" = "$sent" ] && ! has "$n" "instance=1&"'
 done
+# A batch's requests: --trace-http shows each, --debug the one that failed
+# (the batch's second, not the last one made).
+for ENGINE in auto curl; do
+	n=btrace_$ENGINE
+	mctl "$n" journey run "$SO:batch" range:1:1 --trace-http --set http_engine=$ENGINE
+	check_all "$ENGINE: --trace-http: each of a batch's 3 requests shown" \
+		'[ "$(count "$n" "> GET /status/200?batch=1.")" = 3 ] && [ "$(count "$n" "> GET /status/200?batch=1.1 ")" = 1 ]'
+	n=bdebug_$ENGINE
+	mctl "$n" journey test "$SO:batch" range:1:3 --duration 20 --debug --set http_engine=$ENGINE
+	check "$ENGINE: --debug in a batch: exit status 1" [ "$(rc_of "$n")" = 1 ]
+	check "$ENGINE: --debug in a batch: at its file:line" has "$n" "at:          debug.c:$BATCH_LINE:batch"
+	check "$ENGINE: --debug in a batch: the failing request's exchange" \
+		has "$n" "  > GET /status/500?batch=2.1 HTTP/1.1"
+	check "$ENGINE: --debug in a batch: its response" has "$n" "  < HTTP/1.1 500"
+	check_all "$ENGINE: --debug in a batch: not another request's" '! has "$n" "> GET /status/200?batch=2."'
+done
+
 # Request bodies are shown, their control bytes escaped (no raw ESC reaches the terminal).
 mctl trbody journey run "$SO:fail_on" range:1:1 --trace-http
 check "--trace-http: a request body, escaped" has trbody '    | hello \x1b[31m debug'

@@ -14,6 +14,7 @@ MITE_EXPORT int fail_on(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int big(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int traced(mite_ctx *ctx, const mite_row *row);
 MITE_EXPORT int plain_return(mite_ctx *ctx, const mite_row *row);
+MITE_EXPORT int batch(mite_ctx *ctx, const mite_row *row);
 
 static void base(mite_ctx *ctx)
 {
@@ -81,4 +82,28 @@ int plain_return(mite_ctx *ctx, const mite_row *row)
 	base(ctx);
 	mite_http_get(ctx, "/status/404", NULL);
 	return 1;
+}
+
+/* A batch of three GETs naming their place, the second answering 500 on
+ * the row's value 2; each checked in turn: --debug shows the failing one's
+ * exchange (not the last one made), --trace-http each of them. */
+int batch(mite_ctx *ctx, const mite_row *row)
+{
+	long long n = mite_row_int(row, 0, 0);
+	char p[3][64];
+	mite_http_req q[3];
+
+	base(ctx);
+	for (int i = 0; i < 3; i++) {
+		snprintf(p[i], sizeof p[i], "/status/%d?batch=%lld.%d", i == 1 && n == 2 ? 500 : 200,
+			 n, i);
+		q[i] = (mite_http_req){ .url = p[i] };
+	}
+	mite_txn_begin(ctx, "batch");
+	mite_http_batch(ctx, q, 3);
+	for (int i = 0; i < 3; i++)
+		if (q[i].resp)
+			mite_http_expect_status(ctx, q[i].resp, 200); /* debug.sh: batch */
+	mite_http_batch_free(ctx, q, 3);
+	return mite_txn_end(ctx);
 }
