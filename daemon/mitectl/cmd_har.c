@@ -1,11 +1,11 @@
 /*
- * mitectl_har.c - `mitectl har convert` (mitectl_har.h): the command line,
+ * cmd_har.c - `mitectl har convert` (cmd_har.h): the command line,
  * the output files (each written whole to a temporary file, then renamed
  * into place) and what is printed about the conversion.
  */
 #include "config.h"
 
-#include "mitectl_har.h"
+#include "mitectl/cmd_har.h"
 
 #include "har/har.h"
 #include "har/har_emit.h"
@@ -49,8 +49,8 @@ static int usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: mitectl %s\n", MITECTL_HAR_SYNOPSIS);
-	return MITECTL_HAR_USAGE;
+	fprintf(stderr, "\nusage: mitectl %s\n", CMD_HAR_SYNOPSIS);
+	return CMD_HAR_USAGE;
 }
 
 /* ---- the command line ----------------------------------------------------- */
@@ -360,11 +360,11 @@ static int write_file(const char *path, writer w, const har *h, const har_plan *
 		if (fflush(stdout) != 0 || rc)
 			fprintf(stderr, "mitectl: writing to standard output failed: %s\n",
 				strerror(errno));
-		return rc ? MITECTL_HAR_WRITE : 0;
+		return rc ? CMD_HAR_WRITE : 0;
 	}
 	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
 		fprintf(stderr, "mitectl: out of memory\n");
-		return MITECTL_HAR_WRITE;
+		return CMD_HAR_WRITE;
 	}
 	if ((fd = mkstemp(tmp)) < 0 || !(f = fdopen(fd, "w"))) {
 		fprintf(stderr, "mitectl: %s: cannot create: %s\n", path, strerror(errno));
@@ -373,7 +373,7 @@ static int write_file(const char *path, writer w, const har *h, const har_plan *
 			unlink(tmp);
 		}
 		free(tmp);
-		return MITECTL_HAR_WRITE;
+		return CMD_HAR_WRITE;
 	}
 	rc = w(f, h, p, in);
 	/* mkstemp made it 0600: the mode a new file would have had. */
@@ -384,7 +384,7 @@ static int write_file(const char *path, writer w, const har *h, const har_plan *
 			strerror(errno ? errno : EIO));
 		unlink(tmp);
 		free(tmp);
-		return MITECTL_HAR_WRITE;
+		return CMD_HAR_WRITE;
 	}
 	free(tmp);
 	return 0;
@@ -440,7 +440,7 @@ static int nothing_left(const cli *c, const har *h, const har_plan *p)
 		"mitectl: %s: nothing to convert: none of its %zu entries is a request to keep\n",
 		c->har, h->nentries);
 	report_drops(stderr, h, p);
-	return MITECTL_HAR_BAD;
+	return CMD_HAR_BAD;
 }
 
 static int convert(const cli *c)
@@ -453,17 +453,17 @@ static int convert(const cli *c)
 
 	if (har_load(&h, c->har, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mitectl: %s\n", err);
-		return MITECTL_HAR_BAD;
+		return CMD_HAR_BAD;
 	}
 	if (har_plan_make(&p, &h, &c->o, c->har, stderr, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mitectl: %s\n", err);
 		har_free(&h);
-		return MITECTL_HAR_BAD;
+		return CMD_HAR_BAD;
 	}
 	rc = p.nsteps ? make_names(&nm, c) : nothing_left(c, &h, &p);
 	if (p.nsteps && rc) {
 		fprintf(stderr, "mitectl: out of memory\n");
-		rc = MITECTL_HAR_WRITE;
+		rc = CMD_HAR_WRITE;
 	} else if (p.nsteps) {
 		har_emit_info in = {
 			.har_name = c->har,
@@ -488,23 +488,23 @@ static int convert(const cli *c)
 	return rc;
 }
 
-int mitectl_har_main(int argc, char **argv)
+int cmd_har_main(int argc, char **argv)
 {
 	cli c;
 
 	memset(&c, 0, sizeof(c));
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
-		fprintf(argc < 2 ? stderr : stdout, "usage: mitectl %s\n\n%s", MITECTL_HAR_SYNOPSIS,
-			MITECTL_HAR_HELP);
-		return argc < 2 ? MITECTL_HAR_USAGE : MITECTL_HAR_OK;
+		fprintf(argc < 2 ? stderr : stdout, "usage: mitectl %s\n\n%s", CMD_HAR_SYNOPSIS,
+			CMD_HAR_HELP);
+		return argc < 2 ? CMD_HAR_USAGE : CMD_HAR_OK;
 	}
 	if (strcmp(argv[1], "convert") != 0)
 		return usage("har: no subcommand '%s' (there is: convert)", argv[1]);
 	for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: mitectl %s\n\n%s", MITECTL_HAR_SYNOPSIS, MITECTL_HAR_HELP);
-			return MITECTL_HAR_OK;
+			printf("usage: mitectl %s\n\n%s", CMD_HAR_SYNOPSIS, CMD_HAR_HELP);
+			return CMD_HAR_OK;
 		}
 	int rc = parse_args(&c, argc - 1, argv + 1);
 	return rc ? rc : convert(&c);

@@ -1,22 +1,22 @@
 /*
- * mitectl_har.h - `mitectl har convert`: a browser's HAR recording into a
+ * cmd_har.h - `mitectl har convert`: a browser's HAR recording into a
  * C journey and a scenario (docs/har.md, mitectl(1)).
  */
-#ifndef MITE_MITECTL_HAR_H
-#define MITE_MITECTL_HAR_H
+#ifndef MITE_MITECTL_CMD_HAR_H
+#define MITE_MITECTL_CMD_HAR_H
 
 /* Exit statuses of `mitectl har` (mitectl(1)). */
-#define MITECTL_HAR_OK 0
-#define MITECTL_HAR_WRITE 1 /* an output file could not be written */
-#define MITECTL_HAR_USAGE 2 /* a bad command line */
-#define MITECTL_HAR_BAD 3 /* the HAR file was refused */
+#define CMD_HAR_OK 0
+#define CMD_HAR_WRITE 1 /* an output file could not be written */
+#define CMD_HAR_USAGE 2 /* a bad command line */
+#define CMD_HAR_BAD 3 /* the HAR file was refused */
 
-#define MITECTL_HAR_SYNOPSIS                                                                \
+#define CMD_HAR_SYNOPSIS                                                                    \
 	"har convert FILE.har [-o JOURNEY.c] [--scenario SCENARIO.conf] [--function NAME] " \
 	"[--base-url URL] [--base-host HOST] [--keep-host HOST]... [--drop-host HOST]... "  \
 	"[--drop-static] [--drop-type TYPE]... [--drop-header NAME]... [--gap S]"
 
-#define MITECTL_HAR_HELP                                                                       \
+#define CMD_HAR_HELP                                                                           \
 	"Turns a browser's HAR recording into a C journey (one transaction per page, or per\n" \
 	"burst of requests), a scenario that runs it, and prints the line that builds it.\n"   \
 	"  -o FILE.c            the journey (default: FILE's name with .c; - : stdout)\n"      \
@@ -33,6 +33,6 @@
 	"Exit: 0 written, 1 cannot write, 2 usage, 3 HAR refused. See docs/har.md.\n"
 
 /* The `har` command: argv[0] is "har". Returns an exit status above. */
-int mitectl_har_main(int argc, char **argv);
+int cmd_har_main(int argc, char **argv);
 
 #endif

@@ -1,27 +1,26 @@
-/*
- * mitectl_hosts.c - `mitectl keygen` and the table of `mitectl hosts`
- * (see mitectl_hosts.h).
- */
+/* cmd_hosts.c - `mitectl keygen` and `mitectl hosts` (see cmd_hosts.h). */
 #include "config.h"
 
-#include "mitectl_hosts.h"
+#include "mitectl/cmd_hosts.h"
 
 #include "controller/results_io.h"
 #include "core/curve.h"
+#include "mitectl/cli.h"
+#include "mitectl/client.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int mitectl_keygen_main(int argc, char **argv)
+int cmd_hosts_keygen(int argc, char **argv)
 {
 	char err[4200];
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: mitectl %s\n\n%s", MITECTL_KEYGEN_SYNOPSIS, MITECTL_KEYGEN_HELP);
+		printf("usage: mitectl %s\n\n%s", CMD_HOSTS_KEYGEN_SYNOPSIS, CMD_HOSTS_KEYGEN_HELP);
 		return 0;
 	}
 	if (argc != 2 || argv[1][0] == '-' || !argv[1][0]) {
 		fprintf(stderr, "mitectl: keygen: expected one NAME\n\nusage: mitectl %s\n",
-			MITECTL_KEYGEN_SYNOPSIS);
+			CMD_HOSTS_KEYGEN_SYNOPSIS);
 		return 2;
 	}
 	if (curve_keygen(argv[1], err, sizeof(err)) < 0) {
@@ -32,7 +31,8 @@ int mitectl_keygen_main(int argc, char **argv)
 	return 0;
 }
 
-void mitectl_hosts_print(const cJSON *reply)
+/* The reply of the "hosts" request as a table. */
+static void print_hosts(const cJSON *reply)
 {
 	const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(reply, "hosts"), *h;
 	const cJSON *listen = cJSON_GetObjectItemCaseSensitive(reply, "listen");
@@ -72,4 +72,18 @@ void mitectl_hosts_print(const cJSON *reply)
 		if (cJSON_IsString(why))
 			printf("  %s\n", why->valuestring);
 	}
+}
+
+int cmd_hosts_list(int argc, char **argv)
+{
+	if (cli_help_requested(argc, argv, CMD_HOSTS_SYNOPSIS, CMD_HOSTS_HELP))
+		return EX_OK_;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			cli_json = 1;
+		else
+			return cli_usage_error(CMD_HOSTS_SYNOPSIS, "unexpected argument '%s'",
+					       argv[i]);
+	}
+	return client_simple(client_req("hosts", NULL), print_hosts);
 }
