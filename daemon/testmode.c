@@ -480,10 +480,148 @@ typedef struct tm_args {
 	int npos;
 } tm_args;
 
+/* --set KEY=VALUE: 0, or -EINVAL (said). */
+static int tm_opt_set(tm_args *a, const char *arg)
+{
+	if (a->nsets == MAX_SETS) {
+		fprintf(stderr, "mitectl: more than %d --set options\n", MAX_SETS);
+		return -EINVAL;
+	}
+	if (!strchr(arg, '=') || arg[0] == '=') {
+		fprintf(stderr, "mitectl: --set takes KEY=VALUE (got '%s')\n", arg);
+		return -EINVAL;
+	}
+	a->sets[a->nsets++] = arg;
+	return 0;
+}
+
+/* --debug[=first|all]: 0, or -EINVAL (said). */
+static int tm_opt_debug(tm_args *a, const char *arg)
+{
+	if (!arg || strcmp(arg, "first") == 0) {
+		a->debug = PROTO_DEBUG_FIRST;
+	} else if (strcmp(arg, "all") == 0) {
+		a->debug = PROTO_DEBUG_ALL;
+	} else {
+		fprintf(stderr, "mitectl: --debug takes no value, =first or =all (got '%s')\n",
+			arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --trace-instance N: 0, or -EINVAL (said). */
+static int tm_opt_trace_instance(tm_args *a, const char *arg)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!*arg || *end || errno || v < 1 || v > PROTO_TRACE_INSTANCE_MAX || arg[0] == '-') {
+		fprintf(stderr,
+			"mitectl: --trace-instance takes an instance id from 1 to %llu, as error "
+			"events show them (got '%s')\n",
+			(unsigned long long)PROTO_TRACE_INSTANCE_MAX, arg);
+		return -EINVAL;
+	}
+	a->trace_instance = v;
+	return 0;
+}
+
+/* The options that take seconds: 0, or -EINVAL (said). */
+static int tm_opt_seconds(tm_args *a, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_DURATION:
+		if (parse_double(arg, &a->duration) < 0 || a->duration <= 0) {
+			fprintf(stderr,
+				"mitectl: --duration takes a positive number of seconds (got '%s')\n",
+				arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_GRACE:
+		if (parse_double(arg, &a->grace) < 0) {
+			fprintf(stderr, "mitectl: --grace takes seconds (got '%s')\n", arg);
+			return -EINVAL;
+		}
+		return 0;
+	default: /* OPT_RUNNER_TIMEOUT */
+		if (parse_double(arg, &a->runner_timeout) < 0 || a->runner_timeout <= 0 ||
+		    a->runner_timeout > 86400) {
+			fprintf(stderr,
+				"mitectl: --runner-timeout takes seconds, more than 0 and at most 86400 (got '%s')\n",
+				arg);
+			return -EINVAL;
+		}
+		return 0;
+	}
+}
+
+/* --volume N: 0, or -EINVAL (said). */
+static int tm_opt_volume(tm_args *a, const char *arg)
+{
+	char *end;
+
+	a->volume = strtol(arg, &end, 10);
+	if (*end || a->volume < 1) {
+		fprintf(stderr, "mitectl: --volume takes a positive integer (got '%s')\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One option (getopt's c, with its argument arg) into a: 0 to go on, 1
+ * when the help was printed, or -EINVAL (said). */
+static int tm_option(tm_args *a, int c, const char *arg, void (*usage)(FILE *))
+{
+	switch (c) {
+	case OPT_SET:
+		return tm_opt_set(a, arg);
+	case OPT_DURATION:
+	case OPT_GRACE:
+	case OPT_RUNNER_TIMEOUT:
+		return tm_opt_seconds(a, c, arg);
+	case OPT_HTTP_EVENTS:
+		a->http_events = 1;
+		return 0;
+	case OPT_DEBUG:
+		return tm_opt_debug(a, arg);
+	case OPT_TRACE_HTTP:
+		if (!a->trace_instance)
+			a->trace_instance = 1;
+		return 0;
+	case OPT_TRACE_INSTANCE:
+		return tm_opt_trace_instance(a, arg);
+	case OPT_GDB:
+		a->gdb = 1;
+		return 0;
+	case OPT_RESULTS:
+		if (!*arg) {
+			fprintf(stderr, "mitectl: --results takes a folder\n");
+			return -EINVAL;
+		}
+		a->results = arg;
+		return 0;
+	case OPT_VOLUME:
+		return tm_opt_volume(a, arg);
+	case 'v':
+		a->verbose = 1;
+		return 0;
+	case 'h':
+		usage(stdout);
+		return 1;
+	default:
+		usage(stderr);
+		return -EINVAL;
+	}
+}
+
+/* The command line into a: 0, 1 when the help was printed, or -EINVAL
+ * (said). */
 static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 {
-	int c;
-
 	memset(a, 0, sizeof *a);
 	a->volume = 1;
 	a->grace = 5;
@@ -491,7 +629,7 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 	/* "+" stops at the first positional argument; take it and go on, so
 	 * options may come before or after positional arguments. */
 	while (optind < argc) {
-		c = getopt_long(argc, argv, "+vh", tm_options, NULL);
+		int c = getopt_long(argc, argv, "+vh", tm_options, NULL);
 		if (c == -1) {
 			if (optind >= argc)
 				break;
@@ -503,111 +641,9 @@ static int tm_parse(int argc, char **argv, tm_args *a, void (*usage)(FILE *))
 			a->pos[a->npos++] = argv[optind++];
 			continue;
 		}
-		switch (c) {
-		case OPT_SET:
-			if (a->nsets == MAX_SETS) {
-				fprintf(stderr, "mitectl: more than %d --set options\n", MAX_SETS);
-				return -EINVAL;
-			}
-			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				fprintf(stderr, "mitectl: --set takes KEY=VALUE (got '%s')\n",
-					optarg);
-				return -EINVAL;
-			}
-			a->sets[a->nsets++] = optarg;
-			break;
-		case OPT_DURATION:
-			if (parse_double(optarg, &a->duration) < 0 || a->duration <= 0) {
-				fprintf(stderr,
-					"mitectl: --duration takes a positive number of seconds (got '%s')\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_GRACE:
-			if (parse_double(optarg, &a->grace) < 0) {
-				fprintf(stderr, "mitectl: --grace takes seconds (got '%s')\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_HTTP_EVENTS:
-			a->http_events = 1;
-			break;
-		case OPT_DEBUG:
-			if (!optarg || strcmp(optarg, "first") == 0) {
-				a->debug = PROTO_DEBUG_FIRST;
-			} else if (strcmp(optarg, "all") == 0) {
-				a->debug = PROTO_DEBUG_ALL;
-			} else {
-				fprintf(stderr,
-					"mitectl: --debug takes no value, =first or =all (got '%s')\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_TRACE_HTTP:
-			if (!a->trace_instance)
-				a->trace_instance = 1;
-			break;
-		case OPT_TRACE_INSTANCE: {
-			char *end;
-			unsigned long long v;
-
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (!*optarg || *end || errno || v < 1 || v > PROTO_TRACE_INSTANCE_MAX ||
-			    optarg[0] == '-') {
-				fprintf(stderr,
-					"mitectl: --trace-instance takes an instance id from 1 to %llu, as error "
-					"events show them (got '%s')\n",
-					(unsigned long long)PROTO_TRACE_INSTANCE_MAX, optarg);
-				return -EINVAL;
-			}
-			a->trace_instance = v;
-			break;
-		}
-		case OPT_GDB:
-			a->gdb = 1;
-			break;
-		case OPT_RUNNER_TIMEOUT:
-			if (parse_double(optarg, &a->runner_timeout) < 0 ||
-			    a->runner_timeout <= 0 || a->runner_timeout > 86400) {
-				fprintf(stderr,
-					"mitectl: --runner-timeout takes seconds, more than 0 and at most 86400 (got '%s')\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_RESULTS:
-			if (!*optarg) {
-				fprintf(stderr, "mitectl: --results takes a folder\n");
-				return -EINVAL;
-			}
-			a->results = optarg;
-			break;
-		case OPT_VOLUME: {
-			char *end;
-
-			a->volume = strtol(optarg, &end, 10);
-			if (*end || a->volume < 1) {
-				fprintf(stderr,
-					"mitectl: --volume takes a positive integer (got '%s')\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		}
-		case 'v':
-			a->verbose = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
+		int rc = tm_option(a, c, optarg, usage);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

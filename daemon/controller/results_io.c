@@ -480,121 +480,160 @@ static void cat_where(FILE *out, const cJSON *ev)
 	fputc(']', out);
 }
 
+/* The colour of an event type on a terminal. */
+static const char *cat_color(const char *type)
+{
+	if (strcmp(type, "error") == 0 || strcmp(type, "threshold") == 0)
+		return "\033[31m";
+	if (strcmp(type, "stats") == 0 || strcmp(type, "volume") == 0)
+		return "\033[2m";
+	if (strcmp(type, "http_metrics") == 0)
+		return "\033[36m";
+	if (strcmp(type, "end") == 0)
+		return "\033[1m";
+	return "\033[33m";
+}
+
+static void cat_error(FILE *out, const cJSON *ev)
+{
+	put_clean(out, results_io_str(ev, "message", "?"));
+	fputs(" at ", out);
+	put_clean(out, results_io_str(ev, "location", "?"));
+	cat_where(out, ev);
+}
+
+static void cat_http(FILE *out, const cJSON *ev)
+{
+	char b[5][32];
+
+	fprintf(out, "%s %.0f ", results_io_str(ev, "method", "?"),
+		results_io_num(ev, "response_code", 0));
+	put_clean(out, results_io_str(ev, "url", "?"));
+	fprintf(out, "  %s (dns %s connect %s tls %s ttfb %s) %.0f B",
+		results_io_secs(b[0], 32, ev, "total_time"),
+		results_io_secs(b[1], 32, ev, "dns_time"),
+		results_io_secs(b[2], 32, ev, "connect_time"),
+		results_io_secs(b[3], 32, ev, "tls_time"), results_io_secs(b[4], 32, ev, "ttfb"),
+		results_io_num(ev, "download_size", 0));
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "reused")))
+		fputs(" reused", out);
+	cat_where(out, ev);
+}
+
+static void cat_volume(FILE *out, const cJSON *ev)
+{
+	const cJSON *x;
+	int first = 1;
+
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ev, "journeys"))
+	{
+		const cJSON *req = cJSON_GetObjectItemCaseSensitive(x, "required");
+
+		fprintf(out, "%s", first ? "" : ", ");
+		put_clean(out, results_io_str(x, "journey", "?"));
+		if (cJSON_IsNumber(req))
+			fprintf(out, " %.0f/%.0f", results_io_num(x, "actual", 0),
+				req->valuedouble);
+		else
+			fprintf(out, " %.0f running, %.0f started", results_io_num(x, "actual", 0),
+				results_io_num(x, "started", 0));
+		first = 0;
+	}
+	fputs(" (actual/required)", out);
+}
+
+static void cat_stats(FILE *out, const cJSON *ev)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(ev, "http"), *x;
+	double dt = results_io_num(ev, "dt", 1);
+	char b[32];
+
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ev, "transactions"))
+	{
+		put_clean(out, results_io_str(x, "name", "?"));
+		fprintf(out, " %.0f", results_io_num(x, "count", 0));
+		if (results_io_num(x, "failed", 0))
+			fprintf(out, " (%.0f failed)", results_io_num(x, "failed", 0));
+		fprintf(out, " p95 %s; ", results_io_secs(b, sizeof(b), x, "p95"));
+	}
+	if (results_io_num(h, "count", 0) || results_io_num(h, "errors", 0))
+		fprintf(out, "http %.0f (%.1f/s, %.0f >= 400, %.0f errors); ",
+			results_io_num(h, "count", 0),
+			dt > 0 ? results_io_num(h, "count", 0) / dt : 0,
+			results_io_num(h, "failed", 0), results_io_num(h, "errors", 0));
+	fprintf(out, "errors %.0f over %.2f s", results_io_num(ev, "errors", 0), dt);
+}
+
+static void cat_threshold(FILE *out, const cJSON *ev)
+{
+	fputs("BROKEN ", out);
+	put_clean(out, results_io_str(ev, "text", "?"));
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(ev, "value")))
+		fprintf(out, ": value %.6g", results_io_num(ev, "value", 0));
+	if (results_io_str(ev, "series", NULL)) {
+		fputs(" (", out);
+		put_clean(out, results_io_str(ev, "series", ""));
+		fputc(')', out);
+	}
+}
+
+static void cat_end(FILE *out, const cJSON *ev)
+{
+	fprintf(out, "end of the log: verdict %s, %.0f events, %.0f dropped",
+		results_io_str(ev, "verdict", "?"), results_io_num(ev, "events", 0),
+		results_io_num(ev, "dropped", 0));
+}
+
+/* A custom message: its fields. */
+static void cat_custom(FILE *out, const cJSON *ev)
+{
+	const cJSON *x;
+	int first = 1;
+
+	cJSON_ArrayForEach(x, ev)
+	{
+		if (!x->string || strcmp(x->string, "type") == 0 ||
+		    strcmp(x->string, "time") == 0 || strcmp(x->string, "journey") == 0 ||
+		    strcmp(x->string, "transaction") == 0)
+			continue;
+		fprintf(out, "%s", first ? "" : " ");
+		put_clean(out, x->string);
+		fputc('=', out);
+		put_value(out, x);
+		first = 0;
+	}
+	cat_where(out, ev);
+}
+
+/* How each type of event is printed after its time and type; other types
+ * are custom messages. */
+static const struct {
+	const char *type;
+	void (*print)(FILE *out, const cJSON *ev);
+} cat_types[] = {
+	{ "error", cat_error }, { "http_metrics", cat_http },   { "volume", cat_volume },
+	{ "stats", cat_stats }, { "threshold", cat_threshold }, { "end", cat_end },
+};
+
+/* One event on one line: its time, its type, and what it says. */
 static void cat_event(FILE *out, const cJSON *ev, int color)
 {
 	const char *type = results_io_str(ev, "type", "?");
 	const cJSON *tm = cJSON_GetObjectItemCaseSensitive(ev, "time");
-	const char *col = "", *reset = color ? "\033[0m" : "";
-	char b[5][32];
-	const cJSON *x;
+	void (*print)(FILE *, const cJSON *) = cat_custom;
 
 	if (!cJSON_IsNumber(tm))
 		tm = cJSON_GetObjectItemCaseSensitive(ev, "start_time");
-	if (color) {
-		if (strcmp(type, "error") == 0 || strcmp(type, "threshold") == 0)
-			col = "\033[31m";
-		else if (strcmp(type, "stats") == 0 || strcmp(type, "volume") == 0)
-			col = "\033[2m";
-		else if (strcmp(type, "http_metrics") == 0)
-			col = "\033[36m";
-		else if (strcmp(type, "end") == 0)
-			col = "\033[1m";
-		else
-			col = "\033[33m";
-	}
 	if (cJSON_IsNumber(tm))
 		fprintf(out, "%10.3f ", tm->valuedouble);
 	else
 		fprintf(out, "%10s ", "-");
-	fprintf(out, "%s%-9s%s ", col, strcmp(type, "http_metrics") == 0 ? "http" : type, reset);
-	if (strcmp(type, "error") == 0) {
-		put_clean(out, results_io_str(ev, "message", "?"));
-		fputs(" at ", out);
-		put_clean(out, results_io_str(ev, "location", "?"));
-		cat_where(out, ev);
-	} else if (strcmp(type, "http_metrics") == 0) {
-		fprintf(out, "%s %.0f ", results_io_str(ev, "method", "?"),
-			results_io_num(ev, "response_code", 0));
-		put_clean(out, results_io_str(ev, "url", "?"));
-		fprintf(out, "  %s (dns %s connect %s tls %s ttfb %s) %.0f B",
-			results_io_secs(b[0], 32, ev, "total_time"),
-			results_io_secs(b[1], 32, ev, "dns_time"),
-			results_io_secs(b[2], 32, ev, "connect_time"),
-			results_io_secs(b[3], 32, ev, "tls_time"),
-			results_io_secs(b[4], 32, ev, "ttfb"),
-			results_io_num(ev, "download_size", 0));
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "reused")))
-			fputs(" reused", out);
-		cat_where(out, ev);
-	} else if (strcmp(type, "volume") == 0) {
-		int first = 1;
-
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ev, "journeys"))
-		{
-			const cJSON *req = cJSON_GetObjectItemCaseSensitive(x, "required");
-
-			fprintf(out, "%s", first ? "" : ", ");
-			put_clean(out, results_io_str(x, "journey", "?"));
-			if (cJSON_IsNumber(req))
-				fprintf(out, " %.0f/%.0f", results_io_num(x, "actual", 0),
-					req->valuedouble);
-			else
-				fprintf(out, " %.0f running, %.0f started",
-					results_io_num(x, "actual", 0),
-					results_io_num(x, "started", 0));
-			first = 0;
-		}
-		fputs(" (actual/required)", out);
-	} else if (strcmp(type, "stats") == 0) {
-		const cJSON *h = cJSON_GetObjectItemCaseSensitive(ev, "http");
-		double dt = results_io_num(ev, "dt", 1);
-
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ev, "transactions"))
-		{
-			put_clean(out, results_io_str(x, "name", "?"));
-			fprintf(out, " %.0f", results_io_num(x, "count", 0));
-			if (results_io_num(x, "failed", 0))
-				fprintf(out, " (%.0f failed)", results_io_num(x, "failed", 0));
-			fprintf(out, " p95 %s; ", results_io_secs(b[0], 32, x, "p95"));
-		}
-		if (results_io_num(h, "count", 0) || results_io_num(h, "errors", 0))
-			fprintf(out, "http %.0f (%.1f/s, %.0f >= 400, %.0f errors); ",
-				results_io_num(h, "count", 0),
-				dt > 0 ? results_io_num(h, "count", 0) / dt : 0,
-				results_io_num(h, "failed", 0), results_io_num(h, "errors", 0));
-		fprintf(out, "errors %.0f over %.2f s", results_io_num(ev, "errors", 0), dt);
-	} else if (strcmp(type, "threshold") == 0) {
-		fputs("BROKEN ", out);
-		put_clean(out, results_io_str(ev, "text", "?"));
-		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(ev, "value")))
-			fprintf(out, ": value %.6g", results_io_num(ev, "value", 0));
-		if (results_io_str(ev, "series", NULL)) {
-			fputs(" (", out);
-			put_clean(out, results_io_str(ev, "series", ""));
-			fputc(')', out);
-		}
-	} else if (strcmp(type, "end") == 0) {
-		fprintf(out, "end of the log: verdict %s, %.0f events, %.0f dropped",
-			results_io_str(ev, "verdict", "?"), results_io_num(ev, "events", 0),
-			results_io_num(ev, "dropped", 0));
-	} else {
-		/* A custom message: its fields. */
-		int first = 1;
-
-		cJSON_ArrayForEach(x, ev)
-		{
-			if (!x->string || strcmp(x->string, "type") == 0 ||
-			    strcmp(x->string, "time") == 0 || strcmp(x->string, "journey") == 0 ||
-			    strcmp(x->string, "transaction") == 0)
-				continue;
-			fprintf(out, "%s", first ? "" : " ");
-			put_clean(out, x->string);
-			fputc('=', out);
-			put_value(out, x);
-			first = 0;
-		}
-		cat_where(out, ev);
-	}
+	fprintf(out, "%s%-9s%s ", color ? cat_color(type) : "",
+		strcmp(type, "http_metrics") == 0 ? "http" : type, color ? "\033[0m" : "");
+	for (size_t i = 0; i < sizeof(cat_types) / sizeof(cat_types[0]); i++)
+		if (strcmp(type, cat_types[i].type) == 0)
+			print = cat_types[i].print;
+	print(out, ev);
 	fputc('\n', out);
 }
 
