@@ -348,6 +348,8 @@ static void on_link_message(transport *t, const char *buf, size_t len, void *dat
 	cJSON_Delete(m);
 }
 
+/* ---- adding and losing runners ------------------------------------------ */
+
 /* A link for runner transport t (not yet the run's), or NULL. */
 static rlink *link_new(run *r, transport *t)
 {
