@@ -16,7 +16,7 @@
  *   httperr   journey, transaction, method, class      count
  *   lag       journey                                  count                        scheduling lag
  *   send      journey, type                            count
- *   loop      runner (its index)                                                    loop lag (runner.c's probe)
+ *   loop      runner (its index)                                                    loop lag (runner_stats.c's probe)
  *   lost      journey                                  count (controller only: iterations in flight on a
  *                                                      runner that was lost or dropped)
  *   doubt     journey                                  count (controller only: rows of an iterable pool

@@ -1,7 +1,7 @@
 /*
  * fuzz_stats.c - a runner's stats message from a hostile or buggy peer:
  * proto_parse, then stats_merge_batch (and through it hist_merge_json) into
- * the controller's table, as run.c does with a "stats" message's "e".
+ * the controller's table, as run_link.c does with a "stats" message's "e".
  *
  * Besides "no crash", it checks what the controller relies on: whatever a
  * merge accepted re-encodes (stats_batch) into a batch that merges again,
@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	stats_init(&totals);
-	/* Twice, as run.c merges into the totals and the window: a second
+	/* Twice, as run_link.c merges into the totals and the window: a second
 	 * merge into existing entries takes the other path. */
 	if (stats_merge_batch(&totals, e) == 0)
 		stats_merge_batch(&totals, e);
