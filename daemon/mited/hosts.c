@@ -75,8 +75,12 @@ static void on_agent_msg(transport *t, const char *msg, size_t len, void *data)
 	if (strcmp(type, HOSTPROTO_EXIT) == 0) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
 		const cJSON *why = cJSON_GetObjectItemCaseSensitive(m, "why");
+		const cJSON *pid = cJSON_GetObjectItemCaseSensitive(m, "pid");
+		int p = cJSON_IsNumber(pid) && pid->valuedouble >= 1 && pid->valuedouble < 1e9
+				? (int)pid->valuedouble
+				: 0;
 		if (cJSON_IsString(id))
-			hosts_run_exit(hs, h, id->valuestring,
+			hosts_run_exit(hs, h, id->valuestring, p,
 				       cJSON_IsString(why) ? why->valuestring : "ended");
 	} else if (strcmp(type, HOSTPROTO_NEED) == 0) {
 		hosts_ship_need(hs, h, m);
@@ -271,6 +275,7 @@ static void tick_cb(uv_timer_t *t)
 		}
 	}
 	hosts_run_watch(hs, now);
+	hosts_respawn_tick(hs, now);
 	/* Forget the oldest hosts that are not up past the bound. */
 	int n = 0;
 	for (host **pp = &hs->list; *pp;) {
@@ -343,6 +348,7 @@ static void timer_closed(uv_handle_t *h)
 		free(x);
 	}
 	hosts_ship_free(hs);
+	hosts_respawn_forget(hs, NULL);
 	free(hs);
 }
 
