@@ -28,7 +28,7 @@
 
 #define REFUSED_WAIT_MS 30000
 
-void agent_runner_ended(agent *a, const char *id, int pid, const char *why)
+void agent_runner_ended(agent *a, const char *id, int pid, const char *why, int at)
 {
 	if (!a->link || !a->welcomed)
 		return;
@@ -37,6 +37,8 @@ void agent_runner_ended(agent *a, const char *id, int pid, const char *why)
 	if (pid > 0)
 		cJSON_AddNumberToObject(m, "pid", pid);
 	cJSON_AddStringToObject(m, "why", why);
+	if (at >= 0) /* no journey known here: the controller may know it */
+		cJSON_AddNumberToObject(m, "journey_at", at);
 	proto_send(a->link, m);
 }
 
@@ -65,8 +67,7 @@ void agent_spawn_now(agent *a, const cJSON *m)
 			continue;
 		if (agent_proc_alive(a) >= HOSTPROTO_RUNNERS_MAX * 4) {
 			agent_runner_ended(a, id->valuestring, 0,
-					   "not started: this host runs 4096 "
-					   "runners already");
+					   "not started: this host runs 4096 runners already", -1);
 			continue;
 		}
 		n += agent_proc_spawn(a, rid->valuestring, id->valuestring, (int)ix->valuedouble) ==

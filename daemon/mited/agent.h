@@ -41,8 +41,9 @@ typedef struct agent {
  * status. */
 int agent_run(daemon_ *d);
 /* Sends host_exit for a runner that ended before its time; pid 0: its
- * process never ran (not started, a module refused). */
-void agent_runner_ended(agent *a, const char *id, int pid, const char *why);
+ * process never ran (not started, a module refused); at: where in why the
+ * journey it was in belongs when none is named (rproc_death), else -1. */
+void agent_runner_ended(agent *a, const char *id, int pid, const char *why, int at);
 /* Starts the runners of a host_spawn whose modules are all here. */
 void agent_spawn_now(agent *a, const cJSON *m);
 

@@ -44,9 +44,9 @@ static void on_ended(rproc *p, void *data)
 	aproc *x = data;
 	if (!rproc_clean(p)) {
 		char why[600];
-		rproc_death(p, why, sizeof(why));
+		int at = rproc_death(p, why, sizeof(why));
 		log_err("agent: run %s: runner %d (pid %d) %s", x->run, x->index, rproc_pid(p), why);
-		agent_runner_ended(x->a, x->id, rproc_pid(p), why);
+		agent_runner_ended(x->a, x->id, rproc_pid(p), why, at);
 	}
 	unlink_free(x);
 }
@@ -78,7 +78,7 @@ int agent_proc_spawn(agent *a, const char *rid, const char *id, int index)
 		char why[256];
 		snprintf(why, sizeof(why), "could not be started: %s", uv_strerror(rc));
 		log_err("agent: run %s: runner %d %s", rid, index, why);
-		agent_runner_ended(a, id, 0, why);
+		agent_runner_ended(a, id, 0, why, -1);
 		free(x);
 		return rc;
 	}

@@ -76,12 +76,16 @@ static void on_agent_msg(transport *t, const char *msg, size_t len, void *data)
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
 		const cJSON *why = cJSON_GetObjectItemCaseSensitive(m, "why");
 		const cJSON *pid = cJSON_GetObjectItemCaseSensitive(m, "pid");
+		const cJSON *at = cJSON_GetObjectItemCaseSensitive(m, "journey_at");
 		int p = cJSON_IsNumber(pid) && pid->valuedouble >= 1 && pid->valuedouble < 1e9
 				? (int)pid->valuedouble
 				: 0;
+		int a = cJSON_IsNumber(at) && at->valuedouble >= 0 && at->valuedouble < 1e6
+				? (int)at->valuedouble
+				: -1;
 		if (cJSON_IsString(id))
 			hosts_run_exit(hs, h, id->valuestring, p,
-				       cJSON_IsString(why) ? why->valuestring : "ended");
+				       cJSON_IsString(why) ? why->valuestring : "ended", a);
 	} else if (strcmp(type, HOSTPROTO_NEED) == 0) {
 		hosts_ship_need(hs, h, m);
 	} else if (strcmp(type, HOSTPROTO_HB) != 0 && strcmp(type, HOSTPROTO_HELLO) != 0) {

@@ -65,6 +65,7 @@ struct hrunner {
 	int leaving; /* its host is lost: its run awaits its last batch */
 	char key[CURVE_NAME_MAX + 1]; /* its host's key: only that may speak for it */
 	int wrong_key; /* a message came with another host's key: said once */
+	char journey[128]; /* the one its last stats named, for its death */
 	uint64_t added_ms;
 };
 
@@ -90,9 +91,10 @@ void hosts_lose(hosts *hs, host *h, const char *why);
 void hosts_run_joined(hosts *hs, host *h);
 /* Host h is lost: its runners are lost to their runs, with reason. */
 void hosts_run_host_lost(hosts *hs, host *h, const char *reason);
-/* host_exit from h's agent: runner id ended (why); pid 0: its process
- * never ran. One that ran is replaced (hosts_respawn_lost). */
-void hosts_run_exit(hosts *hs, host *h, const char *id, int pid, const char *why);
+/* host_exit from h's agent: runner id ended (why; the journey it was in
+ * goes at offset at when the agent named none, at < 0: it did); pid 0: its
+ * process never ran. One that ran is replaced (hosts_respawn_lost). */
+void hosts_run_exit(hosts *hs, host *h, const char *id, int pid, const char *why, int at);
 /* Asks host h for n runners of run dr (they join it at once). The number
  * asked for. */
 int hosts_run_spawn(hosts *hs, host *h, drun *dr, int n);

@@ -90,6 +90,7 @@ static void hr_recv(transport *inner, const char *msg, size_t len, void *data)
 			return;
 		msg = fixed;
 	}
+	supervise_stats_journey(msg, len, r->journey, sizeof(r->journey));
 	if (r->t.on_recv)
 		r->t.on_recv(&r->t, msg, len, r->t.data); /* may free r */
 	free(fixed);
@@ -277,17 +278,28 @@ void hosts_run_host_lost(hosts *hs, host *h, const char *reason)
 			r->h = NULL;
 }
 
-void hosts_run_exit(hosts *hs, host *h, const char *id, int pid, const char *why)
+/* The agent's why with the journey r's stats named where the agent named
+ * none: the words a local runner's death gets (rproc_death). */
+static void exit_why(const hrunner *r, const char *why, int at, char *out, size_t len)
+{
+	if (at < 0 || (size_t)at > strlen(why) || !r->journey[0])
+		snprintf(out, len, "%s", why);
+	else
+		snprintf(out, len, "%.*s in journey '%s'%s", at, why, r->journey, why + at);
+}
+
+void hosts_run_exit(hosts *hs, host *h, const char *id, int pid, const char *why, int at)
 {
 	for (hrunner *r = hs->runners; r; r = r->next) {
 		if (r->h != h || strcmp(r->id, id) != 0 || !r->link_open)
 			continue;
-		char reason[700], spid[32] = "";
+		char reason[900], spid[32] = "", full[768];
 		drun *dr = r->dr;
 		if (pid > 0)
 			snprintf(spid, sizeof(spid), " (pid %d)", pid);
-		log_err("run %s: runner %d%s on host %s %s", dr->id, r->index, spid, h->name, why);
-		snprintf(reason, sizeof(reason), "runner %d %s", r->index, why);
+		exit_why(r, why, at, full, sizeof(full));
+		log_err("run %s: runner %d%s on host %s %s", dr->id, r->index, spid, h->name, full);
+		snprintf(reason, sizeof(reason), "runner %d %s", r->index, full);
 		lose(r, reason); /* frees r */
 		/* A process that never ran (a module refused) would fail again. */
 		if (pid > 0)

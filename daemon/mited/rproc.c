@@ -290,7 +290,19 @@ void rproc_end(const rproc *p, char *buf, size_t len)
 		 p->term_signal ? p->term_signal : (int)p->exit_status);
 }
 
-void rproc_death(const rproc *p, char *reason, size_t len)
+int rproc_death(const rproc *p, char *reason, size_t len)
 {
-	runner_stderr_death(p, reason, len);
+	char journey[160];
+	if (p->journey[0]) {
+		snprintf(journey, sizeof(journey), " in journey '%s'", p->journey);
+		runner_stderr_death(p, journey, reason, len);
+		return -1;
+	}
+	/* Where a journey would go, marked, found, and the mark taken out. */
+	runner_stderr_death(p, "\x01", reason, len);
+	char *mark = strchr(reason, '\x01');
+	if (!mark)
+		return -1; /* cut off */
+	memmove(mark, mark + 1, strlen(mark + 1) + 1);
+	return (int)(mark - reason);
 }

@@ -83,8 +83,10 @@ int rproc_clean(const rproc *p);
 /* How it died, for the log, the run's error and host_exit: "killed by
  * signal 11 (SIGSEGV, Segmentation fault) in journey 'x'", "exceeded its
  * memory limit of N MiB ...", "killed by the watchdog: ...", "exited with
- * status 1 ...: LAST LINE". */
-void rproc_death(const rproc *p, char *reason, size_t len);
+ * status 1 ...: LAST LINE". With no journey known, the offset in reason
+ * where " in journey 'x'" belongs (for whoever knows it: the controller of
+ * an agent's runner), else -1. */
+int rproc_death(const rproc *p, char *reason, size_t len);
 /* "signal N" or "status N", for an end after it said bye. */
 void rproc_end(const rproc *p, char *buf, size_t len);
 

@@ -102,11 +102,8 @@ void runner_stderr_feed(rproc *p, const char *buf, size_t n)
 	}
 }
 
-void runner_stderr_death(const rproc *p, char *reason, size_t len)
+void runner_stderr_death(const rproc *p, const char *journey, char *reason, size_t len)
 {
-	char journey[160] = "";
-	if (p->journey[0])
-		snprintf(journey, sizeof(journey), " in journey '%s'", p->journey);
 	int at_limit = strncmp(p->crash, "memory: memory limit of ", 24) == 0;
 	int sig = p->term_signal;
 	if (p->killed_why[0])

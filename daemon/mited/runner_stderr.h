@@ -20,7 +20,8 @@ void runner_stderr_flush(rproc *p);
  * runner floods, and once more with final. */
 void runner_stderr_report(rproc *p, int final);
 /* How p died (rproc_death): a signal, a kill on request (the watchdog),
- * its memory or address space limit, an exit, and the journey it was in. */
-void runner_stderr_death(const rproc *p, char *reason, size_t len);
+ * its memory or address space limit, an exit; journey (" in journey 'x'",
+ * or "") where the journey it was in goes. */
+void runner_stderr_death(const rproc *p, const char *journey, char *reason, size_t len);
 
 #endif

@@ -97,23 +97,20 @@ static void proxy_close(transport *t)
 
 static const struct transport_ops proxy_ops = { .send = proxy_send, .close = proxy_close };
 
-/* Remembers the journey a stats message names (the one whose code ran
- * last), for the report should the runner die. */
-static void peek_journey(srunner *r, const char *msg, size_t len)
+int supervise_stats_journey(const char *msg, size_t len, char *out, size_t outlen)
 {
 	static const char key[] = "\"journey\":\"";
-	char name[128];
-	if (!r->proc || len > 65536 || !memmem(msg, len, "\"t\":\"stats\"", 11))
-		return;
+	if (len > 65536 || !memmem(msg, len, "\"t\":\"stats\"", 11))
+		return 0;
 	const char *k = memmem(msg, len, key, sizeof(key) - 1);
 	if (!k)
-		return;
+		return 0;
 	k += sizeof(key) - 1;
 	const char *end = memchr(k, '"', (size_t)(msg + len - k));
-	if (end && (size_t)(end - k) < sizeof(name)) {
-		snprintf(name, sizeof(name), "%.*s", (int)(end - k), k);
-		rproc_set_journey(r->proc, name);
-	}
+	if (!end || (size_t)(end - k) >= outlen)
+		return 0;
+	snprintf(out, outlen, "%.*s", (int)(end - k), k);
+	return 1;
 }
 
 static void proxy_recv(transport *inner, const char *msg, size_t len, void *data)
@@ -133,7 +130,9 @@ static void proxy_recv(transport *inner, const char *msg, size_t len, void *data
 		}
 		msg = fixed;
 	}
-	peek_journey(r, msg, len);
+	char journey[128];
+	if (r->proc && supervise_stats_journey(msg, len, journey, sizeof(journey)))
+		rproc_set_journey(r->proc, journey);
 	/* The owner may close the link from here (bye): r stays, inner goes. */
 	if (r->t.on_recv)
 		r->t.on_recv(&r->t, msg, len, r->t.data);
@@ -163,7 +162,7 @@ static void runner_lost(srunner *r)
 {
 	supervisor *s = r->s;
 	char reason[512];
-	rproc_death(r->proc, reason, sizeof(reason));
+	(void)rproc_death(r->proc, reason, sizeof(reason));
 	log_err("run %s: runner %d (pid %d) %s", s->name, r->index, r->pid, reason);
 	respawn_lost(s->env.budget, uv_now(s->env.loop));
 	if (s->ops.lost)

@@ -79,4 +79,8 @@ int supervise_alive(const supervisor *s);
 int supervise_wanted(const supervisor *s);
 int supervise_procs(const supervisor *s);
 
+/* The journey a runner's stats message names (the one whose code ran
+ * last), for the report should the runner die: 1 with it in out, else 0. */
+int supervise_stats_journey(const char *msg, size_t len, char *out, size_t outlen);
+
 #endif

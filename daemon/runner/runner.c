@@ -140,6 +140,9 @@ struct runner {
 };
 
 static const char *current_journey;
+/* The journey whose code ran last (stats' "journey"): a runner killed
+ * from outside between two turns is reported with it. */
+static const char *last_journey;
 
 /* A number from a message that is more than 0 and at most max, or dflt. */
 static double msg_num(const cJSON *v, double max, double dflt)
@@ -198,7 +201,7 @@ static void inst_run(mite_ctx *ctx)
 	const char *prev = current_journey;
 	int alive;
 
-	current_journey = ctx->j->name;
+	current_journey = last_journey = ctx->j->name;
 	alive = coro_resume(ctx->co);
 	current_journey = prev;
 	if (!alive)
@@ -867,7 +870,7 @@ static void send_stats(runner *r, int final)
 			      .nj = r->nj,
 			      .dropped = r->events_dropped,
 			      .final = final,
-			      .journey = current_journey };
+			      .journey = current_journey ? current_journey : last_journey };
 
 	if (!counts || !why) {
 		free(counts);
@@ -1371,6 +1374,7 @@ void runner_free(runner *r)
 {
 	if (!r)
 		return;
+	last_journey = NULL; /* its journeys' names go */
 	for (size_t i = 0; i < r->nj; i++) {
 		rjourney *j = &r->j[i];
 
