@@ -12,28 +12,8 @@
 : "${E2E_LIMIT:=300}"
 . "$(dirname "$0")/lib.sh"
 
-TARGET=$top_builddir/tools/mite-target
-[ -x "$TARGET" ] || { echo "FAIL: $E2E_NAME: mite-target is not built (make check builds it)"; exit 1; }
+. "$(dirname "$0")/hostslib.sh"
 [ -f "$TPLUGINS/hang.so" ] || { echo "FAIL: $E2E_NAME: tests/plugins/hang.so is not built (make check builds it)"; exit 1; }
-AGENT_PIDS=()
-TPID=
-
-respawn_cleanup() {
-	for p in "${AGENT_PIDS[@]}" $TPID; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	e2e_cleanup
-}
-trap respawn_cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-"$TARGET" --port 0 >"$T/target.out" 2>&1 &
-TPID=$!
-for _ in $(seq 50); do grep -q listening "$T/target.out" 2>/dev/null && break; sleep 0.1; done
-TPORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$T/target.out")
-[ -n "$TPORT" ] || { echo "FAIL: $E2E_NAME: mite-target did not start"; exit 1; }
 
 mkdir -p "$T/keys/auth"
 for k in ctl h1 h2; do
@@ -45,29 +25,10 @@ write_conf
 EP=tcp://127.0.0.1:$(free_port)
 start_mited --listen "$EP" --key "$T/keys/ctl.key" --authorized-keys "$T/keys/auth" || finish
 
-agent() {
-	local n=$1
-	shift
-	"$MITED" --config "$CONF" --state-dir "$T/state-$n" --agent "$EP" --key "$T/keys/$n.key" \
-		--server-key "$T/keys/ctl.pub" "$@" >>"$T/$n.log" 2>&1 &
-	AGENT_PIDS+=($!)
-}
-hosts_up() { [ "$(ctl hosts --json | python3 -c 'import json,sys; print(sum(h["state"]=="up" for h in json.load(sys.stdin)["hosts"]))')" = "$1" ]; }
 agent h1 --runners-per-host 2 --label zone=a
 agent h2 --runners-per-host 1
 check "two agents join" wait_for 10 hosts_up 2
 
-# scen NAME DURATION COUNT: an HTTP scenario against the target.
-scen() {
-	cat >"$T/$1.conf" <<EOF2
-name = "$1";
-duration = $2;
-config = { base_url = "http://127.0.0.1:$TPORT/"; think_time = 0.02; };
-journeys = ( { name = "get"; journey = "http_get.so:journey";
-               volume = { type = "constant"; count = $3; }; } );
-EOF2
-	echo "$T/$1.conf"
-}
 # host_runners RUN HOST: the run's runners on HOST (status --json).
 host_runners() {
 	ctl --json status "$1" | python3 -c 'import json,sys; h=[x for x in json.load(sys.stdin)["run"].get("hosts", []) if x["name"]==sys.argv[1]]; print(h[0]["runners"] if h else 0)' "$2"
