@@ -295,6 +295,7 @@ void hosts_run_exit(hosts *hs, host *h, const char *id, int pid, const char *why
 			continue;
 		char reason[900], spid[32] = "", full[768];
 		drun *dr = r->dr;
+		int replace = pid > 0 && !r->leaving; /* (leaving: its host is lost) */
 		if (pid > 0)
 			snprintf(spid, sizeof(spid), " (pid %d)", pid);
 		exit_why(r, why, at, full, sizeof(full));
@@ -302,7 +303,7 @@ void hosts_run_exit(hosts *hs, host *h, const char *id, int pid, const char *why
 		snprintf(reason, sizeof(reason), "runner %d %s", r->index, full);
 		lose(r, reason); /* frees r */
 		/* A process that never ran (a module refused) would fail again. */
-		if (pid > 0)
+		if (replace)
 			hosts_respawn_lost(hs, h, dr);
 		return;
 	}
