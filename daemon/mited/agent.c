@@ -28,13 +28,17 @@
 
 #define REFUSED_WAIT_MS 30000
 
-void agent_runner_ended(agent *a, const char *id, const char *why)
+void agent_runner_ended(agent *a, const char *id, int pid, const char *why, int at)
 {
 	if (!a->link || !a->welcomed)
 		return;
 	cJSON *m = proto_new(HOSTPROTO_EXIT);
 	cJSON_AddStringToObject(m, "id", id);
+	if (pid > 0)
+		cJSON_AddNumberToObject(m, "pid", pid);
 	cJSON_AddStringToObject(m, "why", why);
+	if (at >= 0) /* no journey known here: the controller may know it */
+		cJSON_AddNumberToObject(m, "journey_at", at);
 	proto_send(a->link, m);
 }
 
@@ -62,9 +66,8 @@ void agent_spawn_now(agent *a, const cJSON *m)
 		    !cJSON_IsNumber(ix) || ix->valuedouble < 0 || ix->valuedouble > 1e6)
 			continue;
 		if (agent_proc_alive(a) >= HOSTPROTO_RUNNERS_MAX * 4) {
-			agent_runner_ended(a, id->valuestring,
-					   "not started: this host runs 4096 "
-					   "runners already");
+			agent_runner_ended(a, id->valuestring, 0,
+					   "not started: this host runs 4096 runners already", -1);
 			continue;
 		}
 		n += agent_proc_spawn(a, rid->valuestring, id->valuestring, (int)ix->valuedouble) ==
@@ -106,9 +109,11 @@ static void on_msg(transport *t, const char *msg, size_t len, void *data)
 		agent_cache_module(a, m);
 	} else if (strcmp(type, HOSTPROTO_KILL) == 0) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+		const cJSON *why = cJSON_GetObjectItemCaseSensitive(m, "why");
 		if (cJSON_IsString(id))
 			agent_proc_kill(a, id->valuestring,
-					"by the controller's watchdog: its loop stopped answering");
+					cJSON_IsString(why) ? why->valuestring
+							    : "by the controller's watchdog");
 	} else if (strcmp(type, HOSTPROTO_HB) != 0) {
 		log_debug("agent: message '%s' ignored", type);
 	}
@@ -187,7 +192,7 @@ static void tick_cb(uv_timer_t *t)
 			 "starting a new session",
 			 a->d->cf.hosts.agent, (double)(now - a->last_rx_ms) / 1000.0, n ? "" : "",
 			 n);
-		agent_proc_kill_all(a, "the controller was lost");
+		agent_proc_kill_all(a, "by the agent: the controller was lost");
 		drop_link(a);
 		return;
 	}
@@ -211,7 +216,7 @@ static void on_signal(uv_signal_t *s, int sig)
 	a->stopping = 1;
 	log_info("agent: %s: stopping (%d runner(s) killed)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 		 agent_proc_alive(a));
-	agent_proc_kill_all(a, "the agent stopped");
+	agent_proc_kill_all(a, "by the agent: it stopped");
 	drop_link(a);
 	uv_timer_stop(&a->timer);
 	uv_close((uv_handle_t *)&a->timer, NULL);

@@ -2,7 +2,7 @@
  * agent.h - mited as a runner host (mited --agent, docs/distributed.md):
  * it links out to its controller with CURVE, announces what it offers,
  * heartbeats, and runs the runner processes the controller asks for
- * (agent_proc.h); it reconnects when the controller goes away.
+ * (agent_proc.h, rproc.h); it reconnects when the controller goes away.
  */
 #ifndef MITE_MITED_AGENT_H
 #define MITE_MITED_AGENT_H
@@ -40,8 +40,10 @@ typedef struct agent {
 /* Runs the agent of d's configuration until SIGTERM or SIGINT; the exit
  * status. */
 int agent_run(daemon_ *d);
-/* Sends host_exit for a runner that ended before its time. */
-void agent_runner_ended(agent *a, const char *id, const char *why);
+/* Sends host_exit for a runner that ended before its time; pid 0: its
+ * process never ran (not started, a module refused); at: where in why the
+ * journey it was in belongs when none is named (rproc_death), else -1. */
+void agent_runner_ended(agent *a, const char *id, int pid, const char *why, int at);
 /* Starts the runners of a host_spawn whose modules are all here. */
 void agent_spawn_now(agent *a, const cJSON *m);
 

@@ -65,7 +65,7 @@ static void fail_spawn(agent *a, const cJSON *m, const char *why)
 	{
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "id"));
 		if (id)
-			agent_runner_ended(a, id, why);
+			agent_runner_ended(a, id, 0, why, -1);
 	}
 }
 

@@ -116,7 +116,7 @@ static void publish_metrics(daemon_ *d)
 		mr[k++] = (metrics_run){ .r = dr->r,
 					 .res = dr->res,
 					 .runners_wanted = supervise_wanted(dr->sv),
-					 .restarts = supervise_restarts(dr->sv) };
+					 .restarts = dr->budget.restarts };
 	char *text = metrics_render(mr, n, &len);
 	free(mr);
 	if (text)

@@ -126,7 +126,7 @@ cJSON *drun_status(const drun *dr)
 	status_bound(o, dr);
 	cJSON_AddNumberToObject(o, "runners_wanted",
 				supervise_wanted(dr->sv) + hosts_runners_alive(dr->d->hosts, dr));
-	cJSON_AddNumberToObject(o, "restarts", supervise_restarts(dr->sv));
+	cJSON_AddNumberToObject(o, "restarts", dr->budget.restarts);
 	hosts_run_status(dr->d->hosts, dr, o);
 	results_status(dr->res, dr->r, o);
 	if (dr->done) {
@@ -195,7 +195,7 @@ static void on_run_done(run *r, void *data)
 	 * of the verdict logged below. */
 	cJSON *meta = cJSON_CreateObject();
 	cJSON_AddNumberToObject(meta, "runners_wanted", supervise_wanted(dr->sv));
-	cJSON_AddNumberToObject(meta, "restarts", supervise_restarts(dr->sv));
+	cJSON_AddNumberToObject(meta, "restarts", dr->budget.restarts);
 	int saved = dr->res && results_finish(dr->res, r, meta) == 0 && results_dir(dr->res);
 	cJSON_Delete(meta);
 	if (dr->res && results_dir(dr->res) && results_not_written(dr->res))
@@ -282,10 +282,17 @@ static void sv_lost(transport *t, const char *reason, void *data)
 	drun_replace(dr);
 }
 
+void drun_gave_up(drun *dr)
+{
+	log_err("run %s: %d runner restarts; giving up on replacing runners and stopping the run",
+		dr->id, dr->budget.restarts);
+	run_stop_by(dr->r, 1, "mited: runner restarts exhausted (runner_restarts)");
+}
+
 static void sv_gave_up(const char *why, void *data)
 {
-	drun *dr = data;
-	run_stop_by(dr->r, 1, why);
+	(void)why;
+	drun_gave_up(data);
 }
 
 static void sv_changed(void *data)
@@ -297,10 +304,15 @@ static void sv_changed(void *data)
 	daemon_check_exit(dr->d);
 }
 
-void drun_replace(drun *dr)
+int drun_may_replace(const drun *dr)
 {
 	run_state st = run_get_state(dr->r);
-	if (!dr->done && !dr->d->stopping && (st == RUN_RUNNING || st == RUN_PAUSED))
+	return !dr->done && !dr->d->stopping && (st == RUN_RUNNING || st == RUN_PAUSED);
+}
+
+void drun_replace(drun *dr)
+{
+	if (drun_may_replace(dr))
 		supervise_replace(dr->sv);
 }
 
@@ -378,7 +390,8 @@ static drun *drun_new(daemon_ *d, scenario *s, double peak, char *err, size_t er
 			      .srv = d->srv,
 			      .exe = d->self_exe,
 			      .cf = &d->cf,
-			      .seq = &d->runner_seq };
+			      .seq = &d->runner_seq,
+			      .budget = &dr->budget };
 	supervise_ops ops = { .joined = sv_joined,
 			      .lost = sv_lost,
 			      .gave_up = sv_gave_up,

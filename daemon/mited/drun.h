@@ -9,6 +9,7 @@
 #include "controller/results.h"
 #include "controller/run.h"
 #include "mited/daemon.h"
+#include "mited/respawn.h"
 #include "mited/supervise.h"
 
 #include <cjson/cJSON.h>
@@ -21,6 +22,7 @@ struct drun {
 	run *r;
 	char id[64];
 	supervisor *sv; /* its runner processes */
+	respawn budget; /* its runner replacements, local and on hosts */
 	uint64_t cut_logged, cut_log_ms; /* labels cut (core/stats.h): said at most once a minute */
 	double peak; /* instances at scale 1 (closed models), for max_instances */
 	int done;
@@ -48,6 +50,12 @@ void drun_note_cut_labels(drun *dr, uint64_t now);
  * runner joining a starting run would never get its setup; not once it
  * drains or mited shuts down). */
 void drun_replace(drun *dr);
+/* Whether lost runners are replaced now (running or paused, mited not
+ * stopping). */
+int drun_may_replace(const drun *dr);
+/* The budget of replacements is spent: logged, and the run stops
+ * (failed: mited: runner restarts exhausted). */
+void drun_gave_up(drun *dr);
 /* More runners (n in all) for a run whose volume grew; why is logged. */
 void drun_grow(drun *dr, int n, const char *why);
 /* Instances of the run's journeys now (what its runners report). */

@@ -75,9 +75,17 @@ static void on_agent_msg(transport *t, const char *msg, size_t len, void *data)
 	if (strcmp(type, HOSTPROTO_EXIT) == 0) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
 		const cJSON *why = cJSON_GetObjectItemCaseSensitive(m, "why");
+		const cJSON *pid = cJSON_GetObjectItemCaseSensitive(m, "pid");
+		const cJSON *at = cJSON_GetObjectItemCaseSensitive(m, "journey_at");
+		int p = cJSON_IsNumber(pid) && pid->valuedouble >= 1 && pid->valuedouble < 1e9
+				? (int)pid->valuedouble
+				: 0;
+		int a = cJSON_IsNumber(at) && at->valuedouble >= 0 && at->valuedouble < 1e6
+				? (int)at->valuedouble
+				: -1;
 		if (cJSON_IsString(id))
-			hosts_run_exit(hs, h, id->valuestring,
-				       cJSON_IsString(why) ? why->valuestring : "ended");
+			hosts_run_exit(hs, h, id->valuestring, p,
+				       cJSON_IsString(why) ? why->valuestring : "ended", a);
 	} else if (strcmp(type, HOSTPROTO_NEED) == 0) {
 		hosts_ship_need(hs, h, m);
 	} else if (strcmp(type, HOSTPROTO_HB) != 0 && strcmp(type, HOSTPROTO_HELLO) != 0) {
@@ -271,6 +279,7 @@ static void tick_cb(uv_timer_t *t)
 		}
 	}
 	hosts_run_watch(hs, now);
+	hosts_respawn_tick(hs, now);
 	/* Forget the oldest hosts that are not up past the bound. */
 	int n = 0;
 	for (host **pp = &hs->list; *pp;) {
@@ -343,6 +352,7 @@ static void timer_closed(uv_handle_t *h)
 		free(x);
 	}
 	hosts_ship_free(hs);
+	hosts_respawn_forget(hs, NULL);
 	free(hs);
 }
 

@@ -19,6 +19,7 @@
 
 typedef struct host host;
 typedef struct hrunner hrunner;
+typedef struct howed howed;
 
 struct host {
 	host *next;
@@ -64,6 +65,7 @@ struct hrunner {
 	int leaving; /* its host is lost: its run awaits its last batch */
 	char key[CURVE_NAME_MAX + 1]; /* its host's key: only that may speak for it */
 	int wrong_key; /* a message came with another host's key: said once */
+	char journey[128]; /* the one its last stats named, for its death */
 	uint64_t added_ms;
 };
 
@@ -79,6 +81,7 @@ struct hosts {
 	shipped *ship;
 	uint64_t shipped_bytes; /* sent in host_module messages so far */
 	uint64_t last_beat_ms;
+	howed *owed; /* replacements owed to runs (hosts_respawn.c) */
 };
 
 host *hosts_find(hosts *hs, const char *name);
@@ -88,8 +91,21 @@ void hosts_lose(hosts *hs, host *h, const char *why);
 void hosts_run_joined(hosts *hs, host *h);
 /* Host h is lost: its runners are lost to their runs, with reason. */
 void hosts_run_host_lost(hosts *hs, host *h, const char *reason);
-/* host_exit from h's agent: runner id ended (why). */
-void hosts_run_exit(hosts *hs, host *h, const char *id, const char *why);
+/* host_exit from h's agent: runner id ended (why; the journey it was in
+ * goes at offset at when the agent named none, at < 0: it did); pid 0: its
+ * process never ran. One that ran is replaced (hosts_respawn_lost). */
+void hosts_run_exit(hosts *hs, host *h, const char *id, int pid, const char *why, int at);
+/* Asks host h for n runners of run dr (they join it at once). The number
+ * asked for. */
+int hosts_run_spawn(hosts *hs, host *h, drun *dr, int n);
+/* hosts_respawn.c: h's runner of dr died: counted for the back-off, and
+ * replaced on h now or when the back-off allows, if dr still replaces
+ * runners and h is up. */
+void hosts_respawn_lost(hosts *hs, host *h, drun *dr);
+/* The replacements the back-off held back (a housekeeping step). */
+void hosts_respawn_tick(hosts *hs, uint64_t now);
+/* Forgets what is owed to dr (NULL: to every run). */
+void hosts_respawn_forget(hosts *hs, const drun *dr);
 /* The watchdog of remote runners (a housekeeping step). */
 void hosts_run_watch(hosts *hs, uint64_t now);
 int hosts_send(host *h, cJSON *msg);

@@ -90,6 +90,7 @@ static void hr_recv(transport *inner, const char *msg, size_t len, void *data)
 			return;
 		msg = fixed;
 	}
+	supervise_stats_journey(msg, len, r->journey, sizeof(r->journey));
 	if (r->t.on_recv)
 		r->t.on_recv(&r->t, msg, len, r->t.data); /* may free r */
 	free(fixed);
@@ -104,8 +105,7 @@ static int next_index(const hosts *hs, const drun *dr)
 	return idx;
 }
 
-/* Asks host h for n runners of run dr. The number it got. */
-static int spawn_on(hosts *hs, host *h, drun *dr, int n)
+int hosts_run_spawn(hosts *hs, host *h, drun *dr, int n)
 {
 	cJSON *msg = proto_new(HOSTPROTO_SPAWN);
 	cJSON *list = cJSON_AddArrayToObject(msg, "runners");
@@ -216,7 +216,7 @@ int hosts_attach(hosts *hs, drun *dr)
 				best = h;
 		if (!best)
 			break;
-		int n = spawn_on(hs, best, dr, best->runners);
+		int n = hosts_run_spawn(hs, best, dr, best->runners);
 		if (!n)
 			break;
 		got += n;
@@ -235,7 +235,7 @@ void hosts_run_joined(hosts *hs, host *h)
 		if (dr->hsel.mode == HOSTS_SEL_COUNT && hosts_of(hs, dr) >= dr->hsel.count)
 			continue;
 		log_msg(LOG_LVL_NOTICE, "run %s: host %s joins the run", dr->id, h->name);
-		spawn_on(hs, h, dr, h->runners);
+		hosts_run_spawn(hs, h, dr, h->runners);
 	}
 }
 
@@ -278,15 +278,33 @@ void hosts_run_host_lost(hosts *hs, host *h, const char *reason)
 			r->h = NULL;
 }
 
-void hosts_run_exit(hosts *hs, host *h, const char *id, const char *why)
+/* The agent's why with the journey r's stats named where the agent named
+ * none: the words a local runner's death gets (rproc_death). */
+static void exit_why(const hrunner *r, const char *why, int at, char *out, size_t len)
+{
+	if (at < 0 || (size_t)at > strlen(why) || !r->journey[0])
+		snprintf(out, len, "%s", why);
+	else
+		snprintf(out, len, "%.*s in journey '%s'%s", at, why, r->journey, why + at);
+}
+
+void hosts_run_exit(hosts *hs, host *h, const char *id, int pid, const char *why, int at)
 {
 	for (hrunner *r = hs->runners; r; r = r->next) {
 		if (r->h != h || strcmp(r->id, id) != 0 || !r->link_open)
 			continue;
-		char reason[700];
-		log_err("run %s: runner %d on host %s %s", r->dr->id, r->index, h->name, why);
-		snprintf(reason, sizeof(reason), "runner %d %s", r->index, why);
-		lose(r, reason);
+		char reason[900], spid[32] = "", full[768];
+		drun *dr = r->dr;
+		int replace = pid > 0 && !r->leaving; /* (leaving: its host is lost) */
+		if (pid > 0)
+			snprintf(spid, sizeof(spid), " (pid %d)", pid);
+		exit_why(r, why, at, full, sizeof(full));
+		log_err("run %s: runner %d%s on host %s %s", dr->id, r->index, spid, h->name, full);
+		snprintf(reason, sizeof(reason), "runner %d %s", r->index, full);
+		lose(r, reason); /* frees r */
+		/* A process that never ran (a module refused) would fail again. */
+		if (replace)
+			hosts_respawn_lost(hs, h, dr);
 		return;
 	}
 }
@@ -306,7 +324,12 @@ void hosts_run_watch(hosts *hs, uint64_t now)
 			r->dr->id, r->index, r->h->name, (double)(now - last) / 1000.0);
 		r->killed = 1;
 		cJSON *k = proto_new(HOSTPROTO_KILL);
+		char why[128];
+		/* Its death then reads as a local runner's (rproc_death). */
+		snprintf(why, sizeof(why), "by the watchdog: silent for over %g s, its loop hung",
+			 hs->d->cf.runner_timeout);
 		cJSON_AddStringToObject(k, "id", r->id);
+		cJSON_AddStringToObject(k, "why", why);
 		hosts_send(r->h, k);
 	}
 }
@@ -344,6 +367,8 @@ void hosts_run_status(const hosts *hs, const drun *dr, cJSON *o)
 
 void hosts_run_gone(hosts *hs, drun *dr)
 {
+	if (hs)
+		hosts_respawn_forget(hs, dr);
 	for (int again = 1; hs && again;) {
 		again = 0;
 		for (hrunner *r = hs->runners; r; r = r->next)

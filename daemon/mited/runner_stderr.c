@@ -21,12 +21,12 @@ void runner_stderr_report(rproc *p, int final)
 {
 	uint64_t lines, bytes;
 	double secs;
-	const loglimit_conf *c = &p->s->env.cf->stderr_limit;
-	if (!loglimit_report(&p->ll, uv_now(p->s->env.loop), final, &lines, &bytes, &secs))
+	const loglimit_conf *c = &p->cf->stderr_limit;
+	if (!loglimit_report(&p->ll, uv_now(p->loop), final, &lines, &bytes, &secs))
 		return;
-	log_warn("run %s: runner %d: %llu line(s) (%llu bytes) of its stderr dropped in %.0f s "
+	log_warn("%s: %llu line(s) (%llu bytes) of its stderr dropped in %.0f s "
 		 "(runner_stderr: %g lines/s, %g bytes/s)",
-		 p->s->name, p->index, (unsigned long long)lines, (unsigned long long)bytes, secs,
+		 p->name, (unsigned long long)lines, (unsigned long long)bytes, secs,
 		 c->lines_per_s, c->bytes_per_s);
 }
 
@@ -71,10 +71,9 @@ static void runner_line(rproc *p, char *line)
 	int status = status_line(p, line);
 	snprintf(p->last_line, sizeof(p->last_line), "%s", line);
 	if (!(status && p->status_lines++ < STDERR_STATUS_LINES) &&
-	    !loglimit_take(&p->ll, &p->s->env.cf->stderr_limit, strlen(line),
-			   uv_now(p->s->env.loop)))
+	    !loglimit_take(&p->ll, &p->cf->stderr_limit, strlen(line), uv_now(p->loop)))
 		return;
-	log_msg(level, "run %s: runner %d: %s", p->s->name, p->index, line);
+	log_msg(level, "%s: %s", p->name, line);
 }
 
 static void end_line(rproc *p)
@@ -103,17 +102,12 @@ void runner_stderr_feed(rproc *p, const char *buf, size_t n)
 	}
 }
 
-void runner_stderr_death(const rproc *p, char *reason, size_t len)
+void runner_stderr_death(const rproc *p, const char *journey, char *reason, size_t len)
 {
-	char journey[160] = "";
-	if (p->journey[0])
-		snprintf(journey, sizeof(journey), " in journey '%s'", p->journey);
 	int at_limit = strncmp(p->crash, "memory: memory limit of ", 24) == 0;
 	int sig = p->term_signal;
-	if (p->watchdog)
-		snprintf(reason, len,
-			 "killed by the watchdog: silent for over %g s (its loop hung%s)",
-			 p->s->env.cf->runner_timeout, journey);
+	if (p->killed_why[0])
+		snprintf(reason, len, "killed %s%s", p->killed_why, journey);
 	else if (at_limit && !sig)
 		snprintf(reason, len, "exceeded its memory limit of %" PRIu64 " MiB%s",
 			 p->mem_limit >> 20, journey);

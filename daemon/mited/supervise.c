@@ -16,34 +16,57 @@
 #include "core/log.h"
 #include "core/proto.h"
 #include "core/utf8.h"
+#include "mited/respawn.h"
 #include "mited/rproc.h"
-#include "mited/runner_stderr.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 /* A runner still alive this long after its owner ended is killed. */
 #define LINGER_KILL_S 10.0
-/* A journey that crashes every runner at once would make replacing a fork
- * storm: the first replacement is immediate, then each waits twice as long
- * as the one before (up to RESPAWN_MAX_MS) until runners stay up for
- * RESPAWN_CALM_MS. */
-#define RESPAWN_BASE_MS 250
-#define RESPAWN_MAX_MS 5000
-#define RESPAWN_CALM_MS 30000
+/* A runner that exited 0 said bye just before; the process's exit can
+ * overtake the message on its way through ZeroMQ. */
+#define BYE_WAIT_MS 2000
 
-static void rproc_maybe_free(rproc *p);
-static void runner_finished(rproc *p);
+typedef struct srunner srunner;
+
+struct supervisor {
+	supervise_env env;
+	supervise_ops ops;
+	char name[64];
+	srunner *runners;
+	int wanted; /* runners */
+	int ended; /* supervise_end: lingering runners get killed */
+	uint64_t ended_ms;
+};
+
+/* A runner: its process (rproc.h) and its link, which the owner holds. */
+struct srunner {
+	transport t; /* what the owner holds: forwards to inner */
+	transport *inner; /* the ZeroMQ link */
+	supervisor *s;
+	srunner *next;
+	rproc *proc; /* NULL once released (its end was dealt with) */
+	int index;
+	int pid;
+	char id[TZMQ_ID_MAX + 1];
+	int link_open; /* the owner still holds t */
+	int busy; /* finish is using it: not freed under it */
+	int bye_wait; /* exited cleanly: its bye may still be on the way */
+	uint64_t spawned_ms;
+	uint64_t poked_ms; /* silent: asked (SIGUSR2) which journey it is stuck in */
+};
+
+static void maybe_free(srunner *r);
+static void finish(srunner *r);
 
 static void changed(supervisor *s)
 {
-	if (!s->free_pending && s->ops.changed)
+	if (s->ops.changed)
 		s->ops.changed(s->ops.data);
 }
 
@@ -51,48 +74,48 @@ static void changed(supervisor *s)
 
 static int proxy_send(transport *t, const char *msg, size_t len)
 {
-	rproc *p = (rproc *)t;
-	return p->inner ? transport_send(p->inner, msg, len) : -EPIPE;
+	srunner *r = (srunner *)t;
+	return r->inner ? transport_send(r->inner, msg, len) : -EPIPE;
 }
 
 static void proxy_close(transport *t)
 {
-	rproc *p = (rproc *)t;
-	if (!p->link_open)
+	srunner *r = (srunner *)t;
+	if (!r->link_open)
 		return;
-	p->link_open = 0;
-	if (p->inner)
-		transport_close(p->inner);
-	p->inner = NULL;
+	r->link_open = 0;
+	if (r->inner)
+		transport_close(r->inner);
+	r->inner = NULL;
 	/* The bye a runner that already exited sent: it is done now. */
-	if (p->bye_wait && !p->finished) {
-		runner_finished(p);
+	if (r->bye_wait && r->proc) {
+		finish(r);
 		return;
 	}
-	rproc_maybe_free(p);
+	maybe_free(r);
 }
 
 static const struct transport_ops proxy_ops = { .send = proxy_send, .close = proxy_close };
 
-/* Remembers the journey a stats message names (the one whose code ran
- * last), for the report should the runner die. */
-static void peek_journey(rproc *p, const char *msg, size_t len)
+int supervise_stats_journey(const char *msg, size_t len, char *out, size_t outlen)
 {
 	static const char key[] = "\"journey\":\"";
 	if (len > 65536 || !memmem(msg, len, "\"t\":\"stats\"", 11))
-		return;
+		return 0;
 	const char *k = memmem(msg, len, key, sizeof(key) - 1);
 	if (!k)
-		return;
+		return 0;
 	k += sizeof(key) - 1;
 	const char *end = memchr(k, '"', (size_t)(msg + len - k));
-	if (end && (size_t)(end - k) < sizeof(p->journey))
-		snprintf(p->journey, sizeof(p->journey), "%.*s", (int)(end - k), k);
+	if (!end || (size_t)(end - k) >= outlen)
+		return 0;
+	snprintf(out, outlen, "%.*s", (int)(end - k), k);
+	return 1;
 }
 
 static void proxy_recv(transport *inner, const char *msg, size_t len, void *data)
 {
-	rproc *p = data;
+	srunner *r = data;
 	char *fixed = NULL;
 	(void)inner;
 	/* Journey code names transactions, fails and sends messages with any
@@ -101,299 +124,166 @@ static void proxy_recv(transport *inner, const char *msg, size_t len, void *data
 	if (!utf8_valid(msg, len)) {
 		fixed = utf8_repair(msg, len, &len);
 		if (!fixed) {
-			log_err("run %s: runner %d: a message dropped: out of memory", p->s->name,
-				p->index);
+			log_err("run %s: runner %d: a message dropped: out of memory", r->s->name,
+				r->index);
 			return;
 		}
 		msg = fixed;
 	}
-	peek_journey(p, msg, len);
-	/* The owner may close the link from here (bye): p stays, inner goes. */
-	if (p->t.on_recv)
-		p->t.on_recv(&p->t, msg, len, p->t.data);
+	char journey[128];
+	if (r->proc && supervise_stats_journey(msg, len, journey, sizeof(journey)))
+		rproc_set_journey(r->proc, journey);
+	/* The owner may close the link from here (bye): r stays, inner goes. */
+	if (r->t.on_recv)
+		r->t.on_recv(&r->t, msg, len, r->t.data);
 	free(fixed);
 }
 
-/* ---- a process's end ----------------------------------------------------- */
+/* ---- a runner's end ------------------------------------------------------ */
 
-static void rproc_handle_closed(uv_handle_t *h)
+static void maybe_free(srunner *r)
 {
-	rproc *p = h->data;
-	p->nhandles--;
-	rproc_maybe_free(p);
-}
-
-static void rproc_maybe_free(rproc *p)
-{
-	if (p->link_open || p->nhandles > 0 || !p->finished || p->busy)
+	if (r->link_open || r->proc || r->busy)
 		return;
-	supervisor *s = p->s;
-	for (rproc **pp = &s->procs; *pp; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
+	supervisor *s = r->s;
+	for (srunner **pp = &s->runners; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
 			break;
 		}
 	}
-	free(p);
-	if (s->free_pending && !s->procs)
-		free(s);
-	else
-		changed(s);
-}
-
-static void err_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-	static char buf[4096];
-	(void)h;
-	(void)suggested;
-	*b = uv_buf_init(buf, sizeof(buf));
-}
-
-static void err_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
-{
-	rproc *p = st->data;
-	if (n >= 0) {
-		runner_stderr_feed(p, b->base, (size_t)n);
-		return;
-	}
-	runner_stderr_flush(p);
-	p->err_eof = 1;
-	uv_close((uv_handle_t *)&p->err, rproc_handle_closed);
-	if (p->exited)
-		runner_finished(p);
+	free(r);
+	changed(s);
 }
 
 /* A runner lost: reported, counted for the back-off, told to the owner
  * (which closes the link). */
-static void runner_lost(rproc *p)
+static void runner_lost(srunner *r)
 {
-	supervisor *s = p->s;
+	supervisor *s = r->s;
 	char reason[512];
-	runner_stderr_death(p, reason, sizeof(reason));
-	log_err("run %s: runner %d (pid %d) %s", s->name, p->index, p->pid, reason);
-	uint64_t now = uv_now(s->env.loop);
-	if (s->last_loss_ms && now - s->last_loss_ms > RESPAWN_CALM_MS)
-		s->burst = 0; /* runners stayed up: start the back-off over */
-	s->burst++;
-	s->last_loss_ms = now;
-	if (!s->free_pending && s->ops.lost)
-		s->ops.lost(&p->t, reason, s->ops.data);
-	if (p->link_open) /* an owner that kept it: the link is of no use now */
-		proxy_close(&p->t);
+	(void)rproc_death(r->proc, reason, sizeof(reason));
+	log_err("run %s: runner %d (pid %d) %s", s->name, r->index, r->pid, reason);
+	respawn_lost(s->env.budget, uv_now(s->env.loop));
+	if (s->ops.lost)
+		s->ops.lost(&r->t, reason, s->ops.data);
+	if (r->link_open) /* an owner that kept it: the link is of no use now */
+		proxy_close(&r->t);
 }
 
-static void settle_cb(uv_timer_t *h);
-
-/* The process is gone and its stderr read to the end (or given up on). */
-static void runner_finished(rproc *p)
+/* The process is gone (rproc's word): lost if it did not say bye. */
+static void finish(srunner *r)
 {
-	if (p->finished)
+	if (!r->proc)
 		return;
-	/* A runner that exits 0 has said bye just before; the process's exit
-	 * can overtake the message on its way through ZeroMQ. Give it time. */
-	if (p->link_open && !p->term_signal && p->exit_status == 0 && !p->bye_wait) {
-		p->bye_wait = 1;
-		uv_timer_start(&p->settle, settle_cb, 2000, 0);
+	r->busy = 1;
+	if (r->link_open) {
+		runner_lost(r); /* it died before saying bye */
+	} else if (!rproc_clean(r->proc)) {
+		char end[64];
+		rproc_end(r->proc, end, sizeof(end));
+		log_warn("run %s: runner %d (pid %d) ended with %s after it said bye", r->s->name,
+			 r->index, r->pid, end);
+	}
+	rproc_release(r->proc);
+	r->proc = NULL;
+	r->busy = 0;
+	maybe_free(r);
+}
+
+static void on_ended(rproc *p, void *data)
+{
+	srunner *r = data;
+	if (r->link_open && rproc_clean(p) && !r->bye_wait) {
+		r->bye_wait = 1;
+		rproc_hold(p, BYE_WAIT_MS);
 		return;
 	}
-	p->finished = 1;
-	p->busy = 1;
-	runner_stderr_report(p, 1);
-	uv_timer_stop(&p->settle);
-	if (!uv_is_closing((uv_handle_t *)&p->settle))
-		uv_close((uv_handle_t *)&p->settle, rproc_handle_closed);
-	if (p->link_open)
-		runner_lost(p); /* it died before saying bye */
-	else if (p->term_signal || p->exit_status)
-		log_warn("run %s: runner %d (pid %d) ended with %s %d after it said bye",
-			 p->s->name, p->index, p->pid, p->term_signal ? "signal" : "status",
-			 p->term_signal ? p->term_signal : (int)p->exit_status);
-	p->busy = 0;
-	/* Before p may go: the owner's callback may free the group, which
-	 * then waits for p. */
-	changed(p->s);
-	rproc_maybe_free(p);
-}
-
-static void settle_cb(uv_timer_t *h)
-{
-	rproc *p = h->data;
-	/* A grandchild may hold the pipe open: stop waiting for EOF. */
-	if (!p->err_eof) {
-		p->err_eof = 1;
-		uv_read_stop((uv_stream_t *)&p->err);
-		uv_close((uv_handle_t *)&p->err, rproc_handle_closed);
-	}
-	runner_finished(p);
-}
-
-static void on_exit_cb(uv_process_t *h, int64_t status, int sig)
-{
-	rproc *p = h->data;
-	p->exited = 1;
-	p->exit_status = status;
-	p->term_signal = sig;
-	uv_close((uv_handle_t *)&p->proc, rproc_handle_closed);
-	if (p->err_eof)
-		runner_finished(p);
-	else
-		uv_timer_start(&p->settle, settle_cb, 1000, 0);
+	finish(r);
 }
 
 /* ---- spawning ------------------------------------------------------------ */
 
-/* runner_limits.memory in bytes: as given, or its share of the physical
- * memory; 0: no limit. */
-static uint64_t runner_memory(const conf *c)
-{
-	if (c->runner_memory || !(c->runner_memory_share > 0))
-		return c->runner_memory;
-	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-	if (pages <= 0 || size <= 0)
-		return 0;
-	uint64_t b = (uint64_t)((double)pages * (double)size * c->runner_memory_share);
-	return b < RUNNER_MEMORY_MIN ? RUNNER_MEMORY_MIN : b;
-}
-
-void supervise_runner_argv(supervise_argv *a, const conf *c, const char *endpoint, int index,
-			   const char *id, const char *key, const char *server_key)
-{
-	int n = 0;
-
-	snprintf(a->sidx, sizeof(a->sidx), "%d", index);
-	snprintf(a->sparent, sizeof(a->sparent), "%d", (int)getpid());
-	a->mem_limit = runner_memory(c);
-	snprintf(a->smem, sizeof(a->smem), "%" PRIu64, a->mem_limit);
-	snprintf(a->sas, sizeof(a->sas), "%" PRIu64, c->runner_address_space);
-	snprintf(a->sfiles, sizeof(a->sfiles), "%ld", c->runner_files);
-	a->argv[n++] = "mited";
-	a->argv[n++] = "--runner";
-	a->argv[n++] = "--connect";
-	a->argv[n++] = (char *)endpoint;
-	a->argv[n++] = "--index";
-	a->argv[n++] = a->sidx;
-	a->argv[n++] = "--id";
-	a->argv[n++] = (char *)id;
-	a->argv[n++] = "--parent";
-	a->argv[n++] = a->sparent;
-	a->argv[n++] = "--log-level";
-	a->argv[n++] = (char *)conf_level_name(log_get_level());
-	a->argv[n++] = "--memory-limit";
-	a->argv[n++] = a->smem;
-	a->argv[n++] = "--address-space";
-	a->argv[n++] = a->sas;
-	a->argv[n++] = "--open-files";
-	a->argv[n++] = a->sfiles;
-	if (key) {
-		a->argv[n++] = "--key";
-		a->argv[n++] = (char *)key;
-		a->argv[n++] = "--server-key";
-		a->argv[n++] = (char *)server_key;
-	}
-	a->argv[n] = NULL;
-}
-
 /* A runner's record with its id and the link that expects it. */
-static rproc *rproc_new(supervisor *s, int index)
+static srunner *runner_new(supervisor *s, int index)
 {
-	rproc *p = calloc(1, sizeof(*p));
-	if (!p) {
+	srunner *r = calloc(1, sizeof(*r));
+	if (!r) {
 		log_err("run %s: cannot start runner %d: out of memory", s->name, index);
 		return NULL;
 	}
-	p->s = s;
-	p->index = index;
-	p->t.ops = &proxy_ops;
-	loglimit_init(&p->ll, &s->env.cf->stderr_limit, uv_now(s->env.loop));
+	r->s = s;
+	r->index = index;
+	r->t.ops = &proxy_ops;
 	uint32_t rnd = 0;
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = (uint32_t)uv_hrtime();
-	int n = snprintf(p->id, sizeof(p->id), "%s.%d.%u.%08x", s->name, index, ++*s->env.seq, rnd);
-	if (n < 0 || (size_t)n >= sizeof(p->id)) {
+	int n = snprintf(r->id, sizeof(r->id), "%s.%d.%u.%08x", s->name, index, ++*s->env.seq, rnd);
+	if (n < 0 || (size_t)n >= sizeof(r->id)) {
 		log_err("run %s: runner id too long", s->name);
-		free(p);
+		free(r);
 		return NULL;
 	}
-	p->inner = tzmq_server_expect(s->env.srv, p->id);
-	if (!p->inner) {
+	r->inner = tzmq_server_expect(s->env.srv, r->id);
+	if (!r->inner) {
 		log_err("run %s: cannot start runner %d: %s", s->name, index, strerror(errno));
-		free(p);
+		free(r);
 		return NULL;
 	}
-	p->inner->on_recv = proxy_recv;
-	p->inner->data = p;
-	return p;
+	r->inner->on_recv = proxy_recv;
+	r->inner->data = r;
+	return r;
 }
 
-/* `mited --runner ...` with p's id, link and limits; stderr to a pipe. */
-static int rproc_exec(rproc *p)
+/* `mited --runner ...` with r's id, link and limits. */
+static int runner_exec(srunner *r)
 {
-	const supervise_env *e = &p->s->env;
-	supervise_argv a;
-
-	supervise_runner_argv(&a, e->cf, tzmq_server_endpoint(e->srv), p->index, p->id, NULL, NULL);
-	p->mem_limit = a.mem_limit;
-	p->as_limit = e->cf->runner_address_space;
-	uv_pipe_init(e->loop, &p->err, 0);
-	p->err.data = p;
-	uv_stdio_container_t stdio[3] = {
-		{ .flags = UV_IGNORE },
-		{ .flags = UV_IGNORE },
-		{ .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-		  .data.stream = (uv_stream_t *)&p->err },
-	};
-	uv_process_options_t o = {
-		.exit_cb = on_exit_cb,
-		.file = e->exe,
-		.args = a.argv,
-		.stdio = stdio,
-		.stdio_count = 3,
-		/* Its own session: a terminal's ^C goes to the daemon alone,
-		 * which drains the runners through the protocol. */
-		.flags = UV_PROCESS_DETACHED,
-	};
-	p->proc.data = p;
-	return uv_spawn(e->loop, &p->proc, &o);
+	const supervise_env *e = &r->s->env;
+	rproc_argv a;
+	char name[128];
+	rproc_runner_argv(&a, e->cf, tzmq_server_endpoint(e->srv), r->index, r->id, NULL, NULL);
+	snprintf(name, sizeof(name), "run %s: runner %d", r->s->name, r->index);
+	rproc_spec sp = { .loop = e->loop,
+			  .cf = e->cf,
+			  .exe = e->exe,
+			  .argv = &a,
+			  .name = name,
+			  .ended = on_ended,
+			  .data = r };
+	return rproc_spawn(&sp, &r->proc);
 }
 
 /* Starts runner index. 0 or negative errno (logged). */
 static int spawn(supervisor *s, int index)
 {
-	rproc *p = rproc_new(s, index);
-	if (!p)
+	srunner *r = runner_new(s, index);
+	if (!r)
 		return -ENOMEM;
-	p->next = s->procs;
-	s->procs = p;
-	int rc = rproc_exec(p);
+	int rc = runner_exec(r);
 	if (rc < 0) {
 		log_err("run %s: cannot start runner %d (%s): %s", s->name, index, s->env.exe,
 			uv_strerror(rc));
-		transport_close(p->inner);
-		/* The pipe is closed, then p goes; nothing else references it. */
-		p->inner = NULL;
-		p->finished = 1;
-		p->nhandles = 2;
-		uv_close((uv_handle_t *)&p->err, rproc_handle_closed);
-		uv_close((uv_handle_t *)&p->proc, rproc_handle_closed);
+		transport_close(r->inner);
+		free(r);
 		return rc;
 	}
-	p->pid = p->proc.pid;
-	p->nhandles = 3;
-	uv_timer_init(s->env.loop, &p->settle);
-	p->settle.data = p;
-	uv_read_start((uv_stream_t *)&p->err, err_alloc, err_read);
-	p->spawned_ms = uv_now(s->env.loop);
-	p->link_open = 1;
-	rc = s->ops.joined ? s->ops.joined(&p->t, s->ops.data) : -ENOTCONN;
+	r->next = s->runners;
+	s->runners = r;
+	r->pid = rproc_pid(r->proc);
+	r->spawned_ms = uv_now(s->env.loop);
+	r->link_open = 1;
+	rc = s->ops.joined ? s->ops.joined(&r->t, s->ops.data) : -ENOTCONN;
 	if (rc < 0) {
 		log_err("run %s: cannot add runner %d: %s", s->name, index, strerror(-rc));
-		p->link_open = 0;
-		transport_close(p->inner);
-		p->inner = NULL;
-		uv_process_kill(&p->proc, SIGKILL);
+		r->link_open = 0;
+		transport_close(r->inner);
+		r->inner = NULL;
+		rproc_release(r->proc); /* killed */
+		r->proc = NULL;
+		maybe_free(r);
 		return rc;
 	}
-	log_debug("run %s: runner %d started (pid %d, id %s)", s->name, index, p->pid, p->id);
+	log_debug("run %s: runner %d started (pid %d, id %s)", s->name, index, r->pid, r->id);
 	return 0;
 }
 
@@ -414,20 +304,28 @@ void supervise_free(supervisor *s)
 {
 	if (!s)
 		return;
-	if (!s->procs) {
-		free(s);
-		return;
+	/* Processes still alive are killed and go once reaped (rproc.c). */
+	while (s->runners) {
+		srunner *r = s->runners;
+		s->runners = r->next;
+		if (r->link_open && r->inner)
+			transport_close(r->inner);
+		rproc_release(r->proc);
+		free(r);
 	}
-	/* The handles of its processes are still on the loop. */
-	s->free_pending = 1;
-	supervise_kill(s);
+	free(s);
+}
+
+static int alive(const srunner *r)
+{
+	return r->link_open && r->proc && !rproc_exited(r->proc);
 }
 
 int supervise_alive(const supervisor *s)
 {
 	int n = 0;
-	for (const rproc *p = s->procs; p; p = p->next)
-		n += !p->exited && p->link_open;
+	for (const srunner *r = s->runners; r; r = r->next)
+		n += alive(r);
 	return n;
 }
 
@@ -435,15 +333,11 @@ int supervise_wanted(const supervisor *s)
 {
 	return s->wanted;
 }
-int supervise_restarts(const supervisor *s)
-{
-	return s->restarts;
-}
 
 int supervise_procs(const supervisor *s)
 {
 	int n = 0;
-	for (const rproc *p = s->procs; p; p = p->next)
+	for (const srunner *r = s->runners; r; r = r->next)
 		n++;
 	return n;
 }
@@ -463,8 +357,8 @@ static int free_index(const supervisor *s)
 	int idx = 0;
 	for (int used = 1; used;) {
 		used = 0;
-		for (const rproc *p = s->procs; p; p = p->next)
-			if (!p->exited && p->link_open && p->index == idx) {
+		for (const srunner *r = s->runners; r; r = r->next)
+			if (alive(r) && r->index == idx) {
 				used = 1;
 				idx++;
 			}
@@ -489,31 +383,21 @@ void supervise_grow(supervisor *s, int n, const char *why)
 
 void supervise_replace(supervisor *s)
 {
-	uint64_t now = uv_now(s->env.loop);
 	int max = s->env.cf->runner_restarts;
-	if (s->ended || s->gave_up)
+	if (s->ended)
 		return;
-	while (supervise_alive(s) < s->wanted && now >= s->next_spawn_ms) {
-		if (s->restarts >= max) {
-			s->gave_up = 1;
-			log_err("run %s: %d runner restarts; giving up on replacing runners and "
-				"stopping the run",
-				s->name, s->restarts);
-			if (s->ops.gave_up)
-				s->ops.gave_up("mited: runner restarts exhausted (runner_restarts)",
-					       s->ops.data);
+	while (supervise_alive(s) < s->wanted) {
+		int go = respawn_take(s->env.budget, uv_now(s->env.loop), max);
+		if (go == RESPAWN_OUT && s->ops.gave_up)
+			s->ops.gave_up("mited: runner restarts exhausted (runner_restarts)",
+				       s->ops.data);
+		if (go != RESPAWN_GO)
 			return;
-		}
-		s->restarts++;
 		int idx = free_index(s);
-		uint64_t wait = s->burst
-			? (uint64_t)RESPAWN_BASE_MS << (s->burst > 5 ? 5 : s->burst - 1)
-			: 0;
-		s->next_spawn_ms = now + (wait > RESPAWN_MAX_MS ? RESPAWN_MAX_MS : wait);
 		if (spawn(s, idx) < 0)
 			return; /* logged; the housekeeping tick tries again */
 		log_msg(LOG_LVL_NOTICE, "run %s: runner %d replaced (restart %d of at most %d)",
-			s->name, idx, s->restarts, max);
+			s->name, idx, s->env.budget->restarts, max);
 	}
 }
 
@@ -527,53 +411,52 @@ void supervise_end(supervisor *s, uint64_t now)
 
 /* A silent runner: first asked (SIGUSR2, whose handler runs even in a
  * stuck loop) which journey holds it, then killed. */
-static void watchdog(rproc *p, uint64_t now, uint64_t limit)
+static void watchdog(srunner *r, uint64_t now, double timeout)
 {
 	/* A runner's transport sends a keepalive every second from its loop;
 	 * silence means the loop is stuck (a journey that never yields). */
-	uint64_t last = tzmq_last_activity(p->inner);
-	if (last < p->spawned_ms)
-		last = p->spawned_ms;
-	if (now - last <= limit) {
-		p->poked_ms = 0;
-	} else if (!p->poked_ms) {
-		p->poked_ms = now;
-		uv_process_kill(&p->proc, SIGUSR2);
+	uint64_t last = tzmq_last_activity(r->inner);
+	if (last < r->spawned_ms)
+		last = r->spawned_ms;
+	if (now - last <= (uint64_t)(timeout * 1000.0)) {
+		r->poked_ms = 0;
+	} else if (!r->poked_ms) {
+		r->poked_ms = now;
+		rproc_signal(r->proc, SIGUSR2);
 	} else {
+		const char *j = rproc_journey(r->proc);
+		char why[128];
 		log_err("run %s: runner %d (pid %d) silent for %.0f s%s%s%s; killing it",
-			p->s->name, p->index, p->pid, (double)(now - last) / 1000.0,
-			p->journey[0] ? " (journey '" : "", p->journey,
-			p->journey[0] ? "' never yields?)" : "");
-		p->watchdog = 1;
-		p->killed = 1;
-		uv_process_kill(&p->proc, SIGKILL);
+			r->s->name, r->index, r->pid, (double)(now - last) / 1000.0,
+			j[0] ? " (journey '" : "", j, j[0] ? "' never yields?)" : "");
+		snprintf(why, sizeof(why), "by the watchdog: silent for over %g s, its loop hung",
+			 timeout);
+		rproc_kill(r->proc, why);
 	}
 }
 
 void supervise_watch(supervisor *s, uint64_t now)
 {
-	uint64_t limit = (uint64_t)(s->env.cf->runner_timeout * 1000.0);
-	for (rproc *p = s->procs; p; p = p->next) {
-		runner_stderr_report(p, 0);
-		if (p->exited || p->killed)
+	for (srunner *r = s->runners; r; r = r->next) {
+		if (!r->proc)
 			continue;
-		if (p->link_open) {
-			watchdog(p, now, limit);
+		rproc_watch(r->proc);
+		if (rproc_exited(r->proc) || rproc_killed(r->proc))
+			continue;
+		if (r->link_open) {
+			watchdog(r, now, s->env.cf->runner_timeout);
 		} else if (s->ended && now - s->ended_ms > (uint64_t)(LINGER_KILL_S * 1000)) {
 			log_warn("run %s: runner %d (pid %d) still alive %.0f s after the run "
 				 "ended; killing it",
-				 s->name, p->index, p->pid, LINGER_KILL_S);
-			p->killed = 1;
-			uv_process_kill(&p->proc, SIGKILL);
+				 s->name, r->index, r->pid, LINGER_KILL_S);
+			rproc_kill(r->proc, "by mited: still alive after its run ended");
 		}
 	}
 }
 
 void supervise_kill(supervisor *s)
 {
-	for (rproc *p = s->procs; p; p = p->next)
-		if (!p->exited) {
-			p->killed = 1;
-			uv_process_kill(&p->proc, SIGKILL);
-		}
+	for (srunner *r = s->runners; r; r = r->next)
+		if (r->proc)
+			rproc_kill(r->proc, "by mited: it stops");
 }

@@ -1,10 +1,11 @@
 /*
- * supervise.h - a group of runner processes (one run's): spawned from this
- * executable, their stderr logged (runner_stderr), their deaths reported
- * with the journey that ran, replaced with a back-off, killed when their
- * loop stops answering (the watchdog) or when they outlive their run.
+ * supervise.h - a group of local runners (one run's): each a runner process
+ * (rproc.h: spawned, its stderr logged, its death described) and its link
+ * on the runner socket; their deaths reported with the journey that ran,
+ * replaced with a back-off (the run's respawn.h budget), killed when their
+ * link falls silent (the watchdog) or when they outlive their run.
  *
- * The group knows processes, not runs: what it has to say goes to the
+ * The group knows processes and links, not runs: what it has to say goes to the
  * owner's ops (a runner joined, was lost, replacements ran out, the group
  * changed), and the owner says when replacing is wanted. mited's runs
  * (drun.c) are one owner.
@@ -14,6 +15,7 @@
 
 #include "core/transport.h"
 #include "mited/conf.h"
+#include "mited/respawn.h"
 
 #include <stdint.h>
 #include <uv.h>
@@ -29,6 +31,7 @@ typedef struct supervise_env {
 	const char *exe; /* the executable runners start from (mited) */
 	const conf *cf;
 	unsigned *seq;
+	respawn *budget; /* the run's restarts, shared with its hosts' runners */
 } supervise_env;
 
 typedef struct supervise_ops {
@@ -49,15 +52,16 @@ typedef struct supervise_ops {
 /* A group named name (the run's id, for the log) with no runners yet. The
  * env and ops are copied; env's pointers must outlive the group. */
 supervisor *supervise_new(const supervise_env *env, const char *name, const supervise_ops *ops);
-/* Frees the group; processes still alive are killed first, and the
- * memory goes once they are reaped (no op is called after this). */
+/* Frees the group; processes still alive are killed and go once reaped
+ * (no op is called after this). Not from one of the group's ops. */
 void supervise_free(supervisor *s);
 /* Starts runners 0..n-1 (n wanted); how many started. */
 int supervise_start(supervisor *s, int n);
 /* More runners (n in all) for a volume that grew; why is logged. Not
  * replacements: no restart is counted. */
 void supervise_grow(supervisor *s, int n, const char *why);
-/* Replaces lost runners, with a back-off, until runner_restarts. The
+/* Replaces lost runners, with the budget's back-off, until it is spent
+ * (runner_restarts: ops.gave_up, once per budget). The
  * owner calls it when replacements are welcome (a running run: one that
  * starts or drains would never give them a share). */
 void supervise_replace(supervisor *s);
@@ -69,24 +73,14 @@ void supervise_end(supervisor *s, uint64_t now);
 /* SIGKILL to every runner still alive. */
 void supervise_kill(supervisor *s);
 
-/* Runners alive and linked; wanted; replacements made; processes not yet
- * reaped (alive, or their exit and stderr still being read). */
+/* Runners alive and linked; wanted; runners not yet done with (alive, or
+ * their exit and stderr still being read). */
 int supervise_alive(const supervisor *s);
 int supervise_wanted(const supervisor *s);
-int supervise_restarts(const supervisor *s);
 int supervise_procs(const supervisor *s);
 
-/* The command line of a runner process, its strings kept inside. */
-typedef struct supervise_argv {
-	char sidx[16], sparent[16], smem[32], sas[32], sfiles[32];
-	uint64_t mem_limit; /* the RSS limit it was given (0: none) */
-	char *argv[24];
-} supervise_argv;
-
-/* `mited --runner --connect ENDPOINT --index N --id ID ...` with c's
- * limits; with key and server_key (a runner on an agent host) the CURVE
- * options too. The argv points into a and the arguments. */
-void supervise_runner_argv(supervise_argv *a, const conf *c, const char *endpoint, int index,
-			   const char *id, const char *key, const char *server_key);
+/* The journey a runner's stats message names (the one whose code ran
+ * last), for the report should the runner die: 1 with it in out, else 0. */
+int supervise_stats_journey(const char *msg, size_t len, char *out, size_t outlen);
 
 #endif

@@ -282,6 +282,7 @@ void runner_free(runner *r)
 {
 	if (!r)
 		return;
+	runner_inst_forget_journey(); /* its journeys' names go */
 	for (size_t i = 0; i < r->nj; i++) {
 		rjourney *j = &r->j[i];
 

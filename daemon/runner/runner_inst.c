@@ -19,10 +19,23 @@
 #include <string.h>
 
 static const char *current_journey;
+/* The journey whose code ran last (stats' "journey"): a runner killed
+ * from outside between two turns is reported with it. */
+static const char *last_journey;
 
 const char *runner_current_journey(void)
 {
 	return current_journey;
+}
+
+const char *runner_inst_last_journey(void)
+{
+	return current_journey ? current_journey : last_journey;
+}
+
+void runner_inst_forget_journey(void)
+{
+	last_journey = NULL;
 }
 
 /* ---- instances ---------------------------------------------------------- */
@@ -57,7 +70,7 @@ void runner_inst_run(mite_ctx *ctx)
 	const char *prev = current_journey;
 	int alive;
 
-	current_journey = ctx->j->name;
+	current_journey = last_journey = ctx->j->name;
 	alive = coro_resume(ctx->co);
 	current_journey = prev;
 	if (!alive)

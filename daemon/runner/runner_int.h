@@ -153,6 +153,10 @@ void runner_check_done(runner *r);
 /* runner_inst.c */
 /* Switches into an instance until it parks or ends. */
 void runner_inst_run(mite_ctx *ctx);
+/* The journey running now, else the one whose code ran last (NULL: none
+ * yet); runner_free forgets it, its name going with its journeys. */
+const char *runner_inst_last_journey(void);
+void runner_inst_forget_journey(void);
 /* The sleep queue's callback: a sleeping instance's time came. */
 void runner_inst_sleep_fired(sleepq *q, sleepq_node *n, void *data);
 /* Wakes what is queued and balances on the loop's next turn. */

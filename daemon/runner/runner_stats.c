@@ -61,7 +61,7 @@ void runner_stats_send(runner *r, int final)
 			      .nj = r->nj,
 			      .dropped = r->events_dropped,
 			      .final = final,
-			      .journey = runner_current_journey() };
+			      .journey = runner_inst_last_journey() };
 
 	if (!counts || !why) {
 		free(counts);
