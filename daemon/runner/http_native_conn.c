@@ -147,8 +147,8 @@ hn_conn *http_native_conn_take_idle(http_native *n, hn_origin *o)
 		idle_unlink(n, c);
 		if (uv_now(n->loop) - c->idle_since < (uint64_t)HTTP_NATIVE_MAX_IDLE_AGE * 1000u)
 			return c;
-		c->state =
-			C_BUSY; /* (not idle any more: http_native_conn_close must not unlink it) */
+		/* Not idle any more: closing it must not unlink it again. */
+		c->state = C_BUSY;
 		c->tls_bad = 1; /* (no close_notify from a journey's stack) */
 		http_native_conn_close(n, c);
 	}

@@ -50,8 +50,8 @@ const char *http_native_body_at(http_native_xfer *x, size_t off, size_t *len)
 	return x->fbuf + (off - x->fbuf_off);
 }
 
-/* http_native_send_some over TLS: the head, then the body (a small one went into the
- * head's buffer), each through OpenSSL, which writes partially. */
+/* http_native_send_some over TLS: the head, then the body (a small one went
+ * into the head's buffer), each through OpenSSL, which writes partially. */
 static int send_tls(http_native_xfer *x)
 {
 	hn_conn *c = x->c;
@@ -73,8 +73,8 @@ static int send_tls(http_native_xfer *x)
 			http_native_conn_events(c, UV_READABLE | UV_WRITABLE);
 			return 0;
 		case TLS_WANT_READ:
-			/* (TLS 1.2 renegotiation): on_poll tries again when
-			 * the connection is readable. */
+			/* (TLS 1.2 renegotiation): the readiness callback
+			 * tries again when the connection is readable. */
 			http_native_conn_events(c, UV_READABLE);
 			return 0;
 		default:
