@@ -355,11 +355,9 @@ int http_native_route(http_native *n, http_native_xfer *x)
 	return http_native_origin_connect(x);
 }
 
-int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
+/* x's out fields and its state, fresh for a start now. */
+static void xfer_reset(http_native *n, http_native_xfer *x)
 {
-	tls_ctx *tls = u->https ? x->tls : NULL;
-	int rc, h2mode;
-
 	x->err = HN_OK;
 	x->oserr = 0;
 	x->status = x->version = x->reused = 0;
@@ -381,6 +379,14 @@ int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
 	/* Deadlines in the loop's time, as libuv's timers count. */
 	x->deadline = uv_now(n->loop) + x->timeout_ms;
 	x->connect_deadline = uv_now(n->loop) + x->connect_timeout_ms;
+}
+
+int http_native_start(http_native *n, http_native_xfer *x, const http1_url *u)
+{
+	tls_ctx *tls = u->https ? x->tls : NULL;
+	int rc, h2mode;
+
+	xfer_reset(n, x);
 	http_native_resp_start(x);
 	if (n->closing) {
 		x->err = HN_ECLOSED;

@@ -215,6 +215,25 @@ static int connected(http_native_xfer *x)
 	return http_native_tls_start(x);
 }
 
+/* c's connect ended (status: the poll's): up, or on to x's next address. */
+static void connect_done(http_native *n, hn_conn *c, http_native_xfer *x, int status)
+{
+	int err = sock_error(c->fd, status < 0 ? -status : 0), rc;
+
+	if (err) {
+		x->oserr = err;
+		if (c->pend)
+			http_native_h2_pend_reroute(n, c);
+		http_native_conn_close(n, c);
+		x->addr_idx++;
+		if ((rc = http_native_conn_connect(x)))
+			http_native_finish(x, rc);
+		return;
+	}
+	if ((rc = connected(x)))
+		http_native_finish(x, rc);
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
 	hn_conn *c = h->data;
@@ -250,20 +269,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		}
 	}
 	if (c->state == C_CONNECTING) {
-		int err = sock_error(c->fd, status < 0 ? -status : 0);
-
-		if (err) {
-			x->oserr = err;
-			if (c->pend)
-				http_native_h2_pend_reroute(n, c);
-			http_native_conn_close(n, c);
-			x->addr_idx++;
-			if ((rc = http_native_conn_connect(x)))
-				http_native_finish(x, rc);
-			return;
-		}
-		if ((rc = connected(x)))
-			http_native_finish(x, rc);
+		connect_done(n, c, x, status);
 		return;
 	}
 	if (c->state == C_HANDSHAKE) {
@@ -289,6 +295,33 @@ void http_native_conn_events(hn_conn *c, int events)
 		c->events = events;
 		uv_poll_start(&c->poll, events, on_poll);
 	}
+}
+
+/* c, a new connection of x's origin on fd, to sa, joins the engine's lists
+ * as x's. */
+static void conn_add(http_native_xfer *x, hn_conn *c, int fd, const struct sockaddr *sa)
+{
+	http_native *n = x->n;
+	hn_origin *o = x->o;
+
+	c->poll.data = c;
+	c->n = n;
+	c->fd = fd;
+	c->o = o;
+	c->anext = n->conns;
+	if (n->conns)
+		n->conns->aprev = c;
+	n->conns = c;
+	o->nconns++;
+	c->x = x;
+	x->c = c;
+	if (o->h2mode && !o->no_h2 && !x->fresh)
+		o->opening = c; /* (others may wait for it) */
+	if (sa->sa_family == AF_INET6)
+		uv_ip6_name((const struct sockaddr_in6 *)sa, c->ip, sizeof(c->ip));
+	else
+		uv_ip4_name((const struct sockaddr_in *)sa, c->ip, sizeof(c->ip));
+	memcpy(x->primary_ip, c->ip, sizeof(c->ip));
 }
 
 /* Tries x's addresses from x->addr_idx on. 0 while a connect runs (or the
@@ -329,24 +362,7 @@ int http_native_conn_connect(http_native_xfer *x)
 			x->oserr = EMFILE;
 			continue;
 		}
-		c->poll.data = c;
-		c->n = n;
-		c->fd = fd;
-		c->o = o;
-		c->anext = n->conns;
-		if (n->conns)
-			n->conns->aprev = c;
-		n->conns = c;
-		o->nconns++;
-		c->x = x;
-		x->c = c;
-		if (o->h2mode && !o->no_h2 && !x->fresh)
-			o->opening = c; /* (others may wait for it) */
-		if (sa->sa_family == AF_INET6)
-			uv_ip6_name((const struct sockaddr_in6 *)sa, c->ip, sizeof(c->ip));
-		else
-			uv_ip4_name((const struct sockaddr_in *)sa, c->ip, sizeof(c->ip));
-		memcpy(x->primary_ip, c->ip, sizeof(c->ip));
+		conn_add(x, c, fd, sa);
 		/* (A TLS handshake never runs on the journey's stack, which
 		 * this may be: it waits for the loop.) */
 		if (rc == 0 && !o->tls)

@@ -78,6 +78,20 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	http_native_maybe_done(n);
 }
 
+/* A numeric host needs no resolution, ever: its address, now. */
+static void numeric_addr(hn_origin *o)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&o->addrs[0];
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->addrs[0];
+
+	if (uv_ip4_addr(o->host, o->port, a4) == 0)
+		o->naddrs = 1;
+	else if (memchr(o->host, ':', o->host_len) && uv_ip6_addr(o->host, o->port, a6) == 0)
+		o->naddrs = 1;
+	else
+		memset(&o->addrs[0], 0, sizeof(o->addrs[0]));
+}
+
 /* The origin of host:port with TLS context tls (NULL: plain), created on
  * first use (NULL on ENOMEM). */
 hn_origin *http_native_origin_get(http_native *n, const char *host, size_t hl, int port,
@@ -125,17 +139,7 @@ hn_origin *http_native_origin_get(http_native *n, const char *host, size_t hl, i
 	o->h2mode = h2mode;
 	if (tls)
 		tls_ctx_ref(tls);
-	/* A numeric host needs no resolution, ever. */
-	{
-		struct sockaddr_in *a4 = (struct sockaddr_in *)&o->addrs[0];
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->addrs[0];
-		if (uv_ip4_addr(o->host, port, a4) == 0)
-			o->naddrs = 1;
-		else if (memchr(o->host, ':', hl) && uv_ip6_addr(o->host, port, a6) == 0)
-			o->naddrs = 1;
-		else
-			memset(&o->addrs[0], 0, sizeof(o->addrs[0]));
-	}
+	numeric_addr(o);
 	o->next = n->origins;
 	n->origins = o;
 	n->norigins++;
