@@ -1,5 +1,5 @@
 /*
- * http1.h - HTTP/1.1 protocol pieces of the native client (http_native.c):
+ * http1.h - HTTP/1.1 protocol pieces of the native client (http_native*.c):
  * URL splitting, redirect targets, and an incremental response parser.
  *
  * Pure code: no I/O, no libuv, no allocation except the growable buffers
