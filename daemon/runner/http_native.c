@@ -22,6 +22,8 @@
  * write rather than two. */
 #define HN_TLS_COALESCE (16 * 1024)
 
+/* ---- the engine's life ------------------------------------------------------ */
+
 http_native *http_native_new(uv_loop_t *loop)
 {
 	http_native *n = calloc(1, sizeof(*n));
@@ -126,6 +128,8 @@ void http_native_set_max_idle(http_native *n, size_t max)
 	while (n->nidle > n->max_idle && n->idle_old)
 		http_native_conn_close(n, n->idle_old);
 }
+
+/* ---- transfers ------------------------------------------------------------------ */
 
 http_native_xfer *http_native_xfer_get(http_native *n)
 {
@@ -293,6 +297,8 @@ void http_native_arm_timer(http_native_xfer *x)
 	x->timer_due = due;
 	uv_timer_start(&x->timer, on_timer, due > now ? due - now : 0, 0);
 }
+
+/* ---- starting ------------------------------------------------------------------ */
 
 /* Takes x to its origin (x->o): a stream of an HTTP/2 connection with
  * room, a wait for one being opened, a kept-alive connection, or a new
