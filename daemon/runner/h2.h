@@ -1,9 +1,9 @@
 /*
- * h2.h - HTTP/2 framing for the native client (runner/http_native.c),
+ * h2.h - HTTP/2 framing for the native client (runner/http_native_h2.c),
  * through nghttp2: one h2_conn per HTTP/2 connection, a stream per
  * transfer.
  *
- * The connection (its socket, TLS, pool) stays http_native.c's: it feeds
+ * The connection (its socket, TLS, pool) stays the native client's: it feeds
  * what it reads to h2_recv and writes what h2_flush hands to ops->write.
  * A transfer's request is the HTTP/1.1 head http.c wrote (x->req): h2
  * turns it into HTTP/2 header fields (:method, :scheme, :authority from

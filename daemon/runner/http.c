@@ -4,7 +4,7 @@
  *
  * The engine's parts (runner/http_int.h says how they fit): the libcurl
  * multi on the loop (http_curl.c) and its requests (http_easy.c), the
- * native client's hops (http_nhop.c, on http_native.c), sessions
+ * native client's hops (http_nhop.c, on http_native*.c), sessions
  * (http_session.c), their header lines and cookies (http_headers.c),
  * responses (http_resp.c), a request's hops and redirects (http_call.c),
  * what they record (http_record.c), error classes (http_error.c), the

@@ -86,212 +86,6 @@ int http1_buf_set(http1_buf *b, const char *s, size_t n)
 	return 0;
 }
 
-/* ---- URLs ---------------------------------------------------------------- */
-
-static int scheme_of(const char *url, size_t *skip)
-{
-	if (strncasecmp(url, "http://", 7) == 0) {
-		*skip = 7;
-		return 0;
-	}
-	if (strncasecmp(url, "https://", 8) == 0) {
-		*skip = 8;
-		return 1;
-	}
-	return -1;
-}
-
-static int host_char(unsigned char c)
-{
-	return isalnum(c) || c == '.' || c == '-' || c == '_';
-}
-
-int http1_url_parse(const char *url, http1_url *u)
-{
-	const char *a, *end, *h, *he, *p, *q;
-	size_t skip;
-	long port = -1;
-
-	memset(u, 0, sizeof(*u));
-	if (!url || (u->https = scheme_of(url, &skip)) < 0)
-		return -EINVAL;
-	a = url + skip;
-	end = a + strcspn(a, "/?#");
-	if (end == a || memchr(a, '@', (size_t)(end - a)))
-		return -EINVAL;
-	if (*a == '[') {
-		h = a + 1;
-		he = memchr(h, ']', (size_t)(end - h));
-		if (!he || he == h)
-			return -EINVAL;
-		for (q = h; q < he; q++)
-			if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.')
-				return -EINVAL;
-		p = he + 1;
-	} else {
-		h = a;
-		for (he = h; he < end && *he != ':'; he++)
-			if (!host_char((unsigned char)*he))
-				return -EINVAL;
-		if (he == h)
-			return -EINVAL;
-		p = he;
-	}
-	if (p < end) {
-		if (*p != ':' || p + 1 == end || end - p > 6)
-			return -EINVAL;
-		port = 0;
-		for (q = p + 1; q < end; q++) {
-			if (!isdigit((unsigned char)*q))
-				return -EINVAL;
-			port = port * 10 + (*q - '0');
-		}
-		if (port < 1 || port > 65535)
-			return -EINVAL;
-	}
-	u->host = h;
-	u->host_len = (size_t)(he - h);
-	u->hostport = a;
-	u->hostport_len = (size_t)(end - a);
-	u->port = port > 0 ? (int)port : u->https ? 443 : 80;
-	/* Path and query up to a fragment. Bytes libcurl would encode or
-	 * refuse go to libcurl. */
-	for (q = end; *q && *q != '#'; q++)
-		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-			return -EINVAL;
-	if (q == end) {
-		u->path = "/";
-		u->path_len = u->pathonly_len = 1;
-		return 0;
-	}
-	if (*end != '/')
-		return -EINVAL; /* "http://h?q": libcurl makes it "/?q" */
-	u->path = end;
-	u->path_len = (size_t)(q - end);
-	u->pathonly_len = strcspn(end, "?#");
-	if (u->pathonly_len > u->path_len)
-		u->pathonly_len = u->path_len;
-	return 0;
-}
-
-/* Appends n bytes at buf[*pos], counting what does not fit. */
-static void put(char *buf, size_t len, size_t *pos, const char *s, size_t n)
-{
-	if (*pos < len) {
-		size_t k = len - *pos < n ? len - *pos : n;
-		memcpy(buf + *pos, s, k);
-	}
-	*pos += n;
-}
-
-/* Removes "." and ".." segments from the path p[0..n) (which starts with
- * '/') in place; returns its new length. */
-static size_t remove_dots(char *p, size_t n)
-{
-	size_t r = 0, w = 0;
-
-	while (r < n) {
-		/* p[r] is '/'; the segment runs to the next '/' or the end. */
-		size_t s = r + 1, e = s;
-		while (e < n && p[e] != '/')
-			e++;
-		if (e - s == 1 && p[s] == '.') {
-			if (e == n)
-				p[w++] = '/';
-		} else if (e - s == 2 && p[s] == '.' && p[s + 1] == '.') {
-			/* Drop the last segment written, with its '/'. */
-			while (w > 0 && p[w - 1] != '/')
-				w--;
-			if (w > 0)
-				w--;
-			if (e == n)
-				p[w++] = '/';
-		} else {
-			memmove(p + w, p + r, e - r);
-			w += e - r;
-		}
-		r = e;
-	}
-	if (w == 0)
-		p[w++] = '/';
-	return w;
-}
-
-static int has_scheme(const char *ref)
-{
-	const char *p = ref;
-
-	if (!isalpha((unsigned char)*p))
-		return 0;
-	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
-		p++;
-	return *p == ':';
-}
-
-long http1_url_resolve(char *buf, size_t len, const char *base, const char *ref)
-{
-	size_t pos = 0, skip, auth_len, path_start, rl;
-	const char *auth, *bpath;
-	size_t bpath_len;
-
-	if (!base || !ref || !*ref || scheme_of(base, &skip) < 0)
-		return -EINVAL;
-	rl = strcspn(ref, "#");
-	if (has_scheme(ref)) {
-		put(buf, len, &pos, ref, rl);
-		goto done;
-	}
-	if (ref[0] == '/' && ref[1] == '/') {
-		put(buf, len, &pos, base, skip - 2); /* "http:" */
-		put(buf, len, &pos, ref, rl);
-		goto done;
-	}
-	auth = base + skip;
-	auth_len = strcspn(auth, "/?#");
-	bpath = auth + auth_len;
-	bpath_len = strcspn(bpath, "?#");
-	put(buf, len, &pos, base, skip + auth_len);
-	path_start = pos;
-	if (ref[0] == '/') {
-		put(buf, len, &pos, ref, rl);
-	} else if (ref[0] == '?' || ref[0] == '#') {
-		if (bpath_len)
-			put(buf, len, &pos, bpath, bpath_len);
-		else
-			put(buf, len, &pos, "/", 1);
-		if (ref[0] == '#') /* the same document */
-			put(buf, len, &pos, bpath + bpath_len, strcspn(bpath + bpath_len, "#"));
-		else
-			put(buf, len, &pos, ref, rl);
-	} else {
-		/* The base path up to its last '/', then ref. */
-		size_t dir = bpath_len;
-		while (dir > 0 && bpath[dir - 1] != '/')
-			dir--;
-		if (dir == 0)
-			put(buf, len, &pos, "/", 1);
-		else
-			put(buf, len, &pos, bpath, dir);
-		put(buf, len, &pos, ref, rl);
-	}
-	if (pos < len) {
-		/* Dot segments, in the path only (not the query). */
-		size_t plen = pos - path_start, q;
-		char *path = buf + path_start;
-		for (q = 0; q < plen && path[q] != '?'; q++)
-			;
-		if (q > 0 && path[0] == '/') {
-			size_t nl = remove_dots(path, q);
-			memmove(path + nl, path + q, plen - q);
-			pos -= q - nl;
-		}
-	}
-done:
-	if (len > 0)
-		buf[pos < len ? pos : len - 1] = 0;
-	return (long)pos;
-}
-
 /* ---- response parser ----------------------------------------------------- */
 
 void http1_parser_init(http1_parser *p, int head_request, int discard, http1_buf *head,
@@ -390,17 +184,16 @@ static int parse_length(const char *v, size_t n, uint64_t *out)
 	return 0;
 }
 
-/* Parses the whole head in p->head (len bytes, ending with an empty line),
- * compacting it in place into "Name:value\0" lines. Sets the body state. */
-static int parse_head(http1_parser *p)
-{
-	char *b = p->head->p, *end = b + p->head->len, *r = b, *w = b, *eol, *last = NULL;
-	int te = 0, chunked = 0, have_len = 0, conn_close = 0, conn_ka = 0;
-	uint64_t clen = 0;
+/* What a head's fields say of its body and its connection. */
+struct head_facts {
+	uint64_t clen;
+	int te, chunked, have_len, conn_close, conn_ka;
+};
 
-	/* The status line: "HTTP/1.x NNN[ reason]". */
-	eol = memchr(r, '\n', (size_t)(end - r));
-	if (!eol || eol - r < 12 || memcmp(r, "HTTP/1.", 7) != 0 || (r[7] != '0' && r[7] != '1') ||
+/* The status line [r, eol): "HTTP/1.x NNN[ reason]". */
+static int parse_status(http1_parser *p, const char *r, const char *eol)
+{
+	if (eol - r < 12 || memcmp(r, "HTTP/1.", 7) != 0 || (r[7] != '0' && r[7] != '1') ||
 	    r[8] != ' ' || !isdigit((unsigned char)r[9]) || !isdigit((unsigned char)r[10]) ||
 	    !isdigit((unsigned char)r[11]) || r[9] == '0')
 		return HTTP1_EPARSE;
@@ -408,105 +201,144 @@ static int parse_head(http1_parser *p)
 		return HTTP1_EPARSE;
 	p->version = r[7] == '0' ? 10 : 11;
 	p->status = (r[9] - '0') * 100 + (r[10] - '0') * 10 + (r[11] - '0');
-	for (char *c = r; c < eol; c++)
+	for (const char *c = r; c < eol; c++)
 		if (*c == 0 || (*c == '\r' && c + 1 != eol))
 			return HTTP1_EPARSE;
-	r = eol + 1;
+	return HTTP1_OK;
+}
 
-	for (;;) {
-		char *le, *colon, *v, *ve;
-		size_t nl, vl;
+/* The value in [from, le) without its surrounding blanks: at *v, its
+ * length returned. */
+static size_t ows_trim(char *from, char *le, char **v)
+{
+	char *s, *e;
 
+	for (s = from; s < le && (*s == ' ' || *s == '\t'); s++)
+		;
+	for (e = le; e > s && (e[-1] == ' ' || e[-1] == '\t'); e--)
+		;
+	*v = s;
+	return (size_t)(e - s);
+}
+
+/* Notes in f what field name (nl bytes) with value v (vl bytes) says of
+ * the body and the connection. */
+static int head_note(struct head_facts *f, const char *name, size_t nl, const char *v, size_t vl)
+{
+	if (nl == 14 && strncasecmp(name, "Content-Length", 14) == 0) {
+		uint64_t n;
+		if (parse_length(v, vl, &n) < 0 || (f->have_len && n != f->clen))
+			return HTTP1_EPARSE;
+		f->clen = n;
+		f->have_len = 1;
+	} else if (nl == 17 && strncasecmp(name, "Transfer-Encoding", 17) == 0) {
+		/* Only the last coding of the last header counts. */
+		f->te = 1;
+		f->chunked = list_last_is(v, vl, "chunked");
+	} else if (nl == 10 && strncasecmp(name, "Connection", 10) == 0) {
+		f->conn_close |= list_has(v, vl, "close");
+		f->conn_ka |= list_has(v, vl, "keep-alive");
+	}
+	return HTTP1_OK;
+}
+
+/* One field line [r, le) (no CR LF), checked, noted in f and compacted at
+ * w as "Name:value\0", never longer than the line was; an obs-fold line
+ * (after_line: a field line came before) goes on with the previous value.
+ * Where the compacted lines end now, or NULL when the line is bad. */
+static char *head_line(char *r, char *le, char *w, int after_line, struct head_facts *f)
+{
+	char *colon, *v;
+	size_t nl, vl;
+
+	for (char *c = r; c < le; c++)
+		if (*c == 0 || *c == '\r')
+			return NULL;
+	if (*r == ' ' || *r == '\t') {
+		/* obs-fold: the previous value goes on, after one space. */
+		if (!after_line)
+			return NULL;
+		vl = ows_trim(r, le, &v);
+		w[-1] = ' ';
+		memmove(w, v, vl);
+		w += vl;
+		*w++ = 0;
+		return w;
+	}
+	colon = memchr(r, ':', (size_t)(le - r));
+	if (!colon || colon == r)
+		return NULL;
+	for (char *c = r; c < colon; c++)
+		if (!tchar((unsigned char)*c))
+			return NULL;
+	nl = (size_t)(colon - r);
+	vl = ows_trim(colon + 1, le, &v);
+	if (head_note(f, r, nl, v, vl) < 0)
+		return NULL;
+	memmove(w, r, nl + 1);
+	w += nl + 1;
+	memmove(w, v, vl);
+	w += vl;
+	*w++ = 0;
+	return w;
+}
+
+/* The parser's state after a whole head that said f. */
+static void body_state(http1_parser *p, const struct head_facts *f)
+{
+	if (p->status < 200 && p->status != 101) {
+		/* 1xx: an interim response; the real one follows. */
+		p->head->len = 0;
+		p->state = S_HEAD;
+		p->scan = 0;
+		return;
+	}
+	if (p->head_request || p->status == 204 || p->status == 304 || p->status == 101) {
+		if (p->status == 101)
+			p->keep_alive = 0; /* the connection now speaks something else */
+		p->state = S_DONE;
+	} else if (f->te) {
+		/* A body the close ends, unless chunked (Content-Length is then
+		 * ignored, as RFC 9112 says). */
+		if (f->chunked) {
+			p->state = S_CHUNK_SIZE;
+		} else {
+			p->state = S_BODY_EOF;
+			p->keep_alive = 0;
+		}
+	} else if (f->have_len) {
+		p->remaining = f->clen;
+		p->state = f->clen ? S_BODY_LEN : S_DONE;
+	} else {
+		p->state = S_BODY_EOF;
+		p->keep_alive = 0;
+	}
+}
+
+/* Parses the whole head in p->head (len bytes, ending with an empty line),
+ * compacting it in place into "Name:value\0" lines. Sets the body state. */
+static int parse_head(http1_parser *p)
+{
+	char *b = p->head->p, *end = b + p->head->len, *r = b, *w = b, *eol, *le;
+	struct head_facts f = { 0 };
+	int lines = 0;
+
+	eol = memchr(r, '\n', (size_t)(end - r));
+	if (!eol || parse_status(p, r, eol) < 0)
+		return HTTP1_EPARSE;
+	for (r = eol + 1;; r = eol + 1) {
 		eol = memchr(r, '\n', (size_t)(end - r));
 		if (!eol)
 			return HTTP1_EPARSE;
 		le = eol > r && eol[-1] == '\r' ? eol - 1 : eol;
 		if (le == r)
 			break; /* the empty line */
-		for (char *c = r; c < le; c++)
-			if (*c == 0 || *c == '\r')
-				return HTTP1_EPARSE;
-		if (*r == ' ' || *r == '\t') {
-			/* obs-fold: the previous value goes on, after one space. */
-			if (!last)
-				return HTTP1_EPARSE;
-			for (v = r; v < le && (*v == ' ' || *v == '\t'); v++)
-				;
-			for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-				;
-			w[-1] = ' ';
-			vl = (size_t)(ve - v);
-			memmove(w, v, vl);
-			w += vl;
-			*w++ = 0;
-			r = eol + 1;
-			continue;
-		}
-		colon = memchr(r, ':', (size_t)(le - r));
-		if (!colon || colon == r)
+		if (!(w = head_line(r, le, w, lines++ > 0, &f)))
 			return HTTP1_EPARSE;
-		for (char *c = r; c < colon; c++)
-			if (!tchar((unsigned char)*c))
-				return HTTP1_EPARSE;
-		nl = (size_t)(colon - r);
-		for (v = colon + 1; v < le && (*v == ' ' || *v == '\t'); v++)
-			;
-		for (ve = le; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-			;
-		vl = (size_t)(ve - v);
-		if (nl == 14 && strncasecmp(r, "Content-Length", 14) == 0) {
-			uint64_t n;
-			if (parse_length(v, vl, &n) < 0 || (have_len && n != clen))
-				return HTTP1_EPARSE;
-			clen = n;
-			have_len = 1;
-		} else if (nl == 17 && strncasecmp(r, "Transfer-Encoding", 17) == 0) {
-			/* Only the last coding of the last header counts. */
-			te = 1;
-			chunked = list_last_is(v, vl, "chunked");
-		} else if (nl == 10 && strncasecmp(r, "Connection", 10) == 0) {
-			conn_close |= list_has(v, vl, "close");
-			conn_ka |= list_has(v, vl, "keep-alive");
-		}
-		/* Compact: "Name:value\0" is never longer than the line was. */
-		last = w;
-		memmove(w, r, nl + 1);
-		w += nl + 1;
-		memmove(w, v, vl);
-		w += vl;
-		*w++ = 0;
-		r = eol + 1;
 	}
 	p->head->len = (size_t)(w - b);
-	p->keep_alive = p->version == 11 ? !conn_close : conn_ka && !conn_close;
-
-	if (p->status < 200 && p->status != 101) {
-		/* 1xx: an interim response; the real one follows. */
-		p->head->len = 0;
-		p->state = S_HEAD;
-		p->scan = 0;
-		return HTTP1_OK;
-	}
-	if (p->head_request || p->status == 204 || p->status == 304 || p->status == 101) {
-		if (p->status == 101)
-			p->keep_alive = 0; /* the connection now speaks something else */
-		p->state = S_DONE;
-	} else if (te) {
-		/* A body the close ends, unless chunked (Content-Length is then
-		 * ignored, as RFC 9112 says). */
-		if (chunked) {
-			p->state = S_CHUNK_SIZE;
-		} else {
-			p->state = S_BODY_EOF;
-			p->keep_alive = 0;
-		}
-	} else if (have_len) {
-		p->remaining = clen;
-		p->state = clen ? S_BODY_LEN : S_DONE;
-	} else {
-		p->state = S_BODY_EOF;
-		p->keep_alive = 0;
-	}
+	p->keep_alive = p->version == 11 ? !f.conn_close : f.conn_ka && !f.conn_close;
+	body_state(p, &f);
 	return HTTP1_OK;
 }
 
@@ -595,115 +427,152 @@ static int hexval(char c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* Body bytes the head announced (Content-Length, or a chunk's size): up to
+ * p->remaining of data's len; then state next. The bytes taken, or an
+ * error. */
+static ssize_t counted_body(http1_parser *p, const char *data, size_t len, int next)
+{
+	size_t n = len < p->remaining ? len : (size_t)p->remaining;
+	int rc;
+
+	if ((rc = body_put(p, data, n)) < 0)
+		return rc;
+	p->remaining -= n;
+	if (!p->remaining)
+		p->state = next;
+	return (ssize_t)n;
+}
+
+/* The end of a chunk's size line: its data, or the trailer after the last
+ * chunk. */
+static void size_line_done(http1_parser *p)
+{
+	p->digits = 0;
+	if (p->remaining == 0) {
+		p->state = S_TRAILER;
+		p->trailer_line = 0;
+	} else {
+		p->state = S_CHUNK_DATA;
+	}
+}
+
+/* One byte c of a chunk's size line (its size, extensions, CR LF). */
+static int size_line_byte(http1_parser *p, char c)
+{
+	if (p->state == S_CHUNK_EXT) {
+		if (c == '\n')
+			size_line_done(p);
+		else if (++p->ext > HTTP1_MAX_CHUNK_EXT)
+			return HTTP1_EPARSE;
+		return HTTP1_OK;
+	}
+	if (p->state == S_CHUNK_SIZE_LF) {
+		if (c != '\n')
+			return HTTP1_EPARSE;
+		size_line_done(p);
+		return HTTP1_OK;
+	}
+	if (hexval(c) >= 0) {
+		if (++p->digits > 15)
+			return HTTP1_EPARSE;
+		p->remaining = p->remaining * 16 + (uint64_t)hexval(c);
+	} else if (!p->digits) {
+		return HTTP1_EPARSE;
+	} else if (c == ';' || c == ' ' || c == '\t') {
+		p->state = S_CHUNK_EXT;
+		p->ext = 0;
+	} else if (c == '\r') {
+		p->state = S_CHUNK_SIZE_LF;
+	} else if (c == '\n') {
+		size_line_done(p);
+	} else {
+		return HTTP1_EPARSE;
+	}
+	return HTTP1_OK;
+}
+
+/* One byte c of a trailer: counted (against the head's budget), not
+ * kept. */
+static int trailer_byte(http1_parser *p, char c)
+{
+	p->head_bytes++;
+	if (++p->trailer > HTTP1_MAX_HEAD)
+		return HTTP1_EHEADSIZE;
+	if (c == '\n') {
+		if (p->trailer_line == 0)
+			p->state = S_DONE;
+		p->trailer_line = 0;
+	} else if (c != '\r') {
+		p->trailer_line++;
+	}
+	return HTTP1_OK;
+}
+
+/* One byte c in a state that takes a byte at a time: 1 (taken), or an
+ * error. */
+static ssize_t byte_step(http1_parser *p, char c)
+{
+	int rc;
+
+	switch (p->state) {
+	case S_CHUNK_SIZE:
+	case S_CHUNK_EXT:
+	case S_CHUNK_SIZE_LF:
+		rc = size_line_byte(p, c);
+		break;
+	case S_CHUNK_DATA_CR:
+		rc = HTTP1_OK;
+		if (c == '\r')
+			p->state = S_CHUNK_DATA_LF;
+		else if (c == '\n')
+			p->state = S_CHUNK_SIZE;
+		else
+			rc = HTTP1_EPARSE;
+		break;
+	case S_CHUNK_DATA_LF:
+		if (c != '\n')
+			return HTTP1_EPARSE;
+		p->state = S_CHUNK_SIZE;
+		rc = HTTP1_OK;
+		break;
+	case S_TRAILER:
+		rc = trailer_byte(p, c);
+		break;
+	default:
+		return HTTP1_EPARSE;
+	}
+	return rc < 0 ? rc : 1;
+}
+
 ssize_t http1_parse(http1_parser *p, const char *data, size_t len)
 {
 	size_t i = 0;
-	int rc;
 
 	while (i < len && p->state != S_DONE) {
-		char c;
-		size_t n;
+		ssize_t k;
+		int rc;
 
 		switch (p->state) {
-		case S_HEAD: {
-			ssize_t k = head_bytes(p, data + i, len - i);
-			if (k < 0)
-				return k;
-			i += (size_t)k;
+		case S_HEAD:
+			k = head_bytes(p, data + i, len - i);
 			break;
-		}
 		case S_BODY_LEN:
-			n = len - i < p->remaining ? len - i : (size_t)p->remaining;
-			if ((rc = body_put(p, data + i, n)) < 0)
-				return rc;
-			i += n;
-			p->remaining -= n;
-			if (!p->remaining)
-				p->state = S_DONE;
-			break;
-		case S_BODY_EOF:
-			if ((rc = body_put(p, data + i, len - i)) < 0)
-				return rc;
-			i = len;
-			break;
-		case S_CHUNK_SIZE:
-			c = data[i++];
-			if (hexval(c) >= 0) {
-				if (++p->digits > 15)
-					return HTTP1_EPARSE;
-				p->remaining = p->remaining * 16 + (uint64_t)hexval(c);
-			} else if (!p->digits) {
-				return HTTP1_EPARSE;
-			} else if (c == ';' || c == ' ' || c == '\t') {
-				p->state = S_CHUNK_EXT;
-				p->ext = 0;
-			} else if (c == '\r') {
-				p->state = S_CHUNK_SIZE_LF;
-			} else if (c == '\n') {
-				goto size_line_done;
-			} else {
-				return HTTP1_EPARSE;
-			}
-			break;
-		case S_CHUNK_EXT:
-			c = data[i++];
-			if (c == '\n')
-				goto size_line_done;
-			if (++p->ext > HTTP1_MAX_CHUNK_EXT)
-				return HTTP1_EPARSE;
-			break;
-		case S_CHUNK_SIZE_LF:
-			if (data[i++] != '\n')
-				return HTTP1_EPARSE;
-size_line_done:
-			p->digits = 0;
-			if (p->remaining == 0) {
-				p->state = S_TRAILER;
-				p->trailer_line = 0;
-			} else {
-				p->state = S_CHUNK_DATA;
-			}
+			k = counted_body(p, data + i, len - i, S_DONE);
 			break;
 		case S_CHUNK_DATA:
-			n = len - i < p->remaining ? len - i : (size_t)p->remaining;
-			if ((rc = body_put(p, data + i, n)) < 0)
-				return rc;
-			i += n;
-			p->remaining -= n;
-			if (!p->remaining)
-				p->state = S_CHUNK_DATA_CR;
+			k = counted_body(p, data + i, len - i, S_CHUNK_DATA_CR);
 			break;
-		case S_CHUNK_DATA_CR:
-			c = data[i++];
-			if (c == '\r')
-				p->state = S_CHUNK_DATA_LF;
-			else if (c == '\n')
-				p->state = S_CHUNK_SIZE;
-			else
-				return HTTP1_EPARSE;
-			break;
-		case S_CHUNK_DATA_LF:
-			if (data[i++] != '\n')
-				return HTTP1_EPARSE;
-			p->state = S_CHUNK_SIZE;
-			break;
-		case S_TRAILER:
-			/* Trailer fields are counted, not kept. */
-			c = data[i++];
-			p->head_bytes++;
-			if (++p->trailer > HTTP1_MAX_HEAD)
-				return HTTP1_EHEADSIZE;
-			if (c == '\n') {
-				if (p->trailer_line == 0)
-					p->state = S_DONE;
-				p->trailer_line = 0;
-			} else if (c != '\r') {
-				p->trailer_line++;
-			}
+		case S_BODY_EOF:
+			rc = body_put(p, data + i, len - i);
+			k = rc < 0 ? rc : (ssize_t)(len - i);
 			break;
 		default:
-			return HTTP1_EPARSE;
+			k = byte_step(p, data[i]);
+			break;
 		}
+		if (k < 0)
+			return k;
+		i += (size_t)k;
 	}
 	p->received += i;
 	return (ssize_t)i;

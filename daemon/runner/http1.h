@@ -1,6 +1,7 @@
 /*
- * http1.h - HTTP/1.1 protocol pieces of the native client (http_native.c):
- * URL splitting, redirect targets, and an incremental response parser.
+ * http1.h - HTTP/1.1 protocol pieces of the native client (http_native*.c):
+ * growable buffers and an incremental response parser; URL splitting and
+ * redirect targets are in runner/http1_url.h, included here.
  *
  * Pure code: no I/O, no libuv, no allocation except the growable buffers
  * the caller hands over, each bounded (HTTP1_MAX_HEAD for a response head).
@@ -8,6 +9,8 @@
  */
 #ifndef MITE_RUNNER_HTTP1_H
 #define MITE_RUNNER_HTTP1_H
+
+#include "runner/http1_url.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,33 +36,6 @@ int http1_buf_reserve(http1_buf *b, size_t need);
 int http1_buf_reserve_max(http1_buf *b, size_t need, size_t max);
 /* Sets b to the n bytes of s and a NUL after them. 0 or -1 (ENOMEM). */
 int http1_buf_set(http1_buf *b, const char *s, size_t n);
-
-/* ---- URLs ---------------------------------------------------------------- */
-
-/* The parts of an absolute http:// or https:// URL; spans point into it. */
-typedef struct http1_url {
-	int https;
-	const char *host; /* without brackets for an IPv6 literal */
-	size_t host_len;
-	const char *hostport; /* what the Host header carries: host[:port] as written */
-	size_t hostport_len;
-	int port; /* explicit, or 80 / 443 */
-	const char *path; /* path and query, without the fragment; "/" when empty */
-	size_t path_len; /* (path is a static "/" when the URL has none) */
-	size_t pathonly_len; /* the path without its query (cookie path matching) */
-} http1_url;
-
-/* Splits url. 0, or -EINVAL when it is not an absolute http(s) URL this
- * client can use as it is (another scheme, user info, a bad port, spaces or
- * control characters, an empty host). Not a validator: libcurl, which gets
- * every URL this refuses, has the last word. */
-int http1_url_parse(const char *url, http1_url *u);
-
-/* Writes the absolute URL that reference ref (a Location header's value)
- * names relative to base (RFC 3986 section 5.2, with dot segments
- * removed). Returns the length the result needs, like snprintf (whole when
- * < len), or -EINVAL when base is not an http(s) URL or ref is empty. */
-long http1_url_resolve(char *buf, size_t len, const char *base, const char *ref);
 
 /* ---- response parser ----------------------------------------------------- */
 

@@ -5,7 +5,7 @@
  *
  * Two clients under one SDK, chosen per request (each redirect hop again):
  *
- * - The native client (runner/http_native.c: HTTP/1.1, TLS through
+ * - The native client (runner/http_native*.c: HTTP/1.1, TLS through
  *   runner/tls.c, HTTP/2 through runner/h2.c) takes http:// and https://
  *   requests of sessions that need nothing it lacks (no proxy), unless the
  *   run's config says http_engine = "curl" (runner/http_nhop.c). It costs

@@ -1,5 +1,5 @@
 /*
- * tls.h - TLS for the native HTTP client (runner/http_native.c), through
+ * tls.h - TLS for the native HTTP client (runner/http_native_tls.c), through
  * OpenSSL.
  *
  * Contexts (tls_ctx) hold what connections with the same settings share:
