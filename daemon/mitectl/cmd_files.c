@@ -126,27 +126,28 @@ int cmd_files_results(int argc, char **argv)
 	return rc;
 }
 
-/* The results folder of run id, asked of mited, into dir. 0, or an exit
- * status (the error said). */
-static int run_results_dir(const char *id, char *dir, size_t len)
+/* The results folder of run id, asked of mited, into dir; with done, only
+ * once the run is over (report). 0, or an exit status (the error said). */
+static int run_results_dir(const char *id, int done, char *dir, size_t len)
 {
 	client_conn c;
-	int rc;
+	int rc = EX_FAILED;
 	cJSON *reply = client_request(&c, client_req("results", id), &rc);
 	client_close(&c);
 	if (!reply)
 		return rc;
-	if (!cli_jtrue(reply, "ok")) {
+	const char *res = results_io_str(reply, "results", NULL);
+	if (!cli_jtrue(reply, "ok"))
 		rc = client_reply_error(reply, EX_FAILED);
-	} else if (!results_io_str(reply, "results", NULL)) {
+	else if (done && (!res || !cli_jtrue(reply, "done")))
+		cli_die("run %s has no results yet (%s)", id,
+			res ? "not done" : "no results folder");
+	else if (!res)
 		cli_die("run %s has no results folder", id);
-		rc = EX_FAILED;
-	} else if (snprintf(dir, len, "%s", results_io_str(reply, "results", "")) >= (int)len) {
+	else if (snprintf(dir, len, "%s", res) >= (int)len)
 		cli_die("run %s: results path too long", id);
-		rc = EX_FAILED;
-	} else {
+	else
 		rc = EX_OK_;
-	}
 	cJSON_Delete(reply);
 	return rc;
 }
@@ -161,7 +162,7 @@ static int cat_one(const char *arg, char *err, size_t errlen)
 
 	if (strcmp(arg, "-") == 0 || strchr(arg, '/') || stat(arg, &st) == 0)
 		return results_io_cat(arg, stdout, cli_color, err, errlen) < 0 ? EX_FAILED : EX_OK_;
-	if ((rc = run_results_dir(arg, dir, sizeof(dir))) != EX_OK_)
+	if ((rc = run_results_dir(arg, 0, dir, sizeof(dir))) != EX_OK_)
 		return rc;
 	return results_io_cat(dir, stdout, cli_color, err, errlen) < 0 ? EX_FAILED : EX_OK_;
 }
@@ -192,33 +193,6 @@ int cmd_files_cat(int argc, char **argv)
 	}
 	fflush(stdout);
 	return status;
-}
-
-/* The results folder of a finished run, asked of mited, into dir. 0, or an
- * exit status (the error said). */
-static int report_dir(const char *run, char *dir, size_t len)
-{
-	client_conn c;
-	int rc;
-	cJSON *reply = client_request(&c, client_req("results", run), &rc);
-	client_close(&c);
-	if (!reply)
-		return rc;
-	if (!cli_jtrue(reply, "ok")) {
-		rc = client_reply_error(reply, EX_FAILED);
-		cJSON_Delete(reply);
-		return rc;
-	}
-	const char *res = results_io_str(reply, "results", NULL);
-	if (!res || !cli_jtrue(reply, "done")) {
-		cli_die("run %s has no results yet (%s)", run,
-			res ? "not done" : "no results folder");
-		cJSON_Delete(reply);
-		return EX_FAILED;
-	}
-	snprintf(dir, len, "%s", res);
-	cJSON_Delete(reply);
-	return 0;
 }
 
 /* The report of the results in dir into out ("-": stdout); an exit
@@ -276,7 +250,7 @@ int cmd_files_report(int argc, char **argv)
 		snprintf(dir, sizeof(dir), "%s", run);
 	} else {
 		/* The daemon knows where the run's results are. */
-		int rc = report_dir(run, dir, sizeof(dir));
+		int rc = run_results_dir(run, 1, dir, sizeof(dir));
 		if (rc)
 			return rc;
 	}
