@@ -31,7 +31,8 @@ size_t run_link_usable_count(const run *r)
 	return n;
 }
 
-void run_link_send_stop(rlink *l, int now)
+/* stop with grace seconds, or cancel (now); a stop goes once. */
+static void send_stop(rlink *l, int now, double grace)
 {
 	cJSON *m;
 
@@ -39,9 +40,14 @@ void run_link_send_stop(rlink *l, int now)
 		return;
 	m = proto_new(now ? PROTO_CANCEL : PROTO_STOP);
 	if (m && !now)
-		cJSON_AddNumberToObject(m, "grace", l->r->o.grace);
+		cJSON_AddNumberToObject(m, "grace", grace);
 	proto_send(l->t, m);
 	l->stop_sent = 1;
+}
+
+void run_link_send_stop(rlink *l, int now)
+{
+	send_stop(l, now, l->r->o.grace);
 }
 
 void run_link_drop(run *r, rlink *l)
@@ -268,14 +274,7 @@ static void link_leave(run *r, rlink *l, const char *reason)
 	l->leave_by_ns = uv_hrtime() + (uint64_t)(LEAVE_BOUND_S * 1e9);
 	run_set_error(r, "runner %d left the run: %s", l->idx, reason);
 	log_warn("run %s: runner %d leaves the run; its last batch is awaited", r->id, l->idx);
-	if (!l->stop_sent && l->t) {
-		cJSON *m = proto_new(PROTO_STOP);
-
-		if (m)
-			cJSON_AddNumberToObject(m, "grace", PROTO_LEAVE_GRACE_S);
-		proto_send(l->t, m);
-		l->stop_sent = 1;
-	}
+	send_stop(l, 0, PROTO_LEAVE_GRACE_S);
 }
 
 /* A runner says it leaves: its agent (the process that started it on a

@@ -62,8 +62,19 @@ static const struct transport_ops hr_ops = { .send = hr_send, .close = hr_close 
  * lost now, not a heartbeat bound later. */
 static int says_agent_gone(const char *msg, size_t len)
 {
-	static const char tag[] = "\"t\":\"" PROTO_LEAVING "\"";
-	return len < 4096 && memmem(msg, len, tag, sizeof(tag) - 1);
+	static const char tag[] = "\"" PROTO_LEAVING "\"";
+	char err[64];
+	cJSON *m;
+	int yes;
+
+	/* A leaving is small; others (stats) are only looked at when they
+	 * hold the word, and then read whole (an event may carry it). */
+	if (len > 4096 || !memmem(msg, len, tag, sizeof(tag) - 1) ||
+	    !(m = proto_parse(msg, len, err, sizeof(err))))
+		return 0;
+	yes = strcmp(proto_type(m), PROTO_LEAVING) == 0;
+	cJSON_Delete(m);
+	return yes;
 }
 
 static void hr_recv(transport *inner, const char *msg, size_t len, void *data)

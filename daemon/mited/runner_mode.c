@@ -77,15 +77,21 @@ static int watch_parent(uv_loop_t *loop, long parent, int index)
 	return 0;
 }
 
-static void runner_done(runner *r, int status, void *data)
+/* The orphan watch ends with the runner (its handle would keep the loop). */
+static void orphan_close(void)
 {
-	(void)data;
-	runner_status = status;
 	ORPHAN.r = NULL;
 	if (ORPHAN.open) {
 		ORPHAN.open = 0;
 		uv_close((uv_handle_t *)&ORPHAN.async, NULL);
 	}
+}
+
+static void runner_done(runner *r, int status, void *data)
+{
+	(void)data;
+	runner_status = status;
+	orphan_close();
 	runner_free(r);
 }
 
@@ -282,10 +288,7 @@ static transport *runner_link(uv_loop_t *loop, const char *endpoint, const char 
 /* Nothing more to run: the handles close, and the runner fails. */
 static int runner_abandon(uv_loop_t *loop)
 {
-	if (ORPHAN.open) {
-		ORPHAN.open = 0;
-		uv_close((uv_handle_t *)&ORPHAN.async, NULL);
-	}
+	orphan_close();
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	return EXIT_FAILURE;

@@ -221,16 +221,19 @@ static void emit(session *s, const cJSON *x)
 	host->event(s->ctx, ev);
 }
 
-/* A batch's request (a lane's hop) is the instance's last exchange too:
- * what --debug shows of the failure recorded next. */
-static void keep_last(session *s, const cJSON *o)
+/* o becomes the instance's last exchange (taken): what --debug shows of
+ * the failure recorded next. A batch's request (a lane's hop) is its
+ * instance's, whose session is the one asked (a lane's own is never). */
+static void keep_last(session *s, cJSON *o)
 {
-	session *home = s->home;
+	struct http_trace *t = s->home ? s->home->trace : s->trace;
 
-	if (!home || !home->trace)
+	if (!t) {
+		cJSON_Delete(o);
 		return;
-	cJSON_Delete(home->trace->last);
-	home->trace->last = cJSON_Duplicate(o, 1);
+	}
+	cJSON_Delete(t->last);
+	t->last = o;
 }
 
 static __attribute__((noinline)) void hop_end(session *s, struct http_trace *t, resp *r, int rc,
@@ -258,15 +261,13 @@ static __attribute__((noinline)) void hop_end(session *s, struct http_trace *t, 
 	}
 	if (t->mode & HTTP_TRACE_EMIT)
 		emit(s, o);
-	keep_last(s, o);
 	if (rc == 0) {
 		/* The response remembers its exchange, for a failure found in
 		 * it later (http_trace_focus). */
 		cJSON_Delete(r->trace);
 		r->trace = cJSON_Duplicate(o, 1);
 	}
-	cJSON_Delete(t->last);
-	t->last = o;
+	keep_last(s, o);
 }
 
 void http_trace_hop_end(session *s, resp *r, int rc, const char *cls, const char *why)
