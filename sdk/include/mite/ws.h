@@ -215,7 +215,8 @@ static inline int mite__ws_recv(const char *file, int line, const char *func, mi
 
 /* ---- ping and close --------------------------------------------------------------
  * mite_ws_ping(ctx, ws): sends a ping; its pong's round trip is recorded
- * (ws ping latency). Does not wait for it. 0 or as mite_ws_send. */
+ * (ws ping latency). Does not wait for the pong; may yield, as
+ * mite_ws_send, only while the send queue is full. 0 or as mite_ws_send. */
 static inline int mite__ws_ping(const char *file, int line, const char *func, mite_ctx *ctx,
 				mite_ws *ws)
 {
@@ -244,12 +245,14 @@ static inline int mite_ws_close_code(const mite_ws *ws)
 {
 	return mite__ws ? mite__ws->close_code(ws) : 0;
 }
-/* The reason that came with it ("" when none). Owned by ws. */
+/* The reason that came with it ("" when none). Owned by ws, valid until
+ * its close. Does not yield. */
 static inline const char *mite_ws_close_reason(const mite_ws *ws)
 {
 	return mite__ws ? mite__ws->close_reason(ws) : "";
 }
-/* The subprotocol the server chose (Sec-WebSocket-Protocol), or "". */
+/* The subprotocol the server chose (Sec-WebSocket-Protocol), or "".
+ * Owned by ws, valid until its close. Does not yield. */
 static inline const char *mite_ws_protocol(const mite_ws *ws)
 {
 	return mite__ws ? mite__ws->protocol(ws) : "";
