@@ -215,8 +215,9 @@ static inline int mite__ws_recv(const char *file, int line, const char *func, mi
 
 /* ---- ping and close --------------------------------------------------------------
  * mite_ws_ping(ctx, ws): sends a ping; its pong's round trip is recorded
- * (ws ping latency). Does not wait for the pong; may yield, as
- * mite_ws_send, only while the send queue is full. 0 or as mite_ws_send. */
+ * (ws ping latency). Does not yield (nor wait for the pong). 0, or what
+ * a connection that is not usable returns (as mite_ws_send), or MITE_EIO
+ * when the ping could not be queued. */
 static inline int mite__ws_ping(const char *file, int line, const char *func, mite_ctx *ctx,
 				mite_ws *ws)
 {
